@@ -1,0 +1,51 @@
+# Every target does its own set-up: a fresh Debian machine needs nothing else.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MATRIX ?= matrix.yaml
+JOBS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup venv engine host-tools bases matrix test test-unit test-heavy test-musl lint clean-containers
+
+setup: venv engine host-tools bases  ## venv, Docker engine, stand-in bases
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+engine:
+	bash scripts/ensure-docker.sh
+
+host-tools:
+	bash scripts/ensure-host-tools.sh
+
+bases: venv engine host-tools
+	$(BIN)/harness bases build --matrix $(MATRIX)
+
+matrix: setup  ## the main job: run matrix.yaml, write reports/<run-id>/ and reports/latest
+	$(BIN)/harness run $(MATRIX) $(if $(JOBS),--jobs $(JOBS))
+
+test: venv engine host-tools  ## unit + integration tests (integration builds the bases it needs)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test-heavy: venv engine host-tools  ## torch, transformers and whisper cells for real
+	$(BIN)/pytest -m heavy --run-heavy $(PYTEST_ARGS)
+
+test-musl: venv engine host-tools  ## builds the musl stand-in (minutes the first time)
+	$(BIN)/pytest -m musl --run-musl $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check harness probes tests
+	$(BIN)/ruff format --check harness probes tests
+	$(BIN)/mypy
+
+clean-containers: venv engine
+	$(BIN)/harness sweep

@@ -1,0 +1,328 @@
+"""Resolve every base of the matrix to a local image, or to the reason it cannot be had.
+
+A base is an image reference (pulled with a bounded timeout when missing), a
+Dockerfile, or a local recipe built from Debian's archive. An image reference may name
+a stand-in recipe, built here when the registry cannot be reached; a stand-in is never
+tagged with the official name, and the report says on every cell what it stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.images import Image
+
+from harness.debootstrap import (
+    DebootstrapRecipe,
+    StandinBuildError,
+    build_debootstrap_image,
+    find_cached_image,
+)
+from harness.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
+from harness.probing import parse_probe_output
+
+Log = Callable[[str], None]
+DEBIAN_RELEASES = {
+    "bookworm": "Debian 12",
+    "trixie": "Debian 13",
+    "forky": "Debian 14",
+    "sid": "Debian unstable (sid)",
+}
+MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class RegistryState:
+    """Once one pull fails for lack of a registry, the others are not tried."""
+
+    reachable: bool | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Resolver:
+    client: docker.DockerClient
+    matrix: Matrix
+    probes_dir: Path
+    log: Log = print
+    registry: RegistryState = field(default_factory=RegistryState)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def resolve_all(self, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        for name in names or list(self.matrix.spec.bases):
+            self.resolve(name)
+        return self.records
+
+    def resolve(self, name: str) -> dict[str, Any]:
+        if name not in self.records:
+            spec = self.matrix.spec.bases[name]
+            started = time.monotonic()
+            record = self._resolve(name, spec)
+            record.setdefault("build_seconds", round(time.monotonic() - started, 2))
+            if record["status"] == "available":
+                record.update(self._describe(record))
+            self.records[name] = record
+        return self.records[name]
+
+    def _resolve(self, name: str, spec: BaseSpec) -> dict[str, Any]:
+        record = _empty_record(name, spec)
+        try:
+            if spec.image:
+                return self._from_reference(record, spec)
+            if spec.dockerfile:
+                return self._available(record, self._build_dockerfile(name, spec.dockerfile))
+            assert spec.debootstrap is not None
+            record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
+            return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
+        except (StandinBuildError, docker.errors.DockerException, BuildFailed) as err:
+            return _unavailable(record, f"could not build: {err}")
+
+    def _from_reference(self, record: dict[str, Any], spec: BaseSpec) -> dict[str, Any]:
+        assert spec.image is not None
+        image, why_not = self._local_or_pulled(spec.image)
+        if image is not None:
+            return self._available(record, image)
+        if spec.standin is None:
+            return _unavailable(record, f"{why_not}; no local stand-in is defined for it")
+        return self._standin(record, spec, why_not)
+
+    def _standin(self, record: dict[str, Any], spec: BaseSpec, why_not: str) -> dict[str, Any]:
+        standin = spec.standin
+        assert standin is not None and spec.image is not None
+        record["standin"] = f"stand-in for {spec.image}: {_standin_text(standin)}, built locally"
+        record["standin_reason"] = why_not
+        self.log(f"[bases] {record['name']}: {why_not}; using its stand-in")
+        if standin.debootstrap:
+            record["python_command"] = standin.python or f"python{standin.debootstrap.python}"
+            image = self._build_debootstrap(record["name"], standin.debootstrap, spec.image)
+        else:
+            assert standin.dockerfile is not None
+            record["python_command"] = standin.python or record["python_command"]
+            image = self._build_dockerfile(record["name"], standin.dockerfile, spec.image)
+        return self._available(record, image)
+
+    def _available(self, record: dict[str, Any], image: Image) -> dict[str, Any]:
+        record.update(status="available", image=_image_ref(image), image_id=image.id)
+        return record
+
+    # -- pulling -------------------------------------------------------------------
+
+    def _local_or_pulled(self, reference: str) -> tuple[Any, str]:
+        policy = self.matrix.settings.pull
+        if policy != "always":
+            try:
+                return self.client.images.get(reference), ""
+            except docker.errors.ImageNotFound:
+                pass
+        if policy == "never":
+            return None, f"{reference} is not present locally and pull is 'never'"
+        if self.registry.reachable is False:
+            return None, f"{reference} cannot be pulled: {self.registry.reason}"
+        return self._pull(reference)
+
+    def _pull(self, reference: str) -> tuple[Any, str]:
+        timeout = self.matrix.settings.pull_timeout
+        outcome: dict[str, Any] = {}
+
+        def pull() -> None:
+            try:
+                outcome["image"] = self.client.images.pull(reference)
+            except docker.errors.DockerException as err:
+                outcome["error"] = err
+
+        self.log(f"[bases] pulling {reference} (timeout {timeout:.0f} s)")
+        worker = threading.Thread(target=pull, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if "image" in outcome:
+            self.registry.reachable = True
+            return outcome["image"], ""
+        reason = _pull_failure(str(outcome.get("error", f"pull timed out after {timeout:.0f} s")))
+        if _registry_down(reason) or worker.is_alive():
+            self.registry = RegistryState(False, f"registry not reachable ({reason})")
+        return None, f"{reference} cannot be pulled: {reason}"
+
+    # -- building ------------------------------------------------------------------
+
+    def _labels(self, name: str, standin_for: str | None, recipe: str) -> dict[str, str]:
+        labels = {"harness.base": name, "harness.recipe": recipe}
+        if standin_for:
+            labels["harness.standin-for"] = standin_for
+        return labels
+
+    def _build_debootstrap(
+        self, name: str, spec: DebootstrapSpec, standin_for: str | None
+    ) -> Image:
+        recipe = DebootstrapRecipe(
+            suite=spec.suite,
+            python=spec.python,
+            mirror=spec.mirror,
+            extra_packages=tuple(spec.extra_packages),
+        )
+        repository = f"{self.matrix.settings.standin_repository}/{spec.suite}-py{spec.python}"
+        cached = find_cached_image(self.client, recipe, repository)
+        if cached:
+            self.log(f"[bases] {name}: cached stand-in {repository} ({recipe.digest()[:16]})")
+            return self.client.images.get(cached)
+        self.log(f"[bases] {name}: building {repository} with debootstrap (about 40 s)")
+        labels = self._labels(name, standin_for, recipe.digest())
+        image_id = build_debootstrap_image(self.client, recipe, repository, labels, log=self.log)
+        return self.client.images.get(image_id)
+
+    def _build_dockerfile(
+        self, name: str, spec: DockerfileSpec, standin_for: str | None = None
+    ) -> Image:
+        dockerfile = self.matrix.resolve_path(spec.path)
+        context = self.matrix.resolve_path(spec.context) if spec.context else dockerfile.parent
+        args = dict(spec.build_args)
+        for arg, other in spec.base_args.items():
+            dependency = self.resolve(other)
+            if dependency["status"] != "available":
+                raise BuildFailed(f"base {other!r} (build arg {arg}) is unavailable")
+            args[arg] = dependency["image_id"]
+        digest = _dockerfile_digest(dockerfile, context, args)
+        tag = f"harness-build/{name}:{digest[:16]}"
+        try:
+            return self.client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            pass
+        self.log(f"[bases] {name}: docker build {dockerfile} (classic builder)")
+        try:
+            image, _logs = self.client.images.build(
+                path=str(context),
+                dockerfile=str(dockerfile),
+                buildargs=args,
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                labels=self._labels(name, standin_for, digest),
+                pull=False,
+            )
+        except docker.errors.BuildError as err:
+            tail = "".join(str(c.get("stream", c.get("error", ""))) for c in err.build_log)
+            raise BuildFailed(f"{err.msg}\n{tail[-2000:]}") from None
+        return image
+
+    # -- facts -----------------------------------------------------------------------
+
+    def _describe(self, record: dict[str, Any]) -> dict[str, Any]:
+        image = self.client.images.get(record["image_id"])
+        facts: dict[str, Any] = {
+            "size_bytes": image.attrs.get("Size"),
+            "digest": (image.attrs.get("RepoDigests") or [None])[0],
+            "created": image.attrs.get("Created"),
+        }
+        env = self._env_probe(record["image_id"], record["python_command"])
+        facts["env"] = env
+        facts["os"] = (env.get("os_release") or {}).get("PRETTY_NAME") if env else None
+        facts["libc"] = env.get("libc") if env else None
+        facts["python"] = (env.get("python") or {}).get("version") if env else None
+        return facts
+
+    def _env_probe(self, image: str, python: str) -> dict[str, Any] | None:
+        try:
+            output = self.client.containers.run(
+                image,
+                [python, "/harness/probes/env.py"],
+                entrypoint=[],
+                network_mode="none",
+                remove=True,
+                stdout=True,
+                stderr=False,
+                volumes={str(self.probes_dir): {"bind": "/harness/probes", "mode": "ro"}},
+            )
+        except docker.errors.ContainerError as err:
+            return {"status": "failed", "error": _short(str(err))}
+        parsed, problem = parse_probe_output(output.decode("utf-8", "replace"))
+        return parsed if parsed is not None else {"status": "error", "error": problem}
+
+
+class BuildFailed(Exception):
+    pass
+
+
+def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
+    return {
+        "name": name,
+        "reference": spec.image or (spec.dockerfile.path if spec.dockerfile else None),
+        "kind": spec.kind,
+        "description": spec.description,
+        "standin": None,
+        "status": "unavailable",
+        "reason": None,
+        "image": None,
+        "image_id": None,
+        "python_command": spec.python or "python3",
+    }
+
+
+def _unavailable(record: dict[str, Any], reason: str) -> dict[str, Any]:
+    record.update(status="unavailable", reason=reason)
+    return record
+
+
+def _standin_text(standin: Any) -> str:
+    if standin.description:
+        return str(standin.description)
+    if standin.debootstrap:
+        release = DEBIAN_RELEASES.get(
+            standin.debootstrap.suite, f"Debian {standin.debootstrap.suite}"
+        )
+        return f"{release} + Debian's python{standin.debootstrap.python}"
+    return f"built from {standin.dockerfile.path}"
+
+
+def _image_ref(image: Any) -> str:
+    return image.tags[0] if image.tags else image.id
+
+
+def _pull_failure(message: str) -> str:
+    """The engine wraps the registry's answer in an HTTP 500; keep the part that explains."""
+    lookup = re.search(r"lookup (\S+)(?: on \S+)?: (no such host|[^\"]+)", message)
+    if lookup:
+        return f"cannot resolve {lookup[1]} ({lookup[2].strip()})"
+    found = re.search(r"\(\"(.+)\"\)\s*$", message)
+    return _short(found[1] if found else message)
+
+
+def _registry_down(reason: str) -> bool:
+    markers = (
+        "no such host",
+        "Temporary failure in name resolution",
+        "dial tcp",
+        "timeout",
+        "timed out",
+        "connection refused",
+        "server misbehaving",
+        "i/o timeout",
+    )
+    return any(m.lower() in reason.lower() for m in markers)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _dockerfile_digest(dockerfile: Path, context: Path, args: dict[str, str]) -> str:
+    digest = hashlib.sha256(dockerfile.read_bytes())
+    digest.update(json.dumps(args, sort_keys=True).encode())
+    total = 0
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        total += path.stat().st_size
+        if total > MAX_CONTEXT_HASH_BYTES:
+            digest.update(b"large-context")  # the builder's own cache still applies
+            break
+        digest.update(str(path.relative_to(context)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

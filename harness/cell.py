@@ -1,0 +1,510 @@
+"""Run one cell: one base × one dependency set, in one throwaway container.
+
+The outcome is data, never an exception: every failure becomes a step status and a
+cell status (see docs/design.md). Steps, in order: detect the package manager, system
+packages, venv, pip install (with ``--report``), then, with the network cut off, the
+environment probe, the import probe and the depset's smoke probes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from harness import __version__, pipreport
+from harness.container import CellContainer, ContainerSpec, ExecOutcome, Mount, shell_join
+from harness.engine import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
+from harness.ids import container_name
+from harness.matrix import Cell, DepsetSpec, Settings
+from harness.probing import parse_probe_output
+from harness.redact import Redactor
+
+VENV = "/opt/harness-venv"
+PROBES_MOUNT = "/harness/probes"
+CA_MOUNT = "/harness/ca.crt"
+WHEELHOUSE_MOUNT = "/harness/wheelhouse"
+MODELS_MOUNT = "/harness/models"
+WORK = "/tmp/harness"
+LOG_TAIL_CHARS = 6000
+NETWORK_RETRIES = 2
+FAILING = ("failed", "error", "timeout", "oom")
+HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+DETECT_PM = (
+    "for pm in apt-get apk; do if command -v $pm >/dev/null 2>&1; then echo $pm; exit 0; fi; "
+    "done; echo none"
+)
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """Everything one cell needs; built by the plugin, picklable-free of clients."""
+
+    cell: Cell
+    repeat: int
+    run_id: str
+    runner: str
+    base: dict[str, Any]
+    depset: DepsetSpec
+    settings: Settings
+    probes_dir: Path
+    matrix_dir: Path
+    out_dir: Path
+    keep: bool = False
+
+
+@dataclass
+class CellRun:
+    job: CellJob
+    client: docker.DockerClient
+    redactor: Redactor
+    log: Callable[[str], None] = lambda _line: None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+    full_log: list[str] = field(default_factory=list)
+    network_cut: bool = False
+
+    # -- entry point -----------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        job = self.job
+        started = time.time()
+        self.record = _new_record(job)
+        if job.base["status"] != "available":
+            self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
+            return self.record
+        try:
+            with CellContainer(self.client, self._container_spec()) as box:
+                self.record["container"] = job_container_name(job)
+                self._run_steps(box)
+                self.record["size_added_bytes"] = _safe(box.size_added)
+        except docker.errors.ImageNotFound as err:
+            self._finish("unavailable", f"image not found: {err}", started)
+            return self.record
+        except docker.errors.DockerException as err:
+            self._finish("error", f"docker engine: {_one_line(str(err))}", started)
+            return self.record
+        self._finish(self._status(), self.record.get("reason"), started)
+        return self.record
+
+    def _run_steps(self, box: CellContainer) -> None:
+        if not self._install(box):
+            return
+        box.disconnect_network()
+        self.network_cut = True
+        self.record["probes_offline"] = True
+        python = f"{VENV}/bin/python"
+        self._probe(box, python, "env", [])
+        if self.job.depset.imports:
+            self._probe(box, python, "imports", list(self.job.depset.imports))
+        for probe in self.job.depset.probes:
+            if not self._probe(box, python, probe, []):
+                break
+
+    # -- install steps -----------------------------------------------------------------
+
+    def _install(self, box: CellContainer) -> bool:
+        detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
+        manager = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else "none"
+        family = {"apt-get": "apt", "apk": "apk"}.get(manager)
+        self.record["package_manager"] = family
+        if self.job.depset.system and not self._system_packages(box, family):
+            return False
+        python = self.job.base.get("python_command") or "python3"
+        venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
+        if venv.exit_code != 0:
+            return False
+        return self._pip_install(box) if self.job.depset.pip else True
+
+    def _system_packages(self, box: CellContainer, family: str | None) -> bool:
+        packages = self.job.depset.system.get(family) if family else None  # type: ignore[call-overload]
+        if not packages:
+            why = (
+                "the base has no package manager (no apt-get, no apk)"
+                if family is None
+                else f"the depset names no system packages for {family}"
+            )
+            self._record_step("system-packages", "install", "unsupported", 0.0, None, "", why)
+            self.record["reason"] = f"system packages requested but {why}"
+            return False
+        command = system_install_command(family, packages)  # type: ignore[arg-type]
+        outcome = self._step(box, "system-packages", "install", command, network=True)
+        return self._after_install_step(outcome)
+
+    def _pip_install(self, box: CellContainer) -> bool:
+        command = pip_install_command(self.job, self._wheelhouses())
+        for attempt in range(1 + NETWORK_RETRIES):
+            outcome = self._step(box, "pip-install", "install", command, network=True)
+            kind = pipreport.classify_failure(outcome.output) if outcome.exit_code else None
+            self.steps[-1]["failure_kind"] = kind
+            self.steps[-1]["attempt"] = attempt + 1
+            if kind != "network" or attempt == NETWORK_RETRIES:
+                break
+            self.log(f"network failure in pip install, retry {attempt + 1}/{NETWORK_RETRIES}")
+        self._read_pip_results(box, outcome.output)
+        return self._after_install_step(outcome)
+
+    def _after_install_step(self, outcome: ExecOutcome) -> bool:
+        if outcome.exit_code == 0 and not outcome.timed_out:
+            return True
+        limit = self._environment_limit(outcome.output)
+        if limit:
+            self.steps[-1]["status"] = "unavailable"
+            self.record["environment_limit"] = limit
+            self.record["reason"] = f"environment limit: {limit}"
+        elif self.steps[-1].get("failure_kind"):
+            self.record["reason"] = f"{self.steps[-1]['name']}: {self.steps[-1]['failure_kind']}"
+        return False
+
+    def _environment_limit(self, log: str) -> str | None:
+        for rule in self.job.depset.environment_limits:
+            if re.search(rule.pattern, log):
+                return rule.reason
+        return None
+
+    def _read_pip_results(self, box: CellContainer, log: str) -> None:
+        report = pipreport.parse_report(box.read_file(f"{WORK}/pip-report.json"))
+        builds = box.exec(["sh", "-c", f"grep 'Building wheel for' {WORK}/pip.log || true"], 60)
+        durations = pipreport.build_durations(builds.stdout)
+        dists = pipreport.distributions(report) if report else []
+        for dist in dists:
+            if not dist["wheel"]:
+                dist["build_seconds"] = _build_seconds(durations, dist["name"])
+        self.record["distributions"] = dists
+        self.record["download_bytes"] = pipreport.downloaded_bytes(log)
+        self.record["pip_report_environment"] = (report or {}).get("environment")
+        box.exec(["rm", "-rf", WORK], 60)  # not part of what the cell adds
+
+    # -- probes --------------------------------------------------------------------------
+
+    def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
+        argv = [python, f"{PROBES_MOUNT}/{name}.py", *args]
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), network=False)
+        step = self.steps[-1]
+        if step["status"] in ("timeout", "oom", "error") and outcome.exit_code is None:
+            return False
+        parsed, problem = parse_probe_output(outcome.stdout)
+        if parsed is None:
+            step["status"] = "error" if step["status"] != "timeout" else "timeout"
+            step["error"] = problem
+            self.record["probes"][name] = {"status": "error", "error": problem}
+            return step["status"] != "timeout"
+        self.record["probes"][name] = self.redactor.deep(parsed)
+        if step["status"] == "passed" and parsed.get("status") != "passed":
+            step["status"] = "failed"
+        return True
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _step(
+        self, box: CellContainer, name: str, kind: str, command: str, network: bool = False
+    ) -> ExecOutcome:
+        self.log(f"{self.job.cell.id}: {name}")
+        outcome = box.run_shell(command, timeout=self.job.cell.timeout, environment=self._env())
+        status = _step_status(outcome)
+        self._record_step(
+            name,
+            kind,
+            status,
+            outcome.seconds,
+            outcome.exit_code,
+            outcome.output,
+            None,
+            command=command,
+            network=network,
+            outcome=outcome,
+        )
+        return outcome
+
+    def _record_step(
+        self,
+        name: str,
+        kind: str,
+        status: str,
+        seconds: float,
+        exit_code: int | None,
+        output: str,
+        reason: str | None,
+        *,
+        command: str = "",
+        network: bool = False,
+        outcome: ExecOutcome | None = None,
+    ) -> None:
+        clean = self.redactor.text(output)
+        step: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "status": status,
+            "seconds": round(seconds, 3),
+            "exit_code": exit_code,
+            "command": self.redactor.text(command),
+            "network": "none" if self.network_cut else self.job.settings.install_network,
+            "log_tail": clean[-LOG_TAIL_CHARS:],
+        }
+        if reason:
+            step["reason"] = reason
+        if outcome is not None and status == "oom":
+            step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
+        if outcome is not None and status == "timeout":
+            step["reason"] = f"exceeded the step timeout of {self.job.cell.timeout:.0f} s"
+        self.steps.append(step)
+        self.full_log.append(f"=== {name} ({status}, {seconds:.1f} s) $ {step['command']}\n{clean}")
+
+    def _status(self) -> str:
+        for step in self.steps:
+            if step["status"] != "passed":
+                return str(step["status"])
+        return "passed"
+
+    def _finish(self, status: str, reason: str | None, started: float) -> None:
+        expected = self.job.cell.expected_failure
+        if expected and status in FAILING:
+            status = "expected-failure"
+        elif expected and status == "passed":
+            status = "unexpected-pass"
+        if reason is None and status not in ("passed", "unexpected-pass"):
+            reason = _first_problem(self.steps)
+        self.record.update(
+            status=status,
+            reason=reason,
+            steps=self.steps,
+            started_at=_iso(started),
+            ended_at=_iso(time.time()),
+            seconds=round(time.time() - started, 3),
+            install_seconds=round(
+                sum(s["seconds"] for s in self.steps if s["kind"] == "install"), 3
+            ),
+            reproducer=reproducer(self.job, self.steps, self._mounts(), self._env()),
+        )
+
+    # -- container set-up ---------------------------------------------------------------
+
+    def _container_spec(self) -> ContainerSpec:
+        job = self.job
+        return ContainerSpec(
+            image=job.base["image_id"],
+            name=job_container_name(job),
+            labels={
+                LABEL_RUN: job.run_id,
+                LABEL_CELL: job.cell.id,
+                LABEL_RUNNER: job.runner,
+                "harness.repeat": str(job.repeat),
+                "harness.version": __version__,
+            },
+            mounts=self._mounts(),
+            environment=self._env(),
+            memory=job.cell.memory,
+            cpus=job.settings.cpus,
+            network=job.settings.install_network,
+            keep=job.keep,
+        )
+
+    def _mounts(self) -> list[Mount]:
+        mounts = [Mount(str(self.job.probes_dir), PROBES_MOUNT)]
+        ca = ca_bundle_path(self.job.settings, self.job.matrix_dir)
+        if ca:
+            mounts.append(Mount(str(ca), CA_MOUNT))
+        for index, path in enumerate(self._wheelhouses()):
+            mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
+        model_dir = self.job.settings.model_dir
+        if model_dir and (self.job.matrix_dir / model_dir).is_dir():
+            mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
+        return mounts
+
+    def _wheelhouses(self) -> list[Path]:
+        paths = [(self.job.matrix_dir / p).resolve() for p in self.job.settings.wheelhouses]
+        return [p for p in paths if p.is_dir()]
+
+    def _env(self) -> dict[str, str]:
+        return container_environment(self.job.settings, self.job.matrix_dir)
+
+
+# -- pure helpers (unit-tested) ------------------------------------------------------------
+
+
+def job_container_name(job: CellJob) -> str:
+    return container_name(job.run_id, job.cell.id, job.repeat)
+
+
+def ca_bundle_path(settings: Settings, matrix_dir: Path) -> Path | None:
+    value = settings.ca_bundle
+    if value is None or value == "none":
+        return None
+    if value == "auto":
+        return next((Path(p) for p in HOST_CA_CANDIDATES if Path(p).is_file()), None)
+    path = (matrix_dir / value).resolve()
+    return path if path.is_file() else None
+
+
+def container_environment(settings: Settings, matrix_dir: Path) -> dict[str, str]:
+    env = {
+        "DEBIAN_FRONTEND": "noninteractive",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+        "PIP_ROOT_USER_ACTION": "ignore",
+        "PIP_NO_CACHE_DIR": "1",
+        "HF_HUB_OFFLINE": "1",
+        "LANG": "C.UTF-8",
+    }
+    if ca_bundle_path(settings, matrix_dir):
+        for key in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            env[key] = CA_MOUNT
+    if settings.index_url:
+        env["PIP_INDEX_URL"] = settings.index_url
+    if settings.extra_index_urls:
+        env["PIP_EXTRA_INDEX_URL"] = " ".join(settings.extra_index_urls)
+    if settings.model_dir:
+        env["HARNESS_MODEL_DIR"] = MODELS_MOUNT
+    env.update(settings.env)
+    return env
+
+
+def system_install_command(family: str, packages: list[str]) -> str:
+    names = " ".join(packages)
+    if family == "apk":
+        return f"apk add --no-cache {names}"
+    return (
+        "apt-get update -q && apt-get install -y -q --no-install-recommends "
+        f"{names} && apt-get clean && rm -rf /var/lib/apt/lists/*"
+    )
+
+
+def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
+    links = [f"--find-links {WHEELHOUSE_MOUNT}/{i}" for i in range(len(wheelhouses))]
+    requirements = " ".join(f"'{r}'" for r in job.depset.pip)
+    return " ".join(
+        [
+            f"mkdir -p {WORK} &&",
+            f"{VENV}/bin/python -m pip install --progress-bar off",
+            f"--report {WORK}/pip-report.json --log {WORK}/pip.log",
+            *links,
+            *job.depset.pip_args,
+            requirements,
+        ]
+    )
+
+
+def reproducer(
+    job: CellJob, steps: list[dict[str, Any]], mounts: list[Mount], env: dict[str, str]
+) -> dict[str, Any]:
+    """A Dockerfile and the docker commands that redo this cell by hand."""
+    image = job.base.get("image") or job.base.get("reference") or "IMAGE"
+    name = job_container_name(job)
+    installs = [
+        s for s in steps if s["kind"] == "install" and s["name"] != "detect-package-manager"
+    ]
+    probes = [s for s in steps if s["kind"] == "probe"]
+    lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
+    lines.append(f"FROM {image}")
+    for mount in mounts:
+        if mount.target != PROBES_MOUNT:  # copy these from the host into the build context
+            lines.append(f"# from the host: {mount.host}")
+            lines.append(f"COPY {Path(mount.host).name} {mount.target}")
+    lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
+    lines += [f"RUN {s['command'].replace(WORK, '/tmp')}" for s in installs]
+    volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
+    envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
+    limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
+        f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
+    )
+    commands = [
+        f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
+    ]
+    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in installs]
+    commands.append(f"docker network disconnect {job.settings.install_network} {name}")
+    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
+    commands.append(f"docker rm -f {name}")
+    return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
+
+
+def _quote(command: str) -> str:
+    return "'" + command.replace("'", "'\"'\"'") + "'"
+
+
+def _step_status(outcome: ExecOutcome) -> str:
+    if outcome.timed_out:
+        return "timeout"
+    if outcome.oom_killed:
+        return "oom"
+    if outcome.exit_code is None or (outcome.container_died and outcome.exit_code != 0):
+        return "error"
+    return "passed" if outcome.exit_code == 0 else "failed"
+
+
+def _first_problem(steps: list[dict[str, Any]]) -> str | None:
+    for step in steps:
+        if step["status"] != "passed":
+            detail = step.get("reason") or step.get("error") or step.get("failure_kind")
+            return f"{step['name']} {step['status']}" + (f": {detail}" if detail else "")
+    return None
+
+
+def _build_seconds(durations: dict[str, float], name: str) -> float | None:
+    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    for key, seconds in durations.items():
+        if re.sub(r"[-_.]+", "-", key).lower() == wanted:
+            return seconds
+    return None
+
+
+def _new_record(job: CellJob) -> dict[str, Any]:
+    return {
+        "id": job.cell.id,
+        "base": job.cell.base,
+        "depset": job.cell.depset,
+        "repeat": job.repeat,
+        "status": None,
+        "reason": None,
+        "standin": job.base.get("standin"),
+        "container": None,
+        "package_manager": None,
+        "steps": [],
+        "distributions": [],
+        "download_bytes": None,
+        "size_added_bytes": None,
+        "probes": {},
+        "probes_offline": False,
+        "expected_failure": (
+            job.cell.expected_failure.model_dump() if job.cell.expected_failure else None
+        ),
+        "runner_pid": os.getpid(),
+    }
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except docker.errors.DockerException:
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def _iso(stamp: float) -> str:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
+
+
+def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
+    """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
+    cells_dir = out_dir / "cells"
+    logs_dir = out_dir / "logs"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    (logs_dir / file_name.replace(".json", ".log")).write_text(log, encoding="utf-8")
+    target = cells_dir / file_name
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    temporary.replace(target)
+    return target

@@ -1,0 +1,222 @@
+"""The friendly front end. Fatal errors are caught once, here, and become exit codes:
+0 every cell as expected, 1 a cell failed (or a regression chosen by --fail-on),
+2 bad matrix or arguments, 3 no usable Docker engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.errors import ConfigurationError, FatalError
+from harness.matrix import PROBES_DIR, json_schema, load_matrix
+
+DEFAULT_MATRIX = "matrix.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FatalError as err:
+        print(f"harness: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
+    _add_simple(sub)
+    _add_bases(sub)
+    _add_nightly(sub)
+    return parser
+
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser("run", help="run the matrix: one container per cell")
+    run.add_argument("matrix", nargs="?", default=DEFAULT_MATRIX)
+    run.add_argument("--out", help="output directory (default reports/<run-id>)")
+    run.add_argument("--jobs", "-j", type=int, help="cells at once (default: the matrix's jobs)")
+    run.add_argument("-k", dest="keyword", help="pytest -k expression over cell ids")
+    run.add_argument("--keep", action="store_true", help="keep the containers for debugging")
+    run.add_argument(
+        "--resume", metavar="DIR", help="re-run only the cells without a result in DIR"
+    )
+    run.add_argument("--lf", action="store_true", help="only the cells that failed last time")
+    run.add_argument(
+        "--fail-on",
+        default="status",
+        help="comma list of regressions that fail the run: status, slower, size, "
+        "unexpected-pass, none (default: status)",
+    )
+    run.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
+    run.set_defaults(func=cmd_run)
+
+
+def _add_simple(sub: Any) -> None:
+    validate = sub.add_parser("validate", help="check a matrix file and list its cells")
+    validate.add_argument("matrix", nargs="?", default=DEFAULT_MATRIX)
+    validate.set_defaults(func=cmd_validate)
+    report = sub.add_parser("report", help="re-render report.html from DIR/results.json alone")
+    report.add_argument("dir")
+    report.set_defaults(func=cmd_report)
+    schema = sub.add_parser("schema", help="print the JSON Schema of matrix.yaml")
+    schema.set_defaults(func=cmd_schema)
+    sweep = sub.add_parser("sweep", help="remove containers left by dead harness runs")
+    sweep.set_defaults(func=cmd_sweep)
+
+
+def _add_bases(sub: Any) -> None:
+    bases = sub.add_parser("bases", help="base images")
+    bases_sub = bases.add_subparsers(dest="bases_command", required=True)
+    build = bases_sub.add_parser("build", help="build (or pull) the bases of a matrix")
+    build.add_argument("names", nargs="*", help="base names (default: all)")
+    build.add_argument("--matrix", default=DEFAULT_MATRIX)
+    build.set_defaults(func=cmd_bases_build)
+
+
+def _add_nightly(sub: Any) -> None:
+    from harness import nightly_cli
+
+    nightly_cli.add_commands(sub)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    matrix = load_matrix(args.matrix)
+    print(
+        f"{matrix.path}: valid ({len(matrix.spec.bases)} bases, "
+        f"{len(matrix.spec.depsets)} depsets, {len(matrix.cells)} cells)"
+    )
+    for cell in matrix.cells:
+        extra = (
+            f"  (expected failure: {cell.expected_failure.reason})" if cell.expected_failure else ""
+        )
+        print(f"  {cell.id}{extra}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+
+    print(write_report(Path(args.dir)))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness import engine
+
+    removed = engine.sweep_dead_runs(engine.connect())
+    print(f"removed {len(removed)} container(s)")
+    return 0
+
+
+def cmd_bases_build(args: argparse.Namespace) -> int:
+    from harness import engine
+    from harness.bases import Resolver
+
+    matrix = load_matrix(args.matrix)
+    unknown = [n for n in args.names if n not in matrix.spec.bases]
+    if unknown:
+        raise ConfigurationError(
+            f"{args.matrix}: no base named {', '.join(unknown)}",
+            f"use one of: {', '.join(matrix.spec.bases)}",
+        )
+    resolver = Resolver(engine.connect(), matrix, PROBES_DIR)
+    records = resolver.resolve_all(args.names or None)
+    for record in records.values():
+        size = f"{record['size_bytes'] / 1e6:.0f} MB" if record.get("size_bytes") else ""
+        where = record.get("standin") or record.get("reason") or record.get("image")
+        print(f"{record['name']:<16} {record['status']:<12} {size:>8}  {where}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from harness import engine
+    from harness.ids import new_run_id
+    from harness.results_io import load_results
+
+    matrix = load_matrix(args.matrix)  # exit 2 before any container starts
+    engine.connect()  # exit 3 before pytest starts
+    run_id, out_dir = _run_location(args, new_run_id)
+    jobs = args.jobs or matrix.settings.jobs
+    argv = [
+        "-p",
+        "harness.plugin",
+        "--matrix",
+        str(matrix.path),
+        "--harness-out",
+        str(out_dir),
+        "--run-id",
+        run_id,
+        "-q",
+        "-o",
+        "addopts=",
+        "-rfEX",
+        "--no-header",
+    ]
+    argv += ["-n", str(jobs)] if jobs > 1 else ["-p", "no:xdist"]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    argv += ["--keep"] if args.keep else []
+    argv += ["--resume"] if args.resume else []
+    argv += ["--lf"] if args.lf else []
+    status = pytest.main([*argv, *args.pytest_args])
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return 2
+    if int(status) == 3 or not (out_dir / "results.json").exists():
+        return int(status) if int(status) in (2, 3) else 1
+    return _exit_code(load_results(out_dir / "results.json"), out_dir, args.fail_on)
+
+
+def _run_location(args: argparse.Namespace, new_run_id: Any) -> tuple[str, Path]:
+    if args.resume:
+        out_dir = Path(args.resume).resolve()
+        try:
+            prepared = json.loads((out_dir / "prepare.json").read_text())
+        except (OSError, ValueError):
+            raise ConfigurationError(
+                f"{out_dir}: not a run directory (no readable prepare.json)",
+                "pass a reports/<run-id> directory written by `harness run`",
+            ) from None
+        return str(prepared["run"]["id"]), out_dir
+    run_id = new_run_id()
+    return run_id, Path(args.out or Path("reports") / run_id).resolve()
+
+
+def _exit_code(results: dict[str, Any], out_dir: Path, fail_on: str) -> int:
+    from harness import diff as diffing
+    from harness import history
+    from harness.results_io import load_results
+
+    previous_dir = history.previous_run_dir(out_dir.parent, results)
+    run_diff = (
+        diffing.diff_runs(load_results(previous_dir / "results.json"), results)
+        if previous_dir
+        else None
+    )
+    choices = {c.strip() for c in fail_on.split(",") if c.strip()}
+    return diffing.exit_code(results, run_diff, choices)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""One throwaway container per cell, used as a context manager that always removes it.
+
+Every step is an ``exec`` in that container: a fresh container per probe costs about
+five times more here. The docker SDK's exec has no timeout, so each command is wrapped
+in ``timeout`` inside the container when the base has it, and a host-side watchdog
+kills the container if the command outlives its budget anyway.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+# What package installation needs; everything else is dropped.
+INSTALL_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
+WATCHDOG_GRACE = 15.0
+TIMEOUT_EXIT_CODES = (124, 137)
+
+
+@dataclass(frozen=True)
+class Mount:
+    host: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    name: str
+    labels: Mapping[str, str]
+    mounts: Sequence[Mount] = ()
+    environment: Mapping[str, str] | None = None
+    memory: str | None = None
+    cpus: float | None = None
+    network: str = "bridge"
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class ExecOutcome:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    oom_killed: bool = False
+    container_died: bool = False
+
+    @property
+    def output(self) -> str:
+        return self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr
+
+
+class CellContainer:
+    def __init__(self, client: docker.DockerClient, spec: ContainerSpec) -> None:
+        self.client = client
+        self.spec = spec
+        self.container: Container | None = None
+        self._has_timeout = False
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self) -> CellContainer:
+        self.container = self.client.containers.run(**self._run_kwargs())
+        self._has_timeout = self.run_shell("command -v timeout", timeout=60).exit_code == 0
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.container is not None and not self.spec.keep:
+            self.remove()
+
+    def remove(self) -> None:
+        if self.container is None:
+            return
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as err:
+            if "already in progress" not in str(err):
+                raise
+
+    def _run_kwargs(self) -> dict[str, Any]:
+        spec = self.spec
+        kwargs: dict[str, Any] = {
+            "image": spec.image,
+            "name": spec.name,
+            "labels": dict(spec.labels),
+            "entrypoint": ["sleep", "infinity"],
+            "command": [],
+            "detach": True,
+            "environment": dict(spec.environment or {}),
+            "volumes": {
+                m.host: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
+                for m in spec.mounts
+            },
+            "network": spec.network,
+            "cap_drop": ["ALL"],
+            "cap_add": INSTALL_CAPABILITIES,
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": 4096,
+            "privileged": False,
+        }
+        if spec.memory:
+            kwargs["mem_limit"] = spec.memory
+            kwargs["memswap_limit"] = spec.memory  # no swap: an OOM is an OOM
+        if spec.cpus:
+            kwargs["nano_cpus"] = int(spec.cpus * 1e9)
+        return kwargs
+
+    @property
+    def id(self) -> str:
+        assert self.container is not None
+        return str(self.container.id)
+
+    # -- steps ---------------------------------------------------------------------
+
+    def run_shell(
+        self, script: str, timeout: float, environment: Mapping[str, str] | None = None
+    ) -> ExecOutcome:
+        return self.exec(["sh", "-c", script], timeout, environment)
+
+    def exec(
+        self,
+        argv: Sequence[str],
+        timeout: float,
+        environment: Mapping[str, str] | None = None,
+    ) -> ExecOutcome:
+        assert self.container is not None, "use CellContainer as a context manager"
+        command = list(argv)
+        if self._has_timeout:
+            command = ["timeout", "-k", "10", str(int(max(1, timeout))), *command]
+        watchdog = threading.Timer(timeout + WATCHDOG_GRACE, self._kill_on_timeout)
+        watchdog.daemon = True
+        started = time.monotonic()
+        watchdog.start()
+        try:
+            result = self.container.exec_run(
+                command, demux=True, environment=dict(environment or {})
+            )
+        except docker.errors.APIError as error:
+            return self._died(started, str(error))
+        finally:
+            watchdog.cancel()
+        seconds = time.monotonic() - started
+        out, err = result.output  # demux=True: (stdout bytes | None, stderr bytes | None)
+        stdout, stderr = _text(out), _text(err)
+        exit_code = result.exit_code
+        return self._classify(exit_code, stdout, stderr, seconds, timeout)
+
+    def _classify(
+        self, exit_code: int | None, stdout: str, stderr: str, seconds: float, timeout: float
+    ) -> ExecOutcome:
+        timed_out = exit_code in TIMEOUT_EXIT_CODES and seconds >= timeout - 1
+        oom = exit_code == 137 and not timed_out and self._oom_killed()
+        died = not self.running()
+        if died and exit_code is None:
+            timed_out = seconds >= timeout
+        return ExecOutcome(exit_code, stdout, stderr, seconds, timed_out, oom, died)
+
+    def _died(self, started: float, message: str) -> ExecOutcome:
+        return ExecOutcome(None, "", message, time.monotonic() - started, container_died=True)
+
+    def _kill_on_timeout(self) -> None:
+        try:
+            assert self.container is not None
+            self.container.kill()
+        except docker.errors.DockerException:
+            pass
+
+    def running(self) -> bool:
+        try:
+            assert self.container is not None
+            self.container.reload()
+        except docker.errors.DockerException:
+            return False
+        return bool(self.container.attrs.get("State", {}).get("Running"))
+
+    def _oom_killed(self) -> bool:
+        """Did the kernel's OOM killer act in this container's cgroup?"""
+        assert self.container is not None
+        try:
+            self.container.reload()
+        except docker.errors.DockerException:
+            return False
+        if self.container.attrs.get("State", {}).get("OOMKilled"):
+            return True
+        counters = self.container.exec_run(
+            [
+                "sh",
+                "-c",
+                "cat /sys/fs/cgroup/memory/memory.oom_control "
+                "/sys/fs/cgroup/memory.events 2>/dev/null",
+            ],
+            demux=False,
+        ).output
+        for line in _text(counters).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit() and int(value) > 0:
+                return True
+        return False
+
+    def read_file(self, path: str) -> str | None:
+        outcome = self.exec(["cat", path], timeout=60)
+        return outcome.stdout if outcome.exit_code == 0 else None
+
+    def disconnect_network(self) -> None:
+        """Cut the container off before probes, so they prove they run offline."""
+        assert self.container is not None
+        self.container.reload()
+        for network in list(self.container.attrs["NetworkSettings"]["Networks"]):
+            self.client.networks.get(network).disconnect(self.container, force=True)
+
+    def size_added(self) -> int | None:
+        """Bytes in the container's writable layer (SDK 7.2 has no size on inspect)."""
+        rows = self.client.api.containers(all=True, size=True, filters={"id": self.id})
+        return rows[0].get("SizeRw") if rows else None
+
+
+def _text(data: Any) -> str:
+    return data.decode("utf-8", errors="replace") if data else ""
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)

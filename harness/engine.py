@@ -1,0 +1,82 @@
+"""The Docker engine: connect, describe, and sweep containers left by dead runs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import docker
+import docker.errors
+
+from harness.errors import EngineUnavailableError
+
+LABEL_RUN = "harness.run"
+LABEL_CELL = "harness.cell"
+LABEL_RUNNER = "harness.runner"  # host:pid of the process that started the container
+
+
+def connect(timeout: float = 120) -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+    except Exception as err:  # the SDK raises many kinds; all mean "no engine"
+        raise EngineUnavailableError(
+            f"no usable Docker engine: {err}",
+            "run `make setup` (or scripts/ensure-docker.sh) as root to install and start one, "
+            "or point DOCKER_HOST at a running engine",
+        ) from None
+    return client
+
+
+def engine_facts(client: docker.DockerClient) -> dict[str, Any]:
+    info = client.info()
+    version = client.version()
+    return {
+        "version": version.get("Version"),
+        "api_version": version.get("ApiVersion"),
+        "os": info.get("OperatingSystem"),
+        "storage_driver": info.get("Driver"),
+        "cgroup_version": info.get("CgroupVersion"),
+        "cpus": info.get("NCPU"),
+        "memory_bytes": info.get("MemTotal"),
+    }
+
+
+def _runner_alive(token: str) -> bool:
+    host, _, pid = token.rpartition(":")
+    if host != os.uname().nodename or not pid.isdigit():
+        return True  # another host's runner: we cannot tell, so leave it alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_runs(client: docker.DockerClient, log: Any = print) -> list[str]:
+    """Remove containers whose runner process is gone (a SIGKILLed run).
+
+    Only labelled containers are considered, and never those of a live runner.
+    """
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
+        token = container.labels.get(LABEL_RUNNER, "")
+        if token and not _runner_alive(token):
+            container.remove(force=True)
+            removed.append(str(container.name))
+    if removed:
+        log(f"swept {len(removed)} container(s) left by dead runs: {', '.join(removed)}")
+    return removed
+
+
+def remove_run_containers(client: docker.DockerClient, run_id: str) -> list[str]:
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"}):
+        try:
+            container.remove(force=True)
+            removed.append(str(container.name))
+        except docker.errors.NotFound:
+            pass
+    return removed

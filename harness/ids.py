@@ -1,0 +1,49 @@
+"""Stable identifiers: one cell id, ``base×depset``, used everywhere.
+
+Docker names allow only ``[a-zA-Z0-9][a-zA-Z0-9_.-]*``, so container names spell
+the cross as ``_x_``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+
+CROSS = "×"
+_DOCKER_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+def cell_id(base: str, depset: str) -> str:
+    return f"{base}{CROSS}{depset}"
+
+
+def split_cell_id(value: str) -> tuple[str, str]:
+    base, sep, depset = value.partition(CROSS)
+    if not sep:
+        raise ValueError(f"not a cell id (base{CROSS}depset): {value!r}")
+    return base, depset
+
+
+def docker_safe(text: str) -> str:
+    safe = _DOCKER_UNSAFE.sub("-", text.replace(CROSS, "_x_")).strip("-.")
+    return safe if safe[:1].isalnum() else f"h{safe}"
+
+
+def container_name(run_id: str, cell: str, repeat: int) -> str:
+    return docker_safe(f"harness-{run_id}-{cell}-r{repeat}")[:200]
+
+
+def result_file_name(cell: str, repeat: int) -> str:
+    return f"{docker_safe(cell)}.r{repeat}.json"
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique across concurrent runs on one host."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(3)}"
+
+
+def runner_token() -> str:
+    """Identifies this runner process, so a sweep can tell live runs from dead ones."""
+    return f"{os.uname().nodename}:{os.getpid()}"

@@ -1,0 +1,413 @@
+"""Load and validate matrix.yaml, and expand it into cells.
+
+Every error names the file, the key path and the fix, and is raised before any
+container starts (``ConfigurationError``, exit 2).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import ConfigurationError
+from harness.ids import cell_id
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+PACKAGE_MANAGERS = ("apt", "apk")
+PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(Strict):
+    """Run-wide settings; every one can be left out."""
+
+    jobs: int = Field(2, ge=1, description="cells run at once")
+    timeout: float = Field(1800, gt=0, description="default per-step timeout, seconds")
+    memory: str | None = Field("6g", description="container memory limit (docker syntax), or null")
+    cpus: float | None = Field(2.0, gt=0, description="container CPU limit, or null")
+    repeat: int = Field(1, ge=1, description="runs per cell, for a spread of timings")
+    pull: Literal["auto", "never", "always"] = Field(
+        "auto", description="auto: pull an image reference when it is not local"
+    )
+    pull_timeout: float = Field(60, gt=0)
+    ca_bundle: str | None = Field(
+        "auto",
+        description="CA bundle mounted into containers for pip/requests/ssl: a path, "
+        "'auto' (the host's bundle when present) or null",
+    )
+    wheelhouses: list[str] = Field(
+        default_factory=list,
+        description="directories mounted read-only and given to pip as --find-links",
+    )
+    extra_index_urls: list[str] = Field(default_factory=list)
+    index_url: str | None = None
+    install_network: str = Field("bridge", description="docker network for install steps")
+    model_dir: str | None = Field(
+        None, description="host directory with pretrained weights, mounted read-only for probes"
+    )
+    standin_repository: str = Field("harness-standin", pattern=r"^[a-z0-9][a-z0-9._/-]*$")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="extra environment for every step"
+    )
+
+
+class DebootstrapSpec(Strict):
+    suite: str = Field(pattern=r"^[a-z]+$")
+    python: str = Field(pattern=r"^3\.\d+$", description="Debian's pythonX.Y to install")
+    mirror: str = "http://deb.debian.org/debian"
+    extra_packages: list[str] = Field(default_factory=list)
+
+
+class DockerfileSpec(Strict):
+    path: str
+    context: str | None = Field(None, description="build context; default: the Dockerfile's folder")
+    build_args: dict[str, str] = Field(default_factory=dict)
+    base_args: dict[str, str] = Field(
+        default_factory=dict,
+        description="build arg -> name of another base whose image it receives",
+    )
+
+
+class StandinSpec(Strict):
+    description: str | None = Field(None, description="what the stand-in is, for the report")
+    debootstrap: DebootstrapSpec | None = None
+    dockerfile: DockerfileSpec | None = None
+    python: str | None = Field(None, description="interpreter command inside the stand-in")
+
+    @model_validator(mode="after")
+    def _one_recipe(self) -> StandinSpec:
+        if (self.debootstrap is None) == (self.dockerfile is None):
+            raise ValueError("a stand-in needs exactly one of 'debootstrap' or 'dockerfile'")
+        return self
+
+
+class BaseSpec(Strict):
+    image: str | None = Field(None, description="an image reference, used as it is")
+    dockerfile: DockerfileSpec | None = None
+    debootstrap: DebootstrapSpec | None = None
+    standin: StandinSpec | None = Field(
+        None, description="built locally when `image` cannot be had"
+    )
+    python: str | None = Field(None, description="interpreter command; default python3 / pythonX.Y")
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BaseSpec:
+        given = [k for k in ("image", "dockerfile", "debootstrap") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a base needs exactly one of 'image', 'dockerfile' or 'debootstrap' "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        if self.standin is not None and self.image is None:
+            raise ValueError("'standin' only goes with 'image'")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "image" if self.image else "dockerfile" if self.dockerfile else "debootstrap"
+
+
+class LimitRule(Strict):
+    """A pip/apt log pattern that means 'this cannot be had here', not 'this base fails'."""
+
+    pattern: str
+    reason: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"not a valid regular expression: {err}") from None
+        return value
+
+
+class DepsetSpec(Strict):
+    description: str | None = None
+    system: dict[Literal["apt", "apk"], list[str]] = Field(
+        default_factory=dict, description="system packages per package-manager family"
+    )
+    pip: list[str] = Field(default_factory=list, description="pip requirements")
+    pip_args: list[str] = Field(default_factory=list, description="extra pip install arguments")
+    imports: list[str] = Field(default_factory=list, description="modules the import probe times")
+    probes: list[str] = Field(default_factory=list, description="smoke probes (files in probes/)")
+    timeout: float | None = Field(None, gt=0, description="per-step timeout for this depset")
+    environment_limits: list[LimitRule] = Field(default_factory=list)
+
+
+class CellSelector(Strict):
+    base: str = "*"
+    depset: str = "*"
+
+    def matches(self, base: str, depset: str) -> bool:
+        return fnmatch.fnmatchcase(base, self.base) and fnmatch.fnmatchcase(depset, self.depset)
+
+
+class ExpectedFailure(CellSelector):
+    reason: str
+    link: str | None = None
+
+
+class CellOverride(CellSelector):
+    timeout: float | None = Field(None, gt=0)
+    repeat: int | None = Field(None, ge=1)
+    memory: str | None = None
+
+
+class CellsSpec(Strict):
+    include: list[CellSelector] = Field(default_factory=list)
+    exclude: list[CellSelector] = Field(default_factory=list)
+    expected_failures: list[ExpectedFailure] = Field(default_factory=list)
+    overrides: list[CellOverride] = Field(default_factory=list)
+
+
+class MatrixSpec(Strict):
+    version: Literal[1] = 1
+    settings: Settings = Field(default_factory=Settings)  # type: ignore[arg-type]
+    bases: dict[str, BaseSpec]
+    depsets: dict[str, DepsetSpec]
+    cells: CellsSpec = Field(default_factory=CellsSpec)
+
+
+@dataclass(frozen=True)
+class Cell:
+    base: str
+    depset: str
+    timeout: float
+    repeat: int
+    memory: str | None
+    expected_failure: ExpectedFailure | None
+
+    @property
+    def id(self) -> str:
+        return cell_id(self.base, self.depset)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    sha256: str
+    spec: MatrixSpec
+    cells: tuple[Cell, ...]
+
+    @property
+    def settings(self) -> Settings:
+        return self.spec.settings
+
+    def resolve_path(self, value: str) -> Path:
+        """Paths in matrix.yaml are relative to the matrix file."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.path.parent / path).resolve()
+
+
+# -- loading -----------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML silently keeps the last of two equal keys; a matrix must not."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigurationError(
+                f"line {key_node.start_mark.line + 1}: duplicate key {key!r}",
+                "give every base, depset and setting a unique name",
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
+    path = Path(path)
+    text = _read(path)
+    data = _parse_yaml(path, text)
+    spec = _validate(path, data)
+    _check_references(path, spec, probes_dir)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
+    _check_files(matrix)
+    return Matrix(path=matrix.path, sha256=sha, spec=spec, cells=tuple(expand_cells(spec)))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"{path}: no such matrix file", "pass the path of a matrix.yaml (see matrix.yaml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigurationError(f"{path}: cannot read: {err}", "check the file") from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigurationError as err:
+        raise ConfigurationError(f"{path}: {err.what}", err.fix) from None
+    except yaml.YAMLError as err:
+        raise ConfigurationError(f"{path}: not valid YAML: {err}", "fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}: the top level must be a mapping (got {type(data).__name__})",
+            "start from matrix.yaml: keys settings, bases, depsets, cells",
+        )
+    return data
+
+
+def _validate(path: Path, data: Any) -> MatrixSpec:
+    try:
+        return MatrixSpec.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ConfigurationError(
+            f"{path}: {_key_path(first['loc'])}: {first['msg']}"
+            + (f" ({len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""),
+            _fix_for(first),
+        ) from None
+
+
+def _key_path(loc: Iterable[Any]) -> str:
+    # pydantic puts union/validator names (e.g. 'function-after[...]') in loc; hide them.
+    parts = [str(p) for p in loc if not str(p).startswith(("function-", "literal["))]
+    return ".".join(parts) or "(top level)"
+
+
+def _fix_for(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "remove this key or correct its spelling (see harness/schema/matrix.schema.json)"
+    if kind == "missing":
+        return "add this key"
+    if kind.startswith("literal"):
+        return f"use one of the allowed values: {error.get('ctx', {}).get('expected', '')}"
+    if kind == "value_error":
+        return "see the message above"
+    for prefix, wanted in _WANTED.items():
+        if kind.startswith(prefix):
+            return f"give {wanted} here (got {error.get('input')!r})"
+    got = error.get("input")
+    return f"give a valid value here (got {got!r}); see harness/schema/matrix.schema.json"
+
+
+_WANTED = {
+    "int": "an integer",
+    "float": "a number",
+    "greater_than": "a larger number",
+    "string": "a string",
+    "list": "a list, e.g. [a, b]",
+    "dict": "a mapping (key: value)",
+    "model": "a mapping (key: value)",
+    "bool": "true or false",
+    "literal": "one of the allowed values",
+}
+
+
+def _check_references(path: Path, spec: MatrixSpec, probes_dir: Path) -> None:
+    for name in [*spec.bases, *spec.depsets]:
+        if not re.match(NAME_PATTERN, name):
+            raise ConfigurationError(
+                f"{path}: bases/depsets: invalid name {name!r}",
+                "use lower-case letters, digits, '.', '_' and '-' (it becomes a container name)",
+            )
+    for base_name, base in spec.bases.items():
+        docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
+        for arg, other in (docker_file.base_args if docker_file else {}).items():
+            if other not in spec.bases or other == base_name:
+                raise ConfigurationError(
+                    f"{path}: bases.{base_name}: base_args.{arg}: unknown base {other!r}",
+                    f"name another base of this matrix ({', '.join(spec.bases)})",
+                )
+    for name, depset in spec.depsets.items():
+        for probe in depset.probes:
+            if not (probes_dir / f"{probe}.py").is_file():
+                raise ConfigurationError(
+                    f"{path}: depsets.{name}.probes: no probe {probe!r} in {probes_dir}",
+                    f"add {probes_dir}/{probe}.py or use one of: "
+                    + ", ".join(available_probes(probes_dir)),
+                )
+    for section in ("include", "exclude", "expected_failures", "overrides"):
+        for index, selector in enumerate(getattr(spec.cells, section)):
+            _check_selector(path, f"cells.{section}.{index}", selector, spec)
+
+
+def _check_selector(path: Path, where: str, selector: CellSelector, spec: MatrixSpec) -> None:
+    for key, pattern, names in (
+        ("base", selector.base, spec.bases),
+        ("depset", selector.depset, spec.depsets),
+    ):
+        if not fnmatch.filter(list(names), pattern):
+            raise ConfigurationError(
+                f"{path}: {where}.{key}: {pattern!r} matches no {key}",
+                f"use one of: {', '.join(names)} (glob patterns allowed)",
+            )
+
+
+def _check_files(matrix: Matrix) -> None:
+    for name, base in matrix.spec.bases.items():
+        docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
+        if docker_file and not matrix.resolve_path(docker_file.path).is_file():
+            raise ConfigurationError(
+                f"{matrix.path}: bases.{name}: dockerfile.path: "
+                f"{matrix.resolve_path(docker_file.path)} does not exist",
+                "give a path relative to the matrix file",
+            )
+
+
+def available_probes(probes_dir: Path = PROBES_DIR) -> list[str]:
+    return sorted(p.stem for p in probes_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def expand_cells(spec: MatrixSpec) -> list[Cell]:
+    cells = []
+    for base in spec.bases:
+        for depset_name, depset in spec.depsets.items():
+            if _selected(spec.cells, base, depset_name):
+                cells.append(_make_cell(spec, base, depset_name, depset))
+    return cells
+
+
+def _selected(cells: CellsSpec, base: str, depset: str) -> bool:
+    included = not cells.include or any(s.matches(base, depset) for s in cells.include)
+    return included and not any(s.matches(base, depset) for s in cells.exclude)
+
+
+def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec) -> Cell:
+    timeout = depset.timeout or spec.settings.timeout
+    repeat, memory = spec.settings.repeat, spec.settings.memory
+    for override in spec.cells.overrides:
+        if override.matches(base, depset_name):
+            timeout = override.timeout or timeout
+            repeat = override.repeat or repeat
+            memory = override.memory or memory
+    expected = next((e for e in spec.cells.expected_failures if e.matches(base, depset_name)), None)
+    return Cell(base, depset_name, timeout, repeat, memory, expected)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = MatrixSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "harness matrix.yaml"
+    return schema

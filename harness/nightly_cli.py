@@ -1,0 +1,125 @@
+"""Commands for the nightly job, the engineer validating a switch, and the ADR author:
+``harness diff``, ``harness compare`` and ``harness adr``. All read results.json files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigurationError
+from harness.results_io import load_results
+
+
+def add_commands(sub: Any) -> None:
+    diff = sub.add_parser("diff", help="what changed between two runs")
+    diff.add_argument("run_a", help="earlier run directory (or results.json)")
+    diff.add_argument("run_b", help="later run directory (or results.json)")
+    diff.add_argument("--markdown", action="store_true", help="Markdown instead of text")
+    diff.set_defaults(func=cmd_diff)
+
+    compare = sub.add_parser("compare", help="side-by-side of two bases, with deltas")
+    compare.add_argument("base_a")
+    compare.add_argument("base_b")
+    compare.add_argument("--depsets", nargs="*", help="depsets to compare (default: all)")
+    compare.add_argument("--matrix", default="matrix.yaml")
+    compare.add_argument("--run", help="reuse this run directory instead of running cells")
+    compare.add_argument("--jobs", "-j", type=int)
+    compare.add_argument("--out", help="output folder (default: the run's directory)")
+    compare.set_defaults(func=cmd_compare)
+
+    adr = sub.add_parser("adr", help="write a Markdown ADR (MADR) from a run's measurements")
+    adr.add_argument("run", help="run directory")
+    adr.add_argument("--baseline", help="the base in use today")
+    adr.add_argument("--candidate", action="append", help="a base considered (repeatable)")
+    adr.add_argument("--out", help="output file (default RUN/adr.md)")
+    adr.set_defaults(func=cmd_adr)
+
+
+def _results_path(value: str) -> Path:
+    path = Path(value)
+    return path if path.suffix == ".json" else path / "results.json"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from harness import diff as diffing
+
+    run_diff = diffing.diff_runs(
+        load_results(_results_path(args.run_a)), load_results(_results_path(args.run_b))
+    )
+    render = diffing.render_diff_markdown if args.markdown else diffing.render_diff_text
+    print(render(run_diff))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness import compare
+
+    run_dir = Path(args.run) if args.run else _run_cells_for(args)
+    results = load_results(_results_path(str(run_dir)))
+    names = {b["name"] for b in results["bases"]}
+    for base in (args.base_a, args.base_b):
+        if base not in names:
+            raise ConfigurationError(
+                f"{run_dir}: the run has no base {base!r}",
+                f"use one of: {', '.join(sorted(names))}",
+            )
+    comparison = compare.compare_bases(results, args.base_a, args.base_b, args.depsets or None)
+    out = Path(args.out) if args.out else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"compare-{args.base_a}-vs-{args.base_b}"
+    (out / f"{stem}.html").write_text(compare.render_comparison_html(comparison), encoding="utf-8")
+    markdown = compare.render_comparison_markdown(comparison)
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"written: {out / (stem + '.html')} and {out / (stem + '.md')}")
+    return 0
+
+
+def _run_cells_for(args: argparse.Namespace) -> Path:
+    """Run just the cells of the two bases (and depsets) being compared."""
+    from harness import cli
+    from harness.matrix import load_matrix
+
+    matrix = load_matrix(args.matrix)
+    for base in (args.base_a, args.base_b):
+        if base not in matrix.spec.bases:
+            raise ConfigurationError(
+                f"{args.matrix}: no base named {base!r}",
+                f"use one of: {', '.join(matrix.spec.bases)}",
+            )
+    # -k matches substrings of cell ids; the cross itself is not allowed in an expression.
+    keyword = f"({args.base_a} or {args.base_b})"
+    if args.depsets:
+        keyword += " and (" + " or ".join(args.depsets) + ")"
+    out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}"
+    cli.main(
+        [
+            "run",
+            args.matrix,
+            "-k",
+            keyword,
+            "--out",
+            str(out),
+            *(["--jobs", str(args.jobs)] if args.jobs else []),
+        ]
+    )
+    return out
+
+
+def cmd_adr(args: argparse.Namespace) -> int:
+    from harness import adr
+
+    run_dir = Path(args.run)
+    results = load_results(_results_path(args.run))
+    out = Path(args.out) if args.out else run_dir / "adr.md"
+    try:
+        href = str((run_dir / "report.html").resolve().relative_to(out.resolve().parent))
+    except ValueError:
+        href = str((run_dir / "report.html").resolve())
+    text = adr.render_adr(
+        results, report_href=href, baseline=args.baseline, candidates=args.candidate
+    )
+    out.write_text(text, encoding="utf-8")
+    print(f"written: {out}")
+    return 0

@@ -1,0 +1,55 @@
+"""Everything written from a merged results.json: report, JUnit, Markdown summary,
+history, and the reports/latest link. Each is rebuilt from the results alone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness import diff as diffing
+from harness import history
+from harness.junit import write_junit
+from harness.report import write_report
+from harness.results_io import load_results
+from harness.summary import markdown_summary
+
+
+def write_outputs(out_dir: Path, results: dict[str, Any]) -> Iterator[str]:
+    reports_dir = out_dir.parent
+    previous_dir = history.previous_run_dir(reports_dir, results)
+    previous = load_results(previous_dir / "results.json") if previous_dir else None
+    run_diff = diffing.diff_runs(previous, results) if previous else None
+    history.record_run(results, reports_dir / "history")
+    write_junit(results, out_dir / "junit.xml")
+    (out_dir / "summary.md").write_text(markdown_summary(results, run_diff), encoding="utf-8")
+    if run_diff is not None:
+        (out_dir / "diff.md").write_text(diffing.render_diff_markdown(run_diff), encoding="utf-8")
+    report = write_report(out_dir)
+    _point_latest(reports_dir, out_dir)
+    yield from _console_summary(results)
+    if run_diff is not None and previous_dir is not None:
+        yield f"[harness] changes since {previous_dir.name}:"
+        yield from diffing.render_diff_text(run_diff).splitlines()
+    yield f"[harness] results: {out_dir / 'results.json'}"
+    yield f"[harness] report:  {report}"
+
+
+def _point_latest(reports_dir: Path, out_dir: Path) -> None:
+    latest = reports_dir / "latest"
+    temporary = reports_dir / f".latest-{os.getpid()}"
+    if temporary.is_symlink():
+        temporary.unlink()
+    temporary.symlink_to(out_dir.name)
+    temporary.replace(latest)
+
+
+def _console_summary(results: dict[str, Any]) -> Iterator[str]:
+    counts: dict[str, int] = {}
+    for cell in results["cells"]:
+        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+    yield "[harness] " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    for cell in results["cells"]:
+        if cell["status"] not in ("passed",):
+            yield f"[harness]   {cell['id']}: {cell['status']}: {cell.get('reason') or ''}"

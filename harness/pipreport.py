@@ -1,0 +1,149 @@
+"""Read what pip did: its ``--report`` (format version 1) and its log.
+
+From the report: every installed distribution, and whether it came as a wheel (with
+its tag) or as an sdist that pip had to build. From the log: bytes downloaded (pip
+prints sizes), source builds and how long each took, and why an install failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+# name-version(-build)?-python-abi-platform.whl
+_WHEEL = re.compile(
+    r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-"
+    r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
+)
+_DOWNLOADING = re.compile(r"Downloading \S+ \((?P<size>[\d.]+) (?P<unit>[kKMG]?B)\)")
+_UNITS = {"B": 1, "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
+_LOG_LINE = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{3}) (?P<text>.*)$")
+_BUILD_EVENT = re.compile(
+    r"Building wheel for (?P<name>\S+) \((?P<how>[^)]*)\): (?P<event>started|finished)"
+)
+
+
+def wheel_tag(filename: str) -> str | None:
+    match = _WHEEL.match(filename)
+    if not match:
+        return None
+    return f"{match['python']}-{match['abi']}-{match['platform']}"
+
+
+def tag_family(tag: str | None) -> str:
+    """What a user argues about: manylinux, musllinux, abi3, pure Python, or built."""
+    if tag is None:
+        return "sdist"
+    _python, abi, platform = tag.split("-", 2)
+    if platform == "any":
+        return "pure"
+    if "musllinux" in platform:
+        family = "musllinux"
+    elif "manylinux" in platform or platform.startswith("linux"):
+        family = "manylinux"
+    else:
+        family = platform
+    return f"{family} abi3" if abi == "abi3" else family
+
+
+def distributions(report: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for item in report.get("install", []):
+        meta = item.get("metadata", {})
+        url = item.get("download_info", {}).get("url", "")
+        filename = unquote(urlparse(url).path.rsplit("/", 1)[-1])
+        tag = wheel_tag(filename)
+        rows.append(
+            {
+                "name": meta.get("name"),
+                "version": meta.get("version"),
+                "wheel": tag is not None,
+                "tag": tag,
+                "family": tag_family(tag),
+                "requested": bool(item.get("requested")),
+                "source": _source_kind(url, item),
+            }
+        )
+    return sorted(rows, key=lambda r: str(r["name"]).lower())
+
+
+def _source_kind(url: str, item: dict[str, Any]) -> str:
+    if "dir_info" in item.get("download_info", {}):
+        return "local directory"
+    if url.startswith("file:"):
+        return "wheelhouse"
+    return "index"
+
+
+def parse_report(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def downloaded_bytes(log: str) -> int | None:
+    sizes = [float(m["size"]) * _UNITS.get(m["unit"], 1) for m in _DOWNLOADING.finditer(log)]
+    return int(sum(sizes)) if sizes else None
+
+
+def build_durations(pip_log: str) -> dict[str, float]:
+    """Seconds pip spent building each sdist, from the timestamps of ``pip --log``."""
+    started: dict[str, datetime] = {}
+    durations: dict[str, float] = {}
+    for line in pip_log.splitlines():
+        stamped = _LOG_LINE.match(line)
+        event = _BUILD_EVENT.search(line)
+        if not (stamped and event):
+            continue
+        when = datetime.strptime(stamped["stamp"], "%Y-%m-%dT%H:%M:%S,%f")
+        if event["event"] == "started":
+            started[event["name"]] = when
+        elif event["name"] in started:
+            seconds = (when - started.pop(event["name"])).total_seconds()
+            durations[event["name"]] = round(seconds, 3)
+    return durations
+
+
+_FAILURE_KINDS = (
+    (
+        "no-matching-distribution",
+        re.compile(
+            r"No matching distribution found|"
+            r"Could not find a version that satisfies"
+        ),
+    ),
+    ("resolution-conflict", re.compile(r"ResolutionImpossible|conflicting dependencies")),
+    (
+        "build-failed",
+        re.compile(
+            r"Failed to build|error: subprocess-exited-with-error|"
+            r"Failed building wheel|metadata-generation-failed"
+        ),
+    ),
+    (
+        "network",
+        re.compile(
+            r"NewConnectionError|Max retries exceeded|ReadTimeoutError|"
+            r"Temporary failure in name resolution|Connection reset|"
+            r"ConnectionResetError|IncompleteRead|ProtocolError"
+        ),
+    ),
+    ("disk-full", re.compile(r"No space left on device|ENOSPC")),
+)
+
+
+def classify_failure(log: str) -> str | None:
+    """The first kind whose pattern the log shows; order matters (most specific first)."""
+    if re.search(r"No space left on device|ENOSPC", log):
+        return "disk-full"
+    for kind, pattern in _FAILURE_KINDS:
+        if pattern.search(log):
+            return kind
+    return None

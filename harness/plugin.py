@@ -1,0 +1,352 @@
+"""pytest plugin: every cell of the matrix is a pytest item.
+
+    pytest -p harness.plugin --matrix matrix.yaml -n 2 -k "py311 and spacy"
+
+The controller (the only process without xdist, or xdist's controller) connects to the
+engine, sweeps containers left by dead runs, resolves the bases and writes
+``prepare.json`` before any worker starts; each item runs one cell and writes its own
+result file; at the end the controller merges them into results.json and renders the
+report. With ``--matrix`` given, the matrix file is the only thing collected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import engine, results
+from harness.cell import CellJob, CellRun, write_cell_result
+from harness.errors import FatalError
+from harness.ids import new_run_id, result_file_name, runner_token
+from harness.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.redact import Redactor
+
+FAILING = {"failed", "error", "timeout", "oom"}
+SKIPPING = {"unavailable", "unsupported"}
+_client: Any = None
+_current_config: pytest.Config | None = None  # logreport hooks get no config
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "harness: base image × dependency set matrix")
+    group.addoption("--matrix", help="matrix.yaml to run (collects only its cells)")
+    group.addoption("--harness-out", help="output directory (default reports/<run-id>)")
+    group.addoption("--run-id", help="run id (default: time-based)")
+    group.addoption("--keep", action="store_true", help="keep containers for debugging")
+    group.addoption("--resume", action="store_true", help="skip cells already in --harness-out")
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("matrix", None)
+    if not path:
+        return
+    try:
+        matrix = load_matrix(path)
+    except FatalError as err:
+        raise pytest.UsageError(str(err)) from None
+    worker = getattr(config, "workerinput", None)
+    run_id = worker["harness_run_id"] if worker else config.getoption("run_id") or new_run_id()
+    out = worker["harness_out"] if worker else config.getoption("harness_out")
+    out_dir = Path(out or Path("reports") / run_id).resolve()
+    config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
+    config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    global _current_config
+    _current_config = config
+    config.args[:] = [str(matrix.path)]  # collect the matrix, not the test folders
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(), "harness-xdist")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+class XdistHooks:
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        state = node.config.stash[STATE]
+        node.workerinput["harness_run_id"] = state.run_id
+        node.workerinput["harness_out"] = str(state.out_dir)
+
+
+class HarnessState:
+    def __init__(self, matrix: Matrix, run_id: str, out_dir: Path, config: pytest.Config) -> None:
+        self.matrix = matrix
+        self.run_id = run_id
+        self.out_dir = out_dir
+        self.config = config
+        self.runner = runner_token()
+        self.done = 0
+        self.planned = 0
+        self.bases: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def is_controller(self) -> bool:
+        return not hasattr(self.config, "workerinput")
+
+    @property
+    def jobs(self) -> int:
+        value = getattr(self.config.option, "numprocesses", None)
+        return int(value) if value else 1
+
+    def base(self, name: str) -> dict[str, Any]:
+        if self.bases is None:
+            prepared = json.loads((self.out_dir / "prepare.json").read_text(encoding="utf-8"))
+            self.bases = {b["name"]: b for b in prepared["bases"]}
+        return self.bases[name]
+
+
+STATE = pytest.StashKey[HarnessState]()
+
+
+def _state(config: pytest.Config) -> HarnessState | None:
+    return config.stash.get(STATE, None)
+
+
+def client() -> Any:
+    global _client
+    if _client is None:
+        _client = engine.connect()
+    return _client
+
+
+# -- controller: prepare ---------------------------------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is None or not state.is_controller:
+        return
+    try:
+        prepare(state, _log(session.config))
+    except FatalError as err:
+        pytest.exit(str(err), returncode=getattr(err, "exit_code", 1))
+
+
+def prepare(state: HarnessState, log: Any) -> None:
+    """Engine, sweep, bases: all before the first container of this run starts."""
+    docker_client = client()
+    engine.sweep_dead_runs(docker_client, log=log)
+    selected = selected_cells(state.matrix, state.config.getoption("keyword") or "")
+    state.planned = sum(c.repeat for c in selected)
+    needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
+    state.out_dir.mkdir(parents=True, exist_ok=True)
+    resolver_log = _prefixed(log)
+    from harness.bases import Resolver
+
+    resolver = Resolver(docker_client, state.matrix, PROBES_DIR, log=resolver_log)
+    bases = resolver.resolve_all(needed)
+    started = results.now_iso()
+    run = results.run_header(
+        state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
+    )
+    run["registry_reachable"] = resolver.registry.reachable
+    run["cells_planned"] = state.planned
+    run["keyword"] = state.config.getoption("keyword") or None
+    prepared_path = state.out_dir / "prepare.json"
+    if state.config.getoption("resume") and prepared_path.exists():
+        run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
+    ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    results.write_json(
+        prepared_path,
+        {"run": run, "bases": ordered, "depsets": results.depset_records(state.matrix)},
+    )
+    log(
+        f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
+        f"output {state.out_dir}"
+    )
+
+
+def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
+    if not keyword:
+        return list(matrix.cells)
+    from _pytest.mark.expression import Expression
+
+    expression = Expression.compile(keyword)
+    chosen = []
+    for cell in matrix.cells:
+        text = f"{cell.id} {matrix.path.name}".lower()
+
+        def matcher(name: str, /, **_kwargs: Any) -> bool:
+            return name.lower() in text  # noqa: B023 - evaluated right away
+
+        if expression.evaluate(matcher):
+            chosen.append(cell)
+    return chosen
+
+
+def _log(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return lambda line: print(line, file=sys.stderr)
+    return lambda line: reporter.write_line(line)
+
+
+def _prefixed(log: Any) -> Any:
+    return lambda line: log(line if line.startswith("[") else f"[bases] {line}")
+
+
+# -- collection ------------------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    state = _state(parent.config)
+    if state is not None and file_path.resolve() == state.matrix.path:
+        return MatrixFile.from_parent(parent, path=file_path)
+    return None
+
+
+class MatrixFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        state = _state(self.config)
+        assert state is not None
+        for cell in state.matrix.cells:
+            for repeat in range(cell.repeat):
+                name = cell.id if cell.repeat == 1 else f"{cell.id}[r{repeat}]"
+                yield CellItem.from_parent(self, name=name, cell=cell, repeat=repeat)
+
+
+class CellFailure(Exception):
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record.get("reason"))
+        self.record = record
+
+
+class CellItem(pytest.Item):
+    def __init__(self, *, cell: Cell, repeat: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.repeat = repeat
+        self.add_marker(pytest.mark.harness_cell)
+        for word in (cell.base, cell.depset):
+            self.keywords[word] = True
+
+    def runtest(self) -> None:
+        state = _state(self.config)
+        assert state is not None
+        record = self._existing(state) or self._run(state)
+        self.user_properties.append(("status", record["status"]))
+        _outcome(record)
+
+    def _existing(self, state: HarnessState) -> dict[str, Any] | None:
+        if not self.config.getoption("resume"):
+            return None
+        path = state.out_dir / "cells" / result_file_name(self.cell.id, self.repeat)
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    def _run(self, state: HarnessState) -> dict[str, Any]:
+        settings = state.matrix.settings
+        job = CellJob(
+            cell=self.cell,
+            repeat=self.repeat,
+            run_id=state.run_id,
+            runner=state.runner,
+            base=state.base(self.cell.base),
+            depset=state.matrix.spec.depsets[self.cell.depset],
+            settings=settings,
+            probes_dir=PROBES_DIR,
+            matrix_dir=state.matrix.path.parent,
+            out_dir=state.out_dir,
+            keep=bool(self.config.getoption("keep")),
+        )
+        redactor = Redactor.for_settings(
+            [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
+        )
+        run = CellRun(job, client(), redactor)
+        record = run.run()
+        write_cell_result(
+            state.out_dir,
+            result_file_name(self.cell.id, self.repeat),
+            record,
+            "\n".join(run.full_log),
+        )
+        return record
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, CellFailure):
+            return failure_text(excinfo.value.record)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"cell {self.name}"
+
+
+def _outcome(record: dict[str, Any]) -> None:
+    status = record["status"]
+    if status in FAILING:
+        raise CellFailure(record)
+    if status in SKIPPING:
+        pytest.skip(f"{status}: {record.get('reason')}")
+    if status == "expected-failure":
+        pytest.xfail(str((record.get("expected_failure") or {}).get("reason")))
+
+
+def failure_text(record: dict[str, Any]) -> str:
+    lines = [f"{record['id']}: {record['status']}: {record.get('reason')}"]
+    for step in record.get("steps", []):
+        if step["status"] != "passed":
+            lines.append(f"--- step {step['name']} ({step['status']}, {step['seconds']} s)")
+            lines.append(f"$ {step.get('command', '')}")
+            lines += step.get("log_tail", "").splitlines()[-25:]
+            break
+    return "\n".join(lines)
+
+
+# -- progress and the end of the session ---------------------------------------------
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _current_config
+    state = _state(config) if config else None
+    if state is None or not state.is_controller or report.when != "teardown":
+        return
+    state.done += 1
+    status = dict(report.user_properties).get("status", report.outcome)
+    running = min(state.jobs, max(state.planned - state.done, 0))
+    left = max(state.planned - state.done - running, 0)
+    _log(state.config)(
+        f"[harness] {state.done}/{state.planned} done, {running} running, {left} waiting"
+        f" | {report.nodeid.split('::')[-1]}: {status}"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _state(session.config)
+    if state is None or not state.is_controller:
+        return
+    if not (state.out_dir / "prepare.json").exists():
+        return  # stopped before anything ran
+    if not session.config.getoption("keep"):
+        engine.remove_run_containers(client(), state.run_id)
+    merged = results.merge(state.out_dir)
+    finish_outputs(state.out_dir, merged, _log(session.config))
+    session.exitstatus = exit_code_for(merged, int(exitstatus))
+
+
+def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> None:
+    from harness.outputs import write_outputs
+
+    for line in write_outputs(out_dir, merged):
+        log(line)
+
+
+def exit_code_for(merged: dict[str, Any], pytest_status: int) -> int:
+    if pytest_status == 2:  # interrupted: keep pytest's answer
+        return pytest_status
+    unexpected = [c for c in merged["cells"] if c["status"] in FAILING]
+    return 1 if unexpected else 0

@@ -1,0 +1,24 @@
+"""Read what a probe printed: one JSON object on its last stdout line (see docs/design.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def parse_probe_output(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Return (object, None) or (None, what was wrong, quoting what it printed)."""
+    lines = [line for line in stdout.strip().splitlines() if line.strip()]
+    if not lines:
+        return None, "the probe printed nothing on stdout"
+    try:
+        parsed = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return None, f"the probe's last line is not JSON: {_clip(lines[-1])}"
+    if not isinstance(parsed, dict):
+        return None, f"the probe's last line is JSON but not an object: {_clip(lines[-1])}"
+    return parsed, None
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,42 @@
+"""Keep secrets given to a run (index tokens, registry logins) out of every output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+MASK = "***"
+_SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|AUTH)", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    @classmethod
+    def for_settings(cls, urls: Iterable[str | None], env: dict[str, str]) -> Redactor:
+        found: list[str] = []
+        for url in urls:
+            if url and (userinfo := urlsplit(url).netloc.rpartition("@")[0]):
+                found += [userinfo, *userinfo.split(":")]
+        found += [value for key, value in env.items() if _SECRET_ENV.search(key)]
+        return cls(found)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            value = value.replace(secret, MASK)
+        return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", value)
+
+    def deep(self, value: Any) -> Any:
+        """Redact every string inside nested dicts and lists."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        return value

@@ -1,0 +1,106 @@
+"""results.json: run metadata, bases, depsets and the cells merged from their own files.
+
+Each cell writes ``cells/<id>.r<k>.json`` the moment it ends; ``merge`` builds
+``results.json`` from whatever is there, so a crash or Ctrl-C loses nothing finished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import socket
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.matrix import Matrix
+
+SCHEMA_VERSION = 1
+
+
+def host_facts() -> dict[str, Any]:
+    os_name = None
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "hostname": socket.gethostname(),
+        "os": os_name,
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+        "python": platform.python_version(),
+    }
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def run_header(
+    run_id: str, matrix: Matrix, jobs: int, engine: dict[str, Any], started_at: str
+) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "started_at": started_at,
+        "ended_at": None,
+        "harness_version": __version__,
+        "jobs": jobs,
+        "repeat": matrix.settings.repeat,
+        "host": host_facts(),
+        "engine": engine,
+        "matrix": {"path": str(matrix.path), "sha256": matrix.sha256},
+        "registry_reachable": None,
+        "warnings": [],
+        "cells_planned": sum(c.repeat for c in matrix.cells),
+    }
+
+
+def depset_records(matrix: Matrix) -> list[dict[str, Any]]:
+    return [
+        {"name": name, **spec.model_dump(mode="json")} for name, spec in matrix.spec.depsets.items()
+    ]
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    temporary.replace(path)
+
+
+def read_cell_files(out_dir: Path) -> list[dict[str, Any]]:
+    cells = []
+    for path in sorted((out_dir / "cells").glob("*.json")):
+        try:
+            cells.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue  # a file cut short by a killed runner: that cell is re-run by --resume
+    return cells
+
+
+def merge(out_dir: Path, ended: bool = True) -> dict[str, Any]:
+    """Combine prepare.json (run, bases, depsets) with every finished cell file."""
+    prepared = json.loads((out_dir / "prepare.json").read_text(encoding="utf-8"))
+    cells = read_cell_files(out_dir)
+    order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
+    depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
+    cells.sort(key=lambda c: (order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]))
+    run = dict(prepared["run"])
+    if ended:
+        run["ended_at"] = now_iso()
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "bases": prepared["bases"],
+        "depsets": prepared["depsets"],
+        "cells": cells,
+    }
+    write_json(out_dir / "results.json", results)
+    return results

@@ -1,0 +1,120 @@
+"""matrix.yaml loading: valid files expand to cells; bad ones fail with file, key and fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigurationError
+from harness.matrix import json_schema, load_matrix
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = """
+version: 1
+bases:
+  a: {image: "python:3.11-slim"}
+  b:
+    image: "python:3.13-slim"
+    standin: {debootstrap: {suite: trixie, python: "3.13"}}
+depsets:
+  one: {pip: [six]}
+  two: {system: {apt: [ffmpeg]}, probes: [smoke_ffmpeg]}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> ConfigurationError:
+    with pytest.raises(ConfigurationError) as caught:
+        load_matrix(write(tmp_path, text))
+    return caught.value
+
+
+def test_default_matrix_is_valid() -> None:
+    matrix = load_matrix(ROOT / "matrix.yaml")
+    depsets = set(matrix.spec.depsets)
+    assert {"ffmpeg", "torch-cpu", "transformers", "spacy", "whisper"} <= depsets
+    assert "py311-slim×spacy" in {c.id for c in matrix.cells}
+
+
+def test_cells_are_the_product_in_file_order(tmp_path: Path) -> None:
+    matrix = load_matrix(write(tmp_path, MINIMAL))
+    assert [c.id for c in matrix.cells] == ["a×one", "a×two", "b×one", "b×two"]
+
+
+def test_include_exclude_overrides_and_expected_failures(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """
+cells:
+  exclude: [{base: a, depset: two}]
+  overrides: [{base: "*", depset: one, timeout: 5, repeat: 3}]
+  expected_failures: [{base: b, depset: one, reason: known, link: "https://example.org/1"}]
+"""
+    )
+    cells = {c.id: c for c in load_matrix(write(tmp_path, text)).cells}
+    assert set(cells) == {"a×one", "b×one", "b×two"}
+    assert cells["a×one"].timeout == 5 and cells["a×one"].repeat == 3
+    assert cells["b×two"].timeout == 1800 and cells["b×two"].repeat == 1
+    failure = cells["b×one"].expected_failure
+    assert failure is not None and failure.reason == "known"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "fix"),
+    [
+        (MINIMAL.replace("version: 1", "version: 1\nsetings: {}"), "setings", "spelling"),
+        (MINIMAL + "settings: {jobs: many}\n", "settings.jobs", "an integer"),
+        (MINIMAL.replace("  one: {pip: [six]}", "  one: {pip: six}"), "depsets.one.pip", "a list"),
+        (
+            MINIMAL.replace("probes: [smoke_ffmpeg]", "probes: [nope]"),
+            "depsets.two.probes",
+            "probes",
+        ),
+        (MINIMAL + "cells: {include: [{base: zz}]}\n", "cells.include.0.base", "use one of"),
+        (MINIMAL.replace("  b:\n", "  a:\n"), "duplicate key 'a'", "unique"),
+        ("bases: [\n", "not valid YAML", "syntax"),
+        ("- 1\n", "top level", "settings"),
+        (
+            MINIMAL.replace(
+                'image: "python:3.11-slim"', 'image: x, debootstrap: {suite: sid, python: "3.15"}'
+            ),
+            "bases.a",
+            "see the message",
+        ),
+        (MINIMAL.replace("a: {image", "A!: {image"), "invalid name", "lower-case"),
+    ],
+)
+def test_bad_input_names_file_key_and_fix(tmp_path: Path, text: str, where: str, fix: str) -> None:
+    err = error_of(tmp_path, text)
+    assert str(tmp_path / "m.yaml") in err.what
+    assert where in err.what
+    assert err.fix and fix in err.fix
+    assert err.exit_code == 2
+
+
+def test_missing_dockerfile_is_reported(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'a: {image: "python:3.11-slim"}', "a: {dockerfile: {path: nope/Dockerfile}}"
+    )
+    err = error_of(tmp_path, text)
+    assert "dockerfile.path" in err.what and "does not exist" in err.what
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no such matrix file"):
+        load_matrix(tmp_path / "absent.yaml")
+
+
+def test_shipped_json_schema_is_current() -> None:
+    shipped = json.loads((ROOT / "harness" / "schema" / "matrix.schema.json").read_text())
+    assert shipped == json_schema(), (
+        "regenerate: harness schema > harness/schema/matrix.schema.json"
+    )
