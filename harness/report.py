@@ -1,0 +1,856 @@
+"""report.html from results.json alone (schema_version 1, see docs/design.md).
+
+Tables are pandas DataFrames derived from the results; the page is a jinja2
+template with autoescape on, because every string that came out of a container
+(log tails, probe output, package names, reasons) is untrusted text.
+The only markup not produced by the template is the SVG from ``charts``, which
+escapes its own labels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from harness import __version__, charts
+from harness.anchors import cell_anchor
+from harness.results_io import SCHEMA_VERSION, load_results
+
+STATUS_HELP = {
+    "passed": "installs and every probe passed",
+    "failed": "an install or a smoke test failed",
+    "error": "the harness or a probe misbehaved",
+    "timeout": "a step ran past its time limit",
+    "unavailable": "limit of this environment: base or packages cannot be reached from here",
+    "unsupported": "the base cannot do what the depset asks",
+    "expected-failure": "failed, as matrix.yaml declares it should",
+    "unexpected-pass": "declared to fail but passed: upstream may have fixed it",
+    "oom": "killed by the out-of-memory killer at the cell's memory limit",
+}
+# Worst first: the grid shows an id whose repeats disagree with its worst status.
+_SEVERITY = (
+    "error",
+    "oom",
+    "timeout",
+    "failed",
+    "unexpected-pass",
+    "unsupported",
+    "expected-failure",
+    "unavailable",
+    "passed",
+)
+# Probes every cell runs; the others are the depset's smoke tests.
+_INFRA_PROBES = frozenset({"env", "imports"})
+# Shown in their own columns, so not repeated among the smoke facts.
+_FACT_SKIP = frozenset({"status", "seconds"})
+# Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
+_NESTED_FACTS: dict[str, tuple[str, ...] | None] = {
+    "versions": None,
+    "timings": None,
+    "matmul_bench": ("size", "dtype", "seconds_median", "gflops"),
+    "triton": None,
+    "transcript": None,
+}
+# Dicts of dicts (one entry per codec kind, transcode, module): key -> the leaves kept.
+_PER_ENTRY_FACTS = {
+    "codecs": ("present", "missing"),
+    "transcodes": ("seconds",),
+    "import_time": ("seconds",),
+}
+_FACT_MAX_LIST = 20
+_FACT_MAX_CHARS = 300
+
+_RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
+             "registry_reachable")  # fmt: skip
+_HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
+_ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
+
+CELL_COLUMNS = [
+    "id", "base", "depset", "repeat", "status", "reason", "seconds",
+    "install_seconds", "system_seconds", "venv_seconds", "pip_seconds", "install_complete",
+    "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
+    "built_from_source", "sdists", "expected_reason", "environment_limit", "anchor",
+]  # fmt: skip
+_NUMERIC = [
+    "seconds", "install_seconds", "system_seconds", "venv_seconds", "pip_seconds",
+    "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
+]  # fmt: skip
+
+
+# --- small pure helpers ---------------------------------------------------------------
+
+
+def status_class(status: Any) -> str:
+    """CSS class of a status; anything unknown gets a neutral look rather than a broken one."""
+    return f"st-{status}" if status in STATUS_HELP else "st-unknown"
+
+
+def classify_tag(wheel: bool | None, tag: str | None) -> str:
+    """What kind of artefact pip installed, from the wheel tag (see PEP 425/600/656)."""
+    if wheel is False:
+        return "sdist-built"
+    if not tag:
+        return "unknown"
+    parts = tag.split("-")
+    abi, platform = (parts[-2], parts[-1]) if len(parts) >= 3 else ("", tag)
+    if platform == "any":
+        return "py3-none-any" if abi == "none" else f"{abi}-any"
+    kind = _platform_kind(platform)
+    return f"abi3 {kind}" if abi == "abi3" else kind
+
+
+def _platform_kind(platform: str) -> str:
+    for kind in ("musllinux", "manylinux", "macosx", "win"):
+        if kind in platform:
+            return kind
+    return "linux (not portable)" if platform.startswith("linux") else platform
+
+
+def missing(value: Any) -> bool:
+    """None, NaN or pandas NA: pandas turns None into NaN, which jinja finds truthy."""
+    if value is None:
+        return True
+    if isinstance(value, list | dict | tuple | str):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _sum_steps(steps: Sequence[Mapping[str, Any]], **match: str) -> float | None:
+    chosen = [s for s in steps if all(s.get(k) == v for k, v in match.items())]
+    values = [float(s["seconds"]) for s in chosen if _is_number(s.get("seconds"))]
+    return sum(values) if values else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _install_complete(cell: Mapping[str, Any]) -> bool:
+    """True when every install step passed: only then are install numbers comparable."""
+    installs = [s for s in cell.get("steps") or [] if s.get("kind") == "install"]
+    blocked = cell.get("status") in ("unavailable", "unsupported")
+    return bool(installs) and not blocked and all(s.get("status") == "passed" for s in installs)
+
+
+def import_seconds(probes: Mapping[str, Any]) -> float | None:
+    """Sum of the per-module import times: the imports probe's, else the smoke probes'."""
+    modules = _import_modules(probes.get("imports"))
+    if not modules:
+        modules = {
+            module: entry
+            for name, probe in probes.items()
+            if name not in _INFRA_PROBES and isinstance(probe, dict)
+            for module, entry in (probe.get("import_time") or {}).items()
+        }
+    known = [v for v in map(_module_seconds, modules.values()) if v is not None]
+    return sum(known) if known else None
+
+
+def _import_modules(probe: Any) -> dict[str, Any]:
+    """{module: facts} of the imports probe: ``modules`` (probes/imports.py), or ``imports``."""
+    if not isinstance(probe, dict):
+        return {}
+    modules = probe.get("modules") or probe.get("imports") or {}
+    return modules if isinstance(modules, dict) else {}
+
+
+def _module_seconds(entry: Any) -> float | None:
+    # Accept both {"seconds": s, ...} and a bare number, so a simpler probe still renders.
+    return _as_float(entry.get("seconds") if isinstance(entry, dict) else entry)
+
+
+def _as_float(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
+    """Total wall time the smoke probes reported for themselves."""
+    values = [
+        float(p["seconds"])
+        for name, p in probes.items()
+        if name not in _INFRA_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
+    ]
+    return sum(values) if values else None
+
+
+def smoke_facts(probe: Mapping[str, Any]) -> dict[str, str]:
+    """The key facts of a smoke probe as flat text, generic over probes.
+
+    Top-level scalars and lists of scalars, plus the known nested ones
+    (``versions.torch``, ``timings.ner_train``, ``codecs.encoders.present``,
+    ``transcodes.wav_to_mp3.seconds``); the rest stays in the probe's full JSON.
+    """
+    facts: dict[str, str] = {}
+    for key, value in probe.items():
+        if key in _FACT_SKIP:
+            continue
+        if _is_scalar(value) or _is_scalar_list(value):
+            facts[key] = _fact_text(value)
+        elif isinstance(value, dict):
+            facts.update(_nested_facts(key, value))
+    return facts
+
+
+def _nested_facts(key: str, value: Mapping[str, Any]) -> dict[str, str]:
+    if key in _PER_ENTRY_FACTS:
+        return {
+            f"{key}.{sub}.{leaf}": _fact_text(entry[leaf])
+            for sub, entry in value.items()
+            if isinstance(entry, dict)
+            for leaf in _PER_ENTRY_FACTS[key]
+            if leaf in entry
+        }
+    if key not in _NESTED_FACTS:
+        return {}
+    wanted = _NESTED_FACTS[key]
+    return {
+        f"{key}.{sub}": _fact_text(subvalue)
+        for sub, subvalue in value.items()
+        if (wanted is None or sub in wanted) and (_is_scalar(subvalue) or _is_scalar_list(subvalue))
+    }
+
+
+def _is_scalar(value: Any) -> bool:
+    # Multi-line text (a build config dump, a traceback) is not a headline fact.
+    if isinstance(value, str):
+        return "\n" not in value.strip()
+    return value is None or isinstance(value, int | float | bool)
+
+
+def _is_scalar_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_scalar(v) for v in value)
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, list) and not value:
+        text = "none"
+    elif isinstance(value, list):
+        shown = ", ".join(_fact_text(v) for v in value[:_FACT_MAX_LIST])
+        extra = len(value) - _FACT_MAX_LIST
+        text = f"{shown} … (+{extra})" if extra > 0 else shown
+    elif isinstance(value, bool) or value is None:
+        text = json.dumps(value)
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    return text if len(text) <= _FACT_MAX_CHARS else text[: _FACT_MAX_CHARS - 1] + "…"
+
+
+# --- DataFrames -----------------------------------------------------------------------
+
+
+def cells_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per cell record (a repeat is its own record) with its headline numbers."""
+    rows = [_cell_row(c) for c in results.get("cells") or []]
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
+    steps = cell.get("steps") or []
+    probes = cell.get("probes") or {}
+    sdists = [
+        str(d.get("name")) for d in cell.get("distributions") or [] if d.get("wheel") is False
+    ]
+    cell_id = str(cell.get("id", f"{cell.get('base')}×{cell.get('depset')}"))
+    return {
+        "id": cell_id,
+        "base": cell.get("base"),
+        "depset": cell.get("depset"),
+        "repeat": int(cell.get("repeat") or 0),
+        "status": cell.get("status"),
+        "reason": cell.get("reason"),
+        "seconds": cell.get("seconds"),
+        "install_seconds": _sum_steps(steps, kind="install"),
+        "system_seconds": _sum_steps(steps, name="system-packages"),
+        "venv_seconds": _sum_steps(steps, name="venv"),
+        "pip_seconds": _sum_steps(steps, name="pip-install"),
+        "install_complete": _install_complete(cell),
+        "download_bytes": cell.get("download_bytes"),
+        "size_added_bytes": cell.get("size_added_bytes"),
+        "import_seconds": import_seconds(probes),
+        "smoke_seconds": smoke_seconds(probes),
+        "built_from_source": bool(sdists),
+        "sdists": ", ".join(sdists),
+        "expected_reason": (_expected_failure(cell.get("expected_failure")) or {}).get("reason"),
+        "environment_limit": cell.get("environment_limit"),
+        "anchor": cell_anchor(cell_id),
+    }
+
+
+def grid_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell id: repeats folded into the median, with the install spread."""
+    medians = {
+        f"{col}": (col, "median")
+        for col in ("system_seconds", "venv_seconds", "pip_seconds", "download_bytes",
+                    "size_added_bytes", "import_seconds", "smoke_seconds")
+    }  # fmt: skip
+    # None in an all-None column leaves it object-typed; median needs numbers.
+    numeric = cells.assign(**{c: pd.to_numeric(cells[c], errors="coerce") for c in _NUMERIC})
+    return (
+        numeric.groupby("id", sort=False)
+        .agg(
+            base=("base", "first"),
+            depset=("depset", "first"),
+            anchor=("anchor", "first"),
+            status=("status", worst_status),
+            statuses=("status", _status_mix),
+            runs=("repeat", "size"),
+            reason=("reason", "first"),
+            expected_reason=("expected_reason", "first"),
+            environment_limit=("environment_limit", "first"),
+            install_median=("install_seconds", "median"),
+            install_min=("install_seconds", "min"),
+            install_max=("install_seconds", "max"),
+            install_complete=("install_complete", "all"),
+            built_from_source=("built_from_source", "any"),
+            sdists=("sdists", _union),
+            **medians,
+        )
+        .reset_index()
+    )
+
+
+def worst_status(statuses: Iterable[Any]) -> str:
+    present = {str(s) for s in statuses if not missing(s)}
+    return next((s for s in _SEVERITY if s in present), min(present, default="unknown"))
+
+
+def _status_mix(statuses: pd.Series) -> str:
+    counts = statuses.value_counts()
+    if len(counts) <= 1:
+        return ""
+    return ", ".join(f"{n}× {status}" for status, n in counts.items())
+
+
+def _union(values: pd.Series) -> str:
+    names = {n.strip() for v in values if isinstance(v, str) for n in v.split(",") if n.strip()}
+    return ", ".join(sorted(names))
+
+
+def bases_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+    """The bases table: where each image came from and what it contains."""
+    standins = _standins(results)
+    rows = [
+        _base_row({**b, "standin": standins.get(str(b.get("name")))})
+        for b in results.get("bases") or []
+    ]
+    columns = ["name", "reference", "kind", "standin", "origin", "status", "reason", "image",
+               "image_id", "image_id_short", "digest", "os", "libc", "python", "size_bytes",
+               "build_seconds", "anchor"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
+    libc = base.get("libc") or {}
+    libc_text = " ".join(str(v) for v in (libc.get("family"), libc.get("version")) if v)
+    image_id = base.get("image_id") or ""
+    return {
+        **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
+        **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
+        "origin": base.get("standin") or "official image",
+        "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
+        "libc": libc_text or None,
+        "size_bytes": base.get("size_bytes"),
+        "build_seconds": base.get("build_seconds"),
+        "anchor": f"base-{base.get('name')}",
+    }
+
+
+def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+    """Every installed distribution of every cell record, with its artefact kind."""
+    rows = [
+        {
+            "id": cell.get("id"),
+            "repeat": int(cell.get("repeat") or 0),
+            "name": d.get("name"),
+            "version": d.get("version"),
+            "wheel": d.get("wheel"),
+            "tag": d.get("tag"),
+            "kind": classify_tag(d.get("wheel"), d.get("tag")),
+            "requested": bool(d.get("requested")),
+            "source": d.get("source"),
+            "build_seconds": d.get("build_seconds"),
+        }
+        for cell in results.get("cells") or []
+        for d in cell.get("distributions") or []
+    ]
+    columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
+               "build_seconds"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+    """Long table of smoke facts: (cell, probe, fact, value), first repeat of each cell."""
+    rows = [
+        {"id": c.get("id"), "base": c.get("base"), "depset": c.get("depset"),
+         "probe": name, "fact": fact, "value": value}
+        for c in results.get("cells") or []
+        if not c.get("repeat")
+        for name, probe in (c.get("probes") or {}).items()
+        if name not in _INFRA_PROBES and isinstance(probe, dict)
+        for fact, value in smoke_facts(probe).items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])
+
+
+# --- view models for the template -----------------------------------------------------
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as dicts with NaN turned back into None for the template."""
+    return [
+        {str(k): (None if missing(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _ordered(names: Iterable[Any], declared: Sequence[str]) -> list[str]:
+    """Declared order first, then any name the cells use that was not declared."""
+    seen = [n for n in declared]
+    seen += [str(n) for n in dict.fromkeys(names) if not missing(n) and str(n) not in seen]
+    return seen
+
+
+def _grid_rows(
+    grid: list[dict[str, Any]], bases: list[dict[str, Any]], depsets: list[str]
+) -> list[dict[str, Any]]:
+    by_key = {(g["base"], g["depset"]): g for g in grid}
+    known = {b["name"]: b for b in bases}
+    names = _ordered((g["base"] for g in grid), list(known))
+    return [
+        {
+            # A base the cells use but the bases list lacks still gets a full row.
+            "base": known.get(name) or _records(bases_frame({"bases": [{"name": name}]}))[0],
+            "cells": [by_key.get((name, d)) for d in depsets],
+        }
+        for name in names
+    ]
+
+
+def _depset_views(
+    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[str]
+) -> list[dict[str, Any]]:
+    facts = facts_frame(results)
+    views = []
+    for depset in _ordered((g["depset"] for g in grid), _depset_names(results)):
+        rows = [g for b in bases for g in grid if g["base"] == b and g["depset"] == depset]
+        fact_bases, fact_rows = _facts_table(facts[facts["depset"] == depset], bases)
+        views.append(
+            {
+                "name": depset,
+                "spec": _depset_spec(results, depset),
+                "rows": rows,
+                "fact_bases": fact_bases,
+                "facts": fact_rows,
+            }
+        )
+    return views
+
+
+def _depset_names(results: Mapping[str, Any]) -> list[str]:
+    return [str(d.get("name")) for d in results.get("depsets") or []]
+
+
+def _depset_spec(results: Mapping[str, Any], name: str) -> dict[str, Any]:
+    spec: Mapping[str, Any] = next(
+        (d for d in results.get("depsets") or [] if d.get("name") == name), {}
+    )
+    system = spec.get("system") or {}
+    return {
+        "system": [f"{pm}: {' '.join(pkgs)}" for pm, pkgs in system.items() if pkgs],
+        "pip": spec.get("pip") or [],
+        "probes": spec.get("probes") or [],
+    }
+
+
+def _facts_table(facts: pd.DataFrame, bases: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Pivot facts to one row per (probe, fact) and one column per base."""
+    if facts.empty:
+        return [], []
+    table = facts.pivot_table(
+        index=["probe", "fact"], columns="base", values="value", aggfunc="first", sort=False
+    )
+    columns = [b for b in bases if b in table.columns]
+    rows = [
+        {
+            "probe": probe,
+            "fact": fact,
+            "values": [_none(table.at[(probe, fact), b]) for b in columns],
+        }
+        for probe, fact in table.index
+    ]
+    return columns, rows
+
+
+def _none(value: Any) -> Any:
+    return None if missing(value) else value
+
+
+def _charts(grid: list[dict[str, Any]], bases: list[str], depsets: list[str]) -> list[Markup]:
+    def series(field: str, scale: float) -> dict[str, list[float | None]]:
+        by_key = {(g["base"], g["depset"]): g for g in grid}
+        out: dict[str, list[float | None]] = {}
+        for base in bases:
+            out[base] = [_chart_value(by_key.get((base, d)), field, scale) for d in depsets]
+        return out
+
+    install = charts.bar_chart(
+        "Install seconds per base, for each depset (median)", depsets,
+        series("install_median", 1.0), "s",
+    )  # fmt: skip
+    size = charts.bar_chart(
+        "Size added per base, for each depset", depsets, series("size_added_bytes", 1e6), "MB"
+    )
+    # charts escapes every label itself, so its output is trusted markup.
+    return [Markup(install), Markup(size)]
+
+
+def _chart_value(entry: Mapping[str, Any] | None, field: str, scale: float) -> float | None:
+    # A partial install (failed half-way) would look like a fast one: leave it out.
+    if entry is None or not entry.get("install_complete") or missing(entry.get(field)):
+        return None
+    return float(entry[field]) / scale
+
+
+def _standins(results: Mapping[str, Any]) -> dict[str, str]:
+    """Base name -> stand-in description, from the bases list or else from the cell records."""
+    found = {
+        str(c.get("base")): str(c["standin"])
+        for c in results.get("cells") or []
+        if c.get("standin")
+    }
+    found.update(
+        {
+            str(b.get("name")): str(b["standin"])
+            for b in results.get("bases") or []
+            if b.get("standin")
+        }
+    )
+    return found
+
+
+def _cell_views(
+    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    dists = distributions_frame(results)
+    standins = _standins(results)
+    records: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in results.get("cells") or []:
+        records.setdefault(str(cell.get("id")), []).append(cell)
+    return [
+        {
+            **entry,
+            "standin": standins.get(entry["base"]),
+            "repeats": [
+                _repeat_view(c, dists)
+                for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
+            ],
+        }
+        for entry in grid
+    ]
+
+
+def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]:
+    repeat = int(cell.get("repeat") or 0)
+    mine = dists[(dists["id"] == cell.get("id")) & (dists["repeat"] == repeat)]
+    mine = mine.sort_values(["requested", "name"], ascending=[False, True], key=_sort_key)
+    probes = cell.get("probes") or {}
+    return {
+        **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
+        **{k: cell.get(k) for k in ("container", "package_manager", "download_bytes")},
+        "repeat": repeat,
+        "size_added_bytes": cell.get("size_added_bytes"),
+        "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
+        "steps": [_step_view(s) for s in cell.get("steps") or []],
+        "distributions": _records(mine),
+        "imports": _import_rows(probes.get("imports")),
+        "heaviest": _heaviest(probes.get("imports")),
+        "expected_failure": _expected_failure(cell.get("expected_failure")),
+        "environment_limit": cell.get("environment_limit"),
+        "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "reproducer": _reproducer(cell.get("reproducer")),
+    }
+
+
+def _expected_failure(value: Any) -> dict[str, Any] | None:
+    """matrix.yaml's declaration ({"reason", "link"}); the link is shown as text, not followed."""
+    if not isinstance(value, dict):
+        return None
+    return {"reason": value.get("reason"), "link": value.get("link")}
+
+
+def _sort_key(column: pd.Series) -> pd.Series:
+    return column.str.lower() if column.name == "name" else column
+
+
+def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
+    view = {k: step.get(k) for k in keys}
+    view["note"] = step.get("reason") or step.get("error") or step.get("failure_kind")
+    view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
+    return view
+
+
+def _import_rows(probe: Any) -> list[dict[str, Any]]:
+    rows = []
+    for module, entry in _import_modules(probe).items():
+        facts = entry if isinstance(entry, dict) else {}
+        rows.append(
+            {
+                "module": module,
+                "seconds": _module_seconds(entry),
+                "wall_seconds": _as_float(facts.get("wall_seconds")),
+                "modules_imported": facts.get("modules_imported"),
+                "error": facts.get("error"),
+            }
+        )
+    return rows
+
+
+def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
+    """Modules with the largest self import time, over every module the probe timed."""
+    rows = [
+        {"module": h.get("module"), "seconds": _as_float(h.get("self", h.get("seconds")))}
+        for entry in _import_modules(probe).values()
+        if isinstance(entry, dict)
+        for h in entry.get("heaviest_self") or []
+        if isinstance(h, dict)
+    ]
+    rows.sort(key=lambda r: r["seconds"] or 0.0, reverse=True)
+    return rows[:limit]
+
+
+def _probe_view(name: str, probe: Any) -> dict[str, Any]:
+    info = probe if isinstance(probe, dict) else {}
+    return {
+        "name": name,
+        "status": info.get("status"),
+        "seconds": info.get("seconds"),
+        "error": info.get("error"),
+        "json": pretty_json(probe),
+    }
+
+
+def pretty_json(value: Any, indent: int = 0) -> str:
+    """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    flat = json.dumps(value, ensure_ascii=False)
+    if _is_flat(value) and len(flat) + indent <= 100:
+        return flat
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value:
+        items = [f"{inner}{pretty_json(v, indent + 2)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _is_flat(value: Any) -> bool:
+    """A list or dict holding only scalars: short ones read better on one line."""
+    if isinstance(value, dict):
+        return all(_is_scalar(v) for v in value.values())
+    return isinstance(value, list) and all(_is_scalar(v) for v in value)
+
+
+def _reproducer(repro: Any) -> dict[str, str] | None:
+    if not isinstance(repro, dict):
+        return None
+    commands = repro.get("commands") or []
+    return {
+        "dockerfile": str(repro.get("dockerfile") or ""),
+        "commands": "\n".join(str(c) for c in commands),
+    }
+
+
+def _history(
+    history: Sequence[Mapping[str, Any]], current: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per cell id: install-time trend over the runs and the change since the previous run."""
+    past = [grid_frame(cells_frame(run)).set_index("id") for run in history]
+    out = {}
+    for entry in current:
+        cid = entry["id"]
+        values = [_past_value(g, cid) for g in past] + [_none(entry["install_median"])]
+        previous = past[-1] if past else None
+        out[cid] = _change(entry, previous, values)
+    return out
+
+
+def _past_value(grid: pd.DataFrame, cell_id: str) -> float | None:
+    if cell_id not in grid.index:
+        return None
+    return _as_float(grid.at[cell_id, "install_median"])
+
+
+def _change(
+    entry: Mapping[str, Any], previous: pd.DataFrame | None, values: list[float | None]
+) -> dict[str, Any]:
+    known = previous is not None and entry["id"] in previous.index
+    before = str(previous.at[entry["id"], "status"]) if previous is not None and known else None
+    delta = None
+    if values[-1] is not None and len(values) > 1 and values[-2] is not None:
+        delta = values[-1] - values[-2]
+    label = f"install seconds over the last {len(values)} runs for {entry['id']}"
+    return {
+        "new": not known,
+        "previous_status": before,
+        "status_changed": known and before != entry["status"],
+        "delta": delta,
+        "spark": Markup(charts.sparkline(values, label=label)),
+        "runs": len(values),
+    }
+
+
+# --- formatting filters -----------------------------------------------------------------
+
+
+def fmt_seconds(value: Any) -> str:
+    if missing(value):
+        return "—"
+    v = float(value)
+    if v == 0:
+        return "0 s"
+    if v < 0.01:
+        return f"{v:.3f} s"
+    return f"{v:.2f} s" if v < 1 else f"{v:.1f} s" if v < 100 else f"{v:,.0f} s"
+
+
+def fmt_delta(value: Any) -> str:
+    if missing(value):
+        return ""
+    if abs(value) < 0.005:
+        return "±0 s"
+    return ("+" if value > 0 else "−") + fmt_seconds(abs(value))
+
+
+def fmt_mb(value: Any) -> str:
+    return "—" if missing(value) else charts.format_value(float(value) / 1e6, "MB")
+
+
+def fmt_time(value: Any) -> str:
+    """ISO timestamp to 'YYYY-MM-DD HH:MM:SS UTC'; unparsable text is shown as it is."""
+    if missing(value) or not value:
+        return "—"
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    zone = (
+        "UTC" if stamp.utcoffset() is not None and not stamp.utcoffset() else stamp.strftime("%z")
+    )
+    return f"{stamp:%Y-%m-%d %H:%M:%S} {zone}".rstrip()
+
+
+def _duration(start: Any, end: Any) -> str:
+    try:
+        delta = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+        seconds = int(delta.total_seconds())
+    except (TypeError, ValueError):
+        return ""
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("harness", "templates"),
+        autoescape=True,  # container output is untrusted: escape everything by default
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
+    env.globals.update(status_class=status_class, missing=missing)
+    return env
+
+
+# --- entry points ---------------------------------------------------------------------
+
+
+def render_report(results: dict[str, Any], *, history: list[dict[str, Any]] | None = None) -> str:
+    """The whole report as one self-contained HTML document.
+
+    ``history`` holds earlier runs' results (oldest first); with it each cell
+    shows its install-time trend and what changed since the previous run.
+    """
+    cells = cells_frame(results)
+    grid = _records(grid_frame(cells))
+    bases = _records(bases_frame(results))
+    base_names = _ordered(cells["base"], [b["name"] for b in bases])
+    depsets = _ordered(cells["depset"], _depset_names(results))
+    context = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": __version__,
+        "run": _run_view(results.get("run") or {}),
+        "status_help": STATUS_HELP,
+        "counts": _status_counts(grid),
+        "depsets": depsets,
+        "grid_rows": _grid_rows(grid, bases, depsets),
+        "bases": bases,
+        "depset_views": _depset_views(results, grid, base_names),
+        "charts": _charts(grid, base_names, depsets),
+        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets), bases),
+        "history": _history(history, grid) if history else None,
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def _pick(mapping: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """Every key present (None when absent), so a partial results file still renders."""
+    source = mapping if isinstance(mapping, Mapping) else {}
+    return {k: source.get(k) for k in keys}
+
+
+def _run_view(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **_pick(run, _RUN_KEYS),
+        "host": _pick(run.get("host"), _HOST_KEYS),
+        "engine": _pick(run.get("engine"), _ENGINE_KEYS),
+        "matrix": _pick(run.get("matrix"), ("path", "sha256")),
+        "warnings": [str(w) for w in run.get("warnings") or []],
+        "duration": _duration(run.get("started_at"), run.get("ended_at")),
+    }
+
+
+def _status_counts(grid: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for entry in grid:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    order = {s: i for i, s in enumerate(STATUS_HELP)}
+    return sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))
+
+
+def _by_grid_order(
+    grid: list[dict[str, Any]], bases: list[str], depsets: list[str]
+) -> list[dict[str, Any]]:
+    def key(g: dict[str, Any]) -> tuple[int, int]:
+        b, d = g["base"], g["depset"]
+        return (
+            bases.index(b) if b in bases else len(bases),
+            depsets.index(d) if d in depsets else 0,
+        )
+
+    return sorted(grid, key=key)
+
+
+def write_report(results_dir: Path) -> Path:
+    """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path."""
+    results = load_results(results_dir / "results.json")
+    target = results_dir / "report.html"
+    target.write_text(render_report(results), encoding="utf-8")
+    return target

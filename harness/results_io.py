@@ -1,0 +1,71 @@
+"""Read results.json, the contract between a run and everything that reads it.
+
+Only the envelope is checked here (a JSON object with a known ``schema_version``):
+readers such as the report tolerate missing optional keys, so a partial but
+well-formed file still renders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ResultsError
+
+SCHEMA_VERSION = 1
+
+_RERUN = "run the matrix again (`harness run`) to write a complete results.json"
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Return the parsed results of one run, or raise ResultsError saying what to do."""
+    data = _parse(path, _read_text(path))
+    if not isinstance(data, dict):
+        raise ResultsError(
+            f"{path}: expected a JSON object at the top level, found {type(data).__name__}",
+            f"point at a harness results.json, or {_RERUN}",
+        )
+    _check_version(path, data.get("schema_version"))
+    return data
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise ResultsError(
+            f"{path}: results file not found",
+            f"pass the directory of a finished run (it holds results.json), or {_RERUN}",
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"{path}: cannot read the results file ({err})", _RERUN) from err
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        # An interrupted run is the usual cause: say so, since the fix differs
+        # from a hand-edited file.
+        raise ResultsError(
+            f"{path}: not valid JSON at line {err.lineno} column {err.colno} ({err.msg}); "
+            "the file is probably truncated (interrupted run or full disk)",
+            _RERUN,
+        ) from err
+
+
+def _check_version(path: Path, version: Any) -> None:
+    if version == SCHEMA_VERSION and not isinstance(version, bool):
+        return
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise ResultsError(
+            f"{path}: schema_version {version} was written by a newer harness "
+            f"(this one reads schema_version {SCHEMA_VERSION})",
+            "upgrade harness (pip install -U harness) and run the command again",
+        )
+    raise ResultsError(
+        f"{path}: schema_version is {version!r}, expected {SCHEMA_VERSION}; "
+        "this is not a results.json this harness understands",
+        f"point at a harness results.json, or {_RERUN}",
+    )

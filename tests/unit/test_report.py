@@ -1,0 +1,409 @@
+"""Report rendering from the hand-written results fixture: no Docker needed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markupsafe import escape
+
+from harness.charts import bar_chart, sparkline
+from harness.errors import ResultsError
+from harness.report import (
+    STATUS_HELP,
+    cell_anchor,
+    cells_frame,
+    classify_tag,
+    distributions_frame,
+    grid_frame,
+    render_report,
+    smoke_facts,
+    write_report,
+)
+from harness.results_io import SCHEMA_VERSION, load_results
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results_v1.json"
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def pristine() -> dict[str, Any]:
+    return load_results(FIXTURE)
+
+
+@pytest.fixture
+def results(pristine: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(pristine)
+
+
+@pytest.fixture(scope="module")
+def html(pristine: dict[str, Any]) -> str:
+    return render_report(copy.deepcopy(pristine))
+
+
+def grid_cell(html: str, cell_id: str) -> str:
+    """The HTML of one grid cell (from its <td> to the closing </td>)."""
+    pattern = rf'<td class="cell [^"]*" id="grid-{cell_anchor(cell_id)}">(.*?)</td>'
+    match = re.search(pattern, html, re.S)
+    assert match, f"no grid cell for {cell_id}"
+    return match.group(1)
+
+
+def cell(results: dict[str, Any], cell_id: str) -> dict[str, Any]:
+    return next(c for c in results["cells"] if c["id"] == cell_id)
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.links: list[str] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.append(value)
+            if name == "href" and value and value.startswith("#"):
+                self.links.append(value[1:])
+            if name in ("src", "href", "srcset", "poster", "data") and value:
+                self.urls.append(value)
+
+
+def collect(html: str) -> _Collector:
+    parser = _Collector()
+    parser.feed(html)
+    return parser
+
+
+# --- the fixture ----------------------------------------------------------------------
+
+
+def test_fixture_is_marked_and_covers_the_cases(pristine: dict[str, Any]) -> None:
+    assert pristine["run"]["id"].startswith("fixture-")
+    statuses = {c["status"] for c in pristine["cells"]}
+    assert {"passed", "failed", "unavailable"} <= statuses
+    assert any(d["wheel"] is False for c in pristine["cells"] for d in c["distributions"])
+    assert any(SCRIPT in s["log_tail"] for c in pristine["cells"] for s in c["steps"])
+
+
+# --- the page as a whole --------------------------------------------------------------
+
+
+def test_is_a_complete_document(html: str) -> None:
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+    assert html.rstrip().endswith("</html>")
+    assert '<meta charset="utf-8">' in html
+
+
+def test_grid_has_every_cell_with_its_status_class(html: str, pristine: dict[str, Any]) -> None:
+    for c in pristine["cells"]:
+        assert f'<td class="cell st-{c["status"]}" id="grid-{cell_anchor(c["id"])}">' in html
+        assert f'id="{cell_anchor(c["id"])}"' in html
+        assert str(escape(c["id"])) in html
+
+
+def test_anchors_are_unique_and_every_internal_link_resolves(html: str) -> None:
+    found = collect(html)
+    assert len(found.ids) == len(set(found.ids))
+    assert set(found.links) <= set(found.ids)
+
+
+def test_standin_label_on_every_cell_of_a_standin_base(html: str, pristine: dict[str, Any]) -> None:
+    standins = {b["name"]: b["standin"] for b in pristine["bases"] if b["standin"]}
+    assert standins
+    for c in pristine["cells"]:
+        if c["base"] in standins:
+            assert str(escape(standins[c["base"]])) in grid_cell(html, c["id"])
+
+
+def test_container_text_is_escaped(html: str) -> None:
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The only script element is the report's own show/hide helper.
+    assert html.count("<script") == 1
+
+
+def test_no_external_resources(html: str) -> None:
+    assert "http://" not in html and "https://" not in html
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert all(u.startswith("#") for u in collect(html).urls)
+
+
+def test_failing_step_log_is_in_a_pre(html: str) -> None:
+    assert re.search(r'<pre class="log">[^<]*ERROR: Failed building wheel for blis', html)
+
+
+def test_source_build_flagged_on_the_grid(html: str) -> None:
+    assert "built from source: future" in grid_cell(html, "py311-slim×ffmpeg")
+    assert "built from source" not in grid_cell(html, "py311-slim×spacy")
+
+
+def test_unavailable_base_shows_its_reason(html: str) -> None:
+    text = grid_cell(html, "py312-slim×torch")
+    assert "no Debian suite ships Python 3.12" in text
+    assert "official image" in html
+
+
+def test_headline_numbers_on_the_grid(html: str) -> None:
+    # py311-slim×ffmpeg: install steps 0.21 + 41.6 + 3.1 + 6.8 s; 468713472 bytes added.
+    text = grid_cell(html, "py311-slim×ffmpeg")
+    assert "51.7 s" in text
+    assert "469 MB" in text
+
+
+def test_charts_are_inline_svg(html: str) -> None:
+    assert html.count('<svg class="chart"') == 2
+    assert "Install seconds per base" in html and "Size added per base" in html
+    assert ">n/a<" in html  # unavailable bases have no bar
+
+
+def test_smoke_facts_and_run_metadata(html: str) -> None:
+    assert "5.1.8-0+deb12u1" in html  # ffmpeg version fact
+    assert "versions.thinc" in html
+    assert ">MKL<" in html  # torch BLAS backend
+    assert "9b1f0c3e5a7d2b4c" in html  # matrix sha256
+    assert "20.10.24+dfsg1" in html  # engine version
+    assert "compare timings only between runs at the same concurrency" in html
+    assert "not reachable" in html
+
+
+def test_cell_details(html: str) -> None:
+    assert "cp311-cp311-manylinux_2_28_x86_64" in html
+    assert "sdist-built" in html
+    assert "<details" in html and "Dockerfile.repro" in html
+    assert "FROM harness-standin/py311-slim:3f2a9c1e7b04" in html
+    assert "apt-get update &amp;&amp; apt-get install" in html  # reproducer kept verbatim
+
+
+# --- variants of the fixture ----------------------------------------------------------
+
+
+def test_every_status_gets_its_class(results: dict[str, Any]) -> None:
+    statuses = list(STATUS_HELP)
+    for c, status in zip(results["cells"], statuses, strict=False):
+        c["status"] = status
+    html = render_report(results)
+    for c in results["cells"][: len(statuses)]:
+        assert f'class="cell st-{c["status"]}"' in html
+
+
+def test_oom_is_styled(results: dict[str, Any]) -> None:
+    cell(results, "py311-slim×torch")["status"] = "oom"
+    assert 'class="cell st-oom"' in render_report(results)
+
+
+def test_expected_failure_and_environment_limit(results: dict[str, Any]) -> None:
+    torch = cell(results, "py311-slim×torch")
+    torch["status"] = "unexpected-pass"
+    torch["expected_failure"] = {
+        "reason": "no musllinux torch wheel",
+        "link": "https://github.com/pytorch/pytorch/issues/71381",
+    }
+    html = render_report(results)
+    text = grid_cell(html, "py311-slim×torch")
+    assert "st-unexpected-pass" in html and "no musllinux torch wheel" in text
+    # The link is shown for copying, never fetched nor turned into a resource.
+    assert "pytorch/pytorch/issues/71381" in html
+    assert all(u.startswith("#") for u in collect(html).urls)
+    assert "(a limit of where this ran, not a property of the base)" in html
+
+
+def test_sdist_build_time_shown(html: str) -> None:
+    assert "sdist, built in 2.4 s" in html
+
+
+def test_unknown_status_does_not_break_rendering(results: dict[str, Any]) -> None:
+    results["cells"][0]["status"] = "<b>odd</b>"
+    html = render_report(results)
+    assert "st-unknown" in html
+    assert "<b>odd</b>" not in html
+
+
+def test_repeats_show_median_and_spread(results: dict[str, Any]) -> None:
+    base = cell(results, "py311-slim×ffmpeg")
+    for k, pip_seconds in ((1, 10.8), (2, 2.8)):
+        extra = copy.deepcopy(base)
+        extra["repeat"] = k
+        next(s for s in extra["steps"] if s["name"] == "pip-install")["seconds"] = pip_seconds
+        results["cells"].append(extra)
+    grid = grid_frame(cells_frame(results)).set_index("id")
+    row = grid.loc["py311-slim×ffmpeg"]
+    assert row["runs"] == 3
+    assert row["install_median"] == pytest.approx(51.71)
+    assert (row["install_min"], row["install_max"]) == (pytest.approx(47.71), pytest.approx(55.71))
+    text = grid_cell(render_report(results), "py311-slim×ffmpeg")
+    assert "median of 3" in text and "47.7 s" in text and "55.7 s" in text
+
+
+def test_history_shows_trend_and_change(results: dict[str, Any]) -> None:
+    older = copy.deepcopy(results)
+    previous = copy.deepcopy(results)
+    older["run"]["id"] = "fixture-older"
+    previous["run"]["id"] = "fixture-previous"
+    cell(previous, "py311-slim×spacy")["status"] = "failed"
+    next(s for s in cell(previous, "py311-slim×ffmpeg")["steps"] if s["name"] == "pip-install")[
+        "seconds"
+    ] = 4.8
+    previous["cells"] = [c for c in previous["cells"] if c["id"] != "py311-slim×torch"]
+    html = render_report(results, history=[older, previous])
+    assert '<svg class="spark"' in html
+    assert "was failed" in grid_cell(html, "py311-slim×spacy")
+    assert "+2.0 s" in grid_cell(html, "py311-slim×ffmpeg")
+    assert "new since previous run" in grid_cell(html, "py311-slim×torch")
+
+
+def test_partial_results_still_render() -> None:
+    html = render_report({"schema_version": 1, "run": {}, "bases": [], "cells": []})
+    assert "</html>" in html
+    minimal = {"schema_version": 1, "cells": [{"id": "a×b", "base": "a", "depset": "b"}]}
+    assert cell_anchor("a×b") in render_report(minimal)
+
+
+# --- frames and helpers ---------------------------------------------------------------
+
+
+def test_cells_frame_numbers(pristine: dict[str, Any]) -> None:
+    frame = cells_frame(pristine).set_index("id")
+    row = frame.loc["py311-slim×ffmpeg"]
+    assert row["install_seconds"] == pytest.approx(51.71)
+    assert row["system_seconds"] == pytest.approx(41.6)
+    assert row["pip_seconds"] == pytest.approx(6.8)
+    assert row["import_seconds"] == pytest.approx(0.0311)
+    assert row["smoke_seconds"] == pytest.approx(1.515)
+    assert bool(row["built_from_source"]) and row["sdists"] == "future"
+    assert not bool(frame.loc["py313-slim×spacy", "install_complete"])
+
+
+def test_distributions_frame_kinds(pristine: dict[str, Any]) -> None:
+    frame = distributions_frame(pristine)
+    kinds = dict(zip(frame["name"], frame["kind"], strict=False))
+    assert kinds["future"] == "sdist-built"
+    assert kinds["torch"] == "manylinux"
+    assert kinds["sympy"] == "py3-none-any"
+
+
+@pytest.mark.parametrize(
+    ("wheel", "tag", "kind"),
+    [
+        (True, "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux"),
+        (True, "cp313-cp313-musllinux_1_2_x86_64", "musllinux"),
+        (True, "cp39-abi3-manylinux_2_28_x86_64", "abi3 manylinux"),
+        (True, "py3-none-any", "py3-none-any"),
+        (True, "py2.py3-none-any", "py3-none-any"),
+        (True, "cp311-cp311-linux_x86_64", "linux (not portable)"),
+        (False, None, "sdist-built"),
+        (True, None, "unknown"),
+    ],
+)
+def test_classify_tag(wheel: bool, tag: str | None, kind: str) -> None:
+    assert classify_tag(wheel, tag) == kind
+
+
+def test_smoke_facts_flatten_scalars_and_known_nested_ones() -> None:
+    facts = smoke_facts(
+        {
+            "status": "passed",
+            "seconds": 1.0,
+            "torch_version": "2.9.1+cpu",
+            "config": "multi\nline",
+            "encoders": ["mp3", "opus"],
+            "versions": {"numpy": "2.3.5"},
+            "codecs": {"encoders": {"present": ["libopus"], "missing": [], "total": 9}},
+            "transcodes": {"wav_to_mp3": {"seconds": 0.2, "output": "tone.mp3", "ok": True}},
+            "import_time": {"torch": {"seconds": 1.5, "heaviest_self": []}},
+            "matmul_bench": {"size": 1024, "seconds_runs": [0.1, 0.2], "gflops": 52.1},
+            "libraries": {"libavcodec": "59.37.100"},
+            "heaviest": [{"module": "torch", "seconds": 1.0}],
+        }
+    )
+    assert facts == {
+        "torch_version": "2.9.1+cpu",
+        "encoders": "mp3, opus",
+        "versions.numpy": "2.3.5",
+        "codecs.encoders.present": "libopus",
+        "codecs.encoders.missing": "none",
+        "transcodes.wav_to_mp3.seconds": "0.2",
+        "import_time.torch.seconds": "1.5",
+        "matmul_bench.size": "1024",
+        "matmul_bench.gflops": "52.1",
+    }
+
+
+def test_fixture_facts_in_the_depset_tables(html: str) -> None:
+    for fact in ("codecs.encoders.present", "transcodes.wav_to_mp3.seconds", "versions.thinc"):
+        assert fact in html
+
+
+def test_cell_anchor_is_the_shared_one_and_html_safe() -> None:
+    # diff, compare and the ADR link to report.html#<anchor>: they must agree.
+    assert cell_anchor("py311-slim×ffmpeg") == "cell-py311-slim_x_ffmpeg"
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", cell_anchor('x"><b>×y'))
+
+
+def test_bar_chart_escapes_and_marks_missing_values() -> None:
+    svg = bar_chart("t<1>", ["ffmpeg"], {"<b>": [None], "ok": [2.5]}, "s")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "t&lt;1&gt;" in svg
+    assert ">n/a<" in svg and "2.5 s" in svg
+
+
+def test_sparkline_handles_gaps() -> None:
+    assert sparkline([None, None], label="x") == ""
+    svg = sparkline([1.0, None, 3.0, 2.0], label="a<b")
+    assert "a&lt;b" in svg and "<circle" in svg
+
+
+# --- results.json loading -------------------------------------------------------------
+
+
+def test_load_results_reads_the_fixture() -> None:
+    assert load_results(FIXTURE)["schema_version"] == SCHEMA_VERSION == 1
+
+
+def test_truncated_json_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    text = FIXTURE.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(ResultsError) as err:
+        load_results(path)
+    message = str(err.value)
+    assert str(path) in message and "truncated" in message and "fix:" in message
+    assert err.value.exit_code == 2
+
+
+def test_newer_schema_version_says_upgrade(tmp_path: Path, pristine: dict[str, Any]) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({**pristine, "schema_version": 2}), encoding="utf-8")
+    with pytest.raises(ResultsError) as err:
+        load_results(path)
+    message = str(err.value)
+    assert str(path) in message and "newer harness" in message and "upgrade harness" in message
+
+
+@pytest.mark.parametrize(
+    "content", ["[1, 2]", '{"run": {}}', '{"schema_version": "1"}', '{"schema_version": 0}']
+)
+def test_other_bad_envelopes(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ResultsError, match=re.escape(str(path))):
+        load_results(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match="not found"):
+        load_results(tmp_path / "results.json")
+
+
+def test_write_report_writes_next_to_results(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
+    out = write_report(tmp_path)
+    assert out == tmp_path / "report.html"
+    text = out.read_text(encoding="utf-8")
+    assert "fixture-20261127-101500-ab12cd" in text and SCRIPT not in text
