@@ -1,0 +1,668 @@
+"""Evidence for an architecture decision record, in the MADR layout.
+
+``render_adr`` writes the parts of an ADR that a run can support (context,
+decision drivers, options, the pros and cons the measurements show, how to
+re-run, provenance) and leaves the decision to the people who own it: the
+"Decision Outcome" holds a placeholder, never a chosen option.
+
+Rules the text follows:
+- every number is read from results.json, formatted as the other documents do
+  (seconds to two decimals, median ± half range over repeats, bytes exactly and
+  in MB) and links to its cell in the report and to the cell's reproducer;
+- a pro or con relative to the baseline is only stated when the difference passes
+  the nightly diff's noise rule; otherwise it is "the same within noise";
+- nothing that was not measured is claimed: an unavailable base gives "not
+  measured", not a con.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.anchors import base_anchor, cell_anchor
+from harness.runview import (
+    GOOD,
+    NON_SMOKE_PROBES,
+    NOT_RUN,
+    SIZE_NOISE,
+    TIME_NOISE,
+    UNEXPECTED,
+    CellGroup,
+    NoiseRule,
+    Sample,
+    bases_by_name,
+    check_schema,
+    compare_samples,
+    depset_names,
+    depsets_by_name,
+    fmt_bytes,
+    fmt_sample_seconds,
+    group_cells,
+    md_code,
+    md_escape,
+    md_table,
+    requirement_name,
+    safe_url,
+    status_label,
+)
+
+PLACEHOLDER = "_To be decided by the team._"
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every section needs: the run, the options and where links point."""
+
+    results: Mapping[str, Any]
+    options: tuple[str, ...]
+    baseline: str | None
+    depsets: tuple[str, ...]
+    cells: Mapping[tuple[str, str], CellGroup]
+    href: str
+
+    def cell(self, base: str, depset: str) -> CellGroup | None:
+        return self.cells.get((base, depset))
+
+    def link(self, text: str, group: CellGroup) -> str:
+        """A number linked to its cell in the report."""
+        return f"[{text}]({self.href}#{cell_anchor(group.id)})"
+
+    def repro(self, group: CellGroup) -> str:
+        return f"[reproducer](#repro-{cell_anchor(group.id)})"
+
+    def evidence(self, text: str, group: CellGroup) -> str:
+        return f"{self.link(text, group)}, {self.repro(group)}"
+
+
+def _options(
+    results: Mapping[str, Any], baseline: str | None, candidates: list[str] | None
+) -> tuple[str, ...]:
+    known = list(bases_by_name(results)) or sorted({c["base"] for c in results["cells"]})
+    for name in [baseline, *(candidates or [])]:
+        if name is not None and name not in known:
+            raise ValueError(f"base {name!r} is not in the run; bases: {', '.join(known)}")
+    if candidates:
+        chosen = [baseline, *candidates] if baseline else list(candidates)
+    else:
+        chosen = [baseline, *(b for b in known if b != baseline)] if baseline else known
+    return tuple(dict.fromkeys(n for n in chosen if n is not None))
+
+
+def render_adr(
+    results: dict[str, Any],
+    *,
+    report_href: str,
+    baseline: str | None = None,
+    candidates: list[str] | None = None,
+    date: str | None = None,
+) -> str:
+    """The ADR as Markdown. ``date`` defaults to the day the run started, so the same
+    results always give the same document. Raises ValueError for an unknown base."""
+    check_schema(results)
+    ctx = _Context(
+        results=results,
+        options=_options(results, baseline, candidates),
+        baseline=baseline,
+        depsets=tuple(depset_names(results)),
+        cells={(g.base, g.depset): g for g in group_cells(results).values()},
+        href=report_href,
+    )
+    run = results.get("run") or {}
+    sections = [
+        _front_matter(date or str(run.get("started_at", ""))[:10]),
+        _title(ctx),
+        _context_section(ctx),
+        _drivers(ctx),
+        _considered(ctx),
+        _outcome(),
+        _confirmation(ctx),
+        _pros_cons(ctx),
+        _more_information(ctx),
+    ]
+    return "\n".join(line for section in sections for line in section).rstrip() + "\n"
+
+
+# ------------------------------------------------------------------ MADR sections
+
+
+def _front_matter(date: str) -> list[str]:
+    return [
+        "---",
+        "status: proposed",
+        f"date: {date}",
+        f"decision-makers: {PLACEHOLDER}",
+        "---",
+        "",
+    ]
+
+
+def _title(ctx: _Context) -> list[str]:
+    names = ", ".join(ctx.options)
+    return [f"# Container base image for the Python workloads: {md_escape(names)}", ""]
+
+
+def _context_section(ctx: _Context) -> list[str]:
+    run = ctx.results.get("run") or {}
+    host = run.get("host") or {}
+    text = (
+        "Which container base image should the Python workloads build on? "
+        f"The harness measured {len(ctx.depsets)} dependency set(s) "
+        f"({', '.join(map(md_code, ctx.depsets))}) on {len(ctx.options)} base(s) "
+        f"in run {md_code(run.get('id', '?'))} "
+        f"({md_escape(run.get('started_at', '?'))} to {md_escape(run.get('ended_at', '?'))}, "
+        f"host {md_code(host.get('hostname', '?'))}). "
+        f"Full results: [the report]({ctx.href}). This record states what was measured; "
+        "the decision is the team's."
+    )
+    lines = ["## Context and Problem Statement", "", text, ""]
+    if ctx.baseline:
+        others = ", ".join(md_code(o) for o in ctx.options if o != ctx.baseline)
+        lines += [f"{md_code(ctx.baseline)} is the baseline; candidates: {others}.", ""]
+    if any(_base(ctx, o).get("standin") for o in ctx.options):
+        lines += [
+            "Some bases were measured on local stand-ins, not the official images "
+            "(see Provenance): their results describe the stand-in.",
+            "",
+        ]
+    return lines
+
+
+def _drivers(ctx: _Context) -> list[str]:
+    """The dimensions the harness measured; the team weighs them."""
+    drivers = [
+        "every dependency set installs and passes its smoke tests on the base",
+        "known incompatibilities (expected failures declared in the matrix)",
+        "install time of each dependency set",
+        "image size: the base image plus the bytes each dependency set adds",
+        "import time of the installed packages",
+        "distributions built from source (sdists) instead of installed from wheels",
+    ]
+    return ["## Decision Drivers", "", *(f"* {d}" for d in drivers), ""]
+
+
+def _option_title(ctx: _Context, name: str) -> str:
+    base = _base(ctx, name)
+    title = f"{md_code(name)}: {md_escape(base.get('reference') or name)}"
+    if base.get("standin"):
+        title += " (measured on a local stand-in)"
+    if name == ctx.baseline:
+        title += " — baseline"
+    return title
+
+
+def _considered(ctx: _Context) -> list[str]:
+    lines = ["## Considered Options", ""]
+    lines += [f"* {_option_title(ctx, name)}" for name in ctx.options]
+    return [*lines, ""]
+
+
+def _outcome() -> list[str]:
+    return [
+        "## Decision Outcome",
+        "",
+        f'Chosen option: "{PLACEHOLDER}", because {PLACEHOLDER}',
+        "",
+        "### Consequences",
+        "",
+        f"* Good, because {PLACEHOLDER}",
+        f"* Bad, because {PLACEHOLDER}",
+        "",
+    ]
+
+
+def _confirmation(ctx: _Context) -> list[str]:
+    run = ctx.results.get("run") or {}
+    matrix = run.get("matrix") or {}
+    path = str(matrix.get("path") or "matrix.yaml")
+    args = f" --baseline {ctx.baseline}" if ctx.baseline else ""
+    args += "".join(f" --candidate {o}" for o in ctx.options if o != ctx.baseline)
+    return [
+        "### Confirmation",
+        "",
+        f"Re-run the same matrix (sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
+        "and regenerate this record from the new run:",
+        "",
+        "```sh",
+        f"harness run {path}",
+        f"harness adr reports/<run-id>{args} --out <file>",
+        "```",
+        "",
+        "The nightly run's `harness diff` against the previous run shows whether these "
+        "measurements still hold; each cell's reproducer below rebuilds it by hand.",
+        "",
+    ]
+
+
+# ------------------------------------------------------------------ pros and cons
+
+
+def _pros_cons(ctx: _Context) -> list[str]:
+    lines = ["## Pros and Cons of the Options", ""]
+    for name in ctx.options:
+        lines += [f"### {_option_title(ctx, name)}", ""]
+        bullets = _status_bullets(ctx, name) + _source_build_bullets(ctx, name)
+        if ctx.baseline and name != ctx.baseline:
+            bullets += _relative_bullets(ctx, name)
+        else:  # the baseline itself, or no baseline: the numbers as plain facts
+            bullets += _absolute_bullets(ctx, name)
+        lines += [f"* {b}" for b in bullets] or ["* Neutral, because nothing was measured"]
+        lines.append("")
+    return lines
+
+
+def _status_bullets(ctx: _Context, base: str) -> list[str]:
+    if _base(ctx, base).get("status") == "unavailable":
+        reason = md_escape(_base(ctx, base).get("reason") or "no reason recorded")
+        return [f"Neutral, because the base was not available in this run: {reason}"]
+    good, bullets = [], []
+    for depset in ctx.depsets:
+        group = ctx.cell(base, depset)
+        if group is None:
+            continue
+        if group.status in GOOD:
+            good.append(f"{md_code(depset)} ({ctx.evidence(group.status, group)})")
+        if group.status == "unexpected-pass":
+            bullets.append(
+                f"Good, because {md_code(depset)} passes although the matrix expects it "
+                f"to fail: {_expected_text(group)}"
+            )
+        bullets += _bad_status_bullet(ctx, depset, group)
+    measured = [d for d in ctx.depsets if _measured(ctx.cell(base, d))]
+    if good:
+        intro = f"Good, because {len(good)} of {len(measured)} measured dependency sets pass: "
+        bullets.insert(0, intro + ", ".join(good))
+    return bullets
+
+
+def _measured(group: CellGroup | None) -> bool:
+    return group is not None and group.status not in NOT_RUN
+
+
+def _expected_text(group: CellGroup) -> str:
+    """The matrix's expected-failure reason, with its link."""
+    expected = group.expected_failure or {}
+    url = safe_url(expected.get("link"))
+    link = f" ([known issue]({url}))" if url else ""
+    return md_escape(expected.get("reason") or "no reason given") + link
+
+
+def _bad_status_bullet(ctx: _Context, depset: str, group: CellGroup) -> list[str]:
+    reason = md_escape(group.reason) if group.reason else "no reason recorded"
+    evidence = ctx.evidence(group.status, group)
+    if group.status == "expected-failure":
+        return [
+            f"Bad, because {md_code(depset)} fails, an expected failure declared in the "
+            f"matrix: {_expected_text(group)} ({evidence})"
+        ]
+    if group.status in UNEXPECTED:
+        return [f"Bad, because {md_code(depset)} {group.status}: {reason} ({evidence})"]
+    if group.status in NOT_RUN:
+        return [f"Neutral, because {md_code(depset)} was not measured: {reason} ({evidence})"]
+    return []
+
+
+def _source_build_bullets(ctx: _Context, base: str) -> list[str]:
+    bullets = []
+    for depset in ctx.depsets:
+        group = ctx.cell(base, depset)
+        if group is None:
+            continue
+        sdists = [d for d in group.distributions.values() if not d.get("wheel")]
+        if sdists:
+            names = ", ".join(f"{md_escape(d['name'])} {md_escape(d['version'])}" for d in sdists)
+            link = ctx.evidence(f"{len(sdists)} distribution(s) built from source", group)
+            bullets.append(f"Bad, because installing {md_code(depset)} needs {link}: {names}")
+    return bullets
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """One measurement of a cell that the ADR compares across options."""
+
+    label: str  # "install time"
+    unit: str  # "s" or "bytes"
+    rule: NoiseRule
+
+
+_MEASURES = (
+    _Measure("install time", "s", TIME_NOISE),
+    _Measure("size added", "bytes", SIZE_NOISE),
+    _Measure("import time", "s", TIME_NOISE),
+)
+
+
+def _measure_sample(group: CellGroup, measure: _Measure) -> Sample | None:
+    if measure.label == "install time":
+        return group.install_sample()
+    if measure.label == "size added":
+        return group.size_sample()
+    return group.import_sample()
+
+
+def _fmt(sample: Sample, unit: str) -> str:
+    if unit == "s":
+        return fmt_sample_seconds(sample)
+    text = fmt_bytes(sample.median)
+    return text if sample.spread is None else f"{text} ± {fmt_bytes(sample.half_spread)}"
+
+
+def _relative_bullets(ctx: _Context, base: str) -> list[str]:
+    """Good/Bad against the baseline, only where the difference is beyond noise."""
+    bullets: list[str] = []
+    for depset in ctx.depsets:
+        mine, theirs = ctx.cell(base, depset), ctx.cell(ctx.baseline or "", depset)
+        if mine is None or theirs is None or mine.status not in GOOD or theirs.status not in GOOD:
+            continue
+        compared = [_relative(ctx, depset, m, mine, theirs) for m in _MEASURES]
+        bullets += [text for beyond, text in filter(None, compared) if beyond]
+        same = [text for beyond, text in filter(None, compared) if not beyond]
+        if same:
+            bullets.append(
+                f"Neutral, because for {md_code(depset)} the {', '.join(same)} "
+                f"match {md_code(ctx.baseline or '')} within noise"
+            )
+    return bullets + _base_size_bullet(ctx, base)
+
+
+def _relative(
+    ctx: _Context, depset: str, measure: _Measure, mine: CellGroup, theirs: CellGroup
+) -> tuple[bool, str] | None:
+    """(beyond noise, text): a Good/Bad bullet when beyond noise, else the measure's
+    name and both values for the "same within noise" bullet."""
+    a, b = _measure_sample(theirs, measure), _measure_sample(mine, measure)
+    if a is None or b is None:
+        return None
+    delta = compare_samples(a, b, measure.rule)
+    here, there = ctx.link(_fmt(b, measure.unit), mine), ctx.link(_fmt(a, measure.unit), theirs)
+    if not delta.significant:
+        return False, f"{measure.label} ({here} vs {there})"
+    verdict = "Good" if delta.change < 0 else "Bad"  # less time, fewer bytes: better
+    return True, (
+        f"{verdict}, because {measure.label} for {md_code(depset)}: {here} "
+        f"vs {there} on {md_code(ctx.baseline or '')} ({ctx.repro(mine)})"
+    )
+
+
+def _base_size_bullet(ctx: _Context, base: str) -> list[str]:
+    mine, theirs = (
+        _base(ctx, base).get("size_bytes"),
+        _base(ctx, ctx.baseline or "").get("size_bytes"),
+    )
+    if not mine or not theirs:
+        return []
+    delta = compare_samples(Sample((float(theirs),)), Sample((float(mine),)), SIZE_NOISE)
+    here = f"[{fmt_bytes(mine)} ({mine:,} bytes)]({ctx.href}#{base_anchor(base)})"
+    there = (
+        f"[{fmt_bytes(theirs)} ({theirs:,} bytes)]({ctx.href}#{base_anchor(ctx.baseline or '')})"
+    )
+    if not delta.significant:
+        return [
+            f"Neutral, because the base image is {here}, the size of "
+            f"{md_code(ctx.baseline or '')}'s within noise"
+        ]
+    verdict = "Good" if delta.change < 0 else "Bad"
+    return [f"{verdict}, because the base image is {here} vs {there} for the baseline"]
+
+
+def _absolute_bullets(ctx: _Context, base: str) -> list[str]:
+    """With no baseline to compare with, state the numbers as neutral facts."""
+    bullets = []
+    size = _base(ctx, base).get("size_bytes")
+    if size:
+        bullets.append(
+            f"Neutral, because the base image is "
+            f"[{fmt_bytes(size)} ({size:,} bytes)]({ctx.href}#{base_anchor(base)})"
+        )
+    for depset in ctx.depsets:
+        group = ctx.cell(base, depset)
+        if group is None or group.status not in GOOD:
+            continue
+        facts = [
+            f"{m.label} {ctx.link(_fmt(s, m.unit), group)}"
+            for m in _MEASURES
+            if (s := _measure_sample(group, m)) is not None
+        ]
+        if facts:
+            bullets.append(f"Neutral, because for {md_code(depset)}: " + ", ".join(facts))
+    return bullets
+
+
+# ------------------------------------------------------------------ more information
+
+
+def _more_information(ctx: _Context) -> list[str]:
+    return [
+        "## More Information",
+        "",
+        *_measurements(ctx),
+        *_provenance(ctx),
+        *_packages(ctx),
+        *_environment(ctx),
+        *_reproducers(ctx),
+    ]
+
+
+def _cell_measurements(ctx: _Context, group: CellGroup | None) -> str:
+    if group is None:
+        return "no cell"
+    parts = [ctx.link(status_label(group.status), group)]
+    for measure in _MEASURES:
+        sample = _measure_sample(group, measure)
+        if sample is not None and group.status in GOOD:
+            parts.append(f"{measure.label}: {ctx.link(_fmt(sample, measure.unit), group)}")
+    smoke = [n for n in group.probe_names() if n not in NON_SMOKE_PROBES]
+    for name in smoke:
+        sample = group.probe_sample(name)
+        if sample is not None:
+            parts.append(f"{md_escape(name)}: {ctx.link(_fmt(sample, 's'), group)}")
+    parts.append(ctx.repro(group))
+    return "<br>".join(parts)
+
+
+def _measurements(ctx: _Context) -> list[str]:
+    rows = [
+        [md_code(d), *(_cell_measurements(ctx, ctx.cell(o, d)) for o in ctx.options)]
+        for d in ctx.depsets
+    ]
+    repeat = (ctx.results.get("run") or {}).get("repeat", 1)
+    note = f"Median over {repeat} repeat(s) ± half the range (max − min) / 2; MB = 10⁶ bytes."
+    if not isinstance(repeat, int) or repeat < 2:
+        note += (
+            " With a single repeat the noise is unknown: a difference from the baseline is "
+            "called out only beyond 25 % and 0.5 s (1 % and 1 MiB for sizes); re-run with "
+            "`repeat: 3` or more for a measured spread."
+        )
+    return [
+        "### Measurements",
+        "",
+        note,
+        "",
+        *md_table(["depset", *map(md_code, ctx.options)], rows),
+        "",
+    ]
+
+
+def _base(ctx: _Context, name: str) -> Mapping[str, Any]:
+    return bases_by_name(ctx.results).get(name) or {}
+
+
+def _provenance(ctx: _Context) -> list[str]:
+    run = ctx.results.get("run") or {}
+    host, engine = run.get("host") or {}, run.get("engine") or {}
+    matrix = run.get("matrix") or {}
+    facts = [
+        ("run id", run.get("id")),
+        ("started", run.get("started_at")),
+        ("ended", run.get("ended_at")),
+        ("harness version", run.get("harness_version")),
+        ("cells at a time (jobs)", run.get("jobs")),
+        ("repeats", run.get("repeat")),
+        ("matrix", f"{matrix.get('path')} (sha256 {matrix.get('sha256')})"),
+        ("registry reachable", run.get("registry_reachable")),
+        ("host", f"{host.get('hostname')}, {host.get('os')}, kernel {host.get('kernel')}"),
+        ("host CPUs / memory", f"{host.get('cpus')} / {_count(host.get('memory_bytes'))} bytes"),
+        ("engine", _engine_text(engine)),
+    ]
+    lines = ["### Provenance", "", *md_table(["", ""], [[k, md_escape(v)] for k, v in facts]), ""]
+    lines += [f"* warning: {md_escape(w)}" for w in run.get("warnings") or []]
+    return [*lines, "", *_bases_table(ctx), ""]
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _engine_text(engine: Mapping[str, Any]) -> str:
+    return (
+        f"Docker {engine.get('version')} (API {engine.get('api_version')}, "
+        f"{engine.get('storage_driver')}, cgroup v{engine.get('cgroup_version')})"
+    )
+
+
+def _bases_table(ctx: _Context) -> list[str]:
+    header = ["base", "reference", "stand-in", "image id", "digest", "OS / libc / Python", "size"]
+    rows = []
+    for name in ctx.options:
+        b = _base(ctx, name)
+        libc = b.get("libc") or {}
+        standin = f"yes: {md_escape(b['standin'])}" if b.get("standin") else "no"
+        system = " / ".join(
+            _or_dash(x)
+            for x in (b.get("os"), " ".join(str(v) for v in libc.values() if v), b.get("python"))
+        )
+        size = f"{b['size_bytes']:,} bytes" if b.get("size_bytes") else "—"
+        if b.get("status") == "unavailable":
+            size += f" (unavailable: {md_escape(b.get('reason') or '')})"
+        rows.append(
+            [
+                md_code(name),
+                md_escape(b.get("reference") or "—"),
+                standin,
+                md_code(b.get("image_id") or "—"),
+                md_code(b.get("digest") or "—"),
+                md_escape(system),
+                size,
+            ]
+        )
+    return md_table(header, rows)
+
+
+def _or_dash(value: Any) -> str:
+    return str(value) if value not in (None, "") else "—"
+
+
+def _requested(ctx: _Context, depset: str, dist: Mapping[str, Any]) -> bool:
+    """The depset's own requirements: pip's ``requested`` flag, else the names in the
+    matrix (an older results file may lack the flag)."""
+    if dist.get("requested") is not None:
+        return bool(dist.get("requested"))
+    pip = (depsets_by_name(ctx.results).get(depset) or {}).get("pip") or []
+    return requirement_name(str(dist.get("name"))) in {requirement_name(str(r)) for r in pip}
+
+
+def _packages(ctx: _Context) -> list[str]:
+    """Versions of each depset's requested distributions on each option."""
+    rows = []
+    for depset in ctx.depsets:
+        names: dict[str, str] = {}
+        for option in ctx.options:
+            group = ctx.cell(option, depset)
+            for key, dist in (group.distributions if group else {}).items():
+                if _requested(ctx, depset, dist):
+                    names.setdefault(key, str(dist.get("name")))
+        for key, shown in names.items():
+            rows.append([md_code(depset), md_escape(shown), *_versions(ctx, depset, key)])
+    if not rows:
+        return []
+    header = ["depset", "distribution", *map(md_code, ctx.options)]
+    return ["### Package versions", "", *md_table(header, rows), ""]
+
+
+def _versions(ctx: _Context, depset: str, key: str) -> list[str]:
+    out = []
+    for option in ctx.options:
+        group = ctx.cell(option, depset)
+        dist = group.distributions.get(key) if group else None
+        if group is None or dist is None:
+            out.append("—")
+            continue
+        kind = f"wheel {dist.get('tag')}" if dist.get("wheel") else "sdist (built)"
+        out.append(ctx.link(f"{md_escape(dist.get('version'))} {md_escape(kind)}", group))
+    return out
+
+
+def _environment(ctx: _Context) -> list[str]:
+    """Tool versions as the environment probe reported them, per option (the first
+    cell of the base that ran the probe)."""
+    facts: dict[str, dict[str, str]] = {}
+    for option in ctx.options:
+        for depset in ctx.depsets:
+            group = ctx.cell(option, depset)
+            env = _env_facts(group) if group else {}
+            if env:
+                facts[option] = env
+                break
+    keys = list(dict.fromkeys(k for env in facts.values() for k in env))
+    if not keys:
+        return []
+    rows = [
+        [md_escape(k), *(md_escape(facts.get(o, {}).get(k, "—")) for o in ctx.options)]
+        for k in keys
+    ]
+    return [
+        "### Environment probe",
+        "",
+        *md_table(["fact", *map(md_code, ctx.options)], rows),
+        "",
+    ]
+
+
+def _env_facts(group: CellGroup) -> dict[str, str]:
+    """Scalar facts of the env probe, nested ones one level deep (``libc.version``)."""
+    for record in group.records:
+        env = (record.get("probes") or {}).get("env") or {}
+        if env.get("status") != "passed":
+            continue
+        flat: dict[str, str] = {}
+        for key, value in env.items():
+            if key in {"status", "seconds", "error"}:
+                continue
+            if isinstance(value, Mapping):
+                flat |= {f"{key}.{k}": str(v) for k, v in value.items() if _scalar(v)}
+            elif _scalar(value):
+                flat[key] = str(value)
+        return flat
+    return {}
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _fence(text: str, info: str) -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return [f"{fence}{info}", text.rstrip("\n"), fence]
+
+
+def _reproducers(ctx: _Context) -> list[str]:
+    lines = ["### Reproducers", ""]
+    for option in ctx.options:
+        for depset in ctx.depsets:
+            group = ctx.cell(option, depset)
+            if group is None:
+                continue
+            lines += [f'<a id="repro-{cell_anchor(group.id)}"></a>', ""]
+            lines += [f"#### {md_escape(group.id)}", ""]
+            repro = group.reproducer or {}
+            if not repro:
+                lines += ["No reproducer recorded (nothing ran).", ""]
+                continue
+            if repro.get("dockerfile"):
+                lines += [*_fence(str(repro["dockerfile"]), "dockerfile"), ""]
+            if repro.get("commands"):
+                lines += [*_fence("\n".join(map(str, repro["commands"])), "sh"), ""]
+    return lines

@@ -1,0 +1,415 @@
+"""Side by side of two bases from one run: what an engineer needs to validate a switch.
+
+For each depset: the status on each side, the install time (all install steps), bytes
+added, the import time (sum of the imports probe's per-module times) and each smoke
+probe's own wall time, with their spread over repeats; the distributions whose version
+or wheel availability differ; and a verdict line.
+
+Numbers are medians over repeats ± half the range ``(max - min) / 2`` (see
+``runview``); a delta B - A carries ± the sum of the two half ranges. The verdict
+calls B slower or faster only when the install-time difference passes the noise
+rule of the nightly diff (larger than both ranges, 0.5 s and 5 %; 25 % when there
+are no repeats), so "works on both" with no qualifier means "no difference we can
+tell from noise".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from harness.anchors import cell_anchor
+from harness.runview import (
+    GOOD,
+    NON_SMOKE_PROBES,
+    NOT_RUN,
+    SIZE_NOISE,
+    TIME_NOISE,
+    CellGroup,
+    Delta,
+    Sample,
+    bases_by_name,
+    cell_for,
+    check_schema,
+    compare_samples,
+    depset_names,
+    fmt_bytes,
+    fmt_sample_seconds,
+    fmt_seconds,
+    fmt_signed_bytes,
+    md_escape,
+    md_table,
+    status_label,
+)
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    name: str
+    reference: str | None
+    standin: str | None
+    image_id: str | None
+    digest: str | None
+    status: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Side:
+    """One base's cell for one depset (``cell_id`` None: the matrix has no such cell)."""
+
+    base: str
+    cell_id: str | None
+    status: str | None
+    reason: str | None
+    expected_failure: str | None
+    repeats: int
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str  # "s" or "bytes"
+    a: Sample | None
+    b: Sample | None
+    delta: Delta | None  # None unless both sides measured it
+
+
+@dataclass(frozen=True)
+class DistributionDifference:
+    name: str
+    a: str | None  # "2.3.1 wheel" / "0.7.11 sdist"; None: not installed on A
+    b: str | None
+    kind: str  # "version", "wheel availability", "only on A", "only on B"
+
+
+@dataclass(frozen=True)
+class DepsetComparison:
+    depset: str
+    a: Side
+    b: Side
+    metrics: tuple[Metric, ...]
+    distributions: tuple[DistributionDifference, ...]
+    same_distributions: int
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    run_id: str
+    base_a: BaseInfo
+    base_b: BaseInfo
+    rows: tuple[DepsetComparison, ...]
+
+
+def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
+    base = bases_by_name(results).get(name) or {}
+    return BaseInfo(
+        name=name,
+        reference=base.get("reference"),
+        standin=base.get("standin"),
+        image_id=base.get("image_id"),
+        digest=base.get("digest"),
+        status=base.get("status"),
+        reason=base.get("reason"),
+    )
+
+
+def _side(base: str, group: CellGroup | None) -> Side:
+    if group is None:
+        return Side(base, None, None, None, None, 0)
+    expected = (group.expected_failure or {}).get("reason")
+    return Side(base, group.id, group.status, group.reason, expected, len(group.records))
+
+
+def _metric(name: str, unit: str, a: Sample | None, b: Sample | None) -> Metric:
+    rule = SIZE_NOISE if unit == "bytes" else TIME_NOISE
+    delta = compare_samples(a, b, rule) if a is not None and b is not None else None
+    return Metric(name, unit, a, b, delta)
+
+
+def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | None:
+    if group is None:
+        return None
+    if measure == "install":
+        return group.install_sample()
+    if measure == "size":
+        return group.size_sample()
+    if measure == "import":
+        return group.import_sample()
+    return group.probe_sample(probe)
+
+
+def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
+    metrics = [
+        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install")),
+        _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
+        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import")),
+    ]
+    smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
+    for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
+        a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
+        metrics.append(_metric(f"smoke {name}", "s", a, b))
+    return tuple(m for m in metrics if m.a is not None or m.b is not None)
+
+
+def _dist_text(dist: Mapping[str, Any] | None) -> str | None:
+    if dist is None:
+        return None
+    return f"{dist.get('version')} {'wheel' if dist.get('wheel') else 'sdist'}"
+
+
+def _distributions(
+    ga: CellGroup | None, gb: CellGroup | None
+) -> tuple[tuple[DistributionDifference, ...], int]:
+    da = ga.distributions if ga else {}
+    db = gb.distributions if gb else {}
+    if not da or not db:
+        return (), 0  # one side installed nothing: its status says why
+    differences, same = [], 0
+    for key in [*da, *(k for k in db if k not in da)]:
+        a, b = da.get(key), db.get(key)
+        name = str((a or b or {}).get("name", key))
+        if a is None or b is None:
+            kind = "only on B" if a is None else "only on A"
+        elif bool(a.get("wheel")) != bool(b.get("wheel")):
+            kind = "wheel availability"
+        elif a.get("version") != b.get("version"):
+            kind = "version"
+        else:
+            same += 1
+            continue
+        differences.append(DistributionDifference(name, _dist_text(a), _dist_text(b), kind))
+    return tuple(differences), same
+
+
+def _failure_text(side: Side) -> str:
+    if side.status == "expected-failure":
+        return f"expected failure: {side.expected_failure or side.reason or 'no reason given'}"
+    return f"{side.status}: {side.reason}" if side.reason else str(side.status)
+
+
+def _timing_qualifier(b_base: str, install: Metric | None) -> str:
+    if install is None or install.delta is None:
+        return ""
+    d = install.delta
+    if not d.significant:
+        return ""
+    word = "slower" if d.change > 0 else "faster"
+    return (
+        f"; {word} on {b_base} by {fmt_seconds(abs(d.change))} ± "
+        f"{fmt_seconds(d.uncertainty)} s (install)"
+    )
+
+
+def _verdict(depset: str, a: Side, b: Side, metrics: tuple[Metric, ...]) -> str:
+    for side in (a, b):
+        if side.status is None:
+            return f"not comparable: the run has no {side.base}×{depset} cell"
+    for side in (a, b):
+        if side.status in NOT_RUN:
+            return f"not comparable: {side.base} {side.status} ({side.reason or 'no reason'})"
+    good_a, good_b = a.status in GOOD, b.status in GOOD
+    if good_a and good_b:
+        install = next((m for m in metrics if m.name == "install"), None)
+        return "works on both" + _timing_qualifier(b.base, install)
+    if good_a:
+        return f"breaks on {b.base} ({_failure_text(b)})"
+    if good_b:
+        return f"works only on {b.base}; fails on {a.base} ({_failure_text(a)})"
+    return f"fails on both ({a.base}: {_failure_text(a)}; {b.base}: {_failure_text(b)})"
+
+
+def compare_bases(
+    results: dict[str, Any], base_a: str, base_b: str, depsets: list[str] | None = None
+) -> Comparison:
+    """Compare base_b against base_a on ``depsets`` (default: every depset of the run).
+
+    Raises ValueError for a base or depset the run does not have.
+    """
+    check_schema(results)
+    known_depsets = depset_names(results)
+    bases = bases_by_name(results)
+    for name in (base_a, base_b):
+        if name not in bases and not any(c.get("base") == name for c in results["cells"]):
+            raise ValueError(f"base {name!r} is not in run; bases: {', '.join(bases)}")
+    unknown = [d for d in depsets or [] if d not in known_depsets]
+    if unknown:
+        raise ValueError(f"depset(s) {unknown} not in run; depsets: {', '.join(known_depsets)}")
+    rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
+    return Comparison(
+        run_id=str((results.get("run") or {}).get("id")),
+        base_a=_base_info(results, base_a),
+        base_b=_base_info(results, base_b),
+        rows=tuple(rows),
+    )
+
+
+def _compare_depset(
+    results: Mapping[str, Any], base_a: str, base_b: str, depset: str
+) -> DepsetComparison:
+    ga, gb = cell_for(results, base_a, depset), cell_for(results, base_b, depset)
+    a, b = _side(base_a, ga), _side(base_b, gb)
+    metrics = _metrics(ga, gb)
+    differences, same = _distributions(ga, gb)
+    return DepsetComparison(
+        depset=depset,
+        a=a,
+        b=b,
+        metrics=metrics,
+        distributions=differences,
+        same_distributions=same,
+        verdict=_verdict(depset, a, b, metrics),
+    )
+
+
+# ----------------------------------------------------------------------- rendering
+
+
+def _fmt_sample(sample: Sample | None, unit: str) -> str:
+    if sample is None:
+        return "—"
+    if unit == "s":
+        return fmt_sample_seconds(sample)
+    text = fmt_bytes(sample.median)
+    return text if sample.spread is None else f"{text} ± {fmt_bytes(sample.half_spread)}"
+
+
+def fmt_metric_delta(metric: Metric) -> str:
+    """``"+3.20 ± 0.40 s (beyond noise)"``; "—" when one side has no value."""
+    d = metric.delta
+    if d is None:
+        return "—"
+    if metric.unit == "s":
+        text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
+    else:
+        text = f"{fmt_signed_bytes(d.change)} ± {fmt_bytes(d.uncertainty)}"
+    return text + (" (beyond noise)" if d.significant else " (within noise)")
+
+
+def _base_line(label: str, info: BaseInfo) -> str:
+    parts = [f"**{label}: {md_escape(info.name)}** — {md_escape(info.reference or '?')}"]
+    if info.standin:
+        parts.append(f"({md_escape(info.standin)})")
+    if info.image_id:
+        parts.append(f"image {md_escape(info.image_id)}")
+    if info.status and info.status != "available":
+        parts.append(f"— {md_escape(info.status)}: {md_escape(info.reason or '')}")
+    return " ".join(parts)
+
+
+def _cell_ref(side: Side, href: str) -> str:
+    if side.cell_id is None:
+        return "no cell"
+    return f"[{status_label(str(side.status))}]({href}#{cell_anchor(side.cell_id)})"
+
+
+def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html") -> str:
+    a, b = md_escape(c.base_a.name), md_escape(c.base_b.name)
+    out = [
+        f"# {a} vs {b} (run {md_escape(c.run_id)})",
+        "",
+        f"- {_base_line('A', c.base_a)}",
+        f"- {_base_line('B', c.base_b)}",
+        "",
+        "Timings: median over repeats ± half the range; deltas are B − A.",
+        "",
+        *md_table(
+            ["depset", a, b, "verdict"],
+            [
+                [
+                    md_escape(r.depset),
+                    _cell_ref(r.a, report_href),
+                    _cell_ref(r.b, report_href),
+                    md_escape(r.verdict),
+                ]
+                for r in c.rows
+            ],
+        ),
+        "",
+    ]
+    for row in c.rows:
+        out += _depset_markdown(row, a, b)
+    return "\n".join(out)
+
+
+def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
+    out = [f"## {md_escape(row.depset)}", "", f"**{md_escape(row.verdict)}**", ""]
+    if row.metrics:
+        rows = [
+            [
+                md_escape(m.name),
+                _fmt_sample(m.a, m.unit),
+                _fmt_sample(m.b, m.unit),
+                fmt_metric_delta(m),
+            ]
+            for m in row.metrics
+        ]
+        out += [*md_table(["measure", a, b, "B − A"], rows), ""]
+    if row.distributions:
+        rows = [
+            [md_escape(d.name), md_escape(d.a or "—"), md_escape(d.b or "—"), d.kind]
+            for d in row.distributions
+        ]
+        out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
+    if row.same_distributions:
+        out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
+    return out
+
+
+_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ c.base_a.name }} vs {{ c.base_b.name }} — run {{ c.run_id }}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.2em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.passed,.unexpected-pass{background:#e3f5e1}.failed,.error,.timeout{background:#fbe0e0}
+.expected-failure{background:#fff4d6}.unavailable,.unsupported,.none{background:#eee}
+.verdict{font-weight:600} .muted{color:#666}
+</style></head><body>
+<h1>{{ c.base_a.name }} vs {{ c.base_b.name }}</h1>
+<p class="muted">run {{ c.run_id }}; timings are the median over repeats ± half the range;
+deltas are B − A and count as a difference only beyond noise.</p>
+<ul>{% for label, b in (("A", c.base_a), ("B", c.base_b)) %}
+<li><b>{{ label }}: {{ b.name }}</b> — {{ b.reference or "?" }}
+{% if b.standin %}<span class="muted">({{ b.standin }})</span>{% endif %}
+{% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
+{% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
+{% endfor %}</ul>
+<table><tr><th>depset</th><th>{{ c.base_a.name }}</th><th>{{ c.base_b.name }}</th>
+<th>verdict</th></tr>
+{% for r in c.rows %}<tr><td><a href="#depset-{{ r.depset }}">{{ r.depset }}</a></td>
+{% for s in (r.a, r.b) %}<td class="{{ s.status or 'none' }}">{% if s.cell_id %}
+<a href="{{ href }}#{{ anchor(s.cell_id) }}">{{ s.status }}</a>{% else %}no cell{% endif %}</td>
+{% endfor %}<td class="verdict">{{ r.verdict }}</td></tr>
+{% endfor %}</table>
+{% for r in c.rows %}<h2 id="depset-{{ r.depset }}">{{ r.depset }}</h2>
+<p class="verdict">{{ r.verdict }}</p>
+{% if r.metrics %}<table><tr><th>measure</th><th>{{ c.base_a.name }}</th>
+<th>{{ c.base_b.name }}</th><th>B − A</th></tr>
+{% for m in r.metrics %}<tr><td>{{ m.name }}</td><td class="num">{{ sample(m.a, m.unit) }}</td>
+<td class="num">{{ sample(m.b, m.unit) }}</td><td class="num">{{ delta(m) }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if r.distributions %}<table><tr><th>distribution</th><th>{{ c.base_a.name }}</th>
+<th>{{ c.base_b.name }}</th><th>differs in</th></tr>
+{% for d in r.distributions %}<tr><td>{{ d.name }}</td><td>{{ d.a or "—" }}</td>
+<td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
+distribution(s) identical on both.</p>{% endif %}
+{% endfor %}
+</body></html>
+"""
+)
+
+
+def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
+    """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
+    return _HTML.render(
+        c=c, href=report_href, anchor=cell_anchor, sample=_fmt_sample, delta=fmt_metric_delta
+    )

@@ -1,0 +1,697 @@
+"""What changed between two runs, and whether the nightly run should fail.
+
+``diff_runs(a, b)`` compares two results dicts (a = before, b = after) cell by cell:
+statuses, timings of steps and probes, bytes added, and the inputs that explain the
+changes (base image id/digest, depset requirements, installed distributions).
+
+Noise rule (timings; see ``runview.NoiseRule``): the medians over repeats are
+compared, and a difference counts only if it exceeds the larger of the two runs'
+spreads (max - min over repeats), 0.5 s, and 5 % of the earlier median (one run's
+spread is enough when only one has repeats). When neither run has repeats the spread
+is unknown, and the threshold becomes max(0.5 s, 25 % of the earlier median); the
+diff then says that the spread was unknown. Sizes use the
+same rule with floors of 1 MiB and 1 %. Differences under the threshold are kept in
+``RunDiff.within_noise`` (counted, never reported as changes).
+
+Exit code (``exit_code``): 1 when a cell is ``failed``, ``error`` or ``timeout``
+(an unexpected result), or when a regression selected by ``--fail-on`` is present;
+else 0. ``unavailable``, ``unsupported`` and ``expected-failure`` never fail the run.
+``unexpected-pass`` is good news (upstream fixed something): it is shown loudly but
+fails the run only with ``--fail-on unexpected-pass``, for teams that want the
+matrix's expectations kept up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.anchors import cell_anchor
+from harness.errors import ConfigurationError
+from harness.runview import (
+    GOOD,
+    SIZE_NOISE,
+    TIME_NOISE,
+    UNEXPECTED,
+    CellGroup,
+    Delta,
+    bases_by_name,
+    check_schema,
+    compare_samples,
+    depsets_by_name,
+    fmt_bytes,
+    fmt_sample_seconds,
+    fmt_seconds,
+    fmt_signed_bytes,
+    group_cells,
+    md_escape,
+    md_table,
+    safe_url,
+    status_label,
+)
+
+# --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
+# (already red as an unexpected result; listed so the message says it is a regression).
+FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
+DEFAULT_FAIL_ON = frozenset({"status"})
+
+# The pseudo-step under which the sum of per-module import times is compared.
+IMPORT_TIME = "import-time"
+
+# Fields of a base whose change explains a change of behaviour.
+_BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
+# Fields of a depset, compared as sets of strings.
+_DEPSET_FIELDS = ("pip", "system", "probes", "imports")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    cell_id: str
+    before: str
+    after: str
+    reason: str | None  # the after-run's reason, when it has one
+    expected_failure: Mapping[str, Any] | None  # the after-run's {"reason", "link"}
+
+    @property
+    def worse(self) -> bool:
+        return self.before in GOOD and self.after in UNEXPECTED
+
+
+@dataclass(frozen=True)
+class TimingChange:
+    cell_id: str
+    step: str  # a step name (a probe step: the probe's own seconds), or IMPORT_TIME
+    delta: Delta
+
+    @property
+    def direction(self) -> str:
+        return "slower" if self.delta.change > 0 else "faster"
+
+
+@dataclass(frozen=True)
+class SizeChange:
+    cell_id: str
+    delta: Delta
+
+    @property
+    def direction(self) -> str:
+        return "larger" if self.delta.change > 0 else "smaller"
+
+
+@dataclass(frozen=True)
+class DistributionChange:
+    cell_id: str
+    name: str
+    kind: str  # "version", "wheel→sdist", "sdist→wheel", "added", "removed"
+    before: Mapping[str, Any] | None  # the distribution record of run a (None: added)
+    after: Mapping[str, Any] | None
+
+    def describe(self) -> str:
+        a, b = self.before or {}, self.after or {}
+        if self.kind == "added":
+            return f"{self.name} {b.get('version')} added ({_how(b)})"
+        if self.kind == "removed":
+            return f"{self.name} {a.get('version')} removed"
+        if self.kind == "version":
+            return f"{self.name} {a.get('version')} → {b.get('version')}"
+        versions = (
+            str(b.get("version"))
+            if a.get("version") == b.get("version")
+            else f"{a.get('version')} → {b.get('version')}"
+        )
+        if self.kind == "wheel→sdist":
+            return f"{self.name} {versions}: no wheel any more, built from source (wheel → sdist)"
+        return f"{self.name} {versions}: a wheel now, no source build (sdist → wheel)"
+
+
+def _how(dist: Mapping[str, Any]) -> str:
+    return f"wheel {dist.get('tag')}" if dist.get("wheel") else "sdist, built from source"
+
+
+@dataclass(frozen=True)
+class BaseChange:
+    base: str
+    field: str
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        before, after = _short_id(self.before), _short_id(self.after)
+        return f"base {self.base}: new {self.field} {before} → {after}"
+
+
+def _short_id(value: str | None) -> str:
+    """sha256:4c1d…(64 hex) → sha256:4c1d4c1d4c1d, as docker shows image ids."""
+    if value is None:
+        return "—"
+    prefix, _, digest = value.rpartition("sha256:")
+    return f"{prefix}sha256:{digest[:12]}" if len(digest) == 64 else value
+
+
+@dataclass(frozen=True)
+class DepsetChange:
+    depset: str
+    field: str
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+
+    def describe(self) -> str:
+        parts = [f"−{x}" for x in self.removed] + [f"+{x}" for x in self.added]
+        return f"depset {self.depset}: {self.field} " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExpectationChange:
+    """The matrix now expects a cell to fail (or no longer does)."""
+
+    cell_id: str
+    before: str | None  # the expected failure's reason
+    after: str | None
+
+    def describe(self) -> str:
+        if self.after and not self.before:
+            return f"now marked as expected failure: {self.after}"
+        if self.before and not self.after:
+            return f"no longer marked as expected failure (was: {self.before})"
+        return f"expected-failure reason: {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class CellChanges:
+    """Everything the diff says about one cell: for the report's per-cell "since last run"."""
+
+    cell_id: str
+    status: StatusChange | None
+    timings: tuple[TimingChange, ...]
+    size: SizeChange | None
+    why: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    run_a: str
+    run_b: str
+    matrix_a: str | None
+    matrix_b: str | None
+    status_changes: tuple[StatusChange, ...]
+    timing_changes: tuple[TimingChange, ...]
+    within_noise: tuple[TimingChange, ...]
+    size_changes: tuple[SizeChange, ...]
+    distribution_changes: tuple[DistributionChange, ...]
+    base_changes: tuple[BaseChange, ...]
+    depset_changes: tuple[DepsetChange, ...]
+    expectation_changes: tuple[ExpectationChange, ...]
+    cells_added: tuple[str, ...]
+    cells_removed: tuple[str, ...]
+    cell_bases: Mapping[str, tuple[str, str]]  # cell id → (base, depset), for "why"
+    caveats: tuple[str, ...]
+
+    @property
+    def spread_unknown(self) -> bool:
+        return any(not t.delta.spread_known for t in (*self.timing_changes, *self.within_noise))
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.status_changes
+            or self.timing_changes
+            or self.size_changes
+            or self.distribution_changes
+            or self.base_changes
+            or self.depset_changes
+            or self.expectation_changes
+            or self.cells_added
+            or self.cells_removed
+        )
+
+    def why(self, cell_id: str) -> tuple[str, ...]:
+        """Input changes that may explain what happened to this cell, most direct first."""
+        base, depset = self.cell_bases.get(cell_id, ("", ""))
+        lines = [e.describe() for e in self.expectation_changes if e.cell_id == cell_id]
+        lines += [c.describe() for c in self.distribution_changes if c.cell_id == cell_id]
+        lines += [c.describe() for c in self.depset_changes if c.depset == depset]
+        lines += [c.describe() for c in self.base_changes if c.base == base]
+        return tuple(lines)
+
+    def for_cell(self, cell_id: str) -> CellChanges:
+        return CellChanges(
+            cell_id=cell_id,
+            status=next((s for s in self.status_changes if s.cell_id == cell_id), None),
+            timings=tuple(t for t in self.timing_changes if t.cell_id == cell_id),
+            size=next((s for s in self.size_changes if s.cell_id == cell_id), None),
+            why=self.why(cell_id),
+        )
+
+    def changed_cells(self) -> list[str]:
+        """Cells with a status, timing or size change, in first-seen order."""
+        ids = [c.cell_id for c in self.status_changes]
+        ids += [c.cell_id for c in self.timing_changes] + [c.cell_id for c in self.size_changes]
+        return list(dict.fromkeys(ids))
+
+
+# ---------------------------------------------------------------------------- diff
+
+
+def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
+    """Run a (before) against run b (after)."""
+    check_schema(a)
+    check_schema(b)
+    cells_a, cells_b = group_cells(a), group_cells(b)
+    common = [cid for cid in cells_b if cid in cells_a]
+    pairs = [(cells_a[cid], cells_b[cid]) for cid in common]
+    timings, noise = _timing_changes(pairs)
+    return RunDiff(
+        run_a=_run_id(a),
+        run_b=_run_id(b),
+        matrix_a=_matrix_sha(a),
+        matrix_b=_matrix_sha(b),
+        status_changes=tuple(_status_changes(pairs)),
+        timing_changes=timings,
+        within_noise=noise,
+        size_changes=tuple(_size_changes(pairs)),
+        distribution_changes=tuple(c for ga, gb in pairs for c in _distribution_changes(ga, gb)),
+        base_changes=tuple(_base_changes(a, b)),
+        depset_changes=tuple(_depset_changes(a, b)),
+        expectation_changes=tuple(_expectation_changes(pairs)),
+        cells_added=tuple(cid for cid in cells_b if cid not in cells_a),
+        cells_removed=tuple(cid for cid in cells_a if cid not in cells_b),
+        cell_bases={g.id: (g.base, g.depset) for g in (*cells_a.values(), *cells_b.values())},
+        caveats=tuple(_caveats(a, b)),
+    )
+
+
+def _run_id(results: Mapping[str, Any]) -> str:
+    return str((results.get("run") or {}).get("id", "?"))
+
+
+def _matrix_sha(results: Mapping[str, Any]) -> str | None:
+    sha = ((results.get("run") or {}).get("matrix") or {}).get("sha256")
+    return str(sha) if sha else None
+
+
+def _status_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[StatusChange]:
+    for ga, gb in pairs:
+        if ga.status != gb.status:
+            yield StatusChange(gb.id, ga.status, gb.status, gb.reason, gb.expected_failure)
+
+
+def _timing_changes(
+    pairs: Iterable[tuple[CellGroup, CellGroup]],
+) -> tuple[tuple[TimingChange, ...], tuple[TimingChange, ...]]:
+    changes: list[TimingChange] = []
+    noise: list[TimingChange] = []
+    for ga, gb in pairs:
+        for step in gb.step_names():
+            before, after = ga.timing_sample(step), gb.timing_sample(step)
+            if before is None or after is None:
+                continue  # the step did not pass on one side: the status change tells
+            change = TimingChange(gb.id, step, compare_samples(before, after, TIME_NOISE))
+            (changes if change.delta.significant else noise).append(change)
+        before, after = ga.import_sample(), gb.import_sample()
+        if before is not None and after is not None:
+            change = TimingChange(gb.id, IMPORT_TIME, compare_samples(before, after, TIME_NOISE))
+            (changes if change.delta.significant else noise).append(change)
+    return tuple(changes), tuple(noise)
+
+
+def _size_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[SizeChange]:
+    for ga, gb in pairs:
+        before, after = ga.size_sample(), gb.size_sample()
+        if before is None or after is None:
+            continue
+        delta = compare_samples(before, after, SIZE_NOISE)
+        if delta.significant:
+            yield SizeChange(gb.id, delta)
+
+
+def _distribution_changes(ga: CellGroup, gb: CellGroup) -> Iterable[DistributionChange]:
+    before, after = ga.distributions, gb.distributions
+    if not before or not after:
+        return  # one side did not get as far as installing: nothing to compare
+    for name in [*before, *(n for n in after if n not in before)]:
+        da, db = before.get(name), after.get(name)
+        shown = str((db or da or {}).get("name", name))
+        if da is None or db is None:
+            yield DistributionChange(gb.id, shown, "added" if da is None else "removed", da, db)
+        elif bool(da.get("wheel")) != bool(db.get("wheel")):
+            kind = "sdist→wheel" if db.get("wheel") else "wheel→sdist"
+            yield DistributionChange(gb.id, shown, kind, da, db)
+        elif da.get("version") != db.get("version"):
+            yield DistributionChange(gb.id, shown, "version", da, db)
+
+
+def _field_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return " ".join(str(v) for v in value.values() if v is not None)
+    return str(value)
+
+
+def _base_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[BaseChange]:
+    bases_a, bases_b = bases_by_name(a), bases_by_name(b)
+    for name, base_b in bases_b.items():
+        base_a = bases_a.get(name)
+        if base_a is None:
+            continue
+        for field in _BASE_FIELDS:
+            before, after = _field_text(base_a.get(field)), _field_text(base_b.get(field))
+            if before != after:
+                yield BaseChange(name, field, before, after)
+
+
+def _as_strings(value: Any) -> set[str]:
+    """A depset field as a set of strings: lists as they are, {"apt": [...]} as "apt:x"."""
+    if isinstance(value, Mapping):
+        return {f"{k}:{item}" for k, items in value.items() for item in items or []}
+    return {str(item) for item in value or []}
+
+
+def _depset_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[DepsetChange]:
+    depsets_a, depsets_b = depsets_by_name(a), depsets_by_name(b)
+    for name, dep_b in depsets_b.items():
+        dep_a = depsets_a.get(name)
+        if dep_a is None:
+            continue
+        for field in _DEPSET_FIELDS:
+            before, after = _as_strings(dep_a.get(field)), _as_strings(dep_b.get(field))
+            if before != after:
+                removed, added = sorted(before - after), sorted(after - before)
+                yield DepsetChange(name, field, tuple(removed), tuple(added))
+
+
+def _expectation_changes(
+    pairs: Iterable[tuple[CellGroup, CellGroup]],
+) -> Iterable[ExpectationChange]:
+    for ga, gb in pairs:
+        before = (ga.expected_failure or {}).get("reason")
+        after = (gb.expected_failure or {}).get("reason")
+        if before != after:
+            yield ExpectationChange(gb.id, before, after)
+
+
+def _caveats(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[str]:
+    """Reasons the timings of the two runs may not be comparable at all."""
+    run_a, run_b = a.get("run") or {}, b.get("run") or {}
+    if run_a.get("jobs") != run_b.get("jobs"):
+        yield (
+            f"cells ran {run_a.get('jobs')} at a time in {_run_id(a)} and "
+            f"{run_b.get('jobs')} at a time in {_run_id(b)}: parallel cells share CPU "
+            "and network, so timings are not directly comparable"
+        )
+    host_a, host_b = run_a.get("host") or {}, run_b.get("host") or {}
+    if host_a.get("hostname") != host_b.get("hostname"):
+        yield f"different hosts: {host_a.get('hostname')} and {host_b.get('hostname')}"
+    if _matrix_sha(a) != _matrix_sha(b):
+        yield f"the matrix changed (sha256 {_short(_matrix_sha(a))} → {_short(_matrix_sha(b))})"
+
+
+def _short(sha: str | None) -> str:
+    return (sha or "none")[:12]
+
+
+# ----------------------------------------------------------------------- exit code
+
+
+def parse_fail_on(text: str | Iterable[str]) -> frozenset[str]:
+    """``"status,slower"`` (or an iterable of words) → {"status", "slower"}.
+
+    Raises ConfigurationError (exit 2) on an unknown word, or "none" mixed with others:
+    a typo must not silently turn a regression check off.
+    """
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    words = frozenset(w.strip() for w in parts if w.strip())
+    unknown = words - FAIL_ON_CHOICES
+    if unknown:
+        raise ConfigurationError(
+            f"--fail-on: unknown value(s) {', '.join(sorted(unknown))}",
+            f"choose from {', '.join(sorted(FAIL_ON_CHOICES))}, comma-separated",
+        )
+    if "none" in words and len(words) > 1:
+        raise ConfigurationError("--fail-on: 'none' cannot be combined with other values")
+    return words
+
+
+def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
+    """The regressions selected by fail_on, one message each."""
+    found: list[str] = []
+    if "status" in fail_on:
+        found += [
+            f"{s.cell_id}: {s.before} → {s.after} since run {diff.run_a}"
+            for s in diff.status_changes
+            if s.worse
+        ]
+    if "slower" in fail_on:
+        found += [
+            f"{t.cell_id}: {t.step} slower by {fmt_seconds(t.delta.change)} s "
+            f"(threshold {fmt_seconds(t.delta.threshold)} s)"
+            for t in diff.timing_changes
+            if t.direction == "slower"
+        ]
+    if "size" in fail_on:
+        found += [
+            f"{s.cell_id}: {fmt_signed_bytes(s.delta.change)} added to the image"
+            for s in diff.size_changes
+            if s.direction == "larger"
+        ]
+    return found
+
+
+def unexpected_results(
+    results: Mapping[str, Any], fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON
+) -> list[str]:
+    """Cells whose result nobody expected; unexpected passes only when asked for."""
+    red = UNEXPECTED | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
+    return [
+        f"{g.id}: {g.status}" + (f" ({g.reason})" if g.reason else "")
+        for g in group_cells(results).values()
+        if g.status in red
+    ]
+
+
+def exit_reasons(
+    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+) -> list[str]:
+    """Why the run fails (empty: it does not). Validates fail_on."""
+    check_schema(results)
+    fail_on = parse_fail_on(fail_on)
+    reasons = unexpected_results(results, fail_on)
+    if diff is not None:
+        reasons += regressions(diff, fail_on)
+    return reasons
+
+
+def exit_code(
+    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+) -> int:
+    """0 when every cell is as expected and no selected regression; else 1."""
+    return 1 if exit_reasons(results, diff, fail_on) else 0
+
+
+# ----------------------------------------------------------------------- rendering
+
+
+def _timing_text(t: TimingChange) -> str:
+    d = t.delta
+    pct = f", {d.percent:+.0f} %" if d.percent is not None else ""
+    noise = (
+        f"noise threshold {fmt_seconds(d.threshold)} s"
+        if d.spread_known
+        else f"spread unknown, default threshold {fmt_seconds(d.threshold)} s"
+    )
+    return (
+        f"{fmt_sample_seconds(d.before)} → {fmt_sample_seconds(d.after)} "
+        f"({d.change:+.2f} s{pct}; {noise})"
+    )
+
+
+def _size_text(s: SizeChange) -> str:
+    d = s.delta
+    pct = f", {d.percent:+.1f} %" if d.percent is not None else ""
+    return (
+        f"{fmt_bytes(d.before.median)} → {fmt_bytes(d.after.median)} "
+        f"({fmt_signed_bytes(d.change)}, {int(d.change):+,} bytes{pct})"
+    )
+
+
+def _noise_note(diff: RunDiff) -> str:
+    count = len(diff.within_noise)
+    note = f"{count} timing difference(s) within noise, not listed."
+    if diff.spread_unknown:
+        note += (
+            " Some timings had no repeats, so their spread is unknown: a default "
+            "threshold of max(0.5 s, 25 %) was used (run with repeat ≥ 2 for a real one)."
+        )
+    return note
+
+
+def render_diff_text(diff: RunDiff) -> str:
+    """Plain text for the console: one block per changed cell, then the inputs."""
+    lines = [f"diff {diff.run_a} → {diff.run_b}"]
+    lines += [f"  note: {c}" for c in diff.caveats]
+    if diff.empty:
+        lines.append("  no changes")
+    for cell_id in diff.changed_cells():
+        lines += _cell_text(diff, diff.for_cell(cell_id))
+    lines += [f"  input   {text}" for text in _input_changes(diff)]
+    reported = set(diff.changed_cells())
+    for cell_id in dict.fromkeys(c.cell_id for c in diff.distribution_changes):
+        if cell_id not in reported:
+            lines += [f"  input   {cell_id}: {w}" for w in diff.why(cell_id)]
+    lines += [f"  added   {cid}" for cid in diff.cells_added]
+    lines += [f"  removed {cid}" for cid in diff.cells_removed]
+    lines.append("  " + _noise_note(diff))
+    return "\n".join(lines) + "\n"
+
+
+def _cell_text(diff: RunDiff, cell: CellChanges) -> list[str]:
+    lines = [f"  {cell.cell_id}"]
+    if cell.status is not None:
+        s = cell.status
+        lines.append(f"    status  {s.before} → {s.after}{_loud(s)}")
+        lines += [f"            reason: {s.reason}"] if s.reason and s.after not in GOOD else []
+    lines += [f"    {t.direction:<7} {t.step}: {_timing_text(t)}" for t in cell.timings]
+    if cell.size is not None:
+        lines.append(f"    {cell.size.direction:<7} bytes added: {_size_text(cell.size)}")
+    lines += [f"    why:    {w}" for w in cell.why]
+    return lines
+
+
+def _input_changes(diff: RunDiff) -> list[str]:
+    return [c.describe() for c in diff.base_changes] + [c.describe() for c in diff.depset_changes]
+
+
+def _loud(change: StatusChange) -> str:
+    if change.after != "unexpected-pass":
+        return ""
+    expected = (change.expected_failure or {}).get("reason") or "no reason given"
+    return f"  <-- UNEXPECTED PASS: was expected to fail ({expected}); update the matrix"
+
+
+def _cell_link(cell_id: str, report_href: str | None) -> str:
+    text = md_escape(cell_id)
+    return f"[{text}]({report_href}#{cell_anchor(cell_id)})" if report_href else text
+
+
+def _why_cell(diff: RunDiff, cell_id: str) -> str:
+    return "; ".join(md_escape(w) for w in diff.why(cell_id)) or "—"
+
+
+def render_diff_markdown(
+    diff: RunDiff, *, report_href: str | None = None, heading: bool = True
+) -> str:
+    """Markdown for the report or a CI summary; cells link to ``report_href`` if given."""
+    out = [f"## Changes since run {md_escape(diff.run_a)}", ""] if heading else []
+    out += [f"> {md_escape(c)}" for c in diff.caveats] + ([""] if diff.caveats else [])
+    if diff.empty:
+        out += ["No changes.", ""]
+    out += _md_unexpected_passes(diff, report_href)
+    out += _md_status(diff, report_href)
+    out += _md_timings(diff, report_href)
+    out += _md_sizes(diff, report_href)
+    out += _md_inputs(diff)
+    out += [_noise_note(diff), ""]
+    return "\n".join(out)
+
+
+def _md_unexpected_passes(diff: RunDiff, href: str | None) -> list[str]:
+    passes = [s for s in diff.status_changes if s.after == "unexpected-pass"]
+    if not passes:
+        return []
+    out = ["### 🎉 Unexpected passes: expected failures that now pass", ""]
+    for s in passes:
+        expected = s.expected_failure or {}
+        reason = md_escape(expected.get("reason") or "no reason given")
+        url = safe_url(expected.get("link"))
+        link = f" ([known issue]({url}))" if url else ""
+        out.append(
+            f"- **{_cell_link(s.cell_id, href)}** was expected to fail ({reason}{link}) "
+            f"and passed (it was {s.before}). Upstream may have fixed it: update the matrix."
+        )
+    return [*out, ""]
+
+
+def _md_status(diff: RunDiff, href: str | None) -> list[str]:
+    if not diff.status_changes:
+        return []
+    rows = [
+        [
+            _cell_link(s.cell_id, href),
+            status_label(s.before),
+            status_label(s.after),
+            md_escape(s.reason) if s.reason and s.after not in GOOD else "—",
+            _why_cell(diff, s.cell_id),
+        ]
+        for s in diff.status_changes
+    ]
+    header = ["cell", "before", "after", "reason", "what changed"]
+    return [f"### Status changes ({len(rows)})", "", *md_table(header, rows), ""]
+
+
+def _md_timings(diff: RunDiff, href: str | None) -> list[str]:
+    if not diff.timing_changes:
+        return []
+    rows = [
+        [
+            _cell_link(t.cell_id, href),
+            md_escape(t.step),
+            t.direction,
+            md_escape(_timing_text(t)),
+            _why_cell(diff, t.cell_id),
+        ]
+        for t in diff.timing_changes
+    ]
+    header = ["cell", "step", "", "median ± half range, before → after", "what changed"]
+    title = f"### Timings beyond noise ({len(rows)})"
+    return [title, "", *md_table(header, rows), ""]
+
+
+def _md_sizes(diff: RunDiff, href: str | None) -> list[str]:
+    if not diff.size_changes:
+        return []
+    rows = [
+        [_cell_link(s.cell_id, href), md_escape(_size_text(s)), _why_cell(diff, s.cell_id)]
+        for s in diff.size_changes
+    ]
+    header = ["cell", "bytes added to the base", "what changed"]
+    return [f"### Size changes ({len(rows)})", "", *md_table(header, rows), ""]
+
+
+def _md_inputs(diff: RunDiff) -> list[str]:
+    """Input changes grouped: one line per base/depset change, one per distribution
+    change with the cells it appears in."""
+    lines = [f"- {md_escape(text)}" for text in _input_changes(diff)]
+    grouped: dict[str, list[str]] = {}
+    for c in diff.distribution_changes:
+        grouped.setdefault(f"{c.describe()} ({c.kind})", []).append(c.cell_id)
+    lines += [f"- {md_escape(k)} in {', '.join(map(md_escape, v))}" for k, v in grouped.items()]
+    lines += [
+        f"- {md_escape(e.cell_id)}: {md_escape(e.describe())}" for e in diff.expectation_changes
+    ]
+    lines += [f"- cell added: {md_escape(c)}" for c in diff.cells_added]
+    lines += [f"- cell removed: {md_escape(c)}" for c in diff.cells_removed]
+    return ["### What changed in the inputs", "", *lines, ""] if lines else []
+
+
+__all__ = [
+    "DEFAULT_FAIL_ON",
+    "FAIL_ON_CHOICES",
+    "BaseChange",
+    "CellChanges",
+    "DepsetChange",
+    "DistributionChange",
+    "ExpectationChange",
+    "RunDiff",
+    "SizeChange",
+    "StatusChange",
+    "TimingChange",
+    "diff_runs",
+    "exit_code",
+    "exit_reasons",
+    "parse_fail_on",
+    "regressions",
+    "render_diff_markdown",
+    "render_diff_text",
+    "unexpected_results",
+]

@@ -1,0 +1,439 @@
+"""A read-only view of one results.json for the documents built from it.
+
+The diff, the comparison, the ADR, the JUnit file and the CI summary all need the
+same few things: the records of one cell grouped across repeats, one status for
+the group, timing samples with their spread, and text made safe for Markdown.
+They live here so that every document counts and rounds the same way.
+
+Spread convention (used everywhere): a sample of repeats is summarised as its
+median ± half its range, ``(max - min) / 2``. The range, not the standard
+deviation, because runs have 1 to 5 repeats: with so few values a standard
+deviation says little, while the range is exactly what was observed.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import ResultsError
+
+SCHEMA_VERSION = 1
+
+# Statuses of a cell (and of a step). design.md's six plus the two of expected failures.
+STATUSES: tuple[str, ...] = (
+    "passed",
+    "unexpected-pass",
+    "expected-failure",
+    "failed",
+    "error",
+    "timeout",
+    "unsupported",
+    "unavailable",
+)
+GOOD = frozenset({"passed", "unexpected-pass"})
+# The results that make a run red: something broke that nobody said would.
+UNEXPECTED = frozenset({"failed", "error", "timeout"})
+# Nothing was measured: the base or the packages could not be had, or the base cannot
+# do what the depset asks. Never red, never compared.
+NOT_RUN = frozenset({"unavailable", "unsupported"})
+# When repeats of one cell disagree the group takes the most severe status, so one
+# failed repeat out of three makes the cell failed (a flaky cell is a failing cell).
+_SEVERITY = (
+    "error",
+    "timeout",
+    "failed",
+    "unexpected-pass",
+    "expected-failure",
+    "unsupported",
+    "unavailable",
+    "passed",
+)
+# Probes that are not smoke tests (design.md: env and imports are always there).
+NON_SMOKE_PROBES = frozenset({"env", "imports"})
+
+
+def check_schema(results: Mapping[str, Any]) -> None:
+    """Refuse a results dict this code does not understand, instead of misreading it."""
+    version = results.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ResultsError(
+            f"results schema_version is {version!r}, this harness reads {SCHEMA_VERSION}",
+            "re-render with the harness version that wrote it, or re-run the matrix",
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Values of one measurement over the repeats of a cell (seconds or bytes)."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def median(self) -> float:
+        return float(statistics.median(self.values))
+
+    @property
+    def spread(self) -> float | None:
+        """max - min, or None when a single value says nothing about the noise."""
+        if len(self.values) < 2:
+            return None
+        return max(self.values) - min(self.values)
+
+    @property
+    def half_spread(self) -> float:
+        return (self.spread or 0.0) / 2
+
+
+@dataclass(frozen=True)
+class NoiseRule:
+    """When a difference of medians counts as a change rather than noise.
+
+    A change counts when ``|median_b - median_a|`` exceeds all of: the larger of the
+    two spreads, ``abs_floor`` and ``rel_floor`` × median_a. With no spread on either
+    side (single runs) the noise is unknown and ``unknown_rel`` × median_a stands in
+    for it, which is deliberately wide.
+    """
+
+    abs_floor: float
+    rel_floor: float
+    unknown_rel: float
+
+
+# Seconds: container timings on a shared CI host move by a few tenths of a second for
+# no reason, and by 10-20 % between runs at jobs=2; 25 % is the guess for single runs.
+TIME_NOISE = NoiseRule(abs_floor=0.5, rel_floor=0.05, unknown_rel=0.25)
+# Bytes: the writable layer varies by pip caches and .pyc files; 1 MiB / 1 % is below
+# anything a person would act on.
+SIZE_NOISE = NoiseRule(abs_floor=1024 * 1024, rel_floor=0.01, unknown_rel=0.01)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Sample b compared with sample a under a NoiseRule."""
+
+    before: Sample
+    after: Sample
+    threshold: float
+    spread_known: bool
+
+    @property
+    def change(self) -> float:
+        return self.after.median - self.before.median
+
+    @property
+    def uncertainty(self) -> float:
+        """The ± of the change: the half-ranges add up (each median may sit anywhere in it)."""
+        return self.before.half_spread + self.after.half_spread
+
+    @property
+    def significant(self) -> bool:
+        return abs(self.change) > self.threshold
+
+    @property
+    def percent(self) -> float | None:
+        base = self.before.median
+        return None if base == 0 else 100.0 * self.change / base
+
+
+def compare_samples(before: Sample, after: Sample, rule: NoiseRule) -> Delta:
+    spreads = [s for s in (before.spread, after.spread) if s is not None]
+    relative = abs(before.median) * (rule.rel_floor if spreads else rule.unknown_rel)
+    threshold = max([*spreads, rule.abs_floor, relative])
+    return Delta(before, after, threshold, spread_known=bool(spreads))
+
+
+@dataclass(frozen=True)
+class CellGroup:
+    """All records of one cell id (one per repeat), in repeat order."""
+
+    id: str
+    base: str
+    depset: str
+    records: tuple[Mapping[str, Any], ...]
+
+    @property
+    def status(self) -> str:
+        seen = {r.get("status", "error") for r in self.records}
+        return next((s for s in _SEVERITY if s in seen), sorted(seen)[0])
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            status = str(record.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.status_counts) > 1
+
+    @property
+    def representative(self) -> Mapping[str, Any]:
+        """The first record with the group's status: its reason and log explain it."""
+        status = self.status
+        return next(r for r in self.records if r.get("status") == status)
+
+    @property
+    def reason(self) -> str | None:
+        reason = self.representative.get("reason")
+        return str(reason) if reason else None
+
+    @property
+    def expected_failure(self) -> Mapping[str, Any] | None:
+        for record in self.records:
+            if record.get("expected_failure"):
+                return dict(record["expected_failure"])
+        return None
+
+    @property
+    def reproducer(self) -> Mapping[str, Any] | None:
+        return next((r["reproducer"] for r in self.records if r.get("reproducer")), None)
+
+    @property
+    def distributions(self) -> dict[str, Mapping[str, Any]]:
+        """Distributions by normalised name, from the first repeat that installed any."""
+        for record in self.records:
+            dists = record.get("distributions") or []
+            if dists:
+                return {normalise_name(str(d["name"])): d for d in dists}
+        return {}
+
+    def step_sample(self, step: str) -> Sample | None:
+        """Seconds of one step over the repeats where it passed (a failed step's time
+        measures how fast it failed, which is not comparable)."""
+        values = [
+            float(s["seconds"])
+            for r in self.records
+            for s in r.get("steps") or []
+            if s.get("name") == step and s.get("status") in GOOD and s.get("seconds") is not None
+        ]
+        return Sample(tuple(values)) if values else None
+
+    def probe_sample(self, probe: str) -> Sample | None:
+        """The probe's own wall time over the repeats where it passed."""
+        values = []
+        for record in self.records:
+            facts = (record.get("probes") or {}).get(probe) or {}
+            if facts.get("status") == "passed" and facts.get("seconds") is not None:
+                values.append(float(facts["seconds"]))
+        return Sample(tuple(values)) if values else None
+
+    def import_sample(self) -> Sample | None:
+        """Import time per repeat: the sum of the imports probe's per-module times
+        (median cumulative import time, interpreter start-up excluded), not the probe's
+        wall time, which covers several fresh interpreters per module."""
+        values = []
+        for record in self.records:
+            facts = (record.get("probes") or {}).get("imports") or {}
+            if facts.get("status") == "passed":
+                total = import_seconds(facts)
+                if total is not None:
+                    values.append(total)
+        return Sample(tuple(values)) if values else None
+
+    def install_sample(self) -> Sample | None:
+        """Sum of the install steps per repeat, over repeats whose installs all passed."""
+        values = []
+        for record in self.records:
+            steps = [s for s in record.get("steps") or [] if s.get("kind") == "install"]
+            if steps and all(s.get("status") in GOOD for s in steps):
+                values.append(sum(float(s.get("seconds") or 0.0) for s in steps))
+        return Sample(tuple(values)) if values else None
+
+    def size_sample(self) -> Sample | None:
+        values = [
+            float(r["size_added_bytes"])
+            for r in self.records
+            if r.get("size_added_bytes") is not None and r.get("status") in GOOD
+        ]
+        return Sample(tuple(values)) if values else None
+
+    def step_names(self) -> list[str]:
+        names: list[str] = []
+        for record in self.records:
+            for step in record.get("steps") or []:
+                if step.get("name") not in names:
+                    names.append(str(step.get("name")))
+        return names
+
+    def probe_names(self) -> list[str]:
+        names: list[str] = []
+        for record in self.records:
+            for name in record.get("probes") or {}:
+                if name not in names:
+                    names.append(str(name))
+        return names
+
+    def timing_sample(self, step: str) -> Sample | None:
+        """A step's timing: for a probe its own wall time (no docker-exec overhead)
+        when it reported one, else the step's seconds."""
+        if step.startswith("probe:"):
+            own = self.probe_sample(step.removeprefix("probe:"))
+            if own is not None:
+                return own
+        return self.step_sample(step)
+
+
+def import_seconds(facts: Mapping[str, Any]) -> float | None:
+    """Sum of per-module import seconds from the imports probe's facts: its
+    ``import_seconds`` map, else ``modules``/``imports`` maps of {"seconds": ...}.
+    None when no module was timed (a depset with nothing to import)."""
+    per_module = facts.get("import_seconds")
+    if isinstance(per_module, Mapping):
+        values = [v for v in per_module.values() if isinstance(v, int | float)]
+    else:
+        nested = facts.get("modules") or facts.get("imports") or {}
+        values = [
+            m["seconds"]
+            for m in (nested.values() if isinstance(nested, Mapping) else [])
+            if isinstance(m, Mapping) and isinstance(m.get("seconds"), int | float)
+        ]
+    return float(sum(values)) if values else None
+
+
+def group_cells(results: Mapping[str, Any]) -> dict[str, CellGroup]:
+    """Cell id → its records, in the order cells first appear in results.json."""
+    records: dict[str, list[Mapping[str, Any]]] = {}
+    for record in results.get("cells") or []:
+        records.setdefault(str(record["id"]), []).append(record)
+    return {
+        cell_id: CellGroup(
+            id=cell_id,
+            base=str(recs[0].get("base")),
+            depset=str(recs[0].get("depset")),
+            records=tuple(sorted(recs, key=lambda r: int(r.get("repeat") or 0))),
+        )
+        for cell_id, recs in records.items()
+    }
+
+
+def bases_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(b["name"]): b for b in results.get("bases") or []}
+
+
+def depsets_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(d["name"]): d for d in results.get("depsets") or []}
+
+
+def base_names(results: Mapping[str, Any]) -> list[str]:
+    """Bases in matrix order, plus any that only cells name (a partial results file)."""
+    names = list(bases_by_name(results))
+    for group in group_cells(results).values():
+        if group.base not in names:
+            names.append(group.base)
+    return names
+
+
+def depset_names(results: Mapping[str, Any]) -> list[str]:
+    names = list(depsets_by_name(results))
+    for group in group_cells(results).values():
+        if group.depset not in names:
+            names.append(group.depset)
+    return names
+
+
+def cell_for(results: Mapping[str, Any], base: str, depset: str) -> CellGroup | None:
+    return next(
+        (g for g in group_cells(results).values() if g.base == base and g.depset == depset),
+        None,
+    )
+
+
+_NAME_NORMALISE = re.compile(r"[-_.]+")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def normalise_name(name: str) -> str:
+    """PEP 503 name normalisation, so Foo_Bar and foo-bar are one distribution."""
+    return _NAME_NORMALISE.sub("-", name).lower()
+
+
+def requirement_name(requirement: str) -> str | None:
+    """``"spacy[lookups]==3.8.2"`` → ``"spacy"``; None for a URL or option line."""
+    match = _REQUIREMENT_NAME.match(requirement)
+    return normalise_name(match.group(1)) if match else None
+
+
+# Formatting. Seconds to two decimals, as the harness records them; bytes exactly and in
+# MB (10^6) so the reader can check one against the other.
+
+
+def fmt_seconds(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def fmt_sample_seconds(sample: Sample) -> str:
+    if sample.spread is None:
+        return f"{fmt_seconds(sample.median)} s"
+    return f"{fmt_seconds(sample.median)} ± {fmt_seconds(sample.half_spread)} s"
+
+
+def fmt_bytes(value: float) -> str:
+    return f"{value / 1e6:.1f} MB"
+
+
+def fmt_signed_seconds(value: float) -> str:
+    return f"{value:+.2f}"
+
+
+def fmt_signed_bytes(value: float) -> str:
+    return f"{value / 1e6:+.1f} MB"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def md_escape(text: object) -> str:
+    """Text from containers or the matrix made inert in Markdown: one line, no markup,
+    no raw HTML (``<`` would open a tag in GitHub's renderer)."""
+    flat = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_code(text: object) -> str:
+    """Inline code span that survives backticks inside the text."""
+    flat = " ".join(str(text).split())
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Rows must already be escaped (they may hold links)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+_URL = re.compile(r"^https?://[^\s()<>\[\]]+$")
+
+
+def safe_url(value: object) -> str | None:
+    """A link target from the matrix (an expected failure's link) if it is a plain
+    http(s) URL that cannot break out of a Markdown link; else None (shown as text)."""
+    return value if isinstance(value, str) and _URL.match(value) else None
+
+
+STATUS_EMOJI = {
+    "passed": "✅",
+    "unexpected-pass": "🎉",
+    "expected-failure": "☑️",
+    "failed": "❌",
+    "error": "💥",
+    "timeout": "⏱️",
+    "unsupported": "🚫",
+    "unavailable": "⚪",
+}
+
+
+def status_label(status: str) -> str:
+    return f"{STATUS_EMOJI.get(status, '❓')} {status}"

@@ -1,0 +1,122 @@
+"""A short Markdown summary of a run for a CI job summary ($GITHUB_STEP_SUMMARY etc.).
+
+Short on purpose: counts, a bases × depsets grid, the unexpected results, the
+unexpected passes (loudly: good news) and the highlights of the diff against the
+previous run. The full story is in report.html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.anchors import cell_anchor
+from harness.diff import RunDiff, render_diff_markdown
+from harness.runview import (
+    STATUSES,
+    UNEXPECTED,
+    CellGroup,
+    base_names,
+    check_schema,
+    depset_names,
+    group_cells,
+    md_escape,
+    md_table,
+    safe_url,
+    status_label,
+)
+
+
+def _counts_line(groups: list[CellGroup]) -> str:
+    counts = {s: sum(g.status == s for g in groups) for s in STATUSES}
+    extra = sorted({g.status for g in groups} - set(STATUSES))
+    counts |= {s: sum(g.status == s for g in groups) for s in extra}
+    parts = [f"{status_label(s)} {n}" for s, n in counts.items() if n]
+    return f"**{len(groups)} cells:** " + " · ".join(parts) if parts else "**no cells**"
+
+
+def _grid_entry(group: CellGroup | None, href: str | None) -> str:
+    if group is None:
+        return "—"
+    text = status_label(group.status)
+    if group.mixed:
+        text += f" ({group.status_counts.get(group.status, 0)}/{len(group.records)})"
+    elif len(group.records) > 1:
+        text += f" ×{len(group.records)}"
+    return f"[{text}]({href}#{cell_anchor(group.id)})" if href else text
+
+
+def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
+    cells = {(g.base, g.depset): g for g in group_cells(results).values()}
+    depsets = depset_names(results)
+    rows = [
+        [md_escape(base), *(_grid_entry(cells.get((base, d)), href) for d in depsets)]
+        for base in base_names(results)
+    ]
+    return md_table(["base \\ depset", *map(md_escape, depsets)], rows)
+
+
+def _unexpected(groups: list[CellGroup]) -> list[str]:
+    bad = [g for g in groups if g.status in UNEXPECTED]
+    if not bad:
+        return []
+    lines = [f"### Unexpected results ({len(bad)})", ""]
+    lines += [
+        f"- **{md_escape(g.id)}**: {g.status}" + (f" — {md_escape(g.reason)}" if g.reason else "")
+        for g in bad
+    ]
+    return [*lines, ""]
+
+
+def _unexpected_passes(groups: list[CellGroup]) -> list[str]:
+    passes = [g for g in groups if g.status == "unexpected-pass"]
+    if not passes:
+        return []
+    lines = [f"### 🎉 Unexpected passes ({len(passes)}): expected failures that passed", ""]
+    for g in passes:
+        expected = g.expected_failure or {}
+        reason = md_escape(expected.get("reason", "no reason given"))
+        url = safe_url(expected.get("link"))
+        link = f" ([known issue]({url}))" if url else ""
+        lines.append(f"- **{md_escape(g.id)}** was expected to fail: {reason}{link}")
+    return [*lines, "", "Upstream may have fixed these: update the matrix's expectations.", ""]
+
+
+def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
+    slower = sum(t.direction == "slower" for t in diff.timing_changes)
+    faster = len(diff.timing_changes) - slower
+    head = (
+        f"**Since run {md_escape(diff.run_a)}:** {len(diff.status_changes)} status change(s), "
+        f"{slower} slower, {faster} faster, {len(diff.size_changes)} size change(s)."
+    )
+    body = render_diff_markdown(diff, report_href=href, heading=False)
+    return [head, "", "<details><summary>Details</summary>", "", body, "</details>", ""]
+
+
+def markdown_summary(
+    results: Mapping[str, Any], diff: RunDiff | None, *, report_href: str | None = None
+) -> str:
+    check_schema(results)
+    run = results.get("run") or {}
+    groups = list(group_cells(results).values())
+    sha = ((run.get("matrix") or {}).get("sha256") or "")[:12]
+    lines = [
+        f"## harness run {md_escape(run.get('id', '?'))}",
+        "",
+        f"matrix {md_escape((run.get('matrix') or {}).get('path', '?'))} "
+        f"(sha256 {md_escape(sha)}…), {run.get('jobs', '?')} cell(s) at a time, "
+        f"repeat {run.get('repeat', 1)}",
+        "",
+        _counts_line(groups),
+        "",
+        *_grid(results, report_href),
+        "",
+        *_unexpected_passes(groups),
+        *_unexpected(groups),
+    ]
+    lines += (
+        _diff_highlights(diff, report_href)
+        if diff is not None
+        else ["No previous run to compare with.", ""]
+    )
+    return "\n".join(lines)

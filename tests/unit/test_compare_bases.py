@@ -1,0 +1,159 @@
+"""harness.compare: side by side of two bases of one run (tests/fixtures/nightly)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.compare import compare_bases, render_comparison_html, render_comparison_markdown
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def run_b() -> dict[str, Any]:
+    return load("run_b")
+
+
+def verdicts(results: dict[str, Any], a: str, b: str) -> dict[str, str]:
+    return {r.depset: r.verdict for r in compare_bases(results, a, b).rows}
+
+
+def install_seconds(results: dict[str, Any], cell_id: str) -> list[float]:
+    """Per repeat, the sum of the install steps: computed here from the raw fixture."""
+    return [
+        sum(s["seconds"] for s in c["steps"] if s["kind"] == "install")
+        for c in results["cells"]
+        if c["id"] == cell_id
+    ]
+
+
+def test_verdicts(run_b: dict[str, Any]) -> None:
+    slim = verdicts(run_b, "py311-slim", "py313-slim")
+    assert slim["spacy"] == (
+        "breaks on py313-slim (failed: pip-install failed (exit 1): Failed building wheel for blis)"
+    )
+    assert slim["torch"].startswith("works on both; faster on py313-slim by ")
+    reverse = verdicts(run_b, "py313-slim", "py311-slim")
+    assert reverse["spacy"].startswith("works only on py311-slim; fails on py313-slim (failed:")
+    musl = verdicts(run_b, "py313-slim", "alpine")
+    assert musl["ffmpeg"] == "works on both"  # same install time within noise
+    assert musl["spacy"].startswith("fails on both (py313-slim: failed: ")
+    assert "alpine: expected failure: no musllinux wheels for blis/thinc" in musl["spacy"]
+    assert musl["torch"].startswith("works on both; slower on alpine by ")
+    assert verdicts(run_b, "py311-slim", "alpine")["spacy"] == (
+        "breaks on alpine (expected failure: no musllinux wheels for blis/thinc; "
+        "building them needs a compiler)"
+    )
+    unavailable = verdicts(run_b, "py311-slim", "custom")
+    assert unavailable["torch"] == (
+        "not comparable: custom unavailable (base unavailable: docker build failed: "
+        "FROM python:3.12-slim cannot be pulled (no registry))"
+    )
+
+
+def test_slower_by_x_plus_minus_y(run_b: dict[str, Any]) -> None:
+    """X = difference of the medians, Y = sum of the half ranges, from the raw values."""
+    a = install_seconds(run_b, "py313-slim×torch")
+    b = install_seconds(run_b, "alpine×torch")
+    x = statistics.median(b) - statistics.median(a)
+    y = (max(a) - min(a)) / 2 + (max(b) - min(b)) / 2
+    verdict = verdicts(run_b, "py313-slim", "alpine")["torch"]
+    assert verdict == f"works on both; slower on alpine by {x:.2f} ± {y:.2f} s (install)"
+    row = next(r for r in compare_bases(run_b, "py313-slim", "alpine").rows if r.depset == "torch")
+    install = next(m for m in row.metrics if m.name == "install")
+    assert install.a is not None and install.a.values == tuple(a)
+    assert install.delta is not None and install.delta.significant
+
+
+def test_missing_cell_is_not_comparable(run_b: dict[str, Any]) -> None:
+    results = copy.deepcopy(run_b)
+    results["cells"] = [c for c in results["cells"] if c["id"] != "alpine×ffmpeg"]
+    assert verdicts(results, "py311-slim", "alpine")["ffmpeg"] == (
+        "not comparable: the run has no alpine×ffmpeg cell"
+    )
+
+
+def test_metrics_and_distributions(run_b: dict[str, Any]) -> None:
+    comparison = compare_bases(run_b, "py311-slim", "alpine", ["torch"])
+    [row] = comparison.rows
+    assert [m.name for m in row.metrics] == [
+        "install",
+        "size added",
+        "import time",
+        "smoke smoke_torch",
+    ]
+    imports = next(m for m in row.metrics if m.name == "import time")
+    assert imports.a is not None and imports.a.median == 1.9
+    assert imports.b is not None and imports.b.median == 2.1
+    differences = {(d.name, d.a, d.b, d.kind) for d in row.distributions}
+    assert differences == {
+        ("numpy", "2.3.1 wheel", "2.3.1 sdist", "wheel availability"),
+        ("filelock", "3.20.0 wheel", "3.20.1 wheel", "version"),
+    }
+    assert row.same_distributions == 1  # torch: same version, wheels on both
+
+
+def test_depset_selection_and_errors(run_b: dict[str, Any]) -> None:
+    assert [r.depset for r in compare_bases(run_b, "py311-slim", "alpine", ["spacy"]).rows] == [
+        "spacy"
+    ]
+    with pytest.raises(ValueError, match="nope"):
+        compare_bases(run_b, "py311-slim", "nope")
+    with pytest.raises(ValueError, match="whisper"):
+        compare_bases(run_b, "py311-slim", "alpine", ["whisper"])
+
+
+def test_markdown(run_b: dict[str, Any]) -> None:
+    text = render_comparison_markdown(compare_bases(run_b, "py311-slim", "py313-slim"))
+    assert text.startswith("# py311-slim vs py313-slim (run 20261127-021500-d4e5f6)")
+    assert "[❌ failed](report.html#cell-py313-slim_x_spacy)" in text
+    assert "stand-in for python:3.13-slim" in text
+    assert "| install | " in text and "(beyond noise)" in text
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.urls += [v or "" for k, v in attrs if k in {"href", "src"}]
+
+
+def test_html_is_self_contained_and_escaped(run_b: dict[str, Any]) -> None:
+    results = copy.deepcopy(run_b)
+    for cell in results["cells"]:
+        if cell["id"] == "py313-slim×spacy":
+            cell["reason"] = "<script>alert(1)</script> & more"
+    html = render_comparison_html(compare_bases(results, "py311-slim", "py313-slim"))
+    parser = _Collect()
+    parser.feed(html)
+    assert "script" not in parser.tags and "link" not in parser.tags
+    assert all(u.startswith(("#", "report.html#")) for u in parser.urls)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert 'href="report.html#cell-py313-slim_x_spacy"' in html
+    assert "<style>" in html
+
+
+def test_report_fixture(tmp_path: Path) -> None:
+    """The report's own fixture (a single run, one base unavailable) compares too."""
+    results = json.loads((FIXTURES / "results_v1.json").read_text(encoding="utf-8"))
+    got = verdicts(results, "py311-slim", "py313-slim")
+    assert got["ffmpeg"].startswith("works on both")
+    assert got["spacy"].startswith("breaks on py313-slim")
+    assert verdicts(results, "py311-slim", "py312-slim")["ffmpeg"].startswith(
+        "not comparable: py312-slim unavailable"
+    )
