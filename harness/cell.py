@@ -31,6 +31,7 @@ from harness.redact import Redactor
 
 VENV = "/opt/harness-venv"
 PROBES_MOUNT = "/harness/probes"
+EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
 WHEELHOUSE_MOUNT = "/harness/wheelhouse"
 MODELS_MOUNT = "/harness/models"
@@ -38,6 +39,7 @@ WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
 FAILING = ("failed", "error", "timeout", "oom")
+PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 DETECT_PM = (
@@ -145,14 +147,25 @@ class CellRun:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
             outcome = self._step(box, "pip-install", "install", command, network=True)
-            kind = pipreport.classify_failure(outcome.output) if outcome.exit_code else None
-            self.steps[-1]["failure_kind"] = kind
-            self.steps[-1]["attempt"] = attempt + 1
-            if kind != "network" or attempt == NETWORK_RETRIES:
+            step = self.steps[-1]
+            step["attempt"] = attempt + 1
+            step["failure_kind"] = (
+                self._pip_failure_kind(box, outcome) if outcome.exit_code else None
+            )
+            if step["failure_kind"] != "network" or attempt == NETWORK_RETRIES:
                 break
             self.log(f"network failure in pip install, retry {attempt + 1}/{NETWORK_RETRIES}")
         self._read_pip_results(box, outcome.output)
         return self._after_install_step(outcome)
+
+    def _pip_failure_kind(self, box: CellContainer, outcome: ExecOutcome) -> str | None:
+        """pip hides the cause of 'from versions: none' (e.g. no network) in its --log."""
+        detail = box.exec(
+            ["sh", "-c", f"grep -E '{PIP_LOG_CAUSES}' {WORK}/pip.log | tail -n 30"], 60
+        )
+        if detail.stdout.strip():
+            self.steps[-1]["log_detail"] = self.redactor.text(detail.stdout[-LOG_TAIL_CHARS:])
+        return pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
 
     def _after_install_step(self, outcome: ExecOutcome) -> bool:
         if outcome.exit_code == 0 and not outcome.timed_out:
@@ -188,14 +201,15 @@ class CellRun:
     # -- probes --------------------------------------------------------------------------
 
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
-        argv = [python, f"{PROBES_MOUNT}/{name}.py", *args]
+        argv = [python, self._probe_path(name), *args]
         outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), network=False)
         step = self.steps[-1]
         if step["status"] in ("timeout", "oom", "error") and outcome.exit_code is None:
             return False
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
-            step["status"] = "error" if step["status"] != "timeout" else "timeout"
+            if step["status"] in ("passed", "failed"):  # keep timeout/oom: they say more
+                step["status"] = "error"
             step["error"] = problem
             self.record["probes"][name] = {"status": "error", "error": problem}
             return step["status"] != "timeout"
@@ -203,6 +217,11 @@ class CellRun:
         if step["status"] == "passed" and parsed.get("status") != "passed":
             step["status"] = "failed"
         return True
+
+    def _probe_path(self, name: str) -> str:
+        if (self.job.probes_dir / f"{name}.py").is_file():
+            return f"{PROBES_MOUNT}/{name}.py"
+        return f"{EXTRA_PROBES_MOUNT}/{name}.py"
 
     # -- steps -------------------------------------------------------------------------
 
@@ -248,7 +267,7 @@ class CellRun:
             "seconds": round(seconds, 3),
             "exit_code": exit_code,
             "command": self.redactor.text(command),
-            "network": "none" if self.network_cut else self.job.settings.install_network,
+            "network": "none" if self.network_cut else self.job.cell.install_network,
             "log_tail": clean[-LOG_TAIL_CHARS:],
         }
         if reason:
@@ -305,12 +324,16 @@ class CellRun:
             environment=self._env(),
             memory=job.cell.memory,
             cpus=job.settings.cpus,
-            network=job.settings.install_network,
+            network=job.cell.install_network,
+            tmpfs=dict(job.cell.tmpfs),
             keep=job.keep,
         )
 
     def _mounts(self) -> list[Mount]:
         mounts = [Mount(str(self.job.probes_dir), PROBES_MOUNT)]
+        extra = self.job.settings.extra_probes_dir
+        if extra:
+            mounts.append(Mount(str((self.job.matrix_dir / extra).resolve()), EXTRA_PROBES_MOUNT))
         ca = ca_bundle_path(self.job.settings, self.job.matrix_dir)
         if ca:
             mounts.append(Mount(str(ca), CA_MOUNT))
@@ -421,7 +444,7 @@ def reproducer(
         f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
     ]
     commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in installs]
-    commands.append(f"docker network disconnect {job.settings.install_network} {name}")
+    commands.append(f"docker network disconnect {job.cell.install_network} {name}")
     commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}

@@ -183,6 +183,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     status = pytest.main([*argv, *args.pytest_args])
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return 2
+    if status == pytest.ExitCode.INTERRUPTED:
+        print(f"harness: interrupted; finished cells are in {out_dir}", file=sys.stderr)
+        return 130
     if int(status) == 3 or not (out_dir / "results.json").exists():
         return int(status) if int(status) in (2, 3) else 1
     return _exit_code(load_results(out_dir / "results.json"), out_dir, args.fail_on)

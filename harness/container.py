@@ -43,6 +43,7 @@ class ContainerSpec:
     memory: str | None = None
     cpus: float | None = None
     network: str = "bridge"
+    tmpfs: Mapping[str, str] | None = None
     keep: bool = False
 
 
@@ -116,6 +117,8 @@ class CellContainer:
             "pids_limit": 4096,
             "privileged": False,
         }
+        if spec.tmpfs:
+            kwargs["tmpfs"] = dict(spec.tmpfs)
         if spec.memory:
             kwargs["mem_limit"] = spec.memory
             kwargs["memswap_limit"] = spec.memory  # no swap: an OOM is an OOM
@@ -224,7 +227,8 @@ class CellContainer:
         assert self.container is not None
         self.container.reload()
         for network in list(self.container.attrs["NetworkSettings"]["Networks"]):
-            self.client.networks.get(network).disconnect(self.container, force=True)
+            if network != "none":  # already offline
+                self.client.networks.get(network).disconnect(self.container, force=True)
 
     def size_added(self) -> int | None:
         """Bytes in the container's writable layer (SDK 7.2 has no size on inspect)."""

@@ -56,6 +56,9 @@ class Settings(Strict):
     model_dir: str | None = Field(
         None, description="host directory with pretrained weights, mounted read-only for probes"
     )
+    extra_probes_dir: str | None = Field(
+        None, description="a folder of your own probes, searched after harness's probes/"
+    )
     standin_repository: str = Field("harness-standin", pattern=r"^[a-z0-9][a-z0-9._/-]*$")
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
@@ -165,6 +168,10 @@ class CellOverride(CellSelector):
     timeout: float | None = Field(None, gt=0)
     repeat: int | None = Field(None, ge=1)
     memory: str | None = None
+    install_network: str | None = Field(None, description="docker network for installs")
+    tmpfs: dict[str, str] | None = Field(
+        None, description="tmpfs mounts, path -> options (e.g. a small /tmp to test a full disk)"
+    )
 
 
 class CellsSpec(Strict):
@@ -190,6 +197,8 @@ class Cell:
     repeat: int
     memory: str | None
     expected_failure: ExpectedFailure | None
+    install_network: str = "bridge"
+    tmpfs: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:
@@ -244,7 +253,8 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
     text = _read(path)
     data = _parse_yaml(path, text)
     spec = _validate(path, data)
-    _check_references(path, spec, probes_dir)
+    extra = spec.settings.extra_probes_dir
+    _check_references(path, spec, [probes_dir, *([path.parent / extra] if extra else [])])
     sha = hashlib.sha256(text.encode()).hexdigest()
     matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
     _check_files(matrix)
@@ -325,7 +335,7 @@ _WANTED = {
 }
 
 
-def _check_references(path: Path, spec: MatrixSpec, probes_dir: Path) -> None:
+def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
     for name in [*spec.bases, *spec.depsets]:
         if not re.match(NAME_PATTERN, name):
             raise ConfigurationError(
@@ -342,11 +352,12 @@ def _check_references(path: Path, spec: MatrixSpec, probes_dir: Path) -> None:
                 )
     for name, depset in spec.depsets.items():
         for probe in depset.probes:
-            if not (probes_dir / f"{probe}.py").is_file():
+            if not any((d / f"{probe}.py").is_file() for d in probe_dirs):
                 raise ConfigurationError(
-                    f"{path}: depsets.{name}.probes: no probe {probe!r} in {probes_dir}",
-                    f"add {probes_dir}/{probe}.py or use one of: "
-                    + ", ".join(available_probes(probes_dir)),
+                    f"{path}: depsets.{name}.probes: no probe {probe!r} in "
+                    + " or ".join(str(d) for d in probe_dirs),
+                    f"add {probe_dirs[-1]}/{probe}.py or use one of: "
+                    + ", ".join(sorted({p for d in probe_dirs for p in available_probes(d)})),
                 )
     for section in ("include", "exclude", "expected_failures", "overrides"):
         for index, selector in enumerate(getattr(spec.cells, section)):
@@ -397,13 +408,18 @@ def _selected(cells: CellsSpec, base: str, depset: str) -> bool:
 def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec) -> Cell:
     timeout = depset.timeout or spec.settings.timeout
     repeat, memory = spec.settings.repeat, spec.settings.memory
+    network, tmpfs = spec.settings.install_network, {}
     for override in spec.cells.overrides:
         if override.matches(base, depset_name):
             timeout = override.timeout or timeout
             repeat = override.repeat or repeat
             memory = override.memory or memory
+            network = override.install_network or network
+            tmpfs.update(override.tmpfs or {})
     expected = next((e for e in spec.cells.expected_failures if e.matches(base, depset_name)), None)
-    return Cell(base, depset_name, timeout, repeat, memory, expected)
+    return Cell(
+        base, depset_name, timeout, repeat, memory, expected, network, tuple(sorted(tmpfs.items()))
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -111,15 +111,18 @@ def build_durations(pip_log: str) -> dict[str, float]:
     return durations
 
 
+# Most telling first: a network error explains the "no versions found" that follows it.
 _FAILURE_KINDS = (
+    ("disk-full", re.compile(r"No space left on device|ENOSPC")),
+    ("tls-verify", re.compile(r"CERTIFICATE_VERIFY_FAILED")),  # set settings.ca_bundle
     (
-        "no-matching-distribution",
+        "network",
         re.compile(
-            r"No matching distribution found|"
-            r"Could not find a version that satisfies"
+            r"NewConnectionError|Max retries exceeded|ReadTimeoutError|"
+            r"Temporary failure in name resolution|Connection reset|"
+            r"ConnectionResetError|IncompleteRead|ProtocolError|Network is unreachable"
         ),
     ),
-    ("resolution-conflict", re.compile(r"ResolutionImpossible|conflicting dependencies")),
     (
         "build-failed",
         re.compile(
@@ -128,21 +131,15 @@ _FAILURE_KINDS = (
         ),
     ),
     (
-        "network",
-        re.compile(
-            r"NewConnectionError|Max retries exceeded|ReadTimeoutError|"
-            r"Temporary failure in name resolution|Connection reset|"
-            r"ConnectionResetError|IncompleteRead|ProtocolError"
-        ),
+        "no-matching-distribution",
+        re.compile(r"No matching distribution found|Could not find a version that satisfies"),
     ),
-    ("disk-full", re.compile(r"No space left on device|ENOSPC")),
+    ("resolution-conflict", re.compile(r"ResolutionImpossible|conflicting dependencies")),
 )
 
 
 def classify_failure(log: str) -> str | None:
-    """The first kind whose pattern the log shows; order matters (most specific first)."""
-    if re.search(r"No space left on device|ENOSPC", log):
-        return "disk-full"
+    """The first kind whose pattern the log shows (see the order above)."""
     for kind, pattern in _FAILURE_KINDS:
         if pattern.search(log):
             return kind

@@ -60,6 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
     out_dir = Path(out or Path("reports") / run_id).resolve()
     config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
     config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    if worker:  # containers carry the controller's pid: it is the run's life
+        config.stash[STATE].runner = worker["harness_runner"]
     global _current_config
     _current_config = config
     config.args[:] = [str(matrix.path)]  # collect the matrix, not the test folders
@@ -78,6 +80,7 @@ class XdistHooks:
         state = node.config.stash[STATE]
         node.workerinput["harness_run_id"] = state.run_id
         node.workerinput["harness_out"] = str(state.out_dir)
+        node.workerinput["harness_runner"] = state.runner
 
 
 class HarnessState:

@@ -1,0 +1,514 @@
+"""Stand-in base images built from Debian's archive, for machines that cannot reach a registry.
+
+A recipe (suite + Debian's pythonX.Y) becomes an image in four phases, all on the host as root:
+
+1. ``debootstrap --variant=minbase SUITE`` into a temporary directory;
+2. ``apt-get install`` of the recipe's packages inside a chroot (debootstrap's own ``--include``
+   does not resolve virtual packages: bookworm's python3.11-venv depends on the virtual
+   python3.11-distutils, and debootstrap leaves it unconfigured);
+3. slimming, as Debian's official ``-slim`` images are made (no docs/man/locales, apt cleans its
+   caches after every install, no package lists in the image), so "size added" by a dependency
+   set is comparable with the official images;
+4. ``tar`` of the rootfs streamed into ``POST /images/create`` (``docker import``) with labels.
+
+Images are tagged ``<repository>:<first 16 hex of the recipe digest>``: never an official name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import docker
+import docker.errors
+
+# Bump whenever the build steps change what ends up in the image: it is part of the digest, so
+# cached stand-ins built the old way are not reused.
+RECIPE_FORMAT = 1
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
+# Every Debian suite since buster uses the same debootstrap script; an older debootstrap that
+# does not know a new suite name (bookworm's knows no "forky") can still build it with this one.
+FALLBACK_SCRIPT = "sid"
+DEBOOTSTRAP_TIMEOUT_S = 1200
+APT_TIMEOUT_S = 1200
+LOG_TAIL_LINES = 25
+MISSING_DEBOOTSTRAP_FIX = "run scripts/ensure-host-tools.sh (apt-get install debootstrap)"
+
+_SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_PYTHON_RE = re.compile(r"^3\.[0-9]{1,2}$")
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
+_CHROOT_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "LC_ALL": "C",
+    "HOME": "/root",
+}
+
+# What Debian's -slim images drop (debuerreotype's slimify lists), as dpkg path filters so that
+# packages installed later in the image drop them too.
+_SLIM_EXCLUDE = (
+    "/usr/share/doc/*",
+    "/usr/share/groff/*",
+    "/usr/share/info/*",
+    "/usr/share/linda/*",
+    "/usr/share/lintian/overrides/*",
+    "/usr/share/locale/*",
+    "/usr/share/man/*",
+)
+_SLIM_INCLUDE = ("/usr/share/doc/*/copyright", "/usr/share/locale/locale.alias")
+# dpkg matches with fnmatch(3) without FNM_PATHNAME: "*" crosses "/", as fnmatch.translate's does.
+_SLIM_EXCLUDE_RE = re.compile("|".join(fnmatch.translate(p) for p in _SLIM_EXCLUDE))
+_SLIM_INCLUDE_RE = re.compile("|".join(fnmatch.translate(p) for p in _SLIM_INCLUDE))
+_APT_CLEAN = (
+    '"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+    ' /var/cache/apt/*.bin || true";'
+)
+_APT_CONF = {
+    # sid's Release file on the mirror can be past its Valid-Until date; apt-get update must work.
+    "99harness-no-valid-until": 'Acquire::Check-Valid-Until "false";\n',
+    # Like the official images: no .deb cache left behind by an install, compressed lists.
+    "docker-clean": (
+        f"DPkg::Post-Invoke {{ {_APT_CLEAN} }};\n"
+        f"APT::Update::Post-Invoke {{ {_APT_CLEAN} }};\n"
+        'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
+    ),
+    "docker-gzip-indexes": 'Acquire::GzipIndexes "true";\n',
+    "docker-no-languages": 'Acquire::Languages "none";\n',
+    "docker-autoremove-suggests": 'Apt::AutoRemove::SuggestsImportant "false";\n',
+}
+
+
+class StandinBuildError(RuntimeError):
+    """A stand-in base could not be built; the message says why and ends with a log tail."""
+
+
+@dataclass(frozen=True)
+class DebootstrapRecipe:
+    """A Debian suite plus Debian's own pythonX.Y, built into a local stand-in base image."""
+
+    suite: str  # bookworm | trixie | forky | sid
+    python: str  # "3.11" -> python3.11 python3.11-venv
+    mirror: str = DEFAULT_MIRROR
+    extra_packages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # These strings end up on command lines and in apt's sources: refuse anything odd early.
+        if not _SUITE_RE.match(self.suite):
+            raise ValueError(f"bad Debian suite {self.suite!r} (e.g. bookworm, trixie, sid)")
+        if not _PYTHON_RE.match(self.python):
+            raise ValueError(f"bad Python version {self.python!r} (expected X.Y, e.g. 3.11)")
+        if not self.mirror.startswith(("http://", "https://")) or any(
+            c.isspace() for c in self.mirror
+        ):
+            raise ValueError(f"bad mirror URL {self.mirror!r}")
+        for name in self.extra_packages:
+            if not _PACKAGE_RE.match(name):
+                raise ValueError(f"bad Debian package name {name!r}")
+
+    def packages(self) -> tuple[str, ...]:
+        """Packages installed on top of minbase, in order, without duplicates."""
+        wanted = (
+            f"python{self.python}",
+            f"python{self.python}-venv",
+            "ca-certificates",
+            *self.extra_packages,
+        )
+        return tuple(dict.fromkeys(wanted))
+
+    def canonical(self) -> str:
+        """The JSON that the digest hashes: key order, package order and a trailing / ignored."""
+        return json.dumps(
+            {
+                "format": RECIPE_FORMAT,
+                "suite": self.suite,
+                "python": self.python,
+                "mirror": self.mirror.rstrip("/"),
+                "extra_packages": sorted(set(self.extra_packages)),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical().encode()).hexdigest()
+
+    def tag(self) -> str:
+        return self.digest()[:16]
+
+
+def image_reference(recipe: DebootstrapRecipe, repository: str) -> str:
+    return f"{repository}:{recipe.tag()}"
+
+
+def find_cached_image(
+    client: docker.DockerClient, recipe: DebootstrapRecipe, repository: str
+) -> str | None:
+    """The id of the image already built for this recipe, or None."""
+    try:
+        image = client.images.get(image_reference(recipe, repository))
+    except docker.errors.ImageNotFound:
+        return None
+    # The tag holds 64 bits of the digest; the label holds all of it.
+    if (image.labels or {}).get("harness.recipe") != recipe.digest():
+        return None
+    return str(image.id)
+
+
+def build_debootstrap_image(
+    client: docker.DockerClient,
+    recipe: DebootstrapRecipe,
+    repository: str,
+    labels: dict[str, str],
+    log: Callable[[str], None] = print,
+) -> str:
+    """Build the recipe's image (always; see find_cached_image) and return its id.
+
+    Tag = f"{repository}:{recipe.digest()[:16]}". The image carries ``labels`` plus
+    harness.recipe (full digest), harness.recipe-format, harness.debian-suite,
+    harness.python and harness.python-version (the exact version found in the image).
+    """
+    check_repository(repository)
+    check_host()
+    reference = image_reference(recipe, repository)
+    log(f"stand-in {reference}: debian {recipe.suite} + python{recipe.python}")
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="harness-standin-", dir=_temp_parent()))
+    try:
+        rootfs = workdir / "rootfs"
+        with _phase(log, f"debootstrap {recipe.suite}"):
+            _debootstrap(recipe, rootfs, workdir / "debootstrap.out")
+        _configure_rootfs(rootfs, recipe)
+        with _phase(log, f"apt-get install {' '.join(recipe.packages())}"):
+            _install_packages(rootfs, recipe, workdir / "apt.out")
+        version = _python_version(rootfs, recipe)
+        with _phase(log, "slim"):
+            _slim_rootfs(rootfs)
+        all_labels = {**labels, **_recipe_labels(recipe, version)}
+        with _phase(log, "import"):
+            image_id = _import_rootfs(client, rootfs, reference, _import_changes(all_labels))
+    finally:
+        _remove_workdir(workdir, log)
+    size_mb = client.images.get(image_id).attrs.get("Size", 0) / 1e6
+    log(
+        f"stand-in {reference}: {image_id[:19]}, python {version}, {size_mb:.0f} MB,"
+        f" {time.monotonic() - started:.1f} s"
+    )
+    return image_id
+
+
+def check_repository(repository: str) -> None:
+    """Refuse names that could pass for an official image (python, library/python...)."""
+    if not _REPOSITORY_RE.match(repository):
+        raise ValueError(
+            f"stand-in repository {repository!r} must be lowercase with a namespace,"
+            " e.g. harness-standin/python"
+        )
+    if repository.split("/", 1)[0] in ("library", "docker.io", "index.docker.io"):
+        raise ValueError(f"stand-in repository {repository!r} looks like an official image name")
+
+
+def check_host() -> None:
+    """Fail early, with the fix, when this host cannot run debootstrap."""
+    if shutil.which("debootstrap") is None:
+        raise StandinBuildError(
+            f"debootstrap is not installed on this host: {MISSING_DEBOOTSTRAP_FIX}"
+        )
+    if os.geteuid() != 0:
+        raise StandinBuildError("building a stand-in base needs root (debootstrap, chroot, mount)")
+
+
+def _temp_parent() -> str:
+    # A rootfs is ~250 MB: /var/tmp is on disk on Debian where /tmp may be a small tmpfs.
+    return os.environ.get("TMPDIR") or "/var/tmp"
+
+
+@contextmanager
+def _phase(log: Callable[[str], None], what: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    log(f"  {what}: {time.monotonic() - started:.1f} s")
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _run_logged(
+    what: str, cmd: list[str], out: Path, timeout: float, env: dict[str, str] | None = None
+) -> None:
+    """Run cmd with its output in ``out``; raise StandinBuildError with the tail on failure."""
+    with out.open("ab") as sink:
+        # Own session: on timeout the whole tree (debootstrap forks wget, dpkg...) is killed.
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise StandinBuildError(
+                f"{what} timed out after {timeout:.0f} s\n{_tail(out)}"
+            ) from None
+    if code != 0:
+        raise StandinBuildError(f"{what} failed (exit {code}):\n{_tail(out)}")
+
+
+def _debootstrap(recipe: DebootstrapRecipe, rootfs: Path, out: Path) -> None:
+    script = DEBOOTSTRAP_SCRIPTS / recipe.suite
+    if not script.exists():
+        script = DEBOOTSTRAP_SCRIPTS / FALLBACK_SCRIPT
+    cmd = ["debootstrap", "--variant=minbase", recipe.suite, str(rootfs), recipe.mirror]
+    try:
+        _run_logged("debootstrap", [*cmd, str(script)], out, DEBOOTSTRAP_TIMEOUT_S)
+    except StandinBuildError as err:
+        # The details of a failed package are in debootstrap's own log inside the rootfs.
+        inner = _tail(rootfs / "debootstrap" / "debootstrap.log")
+        if inner:
+            raise StandinBuildError(f"{err}\n--- debootstrap.log ---\n{inner}") from None
+        raise
+
+
+def _configure_rootfs(rootfs: Path, recipe: DebootstrapRecipe) -> None:
+    """apt sources and settings, dpkg path filters, no service starts: before any install."""
+    apt = rootfs / "etc" / "apt"
+    (apt / "sources.list").write_text(f"deb {recipe.mirror.rstrip('/')} {recipe.suite} main\n")
+    conf_dir = apt / "apt.conf.d"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in _APT_CONF.items():
+        (conf_dir / name).write_text(text)
+    dpkg_filters = [f"path-exclude {p}" for p in _SLIM_EXCLUDE]
+    dpkg_filters += [f"path-include {p}" for p in _SLIM_INCLUDE]
+    dpkg_dir = rootfs / "etc" / "dpkg" / "dpkg.cfg.d"
+    dpkg_dir.mkdir(parents=True, exist_ok=True)
+    (dpkg_dir / "docker").write_text("\n".join(dpkg_filters) + "\n")
+    (dpkg_dir / "docker-apt-speedup").write_text("force-unsafe-io\n")
+    # Containers have no init: package scripts must not try to start services.
+    policy = rootfs / "usr" / "sbin" / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+
+
+@contextmanager
+def _proc_mounted(rootfs: Path) -> Iterator[None]:
+    # Some maintainer scripts read /proc; debootstrap unmounts its own at the end.
+    target = rootfs / "proc"
+    result = subprocess.run(
+        ["mount", "-t", "proc", "proc", str(target)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise StandinBuildError(f"cannot mount /proc in the rootfs: {result.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def _install_packages(rootfs: Path, recipe: DebootstrapRecipe, out: Path) -> None:
+    packages = list(recipe.packages())
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+    chroot = ["chroot", str(rootfs)]
+    with _proc_mounted(rootfs):
+        update = [*chroot, "apt-get", "update", "-q"]
+        _run_logged("apt-get update (chroot)", update, out, APT_TIMEOUT_S, _CHROOT_ENV)
+        _run_logged(
+            "apt-get install (chroot)", [*chroot, *install], out, APT_TIMEOUT_S, _CHROOT_ENV
+        )
+    missing = [p for p in packages if p not in _installed_packages(rootfs)]
+    if missing:
+        raise StandinBuildError(f"not installed after apt-get: {' '.join(missing)}\n{_tail(out)}")
+
+
+def _installed_packages(rootfs: Path) -> set[str]:
+    """Names of fully installed packages, read from dpkg's status file."""
+    status = (rootfs / "var" / "lib" / "dpkg" / "status").read_text(errors="replace")
+    installed = set()
+    for stanza in status.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " "
+        )
+        if fields.get("Status") == "install ok installed" and "Package" in fields:
+            installed.add(fields["Package"].split(":")[0])
+    return installed
+
+
+def _python_version(rootfs: Path, recipe: DebootstrapRecipe) -> str:
+    """Run the image's interpreter once: proves it works and gives its exact version."""
+    code = "import platform, ssl, sqlite3, ctypes, zlib, bz2, lzma, venv, ensurepip; " + (
+        "print(platform.python_version())"
+    )
+    cmd = ["chroot", str(rootfs), f"python{recipe.python}", "-c", code]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, env=_CHROOT_ENV, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise StandinBuildError(f"python{recipe.python} hangs in the rootfs") from None
+    if result.returncode != 0:
+        raise StandinBuildError(
+            f"python{recipe.python} does not run in the rootfs:\n{result.stderr}"
+        )
+    return result.stdout.strip()
+
+
+def _slim_rootfs(rootfs: Path) -> None:
+    """Drop what -slim images drop, plus apt caches, lists, build logs and host leftovers."""
+    for pattern in _SLIM_EXCLUDE:
+        _prune_tree(rootfs, pattern.removesuffix("/*"))
+    for pattern in (
+        "var/lib/apt/lists/*",
+        "var/cache/apt/archives/*.deb",
+        "var/cache/apt/archives/partial/*",
+        "var/cache/apt/*.bin",
+        "var/log/apt/*",
+        "var/log/*.log",
+        "etc/resolv.conf",  # the host's resolver; Docker provides its own
+        "etc/hostname",  # the host's name; Docker provides its own
+    ):
+        for path in rootfs.glob(pattern):
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+
+
+def _prune_tree(rootfs: Path, top: str) -> None:
+    """Delete files under ``top`` that dpkg's slim filters exclude; then empty directories."""
+    root = str(rootfs)
+    base = os.path.join(root, top.lstrip("/"))
+    if os.path.islink(base) or not os.path.isdir(base):
+        return
+    # Bottom-up and without following symlinks: a link to an absolute path must never lead out
+    # of the rootfs into the host. Plain strings: these trees hold thousands of files.
+    for dirpath, dirnames, filenames in os.walk(base, topdown=False):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in [*filenames, *links]:
+            path = os.path.join(dirpath, name)
+            if _slim_excluded(path[len(root) :]):
+                os.unlink(path)
+        if dirpath != base:
+            with suppress(OSError):  # not empty: something in it is kept
+                os.rmdir(dirpath)
+
+
+def _slim_excluded(path: str) -> bool:
+    """Whether dpkg's slim filters drop ``path`` (absolute, inside the image)."""
+    return _SLIM_EXCLUDE_RE.match(path) is not None and _SLIM_INCLUDE_RE.match(path) is None
+
+
+def _recipe_labels(recipe: DebootstrapRecipe, python_version: str) -> dict[str, str]:
+    return {
+        "harness.recipe": recipe.digest(),
+        "harness.recipe-format": str(RECIPE_FORMAT),
+        "harness.debian-suite": recipe.suite,
+        "harness.python": recipe.python,
+        "harness.python-version": python_version,
+    }
+
+
+def _import_changes(labels: dict[str, str]) -> list[str]:
+    """Dockerfile instructions applied by the import: labels, then what slim images set."""
+    changes = []
+    for key, value in sorted(labels.items()):
+        if "\n" in key + value:
+            raise ValueError(f"label {key!r} must be a single line")
+        # Double-quoted Dockerfile strings take JSON-style escapes of " and \.
+        changes.append(
+            f"LABEL {json.dumps(key, ensure_ascii=False)}={json.dumps(value, ensure_ascii=False)}"
+        )
+    return [*changes, "ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]']
+
+
+def _import_rootfs(
+    client: docker.DockerClient, rootfs: Path, reference: str, changes: list[str]
+) -> str:
+    """Stream ``tar`` of the rootfs into the engine (nothing held in memory); return the id."""
+    repository, tag = reference.rsplit(":", 1)
+    cmd = ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", "-", "."]
+    with tempfile.TemporaryFile() as tar_err:
+        tar = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=tar_err)
+        try:
+            response = client.api.import_image(
+                src=tar.stdout, repository=repository, tag=tag, changes=changes, stream_src=True
+            )
+        except docker.errors.DockerException as err:
+            tar.kill()
+            raise StandinBuildError(f"docker import of {reference} failed: {err}") from err
+        finally:
+            if tar.stdout is not None:
+                tar.stdout.close()
+            code = tar.wait()
+        if code != 0:
+            # The engine may have imported a truncated archive: do not leave that tagged.
+            _remove_image(client, reference)
+            raise StandinBuildError(f"tar of the rootfs failed (exit {code}): {_read(tar_err)}")
+    _check_import_response(response, reference)
+    return str(client.images.get(reference).id)
+
+
+def _read(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    return stream.read().decode(errors="replace")[-2000:]
+
+
+def _check_import_response(response: object, reference: str) -> None:
+    """The engine answers 200 with JSON lines; an error shows up as an ``error`` field."""
+    for line in str(response).splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            raise StandinBuildError(f"docker import of {reference} failed: {message['error']}")
+
+
+def _remove_image(client: docker.DockerClient, reference: str) -> None:
+    with suppress(docker.errors.DockerException):
+        client.images.remove(reference, force=True)
+
+
+def _mounts_under(path: Path) -> list[str]:
+    """Mount points at or below ``path`` (from /proc/self/mountinfo, octal escapes decoded)."""
+    prefix = str(path.resolve())
+    found = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            raw = line.split()[4]
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw)
+            if point == prefix or point.startswith(prefix + "/"):
+                found.append(point)
+    return found
+
+
+def _remove_workdir(workdir: Path, log: Callable[[str], None]) -> None:
+    """Unmount whatever a failed step left mounted in the rootfs, then delete it all."""
+    # Deepest first; lazy, so a busy mount is detached at once and cannot block the cleanup.
+    for point in sorted(_mounts_under(workdir), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    if _mounts_under(workdir):
+        # Deleting through a bind mount of /dev would delete the host's device nodes.
+        log(f"warning: {workdir} still has mounts; left in place, remove it by hand")
+        return
+    shutil.rmtree(workdir, ignore_errors=True)

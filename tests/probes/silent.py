@@ -1,0 +1,1 @@
+"""Test probe: prints nothing at all."""

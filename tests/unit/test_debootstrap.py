@@ -1,0 +1,177 @@
+"""Stand-in recipes without Docker and without running debootstrap."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import debootstrap
+from harness.debootstrap import DebootstrapRecipe, StandinBuildError
+
+
+class _NoDocker:
+    """A client that fails the test if the code under test touches it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"docker client used: {name}")
+
+
+def test_digest_is_stable_hex() -> None:
+    a = DebootstrapRecipe(suite="bookworm", python="3.11")
+    b = DebootstrapRecipe(suite="bookworm", python="3.11")
+    assert a.digest() == b.digest()
+    assert len(a.digest()) == 64
+    int(a.digest(), 16)
+    assert a.tag() == a.digest()[:16]
+
+
+def test_digest_is_the_sha256_of_a_canonical_json() -> None:
+    recipe = DebootstrapRecipe(suite="sid", python="3.15", extra_packages=("zz", "aa"))
+    assert recipe.digest() == hashlib.sha256(recipe.canonical().encode()).hexdigest()
+    canonical = json.loads(recipe.canonical())
+    assert canonical == {
+        "format": debootstrap.RECIPE_FORMAT,
+        "suite": "sid",
+        "python": "3.15",
+        "mirror": "http://deb.debian.org/debian",
+        "extra_packages": ["aa", "zz"],
+    }
+
+
+def test_digest_ignores_package_order_duplicates_and_trailing_slash() -> None:
+    a = DebootstrapRecipe("trixie", "3.13", extra_packages=("curl", "git"))
+    b = DebootstrapRecipe(
+        "trixie", "3.13", "http://deb.debian.org/debian/", extra_packages=("git", "curl", "git")
+    )
+    assert a.digest() == b.digest()
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        DebootstrapRecipe("trixie", "3.11"),
+        DebootstrapRecipe("bookworm", "3.12"),
+        DebootstrapRecipe("bookworm", "3.11", mirror="http://ftp.de.debian.org/debian"),
+        DebootstrapRecipe("bookworm", "3.11", extra_packages=("curl",)),
+    ],
+)
+def test_digest_changes_with_every_field(other: DebootstrapRecipe) -> None:
+    assert other.digest() != DebootstrapRecipe("bookworm", "3.11").digest()
+
+
+def test_digest_changes_with_the_recipe_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    recipe = DebootstrapRecipe("bookworm", "3.11")
+    before = recipe.digest()
+    monkeypatch.setattr(debootstrap, "RECIPE_FORMAT", debootstrap.RECIPE_FORMAT + 1)
+    assert recipe.digest() != before
+
+
+def test_packages() -> None:
+    recipe = DebootstrapRecipe("sid", "3.15", extra_packages=("curl", "ca-certificates"))
+    assert recipe.packages() == ("python3.15", "python3.15-venv", "ca-certificates", "curl")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"suite": "Bookworm", "python": "3.11"},
+        {"suite": "bookworm; rm -rf /", "python": "3.11"},
+        {"suite": "bookworm", "python": "3"},
+        {"suite": "bookworm", "python": "python3.11"},
+        {"suite": "bookworm", "python": "3.11", "mirror": "ftp://x"},
+        {"suite": "bookworm", "python": "3.11", "extra_packages": ("curl,wget",)},
+    ],
+)
+def test_bad_recipes_are_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        DebootstrapRecipe(**kwargs)  # type: ignore[arg-type]
+
+
+def test_missing_debootstrap_says_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(debootstrap.shutil, "which", lambda name: None)
+    with pytest.raises(StandinBuildError, match=r"scripts/ensure-host-tools\.sh"):
+        debootstrap.build_debootstrap_image(
+            _NoDocker(),  # type: ignore[arg-type]
+            DebootstrapRecipe("bookworm", "3.11"),
+            "harness-standin/python",
+            {},
+            log=lambda line: None,
+        )
+
+
+@pytest.mark.parametrize("name", ["python", "library/python", "docker.io/python", "Harness/x"])
+def test_official_looking_repositories_are_refused(name: str) -> None:
+    with pytest.raises(ValueError):
+        debootstrap.check_repository(name)
+
+
+def test_import_changes_quote_labels() -> None:
+    changes = debootstrap._import_changes({"harness.standin-for": 'python:3.11-slim "x"=y'})
+    assert changes[0] == 'LABEL "harness.standin-for"="python:3.11-slim \\"x\\"=y"'
+    assert 'CMD ["/bin/bash"]' in changes
+    with pytest.raises(ValueError):
+        debootstrap._import_changes({"k": "two\nlines"})
+
+
+@pytest.mark.parametrize(
+    ("path", "dropped"),
+    [
+        ("/usr/share/doc/bash/changelog.gz", True),
+        ("/usr/share/doc/bash/copyright", False),
+        ("/usr/share/man/man1/ls.1.gz", True),
+        ("/usr/share/locale/de/LC_MESSAGES/apt.mo", True),
+        ("/usr/share/locale/locale.alias", False),
+        ("/usr/share/doc-base/x", False),
+        ("/usr/bin/python3.11", False),
+    ],
+)
+def test_slim_filters_match_dpkg_semantics(path: str, dropped: bool) -> None:
+    assert debootstrap._slim_excluded(path) is dropped
+
+
+def test_prune_keeps_copyright_and_never_follows_links(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    doc = rootfs / "usr/share/doc"
+    (doc / "bash").mkdir(parents=True)
+    (doc / "bash/copyright").write_text("c")
+    (doc / "bash/changelog.gz").write_text("x")
+    (doc / "empty-after").mkdir()
+    (doc / "empty-after/README").write_text("x")
+    outside = tmp_path / "host-file"
+    outside.write_text("keep me")
+    host_dir = tmp_path / "host-dir"
+    host_dir.mkdir()
+    (host_dir / "f").write_text("keep me too")
+    os.symlink(outside, doc / "link-to-file")
+    os.symlink(host_dir, doc / "link-to-dir")
+
+    debootstrap._prune_tree(rootfs, "/usr/share/doc")
+
+    assert sorted(p.name for p in doc.iterdir()) == ["bash"]
+    assert [p.name for p in (doc / "bash").iterdir()] == ["copyright"]
+    assert outside.read_text() == "keep me"
+    assert (host_dir / "f").exists()
+
+
+def test_installed_packages_reads_dpkg_status(tmp_path: Path) -> None:
+    status = tmp_path / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True)
+    status.write_text(
+        "Package: python3.11\nStatus: install ok installed\nVersion: 3.11.2-6\n"
+        "Description: x\n a continuation line: with a colon\n\n"
+        "Package: python3.11-venv\nStatus: install ok unpacked\n\n"
+        "Package: libc6\nArchitecture: amd64\nStatus: install ok installed\n"
+    )
+    assert debootstrap._installed_packages(tmp_path) == {"python3.11", "libc6"}
+
+
+def test_remove_workdir(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "rootfs/etc").mkdir(parents=True)
+    assert debootstrap._mounts_under(work) == []
+    debootstrap._remove_workdir(work, log=lambda line: None)
+    assert not work.exists()
