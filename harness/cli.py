@@ -152,9 +152,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from harness import engine
+    from harness.diff import parse_fail_on
     from harness.ids import new_run_id
     from harness.results_io import load_results
 
+    parse_fail_on(args.fail_on.split(","))  # a typo fails now, not after the run
     matrix = load_matrix(args.matrix)  # exit 2 before any container starts
     engine.connect()  # exit 3 before pytest starts
     run_id, out_dir = _run_location(args, new_run_id)
@@ -217,8 +219,7 @@ def _exit_code(results: dict[str, Any], out_dir: Path, fail_on: str) -> int:
         if previous_dir
         else None
     )
-    choices = {c.strip() for c in fail_on.split(",") if c.strip()}
-    return diffing.exit_code(results, run_diff, choices)
+    return diffing.exit_code(results, run_diff, diffing.parse_fail_on(fail_on.split(",")))
 
 
 if __name__ == "__main__":

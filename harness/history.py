@@ -245,14 +245,16 @@ def _read_results(path: Path) -> dict[str, Any] | None:
 
 
 def previous_run_dir(reports_dir: Path, results: dict[str, Any]) -> Path | None:
-    """The most recent earlier run of the same matrix (same ``run.matrix.sha256``).
+    """The most recent earlier run of the same matrix: the same file (``run.matrix.path``,
+    so last night's run is found after a pin was bumped) or the same content (sha256).
 
     Runs are ``reports_dir/<run-id>/results.json``; symlinks such as ``latest`` are
     skipped so a run is never its own predecessor. Earlier means a smaller run id
     (run ids sort by time).
     """
     run = results.get("run") or {}
-    run_id, sha = str(run.get("id")), (run.get("matrix") or {}).get("sha256")
+    run_id = str(run.get("id"))
+    identity = _matrix_identity(run)
     best: tuple[str, Path] | None = None
     for directory in reports_dir.iterdir() if reports_dir.is_dir() else []:
         if directory.is_symlink() or not directory.is_dir():
@@ -262,8 +264,13 @@ def previous_run_dir(reports_dir: Path, results: dict[str, Any]) -> Path | None:
             continue
         other_run = other.get("run") or {}
         other_id = str(other_run.get("id"))
-        if other_id >= run_id or (other_run.get("matrix") or {}).get("sha256") != sha:
+        if other_id >= run_id or not identity & _matrix_identity(other_run):
             continue
         if best is None or other_id > best[0]:
             best = (other_id, directory)
     return best[1] if best else None
+
+
+def _matrix_identity(run: dict[str, Any]) -> set[str]:
+    matrix = run.get("matrix") or {}
+    return {f"{key}:{matrix[key]}" for key in ("path", "sha256") if matrix.get(key)}

@@ -183,7 +183,8 @@ def test_provenance(adr: str, run_b: dict[str, Any]) -> None:
         "python@sha256:" + "0b1c" * 16,
         "yes: stand-in for python:3.11-slim: Debian 12 + Debian's python3.11, built locally",
         "FIXTURE: hand-made nightly results",
-        "[2.9.1+cpu wheel cp315-cp315-musllinux\\_1\\_2\\_x86\\_64](report.html#cell-alpine_x_torch)",
+        "[2.9.1+cpu wheel cp315-cp315-musllinux\\_1\\_2\\_x86\\_64]"
+        "(report.html#cell-alpine_x_torch)",
         "| pip | 25.3 |",
     ):
         assert needle in provenance, needle

@@ -63,7 +63,7 @@ def test_distributions_from_a_pip_report() -> None:
 
 
 def test_download_bytes_build_times_and_failure_kinds() -> None:
-    log = "Downloading spacy-3.8.7-cp311.whl (32.1 MB)\nDownloading six-1.17.0-py3-none-any.whl (11 kB)"
+    log = "Downloading spacy-3.8.7-cp311.whl (32.1 MB)\nDownloading six-1.17.0-any.whl (11 kB)"
     assert pipreport.downloaded_bytes(log) == 32_100_000 + 11_000
     assert pipreport.downloaded_bytes("nothing") is None
     pip_log = (

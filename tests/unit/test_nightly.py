@@ -459,10 +459,12 @@ def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> 
         record_run(bad, tmp_path)
 
 
-def write_run(reports: Path, run_id: str, sha: str, base: dict[str, Any]) -> Path:
+def write_run(
+    reports: Path, run_id: str, sha: str, base: dict[str, Any], path: str | None = None
+) -> Path:
     results = copy.deepcopy(base)
     results["run"]["id"] = run_id
-    results["run"]["matrix"]["sha256"] = sha
+    results["run"]["matrix"].update(sha256=sha, path=path or f"/m/{sha}.yaml")
     (reports / run_id).mkdir(parents=True)
     (reports / run_id / "results.json").write_text(json.dumps(results), encoding="utf-8")
     return reports / run_id
@@ -481,7 +483,8 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
 
     def now(run_id: str, sha: str) -> dict[str, Any]:
         results = copy.deepcopy(run_a)
-        results["run"]["id"], results["run"]["matrix"]["sha256"] = run_id, sha
+        results["run"]["id"] = run_id
+        results["run"]["matrix"].update(sha256=sha, path=f"/m/{sha}.yaml")
         return results
 
     assert previous_run_dir(reports, now("20261127-020000-eeeeee", "X")) == third
@@ -490,3 +493,7 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     assert previous_run_dir(reports, now("20261120-020000-aaaaaa", "X")) is None
     assert previous_run_dir(reports, now("20261127-020000-eeeeee", "Z")) is None
     assert previous_run_dir(tmp_path / "missing", now("x", "X")) is None
+    # The same matrix file after a pin was bumped (new sha) still finds last night's run.
+    bumped = now("20261127-020000-eeeeee", "W")
+    bumped["run"]["matrix"]["path"] = "/m/X.yaml"
+    assert previous_run_dir(reports, bumped) == third

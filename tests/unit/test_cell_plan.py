@@ -1,0 +1,104 @@
+"""What a cell will run, decided without Docker: commands, environment, mounts, security."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.cell import (
+    CA_MOUNT,
+    CellJob,
+    container_environment,
+    pip_install_command,
+    reproducer,
+    system_install_command,
+)
+from harness.container import CellContainer, ContainerSpec, Mount
+from harness.matrix import Cell, DepsetSpec, Settings, load_matrix
+from harness.plugin import selected_cells
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def job(tmp_path: Path, **settings: object) -> CellJob:
+    cell = Cell("py311", "spacy", 60, 1, "2g", None)
+    return CellJob(
+        cell=cell,
+        repeat=0,
+        run_id="r1",
+        runner="host:1",
+        base={"image": "harness-standin/x:1", "image_id": "sha256:1", "standin": "stand-in for y"},
+        depset=DepsetSpec(pip=["spacy>=3"], pip_args=["--only-binary", ":all:"]),
+        settings=Settings(**settings),  # type: ignore[arg-type]
+        probes_dir=ROOT / "probes",
+        matrix_dir=tmp_path,
+        out_dir=tmp_path,
+    )
+
+
+def test_system_install_commands_per_package_manager() -> None:
+    apt = system_install_command("apt", ["ffmpeg", "curl"])
+    assert "apt-get install -y -q --no-install-recommends ffmpeg curl" in apt
+    assert "rm -rf /var/lib/apt/lists/*" in apt  # size added is what a good Dockerfile adds
+    assert system_install_command("apk", ["ffmpeg"]) == "apk add --no-cache ffmpeg"
+
+
+def test_pip_command_uses_report_wheelhouses_and_args(tmp_path: Path) -> None:
+    command = pip_install_command(job(tmp_path), [tmp_path])
+    assert "--report /tmp/harness/pip-report.json" in command
+    assert "--find-links /harness/wheelhouse/0" in command
+    assert "--only-binary :all: 'spacy>=3'" in command
+
+
+def test_environment_points_tls_at_the_mounted_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    env = container_environment(Settings(ca_bundle=str(bundle)), tmp_path)  # type: ignore[call-arg]
+    assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == CA_MOUNT
+    assert "PIP_CERT" not in container_environment(Settings(ca_bundle=None), tmp_path)  # type: ignore[call-arg]
+    secret = container_environment(
+        Settings(extra_index_urls=["https://u:tok@idx.example/simple"]),
+        tmp_path,  # type: ignore[call-arg]
+    )
+    assert secret["PIP_EXTRA_INDEX_URL"].startswith("https://u:tok@")  # env, never argv
+
+
+def test_reproducer_has_a_dockerfile_and_commands(tmp_path: Path) -> None:
+    steps = [
+        {"name": "venv", "kind": "install", "command": "python3.11 -m venv /opt/harness-venv"},
+        {"name": "probe:env", "kind": "probe", "command": "/opt/harness-venv/bin/python env.py"},
+    ]
+    mounts = [Mount(str(ROOT / "probes"), "/harness/probes"), Mount("/etc/ca.crt", CA_MOUNT)]
+    out = reproducer(job(tmp_path), steps, mounts, {"PIP_CERT": CA_MOUNT})
+    assert out["dockerfile"].splitlines()[1] == "FROM harness-standin/x:1"
+    assert "COPY ca.crt /harness/ca.crt" in out["dockerfile"]
+    assert "RUN python3.11 -m venv /opt/harness-venv" in out["dockerfile"]
+    assert out["commands"][0].startswith("docker run -d --name harness-r1-py311_x_spacy-r0")
+    assert any("network disconnect" in c for c in out["commands"])
+    assert out["commands"][-1].startswith("docker rm -f")
+
+
+def test_containers_are_unprivileged_with_read_only_mounts() -> None:
+    spec = ContainerSpec(
+        image="img",
+        name="n",
+        labels={"harness.run": "r"},
+        mounts=[Mount("/probes", "/harness/probes")],
+        memory="1g",
+        cpus=1.5,
+    )
+    kwargs = CellContainer(client=None, spec=spec)._run_kwargs()  # type: ignore[arg-type]
+    assert kwargs["privileged"] is False and kwargs["cap_drop"] == ["ALL"]
+    assert "SYS_ADMIN" not in kwargs["cap_add"] and "NET_ADMIN" not in kwargs["cap_add"]
+    assert all(v["mode"] == "ro" for v in kwargs["volumes"].values())
+    assert not any("docker.sock" in k for k in kwargs["volumes"])
+    assert kwargs["mem_limit"] == kwargs["memswap_limit"] == "1g"
+    assert kwargs["nano_cpus"] == 1_500_000_000
+    assert kwargs["labels"] == {"harness.run": "r"}
+
+
+def test_keyword_selection_matches_cell_ids() -> None:
+    matrix = load_matrix(ROOT / "matrix.yaml")
+    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    assert chosen == {"py311-slim×spacy"}
+    assert len(selected_cells(matrix, "")) == len(matrix.cells)
+    assert all("ffmpeg" not in c.id for c in selected_cells(matrix, "not ffmpeg"))
