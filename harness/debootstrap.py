@@ -34,6 +34,7 @@ from typing import IO
 
 import docker
 import docker.errors
+import requests.exceptions
 
 # Bump whenever the build steps change what ends up in the image: it is part of the digest, so
 # cached stand-ins built the old way are not reused.
@@ -180,7 +181,9 @@ def build_debootstrap_image(
 
     Tag = f"{repository}:{recipe.digest()[:16]}". The image carries ``labels`` plus
     harness.recipe (full digest), harness.recipe-format, harness.debian-suite,
-    harness.python and harness.python-version (the exact version found in the image).
+    harness.python and harness.python-version (the exact version found in the image); on a
+    clash these recipe labels win, so a cache lookup can trust them.
+    Raises StandinBuildError (with a log tail) when the build fails; nothing is left on disk.
     """
     check_repository(repository)
     check_host()
@@ -269,13 +272,22 @@ def _run_logged(
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_group(proc)
             raise StandinBuildError(
                 f"{what} timed out after {timeout:.0f} s\n{_tail(out)}"
             ) from None
+        except BaseException:
+            # Ctrl-C does not reach a child in its own session: stop it before the rootfs goes.
+            _kill_group(proc)
+            raise
     if code != 0:
         raise StandinBuildError(f"{what} failed (exit {code}):\n{_tail(out)}")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _debootstrap(recipe: DebootstrapRecipe, rootfs: Path, out: Path) -> None:
@@ -453,7 +465,7 @@ def _import_rootfs(
             response = client.api.import_image(
                 src=tar.stdout, repository=repository, tag=tag, changes=changes, stream_src=True
             )
-        except docker.errors.DockerException as err:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
             tar.kill()
             raise StandinBuildError(f"docker import of {reference} failed: {err}") from err
         finally:
