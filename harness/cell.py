@@ -34,6 +34,7 @@ PROBES_MOUNT = "/harness/probes"
 EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
 WHEELHOUSE_MOUNT = "/harness/wheelhouse"
+WARM_MOUNT = "/harness/wheelhouse/warm"
 MODELS_MOUNT = "/harness/models"
 WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
@@ -63,6 +64,7 @@ class CellJob:
     matrix_dir: Path
     out_dir: Path
     keep: bool = False
+    warm_wheelhouse: str | None = None  # warm mode: install from this folder, no index
 
 
 @dataclass
@@ -337,6 +339,8 @@ class CellRun:
         ca = ca_bundle_path(self.job.settings, self.job.matrix_dir)
         if ca:
             mounts.append(Mount(str(ca), CA_MOUNT))
+        if self.job.warm_wheelhouse:
+            mounts.append(Mount(self.job.warm_wheelhouse, WARM_MOUNT))
         for index, path in enumerate(self._wheelhouses()):
             mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
         model_dir = self.job.settings.model_dir
@@ -404,6 +408,8 @@ def system_install_command(family: str, packages: list[str]) -> str:
 
 def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
     links = [f"--find-links {WHEELHOUSE_MOUNT}/{i}" for i in range(len(wheelhouses))]
+    if job.warm_wheelhouse:
+        links = ["--no-index", f"--find-links {WARM_MOUNT}", *links]
     requirements = " ".join(f"'{r}'" for r in job.depset.pip)
     return " ".join(
         [
@@ -501,6 +507,7 @@ def _new_record(job: CellJob) -> dict[str, Any]:
             job.cell.expected_failure.model_dump() if job.cell.expected_failure else None
         ),
         "runner_pid": os.getpid(),
+        "warm": job.warm_wheelhouse is not None,
     }
 
 

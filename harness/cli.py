@@ -54,6 +54,12 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument("--lf", action="store_true", help="only the cells that failed last time")
     run.add_argument(
+        "--warm",
+        action="store_true",
+        help="quick iteration: install from a wheelhouse filled once per matrix; "
+        "warm cells are marked and are not measurements to cite",
+    )
+    run.add_argument(
         "--fail-on",
         default="status",
         help="comma list of regressions that fail the run: status, slower, size, "
@@ -182,6 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     argv += ["--keep"] if args.keep else []
     argv += ["--resume"] if args.resume else []
     argv += ["--lf"] if args.lf else []
+    argv += ["--warm"] if args.warm else []
     status = pytest.main([*argv, *args.pytest_args])
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return 2

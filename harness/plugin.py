@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", help="run id (default: time-based)")
     group.addoption("--keep", action="store_true", help="keep containers for debugging")
     group.addoption("--resume", action="store_true", help="skip cells already in --harness-out")
+    group.addoption(
+        "--warm",
+        action="store_true",
+        help="install from a wheelhouse filled once (not a measurement)",
+    )
 
 
 # -- configuration ---------------------------------------------------------------------
@@ -81,6 +86,7 @@ class XdistHooks:
         node.workerinput["harness_run_id"] = state.run_id
         node.workerinput["harness_out"] = str(state.out_dir)
         node.workerinput["harness_runner"] = state.runner
+        node.workerinput["harness_jobs"] = state.jobs
 
 
 class HarnessState:
@@ -92,7 +98,7 @@ class HarnessState:
         self.runner = runner_token()
         self.done = 0
         self.planned = 0
-        self.bases: dict[str, dict[str, Any]] | None = None
+        self._prepared: dict[str, Any] | None = None
 
     @property
     def is_controller(self) -> bool:
@@ -100,14 +106,24 @@ class HarnessState:
 
     @property
     def jobs(self) -> int:
+        worker = getattr(self.config, "workerinput", None)
+        if worker:
+            return int(worker["harness_jobs"])
         value = getattr(self.config.option, "numprocesses", None)
+        if isinstance(value, str):  # "auto"/"logical" before xdist resolves it
+            return os.cpu_count() or 1
         return int(value) if value else 1
 
+    def prepared(self) -> dict[str, Any]:
+        if self._prepared is None:
+            self._prepared = json.loads((self.out_dir / "prepare.json").read_text(encoding="utf-8"))
+        return self._prepared
+
     def base(self, name: str) -> dict[str, Any]:
-        if self.bases is None:
-            prepared = json.loads((self.out_dir / "prepare.json").read_text(encoding="utf-8"))
-            self.bases = {b["name"]: b for b in prepared["bases"]}
-        return self.bases[name]
+        return dict(next(b for b in self.prepared()["bases"] if b["name"] == name))
+
+    def warm_wheelhouse(self, cell_id: str) -> str | None:
+        return self.prepared().get("warm_wheelhouses", {}).get(cell_id)
 
 
 STATE = pytest.StashKey[HarnessState]()
@@ -161,14 +177,33 @@ def prepare(state: HarnessState, log: Any) -> None:
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
     ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    warm_houses = _fill_warm(state, docker_client, bases, selected, log)
+    run["warm"] = state.config.getoption("warm")
     results.write_json(
         prepared_path,
-        {"run": run, "bases": ordered, "depsets": results.depset_records(state.matrix)},
+        {
+            "run": run,
+            "bases": ordered,
+            "depsets": results.depset_records(state.matrix),
+            "warm_wheelhouses": warm_houses,
+        },
     )
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _fill_warm(
+    state: HarnessState, client: Any, bases: dict[str, Any], cells: list[Cell], log: Any
+) -> dict[str, str]:
+    if not state.config.getoption("warm"):
+        return {}
+    from harness import warm
+
+    labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
+    root = state.out_dir.parent / "wheelhouse"
+    return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
 
 
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
@@ -220,6 +255,32 @@ class MatrixFile(pytest.File):
                 yield CellItem.from_parent(self, name=name, cell=cell, repeat=repeat)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest cells first (every worker computes the same order from the same files)."""
+    state = _state(config)
+    if state is None:
+        return
+    from harness import history, schedule
+    from harness.results_io import load_results
+
+    previous_dir = history.previous_run_dir(
+        state.out_dir.parent, {"run": {"id": state.run_id, "matrix": _matrix_identity(state)}}
+    )
+    known = schedule.previous_durations(
+        load_results(previous_dir / "results.json") if previous_dir else None
+    )
+    cells = [i for i in items if isinstance(i, CellItem)]
+    durations = [
+        schedule.estimate(i.cell, state.matrix.spec.depsets[i.cell.depset], known) for i in cells
+    ]
+    others = [i for i in items if not isinstance(i, CellItem)]
+    items[:] = schedule.longest_first(cells, durations, state.jobs) + others
+
+
+def _matrix_identity(state: HarnessState) -> dict[str, str]:
+    return {"path": str(state.matrix.path), "sha256": state.matrix.sha256}
+
+
 class CellFailure(Exception):
     def __init__(self, record: dict[str, Any]) -> None:
         super().__init__(record.get("reason"))
@@ -265,6 +326,7 @@ class CellItem(pytest.Item):
             matrix_dir=state.matrix.path.parent,
             out_dir=state.out_dir,
             keep=bool(self.config.getoption("keep")),
+            warm_wheelhouse=state.warm_wheelhouse(self.cell.id),
         )
         redactor = Redactor.for_settings(
             [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}

@@ -77,7 +77,7 @@ CELL_COLUMNS = [
     "id", "base", "depset", "repeat", "status", "reason", "seconds",
     "install_seconds", "system_seconds", "venv_seconds", "pip_seconds", "install_complete",
     "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
-    "built_from_source", "sdists", "expected_reason", "environment_limit", "anchor",
+    "built_from_source", "warm", "sdists", "expected_reason", "environment_limit", "anchor",
 ]  # fmt: skip
 _NUMERIC = [
     "seconds", "install_seconds", "system_seconds", "venv_seconds", "pip_seconds",
@@ -282,6 +282,7 @@ def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
         "import_seconds": import_seconds(probes),
         "smoke_seconds": smoke_seconds(probes),
         "built_from_source": bool(sdists),
+        "warm": bool(cell.get("warm")),
         "sdists": ", ".join(sdists),
         "expected_reason": (_expected_failure(cell.get("expected_failure")) or {}).get("reason"),
         "environment_limit": cell.get("environment_limit"),
@@ -315,6 +316,7 @@ def grid_frame(cells: pd.DataFrame) -> pd.DataFrame:
             install_max=("install_seconds", "max"),
             install_complete=("install_complete", "all"),
             built_from_source=("built_from_source", "any"),
+            warm=("warm", "any"),
             sdists=("sdists", _union),
             **medians,
         )

@@ -102,3 +102,20 @@ def test_keyword_selection_matches_cell_ids() -> None:
     assert chosen == {"py311-slim×spacy"}
     assert len(selected_cells(matrix, "")) == len(matrix.cells)
     assert all("ffmpeg" not in c.id for c in selected_cells(matrix, "not ffmpeg"))
+
+
+def test_longest_cells_are_dealt_first_across_workers() -> None:
+    from harness.schedule import estimate, longest_first, previous_durations
+
+    items = ["a", "b", "c", "d", "e"]
+    durations = [10.0, 50.0, 40.0, 30.0, 20.0]
+    assert longest_first(items, durations, 1) == ["b", "c", "d", "e", "a"]
+    # Two workers each get a first chunk of two: b+d and c+e, not b+c on one worker.
+    assert longest_first(items, durations, 2) == ["b", "d", "c", "e", "a"]
+    previous = {
+        "cells": [{"id": "x", "seconds": 3}, {"id": "x", "seconds": 5}, {"id": "x", "seconds": 100}]
+    }
+    assert previous_durations(previous) == {"x": 5}
+    cell = Cell("b", "d", 60, 1, None, None)
+    assert estimate(cell, DepsetSpec(pip=["x"]), {"b×d": 7.0}) == 7.0
+    assert estimate(cell, DepsetSpec(pip=["x", "y"]), {}) > estimate(cell, DepsetSpec(), {})
