@@ -7,7 +7,7 @@ MATRIX ?= matrix.yaml
 JOBS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup venv engine host-tools bases matrix test test-unit test-heavy test-musl lint clean-containers
+.PHONY: setup venv engine host-tools bases matrix test test-bases test-unit test-heavy test-musl lint clean-containers
 
 setup: venv engine host-tools bases  ## venv, Docker engine, stand-in bases
 
@@ -30,8 +30,13 @@ bases: venv engine host-tools
 matrix: setup  ## the main job: run matrix.yaml, write reports/<run-id>/ and reports/latest
 	$(BIN)/harness run $(MATRIX) $(if $(JOBS),--jobs $(JOBS))
 
-test: venv engine host-tools  ## unit + integration tests (integration builds the bases it needs)
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+test: venv engine host-tools test-bases  ## unit + integration (heavy depsets included), then the engine-restart test
+	$(BIN)/pytest -n 2 --run-heavy $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -m disruptive --run-disruptive $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The integration tests share one cached stand-in; build it once, before they run in parallel.
+test-bases: venv engine host-tools
+	$(BIN)/harness bases build py311 --matrix tests/matrices/integration.yaml
 
 test-unit: venv
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)

@@ -22,7 +22,14 @@ import docker
 import docker.errors
 
 from harness import __version__, pipreport
-from harness.container import CellContainer, ContainerSpec, ExecOutcome, Mount, shell_join
+from harness.container import (
+    ENGINE_ERRORS,
+    CellContainer,
+    ContainerSpec,
+    ExecOutcome,
+    Mount,
+    shell_join,
+)
 from harness.engine import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
 from harness.ids import container_name
 from harness.matrix import Cell, DepsetSpec, Settings
@@ -95,7 +102,7 @@ class CellRun:
         except docker.errors.ImageNotFound as err:
             self._finish("unavailable", f"image not found: {err}", started)
             return self.record
-        except docker.errors.DockerException as err:
+        except ENGINE_ERRORS as err:
             self._finish("error", f"docker engine: {_one_line(str(err))}", started)
             return self.record
         self._finish(self._status(), self.record.get("reason"), started)
@@ -203,22 +210,20 @@ class CellRun:
     # -- probes --------------------------------------------------------------------------
 
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
+        """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
         outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), network=False)
         step = self.steps[-1]
-        if step["status"] in ("timeout", "oom", "error") and outcome.exit_code is None:
-            return False
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
-            if step["status"] in ("passed", "failed"):  # keep timeout/oom: they say more
+            if step["status"] in ("passed", "failed"):  # timeout/oom say more than "no JSON"
                 step["status"] = "error"
             step["error"] = problem
-            self.record["probes"][name] = {"status": "error", "error": problem}
-            return step["status"] != "timeout"
-        self.record["probes"][name] = self.redactor.deep(parsed)
-        if step["status"] == "passed" and parsed.get("status") != "passed":
+            parsed = {"status": "error", "error": problem}
+        elif step["status"] == "passed" and parsed.get("status") != "passed":
             step["status"] = "failed"
-        return True
+        self.record["probes"][name] = self.redactor.deep(parsed)
+        return not outcome.container_died
 
     def _probe_path(self, name: str) -> str:
         if (self.job.probes_dir / f"{name}.py").is_file():
@@ -514,7 +519,7 @@ def _new_record(job: CellJob) -> dict[str, Any]:
 def _safe(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
-    except docker.errors.DockerException:
+    except ENGINE_ERRORS:
         return None
 
 

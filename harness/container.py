@@ -18,7 +18,11 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.containers import Container
+
+# What the SDK raises when the engine itself goes away (restart, socket gone).
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
 # What package installation needs; everything else is dropped.
 INSTALL_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
@@ -92,9 +96,8 @@ class CellContainer:
             self.container.remove(force=True)
         except docker.errors.NotFound:
             pass
-        except docker.errors.APIError as err:
-            if "already in progress" not in str(err):
-                raise
+        except ENGINE_ERRORS:
+            pass  # the engine is gone or busy removing it: the next run's sweep finishes it
 
     def _run_kwargs(self) -> dict[str, Any]:
         spec = self.spec
@@ -156,8 +159,8 @@ class CellContainer:
             result = self.container.exec_run(
                 command, demux=True, environment=dict(environment or {})
             )
-        except docker.errors.APIError as error:
-            return self._died(started, str(error))
+        except ENGINE_ERRORS as error:
+            return self._died(started, f"lost the container or the engine: {error}")
         finally:
             watchdog.cancel()
         seconds = time.monotonic() - started
@@ -183,14 +186,14 @@ class CellContainer:
         try:
             assert self.container is not None
             self.container.kill()
-        except docker.errors.DockerException:
+        except ENGINE_ERRORS:
             pass
 
     def running(self) -> bool:
         try:
             assert self.container is not None
             self.container.reload()
-        except docker.errors.DockerException:
+        except ENGINE_ERRORS:
             return False
         return bool(self.container.attrs.get("State", {}).get("Running"))
 
@@ -199,7 +202,7 @@ class CellContainer:
         assert self.container is not None
         try:
             self.container.reload()
-        except docker.errors.DockerException:
+        except ENGINE_ERRORS:
             return False
         if self.container.attrs.get("State", {}).get("OOMKilled"):
             return True

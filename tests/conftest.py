@@ -22,11 +22,18 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # its image canno
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-heavy", action="store_true", help="run the heavy depset tests")
     parser.addoption("--run-musl", action="store_true", help="build and test the musl base")
+    parser.addoption(
+        "--run-disruptive", action="store_true", help="run tests that restart the Docker engine"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker, option in (("heavy", "--run-heavy"), ("musl", "--run-musl")):
+        for marker, option in (
+            ("heavy", "--run-heavy"),
+            ("musl", "--run-musl"),
+            ("disruptive", "--run-disruptive"),
+        ):
             if marker in item.keywords and not config.getoption(option):
                 item.add_marker(pytest.mark.skip(reason=f"needs {option} (make test-{marker})"))
 

@@ -1,0 +1,71 @@
+"""The heavy dependency sets of the default matrix, for real, on the Python 3.11 stand-in:
+torch (CPU), transformers and openai-whisper. Marked `heavy` (make test-heavy; CI runs
+them too while the suite stays inside its budget)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, harness
+
+pytestmark = [pytest.mark.integration, pytest.mark.heavy]
+
+
+@pytest.fixture(scope="module")
+def heavy_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("heavy") / "run"
+    keyword = "py311-slim and (torch-cpu or transformers or whisper)"
+    done = harness("run", str(ROOT / "matrix.yaml"), "-k", keyword, "--out", str(out), "-j", "2")
+    assert (out / "results.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    return {c["depset"]: c for c in results["cells"]}
+
+
+def smoke(cell: dict[str, Any], probe: str) -> dict[str, Any]:
+    assert cell["status"] == "passed", (cell["reason"], cell["steps"][-1].get("log_tail"))
+    output = dict(cell["probes"][probe])
+    assert output["status"] == "passed" and output["offline"] is True
+    return output
+
+
+def test_torch_cpu_forward_and_backward(heavy_run: dict[str, Any]) -> None:
+    facts = smoke(heavy_run["torch-cpu"], "smoke_torch")
+    assert facts["cuda_build"] is False
+    assert facts["torch_version"].endswith("+cpu")
+    assert facts["blas"]  # the BLAS backend torch was built with
+    torch = next(d for d in heavy_run["torch-cpu"]["distributions"] if d["name"] == "torch")
+    assert torch["source"] == "wheelhouse" and torch["wheel"]
+
+
+def test_transformers_tiny_models_round_trip(heavy_run: dict[str, Any]) -> None:
+    facts = smoke(heavy_run["transformers"], "smoke_transformers")
+    assert facts["generated_ids"] and facts["weights"]
+
+
+def test_whisper_transcribes_and_its_costs_are_visible(heavy_run: dict[str, Any]) -> None:
+    cell = heavy_run["whisper"]
+    facts = smoke(cell, "smoke_whisper")
+    assert {"model_build", "load_audio", "transcribe"} <= set(facts["timings"])
+    assert facts["triton"]["installed"] and facts["triton"]["bytes"] > 100_000_000
+    whisper = next(d for d in cell["distributions"] if d["name"] == "openai-whisper")
+    assert whisper["wheel"] is False  # an sdist, built here
+
+
+def test_no_cpu_wheel_is_an_environment_limit_not_a_failure(
+    tmp_path: Path, docker_client: Any
+) -> None:
+    """torch on a Python for which no CPU wheel can be reached: `unavailable`, with why."""
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(
+        (ROOT / "matrix.yaml").read_text().replace("wheelhouses: [/opt/wheels]", "wheelhouses: []")
+    )
+    out = tmp_path / "run"
+    done = harness("run", str(matrix), "-k", "py311-slim and torch-cpu", "--out", str(out))
+    cell = json.loads((out / "results.json").read_text())["cells"][0]
+    assert cell["status"] == "unavailable", cell["steps"][-1]["log_tail"]
+    assert "no CPU build of torch" in cell["reason"]
+    assert done.returncode == 0  # a limit of the environment does not fail the run
