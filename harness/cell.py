@@ -190,7 +190,7 @@ class CellRun:
 
     def _environment_limit(self, log: str) -> str | None:
         for rule in self.job.depset.environment_limits:
-            if re.search(rule.pattern, log):
+            if rule.applies_to(self.job.cell.base) and re.search(rule.pattern, log):
                 return rule.reason
         return None
 

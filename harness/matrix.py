@@ -127,6 +127,12 @@ class LimitRule(Strict):
 
     pattern: str
     reason: str
+    bases: list[str] = Field(
+        default_factory=lambda: ["*"], description="glob patterns of the bases it applies to"
+    )
+
+    def applies_to(self, base: str) -> bool:
+        return any(fnmatch.fnmatchcase(base, pattern) for pattern in self.bases)
 
     @field_validator("pattern")
     @classmethod

@@ -119,3 +119,32 @@ def test_longest_cells_are_dealt_first_across_workers() -> None:
     cell = Cell("b", "d", 60, 1, None, None)
     assert estimate(cell, DepsetSpec(pip=["x"]), {"b×d": 7.0}) == 7.0
     assert estimate(cell, DepsetSpec(pip=["x", "y"]), {}) > estimate(cell, DepsetSpec(), {})
+
+
+def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None:
+    alpine = CellJob(
+        cell=Cell("alpine", "ffmpeg", 60, 1, None, None),
+        repeat=0,
+        run_id="r",
+        runner="h:1",
+        base={"image": "python:3.15-alpine", "image_id": "sha256:2", "standin": None},
+        depset=DepsetSpec(system={"apt": ["ffmpeg"], "apk": ["ffmpeg"]}),
+        settings=Settings(),
+        probes_dir=ROOT / "probes",
+        matrix_dir=tmp_path,
+        out_dir=tmp_path,
+    )
+    command = system_install_command("apk", alpine.depset.system["apk"])
+    steps = [{"name": "system-packages", "kind": "install", "command": command}]
+    out = reproducer(alpine, steps, [], {})
+    assert "FROM python:3.15-alpine" in out["dockerfile"]
+    assert "RUN apk add --no-cache ffmpeg" in out["dockerfile"]
+    assert any("apk add --no-cache ffmpeg" in c for c in out["commands"])
+
+
+def test_environment_limits_can_be_scoped_to_bases() -> None:
+    from harness.matrix import LimitRule
+
+    rule = LimitRule(pattern="x", reason="y", bases=["*-slim"])
+    assert rule.applies_to("py313-slim") and not rule.applies_to("py315-alpine")
+    assert LimitRule(pattern="x", reason="y").applies_to("anything")
