@@ -39,6 +39,7 @@ DEBIAN_RELEASES = {
     "sid": "Debian unstable (sid)",
 }
 MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
+BUILD_HTTP_TIMEOUT = 3 * 3600
 
 
 @dataclass
@@ -185,12 +186,15 @@ class Resolver:
         dockerfile = self.matrix.resolve_path(spec.path)
         context = self.matrix.resolve_path(spec.context) if spec.context else dockerfile.parent
         args = dict(spec.build_args)
+        identity: dict[str, str] = {}  # a rebuilt dependency means a rebuild here too
         for arg, other in spec.base_args.items():
             dependency = self.resolve(other)
             if dependency["status"] != "available":
                 raise BuildFailed(f"base {other!r} (build arg {arg}) is unavailable")
-            args[arg] = dependency["image_id"]
-        digest = _dockerfile_digest(dockerfile, context, args)
+            # FROM takes a reference; the image id stays in the recipe digest below.
+            args[arg] = dependency["image"] or dependency["image_id"]
+            identity[arg] = dependency["image_id"]
+        digest = _dockerfile_digest(dockerfile, context, {**args, **identity})
         tag = f"harness-build/{name}:{digest[:16]}"
         try:
             return self.client.images.get(tag)
@@ -207,6 +211,7 @@ class Resolver:
                 forcerm=True,
                 labels=self._labels(name, standin_for, digest),
                 pull=False,
+                timeout=BUILD_HTTP_TIMEOUT,  # a quiet compile step must not look like a dead engine
             )
         except docker.errors.BuildError as err:
             tail = "".join(str(c.get("stream", c.get("error", ""))) for c in err.build_log)
