@@ -239,6 +239,14 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConfigurationError(
+                f"line {key_node.start_mark.line + 1}: a mapping key must be a plain name, "
+                f"not {type(key).__name__}",
+                "write keys as plain names (e.g. `jobs:`), not lists or mappings",
+            ) from None
         if key in seen:
             raise ConfigurationError(
                 f"line {key_node.start_mark.line + 1}: duplicate key {key!r}",
@@ -385,12 +393,19 @@ def _check_selector(path: Path, where: str, selector: CellSelector, spec: Matrix
 def _check_files(matrix: Matrix) -> None:
     for name, base in matrix.spec.bases.items():
         docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
-        if docker_file and not matrix.resolve_path(docker_file.path).is_file():
+        if docker_file and not _is_file(matrix, docker_file.path):
             raise ConfigurationError(
                 f"{matrix.path}: bases.{name}: dockerfile.path: "
-                f"{matrix.resolve_path(docker_file.path)} does not exist",
+                f"{docker_file.path!r} does not exist (relative to {matrix.path.parent})",
                 "give a path relative to the matrix file",
             )
+
+
+def _is_file(matrix: Matrix, value: str) -> bool:
+    try:
+        return matrix.resolve_path(value).is_file()
+    except (ValueError, RuntimeError, OSError):  # NUL bytes, unknown ~user, too long
+        return False
 
 
 def available_probes(probes_dir: Path = PROBES_DIR) -> list[str]:

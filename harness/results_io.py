@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from harness.errors import ResultsError
 
 SCHEMA_VERSION = 1
@@ -27,7 +29,54 @@ def load_results(path: Path) -> dict[str, Any]:
             f"point at a harness results.json, or {_RERUN}",
         )
     _check_version(path, data.get("schema_version"))
+    _check_shape(path, data)
     return data
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Step(_Open):
+    name: str
+    status: str | None = None
+    seconds: float | None = None
+
+
+class _Cell(_Open):
+    id: str
+    base: str
+    depset: str
+    status: str | None = None
+    repeat: int = 0
+    steps: list[_Step] = []
+    distributions: list[dict[str, Any]] = []
+    probes: dict[str, dict[str, Any]] = {}
+
+
+class _Named(_Open):
+    name: str
+
+
+class _Shape(_Open):
+    """Just the structure readers rely on; every other key is free (extend, don't break)."""
+
+    run: dict[str, Any]
+    bases: list[_Named] = []
+    depsets: list[_Named] = []
+    cells: list[_Cell] = []
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    try:
+        _Shape.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ResultsError(
+            f"{path}: {where}: {first['msg']} (not the shape of a harness results.json)",
+            f"point at a results.json written by `harness run`, or {_RERUN}",
+        ) from None
 
 
 def _read_text(path: Path) -> str:
@@ -45,6 +94,8 @@ def _read_text(path: Path) -> str:
 def _parse(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ResultsError(f"{path}: JSON nested too deeply to be a results file", _RERUN) from None
     except json.JSONDecodeError as err:
         # An interrupted run is the usual cause: say so, since the fix differs
         # from a hand-edited file.
@@ -53,6 +104,8 @@ def _parse(path: Path, text: str) -> Any:
             "the file is probably truncated (interrupted run or full disk)",
             _RERUN,
         ) from err
+    except ValueError as err:  # e.g. an integer longer than Python will parse
+        raise ResultsError(f"{path}: not a results file: {err}", _RERUN) from None
 
 
 def _check_version(path: Path, version: Any) -> None:
