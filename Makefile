@@ -7,7 +7,7 @@ MATRIX ?= matrix.yaml
 JOBS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup venv engine host-tools bases matrix test test-bases test-unit test-heavy test-musl lint clean-containers
+.PHONY: setup venv engine host-tools bases matrix test test-bases test-unit bench test-heavy test-musl lint clean-containers
 
 setup: venv engine host-tools bases  ## venv, Docker engine, stand-in bases
 
@@ -46,6 +46,9 @@ test-heavy: venv engine host-tools  ## torch, transformers and whisper cells for
 
 test-musl: venv engine host-tools  ## builds the musl stand-in (minutes the first time)
 	$(BIN)/pytest -m musl --run-musl $(PYTEST_ARGS)
+
+bench: venv engine host-tools  ## the harness's own benchmark (bench/README.md)
+	$(BIN)/python bench/run_bench.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check harness probes tests

@@ -46,10 +46,8 @@ def longest_first(items: Sequence[T], durations: Sequence[float], workers: int) 
     if workers <= 1:
         return ranked
     head = ranked[: workers * XDIST_FIRST_CHUNK]
-    dealt = [
-        head[w + k * workers]
-        for w in range(workers)
-        for k in range(XDIST_FIRST_CHUNK)
-        if w + k * workers < len(head)
-    ]
+    # Snake order: worker 0 gets the 1st and the 4th longest, worker 1 the 2nd and 3rd.
+    rounds = [head[k * workers : (k + 1) * workers] for k in range(XDIST_FIRST_CHUNK)]
+    rounds = [r if k % 2 == 0 else r[::-1] for k, r in enumerate(rounds)]
+    dealt = [r[w] for w in range(workers) for r in rounds if w < len(r)]
     return dealt + ranked[len(head) :]

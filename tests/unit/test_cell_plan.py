@@ -110,8 +110,8 @@ def test_longest_cells_are_dealt_first_across_workers() -> None:
     items = ["a", "b", "c", "d", "e"]
     durations = [10.0, 50.0, 40.0, 30.0, 20.0]
     assert longest_first(items, durations, 1) == ["b", "c", "d", "e", "a"]
-    # Two workers each get a first chunk of two: b+d and c+e, not b+c on one worker.
-    assert longest_first(items, durations, 2) == ["b", "d", "c", "e", "a"]
+    # Two workers each get a first chunk of two, in snake order: b+e and c+d.
+    assert longest_first(items, durations, 2) == ["b", "e", "c", "d", "a"]
     previous = {
         "cells": [{"id": "x", "seconds": 3}, {"id": "x", "seconds": 5}, {"id": "x", "seconds": 100}]
     }
