@@ -122,8 +122,8 @@ class HarnessState:
     def base(self, name: str) -> dict[str, Any]:
         return dict(next(b for b in self.prepared()["bases"] if b["name"] == name))
 
-    def warm_wheelhouse(self, cell_id: str) -> str | None:
-        return self.prepared().get("warm_wheelhouses", {}).get(cell_id)
+    def warm(self, cell_id: str) -> dict[str, str]:
+        return dict(self.prepared().get("warm", {}).get(cell_id, {}))
 
 
 STATE = pytest.StashKey[HarnessState]()
@@ -185,7 +185,7 @@ def prepare(state: HarnessState, log: Any) -> None:
             "run": run,
             "bases": ordered,
             "depsets": results.depset_records(state.matrix),
-            "warm_wheelhouses": warm_houses,
+            "warm": warm_houses,
         },
     )
     log(
@@ -196,7 +196,7 @@ def prepare(state: HarnessState, log: Any) -> None:
 
 def _fill_warm(
     state: HarnessState, client: Any, bases: dict[str, Any], cells: list[Cell], log: Any
-) -> dict[str, str]:
+) -> dict[str, dict[str, str]]:
     if not state.config.getoption("warm"):
         return {}
     from harness import warm
@@ -326,7 +326,8 @@ class CellItem(pytest.Item):
             matrix_dir=state.matrix.path.parent,
             out_dir=state.out_dir,
             keep=bool(self.config.getoption("keep")),
-            warm_wheelhouse=state.warm_wheelhouse(self.cell.id),
+            warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
+            warm_image=state.warm(self.cell.id).get("image"),
         )
         redactor = Redactor.for_settings(
             [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}

@@ -4,7 +4,10 @@ pip's HTTP cache stays empty behind proxies that strip caching headers, so warm 
 fills a wheelhouse of its own, once per base image and dependency set: ``pip wheel``
 in a container of that base (so the wheels fit its Python and libc), kept under
 ``reports/wheelhouse/``. Warm cells install from it with ``--no-index`` and are marked
-``"warm": true`` everywhere. System packages are still fetched by apt/apk.
+``"warm": true`` everywhere. System packages cannot be installed from a read-only
+cache by apt, so warm mode snapshots them instead: the base with the depset's system
+packages installed, committed once as ``harness-warm/<base>:<hash>``; warm cells start
+from it and their system-packages step says so.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from typing import Any
 import docker
 
 from harness.cell import (
+    DETECT_PM,
     VENV,
     WARM_MOUNT,
     WHEELHOUSE_MOUNT,
     ca_bundle_path,
     container_environment,
+    system_install_command,
 )
 from harness.container import CellContainer, ContainerSpec, Mount
 from harness.engine import LABEL_CELL
@@ -46,20 +51,71 @@ def fill_all(
     root: Path,
     labels: dict[str, str],
     log: Callable[[str], None],
-) -> dict[str, str]:
-    """Fill (or reuse) one wheelhouse per base × depset; returns cell id → folder."""
-    chosen: dict[str, str] = {}
+) -> dict[str, dict[str, str]]:
+    """Fill (or reuse) the wheelhouse and system snapshot of every base × depset.
+
+    Returns cell id → {"wheelhouse": folder, "image": snapshot id}, each where there is one.
+    """
+    chosen: dict[str, dict[str, str]] = {}
     for cell in cells:
         base, depset = bases.get(cell.base), matrix.spec.depsets[cell.depset]
-        if not base or base["status"] != "available" or not depset.pip:
+        if not base or base["status"] != "available":
             continue
-        folder = wheelhouse_dir(root, base, depset)
-        if not (folder / COMPLETE).exists():
-            log(f"[warm] filling {folder} for {cell.id}")
-            _fill(client, matrix, base, depset, folder, {**labels, LABEL_CELL: f"warm:{cell.id}"})
-        if (folder / COMPLETE).exists():
-            chosen[cell.id] = str(folder)
+        cell_labels = {**labels, LABEL_CELL: f"warm:{cell.id}"}
+        entry = chosen.setdefault(cell.id, {})
+        if depset.pip:
+            folder = wheelhouse_dir(root, base, depset)
+            if not (folder / COMPLETE).exists():
+                log(f"[warm] filling {folder} for {cell.id}")
+                _fill(client, matrix, base, depset, folder, cell_labels)
+            if (folder / COMPLETE).exists():
+                entry["wheelhouse"] = str(folder)
+        if depset.system:
+            image = _system_snapshot(client, matrix, base, depset, cell_labels, log)
+            if image:
+                entry["image"] = image
     return chosen
+
+
+def _system_snapshot(
+    client: docker.DockerClient,
+    matrix: Matrix,
+    base: dict[str, Any],
+    depset: DepsetSpec,
+    labels: dict[str, str],
+    log: Callable[[str], None],
+) -> str | None:
+    recipe = json.dumps([base["image_id"], depset.system], sort_keys=True).encode()
+    repository, tag = (
+        f"harness-warm/{docker_safe(base['name'])}",
+        hashlib.sha256(recipe).hexdigest()[:16],
+    )
+    try:
+        return str(client.images.get(f"{repository}:{tag}").id)
+    except docker.errors.ImageNotFound:
+        pass
+    log(f"[warm] snapshot of {base['name']} with {depset.system}")
+    spec = ContainerSpec(
+        image=base["image_id"],
+        name=docker_safe(f"harness-warm-{base['name']}-{tag}"),
+        labels=labels,
+        environment=container_environment(matrix.settings, matrix.path.parent),
+        memory=matrix.settings.memory,
+        cpus=matrix.settings.cpus,
+        network=matrix.settings.install_network,
+    )
+    with CellContainer(client, spec) as box:
+        detected = box.run_shell(DETECT_PM, timeout=60).stdout.split()
+        family = {"apt-get": "apt", "apk": "apk"}.get(detected[-1] if detected else "")
+        packages = depset.system.get(family) if family else None  # type: ignore[call-overload]
+        if not packages:
+            return None  # the cell will report `unsupported` itself
+        done = box.run_shell(system_install_command(family, packages), matrix.settings.timeout)  # type: ignore[arg-type]
+        if done.exit_code != 0:
+            return None  # the cell will install (and fail) for real
+        assert box.container is not None
+        image = box.container.commit(repository=repository, tag=tag, conf={"Labels": labels})
+    return str(image.id)
 
 
 def _fill(
