@@ -149,7 +149,8 @@ def cmd_bases_build(args: argparse.Namespace) -> int:
     records = resolver.resolve_all(args.names or None)
     for record in records.values():
         size = f"{record['size_bytes'] / 1e6:.0f} MB" if record.get("size_bytes") else ""
-        where = record.get("standin") or record.get("reason") or record.get("image")
+        where = record.get("reason") if record["status"] != "available" else None
+        where = where or record.get("standin") or record.get("image")
         print(f"{record['name']:<16} {record['status']:<12} {size:>8}  {where}")
     return 0
 

@@ -397,11 +397,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran
+    merged = results.merge(state.out_dir)  # first: results must survive a lost engine
     if not session.config.getoption("keep"):
-        engine.remove_run_containers(client(), state.run_id)
-    merged = results.merge(state.out_dir)
+        _remove_containers(state, _log(session.config))
     finish_outputs(state.out_dir, merged, _log(session.config))
     session.exitstatus = exit_code_for(merged, int(exitstatus))
+
+
+def _remove_containers(state: HarnessState, log: Any) -> None:
+    from harness.container import ENGINE_ERRORS
+
+    try:
+        engine.remove_run_containers(client(), state.run_id)
+    except (*ENGINE_ERRORS, FatalError) as err:
+        log(f"[harness] could not remove this run's containers ({err}); `harness sweep` will")
 
 
 def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> None:
