@@ -104,6 +104,7 @@ class CellRun:
             self._finish("unavailable", f"image not found: {err}", started)
             return self.record
         except ENGINE_ERRORS as err:
+            self.record["engine_lost"] = True  # not a result: --resume runs the cell again
             self._finish("error", f"docker engine: {_one_line(str(err))}", started)
             return self.record
         self._finish(self._status(), self.record.get("reason"), started)
@@ -291,6 +292,11 @@ class CellRun:
             step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
         if outcome is not None and status == "timeout":
             step["reason"] = f"exceeded the step timeout of {self.job.cell.timeout:.0f} s"
+        if outcome is not None and outcome.exit_code is None and outcome.container_died:
+            # The exec itself failed (engine restarting, container removed): say so, rather
+            # than "the probe printed nothing", and let --resume run the cell again.
+            step["reason"] = _one_line(outcome.stderr) or "lost the container or the engine"
+            self.record["engine_lost"] = True
         self.steps.append(step)
         self.full_log.append(f"=== {name} ({status}, {seconds:.1f} s) $ {step['command']}\n{clean}")
 

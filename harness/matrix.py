@@ -293,6 +293,13 @@ def _parse_yaml(path: Path, text: str) -> Any:
         raise ConfigurationError(f"{path}: {err.what}", err.fix) from None
     except yaml.YAMLError as err:
         raise ConfigurationError(f"{path}: not valid YAML: {err}", "fix the YAML syntax") from None
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as err:
+        # PyYAML's constructors raise these for a malformed typed scalar (`!!int x`, a date
+        # such as 2024-13-45), int() past 4300 digits, its composer for very deep nesting.
+        raise ConfigurationError(
+            f"{path}: not valid YAML: {type(err).__name__}: {str(err)[:200]}",
+            "fix the value (quote it to keep it as text) or the YAML syntax",
+        ) from None
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"{path}: the top level must be a mapping (got {type(data).__name__})",

@@ -308,9 +308,10 @@ class CellItem(pytest.Item):
             return None
         path = state.out_dir / "cells" / result_file_name(self.cell.id, self.repeat)
         try:
-            return dict(json.loads(path.read_text(encoding="utf-8")))
+            record = dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
+        return None if record.get("engine_lost") else record  # not a result: run it again
 
     def _run(self, state: HarnessState) -> dict[str, Any]:
         settings = state.matrix.settings
@@ -333,7 +334,9 @@ class CellItem(pytest.Item):
             [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
         )
         run = CellRun(job, client(), redactor)
-        record = run.run()
+        # Everything the record holds may carry a secret (the reproducer's env, reasons
+        # quoting an engine error, probe output): mask it all before it is written.
+        record = redactor.deep(run.run())
         write_cell_result(
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),

@@ -22,7 +22,10 @@ class Redactor:
         found: list[str] = []
         for url in urls:
             if url and (userinfo := urlsplit(url).netloc.rpartition("@")[0]):
-                found += [userinfo, *userinfo.split(":")]
+                # user:password: the password is the secret, not the (often common) user name;
+                # a lone user part is itself the token (https://TOKEN@host/simple).
+                user, has_password, password = userinfo.partition(":")
+                found += [userinfo, password if has_password else user]
         found += [value for key, value in env.items() if _SECRET_ENV.search(key)]
         return cls(found)
 

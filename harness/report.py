@@ -90,7 +90,8 @@ _NUMERIC = [
 
 def status_class(status: Any) -> str:
     """CSS class of a status; anything unknown gets a neutral look rather than a broken one."""
-    return f"st-{status}" if status in STATUS_HELP else "st-unknown"
+    known = isinstance(status, str) and status in STATUS_HELP  # probe output is free-form
+    return f"st-{status}" if known else "st-unknown"
 
 
 def classify_tag(wheel: bool | None, tag: str | None) -> str:
@@ -636,9 +637,10 @@ def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
 
 def _probe_view(name: str, probe: Any) -> dict[str, Any]:
     info = probe if isinstance(probe, dict) else {}
+    status = info.get("status")
     return {
         "name": name,
-        "status": info.get("status"),
+        "status": status if isinstance(status, str) else None,  # a probe may print anything
         "seconds": info.get("seconds"),
         "error": info.get("error"),
         "json": pretty_json(probe),
@@ -721,10 +723,20 @@ def _change(
 # --- formatting filters -----------------------------------------------------------------
 
 
+def _number(value: Any) -> float | None:
+    """A number to show, or None: probe output is free-form (`"seconds": []` happens)."""
+    if missing(value) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def fmt_seconds(value: Any) -> str:
-    if missing(value):
+    v = _number(value)
+    if v is None:
         return "—"
-    v = float(value)
     if v == 0:
         return "0 s"
     if v < 0.01:
@@ -733,7 +745,8 @@ def fmt_seconds(value: Any) -> str:
 
 
 def fmt_delta(value: Any) -> str:
-    if missing(value):
+    value = _number(value)
+    if value is None:
         return ""
     if abs(value) < 0.005:
         return "±0 s"
@@ -741,7 +754,8 @@ def fmt_delta(value: Any) -> str:
 
 
 def fmt_mb(value: Any) -> str:
-    return "—" if missing(value) else charts.format_value(float(value) / 1e6, "MB")
+    v = _number(value)
+    return "—" if v is None else charts.format_value(v / 1e6, "MB")
 
 
 def fmt_time(value: Any) -> str:

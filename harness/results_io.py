@@ -34,36 +34,107 @@ def load_results(path: Path) -> dict[str, Any]:
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # strict: the readers use the raw JSON, so "1" must not pass for a number here
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+Text = str | None
+Number = float | None
 
 
 class _Step(_Open):
     name: str
-    status: str | None = None
-    seconds: float | None = None
+    kind: Text = None
+    status: Text = None
+    seconds: Number = None
+    exit_code: int | None = None
+    command: Text = None
+    network: Text = None
+    log_tail: Text = None
+    reason: Text = None
+    error: Text = None
+    failure_kind: Text = None
+
+
+class _Distribution(_Open):
+    name: Text = None
+    version: Text = None
+    tag: Text = None
+    source: Text = None
+    wheel: bool | None = None
+    requested: bool | None = None
+    build_seconds: Number = None
 
 
 class _Cell(_Open):
     id: str
     base: str
     depset: str
-    status: str | None = None
+    status: Text = None
+    reason: Text = None
     repeat: int = 0
+    seconds: Number = None
+    started_at: Text = None
+    ended_at: Text = None
+    container: Text = None
+    package_manager: Text = None
+    standin: Text = None
+    environment_limit: Text = None
+    download_bytes: Number = None
+    size_added_bytes: Number = None
     steps: list[_Step] = []
-    distributions: list[dict[str, Any]] = []
+    distributions: list[_Distribution] = []
     probes: dict[str, dict[str, Any]] = {}
+    expected_failure: dict[str, Any] | None = None
+    reproducer: dict[str, Any] | None = None
 
 
 class _Named(_Open):
     name: str
 
 
-class _Shape(_Open):
-    """Just the structure readers rely on; every other key is free (extend, don't break)."""
+class _Base(_Named):
+    reference: Text = None
+    kind: Text = None
+    standin: Text = None
+    status: Text = None
+    reason: Text = None
+    image: Text = None
+    image_id: Text = None
+    digest: Text = None
+    os: Text = None
+    python: Text = None
+    libc: dict[str, Any] | None = None
+    size_bytes: Number = None
+    build_seconds: Number = None
 
-    run: dict[str, Any]
-    bases: list[_Named] = []
-    depsets: list[_Named] = []
+
+class _Depset(_Named):
+    system: dict[str, list[str] | None] | None = None
+    pip: list[str] | None = None
+    probes: list[str] | None = None
+
+
+class _Run(_Open):
+    id: Text = None
+    started_at: Text = None
+    ended_at: Text = None
+    harness_version: Text = None
+    jobs: int | None = None
+    repeat: int | None = None
+    registry_reachable: bool | None = None
+    warnings: list[Any] | None = None
+    host: dict[str, Any] | None = None
+    engine: dict[str, Any] | None = None
+    matrix: dict[str, Any] | None = None
+
+
+class _Shape(_Open):
+    """The types of the fields readers use; every other key is free (extend, don't break)."""
+
+    run: _Run
+    bases: list[_Base] = []
+    depsets: list[_Depset] = []
     cells: list[_Cell] = []
 
 
