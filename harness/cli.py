@@ -120,9 +120,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import write_report
+    from harness.outputs import rerender_report
 
-    print(write_report(Path(args.dir)))
+    print(rerender_report(Path(args.dir)))
     return 0
 
 

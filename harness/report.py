@@ -864,9 +864,12 @@ def _by_grid_order(
     return sorted(grid, key=key)
 
 
-def write_report(results_dir: Path) -> Path:
-    """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path."""
+def write_report(results_dir: Path, history: list[dict[str, Any]] | None = None) -> Path:
+    """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
+
+    ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
+    """
     results = load_results(results_dir / "results.json")
     target = results_dir / "report.html"
-    target.write_text(render_report(results), encoding="utf-8")
+    target.write_text(render_report(results, history=history), encoding="utf-8")
     return target
