@@ -336,7 +336,7 @@ def pass_context(label: str, kind: str, jobs: int) -> Iterator[Pass]:
 
 @contextmanager
 def load_sampler() -> Iterator[list[list[Any]]]:
-    """1-minute load average every few seconds: other agents' work shows up here."""
+    """1-minute load average every few seconds: other work on the machine shows up here."""
     samples: list[list[Any]] = []
     stop = threading.Event()
 
