@@ -7,7 +7,7 @@ MATRIX ?= matrix.yaml
 JOBS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup venv engine host-tools bases matrix test test-bases test-unit bench test-heavy test-musl lint clean-containers
+.PHONY: setup venv engine host-tools bases matrix test test-bases test-disruptive test-unit bench test-heavy test-musl lint clean-containers
 
 setup: venv engine host-tools bases  ## venv, Docker engine, stand-in bases
 
@@ -37,6 +37,9 @@ test: venv engine host-tools test-bases  ## unit + integration (heavy depsets in
 # The integration tests share one cached stand-in; build it once, before they run in parallel.
 test-bases: venv engine host-tools
 	$(BIN)/harness bases build py311 --matrix tests/matrices/integration.yaml
+
+test-disruptive: venv engine host-tools test-bases  ## only the engine-restart test
+	$(BIN)/pytest -p no:xdist -m disruptive --run-disruptive $(PYTEST_ARGS)
 
 test-unit: venv
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
