@@ -123,6 +123,14 @@ _FAILURE_KINDS = (
             r"ConnectionResetError|IncompleteRead|ProtocolError|Network is unreachable"
         ),
     ),
+    (  # building an sdist needs a compiler the base does not have (musl stand-in, slim)
+        "no-compiler",
+        re.compile(
+            r"command '(gcc|cc|c\+\+|g\+\+)' failed|unable to execute '(gcc|cc)'|"
+            r"No such file or directory: '(gcc|cc|c\+\+)'|C compiler cannot create|"
+            r"Unknown compiler\(s\)|Could not find a C compiler"
+        ),
+    ),
     (
         "build-failed",
         re.compile(

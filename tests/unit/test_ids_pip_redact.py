@@ -76,6 +76,8 @@ def test_download_bytes_build_times_and_failure_kinds() -> None:
         "no-matching-distribution"
     )
     assert pipreport.classify_failure("Failed to build numpy") == "build-failed"
+    no_cc = "error: command 'gcc' failed: No such file or directory\nFailed to build srsly"
+    assert pipreport.classify_failure(no_cc) == "no-compiler"
     assert (
         pipreport.classify_failure("NewConnectionError: [Errno -3] Temporary failure") == "network"
     )
