@@ -35,6 +35,7 @@ from harness.ids import container_name
 from harness.matrix import Cell, DepsetSpec, Settings
 from harness.probing import parse_probe_output
 from harness.redact import Redactor
+from harness.runview import UNEXPECTED
 
 VENV = "/opt/harness-venv"
 PROBES_MOUNT = "/harness/probes"
@@ -46,7 +47,7 @@ MODELS_MOUNT = "/harness/models"
 WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
-FAILING = ("failed", "error", "timeout", "oom")
+FAILING = UNEXPECTED  # one definition of "broke unexpectedly", shared with the exit code
 PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 

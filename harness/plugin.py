@@ -27,8 +27,9 @@ from harness.errors import FatalError
 from harness.ids import new_run_id, result_file_name, runner_token
 from harness.matrix import PROBES_DIR, Cell, Matrix, load_matrix
 from harness.redact import Redactor
+from harness.runview import UNEXPECTED
 
-FAILING = {"failed", "error", "timeout", "oom"}
+FAILING = UNEXPECTED
 SKIPPING = {"unavailable", "unsupported"}
 _client: Any = None
 _current_config: pytest.Config | None = None  # logreport hooks get no config

@@ -31,12 +31,13 @@ STATUSES: tuple[str, ...] = (
     "failed",
     "error",
     "timeout",
+    "oom",
     "unsupported",
     "unavailable",
 )
 GOOD = frozenset({"passed", "unexpected-pass"})
 # The results that make a run red: something broke that nobody said would.
-UNEXPECTED = frozenset({"failed", "error", "timeout"})
+UNEXPECTED = frozenset({"failed", "error", "timeout", "oom"})
 # Nothing was measured: the base or the packages could not be had, or the base cannot
 # do what the depset asks. Never red, never compared.
 NOT_RUN = frozenset({"unavailable", "unsupported"})
@@ -44,6 +45,7 @@ NOT_RUN = frozenset({"unavailable", "unsupported"})
 # failed repeat out of three makes the cell failed (a flaky cell is a failing cell).
 _SEVERITY = (
     "error",
+    "oom",
     "timeout",
     "failed",
     "unexpected-pass",

@@ -148,3 +148,11 @@ def test_environment_limits_can_be_scoped_to_bases() -> None:
     rule = LimitRule(pattern="x", reason="y", bases=["*-slim"])
     assert rule.applies_to("py313-slim") and not rule.applies_to("py315-alpine")
     assert LimitRule(pattern="x", reason="y").applies_to("anything")
+
+
+def test_an_oom_cell_fails_the_run() -> None:
+    from harness.diff import exit_code
+
+    cell = {"id": "a×b", "base": "a", "depset": "b", "status": "oom", "repeat": 0}
+    results = {"schema_version": 1, "run": {"id": "r"}, "bases": [], "cells": [cell]}
+    assert exit_code(results, None, {"status"}) == 1
