@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -227,12 +228,31 @@ class Resolver:
             "digest": (image.attrs.get("RepoDigests") or [None])[0],
             "created": image.attrs.get("Created"),
         }
-        env = self._env_probe(record["image_id"], record["python_command"])
+        env = self._cached_env_probe(record["image_id"], record["python_command"])
         facts["env"] = env
+        facts["tools"] = (env or {}).get("tools")
         facts["os"] = (env.get("os_release") or {}).get("PRETTY_NAME") if env else None
         facts["libc"] = env.get("libc") if env else None
         facts["python"] = (env.get("python") or {}).get("version") if env else None
         return facts
+
+    def _cached_env_probe(self, image: str, python: str) -> dict[str, Any] | None:
+        """An image id's facts cannot change, so a passed probe is kept for the next run."""
+        path = env_cache_path(self.probes_dir, image, python)
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            pass
+        env = self._env_probe(image, python)
+        if env and env.get("status") == "passed":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+                temporary.write_text(json.dumps(env), encoding="utf-8")
+                temporary.replace(path)
+            except OSError:
+                pass  # a read-only home only costs the next run half a second
+        return env
 
     def _env_probe(self, image: str, python: str) -> dict[str, Any] | None:
         try:
@@ -250,6 +270,16 @@ class Resolver:
             return {"status": "failed", "error": _short(str(err))}
         parsed, problem = parse_probe_output(output.decode("utf-8", "replace"))
         return parsed if parsed is not None else {"status": "error", "error": problem}
+
+
+def env_cache_path(probes_dir: Path, image_id: str, python: str) -> Path:
+    """Keyed by image id, interpreter and the probe's own code, so an edit re-probes."""
+    digest = hashlib.sha256(f"{image_id}\0{python}".encode())
+    for name in ("env.py", "_common.py"):
+        source = probes_dir / name
+        digest.update(source.read_bytes() if source.is_file() else b"-")
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "harness" / "base-facts" / f"{digest.hexdigest()[:24]}.json"
 
 
 class BuildFailed(Exception):

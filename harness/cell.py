@@ -51,6 +51,7 @@ FAILING = UNEXPECTED  # one definition of "broke unexpectedly", shared with the 
 PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
+PIP_RESULTS_SEPARATOR = "==== harness: end of pip report ===="
 DETECT_PM = (
     "for pm in apt-get apk; do if command -v $pm >/dev/null 2>&1; then echo $pm; exit 0; fi; "
     "done; echo none"
@@ -73,7 +74,7 @@ class CellJob:
     out_dir: Path
     keep: bool = False
     warm_wheelhouse: str | None = None  # warm mode: install from this folder, no index
-    warm_image: str | None = None  # warm mode: the base with the system packages installed
+    warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
 
 
 @dataclass
@@ -128,17 +129,28 @@ class CellRun:
     # -- install steps -----------------------------------------------------------------
 
     def _install(self, box: CellContainer) -> bool:
-        detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
-        manager = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else "none"
-        family = {"apt-get": "apt", "apk": "apk"}.get(manager)
+        family = self._package_manager(box)
         self.record["package_manager"] = family
         if self.job.depset.system and not self._system_packages(box, family):
             return False
-        python = self.job.base.get("python_command") or "python3"
-        venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
-        if venv.exit_code != 0:
-            return False
+        if self.job.warm_image:
+            note = f"warm: made in {self.job.warm_image[:19]} (not measured)"
+            self._record_step("venv", "install", "passed", 0.0, 0, "", note, command=note)
+            self.steps[-1]["warm"] = True
+        else:
+            python = self.job.base.get("python_command") or "python3"
+            venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
+            if venv.exit_code != 0:
+                return False
         return self._pip_install(box) if self.job.depset.pip else True
+
+    def _package_manager(self, box: CellContainer) -> str | None:
+        """From the base's env probe when it ran; otherwise asked in this container."""
+        known = (self.job.base.get("tools") or {}).get("package_manager", "unknown")
+        if known == "unknown":
+            detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
+            known = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else None
+        return {"apt-get": "apt", "apk": "apk"}.get(known or "none")
 
     def _system_packages(self, box: CellContainer, family: str | None) -> bool:
         if self.job.warm_image:
@@ -205,9 +217,15 @@ class CellRun:
         return None
 
     def _read_pip_results(self, box: CellContainer, log: str) -> None:
-        report = pipreport.parse_report(box.read_file(f"{WORK}/pip-report.json"))
-        builds = box.exec(["sh", "-c", f"grep 'Building wheel for' {WORK}/pip.log || true"], 60)
-        durations = pipreport.build_durations(builds.stdout)
+        # One exec for the report, the build lines and the clean-up (each exec costs ~60 ms).
+        script = (
+            f"cat {WORK}/pip-report.json 2>/dev/null; echo; echo '{PIP_RESULTS_SEPARATOR}'; "
+            f"grep 'Building wheel for' {WORK}/pip.log; rm -rf {WORK}"  # not what the cell adds
+        )
+        outcome = box.exec(["sh", "-c", script], 60)
+        report_text, _, build_lines = outcome.stdout.partition(PIP_RESULTS_SEPARATOR)
+        report = pipreport.parse_report(report_text.strip())
+        durations = pipreport.build_durations(build_lines)
         dists = pipreport.distributions(report) if report else []
         for dist in dists:
             if not dist["wheel"]:
@@ -215,7 +233,6 @@ class CellRun:
         self.record["distributions"] = dists
         self.record["download_bytes"] = pipreport.downloaded_bytes(log)
         self.record["pip_report_environment"] = (report or {}).get("environment")
-        box.exec(["rm", "-rf", WORK], 60)  # not part of what the cell adds
 
     # -- probes --------------------------------------------------------------------------
 
@@ -349,6 +366,8 @@ class CellRun:
             network=job.cell.install_network,
             tmpfs=dict(job.cell.tmpfs),
             keep=job.keep,
+            has_timeout=(job.base.get("tools") or {}).get("timeout"),
+            remove_in_background=bool(job.warm_wheelhouse or job.warm_image),
         )
 
     def _mounts(self) -> list[Mount]:
@@ -429,7 +448,9 @@ def system_install_command(family: str, packages: list[str]) -> str:
 def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
     links = [f"--find-links {WHEELHOUSE_MOUNT}/{i}" for i in range(len(wheelhouses))]
     if job.warm_wheelhouse:
-        links = ["--no-index", f"--find-links {WARM_MOUNT}", *links]
+        # --no-compile: the import probe's first interpreter compiles what it imports;
+        # byte-compiling every installed file is half of a warm install's time.
+        links = ["--no-index", "--no-compile", f"--find-links {WARM_MOUNT}", *links]
     requirements = " ".join(f"'{r}'" for r in job.depset.pip)
     return " ".join(
         [

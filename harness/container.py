@@ -49,6 +49,10 @@ class ContainerSpec:
     network: str = "bridge"
     tmpfs: Mapping[str, str] | None = None
     keep: bool = False
+    # Known from the base's env probe: saves an exec per cell. None: check in the container.
+    has_timeout: bool | None = None
+    # Warm mode only: removal overlaps the next cell instead of being timed with this one.
+    remove_in_background: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,15 @@ class CellContainer:
         self.client = client
         self.spec = spec
         self.container: Container | None = None
-        self._has_timeout = False
+        self._has_timeout: bool | None = False
 
     # -- lifecycle -----------------------------------------------------------------
 
     def __enter__(self) -> CellContainer:
         self.container = self.client.containers.run(**self._run_kwargs())
-        self._has_timeout = self.run_shell("command -v timeout", timeout=60).exit_code == 0
+        self._has_timeout = self.spec.has_timeout
+        if self._has_timeout is None:
+            self._has_timeout = self.run_shell("command -v timeout", timeout=60).exit_code == 0
         return self
 
     def __exit__(
@@ -86,18 +92,16 @@ class CellContainer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.container is not None and not self.spec.keep:
+        if self.container is None or self.spec.keep:
+            return
+        if self.spec.remove_in_background:
+            _BACKGROUND.submit(self.container)
+        else:
             self.remove()
 
     def remove(self) -> None:
-        if self.container is None:
-            return
-        try:
-            self.container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except ENGINE_ERRORS:
-            pass  # the engine is gone or busy removing it: the next run's sweep finishes it
+        if self.container is not None:
+            _remove_quietly(self.container)
 
     def _run_kwargs(self) -> dict[str, Any]:
         spec = self.spec
@@ -237,6 +241,47 @@ class CellContainer:
         """Bytes in the container's writable layer (SDK 7.2 has no size on inspect)."""
         rows = self.client.api.containers(all=True, size=True, filters={"id": self.id})
         return rows[0].get("SizeRw") if rows else None
+
+
+def _remove_quietly(container: Container) -> None:
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except ENGINE_ERRORS:
+        pass  # the engine is gone or busy removing it: the next run's sweep finishes it
+
+
+class _BackgroundRemovals:
+    """Containers being removed while the next cell runs; waited for at session end.
+
+    A process killed before the wait leaves them to the label sweep, like any other
+    interrupted run.
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, container: Container) -> None:
+        thread = threading.Thread(target=_remove_quietly, args=(container,), daemon=True)
+        thread.start()
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+
+    def wait(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+_BACKGROUND = _BackgroundRemovals()
+
+
+def wait_for_background_removals(timeout: float = 300.0) -> None:
+    _BACKGROUND.wait(timeout)
 
 
 def _text(data: Any) -> str:

@@ -49,6 +49,7 @@ SCHEMA = pa.schema(
         ("hostname", pa.string()),
         ("engine_version", pa.string()),
         ("jobs", pa.int32()),
+        ("warm", pa.bool_()),  # a --warm run: for iteration, not a measurement
         ("row", pa.string()),  # "cell" or "step"
         ("cell_id", pa.string()),
         ("base", pa.string()),
@@ -91,6 +92,7 @@ def _run_columns(results: Mapping[str, Any]) -> dict[str, Any]:
         "hostname": (run.get("host") or {}).get("hostname"),
         "engine_version": (run.get("engine") or {}).get("version"),
         "jobs": run.get("jobs"),
+        "warm": bool(run.get("warm")),
     }
 
 
@@ -250,7 +252,7 @@ def previous_run_dir(reports_dir: Path, results: dict[str, Any]) -> Path | None:
 
     Runs are ``reports_dir/<run-id>/results.json``; symlinks such as ``latest`` are
     skipped so a run is never its own predecessor. Earlier means a smaller run id
-    (run ids sort by time).
+    (run ids sort by time). Warm runs are compared only with warm runs.
     """
     run = results.get("run") or {}
     run_id = str(run.get("id"))
@@ -266,6 +268,8 @@ def previous_run_dir(reports_dir: Path, results: dict[str, Any]) -> Path | None:
         other_id = str(other_run.get("id"))
         if other_id >= run_id or not identity & _matrix_identity(other_run):
             continue
+        if bool(other_run.get("warm")) != bool(run.get("warm")):
+            continue  # a warm run's timings are not measurements: never a cold run's baseline
         if best is None or other_id > best[0]:
             best = (other_id, directory)
     return best[1] if best else None

@@ -4,10 +4,12 @@ pip's HTTP cache stays empty behind proxies that strip caching headers, so warm 
 fills a wheelhouse of its own, once per base image and dependency set: ``pip wheel``
 in a container of that base (so the wheels fit its Python and libc), kept under
 ``reports/wheelhouse/``. Warm cells install from it with ``--no-index`` and are marked
-``"warm": true`` everywhere. System packages cannot be installed from a read-only
-cache by apt, so warm mode snapshots them instead: the base with the depset's system
-packages installed, committed once as ``harness-warm/<base>:<hash>``; warm cells start
-from it and their system-packages step says so.
+``"warm": true`` everywhere, and pip skips byte-compiling there (the import probe's
+first interpreter compiles what it imports). System packages cannot be installed from a
+read-only cache by apt, so warm mode snapshots them instead: the base with the depset's
+system packages installed and the empty venv made, committed once as
+``harness-warm/<base>:<hash>`` (depsets without system packages share one per base);
+warm cells start from it and their system-packages and venv steps say so.
 """
 
 from __future__ import annotations
@@ -70,14 +72,13 @@ def fill_all(
                 _fill(client, matrix, base, depset, folder, cell_labels)
             if (folder / COMPLETE).exists():
                 entry["wheelhouse"] = str(folder)
-        if depset.system:
-            image = _system_snapshot(client, matrix, base, depset, cell_labels, log)
-            if image:
-                entry["image"] = image
+        image = _snapshot(client, matrix, base, depset, cell_labels, log)
+        if image:
+            entry["image"] = image
     return chosen
 
 
-def _system_snapshot(
+def _snapshot(
     client: docker.DockerClient,
     matrix: Matrix,
     base: dict[str, Any],
@@ -85,7 +86,8 @@ def _system_snapshot(
     labels: dict[str, str],
     log: Callable[[str], None],
 ) -> str | None:
-    recipe = json.dumps([base["image_id"], depset.system], sort_keys=True).encode()
+    python = base.get("python_command") or "python3"
+    recipe = json.dumps([base["image_id"], depset.system, python, VENV], sort_keys=True).encode()
     repository, tag = (
         f"harness-warm/{docker_safe(base['name'])}",
         hashlib.sha256(recipe).hexdigest()[:16],
@@ -94,7 +96,7 @@ def _system_snapshot(
         return str(client.images.get(f"{repository}:{tag}").id)
     except docker.errors.ImageNotFound:
         pass
-    log(f"[warm] snapshot of {base['name']} with {depset.system}")
+    log(f"[warm] snapshot of {base['name']} with {depset.system or 'no system packages'} + venv")
     spec = ContainerSpec(
         image=base["image_id"],
         name=docker_safe(f"harness-warm-{base['name']}-{tag}"),
@@ -105,17 +107,23 @@ def _system_snapshot(
         network=matrix.settings.install_network,
     )
     with CellContainer(client, spec) as box:
-        detected = box.run_shell(DETECT_PM, timeout=60).stdout.split()
-        family = {"apt-get": "apt", "apk": "apk"}.get(detected[-1] if detected else "")
-        packages = depset.system.get(family) if family else None  # type: ignore[call-overload]
-        if not packages:
-            return None  # the cell will report `unsupported` itself
-        done = box.run_shell(system_install_command(family, packages), matrix.settings.timeout)  # type: ignore[arg-type]
-        if done.exit_code != 0:
-            return None  # the cell will install (and fail) for real
+        if depset.system and not _install_system(box, depset, matrix.settings.timeout):
+            return None  # the cell installs (and reports the failure, or `unsupported`) itself
+        if box.run_shell(f"{python} -m venv {VENV}", matrix.settings.timeout).exit_code != 0:
+            return None
         assert box.container is not None
         image = box.container.commit(repository=repository, tag=tag, conf={"Labels": labels})
     return str(image.id)
+
+
+def _install_system(box: CellContainer, depset: DepsetSpec, timeout: float) -> bool:
+    detected = box.run_shell(DETECT_PM, timeout=60).stdout.split()
+    family = {"apt-get": "apt", "apk": "apk"}.get(detected[-1] if detected else "")
+    packages = depset.system.get(family) if family else None  # type: ignore[call-overload]
+    if not packages:
+        return False
+    command = system_install_command(family, packages)  # type: ignore[arg-type]
+    return box.run_shell(command, timeout).exit_code == 0
 
 
 def _fill(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ PT_INTERP = 3
 # cgroup v1 writes "no limit" as a page-rounded LONG_MAX; anything this large is no limit.
 UNLIMITED_BYTES = 1 << 62
 SUBPROCESS_TIMEOUT_S = 60
+PACKAGE_MANAGERS = ("apt-get", "apk")  # the order the cell's own detection uses
 
 
 def read_text(path: str) -> str | None:
@@ -299,6 +301,12 @@ def cpus() -> dict[str, Any]:
     return {"count": os.cpu_count(), "affinity": affinity}
 
 
+def tools() -> dict[str, Any]:
+    """What the harness needs from the image, found once per base instead of once per cell."""
+    manager = next((pm for pm in PACKAGE_MANAGERS if shutil.which(pm)), None)
+    return {"package_manager": manager, "timeout": shutil.which("timeout") is not None}
+
+
 def main(result: dict[str, Any]) -> None:
     libc_facts = libc()
     machine = platform.machine()
@@ -313,6 +321,7 @@ def main(result: dict[str, Any]) -> None:
         memory_total_bytes=memory_total_bytes(),
         cgroup=cgroup(),
         kernel={"release": platform.release(), "version": platform.version()},
+        tools=tools(),
     )
 
 
