@@ -1,6 +1,6 @@
 """The harness benchmark: what `make bench` runs (see bench/README.md).
 
-    .venv/bin/python bench/run_bench.py [--rounds 2] [--jobs 1,2,4] [--warm-runs 1]
+    .venv/bin/python bench/run_bench.py [--rounds 2] [--jobs 1,2,4] [--warm-runs 2]
 
 One invocation measures, on bench/matrix.yaml:
   1. overhead: `harness run --jobs 1` against a plain sequential shell loop that replays
@@ -8,9 +8,9 @@ One invocation measures, on bench/matrix.yaml:
      disconnect, probes, docker rm) with `bash -c`; the two alternate in ABBA order so a
      drift in network speed or machine load falls on both alike;
   2. scheduling: the matrix's wall time at each --jobs against its critical path;
-  3. cold against warm: `harness run --warm` in a fresh work dir, so its start-up fills
-     the wheelhouse and its cells install from it (--warm-runs 2 adds a run that finds
-     the wheelhouse filled).
+  3. cold against warm: `harness run --warm` twice in a fresh work dir: the first fills
+     the wheelhouse and the warm snapshots in its start-up, the second finds them (the
+     iteration loop warm mode is for); both install from the wheelhouse.
 It prints the ratios (bench/summarize.py) and writes the raw numbers and the command to
 bench/results/<date>.json.
 """
@@ -80,7 +80,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--jobs", default="1,2,4", help="--jobs values for the scheduling pass")
     parser.add_argument(
-        "--warm-runs", type=int, default=1, help="--warm runs after the cold ones (0: none)"
+        "--warm-runs",
+        type=int,
+        default=2,
+        help="--warm runs after the cold ones: the first fills, the next reuse (0: none)",
     )
     parser.add_argument("--workdir", help="where the harness runs write (default: a temp dir)")
     parser.add_argument("--keep-runs", action="store_true", help="keep the run directories")

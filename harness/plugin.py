@@ -89,6 +89,14 @@ class XdistHooks:
         node.workerinput["harness_runner"] = state.runner
         node.workerinput["harness_jobs"] = state.jobs
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if _state(config) is None:
+            return None  # not a matrix run: xdist's own scheduler
+        from harness.xdist_scheduler import LongestFirstScheduling
+
+        return LongestFirstScheduling(config, log)
+
 
 class HarnessState:
     def __init__(self, matrix: Matrix, run_id: str, out_dir: Path, config: pytest.Config) -> None:
@@ -257,16 +265,17 @@ class MatrixFile(pytest.File):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest cells first (every worker computes the same order from the same files)."""
+    """Longest cells first (every worker computes the same order from the same files);
+    under xdist, harness.xdist_scheduler deals them out from that order."""
     state = _state(config)
     if state is None:
         return
     from harness import history, schedule
     from harness.results_io import load_results
 
-    previous_dir = history.previous_run_dir(
-        state.out_dir.parent, {"run": {"id": state.run_id, "matrix": _matrix_identity(state)}}
-    )
+    this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
+    this_run["warm"] = bool(config.getoption("warm"))
+    previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
     known = schedule.previous_durations(
         load_results(previous_dir / "results.json") if previous_dir else None
     )
@@ -275,7 +284,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         schedule.estimate(i.cell, state.matrix.spec.depsets[i.cell.depset], known) for i in cells
     ]
     others = [i for i in items if not isinstance(i, CellItem)]
-    items[:] = schedule.longest_first(cells, durations, state.jobs) + others
+    items[:] = schedule.longest_first(cells, durations) + others
 
 
 def _matrix_identity(state: HarnessState) -> dict[str, str]:
@@ -397,7 +406,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
-    if state is None or not state.is_controller:
+    if state is None:
+        return
+    from harness.container import wait_for_background_removals
+
+    wait_for_background_removals()  # warm cells' containers, in every process that ran cells
+    if not state.is_controller:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran

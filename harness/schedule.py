@@ -1,9 +1,10 @@
 """Longest cells first, so the run's tail is short.
 
 Expected durations come from the previous run of the same matrix where there is one
-(each cell's median over its repeats), else from a rough weight of the depset (what it
-installs and probes). xdist hands each worker a first chunk of consecutive items, so the
-longest cells are dealt across workers before the rest follow in order.
+(each cell's median over its repeats); a cell new to the matrix takes the median of its
+depset on the other bases of that run; with no run at all, a rough weight of the depset
+(what it installs and probes). Under xdist, harness.xdist_scheduler hands the cells out
+from this order to whichever worker frees first.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import statistics
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from harness.ids import CROSS
 from harness.matrix import Cell, DepsetSpec
 
 T = TypeVar("T")
-XDIST_FIRST_CHUNK = 2  # xdist's LoadScheduling sends at least two items per worker first
 
 
 def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:
@@ -31,23 +32,16 @@ def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:
 def estimate(cell: Cell, depset: DepsetSpec, known: dict[str, float]) -> float:
     if cell.id in known:
         return known[cell.id]
+    same_depset = [
+        seconds for cell_id, seconds in known.items() if cell_id.rpartition(CROSS)[2] == cell.depset
+    ]
+    if same_depset:
+        return float(statistics.median(same_depset))
     installs = 30.0 * len(depset.pip) + 40.0 * bool(depset.system)
     return 5.0 + installs + 10.0 * len(depset.probes)
 
 
-def longest_first(items: Sequence[T], durations: Sequence[float], workers: int) -> list[T]:
-    ranked = [
-        item
-        for _, _, item in sorted(
-            ((-d, i, item) for i, (item, d) in enumerate(zip(items, durations, strict=True))),
-            key=lambda row: (row[0], row[1]),
-        )
-    ]
-    if workers <= 1:
-        return ranked
-    head = ranked[: workers * XDIST_FIRST_CHUNK]
-    # Snake order: worker 0 gets the 1st and the 4th longest, worker 1 the 2nd and 3rd.
-    rounds = [head[k * workers : (k + 1) * workers] for k in range(XDIST_FIRST_CHUNK)]
-    rounds = [r if k % 2 == 0 else r[::-1] for k, r in enumerate(rounds)]
-    dealt = [r[w] for w in range(workers) for r in rounds if w < len(r)]
-    return dealt + ranked[len(head) :]
+def longest_first(items: Sequence[T], durations: Sequence[float]) -> list[T]:
+    """Sorted by expected duration, longest first; ties keep the matrix order."""
+    order = sorted(range(len(items)), key=lambda i: (-durations[i], i))
+    return [items[i] for i in order]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.cell import (
     CA_MOUNT,
@@ -47,6 +48,34 @@ def test_pip_command_uses_report_wheelhouses_and_args(tmp_path: Path) -> None:
     assert "--report /tmp/harness/pip-report.json" in command
     assert "--find-links /harness/wheelhouse/0" in command
     assert "--only-binary :all: 'spacy>=3'" in command
+    assert "--no-index" not in command and "--no-compile" not in command
+
+
+def test_warm_cells_install_offline_without_byte_compiling_and_remove_later(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from harness.cell import CellRun
+
+    warm = replace(job(tmp_path), warm_wheelhouse=str(tmp_path), warm_image="sha256:" + "a" * 64)
+    command = pip_install_command(warm, [])
+    assert "--no-index" in command and "--no-compile" in command
+    assert "--find-links /harness/wheelhouse/warm" in command
+    spec = CellRun(warm, client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
+    assert spec.image == warm.warm_image and spec.remove_in_background
+    cold = CellRun(job(tmp_path), client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
+    assert not cold.remove_in_background and cold.has_timeout is None  # no base facts: ask
+
+
+def test_base_facts_spare_the_per_cell_checks(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from harness.cell import CellRun
+
+    known = replace(job(tmp_path), base={**job(tmp_path).base, "tools": {"timeout": True}})
+    spec = CellRun(known, client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
+    assert spec.has_timeout is True
 
 
 def test_environment_points_tls_at_the_mounted_bundle(tmp_path: Path) -> None:
@@ -104,21 +133,87 @@ def test_keyword_selection_matches_cell_ids() -> None:
     assert all("ffmpeg" not in c.id for c in selected_cells(matrix, "not ffmpeg"))
 
 
-def test_longest_cells_are_dealt_first_across_workers() -> None:
+def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() -> None:
     from harness.schedule import estimate, longest_first, previous_durations
 
     items = ["a", "b", "c", "d", "e"]
-    durations = [10.0, 50.0, 40.0, 30.0, 20.0]
-    assert longest_first(items, durations, 1) == ["b", "c", "d", "e", "a"]
-    # Two workers each get a first chunk of two, in snake order: b+e and c+d.
-    assert longest_first(items, durations, 2) == ["b", "e", "c", "d", "a"]
+    assert longest_first(items, [10.0, 50.0, 40.0, 30.0, 20.0]) == ["b", "c", "d", "e", "a"]
+    assert longest_first(items, [1.0, 2.0, 2.0, 1.0, 0.0]) == ["b", "c", "a", "d", "e"]
     previous = {
         "cells": [{"id": "x", "seconds": 3}, {"id": "x", "seconds": 5}, {"id": "x", "seconds": 100}]
     }
     assert previous_durations(previous) == {"x": 5}
     cell = Cell("b", "d", 60, 1, None, None)
     assert estimate(cell, DepsetSpec(pip=["x"]), {"b×d": 7.0}) == 7.0
+    # A base new to the matrix: its cell takes the depset's median on the other bases.
+    assert estimate(cell, DepsetSpec(pip=["x"]), {"a×d": 80.0, "c×d": 90.0, "a×e": 1.0}) == 85.0
     assert estimate(cell, DepsetSpec(pip=["x", "y"]), {}) > estimate(cell, DepsetSpec(), {})
+
+
+class _FakeNode:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.gateway = type("Gateway", (), {"id": name})()
+        self.shutting_down = False
+        self.received: list[int] = []
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.received += indices
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+class _FakeConfig:
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def getvalue(self, name: str) -> Any:
+        return [f"{self.workers}*popen"] if name == "tx" else None
+
+    def getoption(self, name: str) -> Any:
+        return None
+
+
+def _simulate(durations: list[float], workers: int) -> tuple[float, dict[str, list[int]]]:
+    """Run xdist's protocol against LongestFirstScheduling on a simulated clock."""
+    from harness.xdist_scheduler import LongestFirstScheduling
+
+    scheduler = LongestFirstScheduling(_FakeConfig(workers))  # type: ignore[arg-type]
+    nodes = [_FakeNode(f"w{i}") for i in range(workers)]
+    collection = [f"cell{i}" for i in range(len(durations))]
+    for node in nodes:
+        scheduler.add_node(node)
+        scheduler.add_node_collection(node, collection)
+    scheduler.schedule()
+    clock, busy_until, running = 0.0, {n.name: 0.0 for n in nodes}, {}
+    while any(scheduler.node2pending.values()):
+        for node in nodes:  # a free node starts its first held item
+            held = scheduler.node2pending[node]
+            if node.name not in running and held:
+                running[node.name] = held[0]
+                busy_until[node.name] = clock + durations[held[0]]
+        node = min((n for n in nodes if n.name in running), key=lambda n: busy_until[n.name])
+        clock = busy_until[node.name]
+        scheduler.mark_test_complete(node, running.pop(node.name))
+    return clock, {n.name: n.received for n in nodes}
+
+
+def test_xdist_scheduler_deals_snake_pairs_then_feeds_whoever_frees_first() -> None:
+    # Sorted longest first, as pytest_collection_modifyitems leaves the collection.
+    durations = [81.0, 50.0, 24.0, 12.0, 11.0, 10.0]
+    makespan, received = _simulate(durations, workers=2)
+    assert received["w0"][:2] == [0, 3] and received["w1"][:2] == [1, 2]
+    assert sorted(received["w0"] + received["w1"]) == list(range(6))
+    # Σ = 188 s over two workers: a perfect split is 94 s; xdist's chunking of this
+    # order gave w0 cells 0-2 (155 s) and w1 the rest; one look-ahead loses little.
+    assert makespan <= 99.0
+
+
+def test_xdist_scheduler_with_fewer_cells_than_slots_shuts_every_worker_down() -> None:
+    makespan, received = _simulate([30.0, 20.0, 10.0], workers=2)
+    assert sorted(received["w0"] + received["w1"]) == [0, 1, 2]
+    assert makespan == 30.0
 
 
 def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None:
@@ -156,3 +251,40 @@ def test_an_oom_cell_fails_the_run() -> None:
     cell = {"id": "a×b", "base": "a", "depset": "b", "status": "oom", "repeat": 0}
     results = {"schema_version": 1, "run": {"id": "r"}, "bases": [], "cells": [cell]}
     assert exit_code(results, None, {"status"}) == 1
+
+
+def test_background_removals_are_waited_for(tmp_path: Path) -> None:
+    import threading
+
+    from harness.container import _BackgroundRemovals
+
+    removed = threading.Event()
+
+    class SlowContainer:
+        def remove(self, force: bool) -> None:
+            threading.Event().wait(0.2)
+            removed.set()
+
+    pending = _BackgroundRemovals()
+    pending.submit(SlowContainer())  # type: ignore[arg-type]
+    assert not removed.is_set()  # the cell does not wait for it...
+    pending.wait(timeout=10)
+    assert removed.is_set()  # ...the session end does
+
+
+def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from harness.bases import env_cache_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    (probes / "env.py").write_text("v1")
+    first = env_cache_path(probes, "sha256:1", "python3")
+    assert first.is_relative_to(tmp_path / "cache" / "harness")
+    assert env_cache_path(probes, "sha256:1", "python3") == first
+    assert env_cache_path(probes, "sha256:2", "python3") != first
+    assert env_cache_path(probes, "sha256:1", "python3.11") != first
+    (probes / "env.py").write_text("v2")
+    assert env_cache_path(probes, "sha256:1", "python3") != first
