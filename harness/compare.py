@@ -10,7 +10,8 @@ Numbers are medians over repeats ± half the range ``(max - min) / 2`` (see
 calls B slower or faster only when the install-time difference passes the noise
 rule of the nightly diff (larger than both ranges, 0.5 s and 5 %; 25 % when there
 are no repeats), so "works on both" with no qualifier means "no difference we can
-tell from noise".
+tell from noise". A timing too noisy to compare on either side (``runview.too_noisy``)
+gets no call at all: its row and the verdict say "too noisy to call" instead.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ from harness.runview import (
     fmt_signed_bytes,
     md_escape,
     md_table,
+    noise_text,
     status_label,
+    too_noisy,
 )
 
 
@@ -76,6 +79,13 @@ class Metric:
     a: Sample | None
     b: Sample | None
     delta: Delta | None  # None unless both sides measured it
+
+    def noisy_sides(self, label_a: str = "A", label_b: str = "B") -> list[str]:
+        """``["B: spread 38 % of median over 3 runs"]``: the sides too noisy to call."""
+        if self.unit != "s":
+            return []  # the rule is about timings; sizes barely move between repeats
+        pairs = ((label_a, self.a), (label_b, self.b))
+        return [f"{label}: {noise_text(s)}" for label, s in pairs if s is not None and too_noisy(s)]
 
 
 @dataclass(frozen=True)
@@ -192,9 +202,12 @@ def _failure_text(side: Side) -> str:
     return f"{side.status}: {side.reason}" if side.reason else str(side.status)
 
 
-def _timing_qualifier(b_base: str, install: Metric | None) -> str:
+def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
     if install is None or install.delta is None:
         return ""
+    noisy = install.noisy_sides(a_base, b_base)
+    if noisy:
+        return f"; install time too noisy to call ({'; '.join(noisy)})"
     d = install.delta
     if not d.significant:
         return ""
@@ -215,7 +228,7 @@ def _verdict(depset: str, a: Side, b: Side, metrics: tuple[Metric, ...]) -> str:
     good_a, good_b = a.status in GOOD, b.status in GOOD
     if good_a and good_b:
         install = next((m for m in metrics if m.name == "install"), None)
-        return "works on both" + _timing_qualifier(b.base, install)
+        return "works on both" + _timing_qualifier(a.base, b.base, install)
     if good_a:
         return f"breaks on {b.base} ({_failure_text(b)})"
     if good_b:
@@ -279,7 +292,8 @@ def _fmt_sample(sample: Sample | None, unit: str) -> str:
 
 
 def fmt_metric_delta(metric: Metric) -> str:
-    """``"+3.20 ± 0.40 s (beyond noise)"``; "—" when one side has no value."""
+    """``"+3.20 ± 0.40 s (beyond noise)"``, ``"(too noisy to call: A: spread ...)"`` when
+    a side's timing is too noisy; "—" when one side has no value."""
     d = metric.delta
     if d is None:
         return "—"
@@ -287,6 +301,9 @@ def fmt_metric_delta(metric: Metric) -> str:
         text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
     else:
         text = f"{fmt_signed_bytes(d.change)} ± {fmt_bytes(d.uncertainty)}"
+    noisy = metric.noisy_sides()
+    if noisy:
+        return text + f" (too noisy to call: {'; '.join(noisy)})"
     return text + (" (beyond noise)" if d.significant else " (within noise)")
 
 

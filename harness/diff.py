@@ -11,7 +11,9 @@ spread is enough when only one has repeats). When neither run has repeats the sp
 is unknown, and the threshold becomes max(0.5 s, 25 % of the earlier median); the
 diff then says that the spread was unknown. Sizes use the
 same rule with floors of 1 MiB and 1 %. Differences under the threshold are kept in
-``RunDiff.within_noise`` (counted, never reported as changes).
+``RunDiff.within_noise`` (counted, never reported as changes). A change beyond the
+threshold whose before or after sample is too noisy to compare (``runview.too_noisy``)
+is still reported, with a note saying so: hiding it would hide a real slowdown too.
 
 Exit code (``exit_code``): 1 when a cell is ``failed``, ``error`` or ``timeout``
 (an unexpected result), or when a regression selected by ``--fail-on`` is present;
@@ -31,6 +33,7 @@ from harness.anchors import cell_anchor
 from harness.errors import ConfigurationError
 from harness.runview import (
     GOOD,
+    IMPORT_TIME,
     SIZE_NOISE,
     TIME_NOISE,
     UNEXPECTED,
@@ -47,17 +50,16 @@ from harness.runview import (
     group_cells,
     md_escape,
     md_table,
+    noise_text,
     safe_url,
     status_label,
+    too_noisy,
 )
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).
 FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
 DEFAULT_FAIL_ON = frozenset({"status"})
-
-# The pseudo-step under which the sum of per-module import times is compared.
-IMPORT_TIME = "import-time"
 
 # Fields of a base whose change explains a change of behaviour.
 _BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
@@ -87,6 +89,16 @@ class TimingChange:
     @property
     def direction(self) -> str:
         return "slower" if self.delta.change > 0 else "faster"
+
+    @property
+    def noisy_note(self) -> str:
+        """``"too noisy to compare: after spread 38 % of median over 3 runs"``, or ""."""
+        sides = [
+            f"{label} {noise_text(sample)}"
+            for label, sample in (("before", self.delta.before), ("after", self.delta.after))
+            if too_noisy(sample)
+        ]
+        return f"too noisy to compare: {'; '.join(sides)}" if sides else ""
 
 
 @dataclass(frozen=True)
@@ -445,7 +457,8 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
     if "slower" in fail_on:
         found += [
             f"{t.cell_id}: {t.step} slower by {fmt_seconds(t.delta.change)} s "
-            f"(threshold {fmt_seconds(t.delta.threshold)} s)"
+            f"(threshold {fmt_seconds(t.delta.threshold)} s"
+            + (f"; {t.noisy_note})" if t.noisy_note else ")")
             for t in diff.timing_changes
             if t.direction == "slower"
         ]
@@ -500,9 +513,10 @@ def _timing_text(t: TimingChange) -> str:
         if d.spread_known
         else f"spread unknown, default threshold {fmt_seconds(d.threshold)} s"
     )
+    noisy = f"; {t.noisy_note}" if t.noisy_note else ""
     return (
         f"{fmt_sample_seconds(d.before)} → {fmt_sample_seconds(d.after)} "
-        f"({d.change:+.2f} s{pct}; {noise})"
+        f"({d.change:+.2f} s{pct}; {noise}{noisy})"
     )
 
 

@@ -5,6 +5,10 @@ template with autoescape on, because every string that came out of a container
 (log tails, probe output, package names, reasons) is untrusted text.
 The only markup not produced by the template is the SVG from ``charts``, which
 escapes its own labels.
+
+Timings too noisy to compare carry a "noisy" badge; the rule and the samples it is
+applied to are ``runview``'s (``noisy_timings``), so the report flags exactly what
+summary.md lists and what compare and diff refuse to call.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ from markupsafe import Markup
 from harness import __version__, charts
 from harness.anchors import cell_anchor
 from harness.results_io import SCHEMA_VERSION, load_results
+from harness.runview import (
+    NON_SMOKE_PROBES,
+    CellGroup,
+    NoisyTiming,
+    group_cells,
+    noisy_rule_text,
+    noisy_timings,
+)
 
 STATUS_HELP = {
     "passed": "installs and every probe passed",
@@ -462,6 +474,38 @@ def _depset_views(
     return views
 
 
+def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each grid entry plus its noisy timings: ``noisy`` (timing name -> badge title,
+    for the badges) and ``noisy_rows`` (for the cell's detail)."""
+    groups = group_cells(results)
+    return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
+
+
+def _noise_view(group: CellGroup | None) -> dict[str, Any]:
+    noisy = noisy_timings(group) if group is not None else {}
+    marks = {name: t.describe() for name, t in noisy.items()}
+    # The smoke column is the sum of the smoke probes: marked when any of them is noisy.
+    smoke = [t for name, t in noisy.items() if _smoke_step(name)]
+    if smoke:
+        marks["smoke"] = "; ".join(f"{t.timing}: {t.describe()}" for t in smoke)
+    return {"noisy": marks, "noisy_rows": [_noisy_row(t) for t in noisy.values()]}
+
+
+def _smoke_step(name: str) -> bool:
+    return name.startswith("probe:") and name.removeprefix("probe:") not in NON_SMOKE_PROBES
+
+
+def _noisy_row(timing: NoisyTiming) -> dict[str, Any]:
+    values = timing.sample.values
+    return {
+        "timing": timing.timing,
+        "median": timing.sample.median,
+        "low": min(values),
+        "high": max(values),
+        "text": timing.describe(),
+    }
+
+
 def _depset_names(results: Mapping[str, Any]) -> list[str]:
     return [str(d.get("name")) for d in results.get("depsets") or []]
 
@@ -805,7 +849,7 @@ def render_report(results: dict[str, Any], *, history: list[dict[str, Any]] | No
     shows its install-time trend and what changed since the previous run.
     """
     cells = cells_frame(results)
-    grid = _records(grid_frame(cells))
+    grid = _with_noise(_records(grid_frame(cells)), results)
     bases = _records(bases_frame(results))
     base_names = _ordered(cells["base"], [b["name"] for b in bases])
     depsets = _ordered(cells["depset"], _depset_names(results))
@@ -814,6 +858,7 @@ def render_report(results: dict[str, Any], *, history: list[dict[str, Any]] | No
         "generator": __version__,
         "run": _run_view(results.get("run") or {}),
         "status_help": STATUS_HELP,
+        "noisy_rule": noisy_rule_text(),
         "counts": _status_counts(grid),
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),

@@ -56,6 +56,10 @@ _SEVERITY = (
 )
 # Probes that are not smoke tests (design.md: env and imports are always there).
 NON_SMOKE_PROBES = frozenset({"env", "imports"})
+# Names of the timings that are not steps: the sum of the install steps, and the sum
+# of the imports probe's per-module times.
+INSTALL = "install"
+IMPORT_TIME = "import-time"
 
 
 def check_schema(results: Mapping[str, Any]) -> None:
@@ -93,6 +97,12 @@ class Sample:
     def half_spread(self) -> float:
         return (self.spread or 0.0) / 2
 
+    @property
+    def relative_spread(self) -> float | None:
+        """spread / median; None for a single value or a zero median."""
+        spread, median = self.spread, self.median
+        return None if spread is None or median == 0 else spread / abs(median)
+
 
 @dataclass(frozen=True)
 class NoiseRule:
@@ -115,6 +125,15 @@ TIME_NOISE = NoiseRule(abs_floor=0.5, rel_floor=0.05, unknown_rel=0.25)
 # Bytes: the writable layer varies by pip caches and .pyc files; 1 MiB / 1 % is below
 # anything a person would act on.
 SIZE_NOISE = NoiseRule(abs_floor=1024 * 1024, rel_floor=0.01, unknown_rel=0.01)
+
+# Too noisy to compare: a timing whose repeats spread (max - min) over more than both
+# NOISY_ABS_SPREAD and NOISY_REL_SPREAD of its median. 25 % because it is the threshold
+# the diff already assumes when the noise is unknown (TIME_NOISE.unknown_rel): a timing
+# noisier than that cannot support any faster/slower call the diff would make. The
+# 0.5 s floor is the diff's too: sub-second timings jitter by tenths for no reason.
+# A single value is never flagged: its spread is unknown, not wide.
+NOISY_REL_SPREAD = 0.25
+NOISY_ABS_SPREAD = TIME_NOISE.abs_floor
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,33 @@ def compare_samples(before: Sample, after: Sample, rule: NoiseRule) -> Delta:
     relative = abs(before.median) * (rule.rel_floor if spreads else rule.unknown_rel)
     threshold = max([*spreads, rule.abs_floor, relative])
     return Delta(before, after, threshold, spread_known=bool(spreads))
+
+
+def too_noisy(sample: Sample | None) -> bool:
+    """The one definition of a timing too noisy to compare (see NOISY_REL_SPREAD)."""
+    if sample is None:
+        return False
+    spread = sample.spread
+    if spread is None:
+        return False
+    return spread > NOISY_ABS_SPREAD and spread > NOISY_REL_SPREAD * abs(sample.median)
+
+
+def noise_text(sample: Sample) -> str:
+    """``"spread 38 % of median over 3 runs"``: how wide a sample's spread is."""
+    relative = sample.relative_spread
+    if relative is None:
+        return f"spread {fmt_seconds(sample.spread or 0.0)} s over {sample.n} runs"
+    return f"spread {100 * relative:.0f} % of median over {sample.n} runs"
+
+
+def noisy_rule_text() -> str:
+    """The rule in words, for legends: built from the constants so it cannot drift."""
+    return (
+        f"the repeats of a timing spread (max − min) over more than {NOISY_ABS_SPREAD:g} s "
+        f"and more than {100 * NOISY_REL_SPREAD:.0f} % of its median: too wide to compare, "
+        "so no faster/slower call is made on it (a single run is never flagged)"
+    )
 
 
 @dataclass(frozen=True)
@@ -225,8 +271,10 @@ class CellGroup:
         values = []
         for record in self.records:
             facts = (record.get("probes") or {}).get(probe) or {}
-            if facts.get("status") == "passed" and facts.get("seconds") is not None:
-                values.append(float(facts["seconds"]))
+            # Probe output is free-form: a "seconds" that is no number is no timing.
+            seconds = _number(facts.get("seconds"))
+            if facts.get("status") == "passed" and seconds is not None:
+                values.append(seconds)
         return Sample(tuple(values)) if values else None
 
     def import_sample(self) -> Sample | None:
@@ -283,6 +331,41 @@ class CellGroup:
             if own is not None:
                 return own
         return self.step_sample(step)
+
+
+@dataclass(frozen=True)
+class NoisyTiming:
+    """One timing of a cell whose repeats spread too wide to compare."""
+
+    cell_id: str
+    timing: str  # INSTALL, a step name (a probe step: the probe's own time), IMPORT_TIME
+    sample: Sample
+
+    def describe(self) -> str:
+        return f"{noise_text(self.sample)}: too wide to compare"
+
+
+def timing_samples(group: CellGroup) -> dict[str, Sample]:
+    """Every timing the documents show for a cell, by name: the install total
+    (INSTALL), each step (install steps and probes, as the diff names them) and the
+    import time (IMPORT_TIME); a timing no repeat measured is left out."""
+    samples = {INSTALL: group.install_sample()}
+    samples |= {step: group.timing_sample(step) for step in group.step_names()}
+    samples[IMPORT_TIME] = group.import_sample()
+    return {name: sample for name, sample in samples.items() if sample is not None}
+
+
+def noisy_timings(group: CellGroup) -> dict[str, NoisyTiming]:
+    """The timings of one cell (all its repeats) that are too noisy to compare."""
+    return {
+        name: NoisyTiming(group.id, name, sample)
+        for name, sample in timing_samples(group).items()
+        if too_noisy(sample)
+    }
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def import_seconds(facts: Mapping[str, Any]) -> float | None:

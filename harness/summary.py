@@ -1,8 +1,9 @@
 """A short Markdown summary of a run for a CI job summary ($GITHUB_STEP_SUMMARY etc.).
 
 Short on purpose: counts, a bases × depsets grid, the unexpected results, the
-unexpected passes (loudly: good news) and the highlights of the diff against the
-previous run. The full story is in report.html.
+unexpected passes (loudly: good news), the timings too noisy to compare (only when
+there are any) and the highlights of the diff against the previous run. The full
+story is in report.html.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from harness.runview import (
     STATUSES,
     UNEXPECTED,
     CellGroup,
+    NoisyTiming,
     base_names,
     check_schema,
     depset_names,
+    fmt_seconds,
     group_cells,
     md_escape,
     md_table,
+    noise_text,
+    noisy_rule_text,
+    noisy_timings,
     safe_url,
     status_label,
 )
@@ -82,6 +88,32 @@ def _unexpected_passes(groups: list[CellGroup]) -> list[str]:
     return [*lines, "", "Upstream may have fixed these: update the matrix's expectations.", ""]
 
 
+def _noisy_row(t: NoisyTiming) -> list[str]:
+    low, high = min(t.sample.values), max(t.sample.values)
+    return [
+        md_escape(t.cell_id),
+        md_escape(t.timing),
+        f"{fmt_seconds(t.sample.median)} s",
+        f"{fmt_seconds(low)}–{fmt_seconds(high)} s",
+        noise_text(t.sample),
+    ]
+
+
+def _noisy(groups: list[CellGroup]) -> list[str]:
+    noisy = [t for g in groups for t in noisy_timings(g).values()]
+    if not noisy:
+        return []
+    header = ["cell", "timing", "median", "range", "spread"]
+    return [
+        f"### Noisy timings ({len(noisy)})",
+        "",
+        f"Flagged when {md_escape(noisy_rule_text())}.",
+        "",
+        *md_table(header, [_noisy_row(t) for t in noisy]),
+        "",
+    ]
+
+
 def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
     slower = sum(t.direction == "slower" for t in diff.timing_changes)
     faster = len(diff.timing_changes) - slower
@@ -113,6 +145,7 @@ def markdown_summary(
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),
+        *_noisy(groups),
     ]
     lines += (
         _diff_highlights(diff, report_href)

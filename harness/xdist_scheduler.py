@@ -22,6 +22,7 @@ HELD_PER_WORKER = 2  # the running item and the one pytest needs to see next
 
 class LongestFirstScheduling(LoadScheduling):
     collection: list[str] | None  # set by LoadScheduling.__init__; restated for mypy
+
     def schedule(self) -> None:
         assert self.collection_is_completed
         if self.collection is not None:  # a node joined later: top everyone up
