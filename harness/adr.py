@@ -47,6 +47,7 @@ from harness.runview import (
     requirement_name,
     safe_url,
     status_label,
+    too_noisy,
 )
 
 PLACEHOLDER = "_To be decided by the team._"
@@ -356,31 +357,40 @@ def _relative_bullets(ctx: _Context, base: str) -> list[str]:
         mine, theirs = ctx.cell(base, depset), ctx.cell(ctx.baseline or "", depset)
         if mine is None or theirs is None or mine.status not in GOOD or theirs.status not in GOOD:
             continue
-        compared = [_relative(ctx, depset, m, mine, theirs) for m in _MEASURES]
-        bullets += [text for beyond, text in filter(None, compared) if beyond]
-        same = [text for beyond, text in filter(None, compared) if not beyond]
+        compared = [c for c in (_relative(ctx, depset, m, mine, theirs) for m in _MEASURES) if c]
+        bullets += [text for kind, text in compared if kind == "beyond"]
+        same = [text for kind, text in compared if kind == "same"]
         if same:
             bullets.append(
                 f"Neutral, because for {md_code(depset)} the {', '.join(same)} "
                 f"match {md_code(ctx.baseline or '')} within noise"
+            )
+        noisy = [text for kind, text in compared if kind == "noisy"]
+        if noisy:
+            bullets.append(
+                f"Neutral, because for {md_code(depset)} the {', '.join(noisy)} "
+                "spread too wide over the repeats to call either way"
             )
     return bullets + _base_size_bullet(ctx, base)
 
 
 def _relative(
     ctx: _Context, depset: str, measure: _Measure, mine: CellGroup, theirs: CellGroup
-) -> tuple[bool, str] | None:
-    """(beyond noise, text): a Good/Bad bullet when beyond noise, else the measure's
-    name and both values for the "same within noise" bullet."""
+) -> tuple[str, str] | None:
+    """(kind, text): kind "beyond" is a Good/Bad bullet; "same" (within noise) and
+    "noisy" (a timing too noisy to compare, runview.too_noisy) give the measure's name
+    and both values for a Neutral bullet."""
     a, b = _measure_sample(theirs, measure), _measure_sample(mine, measure)
     if a is None or b is None:
         return None
     delta = compare_samples(a, b, measure.rule)
     here, there = ctx.link(_fmt(b, measure.unit), mine), ctx.link(_fmt(a, measure.unit), theirs)
+    if measure.unit == "s" and (too_noisy(a) or too_noisy(b)):
+        return "noisy", f"{measure.label} ({here} vs {there})"
     if not delta.significant:
-        return False, f"{measure.label} ({here} vs {there})"
+        return "same", f"{measure.label} ({here} vs {there})"
     verdict = "Good" if delta.change < 0 else "Bad"  # less time, fewer bytes: better
-    return True, (
+    return "beyond", (
         f"{verdict}, because {measure.label} for {md_code(depset)}: {here} "
         f"vs {there} on {md_code(ctx.baseline or '')} ({ctx.repro(mine)})"
     )

@@ -367,3 +367,19 @@ def test_diff_renderings_carry_the_note(results: dict[str, Any], after: dict[str
         m for m in slower if m.startswith(("b3×d", "b2×d"))
     ]
     assert len(slower) == 3
+
+
+# --------------------------------------------------------------------------- ADR
+
+
+def test_adr_calls_no_pro_or_con_on_a_noisy_timing(results: dict[str, Any]) -> None:
+    from harness.adr import render_adr
+
+    adr = render_adr(results, report_href="report.html", baseline="b3", candidates=None)
+    b2 = adr.split("### `b2`")[1].split("\n### ")[0]
+    noisy = [line for line in b2.splitlines() if "spread too wide" in line]
+    assert len(noisy) == 1 and "install time" in noisy[0]
+    assert not any("Good" in line and "install time" in line for line in b2.splitlines())
+    b1 = adr.split("### `b1`")[1].split("\n### ")[0]
+    assert any(line.startswith("* Good, because install time") for line in b1.splitlines())
+    assert "spread too wide" not in b1
