@@ -430,7 +430,9 @@ def build_bases(matrix: Path) -> float:
 
 
 def write_record(record: dict[str, Any], out: Path | None) -> Path:
-    target = out or BENCH / "results" / f"{record['date']}.json"
+    # Date and start time: two benches on one day keep both records.
+    stamp = record["started_at"][:16].replace(":", "")
+    target = out or BENCH / "results" / f"{stamp}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     slim = {**record, "passes": [strip_pass(p) for p in record["passes"]]}
     target.write_text(json.dumps(slim, indent=1) + "\n", encoding="utf-8")

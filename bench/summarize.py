@@ -455,6 +455,9 @@ def print_warm(w: dict[str, Any]) -> None:
     )
     fills = ", ".join(f"{v:.2f}" for v in w["fill_seconds"])
     print(f"   wheelhouse fill in the warm runs' start-up (s): {fills}")
+    cold = w["cold_wall"]
+    for label, wall in w["passes"].items():  # the first fills, the later ones reuse
+        print(f"   {label}: {wall:.2f} s wall, {cold / wall:.2f}x faster than cold")
 
 
 def print_micro(micro: dict[str, Any]) -> None:

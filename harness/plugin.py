@@ -276,6 +276,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
     this_run["warm"] = bool(config.getoption("warm"))
     previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
+    if previous_dir is None:  # a first warm run still knows which cells are long from cold
+        this_run["warm"] = not this_run["warm"]
+        previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
     known = schedule.previous_durations(
         load_results(previous_dir / "results.json") if previous_dir else None
     )
