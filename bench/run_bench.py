@@ -85,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=2,
         help="--warm runs after the cold ones: the first fills, the next reuse (0: none)",
     )
+    parser.add_argument(
+        "-k", dest="keyword", help="only the cells matching, as `harness run -k` (e.g. py311-slim)"
+    )
     parser.add_argument("--workdir", help="where the harness runs write (default: a temp dir)")
     parser.add_argument("--keep-runs", action="store_true", help="keep the run directories")
     parser.add_argument("--out", type=Path, help="default bench/results/<date>.json")
@@ -114,7 +117,7 @@ def run_passes(args: argparse.Namespace, work: Path) -> Iterator[Pass]:
 def harness_run(
     args: argparse.Namespace, work: Path, jobs: int, warm: bool = False
 ) -> Callable[[str], Pass]:
-    return lambda label: harness_pass(args.matrix, work, label, jobs, warm)
+    return lambda label: harness_pass(args.matrix, work, label, jobs, warm, args.keyword)
 
 
 def shell_run(source: Pass) -> Callable[[str], Pass]:
@@ -151,8 +154,11 @@ def wait_for_engine() -> float:
 # -- harness passes ----------------------------------------------------------------------
 
 
-def harness_command(matrix: Path, out: Path, jobs: int, warm: bool) -> list[str]:
+def harness_command(
+    matrix: Path, out: Path, jobs: int, warm: bool, keyword: str | None = None
+) -> list[str]:
     command = [*harness_executable(), "run", str(matrix), "--jobs", str(jobs), "--out", str(out)]
+    command += ["-k", keyword] if keyword else []
     return [*command, "--warm"] if warm else command
 
 
@@ -162,9 +168,11 @@ def harness_executable() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness"]
 
 
-def harness_pass(matrix: Path, work: Path, label: str, jobs: int, warm: bool = False) -> Pass:
+def harness_pass(
+    matrix: Path, work: Path, label: str, jobs: int, warm: bool = False, keyword: str | None = None
+) -> Pass:
     out = work / label
-    command = harness_command(matrix, out, jobs, warm)
+    command = harness_command(matrix, out, jobs, warm, keyword)
     announce(label, command)
     with pass_context(label, "harness", jobs) as record:
         code, wall, lines = run_streaming(command, work / f"{label}.log")
