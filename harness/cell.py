@@ -47,6 +47,7 @@ MODELS_MOUNT = "/harness/models"
 WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
+WARM_IMPORT_RUNS = 1
 FAILING = UNEXPECTED  # one definition of "broke unexpectedly", shared with the exit code
 PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -121,7 +122,7 @@ class CellRun:
         python = f"{VENV}/bin/python"
         self._probe(box, python, "env", [])
         if self.job.depset.imports:
-            self._probe(box, python, "imports", list(self.job.depset.imports))
+            self._probe(box, python, "imports", imports_probe_args(self.job))
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
                 break
@@ -400,6 +401,13 @@ class CellRun:
 
 def job_container_name(job: CellJob) -> str:
     return container_name(job.run_id, job.cell.id, job.repeat)
+
+
+def imports_probe_args(job: CellJob) -> list[str]:
+    """Cold cells time each import in several fresh interpreters (the probe's default) for
+    a stable median; a warm cell's number is not a measurement, so one proves the import."""
+    warm = ["--runs", str(WARM_IMPORT_RUNS)] if job.warm_wheelhouse or job.warm_image else []
+    return [*warm, *job.depset.imports]
 
 
 def ca_bundle_path(settings: Settings, matrix_dir: Path) -> Path | None:

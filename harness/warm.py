@@ -4,8 +4,8 @@ pip's HTTP cache stays empty behind proxies that strip caching headers, so warm 
 fills a wheelhouse of its own, once per base image and dependency set: ``pip wheel``
 in a container of that base (so the wheels fit its Python and libc), kept under
 ``reports/wheelhouse/``. Warm cells install from it with ``--no-index`` and are marked
-``"warm": true`` everywhere, and pip skips byte-compiling there (the import probe's
-first interpreter compiles what it imports). System packages cannot be installed from a
+``"warm": true`` everywhere; pip skips byte-compiling there (the import probe's
+interpreter compiles what it imports) and the import probe times each module once. System packages cannot be installed from a
 read-only cache by apt, so warm mode snapshots them instead: the base with the depset's
 system packages installed and the empty venv made, committed once as
 ``harness-warm/<base>:<hash>`` (depsets without system packages share one per base);

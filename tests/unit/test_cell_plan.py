@@ -9,6 +9,7 @@ from harness.cell import (
     CA_MOUNT,
     CellJob,
     container_environment,
+    imports_probe_args,
     pip_install_command,
     reproducer,
     system_install_command,
@@ -62,6 +63,13 @@ def test_warm_cells_install_offline_without_byte_compiling_and_remove_later(
     command = pip_install_command(warm, [])
     assert "--no-index" in command and "--no-compile" in command
     assert "--find-links /harness/wheelhouse/warm" in command
+    assert imports_probe_args(replace(warm, depset=DepsetSpec(imports=["a", "b"]))) == [
+        "--runs",
+        "1",
+        "a",
+        "b",
+    ]
+    assert imports_probe_args(replace(job(tmp_path), depset=DepsetSpec(imports=["a"]))) == ["a"]
     spec = CellRun(warm, client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
     assert spec.image == warm.warm_image and spec.remove_in_background
     cold = CellRun(job(tmp_path), client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
