@@ -78,12 +78,27 @@ def _labelled(client: Any, run_id: str) -> list[Any]:
 
 
 def _start_slow_run(out: Path) -> subprocess.Popen[bytes]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    console = (out.parent / "console.log").open("wb")
+    # -X faulthandler: a run that hangs can be made to print every thread's stack.
+    argv = [sys.executable, "-X", "faulthandler", "-m", "harness.cli", "run", str(SLOW)]
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(SLOW), "-k", "slow", "--out", str(out)],
+        [*argv, "-k", "slow", "--out", str(out)],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=console,
+        stderr=subprocess.STDOUT,
     )
+
+
+def _wait_or_dump(process: subprocess.Popen[bytes], console: Path, seconds: float) -> None:
+    """Wait for the run to exit; if it hangs, fail with its console and thread stacks."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # faulthandler dumps the stacks, then it dies
+        process.wait(timeout=30)
+        tail = console.read_text(errors="replace")[-6000:]
+        raise AssertionError(f"the run did not exit within {seconds} s:\n{tail}") from None
 
 
 def _wait_for_container(client: Any, out: Path, seconds: float = 240) -> str:
@@ -106,7 +121,7 @@ def test_interrupting_a_run_removes_its_containers(
     process = _start_slow_run(tmp_path / "run")
     run_id = _wait_for_container(docker_client, tmp_path / "run")
     process.send_signal(signum)
-    process.wait(timeout=120)
+    _wait_or_dump(process, tmp_path / "console.log", 120)
     assert _labelled(docker_client, run_id) == []
 
 

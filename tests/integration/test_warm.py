@@ -27,5 +27,14 @@ def test_warm_cells_install_from_the_wheelhouse_and_are_marked(
         assert "--no-index" in pip["command"]
         assert cell["distributions"][0]["source"] == "wheelhouse"
         assert "not a measurement to cite" in (out / "report.html").read_text()
+        # The venv was made in the snapshot image the cell started from.
+        venv = next(s for s in cell["steps"] if s["name"] == "venv")
+        assert venv["warm"] is True and venv["seconds"] == 0
+        assert "--no-compile" in pip["command"]
+        assert cell["probes"]["imports"]["runs_per_module"] == 1
+        # Removed in the background, and waited for before the run ends.
+        run_id = json.loads((out / "results.json").read_text())["run"]["id"]
+        label = f"harness.run={run_id}"
+        assert not docker_client.containers.list(all=True, filters={"label": label})
     houses = list((tmp_path / "wheelhouse").rglob("six-*.whl"))
     assert len(houses) == 1  # filled once, reused by the second run
