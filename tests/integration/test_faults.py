@@ -77,11 +77,22 @@ def _labelled(client: Any, run_id: str) -> list[Any]:
     return list(client.containers.list(all=True, filters={"label": f"harness.run={run_id}"}))
 
 
+# A shell starts background jobs with SIGINT ignored, and Python then never turns SIGINT
+# into KeyboardInterrupt (CI runs this suite in such a job). Ctrl-C reaches a run in a
+# foreground terminal: restore SIGINT's default, then exec the interpreter that is timed.
+FOREGROUND = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
+
+
 def _start_slow_run(out: Path) -> subprocess.Popen[bytes]:
     out.parent.mkdir(parents=True, exist_ok=True)
     console = (out.parent / "console.log").open("wb")
     # -X faulthandler: a run that hangs can be made to print every thread's stack.
-    argv = [sys.executable, "-X", "faulthandler", "-m", "harness.cli", "run", str(SLOW)]
+    argv = [*FOREGROUND, "-X", "faulthandler", "-m", "harness.cli", "run", str(SLOW)]
     return subprocess.Popen(
         [*argv, "-k", "slow", "--out", str(out)],
         cwd=ROOT,
