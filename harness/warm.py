@@ -5,9 +5,10 @@ fills a wheelhouse of its own, once per base image and dependency set: ``pip whe
 in a container of that base (so the wheels fit its Python and libc), kept under
 ``reports/wheelhouse/``. Warm cells install from it with ``--no-index`` and are marked
 ``"warm": true`` everywhere; pip skips byte-compiling there (the import probe's
-interpreter compiles what it imports) and the import probe times each module once. System packages cannot be installed from a
-read-only cache by apt, so warm mode snapshots them instead: the base with the depset's
-system packages installed and the empty venv made, committed once as
+interpreter compiles what it imports) and the import probe times each module once.
+System packages cannot be installed from a read-only cache by apt, so warm mode
+snapshots them instead: the base with the depset's system packages installed and the
+empty venv made, committed once as
 ``harness-warm/<base>:<hash>`` (depsets without system packages share one per base);
 warm cells start from it and their system-packages and venv steps say so.
 """
