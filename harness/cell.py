@@ -77,6 +77,11 @@ class CellJob:
     warm_wheelhouse: str | None = None  # warm mode: install from this folder, no index
     warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
 
+    @property
+    def warm(self) -> bool:
+        """Installed from warm mode's wheelhouse or snapshot: not a measurement."""
+        return bool(self.warm_wheelhouse or self.warm_image)
+
 
 @dataclass
 class CellRun:
@@ -135,9 +140,7 @@ class CellRun:
         if self.job.depset.system and not self._system_packages(box, family):
             return False
         if self.job.warm_image:
-            note = f"warm: made in {self.job.warm_image[:19]} (not measured)"
-            self._record_step("venv", "install", "passed", 0.0, 0, "", note, command=note)
-            self.steps[-1]["warm"] = True
+            self._record_warm_step("venv", "made")
         else:
             python = self.job.base.get("python_command") or "python3"
             venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
@@ -151,15 +154,11 @@ class CellRun:
         if known == "unknown":
             detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
             known = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else None
-        return {"apt-get": "apt", "apk": "apk"}.get(known or "none")
+        return package_family(known)
 
     def _system_packages(self, box: CellContainer, family: str | None) -> bool:
         if self.job.warm_image:
-            note = f"warm: preinstalled in {self.job.warm_image[:19]} (not measured)"
-            self._record_step(
-                "system-packages", "install", "passed", 0.0, 0, "", note, command=note
-            )
-            self.steps[-1]["warm"] = True
+            self._record_warm_step("system-packages", "preinstalled")
             return True
         packages = self.job.depset.system.get(family) if family else None  # type: ignore[call-overload]
         if not packages:
@@ -174,6 +173,12 @@ class CellRun:
         command = system_install_command(family, packages)  # type: ignore[arg-type]
         outcome = self._step(box, "system-packages", "install", command, network=True)
         return self._after_install_step(outcome)
+
+    def _record_warm_step(self, name: str, done: str) -> None:
+        """A step the warm snapshot image already did: 0 s, and never a measurement."""
+        note = f"warm: {done} in {str(self.job.warm_image)[:19]} (not measured)"
+        self._record_step(name, "install", "passed", 0.0, 0, "", note, command=note)
+        self.steps[-1]["warm"] = True
 
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
@@ -368,7 +373,7 @@ class CellRun:
             tmpfs=dict(job.cell.tmpfs),
             keep=job.keep,
             has_timeout=(job.base.get("tools") or {}).get("timeout"),
-            remove_in_background=bool(job.warm_wheelhouse or job.warm_image),
+            remove_in_background=job.warm,
         )
 
     def _mounts(self) -> list[Mount]:
@@ -406,8 +411,13 @@ def job_container_name(job: CellJob) -> str:
 def imports_probe_args(job: CellJob) -> list[str]:
     """Cold cells time each import in several fresh interpreters (the probe's default) for
     a stable median; a warm cell's number is not a measurement, so one proves the import."""
-    warm = ["--runs", str(WARM_IMPORT_RUNS)] if job.warm_wheelhouse or job.warm_image else []
-    return [*warm, *job.depset.imports]
+    runs = ["--runs", str(WARM_IMPORT_RUNS)] if job.warm else []
+    return [*runs, *job.depset.imports]
+
+
+def package_family(manager: str | None) -> str | None:
+    """``apt`` or ``apk`` for the package manager found in an image, else None."""
+    return {"apt-get": "apt", "apk": "apk"}.get(manager or "")
 
 
 def ca_bundle_path(settings: Settings, matrix_dir: Path) -> Path | None:
@@ -556,7 +566,7 @@ def _new_record(job: CellJob) -> dict[str, Any]:
             job.cell.expected_failure.model_dump() if job.cell.expected_failure else None
         ),
         "runner_pid": os.getpid(),
-        "warm": bool(job.warm_wheelhouse or job.warm_image),
+        "warm": job.warm,
     }
 
 

@@ -30,6 +30,7 @@ from harness.cell import (
     WHEELHOUSE_MOUNT,
     ca_bundle_path,
     container_environment,
+    package_family,
     system_install_command,
 )
 from harness.container import CellContainer, ContainerSpec, Mount
@@ -119,7 +120,7 @@ def _snapshot(
 
 def _install_system(box: CellContainer, depset: DepsetSpec, timeout: float) -> bool:
     detected = box.run_shell(DETECT_PM, timeout=60).stdout.split()
-    family = {"apt-get": "apt", "apk": "apk"}.get(detected[-1] if detected else "")
+    family = package_family(detected[-1] if detected else None)
     packages = depset.system.get(family) if family else None  # type: ignore[call-overload]
     if not packages:
         return False
