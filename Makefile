@@ -54,8 +54,8 @@ bench: venv engine host-tools  ## the harness's own benchmark (bench/README.md)
 	$(BIN)/python bench/run_bench.py $(BENCH_ARGS)
 
 lint: venv
-	$(BIN)/ruff check harness probes tests bench
-	$(BIN)/ruff format --check harness probes tests bench
+	$(BIN)/ruff check harness tests bench
+	$(BIN)/ruff format --check harness tests bench
 	$(BIN)/mypy
 
 clean-containers: venv engine

@@ -18,7 +18,7 @@ from typing import Any
 
 import docker
 
-from harness.container import CellContainer, ContainerSpec
+from harness.engine.container import CellContainer, ContainerSpec
 
 REPEATS = 15
 LABELS = {"harness.bench": "micro"}  # no harness.run label: a harness sweep leaves it alone

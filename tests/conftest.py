@@ -43,7 +43,7 @@ def harness(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
+        [sys.executable, "-m", "harness", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -54,8 +54,8 @@ def harness(
 
 @pytest.fixture(scope="session")
 def docker_client() -> Any:
-    from harness import engine
-    from harness.errors import EngineUnavailableError
+    from harness.engine import client as engine
+    from harness.model.errors import EngineUnavailableError
 
     try:
         return engine.connect()

@@ -92,7 +92,7 @@ def _start_slow_run(out: Path) -> subprocess.Popen[bytes]:
     out.parent.mkdir(parents=True, exist_ok=True)
     console = (out.parent / "console.log").open("wb")
     # -X faulthandler: a run that hangs can be made to print every thread's stack.
-    argv = [*FOREGROUND, "-X", "faulthandler", "-m", "harness.cli", "run", str(SLOW)]
+    argv = [*FOREGROUND, "-X", "faulthandler", "-m", "harness", "run", str(SLOW)]
     return subprocess.Popen(
         [*argv, "-k", "slow", "--out", str(out)],
         cwd=ROOT,

@@ -71,7 +71,7 @@ def test_junit_has_one_testcase_per_cell_and_step(two_runs: dict[str, Any]) -> N
 
 
 def test_history_keeps_both_runs(two_runs: dict[str, Any]) -> None:
-    from harness.history import load_history
+    from harness.store.history import load_history
 
     history = load_history(two_runs["reports"] / "history")
     assert history["run_id"].nunique() == 2

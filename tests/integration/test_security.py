@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.container import INSTALL_CAPABILITIES
+from harness.engine.container import INSTALL_CAPABILITIES
 from tests.conftest import ROOT, harness
 
 pytestmark = pytest.mark.integration
 
 PROBES = ROOT / "tests" / "probes"
-HARNESS_CLI = [sys.executable, "-m", "harness.cli"]
+HARNESS_CLI = [sys.executable, "-m", "harness"]
 ENSURE_DOCKER = ROOT / "scripts" / "ensure-docker.sh"
 DOCKER_PIDFILE = Path("/var/run/docker.pid")
 TOKEN = "FAKE-TOKEN-5f3a9c"

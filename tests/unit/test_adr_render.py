@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.adr import PLACEHOLDER, render_adr
-from harness.anchors import cell_anchor
+from harness.documents.adr import PLACEHOLDER, render_adr
+from harness.model.ids import cell_anchor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MADR_HEADINGS = (

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.cell import (
+from harness.engine.container import CellContainer, ContainerSpec, Mount
+from harness.model.matrix import Cell, DepsetSpec, Settings, load_matrix
+from harness.run.cell import (
     CA_MOUNT,
     CellJob,
     container_environment,
@@ -14,9 +16,7 @@ from harness.cell import (
     reproducer,
     system_install_command,
 )
-from harness.container import CellContainer, ContainerSpec, Mount
-from harness.matrix import Cell, DepsetSpec, Settings, load_matrix
-from harness.plugin import selected_cells
+from harness.run.plugin import selected_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_warm_cells_install_offline_without_byte_compiling_and_remove_later(
 ) -> None:
     from dataclasses import replace
 
-    from harness.cell import CellRun
+    from harness.run.cell import CellRun
 
     warm = replace(job(tmp_path), warm_wheelhouse=str(tmp_path), warm_image="sha256:" + "a" * 64)
     command = pip_install_command(warm, [])
@@ -79,7 +79,7 @@ def test_warm_cells_install_offline_without_byte_compiling_and_remove_later(
 def test_base_facts_spare_the_per_cell_checks(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from harness.cell import CellRun
+    from harness.run.cell import CellRun
 
     known = replace(job(tmp_path), base={**job(tmp_path).base, "tools": {"timeout": True}})
     spec = CellRun(known, client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
@@ -142,7 +142,7 @@ def test_keyword_selection_matches_cell_ids() -> None:
 
 
 def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() -> None:
-    from harness.schedule import estimate, longest_first, previous_durations
+    from harness.run.schedule import estimate, longest_first, previous_durations
 
     items = ["a", "b", "c", "d", "e"]
     assert longest_first(items, [10.0, 50.0, 40.0, 30.0, 20.0]) == ["b", "c", "d", "e", "a"]
@@ -185,7 +185,7 @@ class _FakeConfig:
 
 def _simulate(durations: list[float], workers: int) -> tuple[float, dict[str, list[int]]]:
     """Run xdist's protocol against LongestFirstScheduling on a simulated clock."""
-    from harness.xdist_scheduler import LongestFirstScheduling
+    from harness.run.xdist_scheduler import LongestFirstScheduling
 
     scheduler = LongestFirstScheduling(_FakeConfig(workers))  # type: ignore[arg-type]
     nodes = [_FakeNode(f"w{i}") for i in range(workers)]
@@ -246,7 +246,7 @@ def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None
 
 
 def test_environment_limits_can_be_scoped_to_bases() -> None:
-    from harness.matrix import LimitRule
+    from harness.model.matrix import LimitRule
 
     rule = LimitRule(pattern="x", reason="y", bases=["*-slim"])
     assert rule.applies_to("py313-slim") and not rule.applies_to("py315-alpine")
@@ -254,7 +254,7 @@ def test_environment_limits_can_be_scoped_to_bases() -> None:
 
 
 def test_an_oom_cell_fails_the_run() -> None:
-    from harness.diff import exit_code
+    from harness.analysis.diff import exit_code
 
     cell = {"id": "a×b", "base": "a", "depset": "b", "status": "oom", "repeat": 0}
     results = {"schema_version": 1, "run": {"id": "r"}, "bases": [], "cells": [cell]}
@@ -264,7 +264,7 @@ def test_an_oom_cell_fails_the_run() -> None:
 def test_background_removals_are_waited_for(tmp_path: Path) -> None:
     import threading
 
-    from harness.container import _BackgroundRemovals
+    from harness.engine.container import _BackgroundRemovals
 
     removed = threading.Event()
 
@@ -283,7 +283,7 @@ def test_background_removals_are_waited_for(tmp_path: Path) -> None:
 def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from harness.bases import env_cache_path
+    from harness.engine.bases import env_cache_path
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     probes = tmp_path / "probes"

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from harness.compare import compare_bases, render_comparison_html, render_comparison_markdown
+from harness.analysis.compare import (
+    compare_bases,
+    render_comparison_html,
+    render_comparison_markdown,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import debootstrap
-from harness.debootstrap import DebootstrapRecipe, StandinBuildError
+from harness.engine import debootstrap
+from harness.engine.debootstrap import DebootstrapRecipe, StandinBuildError
 
 
 class _NoDocker:

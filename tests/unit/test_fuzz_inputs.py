@@ -30,11 +30,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from harness import cli
-from harness import matrix as matrix_module
-from harness.errors import ConfigurationError, ResultsError
-from harness.matrix import load_matrix
-from harness.results_io import load_results
+from harness.cli import entry as cli
+from harness.model import matrix as matrix_module
+from harness.model.errors import ConfigurationError, ResultsError
+from harness.model.matrix import load_matrix
+from harness.store.rundir import load_results
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_BYTES = (ROOT / "tests" / "fixtures" / "results_v1.json").read_bytes()

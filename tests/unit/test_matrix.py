@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigurationError
-from harness.matrix import json_schema, load_matrix
+from harness.model.errors import ConfigurationError
+from harness.model.matrix import json_schema, load_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness.anchors import base_anchor, cell_anchor
-from harness.diff import (
+from harness.analysis.diff import (
     DEFAULT_FAIL_ON,
     IMPORT_TIME,
     RunDiff,
@@ -29,10 +28,11 @@ from harness.diff import (
     render_diff_markdown,
     render_diff_text,
 )
-from harness.errors import ConfigurationError, ResultsError
-from harness.history import cell_trend, load_history, previous_run_dir, record_run
-from harness.junit import write_junit
-from harness.summary import markdown_summary
+from harness.documents.junit import write_junit
+from harness.documents.summary import markdown_summary
+from harness.model.errors import ConfigurationError, ResultsError
+from harness.model.ids import base_anchor, cell_anchor
+from harness.store.history import cell_trend, load_history, previous_run_dir, record_run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 NIGHTLY = FIXTURES / "nightly"

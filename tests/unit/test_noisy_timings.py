@@ -20,10 +20,13 @@ from typing import Any
 
 import pytest
 
-from harness.compare import compare_bases, render_comparison_html, render_comparison_markdown
-from harness.diff import diff_runs, regressions, render_diff_markdown, render_diff_text
-from harness.report import cell_anchor, render_report
-from harness.runview import (
+from harness.analysis.compare import (
+    compare_bases,
+    render_comparison_html,
+    render_comparison_markdown,
+)
+from harness.analysis.diff import diff_runs, regressions, render_diff_markdown, render_diff_text
+from harness.analysis.view import (
     NOISY_ABS_SPREAD,
     NOISY_REL_SPREAD,
     TIME_NOISE,
@@ -33,7 +36,8 @@ from harness.runview import (
     noisy_timings,
     too_noisy,
 )
-from harness.summary import markdown_summary
+from harness.documents.report import cell_anchor, render_report
+from harness.documents.summary import markdown_summary
 
 NOISY = {
     "b1×d": {"pip-install", "probe:smoke_x"},
@@ -373,7 +377,7 @@ def test_diff_renderings_carry_the_note(results: dict[str, Any], after: dict[str
 
 
 def test_adr_calls_no_pro_or_con_on_a_noisy_timing(results: dict[str, Any]) -> None:
-    from harness.adr import render_adr
+    from harness.documents.adr import render_adr
 
     adr = render_adr(results, report_href="report.html", baseline="b3", candidates=None)
     b2 = adr.split("### `b2`")[1].split("\n### ")[0]

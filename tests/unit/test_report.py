@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from harness.charts import bar_chart, sparkline
-from harness.errors import ResultsError
-from harness.report import (
+from harness.documents.charts import bar_chart, sparkline
+from harness.documents.report import (
     STATUS_HELP,
     cell_anchor,
     cells_frame,
@@ -25,7 +24,8 @@ from harness.report import (
     smoke_facts,
     write_report,
 )
-from harness.results_io import SCHEMA_VERSION, load_results
+from harness.model.errors import ResultsError
+from harness.store.rundir import SCHEMA_VERSION, load_results
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results_v1.json"
 SCRIPT = "<script>alert(1)</script>"

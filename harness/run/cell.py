@@ -21,8 +21,10 @@ from typing import Any
 import docker
 import docker.errors
 
-from harness import __version__, pipreport
-from harness.container import (
+from harness import __version__
+from harness.analysis.view import UNEXPECTED
+from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
+from harness.engine.container import (
     ENGINE_ERRORS,
     CellContainer,
     ContainerSpec,
@@ -30,12 +32,11 @@ from harness.container import (
     Mount,
     shell_join,
 )
-from harness.engine import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
-from harness.ids import container_name
-from harness.matrix import Cell, DepsetSpec, Settings
-from harness.probing import parse_probe_output
-from harness.redact import Redactor
-from harness.runview import UNEXPECTED
+from harness.model.ids import container_name
+from harness.model.matrix import Cell, DepsetSpec, Settings
+from harness.run import pipreport
+from harness.run.probes import parse_probe_output
+from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
 PROBES_MOUNT = "/harness/probes"

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.anchors import cell_anchor
-from harness.diff import RunDiff, render_diff_markdown
-from harness.runview import (
+from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.view import (
     STATUSES,
     UNEXPECTED,
     CellGroup,
@@ -31,6 +30,7 @@ from harness.runview import (
     safe_url,
     status_label,
 )
+from harness.model.ids import cell_anchor
 
 
 def _counts_line(groups: list[CellGroup]) -> str:

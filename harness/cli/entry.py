@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import ConfigurationError, FatalError
-from harness.matrix import PROBES_DIR, json_schema, load_matrix
+from harness.model.errors import ConfigurationError, FatalError
+from harness.model.matrix import PROBES_DIR, json_schema, load_matrix
 
 DEFAULT_MATRIX = "matrix.yaml"
 
@@ -92,7 +92,7 @@ def _add_bases(sub: Any) -> None:
 
 
 def _add_nightly(sub: Any) -> None:
-    from harness import nightly_cli
+    from harness.cli import nightly as nightly_cli
 
     nightly_cli.add_commands(sub)
 
@@ -120,14 +120,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.outputs import rerender_report
+    from harness.documents.publish import rerender_report
 
     print(rerender_report(Path(args.dir)))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from harness import engine
+    from harness.engine import client as engine
 
     removed = engine.sweep_dead_runs(engine.connect())
     print(f"removed {len(removed)} container(s)")
@@ -135,8 +135,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_bases_build(args: argparse.Namespace) -> int:
-    from harness import engine
-    from harness.bases import Resolver
+    from harness.engine import client as engine
+    from harness.engine.bases import Resolver
 
     matrix = load_matrix(args.matrix)
     unknown = [n for n in args.names if n not in matrix.spec.bases]
@@ -158,10 +158,10 @@ def cmd_bases_build(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from harness import engine
-    from harness.diff import parse_fail_on
-    from harness.ids import new_run_id
-    from harness.results_io import load_results
+    from harness.analysis.diff import parse_fail_on
+    from harness.engine import client as engine
+    from harness.model.ids import new_run_id
+    from harness.store.rundir import load_results
 
     parse_fail_on(args.fail_on.split(","))  # a typo fails now, not after the run
     matrix = load_matrix(args.matrix)  # exit 2 before any container starts
@@ -170,7 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     jobs = args.jobs or matrix.settings.jobs
     argv = [
         "-p",
-        "harness.plugin",
+        "harness.run.plugin",
         "--matrix",
         str(matrix.path),
         "--harness-out",
@@ -217,9 +217,9 @@ def _run_location(args: argparse.Namespace, new_run_id: Any) -> tuple[str, Path]
 
 
 def _exit_code(results: dict[str, Any], out_dir: Path, fail_on: str) -> int:
-    from harness import diff as diffing
-    from harness import history
-    from harness.results_io import load_results
+    from harness.analysis import diff as diffing
+    from harness.store import history
+    from harness.store.rundir import load_results
 
     previous_dir = history.previous_run_dir(out_dir.parent, results)
     run_diff = (

@@ -17,12 +17,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import ConfigurationError
-from harness.ids import cell_id
+from harness.model.errors import ConfigurationError
+from harness.model.ids import cell_id
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 PACKAGE_MANAGERS = ("apt", "apk")
-PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"
+PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
 
 
 class Strict(BaseModel):

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigurationError
-from harness.results_io import load_results
+from harness.model.errors import ConfigurationError
+from harness.store.rundir import load_results
 
 
 def add_commands(sub: Any) -> None:
@@ -42,7 +42,7 @@ def _results_path(value: str) -> Path:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from harness import diff as diffing
+    from harness.analysis import diff as diffing
 
     run_diff = diffing.diff_runs(
         load_results(_results_path(args.run_a)), load_results(_results_path(args.run_b))
@@ -53,7 +53,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness import compare
+    from harness.analysis import compare
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results = load_results(_results_path(str(run_dir)))
@@ -78,8 +78,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _run_cells_for(args: argparse.Namespace) -> Path:
     """Run just the cells of the two bases (and depsets) being compared."""
-    from harness import cli
-    from harness.matrix import load_matrix
+    from harness.cli import entry as cli
+    from harness.model.matrix import load_matrix
 
     matrix = load_matrix(args.matrix)
     for base in (args.base_a, args.base_b):
@@ -108,7 +108,7 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
 
 
 def cmd_adr(args: argparse.Namespace) -> int:
-    from harness import adr
+    from harness.documents import adr
 
     run_dir = Path(args.run)
     results = load_results(_results_path(args.run))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import ResultsError
+from harness.model.errors import ResultsError
 
 SCHEMA_VERSION = 1
 

@@ -21,13 +21,14 @@ from typing import Any
 
 import pytest
 
-from harness import engine, results
-from harness.cell import CellJob, CellRun, write_cell_result
-from harness.errors import FatalError
-from harness.ids import new_run_id, result_file_name, runner_token
-from harness.matrix import PROBES_DIR, Cell, Matrix, load_matrix
-from harness.redact import Redactor
-from harness.runview import UNEXPECTED
+from harness.analysis.view import UNEXPECTED
+from harness.engine import client as engine
+from harness.model.errors import FatalError
+from harness.model.ids import new_run_id, result_file_name, runner_token
+from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.run import results
+from harness.run.cell import CellJob, CellRun, write_cell_result
+from harness.run.redact import Redactor
 
 FAILING = UNEXPECTED
 SKIPPING = {"unavailable", "unsupported"}
@@ -93,7 +94,7 @@ class XdistHooks:
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if _state(config) is None:
             return None  # not a matrix run: xdist's own scheduler
-        from harness.xdist_scheduler import LongestFirstScheduling
+        from harness.run.xdist_scheduler import LongestFirstScheduling
 
         return LongestFirstScheduling(config, log)
 
@@ -171,7 +172,7 @@ def prepare(state: HarnessState, log: Any) -> None:
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
     resolver_log = _prefixed(log)
-    from harness.bases import Resolver
+    from harness.engine.bases import Resolver
 
     resolver = Resolver(docker_client, state.matrix, PROBES_DIR, log=resolver_log)
     bases = resolver.resolve_all(needed)
@@ -208,7 +209,7 @@ def _fill_warm(
 ) -> dict[str, dict[str, str]]:
     if not state.config.getoption("warm"):
         return {}
-    from harness import warm
+    from harness.run import warm
 
     labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
     root = state.out_dir.parent / "wheelhouse"
@@ -270,8 +271,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = _state(config)
     if state is None:
         return
-    from harness import history, schedule
-    from harness.results_io import load_results
+    from harness.run import schedule
+    from harness.store import history
+    from harness.store.rundir import load_results
 
     this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
     this_run["warm"] = bool(config.getoption("warm"))
@@ -411,7 +413,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     if state is None:
         return
-    from harness.container import wait_for_background_removals
+    from harness.engine.container import wait_for_background_removals
 
     wait_for_background_removals()  # warm cells' containers, in every process that ran cells
     if not state.is_controller:
@@ -426,7 +428,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _remove_containers(state: HarnessState, log: Any) -> None:
-    from harness.container import ENGINE_ERRORS
+    from harness.engine.container import ENGINE_ERRORS
 
     try:
         engine.remove_run_containers(client(), state.run_id)
@@ -435,7 +437,7 @@ def _remove_containers(state: HarnessState, log: Any) -> None:
 
 
 def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> None:
-    from harness.outputs import write_outputs
+    from harness.documents.publish import write_outputs
 
     for line in write_outputs(out_dir, merged):
         log(line)

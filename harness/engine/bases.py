@@ -23,14 +23,14 @@ import docker
 import docker.errors
 from docker.models.images import Image
 
-from harness.debootstrap import (
+from harness.engine.debootstrap import (
     DebootstrapRecipe,
     StandinBuildError,
     build_debootstrap_image,
     find_cached_image,
 )
-from harness.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
-from harness.probing import parse_probe_output
+from harness.model.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
+from harness.run.probes import parse_probe_output
 
 Log = Callable[[str], None]
 DEBIAN_RELEASES = {

@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.anchors import base_anchor, cell_anchor
-from harness.runview import (
+from harness.analysis.view import (
     GOOD,
     NON_SMOKE_PROBES,
     NOT_RUN,
@@ -49,6 +48,7 @@ from harness.runview import (
     status_label,
     too_noisy,
 )
+from harness.model.ids import base_anchor, cell_anchor
 
 PLACEHOLDER = "_To be decided by the team._"
 

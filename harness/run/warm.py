@@ -23,7 +23,11 @@ from typing import Any
 
 import docker
 
-from harness.cell import (
+from harness.engine.client import LABEL_CELL
+from harness.engine.container import CellContainer, ContainerSpec, Mount
+from harness.model.ids import docker_safe
+from harness.model.matrix import Cell, DepsetSpec, Matrix
+from harness.run.cell import (
     DETECT_PM,
     VENV,
     WARM_MOUNT,
@@ -33,10 +37,6 @@ from harness.cell import (
     package_family,
     system_install_command,
 )
-from harness.container import CellContainer, ContainerSpec, Mount
-from harness.engine import LABEL_CELL
-from harness.ids import docker_safe
-from harness.matrix import Cell, DepsetSpec, Matrix
 
 COMPLETE = ".complete"
 

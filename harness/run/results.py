@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.matrix import Matrix
+from harness.model.matrix import Matrix
 
 SCHEMA_VERSION = 1
 

@@ -29,9 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.anchors import cell_anchor
-from harness.errors import ConfigurationError
-from harness.runview import (
+from harness.analysis.view import (
     GOOD,
     IMPORT_TIME,
     SIZE_NOISE,
@@ -55,6 +53,8 @@ from harness.runview import (
     status_label,
     too_noisy,
 )
+from harness.model.errors import ConfigurationError
+from harness.model.ids import cell_anchor
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.runview import NOT_RUN, CellGroup, check_schema, group_cells
+from harness.analysis.view import NOT_RUN, CellGroup, check_schema, group_cells
 
 # Terminal colour codes in log tails: noise in a CI's test view, and ESC itself is illegal.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")

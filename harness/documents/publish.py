@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import diff as diffing
-from harness import history
-from harness.junit import write_junit
-from harness.report import write_report
-from harness.results_io import load_results
-from harness.summary import markdown_summary
+from harness.analysis import diff as diffing
+from harness.documents.junit import write_junit
+from harness.documents.report import write_report
+from harness.documents.summary import markdown_summary
+from harness.store import history
+from harness.store.rundir import load_results
 
 
 def write_outputs(out_dir: Path, results: dict[str, Any]) -> Iterator[str]:

@@ -8,7 +8,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from harness.errors import EngineUnavailableError
+from harness.model.errors import EngineUnavailableError
 
 LABEL_RUN = "harness.run"
 LABEL_CELL = "harness.cell"

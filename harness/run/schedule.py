@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from harness.ids import CROSS
-from harness.matrix import Cell, DepsetSpec
+from harness.model.ids import CROSS
+from harness.model.matrix import Cell, DepsetSpec
 
 T = TypeVar("T")
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import jinja2
 
-from harness.anchors import cell_anchor
-from harness.runview import (
+from harness.analysis.view import (
     GOOD,
     NON_SMOKE_PROBES,
     NOT_RUN,
@@ -47,6 +46,7 @@ from harness.runview import (
     status_label,
     too_noisy,
 )
+from harness.model.ids import cell_anchor
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import ResultsError
+from harness.model.errors import ResultsError
 
 SCHEMA_VERSION = 1
 

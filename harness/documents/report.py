@@ -24,10 +24,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness import __version__, charts
-from harness.anchors import cell_anchor
-from harness.results_io import SCHEMA_VERSION, load_results
-from harness.runview import (
+from harness import __version__
+from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
     NoisyTiming,
@@ -35,6 +33,9 @@ from harness.runview import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.documents import charts
+from harness.model.ids import cell_anchor
+from harness.store.rundir import SCHEMA_VERSION, load_results
 
 STATUS_HELP = {
     "passed": "installs and every probe passed",
@@ -828,7 +829,7 @@ def _duration(start: Any, end: Any) -> str:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("harness", "templates"),
+        loader=PackageLoader("harness.documents", "templates"),
         autoescape=True,  # container output is untrusted: escape everything by default
         undefined=StrictUndefined,
         trim_blocks=True,

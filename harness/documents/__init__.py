@@ -1,0 +1,1 @@
+"""Every document rendered from results: HTML report, summary, diff, compare, ADR, JUnit."""

@@ -1,0 +1,1 @@
+"""What things are: ids and anchors, the matrix spec, statuses, result records, statistics."""
