@@ -23,9 +23,7 @@ from typing import Any
 import jinja2
 
 from harness.analysis.view import (
-    GOOD,
     NON_SMOKE_PROBES,
-    NOT_RUN,
     SIZE_NOISE,
     TIME_NOISE,
     CellGroup,
@@ -33,7 +31,6 @@ from harness.analysis.view import (
     Sample,
     bases_by_name,
     cell_for,
-    check_schema,
     compare_samples,
     depset_names,
     fmt_bytes,
@@ -43,10 +40,12 @@ from harness.analysis.view import (
     md_escape,
     md_table,
     noise_text,
-    status_label,
     too_noisy,
 )
 from harness.model.ids import cell_anchor
+from harness.model.records import check_schema
+from harness.model.status import GOOD, NOT_RUN
+from harness.model.status import label as status_label
 
 
 @dataclass(frozen=True)

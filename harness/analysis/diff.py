@@ -30,15 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.analysis.view import (
-    GOOD,
     IMPORT_TIME,
     SIZE_NOISE,
     TIME_NOISE,
-    UNEXPECTED,
     CellGroup,
     Delta,
     bases_by_name,
-    check_schema,
     compare_samples,
     depsets_by_name,
     fmt_bytes,
@@ -50,11 +47,13 @@ from harness.analysis.view import (
     md_table,
     noise_text,
     safe_url,
-    status_label,
     too_noisy,
 )
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
+from harness.model.records import check_schema
+from harness.model.status import FAILING, GOOD
+from harness.model.status import label as status_label
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).
@@ -77,7 +76,7 @@ class StatusChange:
 
     @property
     def worse(self) -> bool:
-        return self.before in GOOD and self.after in UNEXPECTED
+        return self.before in GOOD and self.after in FAILING
 
 
 @dataclass(frozen=True)
@@ -475,7 +474,7 @@ def unexpected_results(
     results: Mapping[str, Any], fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON
 ) -> list[str]:
     """Cells whose result nobody expected; unexpected passes only when asked for."""
-    red = UNEXPECTED | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
+    red = FAILING | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
     return [
         f"{g.id}: {g.status}" + (f" ({g.reason})" if g.reason else "")
         for g in group_cells(results).values()

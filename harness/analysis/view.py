@@ -19,57 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.model.errors import ResultsError
+from harness.model import status as statuses
+from harness.model.status import GOOD
 
-SCHEMA_VERSION = 1
-
-# Statuses of a cell (and of a step). design.md's six plus the two of expected failures.
-STATUSES: tuple[str, ...] = (
-    "passed",
-    "unexpected-pass",
-    "expected-failure",
-    "failed",
-    "error",
-    "timeout",
-    "oom",
-    "unsupported",
-    "unavailable",
-)
-GOOD = frozenset({"passed", "unexpected-pass"})
-# The results that make a run red: something broke that nobody said would.
-UNEXPECTED = frozenset({"failed", "error", "timeout", "oom"})
-# Nothing was measured: the base or the packages could not be had, or the base cannot
-# do what the depset asks. Never red, never compared.
-NOT_RUN = frozenset({"unavailable", "unsupported"})
-# When repeats of one cell disagree the group takes the most severe status, so one
-# failed repeat out of three makes the cell failed (a flaky cell is a failing cell).
-_SEVERITY = (
-    "error",
-    "oom",
-    "timeout",
-    "failed",
-    "unexpected-pass",
-    "expected-failure",
-    "unsupported",
-    "unavailable",
-    "passed",
-)
 # Probes that are not smoke tests (design.md: env and imports are always there).
 NON_SMOKE_PROBES = frozenset({"env", "imports"})
 # Names of the timings that are not steps: the sum of the install steps, and the sum
 # of the imports probe's per-module times.
 INSTALL = "install"
 IMPORT_TIME = "import-time"
-
-
-def check_schema(results: Mapping[str, Any]) -> None:
-    """Refuse a results dict this code does not understand, instead of misreading it."""
-    version = results.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ResultsError(
-            f"results schema_version is {version!r}, this harness reads {SCHEMA_VERSION}",
-            "re-render with the harness version that wrote it, or re-run the matrix",
-        )
 
 
 @dataclass(frozen=True)
@@ -209,8 +167,7 @@ class CellGroup:
 
     @property
     def status(self) -> str:
-        seen = {r.get("status", "error") for r in self.records}
-        return next((s for s in _SEVERITY if s in seen), sorted(seen)[0])
+        return statuses.worst(r.get("status", "error") for r in self.records)
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -506,19 +463,3 @@ def safe_url(value: object) -> str | None:
     """A link target from the matrix (an expected failure's link) if it is a plain
     http(s) URL that cannot break out of a Markdown link; else None (shown as text)."""
     return value if isinstance(value, str) and _URL.match(value) else None
-
-
-STATUS_EMOJI = {
-    "passed": "✅",
-    "unexpected-pass": "🎉",
-    "expected-failure": "☑️",
-    "failed": "❌",
-    "error": "💥",
-    "timeout": "⏱️",
-    "unsupported": "🚫",
-    "unavailable": "⚪",
-}
-
-
-def status_label(status: str) -> str:
-    return f"{STATUS_EMOJI.get(status, '❓')} {status}"

@@ -23,17 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.analysis.view import (
-    GOOD,
     NON_SMOKE_PROBES,
-    NOT_RUN,
     SIZE_NOISE,
     TIME_NOISE,
-    UNEXPECTED,
     CellGroup,
     NoiseRule,
     Sample,
     bases_by_name,
-    check_schema,
     compare_samples,
     depset_names,
     depsets_by_name,
@@ -45,10 +41,12 @@ from harness.analysis.view import (
     md_table,
     requirement_name,
     safe_url,
-    status_label,
     too_noisy,
 )
 from harness.model.ids import base_anchor, cell_anchor
+from harness.model.records import check_schema
+from harness.model.status import FAILING, GOOD, NOT_RUN
+from harness.model.status import label as status_label
 
 PLACEHOLDER = "_To be decided by the team._"
 
@@ -298,7 +296,7 @@ def _bad_status_bullet(ctx: _Context, depset: str, group: CellGroup) -> list[str
             f"Bad, because {md_code(depset)} fails, an expected failure declared in the "
             f"matrix: {_expected_text(group)} ({evidence})"
         ]
-    if group.status in UNEXPECTED:
+    if group.status in FAILING:
         return [f"Bad, because {md_code(depset)} {group.status}: {reason} ({evidence})"]
     if group.status in NOT_RUN:
         return [f"Neutral, because {md_code(depset)} was not measured: {reason} ({evidence})"]

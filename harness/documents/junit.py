@@ -31,14 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.view import NOT_RUN, CellGroup, check_schema, group_cells
+from harness.analysis.view import CellGroup, group_cells
+from harness.model.records import check_schema
+from harness.model.status import FAILING, NOT_RUN, Status, parse
 
 # Terminal colour codes in log tails: noise in a CI's test view, and ESC itself is illegal.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_FAILING = frozenset({"failed", "error", "timeout"})
-# A status this module does not know is reported as an error rather than passed silently.
-_KNOWN = frozenset({"passed", "unexpected-pass", "expected-failure", *_FAILING, *NOT_RUN})
+# JUnit's <error> is for a test that could not run properly; the rest of FAILING (failed,
+# oom) is a <failure>. A status this harness does not know is an error, never a silent pass.
+_ERRORS = frozenset({Status.ERROR, Status.TIMEOUT})
 
 
 def xml_text(value: object) -> str:
@@ -60,7 +62,7 @@ class _Case:
 
 
 def _effective_status(step_status: str, cell_status: str) -> str:
-    if step_status in _FAILING and cell_status == "expected-failure":
+    if step_status in FAILING and cell_status == "expected-failure":
         return "expected-failure"
     if step_status not in {"passed", "unexpected-pass"} and cell_status in NOT_RUN:
         return cell_status
@@ -74,7 +76,7 @@ def _message(status: str, cell: Mapping[str, Any], step: Mapping[str, Any]) -> s
         return f"expected failure: {expected}"
     if status in NOT_RUN:
         return str(reason or status)
-    if status in _FAILING:
+    if status in FAILING:
         if reason:  # the harness's own one-line account of the failure
             return str(reason)
         exit_code = step.get("exit_code")
@@ -138,10 +140,12 @@ def _case_element(case: _Case) -> ET.Element:
     props = ET.SubElement(element, "properties")
     for key, value in case.properties:
         ET.SubElement(props, "property", name=xml_text(key), value=xml_text(value))
-    if case.status == "failed":
-        failure = ET.SubElement(element, "failure", message=xml_text(case.message), type="failed")
+    if case.status in FAILING and case.status not in _ERRORS:
+        failure = ET.SubElement(
+            element, "failure", message=xml_text(case.message), type=case.status
+        )
         failure.text = xml_text(case.detail)
-    elif case.status in _FAILING or case.status not in _KNOWN:
+    elif case.status in _ERRORS or parse(case.status) is None:
         error = ET.SubElement(element, "error", message=xml_text(case.message), type=case.status)
         error.text = xml_text(case.detail)
     elif case.status in NOT_RUN or case.status == "expected-failure":
@@ -153,10 +157,10 @@ def _case_element(case: _Case) -> ET.Element:
 
 def _count(cases: list[_Case]) -> Mapping[str, str]:
     skipped = sum(c.status in NOT_RUN or c.status == "expected-failure" for c in cases)
-    errors = sum(c.status in {"error", "timeout"} or c.status not in _KNOWN for c in cases)
+    errors = sum(c.status in _ERRORS or parse(c.status) is None for c in cases)
     return {
         "tests": str(len(cases)),
-        "failures": str(sum(c.status == "failed" for c in cases)),
+        "failures": str(sum(c.status in FAILING and c.status not in _ERRORS for c in cases)),
         "errors": str(errors),
         "skipped": str(skipped),
         "time": f"{sum(c.seconds for c in cases):.3f}",

@@ -34,32 +34,13 @@ from harness.analysis.view import (
     noisy_timings,
 )
 from harness.documents import charts
+from harness.model import status as status_words
 from harness.model.ids import cell_anchor
-from harness.store.rundir import SCHEMA_VERSION, load_results
+from harness.model.records import SCHEMA_VERSION
+from harness.model.status import DISPLAY_ORDER
+from harness.store.rundir import load_results
 
-STATUS_HELP = {
-    "passed": "installs and every probe passed",
-    "failed": "an install or a smoke test failed",
-    "error": "the harness or a probe misbehaved",
-    "timeout": "a step ran past its time limit",
-    "unavailable": "limit of this environment: base or packages cannot be reached from here",
-    "unsupported": "the base cannot do what the depset asks",
-    "expected-failure": "failed, as matrix.yaml declares it should",
-    "unexpected-pass": "declared to fail but passed: upstream may have fixed it",
-    "oom": "killed by the out-of-memory killer at the cell's memory limit",
-}
-# Worst first: the grid shows an id whose repeats disagree with its worst status.
-_SEVERITY = (
-    "error",
-    "oom",
-    "timeout",
-    "failed",
-    "unexpected-pass",
-    "unsupported",
-    "expected-failure",
-    "unavailable",
-    "passed",
-)
+STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Probes every cell runs; the others are the depset's smoke tests.
 _INFRA_PROBES = frozenset({"env", "imports"})
 # Shown in their own columns, so not repeated among the smoke facts.
@@ -339,8 +320,7 @@ def grid_frame(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def worst_status(statuses: Iterable[Any]) -> str:
-    present = {str(s) for s in statuses if not missing(s)}
-    return next((s for s in _SEVERITY if s in present), min(present, default="unknown"))
+    return status_words.worst(s for s in statuses if not missing(s))
 
 
 def _status_mix(statuses: pd.Series) -> str:

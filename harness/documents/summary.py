@@ -13,12 +13,9 @@ from typing import Any
 
 from harness.analysis.diff import RunDiff, render_diff_markdown
 from harness.analysis.view import (
-    STATUSES,
-    UNEXPECTED,
     CellGroup,
     NoisyTiming,
     base_names,
-    check_schema,
     depset_names,
     fmt_seconds,
     group_cells,
@@ -28,14 +25,16 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
     safe_url,
-    status_label,
 )
 from harness.model.ids import cell_anchor
+from harness.model.records import check_schema
+from harness.model.status import FAILING, WORDS
+from harness.model.status import label as status_label
 
 
 def _counts_line(groups: list[CellGroup]) -> str:
-    counts = {s: sum(g.status == s for g in groups) for s in STATUSES}
-    extra = sorted({g.status for g in groups} - set(STATUSES))
+    counts = {s: sum(g.status == s for g in groups) for s in WORDS}
+    extra = sorted({g.status for g in groups} - set(WORDS))
     counts |= {s: sum(g.status == s for g in groups) for s in extra}
     parts = [f"{status_label(s)} {n}" for s, n in counts.items() if n]
     return f"**{len(groups)} cells:** " + " · ".join(parts) if parts else "**no cells**"
@@ -63,7 +62,7 @@ def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
 
 
 def _unexpected(groups: list[CellGroup]) -> list[str]:
-    bad = [g for g in groups if g.status in UNEXPECTED]
+    bad = [g for g in groups if g.status in FAILING]
     if not bad:
         return []
     lines = [f"### Unexpected results ({len(bad)})", ""]

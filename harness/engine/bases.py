@@ -30,7 +30,7 @@ from harness.engine.debootstrap import (
     find_cached_image,
 )
 from harness.model.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
-from harness.run.probes import parse_probe_output
+from harness.model.probe_output import parse_probe_output
 
 Log = Callable[[str], None]
 DEBIAN_RELEASES = {

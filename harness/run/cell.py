@@ -22,7 +22,6 @@ import docker
 import docker.errors
 
 from harness import __version__
-from harness.analysis.view import UNEXPECTED
 from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import (
     ENGINE_ERRORS,
@@ -34,8 +33,9 @@ from harness.engine.container import (
 )
 from harness.model.ids import container_name
 from harness.model.matrix import Cell, DepsetSpec, Settings
+from harness.model.probe_output import parse_probe_output
+from harness.model.status import FAILING
 from harness.run import pipreport
-from harness.run.probes import parse_probe_output
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
@@ -49,7 +49,6 @@ WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
 WARM_IMPORT_RUNS = 1
-FAILING = UNEXPECTED  # one definition of "broke unexpectedly", shared with the exit code
 PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 

@@ -21,16 +21,15 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.view import UNEXPECTED
 from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
 from harness.run.redact import Redactor
 
-FAILING = UNEXPECTED
 SKIPPING = {"unavailable", "unsupported"}
 _client: Any = None
 _current_config: pytest.Config | None = None  # logreport hooks get no config

@@ -16,8 +16,7 @@ from typing import Any
 
 from harness import __version__
 from harness.model.matrix import Matrix
-
-SCHEMA_VERSION = 1
+from harness.model.records import SCHEMA_VERSION
 
 
 def host_facts() -> dict[str, Any]:

@@ -32,8 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.analysis.view import check_schema
 from harness.model.errors import ResultsError
+from harness.model.records import check_schema
 
 HISTORY_FORMAT = 1
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -25,7 +25,8 @@ from harness.documents.report import (
     write_report,
 )
 from harness.model.errors import ResultsError
-from harness.store.rundir import SCHEMA_VERSION, load_results
+from harness.model.records import SCHEMA_VERSION
+from harness.store.rundir import load_results
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results_v1.json"
 SCRIPT = "<script>alert(1)</script>"
