@@ -42,6 +42,7 @@ from harness.analysis.view import (
     noise_text,
     too_noisy,
 )
+from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
@@ -240,17 +241,23 @@ def compare_bases(
 ) -> Comparison:
     """Compare base_b against base_a on ``depsets`` (default: every depset of the run).
 
-    Raises ValueError for a base or depset the run does not have.
+    Raises ConfigurationError (exit 2) for a base or depset the run does not have.
     """
     check_schema(results)
     known_depsets = depset_names(results)
     bases = bases_by_name(results)
     for name in (base_a, base_b):
         if name not in bases and not any(c.get("base") == name for c in results["cells"]):
-            raise ValueError(f"base {name!r} is not in run; bases: {', '.join(bases)}")
+            raise ConfigurationError(
+                f"run {_run_id(results)}: no base {name!r}",
+                f"use one of the run's bases: {', '.join(bases)}",
+            )
     unknown = [d for d in depsets or [] if d not in known_depsets]
     if unknown:
-        raise ValueError(f"depset(s) {unknown} not in run; depsets: {', '.join(known_depsets)}")
+        raise ConfigurationError(
+            f"run {_run_id(results)}: no depset {', '.join(map(repr, unknown))}",
+            f"--depsets takes the run's depsets: {', '.join(known_depsets)}",
+        )
     rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
     return Comparison(
         run_id=str((results.get("run") or {}).get("id")),
@@ -258,6 +265,10 @@ def compare_bases(
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
     )
+
+
+def _run_id(results: Mapping[str, Any]) -> str:
+    return str((results.get("run") or {}).get("id"))
 
 
 def _compare_depset(

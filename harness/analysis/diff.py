@@ -49,7 +49,6 @@ from harness.analysis.view import (
     safe_url,
     too_noisy,
 )
-from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD
@@ -57,8 +56,7 @@ from harness.model.status import label as status_label
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).
-FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
-DEFAULT_FAIL_ON = frozenset({"status"})
+
 
 # Fields of a base whose change explains a change of behaviour.
 _BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
@@ -425,82 +423,6 @@ def _short(sha: str | None) -> str:
 # ----------------------------------------------------------------------- exit code
 
 
-def parse_fail_on(text: str | Iterable[str]) -> frozenset[str]:
-    """``"status,slower"`` (or an iterable of words) → {"status", "slower"}.
-
-    Raises ConfigurationError (exit 2) on an unknown word, or "none" mixed with others:
-    a typo must not silently turn a regression check off.
-    """
-    parts = text.split(",") if isinstance(text, str) else list(text)
-    words = frozenset(w.strip() for w in parts if w.strip())
-    unknown = words - FAIL_ON_CHOICES
-    if unknown:
-        raise ConfigurationError(
-            f"--fail-on: unknown value(s) {', '.join(sorted(unknown))}",
-            f"choose from {', '.join(sorted(FAIL_ON_CHOICES))}, comma-separated",
-        )
-    if "none" in words and len(words) > 1:
-        raise ConfigurationError("--fail-on: 'none' cannot be combined with other values")
-    return words
-
-
-def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
-    """The regressions selected by fail_on, one message each."""
-    found: list[str] = []
-    if "status" in fail_on:
-        found += [
-            f"{s.cell_id}: {s.before} → {s.after} since run {diff.run_a}"
-            for s in diff.status_changes
-            if s.worse
-        ]
-    if "slower" in fail_on:
-        found += [
-            f"{t.cell_id}: {t.step} slower by {fmt_seconds(t.delta.change)} s "
-            f"(threshold {fmt_seconds(t.delta.threshold)} s"
-            + (f"; {t.noisy_note})" if t.noisy_note else ")")
-            for t in diff.timing_changes
-            if t.direction == "slower"
-        ]
-    if "size" in fail_on:
-        found += [
-            f"{s.cell_id}: {fmt_signed_bytes(s.delta.change)} added to the image"
-            for s in diff.size_changes
-            if s.direction == "larger"
-        ]
-    return found
-
-
-def unexpected_results(
-    results: Mapping[str, Any], fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON
-) -> list[str]:
-    """Cells whose result nobody expected; unexpected passes only when asked for."""
-    red = FAILING | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
-    return [
-        f"{g.id}: {g.status}" + (f" ({g.reason})" if g.reason else "")
-        for g in group_cells(results).values()
-        if g.status in red
-    ]
-
-
-def exit_reasons(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
-) -> list[str]:
-    """Why the run fails (empty: it does not). Validates fail_on."""
-    check_schema(results)
-    fail_on = parse_fail_on(fail_on)
-    reasons = unexpected_results(results, fail_on)
-    if diff is not None:
-        reasons += regressions(diff, fail_on)
-    return reasons
-
-
-def exit_code(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
-) -> int:
-    """0 when every cell is as expected and no selected regression; else 1."""
-    return 1 if exit_reasons(results, diff, fail_on) else 0
-
-
 # ----------------------------------------------------------------------- rendering
 
 
@@ -546,7 +468,7 @@ def render_diff_text(diff: RunDiff) -> str:
     if diff.empty:
         lines.append("  no changes")
     for cell_id in diff.changed_cells():
-        lines += _cell_text(diff, diff.for_cell(cell_id))
+        lines += _cell_text(diff.for_cell(cell_id))
     lines += [f"  input   {text}" for text in _input_changes(diff)]
     reported = set(diff.changed_cells())
     for cell_id in dict.fromkeys(c.cell_id for c in diff.distribution_changes):
@@ -558,7 +480,7 @@ def render_diff_text(diff: RunDiff) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell_text(diff: RunDiff, cell: CellChanges) -> list[str]:
+def _cell_text(cell: CellChanges) -> list[str]:
     lines = [f"  {cell.cell_id}"]
     if cell.status is not None:
         s = cell.status
@@ -688,8 +610,6 @@ def _md_inputs(diff: RunDiff) -> list[str]:
 
 
 __all__ = [
-    "DEFAULT_FAIL_ON",
-    "FAIL_ON_CHOICES",
     "BaseChange",
     "CellChanges",
     "DepsetChange",
@@ -700,11 +620,6 @@ __all__ = [
     "StatusChange",
     "TimingChange",
     "diff_runs",
-    "exit_code",
-    "exit_reasons",
-    "parse_fail_on",
-    "regressions",
     "render_diff_markdown",
     "render_diff_text",
-    "unexpected_results",
 ]

@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.cli.run_command import RunOptions, run_matrix
+
+    return run_matrix(RunOptions.from_args(args)).exit_code
+
+
 def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="run the matrix: one container per cell")
     run.add_argument("matrix", nargs="?", default=DEFAULT_MATRIX)
@@ -153,81 +159,6 @@ def cmd_bases_build(args: argparse.Namespace) -> int:
         where = where or record.get("standin") or record.get("image")
         print(f"{record['name']:<16} {record['status']:<12} {size:>8}  {where}")
     return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    import pytest
-
-    from harness.analysis.diff import parse_fail_on
-    from harness.engine import client as engine
-    from harness.model.ids import new_run_id
-    from harness.store.rundir import load_results
-
-    parse_fail_on(args.fail_on.split(","))  # a typo fails now, not after the run
-    matrix = load_matrix(args.matrix)  # exit 2 before any container starts
-    engine.connect()  # exit 3 before pytest starts
-    run_id, out_dir = _run_location(args, new_run_id)
-    jobs = args.jobs or matrix.settings.jobs
-    argv = [
-        "-p",
-        "harness.run.plugin",
-        "--matrix",
-        str(matrix.path),
-        "--harness-out",
-        str(out_dir),
-        "--run-id",
-        run_id,
-        "-q",
-        "-o",
-        "addopts=",
-        "-rfEX",
-        "--no-header",
-    ]
-    argv += ["-n", str(jobs)] if jobs > 1 else ["-p", "no:xdist"]
-    if args.keyword:
-        argv += ["-k", args.keyword]
-    argv += ["--keep"] if args.keep else []
-    argv += ["--resume"] if args.resume else []
-    argv += ["--lf"] if args.lf else []
-    argv += ["--warm"] if args.warm else []
-    status = pytest.main([*argv, *args.pytest_args])
-    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-        return 2
-    if status == pytest.ExitCode.INTERRUPTED:
-        print(f"harness: interrupted; finished cells are in {out_dir}", file=sys.stderr)
-        return 130
-    if int(status) == 3 or not (out_dir / "results.json").exists():
-        return int(status) if int(status) in (2, 3) else 1
-    return _exit_code(load_results(out_dir / "results.json"), out_dir, args.fail_on)
-
-
-def _run_location(args: argparse.Namespace, new_run_id: Any) -> tuple[str, Path]:
-    if args.resume:
-        out_dir = Path(args.resume).resolve()
-        try:
-            prepared = json.loads((out_dir / "prepare.json").read_text())
-        except (OSError, ValueError):
-            raise ConfigurationError(
-                f"{out_dir}: not a run directory (no readable prepare.json)",
-                "pass a reports/<run-id> directory written by `harness run`",
-            ) from None
-        return str(prepared["run"]["id"]), out_dir
-    run_id = new_run_id()
-    return run_id, Path(args.out or Path("reports") / run_id).resolve()
-
-
-def _exit_code(results: dict[str, Any], out_dir: Path, fail_on: str) -> int:
-    from harness.analysis import diff as diffing
-    from harness.store import history
-    from harness.store.rundir import load_results
-
-    previous_dir = history.previous_run_dir(out_dir.parent, results)
-    run_diff = (
-        diffing.diff_runs(load_results(previous_dir / "results.json"), results)
-        if previous_dir
-        else None
-    )
-    return diffing.exit_code(results, run_diff, diffing.parse_fail_on(fail_on.split(",")))
 
 
 if __name__ == "__main__":

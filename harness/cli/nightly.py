@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.model.errors import ConfigurationError
+from harness.model.errors import ConfigurationError, RunAbortedError
 from harness.store.rundir import load_results
 
 
@@ -78,7 +78,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _run_cells_for(args: argparse.Namespace) -> Path:
     """Run just the cells of the two bases (and depsets) being compared."""
-    from harness.cli import entry as cli
+    from harness.cli.run_command import RunOptions, run_matrix
     from harness.model.matrix import load_matrix
 
     matrix = load_matrix(args.matrix)
@@ -93,17 +93,11 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
     if args.depsets:
         keyword += " and (" + " or ".join(args.depsets) + ")"
     out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}"
-    cli.main(
-        [
-            "run",
-            args.matrix,
-            "-k",
-            keyword,
-            "--out",
-            str(out),
-            *(["--jobs", str(args.jobs)] if args.jobs else []),
-        ]
+    outcome = run_matrix(
+        RunOptions(matrix=args.matrix, out=str(out), jobs=args.jobs, keyword=keyword)
     )
+    if outcome.exit_code not in (0, 1):  # 1 is a failed cell: data for the comparison
+        raise RunAbortedError(outcome.exit_code, f"the run of the compared cells ({out}) stopped")
     return out
 
 

@@ -43,6 +43,7 @@ from harness.analysis.view import (
     safe_url,
     too_noisy,
 )
+from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD, NOT_RUN
@@ -82,7 +83,10 @@ def _options(
     known = list(bases_by_name(results)) or sorted({c["base"] for c in results["cells"]})
     for name in [baseline, *(candidates or [])]:
         if name is not None and name not in known:
-            raise ValueError(f"base {name!r} is not in the run; bases: {', '.join(known)}")
+            raise ConfigurationError(
+                f"run {(results.get('run') or {}).get('id')}: no base {name!r}",
+                f"--baseline/--candidate take the run's bases: {', '.join(known)}",
+            )
     if candidates:
         chosen = [baseline, *candidates] if baseline else list(candidates)
     else:
@@ -99,7 +103,8 @@ def render_adr(
     date: str | None = None,
 ) -> str:
     """The ADR as Markdown. ``date`` defaults to the day the run started, so the same
-    results always give the same document. Raises ValueError for an unknown base."""
+    results always give the same document. Raises ConfigurationError (exit 2) for an
+    unknown base."""
     check_schema(results)
     ctx = _Context(
         results=results,

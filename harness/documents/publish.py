@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,24 @@ from harness.store import history
 from harness.store.rundir import load_results
 
 
-def write_outputs(out_dir: Path, results: dict[str, Any]) -> Iterator[str]:
+@dataclass(frozen=True)
+class Published:
+    """What publishing a run produced: the console lines, and the one diff of the run
+    against its previous run (the gate decides the exit code from it)."""
+
+    lines: tuple[str, ...]
+    diff: diffing.RunDiff | None
+
+
+def write_outputs(out_dir: Path, results: dict[str, Any]) -> Published:
+    """Every document of a run, from its merged results alone."""
+    diff, lines = _write_documents(out_dir, results)
+    return Published(tuple(lines), diff)
+
+
+def _write_documents(
+    out_dir: Path, results: dict[str, Any]
+) -> tuple[diffing.RunDiff | None, list[str]]:
     reports_dir = out_dir.parent
     previous_dir = history.previous_run_dir(reports_dir, results)
     previous = load_results(previous_dir / "results.json") if previous_dir else None
@@ -28,12 +46,13 @@ def write_outputs(out_dir: Path, results: dict[str, Any]) -> Iterator[str]:
         (out_dir / "diff.md").write_text(diffing.render_diff_markdown(run_diff), encoding="utf-8")
     report = write_report(out_dir, history=_earlier_runs(reports_dir, results, previous))
     _point_latest(reports_dir, out_dir)
-    yield from _console_summary(results)
+    lines = list(_console_summary(results))
     if run_diff is not None and previous_dir is not None:
-        yield f"[harness] changes since {previous_dir.name}:"
-        yield from diffing.render_diff_text(run_diff).splitlines()
-    yield f"[harness] results: {out_dir / 'results.json'}"
-    yield f"[harness] report:  {report}"
+        lines.append(f"[harness] changes since {previous_dir.name}:")
+        lines += diffing.render_diff_text(run_diff).splitlines()
+    lines.append(f"[harness] results: {out_dir / 'results.json'}")
+    lines.append(f"[harness] report:  {report}")
+    return run_diff, lines
 
 
 def rerender_report(out_dir: Path) -> Path:

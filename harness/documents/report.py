@@ -35,7 +35,7 @@ from harness.analysis.view import (
 )
 from harness.documents import charts
 from harness.model import status as status_words
-from harness.model.ids import cell_anchor
+from harness.model.ids import base_anchor, cell_anchor, depset_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.rundir import load_results
@@ -360,7 +360,7 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
         "libc": libc_text or None,
         "size_bytes": base.get("size_bytes"),
         "build_seconds": base.get("build_seconds"),
-        "anchor": f"base-{base.get('name')}",
+        "anchor": base_anchor(str(base.get("name"))),
     }
 
 
@@ -816,7 +816,12 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
-    env.globals.update(status_class=status_class, missing=missing)
+    env.globals.update(
+        status_class=status_class,
+        missing=missing,
+        base_anchor=base_anchor,
+        depset_anchor=depset_anchor,
+    )
     return env
 
 

@@ -32,3 +32,11 @@ class EngineUnavailableError(FatalError):
 
 class ResultsError(ConfigurationError):
     """A results.json that cannot be read (truncated, unknown schema version)."""
+
+
+class RunAbortedError(FatalError):
+    """A run a command depends on stopped (interrupted, engine gone): its own exit code."""
+
+    def __init__(self, exit_code: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code

@@ -63,3 +63,8 @@ def cell_anchor(cell_id: str) -> str:
 def base_anchor(base: str) -> str:
     """The report's id for a base's section (base names are already anchor-safe)."""
     return "base-" + _NOT_ANCHOR_SAFE.sub("-", base)
+
+
+def depset_anchor(depset: str) -> str:
+    """The report's id for a depset's section."""
+    return "depset-" + _NOT_ANCHOR_SAFE.sub("-", depset)

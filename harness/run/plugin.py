@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from harness.analysis import gate
+from harness.analysis.diff import RunDiff
 from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
@@ -42,6 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", help="run id (default: time-based)")
     group.addoption("--keep", action="store_true", help="keep containers for debugging")
     group.addoption("--resume", action="store_true", help="skip cells already in --harness-out")
+    group.addoption(
+        "--fail-on",
+        default="status",
+        help="comma list of regressions that fail the run (see harness run --help)",
+    )
     group.addoption(
         "--warm",
         action="store_true",
@@ -422,8 +429,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     merged = results.merge(state.out_dir)  # first: results must survive a lost engine
     if not session.config.getoption("keep"):
         _remove_containers(state, _log(session.config))
-    finish_outputs(state.out_dir, merged, _log(session.config))
-    session.exitstatus = exit_code_for(merged, int(exitstatus))
+    run_diff = finish_outputs(state.out_dir, merged, _log(session.config))
+    if int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
+        fail_on = gate.parse_fail_on(session.config.getoption("fail_on") or "status")
+        session.exitstatus = gate.exit_code(merged, run_diff, fail_on)
 
 
 def _remove_containers(state: HarnessState, log: Any) -> None:
@@ -435,15 +444,10 @@ def _remove_containers(state: HarnessState, log: Any) -> None:
         log(f"[harness] could not remove this run's containers ({err}); `harness sweep` will")
 
 
-def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> None:
+def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> RunDiff | None:
     from harness.documents.publish import write_outputs
 
-    for line in write_outputs(out_dir, merged):
+    published = write_outputs(out_dir, merged)
+    for line in published.lines:
         log(line)
-
-
-def exit_code_for(merged: dict[str, Any], pytest_status: int) -> int:
-    if pytest_status == 2:  # interrupted: keep pytest's answer
-        return pytest_status
-    unexpected = [c for c in merged["cells"] if c["status"] in FAILING]
-    return 1 if unexpected else 0
+    return published.diff

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.documents.adr import PLACEHOLDER, render_adr
+from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -206,7 +207,7 @@ def test_candidates_and_no_baseline(run_b: dict[str, Any]) -> None:
     assert "baseline" not in section(plain, "## Considered Options")
     assert "install time for" not in pros  # no comparisons without a baseline
     assert "Neutral, because for `torch`: install time [" in pros
-    with pytest.raises(ValueError, match="nope"):
+    with pytest.raises(ConfigurationError, match="nope"):
         render_adr(run_b, report_href="r.html", baseline="nope", candidates=None)
 
 

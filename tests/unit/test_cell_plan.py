@@ -254,7 +254,7 @@ def test_environment_limits_can_be_scoped_to_bases() -> None:
 
 
 def test_an_oom_cell_fails_the_run() -> None:
-    from harness.analysis.diff import exit_code
+    from harness.analysis.gate import exit_code
 
     cell = {"id": "a×b", "base": "a", "depset": "b", "status": "oom", "repeat": 0}
     results = {"schema_version": 1, "run": {"id": "r"}, "bases": [], "cells": [cell]}

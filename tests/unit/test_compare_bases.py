@@ -16,6 +16,7 @@ from harness.analysis.compare import (
     render_comparison_html,
     render_comparison_markdown,
 )
+from harness.model.errors import ConfigurationError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -112,9 +113,9 @@ def test_depset_selection_and_errors(run_b: dict[str, Any]) -> None:
     assert [r.depset for r in compare_bases(run_b, "py311-slim", "alpine", ["spacy"]).rows] == [
         "spacy"
     ]
-    with pytest.raises(ValueError, match="nope"):
+    with pytest.raises(ConfigurationError, match="nope"):
         compare_bases(run_b, "py311-slim", "nope")
-    with pytest.raises(ValueError, match="whisper"):
+    with pytest.raises(ConfigurationError, match="whisper"):
         compare_bases(run_b, "py311-slim", "alpine", ["whisper"])
 
 

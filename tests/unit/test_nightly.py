@@ -17,16 +17,18 @@ from typing import Any
 import pytest
 
 from harness.analysis.diff import (
-    DEFAULT_FAIL_ON,
     IMPORT_TIME,
     RunDiff,
     diff_runs,
+    render_diff_markdown,
+    render_diff_text,
+)
+from harness.analysis.gate import (
+    DEFAULT_FAIL_ON,
     exit_code,
     exit_reasons,
     parse_fail_on,
     regressions,
-    render_diff_markdown,
-    render_diff_text,
 )
 from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary

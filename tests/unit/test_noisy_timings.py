@@ -25,7 +25,8 @@ from harness.analysis.compare import (
     render_comparison_html,
     render_comparison_markdown,
 )
-from harness.analysis.diff import diff_runs, regressions, render_diff_markdown, render_diff_text
+from harness.analysis.diff import diff_runs, render_diff_markdown, render_diff_text
+from harness.analysis.gate import regressions
 from harness.analysis.view import (
     NOISY_ABS_SPREAD,
     NOISY_REL_SPREAD,

@@ -1,0 +1,122 @@
+"""``harness run``: the run as pytest drives it, with the plugin doing the pipeline.
+
+Shared by ``harness run`` and ``harness compare`` (which runs just the compared cells),
+so neither calls the other's command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.model.errors import ConfigurationError
+from harness.model.matrix import load_matrix
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    matrix: str
+    out: str | None = None
+    jobs: int | None = None
+    keyword: str | None = None
+    keep: bool = False
+    resume: str | None = None
+    lf: bool = False
+    warm: bool = False
+    fail_on: str = "status"
+    pytest_args: tuple[str, ...] = ()
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        return cls(
+            matrix=args.matrix,
+            out=args.out,
+            jobs=args.jobs,
+            keyword=args.keyword,
+            keep=args.keep,
+            resume=args.resume,
+            lf=args.lf,
+            warm=args.warm,
+            fail_on=args.fail_on,
+            pytest_args=tuple(args.pytest_args),
+        )
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exit_code: int
+    out_dir: Path
+
+
+def run_matrix(options: RunOptions) -> RunOutcome:
+    """Run the selected cells; the exit code is the gate's (analysis/gate.py), decided once
+    by the plugin from the results and the one diff against the previous run."""
+    import pytest
+
+    from harness.analysis.gate import parse_fail_on
+    from harness.engine import client as engine
+    from harness.model.ids import new_run_id
+
+    parse_fail_on(options.fail_on)  # a typo fails now, not after the run
+    matrix = load_matrix(options.matrix)  # exit 2 before any container starts
+    engine.connect()  # exit 3 before pytest starts
+    run_id, out_dir = _run_location(options, new_run_id)
+    jobs = options.jobs or matrix.settings.jobs
+    argv = [
+        "-p",
+        "harness.run.plugin",
+        "--matrix",
+        str(matrix.path),
+        "--harness-out",
+        str(out_dir),
+        "--run-id",
+        run_id,
+        "--fail-on",
+        options.fail_on,
+        "-q",
+        "-o",
+        "addopts=",
+        "-rfEX",
+        "--no-header",
+    ]
+    argv += ["-n", str(jobs)] if jobs > 1 else ["-p", "no:xdist"]
+    if options.keyword:
+        argv += ["-k", options.keyword]
+    argv += ["--keep"] if options.keep else []
+    argv += ["--resume"] if options.resume else []
+    argv += ["--lf"] if options.lf else []
+    argv += ["--warm"] if options.warm else []
+    status = pytest.main([*argv, *options.pytest_args])
+    return RunOutcome(_exit_code(int(status), out_dir), out_dir)
+
+
+def _exit_code(status: int, out_dir: Path) -> int:
+    import pytest
+
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return 2
+    if status == pytest.ExitCode.INTERRUPTED:
+        print(f"harness: interrupted; finished cells are in {out_dir}", file=sys.stderr)
+        return 130
+    if status == 3 or not (out_dir / "results.json").exists():
+        return status if status in (2, 3) else 1
+    return status  # 0 or 1: the plugin's gate
+
+
+def _run_location(options: RunOptions, new_run_id: object) -> tuple[str, Path]:
+    if options.resume:
+        out_dir = Path(options.resume).resolve()
+        try:
+            prepared = json.loads((out_dir / "prepare.json").read_text())
+        except (OSError, ValueError):
+            raise ConfigurationError(
+                f"{out_dir}: not a run directory (no readable prepare.json)",
+                "pass a reports/<run-id> directory written by `harness run`",
+            ) from None
+        return str(prepared["run"]["id"]), out_dir
+    assert callable(new_run_id)
+    run_id = str(new_run_id())
+    return run_id, Path(options.out or Path("reports") / run_id).resolve()
