@@ -39,12 +39,12 @@ def _write_documents(
     previous_dir = history.previous_run_dir(reports_dir, results)
     previous = load_results(previous_dir / "results.json") if previous_dir else None
     run_diff = diffing.diff_runs(previous, results) if previous else None
-    history.record_run(results, reports_dir / "history")
+    history.record_run(results, reports_dir / "history", out_dir)
     write_junit(results, out_dir / "junit.xml")
     (out_dir / "summary.md").write_text(markdown_summary(results, run_diff), encoding="utf-8")
     if run_diff is not None:
         (out_dir / "diff.md").write_text(diffing.render_diff_markdown(run_diff), encoding="utf-8")
-    report = write_report(out_dir, history=_earlier_runs(reports_dir, results, previous))
+    report = write_report(out_dir, history=history.earlier_runs(reports_dir / "history", results))
     _point_latest(reports_dir, out_dir)
     lines = list(_console_summary(results))
     if run_diff is not None and previous_dir is not None:
@@ -58,22 +58,7 @@ def _write_documents(
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
     results = load_results(out_dir / "results.json")
-    previous_dir = history.previous_run_dir(out_dir.parent, results)
-    previous = load_results(previous_dir / "results.json") if previous_dir else None
-    return write_report(out_dir, history=_earlier_runs(out_dir.parent, results, previous))
-
-
-def _earlier_runs(
-    reports_dir: Path, results: dict[str, Any], previous: dict[str, Any] | None, limit: int = 8
-) -> list[dict[str, Any]]:
-    """Up to ``limit`` earlier runs of the same matrix, oldest first, for the trend lines."""
-    runs: list[dict[str, Any]] = []
-    current = previous
-    while current is not None and len(runs) < limit:
-        runs.append(current)
-        found = history.previous_run_dir(reports_dir, current)
-        current = load_results(found / "results.json") if found else None
-    return runs[::-1]
+    return write_report(out_dir, history=history.earlier_runs(out_dir.parent / "history", results))
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:

@@ -38,6 +38,7 @@ from harness.model import status as status_words
 from harness.model.ids import base_anchor, cell_anchor, depset_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
+from harness.store.history import PastRun
 from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
@@ -707,30 +708,29 @@ def _reproducer(repro: Any) -> dict[str, str] | None:
 
 
 def _history(
-    history: Sequence[Mapping[str, Any]], current: list[dict[str, Any]]
+    history: Sequence[PastRun], current: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """Per cell id: install-time trend over the runs and the change since the previous run."""
-    past = [grid_frame(cells_frame(run)).set_index("id") for run in history]
+    """Per cell id: install-time trend over the runs and the change since the previous run
+    (earlier runs as the history recorded them)."""
     out = {}
     for entry in current:
         cid = entry["id"]
-        values = [_past_value(g, cid) for g in past] + [_none(entry["install_median"])]
-        previous = past[-1] if past else None
-        out[cid] = _change(entry, previous, values)
+        values = [_past_install(run, cid) for run in history] + [_none(entry["install_median"])]
+        out[cid] = _change(entry, history[-1] if history else None, values)
     return out
 
 
-def _past_value(grid: pd.DataFrame, cell_id: str) -> float | None:
-    if cell_id not in grid.index:
-        return None
-    return _as_float(grid.at[cell_id, "install_median"])
+def _past_install(run: PastRun, cell_id: str) -> float | None:
+    cell = run.cells.get(cell_id)
+    return cell.install_median if cell else None
 
 
 def _change(
-    entry: Mapping[str, Any], previous: pd.DataFrame | None, values: list[float | None]
+    entry: Mapping[str, Any], previous: PastRun | None, values: list[float | None]
 ) -> dict[str, Any]:
-    known = previous is not None and entry["id"] in previous.index
-    before = str(previous.at[entry["id"], "status"]) if previous is not None and known else None
+    past = previous.cells.get(entry["id"]) if previous is not None else None
+    known = past is not None
+    before = past.status if past is not None else None
     delta = None
     if values[-1] is not None and len(values) > 1 and values[-2] is not None:
         delta = values[-1] - values[-2]
@@ -828,10 +828,10 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
-def render_report(results: dict[str, Any], *, history: list[dict[str, Any]] | None = None) -> str:
+def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None = None) -> str:
     """The whole report as one self-contained HTML document.
 
-    ``history`` holds earlier runs' results (oldest first); with it each cell
+    ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
     cells = cells_frame(results)
@@ -895,7 +895,7 @@ def _by_grid_order(
     return sorted(grid, key=key)
 
 
-def write_report(results_dir: Path, history: list[dict[str, Any]] | None = None) -> Path:
+def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) -> Path:
     """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.

@@ -19,11 +19,11 @@ never sees half a file and an existing run's file is never replaced.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness.model import status as statuses
 from harness.model.errors import ResultsError
 from harness.model.records import check_schema
 
@@ -68,6 +69,8 @@ SCHEMA = pa.schema(
         ("base_image_id", pa.string()),
         ("base_digest", pa.string()),
         ("base_standin", pa.bool_()),
+        ("run_dir", pa.string()),  # where the run's results.json was written
+        ("install_seconds", pa.float64()),  # cell rows: the sum of the install steps
     ]
 )
 
@@ -116,8 +119,17 @@ def _cell_columns(cell: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    run = _run_columns(results)
+def _install_seconds(cell: Mapping[str, Any]) -> float | None:
+    values = [
+        float(s["seconds"])
+        for s in cell.get("steps") or []
+        if s.get("kind") == "install" and isinstance(s.get("seconds"), int | float)
+    ]
+    return sum(values) if values else None
+
+
+def _rows(results: Mapping[str, Any], run_dir: Path | None = None) -> list[dict[str, Any]]:
+    run = {**_run_columns(results), "run_dir": str(run_dir) if run_dir else None}
     bases = {b.get("name"): b for b in results.get("bases") or []}
     rows = []
     for cell in results.get("cells") or []:
@@ -131,6 +143,7 @@ def _rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "seconds": cell.get("seconds"),
                 "size_added_bytes": cell.get("size_added_bytes"),
                 "sdists": sum(1 for d in dists if not d.get("wheel")),
+                "install_seconds": _install_seconds(cell),
             }
         )
         probes = cell.get("probes") or {}
@@ -157,38 +170,25 @@ def history_path(history_dir: Path, run_id: str) -> Path:
     return history_dir / f"{run_id}.parquet"
 
 
-def record_run(results: dict[str, Any], history_dir: Path) -> Path:
-    """Add one run to the history and return its file.
+def record_run(results: dict[str, Any], history_dir: Path, run_dir: Path | None = None) -> Path:
+    """Record one run's final state in the history and return its file.
 
-    Idempotent: if the run is already recorded its file is left as it is (history
-    files are immutable) and returned.
+    A run has one entry: recording it again (a resumed run, a re-published one) replaces
+    the entry atomically, so the history always holds the run as its results.json does.
     """
     check_schema(results)
     target = history_path(history_dir, str((results.get("run") or {}).get("id")))
-    if target.exists():
-        return target
     history_dir.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist(_rows(results), schema=SCHEMA)
+    table = pa.Table.from_pylist(_rows(results, run_dir), schema=SCHEMA)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=history_dir)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         pq.write_table(table, tmp)
-        _link_without_replacing(tmp, target)
+        os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return target
-
-
-def _link_without_replacing(source: Path, target: Path) -> None:
-    """Publish ``source`` as ``target`` atomically; a concurrent writer's file wins."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        pass
-    except OSError:  # a filesystem without hard links: rename, still atomic
-        if not target.exists():
-            os.replace(source, target)
 
 
 def load_history(history_dir: Path, matrix_sha256: str | None = None) -> pd.DataFrame:
@@ -238,43 +238,68 @@ def cell_trend(
     return [(str(run_id), float(value)) for run_id, value in medians.tail(last).items()]
 
 
-def _read_results(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # a run killed before writing results.json is not a run to compare with
-    return data if isinstance(data, dict) else None
+@dataclass(frozen=True)
+class PastCell:
+    status: str
+    install_median: float | None
 
 
-def previous_run_dir(reports_dir: Path, results: dict[str, Any]) -> Path | None:
-    """The most recent earlier run of the same matrix: the same file (``run.matrix.path``,
-    so last night's run is found after a pin was bumped) or the same content (sha256).
+@dataclass(frozen=True)
+class PastRun:
+    """An earlier run as the history recorded it: enough for trends and status changes."""
 
-    Runs are ``reports_dir/<run-id>/results.json``; symlinks such as ``latest`` are
-    skipped so a run is never its own predecessor. Earlier means a smaller run id
-    (run ids sort by time). Warm runs are compared only with warm runs.
-    """
+    run_id: str
+    run_dir: Path | None
+    cells: Mapping[str, PastCell]
+
+
+def earlier_runs(history_dir: Path, results: Mapping[str, Any], limit: int = 8) -> list[PastRun]:
+    """Up to ``limit`` earlier runs of the same matrix (the same file, so last night's run
+    is found after a pin was bumped, or the same content), oldest first. Earlier means a
+    smaller run id (ids sort by time); warm runs are compared only with warm runs."""
     run = results.get("run") or {}
-    run_id = str(run.get("id"))
-    identity = _matrix_identity(run)
-    best: tuple[str, Path] | None = None
-    for directory in reports_dir.iterdir() if reports_dir.is_dir() else []:
-        if directory.is_symlink() or not directory.is_dir():
-            continue
-        other = _read_results(directory / "results.json")
-        if other is None:
-            continue
-        other_run = other.get("run") or {}
-        other_id = str(other_run.get("id"))
-        if other_id >= run_id or not identity & _matrix_identity(other_run):
-            continue
-        if bool(other_run.get("warm")) != bool(run.get("warm")):
-            continue  # a warm run's timings are not measurements: never a cold run's baseline
-        if best is None or other_id > best[0]:
-            best = (other_id, directory)
-    return best[1] if best else None
+    frame = load_history(history_dir) if history_dir.is_dir() else None
+    if frame is None or frame.empty:
+        return []
+    cells = frame[frame["row"] == "cell"]
+    same = _same_matrix(cells, run) & (cells["run_id"] < str(run.get("id")))
+    same &= cells["warm"].fillna(False).astype(bool) == bool(run.get("warm"))
+    chosen = cells[same]
+    run_ids = sorted(chosen["run_id"].unique())[-limit:]
+    return [_past_run(chosen[chosen["run_id"] == rid]) for rid in run_ids]
 
 
-def _matrix_identity(run: dict[str, Any]) -> set[str]:
+def _same_matrix(cells: pd.DataFrame, run: Mapping[str, Any]) -> pd.Series:
     matrix = run.get("matrix") or {}
-    return {f"{key}:{matrix[key]}" for key in ("path", "sha256") if matrix.get(key)}
+    same = pd.Series(False, index=cells.index)
+    if matrix.get("path"):
+        same |= cells["matrix_path"] == matrix["path"]
+    if matrix.get("sha256"):
+        same |= cells["matrix_sha256"] == matrix["sha256"]
+    return same.fillna(False).astype(bool)
+
+
+def _past_run(rows: pd.DataFrame) -> PastRun:
+    cells: dict[str, PastCell] = {}
+    for cell_id, group in rows.groupby("cell_id", sort=True):
+        installs = pd.to_numeric(group["install_seconds"], errors="coerce").dropna()
+        cells[str(cell_id)] = PastCell(
+            status=statuses.worst(group["cell_status"].dropna()),
+            install_median=float(installs.median()) if len(installs) else None,
+        )
+    run_dir = rows["run_dir"].dropna()
+    return PastRun(
+        run_id=str(rows["run_id"].iloc[0]),
+        run_dir=Path(str(run_dir.iloc[0])) if len(run_dir) else None,
+        cells=cells,
+    )
+
+
+def previous_run_dir(reports_dir: Path, results: Mapping[str, Any]) -> Path | None:
+    """The directory of the most recent earlier run of the same matrix, as the history
+    knows it, when its results.json is still there (the diff needs the whole record)."""
+    runs = earlier_runs(reports_dir / "history", results, limit=1)
+    if not runs or runs[-1].run_dir is None:
+        return None
+    found = runs[-1].run_dir
+    return found if (found / "results.json").is_file() else None

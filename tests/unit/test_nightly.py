@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import runpy
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,14 @@ from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import base_anchor, cell_anchor
-from harness.store.history import cell_trend, load_history, previous_run_dir, record_run
+from harness.model.status import worst
+from harness.store.history import (
+    cell_trend,
+    earlier_runs,
+    load_history,
+    previous_run_dir,
+    record_run,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 NIGHTLY = FIXTURES / "nightly"
@@ -443,14 +451,35 @@ def test_history_round_trip(run_a: dict[str, Any], run_b: dict[str, Any], tmp_pa
     assert set(only_a["run_id"]) == {"20261126-021500-a1b2c3"}
 
 
-def test_history_files_are_immutable(run_a: dict[str, Any], tmp_path: Path) -> None:
-    path = record_run(run_a, tmp_path)
-    before = (path.stat().st_mtime_ns, path.read_bytes())
-    changed = copy.deepcopy(run_a)
-    changed["cells"] = changed["cells"][:1]
-    assert record_run(changed, tmp_path) == path
-    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+def test_a_runs_history_entry_is_its_final_state(run_a: dict[str, Any], tmp_path: Path) -> None:
+    # A resumed run records itself again: its one entry must then hold every cell.
+    first_attempt = copy.deepcopy(run_a)
+    first_attempt["cells"] = first_attempt["cells"][:1]
+    path = record_run(first_attempt, tmp_path)
+    assert record_run(run_a, tmp_path) == path
+    cells = load_history(tmp_path)
+    cells = cells[cells["row"] == "cell"]
+    assert len(cells) == len(run_a["cells"])
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # one entry, no temporary left
+
+
+def test_previous_run_and_trend_come_from_the_history(
+    run_a: dict[str, Any], tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    first = write_run(reports, "20261120-020000-aaaaaa", "X", run_a)
+    write_run(reports, "20261121-020000-bbbbbb", "X", run_a)
+    shutil.rmtree(first)  # old run directories may be pruned: the history keeps the trend
+    now = copy.deepcopy(run_a)
+    now["run"]["id"] = "20261127-020000-eeeeee"
+    now["run"]["matrix"].update(sha256="X", path="/m/X.yaml")
+    runs = earlier_runs(reports / "history", now)
+    assert [r.run_id for r in runs] == ["20261120-020000-aaaaaa", "20261121-020000-bbbbbb"]
+    some_cell = run_a["cells"][0]["id"]
+    assert runs[0].cells[some_cell].status == worst(
+        c["status"] for c in run_a["cells"] if c["id"] == some_cell
+    )
+    assert previous_run_dir(reports, now) == reports / "20261121-020000-bbbbbb"
 
 
 def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> None:
@@ -469,6 +498,7 @@ def write_run(
     results["run"]["matrix"].update(sha256=sha, path=path or f"/m/{sha}.yaml")
     (reports / run_id).mkdir(parents=True)
     (reports / run_id / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    record_run(results, reports / "history", reports / run_id)
     return reports / run_id
 
 
@@ -478,7 +508,6 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     other = write_run(reports, "20261121-020000-bbbbbb", "Y", run_a)
     third = write_run(reports, "20261122-020000-cccccc", "X", run_a)
     later = write_run(reports, "20261129-020000-dddddd", "X", run_a)  # after "now"
-    (reports / "history").mkdir()
     (reports / "20261123-020000-broken").mkdir()
     (reports / "20261123-020000-broken" / "results.json").write_text("{", encoding="utf-8")
     os.symlink(later, reports / "latest")

@@ -26,6 +26,7 @@ from harness.documents.report import (
 )
 from harness.model.errors import ResultsError
 from harness.model.records import SCHEMA_VERSION
+from harness.store.history import earlier_runs, record_run
 from harness.store.rundir import load_results
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results_v1.json"
@@ -242,17 +243,19 @@ def test_repeats_show_median_and_spread(results: dict[str, Any]) -> None:
     assert "median of 3" in text and "47.7 s" in text and "55.7 s" in text
 
 
-def test_history_shows_trend_and_change(results: dict[str, Any]) -> None:
+def test_history_shows_trend_and_change(results: dict[str, Any], tmp_path: Path) -> None:
     older = copy.deepcopy(results)
     previous = copy.deepcopy(results)
-    older["run"]["id"] = "fixture-older"
-    previous["run"]["id"] = "fixture-previous"
+    older["run"]["id"] = "fixture-20261125-000000-older"
+    previous["run"]["id"] = "fixture-20261126-000000-previous"
     cell(previous, "py311-slim×spacy")["status"] = "failed"
     next(s for s in cell(previous, "py311-slim×ffmpeg")["steps"] if s["name"] == "pip-install")[
         "seconds"
     ] = 4.8
     previous["cells"] = [c for c in previous["cells"] if c["id"] != "py311-slim×torch"]
-    html = render_report(results, history=[older, previous])
+    for run in (older, previous):
+        record_run(run, tmp_path)
+    html = render_report(results, history=earlier_runs(tmp_path, results))
     assert '<svg class="spark"' in html
     assert "was failed" in grid_cell(html, "py311-slim×spacy")
     assert "+2.0 s" in grid_cell(html, "py311-slim×ffmpeg")
