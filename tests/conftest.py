@@ -16,7 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION_MATRIX = ROOT / "tests" / "matrices" / "integration.yaml"
 
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # its image cannot be pulled
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

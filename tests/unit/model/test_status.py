@@ -1,0 +1,28 @@
+"""The one definition of statuses: severity, sets, emoji, meanings."""
+
+from __future__ import annotations
+
+from harness.model import status
+from harness.model.status import FAILING, GOOD, NOT_RUN, Status
+
+
+def test_every_status_has_an_emoji_and_a_meaning() -> None:
+    for member in Status:
+        assert member.emoji and member.emoji != status.UNKNOWN_EMOJI
+        assert member.meaning
+    assert status.label("oom") == "🧠 oom"
+    assert status.label("martian").startswith(status.UNKNOWN_EMOJI)
+
+
+def test_sets_partition_the_statuses_that_say_something() -> None:
+    assert Status.OOM in FAILING
+    assert not (FAILING & GOOD) and not (FAILING & NOT_RUN) and not (GOOD & NOT_RUN)
+    assert set(status.WORDS) == {s.value for s in Status}
+
+
+def test_worst_of_a_mixed_group() -> None:
+    assert status.worst(["passed", "failed", "passed"]) == "failed"
+    assert status.worst(["expected-failure", "unsupported"]) == "expected-failure"
+    assert status.worst(["timeout", "oom"]) == "oom"
+    assert status.worst(["passed", "from-the-future"]) == "from-the-future"
+    assert status.worst([]) == "unknown"
