@@ -1,0 +1,325 @@
+"""Vulnerability counts from trivy / grype reports, and scan() with fake and real scanners.
+
+The report fixtures follow the published JSON layouts (trivy: SchemaVersion 2,
+Results[].Vulnerabilities[] with Severity and FixedVersion; grype: matches[] with
+vulnerability.severity and vulnerability.fix {versions, state}, descriptor {name, version,
+db}); they are small documents written here, not copies of real reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.analysis.vulns import (
+    NOT_SCANNED_NO_DB,
+    NotScanned,
+    ScannerSpec,
+    VulnCounts,
+    parse_grype,
+    parse_trivy,
+    scan,
+)
+
+
+def trivy_vuln(cve: str, package: str, severity: str, fixed: str = "") -> dict[str, Any]:
+    vuln = {"VulnerabilityID": cve, "PkgName": package, "InstalledVersion": "1.0"}
+    vuln.update(Severity=severity, Status="fixed" if fixed else "affected")
+    if fixed:
+        vuln["FixedVersion"] = fixed
+    return vuln
+
+
+TRIVY_REPORT: dict[str, Any] = {
+    "SchemaVersion": 2,
+    "CreatedAt": "2026-12-01T09:00:00Z",
+    "ArtifactName": "sbom.cdx.json",
+    "ArtifactType": "cyclonedx",
+    "Trivy": {"Version": "0.58.0"},
+    "Results": [
+        {
+            "Target": "sbom.cdx.json (debian 12.8)",
+            "Class": "os-pkgs",
+            "Type": "debian",
+            "Vulnerabilities": [
+                trivy_vuln("CVE-2024-0001", "libssl3", "CRITICAL", "3.0.15-1~deb12u1"),
+                trivy_vuln("CVE-2024-0002", "libssl3", "HIGH"),
+                trivy_vuln("CVE-2024-0003", "bash", "LOW"),
+                trivy_vuln("CVE-2024-0004", "zlib1g", "UNKNOWN"),
+                trivy_vuln("CVE-2024-0005", "tar", "SOMETHING-NEW"),
+            ],
+        },
+        {"Target": "Python", "Class": "lang-pkgs", "Type": "python-pkg"},  # no findings
+        {
+            "Target": "Python",
+            "Class": "lang-pkgs",
+            "Type": "python-pkg",
+            "Vulnerabilities": [
+                trivy_vuln("GHSA-aaaa-bbbb-cccc", "urllib3", "MEDIUM", "2.2.2"),
+                trivy_vuln("CVE-2024-0001", "libssl3", "CRITICAL", "3.0.15-1~deb12u1"),
+            ],
+        },
+    ],
+}
+
+
+def grype_match(cve: str, package: str, severity: str, state: str, *fixes: str) -> dict[str, Any]:
+    return {
+        "vulnerability": {
+            "id": cve,
+            "dataSource": f"https://security-tracker.debian.org/tracker/{cve}",
+            "namespace": "debian:distro:debian:12",
+            "severity": severity,
+            "fix": {"versions": list(fixes), "state": state},
+        },
+        "relatedVulnerabilities": [],
+        "matchDetails": [],
+        "artifact": {"name": package, "version": "1.0", "type": "deb"},
+    }
+
+
+GRYPE_REPORT: dict[str, Any] = {
+    "matches": [
+        grype_match("CVE-2024-0001", "libssl3", "Critical", "fixed", "3.0.15-1~deb12u1"),
+        grype_match("CVE-2024-0002", "libssl3", "High", "not-fixed"),
+        grype_match("CVE-2024-0003", "bash", "Negligible", "wont-fix"),
+        grype_match("CVE-2024-0004", "zlib1g", "Unknown", "unknown"),
+        grype_match("CVE-2024-0006", "perl-base", "Medium", "fixed"),  # fixed, no version
+        grype_match("GHSA-aaaa-bbbb-cccc", "urllib3", "Medium", "fixed", "2.2.2"),
+        grype_match("CVE-2024-0007", "tar", "Low", "not-fixed"),
+    ],
+    "source": {"type": "sbom", "target": "sbom.cdx.json"},
+    "distro": {"name": "debian", "version": "12"},
+    "descriptor": {
+        "name": "grype",
+        "version": "0.86.1",
+        "db": {"status": {"built": "2026-11-20T01:02:03Z", "schemaVersion": "v6.0.2"}},
+    },
+}
+
+
+def test_trivy_counts() -> None:
+    counts = parse_trivy(TRIVY_REPORT)
+    assert counts.by_severity() == {
+        "critical": 1,  # the finding repeated in a second result counts once
+        "high": 1,
+        "medium": 1,
+        "low": 1,
+        "negligible": 0,
+        "unknown": 2,  # UNKNOWN and a severity this code does not know
+    }
+    assert counts.total == 6 and counts.fixable == 2
+    assert (counts.scanner, counts.scanner_version, counts.db_built) == ("trivy", "0.58.0", None)
+
+
+def test_trivy_empty_report_is_a_real_zero() -> None:
+    counts = parse_trivy({"SchemaVersion": 2, "Results": []}, "0.58.0", "2026-11-30T00:00:00Z")
+    assert counts.total == 0 and counts.db_built == "2026-11-30T00:00:00Z"
+
+
+def test_grype_counts() -> None:
+    counts = parse_grype(GRYPE_REPORT)
+    assert counts.by_severity() == {
+        "critical": 1,
+        "high": 1,
+        "medium": 2,
+        "low": 1,
+        "negligible": 1,
+        "unknown": 1,
+    }
+    assert counts.total == 7
+    assert counts.fixable == 2  # "fixed" without a version is not fixable
+    assert counts.scanner_version == "0.86.1" and counts.db_built == "2026-11-20T01:02:03Z"
+
+
+def test_grype_older_descriptor_and_explicit_facts() -> None:
+    older = {"matches": [], "descriptor": {"version": "0.70.0", "db": {"built": "2024-01-02"}}}
+    assert parse_grype(older).db_built == "2024-01-02"
+    assert parse_grype(older, "0.99.0", "2026-01-01").scanner_version == "0.99.0"
+
+
+def test_counts_round_trip_through_a_dict() -> None:
+    counts = parse_grype(GRYPE_REPORT)
+    data = json.loads(json.dumps(counts.to_dict()))
+    assert data["scanned"] is True and data["total"] == 7
+    assert VulnCounts.from_dict(data) == counts
+    data["total"] = 8
+    with pytest.raises(ValueError, match="total"):
+        VulnCounts.from_dict(data)
+
+
+def test_not_scanned_without_a_binary(tmp_path: Path) -> None:
+    spec = ScannerSpec(name="trivy", db_dir=tmp_path, binary=tmp_path / "no-trivy")
+    outcome = scan(tmp_path / "sbom.json", spec)
+    assert isinstance(outcome, NotScanned)
+    assert outcome.reason.startswith("not scanned:") and "trivy" in outcome.reason
+    assert outcome.to_dict() == {"scanned": False, "scanner": "trivy", "reason": outcome.reason}
+
+
+def test_not_scanned_without_a_binary_on_path(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    outcome = scan(tmp_path / "sbom.json", ScannerSpec(name="grype", db_dir=tmp_path))
+    assert isinstance(outcome, NotScanned) and outcome.reason.startswith("not scanned:")
+
+
+FAKE_SCANNER = """\
+#!{python}
+# A stand-in scanner: records its argv and env, answers like the real tool's JSON.
+import json, os, sys
+log = {log!r}
+with open(log, "a") as handle:
+    keys = sorted(k for k in os.environ if k.startswith(("GRYPE_", "TRIVY_")))
+    handle.write(json.dumps({{"argv": sys.argv[1:], "env": {{k: os.environ[k] for k in keys}}}}))
+    handle.write("\\n")
+answers = {answers!r}
+for prefix, answer in answers:
+    if sys.argv[1:1 + len(prefix)] == prefix:
+        print(answer)
+        sys.exit(0)
+sys.stderr.write("fake scanner: unexpected arguments\\n")
+sys.exit(2)
+"""
+
+
+def fake_scanner(tmp_path: Path, name: str, answers: list[tuple[list[str], str]]) -> Path:
+    script = tmp_path / name
+    log = tmp_path / f"{name}.log"
+    script.write_text(FAKE_SCANNER.format(python=sys.executable, log=str(log), answers=answers))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def calls(tmp_path: Path, name: str) -> list[dict[str, Any]]:
+    lines = (tmp_path / f"{name}.log").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture
+def sbom_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sbom.cdx.json"
+    path.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6"}')
+    return path
+
+
+def test_no_database_means_not_scanned(tmp_path: Path, sbom_file: Path) -> None:
+    binary = fake_scanner(tmp_path, "trivy", [])
+    outcome = scan(sbom_file, ScannerSpec(name="trivy", db_dir=tmp_path / "db", binary=binary))
+    assert outcome == NotScanned(NOT_SCANNED_NO_DB, "trivy")
+
+
+def test_trivy_scan_command_line(tmp_path: Path, sbom_file: Path) -> None:
+    db_dir = tmp_path / "trivy-cache"
+    (db_dir / "db").mkdir(parents=True)
+    (db_dir / "db" / "trivy.db").write_bytes(b"bolt")
+    version = {"Version": "0.58.0", "VulnerabilityDB": {"Version": 2, "UpdatedAt": "2026-11-29"}}
+    binary = fake_scanner(
+        tmp_path,
+        "trivy",
+        [(["version"], json.dumps(version)), (["sbom"], json.dumps(TRIVY_REPORT))],
+    )
+    outcome = scan(sbom_file, ScannerSpec(name="trivy", db_dir=db_dir, binary=binary))
+    assert isinstance(outcome, VulnCounts)
+    assert outcome.total == 6 and outcome.db_built == "2026-11-29"
+    version_call, sbom_call = calls(tmp_path, "trivy")
+    assert version_call["argv"] == ["version", "--format", "json", "--cache-dir", str(db_dir)]
+    assert sbom_call["argv"] == [
+        "sbom",
+        "--format",
+        "json",
+        "--offline-scan",
+        "--skip-db-update",
+        "--cache-dir",
+        str(db_dir),
+        str(sbom_file),
+    ]
+
+
+def grype_db(tmp_path: Path) -> Path:
+    db_dir = tmp_path / "grype-db"
+    (db_dir / "6").mkdir(parents=True)
+    (db_dir / "6" / "vulnerability.db").write_bytes(b"sqlite")
+    return db_dir
+
+
+def test_grype_scan_command_line_and_env(tmp_path: Path, sbom_file: Path) -> None:
+    db_dir = grype_db(tmp_path)
+    status = {"schemaVersion": "v6.0.2", "built": "2026-11-28T00:00:00Z", "valid": True}
+    binary = fake_scanner(
+        tmp_path,
+        "grype",
+        [
+            (["version"], json.dumps({"application": "grype", "version": "0.86.1"})),
+            (["db", "status"], json.dumps(status)),
+            ([f"sbom:{sbom_file}"], json.dumps({**GRYPE_REPORT, "descriptor": {}})),
+        ],
+    )
+    outcome = scan(sbom_file, ScannerSpec(name="grype", db_dir=db_dir, binary=binary))
+    assert isinstance(outcome, VulnCounts), outcome
+    assert outcome.scanner_version == "0.86.1" and outcome.db_built == "2026-11-28T00:00:00Z"
+    recorded = calls(tmp_path, "grype")
+    assert [c["argv"] for c in recorded] == [
+        ["version", "-o", "json"],
+        ["db", "status", "-o", "json"],
+        [f"sbom:{sbom_file}", "-o", "json"],
+    ]
+    env = recorded[-1]["env"]
+    assert env["GRYPE_DB_CACHE_DIR"] == str(db_dir)
+    assert env["GRYPE_DB_AUTO_UPDATE"] == "false"
+    assert env["GRYPE_CHECK_FOR_APP_UPDATE"] == "false"
+
+
+def test_invalid_grype_database_is_not_scanned(tmp_path: Path, sbom_file: Path) -> None:
+    status = {"schemaVersion": "v6.0.2", "valid": False, "error": "database does not exist"}
+    binary = fake_scanner(
+        tmp_path,
+        "grype",
+        [(["version"], json.dumps({"version": "0.86.1"})), (["db", "status"], json.dumps(status))],
+    )
+    spec = ScannerSpec(name="grype", db_dir=grype_db(tmp_path), binary=binary)
+    outcome = scan(sbom_file, spec)
+    assert isinstance(outcome, NotScanned)
+    assert outcome.reason.startswith(NOT_SCANNED_NO_DB) and "does not exist" in outcome.reason
+
+
+def test_a_failing_or_hanging_scanner_is_not_scanned(tmp_path: Path, sbom_file: Path) -> None:
+    db_dir = grype_db(tmp_path)
+    binary = fake_scanner(tmp_path, "grype", [(["version"], "{}")])  # db status: exit 2
+    outcome = scan(sbom_file, ScannerSpec(name="grype", db_dir=db_dir, binary=binary))
+    assert isinstance(outcome, NotScanned) and "exited 2" in outcome.reason
+    sleeper = tmp_path / "sleepy"
+    sleeper.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
+    sleeper.chmod(0o755)
+    spec = ScannerSpec(name="grype", db_dir=db_dir, binary=sleeper, timeout_s=0.5)
+    outcome = scan(sbom_file, spec)  # the version query is bounded by the scan's timeout
+    assert isinstance(outcome, NotScanned) and "took longer than" in outcome.reason
+
+
+REAL_SCANNERS = [name for name in ("trivy", "grype") if shutil.which(name)]
+
+
+@pytest.mark.skipif(not REAL_SCANNERS, reason="neither trivy nor grype is on PATH")
+@pytest.mark.parametrize("name", REAL_SCANNERS)
+def test_real_scanner(name: str, tmp_path: Path) -> None:
+    """With a real binary: counts when HARNESS_VULN_DB_<NAME> names its database folder,
+    else exactly the no-database reason (never a zero count)."""
+    from harness.documents.sbom import build_sbom
+
+    sbom = tmp_path / "sbom.cdx.json"
+    packages = [{"name": "openssl", "version": "3.0.2-1", "architecture": "amd64"}]
+    text = build_sbom("t", None, "debian", packages, [], {}, os_version="12")
+    sbom.write_text(text)
+    configured = os.environ.get(f"HARNESS_VULN_DB_{name.upper()}")
+    db_dir = Path(configured) if configured else tmp_path / "empty-db"
+    outcome = scan(sbom, ScannerSpec(name=name, db_dir=db_dir))  # type: ignore[arg-type]
+    if configured:
+        assert isinstance(outcome, VulnCounts), outcome
+        assert outcome.scanner == name and outcome.scanner_version and outcome.db_built
+    else:
+        assert outcome == NotScanned(NOT_SCANNED_NO_DB, name)
