@@ -5,7 +5,6 @@ that read its results."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION_MATRIX = ROOT / "tests" / "matrices" / "integration.yaml"
-
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

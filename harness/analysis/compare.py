@@ -24,6 +24,7 @@ import jinja2
 
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
+    ONE_SAMPLE,
     SIZE_NOISE,
     TIME_NOISE,
     CellGroup,
@@ -209,6 +210,10 @@ def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
     if noisy:
         return f"; install time too noisy to call ({'; '.join(noisy)})"
     d = install.delta
+    if not d.spread_known:
+        return (
+            f"; install {fmt_seconds(d.change)} s on {b_base} ({ONE_SAMPLE}: no faster/slower call)"
+        )
     if not d.significant:
         return ""
     word = "slower" if d.change > 0 else "faster"
@@ -307,6 +312,9 @@ def fmt_metric_delta(metric: Metric) -> str:
     d = metric.delta
     if d is None:
         return "—"
+    if not d.spread_known:
+        change = f"{d.change:+.2f} s" if metric.unit == "s" else fmt_signed_bytes(d.change)
+        return f"{change} ({ONE_SAMPLE})"
     if metric.unit == "s":
         text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
     else:

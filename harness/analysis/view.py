@@ -117,6 +117,13 @@ class Delta:
         return abs(self.change) > self.threshold
 
     @property
+    def claimable(self) -> bool:
+        """A difference one may cite: beyond the threshold *and* measured with a known
+        spread on at least one side. From one sample each the noise is unknown (the same
+        install measured 52-78 s on one afternoon here), so no faster/slower claim."""
+        return self.significant and self.spread_known
+
+    @property
     def percent(self) -> float | None:
         base = self.before.median
         return None if base == 0 else 100.0 * self.change / base
@@ -411,6 +418,10 @@ def requirement_name(requirement: str) -> str | None:
 
 def fmt_seconds(value: float) -> str:
     return f"{value:.2f}"
+
+
+# The words for a measurement taken once: its spread is unknown, never "± 0".
+ONE_SAMPLE = "one sample, noise unknown"
 
 
 def fmt_sample_seconds(sample: Sample) -> str:

@@ -223,7 +223,7 @@ class ScanFailed(Exception):
 
 def run_json(command: list[str], env: Mapping[str, str], timeout_s: float) -> Any:
     """stdout of ``command`` parsed as JSON; ScanFailed on a timeout, an exit != 0, no JSON."""
-    name = os.path.basename(command[0])
+    name = Path(command[0]).name
     try:
         proc = subprocess.run(
             command,
