@@ -57,6 +57,7 @@ lint: venv
 	$(BIN)/ruff check harness tests bench
 	$(BIN)/ruff format --check harness tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean-containers: venv engine
 	$(BIN)/harness sweep
