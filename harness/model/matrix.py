@@ -21,7 +21,6 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_id
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-PACKAGE_MANAGERS = ("apt", "apk")
 PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
 
 
