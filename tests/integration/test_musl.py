@@ -13,8 +13,10 @@ from tests.conftest import ROOT, harness
 pytestmark = [pytest.mark.integration, pytest.mark.musl]
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="module")
-def musl_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def musl_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     out = tmp_path_factory.mktemp("musl") / "run"
     keyword = "py315-alpine and (spacy or torch-cpu or ffmpeg)"
     done = harness("run", str(ROOT / "matrix.yaml"), "-k", keyword, "--out", str(out), timeout=3600)

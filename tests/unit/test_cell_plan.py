@@ -179,7 +179,7 @@ class _FakeConfig:
     def getvalue(self, name: str) -> Any:
         return [f"{self.workers}*popen"] if name == "tx" else None
 
-    def getoption(self, name: str) -> Any:
+    def getoption(self, _name: str) -> Any:
         return None
 
 
@@ -261,7 +261,7 @@ def test_an_oom_cell_fails_the_run() -> None:
     assert exit_code(results, None, {"status"}) == 1
 
 
-def test_background_removals_are_waited_for(tmp_path: Path) -> None:
+def test_background_removals_are_waited_for() -> None:
     import threading
 
     from harness.engine.container import _BackgroundRemovals
@@ -269,7 +269,8 @@ def test_background_removals_are_waited_for(tmp_path: Path) -> None:
     removed = threading.Event()
 
     class SlowContainer:
-        def remove(self, force: bool) -> None:
+        # Stands in for docker's Container.remove, called with force=True by keyword.
+        def remove(self, force: bool) -> None:  # noqa: ARG002
             threading.Event().wait(0.2)
             removed.set()
 

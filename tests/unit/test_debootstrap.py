@@ -92,14 +92,14 @@ def test_bad_recipes_are_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_missing_debootstrap_says_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(debootstrap.shutil, "which", lambda name: None)
+    monkeypatch.setattr(debootstrap.shutil, "which", lambda _name: None)
     with pytest.raises(StandinBuildError, match=r"scripts/ensure-host-tools\.sh"):
         debootstrap.build_debootstrap_image(
             _NoDocker(),  # type: ignore[arg-type]
             DebootstrapRecipe("bookworm", "3.11"),
             "harness-standin/python",
             {},
-            log=lambda line: None,
+            log=lambda _line: None,
         )
 
 
@@ -173,5 +173,5 @@ def test_remove_workdir(tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / "rootfs/etc").mkdir(parents=True)
     assert debootstrap._mounts_under(work) == []
-    debootstrap._remove_workdir(work, log=lambda line: None)
+    debootstrap._remove_workdir(work, log=lambda _line: None)
     assert not work.exists()

@@ -67,7 +67,8 @@ class _Collector(HTMLParser):
         self.links: list[str] = []
         self.urls: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    # Overrides HTMLParser.handle_starttag(tag, attrs): the signature stays.
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         for name, value in attrs:
             if name == "id" and value:
                 self.ids.append(value)
