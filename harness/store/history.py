@@ -185,7 +185,7 @@ def record_run(results: dict[str, Any], history_dir: Path, run_dir: Path | None 
     tmp = Path(tmp_name)
     try:
         pq.write_table(table, tmp)
-        os.replace(tmp, target)
+        tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
     return target

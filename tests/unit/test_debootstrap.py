@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -146,8 +145,8 @@ def test_prune_keeps_copyright_and_never_follows_links(tmp_path: Path) -> None:
     host_dir = tmp_path / "host-dir"
     host_dir.mkdir()
     (host_dir / "f").write_text("keep me too")
-    os.symlink(outside, doc / "link-to-file")
-    os.symlink(host_dir, doc / "link-to-dir")
+    (doc / "link-to-file").symlink_to(outside)
+    (doc / "link-to-dir").symlink_to(host_dir)
 
     debootstrap._prune_tree(rootfs, "/usr/share/doc")
 

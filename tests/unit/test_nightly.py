@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import runpy
 import shutil
 import xml.etree.ElementTree as ET
@@ -510,7 +509,7 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     later = write_run(reports, "20261129-020000-dddddd", "X", run_a)  # after "now"
     (reports / "20261123-020000-broken").mkdir()
     (reports / "20261123-020000-broken" / "results.json").write_text("{", encoding="utf-8")
-    os.symlink(later, reports / "latest")
+    (reports / "latest").symlink_to(later)
 
     def now(run_id: str, sha: str) -> dict[str, Any]:
         results = copy.deepcopy(run_a)
