@@ -188,7 +188,7 @@ class CellsSpec(Strict):
 
 class MatrixSpec(Strict):
     version: Literal[1] = 1
-    settings: Settings = Field(default_factory=Settings)  # type: ignore[arg-type]
+    settings: Settings = Field(default_factory=Settings)
     bases: dict[str, BaseSpec]
     depsets: dict[str, DepsetSpec]
     cells: CellsSpec = Field(default_factory=CellsSpec)

@@ -357,7 +357,7 @@ class CellItem(pytest.Item):
         run = CellRun(job, client(), redactor)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
-        record = redactor.deep(run.run())
+        record: dict[str, Any] = redactor.deep(run.run())
         write_cell_result(
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),

@@ -200,7 +200,7 @@ def load_history(history_dir: Path, matrix_sha256: str | None = None) -> pd.Data
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     # Nullable integers: a cell row has no step, a step row no size; NaN would turn
     # every integer column into floats.
-    frame = table.to_pandas(types_mapper=_NULLABLE.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=_NULLABLE.get)
     if matrix_sha256 is not None:
         frame = frame[frame["matrix_sha256"] == matrix_sha256]
     return frame.reset_index(drop=True)

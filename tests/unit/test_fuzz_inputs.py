@@ -41,7 +41,7 @@ FIXTURE_BYTES = (ROOT / "tests" / "fixtures" / "results_v1.json").read_bytes()
 FIXTURE = json.loads(FIXTURE_BYTES)
 
 
-def fuzz(examples: int) -> Any:
+def fuzz(examples: int) -> settings:
     """Small budgets keep this file near 20 s; HARNESS_FUZZ_SCALE=20 digs deeper (nightly)."""
     return settings(
         max_examples=examples * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
