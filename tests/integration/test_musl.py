@@ -21,7 +21,8 @@ def musl_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> di
     keyword = "py315-alpine and (spacy or torch-cpu or ffmpeg)"
     done = harness("run", str(ROOT / "matrix.yaml"), "-k", keyword, "--out", str(out), timeout=3600)
     assert (out / "results.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((out / "results.json").read_text())
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
 
 
 def cells(results: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,10 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads(
+        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
+    )
+    return results
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_bad_recipes_are_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_missing_debootstrap_says_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(debootstrap.shutil, "which", lambda _name: None)
+    monkeypatch.setattr("harness.engine.debootstrap.shutil.which", lambda _name: None)
     with pytest.raises(StandinBuildError, match=r"scripts/ensure-host-tools\.sh"):
         debootstrap.build_debootstrap_image(
             _NoDocker(),  # type: ignore[arg-type]

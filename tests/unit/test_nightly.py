@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from harness.analysis.diff import (
-    IMPORT_TIME,
     RunDiff,
     diff_runs,
     render_diff_markdown,
@@ -30,6 +29,7 @@ from harness.analysis.gate import (
     parse_fail_on,
     regressions,
 )
+from harness.analysis.view import IMPORT_TIME
 from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary
 from harness.model.errors import ConfigurationError, ResultsError
@@ -48,7 +48,8 @@ NIGHTLY = FIXTURES / "nightly"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((NIGHTLY / f"{name}.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads((NIGHTLY / f"{name}.json").read_text(encoding="utf-8"))
+    return results
 
 
 @pytest.fixture
