@@ -60,8 +60,10 @@ def docker_client() -> Any:
         pytest.fail(f"integration tests need a Docker engine: {err}")
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="session")
-def integration_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def integration_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     """One real run of the integration matrix, shared by the tests that read it."""
     out = tmp_path_factory.mktemp("runs") / "integration"
     done = harness("run", str(INTEGRATION_MATRIX), "--out", str(out), "--jobs", "2")

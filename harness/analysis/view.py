@@ -434,10 +434,6 @@ def fmt_bytes(value: float) -> str:
     return f"{value / 1e6:.1f} MB"
 
 
-def fmt_signed_seconds(value: float) -> str:
-    return f"{value:+.2f}"
-
-
 def fmt_signed_bytes(value: float) -> str:
     return f"{value / 1e6:+.1f} MB"
 

@@ -120,7 +120,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+def cmd_schema(_args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
     return 0
 
@@ -132,7 +132,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+def cmd_sweep(_args: argparse.Namespace) -> int:
     from harness.engine import client as engine
 
     removed = engine.sweep_dead_runs(engine.connect())

@@ -119,7 +119,7 @@ def render_adr(
         _front_matter(date or str(run.get("started_at", ""))[:10]),
         _title(ctx),
         _context_section(ctx),
-        _drivers(ctx),
+        _drivers(),
         _considered(ctx),
         _outcome(),
         _confirmation(ctx),
@@ -174,7 +174,7 @@ def _context_section(ctx: _Context) -> list[str]:
     return lines
 
 
-def _drivers(ctx: _Context) -> list[str]:
+def _drivers() -> list[str]:
     """The dimensions the harness measured; the team weighs them."""
     drivers = [
         "every dependency set installs and passes its smoke tests on the base",

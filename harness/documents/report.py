@@ -570,9 +570,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _cell_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = distributions_frame(results)
     standins = _standins(results)
     records: dict[str, list[Mapping[str, Any]]] = {}
@@ -851,7 +849,7 @@ def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None 
         "bases": bases,
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets), bases),
+        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
         "history": _history(history, grid) if history else None,
     }
     return _environment().get_template("report.html.j2").render(**context)

@@ -318,7 +318,7 @@ def _standin_text(standin: Any) -> str:
 
 
 def _image_ref(image: Any) -> str:
-    return image.tags[0] if image.tags else image.id
+    return str(image.tags[0] if image.tags else image.id)
 
 
 def _pull_failure(message: str) -> str:

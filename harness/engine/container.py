@@ -225,10 +225,6 @@ class CellContainer:
                 return True
         return False
 
-    def read_file(self, path: str) -> str | None:
-        outcome = self.exec(["cat", path], timeout=60)
-        return outcome.stdout if outcome.exit_code == 0 else None
-
     def disconnect_network(self) -> None:
         """Cut the container off before probes, so they prove they run offline."""
         assert self.container is not None

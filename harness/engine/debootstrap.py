@@ -409,20 +409,21 @@ def _slim_rootfs(rootfs: Path) -> None:
 def _prune_tree(rootfs: Path, top: str) -> None:
     """Delete files under ``top`` that dpkg's slim filters exclude; then empty directories."""
     root = str(rootfs)
-    base = os.path.join(root, top.lstrip("/"))
-    if os.path.islink(base) or not os.path.isdir(base):
+    base = rootfs / top.lstrip("/")
+    if base.is_symlink() or not base.is_dir():
         return
     # Bottom-up and without following symlinks: a link to an absolute path must never lead out
-    # of the rootfs into the host. Plain strings: these trees hold thousands of files.
+    # of the rootfs into the host.
     for dirpath, dirnames, filenames in os.walk(base, topdown=False):
-        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        directory = Path(dirpath)
+        links = [d for d in dirnames if (directory / d).is_symlink()]
         for name in [*filenames, *links]:
-            path = os.path.join(dirpath, name)
-            if _slim_excluded(path[len(root) :]):
-                os.unlink(path)
-        if dirpath != base:
+            path = directory / name
+            if _slim_excluded(str(path)[len(root) :]):
+                path.unlink()
+        if directory != base:
             with suppress(OSError):  # not empty: something in it is kept
-                os.rmdir(dirpath)
+                directory.rmdir()
 
 
 def _slim_excluded(path: str) -> bool:
@@ -505,7 +506,7 @@ def _mounts_under(path: Path) -> list[str]:
     """Mount points at or below ``path`` (from /proc/self/mountinfo, octal escapes decoded)."""
     prefix = str(path.resolve())
     found = []
-    with open("/proc/self/mountinfo") as mountinfo:
+    with Path("/proc/self/mountinfo").open() as mountinfo:
         for line in mountinfo:
             raw = line.split()[4]
             point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw)

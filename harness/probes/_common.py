@@ -95,7 +95,7 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
         yield
         return
 
-    def _expired(signum: int, frame: object) -> None:
+    def _expired(_signum: int, _frame: object) -> None:
         raise TimeoutError(f"{what} took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, _expired)

@@ -171,7 +171,7 @@ class CellRun:
             self.record["reason"] = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
-        outcome = self._step(box, "system-packages", "install", command, network=True)
+        outcome = self._step(box, "system-packages", "install", command)
         return self._after_install_step(outcome)
 
     def _record_warm_step(self, name: str, done: str) -> None:
@@ -183,7 +183,7 @@ class CellRun:
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
-            outcome = self._step(box, "pip-install", "install", command, network=True)
+            outcome = self._step(box, "pip-install", "install", command)
             step = self.steps[-1]
             step["attempt"] = attempt + 1
             step["failure_kind"] = (
@@ -245,7 +245,7 @@ class CellRun:
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
-        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), network=False)
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv))
         step = self.steps[-1]
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
@@ -265,9 +265,7 @@ class CellRun:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _step(
-        self, box: CellContainer, name: str, kind: str, command: str, network: bool = False
-    ) -> ExecOutcome:
+    def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
         outcome = box.run_shell(command, timeout=self.job.cell.timeout, environment=self._env())
         status = _step_status(outcome)
@@ -280,7 +278,6 @@ class CellRun:
             outcome.output,
             None,
             command=command,
-            network=network,
             outcome=outcome,
         )
         return outcome
@@ -296,7 +293,6 @@ class CellRun:
         reason: str | None,
         *,
         command: str = "",
-        network: bool = False,
         outcome: ExecOutcome | None = None,
     ) -> None:
         clean = self.redactor.text(output)

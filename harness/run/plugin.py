@@ -83,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistHooks(), "harness-xdist")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -357,7 +357,7 @@ class CellItem(pytest.Item):
         run = CellRun(job, client(), redactor)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
-        record = redactor.deep(run.run())
+        record: dict[str, Any] = redactor.deep(run.run())
         write_cell_result(
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),
@@ -366,7 +366,8 @@ class CellItem(pytest.Item):
         )
         return record
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+    # Overrides pytest's Node.repr_failure(excinfo, style=None): the signature stays.
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002
         if isinstance(excinfo.value, CellFailure):
             return failure_text(excinfo.value.record)
         return str(super().repr_failure(excinfo))

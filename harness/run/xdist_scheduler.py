@@ -20,7 +20,8 @@ from xdist.scheduler import LoadScheduling
 HELD_PER_WORKER = 2  # the running item and the one pytest needs to see next
 
 
-class LongestFirstScheduling(LoadScheduling):
+# xdist ships no type information, so LoadScheduling is Any to mypy.
+class LongestFirstScheduling(LoadScheduling):  # type: ignore[misc]
     collection: list[str] | None  # set by LoadScheduling.__init__; restated for mypy
 
     def schedule(self) -> None:
@@ -42,7 +43,8 @@ class LongestFirstScheduling(LoadScheduling):
             for node in self.nodes:
                 node.shutdown()
 
-    def check_schedule(self, node: Any, duration: float = 0) -> None:
+    # xdist calls this with duration= by keyword: the name stays.
+    def check_schedule(self, node: Any, duration: float = 0) -> None:  # noqa: ARG002
         if node.shutting_down:
             return
         if not self.pending:

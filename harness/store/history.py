@@ -185,7 +185,7 @@ def record_run(results: dict[str, Any], history_dir: Path, run_dir: Path | None 
     tmp = Path(tmp_name)
     try:
         pq.write_table(table, tmp)
-        os.replace(tmp, target)
+        tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
     return target
@@ -200,7 +200,7 @@ def load_history(history_dir: Path, matrix_sha256: str | None = None) -> pd.Data
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     # Nullable integers: a cell row has no step, a step row no size; NaN would turn
     # every integer column into floats.
-    frame = table.to_pandas(types_mapper=_NULLABLE.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=_NULLABLE.get)
     if matrix_sha256 is not None:
         frame = frame[frame["matrix_sha256"] == matrix_sha256]
     return frame.reset_index(drop=True)

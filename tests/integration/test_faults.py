@@ -20,8 +20,10 @@ FAULTS = ROOT / "tests" / "matrices" / "faults.yaml"
 SLOW = ROOT / "tests" / "matrices" / "slow.yaml"
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="module")
-def faults_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def faults_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     out = tmp_path_factory.mktemp("faults") / "run"
     done = harness("run", str(FAULTS), "--out", str(out), "--jobs", "2")
     assert (out / "results.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
@@ -168,7 +170,8 @@ def _py311_tag(client: Any) -> str:
     raise AssertionError("the py311 stand-in is not built")
 
 
-def test_resume_reruns_only_missing_cells(tmp_path: Path, docker_client: Any) -> None:
+@pytest.mark.usefixtures("docker_client")
+def test_resume_reruns_only_missing_cells(tmp_path: Path) -> None:
     out = tmp_path / "run"
     first = harness("run", str(SLOW), "-k", "tiny", "--out", str(out))
     assert first.returncode == 0, first.stdout[-2000:]

@@ -15,8 +15,10 @@ from tests.conftest import ROOT, harness
 pytestmark = [pytest.mark.integration, pytest.mark.heavy]
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="module")
-def heavy_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def heavy_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     out = tmp_path_factory.mktemp("heavy") / "run"
     keyword = "py311-slim and (torch-cpu or transformers or whisper)"
     done = harness("run", str(ROOT / "matrix.yaml"), "-k", keyword, "--out", str(out), "-j", "2")
@@ -55,9 +57,8 @@ def test_whisper_transcribes_and_its_costs_are_visible(heavy_run: dict[str, Any]
     assert whisper["wheel"] is False  # an sdist, built here
 
 
-def test_no_cpu_wheel_is_an_environment_limit_not_a_failure(
-    tmp_path: Path, docker_client: Any
-) -> None:
+@pytest.mark.usefixtures("docker_client")
+def test_no_cpu_wheel_is_an_environment_limit_not_a_failure(tmp_path: Path) -> None:
     """torch on a Python for which no CPU wheel can be reached: `unavailable`, with why."""
     matrix = tmp_path / "m.yaml"
     text = (ROOT / "matrix.yaml").read_text()

@@ -13,13 +13,16 @@ from tests.conftest import ROOT, harness
 pytestmark = [pytest.mark.integration, pytest.mark.musl]
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="module")
-def musl_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def musl_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     out = tmp_path_factory.mktemp("musl") / "run"
     keyword = "py315-alpine and (spacy or torch-cpu or ffmpeg)"
     done = harness("run", str(ROOT / "matrix.yaml"), "-k", keyword, "--out", str(out), timeout=3600)
     assert (out / "results.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((out / "results.json").read_text())
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
 
 
 def cells(results: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -36,8 +36,10 @@ def write_matrix(path: Path, six: str, flaky: str) -> None:
     path.write_text(MATRIX.format(nopm=nopm, six=six, flaky=flaky))
 
 
+# docker_client: requested for its side effect (an engine, or a clear failure);
+# marks on fixtures have no effect, so no usefixtures here.
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def two_runs(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
     work = tmp_path_factory.mktemp("nightly")
     matrix, reports = work / "matrix.yaml", work / "reports"
     write_matrix(matrix, six="1.16.0", flaky="idna")

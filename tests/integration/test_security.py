@@ -220,13 +220,7 @@ def test_cell_container_is_locked_down_and_probes_run_offline(
 # --- concurrent runs ---------------------------------------------------------------------
 
 
-def test_concurrent_runs_keep_to_their_own_containers_and_results(
-    tmp_path: Path, docker_client: Any
-) -> None:
-    matrix = write_matrix(tmp_path / "matrix", {"tiny": {"pip": ["six"], "probes": ["nap"]}})
-    reports = tmp_path / "reports"  # shared, as reports/ is for two runs on one machine
-    outs = [reports / "a", reports / "b"]
-    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+def _start_runs(matrix: Path, outs: list[Path], logs: list[Path]) -> list[subprocess.Popen[bytes]]:
     processes = []
     for out, log in zip(outs, logs, strict=True):
         with log.open("w") as handle:
@@ -238,8 +232,16 @@ def test_concurrent_runs_keep_to_their_own_containers_and_results(
                     stderr=subprocess.STDOUT,
                 )
             )
-    seen: dict[str, dict[str, Any]] = {}  # container id -> its labels and names
-    together: set[str] = set()  # run ids seen with containers at the same moment
+    return processes
+
+
+def _watch_containers(
+    docker_client: Any, processes: list[subprocess.Popen[bytes]]
+) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Poll the engine while the runs last: every container seen (id -> its labels and names)
+    and the run ids seen with containers at the same moment. Kills runs left at the end."""
+    seen: dict[str, dict[str, Any]] = {}
+    together: set[str] = set()
     deadline = time.monotonic() + 900
     try:
         while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
@@ -258,28 +260,46 @@ def test_concurrent_runs_keep_to_their_own_containers_and_results(
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=60)
+    return seen, together
+
+
+def _check_run_kept_to_itself(
+    run_id: str, out: Path, pid: int, seen: dict[str, dict[str, Any]]
+) -> None:
+    results = results_of(out)
+    assert results["run"]["id"] == run_id
+    assert [c["id"] for c in results["cells"]] == ["py311×tiny"]
+    for cell in results["cells"]:
+        assert cell["status"] == "passed", cell.get("reason")
+        assert cell["container"].startswith(f"harness-{run_id}-"), cell["container"]
+        assert cell["runner_pid"] == pid
+    assert [p.name for p in (out / "cells").iterdir()] == ["py311_x_tiny.r0.json"]
+    mine = [c for c in seen.values() if c["labels"]["harness.run"] == run_id]
+    assert mine, f"never saw a container of run {run_id}"
+    host = os.uname().nodename
+    for container in mine:
+        assert container["labels"]["harness.runner"] == f"{host}:{pid}", container
+        assert container["names"] == [f"/harness-{run_id}-py311_x_tiny-r0"], container
+        assert container["labels"]["harness.cell"] == "py311×tiny"
+
+
+def test_concurrent_runs_keep_to_their_own_containers_and_results(
+    tmp_path: Path, docker_client: Any
+) -> None:
+    matrix = write_matrix(tmp_path / "matrix", {"tiny": {"pip": ["six"], "probes": ["nap"]}})
+    reports = tmp_path / "reports"  # shared, as reports/ is for two runs on one machine
+    outs = [reports / "a", reports / "b"]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    processes = _start_runs(matrix, outs, logs)
+    seen, together = _watch_containers(docker_client, processes)
     output = [log.read_text()[-3000:] for log in logs]
     assert [p.returncode for p in processes] == [0, 0], output
 
     ids = [run_id_of(out) for out in outs]
     assert ids[0] != ids[1]
     assert set(ids) <= together, f"the two runs never had containers at once: {together}"
-    host = os.uname().nodename
     for run_id, out, process in zip(ids, outs, processes, strict=True):
-        results = results_of(out)
-        assert results["run"]["id"] == run_id
-        assert [c["id"] for c in results["cells"]] == ["py311×tiny"]
-        for cell in results["cells"]:
-            assert cell["status"] == "passed", cell.get("reason")
-            assert cell["container"].startswith(f"harness-{run_id}-"), cell["container"]
-            assert cell["runner_pid"] == process.pid
-        assert [p.name for p in (out / "cells").iterdir()] == ["py311_x_tiny.r0.json"]
-        mine = [c for c in seen.values() if c["labels"]["harness.run"] == run_id]
-        assert mine, f"never saw a container of run {run_id}"
-        for container in mine:
-            assert container["labels"]["harness.runner"] == f"{host}:{process.pid}", container
-            assert container["names"] == [f"/harness-{run_id}-py311_x_tiny-r0"], container
-            assert container["labels"]["harness.cell"] == "py311×tiny"
+        _check_run_kept_to_itself(run_id, out, process.pid, seen)
         assert labelled(docker_client, run_id) == [], "a container of the run was left behind"
 
 

@@ -29,7 +29,10 @@ MADR_HEADINGS = (
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads(
+        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
+    )
+    return results
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def job(tmp_path: Path, **settings: object) -> CellJob:
         runner="host:1",
         base={"image": "harness-standin/x:1", "image_id": "sha256:1", "standin": "stand-in for y"},
         depset=DepsetSpec(pip=["spacy>=3"], pip_args=["--only-binary", ":all:"]),
-        settings=Settings(**settings),  # type: ignore[arg-type]
+        settings=Settings(**settings),
         probes_dir=ROOT / "probes",
         matrix_dir=tmp_path,
         out_dir=tmp_path,
@@ -89,12 +89,12 @@ def test_base_facts_spare_the_per_cell_checks(tmp_path: Path) -> None:
 def test_environment_points_tls_at_the_mounted_bundle(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     bundle.write_text("x")
-    env = container_environment(Settings(ca_bundle=str(bundle)), tmp_path)  # type: ignore[call-arg]
+    env = container_environment(Settings(ca_bundle=str(bundle)), tmp_path)
     assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == CA_MOUNT
-    assert "PIP_CERT" not in container_environment(Settings(ca_bundle=None), tmp_path)  # type: ignore[call-arg]
+    assert "PIP_CERT" not in container_environment(Settings(ca_bundle=None), tmp_path)
     secret = container_environment(
         Settings(extra_index_urls=["https://u:tok@idx.example/simple"]),
-        tmp_path,  # type: ignore[call-arg]
+        tmp_path,
     )
     assert secret["PIP_EXTRA_INDEX_URL"].startswith("https://u:tok@")  # env, never argv
 
@@ -179,7 +179,7 @@ class _FakeConfig:
     def getvalue(self, name: str) -> Any:
         return [f"{self.workers}*popen"] if name == "tx" else None
 
-    def getoption(self, name: str) -> Any:
+    def getoption(self, _name: str) -> Any:
         return None
 
 
@@ -187,7 +187,7 @@ def _simulate(durations: list[float], workers: int) -> tuple[float, dict[str, li
     """Run xdist's protocol against LongestFirstScheduling on a simulated clock."""
     from harness.run.xdist_scheduler import LongestFirstScheduling
 
-    scheduler = LongestFirstScheduling(_FakeConfig(workers))  # type: ignore[arg-type]
+    scheduler = LongestFirstScheduling(_FakeConfig(workers))
     nodes = [_FakeNode(f"w{i}") for i in range(workers)]
     collection = [f"cell{i}" for i in range(len(durations))]
     for node in nodes:
@@ -261,7 +261,7 @@ def test_an_oom_cell_fails_the_run() -> None:
     assert exit_code(results, None, {"status"}) == 1
 
 
-def test_background_removals_are_waited_for(tmp_path: Path) -> None:
+def test_background_removals_are_waited_for() -> None:
     import threading
 
     from harness.engine.container import _BackgroundRemovals
@@ -269,7 +269,8 @@ def test_background_removals_are_waited_for(tmp_path: Path) -> None:
     removed = threading.Event()
 
     class SlowContainer:
-        def remove(self, force: bool) -> None:
+        # Stands in for docker's Container.remove, called with force=True by keyword.
+        def remove(self, force: bool) -> None:  # noqa: ARG002
             threading.Event().wait(0.2)
             removed.set()
 

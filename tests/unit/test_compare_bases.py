@@ -22,7 +22,10 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads(
+        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
+    )
+    return results
 
 
 @pytest.fixture
@@ -153,7 +156,7 @@ def test_html_is_self_contained_and_escaped(run_b: dict[str, Any]) -> None:
     assert "<style>" in html
 
 
-def test_report_fixture(tmp_path: Path) -> None:
+def test_report_fixture() -> None:
     """The report's own fixture (a single run, one base unavailable) compares too."""
     results = json.loads((FIXTURES / "results_v1.json").read_text(encoding="utf-8"))
     got = verdicts(results, "py311-slim", "py313-slim")

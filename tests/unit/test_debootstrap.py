@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -92,14 +91,14 @@ def test_bad_recipes_are_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_missing_debootstrap_says_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(debootstrap.shutil, "which", lambda name: None)
+    monkeypatch.setattr("harness.engine.debootstrap.shutil.which", lambda _name: None)
     with pytest.raises(StandinBuildError, match=r"scripts/ensure-host-tools\.sh"):
         debootstrap.build_debootstrap_image(
             _NoDocker(),  # type: ignore[arg-type]
             DebootstrapRecipe("bookworm", "3.11"),
             "harness-standin/python",
             {},
-            log=lambda line: None,
+            log=lambda _line: None,
         )
 
 
@@ -146,8 +145,8 @@ def test_prune_keeps_copyright_and_never_follows_links(tmp_path: Path) -> None:
     host_dir = tmp_path / "host-dir"
     host_dir.mkdir()
     (host_dir / "f").write_text("keep me too")
-    os.symlink(outside, doc / "link-to-file")
-    os.symlink(host_dir, doc / "link-to-dir")
+    (doc / "link-to-file").symlink_to(outside)
+    (doc / "link-to-dir").symlink_to(host_dir)
 
     debootstrap._prune_tree(rootfs, "/usr/share/doc")
 
@@ -173,5 +172,5 @@ def test_remove_workdir(tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / "rootfs/etc").mkdir(parents=True)
     assert debootstrap._mounts_under(work) == []
-    debootstrap._remove_workdir(work, log=lambda line: None)
+    debootstrap._remove_workdir(work, log=lambda _line: None)
     assert not work.exists()

@@ -41,7 +41,7 @@ FIXTURE_BYTES = (ROOT / "tests" / "fixtures" / "results_v1.json").read_bytes()
 FIXTURE = json.loads(FIXTURE_BYTES)
 
 
-def fuzz(examples: int) -> Any:
+def fuzz(examples: int) -> settings:
     """Small budgets keep this file near 20 s; HARNESS_FUZZ_SCALE=20 digs deeper (nightly)."""
     return settings(
         max_examples=examples * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
@@ -288,23 +288,27 @@ def mutated_valid(draw: st.DrawFn) -> dict[str, Any]:
         parent: Any = document
         for key in path[:-1]:
             parent = parent[key]
-        last = path[-1]
-        operation = draw(st.sampled_from(["delete", "replace", "rename", "wrap", "unwrap"]))
-        if operation == "delete":
-            del parent[last]
-        elif operation == "replace":
-            parent[last] = draw(values)
-        elif operation == "rename" and isinstance(parent, dict):
-            new_key = draw(keys)
-            if new_key not in parent:
-                parent[new_key] = parent.pop(last)
-        elif operation == "wrap":
-            parent[last] = [parent[last]]
-        elif isinstance(parent[last], dict) and parent[last]:
-            parent[last] = next(iter(parent[last].values()))
-        elif isinstance(parent[last], list) and parent[last]:
-            parent[last] = parent[last][0]
+        _mutate(draw, parent, path[-1])
     return document
+
+
+def _mutate(draw: st.DrawFn, parent: Any, last: Any) -> None:
+    """Delete, replace, rename, wrap or unwrap ``parent[last]`` in place."""
+    operation = draw(st.sampled_from(["delete", "replace", "rename", "wrap", "unwrap"]))
+    if operation == "delete":
+        del parent[last]
+    elif operation == "replace":
+        parent[last] = draw(values)
+    elif operation == "rename" and isinstance(parent, dict):
+        new_key = draw(keys)
+        if new_key not in parent:
+            parent[new_key] = parent.pop(last)
+    elif operation == "wrap":
+        parent[last] = [parent[last]]
+    elif isinstance(parent[last], dict) and parent[last]:
+        parent[last] = next(iter(parent[last].values()))
+    elif isinstance(parent[last], list) and parent[last]:
+        parent[last] = parent[last][0]
 
 
 @fuzz(150)

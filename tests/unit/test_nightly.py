@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import runpy
 import shutil
 import xml.etree.ElementTree as ET
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 
 from harness.analysis.diff import (
-    IMPORT_TIME,
     RunDiff,
     diff_runs,
     render_diff_markdown,
@@ -31,6 +29,7 @@ from harness.analysis.gate import (
     parse_fail_on,
     regressions,
 )
+from harness.analysis.view import IMPORT_TIME
 from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary
 from harness.model.errors import ConfigurationError, ResultsError
@@ -49,7 +48,8 @@ NIGHTLY = FIXTURES / "nightly"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((NIGHTLY / f"{name}.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads((NIGHTLY / f"{name}.json").read_text(encoding="utf-8"))
+    return results
 
 
 @pytest.fixture
@@ -510,7 +510,7 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     later = write_run(reports, "20261129-020000-dddddd", "X", run_a)  # after "now"
     (reports / "20261123-020000-broken").mkdir()
     (reports / "20261123-020000-broken" / "results.json").write_text("{", encoding="utf-8")
-    os.symlink(later, reports / "latest")
+    (reports / "latest").symlink_to(later)
 
     def now(run_id: str, sha: str) -> dict[str, Any]:
         results = copy.deepcopy(run_a)

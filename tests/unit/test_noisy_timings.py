@@ -37,8 +37,9 @@ from harness.analysis.view import (
     noisy_timings,
     too_noisy,
 )
-from harness.documents.report import cell_anchor, render_report
+from harness.documents.report import render_report
 from harness.documents.summary import markdown_summary
+from harness.model.ids import cell_anchor
 
 NOISY = {
     "b1×d": {"pip-install", "probe:smoke_x"},
@@ -49,7 +50,9 @@ STEADY_VENV = (3.0, 3.1, 2.9)
 STEADY_IMPORTS = (0.50, 0.52, 0.48)
 
 
-def record(base: str, k: int, steps: Mapping[str, float], smoke: float, imports: float) -> dict:
+def record(
+    base: str, k: int, steps: Mapping[str, float], smoke: float, imports: float
+) -> dict[str, Any]:
     """Repeat k of cell <base>×d: the given install steps, then env, imports, smoke_x."""
     names = {**steps, "probe:env": 0.05, "probe:imports": 0.6, "probe:smoke_x": smoke}
     return {

@@ -15,7 +15,6 @@ from markupsafe import escape
 from harness.documents.charts import bar_chart, sparkline
 from harness.documents.report import (
     STATUS_HELP,
-    cell_anchor,
     cells_frame,
     classify_tag,
     distributions_frame,
@@ -25,6 +24,7 @@ from harness.documents.report import (
     write_report,
 )
 from harness.model.errors import ResultsError
+from harness.model.ids import cell_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.store.history import earlier_runs, record_run
 from harness.store.rundir import load_results
@@ -67,7 +67,8 @@ class _Collector(HTMLParser):
         self.links: list[str] = []
         self.urls: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    # Overrides HTMLParser.handle_starttag(tag, attrs): the signature stays.
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         for name, value in attrs:
             if name == "id" and value:
                 self.ids.append(value)
