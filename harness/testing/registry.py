@@ -402,7 +402,8 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     API_HEADER: ClassVar[tuple[str, str]] = ("Docker-Distribution-API-Version", "registry/2.0")
 
-    def log_message(self, format: str, *args: Any) -> None:
+    # Overrides BaseHTTPRequestHandler.log_message, whose signature is fixed.
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002
         return  # keep test output clean; requests are kept in server.seen instead
 
     def do_GET(self) -> None:

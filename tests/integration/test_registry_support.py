@@ -84,7 +84,7 @@ def docker_sdk() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def official_layout(docker_sdk: Any) -> OfficialLayoutImages:
+def official_layout(docker_sdk: Any) -> OfficialLayoutImages:  # noqa: ARG001 (engine first)
     base = _newest_standin()
     if base is None:
         pytest.skip(f"no {STANDIN_REPOSITORY} stand-in image (make bases builds it)")

@@ -103,7 +103,7 @@ def fake_venv(base: Path) -> Path:
     write(venv / "bin" / "gamma-cli", "#!/bin/sh\n")
     os.link(site / "beta" / "mod.py", site / "gamma" / "mod_link.py")
     outside = write(base / "outside" / "big.bin", b"\1" * 100_000)
-    os.symlink(outside, site / "gamma" / "big.bin")  # a link out of the tree: never followed
+    (site / "gamma" / "big.bin").symlink_to(outside)  # a link out of the tree: never followed
     dist_info(
         site,
         "alpha_pkg-1.0",
@@ -147,7 +147,7 @@ def fake_root(base: Path, manager: str) -> Path:
     os.link(root / "usr/bin/tool", root / "usr/bin/tool-again")
     write(root / "etc/hostname", "box\n")
     if manager != "apk":  # apk's db lives in a real /lib; merged-/usr Debian links it
-        os.symlink("usr/lib", root / "lib")
+        (root / "lib").symlink_to("usr/lib")
     return root
 
 
