@@ -80,10 +80,14 @@ _WHEEL_NAME = re.compile(
     r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
 )
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_NO_MATCH = re.compile(r"No matching distribution found for (?P<req>\S.*?)\s*$", re.MULTILINE)
+# A dependency's requirement is followed by the parent that asked for it: "(from pureapp)".
+_NO_MATCH = re.compile(
+    r"No matching distribution found for (?P<req>\S.*?)(?: \(from (?P<parent>[^)]*)\))?\s*$",
+    re.MULTILINE,
+)
 _NO_VERSION = re.compile(
     r"Could not find a version that satisfies the requirement (?P<req>.+?)"
-    r" \(from versions: (?P<versions>[^)]*)\)"
+    r"(?: \(from (?!versions:)[^)]*\))? \(from versions: (?P<versions>[^)]*)\)"
 )
 _IGNORED_PYTHON = re.compile(
     r"Ignored the following versions that require a different python version: (?P<list>.*)"
@@ -349,6 +353,7 @@ class Failure:
 
     requirement: str
     reason: str
+    needed_by: str | None = None  # the parent pip names for a dependency
 
     @property
     def name(self) -> str:
@@ -386,7 +391,7 @@ def parse_failures(stderr: str, *, binary_only: bool) -> list[Failure]:
         else:
             newest = versions.split(", ")[-1]
             reason = f"{where} in the versions asked for (newest usable: {newest})"
-        failures.append(Failure(requirement, reason))
+        failures.append(Failure(requirement, reason, match["parent"]))
     return failures
 
 
@@ -549,10 +554,13 @@ def _binary_round(session: _Session, requirements: list[str], top_level: set[str
     if not failures:
         raise _PipFailed(last_error(run.stderr))
     impossible = _source_pass(session, [f.requirement for f in failures], top_level)
+    parents = {f.name: f.needed_by for f in failures if f.needed_by}
     for failure in impossible:
         session.found[failure.name] = Prediction(
             failure.name, None, "none", requested=failure.name in top_level, reason=failure.reason
         )
+        if failure.name in parents:
+            session.notes.append(f"{failure.name} is needed by {parents[failure.name]}")
     if impossible:
         return []
     built = {f.name for f in failures}
