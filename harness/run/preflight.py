@@ -26,7 +26,9 @@ Limits, stated in ``CellPrediction.notes`` when they apply:
 - An sdist's dependencies are only known from its metadata, which pip builds on the host
   (an isolated build environment with the sdist's build backend, running the *host's*
   Python). Metadata that depends on the Python or platform it is built on may differ on
-  the base. This executes the sdist's build hooks on the host.
+  the base. This executes the sdist's build hooks on the host. When that build fails
+  there (numpy 2.5.5's sdist refuses the host's Python 3.11), the distribution is still
+  reported as an sdist, with its version and dependencies unknown.
 - When a *transitive* dependency is only an sdist, pip cannot resolve the rest of the tree
   with platform flags (it cannot be told to skip one distribution), so the distributions
   around it are not predicted.
@@ -94,6 +96,11 @@ _IGNORED_PYTHON = re.compile(
 )
 _IGNORED_ITEM = re.compile(r"(?P<version>\S+) Requires-Python (?P<spec>[^;]+)")
 _CONFLICT = re.compile(r"Cannot install (?P<what>.+?) because these package versions")
+_METADATA_FAILED = re.compile(
+    r"Encountered error while generating package metadata\.\s*\S*\s*(?P<name>[A-Za-z0-9][\w.-]*)"
+)
+# pip's own summary lines; the build backend's message is the one that explains.
+_PIP_OWN_ERRORS = ("error: subprocess-exited-with-error", "error: metadata-generation-failed")
 _ERROR_LINE = re.compile(r"^ERROR: (?P<text>.+)$", re.MULTILINE)
 
 
@@ -522,6 +529,11 @@ def _source_pass(
                     deps = declared_dependencies(run.report, prediction.name)
                     session.sdist_dependencies[prediction.name] = deps
             return impossible
+        unbuildable = metadata_failure(run.stderr)
+        if unbuildable and unbuildable in {requirement_name(r) for r in pending}:
+            _record_unbuildable(session, unbuildable, run.stderr, top_level)
+            pending = [r for r in pending if requirement_name(r) != unbuildable]
+            continue
         failures = parse_failures(run.stderr, binary_only=False)
         failed = {f.name for f in failures}
         if not failed & {requirement_name(r) for r in pending}:
@@ -529,6 +541,28 @@ def _source_pass(
         impossible += failures
         pending = [r for r in pending if requirement_name(r) not in failed]
     return impossible
+
+
+def metadata_failure(stderr: str) -> str | None:
+    """The distribution whose sdist metadata pip could not build ("╰─> NAME"), if any."""
+    match = _METADATA_FAILED.search(stderr)
+    return canonical_name(match["name"]) if match else None
+
+
+def _record_unbuildable(session: _Session, name: str, stderr: str, top_level: set[str]) -> None:
+    """An sdist whose metadata failed to build on the host: a source build, deps unknown."""
+    causes = [
+        line.strip()
+        for line in stderr.splitlines()
+        if "error:" in line.lower() and not line.startswith(_PIP_OWN_ERRORS)
+    ]
+    cause = causes[-1][:200] if causes else "no message"
+    session.found[name] = Prediction(name, None, "sdist", requested=name in top_level)
+    session.sdist_dependencies[name] = []
+    session.notes.append(
+        f"{name} is an sdist whose metadata could not be built on the host ({cause}); "
+        "its version and dependencies are not predicted"
+    )
 
 
 def _with_requested(prediction: Prediction, requested: bool) -> Prediction:
@@ -588,7 +622,12 @@ def _check_newest_top_level(
     if not unchecked:
         return
     wheels_first = dict(session.found)
-    impossible = _source_pass(session, unchecked, top_level)
+    try:
+        impossible = _source_pass(session, unchecked, top_level)
+    except _PipFailed as exc:
+        session.found = wheels_first
+        session.notes.append(f"could not check for newer sdist-only versions: {exc}")
+        return
     for failure in impossible:  # the binary pass found a wheel, so this should not happen
         session.notes.append(f"source pass could not find {failure.requirement}")
     for name, prediction in list(session.found.items()):
@@ -597,8 +636,8 @@ def _check_newest_top_level(
             session.found[name] = earlier  # keep the tag and version of the full resolution
         elif prediction.kind == "sdist" and earlier is not None and earlier.kind == "wheel":
             session.notes.append(
-                f"{name} {prediction.version} is only an sdist; older {earlier.version} has "
-                "wheels, so its dependencies were predicted for the older version"
+                f"{name} {prediction.version or '(newest)'} is only an sdist; older "
+                f"{earlier.version} has wheels, so its dependencies were predicted for that one"
             )
 
 

@@ -25,6 +25,7 @@ from harness.run.preflight import (
     Prediction,
     compare_with_install,
     declared_dependencies,
+    metadata_failure,
     parse_failures,
     parse_report,
     pip_args,
@@ -366,3 +367,9 @@ def test_mismatches_in_each_direction() -> None:
     assert (mismatches["numpy"].predicted, mismatches["numpy"].installed) == ("wheel", "sdist")
     assert mismatches["openai-whisper"].installed == "wheel"
     assert "predicted no distribution" in mismatches["torch"].message
+
+
+def test_an_sdist_whose_metadata_fails_on_the_host_is_named() -> None:
+    stderr = fixture_text("numpy_cp313t_source_metadata_failed.stderr.txt")
+    assert metadata_failure(stderr) == "numpy"
+    assert metadata_failure(fixture_text("torch_musl_binary.stderr.txt")) is None
