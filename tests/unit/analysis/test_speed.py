@@ -1,0 +1,81 @@
+"""Speed ratios between two pybench outputs, and the noise rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.analysis.speed import NOISE_FLOOR, NOISE_RULE, speed_ratios, verdict
+
+
+def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]:
+    """A pybench-shaped output: workload -> (median_s, rel_iqr)."""
+    return {
+        "status": "passed",
+        "settings": {"scale": scale},
+        "startup": {"bare": {"median_s": 0.02, "rel_spread": 0.1, "rel_iqr": 0.02}},
+        "workloads": {
+            name: {"median_s": median, "rel_spread": iqr * 3, "rel_iqr": iqr}
+            for name, (median, iqr) in medians.items()
+        },
+    }
+
+
+def by_name(baseline: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+    return {r.workload: r for r in speed_ratios(baseline, candidate)}
+
+
+def test_clear_differences_in_both_directions() -> None:
+    ratios = by_name(
+        output(loops=(0.040, 0.02), regex=(0.030, 0.02)),
+        output(loops=(0.080, 0.02), regex=(0.012, 0.03)),
+    )
+    assert ratios["loops"].ratio == 2.0 and ratios["loops"].verdict == "2.00x slower"
+    assert ratios["regex"].ratio == 0.4 and ratios["regex"].verdict == "2.50x faster"
+    assert ratios["regex"].noise == pytest.approx(NOISE_FLOOR)
+
+
+def test_small_differences_fall_under_the_floor() -> None:
+    ratios = by_name(output(loops=(0.100, 0.0)), output(loops=(0.104, 0.0)))
+    assert ratios["loops"].verdict == "no difference"
+    assert ratios["startup.bare"].verdict == "no difference"
+
+
+def test_noise_is_the_larger_spread_of_the_two_runs() -> None:
+    ratios = by_name(output(loops=(0.100, 0.05)), output(loops=(0.125, 0.30)))
+    assert ratios["loops"].noise == 0.30
+    assert ratios["loops"].verdict == "no difference"
+    ratios = by_name(output(loops=(0.100, 0.05)), output(loops=(0.135, 0.30)))
+    assert ratios["loops"].verdict == "1.35x slower"
+
+
+def test_outputs_without_iqr_use_the_full_range() -> None:
+    baseline = output(loops=(0.100, 0.0))
+    candidate = output(loops=(0.150, 0.0))
+    del candidate["workloads"]["loops"]["rel_iqr"]
+    candidate["workloads"]["loops"]["rel_spread"] = 0.6
+    assert by_name(baseline, candidate)["loops"].verdict == "no difference"
+
+
+def test_only_common_measurements_are_compared() -> None:
+    ratios = by_name(output(loops=(0.1, 0.0), extra=(0.1, 0.0)), output(loops=(0.1, 0.0)))
+    assert sorted(ratios) == ["loops", "startup.bare"]
+
+
+def test_runs_of_different_work_or_failed_runs_are_refused() -> None:
+    with pytest.raises(ValueError, match="scale"):
+        speed_ratios(output(1.0, loops=(0.1, 0.0)), output(0.5, loops=(0.1, 0.0)))
+    failed = {"status": "failed", "error": "boom"}
+    with pytest.raises(ValueError, match="boom"):
+        speed_ratios(output(loops=(0.1, 0.0)), failed)
+
+
+def test_verdict_and_rule_text() -> None:
+    assert verdict(1.0, 0.05) == "no difference"
+    assert verdict(0.9, 0.05) == "1.11x faster"
+    assert "5%" in NOISE_RULE
+    assert (
+        speed_ratios(output(loops=(0.1, 0.0)), output(loops=(0.1, 0.0)))[0].to_dict()["verdict"]
+        == "no difference"
+    )
