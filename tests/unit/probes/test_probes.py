@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-PROBES = Path(__file__).resolve().parents[2] / "probes"
+PROBES = Path(__file__).resolve().parents[3] / "probes"
 TIMEOUT_S = 60
 
 

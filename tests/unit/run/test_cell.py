@@ -18,7 +18,7 @@ from harness.run.cell import (
 )
 from harness.run.plugin import selected_cells
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def job(tmp_path: Path, **settings: object) -> CellJob:

@@ -10,7 +10,7 @@ import pytest
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import json_schema, load_matrix
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 MINIMAL = """
 version: 1

@@ -18,7 +18,7 @@ from harness.analysis.compare import (
 )
 from harness.model.errors import ConfigurationError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def load(name: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from harness.model.records import SCHEMA_VERSION
 from harness.store.history import earlier_runs, record_run
 from harness.store.rundir import load_results
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results_v1.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
 SCRIPT = "<script>alert(1)</script>"
 
 

@@ -14,7 +14,7 @@ from harness.documents.adr import PLACEHOLDER, render_adr
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 MADR_HEADINGS = (
     "## Context and Problem Statement",
     "## Decision Drivers",
