@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_id
+from harness.model.project_files import check_project_files
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
@@ -143,8 +144,40 @@ class LimitRule(Strict):
         return value
 
 
+class ProjectSpec(Strict):
+    path: str = Field(description="folder with pyproject.toml, relative to the matrix file")
+    extras: list[str] = Field(default_factory=list, description="installed as DIR[extra,...]")
+
+
+class TestsSpec(Strict):
+    command: str = Field(
+        min_length=1, description="run in a writable copy of `source`, the venv first on PATH"
+    )
+    junit: bool = Field(
+        False,
+        description="read the JUnit XML the command writes: pytest gets "
+        "--junitxml=$HARNESS_JUNIT_XML appended, any other command writes that file itself",
+    )
+    network: bool = Field(False, description="keep the network during the tests (cut by default)")
+
+
 class DepsetSpec(Strict):
     description: str | None = None
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="requirements files (pip -r: includes, constraints and hashes honoured), "
+        "relative to the matrix file",
+    )
+    project: ProjectSpec | None = Field(
+        None, description="a pyproject.toml project, installed as `pip install DIR[extras]`"
+    )
+    lockfile: str | None = Field(
+        None,
+        description="uv.lock, poetry.lock or pylock.toml, exported on the host to pinned "
+        "requirements with hashes",
+    )
+    source: str | None = Field(None, description="the project's folder, mounted read-only")
+    tests: TestsSpec | None = Field(None, description="the project's own test command")
     system: dict[Literal["apt", "apk"], list[str]] = Field(
         default_factory=dict, description="system packages per package-manager family"
     )
@@ -409,6 +442,8 @@ def _check_selector(path: Path, where: str, selector: CellSelector, spec: Matrix
 
 
 def _check_files(matrix: Matrix) -> None:
+    for name, depset in matrix.spec.depsets.items():
+        check_project_files(matrix.path, f"depsets.{name}", depset, matrix.resolve_path)
     for name, base in matrix.spec.bases.items():
         docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
         if docker_file and not _is_file(matrix, docker_file.path):

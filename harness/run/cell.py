@@ -35,7 +35,7 @@ from harness.model.ids import container_name
 from harness.model.matrix import Cell, DepsetSpec, Settings
 from harness.model.probe_output import parse_probe_output
 from harness.model.status import FAILING
-from harness.run import pipreport
+from harness.run import pipreport, project
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
@@ -103,6 +103,10 @@ class CellRun:
         if job.base["status"] != "available":
             self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
             return self.record
+        problem = project.write_lock_export(job)
+        if problem:  # the lock file changed or vanished since the matrix loaded
+            self._finish("error", problem, started)
+            return self.record
         try:
             with CellContainer(self.client, self._container_spec()) as box:
                 self.record["container"] = job_container_name(job)
@@ -121,6 +125,9 @@ class CellRun:
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
             return
+        tests = self.job.depset.tests
+        if tests and tests.network and not self._tests(box):
+            return
         box.disconnect_network()
         self.network_cut = True
         self.record["probes_offline"] = True
@@ -130,7 +137,9 @@ class CellRun:
             self._probe(box, python, "imports", imports_probe_args(self.job))
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
-                break
+                return
+        if tests and not tests.network:
+            self._tests(box)
 
     # -- install steps -----------------------------------------------------------------
 
@@ -146,7 +155,12 @@ class CellRun:
             venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
             if venv.exit_code != 0:
                 return False
-        return self._pip_install(box) if self.job.depset.pip else True
+        if project.needs_pip_step(self.job.depset) and not self._pip_install(box):
+            return False
+        if self.job.depset.project:
+            command = project.project_install_command(self.job, VENV)
+            return self._after_install_step(self._step(box, "project-install", "install", command))
+        return True
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
@@ -256,6 +270,23 @@ class CellRun:
         elif step["status"] == "passed" and parsed.get("status") != "passed":
             step["status"] = "failed"
         self.record["probes"][name] = self.redactor.deep(parsed)
+        return not outcome.container_died
+
+    def _tests(self, box: CellContainer) -> bool:
+        """The depset's own test suite, recorded as the probe ``tests``."""
+        command = project.tests_command(self.job, VENV)
+        outcome = self._step(box, project.TESTS_STEP, "probe", command)
+        junit = None
+        if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
+            junit = box.exec(project.read_junit_command(), 60).stdout
+        record, reason = project.tests_outcome(self.job.depset, outcome, junit)
+        step = self.steps[-1]
+        if step["status"] == "passed" and record["status"] != "passed":
+            step["status"] = "failed"
+        if reason:
+            step["reason"] = reason
+            self.record["reason"] = self.record.get("reason") or reason
+        self.record["probes"]["tests"] = self.redactor.deep(record)
         return not outcome.container_died
 
     def _probe_path(self, name: str) -> str:
@@ -387,7 +418,7 @@ class CellRun:
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
-        return mounts
+        return mounts + [user.mount for user in project.user_mounts(self.job)]
 
     def _wheelhouses(self) -> list[Path]:
         paths = [(self.job.matrix_dir / p).resolve() for p in self.job.settings.wheelhouses]
@@ -473,7 +504,8 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
             f"--report {WORK}/pip-report.json --log {WORK}/pip.log",
             *links,
             *job.depset.pip_args,
-            requirements,
+            *([requirements] if requirements else []),
+            *project.requirement_args(job),
         ]
     )
 
@@ -490,12 +522,15 @@ def reproducer(
     probes = [s for s in steps if s["kind"] == "probe"]
     lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
+    lines += project.dockerfile_lines(job)
     for mount in mounts:
-        if mount.target != PROBES_MOUNT:  # copy these from the host into the build context
+        # The user's files are copied above; copy these from the host into the context.
+        if mount.target != PROBES_MOUNT and not mount.target.startswith(project.USER_MOUNT):
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
     lines += [f"RUN {s['command'].replace(WORK, '/tmp')}" for s in installs]
+    lines += [f"RUN {s['command']}" for s in probes if s["name"] == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (

@@ -27,6 +27,7 @@ from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.project_files import requirement_urls
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -351,8 +352,11 @@ class CellItem(pytest.Item):
             warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
             warm_image=state.warm(self.cell.id).get("image"),
         )
+        # The depset's requirements files may carry index URLs with tokens too.
+        file_urls = requirement_urls(job.depset, state.matrix.resolve_path)
         redactor = Redactor.for_settings(
-            [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
+            [settings.index_url, *settings.extra_index_urls, *file_urls],
+            {**os.environ, **settings.env},
         )
         run = CellRun(job, client(), redactor)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
