@@ -22,6 +22,8 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.suites import PROBE as TESTS_PROBE
+from harness.analysis.suites import SuiteComparison, compare_suites, group_suite
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     ONE_SAMPLE,
@@ -38,6 +40,7 @@ from harness.analysis.view import (
     fmt_sample_seconds,
     fmt_seconds,
     fmt_signed_bytes,
+    md_code,
     md_escape,
     md_table,
     noise_text,
@@ -106,6 +109,7 @@ class DepsetComparison:
     distributions: tuple[DistributionDifference, ...]
     same_distributions: int
     verdict: str
+    tests: SuiteComparison | None = None  # the depset's own test suite on each side
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,10 @@ def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
         _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
         _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import")),
     ]
+    suite = _metric(
+        "test suite", "s", _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
+    )
+    metrics.append(suite)
     smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
     for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
         a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
@@ -291,6 +299,7 @@ def _compare_depset(
         distributions=differences,
         same_distributions=same,
         verdict=_verdict(depset, a, b, metrics),
+        tests=compare_suites(group_suite(ga), group_suite(gb)),
     )
 
 
@@ -392,7 +401,28 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
     if row.same_distributions:
         out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
+    if row.tests is not None:
+        out += _tests_markdown(row.tests, a, b)
     return out
+
+
+def _tests_markdown(tests: SuiteComparison, a: str, b: str) -> list[str]:
+    out = ["**Test suite**", ""]
+    for label, suite in ((a, tests.a), (b, tests.b)):
+        out.append(f"- {label}: " + (md_escape(suite.summary) if suite else "did not run"))
+    for label, names in suite_lines(tests, a, b):
+        out.append(f"- {label}: " + ", ".join(md_code(n) for n in names))
+    return [*out, ""]
+
+
+def suite_lines(tests: SuiteComparison, a: str, b: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The named differences: failing on one base and passing on the other, first."""
+    rows = [
+        (f"failing on {a}, passing on {b}", tests.failing_only_on_a),
+        (f"failing on {b}, passing on {a}", tests.failing_only_on_b),
+        ("failing on both", tests.failing_on_both),
+    ]
+    return [(label, names) for label, names in rows if names]
 
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -437,6 +467,13 @@ deltas are B − A and count as a difference only beyond noise.</p>
 <td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
+{% if r.tests %}<h3>Test suite</h3><ul>
+{% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
+<li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}
+{% for label, names in suite_lines(r.tests, c.base_a.name, c.base_b.name) %}
+<li>{{ label }}: {% for n in names %}<code>{{ n }}</code>{{ ", " if not loop.last }}
+{%- endfor %}</li>
+{% endfor %}</ul>{% endif %}
 {% endfor %}
 </body></html>
 """
@@ -446,5 +483,10 @@ distribution(s) identical on both.</p>{% endif %}
 def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
-        c=c, href=report_href, anchor=cell_anchor, sample=_fmt_sample, delta=fmt_metric_delta
+        c=c,
+        href=report_href,
+        anchor=cell_anchor,
+        sample=_fmt_sample,
+        delta=fmt_metric_delta,
+        suite_lines=suite_lines,
     )

@@ -23,7 +23,7 @@ from harness.model import status as statuses
 from harness.model.status import GOOD
 
 # Probes that are not smoke tests (design.md: env and imports are always there).
-NON_SMOKE_PROBES = frozenset({"env", "imports"})
+NON_SMOKE_PROBES = frozenset({"env", "imports", "tests"})  # tests: the depset's own suite
 # Names of the timings that are not steps: the sum of the install steps, and the sum
 # of the imports probe's per-module times.
 INSTALL = "install"

@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
+from harness.analysis.suites import suite_result
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
@@ -43,7 +44,7 @@ from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Probes every cell runs; the others are the depset's smoke tests.
-_INFRA_PROBES = frozenset({"env", "imports"})
+_INFRA_PROBES = NON_SMOKE_PROBES  # env, imports and the depset's own test suite
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
@@ -607,6 +608,7 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "expected_failure": _expected_failure(cell.get("expected_failure")),
         "environment_limit": cell.get("environment_limit"),
         "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "tests": suite_result(cell),
         "reproducer": _reproducer(cell.get("reproducer")),
     }
 

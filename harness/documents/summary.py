@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.suites import group_suite
 from harness.analysis.view import (
     CellGroup,
     NoisyTiming,
@@ -19,6 +20,7 @@ from harness.analysis.view import (
     depset_names,
     fmt_seconds,
     group_cells,
+    md_code,
     md_escape,
     md_table,
     noise_text,
@@ -113,6 +115,22 @@ def _noisy(groups: list[CellGroup]) -> list[str]:
     ]
 
 
+def _suites(groups: list[CellGroup]) -> list[str]:
+    """The depsets' own test suites, one row per cell that ran one."""
+    rows = []
+    for group in groups:
+        suite = group_suite(group)
+        if suite is not None:
+            failing = ", ".join(md_code(n) for n in suite.failing_names) or "—"
+            rows.append(
+                [md_escape(group.id), status_label(suite.status), md_escape(suite.summary), failing]
+            )
+    if not rows:
+        return []
+    header = ["cell", "suite", "result", "failing tests"]
+    return [f"### Test suites ({len(rows)})", "", *md_table(header, rows), ""]
+
+
 def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
     slower = sum(t.direction == "slower" for t in diff.timing_changes)
     faster = len(diff.timing_changes) - slower
@@ -144,6 +162,7 @@ def markdown_summary(
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),
+        *_suites(groups),
         *_noisy(groups),
     ]
     lines += (
