@@ -149,7 +149,7 @@ class ProjectSpec(Strict):
     extras: list[str] = Field(default_factory=list, description="installed as DIR[extra,...]")
 
 
-class TestsSpec(Strict):
+class SuiteSpec(Strict):
     command: str = Field(
         min_length=1, description="run in a writable copy of `source`, the venv first on PATH"
     )
@@ -177,7 +177,7 @@ class DepsetSpec(Strict):
         "requirements with hashes",
     )
     source: str | None = Field(None, description="the project's folder, mounted read-only")
-    tests: TestsSpec | None = Field(None, description="the project's own test command")
+    tests: SuiteSpec | None = Field(None, description="the project's own test command")
     system: dict[Literal["apt", "apk"], list[str]] = Field(
         default_factory=dict, description="system packages per package-manager family"
     )
