@@ -42,8 +42,6 @@ from harness.store.history import PastRun
 from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
-# Probes every cell runs; the others are the depset's smoke tests.
-_INFRA_PROBES = frozenset({"env", "imports"})
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
@@ -146,7 +144,7 @@ def import_seconds(probes: Mapping[str, Any]) -> float | None:
         modules = {
             module: entry
             for name, probe in probes.items()
-            if name not in _INFRA_PROBES and isinstance(probe, dict)
+            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
             for module, entry in (probe.get("import_time") or {}).items()
         }
     known = [v for v in map(_module_seconds, modules.values()) if v is not None]
@@ -175,7 +173,7 @@ def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
     values = [
         float(p["seconds"])
         for name, p in probes.items()
-        if name not in _INFRA_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
+        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
     ]
     return sum(values) if values else None
 
@@ -396,7 +394,7 @@ def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for c in results.get("cells") or []
         if not c.get("repeat")
         for name, probe in (c.get("probes") or {}).items()
-        if name not in _INFRA_PROBES and isinstance(probe, dict)
+        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
         for fact, value in smoke_facts(probe).items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])

@@ -3,7 +3,8 @@
 The outcome is data, never an exception: every failure becomes a step status and a
 cell status (see docs/design.md). Steps, in order: detect the package manager, system
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
-environment probe, the import probe and the depset's smoke probes.
+environment probe, the import probe, the contents probe (what the image is made of:
+OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from harness.engine.container import (
 )
 from harness.model.ids import container_name
 from harness.model.matrix import Cell, DepsetSpec, Settings
-from harness.model.probe_output import parse_probe_output
+from harness.model.probe_output import (
+    CONTENTS_PROBE,
+    ENV_PROBE,
+    IMPORTS_PROBE,
+    parse_probe_output,
+)
 from harness.model.status import FAILING
 from harness.run import pipreport
 from harness.run.redact import Redactor
@@ -125,9 +131,10 @@ class CellRun:
         self.network_cut = True
         self.record["probes_offline"] = True
         python = f"{VENV}/bin/python"
-        self._probe(box, python, "env", [])
+        self._probe(box, python, ENV_PROBE, [])
         if self.job.depset.imports:
-            self._probe(box, python, "imports", imports_probe_args(self.job))
+            self._probe(box, python, IMPORTS_PROBE, imports_probe_args(self.job))
+        self._probe(box, python, CONTENTS_PROBE, ["--venv", VENV])
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
                 break
@@ -171,7 +178,7 @@ class CellRun:
             self.record["reason"] = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
-        outcome = self._step(box, "system-packages", "install", command, network=True)
+        outcome = self._step(box, "system-packages", "install", command)
         return self._after_install_step(outcome)
 
     def _record_warm_step(self, name: str, done: str) -> None:
@@ -183,7 +190,7 @@ class CellRun:
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
-            outcome = self._step(box, "pip-install", "install", command, network=True)
+            outcome = self._step(box, "pip-install", "install", command)
             step = self.steps[-1]
             step["attempt"] = attempt + 1
             step["failure_kind"] = (
@@ -245,7 +252,7 @@ class CellRun:
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
-        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), network=False)
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv))
         step = self.steps[-1]
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
@@ -265,9 +272,7 @@ class CellRun:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _step(
-        self, box: CellContainer, name: str, kind: str, command: str, network: bool = False
-    ) -> ExecOutcome:
+    def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
         outcome = box.run_shell(command, timeout=self.job.cell.timeout, environment=self._env())
         status = _step_status(outcome)
@@ -280,7 +285,6 @@ class CellRun:
             outcome.output,
             None,
             command=command,
-            network=network,
             outcome=outcome,
         )
         return outcome
@@ -296,7 +300,6 @@ class CellRun:
         reason: str | None,
         *,
         command: str = "",
-        network: bool = False,
         outcome: ExecOutcome | None = None,
     ) -> None:
         clean = self.redactor.text(output)
