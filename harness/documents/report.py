@@ -33,9 +33,11 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
+from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
-from harness.model.ids import base_anchor, cell_anchor, depset_anchor
+from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anchor, depset_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
@@ -568,11 +570,10 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _cell_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = distributions_frame(results)
     standins = _standins(results)
+    references = reference_cells(results)
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -581,7 +582,7 @@ def _cell_views(
             **entry,
             "standin": standins.get(entry["base"]),
             "repeats": [
-                _repeat_view(c, dists)
+                {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
             ],
         }
@@ -609,6 +610,63 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "probes": [_probe_view(name, p) for name, p in probes.items()],
         "reproducer": _reproducer(cell.get("reproducer")),
     }
+
+
+def made_of_view(made: MadeOf | None) -> dict[str, Any] | None:
+    """The "What it is made of" block: a stacked bar, the largest distributions, the SBOM."""
+    if made is None:
+        return None
+    parts: list[tuple[str, float | None]] = [
+        ("base image", made.base_bytes),
+        ("system packages", made.system_bytes),
+        ("Python distributions", made.python_bytes),
+    ]
+    sizes = [human_bytes(made.base_bytes), human_bytes(made.system_bytes),
+             human_bytes(made.python_bytes)]  # fmt: skip
+    title = "base image / system packages / Python distributions, bytes"
+    return {
+        "bar": Markup(charts.stacked_bar(title, parts, sizes)),
+        "top": [
+            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            for d in made.top
+        ],
+        "sbom": made.sbom_path,
+    }
+
+
+def base_vulnerabilities(
+    bases: Sequence[Mapping[str, Any]], sbom_index: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Per base: its SBOM's path and either the counts by severity or why there are none.
+
+    Never a 0 standing in for "not scanned": without a scan the text is the reason.
+    """
+    entries = {
+        str(e.get("subject")): e
+        for e in (sbom_index or {}).get("sboms") or []
+        if isinstance(e, dict) and e.get("kind") == "base"
+    }
+    views = {}
+    for base in bases:
+        name = str(base.get("name"))
+        entry = entries.get(name)
+        if entry is None:
+            views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
+                           "base reported its contents"}  # fmt: skip
+            continue
+        views[name] = {"sbom": base_sbom_path(name), **_scan_view(entry.get("vulnerabilities"))}
+    return views
+
+
+def _scan_view(scan: Any) -> dict[str, Any]:
+    if not isinstance(scan, dict) or not scan.get("scanned"):
+        reason = scan.get("reason") if isinstance(scan, dict) else None
+        return {"counts": None, "text": str(reason or NOT_SCANNED_NO_DB)}
+    severities = scan.get("by_severity") or {}
+    counts = [(s, int(severities.get(s, 0))) for s in SEVERITIES]
+    version = f" {scan['scanner_version']}" if scan.get("scanner_version") else ""
+    db = f", DB built {scan['db_built']}" if scan.get("db_built") else ", DB date unknown"
+    return {"counts": counts, "text": f"{scan.get('scanner')}{version}{db}"}
 
 
 def _expected_failure(value: Any) -> dict[str, Any] | None:
@@ -826,8 +884,15 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
-def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None = None) -> str:
+def render_report(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> str:
     """The whole report as one self-contained HTML document.
+
+    ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
@@ -847,9 +912,10 @@ def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None 
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets), bases),
+        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
         "history": _history(history, grid) if history else None,
     }
     return _environment().get_template("report.html.j2").render(**context)
@@ -899,6 +965,11 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
     results = load_results(results_dir / "results.json")
+    index_path = results_dir / SBOM_INDEX
+    sbom_index = (
+        json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
+    )
     target = results_dir / "report.html"
-    target.write_text(render_report(results, history=history), encoding="utf-8")
+    report = render_report(results, history=history, sbom_index=sbom_index)
+    target.write_text(report, encoding="utf-8")
     return target
