@@ -376,12 +376,24 @@ _WANTED = {
 
 
 def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
+    _check_names(path, spec)
+    _check_base_args(path, spec)
+    _check_probes(path, spec, probe_dirs)
+    for section in ("include", "exclude", "expected_failures", "overrides"):
+        for index, selector in enumerate(getattr(spec.cells, section)):
+            _check_selector(path, f"cells.{section}.{index}", selector, spec)
+
+
+def _check_names(path: Path, spec: MatrixSpec) -> None:
     for name in [*spec.bases, *spec.depsets]:
         if not re.match(NAME_PATTERN, name):
             raise ConfigurationError(
                 f"{path}: bases/depsets: invalid name {name!r}",
                 "use lower-case letters, digits, '.', '_' and '-' (it becomes a container name)",
             )
+
+
+def _check_base_args(path: Path, spec: MatrixSpec) -> None:
     for base_name, base in spec.bases.items():
         docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
         for arg, other in (docker_file.base_args if docker_file else {}).items():
@@ -390,6 +402,9 @@ def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> N
                     f"{path}: bases.{base_name}: base_args.{arg}: unknown base {other!r}",
                     f"name another base of this matrix ({', '.join(spec.bases)})",
                 )
+
+
+def _check_probes(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
     for name, depset in spec.depsets.items():
         for probe in depset.probes:
             if not any((d / f"{probe}.py").is_file() for d in probe_dirs):
@@ -399,9 +414,6 @@ def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> N
                     f"add {probe_dirs[-1]}/{probe}.py or use one of: "
                     + ", ".join(sorted({p for d in probe_dirs for p in available_probes(d)})),
                 )
-    for section in ("include", "exclude", "expected_failures", "overrides"):
-        for index, selector in enumerate(getattr(spec.cells, section)):
-            _check_selector(path, f"cells.{section}.{index}", selector, spec)
 
 
 def _check_selector(path: Path, where: str, selector: CellSelector, spec: MatrixSpec) -> None:

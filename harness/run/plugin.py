@@ -84,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistHooks(), "harness-xdist")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -367,7 +367,7 @@ class CellItem(pytest.Item):
         )
         return record
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002 (pytest's signature)
         if isinstance(excinfo.value, CellFailure):
             return failure_text(excinfo.value.record)
         return str(super().repr_failure(excinfo))
