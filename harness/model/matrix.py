@@ -28,6 +28,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ScannerSettings(Strict):
+    """An offline vulnerability scanner run over each SBOM the run writes (sbom/index.json)."""
+
+    name: Literal["trivy", "grype"] = Field(description="which scanner: trivy or grype")
+    db: str = Field(
+        description="the scanner's database folder (trivy: its --cache-dir, holding "
+        "db/trivy.db; grype: its GRYPE_DB_CACHE_DIR), relative to matrix.yaml; nothing is "
+        "downloaded, so without it the SBOMs are reported as not scanned"
+    )
+    binary: str | None = Field(
+        None, description="path to the scanner's program; default: found on PATH"
+    )
+
+
 class Settings(Strict):
     """Run-wide settings; every one can be left out."""
 
@@ -61,6 +75,11 @@ class Settings(Strict):
     standin_repository: str = Field("harness-standin", pattern=r"^[a-z0-9][a-z0-9._/-]*$")
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
+    )
+    scanner: ScannerSettings | None = Field(
+        None,
+        description="vulnerability scanner for the SBOMs (optional); without it every SBOM "
+        "is reported as not scanned, never as 0 vulnerabilities",
     )
 
 

@@ -3,7 +3,8 @@
 The outcome is data, never an exception: every failure becomes a step status and a
 cell status (see docs/design.md). Steps, in order: detect the package manager, system
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
-environment probe, the import probe and the depset's smoke probes.
+environment probe, the import probe, the contents probe (what the image is made of:
+OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from harness.engine.container import (
 )
 from harness.model.ids import container_name
 from harness.model.matrix import Cell, DepsetSpec, Settings
-from harness.model.probe_output import parse_probe_output
+from harness.model.probe_output import (
+    CONTENTS_PROBE,
+    ENV_PROBE,
+    IMPORTS_PROBE,
+    parse_probe_output,
+)
 from harness.model.status import FAILING
 from harness.run import pipreport
 from harness.run.redact import Redactor
@@ -125,9 +131,10 @@ class CellRun:
         self.network_cut = True
         self.record["probes_offline"] = True
         python = f"{VENV}/bin/python"
-        self._probe(box, python, "env", [])
+        self._probe(box, python, ENV_PROBE, [])
         if self.job.depset.imports:
-            self._probe(box, python, "imports", imports_probe_args(self.job))
+            self._probe(box, python, IMPORTS_PROBE, imports_probe_args(self.job))
+        self._probe(box, python, CONTENTS_PROBE, ["--venv", VENV])
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
                 break

@@ -23,6 +23,7 @@ import pytest
 
 from harness.analysis import gate
 from harness.analysis.diff import RunDiff
+from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
@@ -430,7 +431,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     merged = results.merge(state.out_dir)  # first: results must survive a lost engine
     if not session.config.getoption("keep"):
         _remove_containers(state, _log(session.config))
-    run_diff = finish_outputs(state.out_dir, merged, _log(session.config))
+    scanner = scanner_spec(state.matrix)
+    run_diff = finish_outputs(state.out_dir, merged, _log(session.config), scanner)
     if int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
         fail_on = gate.parse_fail_on(session.config.getoption("fail_on") or "status")
         session.exitstatus = gate.exit_code(merged, run_diff, fail_on)
@@ -445,10 +447,21 @@ def _remove_containers(state: HarnessState, log: Any) -> None:
         log(f"[harness] could not remove this run's containers ({err}); `harness sweep` will")
 
 
-def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> RunDiff | None:
+def scanner_spec(matrix: Matrix) -> ScannerSpec | None:
+    """matrix.yaml's scanner setting, its paths taken relative to matrix.yaml."""
+    chosen = matrix.settings.scanner
+    if chosen is None:
+        return None
+    binary = matrix.resolve_path(chosen.binary) if chosen.binary else None
+    return ScannerSpec(chosen.name, matrix.resolve_path(chosen.db), binary)
+
+
+def finish_outputs(
+    out_dir: Path, merged: dict[str, Any], log: Any, scanner: ScannerSpec | None = None
+) -> RunDiff | None:
     from harness.documents.publish import write_outputs
 
-    published = write_outputs(out_dir, merged)
+    published = write_outputs(out_dir, merged, scanner)
     for line in published.lines:
         log(line)
     return published.diff
