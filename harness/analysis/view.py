@@ -471,3 +471,24 @@ def safe_url(value: object) -> str | None:
     """A link target from the matrix (an expected failure's link) if it is a plain
     http(s) URL that cannot break out of a Markdown link; else None (shown as text)."""
     return value if isinstance(value, str) and _URL.match(value) else None
+
+
+@dataclass(frozen=True)
+class FailureAccount:
+    """A failed install step's diagnosis, as every document words it (run/pipfailure.py)."""
+
+    step: str
+    cause: tuple[str, ...]
+    hint: str | None
+
+
+def failure_account(record: Mapping[str, Any]) -> FailureAccount | None:
+    """The first step of a cell record that carries a diagnosis, if any."""
+    for step in record.get("steps") or []:
+        failure = step.get("failure") if isinstance(step, Mapping) else None
+        if isinstance(failure, Mapping):
+            cause = failure.get("cause")
+            lines = tuple(str(c) for c in cause) if isinstance(cause, list) else ()
+            hint = failure.get("hint")
+            return FailureAccount(str(step.get("name")), lines, str(hint) if hint else None)
+    return None

@@ -379,12 +379,13 @@ def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
             "requested": bool(d.get("requested")),
             "source": d.get("source"),
             "build_seconds": d.get("build_seconds"),
+            "failed": d.get("failed"),
         }
         for cell in results.get("cells") or []
         for d in cell.get("distributions") or []
     ]
     columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
-               "build_seconds"]  # fmt: skip
+               "build_seconds", "failed"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -602,7 +603,8 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": _records(mine),
+        "distributions": _records(mine[mine["failed"].isna()]),
+        "failed_distributions": _records(mine[mine["failed"].notna()]),
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
@@ -683,9 +685,28 @@ def _sort_key(column: pd.Series) -> pd.Series:
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
-    view["note"] = step.get("reason") or step.get("error") or step.get("failure_kind")
+    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
+    view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
+    view["failure"] = _failure_view(step.get("failure"))
     return view
+
+
+def _failure_view(failure: Any) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if not isinstance(failure, dict):
+        return None
+    cause = failure.get("cause")
+    return {
+        "kind": failure.get("kind"),
+        "stage": failure.get("stage"),
+        "distribution": failure.get("distribution"),
+        "what": failure.get("what"),
+        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
+        "hint": failure.get("hint"),
+        "available": failure.get("available"),
+    }
 
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:

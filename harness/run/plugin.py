@@ -23,6 +23,7 @@ import pytest
 
 from harness.analysis import gate
 from harness.analysis.diff import RunDiff
+from harness.analysis.view import failure_account
 from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.errors import FatalError
@@ -389,6 +390,10 @@ def _outcome(record: dict[str, Any]) -> None:
 
 def failure_text(record: dict[str, Any]) -> str:
     lines = [f"{record['id']}: {record['status']}: {record.get('reason')}"]
+    account = failure_account(record)
+    if account is not None:
+        lines += [f"    {line}" for line in account.cause]
+        lines += [f"  fix: {account.hint}"] if account.hint else []
     for step in record.get("steps", []):
         if step["status"] != "passed":
             lines.append(f"--- step {step['name']} ({step['status']}, {step['seconds']} s)")
