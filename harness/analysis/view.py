@@ -391,6 +391,21 @@ def depset_names(results: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def measured_depset_names(results: Mapping[str, Any]) -> list[str]:
+    """The depsets that have at least one cell in the run (a ``-k`` run leaves the others
+    in the matrix's list): what was measured, in the matrix's order."""
+    present = {g.depset for g in group_cells(results).values()}
+    return [name for name in depset_names(results) if name in present]
+
+
+def libc_text(libc: object) -> str | None:
+    """``{"family": "glibc", "version": "2.36", ...}`` → ``"glibc 2.36"``."""
+    if not isinstance(libc, Mapping):
+        return None
+    words = [str(libc[k]) for k in ("family", "version") if libc.get(k)]
+    return " ".join(words) or None
+
+
 def cell_for(results: Mapping[str, Any], base: str, depset: str) -> CellGroup | None:
     return next(
         (g for g in group_cells(results).values() if g.base == base and g.depset == depset),

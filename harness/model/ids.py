@@ -82,3 +82,9 @@ def base_anchor(base: str) -> str:
 def depset_anchor(depset: str) -> str:
     """The report's id for a depset's section."""
     return "depset-" + _NOT_ANCHOR_SAFE.sub("-", depset)
+
+
+def cells_keyword(bases: list[str] | tuple[str, ...], depsets: list[str] | tuple[str, ...]) -> str:
+    """The ``-k`` expression that selects exactly these bases' cells of these depsets."""
+    keyword = "(" + " or ".join(bases) + ")"
+    return keyword + (" and (" + " or ".join(depsets) + ")" if depsets else "")

@@ -64,6 +64,7 @@ class Settings(Strict):
     def timeouts(self) -> Timeouts:
         """The run-wide limits: ``timeout`` sets both unless one is given on its own."""
         return _run_timeouts(self)
+
     memory: str | None = Field("6g", description="container memory limit (docker syntax), or null")
     cpus: float | None = Field(2.0, gt=0, description="container CPU limit, or null")
     repeat: int = Field(1, ge=1, description="runs per cell, for a spread of timings")

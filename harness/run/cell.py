@@ -560,13 +560,20 @@ def _first_problem(steps: list[dict[str, Any]]) -> str | None:
 
 def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | None) -> None:
     """pip's report lists what it resolved, before building: one whose build failed is
-    not installed, and says so (``failed: "build"``)."""
+    not installed, and says so (``failed: "build"``). A build that failed while pip was
+    still resolving (its metadata) is in no report: it is added, so the cell lists it."""
     if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
         return
-    wanted = re.sub(r"[-_.]+", "-", str(failure["distribution"]).split(" ")[0]).lower()
+    name, _, version = str(failure["distribution"]).partition(" ")
+    wanted = re.sub(r"[-_.]+", "-", name).lower()
     for dist in dists:
         if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
             dist["failed"] = "build"
+            return
+    dists.append(
+        {"name": name, "version": version or None, "wheel": False, "tag": None,
+         "family": "sdist", "requested": None, "source": None, "failed": "build"}
+    )  # fmt: skip
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:

@@ -32,6 +32,7 @@ from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
+from harness.run.load import LoadMonitor
 from harness.run.redact import Redactor
 
 SKIPPING = {"unavailable", "unsupported"}
@@ -117,6 +118,7 @@ class HarnessState:
         self.done = 0
         self.planned = 0
         self._prepared: dict[str, Any] | None = None
+        self.monitor: LoadMonitor | None = None
 
     @property
     def is_controller(self) -> bool:
@@ -206,10 +208,17 @@ def prepare(state: HarnessState, log: Any) -> None:
             "warm": warm_houses,
         },
     )
+    state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _other_containers(docker_client: Any, run_id: str) -> int:
+    """Running containers on the engine that are not this run's."""
+    running = docker_client.api.containers(filters={"status": "running"})
+    return sum(1 for c in running if (c.get("Labels") or {}).get(engine.LABEL_RUN) != run_id)
 
 
 def _fill_warm(
@@ -433,7 +442,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran
-    merged = results.merge(state.out_dir)  # first: results must survive a lost engine
+    load = state.monitor.stop() if state.monitor is not None else None
+    # first: results must survive a lost engine
+    merged = results.merge(state.out_dir, load=load)
     if not session.config.getoption("keep"):
         _remove_containers(state, _log(session.config))
     scanner = scanner_spec(state.matrix)

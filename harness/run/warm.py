@@ -111,7 +111,10 @@ def _snapshot(
     with CellContainer(client, spec) as box:
         if depset.system and not _install_system(box, depset, matrix.settings.timeouts.install):
             return None  # the cell installs (and reports the failure, or `unsupported`) itself
-        if box.run_shell(f"{python} -m venv {VENV}", matrix.settings.timeouts.install).exit_code != 0:
+        if (
+            box.run_shell(f"{python} -m venv {VENV}", matrix.settings.timeouts.install).exit_code
+            != 0
+        ):
             return None
         assert box.container is not None
         image = box.container.commit(repository=repository, tag=tag, conf={"Labels": labels})

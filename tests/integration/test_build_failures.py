@@ -3,6 +3,7 @@ console, in the grid, in summary.md and in JUnit's failure message."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -36,11 +37,11 @@ def _cell(run: dict[str, Any], depset: str) -> dict[str, Any]:
 
 
 def _grid_text(run: dict[str, Any], cell_id: str) -> str:
-    html = (run["out"] / "report.html").read_text(encoding="utf-8")
+    page = (run["out"] / "report.html").read_text(encoding="utf-8")
     anchor = "cell-" + cell_id.replace("×", "_x_").replace(".", "-")
-    match = re.search(rf'id="grid-{anchor}">(.*?)</td>', html, re.S)
+    match = re.search(rf'id="grid-{anchor}">(.*?)</td>', page, re.S)
     assert match, cell_id
-    return re.sub(r"<[^>]+>", " ", match.group(1))
+    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1)))
 
 
 def _junit_messages(run: dict[str, Any]) -> str:
