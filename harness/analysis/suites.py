@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.analysis.view import CellGroup, fmt_seconds
+from harness.model.probe_output import TESTS_PROBE
 
-PROBE = "tests"
+PROBE = TESTS_PROBE
 COUNT_KEYS = ("passed", "failed", "errors", "skipped")
 
 

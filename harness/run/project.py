@@ -22,6 +22,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.junit_report import parse_junit
 from harness.model.lockfiles import export_lockfile
 from harness.model.matrix import DepsetSpec
+from harness.model.probe_output import TESTS_PROBE
 
 if TYPE_CHECKING:
     from harness.run.cell import CellJob
@@ -31,7 +32,7 @@ LOCK_MOUNT = f"{USER_MOUNT}/lock"
 PROJECT_COPY = "/tmp/harness-project"
 SOURCE_COPY = "/tmp/harness-source"
 JUNIT_PATH = "/tmp/harness-tests/junit.xml"
-TESTS_STEP = "probe:tests"
+TESTS_STEP = f"probe:{TESTS_PROBE}"
 COMMAND_NOT_FOUND = 127
 _PYTEST = re.compile(r"(^|[\s/])(py\.test|pytest)(\s|$)")
 

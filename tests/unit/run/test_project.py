@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from harness.engine.container import ExecOutcome
-from harness.model.matrix import Cell, DepsetSpec, ProjectSpec, Settings, SuiteSpec
+from harness.model.matrix import Cell, DepsetSpec, ProjectSpec, Settings, SuiteSpec, Timeouts
 from harness.model.project_files import requirement_urls
 from harness.run import project
 from harness.run.cell import CellJob, pip_install_command, reproducer
@@ -19,7 +19,7 @@ EXAMPLE = ROOT / "examples" / "service"
 
 def job(tmp_path: Path, depset: DepsetSpec) -> CellJob:
     return CellJob(
-        cell=Cell("py311", "svc", 60, 1, "2g", None),
+        cell=Cell("py311", "svc", Timeouts(60, 60), 1, "2g", None),
         repeat=0,
         run_id="r1",
         runner="host:1",
