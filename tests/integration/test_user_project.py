@@ -66,7 +66,8 @@ def test_the_suite_runs_in_each_cell_and_the_python_313_test_splits_the_bases(
     old, new = cells[f"py311-slim×{depset}"], cells[f"py313-slim×{depset}"]
     for cell in (old, new):
         names = [s["name"] for s in cell["steps"]]
-        assert names[-1] == "probe:tests" and "pip-install" in names
+        why = f"{cell['id']}: {cell['status']}: {cell['reason']}\n{cell['steps'][-1]['log_tail']}"
+        assert names[-1] == "probe:tests" and "pip-install" in names, why
         assert {d["name"].lower() for d in cell["distributions"]} >= {"flask", "pytest", "werkzeug"}
         assert cell["probes"]["tests"]["junit"]["tests"] == 8
     assert new["status"] == "passed" and new["probes"]["tests"]["junit"]["failed"] == 0
