@@ -378,7 +378,7 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
     ]
     for row in c.rows:
         out += _depset_markdown(row, a, b)
-    if c.speed.bases:
+    if c.speed.measured:
         out += ["## Interpreter speed (B against A)", "", *render_speed_markdown(c.speed), ""]
     return "\n".join(out)
 
@@ -450,7 +450,7 @@ deltas are B − A and count as a difference only beyond noise.</p>
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
 {% endfor %}
-{% if c.speed.bases %}<h2>Interpreter speed (B against A)</h2>
+{% if c.speed.measured %}<h2>Interpreter speed (B against A)</h2>
 <table><tr><th>base</th><th>Python</th><th>build</th><th>spread</th>
 {% for m in c.speed.measurements %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for row in c.speed.bases %}<tr><td>{{ row.base }}{% if row.standin %}

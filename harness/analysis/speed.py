@@ -132,6 +132,11 @@ class SpeedTable:
     official: str = OFFICIAL_BUILDS
 
     @property
+    def measured(self) -> bool:
+        """Whether any base has numbers (runs from before pybench have none)."""
+        return any(row.medians for row in self.bases)
+
+    @property
     def standins(self) -> tuple[BaseSpeed, ...]:
         return tuple(b for b in self.bases if b.standin)
 
@@ -234,7 +239,7 @@ def speed_cell(row: BaseSpeed, measurement: str) -> str:
 
 def render_speed_markdown(table: SpeedTable) -> list[str]:
     """The interpreter-speed table with its rule and the stand-in note, as Markdown lines."""
-    if not table.bases:
+    if not table.measured:
         return []
     header = ["base", "python", "build", "spread", *table.measurements]
     rows = [

@@ -465,7 +465,7 @@ def _interpreter_speed(ctx: _Context) -> list[str]:
     bases = bases_by_name(ctx.results)
     chosen = [bases[name] for name in ctx.options if name in bases]
     table = speed_table(chosen, baseline=ctx.baseline or (ctx.options[0] if ctx.options else None))
-    if not any(row.medians for row in table.bases):
+    if not table.measured:
         return []
     return ["### Interpreter speed", "", *render_speed_markdown(table), ""]
 
