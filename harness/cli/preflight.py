@@ -67,13 +67,18 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         "cells": [f.to_dict() for f in forecasts],
     }
     out.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    skipped = len(cells) - len(forecasts)
-    print(
-        f"{len(forecasts)} cell(s) predicted in {seconds} s"
-        + (f" ({skipped} without pip requirements)" if skipped else "")
-        + f"; written: {out}"
-    )
+    print(summary_line(len(cells), [f.to_dict() for f in forecasts], seconds) + f"; written: {out}")
     return 0
+
+
+def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float) -> str:
+    predicted = sum(1 for f in forecasts if f.get("prediction"))
+    parts = [f"{predicted} cell(s) predicted in {seconds} s"]
+    if len(forecasts) > predicted:
+        parts.append(f"{len(forecasts) - predicted} not (no facts for their base)")
+    if selected > len(forecasts):
+        parts.append(f"{selected - len(forecasts)} without pip requirements")
+    return ", ".join(parts)
 
 
 def render_forecast(forecast: dict[str, Any]) -> str:
