@@ -105,7 +105,7 @@ def _add_nightly(sub: Any) -> None:
 
 
 def _add_preflight(sub: Any) -> None:
-    from harness.cli import preflight as preflight_cli
+    from harness.cli import preflight_command as preflight_cli
 
     preflight_cli.add_command(sub)
 

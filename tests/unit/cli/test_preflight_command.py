@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.cli.preflight import render_forecast, summary_line
+from harness.cli.preflight_command import render_forecast, summary_line
 from harness.run.forecast import CellForecast
 from harness.run.preflight import CellPrediction, Prediction
 
