@@ -63,7 +63,10 @@ def test_pybench_output_is_recorded_per_base(runs: dict[str, Any]) -> None:
     assert speed["status"] == "passed", speed
     assert speed["python"]["version"] == "3.11.2" and speed["seconds"] < 60
     assert set(speed["workloads"]) >= {"loops_calls", "json_round_trip", "threaded_queue"}
-    assert all(w["repeats"] == 30 and w["median_s"] > 0 for w in speed["workloads"].values())
+    for name, stats in speed["workloads"].items():
+        assert stats["median_s"] > 0 and 5 <= stats["repeats"] <= 30
+        # On a busy machine the 45 s budget cuts repeats, and says where.
+        assert (stats["repeats"] < 30) == (name in speed["budget_cut"])
     assert "rel_iqr" in speed["startup"]["bare"]  # its own repeat-to-repeat spread
     assert "timing the interpreter" in runs["first"].stdout + runs["first"].stderr
 
