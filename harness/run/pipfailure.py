@@ -19,6 +19,7 @@ from typing import Any
 RESOLVE, DOWNLOAD, BUILD, INSTALL = "resolve", "download", "build", "install"
 MAX_CAUSE_LINES = 6
 MAX_LINE_CHARS = 300
+MAX_VERSIONS_LISTED = 4
 
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{3} ?")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\[[0-9;]*m")
@@ -218,8 +219,7 @@ def _resolve_failure(text: str) -> PipFailure:
     requirement = found["req"] if found else None
     available = None
     if isinstance(found, re.Match) and "versions" in found.groupdict():
-        versions = found["versions"].strip()
-        available = f"available: {versions}" if versions and versions != "none" else "none at all"
+        available = _versions_text(found["versions"])
     ignored = _REQUIRES_PYTHON.search(text)
     if ignored:
         available = f"Requires-Python excludes this Python: {ignored['list'].strip()}"
@@ -229,6 +229,17 @@ def _resolve_failure(text: str) -> PipFailure:
         distribution=requirement,
         available=available,
     )
+
+
+def _versions_text(listed: str) -> str:
+    """pip's "from versions: …" in a line: all of a few, else how many and the newest."""
+    versions = [v.strip() for v in listed.split(",") if v.strip() and v.strip() != "none"]
+    if not versions:
+        return "none at all"
+    if len(versions) <= MAX_VERSIONS_LISTED:
+        return "available: " + ", ".join(versions)
+    newest = ", ".join(reversed(versions[-MAX_VERSIONS_LISTED:]))
+    return f"{len(versions)} versions available, the newest {newest}"
 
 
 def _stage_of(text: str) -> str:
