@@ -33,17 +33,17 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
+from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
-from harness.model.ids import base_anchor, cell_anchor, depset_anchor
+from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anchor, depset_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
 from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
-# Probes every cell runs; the others are the depset's smoke tests.
-_INFRA_PROBES = frozenset({"env", "imports"})
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
@@ -146,7 +146,7 @@ def import_seconds(probes: Mapping[str, Any]) -> float | None:
         modules = {
             module: entry
             for name, probe in probes.items()
-            if name not in _INFRA_PROBES and isinstance(probe, dict)
+            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
             for module, entry in (probe.get("import_time") or {}).items()
         }
     known = [v for v in map(_module_seconds, modules.values()) if v is not None]
@@ -175,7 +175,7 @@ def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
     values = [
         float(p["seconds"])
         for name, p in probes.items()
-        if name not in _INFRA_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
+        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
     ]
     return sum(values) if values else None
 
@@ -379,12 +379,13 @@ def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
             "requested": bool(d.get("requested")),
             "source": d.get("source"),
             "build_seconds": d.get("build_seconds"),
+            "failed": d.get("failed"),
         }
         for cell in results.get("cells") or []
         for d in cell.get("distributions") or []
     ]
     columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
-               "build_seconds"]  # fmt: skip
+               "build_seconds", "failed"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -396,7 +397,7 @@ def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for c in results.get("cells") or []
         if not c.get("repeat")
         for name, probe in (c.get("probes") or {}).items()
-        if name not in _INFRA_PROBES and isinstance(probe, dict)
+        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
         for fact, value in smoke_facts(probe).items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])
@@ -573,6 +574,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
+    references = reference_cells(results)
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -581,7 +583,7 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
             **entry,
             "standin": standins.get(entry["base"]),
             "repeats": [
-                _repeat_view(c, dists)
+                {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
             ],
         }
@@ -605,6 +607,7 @@ def _repeat_view(
     cell: Mapping[str, Any], dists: Mapping[tuple[str, int], list[dict[str, Any]]]
 ) -> dict[str, Any]:
     repeat = int(cell.get("repeat") or 0)
+    mine = dists.get((str(cell.get("id")), repeat), [])
     probes = cell.get("probes") or {}
     return {
         **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
@@ -613,7 +616,8 @@ def _repeat_view(
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": dists.get((str(cell.get("id")), repeat), []),
+        "distributions": [d for d in mine if missing(d.get("failed"))],
+        "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
@@ -621,6 +625,63 @@ def _repeat_view(
         "probes": [_probe_view(name, p) for name, p in probes.items()],
         "reproducer": _reproducer(cell.get("reproducer")),
     }
+
+
+def made_of_view(made: MadeOf | None) -> dict[str, Any] | None:
+    """The "What it is made of" block: a stacked bar, the largest distributions, the SBOM."""
+    if made is None:
+        return None
+    parts: list[tuple[str, float | None]] = [
+        ("base image", made.base_bytes),
+        ("system packages", made.system_bytes),
+        ("Python distributions", made.python_bytes),
+    ]
+    sizes = [human_bytes(made.base_bytes), human_bytes(made.system_bytes),
+             human_bytes(made.python_bytes)]  # fmt: skip
+    title = "base image / system packages / Python distributions, bytes"
+    return {
+        "bar": Markup(charts.stacked_bar(title, parts, sizes)),
+        "top": [
+            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            for d in made.top
+        ],
+        "sbom": made.sbom_path,
+    }
+
+
+def base_vulnerabilities(
+    bases: Sequence[Mapping[str, Any]], sbom_index: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Per base: its SBOM's path and either the counts by severity or why there are none.
+
+    Never a 0 standing in for "not scanned": without a scan the text is the reason.
+    """
+    entries = {
+        str(e.get("subject")): e
+        for e in (sbom_index or {}).get("sboms") or []
+        if isinstance(e, dict) and e.get("kind") == "base"
+    }
+    views = {}
+    for base in bases:
+        name = str(base.get("name"))
+        entry = entries.get(name)
+        if entry is None:
+            views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
+                           "base reported its contents"}  # fmt: skip
+            continue
+        views[name] = {"sbom": base_sbom_path(name), **_scan_view(entry.get("vulnerabilities"))}
+    return views
+
+
+def _scan_view(scan: Any) -> dict[str, Any]:
+    if not isinstance(scan, dict) or not scan.get("scanned"):
+        reason = scan.get("reason") if isinstance(scan, dict) else None
+        return {"counts": None, "text": str(reason or NOT_SCANNED_NO_DB)}
+    severities = scan.get("by_severity") or {}
+    counts = [(s, int(severities.get(s, 0))) for s in SEVERITIES]
+    version = f" {scan['scanner_version']}" if scan.get("scanner_version") else ""
+    db = f", DB built {scan['db_built']}" if scan.get("db_built") else ", DB date unknown"
+    return {"counts": counts, "text": f"{scan.get('scanner')}{version}{db}"}
 
 
 def _expected_failure(value: Any) -> dict[str, Any] | None:
@@ -637,9 +698,28 @@ def _sort_key(column: pd.Series) -> pd.Series:
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
-    view["note"] = step.get("reason") or step.get("error") or step.get("failure_kind")
+    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
+    view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
+    view["failure"] = _failure_view(step.get("failure"))
     return view
+
+
+def _failure_view(failure: Any) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if not isinstance(failure, dict):
+        return None
+    cause = failure.get("cause")
+    return {
+        "kind": failure.get("kind"),
+        "stage": failure.get("stage"),
+        "distribution": failure.get("distribution"),
+        "what": failure.get("what"),
+        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
+        "hint": failure.get("hint"),
+        "available": failure.get("available"),
+    }
 
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
@@ -846,21 +926,32 @@ SPLIT_CELLS = 500
 DETAIL_DIR = "report-cells"
 
 
-def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None = None) -> str:
+def render_report(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> str:
     """The whole report as one self-contained HTML document (its main page when split).
+
+    ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
-    return render_report_pages(results, history=history)["report.html"]
+    return render_report_pages(results, history=history, sbom_index=sbom_index)["report.html"]
 
 
 def render_report_pages(
-    results: dict[str, Any], *, history: Sequence[PastRun] | None = None
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base when the
-    run has more than SPLIT_CELLS cells; every page is self-contained."""
-    context = _context(results, history)
+    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
+    ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
+    is self-contained."""
+    context = _context(results, history, sbom_index)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
@@ -891,7 +982,11 @@ def render_report_pages(
 _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
 
 
-def _context(results: dict[str, Any], history: Sequence[PastRun] | None) -> dict[str, Any]:
+def _context(
+    results: dict[str, Any],
+    history: Sequence[PastRun] | None,
+    sbom_index: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     cells = cells_frame(results)
     grid = _with_noise(_records(grid_frame(cells)), results)
     bases = _records(bases_frame(results))
@@ -907,6 +1002,7 @@ def _context(results: dict[str, Any], history: Sequence[PastRun] | None) -> dict
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
         "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
@@ -958,7 +1054,11 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
     results = load_results(results_dir / "results.json")
-    pages = render_report_pages(results, history=history)
+    index_path = results_dir / SBOM_INDEX
+    sbom_index = (
+        json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
+    )
+    pages = render_report_pages(results, history=history, sbom_index=sbom_index)
     old_pages = results_dir / DETAIL_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):
