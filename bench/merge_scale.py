@@ -127,7 +127,10 @@ def main() -> int:
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         command = [sys.executable, __file__, "--one", str(size), "--shards", str(args.shards)]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return done.returncode
         rows.append(json.loads(done.stdout.splitlines()[-1]))
         print_row(rows[-1])
     record = {
