@@ -22,6 +22,13 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.speed import (
+    SpeedTable,
+    fmt_spread,
+    render_speed_markdown,
+    speed_cell,
+    speed_table,
+)
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     ONE_SAMPLE,
@@ -118,6 +125,7 @@ class Comparison:
     base_a: BaseInfo
     base_b: BaseInfo
     rows: tuple[DepsetComparison, ...]
+    speed: SpeedTable  # the interpreter benchmark of B against A (A is the baseline)
     # What may move the numbers besides the bases themselves: said next to every delta.
     confounders: tuple[str, ...] = ()
 
@@ -296,11 +304,13 @@ def compare_bases(
             f"--depsets takes the run's depsets: {', '.join(known_depsets)}",
         )
     rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
+    pair = [bases[name] for name in (base_a, base_b) if name in bases]
     return Comparison(
         run_id=str((results.get("run") or {}).get("id")),
         base_a=_base_info(results, base_a),
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
+        speed=speed_table(pair, baseline=base_a),
         confounders=tuple(confounders(results, base_a, base_b)),
     )
 
@@ -440,6 +450,8 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
     ]
     for row in c.rows:
         out += _depset_markdown(row, a, b)
+    if c.speed.measured:
+        out += ["## Interpreter speed (B against A)", "", *render_speed_markdown(c.speed), ""]
     return "\n".join(out)
 
 
@@ -522,6 +534,21 @@ deltas are B − A and count as a difference only beyond noise.</p>
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
 {% endfor %}
+{% if c.speed.measured %}<h2>Interpreter speed (B against A)</h2>
+<table><tr><th>base</th><th>Python</th><th>build</th><th>spread</th>
+{% for m in c.speed.measurements %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for row in c.speed.bases %}<tr><td>{{ row.base }}{% if row.standin %}
+<span class="muted">(stand-in build)</span>{% endif %}</td><td>{{ row.python or "—" }}</td>
+<td>{{ row.build }}</td><td>{{ spread(row.spread) }}</td>
+{% if row.status != "passed" %}<td colspan="{{ c.speed.measurements|length or 1 }}">
+{{ row.status }}: {{ row.note }}</td>{% else %}{% for m in c.speed.measurements %}
+<td class="num">{{ speed_cell(row, m) }}</td>{% endfor %}{% endif %}</tr>
+{% endfor %}</table>
+<p class="muted">Medians; {{ c.speed.rule }}{% for row in c.speed.bases if row.note %}
+<br>{{ row.base }}: {{ row.note }}{% endfor %}</p>
+{% if c.speed.standins %}<p><b>Stand-in builds.</b> {{ c.speed.official }}
+{% for row in c.speed.standins %}<br>{{ row.base }}: {{ row.standin }}{% endfor %}</p>{% endif %}
+{% endif %}
 </body></html>
 """
 )
@@ -530,5 +557,11 @@ distribution(s) identical on both.</p>{% endif %}
 def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
-        c=c, href=report_href, anchor=cell_anchor, sample=_fmt_sample, delta=fmt_metric_delta
+        c=c,
+        href=report_href,
+        anchor=cell_anchor,
+        sample=_fmt_sample,
+        delta=fmt_metric_delta,
+        spread=fmt_spread,
+        speed_cell=speed_cell,
     )

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bases(sub)
     _add_nightly(sub)
     _add_shards(sub)
+    _add_preflight(sub)
     return parser
 
 
@@ -112,6 +113,12 @@ def _add_shards(sub: Any) -> None:
     from harness.cli import sharding as shards_cli
 
     shards_cli.add_commands(sub)
+
+
+def _add_preflight(sub: Any) -> None:
+    from harness.cli import preflight_command as preflight_cli
+
+    preflight_cli.add_command(sub)
 
 
 # -- commands ----------------------------------------------------------------------------

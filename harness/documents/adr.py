@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.analysis.speed import render_speed_markdown, speed_table
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     SIZE_NOISE,
@@ -471,11 +472,22 @@ def _more_information(ctx: _Context) -> list[str]:
         "## More Information",
         "",
         *_measurements(ctx),
+        *_interpreter_speed(ctx),
         *_provenance(ctx),
         *_packages(ctx),
         *_environment(ctx),
         *_reproducers(ctx),
     ]
+
+
+def _interpreter_speed(ctx: _Context) -> list[str]:
+    """The pybench probe of every option against the baseline (else the first option)."""
+    bases = bases_by_name(ctx.results)
+    chosen = [bases[name] for name in ctx.options if name in bases]
+    table = speed_table(chosen, baseline=ctx.baseline or (ctx.options[0] if ctx.options else None))
+    if not table.measured:
+        return []
+    return ["### Interpreter speed", "", *render_speed_markdown(table), ""]
 
 
 def _cell_measurements(ctx: _Context, group: CellGroup | None) -> str:

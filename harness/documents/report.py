@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
+from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
@@ -462,6 +463,64 @@ def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[
     for the badges) and ``noisy_rows`` (for the cell's detail)."""
     groups = group_cells(results)
     return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
+
+
+def _with_preflight(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
+    ``mismatches``: one row per distribution the install contradicted, over all repeats,
+    with both sides (what the preflight said, what pip installed)."""
+    records: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in results.get("cells") or []:
+        records.setdefault(str(cell.get("id")), []).append(cell)
+    return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
+
+
+def _preflight_view(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    predicted = next(
+        (r["preflight"] for r in records if isinstance(r.get("preflight"), dict)), None
+    )
+    if predicted is None:
+        return {"preflight": None, "mismatches": []}
+    said = {str(d.get("name")): d for d in predicted.get("distributions") or []}
+    rows: dict[str, dict[str, Any]] = {}
+    for record in records:
+        installed = {str(d.get("name")).lower(): d for d in record.get("distributions") or []}
+        for mismatch in record.get("preflight_mismatches") or []:
+            name = str(mismatch.get("name"))
+            rows.setdefault(
+                name,
+                {
+                    "name": name,
+                    "predicted": _predicted_text(said.get(name) or {}),
+                    "installed": _installed_text(installed.get(name) or {}),
+                    "message": mismatch.get("message"),
+                },
+            )
+    return {
+        "preflight": {
+            "verdict": predicted.get("verdict"),
+            "seconds": predicted.get("seconds"),
+            "notes": list(predicted.get("notes") or []),
+        },
+        "mismatches": list(rows.values()),
+    }
+
+
+def _predicted_text(prediction: Mapping[str, Any]) -> str:
+    kind = prediction.get("kind")
+    version = prediction.get("version") or ""
+    if kind == "wheel":
+        return f"wheel {version} ({prediction.get('wheel_tag')})".replace("  ", " ")
+    if kind == "sdist":
+        return f"build from source {version}".strip()
+    return f"no distribution ({prediction.get('reason') or 'for this platform'})"
+
+
+def _installed_text(installed: Mapping[str, Any]) -> str:
+    version = installed.get("version") or ""
+    if installed.get("wheel"):
+        return f"wheel {version} ({installed.get('tag')})"
+    return f"built {version} from source".replace("  ", " ")
 
 
 def _noise_view(group: CellGroup | None) -> dict[str, Any]:
@@ -907,6 +966,9 @@ def _environment() -> Environment:
     )
     env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
     env.globals.update(
+        speed_cell=speed_cell,
+        fmt_spread=fmt_spread,
+        fmt_ms=fmt_ms,
         status_class=status_class,
         missing=missing,
         base_anchor=base_anchor,
@@ -988,7 +1050,7 @@ def _context(
     sbom_index: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     cells = cells_frame(results)
-    grid = _with_noise(_records(grid_frame(cells)), results)
+    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
     base_names = _ordered(cells["base"], [b["name"] for b in bases])
     depsets = _ordered(cells["depset"], _depset_names(results))
@@ -1002,6 +1064,7 @@ def _context(
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "speed": speed_table(results.get("bases") or []),
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),

@@ -95,6 +95,11 @@ class Settings(Strict):
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
     )
+    preflight: bool = Field(
+        True,
+        description="before the cells, predict each cell's pip install (wheel, build from "
+        "source or no distribution) and report where the install contradicts it",
+    )
     scanner: ScannerSettings | None = Field(
         None,
         description="vulnerability scanner for the SBOMs (optional); without it every SBOM "

@@ -38,6 +38,7 @@ from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
 
 SKIPPING = {"unavailable", "unsupported"}
+PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 _client: Any = None
 _current_config: pytest.Config | None = None  # logreport hooks get no config
 
@@ -255,9 +256,13 @@ def prepare(state: HarnessState, log: Any) -> None:
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
+    for name in needed:
+        bases[name]["interpreter_speed"] = resolver.interpreter_speed(name)
     ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    warm = bool(state.config.getoption("warm"))
+    forecasts = _preflight(state, bases, selected, warm, log)
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
-    run["warm"] = state.config.getoption("warm")
+    run["warm"] = warm
     results.write_json(
         prepared_path,
         {
@@ -265,6 +270,7 @@ def prepare(state: HarnessState, log: Any) -> None:
             "bases": ordered,
             "depsets": results.depset_records(state.matrix),
             "warm": warm_houses,
+            "preflight": forecasts,
         },
     )
     state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
@@ -272,6 +278,28 @@ def prepare(state: HarnessState, log: Any) -> None:
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _preflight(
+    state: HarnessState, bases: dict[str, Any], cells: list[Cell], warm: bool, log: Any
+) -> dict[str, Any]:
+    """Each cell's predicted install, by cell id (``settings.preflight``).
+
+    Before any cell starts, so its pip runs share neither CPU nor network with a measured
+    install. Not in warm mode: a warm install reads a wheelhouse of wheels built here, so
+    it would contradict every sdist prediction without telling anything about the index.
+    """
+    if not state.matrix.settings.preflight or warm:
+        return {}
+    import time
+
+    from harness.run.forecast import predict_cells
+
+    started = time.monotonic()
+    forecasts = predict_cells(state.matrix, cells, bases, timeout_s=PREFLIGHT_TIMEOUT_S)
+    predicted = sum(1 for f in forecasts if f.prediction is not None)
+    log(f"[harness] preflight: {predicted} cell(s) predicted in {time.monotonic() - started:.1f} s")
+    return {f.cell_id: f.to_dict() for f in forecasts}
 
 
 def _other_containers(docker_client: Any, run_id: str) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 from harness import __version__
 from harness.model.matrix import Matrix
 from harness.model.records import SCHEMA_VERSION
+from harness.run.forecast import attach_predictions
 from harness.run.load import load_warnings
 
 
@@ -93,6 +94,7 @@ def merge(out_dir: Path, ended: bool = True, load: dict[str, Any] | None = None)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
     cells.sort(key=lambda c: (order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]))
+    attach_predictions(cells, prepared.get("preflight") or {})
     run = dict(prepared["run"])
     if ended:
         run["ended_at"] = now_iso()
