@@ -41,12 +41,14 @@ from harness.analysis.view import (
     Sample,
     bases_by_name,
     cell_for,
+    cell_hosts,
     compare_samples,
     depset_names,
     fmt_bytes,
     fmt_sample_seconds,
     fmt_seconds,
     fmt_signed_bytes,
+    hosts_note,
     md_code,
     md_escape,
     md_table,
@@ -91,6 +93,7 @@ class Metric:
     a: Sample | None
     b: Sample | None
     delta: Delta | None  # None unless both sides measured it
+    hosts: str = ""  # runview.hosts_note: timings taken on different hosts (no call then)
 
     def noisy_sides(self, label_a: str = "A", label_b: str = "B") -> list[str]:
         """``["B: spread 38 % of median over 3 runs"]``: the sides too noisy to call."""
@@ -151,10 +154,10 @@ def _side(base: str, group: CellGroup | None) -> Side:
     return Side(base, group.id, group.status, group.reason, expected, len(group.records))
 
 
-def _metric(name: str, unit: str, a: Sample | None, b: Sample | None) -> Metric:
+def _metric(name: str, unit: str, a: Sample | None, b: Sample | None, hosts: str = "") -> Metric:
     rule = SIZE_NOISE if unit == "bytes" else TIME_NOISE
     delta = compare_samples(a, b, rule) if a is not None and b is not None else None
-    return Metric(name, unit, a, b, delta)
+    return Metric(name, unit, a, b, delta, hosts if unit == "s" else "")
 
 
 def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | None:
@@ -169,11 +172,11 @@ def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | 
     return group.probe_sample(probe)
 
 
-def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
+def _metrics(ga: CellGroup | None, gb: CellGroup | None, hosts: str) -> tuple[Metric, ...]:
     metrics = [
-        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install")),
+        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install"), hosts),
         _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
-        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import")),
+        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import"), hosts),
     ]
     suite = _metric(
         "test suite", "s", _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
@@ -182,7 +185,7 @@ def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
     smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
     for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
         a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
-        metrics.append(_metric(f"smoke {name}", "s", a, b))
+        metrics.append(_metric(f"smoke {name}", "s", a, b, hosts))
     return tuple(m for m in metrics if m.a is not None or m.b is not None)
 
 
@@ -249,6 +252,8 @@ def _failure_text(side: Side) -> str:
 def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
     if install is None or install.delta is None:
         return ""
+    if install.hosts:
+        return f"; install time from {install.hosts.removeprefix('different ')}: no call"
     noisy = install.noisy_sides(a_base, b_base)
     if noisy:
         return f"; install time too noisy to call ({'; '.join(noisy)})"
@@ -360,7 +365,10 @@ def _compare_depset(
 ) -> DepsetComparison:
     ga, gb = cell_for(results, base_a, depset), cell_for(results, base_b, depset)
     a, b = _side(base_a, ga), _side(base_b, gb)
-    metrics = _metrics(ga, gb)
+    hosts = ""
+    if ga is not None and gb is not None:
+        hosts = hosts_note(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
+    metrics = _metrics(ga, gb, hosts)
     differences, same = _distributions(ga, gb)
     return DepsetComparison(
         depset=depset,
@@ -394,11 +402,13 @@ def fmt_metric_delta(metric: Metric) -> str:
         return "—"
     if not d.spread_known:
         change = f"{d.change:+.2f} s" if metric.unit == "s" else fmt_signed_bytes(d.change)
-        return f"{change} ({ONE_SAMPLE})"
+        return f"{change} ({metric.hosts or ONE_SAMPLE})"
     if metric.unit == "s":
         text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
     else:
         text = f"{fmt_signed_bytes(d.change)} ± {fmt_bytes(d.uncertainty)}"
+    if metric.hosts:
+        return text + f" ({metric.hosts})"
     noisy = metric.noisy_sides()
     if noisy:
         return text + f" (too noisy to call: {'; '.join(noisy)})"

@@ -36,6 +36,7 @@ from harness.analysis.view import (
     CellGroup,
     Delta,
     bases_by_name,
+    cell_hosts,
     compare_samples,
     depsets_by_name,
     fmt_bytes,
@@ -43,6 +44,7 @@ from harness.analysis.view import (
     fmt_seconds,
     fmt_signed_bytes,
     group_cells,
+    hosts_note,
     md_escape,
     md_table,
     noise_text,
@@ -57,6 +59,8 @@ from harness.model.status import label as status_label
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).
 
+
+HOST_SIDES = ("before", "after")
 
 # Fields of a base whose change explains a change of behaviour.
 _BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
@@ -82,6 +86,7 @@ class TimingChange:
     cell_id: str
     step: str  # a step name (a probe step: the probe's own seconds), or IMPORT_TIME
     delta: Delta
+    hosts_note: str = ""  # runview.hosts_note: the two sides ran on different hosts
 
     @property
     def direction(self) -> str:
@@ -269,7 +274,10 @@ def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
     cells_a, cells_b = group_cells(a), group_cells(b)
     common = [cid for cid in cells_b if cid in cells_a]
     pairs = [(cells_a[cid], cells_b[cid]) for cid in common]
-    timings, noise = _timing_changes(pairs)
+    notes = {
+        gb.id: hosts_note(cell_hosts(ga, a), cell_hosts(gb, b), HOST_SIDES) for ga, gb in pairs
+    }
+    timings, noise = _timing_changes(pairs, notes)
     return RunDiff(
         run_a=_run_id(a),
         run_b=_run_id(b),
@@ -306,7 +314,7 @@ def _status_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[St
 
 
 def _timing_changes(
-    pairs: Iterable[tuple[CellGroup, CellGroup]],
+    pairs: Iterable[tuple[CellGroup, CellGroup]], hosts_notes: Mapping[str, str]
 ) -> tuple[tuple[TimingChange, ...], tuple[TimingChange, ...]]:
     changes: list[TimingChange] = []
     noise: list[TimingChange] = []
@@ -315,11 +323,13 @@ def _timing_changes(
             before, after = ga.timing_sample(step), gb.timing_sample(step)
             if before is None or after is None:
                 continue  # the step did not pass on one side: the status change tells
-            change = TimingChange(gb.id, step, compare_samples(before, after, TIME_NOISE))
+            delta = compare_samples(before, after, TIME_NOISE)
+            change = TimingChange(gb.id, step, delta, hosts_notes.get(gb.id, ""))
             (changes if change.delta.significant else noise).append(change)
         before, after = ga.import_sample(), gb.import_sample()
         if before is not None and after is not None:
-            change = TimingChange(gb.id, IMPORT_TIME, compare_samples(before, after, TIME_NOISE))
+            delta = compare_samples(before, after, TIME_NOISE)
+            change = TimingChange(gb.id, IMPORT_TIME, delta, hosts_notes.get(gb.id, ""))
             (changes if change.delta.significant else noise).append(change)
     return tuple(changes), tuple(noise)
 
@@ -435,6 +445,7 @@ def _timing_text(t: TimingChange) -> str:
         else f"spread unknown, default threshold {fmt_seconds(d.threshold)} s"
     )
     noisy = f"; {t.noisy_note}" if t.noisy_note else ""
+    noisy += f"; {t.hosts_note}" if t.hosts_note else ""
     return (
         f"{fmt_sample_seconds(d.before)} → {fmt_sample_seconds(d.after)} "
         f"({d.change:+.2f} s{pct}; {noise}{noisy})"

@@ -31,11 +31,13 @@ from harness.analysis.view import (
     NoiseRule,
     Sample,
     bases_by_name,
+    cell_hosts,
     compare_samples,
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
     group_cells,
+    hosts_note,
     libc_text,
     md_code,
     md_escape,
@@ -378,6 +380,17 @@ def _relative_bullets(ctx: _Context, base: str) -> list[str]:
                 f"Neutral, because for {md_code(depset)} the {', '.join(noisy)} "
                 "spread too wide over the repeats to call either way"
             )
+        apart = [text for kind, text in compared if kind == "hosts"]
+        if apart:
+            note = hosts_note(
+                cell_hosts(mine, ctx.results),
+                cell_hosts(theirs, ctx.results),
+                (base, ctx.baseline or ""),
+            )
+            bullets.append(
+                f"Neutral, because for {md_code(depset)} the {', '.join(apart)} were "
+                f"measured on {md_escape(note.removeprefix('different '))}"
+            )
     return bullets + _base_size_bullet(ctx, base)
 
 
@@ -392,6 +405,10 @@ def _relative(
         return None
     delta = compare_samples(a, b, measure.rule)
     here, there = ctx.link(_fmt(b, measure.unit), mine), ctx.link(_fmt(a, measure.unit), theirs)
+    if measure.unit == "s" and hosts_note(
+        cell_hosts(mine, ctx.results), cell_hosts(theirs, ctx.results), ("", "")
+    ):
+        return "hosts", f"{measure.label} ({here} vs {there})"
     if measure.unit == "s" and (too_noisy(a) or too_noisy(b)):
         return "noisy", f"{measure.label} ({here} vs {there})"
     if not delta.significant:
@@ -536,7 +553,31 @@ def _provenance(ctx: _Context) -> list[str]:
     ]
     lines = ["### Provenance", "", *md_table(["", ""], [[k, md_escape(v)] for k, v in facts]), ""]
     lines += [f"* warning: {md_escape(w)}" for w in run.get("warnings") or []]
-    return [*lines, "", *_bases_table(ctx), ""]
+    return [*lines, "", *_shards_table(run), *_bases_table(ctx), ""]
+
+
+def _shards_table(run: Mapping[str, Any]) -> list[str]:
+    """A run merged from shards: where each part ran, since cells on different hosts
+    are not timed alike."""
+    shards = run.get("shards") or []
+    if not shards:
+        return []
+    rows = [
+        [
+            str(s.get("index")),
+            md_escape((s.get("host") or {}).get("hostname") or "did not report"),
+            md_escape(_engine_text(s.get("engine") or {})),
+            str(s.get("cell_runs")),
+        ]
+        for s in shards
+    ]
+    plan = (run.get("plan") or {}).get("id")
+    return [
+        f"Merged from {len(shards)} shard(s) of plan {md_code(plan)}:",
+        "",
+        *md_table(["shard", "host", "engine", "cell runs"], rows),
+        "",
+    ]
 
 
 def _count(value: Any) -> str:

@@ -64,6 +64,8 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
 def _write_documents(
     out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None
 ) -> tuple[diffing.RunDiff | None, list[str]]:
+    if (results.get("run") or {}).get("shard"):
+        return None, _shard_documents(out_dir, results)
     reports_dir = out_dir.parent
     previous_dir = history.previous_run_dir(reports_dir, results)
     previous = load_results(previous_dir / "results.json") if previous_dir else None
@@ -84,6 +86,23 @@ def _write_documents(
     lines.append(f"[harness] report:  {report}")
     lines.append(f"[harness] SBOMs:   {sbom_index}")
     return run_diff, lines
+
+
+def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
+    """A shard is part of a run: its own documents, but no history entry, no diff (the
+    other shards' cells would all read as removed) and no reports/latest; the merged
+    run (`harness merge`) gets those."""
+    shard = results["run"]["shard"]
+    write_junit(results, out_dir / "junit.xml")
+    (out_dir / "summary.md").write_text(markdown_summary(results, None), encoding="utf-8")
+    report = write_report(out_dir, history=[])
+    return [
+        *_console_summary(results),
+        f"[harness] shard {shard['index']}/{shard['count']} of plan {shard['plan_id']}: "
+        "not in the history; `harness merge` the shard directories into one run",
+        f"[harness] results: {out_dir / 'results.json'}",
+        f"[harness] report:  {report}",
+    ]
 
 
 def rerender_report(out_dir: Path) -> Path:

@@ -632,7 +632,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    dists = distributions_frame(results)
+    dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(results)
     records: dict[str, list[Mapping[str, Any]]] = {}
@@ -651,10 +651,23 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     ]
 
 
-def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]:
+def _distributions_by_run(dists: pd.DataFrame) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Each cell run's distributions, requested first, then by name: sorted once for all
+    (per cell, filtering the whole frame made the report quadratic in the cells)."""
+    ordered = dists.sort_values(
+        ["requested", "name"], ascending=[False, True], key=_sort_key, kind="stable"
+    )
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in _records(ordered):
+        runs.setdefault((str(row["id"]), int(row["repeat"])), []).append(row)
+    return runs
+
+
+def _repeat_view(
+    cell: Mapping[str, Any], dists: Mapping[tuple[str, int], list[dict[str, Any]]]
+) -> dict[str, Any]:
     repeat = int(cell.get("repeat") or 0)
-    mine = dists[(dists["id"] == cell.get("id")) & (dists["repeat"] == repeat)]
-    mine = mine.sort_values(["requested", "name"], ascending=[False, True], key=_sort_key)
+    mine = dists.get((str(cell.get("id")), repeat), [])
     probes = cell.get("probes") or {}
     return {
         **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
@@ -663,8 +676,8 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": _records(mine[mine["failed"].isna()]),
-        "failed_distributions": _records(mine[mine["failed"].notna()]),
+        "distributions": [d for d in mine if missing(d.get("failed"))],
+        "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
@@ -969,25 +982,81 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
+# Above this many cells one page is too heavy to open (10,000 cells made a 63 MB
+# report.html: 46 MB of cell details, 6.5 MB of charts, 5.4 MB of depset tables), so
+# report.html keeps the run, the grid and the bases; each base's cell details get a page
+# of their own under report-cells/, and the charts and depset tables one more page.
+SPLIT_CELLS = 500
+DETAIL_DIR = "report-cells"
+
+
 def render_report(
     results: dict[str, Any],
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML document.
+    """The whole report as one self-contained HTML document (its main page when split).
 
     ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
+    return render_report_pages(results, history=history, sbom_index=sbom_index)["report.html"]
+
+
+def render_report_pages(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
+    ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
+    is self-contained."""
+    context = _context(results, history, sbom_index)
+    template = _environment().get_template("report.html.j2")
+    plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
+    plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
+    cells: list[dict[str, Any]] = context["cells"]
+    if len(cells) <= SPLIT_CELLS:
+        return {"report.html": template.render(**context, **plain)}
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for cell in cells:
+        by_base.setdefault(str(cell["base"]), []).append(cell)
+    names = {base: f"{base_anchor(base)}.html" for base in by_base}
+    inside = {b: f"{DETAIL_DIR}/{n}" for b, n in names.items()}
+    pages = [{"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()]
+    main = {**context, **plain, "cells": [], "detail_hrefs": inside, "detail_pages": pages}
+    main |= {"depsets_href": f"{DETAIL_DIR}/depsets.html", "sections": {"run", "cells"}}
+    # Pages under report-cells/ link to each other by name, and to report.html above.
+    below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
+    rendered = {"report.html": template.render(**main)}
+    depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
+    rendered[f"{DETAIL_DIR}/depsets.html"] = template.render(
+        **{**depsets_page, "page_base": "charts and dependency sets"}
+    )
+    for base, mine in by_base.items():
+        page = {**below, "cells": mine, "depsets_href": "depsets.html", "sections": {"cells"}}
+        rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
+    return rendered
+
+
+_ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
+
+
+def _context(
+    results: dict[str, Any],
+    history: Sequence[PastRun] | None,
+    sbom_index: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     cells = cells_frame(results)
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
     base_names = _ordered(cells["base"], [b["name"] for b in bases])
     depsets = _ordered(cells["depset"], _depset_names(results))
-    context = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
         "run": _run_view(results.get("run") or {}),
@@ -1004,7 +1073,6 @@ def render_report(
         "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
         "history": _history(history, grid) if history else None,
     }
-    return _environment().get_template("report.html.j2").render(**context)
 
 
 def _pick(mapping: Any, keys: Iterable[str]) -> dict[str, Any]:
@@ -1055,7 +1123,13 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     sbom_index = (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    target = results_dir / "report.html"
-    report = render_report(results, history=history, sbom_index=sbom_index)
-    target.write_text(report, encoding="utf-8")
-    return target
+    pages = render_report_pages(results, history=history, sbom_index=sbom_index)
+    old_pages = results_dir / DETAIL_DIR
+    if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
+        for stale in old_pages.glob("*.html"):
+            stale.unlink()
+    for name, html in pages.items():
+        target = results_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    return results_dir / "report.html"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_id
+from harness.model.keyword import KeywordExpression
 from harness.model.project_files import check_project_files
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -318,6 +319,14 @@ class Matrix:
     @property
     def settings(self) -> Settings:
         return self.spec.settings
+
+    def select(self, keyword: str | None) -> tuple[Cell, ...]:
+        """The cells a ``-k`` expression picks (all with none): words match substrings of
+        the cell id or the matrix file's name, as ``pytest -k`` matches the items."""
+        if not keyword:
+            return self.cells
+        expression = KeywordExpression.compile(keyword)
+        return tuple(c for c in self.cells if expression.matches_text(f"{c.id} {self.path.name}"))
 
     def resolve_path(self, value: str) -> Path:
         """Paths in matrix.yaml are relative to the matrix file."""

@@ -29,6 +29,7 @@ from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.plan import Plan, plan_from_record
 from harness.model.project_files import requirement_urls
 from harness.model.status import FAILING
 from harness.run import results
@@ -65,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="install from a wheelhouse filled once (not a measurement)",
     )
+    group.addoption("--harness-plan", help="a shard plan (harness plan --format json)")
+    group.addoption("--harness-shard", type=int, help="run only this shard (1-based) of the plan")
 
 
 # -- configuration ---------------------------------------------------------------------
@@ -84,6 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     out_dir = Path(out or Path("reports") / run_id).resolve()
     config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
     config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    config.stash[STATE].shard = _shard_of(config)
     if not worker and config.getoption("harness_console"):
         config.stash[STATE].board = Board.for_stream(sys.stdout, out_dir)
     if worker:  # containers carry the controller's pid: it is the run's life
@@ -94,6 +98,19 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "harness-xdist")
+
+
+def _shard_of(config: pytest.Config) -> tuple[Plan, int] | None:
+    path, index = config.getoption("harness_plan", None), config.getoption("harness_shard", None)
+    if not path or not index:
+        return None
+    try:
+        plan = plan_from_record(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError) as err:
+        raise pytest.UsageError(f"--harness-plan {path}: cannot read the plan ({err})") from None
+    except FatalError as err:
+        raise pytest.UsageError(str(err)) from None
+    return plan, int(index)
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
@@ -127,6 +144,7 @@ class HarnessState:
         self.runner = runner_token()
         self.done = 0
         self.planned = 0
+        self.shard: tuple[Plan, int] | None = None  # (plan, K): a shard run owns K's cells
         self._prepared: dict[str, Any] | None = None
         self.monitor: LoadMonitor | None = None
         self.board: Board | None = None  # harness run's own console (controller only)
@@ -208,6 +226,10 @@ def prepare(state: HarnessState, log: Any) -> None:
     engine.sweep_dead_runs(docker_client, log=log)
     selected = selected_cells(state.matrix, state.config.getoption("keyword") or "")
     state.planned = sum(c.repeat for c in selected)
+    if state.shard is not None:
+        owned = {r.cell_id for r in state.shard[0].shard(state.shard[1])}
+        selected = [c for c in state.matrix.cells if c.id in owned]
+        state.planned = len(state.shard[0].shard(state.shard[1]))
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
     resolver_log = state.board.base_event if state.board is not None else _prefixed(log)
@@ -227,6 +249,11 @@ def prepare(state: HarnessState, log: Any) -> None:
     run["registry_reachable"] = resolver.registry.reachable
     run["cells_planned"] = state.planned
     run["keyword"] = state.config.getoption("keyword") or None
+    if state.shard is not None:
+        plan, index = state.shard
+        run["keyword"] = plan.keyword
+        run["shard"] = {"plan_id": plan.id, "index": index, "count": plan.count}
+        run["plan"] = plan.record()
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
@@ -295,21 +322,7 @@ def _fill_warm(
 
 
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
-    if not keyword:
-        return list(matrix.cells)
-    from _pytest.mark.expression import Expression
-
-    expression = Expression.compile(keyword)
-    chosen = []
-    for cell in matrix.cells:
-        text = f"{cell.id} {matrix.path.name}".lower()
-
-        def matcher(name: str, /, **_kwargs: Any) -> bool:
-            return name.lower() in text  # noqa: B023 - evaluated right away
-
-        if expression.evaluate(matcher):
-            chosen.append(cell)
-    return chosen
+    return list(matrix.select(keyword))
 
 
 def _log(config: pytest.Config) -> Any:
@@ -353,18 +366,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state is None:
         return
     from harness.run import schedule
-    from harness.store import history
-    from harness.store.rundir import load_results
 
-    this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
-    this_run["warm"] = bool(config.getoption("warm"))
-    previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
-    if previous_dir is None:  # a first warm run still knows which cells are long from cold
-        this_run["warm"] = not this_run["warm"]
-        previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
-    known = schedule.previous_durations(
-        load_results(previous_dir / "results.json") if previous_dir else None
+    previous = schedule.previous_results(
+        state.out_dir.parent, state.matrix, state.run_id, bool(config.getoption("warm"))
     )
+    known = schedule.previous_durations(previous)
+    if state.shard is not None:
+        _keep_shard(config, items, state.shard)
     cells = [i for i in items if isinstance(i, CellItem)]
     durations = [
         schedule.estimate(i.cell, state.matrix.spec.depsets[i.cell.depset], known) for i in cells
@@ -373,8 +381,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = schedule.longest_first(cells, durations) + others
 
 
-def _matrix_identity(state: HarnessState) -> dict[str, str]:
-    return {"path": str(state.matrix.path), "sha256": state.matrix.sha256}
+def _keep_shard(config: pytest.Config, items: list[pytest.Item], shard: tuple[Plan, int]) -> None:
+    """Deselect every cell run the plan gives to another shard."""
+    plan, index = shard
+    owned = {r.key for r in plan.shard(index)}
+    mine: list[pytest.Item] = []
+    others: list[pytest.Item] = []
+    for item in items:
+        theirs = isinstance(item, CellItem) and (item.cell.id, item.repeat) not in owned
+        (others if theirs else mine).append(item)
+    if others:
+        config.hook.pytest_deselected(items=others)
+    items[:] = mine
 
 
 class CellFailure(Exception):

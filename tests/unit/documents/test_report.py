@@ -414,6 +414,40 @@ def test_write_report_writes_next_to_results(tmp_path: Path) -> None:
     assert "fixture-20261127-101500-ab12cd" in text and SCRIPT not in text
 
 
+def test_a_big_run_splits_cell_details_into_one_page_per_base(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness.documents import report
+    from harness.store.shards import ShardRun, merge_shards
+    from harness.testing.synthetic import synthetic_plan, synthetic_shard
+
+    plan = synthetic_plan(bases=3, depsets=4, repeat=1, shards=1)
+    results = merge_shards([ShardRun(tmp_path, synthetic_shard(plan, 1))], "r-split", "now")
+    monkeypatch.setattr(report, "SPLIT_CELLS", 5)
+    pages = report.render_report_pages(results)
+    assert sorted(pages) == [
+        "report-cells/base-base0.html",
+        "report-cells/base-base1.html",
+        "report-cells/base-base2.html",
+        "report-cells/depsets.html",
+        "report.html",
+    ]
+    main, page = pages["report.html"], pages["report-cells/base-base1.html"]
+    anchor = cell_anchor("base1×set2")
+    # report.html#cell-… (the links of summary.md, compare and the ADR) lands on the grid
+    # cell, which links on to the cell's page.
+    assert f'id="{anchor}"' in main and 'class="cell-detail"' not in main
+    assert f'href="report-cells/base-base1.html#{anchor}"' in main
+    assert f'<article class="cell-detail" id="{anchor}">' in page
+    assert cell_anchor("base0×set0") not in page  # only this base's cells
+    assert f'href="../report.html#{anchor}"' in page  # back to its grid cell
+    depsets = pages["report-cells/depsets.html"]
+    assert 'id="depsets"' in depsets and 'id="depsets"' not in main
+    assert 'href="report-cells/depsets.html#depsets"' in main
+    monkeypatch.setattr(report, "SPLIT_CELLS", 500)
+    assert list(report.render_report_pages(results)) == ["report.html"]
+
+
 # --- preflight predictions next to the install, and the interpreter benchmark ----------
 
 
