@@ -39,7 +39,7 @@ from harness.model.ids import base_anchor, cell_anchor, depset_anchor
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
-from harness.store.rundir import load_results
+from harness.store.rundir import load_results, write_atomic
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Probes every cell runs; the others are the depset's smoke tests.
@@ -900,5 +900,4 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     """
     results = load_results(results_dir / "results.json")
     target = results_dir / "report.html"
-    target.write_text(render_report(results, history=history), encoding="utf-8")
-    return target
+    return write_atomic(target, render_report(results, history=history))

@@ -24,13 +24,14 @@ import pytest
 from harness.analysis import gate
 from harness.analysis.diff import RunDiff
 from harness.engine import client as engine
-from harness.model.errors import FatalError
+from harness.model.errors import ConfigurationError, DiskFullError, FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
 from harness.run.redact import Redactor
+from harness.store.rundir import RunLock, claim_run_dir
 
 SKIPPING = {"unavailable", "unsupported"}
 _client: Any = None
@@ -72,15 +73,33 @@ def pytest_configure(config: pytest.Config) -> None:
     out = worker["harness_out"] if worker else config.getoption("harness_out")
     out_dir = Path(out or Path("reports") / run_id).resolve()
     config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
-    config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    state = HarnessState(matrix, run_id, out_dir, config)
+    # -k selects cells by id, base and depset only: pytest's own matching would also see
+    # the matrix file's name and folders (`-k hang` picking every cell of hang.yaml), so
+    # harness takes the expression and deselects itself (pytest_collection_modifyitems).
+    state.keyword = config.option.keyword or ""
+    config.option.keyword = ""
+    config.stash[STATE] = state
     if worker:  # containers carry the controller's pid: it is the run's life
-        config.stash[STATE].runner = worker["harness_runner"]
+        state.runner = worker["harness_runner"]
+    else:  # one run directory, one writer: taken before anything is written into it
+        try:
+            selected_cells(matrix, state.keyword)  # a bad -k fails before anything is written
+            state.lock = claim_run_dir(out_dir, run_id, bool(config.getoption("resume")))
+        except FatalError as err:
+            raise pytest.UsageError(state.redactor.text(str(err))) from None
     global _current_config
     _current_config = config
     config.args[:] = [str(matrix.path)]  # collect the matrix, not the test folders
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "harness-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = _state(config)
+    if state is not None and state.lock is not None:
+        state.lock.release()
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
@@ -115,6 +134,23 @@ class HarnessState:
         self.done = 0
         self.planned = 0
         self._prepared: dict[str, Any] | None = None
+        self.lock: RunLock | None = None
+        self.keyword = ""
+        self.fatal: str | None = None  # a DiskFullError that stopped the run
+        settings = matrix.settings
+        # One redactor for the run: every writer and the console go through it.
+        self.redactor = Redactor.for_inputs(
+            matrix.spec.model_dump(mode="json"), {**os.environ, **settings.env}, settings.secrets
+        )
+
+    @property
+    def history_dir(self) -> Path:
+        from harness.store.history import history_location
+
+        configured = self.matrix.settings.history_dir
+        return history_location(
+            self.out_dir, self.matrix.resolve_path(configured) if configured else None
+        )
 
     @property
     def is_controller(self) -> bool:
@@ -166,14 +202,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         prepare(state, _log(session.config))
     except FatalError as err:
-        pytest.exit(str(err), returncode=getattr(err, "exit_code", 1))
+        pytest.exit(state.redactor.text(str(err)), returncode=getattr(err, "exit_code", 1))
 
 
 def prepare(state: HarnessState, log: Any) -> None:
     """Engine, sweep, bases: all before the first container of this run starts."""
     docker_client = client()
     engine.sweep_dead_runs(docker_client, log=log)
-    selected = selected_cells(state.matrix, state.config.getoption("keyword") or "")
+    selected = selected_cells(state.matrix, state.keyword)
     state.planned = sum(c.repeat for c in selected)
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,22 +224,21 @@ def prepare(state: HarnessState, log: Any) -> None:
     )
     run["registry_reachable"] = resolver.registry.reachable
     run["cells_planned"] = state.planned
-    run["keyword"] = state.config.getoption("keyword") or None
+    run["keyword"] = state.keyword or None
+    run["history_dir"] = str(state.history_dir)
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
     ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
     run["warm"] = state.config.getoption("warm")
-    results.write_json(
-        prepared_path,
-        {
-            "run": run,
-            "bases": ordered,
-            "depsets": results.depset_records(state.matrix),
-            "warm": warm_houses,
-        },
-    )
+    prepared = {
+        "run": run,
+        "bases": ordered,
+        "depsets": results.depset_records(state.matrix),
+        "warm": warm_houses,
+    }
+    results.write_json(prepared_path, state.redactor.deep(prepared))
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
@@ -218,7 +253,7 @@ def _fill_warm(
     from harness.run import warm
 
     labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
-    root = state.out_dir.parent / "wheelhouse"
+    root = state.history_dir.parent / "wheelhouse"  # beside the history: shared by runs
     return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
 
 
@@ -227,24 +262,34 @@ def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
         return list(matrix.cells)
     from _pytest.mark.expression import Expression
 
-    expression = Expression.compile(keyword)
-    chosen = []
-    for cell in matrix.cells:
-        text = f"{cell.id} {matrix.path.name}".lower()
+    try:
+        expression = Expression.compile(keyword)
+    except SyntaxError as err:  # pytest's ParseError is one
+        raise ConfigurationError(
+            f"-k {keyword!r}: not a valid expression ({err})",
+            "use names joined by and/or/not, e.g. -k 'py311 and not spacy'",
+        ) from None
+    return [cell for cell in matrix.cells if expression.evaluate(_cell_matcher(cell))]
 
-        def matcher(name: str, /, **_kwargs: Any) -> bool:
-            return name.lower() in text  # noqa: B023 - evaluated right away
 
-        if expression.evaluate(matcher):
-            chosen.append(cell)
-    return chosen
+def _cell_matcher(cell: Cell) -> Any:
+    """pytest's -k rule (a case-insensitive substring of a name), over the cell's names."""
+    names = [cell.id.lower(), cell.base.lower(), cell.depset.lower()]
+
+    def matcher(word: str, /, **_kwargs: Any) -> bool:
+        return any(word.lower() in name for name in names)
+
+    return matcher
 
 
 def _log(config: pytest.Config) -> Any:
+    """The console, through the run's redactor (a base's build error may quote anything)."""
+    state = _state(config)
+    scrub = state.redactor.text if state is not None else str
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
-        return lambda line: print(line, file=sys.stderr)
-    return lambda line: reporter.write_line(line)
+        return lambda line: print(scrub(line), file=sys.stderr)
+    return lambda line: reporter.write_line(scrub(line))
 
 
 def _prefixed(log: Any) -> Any:
@@ -283,14 +328,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
     this_run["warm"] = bool(config.getoption("warm"))
-    previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
+    previous_dir = history.previous_run_dir(state.history_dir, {"run": this_run})
     if previous_dir is None:  # a first warm run still knows which cells are long from cold
         this_run["warm"] = not this_run["warm"]
-        previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
+        previous_dir = history.previous_run_dir(state.history_dir, {"run": this_run})
     known = schedule.previous_durations(
         load_results(previous_dir / "results.json") if previous_dir else None
     )
-    cells = [i for i in items if isinstance(i, CellItem)]
+    chosen = {c.id for c in selected_cells(state.matrix, state.keyword)}
+    dropped = [i for i in items if isinstance(i, CellItem) and i.cell.id not in chosen]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    cells = [i for i in items if isinstance(i, CellItem) and i.cell.id in chosen]
     durations = [
         schedule.estimate(i.cell, state.matrix.spec.depsets[i.cell.depset], known) for i in cells
     ]
@@ -320,7 +369,13 @@ class CellItem(pytest.Item):
     def runtest(self) -> None:
         state = _state(self.config)
         assert state is not None
-        record = self._existing(state) or self._run(state)
+        try:
+            record = self._existing(state) or self._run(state)
+        except DiskFullError as err:
+            # The run cannot go on: stop every worker after this cell, tell the controller.
+            self.user_properties.append(("fatal", str(err)))
+            self.session.shouldstop = str(err)
+            raise
         self.user_properties.append(("status", record["status"]))
         _outcome(record)
 
@@ -328,11 +383,8 @@ class CellItem(pytest.Item):
         if not self.config.getoption("resume"):
             return None
         path = state.out_dir / "cells" / result_file_name(self.cell.id, self.repeat)
-        try:
-            record = dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return None
-        return None if record.get("engine_lost") else record  # not a result: run it again
+        record = results.read_cell_file(path)  # None when not a cell record: run it again
+        return None if record is None or record.get("engine_lost") else record
 
     def _run(self, state: HarnessState) -> dict[str, Any]:
         settings = state.matrix.settings
@@ -351,9 +403,7 @@ class CellItem(pytest.Item):
             warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
             warm_image=state.warm(self.cell.id).get("image"),
         )
-        redactor = Redactor.for_settings(
-            [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
-        )
+        redactor = state.redactor
         run = CellRun(job, client(), redactor)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
@@ -362,7 +412,7 @@ class CellItem(pytest.Item):
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),
             record,
-            "\n".join(run.full_log),
+            redactor.text("\n".join(run.full_log)),
         )
         return record
 
@@ -370,6 +420,8 @@ class CellItem(pytest.Item):
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002
         if isinstance(excinfo.value, CellFailure):
             return failure_text(excinfo.value.record)
+        if isinstance(excinfo.value, FatalError):
+            return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -406,7 +458,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if state is None or not state.is_controller or report.when != "teardown":
         return
     state.done += 1
-    status = dict(report.user_properties).get("status", report.outcome)
+    properties = dict(report.user_properties)
+    if properties.get("fatal"):
+        state.fatal = str(properties["fatal"])
+    status = properties.get("status", report.outcome)
     running = min(state.jobs, max(state.planned - state.done, 0))
     left = max(state.planned - state.done - running, 0)
     _log(state.config)(
@@ -427,11 +482,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran
-    merged = results.merge(state.out_dir)  # first: results must survive a lost engine
+    log = _log(session.config)
     if not session.config.getoption("keep"):
-        _remove_containers(state, _log(session.config))
-    run_diff = finish_outputs(state.out_dir, merged, _log(session.config))
-    if int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
+        _remove_containers(state, log)
+    try:
+        # results first: they must survive a lost engine
+        merged = results.merge(state.out_dir, redact=state.redactor.deep)
+        run_diff = finish_outputs(state.out_dir, merged, log)
+    except DiskFullError as err:
+        state.fatal = state.fatal or str(err)
+    if state.fatal is not None:  # a full disk: one line, exit 1, finished cells kept
+        log(state.fatal)
+        session.exitstatus = 1
+    elif int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
         fail_on = gate.parse_fail_on(session.config.getoption("fail_on") or "status")
         session.exitstatus = gate.exit_code(merged, run_diff, fail_on)
 
