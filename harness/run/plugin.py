@@ -23,6 +23,8 @@ import pytest
 
 from harness.analysis import gate
 from harness.analysis.diff import RunDiff
+from harness.analysis.view import failure_account
+from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.errors import ConfigurationError, DiskFullError, FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
@@ -30,10 +32,13 @@ from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
+from harness.run.load import LoadMonitor
+from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
 from harness.store.rundir import RunLock, claim_run_dir
 
 SKIPPING = {"unavailable", "unsupported"}
+PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 _client: Any = None
 _current_config: pytest.Config | None = None  # logreport hooks get no config
 
@@ -45,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", help="run id (default: time-based)")
     group.addoption("--keep", action="store_true", help="keep containers for debugging")
     group.addoption("--resume", action="store_true", help="skip cells already in --harness-out")
+    group.addoption(
+        "--harness-console",
+        action="store_true",
+        help="harness run's own console: a live display or timestamped lines, no pytest glyphs",
+    )
     group.addoption(
         "--fail-on",
         default="status",
@@ -80,6 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state.keyword = config.option.keyword or ""
     config.option.keyword = ""
     config.stash[STATE] = state
+    if not worker and config.getoption("harness_console"):
+        state.board = Board.for_stream(sys.stdout, out_dir)
     if worker:  # containers carry the controller's pid: it is the run's life
         state.runner = worker["harness_runner"]
     else:  # one run directory, one writer: taken before anything is written into it
@@ -134,6 +146,8 @@ class HarnessState:
         self.done = 0
         self.planned = 0
         self._prepared: dict[str, Any] | None = None
+        self.monitor: LoadMonitor | None = None
+        self.board: Board | None = None  # harness run's own console (controller only)
         self.lock: RunLock | None = None
         self.keyword = ""
         self.fatal: str | None = None  # a DiskFullError that stopped the run
@@ -195,7 +209,25 @@ def client() -> Any:
 # -- controller: prepare ---------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is not None and state.board is not None:
+        _quiet_xdist(session.config)
+    _start_session(session)
+
+
+def _quiet_xdist(config: pytest.Config) -> None:
+    """No 'bringing up nodes...' or worker status lines under harness run's console."""
+    reporter = config.pluginmanager.get_plugin("terminaldistreporter")
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
+    dsession = config.pluginmanager.get_plugin("dsession")
+    if dsession is not None:
+        dsession.terminal = None  # xdist guards every status line with this
+
+
+def _start_session(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None or not state.is_controller:
         return
@@ -213,11 +245,16 @@ def prepare(state: HarnessState, log: Any) -> None:
     state.planned = sum(c.repeat for c in selected)
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
-    resolver_log = _prefixed(log)
+    resolver_log = state.board.base_event if state.board is not None else _prefixed(log)
+    if state.board is not None:
+        state.board.start()
     from harness.engine.bases import Resolver
 
     resolver = Resolver(docker_client, state.matrix, PROBES_DIR, log=resolver_log)
     bases = resolver.resolve_all(needed)
+    if state.board is not None:
+        state.board.bases_done()
+        state.board.planned = state.planned
     started = results.now_iso()
     run = results.run_header(
         state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
@@ -229,20 +266,54 @@ def prepare(state: HarnessState, log: Any) -> None:
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
+    for name in needed:
+        bases[name]["interpreter_speed"] = resolver.interpreter_speed(name)
     ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    warm = bool(state.config.getoption("warm"))
+    forecasts = _preflight(state, bases, selected, warm, log)
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
-    run["warm"] = state.config.getoption("warm")
+    run["warm"] = warm
     prepared = {
         "run": run,
         "bases": ordered,
         "depsets": results.depset_records(state.matrix),
         "warm": warm_houses,
+        "preflight": forecasts,
     }
     results.write_json(prepared_path, state.redactor.deep(prepared))
+    state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _preflight(
+    state: HarnessState, bases: dict[str, Any], cells: list[Cell], warm: bool, log: Any
+) -> dict[str, Any]:
+    """Each cell's predicted install, by cell id (``settings.preflight``).
+
+    Before any cell starts, so its pip runs share neither CPU nor network with a measured
+    install. Not in warm mode: a warm install reads a wheelhouse of wheels built here, so
+    it would contradict every sdist prediction without telling anything about the index.
+    """
+    if not state.matrix.settings.preflight or warm:
+        return {}
+    import time
+
+    from harness.run.forecast import predict_cells
+
+    started = time.monotonic()
+    forecasts = predict_cells(state.matrix, cells, bases, timeout_s=PREFLIGHT_TIMEOUT_S)
+    predicted = sum(1 for f in forecasts if f.prediction is not None)
+    log(f"[harness] preflight: {predicted} cell(s) predicted in {time.monotonic() - started:.1f} s")
+    return {f.cell_id: f.to_dict() for f in forecasts}
+
+
+def _other_containers(docker_client: Any, run_id: str) -> int:
+    """Running containers on the engine that are not this run's."""
+    running = docker_client.api.containers(filters={"status": "running"})
+    return sum(1 for c in running if (c.get("Labels") or {}).get(engine.LABEL_RUN) != run_id)
 
 
 def _fill_warm(
@@ -286,6 +357,9 @@ def _log(config: pytest.Config) -> Any:
     """The console, through the run's redactor (a base's build error may quote anything)."""
     state = _state(config)
     scrub = state.redactor.text if state is not None else str
+    if state is not None and state.board is not None:
+        board = state.board
+        return lambda line: board.line(scrub(line))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return lambda line: print(scrub(line), file=sys.stderr)
@@ -404,10 +478,16 @@ class CellItem(pytest.Item):
             warm_image=state.warm(self.cell.id).get("image"),
         )
         redactor = state.redactor
-        run = CellRun(job, client(), redactor)
+        progress = CellProgress.for_cell(
+            state.out_dir, result_file_name(self.cell.id, self.repeat), self.cell.id
+        )
+        run = CellRun(job, client(), redactor, log=progress.step)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
-        record: dict[str, Any] = redactor.deep(run.run())
+        try:
+            record: dict[str, Any] = redactor.deep(run.run())
+        finally:
+            progress.done()
         write_cell_result(
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),
@@ -440,6 +520,10 @@ def _outcome(record: dict[str, Any]) -> None:
 
 def failure_text(record: dict[str, Any]) -> str:
     lines = [f"{record['id']}: {record['status']}: {record.get('reason')}"]
+    account = failure_account(record)
+    if account is not None:
+        lines += [f"    {line}" for line in account.cause]
+        lines += [f"  fix: {account.hint}"] if account.hint else []
     for step in record.get("steps", []):
         if step["status"] != "passed":
             lines.append(f"--- step {step['name']} ({step['status']}, {step['seconds']} s)")
@@ -452,12 +536,24 @@ def failure_text(record: dict[str, Any]) -> str:
 # -- progress and the end of the session ---------------------------------------------
 
 
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    """Under harness run's console, pytest prints no glyph per cell: the board says it."""
+    state = _state(config)
+    if state is None or state.board is None:
+        return None
+    return report.outcome, "", ""
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _current_config
     state = _state(config) if config else None
     if state is None or not state.is_controller or report.when != "teardown":
         return
     state.done += 1
+    if state.board is not None:
+        state.board.done = state.done
     properties = dict(report.user_properties)
     if properties.get("fatal"):
         state.fatal = str(properties["fatal"])
@@ -482,13 +578,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran
+    if state.board is not None:
+        state.board.stop()  # what follows is the run's summary: plain lines
+    load = state.monitor.stop() if state.monitor is not None else None
     log = _log(session.config)
     if not session.config.getoption("keep"):
         _remove_containers(state, log)
     try:
         # results first: they must survive a lost engine
-        merged = results.merge(state.out_dir, redact=state.redactor.deep)
-        run_diff = finish_outputs(state.out_dir, merged, log)
+        merged = results.merge(state.out_dir, load=load, redact=state.redactor.deep)
+        run_diff = finish_outputs(state.out_dir, merged, log, scanner_spec(state.matrix))
     except DiskFullError as err:
         state.fatal = state.fatal or str(err)
     if state.fatal is not None:  # a full disk: one line, exit 1, finished cells kept
@@ -508,10 +607,21 @@ def _remove_containers(state: HarnessState, log: Any) -> None:
         log(f"[harness] could not remove this run's containers ({err}); `harness sweep` will")
 
 
-def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> RunDiff | None:
+def scanner_spec(matrix: Matrix) -> ScannerSpec | None:
+    """matrix.yaml's scanner setting, its paths taken relative to matrix.yaml."""
+    chosen = matrix.settings.scanner
+    if chosen is None:
+        return None
+    binary = matrix.resolve_path(chosen.binary) if chosen.binary else None
+    return ScannerSpec(chosen.name, matrix.resolve_path(chosen.db), binary)
+
+
+def finish_outputs(
+    out_dir: Path, merged: dict[str, Any], log: Any, scanner: ScannerSpec | None = None
+) -> RunDiff | None:
     from harness.documents.publish import write_outputs
 
-    published = write_outputs(out_dir, merged)
+    published = write_outputs(out_dir, merged, scanner)
     for line in published.lines:
         log(line)
     return published.diff
