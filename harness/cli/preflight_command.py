@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import PROBES_DIR, load_matrix
+from harness.store.rundir import write_atomic
 
 DEFAULT_OUT = "reports/preflight.json"
 
@@ -66,7 +67,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         "bases": [_base_summary(bases[name]) for name in needed],
         "cells": [f.to_dict() for f in forecasts],
     }
-    out.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    write_atomic(out, json.dumps(document, indent=1))
     print(summary_line(len(cells), [f.to_dict() for f in forecasts], seconds) + f"; written: {out}")
     return 0
 

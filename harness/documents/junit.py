@@ -36,6 +36,7 @@ from harness.analysis.suites import SuiteResult, suite_result
 from harness.analysis.view import CellGroup, failure_account, group_cells
 from harness.model.records import check_schema
 from harness.model.status import FAILING, NOT_RUN, Status, parse
+from harness.store.rundir import write_atomic_with
 
 # Terminal colour codes in log tails: noise in a CI's test view, and ESC itself is illegal.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -221,4 +222,9 @@ def build_junit(results: Mapping[str, Any]) -> ET.ElementTree:
 def write_junit(results: Mapping[str, Any], path: Path) -> None:
     """Write JUnit XML for ``results`` to ``path`` (parent directories created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    build_junit(results).write(path, encoding="utf-8", xml_declaration=True)
+    write_atomic_with(
+        path,
+        lambda temporary: build_junit(results).write(
+            temporary, encoding="utf-8", xml_declaration=True
+        ),
+    )

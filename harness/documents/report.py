@@ -43,7 +43,7 @@ from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anch
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
-from harness.store.rundir import load_results
+from harness.store.rundir import load_results, write_atomic
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Shown in their own columns, so not repeated among the smoke facts.
@@ -1131,5 +1131,5 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     for name, html in pages.items():
         target = results_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
+        write_atomic(target, html)
     return results_dir / "report.html"

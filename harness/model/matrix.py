@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,6 +21,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_id
 from harness.model.keyword import KeywordExpression
 from harness.model.project_files import check_project_files
+from harness.model.redaction import mask_userinfo
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # Defaults (README "Time limits"): an install may build from source for many minutes;
@@ -95,6 +96,16 @@ class Settings(Strict):
     standin_repository: str = Field("harness-standin", pattern=r"^[a-z0-9][a-z0-9._/-]*$")
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
+    )
+    secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list,
+        description="names of environment variables (of `env` or the host's) whose values are "
+        "secret: masked as *** in every output",
+    )
+    history_dir: str | None = Field(
+        None,
+        description="folder of the run history (relative to the matrix file); default "
+        "reports/history for runs in reports/, else <run dir>/history",
     )
     preflight: bool = Field(
         True,
@@ -227,7 +238,10 @@ class DepsetSpec(Strict):
     pip: list[str] = Field(default_factory=list, description="pip requirements")
     pip_args: list[str] = Field(default_factory=list, description="extra pip install arguments")
     imports: list[str] = Field(default_factory=list, description="modules the import probe times")
-    probes: list[str] = Field(default_factory=list, description="smoke probes (files in probes/)")
+    probes: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="smoke probes: names of files in probes/ (or extra_probes_dir), no paths",
+    )
     timeout: float | None = Field(
         None, gt=0, description="this depset's install and probe timeouts, both (seconds)"
     )
@@ -321,12 +335,13 @@ class Matrix:
         return self.spec.settings
 
     def select(self, keyword: str | None) -> tuple[Cell, ...]:
-        """The cells a ``-k`` expression picks (all with none): words match substrings of
-        the cell id or the matrix file's name, as ``pytest -k`` matches the items."""
+        """The cells a ``-k`` expression picks (all with none): each word is a
+        case-insensitive substring of the cell id, its base or its depset name, never of
+        the matrix file's name (``-k hang`` must not pick every cell of hang.yaml)."""
         if not keyword:
             return self.cells
         expression = KeywordExpression.compile(keyword)
-        return tuple(c for c in self.cells if expression.matches_text(f"{c.id} {self.path.name}"))
+        return tuple(c for c in self.cells if expression.matches_text(c.id))
 
     def resolve_path(self, value: str) -> Path:
         """Paths in matrix.yaml are relative to the matrix file."""
@@ -337,8 +352,58 @@ class Matrix:
 # -- loading -----------------------------------------------------------------------
 
 
+MAX_MATRIX_BYTES = 1 << 20  # 1 MiB: a real matrix is a few KiB (this repo's: under 5)
+MAX_YAML_NODES = 20_000  # nodes after alias expansion; matrix.yaml has about 400
+MAX_QUOTED_CHARS = 400  # of the user's input quoted in one error message
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML silently keeps the last of two equal keys; a matrix must not."""
+    """PyYAML silently keeps the last of two equal keys; a matrix must not. And an alias
+    bomb (a few lines whose aliases expand to billions of nodes) is refused after
+    composing, before anything is constructed or validated."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the nodes the document would have with every alias expanded, without
+    expanding it: each distinct node's count is computed once (aliases share nodes)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[key] > MAX_YAML_NODES:
+                raise ConfigurationError(
+                    f"line {node.start_mark.line + 1}: the document expands to more than "
+                    f"{MAX_YAML_NODES} YAML nodes (aliases `*name` repeat what they point at)",
+                    "write the matrix without nested aliases; a matrix needs a few hundred nodes",
+                )
+        elif key not in sizes:
+            if key in on_path:
+                raise ConfigurationError(
+                    f"line {node.start_mark.line + 1}: an alias refers to a node containing it",
+                    "remove the recursive alias",
+                )
+            on_path.add(key)
+            stack.append((node, True))
+            stack += [(c, False) for c in _children(node) if id(c) not in sizes]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -369,7 +434,21 @@ _UniqueKeyLoader.add_constructor(
 
 
 def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
-    path = Path(path)
+    try:
+        return _load(Path(path), probes_dir)
+    except ConfigurationError as err:  # every message: bounded, no credentials quoted
+        raise type(err)(_quotable(err.what), _quotable(err.fix) if err.fix else None) from None
+
+
+def _quotable(text: str) -> str:
+    """Cap what an error message repeats of the user's input, and mask URL credentials."""
+    text = mask_userinfo(text)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    return f"{text[:MAX_QUOTED_CHARS]}… ({len(text)} characters, cut)"
+
+
+def _load(path: Path, probes_dir: Path) -> Matrix:
     text = _read(path)
     data = _parse_yaml(path, text)
     spec = _validate(path, data)
@@ -383,13 +462,26 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_MATRIX_BYTES:
+            raise _too_big(path)
+        with path.open(encoding="utf-8") as stream:
+            text = stream.read(MAX_MATRIX_BYTES + 1)  # bounded even if the file grows meanwhile
     except FileNotFoundError:
         raise ConfigurationError(
             f"{path}: no such matrix file", "pass the path of a matrix.yaml (see matrix.yaml)"
         ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigurationError(f"{path}: cannot read: {err}", "check the file") from None
+    if len(text) > MAX_MATRIX_BYTES:
+        raise _too_big(path)
+    return text
+
+
+def _too_big(path: Path) -> ConfigurationError:
+    return ConfigurationError(
+        f"{path}: larger than the matrix size limit of {MAX_MATRIX_BYTES} bytes (1 MiB)",
+        "a matrix names bases and depsets; keep data (wheels, probes, requirements) in files",
+    )
 
 
 def _parse_yaml(path: Path, text: str) -> Any:

@@ -10,7 +10,6 @@ OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import time
@@ -26,6 +25,8 @@ from harness import __version__
 from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import (
     ENGINE_ERRORS,
+    OUTPUT_HEAD_BYTES,
+    OUTPUT_TAIL_BYTES,
     CellContainer,
     ContainerSpec,
     ExecOutcome,
@@ -44,6 +45,7 @@ from harness.model.probe_output import (
 from harness.model.status import FAILING
 from harness.run import pipfailure, pipreport, project
 from harness.run.redact import Redactor
+from harness.store.rundir import write_atomic, write_json
 
 VENV = "/opt/harness-venv"
 PROBES_MOUNT = "/harness/probes"
@@ -364,6 +366,9 @@ class CellRun:
         }
         if reason:
             step["reason"] = reason
+        if outcome is not None and outcome.dropped_bytes:  # the log is capped: say by how much
+            step["output_dropped_bytes"] = outcome.dropped_bytes
+            step["output_cap_bytes"] = OUTPUT_HEAD_BYTES + OUTPUT_TAIL_BYTES
         if outcome is not None and status == "oom":
             step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
         if outcome is not None and status == "timeout":
@@ -662,13 +667,5 @@ def _iso(stamp: float) -> str:
 
 def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
-    cells_dir = out_dir / "cells"
-    logs_dir = out_dir / "logs"
-    cells_dir.mkdir(parents=True, exist_ok=True)
-    logs_dir.mkdir(parents=True, exist_ok=True)
-    (logs_dir / file_name.replace(".json", ".log")).write_text(log, encoding="utf-8")
-    target = cells_dir / file_name
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    temporary.replace(target)
-    return target
+    write_atomic(out_dir / "logs" / file_name.replace(".json", ".log"), log)
+    return write_json(out_dir / "cells" / file_name, record)

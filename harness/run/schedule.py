@@ -21,10 +21,10 @@ T = TypeVar("T")
 
 
 def previous_results(
-    reports_dir: Path, matrix: Matrix, run_id: str, warm: bool
+    history_dir: Path, matrix: Matrix, run_id: str, warm: bool
 ) -> dict[str, Any] | None:
-    """The results of the latest run of this matrix before ``run_id`` in the history of
-    ``reports_dir`` (warm runs are timed against warm runs; a first warm run still knows
+    """The results of the latest run of this matrix before ``run_id`` in the history at
+    ``history_dir`` (warm runs are timed against warm runs; a first warm run still knows
     which cells are long from a cold one), or None."""
     from harness.store import history
     from harness.store.rundir import load_results
@@ -34,10 +34,10 @@ def previous_results(
         "matrix": {"path": str(matrix.path), "sha256": matrix.sha256},
         "warm": warm,
     }
-    previous_dir = history.previous_run_dir(reports_dir, {"run": this_run})
+    previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
     if previous_dir is None:
         this_run["warm"] = not warm
-        previous_dir = history.previous_run_dir(reports_dir, {"run": this_run})
+        previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
     return load_results(previous_dir / "results.json") if previous_dir else None
 
 

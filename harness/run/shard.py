@@ -38,7 +38,9 @@ def make_plan(matrix: Matrix, keyword: str | None, count: int, reports_dir: Path
             f"{matrix.path}: -k {keyword!r} selects no cell",
             "check the expression with `harness validate MATRIX` (it lists the cell ids)",
         )
-    previous = schedule.previous_results(reports_dir, matrix, _AFTER_EVERY_RUN, warm=False)
+    configured = matrix.settings.history_dir  # the matrix's own history wins, as in a run
+    history_dir = matrix.resolve_path(configured) if configured else reports_dir / "history"
+    previous = schedule.previous_results(history_dir, matrix, _AFTER_EVERY_RUN, warm=False)
     known = schedule.previous_durations(previous)
     estimates = [
         (cell.id, repeat, schedule.estimate(cell, matrix.spec.depsets[cell.depset], known))
