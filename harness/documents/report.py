@@ -36,6 +36,7 @@ from harness.analysis.view import (
 from harness.documents import charts
 from harness.model import status as status_words
 from harness.model.ids import base_anchor, cell_anchor, depset_anchor
+from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
@@ -64,7 +65,7 @@ _FACT_MAX_LIST = 20
 _FACT_MAX_CHARS = 300
 
 _RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
-             "registry_reachable")  # fmt: skip
+             "registry_reachable", "registries", "registry_mirror")  # fmt: skip
 _HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
 _ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
 
@@ -343,9 +344,10 @@ def bases_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         _base_row({**b, "standin": standins.get(str(b.get("name")))})
         for b in results.get("bases") or []
     ]
-    columns = ["name", "reference", "kind", "standin", "origin", "status", "reason", "image",
-               "image_id", "image_id_short", "digest", "os", "libc", "python", "size_bytes",
-               "build_seconds", "anchor"]  # fmt: skip
+    columns = ["name", "reference", "kind", "standin", "origin", "origin_kind", "origin_tag",
+               "description", "status", "reason", "image", "image_id", "image_id_short",
+               "digest", "os", "libc", "python", "size_bytes", "build_seconds",
+               "anchor"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -356,7 +358,10 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
         **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
-        "origin": base.get("standin") or "official image",
+        "description": base.get("description"),
+        "origin": origin_text(base),
+        "origin_kind": origin_of(base),
+        "origin_tag": origin_tag(base),
         "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
         "libc": libc_text or None,
         "size_bytes": base.get("size_bytes"),
@@ -573,6 +578,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = distributions_frame(results)
     standins = _standins(results)
+    bases = {str(b.get("name")): b for b in results.get("bases") or []}
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -580,6 +586,10 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
         {
             **entry,
             "standin": standins.get(entry["base"]),
+            # Which image this cell ran on: the digest of a pulled base, the stand-in...
+            "origin": origin_text(
+                bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
+            ),
             "repeats": [
                 _repeat_view(c, dists)
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)

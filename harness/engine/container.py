@@ -141,16 +141,22 @@ class CellContainer:
     # -- steps ---------------------------------------------------------------------
 
     def run_shell(
-        self, script: str, timeout: float, environment: Mapping[str, str] | None = None
+        self,
+        script: str,
+        timeout: float,
+        environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
-        return self.exec(["sh", "-c", script], timeout, environment)
+        return self.exec(["sh", "-c", script], timeout, environment, user)
 
     def exec(
         self,
         argv: Sequence[str],
         timeout: float,
         environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
+        """Run argv as the image's default user, or as ``user`` (e.g. "0" for root)."""
         assert self.container is not None, "use CellContainer as a context manager"
         command = list(argv)
         if self._has_timeout:
@@ -161,7 +167,7 @@ class CellContainer:
         watchdog.start()
         try:
             result = self.container.exec_run(
-                command, demux=True, environment=dict(environment or {})
+                command, demux=True, environment=dict(environment or {}), user=user
             )
         except ENGINE_ERRORS as error:
             return self._died(started, f"lost the container or the engine: {error}")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from harness.run import pipreport
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
+ROOT_USER = "0"  # docker exec --user for the steps that need root on a non-root image
 PROBES_MOUNT = "/harness/probes"
 EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
@@ -143,7 +145,9 @@ class CellRun:
             self._record_warm_step("venv", "made")
         else:
             python = self.job.base.get("python_command") or "python3"
-            venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
+            user = self._default_user()
+            command = venv_command(python, user)
+            venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if venv.exit_code != 0:
                 return False
         return self._pip_install(box) if self.job.depset.pip else True
@@ -171,7 +175,10 @@ class CellRun:
             self.record["reason"] = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
-        outcome = self._step(box, "system-packages", "install", command)
+        # A package manager needs root; an image whose default user is not root (USER app)
+        # gets its system packages as root, like a Dockerfile's `USER root` before apt-get.
+        as_root = ROOT_USER if self._default_user() else ""
+        outcome = self._step(box, "system-packages", "install", command, user=as_root)
         return self._after_install_step(outcome)
 
     def _record_warm_step(self, name: str, done: str) -> None:
@@ -265,9 +272,17 @@ class CellRun:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
+    def _default_user(self) -> str:
+        """The image's USER when it is not root ("" for root), from the base's facts."""
+        return non_root_user(self.job.base.get("user"))
+
+    def _step(
+        self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
+    ) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
-        outcome = box.run_shell(command, timeout=self.job.cell.timeout, environment=self._env())
+        outcome = box.run_shell(
+            command, timeout=self.job.cell.timeout, environment=self._env(), user=user
+        )
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -280,6 +295,8 @@ class CellRun:
             command=command,
             outcome=outcome,
         )
+        if user:
+            self.steps[-1]["user"] = user
         return outcome
 
     def _record_step(
@@ -449,6 +466,22 @@ def container_environment(settings: Settings, matrix_dir: Path) -> dict[str, str
     return env
 
 
+def non_root_user(user: str | None) -> str:
+    """An image's Config.User when it names someone other than root, else ""."""
+    name = (user or "").split(":", 1)[0]
+    return "" if name in ("", "root", "0") else str(user)
+
+
+def venv_command(python: str, default_user: str) -> str:
+    """The venv lives in /opt, which only root may write: for a non-root image it is made
+    as root and given to that user (the container keeps CHOWN), so pip and the probes
+    still run as the image's own user."""
+    make = f"{python} -m venv {VENV}"
+    if not default_user:
+        return make
+    return f"{make} && chown -R {shlex.quote(default_user)} {VENV}"
+
+
 def system_install_command(family: str, packages: list[str]) -> str:
     names = " ".join(packages)
     if family == "apk":
@@ -495,7 +528,7 @@ def reproducer(
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
-    lines += [f"RUN {s['command'].replace(WORK, '/tmp')}" for s in installs]
+    lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
@@ -504,11 +537,29 @@ def reproducer(
     commands = [
         f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
     ]
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in installs]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in installs
+    ]
     commands.append(f"docker network disconnect {job.cell.install_network} {name}")
     commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
+
+
+def _dockerfile_runs(installs: list[dict[str, Any]], default_user: str) -> list[str]:
+    """RUN lines, switching USER around the steps that ran as root on a non-root image."""
+    lines, current = [], default_user
+    for step in installs:
+        wanted = "root" if step.get("user") else default_user
+        if wanted != current:
+            lines.append(f"USER {wanted}")
+            current = wanted
+        lines.append(f"RUN {step['command'].replace(WORK, '/tmp')}")
+    if current != default_user:
+        lines.append(f"USER {default_user}")
+    return lines
 
 
 def _quote(command: str) -> str:

@@ -26,11 +26,11 @@ from harness.analysis.diff import RunDiff
 from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
-from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
-from harness.run.redact import Redactor
+from harness.run.redact import Redactor, registry_secrets
 
 SKIPPING = {"unavailable", "unsupported"}
 _client: Any = None
@@ -186,13 +186,17 @@ def prepare(state: HarnessState, log: Any) -> None:
     run = results.run_header(
         state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
     )
-    run["registry_reachable"] = resolver.registry.reachable
+    run["registry_reachable"] = resolver.registries_reachable
+    run["registries"] = resolver.registry_record()
+    run["registry_mirror"] = state.matrix.settings.registry_mirror
     run["cells_planned"] = state.planned
     run["keyword"] = state.config.getoption("keyword") or None
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
-    ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    # Engine errors quoted in a base's reason must not carry a registry login either.
+    redactor = run_redactor(state.matrix.settings)
+    ordered = [redactor.deep(bases[name]) for name in state.matrix.spec.bases if name in bases]
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
     run["warm"] = state.config.getoption("warm")
     results.write_json(
@@ -351,9 +355,7 @@ class CellItem(pytest.Item):
             warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
             warm_image=state.warm(self.cell.id).get("image"),
         )
-        redactor = Redactor.for_settings(
-            [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
-        )
+        redactor = run_redactor(settings)
         run = CellRun(job, client(), redactor)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
@@ -374,6 +376,15 @@ class CellItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"cell {self.name}"
+
+
+def run_redactor(settings: Settings) -> Redactor:
+    """Index URL logins, secret-looking env values and the registry_auth passwords."""
+    return Redactor.for_settings(
+        [settings.index_url, *settings.extra_index_urls],
+        {**os.environ, **settings.env},
+        extra=registry_secrets(settings, os.environ),
+    )
 
 
 def _outcome(record: dict[str, Any]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from harness.model.matrix import Settings
 
 MASK = "***"
 _SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|AUTH)", re.IGNORECASE)
@@ -18,8 +20,10 @@ class Redactor:
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
     @classmethod
-    def for_settings(cls, urls: Iterable[str | None], env: dict[str, str]) -> Redactor:
-        found: list[str] = []
+    def for_settings(
+        cls, urls: Iterable[str | None], env: dict[str, str], extra: Iterable[str] = ()
+    ) -> Redactor:
+        found: list[str] = list(extra)
         for url in urls:
             if url and (userinfo := urlsplit(url).netloc.rpartition("@")[0]):
                 # user:password: the password is the secret, not the (often common) user name;
@@ -43,3 +47,10 @@ class Redactor:
         if isinstance(value, list):
             return [self.deep(v) for v in value]
         return value
+
+
+def registry_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """The passwords (tokens) that settings.registry_auth reads from the environment: their
+    variable names are the user's choice, so the name rule above may not catch them."""
+    values = (environ.get(auth.password_env) for auth in settings.registry_auth.values())
+    return [value for value in values if value]
