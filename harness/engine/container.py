@@ -53,6 +53,10 @@ class ContainerSpec:
     has_timeout: bool | None = None
     # Warm mode only: removal overlaps the next cell instead of being timed with this one.
     remove_in_background: bool = False
+    # "0" for an image whose USER is not root: the engine gives a non-root container's
+    # processes no capabilities, so even an exec as root could not chown; run as root
+    # and exec the steps that should be the image's user as that user.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ class CellContainer:
             "pids_limit": 4096,
             "privileged": False,
         }
+        if spec.user:
+            kwargs["user"] = spec.user
         if spec.tmpfs:
             kwargs["tmpfs"] = dict(spec.tmpfs)
         if spec.memory:

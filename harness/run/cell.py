@@ -40,7 +40,9 @@ from harness.run import pipreport
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
-ROOT_USER = "0"  # docker exec --user for the steps that need root on a non-root image
+# A non-root image's container runs as root (see ContainerSpec.user): the system packages
+# and the venv are made as root, pip and the probes run as the image's own user.
+ROOT_USER = "0"
 PROBES_MOUNT = "/harness/probes"
 EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
@@ -190,7 +192,7 @@ class CellRun:
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
-            outcome = self._step(box, "pip-install", "install", command)
+            outcome = self._step(box, "pip-install", "install", command, self._default_user())
             step = self.steps[-1]
             step["attempt"] = attempt + 1
             step["failure_kind"] = (
@@ -252,7 +254,7 @@ class CellRun:
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
-        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv))
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), self._default_user())
         step = self.steps[-1]
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
@@ -387,6 +389,7 @@ class CellRun:
             keep=job.keep,
             has_timeout=(job.base.get("tools") or {}).get("timeout"),
             remove_in_background=job.warm,
+            user=ROOT_USER if self._default_user() else None,
         )
 
     def _mounts(self) -> list[Mount]:
@@ -534,8 +537,10 @@ def reproducer(
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
         f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
     )
+    as_root = " --user 0" if non_root_user(job.base.get("user")) else ""
     commands = [
-        f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
+        f"docker run -d --name {name}{limits}{as_root} {volumes} {envs} "
+        f"--entrypoint sleep {image} infinity"
     ]
     commands += [
         f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
@@ -543,7 +548,11 @@ def reproducer(
         for s in installs
     ]
     commands.append(f"docker network disconnect {job.cell.install_network} {name}")
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in probes
+    ]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
 
@@ -552,7 +561,7 @@ def _dockerfile_runs(installs: list[dict[str, Any]], default_user: str) -> list[
     """RUN lines, switching USER around the steps that ran as root on a non-root image."""
     lines, current = [], default_user
     for step in installs:
-        wanted = "root" if step.get("user") else default_user
+        wanted = "root" if step.get("user") == ROOT_USER else default_user
         if wanted != current:
             lines.append(f"USER {wanted}")
             current = wanted
