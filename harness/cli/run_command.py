@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.model.errors import ConfigurationError
-from harness.model.matrix import load_matrix
+from harness.model.matrix import load_matrix, registry_login
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def run_matrix(options: RunOptions) -> RunOutcome:
 
     parse_fail_on(options.fail_on)  # a typo fails now, not after the run
     matrix = load_matrix(options.matrix)  # exit 2 before any container starts
+    for host in matrix.settings.registry_auth:
+        registry_login(matrix, host, os.environ)  # a login variable not set: exit 2 now too
     engine.connect()  # exit 3 before pytest starts
     run_id, out_dir = _run_location(options, new_run_id)
     jobs = options.jobs or matrix.settings.jobs

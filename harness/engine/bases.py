@@ -34,8 +34,13 @@ from harness.engine.pull import (
     registry_host,
     repo_digest,
 )
-from harness.model.errors import ConfigurationError
-from harness.model.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
+from harness.model.matrix import (
+    BaseSpec,
+    DebootstrapSpec,
+    DockerfileSpec,
+    Matrix,
+    registry_login,
+)
 from harness.model.probe_output import parse_probe_output
 
 Log = Callable[[str], None]
@@ -198,22 +203,7 @@ class Resolver:
 
     def _login(self, host: str) -> tuple[str, str] | None:
         """The settings' login for host, read from the environment variables it names."""
-        auth = self.matrix.settings.registry_auth.get(host)
-        if auth is None:
-            return None
-        values = []
-        for key in ("username_env", "password_env"):
-            variable = getattr(auth, key)
-            value = os.environ.get(variable)
-            if not value:
-                raise ConfigurationError(
-                    f"{self.matrix.path}: settings.registry_auth.{host}.{key}: "
-                    f"the environment variable {variable} is not set",
-                    f"export {variable} before the run (CI: from its secret store), or remove "
-                    f"the entry to use DOCKER_CONFIG / ~/.docker/config.json",
-                )
-            values.append(value)
-        return values[0], values[1]
+        return registry_login(self.matrix, host, os.environ)
 
     # -- building ------------------------------------------------------------------
 

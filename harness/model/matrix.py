@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -492,6 +492,27 @@ def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec
     return Cell(
         base, depset_name, timeout, repeat, memory, expected, network, tuple(sorted(tmpfs.items()))
     )
+
+
+def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The settings' login for a registry host, read from the variables it names; exit 2
+    naming the variable when one is not set."""
+    auth = matrix.settings.registry_auth.get(host)
+    if auth is None:
+        return None
+    values = []
+    for key in ("username_env", "password_env"):
+        variable = getattr(auth, key)
+        value = environ.get(variable)
+        if not value:
+            raise ConfigurationError(
+                f"{matrix.path}: settings.registry_auth.{host}.{key}: "
+                f"the environment variable {variable} is not set",
+                f"export {variable} before the run (CI: from its secret store), or remove "
+                "the entry to use DOCKER_CONFIG / ~/.docker/config.json",
+            )
+        values.append(value)
+    return values[0], values[1]
 
 
 def json_schema() -> dict[str, Any]:

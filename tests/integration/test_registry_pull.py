@@ -290,7 +290,7 @@ def test_credentials_come_from_docker_config_and_their_absence_is_named(
     anonymous.mkdir()
     refused = run_matrix(tmp_path, "anonymous", text, {"DOCKER_CONFIG": str(anonymous)})
     reason = refused.base("py311-slim")["reason"]
-    assert reason.endswith(f"credentials rejected or missing for {auth_registry.host}"), reason
+    assert f"cannot be pulled: credentials rejected or missing for {auth_registry.host}" in reason
 
 
 def test_a_missing_credential_variable_is_a_configuration_error(
