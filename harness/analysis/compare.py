@@ -22,6 +22,15 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.speed import (
+    SpeedTable,
+    fmt_spread,
+    render_speed_markdown,
+    speed_cell,
+    speed_table,
+)
+from harness.analysis.suites import PROBE as TESTS_PROBE
+from harness.analysis.suites import SuiteComparison, compare_suites, group_suite
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     ONE_SAMPLE,
@@ -38,9 +47,11 @@ from harness.analysis.view import (
     fmt_sample_seconds,
     fmt_seconds,
     fmt_signed_bytes,
+    md_code,
     md_escape,
     md_table,
     noise_text,
+    normalise_name,
     too_noisy,
 )
 from harness.model.errors import ConfigurationError
@@ -108,6 +119,7 @@ class DepsetComparison:
     distributions: tuple[DistributionDifference, ...]
     same_distributions: int
     verdict: str
+    tests: SuiteComparison | None = None  # the depset's own test suite on each side
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,9 @@ class Comparison:
     base_a: BaseInfo
     base_b: BaseInfo
     rows: tuple[DepsetComparison, ...]
+    speed: SpeedTable  # the interpreter benchmark of B against A (A is the baseline)
+    # What may move the numbers besides the bases themselves: said next to every delta.
+    confounders: tuple[str, ...] = ()
 
 
 def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
@@ -163,6 +178,10 @@ def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
         _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
         _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import")),
     ]
+    suite = _metric(
+        "test suite", "s", _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
+    )
+    metrics.append(suite)
     smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
     for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
         a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
@@ -188,7 +207,7 @@ def _distributions(
         a, b = da.get(key), db.get(key)
         name = str((a or b or {}).get("name", key))
         if a is None or b is None:
-            kind = "only on B" if a is None else "only on A"
+            kind = _one_sided(key, a is None, ga, gb)
         elif bool(a.get("wheel")) != bool(b.get("wheel")):
             kind = "wheel availability"
         elif a.get("version") != b.get("version"):
@@ -198,6 +217,30 @@ def _distributions(
             continue
         differences.append(DistributionDifference(name, _dist_text(a), _dist_text(b), kind))
     return tuple(differences), same
+
+
+def _one_sided(key: str, missing_on_a: bool, ga: CellGroup | None, gb: CellGroup | None) -> str:
+    """ "only on B", unless the other side's venv already had it before pip ran (ensurepip
+    or the base seeded it): then it is a difference of venv seeding, not of resolution."""
+    other = ga if missing_on_a else gb
+    if key in _venv_names(other):
+        return (
+            "seeded in A's venv (pip did not install it)"
+            if missing_on_a
+            else ("seeded in B's venv (pip did not install it)")
+        )
+    return "only on B" if missing_on_a else "only on A"
+
+
+def _venv_names(group: CellGroup | None) -> set[str]:
+    """Normalised names of what the contents probe found in the cell's venv."""
+    names: set[str] = set()
+    for record in group.records if group else ():
+        contents = (record.get("probes") or {}).get("contents") or {}
+        for dist in contents.get("distributions") or [] if isinstance(contents, Mapping) else []:
+            if isinstance(dist, Mapping) and dist.get("name"):
+                names.add(normalise_name(str(dist["name"])))
+    return names
 
 
 def _failure_text(side: Side) -> str:
@@ -267,12 +310,48 @@ def compare_bases(
             f"--depsets takes the run's depsets: {', '.join(known_depsets)}",
         )
     rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
+    pair = [bases[name] for name in (base_a, base_b) if name in bases]
     return Comparison(
         run_id=str((results.get("run") or {}).get("id")),
         base_a=_base_info(results, base_a),
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
+        speed=speed_table(pair, baseline=base_a),
+        confounders=tuple(confounders(results, base_a, base_b)),
     )
+
+
+def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[str]:
+    """What besides the base differs, or was not quiet, while the two bases were measured:
+    the run's busy-host warnings, concurrency, and the pip each base's venv ran."""
+    run = results.get("run") or {}
+    found = [str(w) for w in run.get("warnings") or [] if str(w).startswith("busy ")]
+    jobs = run.get("jobs")
+    if isinstance(jobs, int) and jobs > 1:
+        found.append(
+            f"cells ran {jobs} at a time: a cell of one base may have shared the CPU and "
+            "network with a cell of the other"
+        )
+    pips = {name: _pip_versions(results, name) for name in (base_a, base_b)}
+    if pips[base_a] and pips[base_b] and pips[base_a] != pips[base_b]:
+        found.append(
+            f"different pip: {base_a} ran pip {', '.join(sorted(pips[base_a]))}, "
+            f"{base_b} pip {', '.join(sorted(pips[base_b]))} (resolver and build behaviour "
+            "differ between pip versions)"
+        )
+    return found
+
+
+def _pip_versions(results: Mapping[str, Any], base: str) -> set[str]:
+    versions = set()
+    for cell in results.get("cells") or []:
+        if cell.get("base") != base:
+            continue
+        pip = ((cell.get("probes") or {}).get("env") or {}).get("pip")
+        version = pip.get("version") if isinstance(pip, Mapping) else None
+        if version:
+            versions.add(str(version))
+    return versions
 
 
 def _run_id(results: Mapping[str, Any]) -> str:
@@ -294,6 +373,7 @@ def _compare_depset(
         distributions=differences,
         same_distributions=same,
         verdict=_verdict(depset, a, b, metrics),
+        tests=compare_suites(group_suite(ga), group_suite(gb)),
     )
 
 
@@ -354,6 +434,7 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
         "",
         "Timings: median over repeats ± half the range; deltas are B − A.",
         "",
+        *_confounder_lines(c),
         *md_table(
             ["depset", a, b, "verdict"],
             [
@@ -370,7 +451,19 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
     ]
     for row in c.rows:
         out += _depset_markdown(row, a, b)
+    if c.speed.measured:
+        out += ["## Interpreter speed (B against A)", "", *render_speed_markdown(c.speed), ""]
     return "\n".join(out)
+
+
+def _confounder_lines(c: Comparison) -> list[str]:
+    if not c.confounders:
+        return []
+    return (
+        ["**What else differs (confounds the timings):**", ""]
+        + [f"- {md_escape(text)}" for text in c.confounders]
+        + [""]
+    )
 
 
 def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
@@ -394,7 +487,28 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
     if row.same_distributions:
         out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
+    if row.tests is not None:
+        out += _tests_markdown(row.tests, a, b)
     return out
+
+
+def _tests_markdown(tests: SuiteComparison, a: str, b: str) -> list[str]:
+    out = ["**Test suite**", ""]
+    for label, suite in ((a, tests.a), (b, tests.b)):
+        out.append(f"- {label}: " + (md_escape(suite.summary) if suite else "did not run"))
+    for label, names in suite_lines(tests, a, b):
+        out.append(f"- {label}: " + ", ".join(md_code(n) for n in names))
+    return [*out, ""]
+
+
+def suite_lines(tests: SuiteComparison, a: str, b: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The named differences: failing on one base and passing on the other, first."""
+    rows = [
+        (f"failing on {a}, passing on {b}", tests.failing_only_on_a),
+        (f"failing on {b}, passing on {a}", tests.failing_only_on_b),
+        ("failing on both", tests.failing_on_both),
+    ]
+    return [(label, names) for label, names in rows if names]
 
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -419,6 +533,8 @@ deltas are B − A and count as a difference only beyond noise.</p>
 {% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
 {% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
 {% endfor %}</ul>
+{% if c.confounders %}<p><b>What else differs (confounds the timings):</b></p>
+<ul>{% for text in c.confounders %}<li>{{ text }}</li>{% endfor %}</ul>{% endif %}
 <table><tr><th>depset</th><th>{{ c.base_a.name }}</th><th>{{ c.base_b.name }}</th>
 <th>verdict</th></tr>
 {% for r in c.rows %}<tr><td><a href="#depset-{{ r.depset }}">{{ r.depset }}</a></td>
@@ -439,7 +555,29 @@ deltas are B − A and count as a difference only beyond noise.</p>
 <td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
+{% if r.tests %}<h3>Test suite</h3><ul>
+{% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
+<li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}
+{% for label, names in suite_lines(r.tests, c.base_a.name, c.base_b.name) %}
+<li>{{ label }}: {% for n in names %}<code>{{ n }}</code>{{ ", " if not loop.last }}
+{%- endfor %}</li>
+{% endfor %}</ul>{% endif %}
 {% endfor %}
+{% if c.speed.measured %}<h2>Interpreter speed (B against A)</h2>
+<table><tr><th>base</th><th>Python</th><th>build</th><th>spread</th>
+{% for m in c.speed.measurements %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for row in c.speed.bases %}<tr><td>{{ row.base }}{% if row.standin %}
+<span class="muted">(stand-in build)</span>{% endif %}</td><td>{{ row.python or "—" }}</td>
+<td>{{ row.build }}</td><td>{{ spread(row.spread) }}</td>
+{% if row.status != "passed" %}<td colspan="{{ c.speed.measurements|length or 1 }}">
+{{ row.status }}: {{ row.note }}</td>{% else %}{% for m in c.speed.measurements %}
+<td class="num">{{ speed_cell(row, m) }}</td>{% endfor %}{% endif %}</tr>
+{% endfor %}</table>
+<p class="muted">Medians; {{ c.speed.rule }}{% for row in c.speed.bases if row.note %}
+<br>{{ row.base }}: {{ row.note }}{% endfor %}</p>
+{% if c.speed.standins %}<p><b>Stand-in builds.</b> {{ c.speed.official }}
+{% for row in c.speed.standins %}<br>{{ row.base }}: {{ row.standin }}{% endfor %}</p>{% endif %}
+{% endif %}
 </body></html>
 """
 )
@@ -448,5 +586,12 @@ distribution(s) identical on both.</p>{% endif %}
 def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
-        c=c, href=report_href, anchor=cell_anchor, sample=_fmt_sample, delta=fmt_metric_delta
+        c=c,
+        href=report_href,
+        anchor=cell_anchor,
+        sample=_fmt_sample,
+        delta=fmt_metric_delta,
+        suite_lines=suite_lines,
+        spread=fmt_spread,
+        speed_cell=speed_cell,
     )

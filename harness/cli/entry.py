@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simple(sub)
     _add_bases(sub)
     _add_nightly(sub)
+    _add_preflight(sub)
     return parser
 
 
@@ -101,6 +102,12 @@ def _add_nightly(sub: Any) -> None:
     from harness.cli import nightly as nightly_cli
 
     nightly_cli.add_commands(sub)
+
+
+def _add_preflight(sub: Any) -> None:
+    from harness.cli import preflight_command as preflight_cli
+
+    preflight_cli.add_command(sub)
 
 
 # -- commands ----------------------------------------------------------------------------

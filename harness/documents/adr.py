@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.analysis.speed import render_speed_markdown, speed_table
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     SIZE_NOISE,
@@ -31,20 +32,21 @@ from harness.analysis.view import (
     Sample,
     bases_by_name,
     compare_samples,
-    depset_names,
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
     group_cells,
+    libc_text,
     md_code,
     md_escape,
     md_table,
+    measured_depset_names,
     requirement_name,
     safe_url,
     too_noisy,
 )
 from harness.model.errors import ConfigurationError
-from harness.model.ids import base_anchor, cell_anchor
+from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.origin import origin_tag, origin_text
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD, NOT_RUN
@@ -111,7 +113,7 @@ def render_adr(
         results=results,
         options=_options(results, baseline, candidates),
         baseline=baseline,
-        depsets=tuple(depset_names(results)),
+        depsets=tuple(measured_depset_names(results)),
         cells={(g.base, g.depset): g for g in group_cells(results).values()},
         href=report_href,
     )
@@ -226,14 +228,16 @@ def _confirmation(ctx: _Context) -> list[str]:
     path = str(matrix.get("path") or "matrix.yaml")
     args = f" --baseline {ctx.baseline}" if ctx.baseline else ""
     args += "".join(f" --candidate {o}" for o in ctx.options if o != ctx.baseline)
+    keyword = cells_keyword(ctx.options, ctx.depsets)
     return [
         "### Confirmation",
         "",
-        f"Re-run the same matrix (sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
+        f"Re-run the compared cells of the same matrix "
+        f"(sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
         "and regenerate this record from the new run:",
         "",
         "```sh",
-        f"harness run {path}",
+        f"harness run {path} -k '{keyword}'",
         f"harness adr reports/<run-id>{args} --out <file>",
         "```",
         "",
@@ -454,11 +458,22 @@ def _more_information(ctx: _Context) -> list[str]:
         "## More Information",
         "",
         *_measurements(ctx),
+        *_interpreter_speed(ctx),
         *_provenance(ctx),
         *_packages(ctx),
         *_environment(ctx),
         *_reproducers(ctx),
     ]
+
+
+def _interpreter_speed(ctx: _Context) -> list[str]:
+    """The pybench probe of every option against the baseline (else the first option)."""
+    bases = bases_by_name(ctx.results)
+    chosen = [bases[name] for name in ctx.options if name in bases]
+    table = speed_table(chosen, baseline=ctx.baseline or (ctx.options[0] if ctx.options else None))
+    if not table.measured:
+        return []
+    return ["### Interpreter speed", "", *render_speed_markdown(table), ""]
 
 
 def _cell_measurements(ctx: _Context, group: CellGroup | None) -> str:
@@ -543,10 +558,8 @@ def _bases_table(ctx: _Context) -> list[str]:
     rows = []
     for name in ctx.options:
         b = _base(ctx, name)
-        libc = b.get("libc") or {}
         system = " / ".join(
-            _or_dash(x)
-            for x in (b.get("os"), " ".join(str(v) for v in libc.values() if v), b.get("python"))
+            _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
         size = f"{b['size_bytes']:,} bytes" if b.get("size_bytes") else "—"
         if b.get("status") == "unavailable":

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.view import CellGroup, group_cells
+from harness.analysis.suites import PROBE as TESTS_PROBE
+from harness.analysis.suites import SuiteResult, suite_result
+from harness.analysis.view import CellGroup, failure_account, group_cells
 from harness.model.records import check_schema
 from harness.model.status import FAILING, NOT_RUN, Status, parse
 
@@ -94,6 +96,23 @@ def _properties(cell: Mapping[str, Any], status: str) -> tuple[tuple[str, str], 
     return tuple(props)
 
 
+def _suite_properties(suite: SuiteResult) -> tuple[tuple[str, str], ...]:
+    """The inner counts of the depset's own suite, for a CI that reads properties."""
+    counts = dict(suite.counts or {})
+    props = [(f"harness.tests.{k}", str(v)) for k, v in counts.items()]
+    props += [("harness.tests.failing", name) for name in suite.failing_names]
+    return tuple(props)
+
+
+def _suite_detail(suite: SuiteResult) -> str:
+    """The failure text names the failing tests first: what a CI's test view shows."""
+    lines = [f"test suite: {suite.summary}"]
+    lines += [f"  {f.outcome}: {f.name}: {f.message}" for f in suite.failing]
+    if suite.problem and not suite.failing:
+        lines.append(f"  {suite.problem}")
+    return "\n".join(lines) + "\n"
+
+
 def _loud_note(cell: Mapping[str, Any]) -> str:
     if cell.get("status") != "unexpected-pass":
         return ""
@@ -105,6 +124,15 @@ def _loud_note(cell: Mapping[str, Any]) -> str:
     )
 
 
+def _detail(record: Mapping[str, Any], step: Mapping[str, Any]) -> str:
+    detail = f"command: {step.get('command', '')}\nexit code: {step.get('exit_code')}"
+    account = failure_account(record)
+    if account is not None and account.step == step.get("name"):
+        detail += "\ncause:\n" + "\n".join(f"  {line}" for line in account.cause)
+        detail += f"\nfix: {account.hint}" if account.hint else ""
+    return detail
+
+
 def _cases(group: CellGroup) -> list[_Case]:
     cases = []
     for record in group.records:
@@ -112,7 +140,12 @@ def _cases(group: CellGroup) -> list[_Case]:
         steps = record.get("steps") or [{"name": "cell", "status": record.get("status")}]
         for index, step in enumerate(steps):
             status = _effective_status(str(step.get("status")), str(record.get("status")))
-            detail = f"command: {step.get('command', '')}\nexit code: {step.get('exit_code')}"
+            detail = _detail(record, step)
+            properties = _properties(record, status)
+            suite = suite_result(record) if step.get("name") == f"probe:{TESTS_PROBE}" else None
+            if suite is not None:
+                properties += _suite_properties(suite)
+                detail = _suite_detail(suite) + detail
             cases.append(
                 _Case(
                     classname=group.id,
@@ -124,7 +157,7 @@ def _cases(group: CellGroup) -> list[_Case]:
                     # said once per record, on its first step, where a CI view starts
                     log_tail=(_loud_note(record) if index == 0 else "")
                     + str(step.get("log_tail") or ""),
-                    properties=_properties(record, status),
+                    properties=properties,
                 )
             )
     return cases

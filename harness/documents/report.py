@@ -25,6 +25,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
+from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
+from harness.analysis.suites import suite_result
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
@@ -33,9 +35,11 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
+from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
-from harness.model.ids import base_anchor, cell_anchor, depset_anchor
+from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anchor, depset_anchor
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
@@ -43,8 +47,6 @@ from harness.store.history import PastRun
 from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
-# Probes every cell runs; the others are the depset's smoke tests.
-_INFRA_PROBES = frozenset({"env", "imports"})
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
@@ -147,7 +149,7 @@ def import_seconds(probes: Mapping[str, Any]) -> float | None:
         modules = {
             module: entry
             for name, probe in probes.items()
-            if name not in _INFRA_PROBES and isinstance(probe, dict)
+            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
             for module, entry in (probe.get("import_time") or {}).items()
         }
     known = [v for v in map(_module_seconds, modules.values()) if v is not None]
@@ -176,7 +178,7 @@ def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
     values = [
         float(p["seconds"])
         for name, p in probes.items()
-        if name not in _INFRA_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
+        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
     ]
     return sum(values) if values else None
 
@@ -384,12 +386,13 @@ def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
             "requested": bool(d.get("requested")),
             "source": d.get("source"),
             "build_seconds": d.get("build_seconds"),
+            "failed": d.get("failed"),
         }
         for cell in results.get("cells") or []
         for d in cell.get("distributions") or []
     ]
     columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
-               "build_seconds"]  # fmt: skip
+               "build_seconds", "failed"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -401,7 +404,7 @@ def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for c in results.get("cells") or []
         if not c.get("repeat")
         for name, probe in (c.get("probes") or {}).items()
-        if name not in _INFRA_PROBES and isinstance(probe, dict)
+        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
         for fact, value in smoke_facts(probe).items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])
@@ -466,6 +469,64 @@ def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[
     for the badges) and ``noisy_rows`` (for the cell's detail)."""
     groups = group_cells(results)
     return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
+
+
+def _with_preflight(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
+    ``mismatches``: one row per distribution the install contradicted, over all repeats,
+    with both sides (what the preflight said, what pip installed)."""
+    records: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in results.get("cells") or []:
+        records.setdefault(str(cell.get("id")), []).append(cell)
+    return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
+
+
+def _preflight_view(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    predicted = next(
+        (r["preflight"] for r in records if isinstance(r.get("preflight"), dict)), None
+    )
+    if predicted is None:
+        return {"preflight": None, "mismatches": []}
+    said = {str(d.get("name")): d for d in predicted.get("distributions") or []}
+    rows: dict[str, dict[str, Any]] = {}
+    for record in records:
+        installed = {str(d.get("name")).lower(): d for d in record.get("distributions") or []}
+        for mismatch in record.get("preflight_mismatches") or []:
+            name = str(mismatch.get("name"))
+            rows.setdefault(
+                name,
+                {
+                    "name": name,
+                    "predicted": _predicted_text(said.get(name) or {}),
+                    "installed": _installed_text(installed.get(name) or {}),
+                    "message": mismatch.get("message"),
+                },
+            )
+    return {
+        "preflight": {
+            "verdict": predicted.get("verdict"),
+            "seconds": predicted.get("seconds"),
+            "notes": list(predicted.get("notes") or []),
+        },
+        "mismatches": list(rows.values()),
+    }
+
+
+def _predicted_text(prediction: Mapping[str, Any]) -> str:
+    kind = prediction.get("kind")
+    version = prediction.get("version") or ""
+    if kind == "wheel":
+        return f"wheel {version} ({prediction.get('wheel_tag')})".replace("  ", " ")
+    if kind == "sdist":
+        return f"build from source {version}".strip()
+    return f"no distribution ({prediction.get('reason') or 'for this platform'})"
+
+
+def _installed_text(installed: Mapping[str, Any]) -> str:
+    version = installed.get("version") or ""
+    if installed.get("wheel"):
+        return f"wheel {version} ({installed.get('tag')})"
+    return f"built {version} from source".replace("  ", " ")
 
 
 def _noise_view(group: CellGroup | None) -> dict[str, Any]:
@@ -578,6 +639,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = distributions_frame(results)
     standins = _standins(results)
+    references = reference_cells(results)
     bases = {str(b.get("name")): b for b in results.get("bases") or []}
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
@@ -591,7 +653,7 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
                 bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
             ),
             "repeats": [
-                _repeat_view(c, dists)
+                {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
             ],
         }
@@ -611,14 +673,73 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": _records(mine),
+        "distributions": _records(mine[mine["failed"].isna()]),
+        "failed_distributions": _records(mine[mine["failed"].notna()]),
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
         "environment_limit": cell.get("environment_limit"),
         "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "tests": suite_result(cell),
         "reproducer": _reproducer(cell.get("reproducer")),
     }
+
+
+def made_of_view(made: MadeOf | None) -> dict[str, Any] | None:
+    """The "What it is made of" block: a stacked bar, the largest distributions, the SBOM."""
+    if made is None:
+        return None
+    parts: list[tuple[str, float | None]] = [
+        ("base image", made.base_bytes),
+        ("system packages", made.system_bytes),
+        ("Python distributions", made.python_bytes),
+    ]
+    sizes = [human_bytes(made.base_bytes), human_bytes(made.system_bytes),
+             human_bytes(made.python_bytes)]  # fmt: skip
+    title = "base image / system packages / Python distributions, bytes"
+    return {
+        "bar": Markup(charts.stacked_bar(title, parts, sizes)),
+        "top": [
+            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            for d in made.top
+        ],
+        "sbom": made.sbom_path,
+    }
+
+
+def base_vulnerabilities(
+    bases: Sequence[Mapping[str, Any]], sbom_index: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Per base: its SBOM's path and either the counts by severity or why there are none.
+
+    Never a 0 standing in for "not scanned": without a scan the text is the reason.
+    """
+    entries = {
+        str(e.get("subject")): e
+        for e in (sbom_index or {}).get("sboms") or []
+        if isinstance(e, dict) and e.get("kind") == "base"
+    }
+    views = {}
+    for base in bases:
+        name = str(base.get("name"))
+        entry = entries.get(name)
+        if entry is None:
+            views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
+                           "base reported its contents"}  # fmt: skip
+            continue
+        views[name] = {"sbom": base_sbom_path(name), **_scan_view(entry.get("vulnerabilities"))}
+    return views
+
+
+def _scan_view(scan: Any) -> dict[str, Any]:
+    if not isinstance(scan, dict) or not scan.get("scanned"):
+        reason = scan.get("reason") if isinstance(scan, dict) else None
+        return {"counts": None, "text": str(reason or NOT_SCANNED_NO_DB)}
+    severities = scan.get("by_severity") or {}
+    counts = [(s, int(severities.get(s, 0))) for s in SEVERITIES]
+    version = f" {scan['scanner_version']}" if scan.get("scanner_version") else ""
+    db = f", DB built {scan['db_built']}" if scan.get("db_built") else ", DB date unknown"
+    return {"counts": counts, "text": f"{scan.get('scanner')}{version}{db}"}
 
 
 def _expected_failure(value: Any) -> dict[str, Any] | None:
@@ -635,9 +756,28 @@ def _sort_key(column: pd.Series) -> pd.Series:
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
-    view["note"] = step.get("reason") or step.get("error") or step.get("failure_kind")
+    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
+    view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
+    view["failure"] = _failure_view(step.get("failure"))
     return view
+
+
+def _failure_view(failure: Any) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if not isinstance(failure, dict):
+        return None
+    cause = failure.get("cause")
+    return {
+        "kind": failure.get("kind"),
+        "stage": failure.get("stage"),
+        "distribution": failure.get("distribution"),
+        "what": failure.get("what"),
+        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
+        "hint": failure.get("hint"),
+        "available": failure.get("available"),
+    }
 
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
@@ -825,6 +965,9 @@ def _environment() -> Environment:
     )
     env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
     env.globals.update(
+        speed_cell=speed_cell,
+        fmt_spread=fmt_spread,
+        fmt_ms=fmt_ms,
         status_class=status_class,
         missing=missing,
         base_anchor=base_anchor,
@@ -836,14 +979,21 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
-def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None = None) -> str:
+def render_report(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> str:
     """The whole report as one self-contained HTML document.
+
+    ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
     cells = cells_frame(results)
-    grid = _with_noise(_records(grid_frame(cells)), results)
+    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
     base_names = _ordered(cells["base"], [b["name"] for b in bases])
     depsets = _ordered(cells["depset"], _depset_names(results))
@@ -857,6 +1007,8 @@ def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None 
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "speed": speed_table(results.get("bases") or []),
+        "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
         "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
@@ -909,6 +1061,11 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
     results = load_results(results_dir / "results.json")
+    index_path = results_dir / SBOM_INDEX
+    sbom_index = (
+        json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
+    )
     target = results_dir / "report.html"
-    target.write_text(render_report(results, history=history), encoding="utf-8")
+    report = render_report(results, history=history, sbom_index=sbom_index)
+    target.write_text(report, encoding="utf-8")
     return target

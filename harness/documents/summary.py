@@ -12,14 +12,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.suites import group_suite
 from harness.analysis.view import (
     CellGroup,
     NoisyTiming,
     base_names,
     bases_by_name,
     depset_names,
+    failure_account,
     fmt_seconds,
     group_cells,
+    md_code,
     md_escape,
     md_table,
     noise_text,
@@ -78,11 +81,24 @@ def _unexpected(groups: list[CellGroup]) -> list[str]:
     if not bad:
         return []
     lines = [f"### Unexpected results ({len(bad)})", ""]
-    lines += [
-        f"- **{md_escape(g.id)}**: {g.status}" + (f" — {md_escape(g.reason)}" if g.reason else "")
-        for g in bad
-    ]
+    for g in bad:
+        reason = f" — {md_escape(g.reason)}" if g.reason else ""
+        lines.append(f"- **{md_escape(g.id)}**: {g.status}{reason}")
+        lines += _failure_lines(g)
     return [*lines, ""]
+
+
+def _failure_lines(group: CellGroup) -> list[str]:
+    """The cause lines of the failed build and what to add, under the cell's bullet."""
+    account = next((a for r in group.records if (a := failure_account(r))), None)
+    if account is None:
+        return []
+    lines = []
+    if account.cause:
+        lines += ["", "  ```text", *(f"  {line}" for line in account.cause), "  ```"]
+    if account.hint:
+        lines += ["", f"  fix: {md_escape(account.hint)}"]
+    return lines
 
 
 def _unexpected_passes(groups: list[CellGroup]) -> list[str]:
@@ -125,6 +141,22 @@ def _noisy(groups: list[CellGroup]) -> list[str]:
     ]
 
 
+def _suites(groups: list[CellGroup]) -> list[str]:
+    """The depsets' own test suites, one row per cell that ran one."""
+    rows = []
+    for group in groups:
+        suite = group_suite(group)
+        if suite is not None:
+            failing = ", ".join(md_code(n) for n in suite.failing_names) or "—"
+            rows.append(
+                [md_escape(group.id), status_label(suite.status), md_escape(suite.summary), failing]
+            )
+    if not rows:
+        return []
+    header = ["cell", "suite", "result", "failing tests"]
+    return [f"### Test suites ({len(rows)})", "", *md_table(header, rows), ""]
+
+
 def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
     slower = sum(t.direction == "slower" for t in diff.timing_changes)
     faster = len(diff.timing_changes) - slower
@@ -156,6 +188,7 @@ def markdown_summary(
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),
+        *_suites(groups),
         *_noisy(groups),
     ]
     lines += (

@@ -19,6 +19,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.images import Image
 
 from harness.engine.debootstrap import (
@@ -61,6 +62,12 @@ INHERITED_STANDIN_LABELS = (
 LABELS_FORMAT = "2"  # 2: inherited stand-in labels blanked
 MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
 BUILD_HTTP_TIMEOUT = 3 * 3600
+# The interpreter benchmark runs once per base image and is cached by image id; past
+# this it is stopped and recorded as a timeout (the issue's budget: a minute per base).
+PYBENCH_TIMEOUT_S = 60.0
+# The probe's own budget, below the cap: on a busy machine it makes fewer repeats
+# (and says which) instead of being killed with nothing to show.
+PYBENCH_BUDGET_S = 45.0
 
 
 @dataclass
@@ -79,6 +86,9 @@ class Resolver:
     log: Log = print
     registries: dict[str, RegistryState] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # False: a base that would have to be built is unavailable instead (`harness preflight`
+    # answers in seconds and never starts a 27-minute stand-in build on its own).
+    build: bool = True
 
     @property
     def registries_reachable(self) -> bool | None:
@@ -123,6 +133,8 @@ class Resolver:
             record["origin"] = "debootstrap"
             record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
             return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
+        except NotBuilt as err:
+            return _unavailable(record, str(err))
         except (StandinBuildError, docker.errors.DockerException, BuildFailed) as err:
             return _unavailable(record, f"could not build: {err}")
 
@@ -207,6 +219,12 @@ class Resolver:
 
     # -- building ------------------------------------------------------------------
 
+    def _refuse_build(self, name: str, image: str) -> None:
+        if not self.build:
+            raise NotBuilt(
+                f"{image} is not built on this machine yet (`harness bases build {name}` builds it)"
+            )
+
     def _labels(self, name: str, standin_for: str | None, recipe: str) -> dict[str, str]:
         # An image built FROM a stand-in inherits its labels; blank the ones that would make
         # a user's image claim to be a stand-in. (Provenance itself is read from the base
@@ -231,6 +249,7 @@ class Resolver:
         if cached:
             self.log(f"[bases] {name}: cached stand-in {repository} ({recipe.digest()[:16]})")
             return self.client.images.get(cached)
+        self._refuse_build(name, repository)
         self.log(f"[bases] {name}: building {repository} with debootstrap (about 40 s)")
         labels = self._labels(name, standin_for, recipe.digest())
         image_id = build_debootstrap_image(self.client, recipe, repository, labels, log=self.log)
@@ -246,6 +265,8 @@ class Resolver:
         identity: dict[str, str] = {"harness-labels": LABELS_FORMAT}
         for arg, other in spec.base_args.items():
             dependency = self.resolve(other)
+            if dependency["status"] != "available" and not self.build:
+                raise NotBuilt(f"built from base {other!r}, which is unavailable here")
             if dependency["status"] != "available":
                 raise BuildFailed(f"base {other!r} (build arg {arg}) is unavailable")
             # FROM takes a reference; the image id stays in the recipe digest below.
@@ -257,6 +278,7 @@ class Resolver:
             return self.client.images.get(tag)
         except docker.errors.ImageNotFound:
             pass
+        self._refuse_build(name, tag)
         self.log(f"[bases] {name}: docker build {dockerfile} (classic builder)")
         try:
             image, _logs = self.client.images.build(
@@ -277,6 +299,63 @@ class Resolver:
 
     # -- facts -----------------------------------------------------------------------
 
+    def interpreter_speed(self, name: str) -> dict[str, Any] | None:
+        """The pybench probe's output for an available base (None when it is not).
+
+        Once per image, cached by image id, interpreter, the probe's code and the CPU
+        limit: the benchmark is as much a fact of the image as the env probe, and timing
+        it again each run would add its minute to every run.
+        """
+        record = self.records.get(name)
+        if not record or record["status"] != "available":
+            return None
+        settings = self.matrix.settings
+        limits = f"cpus={settings.cpus} memory={settings.memory}"
+        path = probe_cache_path(
+            self.probes_dir,
+            record["image_id"],
+            record["python_command"],
+            "pybench.py",
+            "interpreter-speed",
+            limits,
+        )
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
+        self.log(f"[bases] {name}: timing the interpreter (pybench, network cut)")
+        output = self._pybench(record["image_id"], record["python_command"])
+        if output.get("status") == "passed":
+            _write_cache(path, output)
+        return output
+
+    def _pybench(self, image: str, python: str) -> dict[str, Any]:
+        settings = self.matrix.settings
+        container = self.client.containers.run(
+            image,
+            [python, "/harness/probes/pybench.py", "--budget-s", str(PYBENCH_BUDGET_S)],
+            entrypoint=[],
+            network_mode="none",
+            detach=True,
+            nano_cpus=int(settings.cpus * 1e9) if settings.cpus else None,
+            mem_limit=settings.memory,
+            labels={"harness.probe": "pybench"},
+            volumes={str(self.probes_dir): {"bind": "/harness/probes", "mode": "ro"}},
+        )
+        try:
+            try:
+                container.wait(timeout=PYBENCH_TIMEOUT_S)
+            except requests.exceptions.RequestException:
+                container.kill()
+                return {
+                    "status": "timeout",
+                    "error": f"pybench did not finish within {PYBENCH_TIMEOUT_S:.0f} s",
+                }
+            output = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        parsed, problem = parse_probe_output(output)
+        return parsed if parsed is not None else {"status": "error", "error": problem}
+
     def _describe(self, record: dict[str, Any]) -> dict[str, Any]:
         image = self.client.images.get(record["image_id"])
         facts: dict[str, Any] = {
@@ -295,19 +374,12 @@ class Resolver:
     def _cached_env_probe(self, image: str, python: str) -> dict[str, Any] | None:
         """An image id's facts cannot change, so a passed probe is kept for the next run."""
         path = env_cache_path(self.probes_dir, image, python)
-        try:
-            return dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            pass
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
         env = self._env_probe(image, python)
         if env and env.get("status") == "passed":
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(f".{os.getpid()}.tmp")
-                temporary.write_text(json.dumps(env), encoding="utf-8")
-                temporary.replace(path)
-            except OSError:
-                pass  # a read-only home only costs the next run half a second
+            _write_cache(path, env)
         return env
 
     def _env_probe(self, image: str, python: str) -> dict[str, Any] | None:
@@ -330,12 +402,41 @@ class Resolver:
 
 def env_cache_path(probes_dir: Path, image_id: str, python: str) -> Path:
     """Keyed by image id, interpreter and the probe's own code, so an edit re-probes."""
+    return probe_cache_path(probes_dir, image_id, python, "env.py", "base-facts")
+
+
+def probe_cache_path(
+    probes_dir: Path, image_id: str, python: str, probe: str, folder: str, extra: str = ""
+) -> Path:
+    """``~/.cache/harness/<folder>/<key>.json`` for a probe's output on one image."""
     digest = hashlib.sha256(f"{image_id}\0{python}".encode())
-    for name in ("env.py", "_common.py"):
+    for name in (probe, "_common.py"):
         source = probes_dir / name
         digest.update(source.read_bytes() if source.is_file() else b"-")
+    digest.update(extra.encode())
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "harness" / "base-facts" / f"{digest.hexdigest()[:24]}.json"
+    return Path(root) / "harness" / folder / f"{digest.hexdigest()[:24]}.json"
+
+
+def _read_cache(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_cache(path: Path, output: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(output), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the next run the probe again
+
+
+class NotBuilt(Exception):
+    pass
 
 
 class BuildFailed(Exception):

@@ -71,6 +71,8 @@ class _Cell(_Open):
     probes: dict[str, dict[str, Any]] = {}
     expected_failure: dict[str, Any] | None = None
     reproducer: dict[str, Any] | None = None
+    preflight: dict[str, Any] | None = None
+    preflight_mismatches: list[dict[str, Any]] | None = None
 
 
 class _Named(_Open):
@@ -93,6 +95,7 @@ class _Base(_Named):
     libc: dict[str, Any] | None = None
     size_bytes: Number = None
     build_seconds: Number = None
+    interpreter_speed: dict[str, Any] | None = None
 
 
 class _Depset(_Named):

@@ -3,7 +3,8 @@
 The outcome is data, never an exception: every failure becomes a step status and a
 cell status (see docs/design.md). Steps, in order: detect the package manager, system
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
-environment probe, the import probe and the depset's smoke probes.
+environment probe, the import probe, the contents probe (what the image is made of:
+OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ from harness.engine.container import (
 )
 from harness.model.ids import container_name
 from harness.model.matrix import Cell, DepsetSpec, Settings
-from harness.model.probe_output import parse_probe_output
+from harness.model.probe_output import (
+    CONTENTS_PROBE,
+    ENV_PROBE,
+    IMPORTS_PROBE,
+    TESTS_PROBE,
+    parse_probe_output,
+)
 from harness.model.status import FAILING
-from harness.run import pipreport
+from harness.run import pipfailure, pipreport, project
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
@@ -53,7 +60,8 @@ WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
 WARM_IMPORT_RUNS = 1
-PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
+# The end of pip --log read after a failure: the failed build block and pip's verdict.
+PIP_LOG_TAIL_BYTES = 256 * 1024
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 PIP_RESULTS_SEPARATOR = "==== harness: end of pip report ===="
@@ -107,6 +115,10 @@ class CellRun:
         if job.base["status"] != "available":
             self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
             return self.record
+        problem = project.write_lock_export(job)
+        if problem:  # the lock file changed or vanished since the matrix loaded
+            self._finish("error", problem, started)
+            return self.record
         try:
             with CellContainer(self.client, self._container_spec()) as box:
                 self.record["container"] = job_container_name(job)
@@ -125,16 +137,22 @@ class CellRun:
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
             return
+        tests = self.job.depset.tests
+        if tests and tests.network and not self._tests(box):
+            return
         box.disconnect_network()
         self.network_cut = True
         self.record["probes_offline"] = True
         python = f"{VENV}/bin/python"
-        self._probe(box, python, "env", [])
+        self._probe(box, python, ENV_PROBE, [])
         if self.job.depset.imports:
-            self._probe(box, python, "imports", imports_probe_args(self.job))
+            self._probe(box, python, IMPORTS_PROBE, imports_probe_args(self.job))
+        self._probe(box, python, CONTENTS_PROBE, ["--venv", VENV])
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
-                break
+                return
+        if tests and not tests.network:
+            self._tests(box)
 
     # -- install steps -----------------------------------------------------------------
 
@@ -152,7 +170,14 @@ class CellRun:
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if venv.exit_code != 0:
                 return False
-        return self._pip_install(box) if self.job.depset.pip else True
+        if project.needs_pip_step(self.job.depset) and not self._pip_install(box):
+            return False
+        if self.job.depset.project:
+            command = project.project_install_command(self.job, VENV)
+            return self._after_install_step(
+                self._step(box, "project-install", "install", command, self._default_user())
+            )
+        return True
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
@@ -205,13 +230,19 @@ class CellRun:
         return self._after_install_step(outcome)
 
     def _pip_failure_kind(self, box: CellContainer, outcome: ExecOutcome) -> str | None:
-        """pip hides the cause of 'from versions: none' (e.g. no network) in its --log."""
-        detail = box.exec(
-            ["sh", "-c", f"grep -E '{PIP_LOG_CAUSES}' {WORK}/pip.log | tail -n 30"], 60
+        """Why pip failed. The console hides a build's output ('See above for output.'):
+        with --log it went to the log only, so the cause lines are read from there."""
+        detail = box.exec(["sh", "-c", f"tail -c {PIP_LOG_TAIL_BYTES} {WORK}/pip.log"], 60)
+        kind = pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
+        failure = pipfailure.diagnose(
+            outcome.output, detail.stdout, kind, self.record.get("package_manager")
         )
-        if detail.stdout.strip():
-            self.steps[-1]["log_detail"] = self.redactor.text(detail.stdout[-LOG_TAIL_CHARS:])
-        return pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
+        step = self.steps[-1]
+        step["failure"] = self.redactor.deep(failure.to_dict())
+        if failure.cause:
+            step["log_detail"] = self.redactor.text("\n".join(failure.cause))
+        step["failure_summary"] = self.redactor.text(failure.one_line())
+        return pipfailure.refine_kind(failure, kind)
 
     def _after_install_step(self, outcome: ExecOutcome) -> bool:
         if outcome.exit_code == 0 and not outcome.timed_out:
@@ -222,7 +253,11 @@ class CellRun:
             self.record["environment_limit"] = limit
             self.record["reason"] = f"environment limit: {limit}"
         elif self.steps[-1].get("failure_kind"):
-            self.record["reason"] = f"{self.steps[-1]['name']}: {self.steps[-1]['failure_kind']}"
+            step = self.steps[-1]
+            summary = step.get("failure_summary")
+            self.record["reason"] = f"{step['name']}: {step['failure_kind']}" + (
+                f": {summary}" if summary else ""
+            )
         return False
 
     def _environment_limit(self, log: str) -> str | None:
@@ -245,6 +280,7 @@ class CellRun:
         for dist in dists:
             if not dist["wheel"]:
                 dist["build_seconds"] = _build_seconds(durations, dist["name"])
+        _mark_failed_build(dists, self.steps[-1].get("failure") if self.steps else None)
         self.record["distributions"] = dists
         self.record["download_bytes"] = pipreport.downloaded_bytes(log)
         self.record["pip_report_environment"] = (report or {}).get("environment")
@@ -267,6 +303,23 @@ class CellRun:
         self.record["probes"][name] = self.redactor.deep(parsed)
         return not outcome.container_died
 
+    def _tests(self, box: CellContainer) -> bool:
+        """The depset's own test suite, recorded as the probe ``tests``."""
+        command = project.tests_command(self.job, VENV)
+        outcome = self._step(box, project.TESTS_STEP, "probe", command, self._default_user())
+        junit = None
+        if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
+            junit = box.exec(project.read_junit_command(), 60).stdout
+        record, reason = project.tests_outcome(self.job.depset, outcome, junit)
+        step = self.steps[-1]
+        if step["status"] == "passed" and record["status"] != "passed":
+            step["status"] = "failed"
+        if reason:
+            step["reason"] = reason
+            self.record["reason"] = self.record.get("reason") or reason
+        self.record["probes"][TESTS_PROBE] = self.redactor.deep(record)
+        return not outcome.container_died
+
     def _probe_path(self, name: str) -> str:
         if (self.job.probes_dir / f"{name}.py").is_file():
             return f"{PROBES_MOUNT}/{name}.py"
@@ -282,9 +335,8 @@ class CellRun:
         self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
     ) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
-        outcome = box.run_shell(
-            command, timeout=self.job.cell.timeout, environment=self._env(), user=user
-        )
+        limit = self._timeout(kind)
+        outcome = box.run_shell(command, timeout=limit, environment=self._env(), user=user)
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -300,6 +352,10 @@ class CellRun:
         if user:
             self.steps[-1]["user"] = user
         return outcome
+
+    def _timeout(self, kind: str) -> float:
+        timeouts = self.job.cell.timeouts
+        return timeouts.install if kind == "install" else timeouts.probe
 
     def _record_step(
         self,
@@ -330,7 +386,8 @@ class CellRun:
         if outcome is not None and status == "oom":
             step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
         if outcome is not None and status == "timeout":
-            step["reason"] = f"exceeded the step timeout of {self.job.cell.timeout:.0f} s"
+            which = "install" if kind == "install" else "probe"
+            step["reason"] = f"exceeded the {which} timeout of {self._timeout(kind):.0f} s"
         if outcome is not None and outcome.exit_code is None and outcome.container_died:
             # The exec itself failed (engine restarting, container removed): say so, rather
             # than "the probe printed nothing", and let --resume run the cell again.
@@ -407,7 +464,7 @@ class CellRun:
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
-        return mounts
+        return mounts + [user.mount for user in project.user_mounts(self.job)]
 
     def _wheelhouses(self) -> list[Path]:
         paths = [(self.job.matrix_dir / p).resolve() for p in self.job.settings.wheelhouses]
@@ -509,7 +566,8 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
             f"--report {WORK}/pip-report.json --log {WORK}/pip.log",
             *links,
             *job.depset.pip_args,
-            requirements,
+            *([requirements] if requirements else []),
+            *project.requirement_args(job),
         ]
     )
 
@@ -526,12 +584,15 @@ def reproducer(
     probes = [s for s in steps if s["kind"] == "probe"]
     lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
+    lines += project.dockerfile_lines(job)
     for mount in mounts:
-        if mount.target != PROBES_MOUNT:  # copy these from the host into the build context
+        # The user's files are copied above; copy these from the host into the context.
+        if mount.target != PROBES_MOUNT and not mount.target.startswith(project.USER_MOUNT):
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
     lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
+    lines += [f"RUN {s['command']}" for s in probes if s["name"] == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
@@ -591,6 +652,24 @@ def _first_problem(steps: list[dict[str, Any]]) -> str | None:
             detail = step.get("reason") or step.get("error") or step.get("failure_kind")
             return f"{step['name']} {step['status']}" + (f": {detail}" if detail else "")
     return None
+
+
+def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | None) -> None:
+    """pip's report lists what it resolved, before building: one whose build failed is
+    not installed, and says so (``failed: "build"``). A build that failed while pip was
+    still resolving (its metadata) is in no report: it is added, so the cell lists it."""
+    if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
+        return
+    name, _, version = str(failure["distribution"]).partition(" ")
+    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    for dist in dists:
+        if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
+            dist["failed"] = "build"
+            return
+    dists.append(
+        {"name": name, "version": version or None, "wheel": False, "tag": None,
+         "family": "sdist", "requested": None, "source": None, "failed": "build"}
+    )  # fmt: skip
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:

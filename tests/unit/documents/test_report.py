@@ -412,3 +412,71 @@ def test_write_report_writes_next_to_results(tmp_path: Path) -> None:
     assert out == tmp_path / "report.html"
     text = out.read_text(encoding="utf-8")
     assert "fixture-20261127-101500-ab12cd" in text and SCRIPT not in text
+
+
+# --- preflight predictions next to the install, and the interpreter benchmark ----------
+
+
+def pybench(loops_s: float, rel_iqr: float = 0.02) -> dict[str, Any]:
+    stats = {"median_s": loops_s, "rel_spread": rel_iqr * 2, "rel_iqr": rel_iqr}
+    return {
+        "status": "passed",
+        "settings": {"scale": 1.0},
+        "python": {"version": "3.11.2"},
+        "build": {"pgo": False, "lto": False},
+        "workloads": {"loops_calls": stats},
+    }
+
+
+def test_mismatch_is_flagged_in_the_grid_and_the_details(results: dict[str, Any]) -> None:
+    spacy = cell(results, "py311-slim×spacy")
+    numpy = next(d for d in spacy["distributions"] if d["name"] == "numpy")
+    spacy["preflight"] = {
+        "status": "build",
+        "verdict": "needs a build from source of numpy",
+        "distributions": [
+            {"name": "numpy", "version": numpy["version"], "kind": "sdist", "wheel_tag": None},
+        ],
+        "notes": ["dependencies of numpy come from sdist metadata built on the host"],
+        "seconds": 4.2,
+    }
+    spacy["preflight_mismatches"] = [
+        {"name": "numpy", "predicted": "sdist", "installed": "wheel", "message": "m"}
+    ]
+    page = render_report(results)
+    box = grid_cell(page, "py311-slim×spacy")
+    assert "preflight ≠ install: numpy" in box
+    assert f"said build from source {numpy['version']}, got wheel {numpy['version']}" in box
+    details = page.split(f'id="{cell_anchor("py311-slim×spacy")}"', 1)[1].split("</article>")[0]
+    assert "needs a build from source of numpy" in details and "sdist metadata" in details
+    assert '<tr class="mismatch"><td class="mono">numpy</td>' in details
+    assert f"wheel {numpy['version']} ({numpy['tag']})" in details
+    assert "preflight ≠" not in grid_cell(page, "py311-slim×torch")
+
+
+def test_a_prediction_without_mismatch_says_so(results: dict[str, Any]) -> None:
+    torch = cell(results, "py311-slim×torch")
+    torch["preflight"] = {"status": "wheels", "verdict": "will install from wheels",
+                          "distributions": [], "notes": [], "seconds": 1.0}  # fmt: skip
+    torch["preflight_mismatches"] = []
+    page = render_report(results)
+    details = page.split(f'id="{cell_anchor("py311-slim×torch")}"', 1)[1].split("</article>")[0]
+    assert (
+        "will install from wheels" in details and "every distribution came as predicted" in details
+    )
+
+
+def test_interpreter_speed_section(results: dict[str, Any], html: str) -> None:
+    assert 'id="interpreter-speed"' not in html  # no base measured: no section
+    bases = {b["name"]: b for b in results["bases"]}
+    bases["py311-slim"]["interpreter_speed"] = pybench(0.040)
+    bases["py313-slim"]["interpreter_speed"] = pybench(0.080)
+    page = render_report(results)
+    section = page.split('id="interpreter-speed"', 1)[1].split("</section>")[0]
+    assert "baseline base <b>py311-slim</b>" in section
+    assert "80.0 ms (2.00x slower)" in section and "40.0 ms" in section
+    assert "PGO and LTO not recorded" in section and "IQR ≤ 2%" in section
+    assert "Stand-in builds." in section and "stand-in build</span>" in section
+    bases["py313-slim"]["interpreter_speed"] = pybench(0.044, rel_iqr=0.2)
+    quiet = render_report(results).split('id="interpreter-speed"', 1)[1]
+    assert "44.0 ms (no difference)" in quiet.split("</section>")[0]
