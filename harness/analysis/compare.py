@@ -58,6 +58,7 @@ from harness.analysis.view import (
 )
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
+from harness.model.origin import origin_text
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
 from harness.model.status import label as status_label
@@ -68,6 +69,7 @@ class BaseInfo:
     name: str
     reference: str | None
     standin: str | None
+    origin: str  # origin_text: pulled (digest), local, your Dockerfile, stand-in...
     image_id: str | None
     digest: str | None
     status: str | None
@@ -140,6 +142,7 @@ def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
         name=name,
         reference=base.get("reference"),
         standin=base.get("standin"),
+        origin=origin_text(base),
         image_id=base.get("image_id"),
         digest=base.get("digest"),
         status=base.get("status"),
@@ -417,8 +420,7 @@ def fmt_metric_delta(metric: Metric) -> str:
 
 def _base_line(label: str, info: BaseInfo) -> str:
     parts = [f"**{label}: {md_escape(info.name)}** — {md_escape(info.reference or '?')}"]
-    if info.standin:
-        parts.append(f"({md_escape(info.standin)})")
+    parts.append(f"({md_escape(info.origin)})")
     if info.image_id:
         parts.append(f"image {md_escape(info.image_id)}")
     if info.status and info.status != "available":
@@ -537,7 +539,7 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 deltas are B − A and count as a difference only beyond noise.</p>
 <ul>{% for label, b in (("A", c.base_a), ("B", c.base_b)) %}
 <li><b>{{ label }}: {{ b.name }}</b> — {{ b.reference or "?" }}
-{% if b.standin %}<span class="muted">({{ b.standin }})</span>{% endif %}
+<span class="muted">({{ b.origin }})</span>
 {% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
 {% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
 {% endfor %}</ul>

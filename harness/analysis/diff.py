@@ -52,6 +52,7 @@ from harness.analysis.view import (
     too_noisy,
 )
 from harness.model.ids import cell_anchor
+from harness.model.origin import short_digest
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD
 from harness.model.status import label as status_label
@@ -63,7 +64,7 @@ from harness.model.status import label as status_label
 HOST_SIDES = ("before", "after")
 
 # Fields of a base whose change explains a change of behaviour.
-_BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
+_BASE_FIELDS = ("reference", "origin", "image_id", "digest", "python", "os", "libc", "status")
 # Fields of a depset, compared as sets of strings.
 _DEPSET_FIELDS = ("pip", "system", "probes", "imports")
 
@@ -149,8 +150,16 @@ class BaseChange:
     field: str
     before: str | None
     after: str | None
+    reference: str | None = None  # the image reference, for a digest change
+    same_reference: bool = True  # the same reference pulled in both runs
 
     def describe(self) -> str:
+        if self.field == "digest" and self.before and self.after:
+            cause = "rebuilt upstream" if self.same_reference else "a different reference"
+            return (
+                f"{self.base} ({self.reference}): digest {short_digest(self.before)} → "
+                f"{short_digest(self.after)} ({cause})"
+            )
         before, after = _short_id(self.before), _short_id(self.after)
         return f"base {self.base}: new {self.field} {before} → {after}"
 
@@ -374,10 +383,27 @@ def _base_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[BaseCh
         base_a = bases_a.get(name)
         if base_a is None:
             continue
-        for field in _BASE_FIELDS:
-            before, after = _field_text(base_a.get(field)), _field_text(base_b.get(field))
-            if before != after:
-                yield BaseChange(name, field, before, after)
+        changed = {
+            field: (_field_text(base_a.get(field)), _field_text(base_b.get(field)))
+            for field in _BASE_FIELDS
+            if _field_text(base_a.get(field)) != _field_text(base_b.get(field))
+        }
+        digests = changed.get("digest", (None, None))
+        if all(digests):
+            changed.pop("image_id", None)  # a new manifest is a new image: one cause, one line
+        for field, (before, after) in changed.items():
+            yield BaseChange(
+                name,
+                field,
+                before,
+                after,
+                reference=_field_text(base_b.get("reference")),
+                same_reference=_pulled_as(base_a) == _pulled_as(base_b),
+            )
+
+
+def _pulled_as(base: Mapping[str, Any]) -> str | None:
+    return _field_text(base.get("pulled_reference") or base.get("reference"))
 
 
 def _as_strings(value: Any) -> set[str]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.model.errors import ConfigurationError
-from harness.model.matrix import Matrix, load_matrix
+from harness.model.matrix import Matrix, load_matrix, registry_login
 from harness.model.plan import Plan
 
 
@@ -71,6 +72,8 @@ def run_matrix(options: RunOptions) -> RunOutcome:
         from harness.model.plan import parse_shard
 
         parse_shard(options.shard)  # a typo fails before the engine is asked
+    for host in matrix.settings.registry_auth:
+        registry_login(matrix, host, os.environ)  # a login variable not set: exit 2 now too
     engine.connect()  # exit 3 before pytest starts
     run_id, out_dir = _run_location(options, new_run_id)
     jobs = options.jobs or matrix.settings.jobs

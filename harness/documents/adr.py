@@ -49,6 +49,7 @@ from harness.analysis.view import (
 )
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
+from harness.model.origin import origin_tag, origin_text
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD, NOT_RUN
 from harness.model.status import label as status_label
@@ -196,6 +197,8 @@ def _option_title(ctx: _Context, name: str) -> str:
     title = f"{md_code(name)}: {md_escape(base.get('reference') or name)}"
     if base.get("standin"):
         title += " (measured on a local stand-in)"
+    elif origin_tag(base):
+        title += f" ({origin_tag(base)})"
     if name == ctx.baseline:
         title += " — baseline"
     return title
@@ -592,11 +595,10 @@ def _engine_text(engine: Mapping[str, Any]) -> str:
 
 
 def _bases_table(ctx: _Context) -> list[str]:
-    header = ["base", "reference", "stand-in", "image id", "digest", "OS / libc / Python", "size"]
+    header = ["base", "reference", "origin", "image id", "digest", "OS / libc / Python", "size"]
     rows = []
     for name in ctx.options:
         b = _base(ctx, name)
-        standin = f"yes: {md_escape(b['standin'])}" if b.get("standin") else "no"
         system = " / ".join(
             _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
@@ -607,7 +609,7 @@ def _bases_table(ctx: _Context) -> list[str]:
             [
                 md_code(name),
                 md_escape(b.get("reference") or "—"),
-                standin,
+                md_escape(origin_text(b)),
                 md_code(b.get("image_id") or "—"),
                 md_code(b.get("digest") or "—"),
                 md_escape(system),

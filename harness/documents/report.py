@@ -40,6 +40,7 @@ from harness.documents import charts
 from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
 from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anchor, depset_anchor
+from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
@@ -66,7 +67,7 @@ _FACT_MAX_LIST = 20
 _FACT_MAX_CHARS = 300
 
 _RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
-             "registry_reachable")  # fmt: skip
+             "registry_reachable", "registries", "registry_mirror")  # fmt: skip
 _HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
 _ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
 
@@ -345,9 +346,10 @@ def bases_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         _base_row({**b, "standin": standins.get(str(b.get("name")))})
         for b in results.get("bases") or []
     ]
-    columns = ["name", "reference", "kind", "standin", "origin", "status", "reason", "image",
-               "image_id", "image_id_short", "digest", "os", "libc", "python", "size_bytes",
-               "build_seconds", "anchor"]  # fmt: skip
+    columns = ["name", "reference", "kind", "standin", "origin", "origin_kind", "origin_tag",
+               "description", "status", "reason", "image", "image_id", "image_id_short",
+               "digest", "os", "libc", "python", "size_bytes", "build_seconds",
+               "anchor"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -358,7 +360,10 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
         **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
-        "origin": base.get("standin") or "official image",
+        "description": base.get("description"),
+        "origin": origin_text(base),
+        "origin_kind": origin_of(base),
+        "origin_tag": origin_tag(base),
         "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
         "libc": libc_text or None,
         "size_bytes": base.get("size_bytes"),
@@ -635,6 +640,7 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(results)
+    bases = {str(b.get("name")): b for b in results.get("bases") or []}
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -642,6 +648,10 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
         {
             **entry,
             "standin": standins.get(entry["base"]),
+            # Which image this cell ran on: the digest of a pulled base, the stand-in...
+            "origin": origin_text(
+                bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
+            ),
             "repeats": [
                 {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)

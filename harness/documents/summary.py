@@ -17,6 +17,7 @@ from harness.analysis.view import (
     CellGroup,
     NoisyTiming,
     base_names,
+    bases_by_name,
     depset_names,
     failure_account,
     fmt_seconds,
@@ -30,6 +31,7 @@ from harness.analysis.view import (
     safe_url,
 )
 from harness.model.ids import cell_anchor
+from harness.model.origin import origin_brief
 from harness.model.records import check_schema
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
@@ -54,11 +56,21 @@ def _grid_entry(group: CellGroup | None, href: str | None) -> str:
     return f"[{text}]({href}#{cell_anchor(group.id)})" if href else text
 
 
+def _base_head(name: str, base: Mapping[str, Any] | None) -> str:
+    """The base's name and where it came from (pulled + digest, stand-in, Dockerfile...)."""
+    brief = origin_brief(base) if base else None
+    return f"{md_escape(name)} ({md_escape(brief)})" if brief else md_escape(name)
+
+
 def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
     cells = {(g.base, g.depset): g for g in group_cells(results).values()}
     depsets = depset_names(results)
+    bases = bases_by_name(results)
     rows = [
-        [md_escape(base), *(_grid_entry(cells.get((base, d)), href) for d in depsets)]
+        [
+            _base_head(base, bases.get(base)),
+            *(_grid_entry(cells.get((base, d)), href) for d in depsets),
+        ]
         for base in base_names(results)
     ]
     return md_table(["base \\ depset", *map(md_escape, depsets)], rows)

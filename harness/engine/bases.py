@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +28,20 @@ from harness.engine.debootstrap import (
     build_debootstrap_image,
     find_cached_image,
 )
-from harness.model.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
+from harness.engine.pull import (
+    auth_header,
+    bounded_pull,
+    pulled_reference,
+    registry_host,
+    repo_digest,
+)
+from harness.model.matrix import (
+    BaseSpec,
+    DebootstrapSpec,
+    DockerfileSpec,
+    Matrix,
+    registry_login,
+)
 from harness.model.probe_output import parse_probe_output
 
 Log = Callable[[str], None]
@@ -40,6 +51,15 @@ DEBIAN_RELEASES = {
     "forky": "Debian 14",
     "sid": "Debian unstable (sid)",
 }
+# Labels a debootstrap stand-in carries that say what it is (see debootstrap._recipe_labels).
+INHERITED_STANDIN_LABELS = (
+    "harness.standin-for",
+    "harness.debian-suite",
+    "harness.python",
+    "harness.python-version",
+    "harness.recipe-format",
+)
+LABELS_FORMAT = "2"  # 2: inherited stand-in labels blanked
 MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
 BUILD_HTTP_TIMEOUT = 3 * 3600
 # The interpreter benchmark runs once per base image and is cached by image id; past
@@ -52,7 +72,7 @@ PYBENCH_BUDGET_S = 45.0
 
 @dataclass
 class RegistryState:
-    """Once one pull fails for lack of a registry, the others are not tried."""
+    """One registry host: once a pull finds it down, its other bases are not tried."""
 
     reachable: bool | None = None
     reason: str | None = None
@@ -64,11 +84,26 @@ class Resolver:
     matrix: Matrix
     probes_dir: Path
     log: Log = print
-    registry: RegistryState = field(default_factory=RegistryState)
+    registries: dict[str, RegistryState] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     # False: a base that would have to be built is unavailable instead (`harness preflight`
     # answers in seconds and never starts a 27-minute stand-in build on its own).
     build: bool = True
+
+    @property
+    def registries_reachable(self) -> bool | None:
+        """For the run record: True when every registry tried answered, False when one
+        did not, None when no pull was tried (each base records its own registry)."""
+        tried = [state.reachable for state in self.registries.values()]
+        if not tried:
+            return None
+        return all(tried)
+
+    def registry_record(self) -> dict[str, Any]:
+        return {
+            host: {"reachable": state.reachable, "reason": state.reason}
+            for host, state in self.registries.items()
+        }
 
     def resolve_all(self, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
         for name in names or list(self.matrix.spec.bases):
@@ -92,8 +127,10 @@ class Resolver:
             if spec.image:
                 return self._from_reference(record, spec)
             if spec.dockerfile:
+                record["origin"] = "dockerfile"
                 return self._available(record, self._build_dockerfile(name, spec.dockerfile))
             assert spec.debootstrap is not None
+            record["origin"] = "debootstrap"
             record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
             return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
         except NotBuilt as err:
@@ -103,7 +140,7 @@ class Resolver:
 
     def _from_reference(self, record: dict[str, Any], spec: BaseSpec) -> dict[str, Any]:
         assert spec.image is not None
-        image, why_not = self._local_or_pulled(spec.image)
+        image, why_not = self._local_or_pulled(record, spec.image)
         if image is not None:
             return self._available(record, image)
         if spec.standin is None:
@@ -114,6 +151,7 @@ class Resolver:
         standin = spec.standin
         assert standin is not None and spec.image is not None
         record["standin"] = f"stand-in for {spec.image}: {_standin_text(standin)}, built locally"
+        record["origin"] = "stand-in"
         record["standin_reason"] = why_not
         self.log(f"[bases] {record['name']}: {why_not}; using its stand-in")
         if standin.debootstrap:
@@ -131,40 +169,53 @@ class Resolver:
 
     # -- pulling -------------------------------------------------------------------
 
-    def _local_or_pulled(self, reference: str) -> tuple[Any, str]:
-        policy = self.matrix.settings.pull
-        if policy != "always":
+    def _local_or_pulled(self, record: dict[str, Any], reference: str) -> tuple[Any, str]:
+        settings = self.matrix.settings
+        wanted = pulled_reference(reference, settings.registry_mirror)
+        if settings.pull != "always":
             try:
-                return self.client.images.get(reference), ""
+                image = self.client.images.get(wanted)
             except docker.errors.ImageNotFound:
                 pass
-        if policy == "never":
-            return None, f"{reference} is not present locally and pull is 'never'"
-        if self.registry.reachable is False:
-            return None, f"{reference} cannot be pulled: {self.registry.reason}"
-        return self._pull(reference)
+            else:
+                record.update(origin="local", digest=repo_digest(image, wanted))
+                return image, ""
+        if settings.pull == "never":
+            return None, f"{wanted} is not present locally and pull is 'never'"
+        host = registry_host(wanted)
+        state = self.registries.setdefault(host, RegistryState())
+        if state.reachable is False:
+            return None, f"{wanted} cannot be pulled: {state.reason}"
+        return self._pull(record, wanted, state)
 
-    def _pull(self, reference: str) -> tuple[Any, str]:
+    def _pull(
+        self, record: dict[str, Any], reference: str, state: RegistryState
+    ) -> tuple[Any, str]:
         timeout = self.matrix.settings.pull_timeout
-        outcome: dict[str, Any] = {}
+        host = registry_host(reference)
+        header = auth_header(self.client, host, self._login(host))
+        self.log(f"[bases] pulling {reference} (timeout {timeout:g} s)")
+        started = time.monotonic()
+        outcome = bounded_pull(self.client, reference, timeout, header)
+        record["pull_seconds"] = round(time.monotonic() - started, 2)
+        if outcome.image is not None:
+            state.reachable = True
+            digest = repo_digest(outcome.image, reference)
+            record.update(origin="pulled", digest=digest, pulled_reference=reference)
+            self.log(f"[bases] pulled {reference} ({digest}) in {record['pull_seconds']:g} s")
+            return outcome.image, ""
+        if outcome.registry_down:
+            state.reachable, state.reason = False, outcome.reason
+            if "stalled" in (outcome.reason or ""):
+                self.log(
+                    f"[bases] {reference}: {outcome.reason}; connection closed, the engine "
+                    "may still finish the download in the background"
+                )
+        return None, f"{reference} cannot be pulled: {outcome.reason}"
 
-        def pull() -> None:
-            try:
-                outcome["image"] = self.client.images.pull(reference)
-            except docker.errors.DockerException as err:
-                outcome["error"] = err
-
-        self.log(f"[bases] pulling {reference} (timeout {timeout:.0f} s)")
-        worker = threading.Thread(target=pull, daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if "image" in outcome:
-            self.registry.reachable = True
-            return outcome["image"], ""
-        reason = _pull_failure(str(outcome.get("error", f"pull timed out after {timeout:.0f} s")))
-        if _registry_down(reason) or worker.is_alive():
-            self.registry = RegistryState(False, f"registry not reachable ({reason})")
-        return None, f"{reference} cannot be pulled: {reason}"
+    def _login(self, host: str) -> tuple[str, str] | None:
+        """The settings' login for host, read from the environment variables it names."""
+        return registry_login(self.matrix, host, os.environ)
 
     # -- building ------------------------------------------------------------------
 
@@ -175,7 +226,11 @@ class Resolver:
             )
 
     def _labels(self, name: str, standin_for: str | None, recipe: str) -> dict[str, str]:
-        labels = {"harness.base": name, "harness.recipe": recipe}
+        # An image built FROM a stand-in inherits its labels; blank the ones that would make
+        # a user's image claim to be a stand-in. (Provenance itself is read from the base
+        # records harness writes, never from labels, which any image can carry.)
+        labels = dict.fromkeys(INHERITED_STANDIN_LABELS, "")
+        labels.update({"harness.base": name, "harness.recipe": recipe})
         if standin_for:
             labels["harness.standin-for"] = standin_for
         return labels
@@ -206,7 +261,8 @@ class Resolver:
         dockerfile = self.matrix.resolve_path(spec.path)
         context = self.matrix.resolve_path(spec.context) if spec.context else dockerfile.parent
         args = dict(spec.build_args)
-        identity: dict[str, str] = {}  # a rebuilt dependency means a rebuild here too
+        # A rebuilt dependency means a rebuild here too; so does a change of the labels set.
+        identity: dict[str, str] = {"harness-labels": LABELS_FORMAT}
         for arg, other in spec.base_args.items():
             dependency = self.resolve(other)
             if dependency["status"] != "available" and not self.build:
@@ -304,8 +360,8 @@ class Resolver:
         image = self.client.images.get(record["image_id"])
         facts: dict[str, Any] = {
             "size_bytes": image.attrs.get("Size"),
-            "digest": (image.attrs.get("RepoDigests") or [None])[0],
             "created": image.attrs.get("Created"),
+            "user": (image.attrs.get("Config") or {}).get("User") or None,
         }
         env = self._cached_env_probe(record["image_id"], record["python_command"])
         facts["env"] = env
@@ -394,6 +450,9 @@ def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "description": spec.description,
         "standin": None,
+        "origin": None,
+        "digest": None,
+        "pulled_reference": None,
         "status": "unavailable",
         "reason": None,
         "image": None,
@@ -420,29 +479,6 @@ def _standin_text(standin: Any) -> str:
 
 def _image_ref(image: Any) -> str:
     return str(image.tags[0] if image.tags else image.id)
-
-
-def _pull_failure(message: str) -> str:
-    """The engine wraps the registry's answer in an HTTP 500; keep the part that explains."""
-    lookup = re.search(r"lookup (\S+)(?: on \S+)?: (no such host|[^\"]+)", message)
-    if lookup:
-        return f"cannot resolve {lookup[1]} ({lookup[2].strip()})"
-    found = re.search(r"\(\"(.+)\"\)\s*$", message)
-    return _short(found[1] if found else message)
-
-
-def _registry_down(reason: str) -> bool:
-    markers = (
-        "no such host",
-        "Temporary failure in name resolution",
-        "dial tcp",
-        "timeout",
-        "timed out",
-        "connection refused",
-        "server misbehaving",
-        "i/o timeout",
-    )
-    return any(m.lower() in reason.lower() for m in markers)
 
 
 def _short(text: str, limit: int = 300) -> str:

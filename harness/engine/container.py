@@ -102,6 +102,10 @@ class ContainerSpec:
     has_timeout: bool | None = None
     # Warm mode only: removal overlaps the next cell instead of being timed with this one.
     remove_in_background: bool = False
+    # "0" for an image whose USER is not root: the engine gives a non-root container's
+    # processes no capabilities, so even an exec as root could not chown; run as root
+    # and exec the steps that should be the image's user as that user.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,8 @@ class CellContainer:
             "pids_limit": 4096,
             "privileged": False,
         }
+        if spec.user:
+            kwargs["user"] = spec.user
         if spec.tmpfs:
             kwargs["tmpfs"] = dict(spec.tmpfs)
         if spec.memory:
@@ -191,16 +197,22 @@ class CellContainer:
     # -- steps ---------------------------------------------------------------------
 
     def run_shell(
-        self, script: str, timeout: float, environment: Mapping[str, str] | None = None
+        self,
+        script: str,
+        timeout: float,
+        environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
-        return self.exec(["sh", "-c", script], timeout, environment)
+        return self.exec(["sh", "-c", script], timeout, environment, user)
 
     def exec(
         self,
         argv: Sequence[str],
         timeout: float,
         environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
+        """Run argv as the image's default user, or as ``user`` (e.g. "0" for root)."""
         assert self.container is not None, "use CellContainer as a context manager"
         command = list(argv)
         if self._has_timeout:
@@ -211,7 +223,7 @@ class CellContainer:
         watchdog.start()
         out, err = BoundedOutput(), BoundedOutput()
         try:
-            exit_code = self._stream_exec(command, environment, out, err)
+            exit_code = self._stream_exec(command, environment, out, err, user)
         except ENGINE_ERRORS as error:
             return self._died(started, f"lost the container or the engine: {error}")
         finally:
@@ -226,8 +238,10 @@ class CellContainer:
         environment: Mapping[str, str] | None,
         out: BoundedOutput,
         err: BoundedOutput,
+        user: str | None = None,
     ) -> int | None:
-        """Run ``command``, reading both streams as they come into bounded buffers."""
+        """Run ``command`` (as ``user``, else the image's), reading both streams as they
+        come into bounded buffers."""
         assert self.container is not None
         api = self.client.api
         exec_id = api.exec_create(
@@ -236,6 +250,7 @@ class CellContainer:
             stdout=True,
             stderr=True,
             environment=dict(environment or {}),
+            user=user or "",
         )["Id"]
         for stdout_chunk, stderr_chunk in api.exec_start(exec_id, stream=True, demux=True):
             if stdout_chunk:

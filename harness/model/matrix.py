@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +33,16 @@ PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as pac
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?$"
+
+
+class RegistryAuth(Strict):
+    """A registry login read from the environment at run time, never from matrix.yaml."""
+
+    username_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ScannerSettings(Strict):
@@ -74,7 +84,19 @@ class Settings(Strict):
     pull: Literal["auto", "never", "always"] = Field(
         "auto", description="auto: pull an image reference when it is not local"
     )
-    pull_timeout: float = Field(60, gt=0)
+    pull_timeout: float = Field(
+        60, gt=0, description="seconds one pull may take, from the request to the last layer"
+    )
+    registry_mirror: str | None = Field(
+        None,
+        pattern=HOST_PATTERN,
+        description="HOST[:PORT] of a Docker Hub mirror or pull-through cache: python:3.12-slim, "
+        "library/... and docker.io/... are pulled from there",
+    )
+    registry_auth: dict[str, RegistryAuth] = Field(
+        default_factory=dict,
+        description="HOST[:PORT] -> the environment variables holding its username and password",
+    )
     ca_bundle: str | None = Field(
         "auto",
         description="CA bundle mounted into containers for pip/requests/ssl: a path, "
@@ -557,6 +579,7 @@ _WANTED = {
 def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
     _check_names(path, spec)
     _check_base_args(path, spec)
+    _check_registry_hosts(path, spec.settings)
     _check_probes_exist(path, spec, probe_dirs)
     for section in ("include", "exclude", "expected_failures", "overrides"):
         for index, selector in enumerate(getattr(spec.cells, section)):
@@ -581,6 +604,16 @@ def _check_base_args(path: Path, spec: MatrixSpec) -> None:
                     f"{path}: bases.{base_name}: base_args.{arg}: unknown base {other!r}",
                     f"name another base of this matrix ({', '.join(spec.bases)})",
                 )
+
+
+def _check_registry_hosts(path: Path, settings: Settings) -> None:
+    for host in settings.registry_auth:
+        if not re.match(HOST_PATTERN, host):
+            raise ConfigurationError(
+                f"{path}: settings.registry_auth: {host!r} is not a registry host",
+                "key each entry by HOST or HOST:PORT as in an image reference "
+                "(e.g. registry.example.com:5000), without a scheme or a path",
+            )
 
 
 def _check_probes_exist(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
@@ -669,6 +702,27 @@ def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec
     return Cell(
         base, depset_name, timeout, repeat, memory, expected, network, tuple(sorted(tmpfs.items()))
     )
+
+
+def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The settings' login for a registry host, read from the variables it names; exit 2
+    naming the variable when one is not set."""
+    auth = matrix.settings.registry_auth.get(host)
+    if auth is None:
+        return None
+    values = []
+    for key in ("username_env", "password_env"):
+        variable = getattr(auth, key)
+        value = environ.get(variable)
+        if not value:
+            raise ConfigurationError(
+                f"{matrix.path}: settings.registry_auth.{host}.{key}: "
+                f"the environment variable {variable} is not set",
+                f"export {variable} before the run (CI: from its secret store), or remove "
+                "the entry to use DOCKER_CONFIG / ~/.docker/config.json",
+            )
+        values.append(value)
+    return values[0], values[1]
 
 
 def json_schema() -> dict[str, Any]:

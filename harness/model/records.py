@@ -93,6 +93,8 @@ class _Base(_Named):
     image: Text = None
     image_id: Text = None
     digest: Text = None
+    origin: Text = None
+    pulled_reference: Text = None
     os: Text = None
     python: Text = None
     libc: dict[str, Any] | None = None
@@ -122,6 +124,8 @@ class _Run(_Open):
     jobs: int | None = None
     repeat: int | None = None
     registry_reachable: bool | None = None
+    registry_mirror: Text = None
+    registries: dict[str, Any] | None = None
     warnings: list[Any] | None = None
     host: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ from harness.run.redact import Redactor
 from harness.store.rundir import write_atomic, write_json
 
 VENV = "/opt/harness-venv"
+# A non-root image's container runs as root (see ContainerSpec.user): the system packages
+# and the venv are made as root, pip and the probes run as the image's own user.
+ROOT_USER = "0"
 PROBES_MOUNT = "/harness/probes"
 EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
@@ -163,14 +167,18 @@ class CellRun:
             self._record_warm_step("venv", "made")
         else:
             python = self.job.base.get("python_command") or "python3"
-            venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
+            user = self._default_user()
+            command = venv_command(python, user)
+            venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if venv.exit_code != 0:
                 return False
         if project.needs_pip_step(self.job.depset) and not self._pip_install(box):
             return False
         if self.job.depset.project:
             command = project.project_install_command(self.job, VENV)
-            return self._after_install_step(self._step(box, "project-install", "install", command))
+            return self._after_install_step(
+                self._step(box, "project-install", "install", command, self._default_user())
+            )
         return True
 
     def _package_manager(self, box: CellContainer) -> str | None:
@@ -196,7 +204,10 @@ class CellRun:
             self.record["reason"] = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
-        outcome = self._step(box, "system-packages", "install", command)
+        # A package manager needs root; an image whose default user is not root (USER app)
+        # gets its system packages as root, like a Dockerfile's `USER root` before apt-get.
+        as_root = ROOT_USER if self._default_user() else ""
+        outcome = self._step(box, "system-packages", "install", command, user=as_root)
         return self._after_install_step(outcome)
 
     def _record_warm_step(self, name: str, done: str) -> None:
@@ -208,7 +219,7 @@ class CellRun:
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
-            outcome = self._step(box, "pip-install", "install", command)
+            outcome = self._step(box, "pip-install", "install", command, self._default_user())
             step = self.steps[-1]
             step["attempt"] = attempt + 1
             step["failure_kind"] = (
@@ -281,7 +292,7 @@ class CellRun:
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
-        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv))
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), self._default_user())
         step = self.steps[-1]
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
@@ -297,7 +308,7 @@ class CellRun:
     def _tests(self, box: CellContainer) -> bool:
         """The depset's own test suite, recorded as the probe ``tests``."""
         command = project.tests_command(self.job, VENV)
-        outcome = self._step(box, project.TESTS_STEP, "probe", command)
+        outcome = self._step(box, project.TESTS_STEP, "probe", command, self._default_user())
         junit = None
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
@@ -318,10 +329,16 @@ class CellRun:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
+    def _default_user(self) -> str:
+        """The image's USER when it is not root ("" for root), from the base's facts."""
+        return non_root_user(self.job.base.get("user"))
+
+    def _step(
+        self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
+    ) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
         limit = self._timeout(kind)
-        outcome = box.run_shell(command, timeout=limit, environment=self._env())
+        outcome = box.run_shell(command, timeout=limit, environment=self._env(), user=user)
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -334,6 +351,8 @@ class CellRun:
             command=command,
             outcome=outcome,
         )
+        if user:
+            self.steps[-1]["user"] = user
         return outcome
 
     def _timeout(self, kind: str) -> float:
@@ -432,6 +451,7 @@ class CellRun:
             keep=job.keep,
             has_timeout=(job.base.get("tools") or {}).get("timeout"),
             remove_in_background=job.warm,
+            user=ROOT_USER if self._default_user() else None,
         )
 
     def _mounts(self) -> list[Mount]:
@@ -511,6 +531,22 @@ def container_environment(settings: Settings, matrix_dir: Path) -> dict[str, str
     return env
 
 
+def non_root_user(user: str | None) -> str:
+    """An image's Config.User when it names someone other than root, else ""."""
+    name = (user or "").split(":", 1)[0]
+    return "" if name in ("", "root", "0") else str(user)
+
+
+def venv_command(python: str, default_user: str) -> str:
+    """The venv lives in /opt, which only root may write: for a non-root image it is made
+    as root and given to that user (the container keeps CHOWN), so pip and the probes
+    still run as the image's own user."""
+    make = f"{python} -m venv {VENV}"
+    if not default_user:
+        return make
+    return f"{make} && chown -R {shlex.quote(default_user)} {VENV}"
+
+
 def system_install_command(family: str, packages: list[str]) -> str:
     names = " ".join(packages)
     if family == "apk":
@@ -560,21 +596,45 @@ def reproducer(
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
-    lines += [f"RUN {s['command'].replace(WORK, '/tmp')}" for s in installs]
+    lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
     lines += [f"RUN {s['command']}" for s in probes if s["name"] == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
         f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
     )
+    as_root = " --user 0" if non_root_user(job.base.get("user")) else ""
     commands = [
-        f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
+        f"docker run -d --name {name}{limits}{as_root} {volumes} {envs} "
+        f"--entrypoint sleep {image} infinity"
     ]
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in installs]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in installs
+    ]
     commands.append(f"docker network disconnect {job.cell.install_network} {name}")
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in probes
+    ]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
+
+
+def _dockerfile_runs(installs: list[dict[str, Any]], default_user: str) -> list[str]:
+    """RUN lines, switching USER around the steps that ran as root on a non-root image."""
+    lines, current = [], default_user
+    for step in installs:
+        wanted = "root" if step.get("user") == ROOT_USER else default_user
+        if wanted != current:
+            lines.append(f"USER {wanted}")
+            current = wanted
+        lines.append(f"RUN {step['command'].replace(WORK, '/tmp')}")
+    if current != default_user:
+        lines.append(f"USER {default_user}")
+    return lines
 
 
 def _quote(command: str) -> str:

@@ -15,7 +15,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.errors import DiskFullError, FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
-from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix
 from harness.model.plan import Plan, plan_from_record
 from harness.model.project_files import requirement_urls
 from harness.model.status import FAILING
@@ -178,11 +178,7 @@ class HarnessState:
             for depset in matrix.spec.depsets.values()
             for url in requirement_urls(depset, matrix.resolve_path)
         ]
-        self.redactor = Redactor.for_inputs(
-            [matrix.spec.model_dump(mode="json"), file_urls],
-            {**os.environ, **settings.env},
-            settings.secrets,
-        )
+        self.redactor = run_redactor(settings, matrix.spec.model_dump(mode="json"), file_urls)
 
     @property
     def history_dir(self) -> Path:
@@ -290,7 +286,9 @@ def prepare(state: HarnessState, log: Any) -> None:
     run = results.run_header(
         state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
     )
-    run["registry_reachable"] = resolver.registry.reachable
+    run["registry_reachable"] = resolver.registries_reachable
+    run["registries"] = resolver.registry_record()
+    run["registry_mirror"] = state.matrix.settings.registry_mirror
     run["cells_planned"] = state.planned
     run["keyword"] = state.keyword or None
     run["history_dir"] = str(state.history_dir)
@@ -304,7 +302,9 @@ def prepare(state: HarnessState, log: Any) -> None:
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
     for name in needed:
         bases[name]["interpreter_speed"] = resolver.interpreter_speed(name)
-    ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    # Engine errors quoted in a base's reason must not carry a registry login either.
+    redactor = state.redactor
+    ordered = [redactor.deep(bases[name]) for name in state.matrix.spec.bases if name in bases]
     warm = bool(state.config.getoption("warm"))
     forecasts = _preflight(state, bases, selected, warm, log)
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
@@ -528,6 +528,18 @@ class CellItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"cell {self.name}"
+
+
+def run_redactor(settings: Settings, inputs: Any = (), file_urls: Iterable[str] = ()) -> Redactor:
+    """The run's one redactor: credentials in every URL of the user's inputs (the matrix,
+    requirements files), secret-looking env values, the variables named in ``secrets``
+    and the registry_auth passwords (whatever their variables are called)."""
+    passwords = [auth.password_env for auth in settings.registry_auth.values()]
+    return Redactor.for_inputs(
+        [inputs, settings.index_url, settings.extra_index_urls, list(file_urls)],
+        {**os.environ, **settings.env},
+        [*settings.secrets, *passwords],
+    )
 
 
 def _outcome(record: dict[str, Any]) -> None:

@@ -21,6 +21,8 @@ from harness.model.redaction import MASK, URL_USERINFO, mask_userinfo
 
 __all__ = ["MASK", "Redactor"]
 
+from harness.model.matrix import Settings
+
 _SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|AUTH)", re.IGNORECASE)
 _SHORTEST = 4  # shorter values would mask ordinary words all over the outputs
 
@@ -87,3 +89,10 @@ def _userinfo_secrets(text: str | None) -> list[str]:
             found += [pair, base64.b64encode(pair.encode()).decode()]
         found += [password, unquote(password)] if has_password else [user, unquote(user)]
     return found
+
+
+def registry_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """The passwords (tokens) that settings.registry_auth reads from the environment: their
+    variable names are the user's choice, so the name rule above may not catch them."""
+    values = (environ.get(auth.password_env) for auth in settings.registry_auth.values())
+    return [value for value in values if value]

@@ -120,6 +120,23 @@ def test_shipped_json_schema_is_current() -> None:
     )
 
 
+def test_registry_settings_take_a_mirror_host_and_logins_by_environment_variable(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace(
+        "version: 1\n",
+        "version: 1\nsettings:\n  registry_mirror: mirror.corp:5000\n  registry_auth:\n"
+        "    mirror.corp:5000: {username_env: MIRROR_USER, password_env: MIRROR_TOKEN}\n",
+    )
+    settings = load_matrix(write(tmp_path, text)).settings
+    assert settings.registry_mirror == "mirror.corp:5000"
+    assert settings.registry_auth["mirror.corp:5000"].password_env == "MIRROR_TOKEN"
+    bad_host = text.replace("    mirror.corp:5000: {", "    https://mirror.corp: {")
+    assert "not a registry host" in error_of(tmp_path, bad_host).what
+    plain_password = text.replace("password_env: MIRROR_TOKEN", "password: hunter22")
+    assert "password" in error_of(tmp_path, plain_password).what
+
+
 def test_install_and_probe_timeouts_are_separate(tmp_path: Path) -> None:
     text = """
 version: 1

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import base64
 
-from harness.run.redact import MASK, Redactor
+import pytest
+
+from harness.model.matrix import RegistryAuth, Settings
+from harness.run.plugin import run_redactor
+from harness.run.redact import MASK, Redactor, registry_secrets
 
 TOKEN = "tok-9c1e7fA"
 
@@ -53,3 +57,15 @@ def test_any_url_userinfo_is_masked_even_unknown_and_nested() -> None:
         "steps": [{"log_tail": f"GET https://{MASK}@elsewhere/simple 401"}],
         "n": 3,
     }
+
+
+def test_registry_auth_passwords_are_masked_whatever_their_variable_is_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth = {"reg.corp": RegistryAuth(username_env="REG_USER", password_env="REG_PW")}
+    settings = Settings(registry_auth=auth)
+    monkeypatch.setenv("REG_USER", "builder")
+    monkeypatch.setenv("REG_PW", "s3cr3t-value")
+    assert registry_secrets(settings, {"REG_PW": "s3cr3t-value"}) == ["s3cr3t-value"]
+    masked = run_redactor(settings).deep({"reason": "login builder:s3cr3t-value failed"})
+    assert masked == {"reason": "login builder:*** failed"}
