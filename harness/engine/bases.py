@@ -22,6 +22,7 @@ import docker.errors
 import requests
 from docker.models.images import Image
 
+from harness.engine.build import BuildError, BuildRequest, stream_build
 from harness.engine.debootstrap import (
     DebootstrapRecipe,
     StandinBuildError,
@@ -41,6 +42,7 @@ from harness.model.matrix import (
     DockerfileSpec,
     Matrix,
     registry_login,
+    resolve_ca_bundle,
 )
 from harness.model.probe_output import parse_probe_output
 
@@ -128,15 +130,34 @@ class Resolver:
                 return self._from_reference(record, spec)
             if spec.dockerfile:
                 record["origin"] = "dockerfile"
-                return self._available(record, self._build_dockerfile(name, spec.dockerfile))
+                return self._user_build(record, name, spec.dockerfile)
             assert spec.debootstrap is not None
             record["origin"] = "debootstrap"
             record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
             return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
         except NotBuilt as err:
             return _unavailable(record, str(err))
+        except DependencyUnavailable as err:
+            return _unavailable(record, str(err))
         except (StandinBuildError, docker.errors.DockerException, BuildFailed) as err:
             return _unavailable(record, f"could not build: {err}")
+
+    def _user_build(
+        self, record: dict[str, Any], name: str, spec: DockerfileSpec
+    ) -> dict[str, Any]:
+        """The user's own Dockerfile: a failed build is a failure of the run (the user can
+        fix it), not a limit of this environment; its log goes to logs/ (run/plugin)."""
+        try:
+            return self._available(record, self._build_dockerfile(name, spec))
+        except BuildFailed as err:
+            self.log(f"[bases] {name}: FAILED to build: {err} (full log: logs/base-{name}.log)")
+            record.update(
+                status="failed",
+                reason=f"base-build-failed: {err}",
+                failure_kind=BASE_BUILD_FAILED,
+                build_log=err.log,
+            )
+            return record
 
     def _from_reference(self, record: dict[str, Any], spec: BaseSpec) -> dict[str, Any]:
         assert spec.image is not None
@@ -268,7 +289,7 @@ class Resolver:
             if dependency["status"] != "available" and not self.build:
                 raise NotBuilt(f"built from base {other!r}, which is unavailable here")
             if dependency["status"] != "available":
-                raise BuildFailed(f"base {other!r} (build arg {arg}) is unavailable")
+                raise DependencyUnavailable(f"base {other!r} (build arg {arg}) is unavailable")
             # FROM takes a reference; the image id stays in the recipe digest below.
             args[arg] = dependency["image"] or dependency["image_id"]
             identity[arg] = dependency["image_id"]
@@ -280,22 +301,22 @@ class Resolver:
             pass
         self._refuse_build(name, tag)
         self.log(f"[bases] {name}: docker build {dockerfile} (classic builder)")
+        request = BuildRequest(
+            context=context,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=args,
+            labels=self._labels(name, standin_for, digest),
+            ca_bundle=resolve_ca_bundle(self.matrix.settings, self.matrix.path.parent),
+        )
         try:
-            image, _logs = self.client.images.build(
-                path=str(context),
-                dockerfile=str(dockerfile),
-                buildargs=args,
-                tag=tag,
-                rm=True,
-                forcerm=True,
-                labels=self._labels(name, standin_for, digest),
-                pull=False,
-                timeout=BUILD_HTTP_TIMEOUT,  # a quiet compile step must not look like a dead engine
-            )
-        except docker.errors.BuildError as err:
-            tail = "".join(str(c.get("stream", c.get("error", ""))) for c in err.build_log)
-            raise BuildFailed(f"{err.msg}\n{tail[-2000:]}") from None
-        return image
+            image_id, _log = stream_build(self.client, request, self._step_log(name))
+        except BuildError as err:
+            raise BuildFailed(err.summary, err.log) from None
+        return self.client.images.get(image_id)
+
+    def _step_log(self, name: str) -> Callable[[str], None]:
+        return lambda line: self.log(f"[bases] {name}: building: {line}")
 
     # -- facts -----------------------------------------------------------------------
 
@@ -435,12 +456,24 @@ def _write_cache(path: Path, output: dict[str, Any]) -> None:
         pass  # a read-only home only costs the next run the probe again
 
 
+# The failure kind of a user's Dockerfile base that did not build.
+BASE_BUILD_FAILED = "base-build-failed"
+
+
 class NotBuilt(Exception):
     pass
 
 
 class BuildFailed(Exception):
-    pass
+    """A Dockerfile base whose build failed: the summary line, and the whole build log."""
+
+    def __init__(self, summary: str, log: str = "") -> None:
+        super().__init__(summary)
+        self.log = log
+
+
+class DependencyUnavailable(Exception):
+    """A Dockerfile base built FROM another base that could not be had."""
 
 
 def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:

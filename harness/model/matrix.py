@@ -730,3 +730,18 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "harness matrix.yaml"
     return schema
+
+
+# Where a TLS-intercepting proxy's CA usually is on the host (Debian, then Fedora/RHEL).
+HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def resolve_ca_bundle(settings: Settings, matrix_dir: Path) -> Path | None:
+    """The CA bundle file ``ca_bundle`` names for containers and builds, or None."""
+    value = settings.ca_bundle
+    if value is None or value == "none":
+        return None
+    if value == "auto":
+        return next((Path(p) for p in HOST_CA_CANDIDATES if Path(p).is_file()), None)
+    path = (matrix_dir / value).resolve()
+    return path if path.is_file() else None

@@ -35,7 +35,7 @@ from harness.engine.container import (
     shell_join,
 )
 from harness.model.ids import container_name
-from harness.model.matrix import Cell, DepsetSpec, Settings
+from harness.model.matrix import Cell, DepsetSpec, Settings, resolve_ca_bundle
 from harness.model.probe_output import (
     CONTENTS_PROBE,
     ENV_PROBE,
@@ -64,7 +64,6 @@ NETWORK_RETRIES = 2
 WARM_IMPORT_RUNS = 1
 # The end of pip --log read after a failure: the failed build block and pip's verdict.
 PIP_LOG_TAIL_BYTES = 256 * 1024
-HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 PIP_RESULTS_SEPARATOR = "==== harness: end of pip report ===="
 DETECT_PM = (
@@ -114,6 +113,10 @@ class CellRun:
         job = self.job
         started = time.time()
         self.record = _new_record(job)
+        if job.base["status"] == "failed":  # the user's own Dockerfile did not build
+            self.record["failure_kind"] = job.base.get("failure_kind")
+            self._finish("failed", f"base {job.cell.base}: {job.base.get('reason')}", started)
+            return self.record
         if job.base["status"] != "available":
             self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
             return self.record
@@ -499,13 +502,7 @@ def package_family(manager: str | None) -> str | None:
 
 
 def ca_bundle_path(settings: Settings, matrix_dir: Path) -> Path | None:
-    value = settings.ca_bundle
-    if value is None or value == "none":
-        return None
-    if value == "auto":
-        return next((Path(p) for p in HOST_CA_CANDIDATES if Path(p).is_file()), None)
-    path = (matrix_dir / value).resolve()
-    return path if path.is_file() else None
+    return resolve_ca_bundle(settings, matrix_dir)
 
 
 def container_environment(settings: Settings, matrix_dir: Path) -> dict[str, str]:

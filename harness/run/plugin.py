@@ -37,7 +37,7 @@ from harness.run.cell import CellJob, CellRun, write_cell_result
 from harness.run.load import LoadMonitor
 from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
-from harness.store.rundir import RunLock, claim_run_dir
+from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 
 SKIPPING = {"unavailable", "unsupported"}
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
@@ -304,6 +304,7 @@ def prepare(state: HarnessState, log: Any) -> None:
         bases[name]["interpreter_speed"] = resolver.interpreter_speed(name)
     # Engine errors quoted in a base's reason must not carry a registry login either.
     redactor = state.redactor
+    _keep_build_logs(state.out_dir, bases, redactor)
     ordered = [redactor.deep(bases[name]) for name in state.matrix.spec.bases if name in bases]
     warm = bool(state.config.getoption("warm"))
     forecasts = _preflight(state, bases, selected, warm, log)
@@ -362,6 +363,18 @@ def _fill_warm(
     labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
     root = state.history_dir.parent / "wheelhouse"  # beside the history: shared by runs
     return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
+
+
+def _keep_build_logs(out_dir: Path, bases: dict[str, Any], redactor: Redactor) -> None:
+    """A failed Dockerfile base's whole build log goes to logs/base-<name>.log; its record
+    keeps the summary (prepare.json and results.json stay small)."""
+    for name, record in bases.items():
+        log = record.pop("build_log", None)
+        if log:
+            (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+            path = out_dir / "logs" / f"base-{name}.log"
+            write_atomic(path, redactor.text(log))
+            record["build_log_path"] = str(path.relative_to(out_dir))
 
 
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:

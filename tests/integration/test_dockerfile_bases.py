@@ -1,0 +1,85 @@
+"""A user's Dockerfile base: its failed build fails the run with a clean reason and a
+full log in logs/; a build whose RUN pip install needs the proxy's CA gets it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, harness
+
+DOCKERFILES = ROOT / "tests" / "fixtures" / "dockerfiles"
+MATRIX = """\
+version: 1
+settings: {jobs: 1, install_timeout: 600, probe_timeout: 120, memory: 2g, cpus: 1, pull_timeout: 10}
+bases:
+  py311:
+    image: python:3.11-slim
+    standin:
+      debootstrap: {suite: bookworm, python: "3.11"}
+  team-fails:
+    description: the team's base layer (its RUN fails)
+    dockerfile: {path: fails/Dockerfile, base_args: {BASE: py311}}
+    python: python3.11
+  team-ca:
+    description: the team's base layer, which pip-installs from PyPI while building
+    dockerfile: {path: needs-ca/Dockerfile, base_args: {BASE: py311}}
+    python: python3.11
+depsets:
+  tiny: {pip: [six], imports: [six]}
+cells:
+  exclude: [{base: py311}]
+"""
+
+
+@pytest.fixture(scope="module")
+def team_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: Any,  # noqa: ARG001 (the engine must be there first)
+) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("dockerfiles")
+    for name in ("fails", "needs-ca"):
+        shutil.copytree(DOCKERFILES / name, work / name)
+    (work / "matrix.yaml").write_text(MATRIX, encoding="utf-8")
+    done = harness("run", str(work / "matrix.yaml"), "--out", str(work / "run"))
+    results = json.loads((work / "run" / "results.json").read_text())
+    return {"out": work / "run", "done": done, "results": results}
+
+
+def _base(run: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(b for b in run["results"]["bases"] if b["name"] == name)
+
+
+@pytest.mark.integration
+def test_a_failed_dockerfile_base_fails_the_run_and_says_why(team_run: dict[str, Any]) -> None:
+    base = _base(team_run, "team-fails")
+    assert base["status"] == "failed" and base["failure_kind"] == "base-build-failed"
+    reason = base["reason"]
+    assert "libteam.so: cannot open shared object file" in reason
+    assert reason.endswith("the RUN step returned a non-zero code: 3")
+    assert "\x1b" not in reason and len(reason) < 500
+    log = team_run["out"] / "logs" / "base-team-fails.log"
+    assert "compiling the team base layer" in log.read_text(encoding="utf-8")
+    [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-fails"]
+    assert cell["status"] == "failed" and cell["failure_kind"] == "base-build-failed"
+    assert team_run["done"].returncode == 1
+    console = team_run["done"].stdout + team_run["done"].stderr
+    assert "team-fails: FAILED to build" in console
+    # the steps were shown as they ran
+    assert re.search(r"team-fails: building: Step 3/\d+ : RUN printf", console), console[-3000:]
+    html = (team_run["out"] / "report.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr id="base-team-fails">(.*?)</tr>', html, re.S)
+    assert row and "official image" not in row.group(1) and "your Dockerfile" in row.group(1)
+
+
+@pytest.mark.integration
+def test_a_dockerfile_base_gets_the_ca_bundle_for_its_own_pip(team_run: dict[str, Any]) -> None:
+    base = _base(team_run, "team-ca")
+    assert base["status"] == "available", base.get("reason")
+    assert base["origin"] == "dockerfile"
+    [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-ca"]
+    assert cell["status"] == "passed", cell.get("reason")
