@@ -173,7 +173,7 @@ def _dist_text(dist: Mapping[str, Any] | None) -> str | None:
     return f"{dist.get('version')} {'wheel' if dist.get('wheel') else 'sdist'}"
 
 
-def _distributions(
+def distribution_differences(
     ga: CellGroup | None, gb: CellGroup | None
 ) -> tuple[tuple[DistributionDifference, ...], int]:
     da = ga.distributions if ga else {}
@@ -282,7 +282,7 @@ def _compare_depset(
     ga, gb = cell_for(results, base_a, depset), cell_for(results, base_b, depset)
     a, b = _side(base_a, ga), _side(base_b, gb)
     metrics = _metrics(ga, gb)
-    differences, same = _distributions(ga, gb)
+    differences, same = distribution_differences(ga, gb)
     return DepsetComparison(
         depset=depset,
         a=a,
@@ -297,7 +297,7 @@ def _compare_depset(
 # ----------------------------------------------------------------------- rendering
 
 
-def _fmt_sample(sample: Sample | None, unit: str) -> str:
+def fmt_sample(sample: Sample | None, unit: str) -> str:
     if sample is None:
         return "—"
     if unit == "s":
@@ -377,8 +377,8 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         rows = [
             [
                 md_escape(m.name),
-                _fmt_sample(m.a, m.unit),
-                _fmt_sample(m.b, m.unit),
+                fmt_sample(m.a, m.unit),
+                fmt_sample(m.b, m.unit),
                 fmt_metric_delta(m),
             ]
             for m in row.metrics
@@ -446,5 +446,5 @@ distribution(s) identical on both.</p>{% endif %}
 def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
-        c=c, href=report_href, anchor=cell_anchor, sample=_fmt_sample, delta=fmt_metric_delta
+        c=c, href=report_href, anchor=cell_anchor, sample=fmt_sample, delta=fmt_metric_delta
     )

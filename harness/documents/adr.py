@@ -35,7 +35,7 @@ from harness.analysis.view import (
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
-    group_cells,
+    installer_cells,
     md_code,
     md_escape,
     md_table,
@@ -111,7 +111,7 @@ def render_adr(
         options=_options(results, baseline, candidates),
         baseline=baseline,
         depsets=tuple(depset_names(results)),
-        cells={(g.base, g.depset): g for g in group_cells(results).values()},
+        cells=installer_cells(results),  # bases compared under pip (uv: harness compare)
         href=report_href,
     )
     run = results.get("run") or {}

@@ -19,6 +19,8 @@ from harness.analysis.view import (
     depset_names,
     fmt_seconds,
     group_cells,
+    installer_cells,
+    installers_in,
     md_escape,
     md_table,
     noise_text,
@@ -26,7 +28,7 @@ from harness.analysis.view import (
     noisy_timings,
     safe_url,
 )
-from harness.model.ids import cell_anchor
+from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.records import check_schema
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
@@ -51,11 +53,27 @@ def _grid_entry(group: CellGroup | None, href: str | None) -> str:
     return f"[{text}]({href}#{cell_anchor(group.id)})" if href else text
 
 
+def _grid_entries(
+    by_installer: Mapping[str, Mapping[tuple[str, str], CellGroup]],
+    base: str,
+    depset: str,
+    href: str | None,
+) -> str:
+    """pip's cell, then each other installer's twin as ``uv: ✅``."""
+    entries = []
+    for installer, cells in by_installer.items():
+        group = cells.get((base, depset))
+        if group is not None:
+            prefix = "" if installer == DEFAULT_INSTALLER else f"{installer}: "
+            entries.append(prefix + _grid_entry(group, href))
+    return " · ".join(entries) or "—"
+
+
 def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
-    cells = {(g.base, g.depset): g for g in group_cells(results).values()}
+    by_installer = {name: installer_cells(results, name) for name in installers_in(results)}
     depsets = depset_names(results)
     rows = [
-        [md_escape(base), *(_grid_entry(cells.get((base, d)), href) for d in depsets)]
+        [md_escape(base), *(_grid_entries(by_installer, base, d, href) for d in depsets)]
         for base in base_names(results)
     ]
     return md_table(["base \\ depset", *map(md_escape, depsets)], rows)

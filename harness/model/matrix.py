@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.model.errors import ConfigurationError
-from harness.model.ids import cell_id
+from harness.model.ids import DEFAULT_INSTALLER, cell_id
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
@@ -26,6 +26,22 @@ PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as pac
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The installers a cell can measure: pip (`python -m pip install`) and uv (`uv pip install`).
+Installer = Literal["pip", "uv"]
+INSTALLERS: tuple[str, ...] = ("pip", "uv")
+UvIndexStrategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
+
+
+def _default_installers() -> list[Installer]:
+    return ["pip"]  # ids.DEFAULT_INSTALLER, as the Literal type wants it
+
+
+def _unique_installers(value: list[str] | None) -> list[str] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("name each installer once")
+    return value
 
 
 class Settings(Strict):
@@ -62,6 +78,29 @@ class Settings(Strict):
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
     )
+    installers: list[Installer] = Field(
+        default_factory=lambda: _default_installers(),
+        min_length=1,
+        description="installers measured for each depset with pip requirements: pip cells "
+        "keep the id base×depset, a uv cell is base×depset+uv",
+    )
+    uv_version: str | None = Field(
+        None,
+        pattern=r"^[0-9][0-9A-Za-z.+!-]*$",
+        description="uv release fetched from PyPI once per run (default: the newest)",
+    )
+    uv_index_strategy: UvIndexStrategy = Field(
+        "unsafe-best-match",
+        description="uv's --index-strategy; unsafe-best-match is what pip does across "
+        "indexes and find-links (uv's own default is first-index)",
+    )
+    uv_source_index_url: str | None = Field(
+        None,
+        description="the index the harness fetches the uv wheel from on the host "
+        "(pip download --index-url); default: pip's own index (PyPI)",
+    )
+
+    _installers_unique = field_validator("installers")(_unique_installers)
 
 
 class DebootstrapSpec(Strict):
@@ -154,14 +193,24 @@ class DepsetSpec(Strict):
     probes: list[str] = Field(default_factory=list, description="smoke probes (files in probes/)")
     timeout: float | None = Field(None, gt=0, description="per-step timeout for this depset")
     environment_limits: list[LimitRule] = Field(default_factory=list)
+    installers: list[Installer] | None = Field(
+        None, min_length=1, description="this depset's installers (default: settings.installers)"
+    )
+
+    _installers_unique = field_validator("installers")(_unique_installers)
 
 
 class CellSelector(Strict):
     base: str = "*"
     depset: str = "*"
+    installer: str = Field("*", description="glob over the installers (pip, uv)")
 
-    def matches(self, base: str, depset: str) -> bool:
-        return fnmatch.fnmatchcase(base, self.base) and fnmatch.fnmatchcase(depset, self.depset)
+    def matches(self, base: str, depset: str, installer: str = DEFAULT_INSTALLER) -> bool:
+        return (
+            fnmatch.fnmatchcase(base, self.base)
+            and fnmatch.fnmatchcase(depset, self.depset)
+            and fnmatch.fnmatchcase(installer, self.installer)
+        )
 
 
 class ExpectedFailure(CellSelector):
@@ -204,10 +253,11 @@ class Cell:
     expected_failure: ExpectedFailure | None
     install_network: str = "bridge"
     tmpfs: tuple[tuple[str, str], ...] = ()
+    installer: str = DEFAULT_INSTALLER
 
     @property
     def id(self) -> str:
-        return cell_id(self.base, self.depset)
+        return cell_id(self.base, self.depset, self.installer)
 
 
 @dataclass(frozen=True)
@@ -398,10 +448,11 @@ def _check_probes_exist(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) ->
 
 def _check_selector(path: Path, where: str, selector: CellSelector, spec: MatrixSpec) -> None:
     for key, pattern, names in (
-        ("base", selector.base, spec.bases),
-        ("depset", selector.depset, spec.depsets),
+        ("base", selector.base, list(spec.bases)),
+        ("depset", selector.depset, list(spec.depsets)),
+        ("installer", selector.installer, list(INSTALLERS)),
     ):
-        if not fnmatch.filter(list(names), pattern):
+        if not fnmatch.filter(names, pattern):
             raise ConfigurationError(
                 f"{path}: {where}.{key}: {pattern!r} matches no {key}",
                 f"use one of: {', '.join(names)} (glob patterns allowed)",
@@ -434,30 +485,52 @@ def expand_cells(spec: MatrixSpec) -> list[Cell]:
     cells = []
     for base in spec.bases:
         for depset_name, depset in spec.depsets.items():
-            if _selected(spec.cells, base, depset_name):
-                cells.append(_make_cell(spec, base, depset_name, depset))
+            for installer in depset_installers(spec, depset):
+                if _selected(spec.cells, base, depset_name, installer):
+                    cells.append(_make_cell(spec, base, depset_name, depset, installer))
     return cells
 
 
-def _selected(cells: CellsSpec, base: str, depset: str) -> bool:
-    included = not cells.include or any(s.matches(base, depset) for s in cells.include)
-    return included and not any(s.matches(base, depset) for s in cells.exclude)
+def depset_installers(spec: MatrixSpec, depset: DepsetSpec) -> list[str]:
+    """The installers a depset's cells measure, pip's first. A depset with no pip
+    requirements has no install step to measure, so it keeps its one (pip) cell."""
+    if not depset.pip:
+        return [DEFAULT_INSTALLER]
+    chosen = list(depset.installers or spec.settings.installers)
+    return sorted(chosen, key=lambda name: (name != DEFAULT_INSTALLER, INSTALLERS.index(name)))
 
 
-def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec) -> Cell:
+def _selected(cells: CellsSpec, base: str, depset: str, installer: str) -> bool:
+    wanted = (base, depset, installer)
+    included = not cells.include or any(s.matches(*wanted) for s in cells.include)
+    return included and not any(s.matches(*wanted) for s in cells.exclude)
+
+
+def _make_cell(
+    spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec, installer: str
+) -> Cell:
     timeout = depset.timeout or spec.settings.timeout
     repeat, memory = spec.settings.repeat, spec.settings.memory
     network, tmpfs = spec.settings.install_network, {}
+    wanted = (base, depset_name, installer)
     for override in spec.cells.overrides:
-        if override.matches(base, depset_name):
+        if override.matches(*wanted):
             timeout = override.timeout or timeout
             repeat = override.repeat or repeat
             memory = override.memory or memory
             network = override.install_network or network
             tmpfs.update(override.tmpfs or {})
-    expected = next((e for e in spec.cells.expected_failures if e.matches(base, depset_name)), None)
+    expected = next((e for e in spec.cells.expected_failures if e.matches(*wanted)), None)
     return Cell(
-        base, depset_name, timeout, repeat, memory, expected, network, tuple(sorted(tmpfs.items()))
+        base,
+        depset_name,
+        timeout,
+        repeat,
+        memory,
+        expected,
+        network,
+        tuple(sorted(tmpfs.items())),
+        installer,
     )
 
 

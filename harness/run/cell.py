@@ -3,7 +3,9 @@
 The outcome is data, never an exception: every failure becomes a step status and a
 cell status (see docs/design.md). Steps, in order: detect the package manager, system
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
-environment probe, the import probe and the depset's smoke probes.
+environment probe, the import probe and the depset's smoke probes. A uv cell
+(``base×depset+uv``) runs ``uv pip install`` instead of pip, with the same indexes,
+wheelhouses, CA bundle and requirements, from a binary mounted read-only.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from harness.engine.container import (
     Mount,
     shell_join,
 )
-from harness.model.ids import container_name
+from harness.model.ids import DEFAULT_INSTALLER, container_name, installer_step
 from harness.model.matrix import Cell, DepsetSpec, Settings
 from harness.model.probe_output import parse_probe_output
 from harness.model.status import FAILING
-from harness.run import pipreport
+from harness.run import pipreport, uv
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
@@ -76,6 +78,9 @@ class CellJob:
     keep: bool = False
     warm_wheelhouse: str | None = None  # warm mode: install from this folder, no index
     warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
+    # A uv cell's binary, as the controller fetched it for this base's machine: the facts
+    # of run.uv.UvBinary ("path" on the host, "version", ...) or {"reason": why not}.
+    uv: dict[str, Any] | None = None
 
     @property
     def warm(self) -> bool:
@@ -102,6 +107,10 @@ class CellRun:
         self.record = _new_record(job)
         if job.base["status"] != "available":
             self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
+            return self.record
+        missing_installer = installer_unavailable(job)
+        if missing_installer:
+            self._finish("unavailable", missing_installer, started)
             return self.record
         try:
             with CellContainer(self.client, self._container_spec()) as box:
@@ -146,7 +155,11 @@ class CellRun:
             venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
             if venv.exit_code != 0:
                 return False
-        return self._pip_install(box) if self.job.depset.pip else True
+        if not self.job.depset.pip:
+            return True
+        if self.job.cell.installer == "uv":
+            return self._uv_install(box)
+        return self._pip_install(box)
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
@@ -195,6 +208,34 @@ class CellRun:
         self._read_pip_results(box, outcome.output)
         return self._after_install_step(outcome)
 
+    def _uv_install(self, box: CellContainer) -> bool:
+        """The pip step's twin: same requirements, indexes, wheelhouses and CA bundle."""
+        command = uv_install_shell(self.job, self._wheelhouses())
+        for attempt in range(1 + NETWORK_RETRIES):
+            outcome = self._step(box, installer_step("uv"), "install", command)
+            step = self.steps[-1]
+            step["attempt"] = attempt + 1
+            step["failure_kind"] = (
+                uv.classify_uv_failure(outcome.output) if outcome.exit_code else None
+            )
+            if step["failure_kind"] != "network" or attempt == NETWORK_RETRIES:
+                break
+            self.log(f"network failure in uv install, retry {attempt + 1}/{NETWORK_RETRIES}")
+        step["uv_seconds"] = uv.step_seconds(outcome.stderr)  # uv's own resolve/prepare/...
+        self.record["distributions"] = uv.distributions_from_uv_output(
+            outcome.stdout,
+            outcome.stderr,
+            requested=self.job.depset.pip,
+            wheelhouse_files=self._wheelhouse_files(),
+        )
+        return self._after_install_step(outcome)
+
+    def _wheelhouse_files(self) -> list[str]:
+        folders = [*self._wheelhouses()]
+        if self.job.warm_wheelhouse:
+            folders.append(Path(self.job.warm_wheelhouse))
+        return [f.name for folder in folders for f in folder.iterdir() if f.is_file()]
+
     def _pip_failure_kind(self, box: CellContainer, outcome: ExecOutcome) -> str | None:
         """pip hides the cause of 'from versions: none' (e.g. no network) in its --log."""
         detail = box.exec(
@@ -239,6 +280,7 @@ class CellRun:
         self.record["distributions"] = dists
         self.record["download_bytes"] = pipreport.downloaded_bytes(log)
         self.record["pip_report_environment"] = (report or {}).get("environment")
+        self.record["installer"] = {"name": "pip", "version": (report or {}).get("pip_version")}
 
     # -- probes --------------------------------------------------------------------------
 
@@ -384,6 +426,8 @@ class CellRun:
             mounts.append(Mount(self.job.warm_wheelhouse, WARM_MOUNT))
         for index, path in enumerate(self._wheelhouses()):
             mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
+        if self.job.cell.installer == "uv" and self.job.uv and self.job.uv.get("path"):
+            mounts.append(Mount(str(self.job.uv["path"]), uv.UV_MOUNT))
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
@@ -394,7 +438,10 @@ class CellRun:
         return [p for p in paths if p.is_dir()]
 
     def _env(self) -> dict[str, str]:
-        return container_environment(self.job.settings, self.job.matrix_dir)
+        env = container_environment(self.job.settings, self.job.matrix_dir)
+        if self.job.cell.installer == "uv":
+            env.update(uv_environment(self.job))
+        return env
 
 
 # -- pure helpers (unit-tested) ------------------------------------------------------------
@@ -402,6 +449,62 @@ class CellRun:
 
 def job_container_name(job: CellJob) -> str:
     return container_name(job.run_id, job.cell.id, job.repeat)
+
+
+def installer_unavailable(job: CellJob) -> str | None:
+    """Why this cell's installer cannot be had (pip always can: the venv brings it)."""
+    if job.cell.installer == DEFAULT_INSTALLER or not job.depset.pip:
+        return None
+    if job.cell.installer == "uv":
+        if job.uv and job.uv.get("path"):
+            return None
+        reason = (job.uv or {}).get("reason") or "uv was not fetched for this run"
+        return f"uv unavailable: {reason}"
+    return f"no installer named {job.cell.installer!r}"
+
+
+def installer_record(job: CellJob) -> dict[str, Any] | None:
+    """``{name, version, ...}`` for the record: what measured this cell's install."""
+    if job.cell.installer != "uv" or not job.uv:
+        return None
+    facts = {k: job.uv.get(k) for k in ("version", "wheel", "sha256", "platform", "static")}
+    return {
+        "name": "uv",
+        **facts,
+        "index_strategy": job.settings.uv_index_strategy,
+        "compile_bytecode": not job.warm,
+        "cache": "none (--no-cache)",
+    }
+
+
+def uv_arguments(job: CellJob, wheelhouses: list[Path]) -> tuple[list[str], dict[str, str]]:
+    """``uv pip install`` argv and environment, in the pip step's terms (run.uv)."""
+    settings = job.settings
+    links = [f"{WHEELHOUSE_MOUNT}/{i}" for i in range(len(wheelhouses))]
+    if job.warm_wheelhouse:
+        links = [WARM_MOUNT, *links]
+    has_ca = ca_bundle_path(settings, job.matrix_dir) is not None
+    return uv.uv_install_command(
+        VENV,
+        job.depset.pip,
+        index_url=settings.index_url,
+        extra_index_urls=settings.extra_index_urls,
+        find_links=links,
+        ca_bundle_path=CA_MOUNT if has_ca else None,
+        index_strategy=settings.uv_index_strategy,
+        compile_bytecode=not job.warm,  # warm pip skips byte-compiling too (--no-compile)
+        no_index=bool(job.warm_wheelhouse),
+        extra_args=job.depset.pip_args,
+    )
+
+
+def uv_environment(job: CellJob) -> dict[str, str]:
+    return uv_arguments(job, [])[1]
+
+
+def uv_install_shell(job: CellJob, wheelhouses: list[Path]) -> str:
+    argv, _env = uv_arguments(job, wheelhouses)
+    return shell_join(argv)
 
 
 def imports_probe_args(job: CellJob) -> list[str]:
@@ -563,6 +666,8 @@ def _new_record(job: CellJob) -> dict[str, Any]:
         ),
         "runner_pid": os.getpid(),
         "warm": job.warm,
+        "installer": installer_record(job)
+        or ({"name": job.cell.installer, "version": None} if job.depset.pip else None),
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import sys
 from collections.abc import Iterator
@@ -141,6 +142,16 @@ class HarnessState:
     def warm(self, cell_id: str) -> dict[str, str]:
         return dict(self.prepared().get("warm", {}).get(cell_id, {}))
 
+    def uv(self, base: dict[str, Any]) -> dict[str, Any] | None:
+        """The uv binary fetched for this base's machine, or why there is none."""
+        by_machine = (self.prepared().get("installers") or {}).get("uv")
+        if by_machine is None:
+            return None
+        from harness.run.uv import base_machine
+
+        machine = base_machine(base, platform.machine())
+        return dict(by_machine.get(machine) or {"reason": f"no uv fetched for {machine}"})
+
 
 STATE = pytest.StashKey[HarnessState]()
 
@@ -195,6 +206,8 @@ def prepare(state: HarnessState, log: Any) -> None:
     ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
     run["warm"] = state.config.getoption("warm")
+    installers = _fetch_installers(state, bases, selected, log)
+    run["installers"] = installers
     results.write_json(
         prepared_path,
         {
@@ -202,6 +215,7 @@ def prepare(state: HarnessState, log: Any) -> None:
             "bases": ordered,
             "depsets": results.depset_records(state.matrix),
             "warm": warm_houses,
+            "installers": installers,
         },
     )
     log(
@@ -222,6 +236,30 @@ def _fill_warm(
     return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
 
 
+def _fetch_installers(
+    state: HarnessState, bases: dict[str, Any], cells: list[Cell], log: Any
+) -> dict[str, Any]:
+    """uv once per run, on the host, for the machines of the bases its cells use."""
+    needed = [bases[c.base] for c in cells if c.installer == "uv" and c.base in bases]
+    needed = [b for b in needed if b.get("status") == "available"]
+    if not needed:
+        return {}
+    from harness.run import uv
+
+    settings = state.matrix.settings
+    log(f"[harness] fetching uv{'==' + settings.uv_version if settings.uv_version else ''}")
+    found = uv.fetch_for_bases(
+        needed,
+        version=settings.uv_version,
+        source_index_url=settings.uv_source_index_url,
+        dest=uv.cache_root(),
+        host_machine=platform.machine(),
+    )
+    for machine, facts in found.items():
+        log(f"[harness] uv for {machine}: {facts.get('version') or facts.get('reason')}")
+    return {"uv": found}
+
+
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
     if not keyword:
         return list(matrix.cells)
@@ -230,7 +268,9 @@ def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
     expression = Expression.compile(keyword)
     chosen = []
     for cell in matrix.cells:
-        text = f"{cell.id} {matrix.path.name}".lower()
+        # The words pytest's -k sees: the item's name (the cell id), its keywords (base,
+        # depset, installer: so `-k pip` and `-k "not uv"` work) and the matrix file.
+        text = f"{cell.id} {cell.installer} {matrix.path.name}".lower()
 
         def matcher(name: str, /, **_kwargs: Any) -> bool:
             return name.lower() in text  # noqa: B023 - evaluated right away
@@ -314,7 +354,7 @@ class CellItem(pytest.Item):
         self.cell = cell
         self.repeat = repeat
         self.add_marker(pytest.mark.harness_cell)
-        for word in (cell.base, cell.depset):
+        for word in (cell.base, cell.depset, cell.installer):
             self.keywords[word] = True
 
     def runtest(self) -> None:
@@ -350,6 +390,7 @@ class CellItem(pytest.Item):
             keep=bool(self.config.getoption("keep")),
             warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
             warm_image=state.warm(self.cell.id).get("image"),
+            uv=state.uv(state.base(self.cell.base)) if self.cell.installer == "uv" else None,
         )
         redactor = Redactor.for_settings(
             [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
