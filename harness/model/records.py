@@ -71,6 +71,7 @@ class _Cell(_Open):
     probes: dict[str, dict[str, Any]] = {}
     expected_failure: dict[str, Any] | None = None
     reproducer: dict[str, Any] | None = None
+    installer: dict[str, Any] | None = None  # {name: pip|uv, version, ...}
 
 
 class _Named(_Open):
@@ -111,6 +112,7 @@ class _Run(_Open):
     host: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None
     matrix: dict[str, Any] | None = None
+    installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
 
 
 class _Shape(_Open):
