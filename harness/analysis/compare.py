@@ -41,6 +41,7 @@ from harness.analysis.view import (
     md_escape,
     md_table,
     noise_text,
+    normalise_name,
     too_noisy,
 )
 from harness.model.errors import ConfigurationError
@@ -114,6 +115,8 @@ class Comparison:
     base_a: BaseInfo
     base_b: BaseInfo
     rows: tuple[DepsetComparison, ...]
+    # What may move the numbers besides the bases themselves: said next to every delta.
+    confounders: tuple[str, ...] = ()
 
 
 def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
@@ -185,7 +188,7 @@ def distribution_differences(
         a, b = da.get(key), db.get(key)
         name = str((a or b or {}).get("name", key))
         if a is None or b is None:
-            kind = "only on B" if a is None else "only on A"
+            kind = _one_sided(key, a is None, ga, gb)
         elif bool(a.get("wheel")) != bool(b.get("wheel")):
             kind = "wheel availability"
         elif a.get("version") != b.get("version"):
@@ -195,6 +198,30 @@ def distribution_differences(
             continue
         differences.append(DistributionDifference(name, _dist_text(a), _dist_text(b), kind))
     return tuple(differences), same
+
+
+def _one_sided(key: str, missing_on_a: bool, ga: CellGroup | None, gb: CellGroup | None) -> str:
+    """ "only on B", unless the other side's venv already had it before pip ran (ensurepip
+    or the base seeded it): then it is a difference of venv seeding, not of resolution."""
+    other = ga if missing_on_a else gb
+    if key in _venv_names(other):
+        return (
+            "seeded in A's venv (pip did not install it)"
+            if missing_on_a
+            else ("seeded in B's venv (pip did not install it)")
+        )
+    return "only on B" if missing_on_a else "only on A"
+
+
+def _venv_names(group: CellGroup | None) -> set[str]:
+    """Normalised names of what the contents probe found in the cell's venv."""
+    names: set[str] = set()
+    for record in group.records if group else ():
+        contents = (record.get("probes") or {}).get("contents") or {}
+        for dist in contents.get("distributions") or [] if isinstance(contents, Mapping) else []:
+            if isinstance(dist, Mapping) and dist.get("name"):
+                names.add(normalise_name(str(dist["name"])))
+    return names
 
 
 def _failure_text(side: Side) -> str:
@@ -269,7 +296,41 @@ def compare_bases(
         base_a=_base_info(results, base_a),
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
+        confounders=tuple(confounders(results, base_a, base_b)),
     )
+
+
+def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[str]:
+    """What besides the base differs, or was not quiet, while the two bases were measured:
+    the run's busy-host warnings, concurrency, and the pip each base's venv ran."""
+    run = results.get("run") or {}
+    found = [str(w) for w in run.get("warnings") or [] if str(w).startswith("busy ")]
+    jobs = run.get("jobs")
+    if isinstance(jobs, int) and jobs > 1:
+        found.append(
+            f"cells ran {jobs} at a time: a cell of one base may have shared the CPU and "
+            "network with a cell of the other"
+        )
+    pips = {name: _pip_versions(results, name) for name in (base_a, base_b)}
+    if pips[base_a] and pips[base_b] and pips[base_a] != pips[base_b]:
+        found.append(
+            f"different pip: {base_a} ran pip {', '.join(sorted(pips[base_a]))}, "
+            f"{base_b} pip {', '.join(sorted(pips[base_b]))} (resolver and build behaviour "
+            "differ between pip versions)"
+        )
+    return found
+
+
+def _pip_versions(results: Mapping[str, Any], base: str) -> set[str]:
+    versions = set()
+    for cell in results.get("cells") or []:
+        if cell.get("base") != base:
+            continue
+        pip = ((cell.get("probes") or {}).get("env") or {}).get("pip")
+        version = pip.get("version") if isinstance(pip, Mapping) else None
+        if version:
+            versions.add(str(version))
+    return versions
 
 
 def _run_id(results: Mapping[str, Any]) -> str:
@@ -352,6 +413,7 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
         "",
         "Timings: median over repeats ± half the range; deltas are B − A.",
         "",
+        *_confounder_lines(c),
         *md_table(
             ["depset", a, b, "verdict"],
             [
@@ -369,6 +431,16 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
     for row in c.rows:
         out += _depset_markdown(row, a, b)
     return "\n".join(out)
+
+
+def _confounder_lines(c: Comparison) -> list[str]:
+    if not c.confounders:
+        return []
+    return (
+        ["**What else differs (confounds the timings):**", ""]
+        + [f"- {md_escape(text)}" for text in c.confounders]
+        + [""]
+    )
 
 
 def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
@@ -417,6 +489,8 @@ deltas are B − A and count as a difference only beyond noise.</p>
 {% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
 {% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
 {% endfor %}</ul>
+{% if c.confounders %}<p><b>What else differs (confounds the timings):</b></p>
+<ul>{% for text in c.confounders %}<li>{{ text }}</li>{% endfor %}</ul>{% endif %}
 <table><tr><th>depset</th><th>{{ c.base_a.name }}</th><th>{{ c.base_b.name }}</th>
 <th>verdict</th></tr>
 {% for r in c.rows %}<tr><td><a href="#depset-{{ r.depset }}">{{ r.depset }}</a></td>

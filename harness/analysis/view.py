@@ -21,10 +21,11 @@ from typing import Any
 
 from harness.model import status as statuses
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
+
+# Re-exported: the documents and compare take the non-smoke probes from this view.
+from harness.model.probe_output import NON_SMOKE_PROBES as NON_SMOKE_PROBES
 from harness.model.status import GOOD
 
-# Probes that are not smoke tests (design.md: env and imports are always there).
-NON_SMOKE_PROBES = frozenset({"env", "imports"})
 # Names of the timings that are not steps: the sum of the install steps, and the sum
 # of the imports probe's per-module times.
 INSTALL = "install"
@@ -404,6 +405,21 @@ def depset_names(results: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def measured_depset_names(results: Mapping[str, Any]) -> list[str]:
+    """The depsets that have at least one cell in the run (a ``-k`` run leaves the others
+    in the matrix's list): what was measured, in the matrix's order."""
+    present = {g.depset for g in group_cells(results).values()}
+    return [name for name in depset_names(results) if name in present]
+
+
+def libc_text(libc: object) -> str | None:
+    """``{"family": "glibc", "version": "2.36", ...}`` → ``"glibc 2.36"``."""
+    if not isinstance(libc, Mapping):
+        return None
+    words = [str(libc[k]) for k in ("family", "version") if libc.get(k)]
+    return " ".join(words) or None
+
+
 def cell_for(
     results: Mapping[str, Any], base: str, depset: str, installer: str = DEFAULT_INSTALLER
 ) -> CellGroup | None:
@@ -506,3 +522,24 @@ def safe_url(value: object) -> str | None:
     """A link target from the matrix (an expected failure's link) if it is a plain
     http(s) URL that cannot break out of a Markdown link; else None (shown as text)."""
     return value if isinstance(value, str) and _URL.match(value) else None
+
+
+@dataclass(frozen=True)
+class FailureAccount:
+    """A failed install step's diagnosis, as every document words it (run/pipfailure.py)."""
+
+    step: str
+    cause: tuple[str, ...]
+    hint: str | None
+
+
+def failure_account(record: Mapping[str, Any]) -> FailureAccount | None:
+    """The first step of a cell record that carries a diagnosis, if any."""
+    for step in record.get("steps") or []:
+        failure = step.get("failure") if isinstance(step, Mapping) else None
+        if isinstance(failure, Mapping):
+            cause = failure.get("cause")
+            lines = tuple(str(c) for c in cause) if isinstance(cause, list) else ()
+            hint = failure.get("hint")
+            return FailureAccount(str(step.get("name")), lines, str(hint) if hint else None)
+    return None

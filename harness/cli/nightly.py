@@ -91,6 +91,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _run_cells_for(args: argparse.Namespace) -> Path:
     """Run just the cells of the two bases (and depsets) being compared."""
     from harness.cli.run_command import RunOptions, run_matrix
+    from harness.model.ids import cells_keyword
     from harness.model.matrix import load_matrix
 
     matrix = load_matrix(args.matrix)
@@ -101,9 +102,7 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
                 f"use one of: {', '.join(matrix.spec.bases)}",
             )
     # -k matches substrings of cell ids; the cross itself is not allowed in an expression.
-    keyword = f"({args.base_a} or {args.base_b})"
-    if args.depsets:
-        keyword += " and (" + " or ".join(args.depsets) + ")"
+    keyword = cells_keyword([args.base_a, args.base_b], args.depsets or [])
     out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}"
     outcome = run_matrix(
         RunOptions(matrix=args.matrix, out=str(out), jobs=args.jobs, keyword=keyword)

@@ -76,10 +76,14 @@ def run_matrix(options: RunOptions) -> RunOutcome:
         run_id,
         "--fail-on",
         options.fail_on,
-        "-q",
+        "--harness-console",  # harness's own progress lines, no pytest glyphs or chatter
+        "-qq",
+        "--tb=no",
+        "-rN",
         "-o",
         "addopts=",
-        "-rfEX",
+        "-p",
+        "no:warnings",
         "--no-header",
     ]
     argv += ["-n", str(jobs)] if jobs > 1 else ["-p", "no:xdist"]

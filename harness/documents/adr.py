@@ -31,20 +31,21 @@ from harness.analysis.view import (
     Sample,
     bases_by_name,
     compare_samples,
-    depset_names,
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
     installer_cells,
+    libc_text,
     md_code,
     md_escape,
     md_table,
+    measured_depset_names,
     requirement_name,
     safe_url,
     too_noisy,
 )
 from harness.model.errors import ConfigurationError
-from harness.model.ids import base_anchor, cell_anchor
+from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD, NOT_RUN
 from harness.model.status import label as status_label
@@ -110,7 +111,7 @@ def render_adr(
         results=results,
         options=_options(results, baseline, candidates),
         baseline=baseline,
-        depsets=tuple(depset_names(results)),
+        depsets=tuple(measured_depset_names(results)),
         cells=installer_cells(results),  # bases compared under pip (uv: harness compare)
         href=report_href,
     )
@@ -223,14 +224,16 @@ def _confirmation(ctx: _Context) -> list[str]:
     path = str(matrix.get("path") or "matrix.yaml")
     args = f" --baseline {ctx.baseline}" if ctx.baseline else ""
     args += "".join(f" --candidate {o}" for o in ctx.options if o != ctx.baseline)
+    keyword = cells_keyword(ctx.options, ctx.depsets)
     return [
         "### Confirmation",
         "",
-        f"Re-run the same matrix (sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
+        f"Re-run the compared cells of the same matrix "
+        f"(sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
         "and regenerate this record from the new run:",
         "",
         "```sh",
-        f"harness run {path}",
+        f"harness run {path} -k '{keyword}'",
         f"harness adr reports/<run-id>{args} --out <file>",
         "```",
         "",
@@ -540,11 +543,9 @@ def _bases_table(ctx: _Context) -> list[str]:
     rows = []
     for name in ctx.options:
         b = _base(ctx, name)
-        libc = b.get("libc") or {}
         standin = f"yes: {md_escape(b['standin'])}" if b.get("standin") else "no"
         system = " / ".join(
-            _or_dash(x)
-            for x in (b.get("os"), " ".join(str(v) for v in libc.values() if v), b.get("python"))
+            _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
         size = f"{b['size_bytes']:,} bytes" if b.get("size_bytes") else "—"
         if b.get("status") == "unavailable":

@@ -214,3 +214,35 @@ def _text(
 
 def _points(points: Sequence[tuple[float, float]]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+
+
+def stacked_bar(
+    title: str, parts: Sequence[tuple[str, float | None]], unit_text: Sequence[str]
+) -> str:
+    """One horizontal bar split into ``parts`` (label, value), widths proportional to values.
+
+    ``unit_text[i]`` is how part i's value is written in the legend ("780 MB"). A part with
+    no value (None) is left out of the bar and marked "unknown" in the legend, never drawn
+    as zero.
+    """
+    known = [(v if v is not None and math.isfinite(v) and v > 0 else 0.0) for _, v in parts]
+    total = sum(known) or 1.0
+    height = 22 + 18 * len(parts)
+    out = [_svg_open(title, height)]
+    x = 0.0
+    for i, width_value in enumerate(known):
+        width = width_value / total * _WIDTH
+        if width > 0:
+            out.append(
+                f'<rect x="{x:.1f}" y="0" width="{width:.1f}" height="{_BAR_H + 2}" '
+                f'fill="{PALETTE[i % 7]}"><title>{escape(parts[i][0])}: '
+                f"{escape(unit_text[i])}</title></rect>"
+            )
+        x += width
+    for i, (label, value) in enumerate(parts):
+        y = 22 + 18 * i
+        out.append(f'<rect x="0" y="{y + 3}" width="10" height="10" fill="{PALETTE[i % 7]}"/>')
+        shown = "unknown" if value is None else unit_text[i]
+        out.append(_text(16, y + 12, f"{label}: {shown}"))
+    out.append("</svg>")
+    return "".join(out)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.view import CellGroup, group_cells
+from harness.analysis.view import CellGroup, failure_account, group_cells
 from harness.model.records import check_schema
 from harness.model.status import FAILING, NOT_RUN, Status, parse
 
@@ -105,6 +105,15 @@ def _loud_note(cell: Mapping[str, Any]) -> str:
     )
 
 
+def _detail(record: Mapping[str, Any], step: Mapping[str, Any]) -> str:
+    detail = f"command: {step.get('command', '')}\nexit code: {step.get('exit_code')}"
+    account = failure_account(record)
+    if account is not None and account.step == step.get("name"):
+        detail += "\ncause:\n" + "\n".join(f"  {line}" for line in account.cause)
+        detail += f"\nfix: {account.hint}" if account.hint else ""
+    return detail
+
+
 def _cases(group: CellGroup) -> list[_Case]:
     cases = []
     for record in group.records:
@@ -112,7 +121,7 @@ def _cases(group: CellGroup) -> list[_Case]:
         steps = record.get("steps") or [{"name": "cell", "status": record.get("status")}]
         for index, step in enumerate(steps):
             status = _effective_status(str(step.get("status")), str(record.get("status")))
-            detail = f"command: {step.get('command', '')}\nexit code: {step.get('exit_code')}"
+            detail = _detail(record, step)
             cases.append(
                 _Case(
                     classname=group.id,

@@ -3,6 +3,7 @@ history, and the reports/latest link. Each is rebuilt from the results alone."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis import diff as diffing
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, NotScanned, ScannerSpec, scan
+from harness.documents.contents import index_entry, plan_sboms
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
+from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
+from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
 from harness.store.rundir import load_results
 
@@ -26,20 +31,45 @@ class Published:
     diff: diffing.RunDiff | None
 
 
-def write_outputs(out_dir: Path, results: dict[str, Any]) -> Published:
-    """Every document of a run, from its merged results alone."""
-    diff, lines = _write_documents(out_dir, results)
+def write_outputs(
+    out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None = None
+) -> Published:
+    """Every document of a run, from its merged results alone (and the SBOM scans, when
+    matrix.yaml names a scanner)."""
+    diff, lines = _write_documents(out_dir, results, scanner)
     return Published(tuple(lines), diff)
 
 
+def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None) -> Path:
+    """sbom/<cell>.cdx.json per cell with a contents result, sbom/<base>.cdx.json per base,
+    each validated and (when a scanner is set) scanned; sbom/index.json lists them all."""
+    sbom_dir = out_dir / SBOM_DIR
+    sbom_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for plan in plan_sboms(results):
+        target = out_dir / plan.path
+        target.write_text(plan.text, encoding="utf-8")
+        counts = scan(target, scanner) if scanner else NotScanned(NOT_SCANNED_NO_DB)
+        entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
+    index = {
+        "run": (results.get("run") or {}).get("id"),
+        "scanner": {"name": scanner.name, "db": str(scanner.db_dir)} if scanner else None,
+        "sboms": entries,
+    }
+    target = out_dir / SBOM_INDEX
+    target.write_text(json.dumps(index, indent=1), encoding="utf-8")
+    return target
+
+
 def _write_documents(
-    out_dir: Path, results: dict[str, Any]
+    out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None
 ) -> tuple[diffing.RunDiff | None, list[str]]:
     reports_dir = out_dir.parent
     previous_dir = history.previous_run_dir(reports_dir, results)
     previous = load_results(previous_dir / "results.json") if previous_dir else None
     run_diff = diffing.diff_runs(previous, results) if previous else None
     history.record_run(results, reports_dir / "history", out_dir)
+    sbom_index = write_sboms(out_dir, results, scanner)  # before the report, which links them
     write_junit(results, out_dir / "junit.xml")
     (out_dir / "summary.md").write_text(markdown_summary(results, run_diff), encoding="utf-8")
     if run_diff is not None:
@@ -52,6 +82,7 @@ def _write_documents(
         lines += diffing.render_diff_text(run_diff).splitlines()
     lines.append(f"[harness] results: {out_dir / 'results.json'}")
     lines.append(f"[harness] report:  {report}")
+    lines.append(f"[harness] SBOMs:   {sbom_index}")
     return run_diff, lines
 
 

@@ -34,11 +34,15 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
+from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
 from harness.model.ids import (
     DEFAULT_INSTALLER,
+    SBOM_INDEX,
     base_anchor,
+    base_sbom_path,
     cell_anchor,
     depset_anchor,
     installer_of,
@@ -50,8 +54,6 @@ from harness.store.history import PastRun
 from harness.store.rundir import load_results
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
-# Probes every cell runs; the others are the depset's smoke tests.
-_INFRA_PROBES = frozenset({"env", "imports"})
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
@@ -154,7 +156,7 @@ def import_seconds(probes: Mapping[str, Any]) -> float | None:
         modules = {
             module: entry
             for name, probe in probes.items()
-            if name not in _INFRA_PROBES and isinstance(probe, dict)
+            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
             for module, entry in (probe.get("import_time") or {}).items()
         }
     known = [v for v in map(_module_seconds, modules.values()) if v is not None]
@@ -183,7 +185,7 @@ def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
     values = [
         float(p["seconds"])
         for name, p in probes.items()
-        if name not in _INFRA_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
+        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
     ]
     return sum(values) if values else None
 
@@ -390,12 +392,13 @@ def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
             "requested": bool(d.get("requested")),
             "source": d.get("source"),
             "build_seconds": d.get("build_seconds"),
+            "failed": d.get("failed"),
         }
         for cell in results.get("cells") or []
         for d in cell.get("distributions") or []
     ]
     columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
-               "build_seconds"]  # fmt: skip
+               "build_seconds", "failed"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -407,7 +410,7 @@ def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for c in results.get("cells") or []
         if not c.get("repeat")
         for name, probe in (c.get("probes") or {}).items()
-        if name not in _INFRA_PROBES and isinstance(probe, dict)
+        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
         for fact, value in smoke_facts(probe).items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])
@@ -606,6 +609,7 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dists = distributions_frame(results)
     standins = _standins(results)
+    references = reference_cells(results)
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -614,7 +618,7 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
             **entry,
             "standin": standins.get(entry["base"]),
             "repeats": [
-                _repeat_view(c, dists)
+                {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
             ],
         }
@@ -634,7 +638,8 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": _records(mine),
+        "distributions": _records(mine[mine["failed"].isna()]),
+        "failed_distributions": _records(mine[mine["failed"].notna()]),
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
@@ -642,6 +647,63 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "probes": [_probe_view(name, p) for name, p in probes.items()],
         "reproducer": _reproducer(cell.get("reproducer")),
     }
+
+
+def made_of_view(made: MadeOf | None) -> dict[str, Any] | None:
+    """The "What it is made of" block: a stacked bar, the largest distributions, the SBOM."""
+    if made is None:
+        return None
+    parts: list[tuple[str, float | None]] = [
+        ("base image", made.base_bytes),
+        ("system packages", made.system_bytes),
+        ("Python distributions", made.python_bytes),
+    ]
+    sizes = [human_bytes(made.base_bytes), human_bytes(made.system_bytes),
+             human_bytes(made.python_bytes)]  # fmt: skip
+    title = "base image / system packages / Python distributions, bytes"
+    return {
+        "bar": Markup(charts.stacked_bar(title, parts, sizes)),
+        "top": [
+            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            for d in made.top
+        ],
+        "sbom": made.sbom_path,
+    }
+
+
+def base_vulnerabilities(
+    bases: Sequence[Mapping[str, Any]], sbom_index: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Per base: its SBOM's path and either the counts by severity or why there are none.
+
+    Never a 0 standing in for "not scanned": without a scan the text is the reason.
+    """
+    entries = {
+        str(e.get("subject")): e
+        for e in (sbom_index or {}).get("sboms") or []
+        if isinstance(e, dict) and e.get("kind") == "base"
+    }
+    views = {}
+    for base in bases:
+        name = str(base.get("name"))
+        entry = entries.get(name)
+        if entry is None:
+            views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
+                           "base reported its contents"}  # fmt: skip
+            continue
+        views[name] = {"sbom": base_sbom_path(name), **_scan_view(entry.get("vulnerabilities"))}
+    return views
+
+
+def _scan_view(scan: Any) -> dict[str, Any]:
+    if not isinstance(scan, dict) or not scan.get("scanned"):
+        reason = scan.get("reason") if isinstance(scan, dict) else None
+        return {"counts": None, "text": str(reason or NOT_SCANNED_NO_DB)}
+    severities = scan.get("by_severity") or {}
+    counts = [(s, int(severities.get(s, 0))) for s in SEVERITIES]
+    version = f" {scan['scanner_version']}" if scan.get("scanner_version") else ""
+    db = f", DB built {scan['db_built']}" if scan.get("db_built") else ", DB date unknown"
+    return {"counts": counts, "text": f"{scan.get('scanner')}{version}{db}"}
 
 
 def _expected_failure(value: Any) -> dict[str, Any] | None:
@@ -658,9 +720,28 @@ def _sort_key(column: pd.Series) -> pd.Series:
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
-    view["note"] = step.get("reason") or step.get("error") or step.get("failure_kind")
+    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
+    view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
+    view["failure"] = _failure_view(step.get("failure"))
     return view
+
+
+def _failure_view(failure: Any) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if not isinstance(failure, dict):
+        return None
+    cause = failure.get("cause")
+    return {
+        "kind": failure.get("kind"),
+        "stage": failure.get("stage"),
+        "distribution": failure.get("distribution"),
+        "what": failure.get("what"),
+        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
+        "hint": failure.get("hint"),
+        "available": failure.get("available"),
+    }
 
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
@@ -859,8 +940,15 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
-def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None = None) -> str:
+def render_report(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> str:
     """The whole report as one self-contained HTML document.
+
+    ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
@@ -880,6 +968,7 @@ def render_report(results: dict[str, Any], *, history: Sequence[PastRun] | None 
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
         "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
@@ -935,6 +1024,11 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
     results = load_results(results_dir / "results.json")
+    index_path = results_dir / SBOM_INDEX
+    sbom_index = (
+        json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
+    )
     target = results_dir / "report.html"
-    target.write_text(render_report(results, history=history), encoding="utf-8")
+    report = render_report(results, history=history, sbom_index=sbom_index)
+    target.write_text(report, encoding="utf-8")
     return target

@@ -17,6 +17,7 @@ from harness.analysis.view import (
     NoisyTiming,
     base_names,
     depset_names,
+    failure_account,
     fmt_seconds,
     group_cells,
     installer_cells,
@@ -84,11 +85,24 @@ def _unexpected(groups: list[CellGroup]) -> list[str]:
     if not bad:
         return []
     lines = [f"### Unexpected results ({len(bad)})", ""]
-    lines += [
-        f"- **{md_escape(g.id)}**: {g.status}" + (f" — {md_escape(g.reason)}" if g.reason else "")
-        for g in bad
-    ]
+    for g in bad:
+        reason = f" — {md_escape(g.reason)}" if g.reason else ""
+        lines.append(f"- **{md_escape(g.id)}**: {g.status}{reason}")
+        lines += _failure_lines(g)
     return [*lines, ""]
+
+
+def _failure_lines(group: CellGroup) -> list[str]:
+    """The cause lines of the failed build and what to add, under the cell's bullet."""
+    account = next((a for r in group.records if (a := failure_account(r))), None)
+    if account is None:
+        return []
+    lines = []
+    if account.cause:
+        lines += ["", "  ```text", *(f"  {line}" for line in account.cause), "  ```"]
+    if account.hint:
+        lines += ["", f"  fix: {md_escape(account.hint)}"]
+    return lines
 
 
 def _unexpected_passes(groups: list[CellGroup]) -> list[str]:

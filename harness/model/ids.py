@@ -69,6 +69,20 @@ def result_file_name(cell: str, repeat: int) -> str:
     return f"{docker_safe(cell)}.r{repeat}.json"
 
 
+SBOM_DIR = "sbom"
+SBOM_INDEX = f"{SBOM_DIR}/index.json"
+
+
+def cell_sbom_path(cell: str, repeat: int) -> str:
+    """A cell's SBOM, relative to the run folder: the result file's stem + ``.cdx.json``."""
+    return f"{SBOM_DIR}/{result_file_name(cell, repeat).removesuffix('.json')}.cdx.json"
+
+
+def base_sbom_path(base: str) -> str:
+    """A base's SBOM (its OS packages), relative to the run folder."""
+    return f"{SBOM_DIR}/{docker_safe(base)}.cdx.json"
+
+
 def new_run_id() -> str:
     """Sortable by time, unique across concurrent runs on one host."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(3)}"
@@ -98,3 +112,9 @@ def base_anchor(base: str) -> str:
 def depset_anchor(depset: str) -> str:
     """The report's id for a depset's section."""
     return "depset-" + _NOT_ANCHOR_SAFE.sub("-", depset)
+
+
+def cells_keyword(bases: list[str] | tuple[str, ...], depsets: list[str] | tuple[str, ...]) -> str:
+    """The ``-k`` expression that selects exactly these bases' cells of these depsets."""
+    keyword = "(" + " or ".join(bases) + ")"
+    return keyword + (" and (" + " or ".join(depsets) + ")" if depsets else "")

@@ -21,6 +21,10 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import DEFAULT_INSTALLER, cell_id
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# Defaults (README "Time limits"): an install may build from source for many minutes;
+# a probe is a smoke test that answers in seconds to a few minutes.
+DEFAULT_INSTALL_TIMEOUT = 1800.0
+DEFAULT_PROBE_TIMEOUT = 600.0
 PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
 
 
@@ -44,11 +48,39 @@ def _unique_installers(value: list[str] | None) -> list[str] | None:
     return value
 
 
+class ScannerSettings(Strict):
+    """An offline vulnerability scanner run over each SBOM the run writes (sbom/index.json)."""
+
+    name: Literal["trivy", "grype"] = Field(description="which scanner: trivy or grype")
+    db: str = Field(
+        description="the scanner's database folder (trivy: its --cache-dir, holding "
+        "db/trivy.db; grype: its GRYPE_DB_CACHE_DIR), relative to matrix.yaml; nothing is "
+        "downloaded, so without it the SBOMs are reported as not scanned"
+    )
+    binary: str | None = Field(
+        None, description="path to the scanner's program; default: found on PATH"
+    )
+
+
 class Settings(Strict):
     """Run-wide settings; every one can be left out."""
 
     jobs: int = Field(2, ge=1, description="cells run at once")
-    timeout: float = Field(1800, gt=0, description="default per-step timeout, seconds")
+    timeout: float | None = Field(
+        None, gt=0, description="sets both install_timeout and probe_timeout (seconds)"
+    )
+    install_timeout: float = Field(
+        DEFAULT_INSTALL_TIMEOUT, gt=0, description="limit of each install step, seconds"
+    )
+    probe_timeout: float = Field(
+        DEFAULT_PROBE_TIMEOUT, gt=0, description="limit of each probe (smoke test), seconds"
+    )
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The run-wide limits: ``timeout`` sets both unless one is given on its own."""
+        return _run_timeouts(self)
+
     memory: str | None = Field("6g", description="container memory limit (docker syntax), or null")
     cpus: float | None = Field(2.0, gt=0, description="container CPU limit, or null")
     repeat: int = Field(1, ge=1, description="runs per cell, for a spread of timings")
@@ -101,6 +133,11 @@ class Settings(Strict):
     )
 
     _installers_unique = field_validator("installers")(_unique_installers)
+    scanner: ScannerSettings | None = Field(
+        None,
+        description="vulnerability scanner for the SBOMs (optional); without it every SBOM "
+        "is reported as not scanned, never as 0 vulnerabilities",
+    )
 
 
 class DebootstrapSpec(Strict):
@@ -191,7 +228,11 @@ class DepsetSpec(Strict):
     pip_args: list[str] = Field(default_factory=list, description="extra pip install arguments")
     imports: list[str] = Field(default_factory=list, description="modules the import probe times")
     probes: list[str] = Field(default_factory=list, description="smoke probes (files in probes/)")
-    timeout: float | None = Field(None, gt=0, description="per-step timeout for this depset")
+    timeout: float | None = Field(
+        None, gt=0, description="this depset's install and probe timeouts, both (seconds)"
+    )
+    install_timeout: float | None = Field(None, gt=0, description="this depset's install limit")
+    probe_timeout: float | None = Field(None, gt=0, description="this depset's probe limit")
     environment_limits: list[LimitRule] = Field(default_factory=list)
     installers: list[Installer] | None = Field(
         None, min_length=1, description="this depset's installers (default: settings.installers)"
@@ -220,6 +261,8 @@ class ExpectedFailure(CellSelector):
 
 class CellOverride(CellSelector):
     timeout: float | None = Field(None, gt=0)
+    install_timeout: float | None = Field(None, gt=0)
+    probe_timeout: float | None = Field(None, gt=0)
     repeat: int | None = Field(None, ge=1)
     memory: str | None = None
     install_network: str | None = Field(None, description="docker network for installs")
@@ -244,10 +287,27 @@ class MatrixSpec(Strict):
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Seconds each install step and each probe may take. Separate, because a smoke
+    test's sensible limit (a minute) would kill a slow source build."""
+
+    install: float
+    probe: float
+
+    def then(self, layer: DepsetSpec | CellOverride) -> Timeouts:
+        """These limits with a depset's or an override's on top (specific beats general)."""
+        both = layer.timeout
+        return Timeouts(
+            install=layer.install_timeout or both or self.install,
+            probe=layer.probe_timeout or both or self.probe,
+        )
+
+
+@dataclass(frozen=True)
 class Cell:
     base: str
     depset: str
-    timeout: float
+    timeouts: Timeouts
     repeat: int
     memory: str | None
     expected_failure: ExpectedFailure | None
@@ -506,16 +566,25 @@ def _selected(cells: CellsSpec, base: str, depset: str, installer: str) -> bool:
     return included and not any(s.matches(*wanted) for s in cells.exclude)
 
 
+def _run_timeouts(settings: Settings) -> Timeouts:
+    both = settings.timeout
+    fields = settings.model_fields_set
+    return Timeouts(
+        install=settings.install_timeout if "install_timeout" in fields or not both else both,
+        probe=settings.probe_timeout if "probe_timeout" in fields or not both else both,
+    )
+
+
 def _make_cell(
     spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec, installer: str
 ) -> Cell:
-    timeout = depset.timeout or spec.settings.timeout
+    timeout = spec.settings.timeouts.then(depset)
     repeat, memory = spec.settings.repeat, spec.settings.memory
     network, tmpfs = spec.settings.install_network, {}
     wanted = (base, depset_name, installer)
     for override in spec.cells.overrides:
         if override.matches(*wanted):
-            timeout = override.timeout or timeout
+            timeout = timeout.then(override)
             repeat = override.repeat or repeat
             memory = override.memory or memory
             network = override.install_network or network

@@ -5,6 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+ENV_PROBE = "env"
+IMPORTS_PROBE = "imports"
+CONTENTS_PROBE = "contents"
+# Probes the harness runs in every cell (imports: when the depset names modules); every other
+# probe is one of the depset's smoke tests.
+NON_SMOKE_PROBES = frozenset({ENV_PROBE, IMPORTS_PROBE, CONTENTS_PROBE})
+
 
 def parse_probe_output(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
     """Return (object, None) or (None, what was wrong, quoting what it printed)."""

@@ -3,9 +3,10 @@
 The outcome is data, never an exception: every failure becomes a step status and a
 cell status (see docs/design.md). Steps, in order: detect the package manager, system
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
-environment probe, the import probe and the depset's smoke probes. A uv cell
-(``base×depset+uv``) runs ``uv pip install`` instead of pip, with the same indexes,
-wheelhouses, CA bundle and requirements, from a binary mounted read-only.
+environment probe, the import probe, the contents probe (what the image is made of:
+OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
+A uv cell (``base×depset+uv``) runs ``uv pip install`` instead of pip, with the same
+indexes, wheelhouses, CA bundle and requirements, from a binary mounted read-only.
 """
 
 from __future__ import annotations
@@ -35,9 +36,14 @@ from harness.engine.container import (
 )
 from harness.model.ids import DEFAULT_INSTALLER, container_name, installer_step
 from harness.model.matrix import Cell, DepsetSpec, Settings
-from harness.model.probe_output import parse_probe_output
+from harness.model.probe_output import (
+    CONTENTS_PROBE,
+    ENV_PROBE,
+    IMPORTS_PROBE,
+    parse_probe_output,
+)
 from harness.model.status import FAILING
-from harness.run import pipreport, uv
+from harness.run import pipfailure, pipreport, uv
 from harness.run.redact import Redactor
 
 VENV = "/opt/harness-venv"
@@ -51,7 +57,8 @@ WORK = "/tmp/harness"
 LOG_TAIL_CHARS = 6000
 NETWORK_RETRIES = 2
 WARM_IMPORT_RUNS = 1
-PIP_LOG_CAUSES = "Error|error:|WARNING|Retrying|No space left|CERTIFICATE_VERIFY_FAILED"
+# The end of pip --log read after a failure: the failed build block and pip's verdict.
+PIP_LOG_TAIL_BYTES = 256 * 1024
 HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 PIP_RESULTS_SEPARATOR = "==== harness: end of pip report ===="
@@ -134,9 +141,10 @@ class CellRun:
         self.network_cut = True
         self.record["probes_offline"] = True
         python = f"{VENV}/bin/python"
-        self._probe(box, python, "env", [])
+        self._probe(box, python, ENV_PROBE, [])
         if self.job.depset.imports:
-            self._probe(box, python, "imports", imports_probe_args(self.job))
+            self._probe(box, python, IMPORTS_PROBE, imports_probe_args(self.job))
+        self._probe(box, python, CONTENTS_PROBE, ["--venv", VENV])
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
                 break
@@ -237,13 +245,19 @@ class CellRun:
         return [f.name for folder in folders for f in folder.iterdir() if f.is_file()]
 
     def _pip_failure_kind(self, box: CellContainer, outcome: ExecOutcome) -> str | None:
-        """pip hides the cause of 'from versions: none' (e.g. no network) in its --log."""
-        detail = box.exec(
-            ["sh", "-c", f"grep -E '{PIP_LOG_CAUSES}' {WORK}/pip.log | tail -n 30"], 60
+        """Why pip failed. The console hides a build's output ('See above for output.'):
+        with --log it went to the log only, so the cause lines are read from there."""
+        detail = box.exec(["sh", "-c", f"tail -c {PIP_LOG_TAIL_BYTES} {WORK}/pip.log"], 60)
+        kind = pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
+        failure = pipfailure.diagnose(
+            outcome.output, detail.stdout, kind, self.record.get("package_manager")
         )
-        if detail.stdout.strip():
-            self.steps[-1]["log_detail"] = self.redactor.text(detail.stdout[-LOG_TAIL_CHARS:])
-        return pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
+        step = self.steps[-1]
+        step["failure"] = self.redactor.deep(failure.to_dict())
+        if failure.cause:
+            step["log_detail"] = self.redactor.text("\n".join(failure.cause))
+        step["failure_summary"] = self.redactor.text(failure.one_line())
+        return pipfailure.refine_kind(failure, kind)
 
     def _after_install_step(self, outcome: ExecOutcome) -> bool:
         if outcome.exit_code == 0 and not outcome.timed_out:
@@ -254,7 +268,11 @@ class CellRun:
             self.record["environment_limit"] = limit
             self.record["reason"] = f"environment limit: {limit}"
         elif self.steps[-1].get("failure_kind"):
-            self.record["reason"] = f"{self.steps[-1]['name']}: {self.steps[-1]['failure_kind']}"
+            step = self.steps[-1]
+            summary = step.get("failure_summary")
+            self.record["reason"] = f"{step['name']}: {step['failure_kind']}" + (
+                f": {summary}" if summary else ""
+            )
         return False
 
     def _environment_limit(self, log: str) -> str | None:
@@ -277,6 +295,7 @@ class CellRun:
         for dist in dists:
             if not dist["wheel"]:
                 dist["build_seconds"] = _build_seconds(durations, dist["name"])
+        _mark_failed_build(dists, self.steps[-1].get("failure") if self.steps else None)
         self.record["distributions"] = dists
         self.record["download_bytes"] = pipreport.downloaded_bytes(log)
         self.record["pip_report_environment"] = (report or {}).get("environment")
@@ -309,7 +328,8 @@ class CellRun:
 
     def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
-        outcome = box.run_shell(command, timeout=self.job.cell.timeout, environment=self._env())
+        limit = self._timeout(kind)
+        outcome = box.run_shell(command, timeout=limit, environment=self._env())
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -323,6 +343,10 @@ class CellRun:
             outcome=outcome,
         )
         return outcome
+
+    def _timeout(self, kind: str) -> float:
+        timeouts = self.job.cell.timeouts
+        return timeouts.install if kind == "install" else timeouts.probe
 
     def _record_step(
         self,
@@ -353,7 +377,8 @@ class CellRun:
         if outcome is not None and status == "oom":
             step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
         if outcome is not None and status == "timeout":
-            step["reason"] = f"exceeded the step timeout of {self.job.cell.timeout:.0f} s"
+            which = "install" if kind == "install" else "probe"
+            step["reason"] = f"exceeded the {which} timeout of {self._timeout(kind):.0f} s"
         if outcome is not None and outcome.exit_code is None and outcome.container_died:
             # The exec itself failed (engine restarting, container removed): say so, rather
             # than "the probe printed nothing", and let --resume run the cell again.
@@ -634,6 +659,24 @@ def _first_problem(steps: list[dict[str, Any]]) -> str | None:
             detail = step.get("reason") or step.get("error") or step.get("failure_kind")
             return f"{step['name']} {step['status']}" + (f": {detail}" if detail else "")
     return None
+
+
+def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | None) -> None:
+    """pip's report lists what it resolved, before building: one whose build failed is
+    not installed, and says so (``failed: "build"``). A build that failed while pip was
+    still resolving (its metadata) is in no report: it is added, so the cell lists it."""
+    if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
+        return
+    name, _, version = str(failure["distribution"]).partition(" ")
+    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    for dist in dists:
+        if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
+            dist["failed"] = "build"
+            return
+    dists.append(
+        {"name": name, "version": version or None, "wheel": False, "tag": None,
+         "family": "sdist", "requested": None, "source": None, "failed": "build"}
+    )  # fmt: skip
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:

@@ -123,12 +123,21 @@ _FAILURE_KINDS = (
             r"ConnectionResetError|IncompleteRead|ProtocolError|Network is unreachable"
         ),
     ),
-    (  # building an sdist needs a compiler the base does not have (musl stand-in, slim)
+    (  # building an sdist needs a compiler the base does not have (musl stand-in, slim);
+        # Debian's setuptools names its target-prefixed compiler (x86_64-linux-gnu-gcc)
         "no-compiler",
         re.compile(
-            r"command '(gcc|cc|c\+\+|g\+\+)' failed|unable to execute '(gcc|cc)'|"
-            r"No such file or directory: '(gcc|cc|c\+\+)'|C compiler cannot create|"
-            r"Unknown compiler\(s\)|Could not find a C compiler"
+            r"command '(\S+-)?(gcc|cc|c\+\+|g\+\+|clang)' failed: No such file or directory|"
+            r"unable to execute '(\S+-)?(gcc|cc|clang)'|"
+            r"No such file or directory: '(\S+-)?(gcc|cc|c\+\+)'|C compiler cannot create|"
+            r"Unknown compiler\(s\)|Could not find a C compiler|cannot link a simple C program"
+        ),
+    ),
+    (  # a compiler is there, but a header or pkg-config (and its .pc file) is not
+        "missing-build-dependency",
+        re.compile(
+            r"fatal error: [\w./+-]+\.h: No such file or directory|pkg-config is required|"
+            r"pkg-config: not found|was not found in the pkg-config search path"
         ),
     ),
     (

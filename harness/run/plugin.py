@@ -24,6 +24,8 @@ import pytest
 
 from harness.analysis import gate
 from harness.analysis.diff import RunDiff
+from harness.analysis.view import failure_account
+from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.errors import FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
@@ -31,6 +33,8 @@ from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
+from harness.run.load import LoadMonitor
+from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
 
 SKIPPING = {"unavailable", "unsupported"}
@@ -45,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", help="run id (default: time-based)")
     group.addoption("--keep", action="store_true", help="keep containers for debugging")
     group.addoption("--resume", action="store_true", help="skip cells already in --harness-out")
+    group.addoption(
+        "--harness-console",
+        action="store_true",
+        help="harness run's own console: a live display or timestamped lines, no pytest glyphs",
+    )
     group.addoption(
         "--fail-on",
         default="status",
@@ -74,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
     out_dir = Path(out or Path("reports") / run_id).resolve()
     config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
     config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    if not worker and config.getoption("harness_console"):
+        config.stash[STATE].board = Board.for_stream(sys.stdout, out_dir)
     if worker:  # containers carry the controller's pid: it is the run's life
         config.stash[STATE].runner = worker["harness_runner"]
     global _current_config
@@ -116,6 +127,8 @@ class HarnessState:
         self.done = 0
         self.planned = 0
         self._prepared: dict[str, Any] | None = None
+        self.monitor: LoadMonitor | None = None
+        self.board: Board | None = None  # harness run's own console (controller only)
 
     @property
     def is_controller(self) -> bool:
@@ -170,7 +183,25 @@ def client() -> Any:
 # -- controller: prepare ---------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is not None and state.board is not None:
+        _quiet_xdist(session.config)
+    _start_session(session)
+
+
+def _quiet_xdist(config: pytest.Config) -> None:
+    """No 'bringing up nodes...' or worker status lines under harness run's console."""
+    reporter = config.pluginmanager.get_plugin("terminaldistreporter")
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
+    dsession = config.pluginmanager.get_plugin("dsession")
+    if dsession is not None:
+        dsession.terminal = None  # xdist guards every status line with this
+
+
+def _start_session(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None or not state.is_controller:
         return
@@ -188,11 +219,16 @@ def prepare(state: HarnessState, log: Any) -> None:
     state.planned = sum(c.repeat for c in selected)
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
-    resolver_log = _prefixed(log)
+    resolver_log = state.board.base_event if state.board is not None else _prefixed(log)
+    if state.board is not None:
+        state.board.start()
     from harness.engine.bases import Resolver
 
     resolver = Resolver(docker_client, state.matrix, PROBES_DIR, log=resolver_log)
     bases = resolver.resolve_all(needed)
+    if state.board is not None:
+        state.board.bases_done()
+        state.board.planned = state.planned
     started = results.now_iso()
     run = results.run_header(
         state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
@@ -218,10 +254,17 @@ def prepare(state: HarnessState, log: Any) -> None:
             "installers": installers,
         },
     )
+    state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _other_containers(docker_client: Any, run_id: str) -> int:
+    """Running containers on the engine that are not this run's."""
+    running = docker_client.api.containers(filters={"status": "running"})
+    return sum(1 for c in running if (c.get("Labels") or {}).get(engine.LABEL_RUN) != run_id)
 
 
 def _fill_warm(
@@ -281,6 +324,9 @@ def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
 
 
 def _log(config: pytest.Config) -> Any:
+    state = _state(config)
+    if state is not None and state.board is not None:
+        return state.board.line
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return lambda line: print(line, file=sys.stderr)
@@ -395,10 +441,16 @@ class CellItem(pytest.Item):
         redactor = Redactor.for_settings(
             [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
         )
-        run = CellRun(job, client(), redactor)
+        progress = CellProgress.for_cell(
+            state.out_dir, result_file_name(self.cell.id, self.repeat), self.cell.id
+        )
+        run = CellRun(job, client(), redactor, log=progress.step)
         # Everything the record holds may carry a secret (the reproducer's env, reasons
         # quoting an engine error, probe output): mask it all before it is written.
-        record: dict[str, Any] = redactor.deep(run.run())
+        try:
+            record: dict[str, Any] = redactor.deep(run.run())
+        finally:
+            progress.done()
         write_cell_result(
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),
@@ -429,6 +481,10 @@ def _outcome(record: dict[str, Any]) -> None:
 
 def failure_text(record: dict[str, Any]) -> str:
     lines = [f"{record['id']}: {record['status']}: {record.get('reason')}"]
+    account = failure_account(record)
+    if account is not None:
+        lines += [f"    {line}" for line in account.cause]
+        lines += [f"  fix: {account.hint}"] if account.hint else []
     for step in record.get("steps", []):
         if step["status"] != "passed":
             lines.append(f"--- step {step['name']} ({step['status']}, {step['seconds']} s)")
@@ -441,12 +497,24 @@ def failure_text(record: dict[str, Any]) -> str:
 # -- progress and the end of the session ---------------------------------------------
 
 
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    """Under harness run's console, pytest prints no glyph per cell: the board says it."""
+    state = _state(config)
+    if state is None or state.board is None:
+        return None
+    return report.outcome, "", ""
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _current_config
     state = _state(config) if config else None
     if state is None or not state.is_controller or report.when != "teardown":
         return
     state.done += 1
+    if state.board is not None:
+        state.board.done = state.done
     status = dict(report.user_properties).get("status", report.outcome)
     running = min(state.jobs, max(state.planned - state.done, 0))
     left = max(state.planned - state.done - running, 0)
@@ -468,10 +536,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (state.out_dir / "prepare.json").exists():
         return  # stopped before anything ran
-    merged = results.merge(state.out_dir)  # first: results must survive a lost engine
+    if state.board is not None:
+        state.board.stop()  # what follows is the run's summary: plain lines
+    load = state.monitor.stop() if state.monitor is not None else None
+    # first: results must survive a lost engine
+    merged = results.merge(state.out_dir, load=load)
     if not session.config.getoption("keep"):
         _remove_containers(state, _log(session.config))
-    run_diff = finish_outputs(state.out_dir, merged, _log(session.config))
+    scanner = scanner_spec(state.matrix)
+    run_diff = finish_outputs(state.out_dir, merged, _log(session.config), scanner)
     if int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
         fail_on = gate.parse_fail_on(session.config.getoption("fail_on") or "status")
         session.exitstatus = gate.exit_code(merged, run_diff, fail_on)
@@ -486,10 +559,21 @@ def _remove_containers(state: HarnessState, log: Any) -> None:
         log(f"[harness] could not remove this run's containers ({err}); `harness sweep` will")
 
 
-def finish_outputs(out_dir: Path, merged: dict[str, Any], log: Any) -> RunDiff | None:
+def scanner_spec(matrix: Matrix) -> ScannerSpec | None:
+    """matrix.yaml's scanner setting, its paths taken relative to matrix.yaml."""
+    chosen = matrix.settings.scanner
+    if chosen is None:
+        return None
+    binary = matrix.resolve_path(chosen.binary) if chosen.binary else None
+    return ScannerSpec(chosen.name, matrix.resolve_path(chosen.db), binary)
+
+
+def finish_outputs(
+    out_dir: Path, merged: dict[str, Any], log: Any, scanner: ScannerSpec | None = None
+) -> RunDiff | None:
     from harness.documents.publish import write_outputs
 
-    published = write_outputs(out_dir, merged)
+    published = write_outputs(out_dir, merged, scanner)
     for line in published.lines:
         log(line)
     return published.diff

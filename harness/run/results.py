@@ -17,6 +17,7 @@ from typing import Any
 from harness import __version__
 from harness.model.matrix import Matrix
 from harness.model.records import SCHEMA_VERSION
+from harness.run.load import load_warnings
 
 
 def host_facts() -> dict[str, Any]:
@@ -84,8 +85,9 @@ def read_cell_files(out_dir: Path) -> list[dict[str, Any]]:
     return cells
 
 
-def merge(out_dir: Path, ended: bool = True) -> dict[str, Any]:
-    """Combine prepare.json (run, bases, depsets) with every finished cell file."""
+def merge(out_dir: Path, ended: bool = True, load: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Combine prepare.json (run, bases, depsets) with every finished cell file; ``load``
+    is how busy the host and engine were while the cells ran (run/load.py)."""
     prepared = json.loads((out_dir / "prepare.json").read_text(encoding="utf-8"))
     cells = read_cell_files(out_dir)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
@@ -94,6 +96,9 @@ def merge(out_dir: Path, ended: bool = True) -> dict[str, Any]:
     run = dict(prepared["run"])
     if ended:
         run["ended_at"] = now_iso()
+    if load is not None:
+        run["load"] = load
+        run["warnings"] = [*(run.get("warnings") or []), *load_warnings(load)]
     results = {
         "schema_version": SCHEMA_VERSION,
         "run": run,

@@ -109,9 +109,12 @@ def _snapshot(
         network=matrix.settings.install_network,
     )
     with CellContainer(client, spec) as box:
-        if depset.system and not _install_system(box, depset, matrix.settings.timeout):
+        if depset.system and not _install_system(box, depset, matrix.settings.timeouts.install):
             return None  # the cell installs (and reports the failure, or `unsupported`) itself
-        if box.run_shell(f"{python} -m venv {VENV}", matrix.settings.timeout).exit_code != 0:
+        if (
+            box.run_shell(f"{python} -m venv {VENV}", matrix.settings.timeouts.install).exit_code
+            != 0
+        ):
             return None
         assert box.container is not None
         image = box.container.commit(repository=repository, tag=tag, conf={"Labels": labels})
@@ -163,6 +166,6 @@ def _fill(
         f"{' '.join(depset.pip_args)} {requirements}"
     )
     with CellContainer(client, spec) as box:
-        outcome = box.run_shell(script, timeout=settings.timeout)
+        outcome = box.run_shell(script, timeout=settings.timeouts.install)
     if outcome.exit_code == 0:
         (folder / COMPLETE).write_text(script + "\n", encoding="utf-8")

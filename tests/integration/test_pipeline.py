@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.documents.sbom import validate_sbom
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +48,7 @@ def test_passed_cell_records_steps_distributions_probes_and_size(
     tiny = cells(integration_run)["py311×tiny"]
     names = [s["name"] for s in tiny["steps"]]
     # The package manager and `timeout` come from the base's env probe: no exec per cell.
-    assert names == ["venv", "pip-install", "probe:env", "probe:imports"]
+    assert names == ["venv", "pip-install", "probe:env", "probe:imports", "probe:contents"]
     assert tiny["package_manager"] == "apt"
     assert all(s["seconds"] > 0 for s in tiny["steps"])
     six = next(d for d in tiny["distributions"] if d["name"] == "six")
@@ -87,6 +90,41 @@ def test_outputs_are_written(integration_run: dict[str, Any]) -> None:
     assert len(list((out / "cells").glob("*.json"))) == 8
     html = (out / "report.html").read_text()
     assert "py311×spacy" in html and "stand-in for python:3.11-slim" in html
+
+
+def _sbom(out: Path, relative: str) -> dict[str, Any]:
+    text = (out / relative).read_text(encoding="utf-8")
+    assert validate_sbom(text) == [], relative
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _purls(document: dict[str, Any]) -> list[str]:
+    return [str(c.get("purl")) for c in document.get("components") or [] if c.get("purl")]
+
+
+def test_contents_probe_and_sboms(integration_run: dict[str, Any]) -> None:
+    out: Path = integration_run["out"]
+    spacy_cell = cells(integration_run)["py311×spacy"]
+    contents = spacy_cell["probes"]["contents"]
+    assert contents["status"] == "passed", contents
+    spacy = next(d for d in contents["distributions"] if d["normalised_name"] == "spacy")
+    assert spacy["version"] and spacy["wheel_tags"], spacy
+    assert spacy["size_bytes"] > 1_000_000
+    index = json.loads((out / "sbom" / "index.json").read_text(encoding="utf-8"))
+    entries = {e["path"]: e for e in index["sboms"]}
+    assert all(e["valid"] for e in entries.values()), [e["errors"] for e in entries.values()]
+    spacy_sbom = _sbom(out, "sbom/py311_x_spacy.r0.cdx.json")
+    assert f"pkg:pypi/spacy@{spacy['version']}" in _purls(spacy_sbom)
+    ffmpeg_purls = _purls(_sbom(out, "sbom/py311_x_ffmpeg.r0.cdx.json"))
+    assert any(p.startswith("pkg:deb/debian/ffmpeg@") for p in ffmpeg_purls), ffmpeg_purls
+    base_purls = _purls(_sbom(out, "sbom/py311.cdx.json"))
+    assert not any(p.startswith("pkg:deb/debian/ffmpeg@") for p in base_purls)
+    assert any(p.startswith("pkg:deb/debian/libc6@") for p in base_purls)
+    assert entries["sbom/py311.cdx.json"]["vulnerabilities"]["scanned"] is False
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "What it is made of" in html and 'href="sbom/py311_x_spacy.r0.cdx.json"' in html
+    assert "not scanned: no vulnerability database; see README" in html
 
 
 def test_no_labelled_container_is_left(integration_run: dict[str, Any], docker_client: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.model.errors import ConfigurationError
-from harness.model.matrix import json_schema, load_matrix
+from harness.model.matrix import Timeouts, json_schema, load_matrix
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -61,8 +61,8 @@ cells:
     )
     cells = {c.id: c for c in load_matrix(write(tmp_path, text)).cells}
     assert set(cells) == {"a×one", "b×one", "b×two"}
-    assert cells["a×one"].timeout == 5 and cells["a×one"].repeat == 3
-    assert cells["b×two"].timeout == 1800 and cells["b×two"].repeat == 1
+    assert cells["a×one"].timeouts == Timeouts(5, 5) and cells["a×one"].repeat == 3
+    assert cells["b×two"].timeouts == Timeouts(1800, 600) and cells["b×two"].repeat == 1
     failure = cells["b×one"].expected_failure
     assert failure is not None and failure.reason == "known"
 
@@ -166,3 +166,27 @@ def test_the_installers_matrix_is_the_default_matrix_with_uv() -> None:
     musl = both.spec.bases["py315-alpine"].standin
     assert musl is not None and musl.dockerfile is not None
     assert both.resolve_path(musl.dockerfile.path) == (ROOT / "bases/musl/Dockerfile").resolve()
+
+
+def test_install_and_probe_timeouts_are_separate(tmp_path: Path) -> None:
+    text = """
+version: 1
+settings: {install_timeout: 900, probe_timeout: 30}
+bases: {a: {image: "x:1"}}
+depsets:
+  slow-build: {pip: [six], install_timeout: 3000}
+  quick-smoke: {pip: [six], probe_timeout: 5}
+  old-style: {pip: [six], timeout: 77}
+"""
+    cells = {c.depset: c for c in load_matrix(write(tmp_path, text)).cells}
+    assert cells["slow-build"].timeouts == Timeouts(install=3000, probe=30)
+    assert cells["quick-smoke"].timeouts == Timeouts(install=900, probe=5)
+    assert cells["old-style"].timeouts == Timeouts(install=77, probe=77)
+    legacy = load_matrix(
+        write(
+            tmp_path,
+            "version: 1\nsettings: {timeout: 120}\n"
+            "bases: {a: {image: 'x:1'}}\ndepsets: {d: {pip: [six]}}\n",
+        )
+    )
+    assert legacy.cells[0].timeouts == Timeouts(install=120, probe=120)

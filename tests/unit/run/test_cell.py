@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.container import CellContainer, ContainerSpec, Mount
-from harness.model.matrix import Cell, DepsetSpec, Settings, load_matrix
+from harness.model.matrix import Cell, DepsetSpec, Settings, Timeouts, load_matrix
 from harness.run.cell import (
     CA_MOUNT,
     CellJob,
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def job(tmp_path: Path, **settings: object) -> CellJob:
-    cell = Cell("py311", "spacy", 60, 1, "2g", None)
+    cell = Cell("py311", "spacy", Timeouts(60, 60), 1, "2g", None)
     return CellJob(
         cell=cell,
         repeat=0,
@@ -151,7 +151,7 @@ def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() 
         "cells": [{"id": "x", "seconds": 3}, {"id": "x", "seconds": 5}, {"id": "x", "seconds": 100}]
     }
     assert previous_durations(previous) == {"x": 5}
-    cell = Cell("b", "d", 60, 1, None, None)
+    cell = Cell("b", "d", Timeouts(60, 60), 1, None, None)
     assert estimate(cell, DepsetSpec(pip=["x"]), {"b×d": 7.0}) == 7.0
     # A base new to the matrix: its cell takes the depset's median on the other bases.
     assert estimate(cell, DepsetSpec(pip=["x"]), {"a×d": 80.0, "c×d": 90.0, "a×e": 1.0}) == 85.0
@@ -226,7 +226,7 @@ def test_xdist_scheduler_with_fewer_cells_than_slots_shuts_every_worker_down() -
 
 def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None:
     alpine = CellJob(
-        cell=Cell("alpine", "ffmpeg", 60, 1, None, None),
+        cell=Cell("alpine", "ffmpeg", Timeouts(60, 60), 1, None, None),
         repeat=0,
         run_id="r",
         runner="h:1",
@@ -305,7 +305,7 @@ def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
 def uv_job(tmp_path: Path, uv: dict[str, Any] | None, **settings: object) -> CellJob:
     from dataclasses import replace
 
-    cell = Cell("py311", "spacy", 60, 1, "2g", None, installer="uv")
+    cell = Cell("py311", "spacy", Timeouts(60, 60), 1, "2g", None, installer="uv")
     return replace(job(tmp_path, **settings), cell=cell, uv=uv)
 
 
@@ -399,5 +399,8 @@ def test_a_new_uv_cell_borrows_the_time_of_uv_cells_of_its_depset() -> None:
 
     known = {"a×spacy": 100.0, "a×spacy+uv": 20.0, "a×ffmpeg": 50.0}
     depset = DepsetSpec(pip=["spacy"])
-    assert estimate(Cell("b", "spacy", 1, 1, None, None, installer="uv"), depset, known) == 20.0
-    assert estimate(Cell("b", "spacy", 1, 1, None, None), depset, known) == 100.0
+    assert (
+        estimate(Cell("b", "spacy", Timeouts(1, 1), 1, None, None, installer="uv"), depset, known)
+        == 20.0
+    )
+    assert estimate(Cell("b", "spacy", Timeouts(1, 1), 1, None, None), depset, known) == 100.0

@@ -1,0 +1,180 @@
+"""SBOM files, sbom/index.json and the report's "What it is made of" block, from a results
+dict carrying a contents probe result shaped like harness/probes/contents.py prints it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec
+from harness.documents.contents import (
+    RULE_FALLBACK,
+    RULE_NO_SYSTEM,
+    human_bytes,
+    made_of,
+    reference_cells,
+)
+from harness.documents.publish import write_sboms
+from harness.documents.report import render_report
+from harness.model.ids import SBOM_INDEX
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
+BASE_PACKAGES = [
+    {"name": "libc6", "version": "2.36-9+deb12u13", "architecture": "amd64",
+     "installed_size_bytes": 12_000_000, "source": "glibc", "source_version": None},
+    {"name": "python3.11", "version": "3.11.2-6", "architecture": "amd64",
+     "installed_size_bytes": 500_000, "source": None, "source_version": None},
+]  # fmt: skip
+FFMPEG_PACKAGE = {
+    "name": "ffmpeg", "version": "7:5.1.7-0+deb12u1", "architecture": "amd64",
+    "installed_size_bytes": 2_000_000, "source": None, "source_version": None,
+}  # fmt: skip
+
+
+def dist(name: str, version: str, size: int, tag: str) -> dict[str, Any]:
+    return {"name": name, "version": version, "size_bytes": size, "wheel_tags": [tag],
+            "built_from_source": False, "installer": "pip"}  # fmt: skip
+
+
+def contents(packages: list[dict[str, Any]], dists: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"status": "passed", "seconds": 1.5, "package_manager": "dpkg",
+            "os_packages": packages, "distributions": dists}  # fmt: skip
+
+
+ENV = {"status": "passed", "seconds": 0.1,
+       "os_release": {"ID": "debian", "VERSION_ID": "12", "NAME": "Debian GNU/Linux",
+                      "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"}}  # fmt: skip
+
+
+@pytest.fixture
+def results() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    cells = {c["id"]: c for c in data["cells"]}
+    torch_dists = [dist("torch", "2.9.1+cpu", 780_000_000, "cp311-cp311-linux_x86_64")]
+    torch_dists += [dist(f"small{i}", "1.0", 1000 * (i + 1), "py3-none-any") for i in range(10)]
+    cells["py311-slim×torch"]["probes"].update(
+        env=ENV, contents=contents(BASE_PACKAGES, torch_dists)
+    )
+    cells["py311-slim×ffmpeg"]["probes"].update(
+        env=ENV, contents=contents([*BASE_PACKAGES, FFMPEG_PACKAGE], [])
+    )
+    # py313's only cell with a contents result installs system packages: the fallback rule.
+    cells["py313-slim×ffmpeg"]["probes"].update(
+        env=ENV, contents=contents([*BASE_PACKAGES, FFMPEG_PACKAGE], [])
+    )
+    return data
+
+
+def test_reference_cell_prefers_a_passed_cell_without_system_packages(
+    results: dict[str, Any],
+) -> None:
+    chosen = reference_cells(results)
+    assert chosen["py311-slim"][0]["id"] == "py311-slim×torch"
+    assert chosen["py311-slim"][1] == RULE_NO_SYSTEM
+    assert chosen["py313-slim"][0]["id"] == "py313-slim×ffmpeg"
+    assert chosen["py313-slim"][1] == RULE_FALLBACK
+    assert "py312-slim" not in chosen
+
+
+def test_write_sboms_writes_valid_documents_and_an_index(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    index_path = write_sboms(tmp_path, results, scanner=None)
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    paths = {e["path"]: e for e in index["sboms"]}
+    assert set(paths) == {
+        "sbom/py311-slim_x_torch.r0.cdx.json",
+        "sbom/py311-slim_x_ffmpeg.r0.cdx.json",
+        "sbom/py313-slim_x_ffmpeg.r0.cdx.json",
+        "sbom/py311-slim.cdx.json",
+        "sbom/py313-slim.cdx.json",
+    }
+    for entry in index["sboms"]:
+        assert entry["valid"], entry["errors"]
+        assert entry["vulnerabilities"] == {"scanned": False, "scanner": None,
+                                            "reason": NOT_SCANNED_NO_DB}  # fmt: skip
+    torch = json.loads((tmp_path / "sbom/py311-slim_x_torch.r0.cdx.json").read_text())
+    purls = {c.get("purl") for c in torch["components"]}
+    assert "pkg:pypi/torch@2.9.1%2Bcpu" in purls
+    assert (
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u13?arch=amd64&distro=debian-12&upstream=glibc" in purls
+    )
+    base = json.loads((tmp_path / "sbom/py313-slim.cdx.json").read_text())
+    props = {p["name"]: p["value"] for p in base["metadata"]["properties"]}
+    assert props["harness:from-cell"] == "py313-slim×ffmpeg"
+    assert props["harness:from-cell-rule"] == RULE_FALLBACK
+    assert not any((c.get("purl") or "").startswith("pkg:pypi/") for c in base["components"])
+    assert paths["sbom/py311-slim.cdx.json"]["components"] == len(BASE_PACKAGES)
+
+
+def test_a_scanner_without_its_database_is_not_scanned_never_zero(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    fake = tmp_path / "trivy"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    spec = ScannerSpec("trivy", tmp_path / "no-db", binary=fake)
+    index = json.loads(write_sboms(tmp_path, results, spec).read_text())
+    scans = [e["vulnerabilities"] for e in index["sboms"]]
+    assert scans and all(s["scanned"] is False and s["reason"] == NOT_SCANNED_NO_DB for s in scans)
+    assert index["scanner"]["name"] == "trivy"
+
+
+def test_made_of_splits_base_system_and_python(results: dict[str, Any]) -> None:
+    cells = {c["id"]: c for c in results["cells"]}
+    references = reference_cells(results)
+    torch = made_of(results, cells["py311-slim×torch"], references)
+    assert torch is not None
+    assert torch.system_bytes == 0  # the torch depset installs no system packages
+    assert torch.python_bytes == 780_000_000 + sum(1000 * (i + 1) for i in range(10))
+    assert [d.name for d in torch.top][:2] == ["torch", "small9"]
+    assert len(torch.top) == 8
+    ffmpeg = made_of(results, cells["py311-slim×ffmpeg"], references)
+    assert ffmpeg is not None and ffmpeg.system_bytes == FFMPEG_PACKAGE["installed_size_bytes"]
+    # No clean reference cell for py313: what ffmpeg added cannot be told from the base.
+    py313 = made_of(results, cells["py313-slim×ffmpeg"], references)
+    assert py313 is not None and py313.system_bytes is None
+    assert made_of(results, cells["py311-slim×spacy"], references) is None
+
+
+def test_human_bytes() -> None:
+    assert human_bytes(780_000_000) == "780 MB"
+    assert human_bytes(4_200) == "4.2 kB"
+    assert human_bytes(999) == "999 B"
+    assert human_bytes(None) == "—"
+
+
+def test_report_shows_what_a_cell_is_made_of_and_links_its_sbom(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    index = json.loads(write_sboms(tmp_path, results, None).read_text())
+    html = render_report(copy.deepcopy(results), sbom_index=index)
+    assert "What it is made of" in html
+    assert '<span class="mono">torch</span> 780 MB' in html
+    assert 'href="sbom/py311-slim_x_torch.r0.cdx.json"' in html
+    assert "Python distributions: 780 MB" in html
+    assert "system packages: unknown" in html  # py313×ffmpeg: no clean reference cell
+
+
+def test_report_base_table_says_not_scanned_or_gives_counts(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    index_path = write_sboms(tmp_path, results, None)
+    assert index_path == tmp_path / SBOM_INDEX
+    index = json.loads(index_path.read_text())
+    html = render_report(results, sbom_index=index)
+    assert html.count(NOT_SCANNED_NO_DB) == 2  # py311-slim and py313-slim
+    assert 'href="sbom/py311-slim.cdx.json"' in html
+    scanned = {"scanned": True, "scanner": "grype", "scanner_version": "0.80.0",
+               "db_built": "2026-11-20T00:00:00Z", "fixable": 1, "total": 4,
+               "by_severity": {"critical": 1, "high": 3}}  # fmt: skip
+    for entry in index["sboms"]:
+        entry["vulnerabilities"] = scanned
+    html = render_report(results, sbom_index=index)
+    assert NOT_SCANNED_NO_DB not in html
+    assert "critical 1 · high 3 · medium 0" in html
+    assert "grype 0.80.0, DB built 2026-11-20T00:00:00Z" in html

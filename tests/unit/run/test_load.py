@@ -1,0 +1,50 @@
+"""How busy the host and engine were: sampled, summarised, and said in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.run.load import LoadMonitor, docker_builds_running, load_warnings
+
+
+def test_a_quiet_run_earns_no_warning() -> None:
+    quiet = {"cpus": 2, "load1_max": 1.2, "load1_median": 0.8, "other_containers_max": 0}
+    assert load_warnings(quiet) == []
+
+
+def test_a_busy_host_and_engine_are_named() -> None:
+    busy = {
+        "cpus": 2,
+        "load1_max": 5.5,
+        "load1_median": 4.0,
+        "other_containers_max": 3,
+        "docker_builds_max": 1,
+    }
+    words = " ".join(load_warnings(busy))
+    assert "load average reached 5.5 on 2 cores" in words
+    assert "3 container(s) not of this run" in words
+    assert "1 docker build(s)" in words
+
+
+def test_the_monitor_samples_until_stopped() -> None:
+    calls: list[int] = []
+
+    def others() -> int:
+        calls.append(1)
+        return 2
+
+    summary = LoadMonitor(others, cpus=2, interval=0.05).start()
+    summary_dict = summary.stop()
+    assert summary_dict["samples"] >= 2 and summary_dict["other_containers_max"] == 2
+    assert summary_dict["load1_max"] >= 0 and summary_dict["cpus"] == 2
+
+
+def test_docker_builds_are_found_in_proc(tmp_path: Path) -> None:
+    for pid, argv in {
+        "10": b"docker\0build\0-t\0x\0.",
+        "11": b"/usr/bin/docker\0ps",
+        "x": b"",
+    }.items():
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "cmdline").write_bytes(argv)
+    assert docker_builds_running(tmp_path) == 1
