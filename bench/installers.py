@@ -68,18 +68,29 @@ def main() -> int:
 
 
 def _pass(name: str, out: Path, matrix: str, keyword: str, *, warm: bool) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "harness", "run", matrix, "-k", keyword, "--jobs", "1"]
+    command = [sys.executable, "-m", "harness", "run", matrix, "-k", keyword, "--jobs", "1"]
+    command += ["--warm"] if warm else []
     # Warm passes share one wheelhouse (it sits beside the run folder): same parent.
-    argv += ["--out", str(out)] + (["--warm"] if warm else [])
+    argv = [*command, "--out", str(out)]
+    _wait_for_engine()
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    results = _results(out)
+    resumed = 0
+    # Other work on this machine restarts dockerd; a cell that lost the engine is no
+    # result, and --resume runs just those cells again into the same run.
+    while any(c.get("engine_lost") for c in results["cells"]) and resumed < 2:
+        resumed += 1
+        _wait_for_engine()
+        again = [*command, "--resume", str(out)]
+        done = subprocess.run(again, cwd=ROOT, capture_output=True, text=True, check=False)
+        results = _results(out)
     wall = time.monotonic() - started
-    results_path = out / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {"cells": []}
     return {
         "name": name,
         "argv": argv,
+        "resumed_after_engine_loss": resumed,
         "exit_code": done.returncode,
         "wall_seconds": round(wall, 1),
         "load_before": round(load_before, 2),
@@ -91,10 +102,25 @@ def _pass(name: str, out: Path, matrix: str, keyword: str, *, warm: bool) -> dic
     }
 
 
+def _results(out: Path) -> dict[str, Any]:
+    path = out / "results.json"
+    return json.loads(path.read_text()) if path.exists() else {"cells": []}
+
+
+def _wait_for_engine(limit: float = 300.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        ok = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+        if ok:
+            return
+        time.sleep(5)
+
+
 def _cell_summary(cell: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": cell["id"],
         "status": cell["status"],
+        "reason": cell.get("reason"),
         "started_at": cell.get("started_at"),
         "warm": cell.get("warm"),
         "install_seconds": cell.get("install_seconds"),
