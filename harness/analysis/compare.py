@@ -22,6 +22,15 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.speed import (
+    SpeedTable,
+    fmt_spread,
+    render_speed_markdown,
+    speed_cell,
+    speed_table,
+)
+from harness.analysis.suites import PROBE as TESTS_PROBE
+from harness.analysis.suites import SuiteComparison, compare_suites, group_suite
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     ONE_SAMPLE,
@@ -32,12 +41,15 @@ from harness.analysis.view import (
     Sample,
     bases_by_name,
     cell_for,
+    cell_hosts,
     compare_samples,
     depset_names,
     fmt_bytes,
     fmt_sample_seconds,
     fmt_seconds,
     fmt_signed_bytes,
+    hosts_note,
+    md_code,
     md_escape,
     md_table,
     noise_text,
@@ -46,6 +58,7 @@ from harness.analysis.view import (
 )
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
+from harness.model.origin import origin_text
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
 from harness.model.status import label as status_label
@@ -56,6 +69,7 @@ class BaseInfo:
     name: str
     reference: str | None
     standin: str | None
+    origin: str  # origin_text: pulled (digest), local, your Dockerfile, stand-in...
     image_id: str | None
     digest: str | None
     status: str | None
@@ -81,6 +95,7 @@ class Metric:
     a: Sample | None
     b: Sample | None
     delta: Delta | None  # None unless both sides measured it
+    hosts: str = ""  # runview.hosts_note: timings taken on different hosts (no call then)
 
     def noisy_sides(self, label_a: str = "A", label_b: str = "B") -> list[str]:
         """``["B: spread 38 % of median over 3 runs"]``: the sides too noisy to call."""
@@ -107,6 +122,7 @@ class DepsetComparison:
     distributions: tuple[DistributionDifference, ...]
     same_distributions: int
     verdict: str
+    tests: SuiteComparison | None = None  # the depset's own test suite on each side
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,7 @@ class Comparison:
     base_a: BaseInfo
     base_b: BaseInfo
     rows: tuple[DepsetComparison, ...]
+    speed: SpeedTable  # the interpreter benchmark of B against A (A is the baseline)
     # What may move the numbers besides the bases themselves: said next to every delta.
     confounders: tuple[str, ...] = ()
 
@@ -125,6 +142,7 @@ def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
         name=name,
         reference=base.get("reference"),
         standin=base.get("standin"),
+        origin=origin_text(base),
         image_id=base.get("image_id"),
         digest=base.get("digest"),
         status=base.get("status"),
@@ -139,10 +157,10 @@ def _side(base: str, group: CellGroup | None) -> Side:
     return Side(base, group.id, group.status, group.reason, expected, len(group.records))
 
 
-def _metric(name: str, unit: str, a: Sample | None, b: Sample | None) -> Metric:
+def _metric(name: str, unit: str, a: Sample | None, b: Sample | None, hosts: str = "") -> Metric:
     rule = SIZE_NOISE if unit == "bytes" else TIME_NOISE
     delta = compare_samples(a, b, rule) if a is not None and b is not None else None
-    return Metric(name, unit, a, b, delta)
+    return Metric(name, unit, a, b, delta, hosts if unit == "s" else "")
 
 
 def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | None:
@@ -157,16 +175,20 @@ def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | 
     return group.probe_sample(probe)
 
 
-def _metrics(ga: CellGroup | None, gb: CellGroup | None) -> tuple[Metric, ...]:
+def _metrics(ga: CellGroup | None, gb: CellGroup | None, hosts: str) -> tuple[Metric, ...]:
     metrics = [
-        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install")),
+        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install"), hosts),
         _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
-        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import")),
+        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import"), hosts),
     ]
+    suite = _metric(
+        "test suite", "s", _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
+    )
+    metrics.append(suite)
     smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
     for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
         a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
-        metrics.append(_metric(f"smoke {name}", "s", a, b))
+        metrics.append(_metric(f"smoke {name}", "s", a, b, hosts))
     return tuple(m for m in metrics if m.a is not None or m.b is not None)
 
 
@@ -233,6 +255,8 @@ def _failure_text(side: Side) -> str:
 def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
     if install is None or install.delta is None:
         return ""
+    if install.hosts:
+        return f"; install time from {install.hosts.removeprefix('different ')}: no call"
     noisy = install.noisy_sides(a_base, b_base)
     if noisy:
         return f"; install time too noisy to call ({'; '.join(noisy)})"
@@ -291,11 +315,13 @@ def compare_bases(
             f"--depsets takes the run's depsets: {', '.join(known_depsets)}",
         )
     rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
+    pair = [bases[name] for name in (base_a, base_b) if name in bases]
     return Comparison(
         run_id=str((results.get("run") or {}).get("id")),
         base_a=_base_info(results, base_a),
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
+        speed=speed_table(pair, baseline=base_a),
         confounders=tuple(confounders(results, base_a, base_b)),
     )
 
@@ -342,7 +368,10 @@ def _compare_depset(
 ) -> DepsetComparison:
     ga, gb = cell_for(results, base_a, depset), cell_for(results, base_b, depset)
     a, b = _side(base_a, ga), _side(base_b, gb)
-    metrics = _metrics(ga, gb)
+    hosts = ""
+    if ga is not None and gb is not None:
+        hosts = hosts_note(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
+    metrics = _metrics(ga, gb, hosts)
     differences, same = distribution_differences(ga, gb)
     return DepsetComparison(
         depset=depset,
@@ -352,6 +381,7 @@ def _compare_depset(
         distributions=differences,
         same_distributions=same,
         verdict=_verdict(depset, a, b, metrics),
+        tests=compare_suites(group_suite(ga), group_suite(gb)),
     )
 
 
@@ -375,11 +405,13 @@ def fmt_metric_delta(metric: Metric) -> str:
         return "—"
     if not d.spread_known:
         change = f"{d.change:+.2f} s" if metric.unit == "s" else fmt_signed_bytes(d.change)
-        return f"{change} ({ONE_SAMPLE})"
+        return f"{change} ({metric.hosts or ONE_SAMPLE})"
     if metric.unit == "s":
         text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
     else:
         text = f"{fmt_signed_bytes(d.change)} ± {fmt_bytes(d.uncertainty)}"
+    if metric.hosts:
+        return text + f" ({metric.hosts})"
     noisy = metric.noisy_sides()
     if noisy:
         return text + f" (too noisy to call: {'; '.join(noisy)})"
@@ -388,8 +420,7 @@ def fmt_metric_delta(metric: Metric) -> str:
 
 def _base_line(label: str, info: BaseInfo) -> str:
     parts = [f"**{label}: {md_escape(info.name)}** — {md_escape(info.reference or '?')}"]
-    if info.standin:
-        parts.append(f"({md_escape(info.standin)})")
+    parts.append(f"({md_escape(info.origin)})")
     if info.image_id:
         parts.append(f"image {md_escape(info.image_id)}")
     if info.status and info.status != "available":
@@ -430,6 +461,8 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
     ]
     for row in c.rows:
         out += _depset_markdown(row, a, b)
+    if c.speed.measured:
+        out += ["## Interpreter speed (B against A)", "", *render_speed_markdown(c.speed), ""]
     return "\n".join(out)
 
 
@@ -464,7 +497,28 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
     if row.same_distributions:
         out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
+    if row.tests is not None:
+        out += _tests_markdown(row.tests, a, b)
     return out
+
+
+def _tests_markdown(tests: SuiteComparison, a: str, b: str) -> list[str]:
+    out = ["**Test suite**", ""]
+    for label, suite in ((a, tests.a), (b, tests.b)):
+        out.append(f"- {label}: " + (md_escape(suite.summary) if suite else "did not run"))
+    for label, names in suite_lines(tests, a, b):
+        out.append(f"- {label}: " + ", ".join(md_code(n) for n in names))
+    return [*out, ""]
+
+
+def suite_lines(tests: SuiteComparison, a: str, b: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The named differences: failing on one base and passing on the other, first."""
+    rows = [
+        (f"failing on {a}, passing on {b}", tests.failing_only_on_a),
+        (f"failing on {b}, passing on {a}", tests.failing_only_on_b),
+        ("failing on both", tests.failing_on_both),
+    ]
+    return [(label, names) for label, names in rows if names]
 
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -485,7 +539,7 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 deltas are B − A and count as a difference only beyond noise.</p>
 <ul>{% for label, b in (("A", c.base_a), ("B", c.base_b)) %}
 <li><b>{{ label }}: {{ b.name }}</b> — {{ b.reference or "?" }}
-{% if b.standin %}<span class="muted">({{ b.standin }})</span>{% endif %}
+<span class="muted">({{ b.origin }})</span>
 {% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
 {% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
 {% endfor %}</ul>
@@ -511,7 +565,29 @@ deltas are B − A and count as a difference only beyond noise.</p>
 <td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
+{% if r.tests %}<h3>Test suite</h3><ul>
+{% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
+<li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}
+{% for label, names in suite_lines(r.tests, c.base_a.name, c.base_b.name) %}
+<li>{{ label }}: {% for n in names %}<code>{{ n }}</code>{{ ", " if not loop.last }}
+{%- endfor %}</li>
+{% endfor %}</ul>{% endif %}
 {% endfor %}
+{% if c.speed.measured %}<h2>Interpreter speed (B against A)</h2>
+<table><tr><th>base</th><th>Python</th><th>build</th><th>spread</th>
+{% for m in c.speed.measurements %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for row in c.speed.bases %}<tr><td>{{ row.base }}{% if row.standin %}
+<span class="muted">(stand-in build)</span>{% endif %}</td><td>{{ row.python or "—" }}</td>
+<td>{{ row.build }}</td><td>{{ spread(row.spread) }}</td>
+{% if row.status != "passed" %}<td colspan="{{ c.speed.measurements|length or 1 }}">
+{{ row.status }}: {{ row.note }}</td>{% else %}{% for m in c.speed.measurements %}
+<td class="num">{{ speed_cell(row, m) }}</td>{% endfor %}{% endif %}</tr>
+{% endfor %}</table>
+<p class="muted">Medians; {{ c.speed.rule }}{% for row in c.speed.bases if row.note %}
+<br>{{ row.base }}: {{ row.note }}{% endfor %}</p>
+{% if c.speed.standins %}<p><b>Stand-in builds.</b> {{ c.speed.official }}
+{% for row in c.speed.standins %}<br>{{ row.base }}: {{ row.standin }}{% endfor %}</p>{% endif %}
+{% endif %}
 </body></html>
 """
 )
@@ -520,5 +596,12 @@ distribution(s) identical on both.</p>{% endif %}
 def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
-        c=c, href=report_href, anchor=cell_anchor, sample=fmt_sample, delta=fmt_metric_delta
+        c=c,
+        href=report_href,
+        anchor=cell_anchor,
+        sample=fmt_sample,
+        delta=fmt_metric_delta,
+        suite_lines=suite_lines,
+        spread=fmt_spread,
+        speed_cell=speed_cell,
     )

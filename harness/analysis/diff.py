@@ -36,6 +36,7 @@ from harness.analysis.view import (
     CellGroup,
     Delta,
     bases_by_name,
+    cell_hosts,
     compare_samples,
     depsets_by_name,
     fmt_bytes,
@@ -43,6 +44,7 @@ from harness.analysis.view import (
     fmt_seconds,
     fmt_signed_bytes,
     group_cells,
+    hosts_note,
     md_escape,
     md_table,
     noise_text,
@@ -50,6 +52,7 @@ from harness.analysis.view import (
     too_noisy,
 )
 from harness.model.ids import cell_anchor
+from harness.model.origin import short_digest
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD
 from harness.model.status import label as status_label
@@ -58,8 +61,10 @@ from harness.model.status import label as status_label
 # (already red as an unexpected result; listed so the message says it is a regression).
 
 
+HOST_SIDES = ("before", "after")
+
 # Fields of a base whose change explains a change of behaviour.
-_BASE_FIELDS = ("reference", "image_id", "digest", "python", "os", "libc", "status")
+_BASE_FIELDS = ("reference", "origin", "image_id", "digest", "python", "os", "libc", "status")
 # Fields of a depset, compared as sets of strings.
 _DEPSET_FIELDS = ("pip", "system", "probes", "imports")
 
@@ -82,6 +87,7 @@ class TimingChange:
     cell_id: str
     step: str  # a step name (a probe step: the probe's own seconds), or IMPORT_TIME
     delta: Delta
+    hosts_note: str = ""  # runview.hosts_note: the two sides ran on different hosts
 
     @property
     def direction(self) -> str:
@@ -144,8 +150,16 @@ class BaseChange:
     field: str
     before: str | None
     after: str | None
+    reference: str | None = None  # the image reference, for a digest change
+    same_reference: bool = True  # the same reference pulled in both runs
 
     def describe(self) -> str:
+        if self.field == "digest" and self.before and self.after:
+            cause = "rebuilt upstream" if self.same_reference else "a different reference"
+            return (
+                f"{self.base} ({self.reference}): digest {short_digest(self.before)} → "
+                f"{short_digest(self.after)} ({cause})"
+            )
         before, after = _short_id(self.before), _short_id(self.after)
         return f"base {self.base}: new {self.field} {before} → {after}"
 
@@ -269,7 +283,10 @@ def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
     cells_a, cells_b = group_cells(a), group_cells(b)
     common = [cid for cid in cells_b if cid in cells_a]
     pairs = [(cells_a[cid], cells_b[cid]) for cid in common]
-    timings, noise = _timing_changes(pairs)
+    notes = {
+        gb.id: hosts_note(cell_hosts(ga, a), cell_hosts(gb, b), HOST_SIDES) for ga, gb in pairs
+    }
+    timings, noise = _timing_changes(pairs, notes)
     return RunDiff(
         run_a=_run_id(a),
         run_b=_run_id(b),
@@ -306,7 +323,7 @@ def _status_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[St
 
 
 def _timing_changes(
-    pairs: Iterable[tuple[CellGroup, CellGroup]],
+    pairs: Iterable[tuple[CellGroup, CellGroup]], hosts_notes: Mapping[str, str]
 ) -> tuple[tuple[TimingChange, ...], tuple[TimingChange, ...]]:
     changes: list[TimingChange] = []
     noise: list[TimingChange] = []
@@ -315,11 +332,13 @@ def _timing_changes(
             before, after = ga.timing_sample(step), gb.timing_sample(step)
             if before is None or after is None:
                 continue  # the step did not pass on one side: the status change tells
-            change = TimingChange(gb.id, step, compare_samples(before, after, TIME_NOISE))
+            delta = compare_samples(before, after, TIME_NOISE)
+            change = TimingChange(gb.id, step, delta, hosts_notes.get(gb.id, ""))
             (changes if change.delta.significant else noise).append(change)
         before, after = ga.import_sample(), gb.import_sample()
         if before is not None and after is not None:
-            change = TimingChange(gb.id, IMPORT_TIME, compare_samples(before, after, TIME_NOISE))
+            delta = compare_samples(before, after, TIME_NOISE)
+            change = TimingChange(gb.id, IMPORT_TIME, delta, hosts_notes.get(gb.id, ""))
             (changes if change.delta.significant else noise).append(change)
     return tuple(changes), tuple(noise)
 
@@ -364,10 +383,27 @@ def _base_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[BaseCh
         base_a = bases_a.get(name)
         if base_a is None:
             continue
-        for field in _BASE_FIELDS:
-            before, after = _field_text(base_a.get(field)), _field_text(base_b.get(field))
-            if before != after:
-                yield BaseChange(name, field, before, after)
+        changed = {
+            field: (_field_text(base_a.get(field)), _field_text(base_b.get(field)))
+            for field in _BASE_FIELDS
+            if _field_text(base_a.get(field)) != _field_text(base_b.get(field))
+        }
+        digests = changed.get("digest", (None, None))
+        if all(digests):
+            changed.pop("image_id", None)  # a new manifest is a new image: one cause, one line
+        for field, (before, after) in changed.items():
+            yield BaseChange(
+                name,
+                field,
+                before,
+                after,
+                reference=_field_text(base_b.get("reference")),
+                same_reference=_pulled_as(base_a) == _pulled_as(base_b),
+            )
+
+
+def _pulled_as(base: Mapping[str, Any]) -> str | None:
+    return _field_text(base.get("pulled_reference") or base.get("reference"))
 
 
 def _as_strings(value: Any) -> set[str]:
@@ -435,6 +471,7 @@ def _timing_text(t: TimingChange) -> str:
         else f"spread unknown, default threshold {fmt_seconds(d.threshold)} s"
     )
     noisy = f"; {t.noisy_note}" if t.noisy_note else ""
+    noisy += f"; {t.hosts_note}" if t.hosts_note else ""
     return (
         f"{fmt_sample_seconds(d.before)} → {fmt_sample_seconds(d.after)} "
         f"({d.change:+.2f} s{pct}; {noise}{noisy})"

@@ -6,7 +6,7 @@ baseline; a ratio inside the noise of the two runs is reported as "no difference
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,3 +91,172 @@ def speed_ratios(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> l
             )
         )
     return ratios
+
+
+# -- one run's bases: each one's pybench output against the baseline base's ------------
+
+OFFICIAL_BUILDS = (
+    "The official images build CPython themselves: with PGO and LTO on Debian slim, with "
+    "neither on Alpine (docker-library/python). A stand-in times its own interpreter "
+    "(Debian's python package, or the musl CPython compiled here without PGO or LTO), so "
+    "ratios between stand-ins are stand-in results, not the official images'."
+)
+
+
+@dataclass(frozen=True)
+class BaseSpeed:
+    """One base's interpreter benchmark, and its ratios against the baseline base."""
+
+    base: str
+    status: str  # the probe's status, or "not measured"
+    error: str | None
+    standin: str | None  # the stand-in's description: its interpreter is a stand-in build
+    python: str | None
+    build: str  # "PGO and LTO recorded", "PGO not recorded, LTO not recorded", ...
+    spread: float | None  # the widest relative IQR over its measurements
+    medians: Mapping[str, float]  # measurement -> median seconds
+    ratios: tuple[SpeedRatio, ...]  # empty for the baseline and when no ratio can be made
+    note: str | None  # why there are no ratios (failed, other scale)
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {r.workload: r.verdict for r in self.ratios}
+
+
+@dataclass(frozen=True)
+class SpeedTable:
+    baseline: str | None
+    measurements: tuple[str, ...]
+    bases: tuple[BaseSpeed, ...]
+    rule: str = NOISE_RULE
+    official: str = OFFICIAL_BUILDS
+
+    @property
+    def measured(self) -> bool:
+        """Whether any base has numbers (runs from before pybench have none)."""
+        return any(row.medians for row in self.bases)
+
+    @property
+    def standins(self) -> tuple[BaseSpeed, ...]:
+        return tuple(b for b in self.bases if b.standin)
+
+
+def build_text(output: Mapping[str, Any]) -> str:
+    """What the interpreter's recorded build flags say about PGO and LTO.
+
+    "not recorded" is not "not used": Debian applies its optimisations outside configure.
+    """
+    build = output.get("build") or {}
+    if not build:
+        return "build flags unknown"
+    done = [name for name in ("pgo", "lto") if build.get(name)]
+    missing = [name for name in ("pgo", "lto") if not build.get(name)]
+    parts = []
+    if done:
+        parts.append(" and ".join(n.upper() for n in done) + " recorded")
+    if missing:
+        parts.append(" and ".join(n.upper() for n in missing) + " not recorded")
+    return "; ".join(parts)
+
+
+def _widest_spread(output: Mapping[str, Any]) -> float | None:
+    spreads = [_spread(stats) for _name, stats in _measurements(output)]
+    return round(max(spreads), 4) if spreads else None
+
+
+def _base_speed(
+    base: Mapping[str, Any], baseline: Mapping[str, Any] | None, is_baseline: bool
+) -> BaseSpeed:
+    output = base.get("interpreter_speed") or {}
+    status = str(output.get("status") or "not measured")
+    ratios: list[SpeedRatio] = []
+    note = None
+    if status == "passed" and baseline is not None and not is_baseline:
+        try:
+            ratios = speed_ratios(baseline, output)
+        except ValueError as exc:
+            note = str(exc)
+    elif status != "passed":
+        note = str(output.get("error") or "the interpreter benchmark did not run")
+    return BaseSpeed(
+        base=str(base.get("name")),
+        status=status,
+        error=output.get("error"),
+        standin=base.get("standin"),
+        python=(output.get("python") or {}).get("version"),
+        build=build_text(output),
+        spread=_widest_spread(output) if status == "passed" else None,
+        medians={
+            name: float(stats["median_s"])
+            for name, stats in _measurements(output)
+            if stats.get("median_s") is not None
+        },
+        ratios=tuple(ratios),
+        note=note,
+    )
+
+
+def speed_table(bases: Sequence[Mapping[str, Any]], baseline: str | None = None) -> SpeedTable:
+    """Every base's benchmark against ``baseline`` (default: the first base measured).
+
+    A baseline without a passed benchmark gives medians only, no ratios.
+    """
+    measured = [b for b in bases if (b.get("interpreter_speed") or {}).get("status") == "passed"]
+    if baseline is None and measured:
+        baseline = str(measured[0].get("name"))
+    reference = next((b for b in measured if b.get("name") == baseline), None)
+    reference_output = reference.get("interpreter_speed") if reference else None
+    rows = tuple(
+        _base_speed(b, reference_output, b.get("name") == baseline)
+        for b in bases
+        if b.get("status") == "available" or b.get("interpreter_speed")
+    )
+    order: dict[str, None] = {}
+    for row in rows:
+        order.update(dict.fromkeys(row.medians))
+    return SpeedTable(baseline, tuple(order), rows)
+
+
+def fmt_spread(spread: float | None) -> str:
+    """The widest relative IQR of a base's measurements: its repeat-to-repeat noise."""
+    return "—" if spread is None else f"IQR ≤ {spread:.0%}"
+
+
+def fmt_ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def speed_cell(row: BaseSpeed, measurement: str) -> str:
+    """One table cell: the median, and the verdict against the baseline when there is one."""
+    median = row.medians.get(measurement)
+    if median is None:
+        return "—"
+    verdict = row.verdicts.get(measurement)
+    if verdict:
+        return f"{fmt_ms(median)} ({verdict})"
+    return fmt_ms(median)
+
+
+def render_speed_markdown(table: SpeedTable) -> list[str]:
+    """The interpreter-speed table with its rule and the stand-in note, as Markdown lines."""
+    if not table.measured:
+        return []
+    header = ["base", "python", "build", "spread", *table.measurements]
+    rows = [
+        [
+            row.base + (" (baseline)" if row.base == table.baseline else ""),
+            row.python or "—",
+            row.build,
+            fmt_spread(row.spread),
+            *(speed_cell(row, m) for m in table.measurements),
+        ]
+        for row in table.bases
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
+    notes = [f"- {row.base}: {row.note}" for row in table.bases if row.note]
+    lines += ["", f"Medians; {table.rule}", *notes]
+    if table.standins:
+        lines += ["", f"**Stand-in builds.** {table.official}"]
+        lines += [f"- {row.base}: {row.standin}" for row in table.standins]
+    return lines

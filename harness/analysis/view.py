@@ -234,6 +234,11 @@ class CellGroup:
                 return {normalise_name(str(d["name"])): d for d in dists}
         return {}
 
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts its records say they ran on (a merged run of shards stamps each)."""
+        return tuple(sorted({str(r["host"]) for r in self.records if r.get("host")}))
+
     def step_sample(self, step: str) -> Sample | None:
         """Seconds of one step over the repeats where it passed (a failed step's time
         measures how fast it failed, which is not comparable)."""
@@ -378,6 +383,26 @@ def group_cells(results: Mapping[str, Any]) -> dict[str, CellGroup]:
         )
         for cell_id, recs in records.items()
     }
+
+
+def cell_hosts(group: CellGroup, results: Mapping[str, Any]) -> tuple[str, ...]:
+    """Where a cell's timings were taken: its records' hosts, else the run's host."""
+    if group.hosts:
+        return group.hosts
+    hostname = ((results.get("run") or {}).get("host") or {}).get("hostname")
+    return (str(hostname),) if hostname else ()
+
+
+def hosts_note(hosts_a: Sequence[str], hosts_b: Sequence[str], labels: Sequence[str]) -> str:
+    """The comparability rule across machines: two timings compare only when both were
+    taken on one and the same host. ``""`` when they were (or a side's host is unknown);
+    else the sentence that marks the comparison, naming the hosts of each side."""
+    if not hosts_a or not hosts_b or (len(hosts_a) == 1 and tuple(hosts_a) == tuple(hosts_b)):
+        return ""
+    sides = "; ".join(
+        f"{label} on {', '.join(h)}" for label, h in zip(labels, (hosts_a, hosts_b), strict=True)
+    )
+    return f"different hosts ({sides}): timings not directly comparable"
 
 
 def bases_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

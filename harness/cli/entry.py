@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simple(sub)
     _add_bases(sub)
     _add_nightly(sub)
+    _add_shards(sub)
+    _add_preflight(sub)
     return parser
 
 
@@ -71,6 +73,10 @@ def _add_run(sub: Any) -> None:
         help="comma list of regressions that fail the run: status, slower, size, "
         "unexpected-pass, none (default: status)",
     )
+    run.add_argument("--shard", metavar="K/N", help="run only shard K of N (see `harness plan`)")
+    run.add_argument(
+        "--plan", metavar="FILE", help="the plan of --shard (`harness plan --format json`)"
+    )
     run.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
     run.set_defaults(func=cmd_run)
 
@@ -101,6 +107,18 @@ def _add_nightly(sub: Any) -> None:
     from harness.cli import nightly as nightly_cli
 
     nightly_cli.add_commands(sub)
+
+
+def _add_shards(sub: Any) -> None:
+    from harness.cli import sharding as shards_cli
+
+    shards_cli.add_commands(sub)
+
+
+def _add_preflight(sub: Any) -> None:
+    from harness.cli import preflight_command as preflight_cli
+
+    preflight_cli.add_command(sub)
 
 
 # -- commands ----------------------------------------------------------------------------

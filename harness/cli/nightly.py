@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.errors import ConfigurationError, RunAbortedError
-from harness.store.rundir import load_results
+from harness.store.rundir import load_results, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -75,14 +75,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "</body>",
         installers.render_installers_html(pairs, note, report_href="report.html") + "</body>",
     )
-    (out / f"{stem}.html").write_text(html, encoding="utf-8")
+    write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
         [
             compare.render_comparison_markdown(comparison),
             *installers.render_installers_markdown(pairs, note),
         ]
     )
-    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    write_atomic(out / f"{stem}.md", markdown)
     print(markdown)
     print(f"written: {out / (stem + '.html')} and {out / (stem + '.md')}")
     return 0
@@ -103,7 +103,10 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
             )
     # -k matches substrings of cell ids; the cross itself is not allowed in an expression.
     keyword = cells_keyword([args.base_a, args.base_b], args.depsets or [])
-    out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}"
+    from harness.model.ids import new_run_id
+
+    # A fresh folder each time: a run directory holds one run (a second run is refused).
+    out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}-{new_run_id()}"
     outcome = run_matrix(
         RunOptions(matrix=args.matrix, out=str(out), jobs=args.jobs, keyword=keyword)
     )
@@ -125,6 +128,6 @@ def cmd_adr(args: argparse.Namespace) -> int:
     text = adr.render_adr(
         results, report_href=href, baseline=args.baseline, candidates=args.candidate
     )
-    out.write_text(text, encoding="utf-8")
+    write_atomic(out, text)
     print(f"written: {out}")
     return 0

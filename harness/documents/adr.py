@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.analysis.speed import render_speed_markdown, speed_table
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     SIZE_NOISE,
@@ -30,10 +31,12 @@ from harness.analysis.view import (
     NoiseRule,
     Sample,
     bases_by_name,
+    cell_hosts,
     compare_samples,
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
+    hosts_note,
     installer_cells,
     libc_text,
     md_code,
@@ -46,6 +49,7 @@ from harness.analysis.view import (
 )
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
+from harness.model.origin import origin_tag, origin_text
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD, NOT_RUN
 from harness.model.status import label as status_label
@@ -193,6 +197,8 @@ def _option_title(ctx: _Context, name: str) -> str:
     title = f"{md_code(name)}: {md_escape(base.get('reference') or name)}"
     if base.get("standin"):
         title += " (measured on a local stand-in)"
+    elif origin_tag(base):
+        title += f" ({origin_tag(base)})"
     if name == ctx.baseline:
         title += " — baseline"
     return title
@@ -377,6 +383,17 @@ def _relative_bullets(ctx: _Context, base: str) -> list[str]:
                 f"Neutral, because for {md_code(depset)} the {', '.join(noisy)} "
                 "spread too wide over the repeats to call either way"
             )
+        apart = [text for kind, text in compared if kind == "hosts"]
+        if apart:
+            note = hosts_note(
+                cell_hosts(mine, ctx.results),
+                cell_hosts(theirs, ctx.results),
+                (base, ctx.baseline or ""),
+            )
+            bullets.append(
+                f"Neutral, because for {md_code(depset)} the {', '.join(apart)} were "
+                f"measured on {md_escape(note.removeprefix('different '))}"
+            )
     return bullets + _base_size_bullet(ctx, base)
 
 
@@ -391,6 +408,10 @@ def _relative(
         return None
     delta = compare_samples(a, b, measure.rule)
     here, there = ctx.link(_fmt(b, measure.unit), mine), ctx.link(_fmt(a, measure.unit), theirs)
+    if measure.unit == "s" and hosts_note(
+        cell_hosts(mine, ctx.results), cell_hosts(theirs, ctx.results), ("", "")
+    ):
+        return "hosts", f"{measure.label} ({here} vs {there})"
     if measure.unit == "s" and (too_noisy(a) or too_noisy(b)):
         return "noisy", f"{measure.label} ({here} vs {there})"
     if not delta.significant:
@@ -454,11 +475,22 @@ def _more_information(ctx: _Context) -> list[str]:
         "## More Information",
         "",
         *_measurements(ctx),
+        *_interpreter_speed(ctx),
         *_provenance(ctx),
         *_packages(ctx),
         *_environment(ctx),
         *_reproducers(ctx),
     ]
+
+
+def _interpreter_speed(ctx: _Context) -> list[str]:
+    """The pybench probe of every option against the baseline (else the first option)."""
+    bases = bases_by_name(ctx.results)
+    chosen = [bases[name] for name in ctx.options if name in bases]
+    table = speed_table(chosen, baseline=ctx.baseline or (ctx.options[0] if ctx.options else None))
+    if not table.measured:
+        return []
+    return ["### Interpreter speed", "", *render_speed_markdown(table), ""]
 
 
 def _cell_measurements(ctx: _Context, group: CellGroup | None) -> str:
@@ -524,7 +556,31 @@ def _provenance(ctx: _Context) -> list[str]:
     ]
     lines = ["### Provenance", "", *md_table(["", ""], [[k, md_escape(v)] for k, v in facts]), ""]
     lines += [f"* warning: {md_escape(w)}" for w in run.get("warnings") or []]
-    return [*lines, "", *_bases_table(ctx), ""]
+    return [*lines, "", *_shards_table(run), *_bases_table(ctx), ""]
+
+
+def _shards_table(run: Mapping[str, Any]) -> list[str]:
+    """A run merged from shards: where each part ran, since cells on different hosts
+    are not timed alike."""
+    shards = run.get("shards") or []
+    if not shards:
+        return []
+    rows = [
+        [
+            str(s.get("index")),
+            md_escape((s.get("host") or {}).get("hostname") or "did not report"),
+            md_escape(_engine_text(s.get("engine") or {})),
+            str(s.get("cell_runs")),
+        ]
+        for s in shards
+    ]
+    plan = (run.get("plan") or {}).get("id")
+    return [
+        f"Merged from {len(shards)} shard(s) of plan {md_code(plan)}:",
+        "",
+        *md_table(["shard", "host", "engine", "cell runs"], rows),
+        "",
+    ]
 
 
 def _count(value: Any) -> str:
@@ -539,11 +595,10 @@ def _engine_text(engine: Mapping[str, Any]) -> str:
 
 
 def _bases_table(ctx: _Context) -> list[str]:
-    header = ["base", "reference", "stand-in", "image id", "digest", "OS / libc / Python", "size"]
+    header = ["base", "reference", "origin", "image id", "digest", "OS / libc / Python", "size"]
     rows = []
     for name in ctx.options:
         b = _base(ctx, name)
-        standin = f"yes: {md_escape(b['standin'])}" if b.get("standin") else "no"
         system = " / ".join(
             _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
@@ -554,7 +609,7 @@ def _bases_table(ctx: _Context) -> list[str]:
             [
                 md_code(name),
                 md_escape(b.get("reference") or "—"),
-                standin,
+                md_escape(origin_text(b)),
                 md_code(b.get("image_id") or "—"),
                 md_code(b.get("digest") or "—"),
                 md_escape(system),

@@ -31,9 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.suites import PROBE as TESTS_PROBE
+from harness.analysis.suites import SuiteResult, suite_result
 from harness.analysis.view import CellGroup, failure_account, group_cells
 from harness.model.records import check_schema
 from harness.model.status import FAILING, NOT_RUN, Status, parse
+from harness.store.rundir import write_atomic_with
 
 # Terminal colour codes in log tails: noise in a CI's test view, and ESC itself is illegal.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -94,6 +97,23 @@ def _properties(cell: Mapping[str, Any], status: str) -> tuple[tuple[str, str], 
     return tuple(props)
 
 
+def _suite_properties(suite: SuiteResult) -> tuple[tuple[str, str], ...]:
+    """The inner counts of the depset's own suite, for a CI that reads properties."""
+    counts = dict(suite.counts or {})
+    props = [(f"harness.tests.{k}", str(v)) for k, v in counts.items()]
+    props += [("harness.tests.failing", name) for name in suite.failing_names]
+    return tuple(props)
+
+
+def _suite_detail(suite: SuiteResult) -> str:
+    """The failure text names the failing tests first: what a CI's test view shows."""
+    lines = [f"test suite: {suite.summary}"]
+    lines += [f"  {f.outcome}: {f.name}: {f.message}" for f in suite.failing]
+    if suite.problem and not suite.failing:
+        lines.append(f"  {suite.problem}")
+    return "\n".join(lines) + "\n"
+
+
 def _loud_note(cell: Mapping[str, Any]) -> str:
     if cell.get("status") != "unexpected-pass":
         return ""
@@ -122,6 +142,11 @@ def _cases(group: CellGroup) -> list[_Case]:
         for index, step in enumerate(steps):
             status = _effective_status(str(step.get("status")), str(record.get("status")))
             detail = _detail(record, step)
+            properties = _properties(record, status)
+            suite = suite_result(record) if step.get("name") == f"probe:{TESTS_PROBE}" else None
+            if suite is not None:
+                properties += _suite_properties(suite)
+                detail = _suite_detail(suite) + detail
             cases.append(
                 _Case(
                     classname=group.id,
@@ -133,7 +158,7 @@ def _cases(group: CellGroup) -> list[_Case]:
                     # said once per record, on its first step, where a CI view starts
                     log_tail=(_loud_note(record) if index == 0 else "")
                     + str(step.get("log_tail") or ""),
-                    properties=_properties(record, status),
+                    properties=properties,
                 )
             )
     return cases
@@ -197,4 +222,9 @@ def build_junit(results: Mapping[str, Any]) -> ET.ElementTree:
 def write_junit(results: Mapping[str, Any], path: Path) -> None:
     """Write JUnit XML for ``results`` to ``path`` (parent directories created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    build_junit(results).write(path, encoding="utf-8", xml_declaration=True)
+    write_atomic_with(
+        path,
+        lambda temporary: build_junit(results).write(
+            temporary, encoding="utf-8", xml_declaration=True
+        ),
+    )

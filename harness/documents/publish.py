@@ -19,7 +19,7 @@ from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
-from harness.store.rundir import load_results
+from harness.store.rundir import load_results, write_atomic
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
     entries = []
     for plan in plan_sboms(results):
         target = out_dir / plan.path
-        target.write_text(plan.text, encoding="utf-8")
+        write_atomic(target, plan.text)
         counts = scan(target, scanner) if scanner else NotScanned(NOT_SCANNED_NO_DB)
         entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
     index = {
@@ -57,25 +57,27 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
         "sboms": entries,
     }
     target = out_dir / SBOM_INDEX
-    target.write_text(json.dumps(index, indent=1), encoding="utf-8")
-    return target
+    return write_atomic(target, json.dumps(index, indent=1))
 
 
 def _write_documents(
     out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None
 ) -> tuple[diffing.RunDiff | None, list[str]]:
-    reports_dir = out_dir.parent
-    previous_dir = history.previous_run_dir(reports_dir, results)
+    if (results.get("run") or {}).get("shard"):
+        return None, _shard_documents(out_dir, results)
+    history_dir = history.recorded_history_dir(results, out_dir)
+    previous_dir = history.previous_run_dir(history_dir, results)
     previous = load_results(previous_dir / "results.json") if previous_dir else None
     run_diff = diffing.diff_runs(previous, results) if previous else None
-    history.record_run(results, reports_dir / "history", out_dir)
+    history.record_run(results, history_dir, out_dir)
     sbom_index = write_sboms(out_dir, results, scanner)  # before the report, which links them
     write_junit(results, out_dir / "junit.xml")
-    (out_dir / "summary.md").write_text(markdown_summary(results, run_diff), encoding="utf-8")
+    write_atomic(out_dir / "summary.md", markdown_summary(results, run_diff))
     if run_diff is not None:
-        (out_dir / "diff.md").write_text(diffing.render_diff_markdown(run_diff), encoding="utf-8")
-    report = write_report(out_dir, history=history.earlier_runs(reports_dir / "history", results))
-    _point_latest(reports_dir, out_dir)
+        write_atomic(out_dir / "diff.md", diffing.render_diff_markdown(run_diff))
+    report = write_report(out_dir, history=history.earlier_runs(history_dir, results))
+    if history.in_default_reports(out_dir):  # reports/latest; never beside a user's --out
+        _point_latest(out_dir.resolve().parent, out_dir)
     lines = list(_console_summary(results))
     if run_diff is not None and previous_dir is not None:
         lines.append(f"[harness] changes since {previous_dir.name}:")
@@ -86,10 +88,28 @@ def _write_documents(
     return run_diff, lines
 
 
+def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
+    """A shard is part of a run: its own documents, but no history entry, no diff (the
+    other shards' cells would all read as removed) and no reports/latest; the merged
+    run (`harness merge`) gets those."""
+    shard = results["run"]["shard"]
+    write_junit(results, out_dir / "junit.xml")
+    (out_dir / "summary.md").write_text(markdown_summary(results, None), encoding="utf-8")
+    report = write_report(out_dir, history=[])
+    return [
+        *_console_summary(results),
+        f"[harness] shard {shard['index']}/{shard['count']} of plan {shard['plan_id']}: "
+        "not in the history; `harness merge` the shard directories into one run",
+        f"[harness] results: {out_dir / 'results.json'}",
+        f"[harness] report:  {report}",
+    ]
+
+
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
     results = load_results(out_dir / "results.json")
-    return write_report(out_dir, history=history.earlier_runs(out_dir.parent / "history", results))
+    history_dir = history.recorded_history_dir(results, out_dir)
+    return write_report(out_dir, history=history.earlier_runs(history_dir, results))
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:

@@ -26,6 +26,8 @@ from markupsafe import Markup
 
 from harness import __version__
 from harness.analysis.installers import fairness_note, installer_pairs, render_installers_html
+from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
+from harness.analysis.suites import suite_result
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
@@ -48,10 +50,11 @@ from harness.model.ids import (
     installer_of,
     installer_step,
 )
+from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
 from harness.store.history import PastRun
-from harness.store.rundir import load_results
+from harness.store.rundir import load_results, write_atomic
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Shown in their own columns, so not repeated among the smoke facts.
@@ -74,7 +77,7 @@ _FACT_MAX_LIST = 20
 _FACT_MAX_CHARS = 300
 
 _RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
-             "registry_reachable")  # fmt: skip
+             "registry_reachable", "registries", "registry_mirror")  # fmt: skip
 _HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
 _ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
 
@@ -356,9 +359,10 @@ def bases_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         _base_row({**b, "standin": standins.get(str(b.get("name")))})
         for b in results.get("bases") or []
     ]
-    columns = ["name", "reference", "kind", "standin", "origin", "status", "reason", "image",
-               "image_id", "image_id_short", "digest", "os", "libc", "python", "size_bytes",
-               "build_seconds", "anchor"]  # fmt: skip
+    columns = ["name", "reference", "kind", "standin", "origin", "origin_kind", "origin_tag",
+               "description", "status", "reason", "image", "image_id", "image_id_short",
+               "digest", "os", "libc", "python", "size_bytes", "build_seconds",
+               "anchor"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -369,7 +373,10 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
         **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
-        "origin": base.get("standin") or "official image",
+        "description": base.get("description"),
+        "origin": origin_text(base),
+        "origin_kind": origin_of(base),
+        "origin_tag": origin_tag(base),
         "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
         "libc": libc_text or None,
         "size_bytes": base.get("size_bytes"),
@@ -496,6 +503,64 @@ def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[
     return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
 
 
+def _with_preflight(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
+    ``mismatches``: one row per distribution the install contradicted, over all repeats,
+    with both sides (what the preflight said, what pip installed)."""
+    records: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in results.get("cells") or []:
+        records.setdefault(str(cell.get("id")), []).append(cell)
+    return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
+
+
+def _preflight_view(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    predicted = next(
+        (r["preflight"] for r in records if isinstance(r.get("preflight"), dict)), None
+    )
+    if predicted is None:
+        return {"preflight": None, "mismatches": []}
+    said = {str(d.get("name")): d for d in predicted.get("distributions") or []}
+    rows: dict[str, dict[str, Any]] = {}
+    for record in records:
+        installed = {str(d.get("name")).lower(): d for d in record.get("distributions") or []}
+        for mismatch in record.get("preflight_mismatches") or []:
+            name = str(mismatch.get("name"))
+            rows.setdefault(
+                name,
+                {
+                    "name": name,
+                    "predicted": _predicted_text(said.get(name) or {}),
+                    "installed": _installed_text(installed.get(name) or {}),
+                    "message": mismatch.get("message"),
+                },
+            )
+    return {
+        "preflight": {
+            "verdict": predicted.get("verdict"),
+            "seconds": predicted.get("seconds"),
+            "notes": list(predicted.get("notes") or []),
+        },
+        "mismatches": list(rows.values()),
+    }
+
+
+def _predicted_text(prediction: Mapping[str, Any]) -> str:
+    kind = prediction.get("kind")
+    version = prediction.get("version") or ""
+    if kind == "wheel":
+        return f"wheel {version} ({prediction.get('wheel_tag')})".replace("  ", " ")
+    if kind == "sdist":
+        return f"build from source {version}".strip()
+    return f"no distribution ({prediction.get('reason') or 'for this platform'})"
+
+
+def _installed_text(installed: Mapping[str, Any]) -> str:
+    version = installed.get("version") or ""
+    if installed.get("wheel"):
+        return f"wheel {version} ({installed.get('tag')})"
+    return f"built {version} from source".replace("  ", " ")
+
+
 def _noise_view(group: CellGroup | None) -> dict[str, Any]:
     noisy = noisy_timings(group) if group is not None else {}
     marks = {name: t.describe() for name, t in noisy.items()}
@@ -607,9 +672,10 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    dists = distributions_frame(results)
+    dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(results)
+    bases = {str(b.get("name")): b for b in results.get("bases") or []}
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
@@ -617,6 +683,10 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
         {
             **entry,
             "standin": standins.get(entry["base"]),
+            # Which image this cell ran on: the digest of a pulled base, the stand-in...
+            "origin": origin_text(
+                bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
+            ),
             "repeats": [
                 {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
@@ -626,10 +696,23 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     ]
 
 
-def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]:
+def _distributions_by_run(dists: pd.DataFrame) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Each cell run's distributions, requested first, then by name: sorted once for all
+    (per cell, filtering the whole frame made the report quadratic in the cells)."""
+    ordered = dists.sort_values(
+        ["requested", "name"], ascending=[False, True], key=_sort_key, kind="stable"
+    )
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in _records(ordered):
+        runs.setdefault((str(row["id"]), int(row["repeat"])), []).append(row)
+    return runs
+
+
+def _repeat_view(
+    cell: Mapping[str, Any], dists: Mapping[tuple[str, int], list[dict[str, Any]]]
+) -> dict[str, Any]:
     repeat = int(cell.get("repeat") or 0)
-    mine = dists[(dists["id"] == cell.get("id")) & (dists["repeat"] == repeat)]
-    mine = mine.sort_values(["requested", "name"], ascending=[False, True], key=_sort_key)
+    mine = dists.get((str(cell.get("id")), repeat), [])
     probes = cell.get("probes") or {}
     return {
         **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
@@ -638,13 +721,14 @@ def _repeat_view(cell: Mapping[str, Any], dists: pd.DataFrame) -> dict[str, Any]
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": _records(mine[mine["failed"].isna()]),
-        "failed_distributions": _records(mine[mine["failed"].notna()]),
+        "distributions": [d for d in mine if missing(d.get("failed"))],
+        "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
         "imports": _import_rows(probes.get("imports")),
         "heaviest": _heaviest(probes.get("imports")),
         "expected_failure": _expected_failure(cell.get("expected_failure")),
         "environment_limit": cell.get("environment_limit"),
         "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "tests": suite_result(cell),
         "reproducer": _reproducer(cell.get("reproducer")),
     }
 
@@ -929,6 +1013,9 @@ def _environment() -> Environment:
     )
     env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
     env.globals.update(
+        speed_cell=speed_cell,
+        fmt_spread=fmt_spread,
+        fmt_ms=fmt_ms,
         status_class=status_class,
         missing=missing,
         base_anchor=base_anchor,
@@ -940,25 +1027,81 @@ def _environment() -> Environment:
 # --- entry points ---------------------------------------------------------------------
 
 
+# Above this many cells one page is too heavy to open (10,000 cells made a 63 MB
+# report.html: 46 MB of cell details, 6.5 MB of charts, 5.4 MB of depset tables), so
+# report.html keeps the run, the grid and the bases; each base's cell details get a page
+# of their own under report-cells/, and the charts and depset tables one more page.
+SPLIT_CELLS = 500
+DETAIL_DIR = "report-cells"
+
+
 def render_report(
     results: dict[str, Any],
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML document.
+    """The whole report as one self-contained HTML document (its main page when split).
 
     ``sbom_index`` is sbom/index.json as publish wrote it (None: no SBOMs to link).
 
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
+    return render_report_pages(results, history=history, sbom_index=sbom_index)["report.html"]
+
+
+def render_report_pages(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
+    ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
+    is self-contained."""
+    context = _context(results, history, sbom_index)
+    template = _environment().get_template("report.html.j2")
+    plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
+    plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
+    cells: list[dict[str, Any]] = context["cells"]
+    if len(cells) <= SPLIT_CELLS:
+        return {"report.html": template.render(**context, **plain)}
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for cell in cells:
+        by_base.setdefault(str(cell["base"]), []).append(cell)
+    names = {base: f"{base_anchor(base)}.html" for base in by_base}
+    inside = {b: f"{DETAIL_DIR}/{n}" for b, n in names.items()}
+    pages = [{"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()]
+    main = {**context, **plain, "cells": [], "detail_hrefs": inside, "detail_pages": pages}
+    main |= {"depsets_href": f"{DETAIL_DIR}/depsets.html", "sections": {"run", "cells"}}
+    # Pages under report-cells/ link to each other by name, and to report.html above.
+    below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
+    rendered = {"report.html": template.render(**main)}
+    depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
+    rendered[f"{DETAIL_DIR}/depsets.html"] = template.render(
+        **{**depsets_page, "page_base": "charts and dependency sets"}
+    )
+    for base, mine in by_base.items():
+        page = {**below, "cells": mine, "depsets_href": "depsets.html", "sections": {"cells"}}
+        rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
+    return rendered
+
+
+_ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
+
+
+def _context(
+    results: dict[str, Any],
+    history: Sequence[PastRun] | None,
+    sbom_index: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     cells = cells_frame(results)
-    grid = _with_noise(_records(grid_frame(cells)), results)
+    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
     base_names = _ordered(cells["base"], [b["name"] for b in bases])
     depsets = _ordered(cells["depset"], _depset_names(results))
-    context = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
         "run": _run_view(results.get("run") or {}),
@@ -968,6 +1111,7 @@ def render_report(
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
+        "speed": speed_table(results.get("bases") or []),
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
@@ -977,7 +1121,6 @@ def render_report(
             render_installers_html(installer_pairs(results), fairness_note(results))
         ),
     }
-    return _environment().get_template("report.html.j2").render(**context)
 
 
 def _pick(mapping: Any, keys: Iterable[str]) -> dict[str, Any]:
@@ -1028,7 +1171,13 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     sbom_index = (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    target = results_dir / "report.html"
-    report = render_report(results, history=history, sbom_index=sbom_index)
-    target.write_text(report, encoding="utf-8")
-    return target
+    pages = render_report_pages(results, history=history, sbom_index=sbom_index)
+    old_pages = results_dir / DETAIL_DIR
+    if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
+        for stale in old_pages.glob("*.html"):
+            stale.unlink()
+    for name, html in pages.items():
+        target = results_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, html)
+    return results_dir / "report.html"

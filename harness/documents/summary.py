@@ -12,16 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.suites import group_suite
 from harness.analysis.view import (
     CellGroup,
     NoisyTiming,
     base_names,
+    bases_by_name,
     depset_names,
     failure_account,
     fmt_seconds,
     group_cells,
     installer_cells,
     installers_in,
+    md_code,
     md_escape,
     md_table,
     noise_text,
@@ -30,6 +33,7 @@ from harness.analysis.view import (
     safe_url,
 )
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
+from harness.model.origin import origin_brief
 from harness.model.records import check_schema
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
@@ -70,11 +74,21 @@ def _grid_entries(
     return " · ".join(entries) or "—"
 
 
+def _base_head(name: str, base: Mapping[str, Any] | None) -> str:
+    """The base's name and where it came from (pulled + digest, stand-in, Dockerfile...)."""
+    brief = origin_brief(base) if base else None
+    return f"{md_escape(name)} ({md_escape(brief)})" if brief else md_escape(name)
+
+
 def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
     by_installer = {name: installer_cells(results, name) for name in installers_in(results)}
     depsets = depset_names(results)
+    bases = bases_by_name(results)
     rows = [
-        [md_escape(base), *(_grid_entries(by_installer, base, d, href) for d in depsets)]
+        [
+            _base_head(base, bases.get(base)),
+            *(_grid_entries(by_installer, base, d, href) for d in depsets),
+        ]
         for base in base_names(results)
     ]
     return md_table(["base \\ depset", *map(md_escape, depsets)], rows)
@@ -145,6 +159,22 @@ def _noisy(groups: list[CellGroup]) -> list[str]:
     ]
 
 
+def _suites(groups: list[CellGroup]) -> list[str]:
+    """The depsets' own test suites, one row per cell that ran one."""
+    rows = []
+    for group in groups:
+        suite = group_suite(group)
+        if suite is not None:
+            failing = ", ".join(md_code(n) for n in suite.failing_names) or "—"
+            rows.append(
+                [md_escape(group.id), status_label(suite.status), md_escape(suite.summary), failing]
+            )
+    if not rows:
+        return []
+    header = ["cell", "suite", "result", "failing tests"]
+    return [f"### Test suites ({len(rows)})", "", *md_table(header, rows), ""]
+
+
 def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
     slower = sum(t.direction == "slower" for t in diff.timing_changes)
     faster = len(diff.timing_changes) - slower
@@ -176,6 +206,7 @@ def markdown_summary(
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),
+        *_suites(groups),
         *_noisy(groups),
     ]
     lines += (

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.images import Image
 
 from harness.engine.debootstrap import (
@@ -29,7 +28,20 @@ from harness.engine.debootstrap import (
     build_debootstrap_image,
     find_cached_image,
 )
-from harness.model.matrix import BaseSpec, DebootstrapSpec, DockerfileSpec, Matrix
+from harness.engine.pull import (
+    auth_header,
+    bounded_pull,
+    pulled_reference,
+    registry_host,
+    repo_digest,
+)
+from harness.model.matrix import (
+    BaseSpec,
+    DebootstrapSpec,
+    DockerfileSpec,
+    Matrix,
+    registry_login,
+)
 from harness.model.probe_output import parse_probe_output
 
 Log = Callable[[str], None]
@@ -39,13 +51,28 @@ DEBIAN_RELEASES = {
     "forky": "Debian 14",
     "sid": "Debian unstable (sid)",
 }
+# Labels a debootstrap stand-in carries that say what it is (see debootstrap._recipe_labels).
+INHERITED_STANDIN_LABELS = (
+    "harness.standin-for",
+    "harness.debian-suite",
+    "harness.python",
+    "harness.python-version",
+    "harness.recipe-format",
+)
+LABELS_FORMAT = "2"  # 2: inherited stand-in labels blanked
 MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
 BUILD_HTTP_TIMEOUT = 3 * 3600
+# The interpreter benchmark runs once per base image and is cached by image id; past
+# this it is stopped and recorded as a timeout (the issue's budget: a minute per base).
+PYBENCH_TIMEOUT_S = 60.0
+# The probe's own budget, below the cap: on a busy machine it makes fewer repeats
+# (and says which) instead of being killed with nothing to show.
+PYBENCH_BUDGET_S = 45.0
 
 
 @dataclass
 class RegistryState:
-    """Once one pull fails for lack of a registry, the others are not tried."""
+    """One registry host: once a pull finds it down, its other bases are not tried."""
 
     reachable: bool | None = None
     reason: str | None = None
@@ -57,8 +84,26 @@ class Resolver:
     matrix: Matrix
     probes_dir: Path
     log: Log = print
-    registry: RegistryState = field(default_factory=RegistryState)
+    registries: dict[str, RegistryState] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # False: a base that would have to be built is unavailable instead (`harness preflight`
+    # answers in seconds and never starts a 27-minute stand-in build on its own).
+    build: bool = True
+
+    @property
+    def registries_reachable(self) -> bool | None:
+        """For the run record: True when every registry tried answered, False when one
+        did not, None when no pull was tried (each base records its own registry)."""
+        tried = [state.reachable for state in self.registries.values()]
+        if not tried:
+            return None
+        return all(tried)
+
+    def registry_record(self) -> dict[str, Any]:
+        return {
+            host: {"reachable": state.reachable, "reason": state.reason}
+            for host, state in self.registries.items()
+        }
 
     def resolve_all(self, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
         for name in names or list(self.matrix.spec.bases):
@@ -82,16 +127,20 @@ class Resolver:
             if spec.image:
                 return self._from_reference(record, spec)
             if spec.dockerfile:
+                record["origin"] = "dockerfile"
                 return self._available(record, self._build_dockerfile(name, spec.dockerfile))
             assert spec.debootstrap is not None
+            record["origin"] = "debootstrap"
             record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
             return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
+        except NotBuilt as err:
+            return _unavailable(record, str(err))
         except (StandinBuildError, docker.errors.DockerException, BuildFailed) as err:
             return _unavailable(record, f"could not build: {err}")
 
     def _from_reference(self, record: dict[str, Any], spec: BaseSpec) -> dict[str, Any]:
         assert spec.image is not None
-        image, why_not = self._local_or_pulled(spec.image)
+        image, why_not = self._local_or_pulled(record, spec.image)
         if image is not None:
             return self._available(record, image)
         if spec.standin is None:
@@ -102,6 +151,7 @@ class Resolver:
         standin = spec.standin
         assert standin is not None and spec.image is not None
         record["standin"] = f"stand-in for {spec.image}: {_standin_text(standin)}, built locally"
+        record["origin"] = "stand-in"
         record["standin_reason"] = why_not
         self.log(f"[bases] {record['name']}: {why_not}; using its stand-in")
         if standin.debootstrap:
@@ -119,45 +169,68 @@ class Resolver:
 
     # -- pulling -------------------------------------------------------------------
 
-    def _local_or_pulled(self, reference: str) -> tuple[Any, str]:
-        policy = self.matrix.settings.pull
-        if policy != "always":
+    def _local_or_pulled(self, record: dict[str, Any], reference: str) -> tuple[Any, str]:
+        settings = self.matrix.settings
+        wanted = pulled_reference(reference, settings.registry_mirror)
+        if settings.pull != "always":
             try:
-                return self.client.images.get(reference), ""
+                image = self.client.images.get(wanted)
             except docker.errors.ImageNotFound:
                 pass
-        if policy == "never":
-            return None, f"{reference} is not present locally and pull is 'never'"
-        if self.registry.reachable is False:
-            return None, f"{reference} cannot be pulled: {self.registry.reason}"
-        return self._pull(reference)
+            else:
+                record.update(origin="local", digest=repo_digest(image, wanted))
+                return image, ""
+        if settings.pull == "never":
+            return None, f"{wanted} is not present locally and pull is 'never'"
+        host = registry_host(wanted)
+        state = self.registries.setdefault(host, RegistryState())
+        if state.reachable is False:
+            return None, f"{wanted} cannot be pulled: {state.reason}"
+        return self._pull(record, wanted, state)
 
-    def _pull(self, reference: str) -> tuple[Any, str]:
+    def _pull(
+        self, record: dict[str, Any], reference: str, state: RegistryState
+    ) -> tuple[Any, str]:
         timeout = self.matrix.settings.pull_timeout
-        outcome: dict[str, Any] = {}
+        host = registry_host(reference)
+        header = auth_header(self.client, host, self._login(host))
+        self.log(f"[bases] pulling {reference} (timeout {timeout:g} s)")
+        started = time.monotonic()
+        outcome = bounded_pull(self.client, reference, timeout, header)
+        record["pull_seconds"] = round(time.monotonic() - started, 2)
+        if outcome.image is not None:
+            state.reachable = True
+            digest = repo_digest(outcome.image, reference)
+            record.update(origin="pulled", digest=digest, pulled_reference=reference)
+            self.log(f"[bases] pulled {reference} ({digest}) in {record['pull_seconds']:g} s")
+            return outcome.image, ""
+        if outcome.registry_down:
+            state.reachable, state.reason = False, outcome.reason
+            if "stalled" in (outcome.reason or ""):
+                self.log(
+                    f"[bases] {reference}: {outcome.reason}; connection closed, the engine "
+                    "may still finish the download in the background"
+                )
+        return None, f"{reference} cannot be pulled: {outcome.reason}"
 
-        def pull() -> None:
-            try:
-                outcome["image"] = self.client.images.pull(reference)
-            except docker.errors.DockerException as err:
-                outcome["error"] = err
-
-        self.log(f"[bases] pulling {reference} (timeout {timeout:.0f} s)")
-        worker = threading.Thread(target=pull, daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if "image" in outcome:
-            self.registry.reachable = True
-            return outcome["image"], ""
-        reason = _pull_failure(str(outcome.get("error", f"pull timed out after {timeout:.0f} s")))
-        if _registry_down(reason) or worker.is_alive():
-            self.registry = RegistryState(False, f"registry not reachable ({reason})")
-        return None, f"{reference} cannot be pulled: {reason}"
+    def _login(self, host: str) -> tuple[str, str] | None:
+        """The settings' login for host, read from the environment variables it names."""
+        return registry_login(self.matrix, host, os.environ)
 
     # -- building ------------------------------------------------------------------
 
+    def _refuse_build(self, name: str, image: str) -> None:
+        if not self.build:
+            raise NotBuilt(
+                f"{image} is not built on this machine yet (`harness bases build {name}` builds it)"
+            )
+
     def _labels(self, name: str, standin_for: str | None, recipe: str) -> dict[str, str]:
-        labels = {"harness.base": name, "harness.recipe": recipe}
+        # An image built FROM a stand-in inherits its labels; blank the ones that would make
+        # a user's image claim to be a stand-in. (Provenance itself is read from the base
+        # records harness writes, never from labels, which any image can carry.)
+        labels = dict.fromkeys(INHERITED_STANDIN_LABELS, "")
+        labels.update({"harness.base": name, "harness.recipe": recipe})
         if standin_for:
             labels["harness.standin-for"] = standin_for
         return labels
@@ -176,6 +249,7 @@ class Resolver:
         if cached:
             self.log(f"[bases] {name}: cached stand-in {repository} ({recipe.digest()[:16]})")
             return self.client.images.get(cached)
+        self._refuse_build(name, repository)
         self.log(f"[bases] {name}: building {repository} with debootstrap (about 40 s)")
         labels = self._labels(name, standin_for, recipe.digest())
         image_id = build_debootstrap_image(self.client, recipe, repository, labels, log=self.log)
@@ -187,9 +261,12 @@ class Resolver:
         dockerfile = self.matrix.resolve_path(spec.path)
         context = self.matrix.resolve_path(spec.context) if spec.context else dockerfile.parent
         args = dict(spec.build_args)
-        identity: dict[str, str] = {}  # a rebuilt dependency means a rebuild here too
+        # A rebuilt dependency means a rebuild here too; so does a change of the labels set.
+        identity: dict[str, str] = {"harness-labels": LABELS_FORMAT}
         for arg, other in spec.base_args.items():
             dependency = self.resolve(other)
+            if dependency["status"] != "available" and not self.build:
+                raise NotBuilt(f"built from base {other!r}, which is unavailable here")
             if dependency["status"] != "available":
                 raise BuildFailed(f"base {other!r} (build arg {arg}) is unavailable")
             # FROM takes a reference; the image id stays in the recipe digest below.
@@ -201,6 +278,7 @@ class Resolver:
             return self.client.images.get(tag)
         except docker.errors.ImageNotFound:
             pass
+        self._refuse_build(name, tag)
         self.log(f"[bases] {name}: docker build {dockerfile} (classic builder)")
         try:
             image, _logs = self.client.images.build(
@@ -221,12 +299,69 @@ class Resolver:
 
     # -- facts -----------------------------------------------------------------------
 
+    def interpreter_speed(self, name: str) -> dict[str, Any] | None:
+        """The pybench probe's output for an available base (None when it is not).
+
+        Once per image, cached by image id, interpreter, the probe's code and the CPU
+        limit: the benchmark is as much a fact of the image as the env probe, and timing
+        it again each run would add its minute to every run.
+        """
+        record = self.records.get(name)
+        if not record or record["status"] != "available":
+            return None
+        settings = self.matrix.settings
+        limits = f"cpus={settings.cpus} memory={settings.memory}"
+        path = probe_cache_path(
+            self.probes_dir,
+            record["image_id"],
+            record["python_command"],
+            "pybench.py",
+            "interpreter-speed",
+            limits,
+        )
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
+        self.log(f"[bases] {name}: timing the interpreter (pybench, network cut)")
+        output = self._pybench(record["image_id"], record["python_command"])
+        if output.get("status") == "passed":
+            _write_cache(path, output)
+        return output
+
+    def _pybench(self, image: str, python: str) -> dict[str, Any]:
+        settings = self.matrix.settings
+        container = self.client.containers.run(
+            image,
+            [python, "/harness/probes/pybench.py", "--budget-s", str(PYBENCH_BUDGET_S)],
+            entrypoint=[],
+            network_mode="none",
+            detach=True,
+            nano_cpus=int(settings.cpus * 1e9) if settings.cpus else None,
+            mem_limit=settings.memory,
+            labels={"harness.probe": "pybench"},
+            volumes={str(self.probes_dir): {"bind": "/harness/probes", "mode": "ro"}},
+        )
+        try:
+            try:
+                container.wait(timeout=PYBENCH_TIMEOUT_S)
+            except requests.exceptions.RequestException:
+                container.kill()
+                return {
+                    "status": "timeout",
+                    "error": f"pybench did not finish within {PYBENCH_TIMEOUT_S:.0f} s",
+                }
+            output = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        parsed, problem = parse_probe_output(output)
+        return parsed if parsed is not None else {"status": "error", "error": problem}
+
     def _describe(self, record: dict[str, Any]) -> dict[str, Any]:
         image = self.client.images.get(record["image_id"])
         facts: dict[str, Any] = {
             "size_bytes": image.attrs.get("Size"),
-            "digest": (image.attrs.get("RepoDigests") or [None])[0],
             "created": image.attrs.get("Created"),
+            "user": (image.attrs.get("Config") or {}).get("User") or None,
         }
         env = self._cached_env_probe(record["image_id"], record["python_command"])
         facts["env"] = env
@@ -239,19 +374,12 @@ class Resolver:
     def _cached_env_probe(self, image: str, python: str) -> dict[str, Any] | None:
         """An image id's facts cannot change, so a passed probe is kept for the next run."""
         path = env_cache_path(self.probes_dir, image, python)
-        try:
-            return dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            pass
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
         env = self._env_probe(image, python)
         if env and env.get("status") == "passed":
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(f".{os.getpid()}.tmp")
-                temporary.write_text(json.dumps(env), encoding="utf-8")
-                temporary.replace(path)
-            except OSError:
-                pass  # a read-only home only costs the next run half a second
+            _write_cache(path, env)
         return env
 
     def _env_probe(self, image: str, python: str) -> dict[str, Any] | None:
@@ -274,12 +402,41 @@ class Resolver:
 
 def env_cache_path(probes_dir: Path, image_id: str, python: str) -> Path:
     """Keyed by image id, interpreter and the probe's own code, so an edit re-probes."""
+    return probe_cache_path(probes_dir, image_id, python, "env.py", "base-facts")
+
+
+def probe_cache_path(
+    probes_dir: Path, image_id: str, python: str, probe: str, folder: str, extra: str = ""
+) -> Path:
+    """``~/.cache/harness/<folder>/<key>.json`` for a probe's output on one image."""
     digest = hashlib.sha256(f"{image_id}\0{python}".encode())
-    for name in ("env.py", "_common.py"):
+    for name in (probe, "_common.py"):
         source = probes_dir / name
         digest.update(source.read_bytes() if source.is_file() else b"-")
+    digest.update(extra.encode())
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "harness" / "base-facts" / f"{digest.hexdigest()[:24]}.json"
+    return Path(root) / "harness" / folder / f"{digest.hexdigest()[:24]}.json"
+
+
+def _read_cache(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_cache(path: Path, output: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(output), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the next run the probe again
+
+
+class NotBuilt(Exception):
+    pass
 
 
 class BuildFailed(Exception):
@@ -293,6 +450,9 @@ def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "description": spec.description,
         "standin": None,
+        "origin": None,
+        "digest": None,
+        "pulled_reference": None,
         "status": "unavailable",
         "reason": None,
         "image": None,
@@ -319,29 +479,6 @@ def _standin_text(standin: Any) -> str:
 
 def _image_ref(image: Any) -> str:
     return str(image.tags[0] if image.tags else image.id)
-
-
-def _pull_failure(message: str) -> str:
-    """The engine wraps the registry's answer in an HTTP 500; keep the part that explains."""
-    lookup = re.search(r"lookup (\S+)(?: on \S+)?: (no such host|[^\"]+)", message)
-    if lookup:
-        return f"cannot resolve {lookup[1]} ({lookup[2].strip()})"
-    found = re.search(r"\(\"(.+)\"\)\s*$", message)
-    return _short(found[1] if found else message)
-
-
-def _registry_down(reason: str) -> bool:
-    markers = (
-        "no such host",
-        "Temporary failure in name resolution",
-        "dial tcp",
-        "timeout",
-        "timed out",
-        "connection refused",
-        "server misbehaving",
-        "i/o timeout",
-    )
-    return any(m.lower() in reason.lower() for m in markers)
 
 
 def _short(text: str, limit: int = 300) -> str:

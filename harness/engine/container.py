@@ -11,8 +11,9 @@ from __future__ import annotations
 import shlex
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +29,54 @@ ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestExcep
 INSTALL_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
 WATCHDOG_GRACE = 15.0
 TIMEOUT_EXIT_CODES = (124, 137)
+# What one step keeps of each output stream: the head (what started it) and the tail (a
+# probe's JSON line, pip's final error). Everything between is counted, not kept, so a step
+# printing 200 MB costs what it costs on its own and its log stays small.
+OUTPUT_HEAD_BYTES = 64 * 1024
+OUTPUT_TAIL_BYTES = 1024 * 1024
+
+
+class BoundedOutput:
+    """One output stream, kept as head + tail with the bytes dropped between counted.
+
+    The tail is a deque of chunks trimmed by whole chunks as it grows, so adding is O(1)
+    per chunk whatever the total (the SDK's own collection concatenates bytes: quadratic).
+    """
+
+    def __init__(self, head: int = OUTPUT_HEAD_BYTES, tail: int = OUTPUT_TAIL_BYTES) -> None:
+        self.head_limit = head
+        self.tail_limit = tail
+        self.head = bytearray()
+        self.tail: deque[bytes] = deque()
+        self.tail_size = 0
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail.append(chunk)
+        self.tail_size += len(chunk)
+        while self.tail and self.tail_size - len(self.tail[0]) >= self.tail_limit:
+            self.tail_size -= len(self.tail.popleft())
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.head) - min(self.tail_size, self.tail_limit)
+
+    def text(self) -> str:
+        tail = b"".join(self.tail)[-self.tail_limit :] if self.tail else b""
+        if not self.dropped:
+            return _text(bytes(self.head) + tail)
+        marker = (
+            f"\n[harness: {self.dropped} bytes of output dropped here; kept the first "
+            f"{self.head_limit} and the last {self.tail_limit} bytes]\n"
+        )
+        return _text(bytes(self.head)) + marker + _text(tail)
 
 
 @dataclass(frozen=True)
@@ -53,6 +102,10 @@ class ContainerSpec:
     has_timeout: bool | None = None
     # Warm mode only: removal overlaps the next cell instead of being timed with this one.
     remove_in_background: bool = False
+    # "0" for an image whose USER is not root: the engine gives a non-root container's
+    # processes no capabilities, so even an exec as root could not chown; run as root
+    # and exec the steps that should be the image's user as that user.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +117,7 @@ class ExecOutcome:
     timed_out: bool = False
     oom_killed: bool = False
     container_died: bool = False
+    dropped_bytes: int = 0  # output not kept (BoundedOutput), both streams
 
     @property
     def output(self) -> str:
@@ -124,6 +178,8 @@ class CellContainer:
             "pids_limit": 4096,
             "privileged": False,
         }
+        if spec.user:
+            kwargs["user"] = spec.user
         if spec.tmpfs:
             kwargs["tmpfs"] = dict(spec.tmpfs)
         if spec.memory:
@@ -141,16 +197,22 @@ class CellContainer:
     # -- steps ---------------------------------------------------------------------
 
     def run_shell(
-        self, script: str, timeout: float, environment: Mapping[str, str] | None = None
+        self,
+        script: str,
+        timeout: float,
+        environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
-        return self.exec(["sh", "-c", script], timeout, environment)
+        return self.exec(["sh", "-c", script], timeout, environment, user)
 
     def exec(
         self,
         argv: Sequence[str],
         timeout: float,
         environment: Mapping[str, str] | None = None,
+        user: str = "",
     ) -> ExecOutcome:
+        """Run argv as the image's default user, or as ``user`` (e.g. "0" for root)."""
         assert self.container is not None, "use CellContainer as a context manager"
         command = list(argv)
         if self._has_timeout:
@@ -159,19 +221,44 @@ class CellContainer:
         watchdog.daemon = True
         started = time.monotonic()
         watchdog.start()
+        out, err = BoundedOutput(), BoundedOutput()
         try:
-            result = self.container.exec_run(
-                command, demux=True, environment=dict(environment or {})
-            )
+            exit_code = self._stream_exec(command, environment, out, err, user)
         except ENGINE_ERRORS as error:
             return self._died(started, f"lost the container or the engine: {error}")
         finally:
             watchdog.cancel()
         seconds = time.monotonic() - started
-        out, err = result.output  # demux=True: (stdout bytes | None, stderr bytes | None)
-        stdout, stderr = _text(out), _text(err)
-        exit_code = result.exit_code
-        return self._classify(exit_code, stdout, stderr, seconds, timeout)
+        outcome = self._classify(exit_code, out.text(), err.text(), seconds, timeout)
+        return replace(outcome, dropped_bytes=out.dropped + err.dropped)
+
+    def _stream_exec(
+        self,
+        command: list[str],
+        environment: Mapping[str, str] | None,
+        out: BoundedOutput,
+        err: BoundedOutput,
+        user: str | None = None,
+    ) -> int | None:
+        """Run ``command`` (as ``user``, else the image's), reading both streams as they
+        come into bounded buffers."""
+        assert self.container is not None
+        api = self.client.api
+        exec_id = api.exec_create(
+            self.container.id,
+            command,
+            stdout=True,
+            stderr=True,
+            environment=dict(environment or {}),
+            user=user or "",
+        )["Id"]
+        for stdout_chunk, stderr_chunk in api.exec_start(exec_id, stream=True, demux=True):
+            if stdout_chunk:
+                out.add(stdout_chunk)
+            if stderr_chunk:
+                err.add(stderr_chunk)
+        code = api.exec_inspect(exec_id).get("ExitCode")
+        return int(code) if code is not None else None
 
     def _classify(
         self, exit_code: int | None, stdout: str, stderr: str, seconds: float, timeout: float

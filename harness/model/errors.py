@@ -40,3 +40,29 @@ class RunAbortedError(FatalError):
     def __init__(self, exit_code: int, message: str, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.exit_code = exit_code
+
+
+class DiskFullError(FatalError):
+    """The filesystem of an output ran out of space (ENOSPC): exit 1, finished cells kept.
+
+    ``str(err)`` is one line naming the folder and the space needed; ``--resume`` completes
+    the run once space is freed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, folder: str, needed_bytes: int, free_bytes: int | None) -> None:
+        self.folder = folder
+        self.needed_bytes = needed_bytes
+        free = "" if free_bytes is None else f", {free_bytes} bytes free"
+        super().__init__(
+            f"harness: no space left in {folder}: writing needs at least {needed_bytes} bytes"
+            f"{free}; finished cells are kept: free space, then `harness run --resume <run dir>`"
+        )
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class RunDirectoryBusyError(ConfigurationError):
+    """Another run owns (or already wrote) the run directory: exit 2."""

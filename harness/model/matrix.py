@@ -9,16 +9,19 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.model.errors import ConfigurationError
 from harness.model.ids import DEFAULT_INSTALLER, cell_id
+from harness.model.keyword import KeywordExpression
+from harness.model.project_files import check_project_files
+from harness.model.redaction import mask_userinfo
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # Defaults (README "Time limits"): an install may build from source for many minutes;
@@ -46,6 +49,16 @@ def _unique_installers(value: list[str] | None) -> list[str] | None:
     if value is not None and len(set(value)) != len(value):
         raise ValueError("name each installer once")
     return value
+
+
+HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?$"
+
+
+class RegistryAuth(Strict):
+    """A registry login read from the environment at run time, never from matrix.yaml."""
+
+    username_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ScannerSettings(Strict):
@@ -87,7 +100,19 @@ class Settings(Strict):
     pull: Literal["auto", "never", "always"] = Field(
         "auto", description="auto: pull an image reference when it is not local"
     )
-    pull_timeout: float = Field(60, gt=0)
+    pull_timeout: float = Field(
+        60, gt=0, description="seconds one pull may take, from the request to the last layer"
+    )
+    registry_mirror: str | None = Field(
+        None,
+        pattern=HOST_PATTERN,
+        description="HOST[:PORT] of a Docker Hub mirror or pull-through cache: python:3.12-slim, "
+        "library/... and docker.io/... are pulled from there",
+    )
+    registry_auth: dict[str, RegistryAuth] = Field(
+        default_factory=dict,
+        description="HOST[:PORT] -> the environment variables holding its username and password",
+    )
     ca_bundle: str | None = Field(
         "auto",
         description="CA bundle mounted into containers for pip/requests/ssl: a path, "
@@ -133,6 +158,21 @@ class Settings(Strict):
     )
 
     _installers_unique = field_validator("installers")(_unique_installers)
+    secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list,
+        description="names of environment variables (of `env` or the host's) whose values are "
+        "secret: masked as *** in every output",
+    )
+    history_dir: str | None = Field(
+        None,
+        description="folder of the run history (relative to the matrix file); default "
+        "reports/history for runs in reports/, else <run dir>/history",
+    )
+    preflight: bool = Field(
+        True,
+        description="before the cells, predict each cell's pip install (wheel, build from "
+        "source or no distribution) and report where the install contradicts it",
+    )
     scanner: ScannerSettings | None = Field(
         None,
         description="vulnerability scanner for the SBOMs (optional); without it every SBOM "
@@ -219,15 +259,50 @@ class LimitRule(Strict):
         return value
 
 
+class ProjectSpec(Strict):
+    path: str = Field(description="folder with pyproject.toml, relative to the matrix file")
+    extras: list[str] = Field(default_factory=list, description="installed as DIR[extra,...]")
+
+
+class SuiteSpec(Strict):
+    command: str = Field(
+        min_length=1, description="run in a writable copy of `source`, the venv first on PATH"
+    )
+    junit: bool = Field(
+        False,
+        description="read the JUnit XML the command writes: pytest gets "
+        "--junitxml=$HARNESS_JUNIT_XML appended, any other command writes that file itself",
+    )
+    network: bool = Field(False, description="keep the network during the tests (cut by default)")
+
+
 class DepsetSpec(Strict):
     description: str | None = None
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="requirements files (pip -r: includes, constraints and hashes honoured), "
+        "relative to the matrix file",
+    )
+    project: ProjectSpec | None = Field(
+        None, description="a pyproject.toml project, installed as `pip install DIR[extras]`"
+    )
+    lockfile: str | None = Field(
+        None,
+        description="uv.lock, poetry.lock or pylock.toml, exported on the host to pinned "
+        "requirements with hashes",
+    )
+    source: str | None = Field(None, description="the project's folder, mounted read-only")
+    tests: SuiteSpec | None = Field(None, description="the project's own test command")
     system: dict[Literal["apt", "apk"], list[str]] = Field(
         default_factory=dict, description="system packages per package-manager family"
     )
     pip: list[str] = Field(default_factory=list, description="pip requirements")
     pip_args: list[str] = Field(default_factory=list, description="extra pip install arguments")
     imports: list[str] = Field(default_factory=list, description="modules the import probe times")
-    probes: list[str] = Field(default_factory=list, description="smoke probes (files in probes/)")
+    probes: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="smoke probes: names of files in probes/ (or extra_probes_dir), no paths",
+    )
     timeout: float | None = Field(
         None, gt=0, description="this depset's install and probe timeouts, both (seconds)"
     )
@@ -331,6 +406,16 @@ class Matrix:
     def settings(self) -> Settings:
         return self.spec.settings
 
+    def select(self, keyword: str | None) -> tuple[Cell, ...]:
+        """The cells a ``-k`` expression picks (all with none): each word is a
+        case-insensitive substring of the cell id (which holds its base, its depset and a
+        ``+uv``) or of its installer's name (so ``-k pip`` picks the pip cells), never of
+        the matrix file's name (``-k hang`` must not pick every cell of hang.yaml)."""
+        if not keyword:
+            return self.cells
+        expression = KeywordExpression.compile(keyword)
+        return tuple(c for c in self.cells if expression.matches_text(f"{c.id} {c.installer}"))
+
     def resolve_path(self, value: str) -> Path:
         """Paths in matrix.yaml are relative to the matrix file."""
         path = Path(value).expanduser()
@@ -340,8 +425,58 @@ class Matrix:
 # -- loading -----------------------------------------------------------------------
 
 
+MAX_MATRIX_BYTES = 1 << 20  # 1 MiB: a real matrix is a few KiB (this repo's: under 5)
+MAX_YAML_NODES = 20_000  # nodes after alias expansion; matrix.yaml has about 400
+MAX_QUOTED_CHARS = 400  # of the user's input quoted in one error message
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML silently keeps the last of two equal keys; a matrix must not."""
+    """PyYAML silently keeps the last of two equal keys; a matrix must not. And an alias
+    bomb (a few lines whose aliases expand to billions of nodes) is refused after
+    composing, before anything is constructed or validated."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the nodes the document would have with every alias expanded, without
+    expanding it: each distinct node's count is computed once (aliases share nodes)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[key] > MAX_YAML_NODES:
+                raise ConfigurationError(
+                    f"line {node.start_mark.line + 1}: the document expands to more than "
+                    f"{MAX_YAML_NODES} YAML nodes (aliases `*name` repeat what they point at)",
+                    "write the matrix without nested aliases; a matrix needs a few hundred nodes",
+                )
+        elif key not in sizes:
+            if key in on_path:
+                raise ConfigurationError(
+                    f"line {node.start_mark.line + 1}: an alias refers to a node containing it",
+                    "remove the recursive alias",
+                )
+            on_path.add(key)
+            stack.append((node, True))
+            stack += [(c, False) for c in _children(node) if id(c) not in sizes]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -372,7 +507,21 @@ _UniqueKeyLoader.add_constructor(
 
 
 def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
-    path = Path(path)
+    try:
+        return _load(Path(path), probes_dir)
+    except ConfigurationError as err:  # every message: bounded, no credentials quoted
+        raise type(err)(_quotable(err.what), _quotable(err.fix) if err.fix else None) from None
+
+
+def _quotable(text: str) -> str:
+    """Cap what an error message repeats of the user's input, and mask URL credentials."""
+    text = mask_userinfo(text)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    return f"{text[:MAX_QUOTED_CHARS]}… ({len(text)} characters, cut)"
+
+
+def _load(path: Path, probes_dir: Path) -> Matrix:
     text = _read(path)
     data = _parse_yaml(path, text)
     spec = _validate(path, data)
@@ -386,13 +535,26 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_MATRIX_BYTES:
+            raise _too_big(path)
+        with path.open(encoding="utf-8") as stream:
+            text = stream.read(MAX_MATRIX_BYTES + 1)  # bounded even if the file grows meanwhile
     except FileNotFoundError:
         raise ConfigurationError(
             f"{path}: no such matrix file", "pass the path of a matrix.yaml (see matrix.yaml)"
         ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigurationError(f"{path}: cannot read: {err}", "check the file") from None
+    if len(text) > MAX_MATRIX_BYTES:
+        raise _too_big(path)
+    return text
+
+
+def _too_big(path: Path) -> ConfigurationError:
+    return ConfigurationError(
+        f"{path}: larger than the matrix size limit of {MAX_MATRIX_BYTES} bytes (1 MiB)",
+        "a matrix names bases and depsets; keep data (wheels, probes, requirements) in files",
+    )
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
@@ -468,6 +630,7 @@ _WANTED = {
 def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
     _check_names(path, spec)
     _check_base_args(path, spec)
+    _check_registry_hosts(path, spec.settings)
     _check_probes_exist(path, spec, probe_dirs)
     for section in ("include", "exclude", "expected_failures", "overrides"):
         for index, selector in enumerate(getattr(spec.cells, section)):
@@ -492,6 +655,16 @@ def _check_base_args(path: Path, spec: MatrixSpec) -> None:
                     f"{path}: bases.{base_name}: base_args.{arg}: unknown base {other!r}",
                     f"name another base of this matrix ({', '.join(spec.bases)})",
                 )
+
+
+def _check_registry_hosts(path: Path, settings: Settings) -> None:
+    for host in settings.registry_auth:
+        if not re.match(HOST_PATTERN, host):
+            raise ConfigurationError(
+                f"{path}: settings.registry_auth: {host!r} is not a registry host",
+                "key each entry by HOST or HOST:PORT as in an image reference "
+                "(e.g. registry.example.com:5000), without a scheme or a path",
+            )
 
 
 def _check_probes_exist(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
@@ -520,6 +693,8 @@ def _check_selector(path: Path, where: str, selector: CellSelector, spec: Matrix
 
 
 def _check_files(matrix: Matrix) -> None:
+    for name, depset in matrix.spec.depsets.items():
+        check_project_files(matrix.path, f"depsets.{name}", depset, matrix.resolve_path)
     for name, base in matrix.spec.bases.items():
         docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
         if docker_file and not _is_file(matrix, docker_file.path):
@@ -554,7 +729,7 @@ def expand_cells(spec: MatrixSpec) -> list[Cell]:
 def depset_installers(spec: MatrixSpec, depset: DepsetSpec) -> list[str]:
     """The installers a depset's cells measure, pip's first. A depset with no pip
     requirements has no install step to measure, so it keeps its one (pip) cell."""
-    if not depset.pip:
+    if not (depset.pip or depset.requirements or depset.lockfile):
         return [DEFAULT_INSTALLER]
     chosen = list(depset.installers or spec.settings.installers)
     return sorted(chosen, key=lambda name: (name != DEFAULT_INSTALLER, INSTALLERS.index(name)))
@@ -601,6 +776,27 @@ def _make_cell(
         tuple(sorted(tmpfs.items())),
         installer,
     )
+
+
+def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The settings' login for a registry host, read from the variables it names; exit 2
+    naming the variable when one is not set."""
+    auth = matrix.settings.registry_auth.get(host)
+    if auth is None:
+        return None
+    values = []
+    for key in ("username_env", "password_env"):
+        variable = getattr(auth, key)
+        value = environ.get(variable)
+        if not value:
+            raise ConfigurationError(
+                f"{matrix.path}: settings.registry_auth.{host}.{key}: "
+                f"the environment variable {variable} is not set",
+                f"export {variable} before the run (CI: from its secret store), or remove "
+                "the entry to use DOCKER_CONFIG / ~/.docker/config.json",
+            )
+        values.append(value)
+    return values[0], values[1]
 
 
 def json_schema() -> dict[str, Any]:

@@ -8,9 +8,10 @@ from typing import Any
 ENV_PROBE = "env"
 IMPORTS_PROBE = "imports"
 CONTENTS_PROBE = "contents"
+TESTS_PROBE = "tests"  # the depset's own test suite (run.project), not a smoke test
 # Probes the harness runs in every cell (imports: when the depset names modules); every other
 # probe is one of the depset's smoke tests.
-NON_SMOKE_PROBES = frozenset({ENV_PROBE, IMPORTS_PROBE, CONTENTS_PROBE})
+NON_SMOKE_PROBES = frozenset({ENV_PROBE, IMPORTS_PROBE, CONTENTS_PROBE, TESTS_PROBE})
 
 
 def parse_probe_output(stdout: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -41,7 +41,7 @@ class _Step(_Open):
 
 
 class _Distribution(_Open):
-    name: Text = None
+    name: str
     version: Text = None
     tag: Text = None
     source: Text = None
@@ -50,11 +50,16 @@ class _Distribution(_Open):
     build_seconds: Number = None
 
 
+class _Reproducer(_Open):
+    dockerfile: Text = None
+    commands: list[str] | None = None
+
+
 class _Cell(_Open):
     id: str
     base: str
     depset: str
-    status: Text = None
+    status: str  # every reader groups and colours cells by it
     reason: Text = None
     repeat: int = 0
     seconds: Number = None
@@ -70,7 +75,9 @@ class _Cell(_Open):
     distributions: list[_Distribution] = []
     probes: dict[str, dict[str, Any]] = {}
     expected_failure: dict[str, Any] | None = None
-    reproducer: dict[str, Any] | None = None
+    reproducer: _Reproducer | None = None
+    preflight: dict[str, Any] | None = None
+    preflight_mismatches: list[dict[str, Any]] | None = None
     installer: dict[str, Any] | None = None  # {name: pip|uv, version, ...}
 
 
@@ -87,17 +94,27 @@ class _Base(_Named):
     image: Text = None
     image_id: Text = None
     digest: Text = None
+    origin: Text = None
+    pulled_reference: Text = None
     os: Text = None
     python: Text = None
     libc: dict[str, Any] | None = None
     size_bytes: Number = None
     build_seconds: Number = None
+    interpreter_speed: dict[str, Any] | None = None
 
 
 class _Depset(_Named):
     system: dict[str, list[str] | None] | None = None
     pip: list[str] | None = None
+    pip_args: list[str] | None = None
+    imports: list[str] | None = None
     probes: list[str] | None = None
+
+
+class _MatrixIdentity(_Open):
+    path: Text = None
+    sha256: Text = None
 
 
 class _Run(_Open):
@@ -108,10 +125,12 @@ class _Run(_Open):
     jobs: int | None = None
     repeat: int | None = None
     registry_reachable: bool | None = None
+    registry_mirror: Text = None
+    registries: dict[str, Any] | None = None
     warnings: list[Any] | None = None
     host: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None
-    matrix: dict[str, Any] | None = None
+    matrix: _MatrixIdentity | None = None
     installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
 
 
@@ -137,6 +156,17 @@ def validate_shape(data: dict[str, Any], source: str) -> None:
             f"{source}: {where}: {first['msg']} (not the shape of a harness results.json)",
             f"point at a results.json written by `harness run`, or {RERUN}",
         ) from None
+
+
+def is_cell_record(record: Any) -> bool:
+    """Is ``record`` one cell of results.json (a cell file a resume may keep)?"""
+    if not isinstance(record, dict):
+        return False
+    try:
+        _Cell.model_validate(record)
+    except ValidationError:
+        return False
+    return True
 
 
 def json_path(loc: tuple[int | str, ...]) -> str:

@@ -5,7 +5,12 @@ sizes), so two bases run the same work and their medians can be compared. Each w
 runs once to warm up, then ``--repeats`` times; ``--scale`` shrinks or grows every size
 (reported, so only runs of the same scale are compared).
 
-Usage: python pybench.py [--repeats N] [--scale F] [--startup-runs N]
+Usage: python pybench.py [--repeats N] [--scale F] [--startup-runs N] [--budget-s S]
+
+``--budget-s`` bounds the whole probe on a busy machine: each measurement gets an equal
+share of it and stops repeating once its share is spent (never below ``MIN_REPEATS``);
+the repeats actually made are reported with every measurement, and ``budget_cut`` names
+the measurements that were cut short.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from _common import run_probe
 
 DEFAULT_REPEATS = 30
 DEFAULT_STARTUP_RUNS = 10
+MIN_REPEATS = 5
 STARTUP_TIMEOUT_S = 60
 SEED = 20261201
 
@@ -53,11 +59,14 @@ def scaled(size: int, scale: float) -> int:
     return max(1, int(size * scale))
 
 
-def measure(run: Workload, repeats: int) -> dict[str, Any]:
-    """Warm up once, then time ``repeats`` runs: median, min, max and relative spread."""
+def measure(run: Workload, repeats: int, deadline: float = float("inf")) -> dict[str, Any]:
+    """Warm up once, then time ``repeats`` runs (fewer, down to ``MIN_REPEATS``, once
+    ``deadline`` on the perf_counter clock has passed): median, min, max and spread."""
     run()
-    times = []
+    times: list[float] = []
     for _ in range(repeats):
+        if len(times) >= MIN_REPEATS and time.perf_counter() > deadline:
+            break
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
@@ -241,11 +250,13 @@ def workloads(scale: float) -> dict[str, Workload]:
     }
 
 
-def startup(code: str, runs: int) -> dict[str, Any]:
+def startup(code: str, runs: int, deadline: float = float("inf")) -> dict[str, Any]:
     """Wall time of ``python -I -c CODE`` in fresh processes (spawn included)."""
     command = [sys.executable, "-I", "-c", code]
-    times = []
+    times: list[float] = []
     for _ in range(runs):
+        if len(times) >= MIN_REPEATS and time.perf_counter() > deadline:
+            break
         start = time.perf_counter()
         subprocess.run(
             command,
@@ -325,9 +336,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--startup-runs", type=int, default=DEFAULT_STARTUP_RUNS)
+    parser.add_argument("--budget-s", type=float, default=None)
     options = parser.parse_args(argv)
     if options.repeats < 1 or options.startup_runs < 1 or options.scale <= 0:
         parser.error("--repeats and --startup-runs must be >= 1, --scale > 0")
+    if options.budget_s is not None and options.budget_s <= 0:
+        parser.error("--budget-s must be > 0")
     return options
 
 
@@ -345,15 +359,24 @@ def main(result: dict[str, Any]) -> None:
             "scale": options.scale,
             "startup_runs": options.startup_runs,
             "seed": SEED,
+            "budget_s": options.budget_s,
         },
     )
+    chosen = workloads(options.scale)
+    share = (options.budget_s or float("inf")) / (len(chosen) + 2)
     result["startup"] = {
-        "bare": startup("pass", options.startup_runs),
-        "import_json": startup("import json", options.startup_runs),
+        name: startup(code, options.startup_runs, time.perf_counter() + share)
+        for name, code in (("bare", "pass"), ("import_json", "import json"))
     }
     result["workloads"] = {
-        name: measure(run, options.repeats) for name, run in workloads(options.scale).items()
+        name: measure(run, options.repeats, time.perf_counter() + share)
+        for name, run in chosen.items()
     }
+    cut = [
+        f"startup.{n}" for n, s in result["startup"].items() if s["repeats"] < options.startup_runs
+    ]
+    cut += [n for n, s in result["workloads"].items() if s["repeats"] < options.repeats]
+    result["budget_cut"] = cut
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ indexes, wheelhouses, CA bundle and requirements, from a binary mounted read-onl
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +28,8 @@ from harness import __version__
 from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import (
     ENGINE_ERRORS,
+    OUTPUT_HEAD_BYTES,
+    OUTPUT_TAIL_BYTES,
     CellContainer,
     ContainerSpec,
     ExecOutcome,
@@ -40,13 +42,18 @@ from harness.model.probe_output import (
     CONTENTS_PROBE,
     ENV_PROBE,
     IMPORTS_PROBE,
+    TESTS_PROBE,
     parse_probe_output,
 )
 from harness.model.status import FAILING
-from harness.run import pipfailure, pipreport, uv
+from harness.run import pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
+from harness.store.rundir import write_atomic, write_json
 
 VENV = "/opt/harness-venv"
+# A non-root image's container runs as root (see ContainerSpec.user): the system packages
+# and the venv are made as root, pip and the probes run as the image's own user.
+ROOT_USER = "0"
 PROBES_MOUNT = "/harness/probes"
 EXTRA_PROBES_MOUNT = "/harness/extra-probes"
 CA_MOUNT = "/harness/ca.crt"
@@ -119,6 +126,10 @@ class CellRun:
         if missing_installer:
             self._finish("unavailable", missing_installer, started)
             return self.record
+        problem = project.write_lock_export(job)
+        if problem:  # the lock file changed or vanished since the matrix loaded
+            self._finish("error", problem, started)
+            return self.record
         try:
             with CellContainer(self.client, self._container_spec()) as box:
                 self.record["container"] = job_container_name(job)
@@ -137,6 +148,9 @@ class CellRun:
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
             return
+        tests = self.job.depset.tests
+        if tests and tests.network and not self._tests(box):
+            return
         box.disconnect_network()
         self.network_cut = True
         self.record["probes_offline"] = True
@@ -147,7 +161,9 @@ class CellRun:
         self._probe(box, python, CONTENTS_PROBE, ["--venv", VENV])
         for probe in self.job.depset.probes:
             if not self._probe(box, python, probe, []):
-                break
+                return
+        if tests and not tests.network:
+            self._tests(box)
 
     # -- install steps -----------------------------------------------------------------
 
@@ -160,14 +176,19 @@ class CellRun:
             self._record_warm_step("venv", "made")
         else:
             python = self.job.base.get("python_command") or "python3"
-            venv = self._step(box, "venv", "install", f"{python} -m venv {VENV}")
+            user = self._default_user()
+            command = venv_command(python, user)
+            venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if venv.exit_code != 0:
                 return False
-        if not self.job.depset.pip:
-            return True
-        if self.job.cell.installer == "uv":
-            return self._uv_install(box)
-        return self._pip_install(box)
+        if project.needs_pip_step(self.job.depset) and not self._installer_step(box):
+            return False
+        if self.job.depset.project:
+            command = project.project_install_command(self.job, VENV)
+            return self._after_install_step(
+                self._step(box, "project-install", "install", command, self._default_user())
+            )
+        return True
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
@@ -192,7 +213,10 @@ class CellRun:
             self.record["reason"] = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
-        outcome = self._step(box, "system-packages", "install", command)
+        # A package manager needs root; an image whose default user is not root (USER app)
+        # gets its system packages as root, like a Dockerfile's `USER root` before apt-get.
+        as_root = ROOT_USER if self._default_user() else ""
+        outcome = self._step(box, "system-packages", "install", command, user=as_root)
         return self._after_install_step(outcome)
 
     def _record_warm_step(self, name: str, done: str) -> None:
@@ -201,10 +225,16 @@ class CellRun:
         self._record_step(name, "install", "passed", 0.0, 0, "", note, command=note)
         self.steps[-1]["warm"] = True
 
+    def _installer_step(self, box: CellContainer) -> bool:
+        """The depset's requirements, installed by this cell's installer."""
+        if self.job.cell.installer == "uv":
+            return self._uv_install(box)
+        return self._pip_install(box)
+
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
-            outcome = self._step(box, "pip-install", "install", command)
+            outcome = self._step(box, "pip-install", "install", command, self._default_user())
             step = self.steps[-1]
             step["attempt"] = attempt + 1
             step["failure_kind"] = (
@@ -306,7 +336,7 @@ class CellRun:
     def _probe(self, box: CellContainer, python: str, name: str, args: list[str]) -> bool:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
-        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv))
+        outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), self._default_user())
         step = self.steps[-1]
         parsed, problem = parse_probe_output(outcome.stdout)
         if parsed is None:
@@ -319,6 +349,23 @@ class CellRun:
         self.record["probes"][name] = self.redactor.deep(parsed)
         return not outcome.container_died
 
+    def _tests(self, box: CellContainer) -> bool:
+        """The depset's own test suite, recorded as the probe ``tests``."""
+        command = project.tests_command(self.job, VENV)
+        outcome = self._step(box, project.TESTS_STEP, "probe", command, self._default_user())
+        junit = None
+        if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
+            junit = box.exec(project.read_junit_command(), 60).stdout
+        record, reason = project.tests_outcome(self.job.depset, outcome, junit)
+        step = self.steps[-1]
+        if step["status"] == "passed" and record["status"] != "passed":
+            step["status"] = "failed"
+        if reason:
+            step["reason"] = reason
+            self.record["reason"] = self.record.get("reason") or reason
+        self.record["probes"][TESTS_PROBE] = self.redactor.deep(record)
+        return not outcome.container_died
+
     def _probe_path(self, name: str) -> str:
         if (self.job.probes_dir / f"{name}.py").is_file():
             return f"{PROBES_MOUNT}/{name}.py"
@@ -326,10 +373,16 @@ class CellRun:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _step(self, box: CellContainer, name: str, kind: str, command: str) -> ExecOutcome:
+    def _default_user(self) -> str:
+        """The image's USER when it is not root ("" for root), from the base's facts."""
+        return non_root_user(self.job.base.get("user"))
+
+    def _step(
+        self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
+    ) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
         limit = self._timeout(kind)
-        outcome = box.run_shell(command, timeout=limit, environment=self._env())
+        outcome = box.run_shell(command, timeout=limit, environment=self._env(), user=user)
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -342,6 +395,8 @@ class CellRun:
             command=command,
             outcome=outcome,
         )
+        if user:
+            self.steps[-1]["user"] = user
         return outcome
 
     def _timeout(self, kind: str) -> float:
@@ -374,6 +429,9 @@ class CellRun:
         }
         if reason:
             step["reason"] = reason
+        if outcome is not None and outcome.dropped_bytes:  # the log is capped: say by how much
+            step["output_dropped_bytes"] = outcome.dropped_bytes
+            step["output_cap_bytes"] = OUTPUT_HEAD_BYTES + OUTPUT_TAIL_BYTES
         if outcome is not None and status == "oom":
             step["reason"] = f"killed by the OOM killer (memory limit {self.job.cell.memory})"
         if outcome is not None and status == "timeout":
@@ -437,6 +495,7 @@ class CellRun:
             keep=job.keep,
             has_timeout=(job.base.get("tools") or {}).get("timeout"),
             remove_in_background=job.warm,
+            user=ROOT_USER if self._default_user() else None,
         )
 
     def _mounts(self) -> list[Mount]:
@@ -456,7 +515,7 @@ class CellRun:
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
-        return mounts
+        return mounts + [user.mount for user in project.user_mounts(self.job)]
 
     def _wheelhouses(self) -> list[Path]:
         paths = [(self.job.matrix_dir / p).resolve() for p in self.job.settings.wheelhouses]
@@ -478,7 +537,7 @@ def job_container_name(job: CellJob) -> str:
 
 def installer_unavailable(job: CellJob) -> str | None:
     """Why this cell's installer cannot be had (pip always can: the venv brings it)."""
-    if job.cell.installer == DEFAULT_INSTALLER or not job.depset.pip:
+    if job.cell.installer == DEFAULT_INSTALLER or not project.needs_pip_step(job.depset):
         return None
     if job.cell.installer == "uv":
         if job.uv and job.uv.get("path"):
@@ -529,7 +588,8 @@ def uv_environment(job: CellJob) -> dict[str, str]:
 
 def uv_install_shell(job: CellJob, wheelhouses: list[Path]) -> str:
     argv, _env = uv_arguments(job, wheelhouses)
-    return shell_join(argv)
+    # Requirement files and the lock export, as the pip step gets them (uv reads -r/-c).
+    return " ".join([shell_join(argv), *project.requirement_args(job)])
 
 
 def imports_probe_args(job: CellJob) -> list[str]:
@@ -577,6 +637,22 @@ def container_environment(settings: Settings, matrix_dir: Path) -> dict[str, str
     return env
 
 
+def non_root_user(user: str | None) -> str:
+    """An image's Config.User when it names someone other than root, else ""."""
+    name = (user or "").split(":", 1)[0]
+    return "" if name in ("", "root", "0") else str(user)
+
+
+def venv_command(python: str, default_user: str) -> str:
+    """The venv lives in /opt, which only root may write: for a non-root image it is made
+    as root and given to that user (the container keeps CHOWN), so pip and the probes
+    still run as the image's own user."""
+    make = f"{python} -m venv {VENV}"
+    if not default_user:
+        return make
+    return f"{make} && chown -R {shlex.quote(default_user)} {VENV}"
+
+
 def system_install_command(family: str, packages: list[str]) -> str:
     names = " ".join(packages)
     if family == "apk":
@@ -601,7 +677,8 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
             f"--report {WORK}/pip-report.json --log {WORK}/pip.log",
             *links,
             *job.depset.pip_args,
-            requirements,
+            *([requirements] if requirements else []),
+            *project.requirement_args(job),
         ]
     )
 
@@ -618,25 +695,52 @@ def reproducer(
     probes = [s for s in steps if s["kind"] == "probe"]
     lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
+    lines += project.dockerfile_lines(job)
     for mount in mounts:
-        if mount.target != PROBES_MOUNT:  # copy these from the host into the build context
+        # The user's files are copied above; copy these from the host into the context.
+        if mount.target != PROBES_MOUNT and not mount.target.startswith(project.USER_MOUNT):
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
-    lines += [f"RUN {s['command'].replace(WORK, '/tmp')}" for s in installs]
+    lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
+    lines += [f"RUN {s['command']}" for s in probes if s["name"] == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
         f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
     )
+    as_root = " --user 0" if non_root_user(job.base.get("user")) else ""
     commands = [
-        f"docker run -d --name {name}{limits} {volumes} {envs} --entrypoint sleep {image} infinity"
+        f"docker run -d --name {name}{limits}{as_root} {volumes} {envs} "
+        f"--entrypoint sleep {image} infinity"
     ]
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in installs]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in installs
+    ]
     commands.append(f"docker network disconnect {job.cell.install_network} {name}")
-    commands += [f"docker exec {name} sh -c {_quote(s['command'])}" for s in probes]
+    commands += [
+        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
+        + _quote(s["command"])
+        for s in probes
+    ]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
+
+
+def _dockerfile_runs(installs: list[dict[str, Any]], default_user: str) -> list[str]:
+    """RUN lines, switching USER around the steps that ran as root on a non-root image."""
+    lines, current = [], default_user
+    for step in installs:
+        wanted = "root" if step.get("user") == ROOT_USER else default_user
+        if wanted != current:
+            lines.append(f"USER {wanted}")
+            current = wanted
+        lines.append(f"RUN {step['command'].replace(WORK, '/tmp')}")
+    if current != default_user:
+        lines.append(f"USER {default_user}")
+    return lines
 
 
 def _quote(command: str) -> str:
@@ -710,7 +814,11 @@ def _new_record(job: CellJob) -> dict[str, Any]:
         "runner_pid": os.getpid(),
         "warm": job.warm,
         "installer": installer_record(job)
-        or ({"name": job.cell.installer, "version": None} if job.depset.pip else None),
+        or (
+            {"name": job.cell.installer, "version": None}
+            if project.needs_pip_step(job.depset)
+            else None
+        ),
     }
 
 
@@ -731,13 +839,5 @@ def _iso(stamp: float) -> str:
 
 def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
-    cells_dir = out_dir / "cells"
-    logs_dir = out_dir / "logs"
-    cells_dir.mkdir(parents=True, exist_ok=True)
-    logs_dir.mkdir(parents=True, exist_ok=True)
-    (logs_dir / file_name.replace(".json", ".log")).write_text(log, encoding="utf-8")
-    target = cells_dir / file_name
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    temporary.replace(target)
-    return target
+    write_atomic(out_dir / "logs" / file_name.replace(".json", ".log"), log)
+    return write_json(out_dir / "cells" / file_name, record)

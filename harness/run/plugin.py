@@ -16,7 +16,7 @@ import os
 import platform
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +27,21 @@ from harness.analysis.diff import RunDiff
 from harness.analysis.view import failure_account
 from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
-from harness.model.errors import FatalError
+from harness.model.errors import DiskFullError, FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
-from harness.model.matrix import PROBES_DIR, Cell, Matrix, load_matrix
+from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix
+from harness.model.plan import Plan, plan_from_record
+from harness.model.project_files import requirement_urls
 from harness.model.status import FAILING
 from harness.run import results
 from harness.run.cell import CellJob, CellRun, write_cell_result
 from harness.run.load import LoadMonitor
 from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
+from harness.store.rundir import RunLock, claim_run_dir
 
 SKIPPING = {"unavailable", "unsupported"}
+PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 _client: Any = None
 _current_config: pytest.Config | None = None  # logreport hooks get no config
 
@@ -64,6 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="install from a wheelhouse filled once (not a measurement)",
     )
+    group.addoption("--harness-plan", help="a shard plan (harness plan --format json)")
+    group.addoption("--harness-shard", type=int, help="run only this shard (1-based) of the plan")
 
 
 # -- configuration ---------------------------------------------------------------------
@@ -82,17 +88,49 @@ def pytest_configure(config: pytest.Config) -> None:
     out = worker["harness_out"] if worker else config.getoption("harness_out")
     out_dir = Path(out or Path("reports") / run_id).resolve()
     config.addinivalue_line("markers", "harness_cell: one base × depset cell of the matrix")
-    config.stash[STATE] = HarnessState(matrix, run_id, out_dir, config)
+    state = HarnessState(matrix, run_id, out_dir, config)
+    # -k selects cells by id, base and depset only: pytest's own matching would also see
+    # the matrix file's name and folders (`-k hang` picking every cell of hang.yaml), so
+    # harness takes the expression and deselects itself (pytest_collection_modifyitems).
+    state.keyword = config.option.keyword or ""
+    config.option.keyword = ""
+    config.stash[STATE] = state
+    state.shard = _shard_of(config)
     if not worker and config.getoption("harness_console"):
-        config.stash[STATE].board = Board.for_stream(sys.stdout, out_dir)
+        state.board = Board.for_stream(sys.stdout, out_dir)
     if worker:  # containers carry the controller's pid: it is the run's life
-        config.stash[STATE].runner = worker["harness_runner"]
+        state.runner = worker["harness_runner"]
+    else:  # one run directory, one writer: taken before anything is written into it
+        try:
+            selected_cells(matrix, state.keyword)  # a bad -k fails before anything is written
+            state.lock = claim_run_dir(out_dir, run_id, bool(config.getoption("resume")))
+        except FatalError as err:
+            raise pytest.UsageError(state.redactor.text(str(err))) from None
     global _current_config
     _current_config = config
     config.args[:] = [str(matrix.path)]  # collect the matrix, not the test folders
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "harness-xdist")
+
+
+def _shard_of(config: pytest.Config) -> tuple[Plan, int] | None:
+    path, index = config.getoption("harness_plan", None), config.getoption("harness_shard", None)
+    if not path or not index:
+        return None
+    try:
+        plan = plan_from_record(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError) as err:
+        raise pytest.UsageError(f"--harness-plan {path}: cannot read the plan ({err})") from None
+    except FatalError as err:
+        raise pytest.UsageError(str(err)) from None
+    return plan, int(index)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = _state(config)
+    if state is not None and state.lock is not None:
+        state.lock.release()
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
@@ -126,9 +164,31 @@ class HarnessState:
         self.runner = runner_token()
         self.done = 0
         self.planned = 0
+        self.shard: tuple[Plan, int] | None = None  # (plan, K): a shard run owns K's cells
         self._prepared: dict[str, Any] | None = None
         self.monitor: LoadMonitor | None = None
         self.board: Board | None = None  # harness run's own console (controller only)
+        self.lock: RunLock | None = None
+        self.keyword = ""
+        self.fatal: str | None = None  # a DiskFullError that stopped the run
+        settings = matrix.settings
+        # One redactor for the run: every writer and the console go through it.
+        # The depsets' requirements files may carry index URLs with tokens too.
+        file_urls = [
+            url
+            for depset in matrix.spec.depsets.values()
+            for url in requirement_urls(depset, matrix.resolve_path)
+        ]
+        self.redactor = run_redactor(settings, matrix.spec.model_dump(mode="json"), file_urls)
+
+    @property
+    def history_dir(self) -> Path:
+        from harness.store.history import history_location
+
+        configured = self.matrix.settings.history_dir
+        return history_location(
+            self.out_dir, self.matrix.resolve_path(configured) if configured else None
+        )
 
     @property
     def is_controller(self) -> bool:
@@ -208,15 +268,19 @@ def _start_session(session: pytest.Session) -> None:
     try:
         prepare(state, _log(session.config))
     except FatalError as err:
-        pytest.exit(str(err), returncode=getattr(err, "exit_code", 1))
+        pytest.exit(state.redactor.text(str(err)), returncode=getattr(err, "exit_code", 1))
 
 
 def prepare(state: HarnessState, log: Any) -> None:
     """Engine, sweep, bases: all before the first container of this run starts."""
     docker_client = client()
     engine.sweep_dead_runs(docker_client, log=log)
-    selected = selected_cells(state.matrix, state.config.getoption("keyword") or "")
+    selected = selected_cells(state.matrix, state.keyword)
     state.planned = sum(c.repeat for c in selected)
+    if state.shard is not None:
+        owned = {r.cell_id for r in state.shard[0].shard(state.shard[1])}
+        selected = [c for c in state.matrix.cells if c.id in owned]
+        state.planned = len(state.shard[0].shard(state.shard[1]))
     needed = sorted({c.base for c in selected}, key=list(state.matrix.spec.bases).index)
     state.out_dir.mkdir(parents=True, exist_ok=True)
     resolver_log = state.board.base_event if state.board is not None else _prefixed(log)
@@ -233,32 +297,67 @@ def prepare(state: HarnessState, log: Any) -> None:
     run = results.run_header(
         state.run_id, state.matrix, state.jobs, engine.engine_facts(docker_client), started
     )
-    run["registry_reachable"] = resolver.registry.reachable
+    run["registry_reachable"] = resolver.registries_reachable
+    run["registries"] = resolver.registry_record()
+    run["registry_mirror"] = state.matrix.settings.registry_mirror
     run["cells_planned"] = state.planned
-    run["keyword"] = state.config.getoption("keyword") or None
+    run["keyword"] = state.keyword or None
+    run["history_dir"] = str(state.history_dir)
+    if state.shard is not None:
+        plan, index = state.shard
+        run["keyword"] = plan.keyword
+        run["shard"] = {"plan_id": plan.id, "index": index, "count": plan.count}
+        run["plan"] = plan.record()
     prepared_path = state.out_dir / "prepare.json"
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
-    ordered = [bases[name] for name in state.matrix.spec.bases if name in bases]
+    for name in needed:
+        bases[name]["interpreter_speed"] = resolver.interpreter_speed(name)
+    # Engine errors quoted in a base's reason must not carry a registry login either.
+    redactor = state.redactor
+    ordered = [redactor.deep(bases[name]) for name in state.matrix.spec.bases if name in bases]
+    warm = bool(state.config.getoption("warm"))
+    forecasts = _preflight(state, bases, selected, warm, log)
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
-    run["warm"] = state.config.getoption("warm")
+    run["warm"] = warm
     installers = _fetch_installers(state, bases, selected, log)
     run["installers"] = installers
-    results.write_json(
-        prepared_path,
-        {
-            "run": run,
-            "bases": ordered,
-            "depsets": results.depset_records(state.matrix),
-            "warm": warm_houses,
-            "installers": installers,
-        },
-    )
+    prepared = {
+        "run": run,
+        "bases": ordered,
+        "depsets": results.depset_records(state.matrix),
+        "warm": warm_houses,
+        "preflight": forecasts,
+        "installers": installers,
+    }
+    results.write_json(prepared_path, state.redactor.deep(prepared))
     state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
     log(
         f"[harness] run {state.run_id}: {state.planned} cell run(s), jobs {state.jobs}, "
         f"output {state.out_dir}"
     )
+
+
+def _preflight(
+    state: HarnessState, bases: dict[str, Any], cells: list[Cell], warm: bool, log: Any
+) -> dict[str, Any]:
+    """Each cell's predicted install, by cell id (``settings.preflight``).
+
+    Before any cell starts, so its pip runs share neither CPU nor network with a measured
+    install. Not in warm mode: a warm install reads a wheelhouse of wheels built here, so
+    it would contradict every sdist prediction without telling anything about the index.
+    """
+    if not state.matrix.settings.preflight or warm:
+        return {}
+    import time
+
+    from harness.run.forecast import predict_cells
+
+    started = time.monotonic()
+    forecasts = predict_cells(state.matrix, cells, bases, timeout_s=PREFLIGHT_TIMEOUT_S)
+    predicted = sum(1 for f in forecasts if f.prediction is not None)
+    log(f"[harness] preflight: {predicted} cell(s) predicted in {time.monotonic() - started:.1f} s")
+    return {f.cell_id: f.to_dict() for f in forecasts}
 
 
 def _other_containers(docker_client: Any, run_id: str) -> int:
@@ -275,7 +374,7 @@ def _fill_warm(
     from harness.run import warm
 
     labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
-    root = state.out_dir.parent / "wheelhouse"
+    root = state.history_dir.parent / "wheelhouse"  # beside the history: shared by runs
     return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
 
 
@@ -304,33 +403,21 @@ def _fetch_installers(
 
 
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
-    if not keyword:
-        return list(matrix.cells)
-    from _pytest.mark.expression import Expression
-
-    expression = Expression.compile(keyword)
-    chosen = []
-    for cell in matrix.cells:
-        # The words pytest's -k sees: the item's name (the cell id), its keywords (base,
-        # depset, installer: so `-k pip` and `-k "not uv"` work) and the matrix file.
-        text = f"{cell.id} {cell.installer} {matrix.path.name}".lower()
-
-        def matcher(name: str, /, **_kwargs: Any) -> bool:
-            return name.lower() in text  # noqa: B023 - evaluated right away
-
-        if expression.evaluate(matcher):
-            chosen.append(cell)
-    return chosen
+    """The cells ``-k`` picks: a method of the matrix (model/keyword.py), no pytest internals."""
+    return list(matrix.select(keyword))
 
 
 def _log(config: pytest.Config) -> Any:
+    """The console, through the run's redactor (a base's build error may quote anything)."""
     state = _state(config)
+    scrub = state.redactor.text if state is not None else str
     if state is not None and state.board is not None:
-        return state.board.line
+        board = state.board
+        return lambda line: board.line(scrub(line))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
-        return lambda line: print(line, file=sys.stderr)
-    return lambda line: reporter.write_line(line)
+        return lambda line: print(scrub(line), file=sys.stderr)
+    return lambda line: reporter.write_line(scrub(line))
 
 
 def _prefixed(log: Any) -> Any:
@@ -364,18 +451,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state is None:
         return
     from harness.run import schedule
-    from harness.store import history
-    from harness.store.rundir import load_results
 
-    this_run: dict[str, Any] = {"id": state.run_id, "matrix": _matrix_identity(state)}
-    this_run["warm"] = bool(config.getoption("warm"))
-    previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
-    if previous_dir is None:  # a first warm run still knows which cells are long from cold
-        this_run["warm"] = not this_run["warm"]
-        previous_dir = history.previous_run_dir(state.out_dir.parent, {"run": this_run})
-    known = schedule.previous_durations(
-        load_results(previous_dir / "results.json") if previous_dir else None
+    previous = schedule.previous_results(
+        state.history_dir, state.matrix, state.run_id, bool(config.getoption("warm"))
     )
+    known = schedule.previous_durations(previous)
+    chosen = {c.id for c in selected_cells(state.matrix, state.keyword)}
+    dropped = [i for i in items if isinstance(i, CellItem) and i.cell.id not in chosen]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not (isinstance(i, CellItem) and i.cell.id not in chosen)]
+    if state.shard is not None:
+        _keep_shard(config, items, state.shard)
     cells = [i for i in items if isinstance(i, CellItem)]
     durations = [
         schedule.estimate(i.cell, state.matrix.spec.depsets[i.cell.depset], known) for i in cells
@@ -384,8 +471,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = schedule.longest_first(cells, durations) + others
 
 
-def _matrix_identity(state: HarnessState) -> dict[str, str]:
-    return {"path": str(state.matrix.path), "sha256": state.matrix.sha256}
+def _keep_shard(config: pytest.Config, items: list[pytest.Item], shard: tuple[Plan, int]) -> None:
+    """Deselect every cell run the plan gives to another shard."""
+    plan, index = shard
+    owned = {r.key for r in plan.shard(index)}
+    mine: list[pytest.Item] = []
+    others: list[pytest.Item] = []
+    for item in items:
+        theirs = isinstance(item, CellItem) and (item.cell.id, item.repeat) not in owned
+        (others if theirs else mine).append(item)
+    if others:
+        config.hook.pytest_deselected(items=others)
+    items[:] = mine
 
 
 class CellFailure(Exception):
@@ -406,7 +503,13 @@ class CellItem(pytest.Item):
     def runtest(self) -> None:
         state = _state(self.config)
         assert state is not None
-        record = self._existing(state) or self._run(state)
+        try:
+            record = self._existing(state) or self._run(state)
+        except DiskFullError as err:
+            # The run cannot go on: stop every worker after this cell, tell the controller.
+            self.user_properties.append(("fatal", str(err)))
+            self.session.shouldstop = str(err)
+            raise
         self.user_properties.append(("status", record["status"]))
         _outcome(record)
 
@@ -414,11 +517,8 @@ class CellItem(pytest.Item):
         if not self.config.getoption("resume"):
             return None
         path = state.out_dir / "cells" / result_file_name(self.cell.id, self.repeat)
-        try:
-            record = dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return None
-        return None if record.get("engine_lost") else record  # not a result: run it again
+        record = results.read_cell_file(path)  # None when not a cell record: run it again
+        return None if record is None or record.get("engine_lost") else record
 
     def _run(self, state: HarnessState) -> dict[str, Any]:
         settings = state.matrix.settings
@@ -438,9 +538,7 @@ class CellItem(pytest.Item):
             warm_image=state.warm(self.cell.id).get("image"),
             uv=state.uv(state.base(self.cell.base)) if self.cell.installer == "uv" else None,
         )
-        redactor = Redactor.for_settings(
-            [settings.index_url, *settings.extra_index_urls], {**os.environ, **settings.env}
-        )
+        redactor = state.redactor
         progress = CellProgress.for_cell(
             state.out_dir, result_file_name(self.cell.id, self.repeat), self.cell.id
         )
@@ -455,7 +553,7 @@ class CellItem(pytest.Item):
             state.out_dir,
             result_file_name(self.cell.id, self.repeat),
             record,
-            "\n".join(run.full_log),
+            redactor.text("\n".join(run.full_log)),
         )
         return record
 
@@ -463,10 +561,24 @@ class CellItem(pytest.Item):
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002
         if isinstance(excinfo.value, CellFailure):
             return failure_text(excinfo.value.record)
+        if isinstance(excinfo.value, FatalError):
+            return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"cell {self.name}"
+
+
+def run_redactor(settings: Settings, inputs: Any = (), file_urls: Iterable[str] = ()) -> Redactor:
+    """The run's one redactor: credentials in every URL of the user's inputs (the matrix,
+    requirements files), secret-looking env values, the variables named in ``secrets``
+    and the registry_auth passwords (whatever their variables are called)."""
+    passwords = [auth.password_env for auth in settings.registry_auth.values()]
+    return Redactor.for_inputs(
+        [inputs, settings.index_url, settings.extra_index_urls, list(file_urls)],
+        {**os.environ, **settings.env},
+        [*settings.secrets, *passwords],
+    )
 
 
 def _outcome(record: dict[str, Any]) -> None:
@@ -515,7 +627,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     state.done += 1
     if state.board is not None:
         state.board.done = state.done
-    status = dict(report.user_properties).get("status", report.outcome)
+    properties = dict(report.user_properties)
+    if properties.get("fatal"):
+        state.fatal = str(properties["fatal"])
+    status = properties.get("status", report.outcome)
     running = min(state.jobs, max(state.planned - state.done, 0))
     left = max(state.planned - state.done - running, 0)
     _log(state.config)(
@@ -539,13 +654,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.board is not None:
         state.board.stop()  # what follows is the run's summary: plain lines
     load = state.monitor.stop() if state.monitor is not None else None
-    # first: results must survive a lost engine
-    merged = results.merge(state.out_dir, load=load)
+    log = _log(session.config)
     if not session.config.getoption("keep"):
-        _remove_containers(state, _log(session.config))
-    scanner = scanner_spec(state.matrix)
-    run_diff = finish_outputs(state.out_dir, merged, _log(session.config), scanner)
-    if int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
+        _remove_containers(state, log)
+    try:
+        # results first: they must survive a lost engine
+        merged = results.merge(state.out_dir, load=load, redact=state.redactor.deep)
+        run_diff = finish_outputs(state.out_dir, merged, log, scanner_spec(state.matrix))
+    except DiskFullError as err:
+        state.fatal = state.fatal or str(err)
+    if state.fatal is not None:  # a full disk: one line, exit 1, finished cells kept
+        log(state.fatal)
+        session.exitstatus = 1
+    elif int(exitstatus) != pytest.ExitCode.INTERRUPTED:  # interrupted: keep pytest's answer
         fail_on = gate.parse_fail_on(session.config.getoption("fail_on") or "status")
         session.exitstatus = gate.exit_code(merged, run_diff, fail_on)
 

@@ -24,6 +24,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from harness.model.errors import FatalError
+from harness.store.rundir import write_atomic
+
 PROGRESS_DIR = "progress"
 HEARTBEAT_SECONDS = 60.0
 REFRESH_SECONDS = 1.0
@@ -60,10 +63,8 @@ class CellProgress:
         step = line.split(": ", 1)[1] if ": " in line else line
         record = {"cell": self.cell, "step": step, "cell_started": self.started}
         record["step_started"] = time.time()
-        temporary = self.path.with_suffix(".tmp")
-        with contextlib.suppress(OSError):  # progress is a courtesy, never a failure
-            temporary.write_text(json.dumps(record), encoding="utf-8")
-            temporary.replace(self.path)
+        with contextlib.suppress(OSError, FatalError):  # a courtesy, never a failure
+            write_atomic(self.path, json.dumps(record))
 
     def done(self) -> None:
         with contextlib.suppress(OSError):

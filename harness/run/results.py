@@ -11,13 +11,16 @@ import json
 import os
 import platform
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.model.matrix import Matrix
-from harness.model.records import SCHEMA_VERSION
+from harness.model.records import SCHEMA_VERSION, is_cell_record
+from harness.run.forecast import attach_predictions
 from harness.run.load import load_warnings
+from harness.store import rundir
 
 
 def host_facts() -> dict[str, Any]:
@@ -70,29 +73,39 @@ def depset_records(matrix: Matrix) -> list[dict[str, Any]]:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
-    temporary.replace(path)
+    rundir.write_json(path, data)
+
+
+def read_cell_file(path: Path) -> dict[str, Any] | None:
+    """A finished cell's record, or None when the file is not one (cut short by a killed
+    runner, hand-edited, the wrong shape): --resume runs that cell again."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return record if is_cell_record(record) else None
 
 
 def read_cell_files(out_dir: Path) -> list[dict[str, Any]]:
-    cells = []
-    for path in sorted((out_dir / "cells").glob("*.json")):
-        try:
-            cells.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue  # a file cut short by a killed runner: that cell is re-run by --resume
-    return cells
+    found = (read_cell_file(p) for p in sorted((out_dir / "cells").glob("*.json")))
+    return [cell for cell in found if cell is not None]
 
 
-def merge(out_dir: Path, ended: bool = True, load: dict[str, Any] | None = None) -> dict[str, Any]:
+def merge(
+    out_dir: Path,
+    ended: bool = True,
+    load: dict[str, Any] | None = None,
+    redact: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
     """Combine prepare.json (run, bases, depsets) with every finished cell file; ``load``
-    is how busy the host and engine were while the cells ran (run/load.py)."""
+    is how busy the host and engine were while the cells ran (run/load.py); ``redact``: the
+    run's redactor, applied to the whole document before it is written."""
     prepared = json.loads((out_dir / "prepare.json").read_text(encoding="utf-8"))
     cells = read_cell_files(out_dir)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
     cells.sort(key=lambda c: (order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]))
+    attach_predictions(cells, prepared.get("preflight") or {})
     run = dict(prepared["run"])
     if ended:
         run["ended_at"] = now_iso()
@@ -106,5 +119,7 @@ def merge(out_dir: Path, ended: bool = True, load: dict[str, Any] | None = None)
         "depsets": prepared["depsets"],
         "cells": cells,
     }
+    if redact is not None:
+        results = redact(results)
     write_json(out_dir / "results.json", results)
     return results

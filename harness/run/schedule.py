@@ -11,12 +11,34 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.model.ids import parse_cell_id
-from harness.model.matrix import Cell, DepsetSpec
+from harness.model.matrix import Cell, DepsetSpec, Matrix
 
 T = TypeVar("T")
+
+
+def previous_results(
+    history_dir: Path, matrix: Matrix, run_id: str, warm: bool
+) -> dict[str, Any] | None:
+    """The results of the latest run of this matrix before ``run_id`` in the history at
+    ``history_dir`` (warm runs are timed against warm runs; a first warm run still knows
+    which cells are long from a cold one), or None."""
+    from harness.store import history
+    from harness.store.rundir import load_results
+
+    this_run: dict[str, Any] = {
+        "id": run_id,
+        "matrix": {"path": str(matrix.path), "sha256": matrix.sha256},
+        "warm": warm,
+    }
+    previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
+    if previous_dir is None:
+        this_run["warm"] = not warm
+        previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
+    return load_results(previous_dir / "results.json") if previous_dir else None
 
 
 def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:

@@ -37,6 +37,7 @@ from harness.run.cell import (
     package_family,
     system_install_command,
 )
+from harness.store.rundir import write_atomic
 
 COMPLETE = ".complete"
 
@@ -168,4 +169,4 @@ def _fill(
     with CellContainer(client, spec) as box:
         outcome = box.run_shell(script, timeout=settings.timeouts.install)
     if outcome.exit_code == 0:
-        (folder / COMPLETE).write_text(script + "\n", encoding="utf-8")
+        write_atomic(folder / COMPLETE, script + "\n")

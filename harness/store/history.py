@@ -13,15 +13,14 @@ Why Parquet files rather than SQLite:
   merge the histories of two machines by copying directories;
 - pandas/pyarrow read a directory of them directly, with typed columns, which is
   all the trend and the diff need; nothing here needs SQL or transactions.
-A file is written under a temporary name and hard-linked into place, so a reader
-never sees half a file and an existing run's file is never replaced.
+A file is written under a temporary name and renamed into place (store.rundir), so a
+reader never sees half a file; a run's own file is replaced by its final state (a
+resumed run), never another run's.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ import pyarrow.parquet as pq
 from harness.model import status as statuses
 from harness.model.errors import ResultsError
 from harness.model.records import check_schema
+from harness.store.rundir import write_atomic_with
 
 HISTORY_FORMAT = 1
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -164,6 +164,38 @@ def _rows(results: Mapping[str, Any], run_dir: Path | None = None) -> list[dict[
     return rows
 
 
+# -- where the history lives ---------------------------------------------------------------
+
+DEFAULT_REPORTS = Path("reports")  # relative to the working directory, like `harness run`'s
+
+
+def in_default_reports(run_dir: Path) -> bool:
+    """Is ``run_dir`` a folder of ``reports/`` (the default place of runs)?"""
+    return run_dir.resolve().parent == DEFAULT_REPORTS.resolve()
+
+
+def history_location(run_dir: Path, configured: Path | None = None) -> Path:
+    """Where a run's history entry goes (and earlier runs are looked up):
+
+    - the matrix setting ``history_dir`` when given;
+    - ``reports/history`` for a run in ``reports/`` (no ``--out``, or ``--out reports/X``);
+    - otherwise ``<run dir>/history``: inside the folder the user named, never beside it.
+    """
+    if configured is not None:
+        return configured.resolve()
+    if in_default_reports(run_dir):
+        return DEFAULT_REPORTS.resolve() / "history"
+    return run_dir.resolve() / "history"
+
+
+def recorded_history_dir(results: Mapping[str, Any], run_dir: Path) -> Path:
+    """The history a run was recorded in (results.json says), for re-rendering it."""
+    recorded = (results.get("run") or {}).get("history_dir")
+    if isinstance(recorded, str) and recorded:
+        return Path(recorded)
+    return run_dir.resolve().parent / "history"  # files written before history_dir existed
+
+
 def history_path(history_dir: Path, run_id: str) -> Path:
     if not _RUN_ID.match(run_id):
         raise ResultsError(f"run id {run_id!r} cannot name a history file")
@@ -178,17 +210,8 @@ def record_run(results: dict[str, Any], history_dir: Path, run_dir: Path | None 
     """
     check_schema(results)
     target = history_path(history_dir, str((results.get("run") or {}).get("id")))
-    history_dir.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(_rows(results, run_dir), schema=SCHEMA)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=history_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        pq.write_table(table, tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_atomic_with(target, lambda temporary: pq.write_table(table, temporary))
 
 
 def load_history(history_dir: Path, matrix_sha256: str | None = None) -> pd.DataFrame:
@@ -295,10 +318,10 @@ def _past_run(rows: pd.DataFrame) -> PastRun:
     )
 
 
-def previous_run_dir(reports_dir: Path, results: Mapping[str, Any]) -> Path | None:
+def previous_run_dir(history_dir: Path, results: Mapping[str, Any]) -> Path | None:
     """The directory of the most recent earlier run of the same matrix, as the history
     knows it, when its results.json is still there (the diff needs the whole record)."""
-    runs = earlier_runs(reports_dir / "history", results, limit=1)
+    runs = earlier_runs(history_dir, results, limit=1)
     if not runs or runs[-1].run_dir is None:
         return None
     found = runs[-1].run_dir

@@ -1,18 +1,184 @@
-"""Read results.json, the contract between a run and everything that reads it.
+"""The run directory: every file written into it, its owner, and reading results.json.
 
-Only the envelope is checked here (a JSON object with a known ``schema_version``):
-readers such as the report tolerate missing optional keys, so a partial but
-well-formed file still renders.
+- ``write_atomic``: the one way harness writes a file (temp file + rename in the same
+  folder), so a reader never sees half a file and a full disk never truncates one; ENOSPC
+  becomes ``DiskFullError`` (one line: the folder and the space needed), never a traceback.
+- ``RunLock``: one run directory, one writer (an flock on ``.harness.lock``, which holds
+  the owner's pid and host).
+- ``load_results``: results.json validated once, on load (``records.validate_shape``), so
+  documents can trust every field they read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from harness.model.errors import ResultsError
+from harness.model.errors import DiskFullError, ResultsError, RunDirectoryBusyError
 from harness.model.records import RERUN, validate_shape
+
+LOCK_FILE = ".harness.lock"
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_PAGE = 4096  # what a file needs at the least on any filesystem harness writes to
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """ENOSPC/EDQUOT, also from libraries (pyarrow) that keep only the message."""
+    if isinstance(err, OSError) and err.errno in _NO_SPACE:
+        return True
+    return isinstance(err, OSError) and "No space left on device" in str(err)
+
+
+def disk_full(folder: Path, needed_bytes: int) -> DiskFullError:
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    return DiskFullError(str(folder), max(needed_bytes, _PAGE), free)
+
+
+def make_dirs(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if is_disk_full(err):
+            raise disk_full(folder.parent, _PAGE) from None
+        raise
+    return folder
+
+
+def write_atomic(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` to ``path`` all or nothing: a temp file in the same folder, synced,
+    then renamed over ``path``. Text is written as UTF-8."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    return write_atomic_with(path, write, len(data))
+
+
+def write_atomic_with(path: Path, writer: Callable[[Path], None], size_hint: int = 0) -> Path:
+    """Like ``write_atomic`` for a library that writes a file itself (pyarrow's parquet)."""
+    folder = make_dirs(path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        if is_disk_full(err):
+            raise disk_full(folder, size_hint) from None
+        raise
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        writer(temporary)
+        temporary.replace(path)
+    except OSError as err:
+        if is_disk_full(err):
+            written = temporary.stat().st_size if temporary.exists() else 0
+            raise disk_full(folder, max(size_hint, written + _PAGE)) from None
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_json(path: Path, data: Any) -> Path:
+    return write_atomic(path, json.dumps(data, indent=1, default=str))
+
+
+# -- ownership -------------------------------------------------------------------------
+
+
+class RunLock:
+    """An exclusive flock on ``<run dir>/.harness.lock`` for the life of the run.
+
+    The kernel drops it when the owner exits, however it exits, so a killed run never
+    leaves a stale lock; the file's text (pid, host, run id) names the owner to a run
+    that finds it taken.
+    """
+
+    def __init__(self, run_dir: Path, run_id: str) -> None:
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self._fd: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir / LOCK_FILE
+
+    def acquire(self) -> RunLock:
+        make_dirs(self.run_dir)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 1000).decode("utf-8", errors="replace").split()
+            os.close(fd)
+            pid, host, run = [*owner, "?", "?", "?"][:3]
+            raise RunDirectoryBusyError(
+                f"{self.run_dir}: in use by run {run} (pid {pid} on host {host})",
+                "wait for that run to end, or pass another --out",
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()} {self.run_id}\n".encode())
+        except OSError as err:
+            os.close(fd)
+            if is_disk_full(err):
+                raise disk_full(self.run_dir, _PAGE) from None
+            raise
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays (harmless, tiny)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def claim_run_dir(run_dir: Path, run_id: str, resume: bool) -> RunLock:
+    """Lock ``run_dir`` for this run; refuse one that holds another run unless resuming it."""
+    lock = RunLock(run_dir, run_id).acquire()
+    prepared = run_dir / "prepare.json"
+    if resume or not prepared.exists():
+        return lock
+    lock.release()
+    try:
+        other = json.loads(prepared.read_text(encoding="utf-8"))["run"]["id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        other = "?"
+    raise RunDirectoryBusyError(
+        f"{run_dir}: already holds run {other}",
+        f"finish it with `harness run --resume {run_dir}`, or pass another --out",
+    )
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 MATRIX = """
 version: 1
-settings: {{jobs: 2, timeout: 300, memory: 1g, cpus: 1}}
+settings: {{jobs: 2, timeout: 300, memory: 1g, cpus: 1, history_dir: reports/history}}
 bases:
   py311:
     image: python:3.11-slim

@@ -88,7 +88,7 @@ def test_uv_cell_installs_the_same_distributions_as_its_pip_twin(uv_run: dict[st
 def test_uv_cell_times_its_own_step_like_the_pip_step(uv_run: dict[str, Any]) -> None:
     uv = _cell(uv_run, "py311×small+uv")
     names = [s["name"] for s in uv["steps"]]
-    assert names == ["venv", "uv-install", "probe:env", "probe:imports"]
+    assert names == ["venv", "uv-install", "probe:env", "probe:imports", "probe:contents"]
     step = uv["steps"][1]
     assert step["kind"] == "install" and step["status"] == "passed" and step["seconds"] > 0
     assert step["command"].startswith("/harness/uv/uv pip install --python ")

@@ -479,7 +479,7 @@ def test_previous_run_and_trend_come_from_the_history(
     assert runs[0].cells[some_cell].status == worst(
         c["status"] for c in run_a["cells"] if c["id"] == some_cell
     )
-    assert previous_run_dir(reports, now) == reports / "20261121-020000-bbbbbb"
+    assert previous_run_dir(reports / "history", now) == reports / "20261121-020000-bbbbbb"
 
 
 def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> None:
@@ -518,13 +518,13 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
         results["run"]["matrix"].update(sha256=sha, path=f"/m/{sha}.yaml")
         return results
 
-    assert previous_run_dir(reports, now("20261127-020000-eeeeee", "X")) == third
-    assert previous_run_dir(reports, now("20261127-020000-eeeeee", "Y")) == other
-    assert previous_run_dir(reports, now("20261122-020000-cccccc", "X")) == first
-    assert previous_run_dir(reports, now("20261120-020000-aaaaaa", "X")) is None
-    assert previous_run_dir(reports, now("20261127-020000-eeeeee", "Z")) is None
-    assert previous_run_dir(tmp_path / "missing", now("x", "X")) is None
+    assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "X")) == third
+    assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "Y")) == other
+    assert previous_run_dir(reports / "history", now("20261122-020000-cccccc", "X")) == first
+    assert previous_run_dir(reports / "history", now("20261120-020000-aaaaaa", "X")) is None
+    assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "Z")) is None
+    assert previous_run_dir(tmp_path / "missing" / "history", now("x", "X")) is None
     # The same matrix file after a pin was bumped (new sha) still finds last night's run.
     bumped = now("20261127-020000-eeeeee", "W")
     bumped["run"]["matrix"]["path"] = "/m/X.yaml"
-    assert previous_run_dir(reports, bumped) == third
+    assert previous_run_dir(reports / "history", bumped) == third

@@ -66,7 +66,7 @@ def test_a_mixed_group_has_one_status_in_every_document(
     row = next(
         line
         for line in markdown_summary(mixed, None).splitlines()
-        if line.startswith("| py311-slim |")
+        if line.startswith("| py311-slim ")
     )
     assert row.split(" | ")[2].split(" ")[1] == expected  # the spacy column
     write_junit(mixed, tmp_path / "junit.xml")

@@ -165,3 +165,25 @@ def test_report_fixture() -> None:
     assert verdicts(results, "py311-slim", "py312-slim")["ffmpeg"].startswith(
         "not comparable: py312-slim unavailable"
     )
+
+
+def _pybench(loops_s: float) -> dict[str, Any]:
+    stats = {"median_s": loops_s, "rel_spread": 0.04, "rel_iqr": 0.02}
+    return {"status": "passed", "settings": {"scale": 1.0}, "workloads": {"loops_calls": stats}}
+
+
+def test_interpreter_speed_of_b_against_a(run_b: dict[str, Any]) -> None:
+    assert not compare_bases(run_b, "py311-slim", "py313-slim").speed.measured
+    speeds = {"py311-slim": 0.050, "py313-slim": 0.035}
+    for entry in run_b["bases"]:
+        if entry["name"] in speeds:
+            entry["interpreter_speed"] = _pybench(speeds[entry["name"]])
+    comparison = compare_bases(run_b, "py311-slim", "py313-slim")
+    assert comparison.speed.baseline == "py311-slim"
+    markdown = render_comparison_markdown(comparison)
+    assert "## Interpreter speed (B against A)" in markdown
+    assert "35.0 ms (1.43x faster)" in markdown
+    page = render_comparison_html(comparison)
+    assert "Interpreter speed (B against A)" in page and "35.0 ms (1.43x faster)" in page
+    reverse = render_comparison_markdown(compare_bases(run_b, "py313-slim", "py311-slim"))
+    assert "50.0 ms (1.43x slower)" in reverse

@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.speed import NOISE_FLOOR, NOISE_RULE, speed_ratios, verdict
+from harness.analysis.speed import (
+    NOISE_FLOOR,
+    NOISE_RULE,
+    render_speed_markdown,
+    speed_cell,
+    speed_ratios,
+    speed_table,
+    verdict,
+)
 
 
 def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]:
@@ -79,3 +87,66 @@ def test_verdict_and_rule_text() -> None:
         speed_ratios(output(loops=(0.1, 0.0)), output(loops=(0.1, 0.0)))[0].to_dict()["verdict"]
         == "no difference"
     )
+
+
+# -- the per-run table: every base against the baseline --------------------------------
+
+
+def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> dict[str, Any]:
+    return {"name": name, "status": "available", "standin": standin, "interpreter_speed": speed}
+
+
+def with_build(output_: dict[str, Any], pgo: bool, lto: bool) -> dict[str, Any]:
+    return {**output_, "build": {"pgo": pgo, "lto": lto}, "python": {"version": "3.13.15"}}
+
+
+def test_speed_table_uses_the_first_measured_base_as_baseline() -> None:
+    glibc = with_build(output(loops=(0.040, 0.02)), pgo=False, lto=False)
+    musl = with_build(output(loops=(0.060, 0.02)), pgo=True, lto=False)
+    table = speed_table(
+        [
+            {"name": "missing", "status": "unavailable"},  # never had: not a row
+            base("broken", {"status": "timeout", "error": "pybench did not finish"}),
+            base("glibc", glibc, standin="stand-in: Debian's python3.11"),
+            base("musl", musl, standin="stand-in: CPython compiled here"),
+        ]
+    )
+    assert table.baseline == "glibc"
+    assert [row.base for row in table.bases] == ["broken", "glibc", "musl"]
+    broken, reference, candidate = table.bases
+    assert broken.status == "timeout" and broken.note == "pybench did not finish"
+    assert reference.ratios == () and reference.build == "PGO and LTO not recorded"
+    assert candidate.verdicts["loops"] == "1.50x slower"
+    assert candidate.build == "PGO recorded; LTO not recorded"
+    assert speed_cell(candidate, "loops") == "60.0 ms (1.50x slower)"
+    assert speed_cell(reference, "loops") == "40.0 ms"
+    assert [row.base for row in table.standins] == ["glibc", "musl"]
+    assert table.measurements == ("startup.bare", "loops")
+
+
+def test_speed_table_inside_the_noise_and_other_scales() -> None:
+    noisy = speed_table(
+        [base("a", output(loops=(0.040, 0.30))), base("b", output(loops=(0.048, 0.02)))],
+        baseline="a",
+    )
+    assert noisy.bases[1].verdicts["loops"] == "no difference"  # 20 % inside a 30 % IQR
+    other = speed_table(
+        [base("a", output(loops=(0.04, 0.0))), base("b", output(scale=0.5, loops=(0.02, 0.0)))]
+    )
+    assert other.bases[1].ratios == () and "different scales" in str(other.bases[1].note)
+    assert other.bases[1].spread == 0.02  # startup.bare's IQR is the widest
+
+
+def test_markdown_shows_ratios_rule_and_standin_note() -> None:
+    table = speed_table(
+        [
+            base("glibc", output(loops=(0.040, 0.02)), standin="Debian's python3.11"),
+            base("musl", output(loops=(0.100, 0.02))),
+        ]
+    )
+    text = "\n".join(render_speed_markdown(table))
+    assert "| glibc (baseline) |" in text and "100.0 ms (2.50x slower)" in text
+    assert NOISE_RULE in text and "**Stand-in builds.**" in text
+    assert "- glibc: Debian's python3.11" in text and "- musl:" not in text
+    assert "without PGO or LTO" in text  # the musl stand-in's build, said plainly
+    assert render_speed_markdown(speed_table([])) == []

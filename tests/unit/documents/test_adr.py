@@ -185,7 +185,7 @@ def test_provenance(adr: str, run_b: dict[str, Any]) -> None:
         run["matrix"]["sha256"],
         "sha256:" + "9f8e" * 16,
         "python@sha256:" + "0b1c" * 16,
-        "yes: stand-in for python:3.11-slim: Debian 12 + Debian's python3.11, built locally",
+        "stand-in for python:3.11-slim: Debian 12 + Debian's python3.11, built locally",
         "FIXTURE: hand-made nightly results",
         "[2.9.1+cpu wheel cp315-cp315-musllinux\\_1\\_2\\_x86\\_64]"
         "(report.html#cell-alpine_x_torch)",
@@ -193,7 +193,7 @@ def test_provenance(adr: str, run_b: dict[str, Any]) -> None:
     ):
         assert needle in provenance, needle
     alpine_row = next(r for r in provenance.splitlines() if r.startswith("| `alpine` |"))
-    assert "| no |" in alpine_row
+    assert "stand-in" not in alpine_row and "origin not recorded" in alpine_row
     confirmation = section(adr, "## Decision Outcome")
     assert run["matrix"]["sha256"] in confirmation
     assert (
@@ -228,3 +228,18 @@ def test_report_fixture() -> None:
         assert heading in text
     assert "no registry reachable and no local stand-in" in text
     assert "fixture-20261127-101500-ab12cd" in text
+
+
+def test_interpreter_speed_against_the_baseline(run_b: dict[str, Any], adr: str) -> None:
+    assert "### Interpreter speed" not in adr  # the fixture's bases were not benchmarked
+    stats = {"median_s": 0.030, "rel_spread": 0.04, "rel_iqr": 0.02}
+    for entry in run_b["bases"]:
+        speed = {"status": "passed", "settings": {"scale": 1.0}, "workloads": {"json": stats}}
+        if entry["name"] == "py313-slim":
+            speed["workloads"] = {"json": {**stats, "median_s": 0.060}}
+        entry["interpreter_speed"] = speed
+    text = render_adr(run_b, report_href="report.html", baseline="py311-slim")
+    speed_section = text.split("### Interpreter speed", 1)[1].split("\n### ", 1)[0]
+    assert "| py311-slim (baseline) |" in speed_section
+    assert "60.0 ms (2.00x slower)" in speed_section
+    assert "counts as a difference only when" in speed_section  # the noise rule, stated

@@ -454,3 +454,105 @@ def test_uv_twins_sit_beside_their_pip_cells_and_get_a_section(pristine: dict[st
 
 def test_a_run_without_uv_cells_has_no_installers_section(pristine: dict[str, Any]) -> None:
     assert 'id="installers"' not in render_report(copy.deepcopy(pristine))
+
+
+def test_a_big_run_splits_cell_details_into_one_page_per_base(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness.documents import report
+    from harness.store.shards import ShardRun, merge_shards
+    from harness.testing.synthetic import synthetic_plan, synthetic_shard
+
+    plan = synthetic_plan(bases=3, depsets=4, repeat=1, shards=1)
+    results = merge_shards([ShardRun(tmp_path, synthetic_shard(plan, 1))], "r-split", "now")
+    monkeypatch.setattr(report, "SPLIT_CELLS", 5)
+    pages = report.render_report_pages(results)
+    assert sorted(pages) == [
+        "report-cells/base-base0.html",
+        "report-cells/base-base1.html",
+        "report-cells/base-base2.html",
+        "report-cells/depsets.html",
+        "report.html",
+    ]
+    main, page = pages["report.html"], pages["report-cells/base-base1.html"]
+    anchor = cell_anchor("base1×set2")
+    # report.html#cell-… (the links of summary.md, compare and the ADR) lands on the grid
+    # cell, which links on to the cell's page.
+    assert f'id="{anchor}"' in main and 'class="cell-detail"' not in main
+    assert f'href="report-cells/base-base1.html#{anchor}"' in main
+    assert f'<article class="cell-detail" id="{anchor}">' in page
+    assert cell_anchor("base0×set0") not in page  # only this base's cells
+    assert f'href="../report.html#{anchor}"' in page  # back to its grid cell
+    depsets = pages["report-cells/depsets.html"]
+    assert 'id="depsets"' in depsets and 'id="depsets"' not in main
+    assert 'href="report-cells/depsets.html#depsets"' in main
+    monkeypatch.setattr(report, "SPLIT_CELLS", 500)
+    assert list(report.render_report_pages(results)) == ["report.html"]
+
+
+# --- preflight predictions next to the install, and the interpreter benchmark ----------
+
+
+def pybench(loops_s: float, rel_iqr: float = 0.02) -> dict[str, Any]:
+    stats = {"median_s": loops_s, "rel_spread": rel_iqr * 2, "rel_iqr": rel_iqr}
+    return {
+        "status": "passed",
+        "settings": {"scale": 1.0},
+        "python": {"version": "3.11.2"},
+        "build": {"pgo": False, "lto": False},
+        "workloads": {"loops_calls": stats},
+    }
+
+
+def test_mismatch_is_flagged_in_the_grid_and_the_details(results: dict[str, Any]) -> None:
+    spacy = cell(results, "py311-slim×spacy")
+    numpy = next(d for d in spacy["distributions"] if d["name"] == "numpy")
+    spacy["preflight"] = {
+        "status": "build",
+        "verdict": "needs a build from source of numpy",
+        "distributions": [
+            {"name": "numpy", "version": numpy["version"], "kind": "sdist", "wheel_tag": None},
+        ],
+        "notes": ["dependencies of numpy come from sdist metadata built on the host"],
+        "seconds": 4.2,
+    }
+    spacy["preflight_mismatches"] = [
+        {"name": "numpy", "predicted": "sdist", "installed": "wheel", "message": "m"}
+    ]
+    page = render_report(results)
+    box = grid_cell(page, "py311-slim×spacy")
+    assert "preflight ≠ install: numpy" in box
+    assert f"said build from source {numpy['version']}, got wheel {numpy['version']}" in box
+    details = page.split(f'id="{cell_anchor("py311-slim×spacy")}"', 1)[1].split("</article>")[0]
+    assert "needs a build from source of numpy" in details and "sdist metadata" in details
+    assert '<tr class="mismatch"><td class="mono">numpy</td>' in details
+    assert f"wheel {numpy['version']} ({numpy['tag']})" in details
+    assert "preflight ≠" not in grid_cell(page, "py311-slim×torch")
+
+
+def test_a_prediction_without_mismatch_says_so(results: dict[str, Any]) -> None:
+    torch = cell(results, "py311-slim×torch")
+    torch["preflight"] = {"status": "wheels", "verdict": "will install from wheels",
+                          "distributions": [], "notes": [], "seconds": 1.0}  # fmt: skip
+    torch["preflight_mismatches"] = []
+    page = render_report(results)
+    details = page.split(f'id="{cell_anchor("py311-slim×torch")}"', 1)[1].split("</article>")[0]
+    assert (
+        "will install from wheels" in details and "every distribution came as predicted" in details
+    )
+
+
+def test_interpreter_speed_section(results: dict[str, Any], html: str) -> None:
+    assert 'id="interpreter-speed"' not in html  # no base measured: no section
+    bases = {b["name"]: b for b in results["bases"]}
+    bases["py311-slim"]["interpreter_speed"] = pybench(0.040)
+    bases["py313-slim"]["interpreter_speed"] = pybench(0.080)
+    page = render_report(results)
+    section = page.split('id="interpreter-speed"', 1)[1].split("</section>")[0]
+    assert "baseline base <b>py311-slim</b>" in section
+    assert "80.0 ms (2.00x slower)" in section and "40.0 ms" in section
+    assert "PGO and LTO not recorded" in section and "IQR ≤ 2%" in section
+    assert "Stand-in builds." in section and "stand-in build</span>" in section
+    bases["py313-slim"]["interpreter_speed"] = pybench(0.044, rel_iqr=0.2)
+    quiet = render_report(results).split('id="interpreter-speed"', 1)[1]
+    assert "44.0 ms (no difference)" in quiet.split("</section>")[0]

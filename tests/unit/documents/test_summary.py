@@ -20,7 +20,7 @@ def test_a_uv_twin_follows_its_pip_cell_in_the_grid() -> None:
     twin["status"] = "failed"
     results["cells"].append(twin)
     text = markdown_summary(results, None, report_href="report.html")
-    row = next(line for line in text.splitlines() if line.startswith(f"| {pip_cell['base']} |"))
+    row = next(line for line in text.splitlines() if line.startswith(f"| {pip_cell['base']}"))
     uv_anchor = "report.html#cell-" + pip_cell["id"].replace("×", "_x_") + "_with_uv"
     assert f" · uv: [❌ failed]({uv_anchor})" in row
     assert f"**{pip_cell['id']}+uv**: failed" in text  # an unexpected result like any other

@@ -168,6 +168,23 @@ def test_the_installers_matrix_is_the_default_matrix_with_uv() -> None:
     assert both.resolve_path(musl.dockerfile.path) == (ROOT / "bases/musl/Dockerfile").resolve()
 
 
+def test_registry_settings_take_a_mirror_host_and_logins_by_environment_variable(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace(
+        "version: 1\n",
+        "version: 1\nsettings:\n  registry_mirror: mirror.corp:5000\n  registry_auth:\n"
+        "    mirror.corp:5000: {username_env: MIRROR_USER, password_env: MIRROR_TOKEN}\n",
+    )
+    settings = load_matrix(write(tmp_path, text)).settings
+    assert settings.registry_mirror == "mirror.corp:5000"
+    assert settings.registry_auth["mirror.corp:5000"].password_env == "MIRROR_TOKEN"
+    bad_host = text.replace("    mirror.corp:5000: {", "    https://mirror.corp: {")
+    assert "not a registry host" in error_of(tmp_path, bad_host).what
+    plain_password = text.replace("password_env: MIRROR_TOKEN", "password: hunter22")
+    assert "password" in error_of(tmp_path, plain_password).what
+
+
 def test_install_and_probe_timeouts_are_separate(tmp_path: Path) -> None:
     text = """
 version: 1
@@ -190,3 +207,53 @@ depsets:
         )
     )
     assert legacy.cells[0].timeouts == Timeouts(install=120, probe=120)
+
+
+# -- bounded input (issue 13, item 4) and probe names (item 6) --------------------------
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [5, 9, 12])  # 10**5 .. 10**12 nodes once expanded
+def test_an_alias_bomb_is_refused_before_expansion(tmp_path: Path, levels: int) -> None:
+    err = error_of(tmp_path, _alias_bomb(levels) + MINIMAL)
+    assert "expands to more than" in err.what and "m.yaml" in err.what
+    assert len(str(err)) < 1000
+
+
+def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
+    assert "alias refers to a node containing it" in error_of(tmp_path, "a: &a [*a]\n").what
+
+
+def test_aliases_that_stay_small_still_work(tmp_path: Path) -> None:
+    text = MINIMAL.replace("one: {pip: [six]}", "one: &p {pip: [six]}\n  three: *p")
+    assert {c.depset for c in load_matrix(write(tmp_path, text)).cells} == {"one", "two", "three"}
+
+
+def test_a_matrix_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    from harness.model.matrix import MAX_MATRIX_BYTES
+
+    err = error_of(tmp_path, MINIMAL + "#" * MAX_MATRIX_BYTES)
+    assert "size limit" in err.what and "1 MiB" in err.what
+
+
+def test_error_messages_quote_a_bounded_part_of_the_input(tmp_path: Path) -> None:
+    huge = "y" * 100_000
+    err = error_of(tmp_path, MINIMAL.replace("pip: [six]", f"pip: [six], timeout: {huge}"))
+    assert len(err.what) + len(err.fix or "") < 1200 and "characters, cut" in str(err)
+
+
+def test_error_messages_never_quote_url_credentials(tmp_path: Path) -> None:
+    err = error_of(tmp_path, MINIMAL + "settings: {jobs: 'https://u:s3cr3t-tok@h/x'}\n")
+    assert "s3cr3t-tok" not in str(err) and "***@h" in str(err)
+
+
+@pytest.mark.parametrize("name", ["../harness/cli", "/etc/passwd", "a/b", "..", "Smoke"])
+def test_probe_names_are_names_not_paths(tmp_path: Path, name: str) -> None:
+    err = error_of(tmp_path, MINIMAL.replace("probes: [smoke_ffmpeg]", f"probes: ['{name}']"))
+    assert "depsets.two.probes.0" in err.what, err.what

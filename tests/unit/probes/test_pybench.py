@@ -98,6 +98,7 @@ def test_interpreter_and_build_facts(tiny_run: dict[str, Any]) -> None:
         "scale": 0.02,
         "startup_runs": 2,
         "seed": tiny_run["settings"]["seed"],
+        "budget_s": None,
     }
 
 
@@ -116,3 +117,21 @@ def test_bad_arguments_fail_as_a_probe(probe_dir: Path) -> None:
 
 def test_source_parses_as_python_39() -> None:
     ast.parse(PYBENCH.read_text(), feature_version=(3, 9))
+
+
+def test_a_budget_cuts_repeats_but_not_below_the_minimum(probe_dir: Path) -> None:
+    code, lines = run_pybench(
+        probe_dir, "--repeats", "400", "--scale", "0.02", "--startup-runs", "40",
+        "--budget-s", "0.5",
+    )  # fmt: skip
+    assert code == 0, lines
+    result = json.loads(lines[-1])
+    counts = {name: stats["repeats"] for name, stats in result["workloads"].items()}
+    assert all(5 <= n < 400 for n in counts.values()), counts
+    assert set(result["budget_cut"]) == WORKLOADS | {"startup.bare", "startup.import_json"}
+    assert result["settings"]["budget_s"] == 0.5
+
+
+def test_no_budget_cuts_nothing(tiny_run: dict[str, Any]) -> None:
+    assert tiny_run["budget_cut"] == [] and tiny_run["settings"]["budget_s"] is None
+    assert all(stats["repeats"] == 2 for stats in tiny_run["workloads"].values())

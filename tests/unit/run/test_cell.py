@@ -404,3 +404,35 @@ def test_a_new_uv_cell_borrows_the_time_of_uv_cells_of_its_depset() -> None:
         == 20.0
     )
     assert estimate(Cell("b", "spacy", Timeouts(1, 1), 1, None, None), depset, known) == 100.0
+
+
+def test_a_non_root_image_gets_root_only_for_system_packages_and_the_venv(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from harness.run.cell import non_root_user, venv_command
+
+    assert [non_root_user(u) for u in (None, "", "root", "0", "0:0", "app", "1000:1000")] == [
+        "",
+        "",
+        "",
+        "",
+        "",
+        "app",
+        "1000:1000",
+    ]
+    assert venv_command("python3", "") == "python3 -m venv /opt/harness-venv"
+    assert venv_command("python3", "app").endswith("&& chown -R app /opt/harness-venv")
+    steps = [
+        {"name": "system-packages", "kind": "install", "command": "apt-get install x", "user": "0"},
+        {"name": "venv", "kind": "install", "command": "python3 -m venv v", "user": "0"},
+        {"name": "pip-install", "kind": "install", "command": "v/bin/pip install y", "user": "app"},
+    ]
+    non_root = replace(job(tmp_path), base={"image": "img:1", "image_id": "x", "user": "app"})
+    out = reproducer(non_root, steps, [], {})
+    runs = [line for line in out["dockerfile"].splitlines() if line.startswith(("USER", "RUN"))]
+    assert runs[0] == "USER root" and runs[3] == "USER app" and runs[4].startswith("RUN v/bin")
+    assert " --user 0 " in out["commands"][0]
+    assert out["commands"][1].startswith("docker exec -u 0 ")
+    assert out["commands"][3].startswith("docker exec -u app harness-")

@@ -1,0 +1,114 @@
+"""``harness preflight``: what each base will get, before any cell's container starts.
+
+The bases are found (never built: a base that is not on this machine is reported as
+such), their facts come from the env probe cache or one probe in the image, and pip on
+the host predicts each cell's requirements for the base's platform (``run.forecast``).
+A prediction is data, so the exit code is 0 whatever it says; 2 for a bad matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.model.errors import ConfigurationError
+from harness.model.matrix import PROBES_DIR, load_matrix
+from harness.store.rundir import write_atomic
+
+DEFAULT_OUT = "reports/preflight.json"
+
+
+def add_command(sub: Any) -> None:
+    preflight = sub.add_parser(
+        "preflight",
+        help="predict, per cell, wheel / build from source / no distribution, in seconds",
+    )
+    preflight.add_argument("matrix", nargs="?", default="matrix.yaml")
+    preflight.add_argument("-k", dest="keyword", help="pytest -k expression over cell ids")
+    preflight.add_argument(
+        "--jobs", "-j", type=int, default=4, help="predictions at once (default 4)"
+    )
+    preflight.add_argument("--out", default=DEFAULT_OUT, help=f"JSON file (default {DEFAULT_OUT})")
+    preflight.set_defaults(func=cmd_preflight)
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from harness.engine import client as engine
+    from harness.engine.bases import Resolver
+    from harness.run.forecast import predict_cells
+    from harness.run.plugin import selected_cells
+
+    started = time.monotonic()
+    matrix = load_matrix(args.matrix)
+    if args.jobs < 1:
+        raise ConfigurationError(f"--jobs {args.jobs}: must be at least 1", "pass --jobs 1 or more")
+    cells = selected_cells(matrix, args.keyword or "")
+    if not cells:
+        raise ConfigurationError(
+            f"{args.matrix}: no cell matches -k {args.keyword!r}",
+            "`harness validate` lists the cell ids",
+        )
+    resolver = Resolver(engine.connect(), matrix, PROBES_DIR, log=_stderr, build=False)
+    needed = list(dict.fromkeys(c.base for c in cells))
+    bases = resolver.resolve_all(needed)
+    forecasts = predict_cells(matrix, cells, bases, jobs=args.jobs)
+    for forecast in forecasts:
+        print(render_forecast(forecast.to_dict()))
+    seconds = round(time.monotonic() - started, 1)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "matrix": str(matrix.path),
+        "seconds": seconds,
+        "bases": [_base_summary(bases[name]) for name in needed],
+        "cells": [f.to_dict() for f in forecasts],
+    }
+    write_atomic(out, json.dumps(document, indent=1))
+    print(summary_line(len(cells), [f.to_dict() for f in forecasts], seconds) + f"; written: {out}")
+    return 0
+
+
+def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float) -> str:
+    predicted = sum(1 for f in forecasts if f.get("prediction"))
+    parts = [f"{predicted} cell(s) predicted in {seconds} s"]
+    if len(forecasts) > predicted:
+        parts.append(f"{len(forecasts) - predicted} not (no facts for their base)")
+    if selected > len(forecasts):
+        parts.append(f"{selected - len(forecasts)} without pip requirements")
+    return ", ".join(parts)
+
+
+def render_forecast(forecast: dict[str, Any]) -> str:
+    """The verdict line of one cell, then one line per distribution."""
+    prediction = forecast.get("prediction")
+    if not prediction:
+        return f"{forecast['id']}: not predicted: {forecast.get('unavailable')}"
+    lines = [
+        f"{forecast['id']}: {prediction['verdict']} "
+        f"({prediction['seconds']:.1f} s, {prediction['pip_runs']} pip run(s))"
+    ]
+    for item in prediction["distributions"]:
+        version = item.get("version") or "(version unknown)"
+        if item["kind"] == "wheel":
+            what = f"wheel {item.get('wheel_tag')}"
+        elif item["kind"] == "sdist":
+            what = "sdist (built from source)"
+        else:
+            what = f"none: {item.get('reason')}"
+        marker = "*" if item.get("requested") else " "
+        lines.append(f"  {marker} {item['name']} {version}: {what}")
+    lines += [f"    note: {note}" for note in prediction.get("notes") or []]
+    return "\n".join(lines)
+
+
+def _base_summary(base: dict[str, Any]) -> dict[str, Any]:
+    keys = ("name", "status", "reason", "standin", "image", "image_id", "python", "libc")
+    return {k: base.get(k) for k in keys}
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -1,0 +1,257 @@
+"""Pull an image reference from its registry, bounded in time, with a clear reason on failure.
+
+The docker SDK sends a pull with no client timeout (``timeout=None``), so a registry that
+answers ``/v2/`` and then stalls keeps ``images.pull`` open for as long as it likes. Here the
+pull is streamed in a worker thread with a read timeout; the resolver waits at most
+``pull_timeout``, then tells the worker to close its connection. The engine may go on
+pulling in the background after that (it is the engine's download, not ours); the base is
+reported unavailable either way.
+
+References follow the engine's rules: the first path component is a registry host when
+it holds a ``.`` or a ``:`` or is ``localhost``; otherwise the image is on Docker Hub
+(``docker.io``, with ``library/`` for one-word names). A Docker Hub reference can be
+rewritten to a mirror or pull-through cache host (``registry_mirror``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.auth
+import requests
+
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io"})
+
+# Engine messages (wrapped in an HTTP 500 or a streamed "error"), and what they mean.
+_UNRESOLVABLE = ("no such host", "temporary failure in name resolution", "server misbehaving")
+_REFUSED = ("connection refused",)
+_NO_ANSWER = ("client.timeout exceeded", "context deadline exceeded", "i/o timeout", "timeout")
+_DROPPED = (": eof", "connection reset by peer")
+_UNAUTHORIZED = ("no basic auth credentials", "unauthorized", "authentication required")
+_NOT_FOUND = ("manifest unknown", "not found", "name unknown")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image reference, split as the engine splits it."""
+
+    host: str  # "docker.io" for Docker Hub
+    path: str  # "library/python"
+    tag: str | None
+    digest: str | None  # "sha256:..." when pinned
+
+    @property
+    def on_docker_hub(self) -> bool:
+        return self.host == DOCKER_HUB
+
+    @property
+    def repository(self) -> str:
+        return self.path if self.on_docker_hub else f"{self.host}/{self.path}"
+
+    def text(self, host: str | None = None) -> str:
+        """The reference to pull: a pinned digest decides alone, so the tag is left out."""
+        name = f"{host}/{self.path}" if host else self.repository
+        if self.digest:
+            return f"{name}@{self.digest}"
+        return f"{name}:{self.tag or 'latest'}"
+
+
+def parse_reference(text: str) -> Reference:
+    name, _, digest = text.partition("@")
+    head, _, rest = name.partition("/")
+    if rest and ("." in head or ":" in head or head == "localhost"):
+        host, path = head, rest
+    else:
+        host, path = DOCKER_HUB, name
+    if host in _DOCKER_HUB_ALIASES:
+        host = DOCKER_HUB
+    path, tag = _split_tag(path)
+    if host == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    return Reference(host, path, tag, digest or None)
+
+
+def _split_tag(path: str) -> tuple[str, str | None]:
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        return path[: len(path) - len(last)] + last.split(":", 1)[0], last.split(":", 1)[1]
+    return path, None
+
+
+def pulled_reference(text: str, mirror: str | None) -> str:
+    """What is actually pulled for ``text``: a Docker Hub image comes from the mirror."""
+    reference = parse_reference(text)
+    if mirror and reference.on_docker_hub:
+        return reference.text(host=mirror)
+    return reference.text() if reference.digest else text
+
+
+def registry_host(text: str) -> str:
+    return parse_reference(text).host
+
+
+@dataclass
+class PullOutcome:
+    image: Any = None
+    reason: str | None = None
+    registry_down: bool = False  # later pulls from this host would fail the same way
+    progress: list[str] = field(default_factory=list)
+
+
+def auth_header(
+    client: docker.DockerClient, host: str, login: tuple[str, str] | None
+) -> bytes | str | None:
+    """X-Registry-Auth for host: the settings' login, else the engine's usual sources
+    (DOCKER_CONFIG or ~/.docker/config.json, and their credential helpers)."""
+    if login is not None:
+        username, password = login
+        return docker.auth.encode_header(
+            {"username": username, "password": password, "serveraddress": host}
+        )
+    header = docker.auth.get_config_header(client.api, host)
+    return header if isinstance(header, bytes | str) else None
+
+
+def bounded_pull(
+    client: docker.DockerClient, reference: str, timeout: float, header: bytes | str | None
+) -> PullOutcome:
+    """Pull reference, giving up after timeout seconds; never raises for a registry fault."""
+    host = registry_host(reference)
+    outcome = PullOutcome()
+    cancelled = threading.Event()
+    worker = threading.Thread(
+        target=_stream_pull,
+        args=(client, reference, timeout, header, outcome, cancelled),
+        name=f"pull {reference}",
+        daemon=True,  # a stalled engine stream must not keep the run alive
+    )
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        cancelled.set()  # the worker closes its connection at its next line or read timeout
+        return PullOutcome(
+            reason=f"{host} stalled: the pull did not finish within pull_timeout ({timeout:g} s)",
+            registry_down=True,
+        )
+    if outcome.reason is None:
+        try:
+            outcome.image = client.images.get(reference)
+        except docker.errors.DockerException as err:
+            outcome.reason = f"pulled, but the engine has no {reference}: {err}"
+    return outcome
+
+
+def _stream_pull(
+    client: docker.DockerClient,
+    reference: str,
+    timeout: float,
+    header: bytes | str | None,
+    outcome: PullOutcome,
+    cancelled: threading.Event,
+) -> None:
+    api = client.api
+    repository, tag = _api_name(reference)
+    headers = {"X-Registry-Auth": header} if header else {}
+    try:
+        response = api.post(
+            f"{api.base_url}/v{api.api_version}/images/create",
+            params={"fromImage": repository, "tag": tag},
+            headers=headers,
+            stream=True,
+            timeout=(timeout, timeout),  # the SDK's own pull would wait forever
+        )
+    except requests.exceptions.RequestException as err:
+        outcome.reason, outcome.registry_down = classify(reference, None, f"engine: {err}")
+        return
+    with response:
+        if response.status_code >= 400:
+            outcome.reason, outcome.registry_down = classify(
+                reference, response.status_code, _message(response)
+            )
+            return
+        _read_progress(response, reference, outcome, cancelled)
+
+
+def _read_progress(
+    response: requests.Response, reference: str, outcome: PullOutcome, cancelled: threading.Event
+) -> None:
+    try:
+        for line in response.iter_lines():
+            if cancelled.is_set():
+                return  # leaving the with-block closes the connection
+            item = _json(line)
+            if "error" in item:
+                outcome.reason, outcome.registry_down = classify(reference, None, item["error"])
+                return
+            if isinstance(item.get("status"), str) and "id" not in item:
+                outcome.progress.append(item["status"])  # Digest: ..., Status: ...
+    except requests.exceptions.RequestException as err:
+        host = registry_host(reference)
+        outcome.reason = f"{host} stalled: the engine sent nothing for a while ({err})"
+        outcome.registry_down = True
+
+
+def _api_name(reference: str) -> tuple[str, str]:
+    """fromImage and tag as the engine's /images/create takes them (a digest goes in tag)."""
+    name, _, digest = reference.partition("@")
+    if digest:
+        return name, digest
+    head, _, last = name.rpartition("/")
+    if ":" in last:
+        repository, tag = last.split(":", 1)
+        return (f"{head}/{repository}" if head else repository), tag
+    return name, "latest"
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message") or response.text)
+    except ValueError:
+        return response.text
+
+
+def _json(line: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def classify(reference: str, status: int | None, message: str) -> tuple[str, bool]:
+    """(reason, whether the registry host itself is down) for an engine pull error."""
+    host = registry_host(reference)
+    lowered = message.lower()
+    if any(marker in lowered for marker in _UNRESOLVABLE):
+        return f"cannot resolve {host} (no such host)", True
+    if any(marker in lowered for marker in _REFUSED):
+        return f"{host} refused the connection (nothing listens there)", True
+    if status == 401 or any(marker in lowered for marker in _UNAUTHORIZED):
+        return f"credentials rejected or missing for {host}", False
+    if any(marker in lowered for marker in _NO_ANSWER):
+        return f"{host} did not answer: the engine gave up waiting ({_short(message)})", True
+    if any(marker in lowered for marker in _DROPPED):
+        return f"{host} dropped the connection ({_short(message)})", True
+    if status == 404 or any(marker in lowered for marker in _NOT_FOUND):
+        return f"{host} has no manifest for {reference}", False
+    return _short(message), False
+
+
+def repo_digest(image: Any, reference: str) -> str | None:
+    """The manifest digest (sha256:...) the image has in the repository it was pulled from."""
+    wanted = parse_reference(reference).repository
+    for entry in image.attrs.get("RepoDigests") or []:
+        name, _, digest = str(entry).partition("@")
+        if parse_reference(name).repository == wanted and digest.startswith("sha256:"):
+            return digest
+    return None
+
+
+def _short(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,140 @@
+"""A shard plan: which cell runs (cell id, repeat) each of N shards owns.
+
+The plan is data with one shape: ``harness plan --format json`` prints it, ``harness run
+--plan FILE`` reads it back, each shard's results.json carries it under ``run.plan``, and
+``harness merge`` reads it from there. Its id is a hash of its inputs (the matrix's
+sha256, the ``-k`` expression, the shard count and every expected duration), so two
+machines that compute a plan from the same inputs name it the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.model.errors import ConfigurationError
+
+PLAN_FORMAT = 1
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One cell run of the plan and the shard (1-based) that owns it."""
+
+    cell_id: str
+    repeat: int
+    expected_seconds: float
+    shard: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.cell_id, self.repeat)
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    matrix_path: str
+    matrix_sha256: str
+    keyword: str | None
+    count: int
+    previous_run: str | None  # the run whose times the estimates came from
+    runs: tuple[PlannedRun, ...]  # in matrix order, repeats in order
+
+    def shard(self, index: int) -> tuple[PlannedRun, ...]:
+        return tuple(r for r in self.runs if r.shard == index)
+
+    def expected_seconds(self, index: int) -> float:
+        return sum(r.expected_seconds for r in self.shard(index))
+
+    def owner(self) -> dict[tuple[str, int], int]:
+        return {r.key: r.shard for r in self.runs}
+
+    def record(self) -> dict[str, Any]:
+        """The plan as JSON (``harness plan --format json``, ``run.plan`` of a shard)."""
+        return {
+            "plan_format": PLAN_FORMAT,
+            "id": self.id,
+            "matrix": {"path": self.matrix_path, "sha256": self.matrix_sha256},
+            "keyword": self.keyword,
+            "shards": self.count,
+            "previous_run": self.previous_run,
+            "expected_seconds": [
+                round(self.expected_seconds(k), 3) for k in range(1, self.count + 1)
+            ],
+            "runs": [
+                {
+                    "cell": r.cell_id,
+                    "repeat": r.repeat,
+                    "shard": r.shard,
+                    "expected_seconds": r.expected_seconds,
+                }
+                for r in self.runs
+            ],
+        }
+
+
+def plan_id(
+    matrix_sha256: str, keyword: str | None, count: int, estimates: list[tuple[str, int, float]]
+) -> str:
+    """A hash of the plan's inputs: the same inputs always give the same id."""
+    inputs = {
+        "matrix": matrix_sha256,
+        "keyword": keyword or None,
+        "shards": count,
+        "estimates": [[c, r, round(s, 3)] for c, r, s in estimates],
+    }
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def parse_shard(text: str, where: str = "--shard") -> tuple[int, int]:
+    """``"2/4"`` → (2, 4); exit 2 with the fix for anything else."""
+    found = _SHARD.match(text or "")
+    if found is None:
+        raise ConfigurationError(
+            f"{where} {text!r}: not a shard", "write K/N, e.g. --shard 2/4 (shard 2 of 4)"
+        )
+    index, count = int(found.group(1)), int(found.group(2))
+    if count < 1 or not 1 <= index <= count:
+        raise ConfigurationError(
+            f"{where} {text!r}: shard {index} of {count} does not exist",
+            f"K runs from 1 to N, e.g. --shard 1/{max(count, 1)}",
+        )
+    return index, count
+
+
+def plan_from_record(data: Any, source: str) -> Plan:
+    """Read a plan written by ``harness plan --format json`` (or a shard's ``run.plan``)."""
+    if not isinstance(data, Mapping) or data.get("plan_format") != PLAN_FORMAT:
+        raise ConfigurationError(
+            f"{source}: not a harness plan (no plan_format {PLAN_FORMAT})",
+            "write the plan with `harness plan MATRIX --shards N --format json > plan.json`",
+        )
+    try:
+        matrix = data["matrix"]
+        runs = tuple(
+            PlannedRun(
+                str(r["cell"]), int(r["repeat"]), float(r["expected_seconds"]), int(r["shard"])
+            )
+            for r in data["runs"]
+        )
+        return Plan(
+            id=str(data["id"]),
+            matrix_path=str(matrix["path"]),
+            matrix_sha256=str(matrix["sha256"]),
+            keyword=data.get("keyword") or None,
+            count=int(data["shards"]),
+            previous_run=data.get("previous_run"),
+            runs=runs,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigurationError(
+            f"{source}: the plan is incomplete or damaged ({type(err).__name__}: {err})",
+            "write it again with `harness plan MATRIX --shards N --format json`",
+        ) from None

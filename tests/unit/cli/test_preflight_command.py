@@ -1,0 +1,37 @@
+"""harness preflight's printed lines: a verdict per cell, one line per distribution."""
+
+from __future__ import annotations
+
+from harness.cli.preflight_command import render_forecast, summary_line
+from harness.run.forecast import CellForecast
+from harness.run.preflight import CellPrediction, Prediction
+
+
+def test_verdict_then_one_line_per_distribution() -> None:
+    prediction = CellPrediction(
+        "impossible",
+        "cannot install: no distribution of torch for this platform",
+        (
+            Prediction("numpy", "2.3.1", "wheel", "cp313-cp313-musllinux_1_2_x86_64"),
+            Prediction("openai-whisper", "20250625", "sdist", requested=True),
+            Prediction("torch", None, "none", requested=True, reason="no distribution"),
+        ),
+        notes=("torch is needed by openai-whisper",),
+        seconds=3.25,
+        pip_runs=2,
+    )
+    forecast = CellForecast("alpine×whisper", "alpine", "whisper", ("x",), prediction)
+    assert render_forecast(forecast.to_dict()).splitlines() == [
+        "alpine×whisper: cannot install: no distribution of torch for this platform "
+        "(3.2 s, 2 pip run(s))",
+        "    numpy 2.3.1: wheel cp313-cp313-musllinux_1_2_x86_64",
+        "  * openai-whisper 20250625: sdist (built from source)",
+        "  * torch (version unknown): none: no distribution",
+        "    note: torch is needed by openai-whisper",
+    ]
+    missing = CellForecast("gone×x", "gone", "x", ("x",), None, "base unavailable: not here")
+    assert render_forecast(missing.to_dict()) == "gone×x: not predicted: base unavailable: not here"
+    line = summary_line(4, [forecast.to_dict(), missing.to_dict()], 9.5)
+    assert line == (
+        "1 cell(s) predicted in 9.5 s, 1 not (no facts for their base), 2 without pip requirements"
+    )

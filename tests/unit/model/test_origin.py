@@ -1,0 +1,30 @@
+"""Where a base came from, as every document names it."""
+
+from __future__ import annotations
+
+from harness.model.origin import origin_brief, origin_of, origin_tag, origin_text
+
+DIGEST = "sha256:" + "4c1d" * 16
+
+
+def test_each_origin_reads_as_what_it_is() -> None:
+    pulled = {"origin": "pulled", "reference": "python:3.11-slim", "digest": DIGEST}
+    assert origin_text(pulled) == "pulled python:3.11-slim, digest sha256:4c1d4c1d4c1d…"
+    assert origin_brief(pulled) == "pulled sha256:4c1d4c1d4c1d…"
+    mirrored = {**pulled, "pulled_reference": "mirror:5000/library/python:3.11-slim"}
+    assert origin_text(mirrored).startswith("pulled mirror:5000/library/python:3.11-slim")
+    dockerfile = {"origin": "dockerfile", "reference": "bases/app/Dockerfile", "kind": "dockerfile"}
+    assert origin_text(dockerfile) == "built from your Dockerfile bases/app/Dockerfile"
+    assert origin_tag(dockerfile) == "your Dockerfile"
+    standin = {"origin": "stand-in", "standin": "stand-in for python:3.11-slim: Debian 12"}
+    assert origin_text(standin) == standin["standin"] and origin_tag(standin) == "stand-in"
+    local = {"origin": "local", "reference": "python:3.11-slim", "digest": None}
+    assert origin_text(local) == "local image python:3.11-slim, not pulled by this run"
+
+
+def test_a_dockerfile_base_is_never_an_official_image_even_in_old_results() -> None:
+    old = {"kind": "dockerfile", "reference": "Dockerfile", "status": "available"}
+    assert origin_of(old) == "dockerfile"
+    assert "official" not in origin_text(old)
+    unknown = {"kind": "image", "reference": "python:3.11-slim", "status": "available"}
+    assert origin_text(unknown) == "image (origin not recorded by this run)"

@@ -1,0 +1,150 @@
+"""Merging shard runs: one run of schema_version 1 with each cell's host, every refusal
+with exit 2 and its reason, and planned cells that no shard reported kept as errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.model.errors import ConfigurationError
+from harness.model.records import validate_shape
+from harness.store.shards import ShardRun, merge_shards, read_shard
+from harness.testing.synthetic import synthetic_plan, synthetic_shard
+
+PLAN = synthetic_plan(bases=3, depsets=4, repeat=2, shards=3)
+
+
+def _shards(**per_shard: Any) -> list[ShardRun]:
+    return [
+        ShardRun(
+            Path(f"/runs/shard-{k}"), synthetic_shard(PLAN, k, host=f"runner-{k}", **per_shard)
+        )
+        for k in (1, 2, 3)
+    ]
+
+
+def _merge(shards: list[ShardRun]) -> dict[str, Any]:
+    return merge_shards(shards, "20270102-000000-abcdef", "2027-01-02T00:00:00+00:00")
+
+
+def test_the_merged_run_has_every_planned_cell_run_with_its_host() -> None:
+    merged = _merge(_shards())
+    validate_shape(merged, "merged")
+    assert merged["schema_version"] == 1
+    assert [(c["id"], c["repeat"]) for c in merged["cells"]] == [r.key for r in PLAN.runs]
+    owner = PLAN.owner()
+    for cell in merged["cells"]:
+        assert cell["host"] == f"runner-{owner[(cell['id'], cell['repeat'])]}"
+    run = merged["run"]
+    assert [(s["index"], s["host"]["hostname"]) for s in run["shards"]] == [
+        (1, "runner-1"),
+        (2, "runner-2"),
+        (3, "runner-3"),
+    ]
+    assert run["host"]["hostname"] == "runner-1, runner-2, runner-3"
+    assert run["host"]["os"] == "Debian GNU/Linux 12"  # shared facts stay
+    assert "shard" not in run  # the merged run is not a shard: it gets the history entry
+    assert run["plan"]["id"] == PLAN.id and run["cells_planned"] == len(PLAN.runs)
+    assert [b["name"] for b in merged["bases"]] == ["base0", "base1", "base2"]
+
+
+def test_shards_on_one_host_keep_that_host() -> None:
+    shards = [ShardRun(Path(f"/s{k}"), synthetic_shard(PLAN, k, host="one")) for k in (1, 2, 3)]
+    assert _merge(shards)["run"]["host"]["hostname"] == "one"
+
+
+def test_a_shard_that_did_not_report_leaves_errors_not_gaps() -> None:
+    merged = _merge(_shards()[:2])
+    missing = [c for c in merged["cells"] if c["shard"] == 3]
+    assert len(missing) == len(PLAN.shard(3)) > 0
+    assert {c["status"] for c in missing} == {"error"}
+    assert {c["reason"] for c in missing} == {"shard 3 did not report"}
+    assert any("shard 3 did not report" in w for w in merged["run"]["warnings"])
+    assert merged["run"]["shards"][-1] == {"index": 3, "reported": False, "cell_runs": 0}
+
+
+def test_a_shard_cut_short_reports_its_missing_cells_as_errors() -> None:
+    shards = _shards()
+    shards[1] = ShardRun(shards[1].path, synthetic_shard(PLAN, 2, host="runner-2", skip=1))
+    merged = _merge(shards)
+    errors = [c for c in merged["cells"] if c["status"] == "error"]
+    assert [(c["id"], c["repeat"]) for c in errors] == [PLAN.shard(2)[-1].key]
+    assert errors[0]["reason"] == "shard 2 did not report"
+
+
+def _changed(index: int, change: Callable[[dict[str, Any]], None]) -> list[ShardRun]:
+    shards = _shards()
+    results = json.loads(json.dumps(shards[index].results))
+    change(results)
+    shards[index] = ShardRun(shards[index].path, results)
+    return shards
+
+
+def _set_run(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda results: results["run"].__setitem__(key, value)
+
+
+def _moved_cell() -> list[ShardRun]:
+    """Shard 1's first cell run reported by shard 2 instead."""
+    shards = _shards()
+    first = json.loads(json.dumps(shards[0].results))
+    moved = first["cells"].pop(0)
+    second = json.loads(json.dumps(shards[1].results))
+    second["cells"].append(moved)
+    return [ShardRun(shards[0].path, first), ShardRun(shards[1].path, second), shards[2]]
+
+
+REFUSALS: dict[str, tuple[Callable[[], list[ShardRun]], str]] = {
+    "matrix": (
+        lambda: _changed(1, _set_run("matrix", {"path": "m.yaml", "sha256": "f" * 64})),
+        "different matrices (sha256)",
+    ),
+    "harness version": (
+        lambda: _changed(2, _set_run("harness_version", "0.0.9")),
+        "different harness versions",
+    ),
+    "plan": (
+        lambda: _changed(1, lambda r: r["run"]["shard"].__setitem__("plan_id", "0" * 16)),
+        "different plans",
+    ),
+    "warm and cold": (lambda: _changed(0, _set_run("warm", True)), "warm and cold"),
+    "shard twice": (lambda: [*_shards(), _shards()[0]], "shard 1/3 given twice"),
+    "cell twice": (
+        lambda: _changed(1, lambda r: r["cells"].append(_shards()[0].results["cells"][0])),
+        "present twice",
+    ),
+    "cell of another shard": (lambda: _moved_cell(), "which plan"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_every_refusal_is_exit_2_with_its_reason(case: str) -> None:
+    make, reason = REFUSALS[case]
+    with pytest.raises(ConfigurationError) as caught:
+        _merge(make())
+    assert caught.value.exit_code == 2
+    assert reason in str(caught.value)
+    assert caught.value.fix
+
+
+def test_a_run_that_is_not_a_shard_is_refused_on_read(tmp_path: Path) -> None:
+    results = synthetic_shard(PLAN, 1)
+    del results["run"]["shard"]
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ConfigurationError, match="not a shard run") as caught:
+        read_shard(tmp_path)
+    assert caught.value.exit_code == 2
+
+
+def test_a_directory_without_results_is_refused_on_read(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="results file not found"):
+        read_shard(tmp_path)
+
+
+def test_nothing_to_merge_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no shard directory"):
+        _merge([])
