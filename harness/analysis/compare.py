@@ -198,7 +198,7 @@ def _dist_text(dist: Mapping[str, Any] | None) -> str | None:
     return f"{dist.get('version')} {'wheel' if dist.get('wheel') else 'sdist'}"
 
 
-def _distributions(
+def distribution_differences(
     ga: CellGroup | None, gb: CellGroup | None
 ) -> tuple[tuple[DistributionDifference, ...], int]:
     da = ga.distributions if ga else {}
@@ -372,7 +372,7 @@ def _compare_depset(
     if ga is not None and gb is not None:
         hosts = hosts_note(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
     metrics = _metrics(ga, gb, hosts)
-    differences, same = _distributions(ga, gb)
+    differences, same = distribution_differences(ga, gb)
     return DepsetComparison(
         depset=depset,
         a=a,
@@ -388,7 +388,7 @@ def _compare_depset(
 # ----------------------------------------------------------------------- rendering
 
 
-def _fmt_sample(sample: Sample | None, unit: str) -> str:
+def fmt_sample(sample: Sample | None, unit: str) -> str:
     if sample is None:
         return "—"
     if unit == "s":
@@ -482,8 +482,8 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         rows = [
             [
                 md_escape(m.name),
-                _fmt_sample(m.a, m.unit),
-                _fmt_sample(m.b, m.unit),
+                fmt_sample(m.a, m.unit),
+                fmt_sample(m.b, m.unit),
                 fmt_metric_delta(m),
             ]
             for m in row.metrics
@@ -599,7 +599,7 @@ def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -
         c=c,
         href=report_href,
         anchor=cell_anchor,
-        sample=_fmt_sample,
+        sample=fmt_sample,
         delta=fmt_metric_delta,
         suite_lines=suite_lines,
         spread=fmt_spread,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.model import status as statuses
+from harness.model.ids import DEFAULT_INSTALLER, installer_of
 
 # Re-exported: the documents and compare take the non-smoke probes from this view.
 from harness.model.probe_output import NON_SMOKE_PROBES as NON_SMOKE_PROBES
@@ -172,6 +173,19 @@ class CellGroup:
     base: str
     depset: str
     records: tuple[Mapping[str, Any], ...]
+
+    @property
+    def installer(self) -> str:
+        """pip, or the installer its id names (``base×depset+uv``)."""
+        return installer_of(self.id)
+
+    @property
+    def installer_version(self) -> str | None:
+        for record in self.records:
+            version = (record.get("installer") or {}).get("version")
+            if version:
+                return str(version)
+        return None
 
     @property
     def status(self) -> str:
@@ -431,11 +445,33 @@ def libc_text(libc: object) -> str | None:
     return " ".join(words) or None
 
 
-def cell_for(results: Mapping[str, Any], base: str, depset: str) -> CellGroup | None:
+def cell_for(
+    results: Mapping[str, Any], base: str, depset: str, installer: str = DEFAULT_INSTALLER
+) -> CellGroup | None:
     return next(
-        (g for g in group_cells(results).values() if g.base == base and g.depset == depset),
+        (
+            g
+            for g in group_cells(results).values()
+            if g.base == base and g.depset == depset and g.installer == installer
+        ),
         None,
     )
+
+
+def installer_cells(
+    results: Mapping[str, Any], installer: str = DEFAULT_INSTALLER
+) -> dict[tuple[str, str], CellGroup]:
+    """(base, depset) -> the cell of one installer: the grid of bases × depsets that the
+    documents comparing bases use (pip's cells unless told otherwise)."""
+    return {
+        (g.base, g.depset): g for g in group_cells(results).values() if g.installer == installer
+    }
+
+
+def installers_in(results: Mapping[str, Any]) -> list[str]:
+    """The installers the run's cells used, pip first."""
+    found = {g.installer for g in group_cells(results).values()}
+    return sorted(found, key=lambda name: (name != DEFAULT_INSTALLER, name))
 
 
 _NAME_NORMALISE = re.compile(r"[-_.]+")

@@ -53,7 +53,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.analysis import compare
+    from harness.analysis import compare, installers
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results = load_results(_results_path(str(run_dir)))
@@ -65,11 +65,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"use one of: {', '.join(sorted(names))}",
             )
     comparison = compare.compare_bases(results, args.base_a, args.base_b, args.depsets or None)
+    # pip vs uv on each of the two bases, where the run has uv twins of their cells.
+    pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
+    note = installers.fairness_note(results)
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
     stem = f"compare-{args.base_a}-vs-{args.base_b}"
-    write_atomic(out / f"{stem}.html", compare.render_comparison_html(comparison))
-    markdown = compare.render_comparison_markdown(comparison)
+    html = compare.render_comparison_html(comparison).replace(
+        "</body>",
+        installers.render_installers_html(pairs, note, report_href="report.html") + "</body>",
+    )
+    write_atomic(out / f"{stem}.html", html)
+    markdown = "\n".join(
+        [
+            compare.render_comparison_markdown(comparison),
+            *installers.render_installers_markdown(pairs, note),
+        ]
+    )
     write_atomic(out / f"{stem}.md", markdown)
     print(markdown)
     print(f"written: {out / (stem + '.html')} and {out / (stem + '.md')}")

@@ -36,8 +36,8 @@ from harness.analysis.view import (
     depsets_by_name,
     fmt_bytes,
     fmt_sample_seconds,
-    group_cells,
     hosts_note,
+    installer_cells,
     libc_text,
     md_code,
     md_escape,
@@ -116,7 +116,7 @@ def render_adr(
         options=_options(results, baseline, candidates),
         baseline=baseline,
         depsets=tuple(measured_depset_names(results)),
-        cells={(g.base, g.depset): g for g in group_cells(results).values()},
+        cells=installer_cells(results),  # bases compared under pip (uv: harness compare)
         href=report_href,
     )
     run = results.get("run") or {}

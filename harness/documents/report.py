@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
+from harness.analysis.installers import fairness_note, installer_pairs, render_installers_html
 from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
 from harness.analysis.suites import suite_result
 from harness.analysis.view import (
@@ -39,7 +40,16 @@ from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
 from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
-from harness.model.ids import SBOM_INDEX, base_anchor, base_sbom_path, cell_anchor, depset_anchor
+from harness.model.ids import (
+    DEFAULT_INSTALLER,
+    SBOM_INDEX,
+    base_anchor,
+    base_sbom_path,
+    cell_anchor,
+    depset_anchor,
+    installer_of,
+    installer_step,
+)
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
@@ -72,7 +82,7 @@ _HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
 _ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
 
 CELL_COLUMNS = [
-    "id", "base", "depset", "repeat", "status", "reason", "seconds",
+    "id", "base", "depset", "installer", "repeat", "status", "reason", "seconds",
     "install_seconds", "system_seconds", "venv_seconds", "pip_seconds", "install_complete",
     "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
     "built_from_source", "warm", "sdists", "expected_reason", "environment_limit", "anchor",
@@ -267,6 +277,7 @@ def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
         "id": cell_id,
         "base": cell.get("base"),
         "depset": cell.get("depset"),
+        "installer": installer_of(cell_id),
         "repeat": int(cell.get("repeat") or 0),
         "status": cell.get("status"),
         "reason": cell.get("reason"),
@@ -274,7 +285,8 @@ def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
         "install_seconds": _sum_steps(steps, kind="install"),
         "system_seconds": _sum_steps(steps, name="system-packages"),
         "venv_seconds": _sum_steps(steps, name="venv"),
-        "pip_seconds": _sum_steps(steps, name="pip-install"),
+        # The installer's own step (pip-install or uv-install), under one column.
+        "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell_id))),
         "install_complete": _install_complete(cell),
         "download_bytes": cell.get("download_bytes"),
         "size_added_bytes": cell.get("size_added_bytes"),
@@ -303,6 +315,7 @@ def grid_frame(cells: pd.DataFrame) -> pd.DataFrame:
         .agg(
             base=("base", "first"),
             depset=("depset", "first"),
+            installer=("installer", "first"),
             anchor=("anchor", "first"),
             status=("status", worst_status),
             statuses=("status", _status_mix),
@@ -431,7 +444,7 @@ def _ordered(names: Iterable[Any], declared: Sequence[str]) -> list[str]:
 def _grid_rows(
     grid: list[dict[str, Any]], bases: list[dict[str, Any]], depsets: list[str]
 ) -> list[dict[str, Any]]:
-    by_key = {(g["base"], g["depset"]): g for g in grid}
+    by_key = _pip_first(grid)
     known = {b["name"]: b for b in bases}
     names = _ordered((g["base"] for g in grid), list(known))
     return [
@@ -442,6 +455,25 @@ def _grid_rows(
         }
         for name in names
     ]
+
+
+def _pip_first(grid: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(base, depset) -> the grid entry shown in that slot: pip's cell, carrying its
+    other installers' cells (``base×depset+uv``) as ``twins``; a twin without a pip cell
+    takes the slot itself."""
+    slots: dict[tuple[str, str], dict[str, Any]] = {}
+    twins: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for entry in grid:
+        key = (entry["base"], entry["depset"])
+        if entry.get("installer", DEFAULT_INSTALLER) == DEFAULT_INSTALLER:
+            slots[key] = {**entry, "twins": []}
+        else:
+            twins.setdefault(key, []).append(entry)
+    for key, others in twins.items():
+        if key not in slots:
+            slots[key], others = others[0], others[1:]
+        slots[key] = {**slots[key], "twins": others}
+    return slots
 
 
 def _depset_views(
@@ -532,6 +564,9 @@ def _installed_text(installed: Mapping[str, Any]) -> str:
 def _noise_view(group: CellGroup | None) -> dict[str, Any]:
     noisy = noisy_timings(group) if group is not None else {}
     marks = {name: t.describe() for name, t in noisy.items()}
+    step = installer_step(group.installer) if group is not None else None
+    if step in marks:  # the depset table's one column for pip-install and uv-install
+        marks["installer-step"] = marks[step]
     # The smoke column is the sum of the smoke probes: marked when any of them is noisy.
     smoke = [t for name, t in noisy.items() if _smoke_step(name)]
     if smoke:
@@ -595,7 +630,7 @@ def _none(value: Any) -> Any:
 
 def _charts(grid: list[dict[str, Any]], bases: list[str], depsets: list[str]) -> list[Markup]:
     def series(field: str, scale: float) -> dict[str, list[float | None]]:
-        by_key = {(g["base"], g["depset"]): g for g in grid}
+        by_key = _pip_first(grid)  # charts compare bases: pip's cells
         out: dict[str, list[float | None]] = {}
         for base in bases:
             out[base] = [_chart_value(by_key.get((base, d)), field, scale) for d in depsets]
@@ -1082,6 +1117,9 @@ def _context(
         "charts": _charts(grid, base_names, depsets),
         "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
         "history": _history(history, grid) if history else None,
+        "installers": Markup(  # renders escaped HTML (analysis.installers)
+            render_installers_html(installer_pairs(results), fairness_note(results))
+        ),
     }
 
 

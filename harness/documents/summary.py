@@ -22,6 +22,8 @@ from harness.analysis.view import (
     failure_account,
     fmt_seconds,
     group_cells,
+    installer_cells,
+    installers_in,
     md_code,
     md_escape,
     md_table,
@@ -30,7 +32,7 @@ from harness.analysis.view import (
     noisy_timings,
     safe_url,
 )
-from harness.model.ids import cell_anchor
+from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.origin import origin_brief
 from harness.model.records import check_schema
 from harness.model.status import FAILING, WORDS
@@ -56,6 +58,22 @@ def _grid_entry(group: CellGroup | None, href: str | None) -> str:
     return f"[{text}]({href}#{cell_anchor(group.id)})" if href else text
 
 
+def _grid_entries(
+    by_installer: Mapping[str, Mapping[tuple[str, str], CellGroup]],
+    base: str,
+    depset: str,
+    href: str | None,
+) -> str:
+    """pip's cell, then each other installer's twin as ``uv: ✅``."""
+    entries = []
+    for installer, cells in by_installer.items():
+        group = cells.get((base, depset))
+        if group is not None:
+            prefix = "" if installer == DEFAULT_INSTALLER else f"{installer}: "
+            entries.append(prefix + _grid_entry(group, href))
+    return " · ".join(entries) or "—"
+
+
 def _base_head(name: str, base: Mapping[str, Any] | None) -> str:
     """The base's name and where it came from (pulled + digest, stand-in, Dockerfile...)."""
     brief = origin_brief(base) if base else None
@@ -63,13 +81,13 @@ def _base_head(name: str, base: Mapping[str, Any] | None) -> str:
 
 
 def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
-    cells = {(g.base, g.depset): g for g in group_cells(results).values()}
+    by_installer = {name: installer_cells(results, name) for name in installers_in(results)}
     depsets = depset_names(results)
     bases = bases_by_name(results)
     rows = [
         [
             _base_head(base, bases.get(base)),
-            *(_grid_entry(cells.get((base, d)), href) for d in depsets),
+            *(_grid_entries(by_installer, base, d, href) for d in depsets),
         ]
         for base in base_names(results)
     ]

@@ -1,7 +1,9 @@
-"""Stable identifiers: one cell id, ``base×depset``, used everywhere.
+"""Stable identifiers: one cell id, ``base×depset`` (``base×depset+uv`` for another
+installer than pip), used everywhere.
 
 Docker names allow only ``[a-zA-Z0-9][a-zA-Z0-9_.-]*``, so container names spell
-the cross as ``_x_``.
+the cross as ``_x_`` and the installer's plus as ``_with_``. Base and depset names never
+hold ``×`` or ``+`` (matrix.NAME_PATTERN), so an id splits back without ambiguity.
 """
 
 from __future__ import annotations
@@ -12,22 +14,50 @@ import secrets
 import time
 
 CROSS = "×"
+PLUS = "+"
+# The installer of every cell whose id has no ``+installer``: pip cells kept their ids
+# (and their history) when the installer became an axis.
+DEFAULT_INSTALLER = "pip"
 _DOCKER_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
 
-def cell_id(base: str, depset: str) -> str:
-    return f"{base}{CROSS}{depset}"
+def cell_id(base: str, depset: str, installer: str = DEFAULT_INSTALLER) -> str:
+    """``py311-slim×spacy`` for pip, ``py311-slim×spacy+uv`` for uv."""
+    tail = "" if installer == DEFAULT_INSTALLER else f"{PLUS}{installer}"
+    return f"{base}{CROSS}{depset}{tail}"
 
 
 def split_cell_id(value: str) -> tuple[str, str]:
-    base, sep, depset = value.partition(CROSS)
-    if not sep:
-        raise ValueError(f"not a cell id (base{CROSS}depset): {value!r}")
+    """(base, depset) of a cell id, whatever its installer."""
+    base, depset, _installer = parse_cell_id(value)
     return base, depset
 
 
+def parse_cell_id(value: str) -> tuple[str, str, str]:
+    """(base, depset, installer) of a cell id."""
+    base, sep, rest = value.partition(CROSS)
+    if not sep:
+        raise ValueError(f"not a cell id (base{CROSS}depset): {value!r}")
+    depset, plus, installer = rest.partition(PLUS)
+    if plus and not installer:
+        raise ValueError(f"not a cell id (base{CROSS}depset{PLUS}installer): {value!r}")
+    return base, depset, installer or DEFAULT_INSTALLER
+
+
+def installer_of(value: str) -> str:
+    """The installer a cell id names (pip when it names none)."""
+    _base, _cross, rest = value.partition(CROSS)
+    return rest.partition(PLUS)[2] or DEFAULT_INSTALLER
+
+
+def installer_step(installer: str) -> str:
+    """The install step's name for an installer: ``pip-install``, ``uv-install``."""
+    return f"{installer}-install"
+
+
 def docker_safe(text: str) -> str:
-    safe = _DOCKER_UNSAFE.sub("-", text.replace(CROSS, "_x_")).strip("-.")
+    safe = text.replace(CROSS, "_x_").replace(PLUS, "_with_")
+    safe = _DOCKER_UNSAFE.sub("-", safe).strip("-.")
     return safe if safe[:1].isalnum() else f"h{safe}"
 
 

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.model.errors import ConfigurationError
-from harness.model.ids import cell_id
+from harness.model.ids import DEFAULT_INSTALLER, cell_id
 from harness.model.keyword import KeywordExpression
 from harness.model.project_files import check_project_files
 from harness.model.redaction import mask_userinfo
@@ -33,6 +33,22 @@ PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as pac
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The installers a cell can measure: pip (`python -m pip install`) and uv (`uv pip install`).
+Installer = Literal["pip", "uv"]
+INSTALLERS: tuple[str, ...] = ("pip", "uv")
+UvIndexStrategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
+
+
+def _default_installers() -> list[Installer]:
+    return ["pip"]  # ids.DEFAULT_INSTALLER, as the Literal type wants it
+
+
+def _unique_installers(value: list[str] | None) -> list[str] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("name each installer once")
+    return value
 
 
 HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?$"
@@ -119,6 +135,29 @@ class Settings(Strict):
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
     )
+    installers: list[Installer] = Field(
+        default_factory=lambda: _default_installers(),
+        min_length=1,
+        description="installers measured for each depset with pip requirements: pip cells "
+        "keep the id base×depset, a uv cell is base×depset+uv",
+    )
+    uv_version: str | None = Field(
+        None,
+        pattern=r"^[0-9][0-9A-Za-z.+!-]*$",
+        description="uv release fetched from PyPI once per run (default: the newest)",
+    )
+    uv_index_strategy: UvIndexStrategy = Field(
+        "unsafe-best-match",
+        description="uv's --index-strategy; unsafe-best-match is what pip does across "
+        "indexes and find-links (uv's own default is first-index)",
+    )
+    uv_source_index_url: str | None = Field(
+        None,
+        description="the index the harness fetches the uv wheel from on the host "
+        "(pip download --index-url); default: pip's own index (PyPI)",
+    )
+
+    _installers_unique = field_validator("installers")(_unique_installers)
     secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
         default_factory=list,
         description="names of environment variables (of `env` or the host's) whose values are "
@@ -270,14 +309,24 @@ class DepsetSpec(Strict):
     install_timeout: float | None = Field(None, gt=0, description="this depset's install limit")
     probe_timeout: float | None = Field(None, gt=0, description="this depset's probe limit")
     environment_limits: list[LimitRule] = Field(default_factory=list)
+    installers: list[Installer] | None = Field(
+        None, min_length=1, description="this depset's installers (default: settings.installers)"
+    )
+
+    _installers_unique = field_validator("installers")(_unique_installers)
 
 
 class CellSelector(Strict):
     base: str = "*"
     depset: str = "*"
+    installer: str = Field("*", description="glob over the installers (pip, uv)")
 
-    def matches(self, base: str, depset: str) -> bool:
-        return fnmatch.fnmatchcase(base, self.base) and fnmatch.fnmatchcase(depset, self.depset)
+    def matches(self, base: str, depset: str, installer: str = DEFAULT_INSTALLER) -> bool:
+        return (
+            fnmatch.fnmatchcase(base, self.base)
+            and fnmatch.fnmatchcase(depset, self.depset)
+            and fnmatch.fnmatchcase(installer, self.installer)
+        )
 
 
 class ExpectedFailure(CellSelector):
@@ -339,10 +388,11 @@ class Cell:
     expected_failure: ExpectedFailure | None
     install_network: str = "bridge"
     tmpfs: tuple[tuple[str, str], ...] = ()
+    installer: str = DEFAULT_INSTALLER
 
     @property
     def id(self) -> str:
-        return cell_id(self.base, self.depset)
+        return cell_id(self.base, self.depset, self.installer)
 
 
 @dataclass(frozen=True)
@@ -358,12 +408,13 @@ class Matrix:
 
     def select(self, keyword: str | None) -> tuple[Cell, ...]:
         """The cells a ``-k`` expression picks (all with none): each word is a
-        case-insensitive substring of the cell id, its base or its depset name, never of
+        case-insensitive substring of the cell id (which holds its base, its depset and a
+        ``+uv``) or of its installer's name (so ``-k pip`` picks the pip cells), never of
         the matrix file's name (``-k hang`` must not pick every cell of hang.yaml)."""
         if not keyword:
             return self.cells
         expression = KeywordExpression.compile(keyword)
-        return tuple(c for c in self.cells if expression.matches_text(c.id))
+        return tuple(c for c in self.cells if expression.matches_text(f"{c.id} {c.installer}"))
 
     def resolve_path(self, value: str) -> Path:
         """Paths in matrix.yaml are relative to the matrix file."""
@@ -630,10 +681,11 @@ def _check_probes_exist(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) ->
 
 def _check_selector(path: Path, where: str, selector: CellSelector, spec: MatrixSpec) -> None:
     for key, pattern, names in (
-        ("base", selector.base, spec.bases),
-        ("depset", selector.depset, spec.depsets),
+        ("base", selector.base, list(spec.bases)),
+        ("depset", selector.depset, list(spec.depsets)),
+        ("installer", selector.installer, list(INSTALLERS)),
     ):
-        if not fnmatch.filter(list(names), pattern):
+        if not fnmatch.filter(names, pattern):
             raise ConfigurationError(
                 f"{path}: {where}.{key}: {pattern!r} matches no {key}",
                 f"use one of: {', '.join(names)} (glob patterns allowed)",
@@ -668,14 +720,25 @@ def expand_cells(spec: MatrixSpec) -> list[Cell]:
     cells = []
     for base in spec.bases:
         for depset_name, depset in spec.depsets.items():
-            if _selected(spec.cells, base, depset_name):
-                cells.append(_make_cell(spec, base, depset_name, depset))
+            for installer in depset_installers(spec, depset):
+                if _selected(spec.cells, base, depset_name, installer):
+                    cells.append(_make_cell(spec, base, depset_name, depset, installer))
     return cells
 
 
-def _selected(cells: CellsSpec, base: str, depset: str) -> bool:
-    included = not cells.include or any(s.matches(base, depset) for s in cells.include)
-    return included and not any(s.matches(base, depset) for s in cells.exclude)
+def depset_installers(spec: MatrixSpec, depset: DepsetSpec) -> list[str]:
+    """The installers a depset's cells measure, pip's first. A depset with no pip
+    requirements has no install step to measure, so it keeps its one (pip) cell."""
+    if not (depset.pip or depset.requirements or depset.lockfile):
+        return [DEFAULT_INSTALLER]
+    chosen = list(depset.installers or spec.settings.installers)
+    return sorted(chosen, key=lambda name: (name != DEFAULT_INSTALLER, INSTALLERS.index(name)))
+
+
+def _selected(cells: CellsSpec, base: str, depset: str, installer: str) -> bool:
+    wanted = (base, depset, installer)
+    included = not cells.include or any(s.matches(*wanted) for s in cells.include)
+    return included and not any(s.matches(*wanted) for s in cells.exclude)
 
 
 def _run_timeouts(settings: Settings) -> Timeouts:
@@ -687,20 +750,31 @@ def _run_timeouts(settings: Settings) -> Timeouts:
     )
 
 
-def _make_cell(spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec) -> Cell:
+def _make_cell(
+    spec: MatrixSpec, base: str, depset_name: str, depset: DepsetSpec, installer: str
+) -> Cell:
     timeout = spec.settings.timeouts.then(depset)
     repeat, memory = spec.settings.repeat, spec.settings.memory
     network, tmpfs = spec.settings.install_network, {}
+    wanted = (base, depset_name, installer)
     for override in spec.cells.overrides:
-        if override.matches(base, depset_name):
+        if override.matches(*wanted):
             timeout = timeout.then(override)
             repeat = override.repeat or repeat
             memory = override.memory or memory
             network = override.install_network or network
             tmpfs.update(override.tmpfs or {})
-    expected = next((e for e in spec.cells.expected_failures if e.matches(base, depset_name)), None)
+    expected = next((e for e in spec.cells.expected_failures if e.matches(*wanted)), None)
     return Cell(
-        base, depset_name, timeout, repeat, memory, expected, network, tuple(sorted(tmpfs.items()))
+        base,
+        depset_name,
+        timeout,
+        repeat,
+        memory,
+        expected,
+        network,
+        tuple(sorted(tmpfs.items())),
+        installer,
     )
 
 

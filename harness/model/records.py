@@ -78,6 +78,7 @@ class _Cell(_Open):
     reproducer: _Reproducer | None = None
     preflight: dict[str, Any] | None = None
     preflight_mismatches: list[dict[str, Any]] | None = None
+    installer: dict[str, Any] | None = None  # {name: pip|uv, version, ...}
 
 
 class _Named(_Open):
@@ -130,6 +131,7 @@ class _Run(_Open):
     host: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None
     matrix: _MatrixIdentity | None = None
+    installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
 
 
 class _Shape(_Open):

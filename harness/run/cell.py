@@ -5,6 +5,8 @@ cell status (see docs/design.md). Steps, in order: detect the package manager, s
 packages, venv, pip install (with ``--report``), then, with the network cut off, the
 environment probe, the import probe, the contents probe (what the image is made of:
 OS packages, Python distributions, bytes on disk) and the depset's smoke probes.
+A uv cell (``base×depset+uv``) runs ``uv pip install`` instead of pip, with the same
+indexes, wheelhouses, CA bundle and requirements, from a binary mounted read-only.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from harness.engine.container import (
     Mount,
     shell_join,
 )
-from harness.model.ids import container_name
+from harness.model.ids import DEFAULT_INSTALLER, container_name, installer_step
 from harness.model.matrix import Cell, DepsetSpec, Settings, resolve_ca_bundle
 from harness.model.probe_output import (
     CONTENTS_PROBE,
@@ -44,7 +46,7 @@ from harness.model.probe_output import (
     parse_probe_output,
 )
 from harness.model.status import FAILING
-from harness.run import pipfailure, pipreport, project
+from harness.run import pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.rundir import write_atomic, write_json
 
@@ -89,6 +91,9 @@ class CellJob:
     keep: bool = False
     warm_wheelhouse: str | None = None  # warm mode: install from this folder, no index
     warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
+    # A uv cell's binary, as the controller fetched it for this base's machine: the facts
+    # of run.uv.UvBinary ("path" on the host, "version", ...) or {"reason": why not}.
+    uv: dict[str, Any] | None = None
 
     @property
     def warm(self) -> bool:
@@ -119,6 +124,10 @@ class CellRun:
             return self.record
         if job.base["status"] != "available":
             self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
+            return self.record
+        missing_installer = installer_unavailable(job)
+        if missing_installer:
+            self._finish("unavailable", missing_installer, started)
             return self.record
         problem = project.write_lock_export(job)
         if problem:  # the lock file changed or vanished since the matrix loaded
@@ -175,7 +184,7 @@ class CellRun:
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if venv.exit_code != 0:
                 return False
-        if project.needs_pip_step(self.job.depset) and not self._pip_install(box):
+        if project.needs_pip_step(self.job.depset) and not self._installer_step(box):
             return False
         if self.job.depset.project:
             command = project.project_install_command(self.job, VENV)
@@ -219,6 +228,12 @@ class CellRun:
         self._record_step(name, "install", "passed", 0.0, 0, "", note, command=note)
         self.steps[-1]["warm"] = True
 
+    def _installer_step(self, box: CellContainer) -> bool:
+        """The depset's requirements, installed by this cell's installer."""
+        if self.job.cell.installer == "uv":
+            return self._uv_install(box)
+        return self._pip_install(box)
+
     def _pip_install(self, box: CellContainer) -> bool:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
@@ -233,6 +248,34 @@ class CellRun:
             self.log(f"network failure in pip install, retry {attempt + 1}/{NETWORK_RETRIES}")
         self._read_pip_results(box, outcome.output)
         return self._after_install_step(outcome)
+
+    def _uv_install(self, box: CellContainer) -> bool:
+        """The pip step's twin: same requirements, indexes, wheelhouses and CA bundle."""
+        command = uv_install_shell(self.job, self._wheelhouses())
+        for attempt in range(1 + NETWORK_RETRIES):
+            outcome = self._step(box, installer_step("uv"), "install", command)
+            step = self.steps[-1]
+            step["attempt"] = attempt + 1
+            step["failure_kind"] = (
+                uv.classify_uv_failure(outcome.output) if outcome.exit_code else None
+            )
+            if step["failure_kind"] != "network" or attempt == NETWORK_RETRIES:
+                break
+            self.log(f"network failure in uv install, retry {attempt + 1}/{NETWORK_RETRIES}")
+        step["uv_seconds"] = uv.step_seconds(outcome.stderr)  # uv's own resolve/prepare/...
+        self.record["distributions"] = uv.distributions_from_uv_output(
+            outcome.stdout,
+            outcome.stderr,
+            requested=self.job.depset.pip,
+            wheelhouse_files=self._wheelhouse_files(),
+        )
+        return self._after_install_step(outcome)
+
+    def _wheelhouse_files(self) -> list[str]:
+        folders = [*self._wheelhouses()]
+        if self.job.warm_wheelhouse:
+            folders.append(Path(self.job.warm_wheelhouse))
+        return [f.name for folder in folders for f in folder.iterdir() if f.is_file()]
 
     def _pip_failure_kind(self, box: CellContainer, outcome: ExecOutcome) -> str | None:
         """Why pip failed. The console hides a build's output ('See above for output.'):
@@ -289,6 +332,7 @@ class CellRun:
         self.record["distributions"] = dists
         self.record["download_bytes"] = pipreport.downloaded_bytes(log)
         self.record["pip_report_environment"] = (report or {}).get("environment")
+        self.record["installer"] = {"name": "pip", "version": (report or {}).get("pip_version")}
 
     # -- probes --------------------------------------------------------------------------
 
@@ -469,6 +513,8 @@ class CellRun:
             mounts.append(Mount(self.job.warm_wheelhouse, WARM_MOUNT))
         for index, path in enumerate(self._wheelhouses()):
             mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
+        if self.job.cell.installer == "uv" and self.job.uv and self.job.uv.get("path"):
+            mounts.append(Mount(str(self.job.uv["path"]), uv.UV_MOUNT))
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
@@ -479,7 +525,10 @@ class CellRun:
         return [p for p in paths if p.is_dir()]
 
     def _env(self) -> dict[str, str]:
-        return container_environment(self.job.settings, self.job.matrix_dir)
+        env = container_environment(self.job.settings, self.job.matrix_dir)
+        if self.job.cell.installer == "uv":
+            env.update(uv_environment(self.job))
+        return env
 
 
 # -- pure helpers (unit-tested) ------------------------------------------------------------
@@ -487,6 +536,63 @@ class CellRun:
 
 def job_container_name(job: CellJob) -> str:
     return container_name(job.run_id, job.cell.id, job.repeat)
+
+
+def installer_unavailable(job: CellJob) -> str | None:
+    """Why this cell's installer cannot be had (pip always can: the venv brings it)."""
+    if job.cell.installer == DEFAULT_INSTALLER or not project.needs_pip_step(job.depset):
+        return None
+    if job.cell.installer == "uv":
+        if job.uv and job.uv.get("path"):
+            return None
+        reason = (job.uv or {}).get("reason") or "uv was not fetched for this run"
+        return f"uv unavailable: {reason}"
+    return f"no installer named {job.cell.installer!r}"
+
+
+def installer_record(job: CellJob) -> dict[str, Any] | None:
+    """``{name, version, ...}`` for the record: what measured this cell's install."""
+    if job.cell.installer != "uv" or not job.uv:
+        return None
+    facts = {k: job.uv.get(k) for k in ("version", "wheel", "sha256", "platform", "static")}
+    return {
+        "name": "uv",
+        **facts,
+        "index_strategy": job.settings.uv_index_strategy,
+        "compile_bytecode": not job.warm,
+        "cache": "none (--no-cache)",
+    }
+
+
+def uv_arguments(job: CellJob, wheelhouses: list[Path]) -> tuple[list[str], dict[str, str]]:
+    """``uv pip install`` argv and environment, in the pip step's terms (run.uv)."""
+    settings = job.settings
+    links = [f"{WHEELHOUSE_MOUNT}/{i}" for i in range(len(wheelhouses))]
+    if job.warm_wheelhouse:
+        links = [WARM_MOUNT, *links]
+    has_ca = ca_bundle_path(settings, job.matrix_dir) is not None
+    return uv.uv_install_command(
+        VENV,
+        job.depset.pip,
+        index_url=settings.index_url,
+        extra_index_urls=settings.extra_index_urls,
+        find_links=links,
+        ca_bundle_path=CA_MOUNT if has_ca else None,
+        index_strategy=settings.uv_index_strategy,
+        compile_bytecode=not job.warm,  # warm pip skips byte-compiling too (--no-compile)
+        no_index=bool(job.warm_wheelhouse),
+        extra_args=job.depset.pip_args,
+    )
+
+
+def uv_environment(job: CellJob) -> dict[str, str]:
+    return uv_arguments(job, [])[1]
+
+
+def uv_install_shell(job: CellJob, wheelhouses: list[Path]) -> str:
+    argv, _env = uv_arguments(job, wheelhouses)
+    # Requirement files and the lock export, as the pip step gets them (uv reads -r/-c).
+    return " ".join([shell_join(argv), *project.requirement_args(job)])
 
 
 def imports_probe_args(job: CellJob) -> list[str]:
@@ -704,6 +810,12 @@ def _new_record(job: CellJob) -> dict[str, Any]:
         ),
         "runner_pid": os.getpid(),
         "warm": job.warm,
+        "installer": installer_record(job)
+        or (
+            {"name": job.cell.installer, "version": None}
+            if project.needs_pip_step(job.depset)
+            else None
+        ),
     }
 
 

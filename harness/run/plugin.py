@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import sys
 from collections.abc import Iterable, Iterator
@@ -214,6 +215,16 @@ class HarnessState:
     def warm(self, cell_id: str) -> dict[str, str]:
         return dict(self.prepared().get("warm", {}).get(cell_id, {}))
 
+    def uv(self, base: dict[str, Any]) -> dict[str, Any] | None:
+        """The uv binary fetched for this base's machine, or why there is none."""
+        by_machine = (self.prepared().get("installers") or {}).get("uv")
+        if by_machine is None:
+            return None
+        from harness.run.uv import base_machine
+
+        machine = base_machine(base, platform.machine())
+        return dict(by_machine.get(machine) or {"reason": f"no uv fetched for {machine}"})
+
 
 STATE = pytest.StashKey[HarnessState]()
 
@@ -310,12 +321,15 @@ def prepare(state: HarnessState, log: Any) -> None:
     forecasts = _preflight(state, bases, selected, warm, log)
     warm_houses = _fill_warm(state, docker_client, bases, selected, log)
     run["warm"] = warm
+    installers = _fetch_installers(state, bases, selected, log)
+    run["installers"] = installers
     prepared = {
         "run": run,
         "bases": ordered,
         "depsets": results.depset_records(state.matrix),
         "warm": warm_houses,
         "preflight": forecasts,
+        "installers": installers,
     }
     results.write_json(prepared_path, state.redactor.deep(prepared))
     state.monitor = LoadMonitor(lambda: _other_containers(docker_client, state.run_id)).start()
@@ -375,6 +389,30 @@ def _keep_build_logs(out_dir: Path, bases: dict[str, Any], redactor: Redactor) -
             path = out_dir / "logs" / f"base-{name}.log"
             write_atomic(path, redactor.text(log))
             record["build_log_path"] = str(path.relative_to(out_dir))
+
+
+def _fetch_installers(
+    state: HarnessState, bases: dict[str, Any], cells: list[Cell], log: Any
+) -> dict[str, Any]:
+    """uv once per run, on the host, for the machines of the bases its cells use."""
+    needed = [bases[c.base] for c in cells if c.installer == "uv" and c.base in bases]
+    needed = [b for b in needed if b.get("status") == "available"]
+    if not needed:
+        return {}
+    from harness.run import uv
+
+    settings = state.matrix.settings
+    log(f"[harness] fetching uv{'==' + settings.uv_version if settings.uv_version else ''}")
+    found = uv.fetch_for_bases(
+        needed,
+        version=settings.uv_version,
+        source_index_url=settings.uv_source_index_url,
+        dest=uv.cache_root(),
+        host_machine=platform.machine(),
+    )
+    for machine, facts in found.items():
+        log(f"[harness] uv for {machine}: {facts.get('version') or facts.get('reason')}")
+    return {"uv": found}
 
 
 def selected_cells(matrix: Matrix, keyword: str) -> list[Cell]:
@@ -472,7 +510,7 @@ class CellItem(pytest.Item):
         self.cell = cell
         self.repeat = repeat
         self.add_marker(pytest.mark.harness_cell)
-        for word in (cell.base, cell.depset):
+        for word in (cell.base, cell.depset, cell.installer):
             self.keywords[word] = True
 
     def runtest(self) -> None:
@@ -511,6 +549,7 @@ class CellItem(pytest.Item):
             keep=bool(self.config.getoption("keep")),
             warm_wheelhouse=state.warm(self.cell.id).get("wheelhouse"),
             warm_image=state.warm(self.cell.id).get("image"),
+            uv=state.uv(state.base(self.cell.base)) if self.cell.installer == "uv" else None,
         )
         redactor = state.redactor
         progress = CellProgress.for_cell(

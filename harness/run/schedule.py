@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.model.ids import CROSS
+from harness.model.ids import parse_cell_id
 from harness.model.matrix import Cell, DepsetSpec, Matrix
 
 T = TypeVar("T")
@@ -54,13 +54,24 @@ def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:
 def estimate(cell: Cell, depset: DepsetSpec, known: dict[str, float]) -> float:
     if cell.id in known:
         return known[cell.id]
+    # A new cell takes the time of its depset (and installer) on the other bases.
     same_depset = [
-        seconds for cell_id, seconds in known.items() if cell_id.rpartition(CROSS)[2] == cell.depset
+        seconds
+        for cell_id, seconds in known.items()
+        if _depset_and_installer(cell_id) == (cell.depset, cell.installer)
     ]
     if same_depset:
         return float(statistics.median(same_depset))
     installs = 30.0 * len(depset.pip) + 40.0 * bool(depset.system)
     return 5.0 + installs + 10.0 * len(depset.probes)
+
+
+def _depset_and_installer(cell_id: str) -> tuple[str, str] | None:
+    try:
+        _base, depset, installer = parse_cell_id(cell_id)
+    except ValueError:
+        return None
+    return depset, installer
 
 
 def longest_first(items: Sequence[T], durations: Sequence[float]) -> list[T]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import struct
@@ -104,6 +105,51 @@ def fetch_uv(
     if cached is not None:
         return cached
     return _extract(wheel_path, _binary_dir(dest, wheel_version, tag), platform, machine)
+
+
+def cache_root() -> Path:
+    """``~/.cache/harness/uv`` (``$XDG_CACHE_HOME`` honoured): fetched binaries, kept."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "harness" / "uv"
+
+
+def base_machine(base: Mapping[str, Any], host_machine: str) -> str:
+    """The base's machine as its env probe saw it (``uname -m``), else the host's."""
+    return str((base.get("env") or {}).get("machine") or host_machine)
+
+
+def fetch_for_bases(
+    bases: Iterable[Mapping[str, Any]],
+    *,
+    version: str | None,
+    source_index_url: str | None,
+    dest: Path,
+    host_machine: str,
+) -> dict[str, dict[str, Any]]:
+    """uv for every machine the bases run on, fetched once per run: machine -> the
+    binary's facts (``UvBinary.to_json()``), or ``{"reason": ...}`` where it cannot be had
+    (the fetch failed, or PyPI has no uv wheel for that machine)."""
+    pip_options = ["--index-url", source_index_url] if source_index_url else []
+    found: dict[str, dict[str, Any]] = {}
+    for base in bases:
+        machine = base_machine(base, host_machine)
+        if machine in found:
+            continue
+        try:
+            binary = fetch_uv(dest, UNIVERSAL_PLATFORM, version, pip_options, machine=machine)
+        except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as err:
+            found[machine] = {"reason": fetch_failure_reason(str(err), version)}
+            continue
+        found[machine] = binary.to_json()
+    return found
+
+
+def fetch_failure_reason(message: str, version: str | None) -> str:
+    """One line for the report: pip's ERROR line when there is one."""
+    spec = "uv" if version is None else f"uv=={version}"
+    errors = [line.strip() for line in message.splitlines() if line.startswith("ERROR:")]
+    detail = errors[-1] if errors else " ".join(message.split())[:300]
+    return f"could not fetch {spec} from the index on the host: {detail}"
 
 
 def _binary_dir(dest: Path, version: str, tag: str) -> Path:
@@ -283,6 +329,9 @@ _SUMMARY = re.compile(
     r"in (?P<amount>[\d.]+)(?P<unit>ms|s)\s*$",
     re.M,
 )
+_COMPILED = re.compile(
+    r"^(?P<step>Bytecode compiled) \d+ files? in (?P<amount>[\d.]+)(?P<unit>ms|s)\s*$", re.M
+)
 _WHEEL_NAME = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-"
     r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
@@ -342,9 +391,10 @@ def built_from_source(stderr: str) -> set[str]:
 
 
 def step_seconds(stderr: str) -> dict[str, float]:
-    """uv's own timings: ``Resolved 5 packages in 580ms`` -> {"resolved": 0.58}."""
+    """uv's own timings: ``Resolved 5 packages in 580ms`` -> {"resolved": 0.58}, and
+    ``Bytecode compiled 2783 files in 44.81s`` -> {"bytecode compiled": 44.81}."""
     timings: dict[str, float] = {}
-    for match in _SUMMARY.finditer(stderr):
+    for match in [*_SUMMARY.finditer(stderr), *_COMPILED.finditer(stderr)]:
         scale = 0.001 if match["unit"] == "ms" else 1.0
         timings[match["step"].lower()] = round(float(match["amount"]) * scale, 3)
     return timings

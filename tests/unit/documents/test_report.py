@@ -414,6 +414,48 @@ def test_write_report_writes_next_to_results(tmp_path: Path) -> None:
     assert "fixture-20261127-101500-ab12cd" in text and SCRIPT not in text
 
 
+def with_uv_twin(results: dict[str, Any], pip_id: str, seconds: float) -> dict[str, Any]:
+    """``results`` plus a uv cell for ``pip_id``: its records copied, its install step
+    renamed uv-install and timed ``seconds``, its first distribution at another version."""
+    out = copy.deepcopy(results)
+    for cell in [c for c in results["cells"] if c["id"] == pip_id]:
+        twin = copy.deepcopy(cell)
+        twin["id"] = f"{pip_id}+uv"
+        twin["installer"] = {"name": "uv", "version": "0.13.9", "index_strategy": "first-index"}
+        for step in twin["steps"]:
+            if step["name"] == "pip-install":
+                step.update(name="uv-install", seconds=seconds)
+        for dist in (twin.get("distributions") or [])[:1]:
+            dist["version"] = "0.0.1"
+        out["cells"].append(twin)
+    return out
+
+
+def test_uv_twins_sit_beside_their_pip_cells_and_get_a_section(pristine: dict[str, Any]) -> None:
+    pip_cell = next(
+        c for c in pristine["cells"]
+        if c["status"] == "passed" and any(s["name"] == "pip-install" for s in c["steps"])
+    )  # fmt: skip
+    results = with_uv_twin(pristine, pip_cell["id"], 1.25)
+    html = render_report(results)
+    uv_id = f"{pip_cell['id']}+uv"
+    assert f'id="{cell_anchor(uv_id)}"' in html  # its own details
+    assert f'title="{escape(uv_id)}: the same depset installed with uv' in html  # in the grid
+    assert 'id="installers"' in html and "index-strategy first-index" in html
+    assert "1.25 s" in html  # the uv step, in the section and the depset table
+    first = pip_cell["distributions"][0]
+    assert "resolutions differ" in html
+    assert f"<td>{first['name']}</td><td>{first['version']} wheel</td>" in html
+    assert "<td>0.0.1 wheel</td><td>version</td>" in html
+    # The grid slot stays pip's: one grid cell per base × depset.
+    assert html.count(f'id="grid-{cell_anchor(pip_cell["id"])}"') == 1
+    assert f'id="grid-{cell_anchor(uv_id)}"' not in html
+
+
+def test_a_run_without_uv_cells_has_no_installers_section(pristine: dict[str, Any]) -> None:
+    assert 'id="installers"' not in render_report(copy.deepcopy(pristine))
+
+
 def test_a_big_run_splits_cell_details_into_one_page_per_base(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

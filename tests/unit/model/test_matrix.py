@@ -120,6 +120,54 @@ def test_shipped_json_schema_is_current() -> None:
     )
 
 
+# -- the installer axis -------------------------------------------------------------
+
+
+def test_installers_expand_pip_first_and_skip_depsets_without_pip(tmp_path: Path) -> None:
+    text = MINIMAL.replace("version: 1", "version: 1\nsettings: {installers: [uv, pip]}")
+    ids = [c.id for c in load_matrix(write(tmp_path, text)).cells]
+    # `two` has no pip requirements: nothing for an installer to do, one cell.
+    assert ids == ["a×one", "a×one+uv", "a×two", "b×one", "b×one+uv", "b×two"]
+
+
+def test_a_depset_overrides_the_installers_and_selectors_match_them(tmp_path: Path) -> None:
+    text = MINIMAL.replace("one: {pip: [six]}", "one: {pip: [six], installers: [uv]}")
+    text += "cells:\n  expected_failures: [{base: b, installer: uv, reason: r}]\n"
+    cells = {c.id: c for c in load_matrix(write(tmp_path, text)).cells}
+    assert sorted(cells) == ["a×one+uv", "a×two", "b×one+uv", "b×two"]
+    assert cells["b×one+uv"].expected_failure is not None
+    assert cells["a×one+uv"].expected_failure is None and cells["b×one+uv"].installer == "uv"
+
+
+@pytest.mark.parametrize(
+    ("setting", "key", "fix"),
+    [
+        ("settings: {installers: [pip, conda]}", "settings.installers.1", "allowed values"),
+        ("settings: {installers: [uv, uv]}", "settings.installers", "see the message"),
+        ("settings: {installers: []}", "settings.installers", "give"),
+        ("settings: {uv_index_strategy: best}", "settings.uv_index_strategy", "allowed values"),
+        ("cells: {exclude: [{installer: poetry}]}", "cells.exclude.0.installer", "pip, uv"),
+    ],
+)
+def test_bad_installer_settings_name_the_key(
+    tmp_path: Path, setting: str, key: str, fix: str
+) -> None:
+    err = error_of(tmp_path, MINIMAL + setting + "\n")
+    assert key in err.what and fix in str(err.fix)
+
+
+def test_the_installers_matrix_is_the_default_matrix_with_uv() -> None:
+    default = load_matrix(ROOT / "matrix.yaml")
+    both = load_matrix(ROOT / "matrices" / "installers.yaml")
+    assert both.settings.installers == ["pip", "uv"]
+    assert both.spec.depsets == default.spec.depsets and both.spec.cells == default.spec.cells
+    assert both.settings.model_copy(update={"installers": ["pip"]}) == default.settings
+    assert [c for c in both.cells if c.installer == "pip"] == list(default.cells)
+    musl = both.spec.bases["py315-alpine"].standin
+    assert musl is not None and musl.dockerfile is not None
+    assert both.resolve_path(musl.dockerfile.path) == (ROOT / "bases/musl/Dockerfile").resolve()
+
+
 def test_registry_settings_take_a_mirror_host_and_logins_by_environment_variable(
     tmp_path: Path,
 ) -> None:

@@ -299,6 +299,113 @@ def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
     assert env_cache_path(probes, "sha256:1", "python3") != first
 
 
+# -- the uv installer: a base×depset+uv cell -------------------------------------------
+
+
+def uv_job(tmp_path: Path, uv: dict[str, Any] | None, **settings: object) -> CellJob:
+    from dataclasses import replace
+
+    cell = Cell("py311", "spacy", Timeouts(60, 60), 1, "2g", None, installer="uv")
+    return replace(job(tmp_path, **settings), cell=cell, uv=uv)
+
+
+UV_FACTS = {"path": "/cache/uv-0.13.9/uv", "version": "0.13.9", "wheel": "uv.whl", "static": True}
+
+
+def test_uv_cell_installs_with_the_pips_indexes_wheelhouses_and_ca(tmp_path: Path) -> None:
+    from harness.run.cell import CellRun, uv_install_shell
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    settings = {"ca_bundle": str(ca), "index_url": "https://idx.example/simple"}
+    settings["wheelhouses"] = [str(tmp_path)]  # type: ignore[assignment]
+    uv_cell = uv_job(
+        tmp_path, UV_FACTS, extra_index_urls=["https://more.example/simple"], **settings
+    )
+    command = uv_install_shell(uv_cell, [tmp_path])
+    assert command.startswith("/harness/uv/uv pip install --python /opt/harness-venv/bin/python")
+    for part in (
+        "--no-cache",
+        "--compile-bytecode",
+        "--index-strategy unsafe-best-match",
+        "--default-index https://idx.example/simple",
+        "--index https://more.example/simple",
+        "--find-links /harness/wheelhouse/0",
+        "--only-binary :all: 'spacy>=3'",
+    ):
+        assert part in command, part
+    run = CellRun(uv_cell, client=None, redactor=None)  # type: ignore[arg-type]
+    assert run._env()["SSL_CERT_FILE"] == CA_MOUNT == run._env()["PIP_CERT"]
+    assert run._env()["UV_NO_CONFIG"] == "1"
+    mounts = {m.target: m for m in run._mounts()}
+    assert mounts["/harness/uv/uv"].host == UV_FACTS["path"] and mounts["/harness/uv/uv"].read_only
+    assert mounts["/harness/wheelhouse/0"].host == str(tmp_path)
+
+
+def test_warm_uv_cell_installs_offline_without_byte_compiling(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from harness.run.cell import uv_install_shell
+
+    warm = replace(uv_job(tmp_path, UV_FACTS), warm_wheelhouse=str(tmp_path))
+    command = uv_install_shell(warm, [])
+    assert "--no-index" in command and "--compile-bytecode" not in command
+    assert "--find-links /harness/wheelhouse/warm" in command
+
+
+def test_uv_cell_records_its_installer_and_strategy(tmp_path: Path) -> None:
+    from harness.run.cell import installer_record
+
+    record = installer_record(uv_job(tmp_path, UV_FACTS, uv_index_strategy="first-index"))
+    assert record is not None
+    assert record["name"] == "uv" and record["version"] == "0.13.9"
+    assert record["index_strategy"] == "first-index" and record["compile_bytecode"] is True
+    assert installer_record(job(tmp_path)) is None  # pip's version comes from its report
+
+
+def test_uv_cell_is_unavailable_with_the_fetchs_reason(tmp_path: Path) -> None:
+    from harness.run.cell import CellRun, installer_unavailable
+
+    reason = "could not fetch uv==0.0.1 from the index on the host: ERROR: No matching ..."
+    missing = uv_job(tmp_path, {"reason": reason})
+    assert installer_unavailable(missing) == f"uv unavailable: {reason}"
+    assert installer_unavailable(uv_job(tmp_path, None)) == (
+        "uv unavailable: uv was not fetched for this run"
+    )
+    assert installer_unavailable(uv_job(tmp_path, UV_FACTS)) is None
+    assert installer_unavailable(job(tmp_path)) is None
+    # Decided before any container starts: no client is needed.
+    from dataclasses import replace
+
+    base_ok = replace(missing, base={**missing.base, "status": "available"})
+    record = CellRun(base_ok, client=None, redactor=None).run()  # type: ignore[arg-type]
+    assert record["status"] == "unavailable" and record["reason"] == f"uv unavailable: {reason}"
+    assert record["id"] == "py311×spacy+uv" and record["steps"] == []
+
+
+def test_keyword_selection_knows_installers() -> None:
+    matrix = load_matrix(ROOT / "matrices" / "installers.yaml")
+    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    assert chosen == {"py311-slim×spacy", "py311-slim×spacy+uv"}
+    assert {c.id for c in selected_cells(matrix, "py311 and spacy and not uv")} == {
+        "py311-slim×spacy"
+    }
+    assert {c.id for c in selected_cells(matrix, "py311 and spacy+uv")} == {"py311-slim×spacy+uv"}
+    assert {c.id for c in selected_cells(matrix, "py311 and spacy and pip")} == {"py311-slim×spacy"}
+
+
+def test_a_new_uv_cell_borrows_the_time_of_uv_cells_of_its_depset() -> None:
+    from harness.run.schedule import estimate
+
+    known = {"a×spacy": 100.0, "a×spacy+uv": 20.0, "a×ffmpeg": 50.0}
+    depset = DepsetSpec(pip=["spacy"])
+    assert (
+        estimate(Cell("b", "spacy", Timeouts(1, 1), 1, None, None, installer="uv"), depset, known)
+        == 20.0
+    )
+    assert estimate(Cell("b", "spacy", Timeouts(1, 1), 1, None, None), depset, known) == 100.0
+
+
 def test_a_non_root_image_gets_root_only_for_system_packages_and_the_venv(
     tmp_path: Path,
 ) -> None:

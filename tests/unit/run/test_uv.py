@@ -309,3 +309,56 @@ def test_fetch_uses_pip_once_then_the_cache(tmp_path: Path) -> None:
     assert first == again and first.static and first.version == "9.9.9"
     assert first.wheel == wheel.name and len(first.sha256) == 64
     assert calls.read_text().count("x") == 1
+
+
+def test_step_seconds_include_byte_compiling() -> None:
+    stderr = "Installed 43 packages in 293ms\nBytecode compiled 2783 files in 5.65s\n"
+    assert step_seconds(stderr) == {"installed": 0.293, "bytecode compiled": 5.65}
+
+
+# ---- once per run, for the bases' machines ---------------------------------------------
+
+
+def test_fetch_for_bases_fetches_once_per_machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness.run import uv as uv_module
+
+    calls: list[tuple[str | None, tuple[str, ...], str]] = []
+
+    def fake_fetch(
+        dest: Path, platform: str, version: str | None, pip_options: Any, *, machine: str
+    ) -> uv_module.UvBinary:
+        assert platform == "musllinux"  # the static binary, for every base
+        calls.append((version, tuple(pip_options), machine))
+        if machine == "aarch64":
+            raise RuntimeError("pip download uv failed:\n\nERROR: No matching distribution found")
+        return uv_module.UvBinary(dest / "uv", "0.13.9", None, "uv.whl", "0" * 64, "musllinux",
+                                  machine, True)  # fmt: skip
+
+    monkeypatch.setattr(uv_module, "fetch_uv", fake_fetch)
+    bases: list[dict[str, Any]] = [
+        {"env": {"machine": "x86_64"}},
+        {"env": {}},
+        {"env": {"machine": "aarch64"}},
+    ]
+    found = uv_module.fetch_for_bases(
+        bases, version="0.13.9", source_index_url="http://127.0.0.1:9/simple", dest=tmp_path,
+        host_machine="x86_64",
+    )  # fmt: skip
+    assert [c[2] for c in calls] == ["x86_64", "aarch64"]  # the base without facts: the host's
+    assert calls[0][1] == ("--index-url", "http://127.0.0.1:9/simple")
+    assert found["x86_64"]["version"] == "0.13.9" and found["x86_64"]["path"] == str(
+        tmp_path / "uv"
+    )
+    assert found["aarch64"] == {
+        "reason": "could not fetch uv==0.13.9 from the index on the host: "
+        "ERROR: No matching distribution found"
+    }
+
+
+def test_cache_root_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.run.uv import cache_root
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_root() == tmp_path / "harness" / "uv"

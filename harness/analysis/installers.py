@@ -1,0 +1,314 @@
+"""pip vs another installer (uv) on the same base and depset, from one run.
+
+For each base × depset that has both a pip cell (``base×depset``) and a twin of another
+installer (``base×depset+uv``): each side's status and installer version, the install
+time (every install step) and the installer step alone (``pip-install`` vs
+``uv-install``: the system packages and the venv are the same work on both sides), their
+ratio, and every distribution the two resolutions disagree on. Deltas follow the noise
+rule of ``analysis.view``: from one sample per side the noise is unknown, so a
+difference is shown with "one sample, noise unknown" and no faster/slower call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from harness.analysis.compare import (
+    DistributionDifference,
+    Metric,
+    distribution_differences,
+    fmt_metric_delta,
+    fmt_sample,
+)
+from harness.analysis.view import (
+    ONE_SAMPLE,
+    TIME_NOISE,
+    CellGroup,
+    Sample,
+    compare_samples,
+    fmt_seconds,
+    installer_cells,
+    installers_in,
+    md_escape,
+    md_table,
+)
+from harness.model.ids import DEFAULT_INSTALLER, cell_anchor, installer_step
+from harness.model.status import GOOD
+
+
+@dataclass(frozen=True)
+class InstallerSide:
+    installer: str
+    cell_id: str
+    status: str
+    reason: str | None
+    version: str | None
+    repeats: int
+
+
+@dataclass(frozen=True)
+class InstallerPair:
+    """pip (A) and another installer (B) on one base × depset."""
+
+    base: str
+    depset: str
+    pip: InstallerSide
+    other: InstallerSide
+    install: Metric  # all install steps
+    step: Metric  # the installer's own step
+    distributions: tuple[DistributionDifference, ...]
+    same_distributions: int
+    verdict: str
+
+    @property
+    def ratio(self) -> float | None:
+        """other / pip for the installer step's medians (0.25: four times as fast)."""
+        return _ratio(self.step)
+
+    @property
+    def version_differences(self) -> tuple[DistributionDifference, ...]:
+        return tuple(d for d in self.distributions if d.kind == "version")
+
+
+def _ratio(metric: Metric) -> float | None:
+    if metric.a is None or metric.b is None or metric.a.median == 0:
+        return None
+    return metric.b.median / metric.a.median
+
+
+def _side(group: CellGroup) -> InstallerSide:
+    return InstallerSide(
+        installer=group.installer,
+        cell_id=group.id,
+        status=group.status,
+        reason=group.reason,
+        version=group.installer_version,
+        repeats=len(group.records),
+    )
+
+
+def _metric(name: str, a: Sample | None, b: Sample | None) -> Metric:
+    delta = compare_samples(a, b, TIME_NOISE) if a is not None and b is not None else None
+    return Metric(name, "s", a, b, delta)
+
+
+def installer_pairs(
+    results: Mapping[str, Any],
+    bases: Sequence[str] | None = None,
+    depsets: Sequence[str] | None = None,
+) -> list[InstallerPair]:
+    """Every pip cell with a twin of another installer, in the run's cell order."""
+    pip_cells = installer_cells(results, DEFAULT_INSTALLER)
+    pairs = []
+    for other in installers_in(results):
+        if other == DEFAULT_INSTALLER:
+            continue
+        for key, twin in installer_cells(results, other).items():
+            pip = pip_cells.get(key)
+            if pip is None or (bases and key[0] not in bases):
+                continue
+            if depsets and key[1] not in depsets:
+                continue
+            pairs.append(_pair(pip, twin))
+    return pairs
+
+
+def _pair(pip: CellGroup, twin: CellGroup) -> InstallerPair:
+    install = _metric("install", pip.install_sample(), twin.install_sample())
+    step = _metric(
+        "installer step",
+        pip.step_sample(installer_step(pip.installer)),
+        twin.step_sample(installer_step(twin.installer)),
+    )
+    differences, same = distribution_differences(pip, twin)
+    a, b = _side(pip), _side(twin)
+    return InstallerPair(
+        base=pip.base,
+        depset=pip.depset,
+        pip=a,
+        other=b,
+        install=install,
+        step=step,
+        distributions=differences,
+        same_distributions=same,
+        verdict=_verdict(a, b, step, differences),
+    )
+
+
+def _verdict(
+    a: InstallerSide, b: InstallerSide, step: Metric, dists: tuple[DistributionDifference, ...]
+) -> str:
+    good_a, good_b = a.status in GOOD, b.status in GOOD
+    if not (good_a and good_b):
+        return _status_verdict(a, b)
+    parts = ["installs with both", _timing_text(b.installer, step)]
+    versions = [d for d in dists if d.kind == "version"]
+    parts.append(
+        f"{len(versions)} distribution(s) resolved to another version"
+        if versions
+        else "same versions"
+    )
+    return "; ".join(p for p in parts if p)
+
+
+def _status_verdict(a: InstallerSide, b: InstallerSide) -> str:
+    def text(side: InstallerSide) -> str:
+        return f"{side.installer} {side.status}" + (f" ({side.reason})" if side.reason else "")
+
+    if a.status in GOOD:
+        return f"breaks with {text(b)}"
+    if b.status in GOOD:
+        return f"works only with {b.installer}; {text(a)}"
+    return f"neither installs: {text(a)}; {text(b)}"
+
+
+def _timing_text(other: str, step: Metric) -> str:
+    d = step.delta
+    if d is None:
+        return ""
+    ratio = _ratio(step)
+    ratio_text = f"{other}/pip {ratio:.2f}" if ratio is not None else ""
+    if not d.spread_known:
+        return f"{other} step {d.change:+.2f} s vs pip, {ratio_text} ({ONE_SAMPLE}: no call)"
+    noisy = step.noisy_sides("pip", other)
+    if noisy:
+        return f"installer step too noisy to call ({'; '.join(noisy)})"
+    if not d.significant:
+        return f"no difference beyond noise in the installer step ({ratio_text})"
+    word = "faster" if d.change < 0 else "slower"
+    return (
+        f"{other} {word} by {fmt_seconds(abs(d.change))} ± {fmt_seconds(d.uncertainty)} s "
+        f"in the installer step ({ratio_text})"
+    )
+
+
+def fairness_note(results: Mapping[str, Any]) -> list[str]:
+    """What makes the pip and uv numbers comparable, from what the uv cells recorded."""
+    cells = [c for c in results.get("cells") or [] if (c.get("installer") or {}).get("name")]
+    others = [c for c in cells if c["installer"]["name"] != DEFAULT_INSTALLER]
+    if not others:
+        return []
+    strategies = sorted({str(c["installer"].get("index_strategy")) for c in others})
+    versions = sorted({str(c["installer"].get("version")) for c in others})
+    note = [
+        "Both cold: pip with PIP_NO_CACHE_DIR=1, uv with --no-cache; each cell is a fresh "
+        "container and venv.",
+        "Both byte-compile: pip by default, uv with --compile-bytecode (warm cells: "
+        "neither, both from the warm wheelhouse with no index).",
+        "Same requirements, indexes (index_url, extra_index_urls), wheelhouses "
+        "(--find-links) and CA bundle on both sides.",
+        f"uv {', '.join(versions)} with --index-strategy {', '.join(strategies)} "
+        "(unsafe-best-match picks the best version across all indexes, as pip does; "
+        "uv's own default, first-index, stops at the first index that has the project).",
+        "The installer step is the fair number; the install total adds the system "
+        "packages and the venv, the same work on both sides.",
+    ]
+    if any(c.get("warm") for c in others):
+        note.append("Warm cells are quick iteration, never a measurement to cite.")
+    return note
+
+
+# ----------------------------------------------------------------------- rendering
+
+
+def fmt_ratio(pair: InstallerPair) -> str:
+    ratio = pair.ratio
+    return "—" if ratio is None else f"{ratio:.2f}"
+
+
+def render_installers_markdown(
+    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = "report.html"
+) -> list[str]:
+    """A "pip vs uv" section: one row per base × depset, then the distributions whose
+    version differs between the two resolutions."""
+    if not pairs:
+        return []
+    out = ["## Installers: pip vs uv", "", *(f"- {md_escape(line)}" for line in note), ""]
+    rows = [
+        [
+            md_escape(p.base),
+            md_escape(p.depset),
+            f"[{md_escape(p.pip.status)}]({report_href}#{cell_anchor(p.pip.cell_id)})",
+            f"[{md_escape(p.other.status)}]({report_href}#{cell_anchor(p.other.cell_id)})",
+            fmt_sample(p.step.a, "s"),
+            fmt_sample(p.step.b, "s"),
+            fmt_metric_delta(p.step),
+            fmt_ratio(p),
+            md_escape(p.verdict),
+        ]
+        for p in pairs
+    ]
+    header = ["base", "depset", "pip", "uv", "pip step", "uv step", "uv − pip", "uv/pip"]
+    out += [*md_table([*header, "verdict"], rows), ""]
+    for pair in pairs:
+        if pair.distributions:
+            title = f"### {md_escape(pair.base)} × {md_escape(pair.depset)}: resolutions differ"
+            out += [title, ""]
+            out += md_table(
+                ["distribution", "pip", md_escape(pair.other.installer), "differs in"],
+                [
+                    [md_escape(d.name), md_escape(d.a or "—"), md_escape(d.b or "—"), kind]
+                    for d, kind in difference_rows(pair)
+                ],
+            )
+            out += ["", f"{pair.same_distributions} other distribution(s) identical.", ""]
+    return out
+
+
+def difference_rows(pair: InstallerPair) -> list[tuple[DistributionDifference, str]]:
+    """Each difference with its kind in installer words ("only with uv", not "only on B")."""
+    words = {"only on A": "only with pip", "only on B": f"only with {pair.other.installer}"}
+    return [(d, words.get(d.kind, d.kind)) for d in pair.distributions]
+
+
+_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """{% macro side(s) %}<td class="{{ s.status }}">
+<a href="{{ href }}#{{ anchor(s.cell_id) }}">{{ s.status }}</a>{% if s.version %}
+<div class="small muted">{{ s.installer }} {{ s.version }}</div>{% endif %}</td>{% endmacro %}
+<section class="card installers" id="installers">
+<h2>Installers: pip vs uv</h2>
+<p>Fair comparison:</p>
+<ul class="small">{% for line in note %}<li>{{ line }}</li>{% endfor %}</ul>
+<table class="installer-table"><thead><tr><th>base</th><th>depset</th><th>pip</th>
+<th>uv</th><th>pip step</th><th>uv step</th><th>uv − pip</th><th>uv/pip</th>
+<th>install total (pip / uv)</th><th>verdict</th></tr></thead><tbody>
+{% for p in pairs %}<tr><td>{{ p.base }}</td><td>{{ p.depset }}</td>
+{{ side(p.pip) }}{{ side(p.other) }}
+<td class="num">{{ sample(p.step.a, "s") }}</td><td class="num">{{ sample(p.step.b, "s") }}</td>
+<td class="num">{{ delta(p.step) }}</td><td class="num">{{ ratio(p) }}</td>
+<td class="num">{{ sample(p.install.a, "s") }} / {{ sample(p.install.b, "s") }}</td>
+<td>{{ p.verdict }}</td></tr>
+{% endfor %}</tbody></table>
+{% for p in pairs if p.distributions %}
+<h3>{{ p.base }} × {{ p.depset }}: resolutions differ</h3>
+<table><thead><tr><th>distribution</th><th>pip</th><th>{{ p.other.installer }}</th>
+<th>differs in</th></tr></thead><tbody>
+{% for d, kind in rows(p) %}<tr><td>{{ d.name }}</td><td>{{ d.a or "—" }}</td>
+<td>{{ d.b or "—" }}</td><td>{{ kind }}</td></tr>{% endfor %}</tbody></table>
+<p class="small muted">{{ p.same_distributions }} other distribution(s) identical.</p>
+{% endfor %}
+</section>
+"""
+)
+
+
+def render_installers_html(
+    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = ""
+) -> str:
+    """The same section as HTML (all text escaped); empty when there are no pairs."""
+    if not pairs:
+        return ""
+    return _HTML.render(
+        pairs=pairs,
+        note=note,
+        href=report_href,
+        anchor=cell_anchor,
+        sample=fmt_sample,
+        delta=fmt_metric_delta,
+        ratio=fmt_ratio,
+        rows=difference_rows,
+    )

@@ -1,0 +1,132 @@
+"""pip vs uv on one base × depset: install times under the noise rule, and what resolved
+differently. Results are built here, field by field, as run/cell.py writes them."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+from harness.analysis.installers import (
+    fairness_note,
+    installer_pairs,
+    render_installers_html,
+    render_installers_markdown,
+)
+from harness.model.records import SCHEMA_VERSION
+
+UV = {"name": "uv", "version": "0.13.9", "index_strategy": "unsafe-best-match"}
+
+
+def record(
+    cell_id: str,
+    step_seconds: float,
+    *,
+    repeat: int = 0,
+    status: str = "passed",
+    versions: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    base, _, rest = cell_id.partition("×")
+    depset, _, installer = rest.partition("+")
+    installer = installer or "pip"
+    steps = [
+        {"name": "venv", "kind": "install", "status": "passed", "seconds": 3.0},
+        {"name": f"{installer}-install", "kind": "install", "status": status,
+         "seconds": step_seconds},
+    ]  # fmt: skip
+    dists = [
+        {"name": name, "version": version, "wheel": True, "tag": "py3-none-any"}
+        for name, version in (versions or {"spacy": "3.8.18", "numpy": "2.4.6"}).items()
+    ]
+    return {
+        "id": cell_id,
+        "base": base,
+        "depset": depset,
+        "repeat": repeat,
+        "status": status,
+        "reason": reason,
+        "steps": steps,
+        "distributions": dists if status == "passed" else [],
+        "installer": UV if installer == "uv" else {"name": "pip", "version": "23.0.1"},
+        "warm": False,
+    }
+
+
+def results(*cells: dict[str, Any]) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "run": {"id": "r"}, "cells": list(cells)}
+
+
+def test_one_sample_each_gives_a_ratio_but_no_faster_call() -> None:
+    run = results(
+        record("py311×spacy", 40.0),
+        record("py311×spacy+uv", 10.0, versions={"spacy": "3.8.18", "numpy": "2.4.5"}),
+        record("py311×ffmpeg", 1.0),  # no uv twin: not a pair
+    )
+    (pair,) = installer_pairs(run)
+    assert (pair.base, pair.depset) == ("py311", "spacy")
+    assert pair.pip.version == "23.0.1" and pair.other.version == "0.13.9"
+    assert pair.ratio == 0.25
+    assert pair.install.a is not None and pair.install.a.median == 43.0  # venv + pip step
+    assert pair.step.delta is not None and not pair.step.delta.claimable
+    assert "one sample, noise unknown" in pair.verdict and "faster" not in pair.verdict
+    assert "1 distribution(s) resolved to another version" in pair.verdict
+    (diff,) = pair.version_differences
+    assert (diff.name, diff.a, diff.b) == ("numpy", "2.4.6 wheel", "2.4.5 wheel")
+    assert pair.same_distributions == 1
+
+
+def test_with_repeats_a_difference_beyond_noise_is_called() -> None:
+    run = results(
+        *(record("b×d", s, repeat=i) for i, s in enumerate((40.0, 42.0, 41.0))),
+        *(record("b×d+uv", s, repeat=i) for i, s in enumerate((10.0, 11.0, 10.5))),
+    )
+    (pair,) = installer_pairs(run)
+    assert pair.verdict.startswith("installs with both; uv faster by 30.50 ± 1.50 s")
+    assert pair.verdict.endswith("same versions")
+
+
+def test_a_failing_side_is_a_status_verdict() -> None:
+    run = results(
+        record("b×d", 40.0),
+        record("b×d+uv", 2.0, status="failed", reason="uv-install: no-compiler"),
+    )
+    (pair,) = installer_pairs(run)
+    assert pair.verdict == "breaks with uv failed (uv-install: no-compiler)"
+    assert pair.distributions == ()
+
+
+def test_filters_and_the_fairness_note() -> None:
+    run = results(record("a×d", 4.0), record("a×d+uv", 1.0), record("b×d", 4.0),
+                  record("b×d+uv", 1.0))  # fmt: skip
+    assert [p.base for p in installer_pairs(run, bases=["b"])] == ["b"]
+    assert installer_pairs(run, depsets=["other"]) == []
+    note = " ".join(fairness_note(run))
+    for words in ("--no-cache", "--compile-bytecode", "CA bundle", "unsafe-best-match", "0.13.9"):
+        assert words in note
+    assert fairness_note(results(record("a×d", 4.0))) == []
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_rendered_sections_escape_and_link_both_cells() -> None:
+    run = results(
+        record("a×d", 4.0, versions={"x<y": "1"}),
+        record("a×d+uv", 1.0, versions={"x<y": "2"}),
+    )
+    pairs = installer_pairs(run)
+    markdown = "\n".join(render_installers_markdown(pairs, fairness_note(run)))
+    assert "(report.html#cell-a_x_d)" in markdown and "(report.html#cell-a_x_d_with_uv)" in markdown
+    assert "x\\<y" in markdown and "| 0.25 |" in markdown
+    html = render_installers_html(pairs, fairness_note(run))
+    assert "x&lt;y" in html and 'href="#cell-a_x_d_with_uv"' in html
+    parser = _Text()
+    parser.feed(html)
+    assert "Installers: pip vs uv" in "".join(parser.text)
+    assert render_installers_html([], []) == "" and render_installers_markdown([], []) == []
