@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 # name-version(-build)?-python-abi-platform.whl
-_WHEEL = re.compile(
+WHEEL_NAME = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-"
     r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
 )
@@ -27,7 +27,7 @@ _BUILD_EVENT = re.compile(
 
 
 def wheel_tag(filename: str) -> str | None:
-    match = _WHEEL.match(filename)
+    match = WHEEL_NAME.match(filename)
     if not match:
         return None
     return f"{match['python']}-{match['abi']}-{match['platform']}"

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.run.pipreport import WHEEL_NAME, tag_family, wheel_tag
+
 UV_MOUNT = "/harness/uv/uv"
 """Where the cell mounts the binary, read-only."""
 
@@ -332,10 +334,6 @@ _SUMMARY = re.compile(
 _COMPILED = re.compile(
     r"^(?P<step>Bytecode compiled) \d+ files? in (?P<amount>[\d.]+)(?P<unit>ms|s)\s*$", re.M
 )
-_WHEEL_NAME = re.compile(
-    r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-"
-    r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
-)
 
 
 def normalize_name(name: str) -> str:
@@ -347,27 +345,6 @@ def requirement_name(requirement: str) -> str | None:
     """The project a requirement string names (``spacy[ja]>=3`` -> ``spacy``)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return normalize_name(match.group(1)) if match else None
-
-
-def wheel_tag(filename: str) -> str | None:
-    match = _WHEEL_NAME.match(filename)
-    return f"{match['python']}-{match['abi']}-{match['platform']}" if match else None
-
-
-def tag_family(tag: str | None) -> str:
-    """Same words as the pip records: manylinux, musllinux, pure, sdist, '<family> abi3'."""
-    if tag is None:
-        return "sdist"
-    _python, abi, platform = tag.split("-", 2)
-    if platform == "any":
-        return "pure"
-    if "musllinux" in platform:
-        family = "musllinux"
-    elif "manylinux" in platform or platform.startswith("linux"):
-        family = "manylinux"
-    else:
-        family = platform
-    return f"{family} abi3" if abi == "abi3" else family
 
 
 def installed_from_output(stdout: str, stderr: str) -> list[tuple[str, str]]:
@@ -538,7 +515,7 @@ def _venv_source(facts: Mapping[str, Any], tag: str | None, local: set[str]) -> 
 def _wheel_keys(filenames: Iterable[str]) -> set[tuple[str, str, frozenset[str]]]:
     keys = set()
     for filename in filenames:
-        match = _WHEEL_NAME.match(filename)
+        match = WHEEL_NAME.match(filename)
         tag = wheel_tag(filename)
         if match and tag:
             keys.add((normalize_name(match["name"]), match["version"], tag_set(tag)))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from harness.run.pipreport import tag_family
 from harness.run.uv import (
     UV_MOUNT,
     classify_uv_failure,
@@ -28,7 +29,6 @@ from harness.run.uv import (
     read_installed_distributions,
     requirement_name,
     step_seconds,
-    tag_family,
     tag_set,
     uv_install_command,
 )
