@@ -337,6 +337,7 @@ def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[st
             f"cells ran {jobs} at a time: a cell of one base may have shared the CPU and "
             "network with a cell of the other"
         )
+    found += _speed_confounders(results, base_a, base_b)
     pips = {name: _pip_versions(results, name) for name in (base_a, base_b)}
     if pips[base_a] and pips[base_b] and pips[base_a] != pips[base_b]:
         found.append(
@@ -345,6 +346,33 @@ def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[st
             "differ between pip versions)"
         )
     return found
+
+
+def _speed_confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[str]:
+    """Interpreter timings are cached per image: two bases' may come from different
+    moments and loads, which the ratios must not hide."""
+    bases = bases_by_name(results)
+    when = {}
+    for name in (base_a, base_b):
+        speed = (bases.get(name) or {}).get("interpreter_speed")
+        measured = speed.get("measured") if isinstance(speed, Mapping) else None
+        if isinstance(measured, Mapping) and measured.get("at"):
+            when[name] = measured
+    if len(when) < 2:
+        return []
+    a, b = when[base_a], when[base_b]
+    if a.get("at", "")[:13] == b.get("at", "")[:13] and _similar_load(a, b):
+        return []
+    return [
+        f"interpreter timings measured at different moments (cached per image): {base_a} at "
+        f"{a.get('at')} (load {a.get('host_load1_max')}), {base_b} at {b.get('at')} "
+        f"(load {b.get('host_load1_max')})"
+    ]
+
+
+def _similar_load(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    cpus = float(a.get("host_cpus") or 1)
+    return abs(float(a.get("host_load1_max") or 0) - float(b.get("host_load1_max") or 0)) < cpus
 
 
 def _pip_versions(results: Mapping[str, Any], base: str) -> set[str]:

@@ -344,7 +344,14 @@ class Resolver:
         if cached is not None:
             return cached
         self.log(f"[bases] {name}: timing the interpreter (pybench, network cut)")
+        load_before = os.getloadavg()[0]
         output = self._pybench(record["image_id"], record["python_command"])
+        # A cached timing is compared with others measured later: say when and how busy.
+        output["measured"] = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host_load1_max": round(max(load_before, os.getloadavg()[0]), 2),
+            "host_cpus": os.cpu_count(),
+        }
         if output.get("status") == "passed":
             _write_cache(path, output)
         return output
