@@ -36,6 +36,7 @@ from harness.engine.pull import (
     registry_host,
     repo_digest,
 )
+from harness.model.cache import cache_root as harness_cache
 from harness.model.matrix import (
     BaseSpec,
     DebootstrapSpec,
@@ -442,8 +443,7 @@ def probe_cache_path(
         source = probes_dir / name
         digest.update(source.read_bytes() if source.is_file() else b"-")
     digest.update(extra.encode())
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "harness" / folder / f"{digest.hexdigest()[:24]}.json"
+    return harness_cache() / folder / f"{digest.hexdigest()[:24]}.json"
 
 
 def _read_cache(path: Path) -> dict[str, Any] | None:

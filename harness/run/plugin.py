@@ -27,6 +27,7 @@ from harness.analysis.diff import RunDiff
 from harness.analysis.view import failure_account
 from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
+from harness.model.cache import cache_root
 from harness.model.errors import DiskFullError, FatalError
 from harness.model.ids import new_run_id, result_file_name, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix
@@ -375,7 +376,8 @@ def _fill_warm(
     from harness.run import warm
 
     labels = {engine.LABEL_RUN: state.run_id, engine.LABEL_RUNNER: state.runner}
-    root = state.history_dir.parent / "wheelhouse"  # beside the history: shared by runs
+    # In harness's cache: shared by every warm run of the machine, wherever its --out is.
+    root = cache_root() / "wheelhouse"
     return warm.fill_all(client, state.matrix, bases, cells, root, labels, log)
 
 

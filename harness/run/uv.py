@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import struct
@@ -38,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.model.cache import cache_root as harness_cache
 from harness.run.pipreport import WHEEL_NAME, tag_family, wheel_tag
 
 UV_MOUNT = "/harness/uv/uv"
@@ -111,8 +111,7 @@ def fetch_uv(
 
 def cache_root() -> Path:
     """``~/.cache/harness/uv`` (``$XDG_CACHE_HOME`` honoured): fetched binaries, kept."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "harness" / "uv"
+    return harness_cache() / "uv"
 
 
 def base_machine(base: Mapping[str, Any], host_machine: str) -> str:

@@ -170,21 +170,23 @@ DEFAULT_REPORTS = Path("reports")  # relative to the working directory, like `ha
 
 
 def in_default_reports(run_dir: Path) -> bool:
-    """Is ``run_dir`` a folder of ``reports/`` (the default place of runs)?"""
-    return run_dir.resolve().parent == DEFAULT_REPORTS.resolve()
+    """Is ``run_dir`` a folder of a ``reports/`` folder (the default place of runs, or any
+    folder the user named ``reports`` to collect runs in, as CI jobs do)?"""
+    return run_dir.resolve().parent.name == DEFAULT_REPORTS.name
 
 
 def history_location(run_dir: Path, configured: Path | None = None) -> Path:
     """Where a run's history entry goes (and earlier runs are looked up):
 
     - the matrix setting ``history_dir`` when given;
-    - ``reports/history`` for a run in ``reports/`` (no ``--out``, or ``--out reports/X``);
+    - ``…/reports/history`` for a run in a folder named ``reports`` (no ``--out``, or
+      ``--out PATH/reports/X``): runs collected there share their history;
     - otherwise ``<run dir>/history``: inside the folder the user named, never beside it.
     """
     if configured is not None:
         return configured.resolve()
     if in_default_reports(run_dir):
-        return DEFAULT_REPORTS.resolve() / "history"
+        return run_dir.resolve().parent / "history"
     return run_dir.resolve() / "history"
 
 

@@ -75,7 +75,7 @@ def run_matrix(directory: Path, name: str, text: str, env: dict[str, str] | None
     directory.mkdir(parents=True, exist_ok=True)
     matrix = directory / f"{name}.yaml"
     matrix.write_text(text, encoding="utf-8")
-    out = directory / name
+    out = directory / "reports" / name  # runs in one reports/ folder share its history
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", str(matrix), "--out", str(out), "--jobs", "2"],
         cwd=ROOT,

@@ -198,7 +198,8 @@ def spacy_run(image: str, uv: UvBinary, tmp_path_factory: pytest.TempPathFactory
     argv, env = uv_install_command(VENV, ["spacy"], ca_bundle_path=CA_MOUNT)
     quoted = " ".join(f"'{a}'" for a in argv)
     facts = (
-        "import json, pathlib, sys; sys.path.insert(0, '/harness/module'); import uv; "
+        "import json, pathlib, sys; sys.path.insert(0, '/harness/src'); "
+        "from harness.run import uv; "
         f"site = next(pathlib.Path('{VENV}/lib').glob('python*/site-packages')); "
         "print(json.dumps([uv.dist_info_facts(d) for d in sorted(site.glob('*.dist-info'))]))"
     )
@@ -211,7 +212,8 @@ def spacy_run(image: str, uv: UvBinary, tmp_path_factory: pytest.TempPathFactory
         ]
     )
     docker = ["docker", "run", "--rm", "-v", f"{uv.path}:{argv[0]}:ro", "-v", f"{out}:/out"]
-    docker += ["-v", f"{HOST_CA}:{CA_MOUNT}:ro", "-v", f"{MODULE.parent}:/harness/module:ro"]
+    # harness's own package, read-only: dist_info_facts runs inside with the stdlib only.
+    docker += ["-v", f"{HOST_CA}:{CA_MOUNT}:ro", "-v", f"{MODULE.parents[2]}:/harness/src:ro"]
     docker += [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     done = subprocess.run(
         [*docker, image, "sh", "-c", script], capture_output=True, text=True, timeout=600

@@ -36,5 +36,10 @@ def test_warm_cells_install_from_the_wheelhouse_and_are_marked(
         run_id = json.loads((out / "results.json").read_text())["run"]["id"]
         label = f"harness.run={run_id}"
         assert not docker_client.containers.list(all=True, filters={"label": label})
-    houses = list((tmp_path / "wheelhouse").rglob("six-*.whl"))
+    houses = set()
+    for attempt in ("fill", "reuse"):
+        warm = json.loads((tmp_path / attempt / "prepare.json").read_text())["warm"]
+        houses |= {e["wheelhouse"] for e in warm.values() if e.get("wheelhouse")}
     assert len(houses) == 1  # filled once, reused by the second run
+    [house] = houses
+    assert len(list(Path(house).rglob("six-*.whl"))) == 1
