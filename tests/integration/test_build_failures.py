@@ -88,3 +88,14 @@ def test_no_matching_distribution_names_the_requirement(builds_run: dict[str, An
     assert "six==0.0.0.1" in cell["reason"]
     assert "six==0.0.0.1" in _grid_text(builds_run, cell["id"])
     assert builds_run["code"] == 1
+
+
+@pytest.mark.integration
+def test_the_console_is_harness_lines_only(builds_run: dict[str, Any]) -> None:
+    """No pytest glyphs or xdist chatter in harness run's console: timestamped lines."""
+    console = builds_run["console"]
+    assert "bringing up nodes" not in console and "short test summary" not in console
+    lines = [line for line in console.splitlines() if line.strip()]
+    untimed = [line for line in lines if not re.match(r"^\d\d:\d\d:\d\d \[", line)]
+    assert not untimed, untimed[:5]
+    assert "\x1b" not in console
