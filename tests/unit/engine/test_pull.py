@@ -70,7 +70,7 @@ REF = f"{HOST}/library/python:3.11-slim"
     [
         (500, f'Get "http://{HOST}/v2/": dial tcp {HOST}: connect: connection refused',
          f"{HOST} refused the connection (nothing listens there)", True),
-        (500, 'Get "https://nope.invalid/v2/": dial tcp: lookup nope.invalid on 10.0.0.1:53: '
+        (500, 'Get "https://nope.invalid/v2/": dial tcp: lookup nope.invalid on 127.0.0.53:53: '
          "no such host", "cannot resolve 127.0.0.1:5000 (no such host)", True),
         (500, f'Head "http://{HOST}/v2/x/manifests/1": no basic auth credentials',
          f"credentials rejected or missing for {HOST}", False),
