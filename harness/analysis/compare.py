@@ -22,6 +22,13 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.sizes import (
+    SizeDifference,
+    human_bytes,
+    signed_bytes,
+    size_difference,
+    sized_cell,
+)
 from harness.analysis.speed import (
     SpeedTable,
     fmt_spread,
@@ -62,6 +69,9 @@ from harness.model.origin import origin_text
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
 from harness.model.status import label as status_label
+
+# The distributions a depset's size table lists, largest difference first.
+SIZE_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,22 @@ class DepsetComparison:
     same_distributions: int
     verdict: str
     tests: SuiteComparison | None = None  # the depset's own test suite on each side
+    sizes: SizeDifference | None = None  # bytes by distribution, B − A
+
+    def size_sentence(self) -> str | None:
+        """``"spacy on B: 18.0 MB less than on A, of which blis 6.0 MB"``, or None."""
+        if self.sizes is None:
+            return None
+        return self.sizes.sentence(self.depset, self.a.base, self.b.base)
+
+    def size_rows(self) -> list[tuple[str, str, str, str]]:
+        """The distributions whose bytes differ most: name, A, B, B − A."""
+        if self.sizes is None:
+            return []
+        return [
+            (c.name, human_bytes(c.a_bytes), human_bytes(c.b_bytes), signed_bytes(c.change))
+            for c in self.sizes.changes[:SIZE_ROWS]
+        ]
 
 
 @dataclass(frozen=True)
@@ -410,6 +436,9 @@ def _compare_depset(
         same_distributions=same,
         verdict=_verdict(depset, a, b, metrics),
         tests=compare_suites(group_suite(ga), group_suite(gb)),
+        sizes=size_difference(
+            sized_cell(ga.records) if ga else None, sized_cell(gb.records) if gb else None
+        ),
     )
 
 
@@ -525,8 +554,20 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
         out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
     if row.same_distributions:
         out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
+    out += _sizes_markdown(row, a, b)
     if row.tests is not None:
         out += _tests_markdown(row.tests, a, b)
+    return out
+
+
+def _sizes_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
+    sentence = row.size_sentence()
+    if sentence is None:
+        return []
+    out = [f"**Size:** {md_escape(sentence)} (bytes on disk, from the contents probe)", ""]
+    rows = [[md_escape(name), *sizes] for name, *sizes in row.size_rows()]
+    if rows:
+        out += [*md_table(["distribution", a, b, "B − A"], rows), ""]
     return out
 
 
@@ -593,6 +634,13 @@ deltas are B − A and count as a difference only beyond noise.</p>
 <td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
 distribution(s) identical on both.</p>{% endif %}
+{% if r.sizes %}<p><b>Size:</b> {{ r.size_sentence() }}
+<span class="muted">(bytes on disk, from the contents probe)</span></p>
+{% if r.size_rows() %}<table><tr><th>distribution</th><th>{{ c.base_a.name }}</th>
+<th>{{ c.base_b.name }}</th><th>B − A</th></tr>
+{% for name, sa, sb, change in r.size_rows() %}<tr><td>{{ name }}</td><td class="num">{{ sa }}</td>
+<td class="num">{{ sb }}</td><td class="num">{{ change }}</td></tr>{% endfor %}</table>{% endif %}
+{% endif %}
 {% if r.tests %}<h3>Test suite</h3><ul>
 {% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
 <li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}

@@ -26,6 +26,15 @@ from markupsafe import Markup
 
 from harness import __version__
 from harness.analysis.installers import fairness_note, installer_pairs, render_installers_html
+from harness.analysis.sizes import (
+    AFTER_INSTALL,
+    MadeOf,
+    StepSizes,
+    human_bytes,
+    made_of,
+    reference_cells,
+    step_sizes,
+)
 from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
 from harness.analysis.suites import suite_result
 from harness.analysis.view import (
@@ -38,7 +47,6 @@ from harness.analysis.view import (
 )
 from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
 from harness.documents import charts
-from harness.documents.contents import MadeOf, human_bytes, made_of, reference_cells
 from harness.model import status as status_words
 from harness.model.ids import (
     DEFAULT_INSTALLER,
@@ -74,6 +82,8 @@ _PER_ENTRY_FACTS = {
     "import_time": ("seconds",),
 }
 _FACT_MAX_LIST = 20
+# The distributions the "made of" bar names; the others share one part.
+BAR_NAMED_DISTRIBUTIONS = 3
 _FACT_MAX_CHARS = 300
 
 _RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
@@ -688,7 +698,10 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
                 bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
             ),
             "repeats": [
-                {**_repeat_view(c, dists), "made_of": made_of_view(made_of(results, c, references))}
+                {
+                    **_repeat_view(c, dists),
+                    "made_of": made_of_view(made_of(results, c, references), step_sizes(c)),
+                }
                 for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
             ],
         }
@@ -733,25 +746,47 @@ def _repeat_view(
     }
 
 
-def made_of_view(made: MadeOf | None) -> dict[str, Any] | None:
-    """The "What it is made of" block: a stacked bar, the largest distributions, the SBOM."""
+def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[str, Any] | None:
+    """The "What it is made of" block: a stacked bar (base, system packages, the largest
+    distributions by name, the other distributions), the bytes per install step, the SBOM."""
     if made is None:
         return None
+    named = made.top[:BAR_NAMED_DISTRIBUTIONS]
+    rest = made.python_bytes - sum(d.size_bytes for d in named)
     parts: list[tuple[str, float | None]] = [
         ("base image", made.base_bytes),
         ("system packages", made.system_bytes),
-        ("Python distributions", made.python_bytes),
+        *((d.name, float(d.size_bytes)) for d in named),
+        ("other Python distributions", rest),
     ]
-    sizes = [human_bytes(made.base_bytes), human_bytes(made.system_bytes),
-             human_bytes(made.python_bytes)]  # fmt: skip
-    title = "base image / system packages / Python distributions, bytes"
+    sizes = [human_bytes(None if v is None else int(v)) for _, v in parts]
+    title = "base image / system packages / Python distributions (largest named), bytes"
     return {
         "bar": Markup(charts.stacked_bar(title, parts, sizes)),
+        "python": human_bytes(made.python_bytes),
+        "steps": _step_sizes_view(steps),
         "top": [
             {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
             for d in made.top
         ],
         "sbom": made.sbom_path,
+    }
+
+
+def _step_sizes_view(sizes: StepSizes | None) -> dict[str, Any] | None:
+    """Bytes per install step, then what the probes wrote, adding up to size added."""
+    if sizes is None:
+        return None
+    rows = [(s.name, s.bytes_added) for s in sizes.steps]
+    if sizes.start:
+        rows.insert(0, ("the fresh container", sizes.start))
+    rows.append((AFTER_INSTALL, sizes.after_install))
+    return {
+        "rows": [{"name": name, "size": human_bytes(value)} for name, value in rows],
+        "total": human_bytes(sizes.total),
+        "adds_up": sizes.accounted == sizes.total,
+        "accounted": human_bytes(sizes.accounted),
+        "seconds": sizes.measure_seconds,
     }
 
 
@@ -804,6 +839,8 @@ def _sort_key(column: pd.Series) -> pd.Series:
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
+    added = step.get("bytes_added")
+    view["added"] = human_bytes(int(added)) if isinstance(added, int | float) else "—"
     view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
     view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")

@@ -38,6 +38,7 @@ class _Step(_Open):
     reason: Text = None
     error: Text = None
     failure_kind: Text = None
+    bytes_added: Number = None  # install steps: the writable layer's growth over the step
 
 
 class _Distribution(_Open):
@@ -71,6 +72,9 @@ class _Cell(_Open):
     environment_limit: Text = None
     download_bytes: Number = None
     size_added_bytes: Number = None
+    size_start_bytes: Number = None  # the fresh container's layer, before any step
+    size_probes_bytes: Number = None  # written after the last install step
+    size_measure_seconds: Number = None
     steps: list[_Step] = []
     distributions: list[_Distribution] = []
     probes: dict[str, dict[str, Any]] = {}

@@ -111,6 +111,10 @@ class CellRun:
     record: dict[str, Any] = field(default_factory=dict)
     full_log: list[str] = field(default_factory=list)
     network_cut: bool = False
+    # The writable layer's size after the last install step (None: not measured yet), and
+    # the seconds the engine spent measuring it: the cost of the per-step size breakdown.
+    size_mark: int | None = None
+    size_seconds: float = 0.0
 
     # -- entry point -----------------------------------------------------------------
 
@@ -136,8 +140,9 @@ class CellRun:
         try:
             with CellContainer(self.client, self._container_spec()) as box:
                 self.record["container"] = job_container_name(job)
+                self._start_sizing(box)
                 self._run_steps(box)
-                self.record["size_added_bytes"] = _safe(box.size_added)
+                self._record_size(box)
         except docker.errors.ImageNotFound as err:
             self._finish("unavailable", f"image not found: {err}", started)
             return self.record
@@ -173,7 +178,7 @@ class CellRun:
     def _install(self, box: CellContainer) -> bool:
         family = self._package_manager(box)
         self.record["package_manager"] = family
-        if self.job.depset.system and not self._system_packages(box, family):
+        if self.job.depset.system and not self._sized(box, self._system_packages(box, family)):
             return False
         if self.job.warm_image:
             self._record_warm_step("venv", "made")
@@ -182,16 +187,55 @@ class CellRun:
             user = self._default_user()
             command = venv_command(python, user)
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
-            if venv.exit_code != 0:
+            if not self._sized(box, venv.exit_code == 0):
                 return False
-        if project.needs_pip_step(self.job.depset) and not self._installer_step(box):
+        if project.needs_pip_step(self.job.depset) and not self._sized(
+            box, self._installer_step(box)
+        ):
             return False
         if self.job.depset.project:
             command = project.project_install_command(self.job, VENV)
-            return self._after_install_step(
-                self._step(box, "project-install", "install", command, self._default_user())
-            )
+            step = self._step(box, "project-install", "install", command, self._default_user())
+            return self._sized(box, self._after_install_step(step))
         return True
+
+    # -- bytes on disk -------------------------------------------------------------------
+
+    def _measure_size(self, box: CellContainer) -> int | None:
+        """The writable layer's bytes now; the engine walks it, so the time is recorded."""
+        started = time.monotonic()
+        size = _safe(box.size_added)
+        self.size_seconds += time.monotonic() - started
+        return size if isinstance(size, int) else None
+
+    def _start_sizing(self, box: CellContainer) -> None:
+        """The fresh container's layer: what the steps' bytes are counted from."""
+        self.size_mark = self._measure_size(box)
+        self.record["size_start_bytes"] = self.size_mark
+
+    def _sized(self, box: CellContainer, passed: bool) -> bool:
+        """Attribute the bytes the last install step added to it (``bytes_added``).
+
+        Measured after the step's own clean-up (pip's log and report are removed), so a
+        step's figure is what stays in the image. Warm steps did their work in the
+        snapshot image, outside this container's layer, and are not measured."""
+        step = self.steps[-1] if self.steps else None
+        if step is None or step.get("warm") or step["kind"] != "install":
+            return passed
+        size = self._measure_size(box)
+        if size is not None and self.size_mark is not None:
+            step["bytes_added"] = size - self.size_mark
+        self.size_mark = size
+        return passed
+
+    def _record_size(self, box: CellContainer) -> None:
+        """The cell's total, and what was written after the install steps (the probes'
+        and tests' caches and files): start + the steps' ``bytes_added`` + this = total."""
+        total = self._measure_size(box)
+        self.record["size_added_bytes"] = total
+        if total is not None and self.size_mark is not None:
+            self.record["size_probes_bytes"] = total - self.size_mark
+        self.record["size_measure_seconds"] = round(self.size_seconds, 3)
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""

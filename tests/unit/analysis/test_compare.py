@@ -187,3 +187,42 @@ def test_interpreter_speed_of_b_against_a(run_b: dict[str, Any]) -> None:
     assert "Interpreter speed (B against A)" in page and "35.0 ms (1.43x faster)" in page
     reverse = render_comparison_markdown(compare_bases(run_b, "py313-slim", "py311-slim"))
     assert "50.0 ms (1.43x slower)" in reverse
+
+
+def with_contents(results: dict[str, Any], cell_id: str, dists: dict[str, int]) -> None:
+    """Give every repeat of ``cell_id`` a contents probe result listing ``dists``."""
+    for cell in results["cells"]:
+        if cell["id"] == cell_id:
+            cell["probes"]["contents"] = {
+                "os_packages": [],
+                "distributions": [
+                    {"name": n, "version": "1", "size_bytes": b} for n, b in dists.items()
+                ],
+            }
+            cell["size_added_bytes"] = sum(dists.values()) + 1_000_000
+
+
+def test_torch_sizes_by_distribution_in_markdown_and_html(run_b: dict[str, Any]) -> None:
+    with_contents(run_b, "py311-slim×torch", {"torch": 780_000_000, "numpy": 40_000_000})
+    with_contents(
+        run_b,
+        "py313-slim×torch",
+        {"torch": 780_000_000, "numpy": 34_000_000, "triton": 286_000_000},
+    )
+    comparison = compare_bases(run_b, "py311-slim", "py313-slim", ["torch", "ffmpeg"])
+    torch, ffmpeg = comparison.rows
+    assert torch.size_sentence() == (
+        "torch on py313-slim: 280 MB more than on py311-slim, of which triton 286 MB "
+        "(only on py313-slim)"
+    )
+    assert torch.size_rows()[:2] == [
+        ("triton", "—", "286 MB", "+286 MB"),
+        ("numpy", "40.0 MB", "34.0 MB", "−6.0 MB"),
+    ]
+    assert ffmpeg.sizes is None and ffmpeg.size_sentence() is None  # no contents: no claim
+    markdown = render_comparison_markdown(comparison)
+    assert "**Size:** torch on py313-slim: 280 MB more" in markdown
+    assert "| triton | — | 286 MB | +286 MB |" in markdown
+    html = render_comparison_html(comparison)
+    assert "<b>Size:</b> torch on py313-slim: 280 MB more" in html
+    assert "<td>triton</td>" in html

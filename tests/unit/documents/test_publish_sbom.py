@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec
-from harness.documents.contents import (
+from harness.analysis.sizes import (
     RULE_FALLBACK,
     RULE_NO_SYSTEM,
-    human_bytes,
     made_of,
     reference_cells,
 )
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec
 from harness.documents.publish import write_sboms
 from harness.documents.report import render_report
 from harness.model.ids import SBOM_INDEX
@@ -141,13 +140,6 @@ def test_made_of_splits_base_system_and_python(results: dict[str, Any]) -> None:
     assert made_of(results, cells["py311-slim×spacy"], references) is None
 
 
-def test_human_bytes() -> None:
-    assert human_bytes(780_000_000) == "780 MB"
-    assert human_bytes(4_200) == "4.2 kB"
-    assert human_bytes(999) == "999 B"
-    assert human_bytes(None) == "—"
-
-
 def test_report_shows_what_a_cell_is_made_of_and_links_its_sbom(
     results: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -156,8 +148,25 @@ def test_report_shows_what_a_cell_is_made_of_and_links_its_sbom(
     assert "What it is made of" in html
     assert '<span class="mono">torch</span> 780 MB' in html
     assert 'href="sbom/py311-slim_x_torch.r0.cdx.json"' in html
-    assert "Python distributions: 780 MB" in html
+    assert "torch: 780 MB" in html  # the largest distributions are named in the bar
+    # the ten small ones are 1 to 10 kB: the two largest are named, the other eight share
+    assert "other Python distributions: 36.0 kB" in html
     assert "system packages: unknown" in html  # py313×ffmpeg: no clean reference cell
+
+
+def test_report_gives_the_bytes_each_install_step_added(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    torch = next(c for c in results["cells"] if c["id"] == "py311-slim×torch")
+    torch.update(size_start_bytes=0, size_probes_bytes=2_000, size_measure_seconds=0.4)
+    torch["size_added_bytes"] = 12_000_000 + 790_000_000 + 2_000
+    for step in torch["steps"]:
+        step["bytes_added"] = {"venv": 12_000_000, "pip-install": 790_000_000}.get(step["name"])
+    index = json.loads(write_sboms(tmp_path, results, None).read_text())
+    html = render_report(copy.deepcopy(results), sbom_index=index)
+    assert '<span class="mono">pip-install</span> 790 MB' in html
+    assert '<span class="mono">after the install steps (probes, tests)</span> 2.0 kB' in html
+    assert "= 802 MB (the size added); measuring took 0.4" in html
 
 
 def test_report_base_table_says_not_scanned_or_gives_counts(

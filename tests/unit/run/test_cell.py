@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.engine.container import CellContainer, ContainerSpec, Mount
 from harness.model.matrix import Cell, DepsetSpec, Settings, Timeouts, load_matrix
@@ -436,3 +436,88 @@ def test_a_non_root_image_gets_root_only_for_system_packages_and_the_venv(
     assert " --user 0 " in out["commands"][0]
     assert out["commands"][1].startswith("docker exec -u 0 ")
     assert out["commands"][3].startswith("docker exec -u app harness-")
+
+
+class GrowingBox:
+    """A container stand-in whose writable layer grows by a known amount per step."""
+
+    GROWTH: ClassVar[dict[str, int]] = {
+        "apt-get": 180_000_000,
+        "-m venv": 12_000_000,
+        "pip install": 400_000_000,
+    }
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.size_queries = 0
+
+    def run_shell(self, script: str, **_: object) -> Any:
+        from harness.engine.container import ExecOutcome
+
+        self.size += sum(v for k, v in self.GROWTH.items() if k in script)
+        return ExecOutcome(0, "", "", 0.1)
+
+    def exec(self, argv: list[str], timeout: float) -> Any:  # noqa: ARG002
+        from harness.engine.container import ExecOutcome
+
+        if "pip.log" in argv[-1] and "rm -rf" in argv[-1]:
+            self.size -= 1_000  # pip's log and report, removed after the step
+        return ExecOutcome(0, "", "", 0.01)
+
+    def size_added(self) -> int:
+        self.size_queries += 1
+        return self.size
+
+
+def on_apt(cell_job: CellJob) -> CellJob:
+    from dataclasses import replace
+
+    return replace(cell_job, base={**cell_job.base, "tools": {"package_manager": "apt-get"}})
+
+
+def test_each_install_step_records_the_bytes_it_added(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from harness.analysis.sizes import step_sizes
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+
+    ffmpeg = replace(job(tmp_path), depset=DepsetSpec(pip=["av"], system={"apt": ["ffmpeg"]}))
+    run = CellRun(on_apt(ffmpeg), client=None, redactor=Redactor())  # type: ignore[arg-type]
+    box = GrowingBox()
+    run.record = {"probes": {}}
+    run._start_sizing(box)  # type: ignore[arg-type]
+    assert run._install(box)  # type: ignore[arg-type]
+    box.size += 5_000  # what the probes write (bytecode of a module pip did not compile)
+    run._record_size(box)  # type: ignore[arg-type]
+    added = {s["name"]: s.get("bytes_added") for s in run.steps}
+    assert added == {
+        "system-packages": 180_000_000,
+        "venv": 12_000_000,
+        "pip-install": 400_000_000 - 1_000,  # measured after pip's own clean-up
+    }
+    assert run.record["size_added_bytes"] == 180_000_000 + 12_000_000 + 399_999_000 + 5_000
+    assert run.record["size_probes_bytes"] == 5_000
+    sizes = step_sizes({**run.record, "steps": run.steps})
+    assert sizes is not None and sizes.accounted == sizes.total
+    assert box.size_queries == 5  # start, three steps, the end: the cost in engine calls
+
+
+def test_a_failed_step_still_records_what_it_left_behind(tmp_path: Path) -> None:
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+
+    class FailingPip(GrowingBox):
+        def run_shell(self, script: str, **kwargs: object) -> Any:
+            from harness.engine.container import ExecOutcome
+
+            outcome = super().run_shell(script, **kwargs)
+            return ExecOutcome(1, "", "ERROR", 0.1) if "pip install" in script else outcome
+
+    run = CellRun(on_apt(job(tmp_path)), client=None, redactor=Redactor())  # type: ignore[arg-type]
+    box = FailingPip()
+    run.record = {"probes": {}}
+    run._start_sizing(box)  # type: ignore[arg-type]
+    assert not run._install(box)  # type: ignore[arg-type]
+    pip = next(s for s in run.steps if s["name"] == "pip-install")
+    assert pip["status"] == "failed" and pip["bytes_added"] == 399_999_000

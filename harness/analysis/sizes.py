@@ -1,0 +1,341 @@
+"""What a cell's bytes are made of, from its records alone: the contents probe's package and
+distribution sizes, and the writable layer measured after each install step.
+
+Three views, shared by the report, the Markdown summary and ``harness compare``:
+
+- ``made_of``: base image / system packages / Python distributions, with the largest ones;
+- ``step_sizes``: the bytes each install step added (``steps[].bytes_added``), and what was
+  written after them (the probes' files), which add up to ``size_added_bytes``;
+- ``size_difference``: two cells of one depset side by side, with the distributions that
+  account for the difference ("18 MB less, of which blis 6 MB").
+
+Base SBOMs and the system-package split need a base's own OS packages. No cell sees the
+bare base, so they come from one cell's contents probe: the first passed cell of the base
+whose depset installs no system packages (its OS packages are exactly the base's), else the
+base's first cell with a contents result (its depset's system packages are listed too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.analysis.view import normalise_name
+from harness.model.ids import cell_sbom_path
+from harness.model.probe_output import CONTENTS_PROBE
+from harness.model.status import GOOD
+
+TOP_DISTRIBUTIONS = 8
+# "of which": the distributions named for a size difference, and the least worth naming.
+DIFFERENCE_NAMED = 3
+DIFFERENCE_FLOOR_BYTES = 100_000
+RULE_NO_SYSTEM = "a passed cell whose depset installs no system packages: the base's own"
+RULE_FALLBACK = (
+    "no passed cell without system packages: the first cell with a contents result, "
+    "so its depset's system packages are listed too"
+)
+# What a step table calls the bytes written after the install steps.
+AFTER_INSTALL = "after the install steps (probes, tests)"
+
+
+@dataclass(frozen=True)
+class SizedDistribution:
+    name: str
+    version: str | None
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class MadeOf:
+    """A cell's bytes in three parts, and its largest Python distributions.
+
+    ``base_bytes`` is the base image's size (bases[].size_bytes); ``system_bytes`` the
+    installed size (dpkg/apk's own figure) of the OS packages the cell has and its base's
+    reference cell has not (0 when the depset installs none; None when no reference cell
+    without system packages exists, so what they added cannot be told apart);
+    ``python_bytes`` the sum of the distributions' sizes on disk.
+    """
+
+    base_bytes: int | None
+    system_bytes: int | None
+    python_bytes: int
+    top: tuple[SizedDistribution, ...]
+    sbom_path: str
+
+
+@dataclass(frozen=True)
+class StepSize:
+    name: str
+    bytes_added: int
+
+
+@dataclass(frozen=True)
+class StepSizes:
+    """The writable layer's growth per install step: ``start + sum(steps) + after_install``
+    is ``total`` (``size_added_bytes``), each measured by the engine, none estimated."""
+
+    start: int
+    steps: tuple[StepSize, ...]
+    after_install: int
+    total: int
+    measure_seconds: float | None
+
+    @property
+    def accounted(self) -> int:
+        return self.start + sum(s.bytes_added for s in self.steps) + self.after_install
+
+
+@dataclass(frozen=True)
+class DistributionChange:
+    name: str
+    a_bytes: int | None  # None: not installed on that side
+    b_bytes: int | None
+
+    @property
+    def change(self) -> int:
+        return (self.b_bytes or 0) - (self.a_bytes or 0)
+
+
+@dataclass(frozen=True)
+class SizeDifference:
+    """One depset's bytes on base B against base A (B − A), from one passed cell each."""
+
+    added_a: int | None
+    added_b: int | None
+    python_a: int
+    python_b: int
+    changes: tuple[DistributionChange, ...]  # largest change first, zero changes left out
+
+    @property
+    def added_change(self) -> int | None:
+        if self.added_a is None or self.added_b is None:
+            return None
+        return self.added_b - self.added_a
+
+    def accounting(self) -> tuple[DistributionChange, ...]:
+        """The distributions named in "of which": same direction as the total, largest."""
+        total = self.added_change
+        if not total:
+            return ()
+        same_way = [
+            c
+            for c in self.changes
+            if (c.change < 0) == (total < 0) and abs(c.change) >= DIFFERENCE_FLOOR_BYTES
+        ]
+        return tuple(same_way[:DIFFERENCE_NAMED])
+
+    def sentence(self, depset: str, base_a: str, base_b: str) -> str:
+        """``"spacy on alpine: 18.0 MB less than on slim, of which blis 6.0 MB"``."""
+        total = self.added_change
+        if total is None:
+            return f"{depset}: no size on one side"
+        if abs(total) < DIFFERENCE_FLOOR_BYTES:
+            return f"{depset} on {base_b}: the same bytes added as on {base_a}"
+        word = "less" if total < 0 else "more"
+        text = f"{depset} on {base_b}: {human_bytes(abs(total))} {word} than on {base_a}"
+        named = self.accounting()
+        if named:
+            parts = [
+                f"{c.name} {human_bytes(abs(c.change))}{_one_sided(c, base_a, base_b)}"
+                for c in named
+            ]
+            text += ", of which " + ", ".join(parts)
+        return text
+
+
+def _one_sided(change: DistributionChange, base_a: str, base_b: str) -> str:
+    if change.a_bytes is None:
+        return f" (only on {base_b})"
+    if change.b_bytes is None:
+        return f" (only on {base_a})"
+    return ""
+
+
+# -- which cell describes a base ----------------------------------------------------------
+
+
+def contents_of(cell: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The cell's contents probe result when it holds package lists, else None."""
+    probe = (cell.get("probes") or {}).get(CONTENTS_PROBE)
+    if not isinstance(probe, dict) or not isinstance(probe.get("os_packages"), list):
+        return None
+    return probe
+
+
+def installs_system_packages(results: Mapping[str, Any], depset: str) -> bool:
+    for spec in results.get("depsets") or []:
+        if spec.get("name") == depset:
+            return any((spec.get("system") or {}).values())
+    return False
+
+
+def _in_order(cells: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Cells in results order, repeat 0 first, so the choice is stable."""
+    return sorted(cells, key=lambda c: int(c.get("repeat") or 0))
+
+
+def reference_cells(results: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """Per base: the cell its OS packages are read from, and the rule that chose it."""
+    chosen: dict[str, tuple[Mapping[str, Any], str]] = {}
+    with_contents = [c for c in _in_order(results.get("cells") or []) if contents_of(c)]
+    for cell in with_contents:
+        base = str(cell.get("base"))
+        clean = cell.get("status") == "passed" and not installs_system_packages(
+            results, str(cell.get("depset"))
+        )
+        if clean and (base not in chosen or chosen[base][1] != RULE_NO_SYSTEM):
+            chosen[base] = (cell, RULE_NO_SYSTEM)
+        elif base not in chosen:
+            chosen[base] = (cell, RULE_FALLBACK)
+    return chosen
+
+
+def base_record(results: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    return next((b for b in results.get("bases") or [] if b.get("name") == name), {})
+
+
+# -- made of --------------------------------------------------------------------------------
+
+
+def _package_key(package: Mapping[str, Any]) -> tuple[str, str]:
+    return str(package.get("name")), str(package.get("architecture") or "")
+
+
+def _size(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def distribution_sizes(cell: Mapping[str, Any]) -> list[SizedDistribution]:
+    """The venv's distributions with their bytes on disk, largest first."""
+    dists = [
+        SizedDistribution(str(d.get("name")), d.get("version"), _size(d.get("size_bytes")))
+        for d in (contents_of(cell) or {}).get("distributions") or []
+        if isinstance(d, dict)
+    ]
+    dists.sort(key=lambda d: (-d.size_bytes, d.name.lower()))
+    return dists
+
+
+def made_of(
+    results: Mapping[str, Any],
+    cell: Mapping[str, Any],
+    references: Mapping[str, tuple[Mapping[str, Any], str]],
+) -> MadeOf | None:
+    """The cell's base / system packages / Python split, or None without a contents result."""
+    contents = contents_of(cell)
+    if contents is None:
+        return None
+    system = _system_bytes(results, cell, contents, references.get(str(cell.get("base"))))
+    dists = distribution_sizes(cell)
+    base_size = base_record(results, str(cell.get("base"))).get("size_bytes")
+    return MadeOf(
+        base_bytes=base_size if isinstance(base_size, int) and base_size > 0 else None,
+        system_bytes=system,
+        python_bytes=sum(d.size_bytes for d in dists),
+        top=tuple(dists[:TOP_DISTRIBUTIONS]),
+        sbom_path=cell_sbom_path(str(cell.get("id")), int(cell.get("repeat") or 0)),
+    )
+
+
+def _system_bytes(
+    results: Mapping[str, Any],
+    cell: Mapping[str, Any],
+    contents: Mapping[str, Any],
+    reference: tuple[Mapping[str, Any], str] | None,
+) -> int | None:
+    if not installs_system_packages(results, str(cell.get("depset"))):
+        return 0
+    if reference is None or reference[1] != RULE_NO_SYSTEM:
+        return None
+    base_packages = (contents_of(reference[0]) or {}).get("os_packages") or []
+    known = {_package_key(p) for p in base_packages if isinstance(p, dict)}
+    return sum(
+        _size(p.get("installed_size_bytes"))
+        for p in contents.get("os_packages") or []
+        if isinstance(p, dict) and _package_key(p) not in known
+    )
+
+
+# -- bytes per install step -----------------------------------------------------------------
+
+
+def _count(value: Any) -> int | None:
+    """A byte count from the JSON (an int, or a float written by an older reader)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def step_sizes(cell: Mapping[str, Any]) -> StepSizes | None:
+    """The cell's bytes per install step, or None when it was not measured per step."""
+    total, start = _count(cell.get("size_added_bytes")), _count(cell.get("size_start_bytes"))
+    after = _count(cell.get("size_probes_bytes"))
+    if total is None or start is None or after is None:
+        return None
+    steps = tuple(
+        StepSize(str(s.get("name")), added)
+        for s in cell.get("steps") or []
+        if (added := _count(s.get("bytes_added"))) is not None
+    )
+    seconds = cell.get("size_measure_seconds")
+    measured = float(seconds) if isinstance(seconds, int | float) else None
+    return StepSizes(start, steps, after, total, measured)
+
+
+# -- two bases, one depset -------------------------------------------------------------------
+
+
+def sized_cell(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The record a size comparison reads: the first passed repeat with a contents result."""
+    return next((r for r in _in_order(records) if r.get("status") in GOOD and contents_of(r)), None)
+
+
+def size_difference(
+    cell_a: Mapping[str, Any] | None, cell_b: Mapping[str, Any] | None
+) -> SizeDifference | None:
+    """B − A by distribution; None unless both sides have a contents result."""
+    if cell_a is None or cell_b is None or not contents_of(cell_a) or not contents_of(cell_b):
+        return None
+    sizes_a = {normalise_name(d.name): d for d in distribution_sizes(cell_a)}
+    sizes_b = {normalise_name(d.name): d for d in distribution_sizes(cell_b)}
+    changes = [
+        DistributionChange(
+            (sizes_a.get(k) or sizes_b[k]).name,
+            sizes_a[k].size_bytes if k in sizes_a else None,
+            sizes_b[k].size_bytes if k in sizes_b else None,
+        )
+        for k in [*sizes_a, *(k for k in sizes_b if k not in sizes_a)]
+    ]
+    changes = sorted((c for c in changes if c.change), key=lambda c: (-abs(c.change), c.name))
+    added_a, added_b = (
+        _count(cell_a.get("size_added_bytes")),
+        _count(cell_b.get("size_added_bytes")),
+    )
+    return SizeDifference(
+        added_a=None if added_a is None else int(added_a),
+        added_b=None if added_b is None else int(added_b),
+        python_a=sum(d.size_bytes for d in sizes_a.values()),
+        python_b=sum(d.size_bytes for d in sizes_b.values()),
+        changes=tuple(changes),
+    )
+
+
+def signed_bytes(value: int) -> str:
+    """``"+6.0 MB"``, ``"−18 MB"``: a difference in the units of ``human_bytes``."""
+    if value == 0:
+        return "0 B"
+    return ("+" if value > 0 else "−") + human_bytes(abs(value))
+
+
+def human_bytes(value: int | None) -> str:
+    """Decimal units, as docker and pip print sizes: "780 MB", "4.2 kB"."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000 or unit == "GB":
+            break
+        amount /= 1000
+    digits = 0 if unit == "B" or amount >= 100 else 1
+    return f"{amount:.{digits}f} {unit}"
