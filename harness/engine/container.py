@@ -321,9 +321,13 @@ class CellContainer:
                 self.client.networks.get(network).disconnect(self.container, force=True)
 
     def size_added(self) -> int | None:
-        """Bytes in the container's writable layer (SDK 7.2 has no size on inspect)."""
+        """Bytes in the container's writable layer (SDK 7.2 has no size on inspect).
+
+        The engine leaves ``SizeRw`` out of its answer when it is 0 (the field is
+        ``omitempty``), as it is for a fresh container: a listed container without it
+        has an empty layer. None only when the container is not listed at all."""
         rows = self.client.api.containers(all=True, size=True, filters={"id": self.id})
-        return rows[0].get("SizeRw") if rows else None
+        return int(rows[0].get("SizeRw") or 0) if rows else None
 
 
 def _remove_quietly(container: Container) -> None:
