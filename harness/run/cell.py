@@ -250,6 +250,8 @@ class CellRun:
             self._record_warm_step("system-packages", "preinstalled")
             return True
         packages = self.job.depset.system.get(family) if family else None  # type: ignore[call-overload]
+        if family is None and self.job.base.get("standin"):
+            return self._standin_without_package_manager()
         if not packages:
             why = (
                 "the base has no package manager (no apt-get, no apk)"
@@ -265,6 +267,20 @@ class CellRun:
         as_root = ROOT_USER if self._default_user() else ""
         outcome = self._step(box, "system-packages", "install", command, user=as_root)
         return self._after_install_step(outcome)
+
+    def _standin_without_package_manager(self) -> bool:
+        """A stand-in built without a package manager (the musl build has no apk) says
+        nothing of the image it stands for, which has one: a limit of where this ran."""
+        reference = self.job.base.get("reference") or "the image it stands for"
+        limit = (
+            f"this stand-in for {reference} has no package manager (no apt-get, no apk), so "
+            f"the depset's system packages cannot be installed here; {reference} itself "
+            "was not measured (a limit of this environment, not of the base)"
+        )
+        self._record_step("system-packages", "install", "unavailable", 0.0, None, "", limit)
+        self.record["environment_limit"] = limit
+        self.record["reason"] = f"environment limit: {limit}"
+        return False
 
     def _record_warm_step(self, name: str, done: str) -> None:
         """A step the warm snapshot image already did: 0 s, and never a measurement."""

@@ -521,3 +521,52 @@ def test_a_failed_step_still_records_what_it_left_behind(tmp_path: Path) -> None
     assert not run._install(box)  # type: ignore[arg-type]
     pip = next(s for s in run.steps if s["name"] == "pip-install")
     assert pip["status"] == "failed" and pip["bytes_added"] == 399_999_000
+
+
+def test_a_stand_in_without_a_package_manager_is_a_limit_of_here(tmp_path: Path) -> None:
+    """The musl stand-in has no apk; python:3.15-alpine has one: not `unsupported`."""
+    from dataclasses import replace
+
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+
+    musl = replace(
+        job(tmp_path),
+        depset=DepsetSpec(system={"apt": ["ffmpeg"], "apk": ["ffmpeg"]}),
+        base={"image_id": "x", "reference": "python:3.15-alpine", "standin": "musl, no apk",
+              "tools": {"package_manager": "none"}},
+    )  # fmt: skip
+    run = CellRun(musl, client=None, redactor=Redactor())  # type: ignore[arg-type]
+    run.record = {"probes": {}}
+    assert not run._install(GrowingBox())  # type: ignore[arg-type]
+    assert run.steps[-1]["status"] == "unavailable"
+    assert run.record["environment_limit"].startswith(
+        "this stand-in for python:3.15-alpine has no package manager"
+    )
+    image = replace(musl, base={**musl.base, "standin": None})  # the image itself: its property
+    run = CellRun(image, client=None, redactor=Redactor())  # type: ignore[arg-type]
+    run.record = {"probes": {}}
+    assert not run._install(GrowingBox())  # type: ignore[arg-type]
+    assert run.steps[-1]["status"] == "unsupported"
+
+
+def test_an_empty_writable_layer_is_zero_bytes_not_unknown() -> None:
+    class Api:
+        def __init__(self, rows: list[dict[str, Any]]) -> None:
+            self.rows = rows
+
+        def containers(self, **_: object) -> list[dict[str, Any]]:
+            return self.rows
+
+    class Client:
+        def __init__(self, rows: list[dict[str, Any]]) -> None:
+            self.api = Api(rows)
+
+    def size(rows: list[dict[str, Any]]) -> int | None:
+        box = CellContainer(Client(rows), None)  # type: ignore[arg-type]
+        box.container = type("C", (), {"id": "abc"})()  # type: ignore[assignment]
+        return box.size_added()
+
+    assert size([{"Id": "abc"}]) == 0  # the engine omits SizeRw when it is 0
+    assert size([{"Id": "abc", "SizeRw": 4096}]) == 4096
+    assert size([]) is None  # not listed: unknown
