@@ -63,6 +63,14 @@ from harness.analysis.view import (
     normalise_name,
     too_noisy,
 )
+from harness.analysis.vulns import (
+    NotScanned,
+    VulnCounts,
+    base_scan,
+    cell_scan,
+    scan_delta,
+    scan_text,
+)
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 from harness.model.origin import origin_text
@@ -72,6 +80,25 @@ from harness.model.status import label as status_label
 
 # The distributions a depset's size table lists, largest difference first.
 SIZE_ROWS = 8
+
+
+@dataclass(frozen=True)
+class ScanPair:
+    """Two SBOMs' vulnerability scans (or why not) side by side, A then B."""
+
+    a: VulnCounts | NotScanned
+    b: VulnCounts | NotScanned
+
+    def lines(self, label_a: str, label_b: str) -> list[str]:
+        """One line per side and the difference; a reason shared by both is said once."""
+        a, b = self.a, self.b
+        if isinstance(a, NotScanned) and isinstance(b, NotScanned) and a.reason == b.reason:
+            return [f"{label_a} and {label_b}: {a.reason}"]
+        return [
+            f"{label_a}: {scan_text(a)}",
+            f"{label_b}: {scan_text(b)}",
+            f"B − A: {scan_delta(a, b)}",
+        ]
 
 
 @dataclass(frozen=True)
@@ -134,6 +161,7 @@ class DepsetComparison:
     verdict: str
     tests: SuiteComparison | None = None  # the depset's own test suite on each side
     sizes: SizeDifference | None = None  # bytes by distribution, B − A
+    vulnerabilities: ScanPair | None = None  # the cells' SBOMs: the base's and theirs
 
     def size_sentence(self) -> str | None:
         """``"spacy on B: 18.0 MB less than on A, of which blis 6.0 MB"``, or None."""
@@ -160,6 +188,7 @@ class Comparison:
     speed: SpeedTable  # the interpreter benchmark of B against A (A is the baseline)
     # What may move the numbers besides the bases themselves: said next to every delta.
     confounders: tuple[str, ...] = ()
+    vulnerabilities: ScanPair | None = None  # the base images' own SBOMs
 
 
 def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
@@ -349,6 +378,7 @@ def compare_bases(
         rows=tuple(rows),
         speed=speed_table(pair, baseline=base_a),
         confounders=tuple(confounders(results, base_a, base_b)),
+        vulnerabilities=ScanPair(base_scan(results, base_a), base_scan(results, base_b)),
     )
 
 
@@ -439,7 +469,17 @@ def _compare_depset(
         sizes=size_difference(
             sized_cell(ga.records) if ga else None, sized_cell(gb.records) if gb else None
         ),
+        vulnerabilities=_cell_scans(results, ga, gb),
     )
+
+
+def _cell_scans(
+    results: Mapping[str, Any], ga: CellGroup | None, gb: CellGroup | None
+) -> ScanPair | None:
+    """The two cells' SBOM scans (their first repeat), when both cells exist."""
+    if ga is None or gb is None:
+        return None
+    return ScanPair(cell_scan(results, ga.id), cell_scan(results, gb.id))
 
 
 # ----------------------------------------------------------------------- rendering
@@ -502,6 +542,7 @@ def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html
         "Timings: median over repeats ± half the range; deltas are B − A.",
         "",
         *_confounder_lines(c),
+        *_vulnerability_lines("Vulnerabilities (the base images' SBOMs)", c.vulnerabilities, a, b),
         *md_table(
             ["depset", a, b, "verdict"],
             [
@@ -555,9 +596,21 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
     if row.same_distributions:
         out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
     out += _sizes_markdown(row, a, b)
+    out += _vulnerability_lines(
+        "Vulnerabilities (the cells' SBOMs: the base and what the cell added)",
+        row.vulnerabilities,
+        a,
+        b,
+    )
     if row.tests is not None:
         out += _tests_markdown(row.tests, a, b)
     return out
+
+
+def _vulnerability_lines(title: str, pair: ScanPair | None, a: str, b: str) -> list[str]:
+    if pair is None:
+        return []
+    return [f"**{title}:**", "", *(f"- {md_escape(line)}" for line in pair.lines(a, b)), ""]
 
 
 def _sizes_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
@@ -614,6 +667,9 @@ deltas are B − A and count as a difference only beyond noise.</p>
 {% endfor %}</ul>
 {% if c.confounders %}<p><b>What else differs (confounds the timings):</b></p>
 <ul>{% for text in c.confounders %}<li>{{ text }}</li>{% endfor %}</ul>{% endif %}
+{% if c.vulnerabilities %}<p><b>Vulnerabilities (the base images' SBOMs):</b></p>
+<ul>{% for line in c.vulnerabilities.lines(c.base_a.name, c.base_b.name) %}<li>{{ line }}</li>
+{% endfor %}</ul>{% endif %}
 <table><tr><th>depset</th><th>{{ c.base_a.name }}</th><th>{{ c.base_b.name }}</th>
 <th>verdict</th></tr>
 {% for r in c.rows %}<tr><td><a href="#depset-{{ r.depset }}">{{ r.depset }}</a></td>
@@ -641,6 +697,10 @@ distribution(s) identical on both.</p>{% endif %}
 {% for name, sa, sb, change in r.size_rows() %}<tr><td>{{ name }}</td><td class="num">{{ sa }}</td>
 <td class="num">{{ sb }}</td><td class="num">{{ change }}</td></tr>{% endfor %}</table>{% endif %}
 {% endif %}
+{% if r.vulnerabilities %}<p><b>Vulnerabilities</b> <span class="muted">(the cells' SBOMs:
+the base and what the cell added)</span></p><ul>
+{% for line in r.vulnerabilities.lines(c.base_a.name, c.base_b.name) %}<li>{{ line }}</li>
+{% endfor %}</ul>{% endif %}
 {% if r.tests %}<h3>Test suite</h3><ul>
 {% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
 <li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}

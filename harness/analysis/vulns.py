@@ -324,3 +324,84 @@ def scan(sbom_path: Path, scanner: ScannerSpec) -> VulnCounts | NotScanned:
         return run(binary, sbom_path, scanner)
     except ScanFailed as exc:
         return NotScanned(str(exc), scanner.name)
+
+
+# -- reading recorded scans (results.json's ``sboms``) -------------------------------------
+
+
+def recorded_scan(data: Any) -> VulnCounts | NotScanned:
+    """A scan as publishing recorded it; an unreadable record is "not scanned", never 0."""
+    if isinstance(data, Mapping) and data.get("scanned"):
+        try:
+            return VulnCounts.from_dict(data)
+        except (KeyError, TypeError, ValueError):
+            return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
+    reason = data.get("reason") if isinstance(data, Mapping) else None
+    return NotScanned(str(reason or NOT_SCANNED_NO_DB))
+
+
+def _entries(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    sboms = results.get("sboms")
+    listed = sboms.get("sboms") if isinstance(sboms, Mapping) else None
+    return [e for e in listed or [] if isinstance(e, Mapping)]
+
+
+def base_scan(results: Mapping[str, Any], base: str) -> VulnCounts | NotScanned:
+    """The base image's SBOM scan, or why there is none."""
+    for entry in _entries(results):
+        if entry.get("kind") == "base" and entry.get("subject") == base:
+            return recorded_scan(entry.get("vulnerabilities"))
+    if "sboms" not in results:
+        return NotScanned(f"{NOT_SCANNED_PREFIX} this run's SBOMs are not listed in results.json")
+    return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: no cell of {base} reported its contents")
+
+
+def cell_scan(results: Mapping[str, Any], cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
+    """One cell's SBOM scan (the base's packages plus the cell's), or why there is none."""
+    for entry in _entries(results):
+        same = entry.get("kind") == "cell" and entry.get("subject") == cell
+        if same and int(entry.get("repeat") or 0) == repeat:
+            return recorded_scan(entry.get("vulnerabilities"))
+    return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: the cell reported no contents")
+
+
+# The severities always named in a count text, even at 0: the ones a decision turns on.
+ALWAYS_NAMED = ("critical", "high")
+
+
+def counts_text(counts: VulnCounts) -> str:
+    """``"0 critical, 0 high, 23 low; 5 fixable"``: every non-zero severity, and these two."""
+    named = [f"{n} {s}" for s, n in counts.by_severity().items() if n or s in ALWAYS_NAMED]
+    return ", ".join(named) + f"; {counts.fixable} fixable"
+
+
+def source_text(counts: VulnCounts) -> str:
+    """``"trivy 0.58.1, DB built 2026-11-30"``: said next to every count, since counts
+    move with the database."""
+    version = f" {counts.scanner_version}" if counts.scanner_version else ""
+    built = f"DB built {counts.db_built}" if counts.db_built else "DB date unknown"
+    return f"{counts.scanner}{version}, {built}"
+
+
+def scan_text(scan: VulnCounts | NotScanned) -> str:
+    if isinstance(scan, NotScanned):
+        return scan.reason
+    return f"{counts_text(scan)} ({source_text(scan)})"
+
+
+def scan_delta(a: VulnCounts | NotScanned, b: VulnCounts | NotScanned) -> str:
+    """B − A by severity, or why the two cannot be subtracted."""
+    if isinstance(a, NotScanned):
+        return f"no difference can be given: {a.reason}"
+    if isinstance(b, NotScanned):
+        return f"no difference can be given: {b.reason}"
+    if (a.scanner, a.db_built) != (b.scanner, b.db_built):
+        return (
+            f"not comparable: scanned with different databases ({source_text(a)}; {source_text(b)})"
+        )
+    changes = [
+        f"{nb - na:+d} {s}"
+        for (s, na), nb in zip(a.by_severity().items(), b.by_severity().values(), strict=True)
+        if nb != na
+    ]
+    return ", ".join(changes) if changes else "the same counts"

@@ -47,6 +47,15 @@ from harness.analysis.view import (
     safe_url,
     too_noisy,
 )
+from harness.analysis.vulns import (
+    SEVERITIES,
+    NotScanned,
+    VulnCounts,
+    base_scan,
+    counts_text,
+    scan_delta,
+    scan_text,
+)
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.origin import origin_tag, origin_text
@@ -261,6 +270,7 @@ def _pros_cons(ctx: _Context) -> list[str]:
             bullets += _relative_bullets(ctx, name)
         else:  # the baseline itself, or no baseline: the numbers as plain facts
             bullets += _absolute_bullets(ctx, name)
+        bullets += _vulnerability_bullets(ctx, name)
         lines += [f"* {b}" for b in bullets] or ["* Neutral, because nothing was measured"]
         lines.append("")
     return lines
@@ -442,6 +452,39 @@ def _base_size_bullet(ctx: _Context, base: str) -> list[str]:
         ]
     verdict = "Good" if delta.change < 0 else "Bad"
     return [f"{verdict}, because the base image is {here} vs {there} for the baseline"]
+
+
+def _vulnerability_bullets(ctx: _Context, base: str) -> list[str]:
+    """The base image SBOM's scan, with its database date; against the baseline's when both
+    were scanned with the same database. Never a 0 for "not scanned"."""
+    mine = base_scan(ctx.results, base)
+    if isinstance(mine, NotScanned):
+        return [f"Neutral, because its vulnerabilities are {md_escape(mine.reason)}"]
+    text = f"the base image's SBOM has {md_escape(scan_text(mine))}"
+    if not ctx.baseline or base == ctx.baseline:
+        return [f"Neutral, because {text}"]
+    theirs = base_scan(ctx.results, ctx.baseline)
+    if isinstance(theirs, NotScanned) or (theirs.scanner, theirs.db_built) != (
+        mine.scanner,
+        mine.db_built,
+    ):
+        why = md_escape(scan_delta(theirs, mine))
+        return [f"Neutral, because {text}; against {md_code(ctx.baseline)}: {why}"]
+    verdict = _fewer_severe(mine, theirs)
+    return [
+        f"{verdict}, because {text} vs {md_escape(counts_text(theirs))} for "
+        f"{md_code(ctx.baseline)} ({md_escape(scan_delta(theirs, mine))})"
+    ]
+
+
+def _fewer_severe(mine: VulnCounts, theirs: VulnCounts) -> str:
+    """Good when the first severity, from critical down, at which the counts differ has
+    fewer findings here; the same counts are Neutral."""
+    for severity in SEVERITIES:
+        here, there = getattr(mine, severity), getattr(theirs, severity)
+        if here != there:
+            return "Good" if here < there else "Bad"
+    return "Neutral"
 
 
 def _absolute_bullets(ctx: _Context, base: str) -> list[str]:

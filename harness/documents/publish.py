@@ -19,7 +19,7 @@ from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
-from harness.store.rundir import load_results, write_atomic
+from harness.store.rundir import load_results, write_atomic, write_json
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def write_outputs(
 
 def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None) -> Path:
     """sbom/<cell>.cdx.json per cell with a contents result, sbom/<base>.cdx.json per base,
-    each validated and (when a scanner is set) scanned; sbom/index.json lists them all."""
+    each validated and (when a scanner is set) scanned; sbom/index.json lists them all, and
+    so does results.json (``sboms``), which every document reads."""
     sbom_dir = out_dir / SBOM_DIR
     sbom_dir.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -56,6 +57,8 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
         "scanner": {"name": scanner.name, "db": str(scanner.db_dir)} if scanner else None,
         "sboms": entries,
     }
+    results["sboms"] = {"scanner": index["scanner"], "sboms": entries}
+    write_json(out_dir / "results.json", results)
     target = out_dir / SBOM_INDEX
     return write_atomic(target, json.dumps(index, indent=1))
 

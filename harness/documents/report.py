@@ -45,7 +45,7 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
-from harness.analysis.vulns import NOT_SCANNED_NO_DB, SEVERITIES
+from harness.analysis.vulns import NotScanned, recorded_scan, source_text
 from harness.documents import charts
 from harness.model import status as status_words
 from harness.model.ids import (
@@ -815,14 +815,10 @@ def base_vulnerabilities(
 
 
 def _scan_view(scan: Any) -> dict[str, Any]:
-    if not isinstance(scan, dict) or not scan.get("scanned"):
-        reason = scan.get("reason") if isinstance(scan, dict) else None
-        return {"counts": None, "text": str(reason or NOT_SCANNED_NO_DB)}
-    severities = scan.get("by_severity") or {}
-    counts = [(s, int(severities.get(s, 0))) for s in SEVERITIES]
-    version = f" {scan['scanner_version']}" if scan.get("scanner_version") else ""
-    db = f", DB built {scan['db_built']}" if scan.get("db_built") else ", DB date unknown"
-    return {"counts": counts, "text": f"{scan.get('scanner')}{version}{db}"}
+    result = recorded_scan(scan)
+    if isinstance(result, NotScanned):
+        return {"counts": None, "text": result.reason}
+    return {"counts": list(result.by_severity().items()), "text": source_text(result)}
 
 
 def _expected_failure(value: Any) -> dict[str, Any] | None:
@@ -1204,8 +1200,8 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
     results = load_results(results_dir / "results.json")
-    index_path = results_dir / SBOM_INDEX
-    sbom_index = (
+    index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
+    sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
     pages = render_report_pages(results, history=history, sbom_index=sbom_index)

@@ -138,6 +138,38 @@ class _Run(_Open):
     installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
 
 
+class _Scan(_Open):
+    """One SBOM's vulnerability scan, or (``scanned`` false) why there is none."""
+
+    scanned: bool
+    scanner: Text = None
+    scanner_version: Text = None
+    db_built: Text = None
+    by_severity: dict[str, int] | None = None
+    fixable: int | None = None
+    total: int | None = None
+    reason: Text = None
+
+
+class _SbomEntry(_Open):
+    path: str
+    kind: str  # "base" or "cell"
+    subject: str  # the base's name or the cell's id
+    cell: Text = None
+    repeat: int | None = None
+    components: int | None = None
+    valid: bool | None = None
+    errors: list[str] | None = None
+    vulnerabilities: _Scan | None = None
+
+
+class _Sboms(_Open):
+    """Written by publishing: every SBOM of the run, and the scanner that read them."""
+
+    scanner: dict[str, Any] | None = None
+    sboms: list[_SbomEntry] = []
+
+
 class _Shape(_Open):
     """The types of the fields readers use; every other key is free (extend, don't break)."""
 
@@ -145,6 +177,7 @@ class _Shape(_Open):
     bases: list[_Base] = []
     depsets: list[_Depset] = []
     cells: list[_Cell] = []
+    sboms: _Sboms | None = None
 
 
 def validate_shape(data: dict[str, Any], source: str) -> None:

@@ -116,6 +116,11 @@ def test_contents_probe_and_sboms(integration_run: dict[str, Any]) -> None:
     assert all(e["valid"] for e in entries.values()), [e["errors"] for e in entries.values()]
     spacy_sbom = _sbom(out, "sbom/py311_x_spacy.r0.cdx.json")
     assert f"pkg:pypi/spacy@{spacy['version']}" in _purls(spacy_sbom)
+    component = next(c for c in spacy_sbom["components"] if c.get("name") == "spacy")
+    properties = {p["name"]: p["value"] for p in component.get("properties") or []}
+    assert component["version"] == spacy["version"]
+    assert properties["harness:wheel-tag"] == spacy["wheel_tags"][0]  # e.g. cp311-…-manylinux…
+    assert properties["harness:built-from-source"] == "false"
     ffmpeg_purls = _purls(_sbom(out, "sbom/py311_x_ffmpeg.r0.cdx.json"))
     assert any(p.startswith("pkg:deb/debian/ffmpeg@") for p in ffmpeg_purls), ffmpeg_purls
     base_purls = _purls(_sbom(out, "sbom/py311.cdx.json"))
@@ -125,6 +130,24 @@ def test_contents_probe_and_sboms(integration_run: dict[str, Any]) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "What it is made of" in html and 'href="sbom/py311_x_spacy.r0.cdx.json"' in html
     assert "not scanned: no vulnerability database; see README" in html
+    listed = integration_run["out"] / "results.json"
+    assert json.loads(listed.read_text())["sboms"]["sboms"] == index["sboms"]
+
+
+def test_bytes_added_per_install_step_add_up_to_the_size_added(
+    integration_run: dict[str, Any],
+) -> None:
+    for cell_id in ("py311×tiny", "py311×ffmpeg", "py311×spacy"):
+        cell = cells(integration_run)[cell_id]
+        steps = {s["name"]: s.get("bytes_added") for s in cell["steps"] if s["kind"] == "install"}
+        assert steps["venv"] > 1_000_000 and steps.get("pip-install", 1) > 0, (cell_id, steps)
+        accounted = cell["size_start_bytes"] + sum(steps.values()) + cell["size_probes_bytes"]
+        assert accounted == cell["size_added_bytes"], cell_id
+        assert 0 <= cell["size_probes_bytes"] < 0.01 * cell["size_added_bytes"], cell_id
+        assert cell["size_measure_seconds"] > 0
+    ffmpeg = cells(integration_run)["py311×ffmpeg"]
+    system = next(s for s in ffmpeg["steps"] if s["name"] == "system-packages")
+    assert system["bytes_added"] > 50_000_000  # ffmpeg and its libraries, lists removed
 
 
 def test_no_labelled_container_is_left(integration_run: dict[str, Any], docker_client: Any) -> None:

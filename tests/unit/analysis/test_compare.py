@@ -226,3 +226,54 @@ def test_torch_sizes_by_distribution_in_markdown_and_html(run_b: dict[str, Any])
     html = render_comparison_html(comparison)
     assert "<b>Size:</b> torch on py313-slim: 280 MB more" in html
     assert "<td>triton</td>" in html
+
+
+def scanned(low: int, high: int = 0, built: str = "2026-11-29") -> dict[str, Any]:
+    from harness.analysis.vulns import VulnCounts
+
+    return VulnCounts("grype", "0.86.1", built, low=low, high=high).to_dict()
+
+
+def test_vulnerabilities_side_by_side_with_their_database(run_b: dict[str, Any]) -> None:
+    run_b["sboms"] = {
+        "scanner": {"name": "grype", "db": "/db"},
+        "sboms": [
+            {"path": "sbom/a.cdx.json", "kind": "base", "subject": "py311-slim", "repeat": 0,
+             "vulnerabilities": scanned(23)},
+            {"path": "sbom/b.cdx.json", "kind": "base", "subject": "alpine", "repeat": 0,
+             "vulnerabilities": scanned(2)},
+        ],
+    }  # fmt: skip
+    comparison = compare_bases(run_b, "py311-slim", "alpine", ["ffmpeg"])
+    assert comparison.vulnerabilities is not None
+    assert comparison.vulnerabilities.lines("slim", "musl") == [
+        "slim: 0 critical, 0 high, 23 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
+        "musl: 0 critical, 0 high, 2 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
+        "B − A: -21 low",
+    ]
+    markdown = render_comparison_markdown(comparison)
+    assert "**Vulnerabilities (the base images' SBOMs):**" in markdown
+    assert "- B − A: -21 low" in markdown
+    # the cells' SBOMs were not listed: said, not zero
+    ffmpeg = comparison.rows[0].vulnerabilities
+    assert ffmpeg is not None and ffmpeg.lines("slim", "musl") == [
+        "slim and musl: not scanned: no SBOM: the cell reported no contents"
+    ]
+    assert "B − A: -21 low" in render_comparison_html(comparison)
+
+
+def test_unscanned_runs_say_so_once_for_both(run_b: dict[str, Any]) -> None:
+    from harness.analysis.vulns import NOT_SCANNED_NO_DB
+
+    reason = {"scanned": False, "scanner": None, "reason": NOT_SCANNED_NO_DB}
+    run_b["sboms"] = {
+        "scanner": None,
+        "sboms": [
+            {"path": f"sbom/{b}.cdx.json", "kind": "base", "subject": b, "vulnerabilities": reason}
+            for b in ("py311-slim", "py313-slim")
+        ],
+    }
+    comparison = compare_bases(run_b, "py311-slim", "py313-slim", ["ffmpeg"])
+    assert comparison.vulnerabilities is not None
+    assert comparison.vulnerabilities.lines("A", "B") == [f"A and B: {NOT_SCANNED_NO_DB}"]
+    assert " 0 " not in render_comparison_markdown(comparison).split("Vulnerabilities")[1][:200]

@@ -323,3 +323,74 @@ def test_real_scanner(name: str, tmp_path: Path) -> None:
         assert outcome.scanner == name and outcome.scanner_version and outcome.db_built
     else:
         assert outcome == NotScanned(NOT_SCANNED_NO_DB, name)
+
+
+# -- recorded scans, as results.json lists them -------------------------------------------
+
+
+def counts(**severities: int) -> dict[str, Any]:
+    return VulnCounts("trivy", "0.58.0", "2026-11-29", fixable=1, **severities).to_dict()
+
+
+def sboms(*entries: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "sboms": {
+            "scanner": {"name": "trivy", "db": "/db"},
+            "sboms": [
+                {
+                    "path": f"sbom/{s}.cdx.json",
+                    "kind": k,
+                    "subject": s,
+                    "repeat": r,
+                    "vulnerabilities": v,
+                }
+                for k, s, r, v in entries
+            ],
+        }
+    }
+
+
+def test_recorded_scans_read_back_or_say_why_not() -> None:
+    from harness.analysis.vulns import base_scan, cell_scan, recorded_scan
+
+    assert recorded_scan(counts(low=23)) == VulnCounts(
+        "trivy", "0.58.0", "2026-11-29", low=23, fixable=1
+    )
+    assert recorded_scan({"scanned": False, "reason": "not scanned: trivy failed"}) == NotScanned(
+        "not scanned: trivy failed"
+    )
+    unreadable = {"scanned": True, "by_severity": {"low": 2}, "total": 9}
+    assert recorded_scan(unreadable) == NotScanned("not scanned: the recorded scan cannot be read")
+    results = sboms(("base", "slim", 0, counts(low=23)), ("cell", "slim×ffmpeg", 1, counts()))
+    assert isinstance(base_scan(results, "slim"), VulnCounts)
+    assert base_scan(results, "alpine") == NotScanned(
+        "not scanned: no SBOM: no cell of alpine reported its contents"
+    )
+    assert base_scan({}, "slim").reason.endswith("not listed in results.json")  # type: ignore[union-attr]
+    assert isinstance(cell_scan(results, "slim×ffmpeg", 1), VulnCounts)
+    assert isinstance(cell_scan(results, "slim×ffmpeg", 0), NotScanned)
+
+
+def test_count_texts_name_critical_and_high_even_at_zero() -> None:
+    from harness.analysis.vulns import counts_text, scan_text, source_text
+
+    slim = VulnCounts("trivy", "0.58.0", "2026-11-29", low=23, medium=2, fixable=5)
+    assert counts_text(slim) == "0 critical, 0 high, 2 medium, 23 low; 5 fixable"
+    assert source_text(slim) == "trivy 0.58.0, DB built 2026-11-29"
+    assert source_text(VulnCounts("grype", None, None)) == "grype, DB date unknown"
+    assert scan_text(slim).endswith("(trivy 0.58.0, DB built 2026-11-29)")
+    assert scan_text(NotScanned(NOT_SCANNED_NO_DB)) == NOT_SCANNED_NO_DB
+
+
+def test_differences_only_between_scans_of_one_database() -> None:
+    from harness.analysis.vulns import scan_delta
+
+    slim = VulnCounts("trivy", "0.58.0", "2026-11-29", low=23, high=1)
+    musl = VulnCounts("trivy", "0.58.0", "2026-11-29", low=2, high=1)
+    assert scan_delta(slim, musl) == "-21 low"
+    assert scan_delta(slim, slim) == "the same counts"
+    older = VulnCounts("trivy", "0.58.0", "2026-10-01", low=2)
+    assert scan_delta(slim, older).startswith("not comparable: scanned with different databases")
+    assert scan_delta(slim, NotScanned(NOT_SCANNED_NO_DB)) == (
+        f"no difference can be given: {NOT_SCANNED_NO_DB}"
+    )

@@ -243,3 +243,47 @@ def test_interpreter_speed_against_the_baseline(run_b: dict[str, Any], adr: str)
     assert "| py311-slim (baseline) |" in speed_section
     assert "60.0 ms (2.00x slower)" in speed_section
     assert "counts as a difference only when" in speed_section  # the noise rule, stated
+
+
+def base_entry(base: str, vulnerabilities: dict[str, Any]) -> dict[str, Any]:
+    return {"path": f"sbom/{base}.cdx.json", "kind": "base", "subject": base,
+            "vulnerabilities": vulnerabilities}  # fmt: skip
+
+
+def test_vulnerabilities_are_not_scanned_never_zero(adr: str) -> None:
+    pros = section(adr, "## Pros and Cons of the Options")
+    for option in pros.split("\n### ")[1:]:
+        assert "Neutral, because its vulnerabilities are not scanned: this run's SBOMs" in option
+
+
+def test_scanned_bases_are_weighed_by_their_most_severe_findings(run_b: dict[str, Any]) -> None:
+    from harness.analysis.vulns import VulnCounts
+
+    def scan(built: str = "2026-11-29", **counts: int) -> dict[str, Any]:
+        return VulnCounts("trivy", "0.58.0", built, **counts).to_dict()
+
+    run_b["sboms"] = {
+        "scanner": {"name": "trivy", "db": "/db"},
+        "sboms": [
+            base_entry("py311-slim", scan(low=23)),
+            base_entry("py313-slim", scan(low=2, high=1)),  # fewer, but one high: Bad
+            base_entry("alpine", scan(low=2)),
+            base_entry("custom", scan("2026-10-01", low=1)),  # another database
+        ],
+    }
+    text = render_adr(run_b, report_href="report.html", baseline="py311-slim", candidates=None)
+    pros = section(text, "## Pros and Cons of the Options")
+    options = {o.split("\n", 1)[0]: o for o in pros.split("\n### ")[1:]}
+
+    def bullet(prefix: str) -> str:
+        option = next(body for title, body in options.items() if prefix in title)
+        return next(line for line in option.splitlines() if "SBOM" in line)
+
+    assert bullet("alpine").startswith(
+        "* Good, because the base image's SBOM has 0 critical, 0 high, 2 low; 0 fixable "
+        "(trivy 0.58.0, DB built 2026-11-29) vs 0 critical, 0 high, 23 low; 0 fixable"
+    )
+    assert bullet("alpine").endswith("(-21 low)")
+    assert bullet("py313-slim").startswith("* Bad, because")
+    assert "not comparable: scanned with different databases" in bullet("custom")
+    assert bullet("py311-slim").startswith("* Neutral, because the base image's SBOM has")

@@ -108,6 +108,11 @@ def test_write_sboms_writes_valid_documents_and_an_index(
     assert props["harness:from-cell-rule"] == RULE_FALLBACK
     assert not any((c.get("purl") or "").startswith("pkg:pypi/") for c in base["components"])
     assert paths["sbom/py311-slim.cdx.json"]["components"] == len(BASE_PACKAGES)
+    # results.json lists the same SBOMs, so every document reads them from it alone
+    from harness.store.rundir import load_results
+
+    listed = load_results(tmp_path / "results.json")["sboms"]
+    assert listed == {"scanner": None, "sboms": index["sboms"]}
 
 
 def test_a_scanner_without_its_database_is_not_scanned_never_zero(
