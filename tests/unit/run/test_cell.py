@@ -564,7 +564,7 @@ def test_an_empty_writable_layer_is_zero_bytes_not_unknown() -> None:
 
     def size(rows: list[dict[str, Any]]) -> int | None:
         box = CellContainer(Client(rows), None)  # type: ignore[arg-type]
-        box.container = type("C", (), {"id": "abc"})()  # type: ignore[assignment]
+        box.container = type("C", (), {"id": "abc"})()
         return box.size_added()
 
     assert size([{"Id": "abc"}]) == 0  # the engine omits SizeRw when it is 0
