@@ -111,6 +111,7 @@ class BaseInfo:
     digest: str | None
     status: str | None
     reason: str | None
+    size_bytes: int | None = None  # the image's own size, as the engine reports it
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
         digest=base.get("digest"),
         status=base.get("status"),
         reason=base.get("reason"),
+        size_bytes=base.get("size_bytes") if isinstance(base.get("size_bytes"), int) else None,
     )
 
 
@@ -520,6 +522,8 @@ def _base_line(label: str, info: BaseInfo) -> str:
     parts.append(f"({md_escape(info.origin)})")
     if info.image_id:
         parts.append(f"image {md_escape(info.image_id)}")
+    if info.size_bytes:
+        parts.append(f"({human_bytes(info.size_bytes)})")
     if info.status and info.status != "available":
         parts.append(f"— {md_escape(info.status)}: {md_escape(info.reason or '')}")
     return " ".join(parts)
@@ -663,6 +667,7 @@ deltas are B − A and count as a difference only beyond noise.</p>
 <li><b>{{ label }}: {{ b.name }}</b> — {{ b.reference or "?" }}
 <span class="muted">({{ b.origin }})</span>
 {% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
+{% if b.size_bytes %}({{ bytes(b.size_bytes) }}){% endif %}
 {% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
 {% endfor %}</ul>
 {% if c.confounders %}<p><b>What else differs (confounds the timings):</b></p>
@@ -740,4 +745,5 @@ def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -
         suite_lines=suite_lines,
         spread=fmt_spread,
         speed_cell=speed_cell,
+        bytes=human_bytes,
     )

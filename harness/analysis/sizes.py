@@ -40,7 +40,9 @@ AFTER_INSTALL = "after the install steps (probes, tests)"
 
 
 @dataclass(frozen=True)
-class SizedDistribution:
+class SizedItem:
+    """A Python distribution (bytes on disk) or an OS package (its installed size)."""
+
     name: str
     version: str | None
     size_bytes: int
@@ -60,8 +62,11 @@ class MadeOf:
     base_bytes: int | None
     system_bytes: int | None
     python_bytes: int
-    top: tuple[SizedDistribution, ...]
+    top: tuple[SizedItem, ...]
     sbom_path: str
+    # The largest OS packages the cell has and its base's reference cell has not (dpkg's
+    # Installed-Size, apk's installed size): empty when that cannot be told apart.
+    top_system: tuple[SizedItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,10 +211,10 @@ def _size(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def distribution_sizes(cell: Mapping[str, Any]) -> list[SizedDistribution]:
+def distribution_sizes(cell: Mapping[str, Any]) -> list[SizedItem]:
     """The venv's distributions with their bytes on disk, largest first."""
     dists = [
-        SizedDistribution(str(d.get("name")), d.get("version"), _size(d.get("size_bytes")))
+        SizedItem(str(d.get("name")), d.get("version"), _size(d.get("size_bytes")))
         for d in (contents_of(cell) or {}).get("distributions") or []
         if isinstance(d, dict)
     ]
@@ -226,7 +231,8 @@ def made_of(
     contents = contents_of(cell)
     if contents is None:
         return None
-    system = _system_bytes(results, cell, contents, references.get(str(cell.get("base"))))
+    added = _added_packages(results, cell, contents, references.get(str(cell.get("base"))))
+    system = None if added is None else sum(p.size_bytes for p in added)
     dists = distribution_sizes(cell)
     base_size = base_record(results, str(cell.get("base"))).get("size_bytes")
     return MadeOf(
@@ -235,26 +241,30 @@ def made_of(
         python_bytes=sum(d.size_bytes for d in dists),
         top=tuple(dists[:TOP_DISTRIBUTIONS]),
         sbom_path=cell_sbom_path(str(cell.get("id")), int(cell.get("repeat") or 0)),
+        top_system=tuple((added or [])[:TOP_DISTRIBUTIONS]),
     )
 
 
-def _system_bytes(
+def _added_packages(
     results: Mapping[str, Any],
     cell: Mapping[str, Any],
     contents: Mapping[str, Any],
     reference: tuple[Mapping[str, Any], str] | None,
-) -> int | None:
+) -> list[SizedItem] | None:
+    """The OS packages the depset added, largest first; None when they cannot be told
+    from the base's own (no reference cell without system packages)."""
     if not installs_system_packages(results, str(cell.get("depset"))):
-        return 0
+        return []
     if reference is None or reference[1] != RULE_NO_SYSTEM:
         return None
     base_packages = (contents_of(reference[0]) or {}).get("os_packages") or []
     known = {_package_key(p) for p in base_packages if isinstance(p, dict)}
-    return sum(
-        _size(p.get("installed_size_bytes"))
+    added = [
+        SizedItem(str(p.get("name")), p.get("version"), _size(p.get("installed_size_bytes")))
         for p in contents.get("os_packages") or []
         if isinstance(p, dict) and _package_key(p) not in known
-    )
+    ]
+    return sorted(added, key=lambda p: (-p.size_bytes, p.name))
 
 
 # -- bytes per install step -----------------------------------------------------------------

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 NOT_SCANNED_PREFIX = "not scanned:"
 NOT_SCANNED_NO_DB = "not scanned: no vulnerability database; see README"
+# A run published before results.json listed its SBOMs (they are in its sbom/index.json).
+NOT_LISTED = f"{NOT_SCANNED_PREFIX} this run's SBOMs are not listed in results.json"
 SEVERITIES = ("critical", "high", "medium", "low", "negligible", "unknown")
 SCAN_TIMEOUT_S = 300.0
 INFO_TIMEOUT_S = 30.0
@@ -352,7 +354,7 @@ def base_scan(results: Mapping[str, Any], base: str) -> VulnCounts | NotScanned:
         if entry.get("kind") == "base" and entry.get("subject") == base:
             return recorded_scan(entry.get("vulnerabilities"))
     if "sboms" not in results:
-        return NotScanned(f"{NOT_SCANNED_PREFIX} this run's SBOMs are not listed in results.json")
+        return NotScanned(NOT_LISTED)
     return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: no cell of {base} reported its contents")
 
 
@@ -362,6 +364,8 @@ def cell_scan(results: Mapping[str, Any], cell: str, repeat: int = 0) -> VulnCou
         same = entry.get("kind") == "cell" and entry.get("subject") == cell
         if same and int(entry.get("repeat") or 0) == repeat:
             return recorded_scan(entry.get("vulnerabilities"))
+    if "sboms" not in results:
+        return NotScanned(NOT_LISTED)
     return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: the cell reported no contents")
 
 

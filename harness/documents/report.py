@@ -764,6 +764,10 @@ def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[st
     return {
         "bar": Markup(charts.stacked_bar(title, parts, sizes)),
         "python": human_bytes(made.python_bytes),
+        "system": [
+            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            for d in made.top_system
+        ],
         "steps": _step_sizes_view(steps),
         "top": [
             {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}

@@ -139,6 +139,7 @@ def test_made_of_splits_base_system_and_python(results: dict[str, Any]) -> None:
     assert len(torch.top) == 8
     ffmpeg = made_of(results, cells["py311-slim×ffmpeg"], references)
     assert ffmpeg is not None and ffmpeg.system_bytes == FFMPEG_PACKAGE["installed_size_bytes"]
+    assert [(p.name, p.size_bytes) for p in ffmpeg.top_system] == [("ffmpeg", 2_000_000)]
     # No clean reference cell for py313: what ffmpeg added cannot be told from the base.
     py313 = made_of(results, cells["py313-slim×ffmpeg"], references)
     assert py313 is not None and py313.system_bytes is None
@@ -157,6 +158,10 @@ def test_report_shows_what_a_cell_is_made_of_and_links_its_sbom(
     # the ten small ones are 1 to 10 kB: the two largest are named, the other eight share
     assert "other Python distributions: 36.0 kB" in html
     assert "system packages: unknown" in html  # py313×ffmpeg: no clean reference cell
+    assert (
+        'largest system packages it added (installed size): <span class="mono">ffmpeg</span> 2.0 MB'
+        in html
+    )
 
 
 def test_report_gives_the_bytes_each_install_step_added(
