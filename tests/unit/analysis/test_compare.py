@@ -277,3 +277,13 @@ def test_unscanned_runs_say_so_once_for_both(run_b: dict[str, Any]) -> None:
     assert comparison.vulnerabilities is not None
     assert comparison.vulnerabilities.lines("A", "B") == [f"A and B: {NOT_SCANNED_NO_DB}"]
     assert " 0 " not in render_comparison_markdown(comparison).split("Vulnerabilities")[1][:200]
+
+
+def test_each_base_line_gives_the_images_size(run_b: dict[str, Any]) -> None:
+    sizes = {b["name"]: b.get("size_bytes") for b in run_b["bases"]}
+    comparison = compare_bases(run_b, "py311-slim", "alpine", ["ffmpeg"])
+    assert comparison.base_a.size_bytes == sizes["py311-slim"]
+    from harness.analysis.sizes import human_bytes
+
+    markdown = render_comparison_markdown(comparison)
+    assert f"({human_bytes(sizes['py311-slim'])})" in markdown.split("\n")[2]
