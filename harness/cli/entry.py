@@ -90,7 +90,9 @@ def _add_simple(sub: Any) -> None:
     report.set_defaults(func=cmd_report)
     schema = sub.add_parser("schema", help="print the JSON Schema of matrix.yaml")
     schema.set_defaults(func=cmd_schema)
-    sweep = sub.add_parser("sweep", help="remove containers left by dead harness runs")
+    sweep = sub.add_parser(
+        "sweep", help="remove containers left by dead harness runs, and those kept by --keep"
+    )
     sweep.set_defaults(func=cmd_sweep)
 
 
@@ -153,7 +155,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sweep(_args: argparse.Namespace) -> int:
     from harness.engine import client as engine
 
-    removed = engine.sweep_dead_runs(engine.connect())
+    removed = engine.sweep_dead_runs(engine.connect(), include_kept=True)
     print(f"removed {len(removed)} container(s)")
     return 0
 

@@ -13,6 +13,7 @@ from harness.model.errors import EngineUnavailableError
 LABEL_RUN = "harness.run"
 LABEL_CELL = "harness.cell"
 LABEL_RUNNER = "harness.runner"  # host:pid of the process that started the container
+LABEL_KEEP = "harness.keep"  # `harness run --keep`: left for the user, not for the next run
 
 
 def connect(timeout: float = 120) -> docker.DockerClient:
@@ -55,15 +56,19 @@ def _runner_alive(token: str) -> bool:
     return True
 
 
-def sweep_dead_runs(client: docker.DockerClient, log: Any = print) -> list[str]:
+def sweep_dead_runs(
+    client: docker.DockerClient, log: Any = print, *, include_kept: bool = False
+) -> list[str]:
     """Remove containers whose runner process is gone (a SIGKILLed run).
 
-    Only labelled containers are considered, and never those of a live runner.
+    Only labelled containers are considered, and never those of a live runner. Those a
+    run kept on request (``--keep``) stay until ``harness sweep`` (``include_kept``).
     """
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
         token = container.labels.get(LABEL_RUNNER, "")
-        if token and not _runner_alive(token):
+        kept = container.labels.get(LABEL_KEEP) and not include_kept
+        if token and not kept and not _runner_alive(token):
             container.remove(force=True)
             removed.append(str(container.name))
     if removed:

@@ -25,7 +25,7 @@ import docker
 import docker.errors
 
 from harness import __version__
-from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
+from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import (
     ENGINE_ERRORS,
     OUTPUT_HEAD_BYTES,
@@ -548,6 +548,7 @@ class CellRun:
                 LABEL_RUNNER: job.runner,
                 "harness.repeat": str(job.repeat),
                 "harness.version": __version__,
+                **({LABEL_KEEP: "1"} if job.keep else {}),
             },
             mounts=self._mounts(),
             environment=self._env(),
