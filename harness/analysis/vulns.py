@@ -36,6 +36,12 @@ from typing import Any, Literal
 
 NOT_SCANNED_PREFIX = "not scanned:"
 NOT_SCANNED_NO_DB = "not scanned: no vulnerability database; see README"
+# An SBOM with no components (an image without dpkg's or apk's database): a scan of it
+# would read 0 for an image nobody could see into.
+NOT_SCANNED_EMPTY = (
+    f"{NOT_SCANNED_PREFIX} the SBOM lists no packages (the image has no dpkg or apk "
+    "database), so a count would say nothing"
+)
 # A run published before results.json listed its SBOMs (they are in its sbom/index.json).
 NOT_LISTED = f"{NOT_SCANNED_PREFIX} this run's SBOMs are not listed in results.json"
 SEVERITIES = ("critical", "high", "medium", "low", "negligible", "unknown")

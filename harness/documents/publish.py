@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis import diff as diffing
-from harness.analysis.vulns import NOT_SCANNED_NO_DB, NotScanned, ScannerSpec, scan
-from harness.documents.contents import index_entry, plan_sboms
+from harness.analysis.vulns import (
+    NOT_SCANNED_EMPTY,
+    NOT_SCANNED_NO_DB,
+    NotScanned,
+    ScannerSpec,
+    VulnCounts,
+    scan,
+)
+from harness.documents.contents import PlannedSbom, index_entry, plan_sboms
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
 from harness.documents.sbom import validate_sbom
@@ -50,7 +57,7 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
     for plan in plan_sboms(results):
         target = out_dir / plan.path
         write_atomic(target, plan.text)
-        counts = scan(target, scanner) if scanner else NotScanned(NOT_SCANNED_NO_DB)
+        counts = _scan(target, plan, scanner)
         entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
     index = {
         "run": (results.get("run") or {}).get("id"),
@@ -61,6 +68,14 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
     write_json(out_dir / "results.json", results)
     target = out_dir / SBOM_INDEX
     return write_atomic(target, json.dumps(index, indent=1))
+
+
+def _scan(target: Path, plan: PlannedSbom, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
+    if scanner is None:
+        return NotScanned(NOT_SCANNED_NO_DB)
+    if plan.components == 0:  # a scanner would answer 0 for an image it could not see into
+        return NotScanned(NOT_SCANNED_EMPTY, scanner.name)
+    return scan(target, scanner)
 
 
 def _write_documents(

@@ -814,7 +814,11 @@ def base_vulnerabilities(
             views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
                            "base reported its contents"}  # fmt: skip
             continue
-        views[name] = {"sbom": base_sbom_path(name), **_scan_view(entry.get("vulnerabilities"))}
+        views[name] = {
+            "sbom": base_sbom_path(name),
+            "components": entry.get("components"),
+            **_scan_view(entry.get("vulnerabilities")),
+        }
     return views
 
 

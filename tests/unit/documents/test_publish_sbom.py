@@ -197,3 +197,33 @@ def test_report_base_table_says_not_scanned_or_gives_counts(
     assert NOT_SCANNED_NO_DB not in html
     assert "critical 1 · high 3 · medium 0" in html
     assert "grype 0.80.0, DB built 2026-11-20T00:00:00Z" in html
+
+
+def test_an_sbom_without_packages_is_never_scanned_to_zero(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    """A base with no dpkg/apk database (the musl stand-in) has an empty base SBOM: a
+    scanner, even with its database, would report 0 for an image it could not see into."""
+    from harness.analysis.vulns import NOT_SCANNED_EMPTY
+
+    cells = {c["id"]: c for c in results["cells"]}
+    empty = contents([], [])
+    empty["package_manager"] = None
+    cells["py311-slim×torch"]["probes"]["contents"] = empty
+    cells["py311-slim×ffmpeg"]["probes"].pop("contents")
+    db = tmp_path / "cache" / "db"
+    db.mkdir(parents=True)
+    (db / "trivy.db").write_bytes(b"bolt")
+    fake = tmp_path / "trivy"  # answers every call with an empty, valid report
+    fake.write_text('#!/bin/sh\necho \'{"SchemaVersion": 2, "Results": []}\'\n')
+    fake.chmod(0o755)
+    spec = ScannerSpec("trivy", tmp_path / "cache", binary=fake)
+    index = json.loads(write_sboms(tmp_path, results, spec).read_text())
+    entries = {e["path"]: e for e in index["sboms"]}
+    base = entries["sbom/py311-slim.cdx.json"]
+    assert base["components"] == 0
+    assert base["vulnerabilities"] == {"scanned": False, "scanner": "trivy",
+                                       "reason": NOT_SCANNED_EMPTY}  # fmt: skip
+    html = render_report(copy.deepcopy(results), sbom_index=index)
+    assert "no OS packages listed: the image has no dpkg or apk database" in html
+    assert entries["sbom/py313-slim.cdx.json"]["vulnerabilities"]["scanned"] is True  # it has some
