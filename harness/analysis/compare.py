@@ -94,11 +94,10 @@ class ScanPair:
         a, b = self.a, self.b
         if isinstance(a, NotScanned) and isinstance(b, NotScanned) and a.reason == b.reason:
             return [f"{label_a} and {label_b}: {a.reason}"]
-        return [
-            f"{label_a}: {scan_text(a)}",
-            f"{label_b}: {scan_text(b)}",
-            f"B − A: {scan_delta(a, b)}",
-        ]
+        sides = [f"{label_a}: {scan_text(a)}", f"{label_b}: {scan_text(b)}"]
+        if isinstance(a, NotScanned) or isinstance(b, NotScanned):
+            return sides  # nothing to subtract: each side says why
+        return [*sides, f"B − A: {scan_delta(a, b)}"]
 
 
 @dataclass(frozen=True)

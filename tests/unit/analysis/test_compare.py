@@ -260,6 +260,11 @@ def test_vulnerabilities_side_by_side_with_their_database(run_b: dict[str, Any])
         "slim and musl: not scanned: no SBOM: the cell reported no contents"
     ]
     assert "B − A: -21 low" in render_comparison_html(comparison)
+    half = compare_bases(run_b, "py311-slim", "py313-slim", ["ffmpeg"]).vulnerabilities
+    assert half is not None and half.lines("A", "B") == [
+        "A: 0 critical, 0 high, 23 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
+        "B: not scanned: no SBOM: no cell of py313-slim reported its contents",
+    ]  # nothing to subtract, and no zero standing in for B
 
 
 def test_unscanned_runs_say_so_once_for_both(run_b: dict[str, Any]) -> None:
