@@ -332,10 +332,10 @@ def size_difference(
 
 
 def signed_bytes(value: int) -> str:
-    """``"+6.0 MB"``, ``"−18 MB"``: a difference in the units of ``human_bytes``."""
+    """``"+6.0 MB"``, ``"-18 MB"``: a difference in the units of ``human_bytes``."""
     if value == 0:
         return "0 B"
-    return ("+" if value > 0 else "−") + human_bytes(abs(value))
+    return ("+" if value > 0 else "-") + human_bytes(abs(value))
 
 
 def human_bytes(value: int | None) -> str:

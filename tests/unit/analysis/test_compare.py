@@ -217,7 +217,7 @@ def test_torch_sizes_by_distribution_in_markdown_and_html(run_b: dict[str, Any])
     )
     assert torch.size_rows()[:2] == [
         ("triton", "—", "286 MB", "+286 MB"),
-        ("numpy", "40.0 MB", "34.0 MB", "−6.0 MB"),
+        ("numpy", "40.0 MB", "34.0 MB", "-6.0 MB"),
     ]
     assert ffmpeg.sizes is None and ffmpeg.size_sentence() is None  # no contents: no claim
     markdown = render_comparison_markdown(comparison)

@@ -130,4 +130,4 @@ def test_byte_texts() -> None:
         "780 MB",
         "2.7 GB",
     ]
-    assert [signed_bytes(v) for v in (0, 6_000_000, -18_000_000)] == ["0 B", "+6.0 MB", "−18.0 MB"]
+    assert [signed_bytes(v) for v in (0, 6_000_000, -18_000_000)] == ["0 B", "+6.0 MB", "-18.0 MB"]
