@@ -53,11 +53,15 @@ def test_torch_is_the_declared_expected_failure(musl_run: dict[str, Any]) -> Non
     assert torch["steps"][-1]["failure_kind"] == "no-matching-distribution"
 
 
-def test_system_packages_without_a_package_manager_are_unsupported(
+def test_system_packages_on_a_stand_in_without_apk_are_a_limit_of_here(
     musl_run: dict[str, Any],
 ) -> None:
+    """The stand-in has no apk; python:3.15-alpine has one: not a property of the base."""
     ffmpeg = cells(musl_run)["ffmpeg"]
-    assert ffmpeg["status"] == "unsupported" and "no package manager" in ffmpeg["reason"]
+    assert ffmpeg["status"] == "unavailable", ffmpeg["reason"]
+    assert ffmpeg["environment_limit"].startswith(
+        "this stand-in for python:3.15-alpine has no package manager"
+    )
 
 
 def test_every_available_base_reports_its_libc(musl_run: dict[str, Any]) -> None:
