@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.analysis.sizes import size_difference, sized_cell
 from harness.analysis.view import (
     IMPORT_TIME,
     SIZE_NOISE,
@@ -108,6 +109,9 @@ class TimingChange:
 class SizeChange:
     cell_id: str
     delta: Delta
+    # The distributions behind it, from one passed repeat on each side: "of which torch
+    # 120 MB, triton 20 MB (new)"; "" without contents results.
+    of_which: str = ""
 
     @property
     def direction(self) -> str:
@@ -350,7 +354,9 @@ def _size_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[Size
             continue
         delta = compare_samples(before, after, SIZE_NOISE)
         if delta.significant:
-            yield SizeChange(gb.id, delta)
+            difference = size_difference(sized_cell(ga.records), sized_cell(gb.records))
+            of_which = difference.of_which("gone", "new") if difference else ""
+            yield SizeChange(gb.id, delta, of_which)
 
 
 def _distribution_changes(ga: CellGroup, gb: CellGroup) -> Iterable[DistributionChange]:
@@ -481,10 +487,11 @@ def _timing_text(t: TimingChange) -> str:
 def _size_text(s: SizeChange) -> str:
     d = s.delta
     pct = f", {d.percent:+.1f} %" if d.percent is not None else ""
-    return (
+    text = (
         f"{fmt_bytes(d.before.median)} → {fmt_bytes(d.after.median)} "
         f"({fmt_signed_bytes(d.change)}, {int(d.change):+,} bytes{pct})"
     )
+    return f"{text}; {s.of_which}" if s.of_which else text
 
 
 def _noise_note(diff: RunDiff) -> str:
