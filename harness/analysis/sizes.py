@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import normalise_name
+from harness.analysis.view import bases_by_name, normalise_name
 from harness.model.ids import cell_sbom_path
 from harness.model.probe_output import CONTENTS_PROBE
 from harness.model.status import GOOD
@@ -200,7 +200,7 @@ def reference_cells(results: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, 
 
 
 def base_record(results: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return next((b for b in results.get("bases") or [] if b.get("name") == name), {})
+    return bases_by_name(results).get(name) or {}
 
 
 # -- made of --------------------------------------------------------------------------------

@@ -354,25 +354,27 @@ def _entries(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [e for e in listed or [] if isinstance(e, Mapping)]
 
 
+def _recorded_for(
+    results: Mapping[str, Any], kind: str, subject: str, repeat: int, missing: str
+) -> VulnCounts | NotScanned:
+    """The scan of the ``kind`` SBOM of ``subject``; ``missing`` says why when it has none."""
+    for entry in _entries(results):
+        if (entry.get("kind"), entry.get("subject")) != (kind, subject):
+            continue
+        if kind == "base" or int(entry.get("repeat") or 0) == repeat:
+            return recorded_scan(entry.get("vulnerabilities"))
+    return NotScanned(NOT_LISTED if "sboms" not in results else f"{NOT_SCANNED_PREFIX} {missing}")
+
+
 def base_scan(results: Mapping[str, Any], base: str) -> VulnCounts | NotScanned:
     """The base image's SBOM scan, or why there is none."""
-    for entry in _entries(results):
-        if entry.get("kind") == "base" and entry.get("subject") == base:
-            return recorded_scan(entry.get("vulnerabilities"))
-    if "sboms" not in results:
-        return NotScanned(NOT_LISTED)
-    return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: no cell of {base} reported its contents")
+    missing = f"no SBOM: no cell of {base} reported its contents"
+    return _recorded_for(results, "base", base, 0, missing)
 
 
 def cell_scan(results: Mapping[str, Any], cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
     """One cell's SBOM scan (the base's packages plus the cell's), or why there is none."""
-    for entry in _entries(results):
-        same = entry.get("kind") == "cell" and entry.get("subject") == cell
-        if same and int(entry.get("repeat") or 0) == repeat:
-            return recorded_scan(entry.get("vulnerabilities"))
-    if "sboms" not in results:
-        return NotScanned(NOT_LISTED)
-    return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM: the cell reported no contents")
+    return _recorded_for(results, "cell", cell, repeat, "no SBOM: the cell reported no contents")
 
 
 # The severities always named in a count text, even at 0: the ones a decision turns on.
