@@ -100,6 +100,7 @@ class PullOutcome:
     image: Any = None
     reason: str | None = None
     registry_down: bool = False  # later pulls from this host would fail the same way
+    unauthorized: bool = False  # the registry refused the login sent (or asked for one)
     progress: list[str] = field(default_factory=list)
 
 
@@ -166,13 +167,11 @@ def _stream_pull(
             timeout=(timeout, timeout),  # the SDK's own pull would wait forever
         )
     except requests.exceptions.RequestException as err:
-        outcome.reason, outcome.registry_down = classify(reference, None, f"engine: {err}")
+        _failed(outcome, reference, None, f"engine: {err}")
         return
     with response:
         if response.status_code >= 400:
-            outcome.reason, outcome.registry_down = classify(
-                reference, response.status_code, _message(response)
-            )
+            _failed(outcome, reference, response.status_code, _message(response))
             return
         _read_progress(response, reference, outcome, cancelled)
 
@@ -186,7 +185,7 @@ def _read_progress(
                 return  # leaving the with-block closes the connection
             item = _json(line)
             if "error" in item:
-                outcome.reason, outcome.registry_down = classify(reference, None, item["error"])
+                _failed(outcome, reference, None, str(item["error"]))
                 return
             if isinstance(item.get("status"), str) and "id" not in item:
                 outcome.progress.append(item["status"])  # Digest: ..., Status: ...
@@ -223,6 +222,18 @@ def _json(line: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _failed(outcome: PullOutcome, reference: str, status: int | None, message: str) -> None:
+    outcome.reason, outcome.registry_down = classify(reference, status, message)
+    outcome.unauthorized = is_unauthorized(status, message)
+
+
+def is_unauthorized(status: int | None, message: str) -> bool:
+    lowered = message.lower()
+    if any(marker in lowered for marker in (*_UNRESOLVABLE, *_REFUSED)):
+        return False
+    return status == 401 or any(marker in lowered for marker in _UNAUTHORIZED)
+
+
 def classify(reference: str, status: int | None, message: str) -> tuple[str, bool]:
     """(reason, whether the registry host itself is down) for an engine pull error."""
     host = registry_host(reference)
@@ -231,7 +242,7 @@ def classify(reference: str, status: int | None, message: str) -> tuple[str, boo
         return f"cannot resolve {host} (no such host)", True
     if any(marker in lowered for marker in _REFUSED):
         return f"{host} refused the connection (nothing listens there)", True
-    if status == 401 or any(marker in lowered for marker in _UNAUTHORIZED):
+    if is_unauthorized(status, message):
         return f"credentials rejected or missing for {host}", False
     if any(marker in lowered for marker in _NO_ANSWER):
         return f"{host} did not answer: the engine gave up waiting ({_short(message)})", True

@@ -321,3 +321,30 @@ def test_the_registry_serves_what_was_pushed(pushed: Pushed) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["Docker-Content-Digest"] == pushed.digest
+
+
+def test_configured_credentials_the_registry_rejects_fail_the_run(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """Issue 24: a wrong password in settings.registry_auth is the user's configuration, not
+    an unavailable base: exit 2 naming the host and the variables, the password nowhere."""
+    host = auth_registry.host
+    wrong = f"wrong-{secrets.token_hex(8)}"
+    text = settings() + (
+        f"  registry_auth:\n    '{host}': {{username_env: REG_LOGIN, password_env: REG_SECRET}}\n"
+        f"bases:\n  py311-slim: {{image: '{auth_registry.ref(TAG)}'}}\ndepsets:\n" + BARE
+    )
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    env = {"REG_LOGIN": auth_registry.username or "", "REG_SECRET": wrong}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(tmp_path / "m.yaml"), "--out",
+         str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "DOCKER_CONFIG": str(tmp_path), **env},
+    )  # fmt: skip
+    console = done.stdout + done.stderr
+    assert done.returncode == 2, console[-3000:]
+    assert f"settings.registry_auth.{host}: {host} rejected the login" in console
+    assert "REG_LOGIN" in console and "REG_SECRET" in console
+    assert "Traceback" not in console
+    assert wrong not in console
