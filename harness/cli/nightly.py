@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -83,7 +82,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run_dir
     stem = f"compare-{args.base_a}-vs-{args.base_b}"
     # Confirmed, not assumed (the rule above keeps it so): both files land directly in out.
-    if Path(os.path.abspath(out / stem)).parent != Path(os.path.abspath(out)):
+    if (out / stem).resolve().parent != out.resolve():
         raise ConfigurationError(f"{out / stem}: outside {out}", "compare two bases of the run")
     out.mkdir(parents=True, exist_ok=True)
     html = compare.render_comparison_html(comparison).replace(

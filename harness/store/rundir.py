@@ -66,7 +66,7 @@ def current_umask() -> int:
     """The process's umask, read from /proc (Linux 4.7+) without changing it (setting and
     restoring it races with other threads creating files); else the one read at import."""
     try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+        with Path("/proc/self/status").open(encoding="ascii", errors="replace") as status:
             for line in status:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)

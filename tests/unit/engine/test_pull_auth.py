@@ -46,7 +46,7 @@ class _Api:
         self.answer = (status, message)
         self.headers: list[dict[str, Any]] = []
 
-    def post(self, url: str, **kwargs: Any) -> _Response:
+    def post(self, _url: str, **kwargs: Any) -> _Response:
         self.headers.append(kwargs.get("headers") or {})
         return _Response(*self.answer)
 
