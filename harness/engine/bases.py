@@ -240,7 +240,7 @@ class Resolver:
             return outcome.image, ""
         if outcome.registry_down:
             state.reachable, state.reason = False, outcome.reason
-            if "stalled" in (outcome.reason or ""):
+            if outcome.timed_out:
                 self.log(
                     f"[bases] {reference}: {outcome.reason}; connection closed, the engine "
                     "may still finish the download in the background"

@@ -348,3 +348,17 @@ def test_configured_credentials_the_registry_rejects_fail_the_run(
     assert "REG_LOGIN" in console and "REG_SECRET" in console
     assert "Traceback" not in console
     assert wrong not in console
+
+
+def test_a_registry_killed_mid_pull_is_named_as_a_lost_connection(docker_client: Any) -> None:
+    """Issue 24: a registry that dies half-way through a layer was reported as "stalled"."""
+    from harness.engine.pull import bounded_pull
+
+    with FaultyRegistry("killed-mid-blob") as killed:
+        reference = killed.ref("library/python:3.11-killed")
+        outcome = bounded_pull(docker_client, reference, PULL_TIMEOUT, None)
+        assert any("/blobs/" in request for request in killed.requests)  # it got that far
+    assert outcome.image is None and outcome.registry_down
+    assert outcome.reason is not None and "stalled" not in outcome.reason, outcome.reason
+    assert f"{killed.host} closed or reset the connection during the download" in outcome.reason
+    assert "the engine was retrying" in outcome.reason
