@@ -38,7 +38,7 @@ _PAGE = 4096  # what a file needs at the least on any filesystem harness writes 
 
 
 def is_disk_full(err: BaseException) -> bool:
-    """ENOSPC/EDQUOT, also from libraries (pyarrow) that keep only the message."""
+    """ENOSPC/EDQUOT, also from libraries that keep only the message."""
     if isinstance(err, OSError) and err.errno in _NO_SPACE:
         return True
     return isinstance(err, OSError) and "No space left on device" in str(err)
@@ -100,7 +100,7 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
 
 
 def write_atomic_with(path: Path, writer: Callable[[Path], None], size_hint: int = 0) -> Path:
-    """Like ``write_atomic`` for a library that writes a file itself (pyarrow's parquet)."""
+    """Like ``write_atomic`` for a library that writes a file itself (JUnit's ElementTree)."""
     folder = make_dirs(path.parent)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
