@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -597,10 +597,17 @@ class Matrix:
     sha256: str
     spec: MatrixSpec
     cells: tuple[Cell, ...]
+    # The line of each key path in the file (as loaded), for errors found after loading.
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def settings(self) -> Settings:
         return self.spec.settings
+
+    def problem(self, loc: Iterable[Any], what: str, fix: str) -> ConfigurationError:
+        """A configuration error at key path ``loc`` of this matrix: file, line, key, fix
+        (for what can only be checked at run time, e.g. a login variable not set)."""
+        return _Locator(self.path, dict(self.lines)).problem(loc, what, fix)
 
     def select(self, keyword: str | None) -> tuple[Cell, ...]:
         """The cells a ``-k`` expression picks (all with none): each word is a
@@ -743,7 +750,8 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
                 )
             )
         raise ConfigurationError.of(shown)
-    return Matrix(matrix.path, matrix.sha256, matrix.spec, tuple(expand_cells(matrix.spec)))
+    cells = tuple(expand_cells(matrix.spec))
+    return Matrix(matrix.path, matrix.sha256, matrix.spec, cells, lines)
 
 
 def _quotable(text: str) -> str:
@@ -928,8 +936,8 @@ def _allowed_keys(loc: Iterable[str]) -> list[str]:
         if part is None:
             break
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part)
-            current = None if field is None else field.annotation
+            known = current.model_fields.get(part)
+            current = None if known is None else known.annotation
         elif typing.get_origin(current) in (list, dict):
             current = typing.get_args(current)[-1]
         else:
@@ -1198,8 +1206,8 @@ def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tup
         variable = getattr(auth, key)
         value = environ.get(variable)
         if not value:
-            raise ConfigurationError(
-                f"{matrix.path}: settings.registry_auth.{host}.{key}: "
+            raise matrix.problem(
+                ("settings", "registry_auth", host, key),
                 f"the environment variable {variable} is not set",
                 f"export {variable} before the run (CI: from its secret store), or remove "
                 "the entry to use DOCKER_CONFIG / ~/.docker/config.json",

@@ -254,3 +254,22 @@ def test_a_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
 def test_a_missing_key_points_at_its_mapping(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path, HEAD + "cells: {expected_failures: [{base: a}]}\n")
     assert problem.key == "cells.expected_failures.0.reason" and problem.line == 9
+
+
+def test_a_login_variable_not_set_is_located_in_the_matrix(tmp_path: Path) -> None:
+    from harness.model.matrix import registry_login
+
+    text = HEAD + (
+        "settings:\n  registry_auth:\n"
+        "    reg.example:5000: {username_env: REG_USER, password_env: REG_TOKEN}\n"
+    )
+    matrix = load_matrix(write(tmp_path, text))
+    with pytest.raises(ConfigurationError) as caught:
+        registry_login(matrix, "reg.example:5000", {"REG_USER": "me"})
+    err = caught.value
+    assert (err.line, err.key) == (11, "settings.registry_auth.reg.example:5000.password_env")
+    assert err.message == "the environment variable REG_TOKEN is not set"
+    assert registry_login(matrix, "reg.example:5000", {"REG_USER": "u", "REG_TOKEN": "t"}) == (
+        "u",
+        "t",
+    )
