@@ -607,11 +607,11 @@ MISTAKES: dict[str, tuple[tuple[Any, ...], Any, str]] = {
 def test_every_mistake_is_listed_at_once_with_its_line(matrix_dir: Path, chosen: list[str]) -> None:
     document = copy.deepcopy(VALID)
     for name in chosen:
-        path, value, _ = MISTAKES[name]
+        at, value, _ = MISTAKES[name]
         parent: Any = document
-        for key in path[:-1]:
+        for key in at[:-1]:
             parent = parent[key]
-        parent[path[-1]] = value
+        parent[at[-1]] = value
     text = yaml.safe_dump(document, sort_keys=False)
     path = write_matrix(matrix_dir, text)
     with pytest.raises(ConfigurationError) as caught:
