@@ -737,6 +737,8 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
         sha = hashlib.sha256(text.encode()).hexdigest()
         matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
         problems += _check_files(where, matrix)
+    else:
+        problems += _check_sound_depsets(where, data, probes_dir)
     if problems or matrix is None:
         # In the order of the file (problems in other files, e.g. requirements, after).
         problems.sort(key=lambda p: (p.file != str(path), p.line or 0))
@@ -1077,26 +1079,60 @@ def _check_probes_exist(
     where: _Locator, spec: MatrixSpec, probe_dirs: list[Path]
 ) -> list[ConfigurationError]:
     problems = []
-    known = sorted({p for d in probe_dirs for p in available_probes(d)})
     for name, depset in spec.depsets.items():
-        for index, probe in enumerate(depset.probes):
-            if any((d / f"{probe}.py").is_file() for d in probe_dirs):
-                continue
-            # Your own probes live in your folder (extra_probes_dir), never in harness's
-            # installed package.
-            own = (
-                f"add {probe_dirs[-1]}/{probe}.py"
-                if len(probe_dirs) > 1
-                else f"write {probe}.py in a folder of your own and set "
-                "settings.extra_probes_dir to it"
+        problems += _check_probes(where, name, depset, probe_dirs)
+    return problems
+
+
+def _check_probes(
+    where: _Locator, name: str, depset: DepsetSpec, probe_dirs: list[Path]
+) -> list[ConfigurationError]:
+    problems = []
+    known = sorted({p for d in probe_dirs for p in available_probes(d)})
+    for index, probe in enumerate(depset.probes):
+        if any((d / f"{probe}.py").is_file() for d in probe_dirs):
+            continue
+        # Your own probes live in your folder (extra_probes_dir), never in harness's
+        # installed package.
+        own = (
+            f"add {probe_dirs[-1]}/{probe}.py"
+            if len(probe_dirs) > 1
+            else f"write {probe}.py in a folder of your own and set settings.extra_probes_dir to it"
+        )
+        problems.append(
+            where.problem(
+                ("depsets", name, "probes", index),
+                f"no probe {probe!r} in " + " or ".join(str(d) for d in probe_dirs),
+                did_you_mean(probe, known) + f"{own}, or use one of: {', '.join(known)}",
             )
-            problems.append(
-                where.problem(
-                    ("depsets", name, "probes", index),
-                    f"no probe {probe!r} in " + " or ".join(str(d) for d in probe_dirs),
-                    did_you_mean(probe, known) + f"{own}, or use one of: {', '.join(known)}",
-                )
-            )
+        )
+    return problems
+
+
+def _check_sound_depsets(
+    where: _Locator, data: dict[Any, Any], probes_dir: Path
+) -> list[ConfigurationError]:
+    """When the file's shape is wrong somewhere, the probes and files of every depset whose
+    own shape is right are still checked, so that one `harness validate` lists them too."""
+    settings = data.get("settings")
+    extra = settings.get("extra_probes_dir") if isinstance(settings, dict) else None
+    probe_dirs = [probes_dir, *([where.path.parent / extra] if isinstance(extra, str) else [])]
+    matrix_path = where.path.resolve()
+
+    def resolve(value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (matrix_path.parent / path).resolve()
+
+    depsets = data.get("depsets")
+    problems = []
+    for name, raw in depsets.items() if isinstance(depsets, dict) else []:
+        try:
+            depset = DepsetSpec.model_validate(raw)
+        except ValidationError:
+            continue  # its shape's problems are listed already
+        problems += _check_probes(where, str(name), depset, probe_dirs)
+        found = check_project_files(matrix_path, where.prefixed("depsets", name), depset, resolve)
+        problems += [where.bounded(err) for err in found]
     return problems
 
 

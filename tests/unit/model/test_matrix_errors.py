@@ -273,3 +273,21 @@ def test_a_login_variable_not_set_is_located_in_the_matrix(tmp_path: Path) -> No
         "u",
         "t",
     )
+
+
+def test_a_sound_depsets_files_and_probes_are_listed_with_a_shape_problem(tmp_path: Path) -> None:
+    text = (
+        HEAD.replace(
+            "one: {pip: [six]}",
+            "one: {pip: [six], requirements: [missing.txt], probes: [smoke_fmpeg]}\n"
+            "  two: {pip: six, requirements: [also-missing.txt]}",
+        )
+        + "settings: {memory: lots}\n"
+    )
+    problems = problems_of(tmp_path, text)
+    assert [(p.key, p.line) for p in problems] == [
+        ("depsets.one.probes.0", 8),
+        ("depsets.one.requirements.0", 8),
+        ("depsets.two.pip", 9),  # two's shape is wrong: its files wait for the next run
+        ("settings.memory", 10),
+    ]
