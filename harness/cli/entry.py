@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harness import __version__
 from harness.model.errors import ConfigurationError, FatalError
@@ -20,19 +22,51 @@ DEFAULT_MATRIX = "matrix.yaml"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args))
-    except FatalError as err:
-        print(f"harness: error: {err}", file=sys.stderr)
+    except FatalError as err:  # every user mistake, in the one format (model/errors.py)
+        print(err.render(), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors raised as ConfigurationError (exit 2, the one
+    format: ``harness: error: --flag: what`` then ``fix: …``) instead of printed here."""
+
+    def error(self, message: str) -> NoReturn:
+        raise usage_error(self.prog, message)
+
+
+_ARGUMENT = re.compile(r"^argument (?P<names>[^:]+): (?P<what>.*)$", re.DOTALL)
+_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+def usage_error(prog: str, message: str) -> ConfigurationError:
+    """argparse's message as ``KEY: what`` with a fix: the flag's first name is the key,
+    a misspelled choice gets "did you mean", and the fix points at the command's --help."""
+    key = None
+    found = _ARGUMENT.match(message)
+    if found:
+        key, message = found["names"].split("/")[0], found["what"]
+    elif message.startswith("unrecognized arguments: "):
+        key, message = message.split(": ", 1)[1], "unrecognized argument(s)"
+    fix = f"see `{prog} --help`"
+    choice = _CHOICE.search(message)
+    if choice:
+        choices = re.findall(r"'([^']*)'", choice["choices"])
+        close = difflib.get_close_matches(choice["given"], choices, n=1)
+        fix = (
+            f"did you mean {close[0]!r}? " if close else ""
+        ) + f"use one of: {', '.join(choices)}"
+    return ConfigurationError(message, fix, key=key)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser = _Parser(prog="harness", description=__doc__)
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run(sub)
@@ -89,6 +123,13 @@ def _add_simple(sub: Any) -> None:
     report.add_argument("dir")
     report.set_defaults(func=cmd_report)
     schema = sub.add_parser("schema", help="print the JSON Schema of matrix.yaml")
+    schema.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="json: the schema (harness/schema/matrix.schema.json); markdown: the reference "
+        "page rendered from it (docs/matrix-reference.md)",
+    )
     schema.set_defaults(func=cmd_schema)
     sweep = sub.add_parser(
         "sweep", help="remove containers left by dead harness runs, and those kept by --keep"
@@ -140,8 +181,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(_args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2))
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.format == "markdown":
+        from harness.schema.reference import render_markdown
+
+        sys.stdout.write(render_markdown(json_schema()))
+    else:
+        print(json.dumps(json_schema(), indent=2))
     return 0
 
 

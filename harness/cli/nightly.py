@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
-from harness.model.errors import ConfigurationError, RunAbortedError
+from harness.model.errors import ConfigurationError, ResultsError, RunAbortedError
+from harness.model.matrix import NAME_PATTERN
 from harness.store.rundir import load_results, write_atomic
 
 
@@ -56,7 +58,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis import compare, installers
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
-    results = load_results(_results_path(str(run_dir)))
+    results_path = _results_path(str(run_dir))
+    results = load_results(results_path)
+    # Base names become file names below: they follow the matrix's name rule.
+    for index, base in enumerate(results["bases"]):
+        if not re.match(NAME_PATTERN, str(base["name"])):
+            raise ResultsError(
+                f"{results_path}: bases[{index}].name: {base['name']!r} is not a base name "
+                f"(a matrix name matches {NAME_PATTERN})",
+                "correct the name in the file, or run the matrix again (`harness run`)",
+            )
     names = {b["name"] for b in results["bases"]}
     for base in (args.base_a, args.base_b):
         if base not in names:
@@ -69,8 +80,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
     note = installers.fairness_note(results)
     out = Path(args.out) if args.out else run_dir
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"compare-{args.base_a}-vs-{args.base_b}"
+    # Confirmed, not assumed (the rule above keeps it so): both files land directly in out.
+    if (out / stem).resolve().parent != out.resolve():
+        raise ConfigurationError(f"{out / stem}: outside {out}", "compare two bases of the run")
+    out.mkdir(parents=True, exist_ok=True)
     html = compare.render_comparison_html(comparison).replace(
         "</body>",
         installers.render_installers_html(pairs, note, report_href="report.html") + "</body>",

@@ -68,6 +68,7 @@ def run_matrix(options: RunOptions) -> RunOutcome:
 
     parse_fail_on(options.fail_on)  # a typo fails now, not after the run
     matrix = load_matrix(options.matrix)  # exit 2 before any container starts
+    matrix.select(options.keyword)  # a -k typo too, in harness's format (not pytest's)
     if options.shard:
         from harness.model.plan import parse_shard
 

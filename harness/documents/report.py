@@ -1,6 +1,6 @@
 """report.html from results.json alone (schema_version 1, see docs/design.md).
 
-Tables are pandas DataFrames derived from the results; the page is a jinja2
+Tables are lists of rows (plain dicts) derived from the results; the page is a jinja2
 template with autoescape on, because every string that came out of a container
 (log tails, probe output, package names, reasons) is untrusted text.
 The only markup not produced by the template is the SVG from ``charts``, which
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -91,12 +92,6 @@ _RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat"
 _HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
 _ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
 
-CELL_COLUMNS = [
-    "id", "base", "depset", "installer", "repeat", "status", "reason", "seconds",
-    "install_seconds", "system_seconds", "venv_seconds", "pip_seconds", "install_complete",
-    "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
-    "built_from_source", "warm", "sdists", "expected_reason", "environment_limit", "anchor",
-]  # fmt: skip
 _NUMERIC = [
     "seconds", "install_seconds", "system_seconds", "venv_seconds", "pip_seconds",
     "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
@@ -134,15 +129,8 @@ def _platform_kind(platform: str) -> str:
 
 
 def missing(value: Any) -> bool:
-    """None, NaN or pandas NA: pandas turns None into NaN, which jinja finds truthy."""
-    if value is None:
-        return True
-    if isinstance(value, list | dict | tuple | str):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    """None or NaN (results.json may hold NaN, which jinja would find truthy)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _sum_steps(steps: Sequence[Mapping[str, Any]], **match: str) -> float | None:
@@ -267,13 +255,12 @@ def _fact_text(value: Any) -> str:
     return text if len(text) <= _FACT_MAX_CHARS else text[: _FACT_MAX_CHARS - 1] + "…"
 
 
-# --- DataFrames -----------------------------------------------------------------------
+# --- tables (lists of rows) -------------------------------------------------------------
 
 
-def cells_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+def cells_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per cell record (a repeat is its own record) with its headline numbers."""
-    rows = [_cell_row(c) for c in results.get("cells") or []]
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return [_cell_row(c) for c in results.get("cells") or []]
 
 
 def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -311,69 +298,82 @@ def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def grid_frame(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell id: repeats folded into the median, with the install spread."""
-    medians = {
-        f"{col}": (col, "median")
-        for col in ("system_seconds", "venv_seconds", "pip_seconds", "download_bytes",
-                    "size_added_bytes", "import_seconds", "smoke_seconds")
-    }  # fmt: skip
-    # None in an all-None column leaves it object-typed; median needs numbers.
-    numeric = cells.assign(**{c: pd.to_numeric(cells[c], errors="coerce") for c in _NUMERIC})
-    return (
-        numeric.groupby("id", sort=False)
-        .agg(
-            base=("base", "first"),
-            depset=("depset", "first"),
-            installer=("installer", "first"),
-            anchor=("anchor", "first"),
-            status=("status", worst_status),
-            statuses=("status", _status_mix),
-            runs=("repeat", "size"),
-            reason=("reason", "first"),
-            expected_reason=("expected_reason", "first"),
-            environment_limit=("environment_limit", "first"),
-            install_median=("install_seconds", "median"),
-            install_min=("install_seconds", "min"),
-            install_max=("install_seconds", "max"),
-            install_complete=("install_complete", "all"),
-            built_from_source=("built_from_source", "any"),
-            warm=("warm", "any"),
-            sdists=("sdists", _union),
-            **medians,
+def grid_frame(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per cell id, in order of first appearance: repeats folded into the median,
+    with the install spread; a missing value is left out of every fold."""
+    by_id: dict[str, list[Mapping[str, Any]]] = {}
+    for row in cells:
+        by_id.setdefault(row["id"], []).append(row)
+    grid = []
+    for cell_id, rows in by_id.items():
+        present = {c: [r[c] for r in rows if not missing(r[c])] for c in rows[0]}
+        numbers = {c: [n for r in rows if (n := _numeric(r[c])) is not None] for c in _NUMERIC}
+        installs = numbers["install_seconds"]
+        grid.append(
+            {
+                "id": cell_id,
+                **{c: next(iter(present[c]), None) for c in _GRID_FIRST},
+                "status": worst_status(present["status"]),
+                "statuses": _status_mix(present["status"]),
+                "runs": len(rows),
+                "install_median": _median(installs),
+                "install_min": min(installs, default=None),
+                "install_max": max(installs, default=None),
+                "install_complete": all(r["install_complete"] for r in rows),
+                "built_from_source": any(r["built_from_source"] for r in rows),
+                "warm": any(r["warm"] for r in rows),
+                "sdists": _union(r["sdists"] for r in rows),
+                **{c: _median(numbers[c]) for c in _GRID_MEDIANS},
+            }
         )
-        .reset_index()
-    )
+    return grid
+
+
+# The first value present over a cell's repeats; the median over them.
+_GRID_FIRST = ("base", "depset", "installer", "anchor", "reason", "expected_reason",
+               "environment_limit")  # fmt: skip
+_GRID_MEDIANS = ("system_seconds", "venv_seconds", "pip_seconds", "download_bytes",
+                 "size_added_bytes", "import_seconds", "smoke_seconds")  # fmt: skip
+
+
+def _numeric(value: Any) -> float | None:
+    """A number to fold (a numeric string too, as results written by hand may hold)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
 
 
 def worst_status(statuses: Iterable[Any]) -> str:
     return status_words.worst(s for s in statuses if not missing(s))
 
 
-def _status_mix(statuses: pd.Series) -> str:
-    counts = statuses.value_counts()
+def _status_mix(statuses: Sequence[Any]) -> str:
+    counts = Counter(statuses).most_common()
     if len(counts) <= 1:
         return ""
-    return ", ".join(f"{n}× {status}" for status, n in counts.items())
+    return ", ".join(f"{n}× {status}" for status, n in counts)
 
 
-def _union(values: pd.Series) -> str:
+def _union(values: Iterable[Any]) -> str:
     names = {n.strip() for v in values if isinstance(v, str) for n in v.split(",") if n.strip()}
     return ", ".join(sorted(names))
 
 
-def bases_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+def bases_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The bases table: where each image came from and what it contains."""
     standins = _standins(results)
-    rows = [
+    return [
         _base_row({**b, "standin": standins.get(str(b.get("name")))})
         for b in results.get("bases") or []
     ]
-    columns = ["name", "reference", "kind", "standin", "origin", "origin_kind", "origin_tag",
-               "description", "status", "reason", "image", "image_id", "image_id_short",
-               "digest", "os", "libc", "python", "size_bytes", "build_seconds",
-               "anchor"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
@@ -395,9 +395,9 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+def distributions_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every installed distribution of every cell record, with its artefact kind."""
-    rows = [
+    return [
         {
             "id": cell.get("id"),
             "repeat": int(cell.get("repeat") or 0),
@@ -414,14 +414,11 @@ def distributions_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for cell in results.get("cells") or []
         for d in cell.get("distributions") or []
     ]
-    columns = ["id", "repeat", "name", "version", "wheel", "tag", "kind", "requested", "source",
-               "build_seconds", "failed"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
 
 
-def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+def facts_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Long table of smoke facts: (cell, probe, fact, value), first repeat of each cell."""
-    rows = [
+    return [
         {"id": c.get("id"), "base": c.get("base"), "depset": c.get("depset"),
          "probe": name, "fact": fact, "value": value}
         for c in results.get("cells") or []
@@ -430,18 +427,14 @@ def facts_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
         for fact, value in smoke_facts(probe).items()
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["id", "base", "depset", "probe", "fact", "value"])
 
 
 # --- view models for the template -----------------------------------------------------
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as dicts with NaN turned back into None for the template."""
-    return [
-        {str(k): (None if missing(v) else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
-    ]
+def _records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as dicts with NaN turned into None for the template."""
+    return [{str(k): (None if missing(v) else v) for k, v in row.items()} for row in rows]
 
 
 def _ordered(names: Iterable[Any], declared: Sequence[str]) -> list[str]:
@@ -493,7 +486,7 @@ def _depset_views(
     views = []
     for depset in _ordered((g["depset"] for g in grid), _depset_names(results)):
         rows = [g for b in bases for g in grid if g["base"] == b and g["depset"] == depset]
-        fact_bases, fact_rows = _facts_table(facts[facts["depset"] == depset], bases)
+        fact_bases, fact_rows = _facts_table([f for f in facts if f["depset"] == depset], bases)
         views.append(
             {
                 "name": depset,
@@ -615,21 +608,21 @@ def _depset_spec(results: Mapping[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _facts_table(facts: pd.DataFrame, bases: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Pivot facts to one row per (probe, fact) and one column per base."""
-    if facts.empty:
-        return [], []
-    table = facts.pivot_table(
-        index=["probe", "fact"], columns="base", values="value", aggfunc="first", sort=False
-    )
-    columns = [b for b in bases if b in table.columns]
+def _facts_table(
+    facts: Sequence[Mapping[str, Any]], bases: list[str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Pivot facts to one row per (probe, fact) and one column per base, with the first
+    value of each; rows grouped by probe (in order of first appearance), then by fact."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in facts:
+        if not any(missing(f[k]) for k in ("probe", "fact", "base", "value")):
+            table.setdefault((f["probe"], f["fact"]), {}).setdefault(f["base"], f["value"])
+    probes = {p: n for n, p in enumerate(dict.fromkeys(p for p, _ in table))}
+    names = {f: n for n, f in enumerate(dict.fromkeys(f["fact"] for f in facts))}
+    columns = [b for b in bases if any(b in values for values in table.values())]
     rows = [
-        {
-            "probe": probe,
-            "fact": fact,
-            "values": [_none(table.at[(probe, fact), b]) for b in columns],
-        }
-        for probe, fact in table.index
+        {"probe": probe, "fact": fact, "values": [table[probe, fact].get(b) for b in columns]}
+        for probe, fact in sorted(table, key=lambda key: (probes[key[0]], names[key[1]]))
     ]
     return columns, rows
 
@@ -709,14 +702,14 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     ]
 
 
-def _distributions_by_run(dists: pd.DataFrame) -> dict[tuple[str, int], list[dict[str, Any]]]:
+def _distributions_by_run(
+    dists: Sequence[Mapping[str, Any]],
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """Each cell run's distributions, requested first, then by name: sorted once for all
     (per cell, filtering the whole frame made the report quadratic in the cells)."""
-    ordered = dists.sort_values(
-        ["requested", "name"], ascending=[False, True], key=_sort_key, kind="stable"
-    )
+    ordered = sorted(_records(dists), key=_sort_key)
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for row in _records(ordered):
+    for row in ordered:
         runs.setdefault((str(row["id"]), int(row["repeat"])), []).append(row)
     return runs
 
@@ -836,8 +829,10 @@ def _expected_failure(value: Any) -> dict[str, Any] | None:
     return {"reason": value.get("reason"), "link": value.get("link")}
 
 
-def _sort_key(column: pd.Series) -> pd.Series:
-    return column.str.lower() if column.name == "name" else column
+def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
+    """Requested first, then by name (case-insensitive; a missing name last)."""
+    name = dist["name"]
+    return (not dist["requested"], not isinstance(name, str), str(name).lower())
 
 
 def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
@@ -1140,8 +1135,8 @@ def _context(
     cells = cells_frame(results)
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
-    base_names = _ordered(cells["base"], [b["name"] for b in bases])
-    depsets = _ordered(cells["depset"], _depset_names(results))
+    base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
+    depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,

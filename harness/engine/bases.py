@@ -37,6 +37,7 @@ from harness.engine.pull import (
     repo_digest,
 )
 from harness.model.cache import cache_root as harness_cache
+from harness.model.errors import ConfigurationError
 from harness.model.matrix import (
     BaseSpec,
     DebootstrapSpec,
@@ -215,11 +216,22 @@ class Resolver:
     ) -> tuple[Any, str]:
         timeout = self.matrix.settings.pull_timeout
         host = registry_host(reference)
-        header = auth_header(self.client, host, self._login(host))
+        login = self._login(host)
+        header = auth_header(self.client, host, login)
         self.log(f"[bases] pulling {reference} (timeout {timeout:g} s)")
         started = time.monotonic()
         outcome = bounded_pull(self.client, reference, timeout, header)
         record["pull_seconds"] = round(time.monotonic() - started, 2)
+        if login is not None and outcome.unauthorized:
+            # The user's own configuration, not a limit of this environment: fail the run.
+            auth = self.matrix.settings.registry_auth[host]
+            raise ConfigurationError(
+                f"{self.matrix.path}: settings.registry_auth.{host}: {host} rejected the login "
+                f"read from {auth.username_env} and {auth.password_env} ({outcome.reason})",
+                f"check the values of {auth.username_env} and {auth.password_env} (CI: its "
+                "secret store) and that this login may pull the image, or remove the entry to "
+                "use DOCKER_CONFIG / ~/.docker/config.json",
+            )
         if outcome.image is not None:
             state.reachable = True
             digest = repo_digest(outcome.image, reference)
@@ -228,7 +240,7 @@ class Resolver:
             return outcome.image, ""
         if outcome.registry_down:
             state.reachable, state.reason = False, outcome.reason
-            if "stalled" in (outcome.reason or ""):
+            if outcome.timed_out:
                 self.log(
                     f"[bases] {reference}: {outcome.reason}; connection closed, the engine "
                     "may still finish the download in the background"

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import docker
@@ -34,6 +35,9 @@ _NO_ANSWER = ("client.timeout exceeded", "context deadline exceeded", "i/o timeo
 _DROPPED = (": eof", "connection reset by peer")
 _UNAUTHORIZED = ("no basic auth credentials", "unauthorized", "authentication required")
 _NOT_FOUND = ("manifest unknown", "not found", "name unknown")
+# The engine's per-layer progress words once a layer's bytes have all arrived.
+_UNPACKING = ("Verifying Checksum", "Download complete", "Extracting", "Pull complete")
+_MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,21 @@ class PullOutcome:
     image: Any = None
     reason: str | None = None
     registry_down: bool = False  # later pulls from this host would fail the same way
+    unauthorized: bool = False  # the registry refused the login sent (or asked for one)
+    timed_out: bool = False  # gave up at pull_timeout; the engine may go on in the background
     progress: list[str] = field(default_factory=list)
+    # What the engine's stream said of the layers: bytes received per layer, when the last
+    # bytes came (time.monotonic), its last "Retrying in N seconds" (the engine lost the
+    # connection and tries again) and the last layer status.
+    layer_bytes: dict[str, int] = field(default_factory=dict)
+    bytes_at: float | None = None
+    retrying: str | None = None
+    layer_status: str | None = None
+
+    @property
+    def received(self) -> str:
+        """The engine's own count (coarse: it reports progress in steps)."""
+        return f"the engine counted {sum(self.layer_bytes.values()) / _MIB:.1f} MiB"
 
 
 def auth_header(
@@ -134,9 +152,12 @@ def bounded_pull(
     worker.join(timeout)
     if worker.is_alive():
         cancelled.set()  # the worker closes its connection at its next line or read timeout
-        return PullOutcome(
-            reason=f"{host} stalled: the pull did not finish within pull_timeout ({timeout:g} s)",
+        # A copy: the worker may still write into its own outcome until it sees the flag.
+        return replace(
+            outcome,
+            reason=_unfinished(host, timeout, outcome),
             registry_down=True,
+            timed_out=True,
         )
     if outcome.reason is None:
         try:
@@ -166,13 +187,11 @@ def _stream_pull(
             timeout=(timeout, timeout),  # the SDK's own pull would wait forever
         )
     except requests.exceptions.RequestException as err:
-        outcome.reason, outcome.registry_down = classify(reference, None, f"engine: {err}")
+        _failed(outcome, reference, None, f"engine: {err}")
         return
     with response:
         if response.status_code >= 400:
-            outcome.reason, outcome.registry_down = classify(
-                reference, response.status_code, _message(response)
-            )
+            _failed(outcome, reference, response.status_code, _message(response))
             return
         _read_progress(response, reference, outcome, cancelled)
 
@@ -186,14 +205,61 @@ def _read_progress(
                 return  # leaving the with-block closes the connection
             item = _json(line)
             if "error" in item:
-                outcome.reason, outcome.registry_down = classify(reference, None, item["error"])
+                _failed(outcome, reference, None, str(item["error"]))
                 return
-            if isinstance(item.get("status"), str) and "id" not in item:
-                outcome.progress.append(item["status"])  # Digest: ..., Status: ...
-    except requests.exceptions.RequestException as err:
+            status = item.get("status")
+            if not isinstance(status, str):
+                continue
+            if "id" not in item:
+                outcome.progress.append(status)  # Digest: ..., Status: ...
+            else:
+                _layer_progress(outcome, str(item["id"]), status, item.get("progressDetail"))
+    except requests.exceptions.RequestException as err:  # the engine fell silent
         host = registry_host(reference)
-        outcome.reason = f"{host} stalled: the engine sent nothing for a while ({err})"
+        outcome.reason = f"{_unfinished(host, None, outcome)} ({_short(str(err), 160)})"
         outcome.registry_down = True
+
+
+def _layer_progress(outcome: PullOutcome, layer: str, status: str, detail: Any) -> None:
+    outcome.layer_status = status
+    if status == "Downloading" and isinstance(detail, dict):
+        current = detail.get("current")
+        if isinstance(current, int) and current > outcome.layer_bytes.get(layer, 0):
+            outcome.layer_bytes[layer] = current
+            outcome.bytes_at = time.monotonic()
+    elif status.startswith("Retrying in"):
+        outcome.retrying = status
+
+
+def _unfinished(host: str, timeout: float | None, outcome: PullOutcome) -> str:
+    """Why a pull stopped at pull_timeout (or the engine fell silent), from what the engine's
+    progress said: a connection lost mid-download, a registry that went quiet, one that was
+    still sending, or one that never sent the image at all."""
+    limit = f"pull_timeout ({timeout:g} s)" if timeout is not None else "the engine's read timeout"
+    if outcome.retrying:
+        return (
+            f"{host} closed or reset the connection during the download (the engine was "
+            f'retrying: "{outcome.retrying}"), and the pull did not finish within {limit}'
+        )
+    if outcome.bytes_at is None:
+        return f"{host} stalled: no image data within {limit}"
+    if outcome.layer_status in _UNPACKING:
+        return (
+            f"{host} sent the layers ({outcome.received}); the engine was still unpacking "
+            f"them when {limit} ran out"
+        )
+    quiet = time.monotonic() - outcome.bytes_at
+    if timeout is not None:
+        quiet = min(quiet, timeout)
+        if quiet < min(5.0, timeout / 2):
+            return (
+                f"{host} was still sending at {limit} ({outcome.received}): raise "
+                "settings.pull_timeout for a slow registry"
+            )
+    return (
+        f"{host} sent no bytes for {quiet:.1f} s during the download ({outcome.received}); "
+        f"the pull did not finish within {limit}"
+    )
 
 
 def _api_name(reference: str) -> tuple[str, str]:
@@ -223,6 +289,23 @@ def _json(line: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _failed(outcome: PullOutcome, reference: str, status: int | None, message: str) -> None:
+    outcome.reason, outcome.registry_down = classify(reference, status, message)
+    outcome.unauthorized = is_unauthorized(status, message)
+    host = registry_host(reference)
+    if outcome.bytes_at is not None and outcome.registry_down and outcome.reason.startswith(host):
+        # The registry answered, sent part of the image, then failed: say both.
+        rest = outcome.reason[len(host) :].strip()
+        outcome.reason = f"{host} went away during the download ({outcome.received}), then {rest}"
+
+
+def is_unauthorized(status: int | None, message: str) -> bool:
+    lowered = message.lower()
+    if any(marker in lowered for marker in (*_UNRESOLVABLE, *_REFUSED)):
+        return False
+    return status == 401 or any(marker in lowered for marker in _UNAUTHORIZED)
+
+
 def classify(reference: str, status: int | None, message: str) -> tuple[str, bool]:
     """(reason, whether the registry host itself is down) for an engine pull error."""
     host = registry_host(reference)
@@ -231,7 +314,7 @@ def classify(reference: str, status: int | None, message: str) -> tuple[str, boo
         return f"cannot resolve {host} (no such host)", True
     if any(marker in lowered for marker in _REFUSED):
         return f"{host} refused the connection (nothing listens there)", True
-    if status == 401 or any(marker in lowered for marker in _UNAUTHORIZED):
+    if is_unauthorized(status, message):
         return f"credentials rejected or missing for {host}", False
     if any(marker in lowered for marker in _NO_ANSWER):
         return f"{host} did not answer: the engine gave up waiting ({_short(message)})", True

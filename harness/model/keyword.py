@@ -65,8 +65,9 @@ def _tokenize(text: str) -> list[str]:
 
 def _syntax_error(text: str, what: str) -> ConfigurationError:
     return ConfigurationError(
-        f"-k {text!r}: {what}",
+        what,
         "write words joined by and / or / not, with parentheses, e.g. -k 'py311 and not spacy'",
+        key=f"-k {text!r}",
     )
 
 

@@ -6,16 +6,27 @@ container starts (``ConfigurationError``, exit 2).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.model.errors import ConfigurationError
 from harness.model.ids import DEFAULT_INSTALLER, cell_id
@@ -31,8 +42,79 @@ DEFAULT_PROBE_TIMEOUT = 600.0
 PROBES_DIR = Path(__file__).resolve().parent.parent / "probes"  # shipped as package data
 
 
+MAX_TIMEOUT = 86_400.0  # one day: a longer limit on one step is a typo, not a build
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Invalid(ValueError):
+    """A validator's refusal with its fix; the loader shows both (pydantic keeps the error)."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(what)
+        self.fix = fix
+
+
+# -- values the engine would refuse later, checked at load ---------------------------------
+
+# The docker SDK's memory syntax (docker.utils.parse_bytes): a number, then b/k/m/g, an
+# optional trailing b ("6g", "6GB", "512m", "1.5g"); the engine refuses less than 6 MB.
+_MEMORY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<unit>[bkmgBKMG]?)[bB]?$")
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+MIN_MEMORY_BYTES = 6 << 20
+MEMORY_FIX = "give a size such as 512m, 2g or 6g (b, k, m, g: docker's syntax), or null"
+
+
+def memory_bytes(value: str) -> int:
+    """The bytes a memory limit names; ``Invalid`` when the engine would refuse it."""
+    found = _MEMORY.match(value)
+    if found is None:
+        raise Invalid(f"{value!r} is not a memory size", MEMORY_FIX)
+    size = int(float(found["number"]) * _MEMORY_UNITS[found["unit"].lower()])
+    if size < MIN_MEMORY_BYTES:
+        raise Invalid(
+            f"{value!r} is {size} bytes; the engine refuses a limit under 6 MiB", MEMORY_FIX
+        )
+    return size
+
+
+def _memory(value: str | None) -> str | None:
+    if value is not None:
+        memory_bytes(value)
+    return value
+
+
+# The Debian suites a debootstrap stand-in can be built from, known without the network: the
+# suites deb.debian.org/debian/dists/ served when checked (2026-12-04, each Release file
+# fetched; `experimental` is left out: it is not a whole suite), each codename with the one
+# python3.X Debian ships in it (None: testing and unstable change theirs), then the aliases.
+DEBIAN_SUITES: dict[str, str | None] = {
+    "bullseye": "3.9",
+    "bookworm": "3.11",
+    "trixie": "3.13",
+    "forky": None,
+    "sid": None,
+}
+DEBIAN_SUITE_ALIASES = ("oldoldstable", "oldstable", "stable", "testing", "unstable")
+# Released suites moved to archive.debian.org (404 on deb.debian.org): only with a mirror
+# that still serves them.
+ARCHIVED_DEBIAN_SUITES: dict[str, str | None] = {"buster": "3.7", "stretch": "3.5"}
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def known_suites() -> list[str]:
+    return [*DEBIAN_SUITES, *DEBIAN_SUITE_ALIASES, *ARCHIVED_DEBIAN_SUITES]
+
+
+def _suite(value: str) -> str:
+    if value not in known_suites():
+        raise Invalid(
+            f"{value!r} is not a Debian suite",
+            did_you_mean(value, known_suites()) + f"use one of: {', '.join(known_suites())}",
+        )
+    return value
 
 
 # The installers a cell can measure: pip (`python -m pip install`) and uv (`uv pip install`).
@@ -47,7 +129,7 @@ def _default_installers() -> list[Installer]:
 
 def _unique_installers(value: list[str] | None) -> list[str] | None:
     if value is not None and len(set(value)) != len(value):
-        raise ValueError("name each installer once")
+        raise Invalid("an installer is named twice", "name each installer once, e.g. [pip, uv]")
     return value
 
 
@@ -57,8 +139,14 @@ HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?$"
 class RegistryAuth(Strict):
     """A registry login read from the environment at run time, never from matrix.yaml."""
 
-    username_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    username_env: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the environment variable holding the username",
+    )
+    password_env: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the environment variable holding the password or token",
+    )
 
 
 class ScannerSettings(Strict):
@@ -80,13 +168,22 @@ class Settings(Strict):
 
     jobs: int = Field(2, ge=1, description="cells run at once")
     timeout: float | None = Field(
-        None, gt=0, description="sets both install_timeout and probe_timeout (seconds)"
+        None,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="sets both install_timeout and probe_timeout (seconds)",
     )
     install_timeout: float = Field(
-        DEFAULT_INSTALL_TIMEOUT, gt=0, description="limit of each install step, seconds"
+        DEFAULT_INSTALL_TIMEOUT,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="limit of each install step, seconds",
     )
     probe_timeout: float = Field(
-        DEFAULT_PROBE_TIMEOUT, gt=0, description="limit of each probe (smoke test), seconds"
+        DEFAULT_PROBE_TIMEOUT,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="limit of each probe (smoke test), seconds",
     )
 
     @property
@@ -94,14 +191,22 @@ class Settings(Strict):
         """The run-wide limits: ``timeout`` sets both unless one is given on its own."""
         return _run_timeouts(self)
 
-    memory: str | None = Field("6g", description="container memory limit (docker syntax), or null")
-    cpus: float | None = Field(2.0, gt=0, description="container CPU limit, or null")
+    memory: str | None = Field(
+        "6g", description="container memory limit (docker syntax: 512m, 6g; at least 6m), or null"
+    )
+    cpus: float | None = Field(
+        2.0, ge=0.01, description="container CPU limit (at least 0.01, the engine's step), or null"
+    )
+    _memory_valid = field_validator("memory")(_memory)
     repeat: int = Field(1, ge=1, description="runs per cell, for a spread of timings")
     pull: Literal["auto", "never", "always"] = Field(
         "auto", description="auto: pull an image reference when it is not local"
     )
     pull_timeout: float = Field(
-        60, gt=0, description="seconds one pull may take, from the request to the last layer"
+        60,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="seconds one pull may take, from the request to the last layer",
     )
     registry_mirror: str | None = Field(
         None,
@@ -122,8 +227,12 @@ class Settings(Strict):
         default_factory=list,
         description="directories mounted read-only and given to pip as --find-links",
     )
-    extra_index_urls: list[str] = Field(default_factory=list)
-    index_url: str | None = None
+    extra_index_urls: list[str] = Field(
+        default_factory=list, description="pip's --extra-index-url, for every install"
+    )
+    index_url: str | None = Field(
+        None, description="pip's --index-url, for every install (default: pip's own, PyPI)"
+    )
     install_network: str = Field("bridge", description="docker network for install steps")
     model_dir: str | None = Field(
         None, description="host directory with pretrained weights, mounted read-only for probes"
@@ -131,7 +240,11 @@ class Settings(Strict):
     extra_probes_dir: str | None = Field(
         None, description="a folder of your own probes, searched after harness's probes/"
     )
-    standin_repository: str = Field("harness-standin", pattern=r"^[a-z0-9][a-z0-9._/-]*$")
+    standin_repository: str = Field(
+        "harness-standin",
+        pattern=r"^[a-z0-9][a-z0-9._/-]*$",
+        description="the local repository name stand-in images are tagged under",
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for every step"
     )
@@ -181,16 +294,51 @@ class Settings(Strict):
 
 
 class DebootstrapSpec(Strict):
-    suite: str = Field(pattern=r"^[a-z]+$")
+    suite: str = Field(
+        description=f"a Debian suite: {', '.join(DEBIAN_SUITES)} or an alias "
+        f"({', '.join(DEBIAN_SUITE_ALIASES)}); {' and '.join(ARCHIVED_DEBIAN_SUITES)} only "
+        "with a mirror that still serves them (archive.debian.org)"
+    )
     python: str = Field(pattern=r"^3\.\d+$", description="Debian's pythonX.Y to install")
-    mirror: str = "http://deb.debian.org/debian"
-    extra_packages: list[str] = Field(default_factory=list)
+    mirror: str = Field(
+        DEFAULT_DEBIAN_MIRROR, description="the Debian archive debootstrap and apt read from"
+    )
+    extra_packages: list[str] = Field(
+        default_factory=list, description="more Debian packages installed into the stand-in"
+    )
+
+    _suite_known = field_validator("suite")(_suite)
+
+    @field_validator("python")
+    @classmethod
+    def _python_of_suite(cls, value: str, info: ValidationInfo) -> str:
+        suite = info.data.get("suite")
+        shipped = {**DEBIAN_SUITES, **ARCHIVED_DEBIAN_SUITES}.get(str(suite))
+        if shipped is not None and value != shipped:
+            raise Invalid(
+                f"Debian {suite} ships Python {shipped}, not {value}",
+                f'use python: "{shipped}", or a suite that ships {value}',
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _suite_on_mirror(self) -> DebootstrapSpec:
+        if self.suite in ARCHIVED_DEBIAN_SUITES and self.mirror.rstrip("/") == (
+            DEFAULT_DEBIAN_MIRROR
+        ):
+            raise Invalid(
+                f"suite {self.suite!r} is no longer on {DEFAULT_DEBIAN_MIRROR} "
+                "(Debian moved it to archive.debian.org)",
+                "set `mirror: http://archive.debian.org/debian`, or use one of: "
+                + ", ".join([*DEBIAN_SUITES, *DEBIAN_SUITE_ALIASES]),
+            )
+        return self
 
 
 class DockerfileSpec(Strict):
-    path: str
+    path: str = Field(description="the Dockerfile, relative to the matrix file")
     context: str | None = Field(None, description="build context; default: the Dockerfile's folder")
-    build_args: dict[str, str] = Field(default_factory=dict)
+    build_args: dict[str, str] = Field(default_factory=dict, description="docker build --build-arg")
     base_args: dict[str, str] = Field(
         default_factory=dict,
         description="build arg -> name of another base whose image it receives",
@@ -199,37 +347,49 @@ class DockerfileSpec(Strict):
 
 class StandinSpec(Strict):
     description: str | None = Field(None, description="what the stand-in is, for the report")
-    debootstrap: DebootstrapSpec | None = None
-    dockerfile: DockerfileSpec | None = None
+    debootstrap: DebootstrapSpec | None = Field(
+        None, description="recipe: a Debian suite and its pythonX.Y, built with debootstrap"
+    )
+    dockerfile: DockerfileSpec | None = Field(None, description="recipe: a Dockerfile of yours")
     python: str | None = Field(None, description="interpreter command inside the stand-in")
 
     @model_validator(mode="after")
     def _one_recipe(self) -> StandinSpec:
         if (self.debootstrap is None) == (self.dockerfile is None):
-            raise ValueError("a stand-in needs exactly one of 'debootstrap' or 'dockerfile'")
+            raise Invalid(
+                "a stand-in needs exactly one of 'debootstrap' or 'dockerfile'",
+                "keep one recipe: debootstrap (a Debian suite) or dockerfile (a file of yours)",
+            )
         return self
 
 
 class BaseSpec(Strict):
     image: str | None = Field(None, description="an image reference, used as it is")
-    dockerfile: DockerfileSpec | None = None
-    debootstrap: DebootstrapSpec | None = None
+    dockerfile: DockerfileSpec | None = Field(None, description="a base built from your Dockerfile")
+    debootstrap: DebootstrapSpec | None = Field(
+        None, description="a base built from Debian's archive (a stand-in, always labelled)"
+    )
     standin: StandinSpec | None = Field(
         None, description="built locally when `image` cannot be had"
     )
     python: str | None = Field(None, description="interpreter command; default python3 / pythonX.Y")
-    description: str | None = None
+    description: str | None = Field(None, description="what the base is, for the report")
 
     @model_validator(mode="after")
     def _one_source(self) -> BaseSpec:
         given = [k for k in ("image", "dockerfile", "debootstrap") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
+            raise Invalid(
                 "a base needs exactly one of 'image', 'dockerfile' or 'debootstrap' "
-                f"(got {', '.join(given) or 'none'})"
+                f"(got {', '.join(given) or 'none'})",
+                "keep one source; for an image with a local fallback, give `image` and "
+                "put the recipe under `standin`",
             )
         if self.standin is not None and self.image is None:
-            raise ValueError("'standin' only goes with 'image'")
+            raise Invalid(
+                "'standin' only goes with 'image'",
+                "move the recipe out of `standin` (it is the base itself), or give `image`",
+            )
         return self
 
     @property
@@ -240,8 +400,8 @@ class BaseSpec(Strict):
 class LimitRule(Strict):
     """A pip/apt log pattern that means 'this cannot be had here', not 'this base fails'."""
 
-    pattern: str
-    reason: str
+    pattern: str = Field(description="a regular expression searched in the step's log")
+    reason: str = Field(description="the reason shown for the cell (status unavailable)")
     bases: list[str] = Field(
         default_factory=lambda: ["*"], description="glob patterns of the bases it applies to"
     )
@@ -255,7 +415,10 @@ class LimitRule(Strict):
         try:
             re.compile(value)
         except re.error as err:
-            raise ValueError(f"not a valid regular expression: {err}") from None
+            raise Invalid(
+                f"not a valid regular expression: {err}",
+                "write a Python regular expression; escape literal characters such as ( [ . +",
+            ) from None
         return value
 
 
@@ -277,7 +440,7 @@ class SuiteSpec(Strict):
 
 
 class DepsetSpec(Strict):
-    description: str | None = None
+    description: str | None = Field(None, description="what the depset is, for the report")
     requirements: list[str] = Field(
         default_factory=list,
         description="requirements files (pip -r: includes, constraints and hashes honoured), "
@@ -304,11 +467,21 @@ class DepsetSpec(Strict):
         description="smoke probes: names of files in probes/ (or extra_probes_dir), no paths",
     )
     timeout: float | None = Field(
-        None, gt=0, description="this depset's install and probe timeouts, both (seconds)"
+        None,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="this depset's install and probe timeouts, both (seconds)",
     )
-    install_timeout: float | None = Field(None, gt=0, description="this depset's install limit")
-    probe_timeout: float | None = Field(None, gt=0, description="this depset's probe limit")
-    environment_limits: list[LimitRule] = Field(default_factory=list)
+    install_timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT, description="this depset's install limit"
+    )
+    probe_timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT, description="this depset's probe limit"
+    )
+    environment_limits: list[LimitRule] = Field(
+        default_factory=list,
+        description="log patterns that mean 'cannot be had here' (unavailable), not a failure",
+    )
     installers: list[Installer] | None = Field(
         None, min_length=1, description="this depset's installers (default: settings.installers)"
     )
@@ -317,8 +490,8 @@ class DepsetSpec(Strict):
 
 
 class CellSelector(Strict):
-    base: str = "*"
-    depset: str = "*"
+    base: str = Field("*", description="glob over the base names")
+    depset: str = Field("*", description="glob over the depset names")
     installer: str = Field("*", description="glob over the installers (pip, uv)")
 
     def matches(self, base: str, depset: str, installer: str = DEFAULT_INSTALLER) -> bool:
@@ -330,35 +503,58 @@ class CellSelector(Strict):
 
 
 class ExpectedFailure(CellSelector):
-    reason: str
-    link: str | None = None
+    reason: str = Field(description="why the cells are expected to fail, shown in every document")
+    link: str | None = Field(None, description="an issue or page about it")
 
 
 class CellOverride(CellSelector):
-    timeout: float | None = Field(None, gt=0)
-    install_timeout: float | None = Field(None, gt=0)
-    probe_timeout: float | None = Field(None, gt=0)
-    repeat: int | None = Field(None, ge=1)
-    memory: str | None = None
+    timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT, description="these cells' install and probe timeouts, both"
+    )
+    install_timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT, description="these cells' install limit, seconds"
+    )
+    probe_timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT, description="these cells' probe limit, seconds"
+    )
+    repeat: int | None = Field(None, ge=1, description="these cells' runs")
+    memory: str | None = Field(None, description="this cell's memory limit (docker syntax)")
     install_network: str | None = Field(None, description="docker network for installs")
+
+    _memory_valid = field_validator("memory")(_memory)
     tmpfs: dict[str, str] | None = Field(
         None, description="tmpfs mounts, path -> options (e.g. a small /tmp to test a full disk)"
     )
 
 
 class CellsSpec(Strict):
-    include: list[CellSelector] = Field(default_factory=list)
-    exclude: list[CellSelector] = Field(default_factory=list)
-    expected_failures: list[ExpectedFailure] = Field(default_factory=list)
-    overrides: list[CellOverride] = Field(default_factory=list)
+    """Which base × depset cells run, and what is special about some of them."""
+
+    include: list[CellSelector] = Field(
+        default_factory=list, description="only these cells (default: every combination)"
+    )
+    exclude: list[CellSelector] = Field(default_factory=list, description="not these cells")
+    expected_failures: list[ExpectedFailure] = Field(
+        default_factory=list,
+        description="cells known to fail: a failure is expected, a pass is reported",
+    )
+    overrides: list[CellOverride] = Field(
+        default_factory=list, description="settings for some cells (the last match wins)"
+    )
 
 
 class MatrixSpec(Strict):
-    version: Literal[1] = 1
-    settings: Settings = Field(default_factory=Settings)
-    bases: dict[str, BaseSpec]
-    depsets: dict[str, DepsetSpec]
-    cells: CellsSpec = Field(default_factory=CellsSpec)
+    version: Literal[1] = Field(1, description="the format of this file")
+    settings: Settings = Field(default_factory=Settings, description="run-wide settings")
+    bases: dict[str, BaseSpec] = Field(
+        description="base images by name (lower-case letters, digits, . _ -)"
+    )
+    depsets: dict[str, DepsetSpec] = Field(
+        description="dependency sets by name: each runs on every base"
+    )
+    cells: CellsSpec = Field(
+        default_factory=CellsSpec, description="selection, expected failures, overrides"
+    )
 
 
 @dataclass(frozen=True)
@@ -401,10 +597,17 @@ class Matrix:
     sha256: str
     spec: MatrixSpec
     cells: tuple[Cell, ...]
+    # The line of each key path in the file (as loaded), for errors found after loading.
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def settings(self) -> Settings:
         return self.spec.settings
+
+    def problem(self, loc: Iterable[Any], what: str, fix: str) -> ConfigurationError:
+        """A configuration error at key path ``loc`` of this matrix: file, line, key, fix
+        (for what can only be checked at run time, e.g. a login variable not set)."""
+        return _Locator(self.path, dict(self.lines)).problem(loc, what, fix)
 
     def select(self, keyword: str | None) -> tuple[Cell, ...]:
         """The cells a ``-k`` expression picks (all with none): each word is a
@@ -456,15 +659,17 @@ def _check_expanded_size(root: yaml.Node) -> None:
             sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
             if sizes[key] > MAX_YAML_NODES:
                 raise ConfigurationError(
-                    f"line {node.start_mark.line + 1}: the document expands to more than "
-                    f"{MAX_YAML_NODES} YAML nodes (aliases `*name` repeat what they point at)",
+                    f"the document expands to more than {MAX_YAML_NODES} YAML nodes "
+                    "(aliases `*name` repeat what they point at)",
                     "write the matrix without nested aliases; a matrix needs a few hundred nodes",
+                    line=node.start_mark.line + 1,
                 )
         elif key not in sizes:
             if key in on_path:
                 raise ConfigurationError(
-                    f"line {node.start_mark.line + 1}: an alias refers to a node containing it",
+                    "an alias refers to a node containing it",
                     "remove the recursive alias",
+                    line=node.start_mark.line + 1,
                 )
             on_path.add(key)
             stack.append((node, True))
@@ -487,14 +692,15 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
             hash(key)
         except TypeError:
             raise ConfigurationError(
-                f"line {key_node.start_mark.line + 1}: a mapping key must be a plain name, "
-                f"not {type(key).__name__}",
+                f"a mapping key must be a plain name, not {type(key).__name__}",
                 "write keys as plain names (e.g. `jobs:`), not lists or mappings",
+                line=key_node.start_mark.line + 1,
             ) from None
         if key in seen:
             raise ConfigurationError(
-                f"line {key_node.start_mark.line + 1}: duplicate key {key!r}",
+                f"duplicate key {key!r}",
                 "give every base, depset and setting a unique name",
+                line=key_node.start_mark.line + 1,
             )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
@@ -506,11 +712,48 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+MAX_PROBLEMS = 50  # listed by one `harness validate`; more are counted
+
+
 def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
-    try:
-        return _load(Path(path), probes_dir)
-    except ConfigurationError as err:  # every message: bounded, no credentials quoted
-        raise type(err)(_quotable(err.what), _quotable(err.fix) if err.fix else None) from None
+    """The matrix at ``path``, checked whole before any container starts.
+
+    ``ConfigurationError`` (exit 2) lists every problem found at once, each with the file,
+    its line, the key and the fix: first every problem of the file's shape (types, unknown
+    keys, values the engine or Debian's archive would refuse), then, once the shape is
+    right, every reference and file it names. Messages quote a bounded part of the input
+    and never a URL's credentials.
+    """
+    path = Path(path)
+    text = _read(path)
+    data, lines = _parse_yaml(path, text)
+    where = _Locator(path, lines)
+    spec, problems = _validate(where, data)
+    matrix = None
+    if spec is not None:
+        extra = spec.settings.extra_probes_dir
+        probe_dirs = [probes_dir, *([path.parent / extra] if extra else [])]
+        problems += _check_references(where, spec, probe_dirs)
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
+        problems += _check_files(where, matrix)
+    else:
+        problems += _check_sound_depsets(where, data, probes_dir)
+    if problems or matrix is None:
+        # In the order of the file (problems in other files, e.g. requirements, after).
+        problems.sort(key=lambda p: (p.file != str(path), p.line or 0))
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(
+                where.problem(
+                    (),
+                    f"{len(problems) - MAX_PROBLEMS} more problem(s) not listed",
+                    "fix these first",
+                )
+            )
+        raise ConfigurationError.of(shown)
+    cells = tuple(expand_cells(matrix.spec))
+    return Matrix(matrix.path, matrix.sha256, matrix.spec, cells, lines)
 
 
 def _quotable(text: str) -> str:
@@ -521,16 +764,43 @@ def _quotable(text: str) -> str:
     return f"{text[:MAX_QUOTED_CHARS]}… ({len(text)} characters, cut)"
 
 
-def _load(path: Path, probes_dir: Path) -> Matrix:
-    text = _read(path)
-    data = _parse_yaml(path, text)
-    spec = _validate(path, data)
-    extra = spec.settings.extra_probes_dir
-    _check_references(path, spec, [probes_dir, *([path.parent / extra] if extra else [])])
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
-    _check_files(matrix)
-    return Matrix(path=matrix.path, sha256=sha, spec=spec, cells=tuple(expand_cells(spec)))
+Lines = dict[tuple[str, ...], int]
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """Turns a key path into a located problem: the file, the line of the key (or of the
+    nearest enclosing key the YAML has, for a missing one) and the dotted key."""
+
+    path: Path
+    lines: Lines
+
+    def problem(self, loc: Iterable[Any], what: str, fix: str | None) -> ConfigurationError:
+        parts = tuple(str(part) for part in loc)
+        line = next(
+            (self.lines[parts[:n]] for n in range(len(parts), -1, -1) if parts[:n] in self.lines),
+            None,
+        )
+        return ConfigurationError(
+            _quotable(what),
+            _quotable(fix) if fix else None,
+            file=self.path,
+            line=line,
+            key=_quotable(".".join(parts)) if parts else None,
+        )
+
+    def prefixed(self, *prefix: str) -> Callable[[Iterable[Any], str, str], ConfigurationError]:
+        return lambda loc, what, fix: self.problem((*prefix, *loc), what, fix)
+
+    def bounded(self, err: ConfigurationError) -> ConfigurationError:
+        """An error raised elsewhere (another file's line), with its quotes bounded."""
+        return ConfigurationError(
+            _quotable(err.message),
+            _quotable(err.fix) if err.fix else None,
+            file=err.file,
+            line=err.line,
+            key=_quotable(err.key) if err.key else None,
+        )
 
 
 def _read(path: Path) -> str:
@@ -541,10 +811,12 @@ def _read(path: Path) -> str:
             text = stream.read(MAX_MATRIX_BYTES + 1)  # bounded even if the file grows meanwhile
     except FileNotFoundError:
         raise ConfigurationError(
-            f"{path}: no such matrix file", "pass the path of a matrix.yaml (see matrix.yaml)"
+            "no such matrix file", "pass the path of a matrix.yaml (see matrix.yaml)", file=path
         ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigurationError(f"{path}: cannot read: {err}", "check the file") from None
+        raise ConfigurationError(
+            _quotable(f"cannot read: {err}"), "check the file", file=path
+        ) from None
     if len(text) > MAX_MATRIX_BYTES:
         raise _too_big(path)
     return text
@@ -552,157 +824,338 @@ def _read(path: Path) -> str:
 
 def _too_big(path: Path) -> ConfigurationError:
     return ConfigurationError(
-        f"{path}: larger than the matrix size limit of {MAX_MATRIX_BYTES} bytes (1 MiB)",
+        f"larger than the matrix size limit of {MAX_MATRIX_BYTES} bytes (1 MiB)",
         "a matrix names bases and depsets; keep data (wheels, probes, requirements) in files",
+        file=path,
     )
 
 
-def _parse_yaml(path: Path, text: str) -> Any:
+def _parse_yaml(path: Path, text: str) -> tuple[Any, Lines]:
+    """The document and the line of each key path in it (PyYAML's node marks)."""
+    loader = None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        loader = _UniqueKeyLoader(text)  # its reader refuses control characters at once
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except ConfigurationError as err:
-        raise ConfigurationError(f"{path}: {err.what}", err.fix) from None
+        raise ConfigurationError(
+            _quotable(err.message), err.fix, file=path, line=err.line
+        ) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        what = " ".join(str(part) for part in (err.context, err.problem) if part)
+        raise ConfigurationError(
+            _quotable(f"not valid YAML: {what}"),
+            "fix the YAML syntax",
+            file=path,
+            line=None if mark is None else mark.line + 1,
+        ) from None
     except yaml.YAMLError as err:
-        raise ConfigurationError(f"{path}: not valid YAML: {err}", "fix the YAML syntax") from None
+        raise ConfigurationError(
+            _quotable(f"not valid YAML: {err}"), "fix the YAML syntax", file=path
+        ) from None
     except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as err:
         # PyYAML's constructors raise these for a malformed typed scalar (`!!int x`, a date
         # such as 2024-13-45), int() past 4300 digits, its composer for very deep nesting.
         raise ConfigurationError(
-            f"{path}: not valid YAML: {type(err).__name__}: {str(err)[:200]}",
+            _quotable(f"not valid YAML: {type(err).__name__}: {str(err)[:200]}"),
             "fix the value (quote it to keep it as text) or the YAML syntax",
+            file=path,
         ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ConfigurationError(
-            f"{path}: the top level must be a mapping (got {type(data).__name__})",
+            f"the top level must be a mapping (got {type(data).__name__})",
             "start from matrix.yaml: keys settings, bases, depsets, cells",
+            file=path,
+            line=1,
         )
-    return data
+    assert node is not None
+    return data, _line_index(node)
 
 
-def _validate(path: Path, data: Any) -> MatrixSpec:
+def _line_index(root: yaml.Node) -> Lines:
+    """Key path -> line (1-based) of the key, or of the item in a list. Aliases are walked
+    where they are used (the node count is bounded by _check_expanded_size)."""
+    lines: Lines = {(): root.start_mark.line + 1}
+    stack: list[tuple[tuple[str, ...], yaml.Node]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(str(k.value), k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            pairs = [(str(index), item, item) for index, item in enumerate(node.value)]
+        else:
+            continue
+        for name, marked, child in pairs:
+            lines.setdefault((*path, name), marked.start_mark.line + 1)
+            stack.append(((*path, name), child))
+    return lines
+
+
+def _validate(where: _Locator, data: Any) -> tuple[MatrixSpec | None, list[ConfigurationError]]:
     try:
-        return MatrixSpec.model_validate(data)
+        return MatrixSpec.model_validate(data), []
     except ValidationError as err:
-        first = err.errors()[0]
-        raise ConfigurationError(
-            f"{path}: {_key_path(first['loc'])}: {first['msg']}"
-            + (f" ({len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""),
-            _fix_for(first),
-        ) from None
+        return None, [_pydantic_problem(where, error) for error in err.errors()]
 
 
-def _key_path(loc: Iterable[Any]) -> str:
-    # pydantic puts union/validator names (e.g. 'function-after[...]') in loc; hide them.
-    parts = [str(p) for p in loc if not str(p).startswith(("function-", "literal["))]
-    return ".".join(parts) or "(top level)"
+def _pydantic_problem(where: _Locator, error: Any) -> ConfigurationError:
+    """One of pydantic's errors as the user's key, line, message and fix."""
+    loc = _key_parts(error["loc"])
+    kind, ctx = error["type"], error.get("ctx") or {}
+    refusal = ctx.get("error")
+    if isinstance(refusal, Invalid):
+        return where.problem(loc, str(refusal), refusal.fix)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        return where.problem(
+            loc,
+            "unknown key",
+            f"did you mean {close[0]!r}?"
+            if close
+            else (f"the keys here are: {', '.join(allowed)}" if allowed else "remove this key"),
+        )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return where.problem(loc, message, _fix_for(error))
+
+
+def _key_parts(loc: Iterable[Any]) -> tuple[str, ...]:
+    # pydantic puts validator names (e.g. 'function-after[...]') and '[key]' in loc; hide them.
+    return tuple(
+        str(p) for p in loc if not str(p).startswith(("function-", "literal[")) and p != "[key]"
+    )
+
+
+def _allowed_keys(loc: Iterable[str]) -> list[str]:
+    """The keys the mapping at ``loc`` may have (the fields of its model), or []."""
+    current: Any = MatrixSpec
+    for part in [*loc, None]:
+        current = _unwrap(current)
+        if part is None:
+            break
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            known = current.model_fields.get(part)
+            current = None if known is None else known.annotation
+        elif typing.get_origin(current) in (list, dict):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` and ``Annotated[X, ...]`` -> ``X``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0] if len(options) == 1 else annotation
+            if len(options) != 1:
+                return annotation
+        else:
+            return annotation
 
 
 def _fix_for(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "remove this key or correct its spelling (see harness/schema/matrix.schema.json)"
+    kind, ctx = error["type"], error.get("ctx") or {}
+    got = error.get("input")
     if kind == "missing":
         return "add this key"
     if kind.startswith("literal"):
-        return f"use one of the allowed values: {error.get('ctx', {}).get('expected', '')}"
-    if kind == "value_error":
-        return "see the message above"
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return did_you_mean(str(got), allowed) + (
+            f"use one of the allowed values: {ctx.get('expected', '')}"
+        )
+    if kind in ("greater_than", "greater_than_equal"):
+        return f"give a number {'above' if kind == 'greater_than' else 'of at least'} " + (
+            f"{ctx.get('gt', ctx.get('ge'))} (got {got!r})"
+        )
+    if kind in ("less_than", "less_than_equal"):
+        return f"give a number of at most {ctx.get('lt', ctx.get('le'))} (got {got!r})"
     for prefix, wanted in _WANTED.items():
         if kind.startswith(prefix):
-            return f"give {wanted} here (got {error.get('input')!r})"
-    got = error.get("input")
-    return f"give a valid value here (got {got!r}); see harness/schema/matrix.schema.json"
+            return f"give {wanted} here (got {got!r})"
+    return f"give a valid value here (got {got!r}); see docs/matrix-reference.md"
 
 
 _WANTED = {
     "int": "an integer",
     "float": "a number",
-    "greater_than": "a larger number",
     "string": "a string",
     "list": "a list, e.g. [a, b]",
     "dict": "a mapping (key: value)",
     "model": "a mapping (key: value)",
     "bool": "true or false",
-    "literal": "one of the allowed values",
+    "too_short": "at least one item",
 }
 
 
-def _check_references(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
-    _check_names(path, spec)
-    _check_base_args(path, spec)
-    _check_registry_hosts(path, spec.settings)
-    _check_probes_exist(path, spec, probe_dirs)
-    for section in ("include", "exclude", "expected_failures", "overrides"):
-        for index, selector in enumerate(getattr(spec.cells, section)):
-            _check_selector(path, f"cells.{section}.{index}", selector, spec)
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``names``, or ``""``."""
+    close = difflib.get_close_matches(word, list(names), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
-def _check_names(path: Path, spec: MatrixSpec) -> None:
-    for name in [*spec.bases, *spec.depsets]:
-        if not re.match(NAME_PATTERN, name):
-            raise ConfigurationError(
-                f"{path}: bases/depsets: invalid name {name!r}",
+def _check_references(
+    where: _Locator, spec: MatrixSpec, probe_dirs: list[Path]
+) -> list[ConfigurationError]:
+    """Names the schema cannot check: base and depset names, registry hosts, the bases a
+    Dockerfile's base_args name, probes, and the cell selectors' patterns."""
+    problems = []
+    for section in ("bases", "depsets"):
+        problems += [
+            where.problem(
+                (section, name),
+                f"invalid name {name!r}",
                 "use lower-case letters, digits, '.', '_' and '-' (it becomes a container name)",
             )
-
-
-def _check_base_args(path: Path, spec: MatrixSpec) -> None:
+            for name in getattr(spec, section)
+            if not re.match(NAME_PATTERN, name)
+        ]
+    problems += [
+        where.problem(
+            ("settings", "registry_auth", host),
+            f"{host!r} is not a registry host",
+            "key each entry by HOST or HOST:PORT as in an image reference "
+            "(e.g. registry.example.com:5000), without a scheme or a path",
+        )
+        for host in spec.settings.registry_auth
+        if not re.match(HOST_PATTERN, host)
+    ]
     for base_name, base in spec.bases.items():
-        docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
-        for arg, other in (docker_file.base_args if docker_file else {}).items():
-            if other not in spec.bases or other == base_name:
-                raise ConfigurationError(
-                    f"{path}: bases.{base_name}: base_args.{arg}: unknown base {other!r}",
-                    f"name another base of this matrix ({', '.join(spec.bases)})",
-                )
-
-
-def _check_registry_hosts(path: Path, settings: Settings) -> None:
-    for host in settings.registry_auth:
-        if not re.match(HOST_PATTERN, host):
-            raise ConfigurationError(
-                f"{path}: settings.registry_auth: {host!r} is not a registry host",
-                "key each entry by HOST or HOST:PORT as in an image reference "
-                "(e.g. registry.example.com:5000), without a scheme or a path",
+        docker_file, loc = _dockerfile_of(base_name, base)
+        problems += [
+            where.problem(
+                (*loc, "base_args", arg),
+                f"unknown base {other!r}",
+                did_you_mean(other, spec.bases)
+                + f"name another base of this matrix ({', '.join(spec.bases)})",
             )
+            for arg, other in (docker_file.base_args if docker_file else {}).items()
+            if other not in spec.bases or other == base_name
+        ]
+    return problems + _check_probes_exist(where, spec, probe_dirs) + _check_selectors(where, spec)
 
 
-def _check_probes_exist(path: Path, spec: MatrixSpec, probe_dirs: list[Path]) -> None:
+def _dockerfile_of(name: str, base: BaseSpec) -> tuple[DockerfileSpec | None, tuple[str, ...]]:
+    """The Dockerfile a base (or its stand-in) is built from, and its key path."""
+    if base.dockerfile is not None:
+        return base.dockerfile, ("bases", name, "dockerfile")
+    if base.standin is not None and base.standin.dockerfile is not None:
+        return base.standin.dockerfile, ("bases", name, "standin", "dockerfile")
+    return None, ()
+
+
+def _check_selectors(where: _Locator, spec: MatrixSpec) -> list[ConfigurationError]:
+    problems = []
+    for section in ("include", "exclude", "expected_failures", "overrides"):
+        for index, selector in enumerate(getattr(spec.cells, section)):
+            for key, pattern, names in (
+                ("base", selector.base, list(spec.bases)),
+                ("depset", selector.depset, list(spec.depsets)),
+                ("installer", selector.installer, list(INSTALLERS)),
+            ):
+                if not fnmatch.filter(names, pattern):
+                    problems.append(
+                        where.problem(
+                            ("cells", section, index, key),
+                            f"{pattern!r} matches no {key}",
+                            did_you_mean(pattern, names)
+                            + f"use one of: {', '.join(names)} (glob patterns allowed)",
+                        )
+                    )
+    return problems
+
+
+def _check_probes_exist(
+    where: _Locator, spec: MatrixSpec, probe_dirs: list[Path]
+) -> list[ConfigurationError]:
+    problems = []
     for name, depset in spec.depsets.items():
-        for probe in depset.probes:
-            if not any((d / f"{probe}.py").is_file() for d in probe_dirs):
-                raise ConfigurationError(
-                    f"{path}: depsets.{name}.probes: no probe {probe!r} in "
-                    + " or ".join(str(d) for d in probe_dirs),
-                    f"add {probe_dirs[-1]}/{probe}.py or use one of: "
-                    + ", ".join(sorted({p for d in probe_dirs for p in available_probes(d)})),
-                )
+        problems += _check_probes(where, name, depset, probe_dirs)
+    return problems
 
 
-def _check_selector(path: Path, where: str, selector: CellSelector, spec: MatrixSpec) -> None:
-    for key, pattern, names in (
-        ("base", selector.base, list(spec.bases)),
-        ("depset", selector.depset, list(spec.depsets)),
-        ("installer", selector.installer, list(INSTALLERS)),
-    ):
-        if not fnmatch.filter(names, pattern):
-            raise ConfigurationError(
-                f"{path}: {where}.{key}: {pattern!r} matches no {key}",
-                f"use one of: {', '.join(names)} (glob patterns allowed)",
+def _check_probes(
+    where: _Locator, name: str, depset: DepsetSpec, probe_dirs: list[Path]
+) -> list[ConfigurationError]:
+    problems = []
+    known = sorted({p for d in probe_dirs for p in available_probes(d)})
+    for index, probe in enumerate(depset.probes):
+        if any((d / f"{probe}.py").is_file() for d in probe_dirs):
+            continue
+        # Your own probes live in your folder (extra_probes_dir), never in harness's
+        # installed package.
+        own = (
+            f"add {probe_dirs[-1]}/{probe}.py"
+            if len(probe_dirs) > 1
+            else f"write {probe}.py in a folder of your own and set settings.extra_probes_dir to it"
+        )
+        problems.append(
+            where.problem(
+                ("depsets", name, "probes", index),
+                f"no probe {probe!r} in " + " or ".join(str(d) for d in probe_dirs),
+                did_you_mean(probe, known) + f"{own}, or use one of: {', '.join(known)}",
             )
+        )
+    return problems
 
 
-def _check_files(matrix: Matrix) -> None:
+def _check_sound_depsets(
+    where: _Locator, data: dict[Any, Any], probes_dir: Path
+) -> list[ConfigurationError]:
+    """When the file's shape is wrong somewhere, the probes and files of every depset whose
+    own shape is right are still checked, so that one `harness validate` lists them too."""
+    settings = data.get("settings")
+    extra = settings.get("extra_probes_dir") if isinstance(settings, dict) else None
+    probe_dirs = [probes_dir, *([where.path.parent / extra] if isinstance(extra, str) else [])]
+    matrix_path = where.path.resolve()
+
+    def resolve(value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (matrix_path.parent / path).resolve()
+
+    depsets = data.get("depsets")
+    problems = []
+    for name, raw in depsets.items() if isinstance(depsets, dict) else []:
+        try:
+            depset = DepsetSpec.model_validate(raw)
+        except ValidationError:
+            continue  # its shape's problems are listed already
+        problems += _check_probes(where, str(name), depset, probe_dirs)
+        found = check_project_files(matrix_path, where.prefixed("depsets", name), depset, resolve)
+        problems += [where.bounded(err) for err in found]
+    return problems
+
+
+def _check_files(where: _Locator, matrix: Matrix) -> list[ConfigurationError]:
+    problems = []
     for name, depset in matrix.spec.depsets.items():
-        check_project_files(matrix.path, f"depsets.{name}", depset, matrix.resolve_path)
-    for name, base in matrix.spec.bases.items():
-        docker_file = base.dockerfile or (base.standin.dockerfile if base.standin else None)
-        if docker_file and not _is_file(matrix, docker_file.path):
-            raise ConfigurationError(
-                f"{matrix.path}: bases.{name}: dockerfile.path: "
-                f"{docker_file.path!r} does not exist (relative to {matrix.path.parent})",
-                "give a path relative to the matrix file",
+        problems += [
+            where.bounded(err)
+            for err in check_project_files(
+                matrix.path, where.prefixed("depsets", name), depset, matrix.resolve_path
             )
+        ]
+    for name, base in matrix.spec.bases.items():
+        docker_file, loc = _dockerfile_of(name, base)
+        if docker_file is not None and not _is_file(matrix, docker_file.path):
+            problems.append(
+                where.problem(
+                    (*loc, "path"),
+                    f"{docker_file.path!r} does not exist (relative to {matrix.path.parent})",
+                    "give a path relative to the matrix file",
+                )
+            )
+    return problems
 
 
 def _is_file(matrix: Matrix, value: str) -> bool:
@@ -789,8 +1242,8 @@ def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tup
         variable = getattr(auth, key)
         value = environ.get(variable)
         if not value:
-            raise ConfigurationError(
-                f"{matrix.path}: settings.registry_auth.{host}.{key}: "
+            raise matrix.problem(
+                ("settings", "registry_auth", host, key),
                 f"the environment variable {variable} is not set",
                 f"export {variable} before the run (CI: from its secret store), or remove "
                 "the entry to use DOCKER_CONFIG / ~/.docker/config.json",

@@ -11,9 +11,9 @@ then redacts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.model.errors import ConfigurationError
 from harness.model.lockfiles import export_lockfile, lockfile_kind, unsupported_message
@@ -23,77 +23,146 @@ if TYPE_CHECKING:
 
 MAX_INCLUDE_DEPTH = 20
 _INCLUDE = re.compile(
-    r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=[^\s=]))(?P<target>\S+)"
+    r"^\s*(?P<option>-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=[^\s=]))(?P<target>\S+)"
 )
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]+")
 
 Resolve = Callable[[str], Path]
 
 
+# Builds a located problem from a key path under the depset (e.g. ("lockfile",)), the
+# message and the fix: the matrix loader's, which knows the file and the lines.
+Problem = Callable[[Iterable[Any], str, str], ConfigurationError]
+
+
 def check_project_files(
-    matrix_path: Path, where: str, depset: DepsetSpec, resolve: Resolve
-) -> None:
+    matrix_path: Path, problem: Problem, depset: DepsetSpec, resolve: Resolve
+) -> list[ConfigurationError]:
+    """Every problem with the files one depset names (none: an empty list)."""
+    problems: list[ConfigurationError] = []
     for index, value in enumerate(depset.requirements):
-        path = _file(matrix_path, f"{where}.requirements.{index}", value, resolve)
-        requirement_tree(path)
+        path = _file(matrix_path, problem, ("requirements", index), value, resolve, problems)
+        if path is not None:
+            try:
+                requirement_tree(path)
+            except ConfigurationError as err:  # located in the requirements file itself
+                problems.append(err)
     if depset.project is not None:
-        folder = _folder(matrix_path, f"{where}.project.path", depset.project.path, resolve)
-        if not any((folder / name).is_file() for name in ("pyproject.toml", "setup.py")):
-            raise ConfigurationError(
-                f"{matrix_path}: {where}.project.path: {folder} has no pyproject.toml",
+        _check_project(matrix_path, problem, depset.project.path, resolve, problems)
+    if depset.lockfile is not None:
+        _check_lockfile(matrix_path, problem, depset.lockfile, resolve, problems)
+    if depset.source is not None:
+        _folder(matrix_path, problem, ("source",), depset.source, resolve, problems)
+    if depset.tests is not None and depset.source is None:
+        problems.append(
+            problem(
+                ("tests",),
+                "a test command needs `source` (the folder it runs in)",
+                "add `source: PATH` to this depset, relative to the matrix file",
+            )
+        )
+    return problems
+
+
+def _check_project(
+    matrix_path: Path,
+    problem: Problem,
+    value: str,
+    resolve: Resolve,
+    problems: list[ConfigurationError],
+) -> None:
+    folder = _folder(matrix_path, problem, ("project", "path"), value, resolve, problems)
+    if folder is not None and not any(
+        (folder / name).is_file() for name in ("pyproject.toml", "setup.py")
+    ):
+        problems.append(
+            problem(
+                ("project", "path"),
+                f"{folder} has no pyproject.toml",
                 "name the folder that holds the project's pyproject.toml",
             )
-    if depset.lockfile is not None:
-        _check_lockfile(matrix_path, f"{where}.lockfile", depset.lockfile, resolve)
-    if depset.source is not None:
-        _folder(matrix_path, f"{where}.source", depset.source, resolve)
-    if depset.tests is not None and depset.source is None:
-        raise ConfigurationError(
-            f"{matrix_path}: {where}.tests: a test command needs `source` (the folder it runs in)",
-            f"add `source: PATH` to {where}, relative to the matrix file",
         )
 
 
-def _check_lockfile(matrix_path: Path, key: str, value: str, resolve: Resolve) -> None:
-    path = _file(matrix_path, key, value, resolve)
+def _check_lockfile(
+    matrix_path: Path,
+    problem: Problem,
+    value: str,
+    resolve: Resolve,
+    problems: list[ConfigurationError],
+) -> None:
+    path = _file(matrix_path, problem, ("lockfile",), value, resolve, problems)
+    if path is None:
+        return
     if lockfile_kind(path) is None:
-        raise ConfigurationError(
-            f"{matrix_path}: {key}: {unsupported_message(path)}",
-            "export it to a requirements file and list that under `requirements`",
+        problems.append(
+            problem(
+                ("lockfile",),
+                unsupported_message(path),
+                "export it to a requirements file and list that under `requirements`",
+            )
         )
+        return
     try:
         export_lockfile(path)
     except ConfigurationError as err:
-        raise ConfigurationError(f"{matrix_path}: {key}: {err.what}", err.fix) from None
+        problems.append(problem(("lockfile",), err.what, err.fix or "fix the lock file"))
 
 
-def _file(matrix_path: Path, key: str, value: str, resolve: Resolve) -> Path:
-    path = _resolved(matrix_path, key, value, resolve)
-    if not path.is_file():
-        raise ConfigurationError(
-            f"{matrix_path}: {key}: {value!r} does not exist (relative to {matrix_path.parent})",
-            "give the path of the file, relative to the matrix file",
+def _file(
+    matrix_path: Path,
+    problem: Problem,
+    key: tuple[Any, ...],
+    value: str,
+    resolve: Resolve,
+    problems: list[ConfigurationError],
+) -> Path | None:
+    path = _resolved(problem, key, value, resolve, problems)
+    if path is not None and not path.is_file():
+        problems.append(
+            problem(
+                key,
+                f"{value!r} does not exist (relative to {matrix_path.parent})",
+                "give the path of the file, relative to the matrix file",
+            )
         )
+        return None
     return path
 
 
-def _folder(matrix_path: Path, key: str, value: str, resolve: Resolve) -> Path:
-    path = _resolved(matrix_path, key, value, resolve)
-    if not path.is_dir():
-        raise ConfigurationError(
-            f"{matrix_path}: {key}: {value!r} is not a folder (relative to {matrix_path.parent})",
-            "give the path of the folder, relative to the matrix file",
+def _folder(
+    matrix_path: Path,
+    problem: Problem,
+    key: tuple[Any, ...],
+    value: str,
+    resolve: Resolve,
+    problems: list[ConfigurationError],
+) -> Path | None:
+    path = _resolved(problem, key, value, resolve, problems)
+    if path is not None and not path.is_dir():
+        problems.append(
+            problem(
+                key,
+                f"{value!r} is not a folder (relative to {matrix_path.parent})",
+                "give the path of the folder, relative to the matrix file",
+            )
         )
+        return None
     return path
 
 
-def _resolved(matrix_path: Path, key: str, value: str, resolve: Resolve) -> Path:
+def _resolved(
+    problem: Problem,
+    key: tuple[Any, ...],
+    value: str,
+    resolve: Resolve,
+    problems: list[ConfigurationError],
+) -> Path | None:
     try:
         return resolve(value)
     except (ValueError, RuntimeError, OSError) as err:  # NUL bytes, unknown ~user
-        raise ConfigurationError(
-            f"{matrix_path}: {key}: {value!r}: {err}", "fix the path"
-        ) from None
+        problems.append(problem(key, f"{value!r}: {err}", "fix the path"))
+        return None
 
 
 def requirement_tree(top: Path) -> list[tuple[Path, str]]:
@@ -101,49 +170,75 @@ def requirement_tree(top: Path) -> list[tuple[Path, str]]:
 
     pip resolves an include relative to the including file; the cell mounts only
     ``top``'s folder, so an include outside it is a configuration error here rather than
-    a confusing pip error in every cell.
+    a confusing pip error in every cell. So is an include loop (a file including itself,
+    or two including each other): pip would recurse until its RecursionError, and every
+    cell would fail with a bare "pip-install failed". A file included twice by different
+    paths (a diamond) is no loop and is read once.
     """
     root = top.parent.resolve()
     found: dict[Path, str] = {}
-    pending = [(top.resolve(), 0)]
-    while pending:
-        path, depth = pending.pop()
-        if path in found or depth > MAX_INCLUDE_DEPTH:
+    # Depth first, with the chain of includes that led to each file: (file, line, include).
+    stack: list[tuple[Path, list[tuple[Path, int, str]]]] = [(top.resolve(), [])]
+    while stack:
+        path, chain = stack.pop()
+        if path not in found:
+            found[path] = _read(path)
+        if len(chain) > MAX_INCLUDE_DEPTH:
             continue
-        found[path] = _read(path)
-        for number, target in _includes(found[path]):
+        for number, option, target in reversed(_includes(found[path])):
             included = (path.parent / target).resolve()
-            _check_include(path, number, target, included, root)
-            pending.append((included, depth + 1))
+            _check_include(path, number, f"{option} {target}", included, root)
+            link = [*chain, (path, number, f"{option} {target}")]
+            if included == path or included in [step[0] for step in chain]:
+                raise _loop(link, included)
+            stack.append((included, link))
     return list(found.items())
 
 
-def _includes(text: str) -> list[tuple[int, str]]:
+def _loop(chain: list[tuple[Path, int, str]], back_to: Path) -> ConfigurationError:
+    """The include loop closed by the last include of ``chain``, named file by file."""
+    start = next(index for index, (path, _, _) in enumerate(chain) if path == back_to)
+    steps = [f"{path.name}:{number} {include}" for path, number, include in chain[start:]]
+    last_path, last_line, last_include = chain[-1]
+    return ConfigurationError(
+        "include loop: " + " -> ".join(steps) + f" (back to {back_to.name})",
+        "remove one include of the loop: pip would follow it until it fails",
+        file=last_path,
+        line=last_line,
+        key=last_include,
+    )
+
+
+def _includes(text: str) -> list[tuple[int, str, str]]:
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         match = _INCLUDE.match(line.split(" #")[0])
         if match and not _URL.match(match["target"]):  # a URL include is pip's to fetch
-            found.append((number, match["target"]))
+            found.append((number, match["option"], match["target"]))
     return found
 
 
-def _check_include(path: Path, number: int, target: str, included: Path, root: Path) -> None:
-    where = f"{path}: line {number}: {target}"
+def _check_include(path: Path, number: int, include: str, included: Path, root: Path) -> None:
     if not included.is_relative_to(root):
         raise ConfigurationError(
-            f"{where}: outside {root}, which is the folder mounted into the cell",
+            f"outside {root}, which is the folder mounted into the cell",
             "keep the files a requirements file includes under its folder, or list them "
             "under `requirements` themselves",
+            file=path,
+            line=number,
+            key=include,
         )
     if not included.is_file():
-        raise ConfigurationError(f"{where}: no such file", "fix the include's path")
+        raise ConfigurationError(
+            "no such file", "fix the include's path", file=path, line=number, key=include
+        )
 
 
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigurationError(f"{path}: cannot read: {err}", "check the file") from None
+        raise ConfigurationError(f"cannot read: {err}", "check the file", file=path) from None
 
 
 def requirement_urls(depset: DepsetSpec, resolve: Resolve) -> list[str]:

@@ -419,7 +419,7 @@ class CellRun:
         junit = None
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
-        record, reason = project.tests_outcome(self.job.depset, outcome, junit)
+        record, reason = project.tests_outcome(self.job, outcome, junit)
         step = self.steps[-1]
         if step["status"] == "passed" and record["status"] != "passed":
             step["status"] = "failed"

@@ -269,7 +269,11 @@ def _start_session(session: pytest.Session) -> None:
     try:
         prepare(state, _log(session.config))
     except FatalError as err:
-        pytest.exit(state.redactor.text(str(err)), returncode=getattr(err, "exit_code", 1))
+        code = getattr(err, "exit_code", 1)
+        # pytest's status 2 means "interrupted" (cli: 130): a configuration error is sent as
+        # pytest's usage error, which the cli turns into exit 2.
+        usage = int(pytest.ExitCode.USAGE_ERROR)
+        pytest.exit(state.redactor.text(str(err)), returncode=usage if code == 2 else code)
 
 
 def prepare(state: HarnessState, log: Any) -> None:

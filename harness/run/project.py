@@ -171,9 +171,10 @@ def read_junit_command() -> list[str]:
 
 
 def tests_outcome(
-    depset: DepsetSpec, outcome: ExecOutcome, junit_text: str | None
+    job: CellJob, outcome: ExecOutcome, junit_text: str | None
 ) -> tuple[dict[str, Any], str | None]:
     """The ``tests`` probe's record and the cell's reason when the suite did not pass."""
+    depset = job.depset
     assert depset.tests is not None
     passed = outcome.exit_code == 0 and not outcome.timed_out
     record: dict[str, Any] = {
@@ -187,15 +188,20 @@ def tests_outcome(
         record["junit"], problem = parse_junit(junit_text or "")
         if problem:
             record["junit_problem"] = problem
-    reason = None if passed else tests_reason(depset.tests.command, outcome, record["junit"])
+    reason = None if passed else tests_reason(job, outcome, record["junit"])
     if reason:
         record["error"] = reason
     return record, reason
 
 
-def tests_reason(command: str, outcome: ExecOutcome, junit: dict[str, Any] | None) -> str:
-    if outcome.timed_out:
-        return "tests: timed out"
+def tests_reason(job: CellJob, outcome: ExecOutcome, junit: dict[str, Any] | None) -> str:
+    assert job.depset.tests is not None
+    command = job.depset.tests.command
+    if outcome.timed_out:  # the suite runs as a probe: the cell's probe limit stopped it
+        return (
+            f"tests: stopped after probe_timeout {job.cell.timeouts.probe:g} s "
+            f"(settings.probe_timeout, or depsets.{job.cell.depset}.probe_timeout for this depset)"
+        )
     if outcome.exit_code == COMMAND_NOT_FOUND and "not found" in outcome.output:
         return f"tests: command not found: {_program(command)}"
     if junit and (junit["failed"] or junit["errors"]):

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from harness.model.redaction import MASK, URL_USERINFO, mask_userinfo
+from harness.model.redaction import MASK, mask_userinfo, userinfo_spans
 
 __all__ = ["MASK", "Redactor"]
 
@@ -82,8 +82,8 @@ def _userinfo_secrets(text: str | None) -> list[str]:
     percent-decoded and as the Basic auth header value; a lone user part is the token
     itself (https://TOKEN@host/simple)."""
     found: list[str] = []
-    for match in URL_USERINFO.finditer(text or ""):
-        userinfo = match["userinfo"]
+    for span in userinfo_spans(text or ""):
+        userinfo = span.userinfo
         user, has_password, password = userinfo.partition(":")
         for pair in {userinfo, unquote(userinfo)}:
             found += [pair, base64.b64encode(pair.encode()).decode()]

@@ -3,6 +3,8 @@
 - ``write_atomic``: the one way harness writes a file (temp file + rename in the same
   folder), so a reader never sees half a file and a full disk never truncates one; ENOSPC
   becomes ``DiskFullError`` (one line: the folder and the space needed), never a traceback.
+  Its files get the mode any other tool's output gets (0666 less the umask), not mkstemp's
+  0600, so a web server or another CI user can read report.html.
 - ``RunLock``: one run directory, one writer (an flock on ``.harness.lock``, which holds
   the owner's pid and host).
 - ``load_results``: results.json validated once, on load (``records.validate_shape``), so
@@ -36,7 +38,7 @@ _PAGE = 4096  # what a file needs at the least on any filesystem harness writes 
 
 
 def is_disk_full(err: BaseException) -> bool:
-    """ENOSPC/EDQUOT, also from libraries (pyarrow) that keep only the message."""
+    """ENOSPC/EDQUOT, also from libraries that keep only the message."""
     if isinstance(err, OSError) and err.errno in _NO_SPACE:
         return True
     return isinstance(err, OSError) and "No space left on device" in str(err)
@@ -48,6 +50,29 @@ def disk_full(folder: Path, needed_bytes: int) -> DiskFullError:
     except OSError:
         free = None
     return DiskFullError(str(folder), max(needed_bytes, _PAGE), free)
+
+
+def _umask_at_import() -> int:
+    """The umask by setting and restoring it: process-wide, so done once, at import."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK_AT_IMPORT = _umask_at_import()
+
+
+def current_umask() -> int:
+    """The process's umask, read from /proc (Linux 4.7+) without changing it (setting and
+    restoring it races with other threads creating files); else the one read at import."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
 
 
 def make_dirs(folder: Path) -> Path:
@@ -75,7 +100,7 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
 
 
 def write_atomic_with(path: Path, writer: Callable[[Path], None], size_hint: int = 0) -> Path:
-    """Like ``write_atomic`` for a library that writes a file itself (pyarrow's parquet)."""
+    """Like ``write_atomic`` for a library that writes a file itself (JUnit's ElementTree)."""
     folder = make_dirs(path.parent)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -87,6 +112,7 @@ def write_atomic_with(path: Path, writer: Callable[[Path], None], size_hint: int
     temporary = Path(name)
     try:
         writer(temporary)
+        temporary.chmod(0o666 & ~current_umask())  # mkstemp made it 0600
         temporary.replace(path)
     except OSError as err:
         if is_disk_full(err):

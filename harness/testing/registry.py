@@ -4,18 +4,21 @@
 storage in a temporary folder, optionally behind htpasswd basic auth, and pushes local images
 into it with the docker CLI. The engine treats 127.0.0.0/8 as an insecure registry, so plain
 HTTP works with no daemon configuration. `FaultyRegistry` is a tiny HTTP server on 127.0.0.1
-that stalls, refuses every request with 401, or answers every manifest with 404, so pull
-failures can be produced on purpose. Both are context managers that stop what they start.
+that stalls, refuses every request with 401, answers every manifest with 404, or serves an
+image and dies half-way through its layer, so pull failures can be produced on purpose.
+Both are context managers that stop what they start.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -373,14 +376,63 @@ def _repository_of(reference: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
-FaultMode = Literal["stall", "stall-after-ping", "unauthorized", "not-found"]
+FaultMode = Literal["stall", "stall-after-ping", "unauthorized", "not-found", "killed-mid-blob"]
 FAULT_MODES: Final[tuple[FaultMode, ...]] = (
     "stall",
     "stall-after-ping",
     "unauthorized",
     "not-found",
+    "killed-mid-blob",
 )
 _MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")
+_BLOB_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
+MANIFEST_V2: Final = "application/vnd.docker.distribution.manifest.v2+json"
+LAYER_BYTES: Final = 4 * 1024 * 1024  # the layer the "killed-mid-blob" server cuts in half
+
+
+@dataclass(frozen=True)
+class _Image:
+    """One image to serve: a schema 2 manifest, its config and its one layer (random bytes:
+    the download is cut before anything could unpack them)."""
+
+    manifest: bytes
+    blobs: dict[str, bytes]
+    layer_digest: str
+
+    @classmethod
+    def make(cls) -> _Image:
+        layer = os.urandom(LAYER_BYTES)
+        layer_digest = _sha256(layer)
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {},
+                "rootfs": {"type": "layers", "diff_ids": [_sha256(b"unpacked")]},
+            }
+        ).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_V2,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": _sha256(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer),
+                    "digest": layer_digest,
+                }
+            ],
+        }
+        blobs = {_sha256(config): config, layer_digest: layer}
+        return cls(json.dumps(manifest).encode(), blobs, layer_digest)
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class _FaultServer(http.server.ThreadingHTTPServer):
@@ -395,6 +447,15 @@ class _FaultServer(http.server.ThreadingHTTPServer):
         self.release = threading.Event()
         self.seen = seen
         self.seen_lock = seen_lock
+        self.image = _Image.make() if mode == "killed-mid-blob" else None
+        self.killed = threading.Event()
+
+    def kill(self) -> None:
+        """Stop listening, as a registry process that was killed: later connections are
+        refused. Called from a request's thread, never from serve_forever's."""
+        self.killed.set()
+        self.shutdown()
+        self.server_close()
 
 
 class _FaultHandler(http.server.BaseHTTPRequestHandler):
@@ -428,6 +489,8 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
             self._send_json(200, {}, with_body)
         elif self.server.mode == "unauthorized":
             self._unauthorized(with_body)
+        elif self.server.mode == "killed-mid-blob":
+            self._serve_then_die(with_body)
         else:
             self._not_found(with_body)
 
@@ -436,6 +499,49 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
         # max_stall passes, then drop it: a client only ever sees silence, then EOF.
         self.server.release.wait(self.server.max_stall)
         self.close_connection = True
+
+    def _serve_then_die(self, with_body: bool) -> None:
+        image = self.server.image
+        assert image is not None
+        path = self.path.split("?", 1)[0]
+        blob = _BLOB_PATH.match(path)
+        if _is_ping(path):
+            self._send_json(200, {}, with_body)
+        elif _MANIFEST_PATH.match(path):
+            digest = _sha256(image.manifest)
+            headers = {"Docker-Content-Digest": digest}
+            self._send_bytes(image.manifest, MANIFEST_V2, with_body, headers)
+        elif blob is None or blob["digest"] not in image.blobs:
+            self._send_json(404, _distribution_error("BLOB_UNKNOWN", "blob unknown", None), True)
+        elif blob["digest"] != image.layer_digest or not with_body:
+            self._send_bytes(image.blobs[blob["digest"]], "application/octet-stream", with_body)
+        else:
+            # Half of the layer, then the process dies: the connection is reset (no more
+            # bytes, no clean end) and nothing listens on the port any more.
+            layer = image.blobs[blob["digest"]]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(layer)))
+            self.send_header(*self.API_HEADER)
+            self.end_headers()
+            self.wfile.write(layer[: len(layer) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.server.kill()
+
+    def _send_bytes(
+        self, body: bytes, content_type: str, with_body: bool, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header(*self.API_HEADER)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
 
     def _unauthorized(self, with_body: bool) -> None:
         error = _distribution_error("UNAUTHORIZED", "authentication required", None)
@@ -491,7 +597,10 @@ class FaultyRegistry:
     gives up on a silent `/v2/` by itself (about 15 s) but waits on a silent manifest
     request until the connection drops, and the docker SDK's pull has no client timeout.
     "unauthorized": 401 with `WWW-Authenticate: Basic realm=...` for every request.
-    "not-found": `/v2/` 200, every manifest 404 MANIFEST_UNKNOWN, anything else 404."""
+    "not-found": `/v2/` 200, every manifest 404 MANIFEST_UNKNOWN, anything else 404.
+    "killed-mid-blob": serves an image of one 4 MiB layer under any name and tag, sends half
+    of the layer, then resets the connection and stops listening, as a registry process
+    killed during a pull."""
 
     def __init__(self, mode: FaultMode, *, max_stall: float = 60.0) -> None:
         if mode not in FAULT_MODES:

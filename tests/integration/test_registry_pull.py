@@ -321,3 +321,44 @@ def test_the_registry_serves_what_was_pushed(pushed: Pushed) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["Docker-Content-Digest"] == pushed.digest
+
+
+def test_configured_credentials_the_registry_rejects_fail_the_run(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """Issue 24: a wrong password in settings.registry_auth is the user's configuration, not
+    an unavailable base: exit 2 naming the host and the variables, the password nowhere."""
+    host = auth_registry.host
+    wrong = f"wrong-{secrets.token_hex(8)}"
+    text = settings() + (
+        f"  registry_auth:\n    '{host}': {{username_env: REG_LOGIN, password_env: REG_SECRET}}\n"
+        f"bases:\n  py311-slim: {{image: '{auth_registry.ref(TAG)}'}}\ndepsets:\n" + BARE
+    )
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    env = {"REG_LOGIN": auth_registry.username or "", "REG_SECRET": wrong}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(tmp_path / "m.yaml"), "--out",
+         str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "DOCKER_CONFIG": str(tmp_path), **env},
+    )  # fmt: skip
+    console = done.stdout + done.stderr
+    assert done.returncode == 2, console[-3000:]
+    assert f"settings.registry_auth.{host}: {host} rejected the login" in console
+    assert "REG_LOGIN" in console and "REG_SECRET" in console
+    assert "Traceback" not in console
+    assert wrong not in console
+
+
+def test_a_registry_killed_mid_pull_is_named_as_a_lost_connection(docker_client: Any) -> None:
+    """Issue 24: a registry that dies half-way through a layer was reported as "stalled"."""
+    from harness.engine.pull import bounded_pull
+
+    with FaultyRegistry("killed-mid-blob") as killed:
+        reference = killed.ref("library/python:3.11-killed")
+        outcome = bounded_pull(docker_client, reference, PULL_TIMEOUT, None)
+        assert any("/blobs/" in request for request in killed.requests)  # it got that far
+    assert outcome.image is None and outcome.registry_down
+    assert outcome.reason is not None and "stalled" not in outcome.reason, outcome.reason
+    assert f"{killed.host} closed or reset the connection during the download" in outcome.reason
+    assert "the engine was retrying" in outcome.reason

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.store.history import load_history
 from tests.conftest import ROOT, harness
 
 pytestmark = pytest.mark.integration
@@ -56,11 +57,9 @@ def test_one_writer_then_resume_records_the_final_state(tmp_path: Path) -> None:
 
     resumed = harness("run", "--resume", str(out), str(SLOW), "-k", "tiny")
     assert resumed.returncode == 0, resumed.stdout[-2000:]
-    import pyarrow.parquet as pq
-
     results = json.loads((out / "results.json").read_text())
     run_id = results["run"]["id"]
-    rows = pq.read_table(out / "history" / f"{run_id}.parquet").to_pylist()
-    recorded = {r["cell_id"] for r in rows if r["row"] == "cell"}
+    rows = load_history(out / "history")
+    recorded = {r.cell_id for r in rows if r.row == "cell" and r.run_id == run_id}
     assert recorded == {c["id"] for c in results["cells"]} and "py311×tiny" in recorded
     assert not (tmp_path / "history").exists() and not (tmp_path / "latest").exists()

@@ -5,7 +5,9 @@ compare) and not the console. Fast: the pip cells fail at once on a closed local
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -74,10 +76,9 @@ def _matrix(folder: Path) -> Path:
 
 def _text(path: Path) -> str:
     raw = path.read_bytes().decode("utf-8", errors="replace")
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        raw += json.dumps(pq.read_table(path).to_pylist(), default=str)
+    if path.suffix == ".sqlite":  # the history: its values too (a page may split one)
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            raw += "\n".join(connection.iterdump())
     return raw
 
 

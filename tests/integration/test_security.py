@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -115,12 +116,11 @@ def token_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> A
 
 
 def _readable_text(path: Path) -> str:
-    """A file's content as text; Parquet is compressed, so read its values instead."""
+    """A file's content as text; for the SQLite history, its values too (a page may split one)."""
     raw = path.read_bytes().decode("utf-8", errors="replace")
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        raw += json.dumps(pq.read_table(path).to_pylist(), default=str)
+    if path.suffix == ".sqlite":
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            raw += "\n".join(connection.iterdump())
     return raw
 
 
@@ -138,7 +138,7 @@ def test_a_fake_token_never_reaches_any_output(token_run: dict[str, Any]) -> Non
     for expected in ("results.json", "report.html", "junit.xml", "summary.md", "prepare.json"):
         assert expected in names, sorted(names)
     assert any(n.startswith("cells/") for n in names) and any(n.startswith("logs/") for n in names)
-    assert any(p.suffix == ".parquet" for p in written), "no history written?"
+    assert any(p.suffix == ".sqlite" for p in written), "no history written?"
 
     leaks = [
         f"{path.relative_to(token_run['reports'])}: {form!r}"

@@ -576,3 +576,53 @@ def test_report_wrong_types_formerly_crashing(run_dir: Path, edit: Edit) -> None
 def test_report_json_extremes(run_dir: Path, content: bytes) -> None:
     """json.loads' ValueError and RecursionError: exit 2 (fixed in 90fb97a)."""
     assert not check_results_file(run_dir, content)
+
+
+# --- every mistake at once (issue 23, "One error contract") ------------------------------
+
+# A mistake a user makes: the key path it is put at, the value, and the key path the error
+# must name (a misspelled key is named as written).
+MISTAKES: dict[str, tuple[tuple[Any, ...], Any, str]] = {
+    "misspelled setting": (("settings", "memroy"), "1g", "settings.memroy"),
+    "memory: lots": (("settings", "memory"), "lots", "settings.memory"),
+    "suite typo": (
+        ("bases", "py311", "standin", "debootstrap", "suite"),
+        "bookwrom",
+        "bases.py311.standin.debootstrap.suite",
+    ),
+    "python the suite lacks": (
+        ("bases", "deb", "debootstrap", "python"),
+        "3.12",
+        "bases.deb.debootstrap.python",
+    ),
+    "huge timeout": (("settings", "pull_timeout"), 10**9, "settings.pull_timeout"),
+    "cpus in words": (("settings", "cpus"), "many", "settings.cpus"),
+    "misspelled depset key": (("depsets", "tiny", "pipp"), ["six"], "depsets.tiny.pipp"),
+    "override memory": (("cells", "overrides", 0, "memory"), "2 gigs", "cells.overrides.0.memory"),
+}
+
+
+@fuzz(40)
+@given(chosen=st.lists(st.sampled_from(sorted(MISTAKES)), min_size=1, unique=True))
+def test_every_mistake_is_listed_at_once_with_its_line(matrix_dir: Path, chosen: list[str]) -> None:
+    document = copy.deepcopy(VALID)
+    for name in chosen:
+        at, value, _ = MISTAKES[name]
+        parent: Any = document
+        for key in at[:-1]:
+            parent = parent[key]
+        parent[at[-1]] = value
+    text = yaml.safe_dump(document, sort_keys=False)
+    path = write_matrix(matrix_dir, text)
+    with pytest.raises(ConfigurationError) as caught:
+        load_matrix(path)
+    problems = caught.value.problems
+    assert sorted(str(p.key) for p in problems) == sorted(MISTAKES[n][2] for n in chosen)
+    lines = text.splitlines()
+    for problem in problems:
+        assert problem.file == str(path) and problem.line is not None and problem.fix
+        last = str(problem.key).rsplit(".", 1)[-1]
+        assert last in lines[problem.line - 1] or last.isdigit(), (problem.what, text)
+    code, _, errors = run_cli(["validate", str(path)])
+    assert code == 2 and errors.count("harness: error: ") == len(chosen)
+    assert errors.count("\nfix: ") == len(chosen) and "Traceback" not in errors

@@ -426,29 +426,36 @@ def test_history_round_trip(run_a: dict[str, Any], run_b: dict[str, Any], tmp_pa
     history_dir = tmp_path / "history"
     path_b = record_run(run_b, history_dir)  # order of recording does not matter
     path_a = record_run(run_a, history_dir)
-    assert path_a.name == "20261126-021500-a1b2c3.parquet" and path_b.exists()
-    frame = load_history(history_dir)
-    assert list(frame["run_id"].unique()) == ["20261126-021500-a1b2c3", "20261127-021500-d4e5f6"]
-    cells = frame[frame["row"] == "cell"]
-    steps = frame[frame["row"] == "step"]
+    assert path_a == path_b == history_dir / "history.sqlite"
+    rows = load_history(history_dir)
+    assert list(dict.fromkeys(r.run_id for r in rows)) == [
+        "20261126-021500-a1b2c3",
+        "20261127-021500-d4e5f6",
+    ]
+    cells = [r for r in rows if r.row == "cell"]
+    steps = [r for r in rows if r.row == "step"]
     assert len(cells) == len(run_a["cells"]) + len(run_b["cells"])
     assert len(steps) == sum(len(c["steps"]) for c in run_a["cells"] + run_b["cells"])
-    spacy_b = cells[
-        (cells["run_id"] == "20261127-021500-d4e5f6") & (cells["cell_id"] == "py311-slim×spacy")
+    spacy_b = [
+        r for r in cells if r.run_id == "20261127-021500-d4e5f6" and r.cell_id == "py311-slim×spacy"
     ]
-    assert sorted(spacy_b["size_added_bytes"]) == [455_000_000, 455_004_096, 455_008_192]
-    assert set(spacy_b["sdists"]) == {1}
-    assert set(spacy_b["base_image_id"]) == {"sha256:" + "9f8e" * 16}
-    pip = steps[(steps["cell_id"] == "py311-slim×spacy") & (steps["step"] == "pip-install")]
-    assert sorted(pip["seconds"]) == [20.1, 20.3, 20.5, 34.0, 34.4, 34.8]
-    torch = cells[cells["cell_id"] == "alpine×torch"]
-    assert set(torch["expected_failure"]) == {"torch publishes no musllinux wheel"}
-    assert cell_trend(frame, "py311-slim×spacy") == [
+    assert sorted(r.size_added_bytes or 0 for r in spacy_b) == [
+        455_000_000,
+        455_004_096,
+        455_008_192,
+    ]
+    assert {r.sdists for r in spacy_b} == {1}
+    assert {r.base_image_id for r in spacy_b} == {"sha256:" + "9f8e" * 16}
+    pip = [r for r in steps if r.cell_id == "py311-slim×spacy" and r.step == "pip-install"]
+    assert sorted(r.seconds or 0 for r in pip) == [20.1, 20.3, 20.5, 34.0, 34.4, 34.8]
+    torch = [r for r in cells if r.cell_id == "alpine×torch"]
+    assert {r.expected_failure for r in torch} == {"torch publishes no musllinux wheel"}
+    assert cell_trend(rows, "py311-slim×spacy") == [
         ("20261126-021500-a1b2c3", 20.3),
         ("20261127-021500-d4e5f6", 34.4),
     ]
     only_a = load_history(history_dir, matrix_sha256=run_a["run"]["matrix"]["sha256"])
-    assert set(only_a["run_id"]) == {"20261126-021500-a1b2c3"}
+    assert {r.run_id for r in only_a} == {"20261126-021500-a1b2c3"}
 
 
 def test_a_runs_history_entry_is_its_final_state(run_a: dict[str, Any], tmp_path: Path) -> None:
@@ -457,10 +464,9 @@ def test_a_runs_history_entry_is_its_final_state(run_a: dict[str, Any], tmp_path
     first_attempt["cells"] = first_attempt["cells"][:1]
     path = record_run(first_attempt, tmp_path)
     assert record_run(run_a, tmp_path) == path
-    cells = load_history(tmp_path)
-    cells = cells[cells["row"] == "cell"]
+    cells = [r for r in load_history(tmp_path) if r.row == "cell"]
     assert len(cells) == len(run_a["cells"])
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # one entry, no temporary left
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # one entry, no journal left
 
 
 def test_previous_run_and_trend_come_from_the_history(
@@ -483,7 +489,8 @@ def test_previous_run_and_trend_come_from_the_history(
 
 
 def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> None:
-    assert load_history(tmp_path / "none").empty
+    assert load_history(tmp_path / "none") == []
+    assert not (tmp_path / "none").exists()  # reading creates nothing
     bad = copy.deepcopy(run_a)
     bad["run"]["id"] = "../escape"
     with pytest.raises(ResultsError):

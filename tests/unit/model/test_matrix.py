@@ -70,7 +70,11 @@ cells:
 @pytest.mark.parametrize(
     ("text", "where", "fix"),
     [
-        (MINIMAL.replace("version: 1", "version: 1\nsetings: {}"), "setings", "spelling"),
+        (
+            MINIMAL.replace("version: 1", "version: 1\nsetings: {}"),
+            "setings",
+            "did you mean 'settings'?",
+        ),
         (MINIMAL + "settings: {jobs: many}\n", "settings.jobs", "an integer"),
         (MINIMAL.replace("  one: {pip: [six]}", "  one: {pip: six}"), "depsets.one.pip", "a list"),
         (
@@ -87,7 +91,7 @@ cells:
                 'image: "python:3.11-slim"', 'image: x, debootstrap: {suite: sid, python: "3.15"}'
             ),
             "bases.a",
-            "see the message",
+            "keep one source",
         ),
         (MINIMAL.replace("a: {image", "A!: {image"), "invalid name", "lower-case"),
     ],
@@ -143,7 +147,7 @@ def test_a_depset_overrides_the_installers_and_selectors_match_them(tmp_path: Pa
     ("setting", "key", "fix"),
     [
         ("settings: {installers: [pip, conda]}", "settings.installers.1", "allowed values"),
-        ("settings: {installers: [uv, uv]}", "settings.installers", "see the message"),
+        ("settings: {installers: [uv, uv]}", "settings.installers", "name each installer once"),
         ("settings: {installers: []}", "settings.installers", "give"),
         ("settings: {uv_index_strategy: best}", "settings.uv_index_strategy", "allowed values"),
         ("cells: {exclude: [{installer: poetry}]}", "cells.exclude.0.installer", "pip, uv"),

@@ -52,7 +52,7 @@ def test_includes_must_exist_and_stay_in_the_mounted_folder(tmp_path: Path) -> N
     (tmp_path / "reqs").mkdir()
     (tmp_path / "reqs" / "requirements.txt").write_text("-r base.txt\n")
     err = error_of(matrix(tmp_path, "requirements: [reqs/requirements.txt]"))
-    assert "line 1: base.txt: no such file" in err.what
+    assert "reqs/requirements.txt:1: -r base.txt: no such file" in err.what
     (tmp_path / "common.txt").write_text("six\n")
     (tmp_path / "reqs" / "requirements.txt").write_text("--constraint=../common.txt\n")
     err = error_of(matrix(tmp_path, "requirements: [reqs/requirements.txt]"))
@@ -90,3 +90,45 @@ def test_requirement_urls_follow_includes_for_redaction(tmp_path: Path) -> None:
     loaded = load_matrix(matrix(tmp_path, "requirements: [requirements.txt]"))
     urls = requirement_urls(loaded.spec.depsets["svc"], loaded.resolve_path)
     assert urls == ["https://ci:s3cr3t-token@pypi.corp.example/simple"]
+
+
+# -- include loops (issue 24): exit 2 at load naming the loop, never "pip-install failed" --
+
+
+def test_a_file_including_itself_is_a_loop(tmp_path: Path) -> None:
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "requirements.txt").write_text("six\n-r requirements.txt\n")
+    err = error_of(matrix(tmp_path, "requirements: [reqs/requirements.txt]"))
+    assert err.exit_code == 2
+    assert err.file == str((tmp_path / "reqs" / "requirements.txt").resolve())
+    assert (err.line, err.key) == (2, "-r requirements.txt")
+    assert "include loop: requirements.txt:2 -r requirements.txt" in err.message
+    assert err.fix and "remove one include" in err.fix
+
+
+def test_two_files_including_each_other_are_a_loop(tmp_path: Path) -> None:
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "a.txt").write_text("six\n-r b.txt\n")
+    (tmp_path / "reqs" / "b.txt").write_text("# b\n--constraint=a.txt\n")
+    err = error_of(matrix(tmp_path, "requirements: [reqs/a.txt]"))
+    assert "include loop: a.txt:2 -r b.txt -> b.txt:2 --constraint a.txt (back to a.txt)" in (
+        err.message
+    )
+    assert err.file is not None and err.file.endswith("b.txt") and err.line == 2
+
+
+def test_a_file_included_twice_without_a_loop_loads(tmp_path: Path) -> None:
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "top.txt").write_text("-r a.txt\n-r b.txt\n")
+    (tmp_path / "reqs" / "a.txt").write_text("-c common.txt\n")
+    (tmp_path / "reqs" / "b.txt").write_text("-c common.txt\n")
+    (tmp_path / "reqs" / "common.txt").write_text("six==1.16.0\n")
+    load_matrix(matrix(tmp_path, "requirements: [reqs/top.txt]"))
+    assert len(requirement_tree(tmp_path / "reqs" / "top.txt")) == 4
+
+
+def test_every_file_problem_of_a_matrix_is_listed(tmp_path: Path) -> None:
+    err = error_of(matrix(tmp_path, "requirements: [nope.txt]\nlockfile: nope.lock\nsource: x"))
+    keys = [p.key for p in err.problems]
+    assert keys == ["depsets.svc.requirements.0", "depsets.svc.lockfile", "depsets.svc.source"]
+    assert [p.line for p in err.problems] == [7, 8, 9]

@@ -79,26 +79,42 @@ def test_the_test_command_gets_junitxml_only_when_it_is_pytest(tmp_path: Path) -
     assert project.tests_command(job(tmp_path, tox), "/opt/v").endswith("&& tox -e py")
 
 
-def test_a_command_that_does_not_exist_is_the_cells_reason() -> None:
+def test_a_command_that_does_not_exist_is_the_cells_reason(tmp_path: Path) -> None:
     depset = locked().model_copy(update={"tests": SuiteSpec(command="FOO=1 nosuchtool -x")})
     outcome = ExecOutcome(127, "", "sh: 1: nosuchtool: not found", 0.01)
-    record, reason = project.tests_outcome(depset, outcome, None)
+    record, reason = project.tests_outcome(job(tmp_path, depset), outcome, None)
     assert reason == "tests: command not found: nosuchtool"
     assert record["status"] == "failed" and record["error"] == reason
 
 
-def test_failing_tests_are_named_in_the_reason() -> None:
+def test_failing_tests_are_named_in_the_reason(tmp_path: Path) -> None:
     xml = (
         '<testsuite><testcase classname="tests.t" name="a"><failure message="x"/></testcase>'
         '<testcase classname="tests.t" name="b"/></testsuite>'
     )
     record, reason = project.tests_outcome(
-        locked(junit=True), ExecOutcome(1, "1 failed", "", 2.0), xml
+        job(tmp_path, locked(junit=True)), ExecOutcome(1, "1 failed", "", 2.0), xml
     )
     assert reason == "tests: 1 of 2 failed: tests.t::a"
     assert record["junit"]["passed"] == 1
-    passed, none = project.tests_outcome(locked(junit=True), ExecOutcome(0, "", "", 1.0), "")
+    passed, none = project.tests_outcome(
+        job(tmp_path, locked(junit=True)), ExecOutcome(0, "", "", 1.0), ""
+    )
     assert none is None and passed["junit_problem"] == "the test command wrote no JUnit XML"
+
+
+def test_a_suite_stopped_by_the_probe_timeout_names_the_limit_and_its_value(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: "tests: timed out" said neither which limit nor how long."""
+    the_job = job(tmp_path, locked())
+    outcome = ExecOutcome(None, "collected 900 items", "", 60.4, timed_out=True)
+    record, reason = project.tests_outcome(the_job, outcome, None)
+    assert reason == (
+        "tests: stopped after probe_timeout 60 s (settings.probe_timeout, or "
+        "depsets.svc.probe_timeout for this depset)"
+    )
+    assert record["status"] == "failed" and record["error"] == reason
 
 
 def test_the_reproducer_copies_the_users_files_and_runs_the_tests(tmp_path: Path) -> None:

@@ -1,0 +1,103 @@
+"""Credentials the user configured (settings.registry_auth) that the registry rejects fail the
+run with exit 2 naming the host and the variables (issue 24); before, every cell was
+"unavailable" and the run exited 0. No engine: a fake API answers the pull."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.engine.bases import Resolver
+from harness.model.errors import ConfigurationError
+from harness.model.matrix import PROBES_DIR, load_matrix
+
+HOST = "127.0.0.1:5999"
+# What the engine (20.10) answers for a registry that refuses the login.
+UNAUTHORIZED = f'Get "http://{HOST}/v2/library/python/manifests/3.11-slim": unauthorized: ' + (
+    "authentication required"
+)
+
+
+class _Response:
+    def __init__(self, status: int, message: str) -> None:
+        self.status_code = status
+        self.text = json.dumps({"message": message})
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    def __enter__(self) -> _Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _Api:
+    base_url = "http+docker://fake"
+    api_version = "1.41"
+    _auth_configs = None  # the SDK loads DOCKER_CONFIG into it when no login is given
+    credstore_env = None
+
+    def __init__(self, status: int, message: str) -> None:
+        self.answer = (status, message)
+        self.headers: list[dict[str, Any]] = []
+
+    def post(self, _url: str, **kwargs: Any) -> _Response:
+        self.headers.append(kwargs.get("headers") or {})
+        return _Response(*self.answer)
+
+
+class _Client:
+    def __init__(self, status: int, message: str) -> None:
+        self.api = _Api(status, message)
+
+
+def _matrix(tmp_path: Path, auth: bool) -> Path:
+    login = (
+        f"  registry_auth:\n    '{HOST}': {{username_env: CI_REG_USER, password_env: CI_REG_PW}}\n"
+        if auth
+        else ""
+    )
+    path = tmp_path / "matrix.yaml"
+    path.write_text(
+        "version: 1\nsettings:\n  pull: always\n  pull_timeout: 5\n" + login
+        + f"bases:\n  py311: {{image: '{HOST}/library/python:3.11-slim'}}\n"
+        + "depsets:\n  bare: {description: nothing}\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("status", [500, 401])
+def test_rejected_configured_credentials_are_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    monkeypatch.setenv("CI_REG_USER", "ci")
+    monkeypatch.setenv("CI_REG_PW", "wrong-password-123")
+    matrix = load_matrix(str(_matrix(tmp_path, auth=True)))
+    client = _Client(status, UNAUTHORIZED)
+    resolver = Resolver(client, matrix, PROBES_DIR, log=lambda _line: None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError) as raised:
+        resolver.resolve("py311")
+    assert raised.value.exit_code == 2
+    text = str(raised.value)
+    assert f"settings.registry_auth.{HOST}" in text
+    assert "CI_REG_USER" in text and "CI_REG_PW" in text
+    assert "rejected" in text
+    assert "wrong-password-123" not in text
+    assert client.api.headers[0].get("X-Registry-Auth")  # the login was sent
+
+
+def test_without_configured_credentials_a_refusal_stays_an_unavailable_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no logins of the host's user
+    matrix = load_matrix(str(_matrix(tmp_path, auth=False)))
+    resolver = Resolver(_Client(500, UNAUTHORIZED), matrix, PROBES_DIR, log=lambda _line: None)  # type: ignore[arg-type]
+    record = resolver.resolve("py311")
+    assert record["status"] == "unavailable"
+    assert f"credentials rejected or missing for {HOST}" in record["reason"]
