@@ -185,6 +185,11 @@ class DebootstrapSpec(Strict):
     python: str = Field(pattern=r"^3\.\d+$", description="Debian's pythonX.Y to install")
     mirror: str = "http://deb.debian.org/debian"
     extra_packages: list[str] = Field(default_factory=list)
+    runtime_only: bool = Field(
+        False,
+        description="a distroless-like runtime: only pythonX.Y, its libraries, CA bundle and"
+        " tzdata, FROM scratch; no shell, apt or pip; user 65532; /usr/bin/pythonX.Y",
+    )
 
 
 class DockerfileSpec(Strict):
