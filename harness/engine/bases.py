@@ -446,6 +446,10 @@ class Resolver:
             )
         except docker.errors.ContainerError as err:
             return {"status": "failed", "error": _short(str(err))}
+        except docker.errors.APIError as err:
+            # The interpreter is not in the image (exec fails before the probe starts): a fact
+            # of the base, not a crash of the run.
+            return {"status": "failed", "error": _short(str(err))}
         parsed, problem = parse_probe_output(output.decode("utf-8", "replace"))
         return parsed if parsed is not None else {"status": "error", "error": problem}
 

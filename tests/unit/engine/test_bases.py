@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from harness.engine import bases
@@ -28,6 +29,9 @@ class _Containers:
 
     def run(self, image: str, command: list[str], **kwargs: Any) -> bytes:
         self.runs.append({"image": image, "command": command, **kwargs})
+        if command[0] == "/no/python":
+            # What the engine answers when the command does not exist in the image.
+            raise docker.errors.APIError('exec: "/no/python": stat /no/python: no such file')
         script = command[1].rsplit("/", 1)[-1]
         return b"noise\n" + json.dumps({"status": "passed", "script": script}).encode()
 
@@ -98,3 +102,10 @@ def test_a_runtime_only_standin_is_described_and_runs_usr_bin_python() -> None:
     slim = matrix.spec.bases["py311-slim"].standin
     assert slim is not None and slim.debootstrap is not None
     assert bases._debootstrap_python(slim.debootstrap) == "python3.11"
+
+
+def test_a_base_without_that_python_is_a_failed_probe_not_a_crash(resolver: Resolver) -> None:
+    facts = resolver._describe({"image_id": "sha256:runtime", "python_command": "/no/python"})
+    assert facts["capabilities"]["status"] == "failed"
+    assert "no such file" in facts["capabilities"]["error"]
+    assert facts["env"]["status"] == "failed" and facts["python"] is None

@@ -300,3 +300,17 @@ def test_a_shell_left_in_the_runtime_fails_the_build(tmp_path: Path) -> None:
         debootstrap._check_runtime(
             tmp_path, DebootstrapRecipe("bookworm", "3.11", runtime_only=True)
         )
+
+
+def test_extra_packages_of_a_runtime_bring_their_files(tmp_path: Path) -> None:
+    info = tmp_path / "var/lib/dpkg/info"
+    info.mkdir(parents=True)
+    (tmp_path / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)
+    (tmp_path / "usr/lib/x86_64-linux-gnu/libgomp.so.1").write_bytes(b"\x7fELF")
+    (info / "libgomp1:amd64.list").write_text(
+        "/.\n/usr\n/usr/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu/libgomp.so.1\n"
+    )
+    files = debootstrap._package_files(tmp_path, "libgomp1")
+    assert files == ["/usr/lib/x86_64-linux-gnu/libgomp.so.1"]
+    with pytest.raises(StandinBuildError, match="no file list for libnope"):
+        debootstrap._package_files(tmp_path, "libnope")
