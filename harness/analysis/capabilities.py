@@ -30,7 +30,7 @@ def _pip(caps: Mapping[str, Any]) -> str:
     if version:
         return f"pip {version}"
     if (caps.get("ensurepip") or {}).get("available"):
-        return "no pip (ensurepip can add it)"
+        return "ensurepip, no pip"
     return "no pip"
 
 

@@ -79,7 +79,7 @@ def test_summary_names_what_is_missing_and_unusual() -> None:
     assert summary.endswith("musl 1.2.6 · no PGO/LTO recorded · final · missing: readline, tz data")
     threaded = capability_summary(caps(free_threaded=True, release_level="beta", release_serial=2))
     assert "free-threaded" in threaded and "beta 2" in threaded
-    assert "no pip (ensurepip can add it)" in capability_summary(caps(pip={"version": None}))
+    assert "ensurepip, no pip" in capability_summary(caps(pip={"version": None}))
 
 
 def test_a_failed_or_absent_probe_is_unknown_not_a_fact() -> None:
