@@ -77,6 +77,7 @@ from harness.model.origin import origin_text
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
 from harness.model.status import label as status_label
+from harness.store.files import REPORT_HTML
 
 # The distributions a depset's size table lists, largest difference first.
 SIZE_ROWS = 8
@@ -534,7 +535,7 @@ def _cell_ref(side: Side, href: str) -> str:
     return f"[{status_label(str(side.status))}]({href}#{cell_anchor(side.cell_id)})"
 
 
-def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html") -> str:
+def render_comparison_markdown(c: Comparison, *, report_href: str = REPORT_HTML) -> str:
     a, b = md_escape(c.base_a.name), md_escape(c.base_b.name)
     out = [
         f"# {a} vs {b} (run {md_escape(c.run_id)})",
@@ -733,7 +734,7 @@ the base and what the cell added)</span></p><ul>
 )
 
 
-def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
+def render_comparison_html(c: Comparison, *, report_href: str = REPORT_HTML) -> str:
     """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
     return _HTML.render(
         c=c,

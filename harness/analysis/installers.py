@@ -38,6 +38,7 @@ from harness.analysis.view import (
 )
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor, installer_step
 from harness.model.status import GOOD
+from harness.store.files import REPORT_HTML
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def fmt_ratio(pair: InstallerPair) -> str:
 
 
 def render_installers_markdown(
-    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = "report.html"
+    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = REPORT_HTML
 ) -> list[str]:
     """A "pip vs uv" section: one row per base × depset, then the distributions whose
     version differs between the two resolutions."""

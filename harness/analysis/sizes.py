@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.analysis.view import bases_by_name, normalise_name
-from harness.model.ids import cell_sbom_path
 from harness.model.probe_output import CONTENTS_PROBE
 from harness.model.status import GOOD
+from harness.store.files import cell_sbom_path
 
 TOP_DISTRIBUTIONS = 8
 # "of which": the distributions named for a size difference, and the least worth naming.

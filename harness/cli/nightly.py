@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.errors import ConfigurationError, RunAbortedError
+from harness.store.files import ADR_MD, REPORT_HTML, compare_stem, results_path
 from harness.store.rundir import load_results, write_atomic
 
 
@@ -38,7 +39,7 @@ def add_commands(sub: Any) -> None:
 
 def _results_path(value: str) -> Path:
     path = Path(value)
-    return path if path.suffix == ".json" else path / "results.json"
+    return results_path(path)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -70,10 +71,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     note = installers.fairness_note(results)
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"compare-{args.base_a}-vs-{args.base_b}"
+    stem = compare_stem(args.base_a, args.base_b)
     html = compare.render_comparison_html(comparison).replace(
         "</body>",
-        installers.render_installers_html(pairs, note, report_href="report.html") + "</body>",
+        installers.render_installers_html(pairs, note, report_href=REPORT_HTML) + "</body>",
     )
     write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
@@ -106,7 +107,7 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
     from harness.model.ids import new_run_id
 
     # A fresh folder each time: a run directory holds one run (a second run is refused).
-    out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}-{new_run_id()}"
+    out = Path("reports") / f"{compare_stem(args.base_a, args.base_b)}-{new_run_id()}"
     outcome = run_matrix(
         RunOptions(matrix=args.matrix, out=str(out), jobs=args.jobs, keyword=keyword)
     )
@@ -120,11 +121,11 @@ def cmd_adr(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run)
     results = load_results(_results_path(args.run))
-    out = Path(args.out) if args.out else run_dir / "adr.md"
+    out = Path(args.out) if args.out else run_dir / ADR_MD
     try:
-        href = str((run_dir / "report.html").resolve().relative_to(out.resolve().parent))
+        href = str((run_dir / REPORT_HTML).resolve().relative_to(out.resolve().parent))
     except ValueError:
-        href = str((run_dir / "report.html").resolve())
+        href = str((run_dir / REPORT_HTML).resolve())
     text = adr.render_adr(
         results, report_href=href, baseline=args.baseline, candidates=args.candidate
     )

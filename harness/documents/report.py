@@ -50,9 +50,7 @@ from harness.documents import charts
 from harness.model import status as status_words
 from harness.model.ids import (
     DEFAULT_INSTALLER,
-    SBOM_INDEX,
     base_anchor,
-    base_sbom_path,
     cell_anchor,
     depset_anchor,
     installer_of,
@@ -61,6 +59,14 @@ from harness.model.ids import (
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
+from harness.store.files import (
+    DEPSETS_HTML,
+    REPORT_CELLS_DIR,
+    REPORT_HTML,
+    RESULTS_JSON,
+    SBOM_INDEX,
+    base_sbom_path,
+)
 from harness.store.history import PastRun
 from harness.store.rundir import load_results, write_atomic
 
@@ -1073,7 +1079,6 @@ def _environment() -> Environment:
 # report.html keeps the run, the grid and the bases; each base's cell details get a page
 # of their own under report-cells/, and the charts and depset tables one more page.
 SPLIT_CELLS = 500
-DETAIL_DIR = "report-cells"
 
 
 def render_report(
@@ -1089,7 +1094,7 @@ def render_report(
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
-    return render_report_pages(results, history=history, sbom_index=sbom_index)["report.html"]
+    return render_report_pages(results, history=history, sbom_index=sbom_index)[REPORT_HTML]
 
 
 def render_report_pages(
@@ -1098,7 +1103,7 @@ def render_report_pages(
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
+    """``{REPORT_HTML: ...}``, plus ``report-cells/<base anchor>.html`` per base and
     ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
     is self-contained."""
     context = _context(results, history, sbom_index)
@@ -1107,24 +1112,24 @@ def render_report_pages(
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
     cells: list[dict[str, Any]] = context["cells"]
     if len(cells) <= SPLIT_CELLS:
-        return {"report.html": template.render(**context, **plain)}
+        return {REPORT_HTML: template.render(**context, **plain)}
     by_base: dict[str, list[dict[str, Any]]] = {}
     for cell in cells:
         by_base.setdefault(str(cell["base"]), []).append(cell)
     names = {base: f"{base_anchor(base)}.html" for base in by_base}
-    inside = {b: f"{DETAIL_DIR}/{n}" for b, n in names.items()}
+    inside = {b: f"{REPORT_CELLS_DIR}/{n}" for b, n in names.items()}
     pages = [{"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()]
     main = {**context, **plain, "cells": [], "detail_hrefs": inside, "detail_pages": pages}
-    main |= {"depsets_href": f"{DETAIL_DIR}/depsets.html", "sections": {"run", "cells"}}
+    main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
-    rendered = {"report.html": template.render(**main)}
+    rendered = {REPORT_HTML: template.render(**main)}
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
-    rendered[f"{DETAIL_DIR}/depsets.html"] = template.render(
+    rendered[f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}"] = template.render(
         **{**depsets_page, "page_base": "charts and dependency sets"}
     )
     for base, mine in by_base.items():
-        page = {**below, "cells": mine, "depsets_href": "depsets.html", "sections": {"cells"}}
+        page = {**below, "cells": mine, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
     return rendered
 
@@ -1207,13 +1212,13 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
-    results = load_results(results_dir / "results.json")
+    results = load_results(results_dir / RESULTS_JSON)
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
     sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
     pages = render_report_pages(results, history=history, sbom_index=sbom_index)
-    old_pages = results_dir / DETAIL_DIR
+    old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):
             stale.unlink()
@@ -1221,4 +1226,4 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
         target = results_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, html)
-    return results_dir / "report.html"
+    return results_dir / REPORT_HTML

@@ -48,6 +48,7 @@ from harness.model.probe_output import (
 from harness.model.status import FAILING
 from harness.run import pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
+from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_json
 
 VENV = "/opt/harness-venv"
@@ -897,5 +898,5 @@ def _iso(stamp: float) -> str:
 
 def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
-    write_atomic(out_dir / "logs" / file_name.replace(".json", ".log"), log)
-    return write_json(out_dir / "cells" / file_name, record)
+    write_atomic(out_dir / LOGS_DIR / file_name.replace(".json", ".log"), log)
+    return write_json(out_dir / CELLS_DIR / file_name, record)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from harness.model.ids import cell_id, container_name, docker_safe, result_file_name, split_cell_id
+from harness.model.ids import cell_id, container_name, docker_safe, split_cell_id
 from harness.run import pipreport
 from harness.run.redact import Redactor
+from harness.store.files import result_file_name
 
 DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
