@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+from packaging.utils import canonicalize_name
 
 from harness.analysis.sizes import (
     SizeDifference,
@@ -60,7 +61,6 @@ from harness.analysis.view import (
     md_escape,
     md_table,
     noise_text,
-    normalise_name,
     too_noisy,
 )
 from harness.analysis.vulns import (
@@ -299,7 +299,7 @@ def _venv_names(group: CellGroup | None) -> set[str]:
         contents = (record.get("probes") or {}).get("contents") or {}
         for dist in contents.get("distributions") or [] if isinstance(contents, Mapping) else []:
             if isinstance(dist, Mapping) and dist.get("name"):
-                names.add(normalise_name(str(dist["name"])))
+                names.add(canonicalize_name(str(dist["name"])))
     return names
 
 

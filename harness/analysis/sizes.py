@@ -21,7 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import bases_by_name, normalise_name
+from packaging.utils import canonicalize_name
+
+from harness.analysis.view import bases_by_name
 from harness.model.probe_output import CONTENTS_PROBE
 from harness.model.status import GOOD
 from harness.store.files import cell_sbom_path
@@ -310,8 +312,8 @@ def size_difference(
     """B − A by distribution; None unless both sides have a contents result."""
     if cell_a is None or cell_b is None or not contents_of(cell_a) or not contents_of(cell_b):
         return None
-    sizes_a = {normalise_name(d.name): d for d in distribution_sizes(cell_a)}
-    sizes_b = {normalise_name(d.name): d for d in distribution_sizes(cell_b)}
+    sizes_a = {canonicalize_name(d.name): d for d in distribution_sizes(cell_a)}
+    sizes_b = {canonicalize_name(d.name): d for d in distribution_sizes(cell_b)}
     changes = [
         DistributionChange(
             (sizes_a.get(k) or sizes_b[k]).name,

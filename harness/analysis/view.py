@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from harness.model import status as statuses
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
 
@@ -231,7 +233,7 @@ class CellGroup:
         for record in self.records:
             dists = record.get("distributions") or []
             if dists:
-                return {normalise_name(str(d["name"])): d for d in dists}
+                return {canonicalize_name(str(d["name"])): d for d in dists}
         return {}
 
     @property
@@ -474,19 +476,13 @@ def installers_in(results: Mapping[str, Any]) -> list[str]:
     return sorted(found, key=lambda name: (name != DEFAULT_INSTALLER, name))
 
 
-_NAME_NORMALISE = re.compile(r"[-_.]+")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def normalise_name(name: str) -> str:
-    """PEP 503 name normalisation, so Foo_Bar and foo-bar are one distribution."""
-    return _NAME_NORMALISE.sub("-", name).lower()
 
 
 def requirement_name(requirement: str) -> str | None:
     """``"spacy[lookups]==3.8.2"`` → ``"spacy"``; None for a URL or option line."""
     match = _REQUIREMENT_NAME.match(requirement)
-    return normalise_name(match.group(1)) if match else None
+    return canonicalize_name(match.group(1)) if match else None
 
 
 # Formatting. Seconds to two decimals, as the harness records them; bytes exactly and in

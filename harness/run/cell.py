@@ -23,6 +23,7 @@ from typing import Any
 
 import docker
 import docker.errors
+from packaging.utils import canonicalize_name
 
 from harness import __version__
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
@@ -831,9 +832,9 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
     if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
         return
     name, _, version = str(failure["distribution"]).partition(" ")
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for dist in dists:
-        if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
+        if canonicalize_name(str(dist.get("name"))) == wanted:
             dist["failed"] = "build"
             return
     dists.append(
@@ -843,9 +844,9 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for key, seconds in durations.items():
-        if re.sub(r"[-_.]+", "-", key).lower() == wanted:
+        if canonicalize_name(key) == wanted:
             return seconds
     return None
 
