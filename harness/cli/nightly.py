@@ -44,17 +44,20 @@ def _results_path(value: str) -> Path:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from harness.analysis import diff as diffing
+    from harness.documents import diff as diff_document
 
     run_diff = diffing.diff_runs(
         load_results(_results_path(args.run_a)), load_results(_results_path(args.run_b))
     )
-    render = diffing.render_diff_markdown if args.markdown else diffing.render_diff_text
+    render = diff_document.render_diff_markdown if args.markdown else diff_document.render_diff_text
     print(render(run_diff))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis import compare, installers
+    from harness.documents import compare as compare_document
+    from harness.documents import installers as installers_document
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results = load_results(_results_path(str(run_dir)))
@@ -72,15 +75,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
     stem = compare_stem(args.base_a, args.base_b)
-    html = compare.render_comparison_html(comparison).replace(
+    html = compare_document.render_comparison_html(comparison).replace(
         "</body>",
-        installers.render_installers_html(pairs, note, report_href=REPORT_HTML) + "</body>",
+        installers_document.render_installers_html(pairs, note, report_href=REPORT_HTML)
+        + "</body>",
     )
     write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
         [
-            compare.render_comparison_markdown(comparison),
-            *installers.render_installers_markdown(pairs, note),
+            compare_document.render_comparison_markdown(comparison),
+            *installers_document.render_installers_markdown(pairs, note),
         ]
     )
     write_atomic(out / f"{stem}.md", markdown)

@@ -19,6 +19,7 @@ from harness.analysis.vulns import (
     VulnCounts,
     scan,
 )
+from harness.documents import diff as diff_document
 from harness.documents.contents import PlannedSbom, index_entry, plan_sboms
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
@@ -92,14 +93,14 @@ def _write_documents(
     write_junit(results, out_dir / JUNIT_XML)
     write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
     if run_diff is not None:
-        write_atomic(out_dir / DIFF_MD, diffing.render_diff_markdown(run_diff))
+        write_atomic(out_dir / DIFF_MD, diff_document.render_diff_markdown(run_diff))
     report = write_report(out_dir, history=history.earlier_runs(history_dir, results))
     if history.in_default_reports(out_dir):  # reports/latest; never beside a user's --out
         _point_latest(out_dir.resolve().parent, out_dir)
     lines = list(_console_summary(results))
     if run_diff is not None and previous_dir is not None:
         lines.append(f"[harness] changes since {previous_dir.name}:")
-        lines += diffing.render_diff_text(run_diff).splitlines()
+        lines += diff_document.render_diff_text(run_diff).splitlines()
     lines.append(f"[harness] results: {out_dir / RESULTS_JSON}")
     lines.append(f"[harness] report:  {report}")
     lines.append(f"[harness] SBOMs:   {sbom_index}")

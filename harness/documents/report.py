@@ -14,9 +14,7 @@ summary.md lists and what compare and diff refuse to call.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +23,26 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
-from harness.analysis.installers import fairness_note, installer_pairs, render_installers_html
+from harness.analysis.installers import fairness_note, installer_pairs
+from harness.analysis.metrics import (
+    as_float,
+    classify_tag,
+    import_modules,
+    import_seconds,
+    module_seconds,
+    smoke_seconds,
+)
+from harness.analysis.metrics import install_complete as _install_complete
+from harness.analysis.metrics import sum_steps as _sum_steps
 from harness.analysis.sizes import (
     AFTER_INSTALL,
     MadeOf,
     StepSizes,
-    human_bytes,
     made_of,
     reference_cells,
     step_sizes,
 )
-from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
+from harness.analysis.speed import speed_table
 from harness.analysis.suites import suite_result
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
@@ -47,6 +54,10 @@ from harness.analysis.view import (
 )
 from harness.analysis.vulns import NotScanned, recorded_scan, source_text
 from harness.documents import charts
+from harness.documents.html import status_class
+from harness.documents.installers import render_installers_html
+from harness.documents.speed import speed_cell, spread_text
+from harness.model import format as fmt
 from harness.model import status as status_words
 from harness.model.ids import (
     DEFAULT_INSTALLER,
@@ -112,33 +123,6 @@ _NUMERIC = [
 # --- small pure helpers ---------------------------------------------------------------
 
 
-def status_class(status: Any) -> str:
-    """CSS class of a status; anything unknown gets a neutral look rather than a broken one."""
-    known = isinstance(status, str) and status in STATUS_HELP  # probe output is free-form
-    return f"st-{status}" if known else "st-unknown"
-
-
-def classify_tag(wheel: bool | None, tag: str | None) -> str:
-    """What kind of artefact pip installed, from the wheel tag (see PEP 425/600/656)."""
-    if wheel is False:
-        return "sdist-built"
-    if not tag:
-        return "unknown"
-    parts = tag.split("-")
-    abi, platform = (parts[-2], parts[-1]) if len(parts) >= 3 else ("", tag)
-    if platform == "any":
-        return "py3-none-any" if abi == "none" else f"{abi}-any"
-    kind = _platform_kind(platform)
-    return f"abi3 {kind}" if abi == "abi3" else kind
-
-
-def _platform_kind(platform: str) -> str:
-    for kind in ("musllinux", "manylinux", "macosx", "win"):
-        if kind in platform:
-            return kind
-    return "linux (not portable)" if platform.startswith("linux") else platform
-
-
 def missing(value: Any) -> bool:
     """None, NaN or pandas NA: pandas turns None into NaN, which jinja finds truthy."""
     if value is None:
@@ -149,64 +133,6 @@ def missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _sum_steps(steps: Sequence[Mapping[str, Any]], **match: str) -> float | None:
-    chosen = [s for s in steps if all(s.get(k) == v for k, v in match.items())]
-    values = [float(s["seconds"]) for s in chosen if _is_number(s.get("seconds"))]
-    return sum(values) if values else None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _install_complete(cell: Mapping[str, Any]) -> bool:
-    """True when every install step passed: only then are install numbers comparable."""
-    installs = [s for s in cell.get("steps") or [] if s.get("kind") == "install"]
-    blocked = cell.get("status") in ("unavailable", "unsupported")
-    return bool(installs) and not blocked and all(s.get("status") == "passed" for s in installs)
-
-
-def import_seconds(probes: Mapping[str, Any]) -> float | None:
-    """Sum of the per-module import times: the imports probe's, else the smoke probes'."""
-    modules = _import_modules(probes.get("imports"))
-    if not modules:
-        modules = {
-            module: entry
-            for name, probe in probes.items()
-            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
-            for module, entry in (probe.get("import_time") or {}).items()
-        }
-    known = [v for v in map(_module_seconds, modules.values()) if v is not None]
-    return sum(known) if known else None
-
-
-def _import_modules(probe: Any) -> dict[str, Any]:
-    """{module: facts} of the imports probe: ``modules`` (probes/imports.py), or ``imports``."""
-    if not isinstance(probe, dict):
-        return {}
-    modules = probe.get("modules") or probe.get("imports") or {}
-    return modules if isinstance(modules, dict) else {}
-
-
-def _module_seconds(entry: Any) -> float | None:
-    # Accept both {"seconds": s, ...} and a bare number, so a simpler probe still renders.
-    return _as_float(entry.get("seconds") if isinstance(entry, dict) else entry)
-
-
-def _as_float(value: Any) -> float | None:
-    return float(value) if _is_number(value) else None
-
-
-def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
-    """Total wall time the smoke probes reported for themselves."""
-    values = [
-        float(p["seconds"])
-        for name, p in probes.items()
-        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
-    ]
-    return sum(values) if values else None
 
 
 def smoke_facts(probe: Mapping[str, Any]) -> dict[str, str]:
@@ -765,19 +691,18 @@ def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[st
         *((d.name, float(d.size_bytes)) for d in named),
         ("other Python distributions", rest),
     ]
-    sizes = [human_bytes(None if v is None else int(v)) for _, v in parts]
+    sizes = [fmt.size(None if v is None else int(v)) for _, v in parts]
     title = "base image / system packages / Python distributions (largest named), bytes"
     return {
         "bar": Markup(charts.stacked_bar(title, parts, sizes)),
-        "python": human_bytes(made.python_bytes),
+        "python": fmt.size(made.python_bytes),
         "system": [
-            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            {"name": d.name, "version": d.version, "size": fmt.size(d.size_bytes)}
             for d in made.top_system
         ],
         "steps": _step_sizes_view(steps),
         "top": [
-            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
-            for d in made.top
+            {"name": d.name, "version": d.version, "size": fmt.size(d.size_bytes)} for d in made.top
         ],
         "sbom": made.sbom_path,
     }
@@ -792,10 +717,10 @@ def _step_sizes_view(sizes: StepSizes | None) -> dict[str, Any] | None:
         rows.insert(0, ("the fresh container", sizes.start))
     rows.append((AFTER_INSTALL, sizes.after_install))
     return {
-        "rows": [{"name": name, "size": human_bytes(value)} for name, value in rows],
-        "total": human_bytes(sizes.total),
+        "rows": [{"name": name, "size": fmt.size(value)} for name, value in rows],
+        "total": fmt.size(sizes.total),
         "adds_up": sizes.accounted == sizes.total,
-        "accounted": human_bytes(sizes.accounted),
+        "accounted": fmt.size(sizes.accounted),
         "seconds": sizes.measure_seconds,
     }
 
@@ -850,7 +775,7 @@ def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
     added = step.get("bytes_added")
-    view["added"] = human_bytes(int(added)) if isinstance(added, int | float) else "—"
+    view["added"] = fmt.size(int(added)) if isinstance(added, int | float) else "—"
     view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
     view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
@@ -877,13 +802,13 @@ def _failure_view(failure: Any) -> dict[str, Any] | None:
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
     rows = []
-    for module, entry in _import_modules(probe).items():
+    for module, entry in import_modules(probe).items():
         facts = entry if isinstance(entry, dict) else {}
         rows.append(
             {
                 "module": module,
-                "seconds": _module_seconds(entry),
-                "wall_seconds": _as_float(facts.get("wall_seconds")),
+                "seconds": module_seconds(entry),
+                "wall_seconds": as_float(facts.get("wall_seconds")),
                 "modules_imported": facts.get("modules_imported"),
                 "error": facts.get("error"),
             }
@@ -894,8 +819,8 @@ def _import_rows(probe: Any) -> list[dict[str, Any]]:
 def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
     """Modules with the largest self import time, over every module the probe timed."""
     rows = [
-        {"module": h.get("module"), "seconds": _as_float(h.get("self", h.get("seconds")))}
-        for entry in _import_modules(probe).values()
+        {"module": h.get("module"), "seconds": as_float(h.get("self", h.get("seconds")))}
+        for entry in import_modules(probe).values()
         if isinstance(entry, dict)
         for h in entry.get("heaviest_self") or []
         if isinstance(h, dict)
@@ -988,68 +913,6 @@ def _change(
     }
 
 
-# --- formatting filters -----------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    """A number to show, or None: probe output is free-form (`"seconds": []` happens)."""
-    if missing(value) or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def fmt_seconds(value: Any) -> str:
-    v = _number(value)
-    if v is None:
-        return "—"
-    if v == 0:
-        return "0 s"
-    if v < 0.01:
-        return f"{v:.3f} s"
-    return f"{v:.2f} s" if v < 1 else f"{v:.1f} s" if v < 100 else f"{v:,.0f} s"
-
-
-def fmt_delta(value: Any) -> str:
-    value = _number(value)
-    if value is None:
-        return ""
-    if abs(value) < 0.005:
-        return "±0 s"
-    return ("+" if value > 0 else "−") + fmt_seconds(abs(value))
-
-
-def fmt_mb(value: Any) -> str:
-    v = _number(value)
-    return "—" if v is None else charts.format_value(v / 1e6, "MB")
-
-
-def fmt_time(value: Any) -> str:
-    """ISO timestamp to 'YYYY-MM-DD HH:MM:SS UTC'; unparsable text is shown as it is."""
-    if missing(value) or not value:
-        return "—"
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    zone = (
-        "UTC" if stamp.utcoffset() is not None and not stamp.utcoffset() else stamp.strftime("%z")
-    )
-    return f"{stamp:%Y-%m-%d %H:%M:%S} {zone}".rstrip()
-
-
-def _duration(start: Any, end: Any) -> str:
-    try:
-        delta = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
-        seconds = int(delta.total_seconds())
-    except (TypeError, ValueError):
-        return ""
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("harness.documents", "templates"),
@@ -1058,11 +921,12 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
+    env.filters.update(
+        seconds=fmt.seconds, delta=fmt.signed_seconds, size=fmt.size, when=fmt.timestamp
+    )
     env.globals.update(
         speed_cell=speed_cell,
-        fmt_spread=fmt_spread,
-        fmt_ms=fmt_ms,
+        spread_text=spread_text,
         status_class=status_class,
         missing=missing,
         base_anchor=base_anchor,
@@ -1182,7 +1046,7 @@ def _run_view(run: Mapping[str, Any]) -> dict[str, Any]:
         "engine": _pick(run.get("engine"), _ENGINE_KEYS),
         "matrix": _pick(run.get("matrix"), ("path", "sha256")),
         "warnings": [str(w) for w in run.get("warnings") or []],
-        "duration": _duration(run.get("started_at"), run.get("ended_at")),
+        "duration": fmt.duration(run.get("started_at"), run.get("ended_at")),
     }
 
 
