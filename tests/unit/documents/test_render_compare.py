@@ -186,3 +186,14 @@ def test_each_base_line_gives_the_images_size(run_b: dict[str, Any]) -> None:
     assert comparison.base_a.size_bytes == sizes["py311-slim"]
     markdown = render_comparison_markdown(comparison)
     assert f"({fmt.size(sizes['py311-slim'])})" in markdown.split("\n")[2]
+
+
+def test_the_page_colours_every_status_from_the_shared_stylesheet(run_b: dict[str, Any]) -> None:
+    results = copy.deepcopy(run_b)
+    for cell in results["cells"]:
+        if cell["id"] == "py313-slim×torch":
+            cell["status"] = "oom"  # the status the page's own CSS once had no colour for
+    page = render_comparison_html(compare_bases(results, "py311-slim", "py313-slim", ["torch"]))
+    assert '<td class="status-cell st-oom">' in page
+    assert '<td class="status-cell st-passed">' in page
+    assert ".st-oom {" in page and ".status-cell[class*=" in page  # status.css, inline
