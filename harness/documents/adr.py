@@ -436,8 +436,9 @@ def _base_size_bullet(ctx: _Context, base: str) -> list[str]:
     if not mine or not theirs:
         return []
     delta = compare_samples(Sample((float(theirs),)), Sample((float(mine),)), SIZE_NOISE)
-    here = f"[{fmt.size(mine)} ({mine:,} bytes)]({ctx.href}#{base_anchor(base)})"
-    there = f"[{fmt.size(theirs)} ({theirs:,} bytes)]({ctx.href}#{base_anchor(ctx.baseline or '')})"
+    here = f"[{fmt.size(mine)} ({fmt.byte_count(mine)})]({ctx.href}#{base_anchor(base)})"
+    baseline_href = f"{ctx.href}#{base_anchor(ctx.baseline or '')}"
+    there = f"[{fmt.size(theirs)} ({fmt.byte_count(theirs)})]({baseline_href})"
     if not delta.significant:
         return [
             f"Neutral, because the base image is {here}, the size of "
@@ -487,7 +488,7 @@ def _absolute_bullets(ctx: _Context, base: str) -> list[str]:
     if size:
         bullets.append(
             f"Neutral, because the base image is "
-            f"[{fmt.size(size)} ({size:,} bytes)]({ctx.href}#{base_anchor(base)})"
+            f"[{fmt.size(size)} ({fmt.byte_count(size)})]({ctx.href}#{base_anchor(base)})"
         )
     for depset in ctx.depsets:
         group = ctx.cell(base, depset)
@@ -638,7 +639,7 @@ def _bases_table(ctx: _Context) -> list[str]:
         system = " / ".join(
             _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
-        size = f"{b['size_bytes']:,} bytes" if b.get("size_bytes") else "—"
+        size = fmt.byte_count(b["size_bytes"]) if b.get("size_bytes") else fmt.NONE
         if b.get("status") == "unavailable":
             size += f" (unavailable: {md_escape(b.get('reason') or '')})"
         rows.append(

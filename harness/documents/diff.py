@@ -33,7 +33,7 @@ def _size_text(s: SizeChange) -> str:
     pct = f", {fmt.signed_percent(d.percent)}" if d.percent is not None else ""
     text = (
         f"{fmt.size(d.before.median)} → {fmt.size(d.after.median)} "
-        f"({fmt.signed_size(d.change)}, {int(d.change):+,} bytes{pct})"
+        f"({fmt.signed_size(d.change)}, {fmt.signed_byte_count(d.change)}{pct})"
     )
     return f"{text}; {s.of_which}" if s.of_which else text
 

@@ -10,7 +10,7 @@ The spellings:
   figures at most: timings jitter by tenths; ``"0 s"`` for zero);
 - a spread or uncertainty: ``"3.2 ± 0.40 s"``, ``"780 MB ± 1.2 MB"``; a range ``"8.0–12 s"``;
 - bytes: decimal units, as docker and pip print them: ``"4.2 kB"``, ``"20.0 MB"``,
-  ``"780 MB"``, ``"1.2 GB"``;
+  ``"780 MB"``, ``"1.2 GB"``; exactly: ``"152,043,520 bytes"``;
 - signed: ``"+3.2 s"``, ``"-18.0 MB"`` (ASCII sign) and ``"±0 s"``/``"±0 B"`` for no change;
 - percentages: ``"38 %"``, ``"+12 %"``, ``"-0.4 %"`` (one decimal under 10);
 - ratios: ``"1.10×"``; milliseconds (interpreter benchmarks): ``"12.3 ms"``.
@@ -105,6 +105,18 @@ def size(value: object) -> str:
         amount /= 1000
     digits = 0 if unit == "B" or amount >= 100 else 1
     return ("-" if v < 0 else "") + f"{amount:.{digits}f} {unit}"
+
+
+def byte_count(value: object) -> str:
+    """The exact count, for the reader to check a rounded size against: ``"152,043,520
+    bytes"``."""
+    v = number(value)
+    return NONE if v is None else f"{int(v):,} bytes"
+
+
+def signed_byte_count(value: object) -> str:
+    v = number(value)
+    return NONE if v is None else f"{int(v):+,} bytes"
 
 
 def signed_size(value: object) -> str:

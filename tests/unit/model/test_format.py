@@ -40,6 +40,8 @@ def test_sizes_are_decimal_units_as_docker_and_pip_print_them() -> None:
     values = (999, 4_200, 20_000_000, 780_000_000, 2_700_000_000)
     assert [fmt.size(v) for v in values] == ["999 B", "4.2 kB", "20.0 MB", "780 MB", "2.7 GB"]
     assert fmt.size(-6_000_000) == "-6.0 MB"
+    assert fmt.byte_count(152_043_520) == "152,043,520 bytes"
+    assert fmt.signed_byte_count(43_000_000) == "+43,000,000 bytes"
 
 
 def test_spreads_and_ranges_share_the_number_spelling() -> None:
