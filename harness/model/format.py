@@ -8,7 +8,8 @@ returns ``NONE`` for anything that is not a finite number.
 The spellings:
 - seconds: ``"0.005 s"``, ``"0.43 s"``, ``"3.2 s"``, ``"1,234 s"`` (three significant
   figures at most: timings jitter by tenths; ``"0 s"`` for zero);
-- a spread or uncertainty: ``"3.2 ± 0.40 s"``, ``"780 MB ± 1.2 MB"``; a range ``"8.0–12 s"``;
+- a spread or uncertainty: ``"3.20 ± 0.40 s"`` (the value to the decimals its spread
+  needs), ``"780 MB ± 1.2 MB"``; a range ``"8.0–12.0 s"``;
 - bytes: decimal units, as docker and pip print them: ``"4.2 kB"``, ``"20.0 MB"``,
   ``"780 MB"``, ``"1.2 GB"``; exactly: ``"152,043,520 bytes"``;
 - signed: ``"+3.2 s"``, ``"-18.0 MB"`` (ASCII sign) and ``"±0 s"``/``"±0 B"`` for no change;
@@ -39,18 +40,18 @@ def number(value: object) -> float | None:
 # -- seconds ---------------------------------------------------------------------------
 
 
-def seconds_number(value: float) -> str:
-    """The digits of a duration, without the unit: at most three significant figures."""
+def _decimals(value: float) -> int:
+    """Decimals for at most three significant figures: timings jitter by tenths."""
     size = abs(value)
-    if size == 0:
-        return "0"
-    if size < 0.01:
-        return f"{value:.3f}"
-    if size < 1:
-        return f"{value:.2f}"
-    if size < 100:
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+    if size == 0 or size >= 100:
+        return 0
+    return 3 if size < 0.01 else 2 if size < 1 else 1
+
+
+def seconds_number(value: float, decimals: int | None = None) -> str:
+    """The digits of a duration, without the unit: at most three significant figures
+    (or ``decimals``, to align a value with its spread)."""
+    return f"{value:,.{_decimals(value) if decimals is None else decimals}f}"
 
 
 def seconds(value: object) -> str:
@@ -68,20 +69,28 @@ def signed_seconds(value: object) -> str:
 
 
 def seconds_spread(value: float, half_spread: float | None) -> str:
-    """``"3.2 ± 0.40 s"``; without a spread (one sample) just ``"3.2 s"``."""
+    """``"3.2 ± 0.40 s"`` → ``"3.20 ± 0.40 s"``: the value to as many decimals as its
+    spread needs; without a spread (one sample) just ``"3.2 s"``."""
     if half_spread is None:
         return seconds(value)
-    return f"{seconds_number(value)} {PLUS_MINUS} {seconds_number(half_spread)} s"
+    places = max(_decimals(value), _decimals(half_spread))
+    return f"{seconds_number(value, places)} {PLUS_MINUS} {seconds_number(half_spread, places)} s"
 
 
 def signed_seconds_spread(change: float, uncertainty: float) -> str:
-    """``"+3.2 ± 0.40 s"``: a difference and its uncertainty."""
-    text = signed_seconds(change)
-    return f"{text.removesuffix(' s')} {PLUS_MINUS} {seconds_number(uncertainty)} s"
+    """``"+3.20 ± 0.40 s"``: a difference and its uncertainty, to the same decimals."""
+    places = max(_decimals(change), _decimals(uncertainty))
+    sign = "+" if change >= 0 else "-"
+    return (
+        f"{sign}{seconds_number(abs(change), places)} {PLUS_MINUS} "
+        f"{seconds_number(uncertainty, places)} s"
+    )
 
 
 def seconds_range(low: float, high: float) -> str:
-    return f"{seconds_number(low)}–{seconds_number(high)} s"
+    """``"8.0–12.0 s"``: both ends to the same decimals."""
+    places = max(_decimals(low), _decimals(high))
+    return f"{seconds_number(low, places)}–{seconds_number(high, places)} s"
 
 
 def milliseconds(value: object) -> str:
@@ -135,7 +144,9 @@ def size_spread(value: float, half_spread: float | None) -> str:
 
 
 def signed_size_spread(change: float, uncertainty: float) -> str:
-    return f"{signed_size(change)} {PLUS_MINUS} {size(uncertainty)}"
+    """``"-6.0 MB ± 1.0 MB"``; no change within its uncertainty is ``"0 B ± 8.2 kB"``."""
+    text = signed_size(change) if change else "0 B"
+    return f"{text} {PLUS_MINUS} {size(uncertainty)}"
 
 
 # -- percentages and ratios ------------------------------------------------------------

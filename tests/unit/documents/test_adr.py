@@ -105,7 +105,8 @@ def _allowed(results: dict[str, Any]) -> tuple[set[str], set[str], set[int]]:
             if name == "size":
                 megabytes |= {fmt.size(median), fmt.size(half)}
             else:
-                seconds |= {fmt.seconds_number(median), fmt.seconds_number(half)}
+                spread = fmt.seconds_spread(median, half).removesuffix(" s").split(" ± ")
+                seconds |= {fmt.seconds_number(median), *spread}
     for base in results["bases"]:
         if base["size_bytes"]:
             integers.add(base["size_bytes"])

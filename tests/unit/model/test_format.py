@@ -45,12 +45,17 @@ def test_sizes_are_decimal_units_as_docker_and_pip_print_them() -> None:
 
 
 def test_spreads_and_ranges_share_the_number_spelling() -> None:
-    assert fmt.seconds_spread(3.2, 0.4) == "3.2 ± 0.40 s"
+    assert fmt.seconds_spread(3.2, 0.4) == "3.20 ± 0.40 s"  # to the spread's decimals
+    assert fmt.seconds_spread(36.81, 1.28) == "36.8 ± 1.3 s"
+    assert fmt.seconds_spread(0.81, 0.0) == "0.81 ± 0.00 s"
     assert fmt.seconds_spread(3.2, None) == "3.2 s"  # one sample: no ± 0
-    assert fmt.signed_seconds_spread(-3.2, 0.4) == "-3.2 ± 0.40 s"
+    assert fmt.signed_seconds_spread(-3.2, 0.4) == "-3.20 ± 0.40 s"
+    assert fmt.signed_seconds_spread(0.0, 0.04) == "+0.00 ± 0.04 s"
     assert fmt.seconds_range(8.0, 12.0) == "8.0–12.0 s"
+    assert fmt.seconds_range(0.5, 1.5) == "0.50–1.50 s"
     assert fmt.size_spread(780_000_000, 1_200_000) == "780 MB ± 1.2 MB"
     assert fmt.signed_size_spread(-6_000_000, 1_000_000) == "-6.0 MB ± 1.0 MB"
+    assert fmt.signed_size_spread(0, 8_200) == "0 B ± 8.2 kB"
 
 
 def test_percentages_ratios_and_milliseconds() -> None:
