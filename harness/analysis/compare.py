@@ -56,8 +56,6 @@ from harness.analysis.vulns import (
     VulnCounts,
     base_scan,
     cell_scan,
-    scan_delta,
-    scan_text,
 )
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
@@ -75,16 +73,6 @@ class ScanPair:
 
     a: VulnCounts | NotScanned
     b: VulnCounts | NotScanned
-
-    def lines(self, label_a: str, label_b: str) -> list[str]:
-        """One line per side and the difference; a reason shared by both is said once."""
-        a, b = self.a, self.b
-        if isinstance(a, NotScanned) and isinstance(b, NotScanned) and a.reason == b.reason:
-            return [f"{label_a} and {label_b}: {a.reason}"]
-        sides = [f"{label_a}: {scan_text(a)}", f"{label_b}: {scan_text(b)}"]
-        if isinstance(a, NotScanned) or isinstance(b, NotScanned):
-            return sides  # nothing to subtract: each side says why
-        return [*sides, f"B − A: {scan_delta(a, b)}"]
 
 
 @dataclass(frozen=True)

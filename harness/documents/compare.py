@@ -16,6 +16,7 @@ from harness.analysis.compare import (
 )
 from harness.analysis.suites import SuiteComparison
 from harness.analysis.view import ONE_SAMPLE, Sample
+from harness.analysis.vulns import NotScanned, scan_delta, scan_text
 from harness.documents import html
 from harness.documents.markdown import md_code, md_escape, md_table
 from harness.documents.speed import render_speed_markdown, speed_cell, spread_text
@@ -159,10 +160,21 @@ def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
     return out
 
 
+def scan_lines(pair: ScanPair, label_a: str, label_b: str) -> list[str]:
+    """One line per side and the difference; a reason shared by both is said once."""
+    a, b = pair.a, pair.b
+    if isinstance(a, NotScanned) and isinstance(b, NotScanned) and a.reason == b.reason:
+        return [f"{label_a} and {label_b}: {a.reason}"]
+    sides = [f"{label_a}: {scan_text(a)}", f"{label_b}: {scan_text(b)}"]
+    if isinstance(a, NotScanned) or isinstance(b, NotScanned):
+        return sides  # nothing to subtract: each side says why
+    return [*sides, f"B − A: {scan_delta(a, b)}"]
+
+
 def _vulnerability_lines(title: str, pair: ScanPair | None, a: str, b: str) -> list[str]:
     if pair is None:
         return []
-    return [f"**{title}:**", "", *(f"- {md_escape(line)}" for line in pair.lines(a, b)), ""]
+    return [f"**{title}:**", "", *(f"- {md_escape(line)}" for line in scan_lines(pair, a, b)), ""]
 
 
 def _sizes_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
@@ -204,6 +216,7 @@ def render_comparison_html(c: Comparison, *, report_href: str = REPORT_HTML) -> 
         sample=sample_text,
         delta=metric_delta_text,
         size_rows=size_rows,
+        scan_lines=scan_lines,
         suite_lines=suite_lines,
         spread=spread_text,
         speed_cell=speed_cell,

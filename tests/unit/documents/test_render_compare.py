@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from harness.analysis.compare import compare_bases
-from harness.documents.compare import render_comparison_html, render_comparison_markdown, size_rows
+from harness.documents.compare import (
+    render_comparison_html,
+    render_comparison_markdown,
+    scan_lines,
+    size_rows,
+)
 from harness.model import format as fmt
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -142,7 +147,7 @@ def test_vulnerabilities_side_by_side_with_their_database(run_b: dict[str, Any])
     }  # fmt: skip
     comparison = compare_bases(run_b, "py311-slim", "alpine", ["ffmpeg"])
     assert comparison.vulnerabilities is not None
-    assert comparison.vulnerabilities.lines("slim", "musl") == [
+    assert scan_lines(comparison.vulnerabilities, "slim", "musl") == [
         "slim: 0 critical, 0 high, 23 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
         "musl: 0 critical, 0 high, 2 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
         "B − A: -21 low",
@@ -152,12 +157,12 @@ def test_vulnerabilities_side_by_side_with_their_database(run_b: dict[str, Any])
     assert "- B − A: -21 low" in markdown
     # the cells' SBOMs were not listed: said, not zero
     ffmpeg = comparison.rows[0].vulnerabilities
-    assert ffmpeg is not None and ffmpeg.lines("slim", "musl") == [
+    assert ffmpeg is not None and scan_lines(ffmpeg, "slim", "musl") == [
         "slim and musl: not scanned: no SBOM: the cell reported no contents"
     ]
     assert "B − A: -21 low" in render_comparison_html(comparison)
     half = compare_bases(run_b, "py311-slim", "py313-slim", ["ffmpeg"]).vulnerabilities
-    assert half is not None and half.lines("A", "B") == [
+    assert half is not None and scan_lines(half, "A", "B") == [
         "A: 0 critical, 0 high, 23 low; 0 fixable (grype 0.86.1, DB built 2026-11-29)",
         "B: not scanned: no SBOM: no cell of py313-slim reported its contents",
     ]  # nothing to subtract, and no zero standing in for B
@@ -176,7 +181,7 @@ def test_unscanned_runs_say_so_once_for_both(run_b: dict[str, Any]) -> None:
     }
     comparison = compare_bases(run_b, "py311-slim", "py313-slim", ["ffmpeg"])
     assert comparison.vulnerabilities is not None
-    assert comparison.vulnerabilities.lines("A", "B") == [f"A and B: {NOT_SCANNED_NO_DB}"]
+    assert scan_lines(comparison.vulnerabilities, "A", "B") == [f"A and B: {NOT_SCANNED_NO_DB}"]
     assert " 0 " not in render_comparison_markdown(comparison).split("Vulnerabilities")[1][:200]
 
 
