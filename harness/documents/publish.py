@@ -26,7 +26,15 @@ from harness.documents.report import write_report
 from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.store import history
-from harness.store.files import DIFF_MD, JUNIT_XML, RESULTS_JSON, SBOM_DIR, SBOM_INDEX, SUMMARY_MD
+from harness.store.files import (
+    DIFF_MD,
+    JUNIT_XML,
+    LATEST_LINK,
+    RESULTS_JSON,
+    SBOM_DIR,
+    SBOM_INDEX,
+    SUMMARY_MD,
+)
 from harness.store.rundir import load_results, write_atomic, write_json
 
 
@@ -132,7 +140,7 @@ def rerender_report(out_dir: Path) -> Path:
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:
-    latest = reports_dir / "latest"
+    latest = reports_dir / LATEST_LINK
     temporary = reports_dir / f".latest-{os.getpid()}"
     if temporary.is_symlink():
         temporary.unlink()

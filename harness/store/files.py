@@ -30,7 +30,12 @@ CELLS_DIR = "cells"  # one JSON record per cell and repeat
 LOGS_DIR = "logs"  # one log per cell and repeat, and per base build
 SBOM_DIR = "sbom"  # CycloneDX SBOMs: per base and per cell
 SBOM_INDEX = f"{SBOM_DIR}/index.json"
-HISTORY_DIR = "history"
+INPUTS_DIR = "inputs"  # a depset's own files as the cells saw them (requirements...)
+
+# -- the reports folder (a run directory's parent) ---------------------------------------
+HISTORY_DIR = "history"  # the run history, next to the run directories
+LATEST_LINK = "latest"  # reports/latest: the newest published run
+PREFLIGHT_JSON = "preflight.json"  # `harness preflight`'s forecast
 
 
 def results_path(path: Path) -> Path:
