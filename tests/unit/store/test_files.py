@@ -27,7 +27,7 @@ def test_a_cell_s_record_log_and_sbom_share_one_stem() -> None:
 
 def test_no_module_outside_store_spells_a_run_dir_file_name() -> None:
     names = [files.RESULTS_JSON, files.PREPARE_JSON, files.PLAN_JSON, files.REPORT_HTML]
-    names += [files.SUMMARY_MD, files.JUNIT_XML, files.DIFF_MD]
+    names += [files.SUMMARY_MD, files.JUNIT_XML, files.DIFF_MD, files.ADR_MD, files.PREFLIGHT_JSON]
     # a quoted name, as a path would spell it (prose in a sentence is fine)
     pattern = re.compile(rf"([\"'])({'|'.join(map(re.escape, names))})\1")
     found = [
