@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff
-from harness.analysis.view import fmt_seconds, fmt_signed_bytes, group_cells
+from harness.analysis.view import group_cells
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
 from harness.model.records import check_schema
 from harness.model.status import FAILING
@@ -49,15 +50,15 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
         ]
     if "slower" in fail_on:
         found += [
-            f"{t.cell_id}: {t.step} slower by {fmt_seconds(t.delta.change)} s "
-            f"(threshold {fmt_seconds(t.delta.threshold)} s"
+            f"{t.cell_id}: {t.step} slower by {fmt.seconds(t.delta.change)} "
+            f"(threshold {fmt.seconds(t.delta.threshold)}"
             + (f"; {t.noisy_note})" if t.noisy_note else ")")
             for t in diff.timing_changes
             if t.direction == "slower"
         ]
     if "size" in fail_on:
         found += [
-            f"{s.cell_id}: {fmt_signed_bytes(s.delta.change)} added to the image"
+            f"{s.cell_id}: {fmt.signed_size(s.delta.change)} added to the image"
             for s in diff.size_changes
             if s.direction == "larger"
         ]

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import CellGroup, fmt_seconds
+from harness.analysis.view import CellGroup
+from harness.model import format as fmt
 from harness.model.probe_output import TESTS_PROBE
 
 PROBE = TESTS_PROBE
@@ -34,7 +35,7 @@ class SuiteResult:
     @property
     def summary(self) -> str:
         """``7 passed, 1 failed of 8 in 2.64 s`` (or the status when there is no JUnit)."""
-        took = f" in {fmt_seconds(self.seconds)} s" if self.seconds is not None else ""
+        took = f" in {fmt.seconds(self.seconds)}" if self.seconds is not None else ""
         if self.counts is None:
             return f"{self.status}{took}"
         parts = [f"{self.counts.get(k, 0)} {k}" for k in COUNT_KEYS if self.counts.get(k)]

@@ -17,9 +17,10 @@ from typing import Any
 
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import PROBES_DIR, load_matrix
+from harness.store.files import PREFLIGHT_JSON
 from harness.store.rundir import write_atomic
 
-DEFAULT_OUT = "reports/preflight.json"
+DEFAULT_OUT = f"reports/{PREFLIGHT_JSON}"
 
 
 def add_command(sub: Any) -> None:

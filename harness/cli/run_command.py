@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import Matrix, load_matrix, registry_login
 from harness.model.plan import Plan
+from harness.store.files import PLAN_JSON, PREPARE_JSON, RESULTS_JSON
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def _shard_arguments(options: RunOptions, matrix: Matrix, out_dir: Path) -> list
             f"use --shard K/{plan.count}",
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    plan_path = out_dir / "plan.json"
+    plan_path = out_dir / PLAN_JSON
     plan_path.write_text(json.dumps(plan.record(), indent=1), encoding="utf-8")
     print(
         f"[harness] shard {index}/{count} of plan {plan.id}: {len(plan.shard(index))} cell "
@@ -175,7 +176,7 @@ def _exit_code(status: int, out_dir: Path) -> int:
     if status == pytest.ExitCode.INTERRUPTED:
         print(f"harness: interrupted; finished cells are in {out_dir}", file=sys.stderr)
         return 130
-    if status == 3 or not (out_dir / "results.json").exists():
+    if status == 3 or not (out_dir / RESULTS_JSON).exists():
         return status if status in (2, 3) else 1
     return status  # 0 or 1: the plugin's gate
 
@@ -184,7 +185,7 @@ def _run_location(options: RunOptions, new_run_id: object) -> tuple[str, Path]:
     if options.resume:
         out_dir = Path(options.resume).resolve()
         try:
-            prepared = json.loads((out_dir / "prepare.json").read_text())
+            prepared = json.loads((out_dir / PREPARE_JSON).read_text())
         except (OSError, ValueError):
             raise ConfigurationError(
                 f"{out_dir}: not a run directory (no readable prepare.json)",

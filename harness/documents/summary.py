@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.diff import RunDiff
 from harness.analysis.suites import group_suite
 from harness.analysis.view import (
     CellGroup,
@@ -20,18 +20,16 @@ from harness.analysis.view import (
     bases_by_name,
     depset_names,
     failure_account,
-    fmt_seconds,
     group_cells,
     installer_cells,
     installers_in,
-    md_code,
-    md_escape,
-    md_table,
     noise_text,
     noisy_rule_text,
     noisy_timings,
-    safe_url,
 )
+from harness.documents.diff import render_diff_markdown
+from harness.documents.markdown import md_code, md_escape, md_table, safe_url
+from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.origin import origin_brief
 from harness.model.records import check_schema
@@ -138,8 +136,8 @@ def _noisy_row(t: NoisyTiming) -> list[str]:
     return [
         md_escape(t.cell_id),
         md_escape(t.timing),
-        f"{fmt_seconds(t.sample.median)} s",
-        f"{fmt_seconds(low)}–{fmt_seconds(high)} s",
+        fmt.seconds(t.sample.median),
+        fmt.seconds_range(low, high),
         noise_text(t.sample),
     ]
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import docker
 import docker.errors
+from packaging.utils import canonicalize_name
 
 from harness import __version__
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
@@ -48,6 +49,7 @@ from harness.model.probe_output import (
 from harness.model.status import FAILING
 from harness.run import pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
+from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_json
 
 VENV = "/opt/harness-venv"
@@ -830,9 +832,9 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
     if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
         return
     name, _, version = str(failure["distribution"]).partition(" ")
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for dist in dists:
-        if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
+        if canonicalize_name(str(dist.get("name"))) == wanted:
             dist["failed"] = "build"
             return
     dists.append(
@@ -842,9 +844,9 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for key, seconds in durations.items():
-        if re.sub(r"[-_.]+", "-", key).lower() == wanted:
+        if canonicalize_name(key) == wanted:
             return seconds
     return None
 
@@ -897,5 +899,5 @@ def _iso(stamp: float) -> str:
 
 def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
-    write_atomic(out_dir / "logs" / file_name.replace(".json", ".log"), log)
-    return write_json(out_dir / "cells" / file_name, record)
+    write_atomic(out_dir / LOGS_DIR / file_name.replace(".json", ".log"), log)
+    return write_json(out_dir / CELLS_DIR / file_name, record)

@@ -29,7 +29,7 @@ from harness.analysis.vulns import ScannerSpec
 from harness.engine import client as engine
 from harness.model.cache import cache_root
 from harness.model.errors import DiskFullError, FatalError
-from harness.model.ids import new_run_id, result_file_name, runner_token
+from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix
 from harness.model.plan import Plan, plan_from_record
 from harness.model.project_files import requirement_urls
@@ -39,6 +39,7 @@ from harness.run.cell import CellJob, CellRun, write_cell_result
 from harness.run.load import LoadMonitor
 from harness.run.progress import Board, CellProgress
 from harness.run.redact import Redactor
+from harness.store.files import CELLS_DIR, LOGS_DIR, PREPARE_JSON, base_log_name, result_file_name
 from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 
 SKIPPING = {"unavailable", "unsupported"}
@@ -207,7 +208,7 @@ class HarnessState:
 
     def prepared(self) -> dict[str, Any]:
         if self._prepared is None:
-            self._prepared = json.loads((self.out_dir / "prepare.json").read_text(encoding="utf-8"))
+            self._prepared = json.loads((self.out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
         return self._prepared
 
     def base(self, name: str) -> dict[str, Any]:
@@ -313,7 +314,7 @@ def prepare(state: HarnessState, log: Any) -> None:
         run["keyword"] = plan.keyword
         run["shard"] = {"plan_id": plan.id, "index": index, "count": plan.count}
         run["plan"] = plan.record()
-    prepared_path = state.out_dir / "prepare.json"
+    prepared_path = state.out_dir / PREPARE_JSON
     if state.config.getoption("resume") and prepared_path.exists():
         run = {**json.loads(prepared_path.read_text())["run"], "resumed_at": started}
     for name in needed:
@@ -391,8 +392,8 @@ def _keep_build_logs(out_dir: Path, bases: dict[str, Any], redactor: Redactor) -
     for name, record in bases.items():
         log = record.pop("build_log", None)
         if log:
-            (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-            path = out_dir / "logs" / f"base-{name}.log"
+            (out_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
+            path = out_dir / LOGS_DIR / base_log_name(name)
             write_atomic(path, redactor.text(log))
             record["build_log_path"] = str(path.relative_to(out_dir))
 
@@ -535,7 +536,7 @@ class CellItem(pytest.Item):
     def _existing(self, state: HarnessState) -> dict[str, Any] | None:
         if not self.config.getoption("resume"):
             return None
-        path = state.out_dir / "cells" / result_file_name(self.cell.id, self.repeat)
+        path = state.out_dir / CELLS_DIR / result_file_name(self.cell.id, self.repeat)
         record = results.read_cell_file(path)  # None when not a cell record: run it again
         return None if record is None or record.get("engine_lost") else record
 
@@ -668,7 +669,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     wait_for_background_removals()  # warm cells' containers, in every process that ran cells
     if not state.is_controller:
         return
-    if not (state.out_dir / "prepare.json").exists():
+    if not (state.out_dir / PREPARE_JSON).exists():
         return  # stopped before anything ran
     if state.board is not None:
         state.board.stop()  # what follows is the run's summary: plain lines

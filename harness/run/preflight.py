@@ -56,6 +56,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
+from packaging.utils import canonicalize_name
+
+from harness.run.pipreport import wheel_tag
+
 Kind = Literal["wheel", "sdist", "none"]
 Status = Literal["wheels", "build", "impossible", "unknown"]
 
@@ -77,10 +81,6 @@ LEGACY_MANYLINUX = {
 }
 IMPLEMENTATIONS = {"cpython": "cp", "pypy": "pp", "graalpy": "graalpy"}
 
-_WHEEL_NAME = re.compile(
-    r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-"
-    r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
-)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # A dependency's requirement is followed by the parent that asked for it: "(from pureapp)".
 _NO_MATCH = re.compile(
@@ -106,7 +106,7 @@ _ERROR_LINE = re.compile(r"^ERROR: (?P<text>.+)$", re.MULTILINE)
 
 def canonical_name(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonicalize_name(name)
 
 
 def requirement_name(requirement: str) -> str:
@@ -315,12 +315,6 @@ class CellPrediction:
             pip_runs=int(data.get("pip_runs", 0)),
             pip_version=data.get("pip_version"),
         )
-
-
-def wheel_tag(filename: str) -> str | None:
-    """``python-abi-platform`` of a wheel file name, None for anything else."""
-    match = _WHEEL_NAME.match(filename)
-    return f"{match['python']}-{match['abi']}-{match['platform']}" if match else None
 
 
 def parse_report(report: Mapping[str, Any]) -> list[Prediction]:

@@ -21,6 +21,7 @@ from harness.model.records import SCHEMA_VERSION, is_cell_record
 from harness.run.forecast import attach_predictions
 from harness.run.load import load_warnings
 from harness.store import rundir
+from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON
 
 
 def host_facts() -> dict[str, Any]:
@@ -87,7 +88,7 @@ def read_cell_file(path: Path) -> dict[str, Any] | None:
 
 
 def read_cell_files(out_dir: Path) -> list[dict[str, Any]]:
-    found = (read_cell_file(p) for p in sorted((out_dir / "cells").glob("*.json")))
+    found = (read_cell_file(p) for p in sorted((out_dir / CELLS_DIR).glob("*.json")))
     return [cell for cell in found if cell is not None]
 
 
@@ -100,7 +101,7 @@ def merge(
     """Combine prepare.json (run, bases, depsets) with every finished cell file; ``load``
     is how busy the host and engine were while the cells ran (run/load.py); ``redact``: the
     run's redactor, applied to the whole document before it is written."""
-    prepared = json.loads((out_dir / "prepare.json").read_text(encoding="utf-8"))
+    prepared = json.loads((out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
     cells = read_cell_files(out_dir)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
@@ -121,5 +122,5 @@ def merge(
     }
     if redact is not None:
         results = redact(results)
-    write_json(out_dir / "results.json", results)
+    write_json(out_dir / RESULTS_JSON, results)
     return results

@@ -28,8 +28,8 @@ from typing import Any
 
 from harness.model.errors import DiskFullError, ResultsError, RunDirectoryBusyError
 from harness.model.records import RERUN, validate_shape
+from harness.store.files import LOCK_FILE, PREPARE_JSON
 
-LOCK_FILE = ".harness.lock"
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _PAGE = 4096  # what a file needs at the least on any filesystem harness writes to
 
@@ -193,7 +193,7 @@ class RunLock:
 def claim_run_dir(run_dir: Path, run_id: str, resume: bool) -> RunLock:
     """Lock ``run_dir`` for this run; refuse one that holds another run unless resuming it."""
     lock = RunLock(run_dir, run_id).acquire()
-    prepared = run_dir / "prepare.json"
+    prepared = run_dir / PREPARE_JSON
     if resume or not prepared.exists():
         return lock
     lock.release()

@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from harness.analysis import compare, diff
 from harness.cli import entry as cli
 from harness.documents import adr, junit, summary
+from harness.documents import compare as compare_document
+from harness.documents import diff as diff_document
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.store.rundir import load_results
 
@@ -86,15 +88,15 @@ def _reads_everything(results: dict[str, Any]) -> None:
     junit.build_junit(results)
     for earlier, later in ((good, results), (results, good)):
         run_diff = diff.diff_runs(earlier, later)
-        diff.render_diff_text(run_diff)
-        diff.render_diff_markdown(run_diff)
+        diff_document.render_diff_text(run_diff)
+        diff_document.render_diff_markdown(run_diff)
     with contextlib.suppress(ConfigurationError):  # a base gone from the file: exit 2
         adr.render_adr(results, report_href="report.html", baseline=BASE_A, candidates=[BASE_B])
     names = {b["name"] for b in results.get("bases") or []}
     if {BASE_A, BASE_B} <= names:
         comparison = compare.compare_bases(results, BASE_A, BASE_B, None)
-        compare.render_comparison_html(comparison)
-        compare.render_comparison_markdown(comparison)
+        compare_document.render_comparison_html(comparison)
+        compare_document.render_comparison_markdown(comparison)
 
 
 def _sweep() -> Iterator[tuple[tuple[Any, ...], Any]]:

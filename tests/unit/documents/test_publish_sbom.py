@@ -19,7 +19,7 @@ from harness.analysis.sizes import (
 from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec
 from harness.documents.publish import write_sboms
 from harness.documents.report import render_report
-from harness.model.ids import SBOM_INDEX
+from harness.store.files import SBOM_INDEX
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
 BASE_PACKAGES = [

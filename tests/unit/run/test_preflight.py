@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.run.pipreport import wheel_tag
 from harness.run.preflight import (
     NO_DISTRIBUTION,
     NO_WHEEL,
@@ -33,7 +34,6 @@ from harness.run.preflight import (
     run_pip,
     run_preflight,
     verdict_for,
-    wheel_tag,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
