@@ -13,10 +13,10 @@ from typing import Any
 from harness.analysis import diff as diffing
 from harness.analysis.vulns import (
     NOT_SCANNED_EMPTY,
-    NOT_SCANNED_NO_DB,
     NotScanned,
     ScannerSpec,
     VulnCounts,
+    not_scanned_without_scanner,
     scan,
 )
 from harness.documents import diff as diff_document
@@ -81,10 +81,10 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
 
 def _scan(target: Path, plan: PlannedSbom, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
     if scanner is None:
-        return NotScanned(NOT_SCANNED_NO_DB)
+        return not_scanned_without_scanner(plan.path)
     if plan.components == 0:  # a scanner would answer 0 for an image it could not see into
         return NotScanned(NOT_SCANNED_EMPTY, scanner.name)
-    return scan(target, scanner)
+    return scan(target, scanner, plan.path)
 
 
 def _write_documents(
