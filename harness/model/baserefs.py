@@ -137,7 +137,7 @@ def parse_reference(text: str) -> ImageRef:
             raise ValueError(f"{tag!r} is not a valid tag")
     domain, path = _split_domain(remainder)
     if not _PATH.match(path):
-        why = "must be lower case" if path != path.lower() else "has a character it may not"
+        why = "must be lower case" if path != path.lower() else "is not a valid repository name"
         raise ValueError(f"repository {path!r} {why}")
     return ImageRef(domain, path, tag or None, digest or None)
 
