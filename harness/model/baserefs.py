@@ -309,7 +309,7 @@ class Instruction:
 
 def instructions(text: str) -> tuple[Instruction, ...]:
     """The Dockerfile's instructions, as BuildKit's parser sees them (see the module doc)."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     escape, i = _directives(lines)
     continuation = re.compile(re.escape(escape) + r"[ \t]*$")
     result: list[Instruction] = []
@@ -399,7 +399,8 @@ def parse_dockerfile(
     text: str, file: str, build_args: Mapping[str, str] | None = None
 ) -> tuple[BaseUse, ...]:
     """The base uses of a Dockerfile: one per stage whose ``FROM`` names an image."""
-    reader = _StageReader(file, build_args or {}, _directives(text.splitlines())[0])
+    escape = _directives(text.removeprefix("\ufeff").splitlines())[0]
+    reader = _StageReader(file, build_args or {}, escape)
     for ins in instructions(text):
         if ins.keyword == "ARG" and reader.index == 0:
             reader.global_arg(ins)
@@ -512,7 +513,8 @@ def parse_compose(text: str, file: str) -> tuple[BaseUse, ...]:
             problem = f"not an image reference: {err}"
         line = lines.get(str(service), 1)
         key = f"service {service}"
-        uses.append(BaseUse(file, line, key, key, written, image, None, problem))
+        platform = spec.get("platform") if isinstance(spec.get("platform"), str) else None
+        uses.append(BaseUse(file, line, key, key, written, image, platform, problem))
     return tuple(uses)
 
 

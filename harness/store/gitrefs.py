@@ -53,6 +53,12 @@ def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def toplevel(path: Path) -> Path:
     """The root of the git work tree holding ``path``."""
     done = git(path, "rev-parse", "--show-toplevel")
+    if "dubious ownership" in done.stderr:
+        raise ConfigurationError(
+            f"git refuses to read {path}: the repository belongs to another user",
+            f"git config --global --add safe.directory {path.resolve()}",
+            key="--repo",
+        )
     if done.returncode != 0:
         raise ConfigurationError(
             f"{path} is not in a git repository",

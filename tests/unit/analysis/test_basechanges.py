@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -189,3 +190,17 @@ def test_which_files_are_found(path: str, dockerfile: bool, compose: bool, vendo
     assert gitrefs.is_dockerfile(path) is dockerfile
     assert gitrefs.is_compose(path) is compose
     assert gitrefs.is_vendored(path) is vendored
+
+
+def test_a_repository_of_another_user_is_named_with_the_fix(repo: Path) -> None:
+    commit(repo, {"a": "1"}, "one")
+    if os.geteuid() != 0:
+        pytest.skip("only root can give the folder to another user")
+    os.chown(repo, 12345, 12345)  # runs as root here; git then refuses the folder
+    check = subprocess.run(["git", "-C", str(repo), "status"], capture_output=True, text=True)
+    if "dubious ownership" not in check.stderr:
+        pytest.skip("git reads this folder anyway (safe.directory, or not root)")
+    with pytest.raises(ConfigurationError) as err:
+        find_base_changes(ChangeQuery(repo))
+    assert "belongs to another user" in err.value.message
+    assert err.value.fix == f"git config --global --add safe.directory {repo.resolve()}"

@@ -276,3 +276,20 @@ def test_build_args_follow_docker_build() -> None:
     }
     with pytest.raises(ValueError, match="1A=2"):
         parse_build_args(["1A=2"], {})
+
+
+def test_a_byte_order_mark_crlf_lower_case_keywords_and_a_trailing_continuation() -> None:
+    text = "\ufeff# escape=`\r\nARG V=3.13\r\nfrom python:$V AS a\r\n"
+    text += "from `\r\n  debian:trixie `\r\n"
+    assert [u.image.familiar if u.image else None for u in parse_dockerfile(text, "D")] == [
+        "python:3.13",
+        "debian:trixie",
+    ]
+
+
+def test_a_compose_platform_is_compared() -> None:
+    old = parse_compose("services:\n  a:\n    image: node:22\n", "c.yaml")
+    new = parse_compose("services:\n  a:\n    image: node:22\n    platform: linux/arm64\n", "c")
+    ((change,), _) = compare_uses(old, new)
+    assert change.kind is ChangeKind.PLATFORM
+    assert change.new and change.new.platform == "linux/arm64"
