@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from harness.model.baserefs import (
     BaseChange,
@@ -20,6 +20,7 @@ from harness.model.baserefs import (
     compare_uses,
     parse_compose,
     parse_dockerfile,
+    parse_dotenv,
 )
 from harness.model.errors import ConfigurationError
 from harness.store import gitrefs
@@ -83,11 +84,15 @@ def find_base_changes(query: ChangeQuery) -> BaseChanges:
                 sides.append(())
                 continue
             text = gitrefs.read_at(repo, commit, path)
-            sides.append(
-                parse_compose(text, path)
-                if is_compose
-                else parse_dockerfile(text, path, query.build_args)
+            if not is_compose:
+                sides.append(parse_dockerfile(text, path, query.build_args))
+                continue
+            # compose reads the .env beside the file too (same ref).
+            dotenv = (PurePosixPath(path).parent / ".env").as_posix()
+            values = (
+                parse_dotenv(gitrefs.read_at(repo, commit, dotenv)) if dotenv in present else {}
             )
+            sides.append(parse_compose(text, path, values))
         found, open_ = compare_uses(sides[0], sides[1])
         changes.extend(found)
         unresolved.extend(open_)

@@ -45,14 +45,16 @@ def add_command(sub: Any) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="a Dockerfile to read (repeatable; default: every Dockerfile/Containerfile found)",
+        help="a Dockerfile to read (repeatable). Without --dockerfile and --compose: every "
+        "Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile and compose file found at "
+        "either ref, outside vendored folders; with either, only the files given",
     )
     check.add_argument(
         "--compose",
         action="append",
         default=[],
         metavar="FILE",
-        help="a compose file to read (repeatable; default: every compose file found)",
+        help="a compose file to read (repeatable); the .env beside it is read too",
     )
     check.add_argument(
         "--build-arg",

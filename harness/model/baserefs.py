@@ -19,7 +19,8 @@ An image reference is normalised as docker does: ``python:3.11-slim`` is
 ``latest``.
 
 A compose file's services with an ``image:`` key are base uses (interpolated from the
-``${VAR:-default}`` defaults in the file; the environment and ``.env`` are not read); a
+``${VAR:-default}`` defaults in the file and the ``.env`` beside it; the environment of
+the machine that runs the check is not read); a
 service with a ``build:`` key builds its image, so it has none to compare.
 """
 
@@ -477,11 +478,14 @@ class _StageReader:
         )
 
 
-def parse_compose(text: str, file: str) -> tuple[BaseUse, ...]:
+def parse_compose(
+    text: str, file: str, dotenv: Mapping[str, str] | None = None
+) -> tuple[BaseUse, ...]:
     """The base uses of a compose file: each service with ``image:`` and no ``build:``.
 
-    A file that is not YAML, or has no ``services`` mapping, gives one use with a
-    ``problem`` (it is data for the check, not a reason to stop it).
+    ``dotenv``: the values of the ``.env`` file next to it (``parse_dotenv``), which
+    compose reads too. A file that is not YAML gives one use with a ``problem`` (it is data
+    for the check, not a reason to stop it); one without ``services``, none.
     """
     try:
         data = yaml.safe_load(text)
@@ -496,9 +500,10 @@ def parse_compose(text: str, file: str) -> tuple[BaseUse, ...]:
     lines = _service_lines(root)
 
     def why_unset(name: str) -> str:
-        return f"{name} has no default in the file (the environment and .env are not read)"
+        return f"{name} has no default in the file nor in .env (the environment is not read)"
 
-    expander = _Expander({}, why_unset, escape=None, quotes=False, dollar_escape=True)
+    env: dict[str, str | None] = dict(dotenv or {})
+    expander = _Expander(env, why_unset, escape=None, quotes=False, dollar_escape=True)
     uses: list[BaseUse] = []
     for service, spec in services.items():
         if not isinstance(spec, dict) or "build" in spec or not isinstance(spec.get("image"), str):
@@ -516,6 +521,24 @@ def parse_compose(text: str, file: str) -> tuple[BaseUse, ...]:
         platform = spec.get("platform") if isinstance(spec.get("platform"), str) else None
         uses.append(BaseUse(file, line, key, key, written, image, platform, problem))
     return tuple(uses)
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """A compose ``.env`` file: ``KEY=VALUE`` lines (``export`` allowed), ``#`` comments,
+    values in single quotes literal, in double quotes or bare up to a `` #`` comment."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip().removeprefix("export ").strip()
+        name, eq, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or line.startswith("#") or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[name] = value
+    return values
 
 
 def _service_lines(root: yaml.Node | None) -> dict[str, int]:

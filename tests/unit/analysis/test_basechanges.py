@@ -204,3 +204,12 @@ def test_a_repository_of_another_user_is_named_with_the_fix(repo: Path) -> None:
         find_base_changes(ChangeQuery(repo))
     assert "belongs to another user" in err.value.message
     assert err.value.fix == f"git config --global --add safe.directory {repo.resolve()}"
+
+
+def test_a_bump_in_the_dotenv_beside_a_compose_file(repo: Path) -> None:
+    compose = "services:\n  db:\n    image: postgres:${PG:-15}\n"
+    base = commit(repo, {"deploy/compose.yaml": compose, "deploy/.env": "PG=16\n"}, "one")
+    head = commit(repo, {"deploy/.env": "PG=17\n"}, "two")
+    (change,) = find_base_changes(ChangeQuery(repo, base, head)).changes
+    assert change.old and change.old.image and change.old.image.familiar == "postgres:16"
+    assert change.new and change.new.image and change.new.image.familiar == "postgres:17"

@@ -12,6 +12,7 @@ from harness.model.baserefs import (
     parse_build_args,
     parse_compose,
     parse_dockerfile,
+    parse_dotenv,
     parse_reference,
 )
 
@@ -213,7 +214,7 @@ def test_compose_images_are_interpolated_from_defaults_and_build_services_skippe
     assert uses[0].image is not None and uses[0].image.familiar == "nginx:1.25"
     assert uses[1].image is not None and uses[1].image.digest == DIGEST_A
     assert uses[2].problem == (
-        "REDIS has no default in the file (the environment and .env are not read)"
+        "REDIS has no default in the file nor in .env (the environment is not read)"
     )
     assert uses[3].problem is not None and "not an image reference" in uses[3].problem
 
@@ -293,3 +294,13 @@ def test_a_compose_platform_is_compared() -> None:
     ((change,), _) = compare_uses(old, new)
     assert change.kind is ChangeKind.PLATFORM
     assert change.new and change.new.platform == "linux/arm64"
+
+
+def test_a_dotenv_file_fills_compose_variables() -> None:
+    dotenv = parse_dotenv(
+        "# pins\nexport REDIS=redis:7.4\nPG='postgres:16'\nNODE=node:22 # lts\nnot a line\n"
+    )
+    assert dotenv == {"REDIS": "redis:7.4", "PG": "postgres:16", "NODE": "node:22"}
+    text = "services:\n  cache:\n    image: $REDIS\n  db:\n    image: ${PG:-postgres:15}\n"
+    uses = parse_compose(text, "compose.yaml", dotenv)
+    assert [u.image.familiar if u.image else None for u in uses] == ["redis:7.4", "postgres:16"]
