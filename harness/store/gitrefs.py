@@ -29,8 +29,12 @@ VENDORED_FOLDERS = frozenset(
         ".nox",
     }
 )
+# The files `docker compose` reads by default, the override files included.
 COMPOSE_NAMES = frozenset(
-    {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+    f"{stem}{override}.{ext}"
+    for stem in ("compose", "docker-compose")
+    for override in ("", ".override")
+    for ext in ("yaml", "yml")
 )
 
 

@@ -182,6 +182,8 @@ def test_the_default_branch_follows_origin_head(repo: Path) -> None:
         ("build/Containerfile", True, False, False),
         ("docker-compose.yml", False, True, False),
         ("deploy/compose.yaml", False, True, False),
+        ("compose.override.yml", False, True, False),
+        ("compose.prod.yaml", False, False, False),
         ("third_party/x/Dockerfile", True, False, True),
         ("notes/Dockerfiles.md", False, False, False),
     ],
