@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_nightly(sub)
     _add_shards(sub)
     _add_preflight(sub)
+    _add_check(sub)
     return parser
 
 
@@ -163,6 +164,12 @@ def _add_preflight(sub: Any) -> None:
     from harness.cli import preflight_command as preflight_cli
 
     preflight_cli.add_command(sub)
+
+
+def _add_check(sub: Any) -> None:
+    from harness.cli import check_command as check_cli
+
+    check_cli.add_command(sub)
 
 
 # -- commands ----------------------------------------------------------------------------
