@@ -294,7 +294,7 @@ def _build_failure(
     cause = tuple(_causes(output))
     text = "\n".join(output)
     needs = _needs(text)
-    compiler_ran = bool(_COMPILER_RAN.search(text)) or any(_COMPILER_RAN.search(x) for x in output)
+    compiler_ran = any(_COMPILER_RAN.search(x) for x in output)
     missing = _missing_word(needs)
     toolchain = next((n.name for n in needs if n.kind == "toolchain"), None)
     refined = (
@@ -381,13 +381,18 @@ def _with_fix(
     index = opened.index if opened else None
     lookup = f"{release} file index" if index else f"not looked up: {problem}"
     mapped = [_look_up(need, index, context.env) for need in needs]
+    # What one round needs: the depset's own packages; the compiler and pkg-config unless
+    # the compiler ran (pkg-config also when a module is wanted: a build that finds no
+    # pkg-config often skips its libraries silently); Python's headers (every C
+    # extension includes Python.h); then what the index named.
     packages = list(context.system)
     compiler_missing = any(n.name in (C_COMPILER, CXX_COMPILER) for n in needs)
     if compiler_missing or not compiler_ran:
-        pkg_config = index.program("pkg-config") if index else []
         packages += BUILD_TOOLS[family]
+    if compiler_missing or not compiler_ran or any(n.kind == "pkgconfig" for n in needs):
+        pkg_config = index.program("pkg-config") if index else []
         packages.append(pkg_config[0].package if pkg_config else PKG_CONFIG_FALLBACK[family])
-        packages += _python_dev(context.env, index)
+    packages += _python_dev(context.env, index)
     packages += [n.package for n in mapped if n.package]
     unmapped = [
         n for n in mapped if n.kind != "toolchain" or n.name not in (C_COMPILER, CXX_COMPILER)
@@ -406,6 +411,8 @@ def _with_fix(
     if unmapped:
         names = ", ".join(n.name for n in unmapped)
         fix += f"; the package that ships {names} could not be looked up ({lookup})"
+    if compiler_missing:
+        fix += " (the build stopped before compiling: a library it needs may be named next run)"
     return replace(failure, needs=tuple(mapped), packages=tuple(packages), lookup=lookup, hint=fix)
 
 
@@ -505,9 +512,11 @@ def _distribution(
             None,
         )
         version = collecting["version"] if collecting else ""
+    # "(from pydantic==2.11.7)" names a parent; "(from -r FILE (line 4))" is the user's own.
     parent = next(
         (m["parent"] for x in [*console, *log]
-         if (m := _COLLECTING.search(x)) and canonical(m["name"]) == name and m["parent"]),
+         if (m := _COLLECTING.search(x)) and canonical(m["name"]) == name and m["parent"]
+         and not m["parent"].startswith("-")),
         None,
     )  # fmt: skip
     return (f"{name} {version}".strip()), parent

@@ -50,6 +50,15 @@ def test_a_failed_build_names_its_distribution_stage_and_cause(
     assert failure.one_line() == f"{distribution} (build): {headline}"
 
 
+def test_a_build_that_stopped_before_compiling_says_more_may_follow(tmp_path: Path) -> None:
+    failure = _with("netifaces-no-gcc", _context(tmp_path))
+    assert failure.hint == (
+        "the build needs a C compiler: put system: {apt: [build-essential, pkgconf, "
+        "libpython3.11-dev]} in the depset (the build stopped before compiling: a library "
+        "it needs may be named next run)"
+    )
+
+
 def test_the_hint_names_the_packages_for_the_bases_package_manager() -> None:
     _, apt = _diagnose("netifaces-no-gcc", "apt")
     _, apk = _diagnose("netifaces-no-gcc", "apk")
@@ -140,13 +149,14 @@ def _with(name: str, context: BuildContext) -> PipFailure:
 @pytest.mark.parametrize(
     ("fixture", "distribution", "need", "package", "packages"),
     [
-        # the compiler ran: the depset's own packages plus the one that ships the file
+        # the compiler ran: the depset's own packages, Python's headers (pkg-config too
+        # when a module is wanted) and the one that ships the file
         ("python-ldap-no-lber-h", "python-ldap 3.4.4", ("header", "lber.h"), "libldap-dev",
-         ["build-essential", "libldap-dev"]),
+         ["build-essential", "libpython3.11-dev", "libldap-dev"]),
         ("cffi-no-ffi-h", "cffi 1.17.1", ("header", "ffi.h"), "libffi-dev",
-         ["build-essential", "libffi-dev"]),
+         ["build-essential", "pkgconf", "libpython3.11-dev", "libffi-dev"]),
         ("pycairo-no-cairo-pc", "pycairo 1.27.0", ("pkgconfig", "cairo"), "libcairo2-dev",
-         ["build-essential", "libcairo2-dev"]),
+         ["build-essential", "pkgconf", "libpython3.11-dev", "libcairo2-dev"]),
         # the build stopped before compiling: the compiler packages come with the fix
         ("psycopg2-no-pg-config", "psycopg2 2.9.10", ("program", "pg_config"), "libpq-dev",
          ["build-essential", "pkgconf", "libpython3.11-dev", "libpq-dev"]),
@@ -180,7 +190,7 @@ def test_a_header_and_its_pkg_config_module_both_name_their_package(tmp_path: Pa
     failure = _with("cffi-no-ffi-h", _context(tmp_path))
     assert failure.hint == (
         "the build needs the header ffi.h from libffi-dev, the pkg-config module libffi from "
-        "libffi-dev: put system: {apt: [libffi-dev]} in the depset"
+        "libffi-dev: put system: {apt: [pkgconf, libpython3.11-dev, libffi-dev]} in the depset"
     )
 
 
@@ -225,3 +235,13 @@ def test_an_index_that_does_not_answer_is_said_for_the_wheel_too(tmp_path: Path)
         "wheels of psycopg2 not checked: the index did not answer (no page in this test)"
     )
     assert failure.pin is None
+
+
+def test_a_requirement_from_the_users_own_file_has_no_parent(tmp_path: Path) -> None:
+    """In a lock file's export every pin is top-level: "(from -r FILE (line 40))"."""
+    console = (FIXTURES / "pydantic-core-no-rust.console").read_text(encoding="utf-8")
+    console = console.replace("(from pydantic==2.11.7)", "(from -r /x/uv.lock.txt (line 40))")
+    log = (FIXTURES / "pydantic-core-no-rust.log").read_text(encoding="utf-8")
+    failure = diagnose(console, log, "build-failed", "apt", _context(tmp_path, "sid"))
+    assert failure.distribution == "pydantic-core 2.33.2"
+    assert failure.required_by is None
