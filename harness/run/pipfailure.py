@@ -124,6 +124,7 @@ _COMPILER_RAN = re.compile(
 # distribution's own python only); the names after them are used when there is no index.
 BUILD_TOOLS: dict[str, tuple[str, ...]] = {"apt": ("build-essential",), "apk": ("build-base",)}
 PKG_CONFIG_FALLBACK = {"apt": "pkg-config", "apk": "pkgconf"}
+PKG_CONFIG_NAMES = {"pkg-config", "pkgconf", "pkgconfig"}  # a depset asking for one has it
 PYTHON_DEV_FALLBACK = "python3-dev"
 # What each toolchain's build looks for on PATH (looked up in the file index).
 TOOLCHAIN_PROGRAMS: dict[str, tuple[str, ...]] = {
@@ -389,7 +390,10 @@ def _with_fix(
     compiler_missing = any(n.name in (C_COMPILER, CXX_COMPILER) for n in needs)
     if compiler_missing or not compiler_ran:
         packages += BUILD_TOOLS[family]
-    if compiler_missing or not compiler_ran or any(n.kind == "pkgconfig" for n in needs):
+    wants_pkg_config = (
+        compiler_missing or not compiler_ran or any(n.kind == "pkgconfig" for n in needs)
+    )
+    if wants_pkg_config and not set(packages) & PKG_CONFIG_NAMES:
         pkg_config = index.program("pkg-config") if index else []
         packages.append(pkg_config[0].package if pkg_config else PKG_CONFIG_FALLBACK[family])
     packages += _python_dev(context.env, index)

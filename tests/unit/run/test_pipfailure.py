@@ -245,3 +245,13 @@ def test_a_requirement_from_the_users_own_file_has_no_parent(tmp_path: Path) -> 
     failure = diagnose(console, log, "build-failed", "apt", _context(tmp_path, "sid"))
     assert failure.distribution == "pydantic-core 2.33.2"
     assert failure.required_by is None
+
+
+def test_a_depset_that_asks_for_pkg_config_is_not_given_a_second_one(tmp_path: Path) -> None:
+    failure = _with("cffi-no-ffi-h", _context(tmp_path, system=("build-essential", "pkg-config")))
+    assert list(failure.packages) == [
+        "build-essential",
+        "pkg-config",
+        "libpython3.11-dev",
+        "libffi-dev",
+    ]
