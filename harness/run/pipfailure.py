@@ -417,6 +417,11 @@ def _with_fix(
         fix += f"; the package that ships {names} could not be looked up ({lookup})"
     if compiler_missing:
         fix += " (the build stopped before compiling: a library it needs may be named next run)"
+    elif any(n.kind == "program" and n.name == "pkg-config" for n in needs):
+        fix += (
+            " (the build stopped before asking pkg-config for its libraries: one may be "
+            "named next run)"
+        )
     return replace(failure, needs=tuple(mapped), packages=tuple(packages), lookup=lookup, hint=fix)
 
 

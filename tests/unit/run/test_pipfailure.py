@@ -255,3 +255,13 @@ def test_a_depset_that_asks_for_pkg_config_is_not_given_a_second_one(tmp_path: P
         "libpython3.11-dev",
         "libffi-dev",
     ]
+
+
+def test_a_build_without_pkg_config_says_its_libraries_may_follow(tmp_path: Path) -> None:
+    failure = _with("av-no-pkgconfig", _context(tmp_path))
+    assert failure.hint is not None
+    assert failure.hint.startswith(
+        "the build needs the program pkg-config from pkgconf: put system: {apt: "
+        "[build-essential, pkgconf, libpython3.11-dev]} in the depset (the build stopped "
+        "before asking pkg-config for its libraries"
+    )
