@@ -77,9 +77,9 @@ def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float)
     predicted = sum(1 for f in forecasts if f.get("prediction"))
     parts = [f"{predicted} cell(s) predicted in {seconds} s"]
     if len(forecasts) > predicted:
-        parts.append(f"{len(forecasts) - predicted} not (no facts for their base)")
+        parts.append(f"{len(forecasts) - predicted} not predicted (each line says why)")
     if selected > len(forecasts):
-        parts.append(f"{selected - len(forecasts)} without pip requirements")
+        parts.append(f"{selected - len(forecasts)} without Python requirements")
     return ", ".join(parts)
 
 

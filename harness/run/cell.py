@@ -344,9 +344,16 @@ class CellRun:
         with --log it went to the log only, so the cause lines are read from there."""
         detail = box.exec(["sh", "-c", f"tail -c {PIP_LOG_TAIL_BYTES} {WORK}/pip.log"], 60)
         kind = pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
-        failure = pipfailure.diagnose(
-            outcome.output, detail.stdout, kind, self.record.get("package_manager")
+        family = self.record.get("package_manager")
+        ca = ca_bundle_path(self.job.settings, self.job.matrix_dir)
+        context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
+            family,
+            self.job.depset.system.get(family, []) if family in ("apt", "apk") else [],
+            self.job.base.get("env"),
+            cafile=str(ca) if ca else None,
+            index_url=self.job.settings.index_url,
         )
+        failure = pipfailure.diagnose(outcome.output, detail.stdout, kind, family, context)
         step = self.steps[-1]
         step["failure"] = self.redactor.deep(failure.to_dict())
         if failure.cause:
