@@ -87,7 +87,8 @@ class Board:
         now = time.time()
         items = []
         for activity in self.source.running():
-            doing = activity.doing or ("resolving" if activity.kind == "base" else "starting")
+            doing = activity.doing.removeprefix(f"{activity.label}: ")  # named once
+            doing = doing or ("resolving" if activity.kind == "base" else "starting")
             if activity.doing_since:
                 doing += f" (for {elapsed_text(now - activity.doing_since)})"
             items.append((activity.label, doing, now - activity.started))
