@@ -156,7 +156,13 @@ def run(options: RunOptions) -> RunOutcome:
     state = prepare(context)
     previous = _on_signals(lambda signum: _interrupt(context, state, signum))
     try:
-        execute(context, state)
+        try:
+            execute(context, state)
+        except BaseException:  # a FatalError from a base, or a bug: no container outlives it
+            state.executor.stop()
+            if not context.options.keep:
+                _remove_containers(context, state)
+            raise
         merged = merge(context, state)
         published = publish(context, state, merged) if merged is not None else None
         if state.fatal is not None:  # a full disk: one line, exit 1, finished cells kept

@@ -240,3 +240,17 @@ def test_lf_runs_only_what_failed_last_time(matrix: Path) -> None:
     assert steps._last_failed(runs, previous) == [(cells[1], 0)]
     assert steps._last_failed(runs, {"cells": []}) == runs
     assert steps._last_failed(runs, None) == runs
+
+
+def test_a_fatal_error_from_a_base_removes_the_containers_and_comes_up(
+    tmp_path: Path, matrix: Path, monkeypatch: pytest.MonkeyPatch, no_engine: list[str]
+) -> None:
+    def prepare_base(_context: Any, _state: Any, name: str) -> dict[str, Any]:
+        raise ConfigurationError(f"base {name}: no such Debian suite", "fix the suite")
+
+    monkeypatch.setattr(steps, "prepare_base", prepare_base)
+    out = tmp_path / "run"
+    with pytest.raises(ConfigurationError, match="no such Debian suite"):
+        steps.run(RunOptions(matrix=str(matrix), out=str(out), jobs=2))
+    assert no_engine
+    assert (out / "prepare.json").exists()  # --resume works once the matrix is fixed
