@@ -14,6 +14,7 @@ the same steps ``harness run`` does, in pytest's hooks, one cell per item, in on
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--warm", action="store_true", help="install from a wheelhouse (no timing)")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("matrix", None)
     if not path:
         return
-    if getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError(
-            "harness.plugin runs its cells in one process; for parallel cells use "
-            "`harness run --jobs N`"
+    if getattr(config.option, "dist", "no") != "no":
+        # Before xdist's own configure: no worker processes. Each would prepare the run
+        # again; pytest runs the items one at a time, `harness run --jobs N` in parallel.
+        config.option.dist, config.option.tx, config.option.numprocesses = "no", [], None
+        print(
+            "harness.plugin: cells run one at a time under pytest (-n ignored); "
+            "`harness run --jobs N` runs them in parallel",
+            file=sys.stderr,
         )
     out = config.getoption("harness_out")
     resume = bool(config.getoption("resume"))
@@ -77,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
-    if context is None:
+    if context is None or session.config.option.collectonly:
         return
     try:
         state = pipeline.prepare(context)

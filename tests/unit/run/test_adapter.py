@@ -35,13 +35,20 @@ def test_the_adapter_turns_a_matrix_mistake_into_a_usage_error(tmp_path: Path) -
     assert "Traceback" not in done.stdout + done.stderr
 
 
-def test_the_adapter_refuses_xdist_workers(tmp_path: Path) -> None:
+def test_the_adapter_collects_one_item_per_cell_run_in_one_process(tmp_path: Path) -> None:
     matrix = tmp_path / "m.yaml"
-    matrix.write_text('version: 1\nbases: {a: {image: "python:3.11-slim"}}\ndepsets: {d: {}}\n')
+    matrix.write_text(
+        'version: 1\nbases: {a: {image: "python:3.11-slim"}, b: {image: "python:3.13-slim"}}\n'
+        "depsets: {d: {}, e: {}}\n"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "harness.plugin", "--matrix", str(matrix),
-         "-n", "2", "-p", "no:cacheprovider"],
+         "-n", "2", "-k", "a", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 4, done.stdout + done.stderr
-    assert "harness run --jobs" in done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(line.split("::")[-1] for line in done.stdout.splitlines() if "::" in line) == [
+        "a×d",
+        "a×e",
+    ]
+    assert "-n ignored" in done.stderr and "bringing up nodes" not in done.stdout
