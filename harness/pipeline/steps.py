@@ -152,8 +152,15 @@ class RunState:
 def run(options: RunOptions) -> RunOutcome:
     """``harness run``: the steps in order. The exit code is the gate's (0 or 1), 130
     when interrupted, 1 for a full disk; FatalErrors go up to cli.entry.main."""
-    context = load(options)
-    state = prepare(context)
+    early = _on_signals(_stop_now)  # until the executor's handler: stop where we are
+    try:
+        context = load(options)
+        state = prepare(context)
+    except KeyboardInterrupt:
+        print("harness: interrupted before any cell started", file=sys.stderr)
+        return RunOutcome(INTERRUPTED, Path(options.resume or options.out or "reports").resolve())
+    finally:
+        _restore_signals(early)
     previous = _on_signals(lambda signum: _interrupt(context, state, signum))
     try:
         try:
@@ -580,6 +587,10 @@ def _on_signals(handler: Callable[[int], None]) -> dict[int, Any]:
     for signum in previous:
         signal.signal(signum, on_signal)
     return previous
+
+
+def _stop_now(_signum: int) -> None:
+    raise KeyboardInterrupt  # caught in run(): one line, exit 130, no traceback
 
 
 def _restore_signals(previous: dict[int, Any]) -> None:

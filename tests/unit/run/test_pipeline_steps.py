@@ -254,3 +254,18 @@ def test_a_fatal_error_from_a_base_removes_the_containers_and_comes_up(
         steps.run(RunOptions(matrix=str(matrix), out=str(out), jobs=2))
     assert no_engine
     assert (out / "prepare.json").exists()  # --resume works once the matrix is fixed
+
+
+@pytest.mark.usefixtures("no_engine")
+def test_a_signal_while_loading_exits_130_without_a_traceback(
+    tmp_path: Path, matrix: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_history(*_args: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+
+    monkeypatch.setattr(steps.schedule, "previous_results", slow_history)
+    out = tmp_path / "run"
+    outcome = steps.run(RunOptions(matrix=str(matrix), out=str(out)))
+    assert outcome.exit_code == 130
+    assert not out.exists()
