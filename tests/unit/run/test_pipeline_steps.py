@@ -18,6 +18,7 @@ from harness.engine import client as engine
 from harness.model.errors import ConfigurationError, FatalError
 from harness.pipeline import steps
 from harness.pipeline.steps import RunOptions
+from harness.run import schedule
 from harness.run.cell import write_cell_result
 from harness.store.rundir import RunLock
 
@@ -264,7 +265,7 @@ def test_a_signal_while_loading_exits_130_without_a_traceback(
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.1)
 
-    monkeypatch.setattr(steps.schedule, "previous_results", slow_history)
+    monkeypatch.setattr(schedule, "previous_results", slow_history)
     out = tmp_path / "run"
     outcome = steps.run(RunOptions(matrix=str(matrix), out=str(out)))
     assert outcome.exit_code == 130
