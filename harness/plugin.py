@@ -5,7 +5,7 @@ their own pytest session (``--junitxml``, ``-x``, their CI's pytest reporting): 
 the same steps ``harness run`` does, in pytest's hooks, one cell per item, in one process.
 
     configure  → load()                 (a mistake is pytest's usage error)
-    sessionstart → prepare(), then prepare_base() for every base, in order
+    sessionstart → prepare(), then prepare_task() for every base (and its preflight)
     each item  → execute_cell()
     sessionfinish → merge(), publish(), gate() → the session's exit status
 
@@ -89,7 +89,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state = pipeline.prepare(context)
         session.config.stash[STATE] = state
         for base in context.bases:  # in order: a base built FROM another comes after it
-            pipeline.prepare_base(context, state, base.name)
+            pipeline.prepare_task(context, state, base.name)
     except FatalError as err:
         pytest.exit(context.redactor.text(str(err)), returncode=err.exit_code)
 

@@ -4,7 +4,8 @@
       load(options)            → RunContext   everything checked, nothing written
       prepare(context)         → RunState     the run directory claimed, prepare.json begun
       execute(context, state)  → Execution    bases and cells on the executor's workers:
-          prepare_base(…, name)                resolve, interpreter speed, preflight, warm, uv
+          prepare_base(…, name)                resolve, interpreter speed, warm, uv
+          preflight_base(…, name)              the base's installs predicted, beside its cells
           execute_cell(…, cell, repeat)        one container, one cell file, cell_finished()
       merge(context, state)    → results      cells/ + prepare.json → results.json
       publish(context, results) → Published   report, summary, JUnit, SBOMs, history
@@ -54,6 +55,7 @@ from harness.store.history import history_location
 from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
+PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
 INTERRUPTED = 130
 
 
@@ -222,6 +224,9 @@ def load(options: RunOptions) -> RunContext:
     elif options.lf:
         runs = _last_failed(runs, previous)
     known = schedule.previous_durations(previous)
+    # Not in warm mode: a warm install reads a wheelhouse of wheels built here, so it would
+    # contradict every sdist prediction without telling anything of the index.
+    preflight = matrix.settings.preflight and not options.warm
     work = []
     for cell, repeat in runs:
         expected = schedule.estimate(cell, matrix.spec.depsets[cell.depset], known)
@@ -235,7 +240,7 @@ def load(options: RunOptions) -> RunContext:
         jobs=jobs,
         keyword=keyword,
         fail_on=fail_on,
-        bases=_base_tasks(matrix, {t.base for t in work}),
+        bases=_base_tasks(matrix, {t.base for t in work}, preflight),
         work=tuple(schedule.longest_first(work, [t.expected_seconds for t in work])),
         shard=shard,
         redactor=matrix_redactor(matrix),
@@ -320,11 +325,13 @@ def _last_failed(
     return chosen or runs
 
 
-def _base_tasks(matrix: Matrix, names: Iterable[str]) -> tuple[BaseTask, ...]:
+def _base_tasks(matrix: Matrix, names: Iterable[str], preflight: bool) -> tuple[BaseTask, ...]:
     """The bases the cells need and, for a Dockerfile built FROM another base (its
-    ``base_args``), that base too, each knowing what it waits for; matrix order."""
+    ``base_args``), that base too, each knowing what it waits for; matrix order. With
+    ``preflight``, each needed base's preflight after it."""
+    wanted = set(names)
     needs: dict[str, tuple[str, ...]] = {}
-    todo = list(names)
+    todo = list(wanted)
     while todo:
         name = todo.pop()
         if name in needs or name not in matrix.spec.bases:
@@ -335,7 +342,13 @@ def _base_tasks(matrix: Matrix, names: Iterable[str]) -> tuple[BaseTask, ...]:
             other for d in dockerfiles if d is not None for other in d.base_args.values()
         )
         todo += needs[name]
-    return tuple(BaseTask(n, needs[n]) for n in matrix.spec.bases if n in needs)
+    tasks = [BaseTask(n, needs[n]) for n in matrix.spec.bases if n in needs]
+    if preflight:
+        with_pip = {
+            c.base for c in matrix.cells if c.base in wanted and matrix.spec.depsets[c.depset].pip
+        }
+        tasks += [BaseTask(PREFLIGHT_TASK + n, (n,)) for n in matrix.spec.bases if n in with_pip]
+    return tuple(tasks)
 
 
 def matrix_redactor(matrix: Matrix) -> Redactor:
@@ -446,29 +459,13 @@ def _write_prepared(context: RunContext, state: RunState) -> None:
 
 def prepare_base(context: RunContext, state: RunState, name: str) -> dict[str, Any]:
     """One base, on a worker: resolved (found, pulled or built), its interpreter timed,
-    its cells' installs predicted, warmed and given uv; its cells are ready after this."""
+    warmed and given uv; its cells are ready after this."""
     record: dict[str, Any] = state.resolver.resolve(name)
     record["interpreter_speed"] = state.resolver.interpreter_speed(name)
     _keep_build_log(context, name, record)
     record = dict(context.redactor.deep(record))  # an engine error may quote a registry login
     cells = context.cells_of(name)
     available = record.get("status") == "available"
-    if available and context.matrix.settings.preflight and not context.options.warm:
-        # Not in warm mode: a warm install reads a wheelhouse of wheels built here, so it
-        # would contradict every sdist prediction without telling anything of the index.
-        from harness.run.forecast import predict_cells
-
-        started = time.monotonic()
-        forecasts = predict_cells(
-            context.matrix, cells, {name: record}, timeout_s=PREFLIGHT_TIMEOUT_S
-        )
-        predicted = sum(1 for f in forecasts if f.prediction is not None)
-        seconds = time.monotonic() - started
-        state.log(
-            f"[harness] preflight: {predicted} cell(s) of {name} predicted in {seconds:.1f} s"
-        )
-        with state.guard:
-            state.preflight.update({f.cell_id: f.to_dict() for f in forecasts})
     if available and context.options.warm:
         from harness.run import warm
 
@@ -486,6 +483,33 @@ def prepare_base(context: RunContext, state: RunState, name: str) -> dict[str, A
         state.bases[name] = record
     _write_prepared(context, state)
     return record
+
+
+def preflight_base(context: RunContext, state: RunState, name: str) -> None:
+    """The predicted install of each of the base's cells (``settings.preflight``): pip on
+    the host, a task of its own on the executor (one worker, within --jobs) once the base
+    is resolved, beside the cells rather than before them."""
+    from harness.run.forecast import predict_cells
+
+    state.executor.doing("predicting installs (pip on the host)")
+    started = time.monotonic()
+    bases = {name: state.bases[name]}
+    cells = context.cells_of(name)
+    forecasts = predict_cells(context.matrix, cells, bases, timeout_s=PREFLIGHT_TIMEOUT_S)
+    predicted = sum(1 for f in forecasts if f.prediction is not None)
+    seconds = time.monotonic() - started
+    state.log(f"[harness] preflight: {predicted} cell(s) of {name} predicted in {seconds:.1f} s")
+    with state.guard:
+        state.preflight.update({f.cell_id: f.to_dict() for f in forecasts})
+    _write_prepared(context, state)
+
+
+def prepare_task(context: RunContext, state: RunState, name: str) -> None:
+    """A task of ``context.bases``: a base, or the preflight of one."""
+    if name.startswith(PREFLIGHT_TASK):
+        preflight_base(context, state, name.removeprefix(PREFLIGHT_TASK))
+    else:
+        prepare_base(context, state, name)
 
 
 def _keep_build_log(context: RunContext, name: str, record: dict[str, Any]) -> None:
@@ -535,7 +559,7 @@ def execute(context: RunContext, state: RunState) -> Execution | None:
     stops it (start nothing more, remove this run's containers, keep the finished cells).
     None when a full disk stopped the run."""
     executor = state.executor
-    executor.resolve_base = lambda name: _void(prepare_base(context, state, name))
+    executor.resolve_base = lambda name: prepare_task(context, state, name)
     executor.run_cell = lambda task: _status(execute_cell(context, state, task.cell, task.repeat))
     executor.on_cell = lambda kind, label, status, counts: (
         state.log(f"[harness] {counts_text(counts)} | {label}: {status}") if kind == "end" else None
@@ -554,10 +578,6 @@ def execute(context: RunContext, state: RunState) -> Execution | None:
         return None
     finally:
         state.board.stop()  # what follows is the run's summary: plain lines
-
-
-def _void(_value: object) -> None:
-    return None
 
 
 def _status(record: dict[str, Any]) -> str:

@@ -147,14 +147,22 @@ def test_a_run_refused_for_its_options_creates_no_folder(
 def test_load_builds_the_context_once_longest_first(tmp_path: Path, matrix: Path) -> None:
     context = steps.load(RunOptions(matrix=str(matrix), out=str(tmp_path / "o"), jobs=3))
     assert context.jobs == 3
-    assert [b.name for b in context.bases] == ["py311", "other"]
+    # Each base's preflight is a task of its own, after its base, beside its cells.
+    assert [(b.name, b.needs) for b in context.bases] == [
+        ("py311", ()),
+        ("other", ()),
+        ("preflight:py311", ("py311",)),
+        ("preflight:other", ("other",)),
+    ]
     assert len(context.work) == 4
     expected = [t.expected_seconds for t in context.work]
     assert expected == sorted(expected, reverse=True)
     assert not (tmp_path / "o").exists()
     chosen = steps.load(RunOptions(matrix=str(matrix), out=str(tmp_path / "o"), keyword="other"))
     assert {t.cell.id for t in chosen.work} == {"other×tiny", "other×small"}
-    assert [b.name for b in chosen.bases] == ["other"]
+    assert [b.name for b in chosen.bases] == ["other", "preflight:other"]
+    warm = steps.load(RunOptions(matrix=str(matrix), out=str(tmp_path / "o"), warm=True))
+    assert [b.name for b in warm.bases] == ["py311", "other"]  # no preflight when warm
 
 
 def test_a_run_goes_from_load_to_gate(
