@@ -32,11 +32,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.analysis import gate as gating
 from harness.analysis.vulns import ScannerSpec
-from harness.documents.publish import Published, write_outputs
 from harness.engine import client as engine
 from harness.model.cache import cache_root
 from harness.model.errors import ConfigurationError, DiskFullError, FatalError
@@ -53,6 +52,9 @@ from harness.run.progress import Board, counts_text
 from harness.run.redact import Redactor
 from harness.store.history import history_location
 from harness.store.rundir import RunLock, claim_run_dir, write_atomic
+
+if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
+    from harness.documents.publish import Published
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
@@ -719,6 +721,8 @@ def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
 
 def publish(context: RunContext, state: RunState, merged: dict[str, Any]) -> Published | None:
     """Every document, from the merged results alone."""
+    from harness.documents.publish import write_outputs
+
     try:
         published = write_outputs(context.out_dir, merged, scanner_spec(context.matrix))
     except DiskFullError as err:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness.documents import publish
 from harness.documents.publish import Published
 from harness.engine import client as engine
 from harness.model.errors import ConfigurationError, FatalError
@@ -77,7 +78,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(engine, "sweep_dead_runs", lambda *_a, **_k: [])
     monkeypatch.setattr(engine, "remove_run_containers", remove)
     monkeypatch.setattr("harness.engine.bases.Resolver", FakeResolver)
-    monkeypatch.setattr(steps, "write_outputs", lambda *_a: Published((), None))
+    monkeypatch.setattr(publish, "write_outputs", lambda *_a: Published((), None))
     return removed
 
 
