@@ -255,8 +255,8 @@ class Executor:
 
 def idle_while_ready(spans: Sequence[Span], jobs: int, ready_at: dict[str, float]) -> float:
     """Seconds some worker had nothing to do while a cell was ready and not started
-    (``ready_at``: when each cell became ready). Zero for a perfect packer; used by tests
-    and the bench to check the policy from recorded times, never by the run itself."""
+    (``ready_at``: when each cell became ready). Zero for a perfect packer: the tests check the
+    policy with it from recorded times; the run itself never calls it."""
     events = sorted({s.started for s in spans} | {s.ended for s in spans} | set(ready_at.values()))
     idle = 0.0
     started_at = {s.label: s.started for s in spans if s.kind == "cell"}
