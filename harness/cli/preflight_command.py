@@ -41,13 +41,12 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from harness.engine import client as engine
     from harness.engine.bases import Resolver
     from harness.run.forecast import predict_cells
-    from harness.run.plugin import selected_cells
 
     started = time.monotonic()
     matrix = load_matrix(args.matrix)
     if args.jobs < 1:
         raise ConfigurationError(f"--jobs {args.jobs}: must be at least 1", "pass --jobs 1 or more")
-    cells = selected_cells(matrix, args.keyword or "")
+    cells = list(matrix.select(args.keyword or ""))
     if not cells:
         raise ConfigurationError(
             f"{args.matrix}: no cell matches -k {args.keyword!r}",

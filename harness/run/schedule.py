@@ -3,8 +3,8 @@
 Expected durations come from the previous run of the same matrix where there is one
 (each cell's median over its repeats); a cell new to the matrix takes the median of its
 depset on the other bases of that run; with no run at all, a rough weight of the depset
-(what it installs and probes). Under xdist, harness.xdist_scheduler hands the cells out
-from this order to whichever worker frees first.
+(what it installs and probes). The executor (run/executor.py) gives each free worker the
+longest ready cell by these estimates.
 """
 
 from __future__ import annotations

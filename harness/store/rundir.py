@@ -192,11 +192,12 @@ class RunLock:
 
 def claim_run_dir(run_dir: Path, run_id: str, resume: bool) -> RunLock:
     """Lock ``run_dir`` for this run; refuse one that holds another run unless resuming it."""
-    lock = RunLock(run_dir, run_id).acquire()
     prepared = run_dir / PREPARE_JSON
     if resume or not prepared.exists():
-        return lock
-    lock.release()
+        return RunLock(run_dir, run_id).acquire()
+    if (run_dir / LOCK_FILE).exists():  # a run still at work there is named as such
+        RunLock(run_dir, run_id).acquire().release()
+    # Refused without taking the lock: a refused run leaves no file behind.
     try:
         other = json.loads(prepared.read_text(encoding="utf-8"))["run"]["id"]
     except (OSError, ValueError, KeyError, TypeError):

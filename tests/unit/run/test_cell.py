@@ -16,7 +16,6 @@ from harness.run.cell import (
     reproducer,
     system_install_command,
 )
-from harness.run.plugin import selected_cells
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -135,10 +134,10 @@ def test_containers_are_unprivileged_with_read_only_mounts() -> None:
 
 def test_keyword_selection_matches_cell_ids() -> None:
     matrix = load_matrix(ROOT / "matrix.yaml")
-    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    chosen = {c.id for c in matrix.select("py311 and spacy")}
     assert chosen == {"py311-slim×spacy"}
-    assert len(selected_cells(matrix, "")) == len(matrix.cells)
-    assert all("ffmpeg" not in c.id for c in selected_cells(matrix, "not ffmpeg"))
+    assert len(matrix.select("")) == len(matrix.cells)
+    assert all("ffmpeg" not in c.id for c in matrix.select("not ffmpeg"))
 
 
 def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() -> None:
@@ -156,72 +155,6 @@ def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() 
     # A base new to the matrix: its cell takes the depset's median on the other bases.
     assert estimate(cell, DepsetSpec(pip=["x"]), {"a×d": 80.0, "c×d": 90.0, "a×e": 1.0}) == 85.0
     assert estimate(cell, DepsetSpec(pip=["x", "y"]), {}) > estimate(cell, DepsetSpec(), {})
-
-
-class _FakeNode:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.gateway = type("Gateway", (), {"id": name})()
-        self.shutting_down = False
-        self.received: list[int] = []
-
-    def send_runtest_some(self, indices: list[int]) -> None:
-        self.received += indices
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-
-
-class _FakeConfig:
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def getvalue(self, name: str) -> Any:
-        return [f"{self.workers}*popen"] if name == "tx" else None
-
-    def getoption(self, _name: str) -> Any:
-        return None
-
-
-def _simulate(durations: list[float], workers: int) -> tuple[float, dict[str, list[int]]]:
-    """Run xdist's protocol against LongestFirstScheduling on a simulated clock."""
-    from harness.run.xdist_scheduler import LongestFirstScheduling
-
-    scheduler = LongestFirstScheduling(_FakeConfig(workers))
-    nodes = [_FakeNode(f"w{i}") for i in range(workers)]
-    collection = [f"cell{i}" for i in range(len(durations))]
-    for node in nodes:
-        scheduler.add_node(node)
-        scheduler.add_node_collection(node, collection)
-    scheduler.schedule()
-    clock, busy_until, running = 0.0, {n.name: 0.0 for n in nodes}, {}
-    while any(scheduler.node2pending.values()):
-        for node in nodes:  # a free node starts its first held item
-            held = scheduler.node2pending[node]
-            if node.name not in running and held:
-                running[node.name] = held[0]
-                busy_until[node.name] = clock + durations[held[0]]
-        node = min((n for n in nodes if n.name in running), key=lambda n: busy_until[n.name])
-        clock = busy_until[node.name]
-        scheduler.mark_test_complete(node, running.pop(node.name))
-    return clock, {n.name: n.received for n in nodes}
-
-
-def test_xdist_scheduler_deals_snake_pairs_then_feeds_whoever_frees_first() -> None:
-    # Sorted longest first, as pytest_collection_modifyitems leaves the collection.
-    durations = [81.0, 50.0, 24.0, 12.0, 11.0, 10.0]
-    makespan, received = _simulate(durations, workers=2)
-    assert received["w0"][:2] == [0, 3] and received["w1"][:2] == [1, 2]
-    assert sorted(received["w0"] + received["w1"]) == list(range(6))
-    # Σ = 188 s over two workers: a perfect split is 94 s; xdist's chunking of this
-    # order gave w0 cells 0-2 (155 s) and w1 the rest; one look-ahead loses little.
-    assert makespan <= 99.0
-
-
-def test_xdist_scheduler_with_fewer_cells_than_slots_shuts_every_worker_down() -> None:
-    makespan, received = _simulate([30.0, 20.0, 10.0], workers=2)
-    assert sorted(received["w0"] + received["w1"]) == [0, 1, 2]
-    assert makespan == 30.0
 
 
 def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None:
@@ -385,13 +318,11 @@ def test_uv_cell_is_unavailable_with_the_fetchs_reason(tmp_path: Path) -> None:
 
 def test_keyword_selection_knows_installers() -> None:
     matrix = load_matrix(ROOT / "matrices" / "installers.yaml")
-    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    chosen = {c.id for c in matrix.select("py311 and spacy")}
     assert chosen == {"py311-slim×spacy", "py311-slim×spacy+uv"}
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy and not uv")} == {
-        "py311-slim×spacy"
-    }
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy+uv")} == {"py311-slim×spacy+uv"}
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy and pip")} == {"py311-slim×spacy"}
+    assert {c.id for c in matrix.select("py311 and spacy and not uv")} == {"py311-slim×spacy"}
+    assert {c.id for c in matrix.select("py311 and spacy+uv")} == {"py311-slim×spacy+uv"}
+    assert {c.id for c in matrix.select("py311 and spacy and pip")} == {"py311-slim×spacy"}
 
 
 def test_a_new_uv_cell_borrows_the_time_of_uv_cells_of_its_depset() -> None:

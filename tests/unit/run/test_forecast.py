@@ -200,7 +200,7 @@ def kinds_matrix(tmp_path: Path) -> Matrix:
         "--extra-index-url https://extra.invalid/simple\n-f wheels-here\n",
         encoding="utf-8",
     )
-    (tmp_path / "reqs" / "app.txt").write_text("flask==3.1.3\n-r requirements.txt\n")
+    (tmp_path / "reqs" / "app.txt").write_text("flask==3.1.3\n")
     (tmp_path / "reqs" / "constraints.txt").write_text("werkzeug==3.1.9\n")
     (tmp_path / "reqs" / "gone.txt").write_text("flask\n")
     (tmp_path / "uv.lock").write_text(UV_LOCK, encoding="utf-8")

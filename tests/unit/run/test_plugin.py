@@ -10,7 +10,6 @@ import pytest
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import load_matrix
 from harness.run import results
-from harness.run.plugin import selected_cells
 
 MATRIX = """
 version: 1
@@ -47,12 +46,12 @@ def test_k_matches_cell_ids_bases_and_depsets_only(
     hang_yaml: Path, keyword: str, expected: set[str]
 ) -> None:
     matrix = load_matrix(hang_yaml)
-    assert {c.id for c in selected_cells(matrix, keyword)} == expected
+    assert {c.id for c in matrix.select(keyword)} == expected
 
 
 def test_a_bad_k_expression_is_a_configuration_error(hang_yaml: Path) -> None:
     with pytest.raises(ConfigurationError, match="-k"):
-        selected_cells(load_matrix(hang_yaml), "hang and (")
+        load_matrix(hang_yaml).select("hang and (")
 
 
 @pytest.mark.parametrize(
