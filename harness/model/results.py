@@ -31,7 +31,7 @@ Decisions (docs/design.md has the long form):
   shards and a round trip through this type; documents ignore what they do not know.
   Fields whose meaning is known are declared, so every value a reader uses is typed.
 - **Non-finite numbers and lone surrogates are repaired, not refused** (``sanitize``):
-  NaN/Infinity become null and the enclosing object's ``non_finite`` names the key and
+  NaN/Infinity become null and the document's ``non_finite`` names the JSON path and
   the value; a lone UTF-16 surrogate becomes U+FFFD. Both carry nothing a document
   could show, harness never writes them, and refusing would throw away a whole run
   (hours of measurements) for one character of a captured log. Every other wrong value
@@ -54,8 +54,8 @@ from harness.model.errors import ResultsError
 SCHEMA_VERSION = 1
 RERUN = "run the matrix again (`harness run`) to write a complete results.json"
 REPLACEMENT = "\ufffd"
-NON_FINITE_KEY = "non_finite"  # {key: "nan" | "inf" | "-inf"} beside a number nulled
-TOO_DEEP_KEY = "too_deep"  # {key: why} beside a value nested too deep, nulled on write
+NON_FINITE_KEY = "non_finite"  # {JSON path: "nan" | "inf" | "-inf"}: the numbers nulled
+TOO_DEEP_KEY = "too_deep"  # {JSON path: why}: values nested too deep, nulled on write
 MAX_DEPTH = 48  # the deepest a writer nests is about 10 (cells[].probes.X.import_time...)
 
 Text = str | None
@@ -439,6 +439,8 @@ class CellRecord(Record):
     preflight: Preflight | None = None
     preflight_mismatches: list[PreflightMismatch] | None = None
     build_log_path: Text = None
+    non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write
+    too_deep: dict[str, str] | None = None  # {JSON path: why}: nulled on write
 
     # -- cell files (store/rundir.py reads and writes them with these) -----------------
 
@@ -604,6 +606,8 @@ class Results(Record):
     depsets: list[DepsetRecord] = []
     cells: list[CellRecord] = []
     sboms: Sboms | None = None
+    non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write
+    too_deep: dict[str, str] | None = None  # {JSON path: why}: nulled on write
 
     def base(self, name: str) -> BaseRecord | None:
         return next((b for b in self.bases if b.name == name), None)
@@ -648,23 +652,25 @@ def dumps(data: Any) -> str:
 
 
 def sanitize(data: Any, source: str | None = None) -> Any:
-    """A copy of JSON-like ``data`` that strict JSON can hold: NaN/Infinity → null, with
-    ``non_finite: {key: "nan"}`` in the object that held it (or that holds the list that
-    held it); a lone surrogate → U+FFFD, in keys and values. Iterative, so any depth the
-    JSON parser accepted is walked; a value nested deeper than ``MAX_DEPTH`` (no writer
-    nests so deep) is refused naming ``source`` and its JSON path when reading a file
-    (``source`` given), and nulled with a ``non_finite``-style note when writing."""
+    """A copy of JSON-like ``data`` that strict JSON can hold: NaN/Infinity → null, named
+    in the top object's ``non_finite`` (``{"$.probes.x.seconds": "nan"}``, the JSON path
+    of where the number was); a lone surrogate → U+FFFD, in keys and values.
+
+    Iterative, so any depth the JSON parser accepted is walked. A value nested deeper
+    than ``MAX_DEPTH`` (no writer nests so deep) is refused naming ``source`` and its JSON
+    path when reading a file (``source`` given), and nulled and named in ``too_deep``
+    when writing."""
     root: list[Any] = [None]
-    # (value, target container, key in target, nearest enclosing dict, its key, path)
-    Item = tuple[Any, Any, Any, "dict[str, Any] | None", str, tuple[Any, ...]]
-    stack: list[Item] = [(data, root, 0, None, "", ())]
+    notes: dict[str, dict[str, str]] = {}
+    stack: list[_Item] = [(data, root, 0, ())]
     while stack:
-        value, target, key, owner, label, path = stack.pop()
+        value, target, key, path = stack.pop()
         if isinstance(value, str):
             target[key] = _repair(value)
         elif isinstance(value, float) and not math.isfinite(value):
             target[key] = None
-            _note(owner, NON_FINITE_KEY, label, "nan" if math.isnan(value) else str(value))
+            found = "nan" if math.isnan(value) else str(value)
+            notes.setdefault(NON_FINITE_KEY, {})[json_path(path)] = found
         elif isinstance(value, Mapping | list | tuple) and len(path) > MAX_DEPTH:
             if source is not None:
                 raise ResultsError(
@@ -673,30 +679,36 @@ def sanitize(data: Any, source: str | None = None) -> Any:
                     f"point at a results.json written by `harness run`, or {RERUN}",
                 )
             target[key] = None
-            _note(owner, TOO_DEEP_KEY, label, f"nested deeper than {MAX_DEPTH} levels")
-        elif isinstance(value, Mapping):
-            copy: dict[str, Any] = {}
-            target[key] = copy
-            for k, v in value.items():
-                name = _repair(str(k))
-                copy[name] = None
-                stack.append((v, copy, name, copy, name, (*path, name)))
-        elif isinstance(value, list | tuple):
-            items: list[Any] = [None] * len(value)
-            target[key] = items
-            for i, v in enumerate(value):
-                stack.append((v, items, i, owner, f"{label}[{i}]", (*path, i)))
+            notes.setdefault(TOO_DEEP_KEY, {})[json_path(path)] = f"deeper than {MAX_DEPTH}"
+        elif isinstance(value, Mapping | list | tuple):
+            target[key] = _open_container(value, path, stack)
         else:
             target[key] = value
-    return root[0]
+    top = root[0]
+    if isinstance(top, dict):
+        for field, named in notes.items():
+            earlier = top.get(field)
+            top[field] = {**(earlier if isinstance(earlier, dict) else {}), **named}
+    return top
 
 
-def _note(owner: dict[str, Any] | None, field: str, label: str, what: str) -> None:
-    if owner is None:
-        return
-    notes = owner.setdefault(field, {})
-    if isinstance(notes, dict):
-        notes[label] = what
+# (value, the container it goes into, its key there, its JSON path)
+_Item = tuple[Any, Any, Any, tuple[Any, ...]]
+
+
+def _open_container(value: Any, path: tuple[Any, ...], stack: list[_Item]) -> Any:
+    """An empty copy of a dict or list, its items queued to be sanitised into it."""
+    if isinstance(value, Mapping):
+        copy: dict[str, Any] = {}
+        for k, v in value.items():
+            name = _repair(str(k))
+            copy[name] = None
+            stack.append((v, copy, name, (*path, name)))
+        return copy
+    items: list[Any] = [None] * len(value)
+    for i, v in enumerate(value):
+        stack.append((v, items, i, (*path, i)))
+    return items
 
 
 def _repair(text: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.model.errors import ConfigurationError
+from harness.model.ids import result_file_name
 from harness.model.matrix import load_matrix
 from harness.run import results
 from harness.run.plugin import selected_cells
@@ -72,6 +73,6 @@ def test_a_cell_file_that_is_not_a_cell_record_counts_as_missing(
     cells.mkdir()
     (cells / "bad.r0.json").write_text(content)
     good = {"id": "a×b", "base": "a", "depset": "b", "repeat": 0, "status": "passed"}
-    (cells / "good.r0.json").write_text(json.dumps(good))
+    (cells / result_file_name("a×b", 0)).write_text(json.dumps(good))
     assert results.read_cell_file(cells / "bad.r0.json") is None
     assert results.read_cell_files(tmp_path) == [good]
