@@ -557,11 +557,11 @@ class CellItem(pytest.Item):
         progress = CellProgress.for_cell(
             state.out_dir, result_file_name(self.cell.id, self.repeat), self.cell.id
         )
+        # CellRun masks every secret in the record (the reproducer's env, reasons quoting
+        # an engine error, probe output) before it builds it.
         run = CellRun(job, client(), redactor, log=progress.step)
-        # Everything the record holds may carry a secret (the reproducer's env, reasons
-        # quoting an engine error, probe output): mask it all before it is written.
         try:
-            record: dict[str, Any] = redactor.deep(run.run())
+            record = run.run()
         finally:
             progress.done()
         write_cell_result(
@@ -570,7 +570,7 @@ class CellItem(pytest.Item):
             record,
             redactor.text("\n".join(run.full_log)),
         )
-        return record
+        return record.to_dict()
 
     # Overrides pytest's Node.repr_failure(excinfo, style=None): the signature stays.
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002
