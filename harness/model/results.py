@@ -45,11 +45,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.model.errors import ResultsError
+from harness.model.status import worst
 
 SCHEMA_VERSION = 1
 RERUN = "run the matrix again (`harness run`) to write a complete results.json"
@@ -70,7 +72,7 @@ class Record(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready dicts and lists (unset defaults left out)."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "record") -> Self:
@@ -130,6 +132,15 @@ class EnvProbe(ProbeOutput):
     machine: Text = None
 
 
+class HeaviestImport(Record):
+    """One module among the slowest to import (its own time, without its imports)."""
+
+    module: Text = None
+    self_seconds: Number = Field(None, alias="self")
+    cumulative: Number = None
+    seconds: Number = None
+
+
 class ImportTiming(Record):
     module: Text = None
     seconds: Number = None
@@ -137,6 +148,7 @@ class ImportTiming(Record):
     wall_seconds: Number = None
     modules_imported: Count = None
     already_loaded: bool | None = None
+    heaviest_self: list[HeaviestImport] | None = None
     error: Text = None
 
 
@@ -393,8 +405,11 @@ class PreflightMismatch(Record):
 
 
 class ExpectedFailure(Record):
+    """The matrix's ``expected_failures`` entry that matched the cell (its selector's
+    fields, ``base``/``depset``/..., are kept as extra keys)."""
+
     reason: Text = None
-    issue: Text = None
+    link: Text = None
 
 
 class Reproducer(Record):
@@ -439,6 +454,7 @@ class CellRecord(Record):
     preflight: Preflight | None = None
     preflight_mismatches: list[PreflightMismatch] | None = None
     build_log_path: Text = None
+    host: Text = None  # the host a merged shard's cell ran on
     non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write
     too_deep: dict[str, str] | None = None  # {JSON path: why}: nulled on write
 
@@ -457,6 +473,39 @@ class CellRecord(Record):
                 "remove the file, or run the cell again (`harness run --resume`)",
             )
         return cls.from_dict(data, source)
+
+
+@dataclass(frozen=True)
+class CellRuns:
+    """All records of one cell id, one per repeat (typed twin of analysis.view.CellGroup)."""
+
+    records: tuple[CellRecord, ...]
+
+    @property
+    def id(self) -> str:
+        return self.records[0].id
+
+    @property
+    def base(self) -> str:
+        return self.records[0].base
+
+    @property
+    def depset(self) -> str:
+        return self.records[0].depset
+
+    @property
+    def status(self) -> str:
+        """The most severe status over the repeats (model/status.py ``worst``)."""
+        return worst(r.status for r in self.records)
+
+    @property
+    def representative(self) -> CellRecord:
+        """The first record with the group's status: its reason and log explain it."""
+        return next(r for r in self.records if r.status == self.status)
+
+    @property
+    def reason(self) -> str | None:
+        return self.representative.reason or None
 
 
 # -- run, bases, depsets ---------------------------------------------------------------------
@@ -611,6 +660,17 @@ class Results(Record):
 
     def base(self, name: str) -> BaseRecord | None:
         return next((b for b in self.bases if b.name == name), None)
+
+    def cell_runs(self) -> dict[str, CellRuns]:
+        """Cell id → all its records (one per repeat, in repeat order), in the order
+        cells first appear in the file."""
+        found: dict[str, list[CellRecord]] = {}
+        for record in self.cells:
+            found.setdefault(record.id, []).append(record)
+        return {
+            cell_id: CellRuns(tuple(sorted(records, key=lambda r: r.repeat)))
+            for cell_id, records in found.items()
+        }
 
     def to_json(self) -> str:
         """The file's text: strict JSON (no NaN/Infinity), surrogates repaired."""

@@ -424,3 +424,30 @@ def test_fuzzed_cell_files_through_report(
     code, errors = run_cli(["report", str(folder)])
     assert code in (0, 2) and "Traceback" not in errors, errors
     _no_markup(folder)
+
+
+def test_every_nested_probe_field_with_every_wrong_type_loads_or_is_refused_by_path(
+    tmp_path: Path,
+) -> None:
+    """The sweep above, over the nested probe outputs the fixture lacks (interpreter
+    speed, preflight, contents, the test suite): every field kind, every wrong value."""
+    kinds: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for field in RICH_PATHS:
+        kinds.setdefault(tuple(0 if isinstance(k, int) else k for k in field), field)
+    nested = [p for k, p in kinds.items() if k not in _KINDS]
+    assert len(nested) > 40
+    path = tmp_path / "results.json"
+    crashes = []
+    for field in nested:
+        for new in WRONG_VALUES:
+            document = copy.deepcopy(RICH)
+            _apply(document, field, new)
+            path.write_text(json.dumps(document))
+            results = _load_or_refuse(path)
+            if results is None:
+                continue
+            try:
+                _reads_everything(results.to_dict())
+            except Exception as err:  # every crash is collected and shown
+                crashes.append(f"{field} = {new!r}: {type(err).__name__}: {err}"[:300])
+    assert not crashes, f"{len(crashes)} crash(es):\n" + "\n".join(crashes[:40])
