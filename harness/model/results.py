@@ -126,9 +126,9 @@ class EnvProbe(ProbeOutput):
     os_release: dict[str, str] | None = None
     libc: Libc | None = None
     python: EnvPython | None = None
-    pip: dict[str, Text] | None = None
+    pip: dict[str, Text] | str | None = None  # older env probes: the version alone
     wheel_tags: WheelTags | None = None
-    cpus: dict[str, Number] | None = None
+    cpus: dict[str, Number] | int | None = None  # older env probes: os.cpu_count() alone
     machine: Text = None
 
 
