@@ -14,14 +14,16 @@ Map (every type is a frozen pydantic model; ``Results`` alone reads and writes f
     │   ├── steps: [Step]       install and probe steps, in order (failure: PipFailure)
     │   ├── distributions: [Distribution]   what pip/uv installed
     │   ├── installer: Installer
-    │   ├── probes: Probes      env: EnvProbe, imports: ImportsProbe, contents: ContentsProbe,
+    │   ├── probes: Probes      env: EnvProbe, imports: ImportsProbe (ImportTiming),
+    │   │                       contents: ContentsProbe (os_packages: [OsPackage],
+    │   │                       distributions: [InstalledDistribution], paths: PathTotals),
     │   │                       tests: TestsProbe (junit: JUnitSummary), smoke_*: ProbeOutput
     │   ├── preflight: Preflight (distributions: [PredictedDistribution], notes)
     │   ├── preflight_mismatches: [PreflightMismatch]
     │   ├── expected_failure: ExpectedFailure      reproducer: Reproducer
     └── sboms: Sboms            sboms: [SbomEntry] (vulnerabilities: Scan)
 
-Decisions (docs/design.md has the long form):
+Decisions:
 
 - **pydantic, frozen.** The file is JSON from disk or from another machine's shard: it
   must be validated, and pydantic gives the JSON path of a bad value for the exit-2
@@ -38,17 +40,23 @@ Decisions (docs/design.md has the long form):
   is refused: ResultsError (exit 2) with the file and the JSON path.
 - ``to_dict()`` is the compatibility path for readers not converted yet: the JSON as
   plain dicts and lists, exactly what the file holds (unset defaults are left out).
+- **Speed** (bench/results_io.py): reading uses pydantic's own JSON parser unless the
+  text may need repair; writing uses pydantic's JSON writer unless the record needs
+  repair. The contents probe's bulk rows (OsPackage, InstalledDistribution) are strict
+  TypedDicts, not models: the same checks at half the cost, kept as plain dicts.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Required, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from harness.model.errors import ResultsError
 from harness.model.status import worst
@@ -58,7 +66,7 @@ RERUN = "run the matrix again (`harness run`) to write a complete results.json"
 REPLACEMENT = "\ufffd"
 NON_FINITE_KEY = "non_finite"  # {JSON path: "nan" | "inf" | "-inf"}: the numbers nulled
 TOO_DEEP_KEY = "too_deep"  # {JSON path: why}: values nested too deep, nulled on write
-MAX_DEPTH = 48  # the deepest a writer nests is about 10 (cells[].probes.X.import_time...)
+MAX_DEPTH = 180  # no writer nests past ~10; pydantic parses to 200 and dumps to ~250
 
 Text = str | None
 Number = float | None
@@ -68,7 +76,21 @@ Count = int | None
 class Record(BaseModel):
     """Every type of the file: frozen, strict, unknown keys kept (see the module's notes)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", strict=True)
+    # ser_json_inf_nan="strings": pydantic's own JSON writer never writes a bare NaN, and
+    # a quoted one sends ``to_json`` to the careful path, which nulls and names it.
+    model_config = ConfigDict(frozen=True, extra="allow", strict=True, ser_json_inf_nan="strings")
+
+    def to_json(self) -> str:
+        """Strict JSON text (pydantic's writer, C speed), or, when the record holds what
+        strict JSON cannot (NaN/Infinity, a lone surrogate, too deep a value), ``dumps``
+        of ``to_dict()``, which repairs and names it."""
+        try:
+            text = self.model_dump_json(indent=1, exclude_unset=True, by_alias=True)
+        except Exception:  # pydantic-core refuses a lone surrogate, a too deep value
+            return dumps(self.to_dict())
+        if '"NaN"' in text or "Infinity" in text or _too_deep(text):
+            return dumps(self.to_dict())
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready dicts and lists (unset defaults left out)."""
@@ -76,11 +98,30 @@ class Record(BaseModel):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "record") -> Self:
-        """Validate a parsed record, or raise ResultsError naming ``source`` and the path."""
+        """Validate a record in memory, or raise ResultsError naming ``source`` and the
+        path. (Text from a file goes through ``from_json``, which also repairs what
+        strict JSON cannot hold; a writer calls ``sanitize`` on what it builds.)"""
         try:
-            return cls.model_validate(sanitize(data, source))
+            return cls.model_validate(data)
         except ValidationError as err:
             raise _refusal(source, err) from None
+
+    @classmethod
+    def _from_text(cls, text: str, source: str, check: Callable[[Any], None]) -> Self:
+        """The fast path: pydantic's own JSON parser, when the text holds nothing to
+        repair; else (or on any error, to say it well) json.loads, ``check`` (the
+        top-level shape and version), ``sanitize`` and validation."""
+        if not _needs_repair(text):
+            try:
+                found = cls.model_validate_json(text)
+            except ValidationError:
+                pass  # said below, after the version and shape checks
+            else:
+                check(found.model_dump(include={"schema_version"}) if found else None)
+                return found
+        data = parse_json(text, source)
+        check(data)
+        return cls.from_dict(sanitize(data, source), source)
 
 
 # -- probe outputs ---------------------------------------------------------------------------
@@ -161,29 +202,38 @@ class ImportsProbe(ProbeOutput):
     import_seconds: dict[str, Number] | None = None
 
 
-class OsPackage(Record):
-    name: str
-    version: Text = None
-    architecture: Text = None
-    installed_size_bytes: Count = None
-    source: Text = None
-    source_version: Text = None
+# The two bulk lists of a cell (hundreds of rows each, the most of a 10,000-cell file) are
+# TypedDicts: validated as strictly as the models, but kept as plain dicts, which halves
+# the cost of loading and dumping them (measured: 400,000 rows, 3.3 s as models, 1.5 s).
 
 
-class InstalledDistribution(Record):
+class OsPackage(TypedDict, total=False):
+    """One OS package (dpkg or apk database), as the contents probe read it."""
+
+    __pydantic_config__ = ConfigDict(extra="allow", strict=True)  # type: ignore[misc]
+    name: Required[str]
+    version: Text
+    architecture: Text
+    installed_size_bytes: Count
+    source: Text
+    source_version: Text
+
+
+class InstalledDistribution(TypedDict, total=False):
     """One .dist-info in the venv, as the contents probe read it."""
 
-    name: Text = None
-    normalised_name: Text = None
-    version: Text = None
-    installer: Text = None
-    requested: bool | None = None
-    wheel_tags: list[str] | None = None
-    wheel_generator: Text = None
-    built_from_source: bool | None = None
-    built_from_source_signal: Text = None
-    direct_url: Text = None
-    dist_info: Text = None
+    __pydantic_config__ = ConfigDict(extra="allow", strict=True)  # type: ignore[misc]
+    name: Text
+    normalised_name: Text
+    version: Text
+    installer: Text
+    requested: bool | None
+    wheel_tags: list[str] | None
+    wheel_generator: Text
+    built_from_source: bool | None
+    built_from_source_signal: Text
+    direct_url: Text
+    dist_info: Text
 
 
 class PathTotals(Record):
@@ -460,19 +510,18 @@ class CellRecord(Record):
 
     # -- cell files (store/rundir.py reads and writes them with these) -----------------
 
-    def to_json(self) -> str:
-        return dumps(self.to_dict())
-
     @classmethod
     def from_json(cls, text: str, source: str) -> Self:
         """A cell file's text, or ResultsError (exit 2) naming ``source`` and the path."""
-        data = parse_json(text, source)
-        if not isinstance(data, dict):
-            raise ResultsError(
-                f"{source}: expected a JSON object, found {type(data).__name__}",
-                "remove the file, or run the cell again (`harness run --resume`)",
-            )
-        return cls.from_dict(data, source)
+
+        def check(data: Any) -> None:
+            if not isinstance(data, dict):
+                raise ResultsError(
+                    f"{source}: expected a JSON object, found {type(data).__name__}",
+                    "remove the file, or run the cell again (`harness run --resume`)",
+                )
+
+        return cls._from_text(text, source, check)
 
 
 @dataclass(frozen=True)
@@ -649,7 +698,7 @@ class Sboms(Record):
 class Results(Record):
     """results.json: the one type every document is rendered from."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int  # required: a file without it is not understood (check_version)
     run: RunInfo
     bases: list[BaseRecord] = []
     depsets: list[DepsetRecord] = []
@@ -672,26 +721,26 @@ class Results(Record):
             for cell_id, records in found.items()
         }
 
-    def to_json(self) -> str:
-        """The file's text: strict JSON (no NaN/Infinity), surrogates repaired."""
-        return dumps(self.to_dict())
-
     @classmethod
     def from_json_data(cls, data: Any, source: str) -> Self:
         """Validate parsed JSON: the version, then every field's type (nested probe
         outputs included); ResultsError names ``source`` and the JSON path."""
-        if not isinstance(data, dict):
-            raise ResultsError(
-                f"{source}: expected a JSON object at the top level, found {type(data).__name__}",
-                f"point at a harness results.json, or {RERUN}",
-            )
-        check_version(source, data.get("schema_version"))
+        _check_top(data, source)
         return cls.from_dict(data, source)
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Self:
         """results.json's text, validated once, or ResultsError saying what to do."""
-        return cls.from_json_data(parse_json(text, source), source)
+        return cls._from_text(text, source, lambda data: _check_top(data, source))
+
+
+def _check_top(data: Any, source: str) -> None:
+    if not isinstance(data, dict):
+        raise ResultsError(
+            f"{source}: expected a JSON object at the top level, found {type(data).__name__}",
+            f"point at a harness results.json, or {RERUN}",
+        )
+    check_version(source, data.get("schema_version"))
 
 
 def as_results(results: Results | Mapping[str, Any], source: str = "results") -> Results:
@@ -707,8 +756,35 @@ def as_results(results: Results | Mapping[str, Any], source: str = "results") ->
 
 def dumps(data: Any) -> str:
     """Strict JSON text of ``data``: non-finite numbers nulled (and named), surrogates
-    repaired; ``allow_nan=False`` so nothing else slips through."""
-    return json.dumps(sanitize(data), indent=1, default=str, allow_nan=False)
+    repaired, too deep values nulled. The C encoder first (``allow_nan=False`` refuses
+    NaN/Infinity); only data that needs repair is walked by ``sanitize``."""
+    try:
+        text = json.dumps(data, indent=1, default=str, allow_nan=False)
+    except (ValueError, RecursionError):
+        text = None
+    if text is None or ("\\ud" in text and _LONE_SURROGATE.search(text)) or _too_deep(text):
+        text = json.dumps(sanitize(data), indent=1, default=str, allow_nan=False)
+    return text
+
+
+def _too_deep(text: str) -> bool:
+    """json.dumps(indent=1) puts a value at depth d on a line indented by d spaces."""
+    return "\n" + " " * (MAX_DEPTH + 2) in text
+
+
+# A lone UTF-16 surrogate as JSON writes it (\ud800 with no partner): UTF-8 cannot hold it.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _needs_repair(text: str) -> bool:
+    """May ``text`` hold what reading must repair: a non-finite number or a lone
+    surrogate? (Substring tests: C speed on a file of hundreds of MB.)"""
+    if "NaN" in text or "Infinity" in text:
+        return True
+    return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE.search(text) is not None
 
 
 def sanitize(data: Any, source: str | None = None) -> Any:
