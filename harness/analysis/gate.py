@@ -10,10 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff
-from harness.analysis.view import group_cells
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-from harness.model.records import check_schema
+from harness.model.results import Results, as_results
 from harness.model.status import FAILING
 
 FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
@@ -66,22 +65,25 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
 
 
 def unexpected_results(
-    results: Mapping[str, Any], fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON
+    results: Results | Mapping[str, Any],
+    fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON,
 ) -> list[str]:
     """Cells whose result nobody expected; unexpected passes only when asked for."""
     red = FAILING | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
     return [
         f"{g.id}: {g.status}" + (f" ({g.reason})" if g.reason else "")
-        for g in group_cells(results).values()
+        for g in as_results(results).cell_runs().values()
         if g.status in red
     ]
 
 
 def exit_reasons(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+    results: Results | Mapping[str, Any],
+    diff: RunDiff | None,
+    fail_on: set[str] | frozenset[str],
 ) -> list[str]:
     """Why the run fails (empty: it does not). Validates fail_on."""
-    check_schema(results)
+    results = as_results(results)  # a schema this code does not read is refused here
     fail_on = parse_fail_on(fail_on)
     reasons = unexpected_results(results, fail_on)
     if diff is not None:
@@ -90,7 +92,9 @@ def exit_reasons(
 
 
 def exit_code(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+    results: Results | Mapping[str, Any],
+    diff: RunDiff | None,
+    fail_on: set[str] | frozenset[str],
 ) -> int:
     """0 when every cell is as expected and no selected regression; else 1."""
     return 1 if exit_reasons(results, diff, fail_on) else 0

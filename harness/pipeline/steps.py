@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -660,15 +661,35 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
         executor.doing(line.split(": ", 1)[-1])
 
     runner = CellRun(job, state.client, context.redactor, log=step)
-    # Everything the record holds may carry a secret (the reproducer's env, reasons
-    # quoting an engine error, probe output): mask it all before it is written.
-    record: dict[str, Any] = context.redactor.deep(runner.run())
+    try:
+        # The record is redacted as it is built (the reproducer's env, reasons quoting an
+        # engine error, probe output may all carry a secret).
+        record = runner.run().to_dict()
+    except (FatalError, KeyboardInterrupt):
+        raise  # a full disk, a lost engine, a stop: the run's business, not the cell's
+    except Exception as err:  # a fault in harness itself: this cell is data, the run goes on
+        record = _harness_fault(cell, repeat, err)
+        runner.full_log.append(traceback.format_exc())
     if executor.stopping:  # its container was removed under it: not a result
         return {**record, "status": "interrupted"}
     log = context.redactor.text("\n".join(runner.full_log))
     write_cell_result(context.out_dir, file_name, record, log)
     cell_finished(context, file_name, record)
     return record
+
+
+def _harness_fault(cell: Cell, repeat: int, err: Exception) -> dict[str, Any]:
+    """The record of a cell that harness itself failed to run: ``error``, with the fault
+    named (the traceback goes to the cell's log), so one bug does not stop a whole run."""
+    return {
+        "id": cell.id,
+        "base": cell.base,
+        "depset": cell.depset,
+        "repeat": repeat,
+        "status": "error",
+        "reason": f"harness fault: {type(err).__name__}: {err}"[:400],
+        "ended_at": results.now_iso(),
+    }
 
 
 def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from harness.pipeline import steps
 from harness.pipeline.steps import RunOptions
 from harness.run import schedule
 from harness.run.cell import write_cell_result
+from harness.store.files import result_file_name
 from harness.store.rundir import RunLock
 
 MATRIX = """
@@ -172,7 +173,7 @@ def test_a_run_goes_from_load_to_gate(
     def execute_cell(context: Any, state: Any, cell: Any, repeat: int) -> dict[str, Any]:
         assert cell.base in state.bases  # a cell starts only once its base is resolved
         record = cell_record(cell.id, repeat)
-        write_cell_result(context.out_dir, f"{cell.id}.r{repeat}.json", record, "log")
+        write_cell_result(context.out_dir, result_file_name(cell.id, repeat), record, "log")
         return record
 
     monkeypatch.setattr(steps, "execute_cell", execute_cell)
@@ -200,7 +201,7 @@ def test_sigterm_keeps_finished_cells_exits_130_and_says_how_to_resume(
         if not finished.is_set():
             finished.set()
             record = cell_record(cell.id, repeat)
-            write_cell_result(context.out_dir, f"{cell.id}.r{repeat}.json", record, "log")
+            write_cell_result(context.out_dir, result_file_name(cell.id, repeat), record, "log")
             return record
         os.kill(os.getpid(), signal.SIGTERM)  # the run is stopped during this cell
         deadline = time.monotonic() + 5
@@ -279,3 +280,24 @@ def test_a_signal_while_loading_exits_130_without_a_traceback(
     outcome = steps.run(RunOptions(matrix=str(matrix), out=str(out)))
     assert outcome.exit_code == 130
     assert not out.exists()
+
+
+def test_a_fault_in_harness_while_running_one_cell_is_that_cell_s_error_not_the_run_s(
+    tmp_path: Path, matrix: Path, monkeypatch: pytest.MonkeyPatch, no_engine: list[str]
+) -> None:
+    class Broken:
+        def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+            self.full_log: list[str] = []
+
+        def run(self) -> Any:
+            raise RuntimeError("a bug in the cell runner")
+
+    monkeypatch.setattr(steps, "CellRun", Broken)
+    out = tmp_path / "run"
+    outcome = steps.run(RunOptions(matrix=str(matrix), out=str(out), jobs=2))
+    assert outcome.exit_code == 1  # an error cell fails the gate; the run itself finished
+    merged = json.loads((out / "results.json").read_text())
+    assert len(merged["cells"]) == 4  # every cell was still tried
+    assert {c["status"] for c in merged["cells"]} == {"error"}
+    assert all("harness fault: RuntimeError: a bug" in c["reason"] for c in merged["cells"])
+    assert no_engine

@@ -10,6 +10,7 @@ import pytest
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import load_matrix
 from harness.run import results
+from harness.store.files import result_file_name
 
 MATRIX = """
 version: 1
@@ -71,6 +72,6 @@ def test_a_cell_file_that_is_not_a_cell_record_counts_as_missing(
     cells.mkdir()
     (cells / "bad.r0.json").write_text(content)
     good = {"id": "a×b", "base": "a", "depset": "b", "repeat": 0, "status": "passed"}
-    (cells / "good.r0.json").write_text(json.dumps(good))
+    (cells / result_file_name("a×b", 0)).write_text(json.dumps(good))
     assert results.read_cell_file(cells / "bad.r0.json") is None
     assert results.read_cell_files(tmp_path) == [good]
