@@ -20,20 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
+from packaging.utils import canonicalize_name
 
+from harness.analysis.sizes import DistributionChange as DistributionSize
 from harness.analysis.sizes import (
     SizeDifference,
-    human_bytes,
-    signed_bytes,
     size_difference,
     sized_cell,
 )
 from harness.analysis.speed import (
     SpeedTable,
-    fmt_spread,
-    render_speed_markdown,
-    speed_cell,
     speed_table,
 )
 from harness.analysis.suites import PROBE as TESTS_PROBE
@@ -51,16 +47,8 @@ from harness.analysis.view import (
     cell_hosts,
     compare_samples,
     depset_names,
-    fmt_bytes,
-    fmt_sample_seconds,
-    fmt_seconds,
-    fmt_signed_bytes,
     hosts_note,
-    md_code,
-    md_escape,
-    md_table,
     noise_text,
-    normalise_name,
     too_noisy,
 )
 from harness.analysis.vulns import (
@@ -68,15 +56,12 @@ from harness.analysis.vulns import (
     VulnCounts,
     base_scan,
     cell_scan,
-    scan_delta,
-    scan_text,
 )
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-from harness.model.ids import cell_anchor
 from harness.model.origin import origin_text
 from harness.model.records import check_schema
 from harness.model.status import GOOD, NOT_RUN
-from harness.model.status import label as status_label
 
 # The distributions a depset's size table lists, largest difference first.
 SIZE_ROWS = 8
@@ -88,16 +73,6 @@ class ScanPair:
 
     a: VulnCounts | NotScanned
     b: VulnCounts | NotScanned
-
-    def lines(self, label_a: str, label_b: str) -> list[str]:
-        """One line per side and the difference; a reason shared by both is said once."""
-        a, b = self.a, self.b
-        if isinstance(a, NotScanned) and isinstance(b, NotScanned) and a.reason == b.reason:
-            return [f"{label_a} and {label_b}: {a.reason}"]
-        sides = [f"{label_a}: {scan_text(a)}", f"{label_b}: {scan_text(b)}"]
-        if isinstance(a, NotScanned) or isinstance(b, NotScanned):
-            return sides  # nothing to subtract: each side says why
-        return [*sides, f"B − A: {scan_delta(a, b)}"]
 
 
 @dataclass(frozen=True)
@@ -169,14 +144,9 @@ class DepsetComparison:
             return None
         return self.sizes.sentence(self.depset, self.a.base, self.b.base)
 
-    def size_rows(self) -> list[tuple[str, str, str, str]]:
-        """The distributions whose bytes differ most: name, A, B, B − A."""
-        if self.sizes is None:
-            return []
-        return [
-            (c.name, human_bytes(c.a_bytes), human_bytes(c.b_bytes), signed_bytes(c.change))
-            for c in self.sizes.changes[:SIZE_ROWS]
-        ]
+    def largest_size_changes(self) -> tuple[DistributionSize, ...]:
+        """The distributions whose bytes differ most (at most SIZE_ROWS), largest first."""
+        return () if self.sizes is None else self.sizes.changes[:SIZE_ROWS]
 
 
 @dataclass(frozen=True)
@@ -298,7 +268,7 @@ def _venv_names(group: CellGroup | None) -> set[str]:
         contents = (record.get("probes") or {}).get("contents") or {}
         for dist in contents.get("distributions") or [] if isinstance(contents, Mapping) else []:
             if isinstance(dist, Mapping) and dist.get("name"):
-                names.add(normalise_name(str(dist["name"])))
+                names.add(canonicalize_name(str(dist["name"])))
     return names
 
 
@@ -318,16 +288,12 @@ def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
         return f"; install time too noisy to call ({'; '.join(noisy)})"
     d = install.delta
     if not d.spread_known:
-        return (
-            f"; install {fmt_seconds(d.change)} s on {b_base} ({ONE_SAMPLE}: no faster/slower call)"
-        )
+        change = fmt.signed_seconds(d.change)
+        return f"; install {change} on {b_base} ({ONE_SAMPLE}: no faster/slower call)"
     if not d.significant:
         return ""
     word = "slower" if d.change > 0 else "faster"
-    return (
-        f"; {word} on {b_base} by {fmt_seconds(abs(d.change))} ± "
-        f"{fmt_seconds(d.uncertainty)} s (install)"
-    )
+    return f"; {word} on {b_base} by {fmt.seconds_spread(abs(d.change), d.uncertainty)} (install)"
 
 
 def _verdict(depset: str, a: Side, b: Side, metrics: tuple[Metric, ...]) -> str:
@@ -481,268 +447,3 @@ def _cell_scans(
     if ga is None or gb is None:
         return None
     return ScanPair(cell_scan(results, ga.id), cell_scan(results, gb.id))
-
-
-# ----------------------------------------------------------------------- rendering
-
-
-def fmt_sample(sample: Sample | None, unit: str) -> str:
-    if sample is None:
-        return "—"
-    if unit == "s":
-        return fmt_sample_seconds(sample)
-    text = fmt_bytes(sample.median)
-    return text if sample.spread is None else f"{text} ± {fmt_bytes(sample.half_spread)}"
-
-
-def fmt_metric_delta(metric: Metric) -> str:
-    """``"+3.20 ± 0.40 s (beyond noise)"``, ``"(too noisy to call: A: spread ...)"`` when
-    a side's timing is too noisy; "—" when one side has no value."""
-    d = metric.delta
-    if d is None:
-        return "—"
-    if not d.spread_known:
-        change = f"{d.change:+.2f} s" if metric.unit == "s" else fmt_signed_bytes(d.change)
-        return f"{change} ({metric.hosts or ONE_SAMPLE})"
-    if metric.unit == "s":
-        text = f"{d.change:+.2f} ± {fmt_seconds(d.uncertainty)} s"
-    else:
-        text = f"{fmt_signed_bytes(d.change)} ± {fmt_bytes(d.uncertainty)}"
-    if metric.hosts:
-        return text + f" ({metric.hosts})"
-    noisy = metric.noisy_sides()
-    if noisy:
-        return text + f" (too noisy to call: {'; '.join(noisy)})"
-    return text + (" (beyond noise)" if d.significant else " (within noise)")
-
-
-def _base_line(label: str, info: BaseInfo) -> str:
-    parts = [f"**{label}: {md_escape(info.name)}** — {md_escape(info.reference or '?')}"]
-    parts.append(f"({md_escape(info.origin)})")
-    if info.image_id:
-        parts.append(f"image {md_escape(info.image_id)}")
-    if info.size_bytes:
-        parts.append(f"({human_bytes(info.size_bytes)})")
-    if info.status and info.status != "available":
-        parts.append(f"— {md_escape(info.status)}: {md_escape(info.reason or '')}")
-    return " ".join(parts)
-
-
-def _cell_ref(side: Side, href: str) -> str:
-    if side.cell_id is None:
-        return "no cell"
-    return f"[{status_label(str(side.status))}]({href}#{cell_anchor(side.cell_id)})"
-
-
-def render_comparison_markdown(c: Comparison, *, report_href: str = "report.html") -> str:
-    a, b = md_escape(c.base_a.name), md_escape(c.base_b.name)
-    out = [
-        f"# {a} vs {b} (run {md_escape(c.run_id)})",
-        "",
-        f"- {_base_line('A', c.base_a)}",
-        f"- {_base_line('B', c.base_b)}",
-        "",
-        "Timings: median over repeats ± half the range; deltas are B − A.",
-        "",
-        *_confounder_lines(c),
-        *_vulnerability_lines("Vulnerabilities (the base images' SBOMs)", c.vulnerabilities, a, b),
-        *md_table(
-            ["depset", a, b, "verdict"],
-            [
-                [
-                    md_escape(r.depset),
-                    _cell_ref(r.a, report_href),
-                    _cell_ref(r.b, report_href),
-                    md_escape(r.verdict),
-                ]
-                for r in c.rows
-            ],
-        ),
-        "",
-    ]
-    for row in c.rows:
-        out += _depset_markdown(row, a, b)
-    if c.speed.measured:
-        out += ["## Interpreter speed (B against A)", "", *render_speed_markdown(c.speed), ""]
-    return "\n".join(out)
-
-
-def _confounder_lines(c: Comparison) -> list[str]:
-    if not c.confounders:
-        return []
-    return (
-        ["**What else differs (confounds the timings):**", ""]
-        + [f"- {md_escape(text)}" for text in c.confounders]
-        + [""]
-    )
-
-
-def _depset_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
-    out = [f"## {md_escape(row.depset)}", "", f"**{md_escape(row.verdict)}**", ""]
-    if row.metrics:
-        rows = [
-            [
-                md_escape(m.name),
-                fmt_sample(m.a, m.unit),
-                fmt_sample(m.b, m.unit),
-                fmt_metric_delta(m),
-            ]
-            for m in row.metrics
-        ]
-        out += [*md_table(["measure", a, b, "B − A"], rows), ""]
-    if row.distributions:
-        rows = [
-            [md_escape(d.name), md_escape(d.a or "—"), md_escape(d.b or "—"), d.kind]
-            for d in row.distributions
-        ]
-        out += [*md_table(["distribution", a, b, "differs in"], rows), ""]
-    if row.same_distributions:
-        out += [f"{row.same_distributions} other distribution(s) identical on both.", ""]
-    out += _sizes_markdown(row, a, b)
-    out += _vulnerability_lines(
-        "Vulnerabilities (the cells' SBOMs: the base and what the cell added)",
-        row.vulnerabilities,
-        a,
-        b,
-    )
-    if row.tests is not None:
-        out += _tests_markdown(row.tests, a, b)
-    return out
-
-
-def _vulnerability_lines(title: str, pair: ScanPair | None, a: str, b: str) -> list[str]:
-    if pair is None:
-        return []
-    return [f"**{title}:**", "", *(f"- {md_escape(line)}" for line in pair.lines(a, b)), ""]
-
-
-def _sizes_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:
-    sentence = row.size_sentence()
-    if sentence is None:
-        return []
-    out = [f"**Size:** {md_escape(sentence)} (bytes on disk, from the contents probe)", ""]
-    rows = [[md_escape(name), *sizes] for name, *sizes in row.size_rows()]
-    if rows:
-        out += [*md_table(["distribution", a, b, "B − A"], rows), ""]
-    return out
-
-
-def _tests_markdown(tests: SuiteComparison, a: str, b: str) -> list[str]:
-    out = ["**Test suite**", ""]
-    for label, suite in ((a, tests.a), (b, tests.b)):
-        out.append(f"- {label}: " + (md_escape(suite.summary) if suite else "did not run"))
-    for label, names in suite_lines(tests, a, b):
-        out.append(f"- {label}: " + ", ".join(md_code(n) for n in names))
-    return [*out, ""]
-
-
-def suite_lines(tests: SuiteComparison, a: str, b: str) -> list[tuple[str, tuple[str, ...]]]:
-    """The named differences: failing on one base and passing on the other, first."""
-    rows = [
-        (f"failing on {a}, passing on {b}", tests.failing_only_on_a),
-        (f"failing on {b}, passing on {a}", tests.failing_only_on_b),
-        ("failing on both", tests.failing_on_both),
-    ]
-    return [(label, names) for label, names in rows if names]
-
-
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ c.base_a.name }} vs {{ c.base_b.name }} — run {{ c.run_id }}</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.2em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.passed,.unexpected-pass{background:#e3f5e1}.failed,.error,.timeout{background:#fbe0e0}
-.expected-failure{background:#fff4d6}.unavailable,.unsupported,.none{background:#eee}
-.verdict{font-weight:600} .muted{color:#666}
-</style></head><body>
-<h1>{{ c.base_a.name }} vs {{ c.base_b.name }}</h1>
-<p class="muted">run {{ c.run_id }}; timings are the median over repeats ± half the range;
-deltas are B − A and count as a difference only beyond noise.</p>
-<ul>{% for label, b in (("A", c.base_a), ("B", c.base_b)) %}
-<li><b>{{ label }}: {{ b.name }}</b> — {{ b.reference or "?" }}
-<span class="muted">({{ b.origin }})</span>
-{% if b.image_id %}<code>{{ b.image_id }}</code>{% endif %}
-{% if b.size_bytes %}({{ bytes(b.size_bytes) }}){% endif %}
-{% if b.status and b.status != "available" %}— {{ b.status }}: {{ b.reason }}{% endif %}</li>
-{% endfor %}</ul>
-{% if c.confounders %}<p><b>What else differs (confounds the timings):</b></p>
-<ul>{% for text in c.confounders %}<li>{{ text }}</li>{% endfor %}</ul>{% endif %}
-{% if c.vulnerabilities %}<p><b>Vulnerabilities (the base images' SBOMs):</b></p>
-<ul>{% for line in c.vulnerabilities.lines(c.base_a.name, c.base_b.name) %}<li>{{ line }}</li>
-{% endfor %}</ul>{% endif %}
-<table><tr><th>depset</th><th>{{ c.base_a.name }}</th><th>{{ c.base_b.name }}</th>
-<th>verdict</th></tr>
-{% for r in c.rows %}<tr><td><a href="#depset-{{ r.depset }}">{{ r.depset }}</a></td>
-{% for s in (r.a, r.b) %}<td class="{{ s.status or 'none' }}">{% if s.cell_id %}
-<a href="{{ href }}#{{ anchor(s.cell_id) }}">{{ s.status }}</a>{% else %}no cell{% endif %}</td>
-{% endfor %}<td class="verdict">{{ r.verdict }}</td></tr>
-{% endfor %}</table>
-{% for r in c.rows %}<h2 id="depset-{{ r.depset }}">{{ r.depset }}</h2>
-<p class="verdict">{{ r.verdict }}</p>
-{% if r.metrics %}<table><tr><th>measure</th><th>{{ c.base_a.name }}</th>
-<th>{{ c.base_b.name }}</th><th>B − A</th></tr>
-{% for m in r.metrics %}<tr><td>{{ m.name }}</td><td class="num">{{ sample(m.a, m.unit) }}</td>
-<td class="num">{{ sample(m.b, m.unit) }}</td><td class="num">{{ delta(m) }}</td></tr>
-{% endfor %}</table>{% endif %}
-{% if r.distributions %}<table><tr><th>distribution</th><th>{{ c.base_a.name }}</th>
-<th>{{ c.base_b.name }}</th><th>differs in</th></tr>
-{% for d in r.distributions %}<tr><td>{{ d.name }}</td><td>{{ d.a or "—" }}</td>
-<td>{{ d.b or "—" }}</td><td>{{ d.kind }}</td></tr>{% endfor %}</table>{% endif %}
-{% if r.same_distributions %}<p class="muted">{{ r.same_distributions }} other
-distribution(s) identical on both.</p>{% endif %}
-{% if r.sizes %}<p><b>Size:</b> {{ r.size_sentence() }}
-<span class="muted">(bytes on disk, from the contents probe)</span></p>
-{% if r.size_rows() %}<table><tr><th>distribution</th><th>{{ c.base_a.name }}</th>
-<th>{{ c.base_b.name }}</th><th>B − A</th></tr>
-{% for name, sa, sb, change in r.size_rows() %}<tr><td>{{ name }}</td><td class="num">{{ sa }}</td>
-<td class="num">{{ sb }}</td><td class="num">{{ change }}</td></tr>{% endfor %}</table>{% endif %}
-{% endif %}
-{% if r.vulnerabilities %}<p><b>Vulnerabilities</b> <span class="muted">(the cells' SBOMs:
-the base and what the cell added)</span></p><ul>
-{% for line in r.vulnerabilities.lines(c.base_a.name, c.base_b.name) %}<li>{{ line }}</li>
-{% endfor %}</ul>{% endif %}
-{% if r.tests %}<h3>Test suite</h3><ul>
-{% for label, s in ((c.base_a.name, r.tests.a), (c.base_b.name, r.tests.b)) %}
-<li><b>{{ label }}</b>: {{ s.summary if s else "did not run" }}</li>{% endfor %}
-{% for label, names in suite_lines(r.tests, c.base_a.name, c.base_b.name) %}
-<li>{{ label }}: {% for n in names %}<code>{{ n }}</code>{{ ", " if not loop.last }}
-{%- endfor %}</li>
-{% endfor %}</ul>{% endif %}
-{% endfor %}
-{% if c.speed.measured %}<h2>Interpreter speed (B against A)</h2>
-<table><tr><th>base</th><th>Python</th><th>build</th><th>spread</th>
-{% for m in c.speed.measurements %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for row in c.speed.bases %}<tr><td>{{ row.base }}{% if row.standin %}
-<span class="muted">(stand-in build)</span>{% endif %}</td><td>{{ row.python or "—" }}</td>
-<td>{{ row.build }}</td><td>{{ spread(row.spread) }}</td>
-{% if row.status != "passed" %}<td colspan="{{ c.speed.measurements|length or 1 }}">
-{{ row.status }}: {{ row.note }}</td>{% else %}{% for m in c.speed.measurements %}
-<td class="num">{{ speed_cell(row, m) }}</td>{% endfor %}{% endif %}</tr>
-{% endfor %}</table>
-<p class="muted">Medians; {{ c.speed.rule }}{% for row in c.speed.bases if row.note %}
-<br>{{ row.base }}: {{ row.note }}{% endfor %}</p>
-{% if c.speed.standins %}<p><b>Stand-in builds.</b> {{ c.speed.official }}
-{% for row in c.speed.standins %}<br>{{ row.base }}: {{ row.standin }}{% endfor %}</p>{% endif %}
-{% endif %}
-</body></html>
-"""
-)
-
-
-def render_comparison_html(c: Comparison, *, report_href: str = "report.html") -> str:
-    """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
-    return _HTML.render(
-        c=c,
-        href=report_href,
-        anchor=cell_anchor,
-        sample=fmt_sample,
-        delta=fmt_metric_delta,
-        suite_lines=suite_lines,
-        spread=fmt_spread,
-        speed_cell=speed_cell,
-        bytes=human_bytes,
-    )

@@ -40,23 +40,14 @@ from harness.analysis.view import (
     cell_hosts,
     compare_samples,
     depsets_by_name,
-    fmt_bytes,
-    fmt_sample_seconds,
-    fmt_seconds,
-    fmt_signed_bytes,
     group_cells,
     hosts_note,
-    md_escape,
-    md_table,
     noise_text,
-    safe_url,
     too_noisy,
 )
-from harness.model.ids import cell_anchor
 from harness.model.origin import short_digest
 from harness.model.records import check_schema
 from harness.model.status import FAILING, GOOD
-from harness.model.status import label as status_label
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
 # (already red as an unexpected result; listed so the message says it is a regression).
@@ -462,197 +453,6 @@ def _short(sha: str | None) -> str:
     return (sha or "none")[:12]
 
 
-# ----------------------------------------------------------------------- exit code
-
-
-# ----------------------------------------------------------------------- rendering
-
-
-def _timing_text(t: TimingChange) -> str:
-    d = t.delta
-    pct = f", {d.percent:+.0f} %" if d.percent is not None else ""
-    noise = (
-        f"noise threshold {fmt_seconds(d.threshold)} s"
-        if d.spread_known
-        else f"spread unknown, default threshold {fmt_seconds(d.threshold)} s"
-    )
-    noisy = f"; {t.noisy_note}" if t.noisy_note else ""
-    noisy += f"; {t.hosts_note}" if t.hosts_note else ""
-    return (
-        f"{fmt_sample_seconds(d.before)} → {fmt_sample_seconds(d.after)} "
-        f"({d.change:+.2f} s{pct}; {noise}{noisy})"
-    )
-
-
-def _size_text(s: SizeChange) -> str:
-    d = s.delta
-    pct = f", {d.percent:+.1f} %" if d.percent is not None else ""
-    text = (
-        f"{fmt_bytes(d.before.median)} → {fmt_bytes(d.after.median)} "
-        f"({fmt_signed_bytes(d.change)}, {int(d.change):+,} bytes{pct})"
-    )
-    return f"{text}; {s.of_which}" if s.of_which else text
-
-
-def _noise_note(diff: RunDiff) -> str:
-    count = len(diff.within_noise)
-    note = f"{count} timing difference(s) within noise, not listed."
-    if diff.spread_unknown:
-        note += (
-            " Some timings had no repeats, so their spread is unknown: a default "
-            "threshold of max(0.5 s, 25 %) was used (run with repeat ≥ 2 for a real one)."
-        )
-    return note
-
-
-def render_diff_text(diff: RunDiff) -> str:
-    """Plain text for the console: one block per changed cell, then the inputs."""
-    lines = [f"diff {diff.run_a} → {diff.run_b}"]
-    lines += [f"  note: {c}" for c in diff.caveats]
-    if diff.empty:
-        lines.append("  no changes")
-    for cell_id in diff.changed_cells():
-        lines += _cell_text(diff.for_cell(cell_id))
-    lines += [f"  input   {text}" for text in _input_changes(diff)]
-    reported = set(diff.changed_cells())
-    for cell_id in dict.fromkeys(c.cell_id for c in diff.distribution_changes):
-        if cell_id not in reported:
-            lines += [f"  input   {cell_id}: {w}" for w in diff.why(cell_id)]
-    lines += [f"  added   {cid}" for cid in diff.cells_added]
-    lines += [f"  removed {cid}" for cid in diff.cells_removed]
-    lines.append("  " + _noise_note(diff))
-    return "\n".join(lines) + "\n"
-
-
-def _cell_text(cell: CellChanges) -> list[str]:
-    lines = [f"  {cell.cell_id}"]
-    if cell.status is not None:
-        s = cell.status
-        lines.append(f"    status  {s.before} → {s.after}{_loud(s)}")
-        lines += [f"            reason: {s.reason}"] if s.reason and s.after not in GOOD else []
-    lines += [f"    {t.direction:<7} {t.step}: {_timing_text(t)}" for t in cell.timings]
-    if cell.size is not None:
-        lines.append(f"    {cell.size.direction:<7} bytes added: {_size_text(cell.size)}")
-    lines += [f"    why:    {w}" for w in cell.why]
-    return lines
-
-
-def _input_changes(diff: RunDiff) -> list[str]:
-    return [c.describe() for c in diff.base_changes] + [c.describe() for c in diff.depset_changes]
-
-
-def _loud(change: StatusChange) -> str:
-    if change.after != "unexpected-pass":
-        return ""
-    expected = (change.expected_failure or {}).get("reason") or "no reason given"
-    return f"  <-- UNEXPECTED PASS: was expected to fail ({expected}); update the matrix"
-
-
-def _cell_link(cell_id: str, report_href: str | None) -> str:
-    text = md_escape(cell_id)
-    return f"[{text}]({report_href}#{cell_anchor(cell_id)})" if report_href else text
-
-
-def _why_cell(diff: RunDiff, cell_id: str) -> str:
-    return "; ".join(md_escape(w) for w in diff.why(cell_id)) or "—"
-
-
-def render_diff_markdown(
-    diff: RunDiff, *, report_href: str | None = None, heading: bool = True
-) -> str:
-    """Markdown for the report or a CI summary; cells link to ``report_href`` if given."""
-    out = [f"## Changes since run {md_escape(diff.run_a)}", ""] if heading else []
-    out += [f"> {md_escape(c)}" for c in diff.caveats] + ([""] if diff.caveats else [])
-    if diff.empty:
-        out += ["No changes.", ""]
-    out += _md_unexpected_passes(diff, report_href)
-    out += _md_status(diff, report_href)
-    out += _md_timings(diff, report_href)
-    out += _md_sizes(diff, report_href)
-    out += _md_inputs(diff)
-    out += [_noise_note(diff), ""]
-    return "\n".join(out)
-
-
-def _md_unexpected_passes(diff: RunDiff, href: str | None) -> list[str]:
-    passes = [s for s in diff.status_changes if s.after == "unexpected-pass"]
-    if not passes:
-        return []
-    out = ["### 🎉 Unexpected passes: expected failures that now pass", ""]
-    for s in passes:
-        expected = s.expected_failure or {}
-        reason = md_escape(expected.get("reason") or "no reason given")
-        url = safe_url(expected.get("link"))
-        link = f" ([known issue]({url}))" if url else ""
-        out.append(
-            f"- **{_cell_link(s.cell_id, href)}** was expected to fail ({reason}{link}) "
-            f"and passed (it was {s.before}). Upstream may have fixed it: update the matrix."
-        )
-    return [*out, ""]
-
-
-def _md_status(diff: RunDiff, href: str | None) -> list[str]:
-    if not diff.status_changes:
-        return []
-    rows = [
-        [
-            _cell_link(s.cell_id, href),
-            status_label(s.before),
-            status_label(s.after),
-            md_escape(s.reason) if s.reason and s.after not in GOOD else "—",
-            _why_cell(diff, s.cell_id),
-        ]
-        for s in diff.status_changes
-    ]
-    header = ["cell", "before", "after", "reason", "what changed"]
-    return [f"### Status changes ({len(rows)})", "", *md_table(header, rows), ""]
-
-
-def _md_timings(diff: RunDiff, href: str | None) -> list[str]:
-    if not diff.timing_changes:
-        return []
-    rows = [
-        [
-            _cell_link(t.cell_id, href),
-            md_escape(t.step),
-            t.direction,
-            md_escape(_timing_text(t)),
-            _why_cell(diff, t.cell_id),
-        ]
-        for t in diff.timing_changes
-    ]
-    header = ["cell", "step", "", "median ± half range, before → after", "what changed"]
-    title = f"### Timings beyond noise ({len(rows)})"
-    return [title, "", *md_table(header, rows), ""]
-
-
-def _md_sizes(diff: RunDiff, href: str | None) -> list[str]:
-    if not diff.size_changes:
-        return []
-    rows = [
-        [_cell_link(s.cell_id, href), md_escape(_size_text(s)), _why_cell(diff, s.cell_id)]
-        for s in diff.size_changes
-    ]
-    header = ["cell", "bytes added to the base", "what changed"]
-    return [f"### Size changes ({len(rows)})", "", *md_table(header, rows), ""]
-
-
-def _md_inputs(diff: RunDiff) -> list[str]:
-    """Input changes grouped: one line per base/depset change, one per distribution
-    change with the cells it appears in."""
-    lines = [f"- {md_escape(text)}" for text in _input_changes(diff)]
-    grouped: dict[str, list[str]] = {}
-    for c in diff.distribution_changes:
-        grouped.setdefault(f"{c.describe()} ({c.kind})", []).append(c.cell_id)
-    lines += [f"- {md_escape(k)} in {', '.join(map(md_escape, v))}" for k, v in grouped.items()]
-    lines += [
-        f"- {md_escape(e.cell_id)}: {md_escape(e.describe())}" for e in diff.expectation_changes
-    ]
-    lines += [f"- cell added: {md_escape(c)}" for c in diff.cells_added]
-    lines += [f"- cell removed: {md_escape(c)}" for c in diff.cells_removed]
-    return ["### What changed in the inputs", "", *lines, ""] if lines else []
-
-
 __all__ = [
     "BaseChange",
     "CellChanges",
@@ -664,6 +464,4 @@ __all__ = [
     "StatusChange",
     "TimingChange",
     "diff_runs",
-    "render_diff_markdown",
-    "render_diff_text",
 ]

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.analysis.diff import RunDiff
-from harness.analysis.view import fmt_seconds, fmt_signed_bytes, group_cells
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-from harness.model.records import check_schema
+from harness.model.results import Results, as_results
 from harness.model.status import FAILING
 
 FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
@@ -49,15 +49,15 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
         ]
     if "slower" in fail_on:
         found += [
-            f"{t.cell_id}: {t.step} slower by {fmt_seconds(t.delta.change)} s "
-            f"(threshold {fmt_seconds(t.delta.threshold)} s"
+            f"{t.cell_id}: {t.step} slower by {fmt.seconds(t.delta.change)} "
+            f"(threshold {fmt.seconds(t.delta.threshold)}"
             + (f"; {t.noisy_note})" if t.noisy_note else ")")
             for t in diff.timing_changes
             if t.direction == "slower"
         ]
     if "size" in fail_on:
         found += [
-            f"{s.cell_id}: {fmt_signed_bytes(s.delta.change)} added to the image"
+            f"{s.cell_id}: {fmt.signed_size(s.delta.change)} added to the image"
             for s in diff.size_changes
             if s.direction == "larger"
         ]
@@ -65,22 +65,25 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
 
 
 def unexpected_results(
-    results: Mapping[str, Any], fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON
+    results: Results | Mapping[str, Any],
+    fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON,
 ) -> list[str]:
     """Cells whose result nobody expected; unexpected passes only when asked for."""
     red = FAILING | ({"unexpected-pass"} if "unexpected-pass" in fail_on else set())
     return [
         f"{g.id}: {g.status}" + (f" ({g.reason})" if g.reason else "")
-        for g in group_cells(results).values()
+        for g in as_results(results).cell_runs().values()
         if g.status in red
     ]
 
 
 def exit_reasons(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+    results: Results | Mapping[str, Any],
+    diff: RunDiff | None,
+    fail_on: set[str] | frozenset[str],
 ) -> list[str]:
     """Why the run fails (empty: it does not). Validates fail_on."""
-    check_schema(results)
+    results = as_results(results)  # a schema this code does not read is refused here
     fail_on = parse_fail_on(fail_on)
     reasons = unexpected_results(results, fail_on)
     if diff is not None:
@@ -89,7 +92,9 @@ def exit_reasons(
 
 
 def exit_code(
-    results: Mapping[str, Any], diff: RunDiff | None, fail_on: set[str] | frozenset[str]
+    results: Results | Mapping[str, Any],
+    diff: RunDiff | None,
+    fail_on: set[str] | frozenset[str],
 ) -> int:
     """0 when every cell is as expected and no selected regression; else 1."""
     return 1 if exit_reasons(results, diff, fail_on) else 0

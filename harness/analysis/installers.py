@@ -15,14 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from harness.analysis.compare import (
     DistributionDifference,
     Metric,
     distribution_differences,
-    fmt_metric_delta,
-    fmt_sample,
 )
 from harness.analysis.view import (
     ONE_SAMPLE,
@@ -30,13 +26,11 @@ from harness.analysis.view import (
     CellGroup,
     Sample,
     compare_samples,
-    fmt_seconds,
     installer_cells,
     installers_in,
-    md_escape,
-    md_table,
 )
-from harness.model.ids import DEFAULT_INSTALLER, cell_anchor, installer_step
+from harness.model import format as fmt
+from harness.model.ids import DEFAULT_INSTALLER, installer_step
 from harness.model.status import GOOD
 
 
@@ -171,9 +165,10 @@ def _timing_text(other: str, step: Metric) -> str:
     if d is None:
         return ""
     ratio = _ratio(step)
-    ratio_text = f"{other}/pip {ratio:.2f}" if ratio is not None else ""
+    ratio_text = f"{other}/pip {fmt.ratio(ratio)}" if ratio is not None else ""
     if not d.spread_known:
-        return f"{other} step {d.change:+.2f} s vs pip, {ratio_text} ({ONE_SAMPLE}: no call)"
+        change = fmt.signed_seconds(d.change)
+        return f"{other} step {change} vs pip, {ratio_text} ({ONE_SAMPLE}: no call)"
     noisy = step.noisy_sides("pip", other)
     if noisy:
         return f"installer step too noisy to call ({'; '.join(noisy)})"
@@ -181,7 +176,7 @@ def _timing_text(other: str, step: Metric) -> str:
         return f"no difference beyond noise in the installer step ({ratio_text})"
     word = "faster" if d.change < 0 else "slower"
     return (
-        f"{other} {word} by {fmt_seconds(abs(d.change))} ± {fmt_seconds(d.uncertainty)} s "
+        f"{other} {word} by {fmt.seconds_spread(abs(d.change), d.uncertainty)} "
         f"in the installer step ({ratio_text})"
     )
 
@@ -210,105 +205,3 @@ def fairness_note(results: Mapping[str, Any]) -> list[str]:
     if any(c.get("warm") for c in others):
         note.append("Warm cells are quick iteration, never a measurement to cite.")
     return note
-
-
-# ----------------------------------------------------------------------- rendering
-
-
-def fmt_ratio(pair: InstallerPair) -> str:
-    ratio = pair.ratio
-    return "—" if ratio is None else f"{ratio:.2f}"
-
-
-def render_installers_markdown(
-    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = "report.html"
-) -> list[str]:
-    """A "pip vs uv" section: one row per base × depset, then the distributions whose
-    version differs between the two resolutions."""
-    if not pairs:
-        return []
-    out = ["## Installers: pip vs uv", "", *(f"- {md_escape(line)}" for line in note), ""]
-    rows = [
-        [
-            md_escape(p.base),
-            md_escape(p.depset),
-            f"[{md_escape(p.pip.status)}]({report_href}#{cell_anchor(p.pip.cell_id)})",
-            f"[{md_escape(p.other.status)}]({report_href}#{cell_anchor(p.other.cell_id)})",
-            fmt_sample(p.step.a, "s"),
-            fmt_sample(p.step.b, "s"),
-            fmt_metric_delta(p.step),
-            fmt_ratio(p),
-            md_escape(p.verdict),
-        ]
-        for p in pairs
-    ]
-    header = ["base", "depset", "pip", "uv", "pip step", "uv step", "uv − pip", "uv/pip"]
-    out += [*md_table([*header, "verdict"], rows), ""]
-    for pair in pairs:
-        if pair.distributions:
-            title = f"### {md_escape(pair.base)} × {md_escape(pair.depset)}: resolutions differ"
-            out += [title, ""]
-            out += md_table(
-                ["distribution", "pip", md_escape(pair.other.installer), "differs in"],
-                [
-                    [md_escape(d.name), md_escape(d.a or "—"), md_escape(d.b or "—"), kind]
-                    for d, kind in difference_rows(pair)
-                ],
-            )
-            out += ["", f"{pair.same_distributions} other distribution(s) identical.", ""]
-    return out
-
-
-def difference_rows(pair: InstallerPair) -> list[tuple[DistributionDifference, str]]:
-    """Each difference with its kind in installer words ("only with uv", not "only on B")."""
-    words = {"only on A": "only with pip", "only on B": f"only with {pair.other.installer}"}
-    return [(d, words.get(d.kind, d.kind)) for d in pair.distributions]
-
-
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """{% macro side(s) %}<td class="{{ s.status }}">
-<a href="{{ href }}#{{ anchor(s.cell_id) }}">{{ s.status }}</a>{% if s.version %}
-<div class="small muted">{{ s.installer }} {{ s.version }}</div>{% endif %}</td>{% endmacro %}
-<section class="card installers" id="installers">
-<h2>Installers: pip vs uv</h2>
-<p>Fair comparison:</p>
-<ul class="small">{% for line in note %}<li>{{ line }}</li>{% endfor %}</ul>
-<table class="installer-table"><thead><tr><th>base</th><th>depset</th><th>pip</th>
-<th>uv</th><th>pip step</th><th>uv step</th><th>uv − pip</th><th>uv/pip</th>
-<th>install total (pip / uv)</th><th>verdict</th></tr></thead><tbody>
-{% for p in pairs %}<tr><td>{{ p.base }}</td><td>{{ p.depset }}</td>
-{{ side(p.pip) }}{{ side(p.other) }}
-<td class="num">{{ sample(p.step.a, "s") }}</td><td class="num">{{ sample(p.step.b, "s") }}</td>
-<td class="num">{{ delta(p.step) }}</td><td class="num">{{ ratio(p) }}</td>
-<td class="num">{{ sample(p.install.a, "s") }} / {{ sample(p.install.b, "s") }}</td>
-<td>{{ p.verdict }}</td></tr>
-{% endfor %}</tbody></table>
-{% for p in pairs if p.distributions %}
-<h3>{{ p.base }} × {{ p.depset }}: resolutions differ</h3>
-<table><thead><tr><th>distribution</th><th>pip</th><th>{{ p.other.installer }}</th>
-<th>differs in</th></tr></thead><tbody>
-{% for d, kind in rows(p) %}<tr><td>{{ d.name }}</td><td>{{ d.a or "—" }}</td>
-<td>{{ d.b or "—" }}</td><td>{{ kind }}</td></tr>{% endfor %}</tbody></table>
-<p class="small muted">{{ p.same_distributions }} other distribution(s) identical.</p>
-{% endfor %}
-</section>
-"""
-)
-
-
-def render_installers_html(
-    pairs: Sequence[InstallerPair], note: Sequence[str], *, report_href: str = ""
-) -> str:
-    """The same section as HTML (all text escaped); empty when there are no pairs."""
-    if not pairs:
-        return ""
-    return _HTML.render(
-        pairs=pairs,
-        note=note,
-        href=report_href,
-        anchor=cell_anchor,
-        sample=fmt_sample,
-        delta=fmt_metric_delta,
-        ratio=fmt_ratio,
-        rows=difference_rows,
-    )

@@ -21,10 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import bases_by_name, normalise_name
-from harness.model.ids import cell_sbom_path
+from packaging.utils import canonicalize_name
+
+from harness.analysis.view import bases_by_name
+from harness.model import format as fmt
 from harness.model.probe_output import CONTENTS_PROBE
 from harness.model.status import GOOD
+from harness.store.files import cell_sbom_path
 
 TOP_DISTRIBUTIONS = 8
 # "of which": the distributions named for a size difference, and the least worth naming.
@@ -138,7 +141,7 @@ class SizeDifference:
         if abs(total) < DIFFERENCE_FLOOR_BYTES:
             return f"{depset} on {base_b}: the same bytes added as on {base_a}"
         word = "less" if total < 0 else "more"
-        text = f"{depset} on {base_b}: {human_bytes(abs(total))} {word} than on {base_a}"
+        text = f"{depset} on {base_b}: {fmt.size(abs(total))} {word} than on {base_a}"
         named = self.of_which(f"only on {base_a}", f"only on {base_b}")
         return f"{text}, {named}" if named else text
 
@@ -146,7 +149,7 @@ class SizeDifference:
         """``"of which blis 6.0 MB, triton 286 MB (only_b)"``, or "" when none is named;
         ``only_a``/``only_b`` mark a distribution found on one side only."""
         parts = [
-            f"{c.name} {human_bytes(abs(c.change))}{_one_sided(c, only_a, only_b)}"
+            f"{c.name} {fmt.size(abs(c.change))}{_one_sided(c, only_a, only_b)}"
             for c in self.accounting()
         ]
         return "of which " + ", ".join(parts) if parts else ""
@@ -310,8 +313,8 @@ def size_difference(
     """B − A by distribution; None unless both sides have a contents result."""
     if cell_a is None or cell_b is None or not contents_of(cell_a) or not contents_of(cell_b):
         return None
-    sizes_a = {normalise_name(d.name): d for d in distribution_sizes(cell_a)}
-    sizes_b = {normalise_name(d.name): d for d in distribution_sizes(cell_b)}
+    sizes_a = {canonicalize_name(d.name): d for d in distribution_sizes(cell_a)}
+    sizes_b = {canonicalize_name(d.name): d for d in distribution_sizes(cell_b)}
     changes = [
         DistributionChange(
             (sizes_a.get(k) or sizes_b[k]).name,
@@ -332,23 +335,3 @@ def size_difference(
         python_b=sum(d.size_bytes for d in sizes_b.values()),
         changes=tuple(changes),
     )
-
-
-def signed_bytes(value: int) -> str:
-    """``"+6.0 MB"``, ``"-18 MB"``: a difference in the units of ``human_bytes``."""
-    if value == 0:
-        return "0 B"
-    return ("+" if value > 0 else "-") + human_bytes(abs(value))
-
-
-def human_bytes(value: int | None) -> str:
-    """Decimal units, as docker and pip print sizes: "780 MB", "4.2 kB"."""
-    if value is None:
-        return "—"
-    amount = float(value)
-    for unit in ("B", "kB", "MB", "GB"):
-        if amount < 1000 or unit == "GB":
-            break
-        amount /= 1000
-    digits = 0 if unit == "B" or amount >= 100 else 1
-    return f"{amount:.{digits}f} {unit}"

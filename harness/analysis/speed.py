@@ -10,11 +10,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.model import format as fmt
+
 NOISE_FLOOR = 0.05
 NOISE_RULE = (
     "A ratio of medians counts as a difference only when it is further from 1 than both runs' "
     "relative interquartile ranges (IQR / median) and than "
-    f"{NOISE_FLOOR:.0%}; outputs without an IQR use their (max - min) / median instead."
+    f"{fmt.percent(NOISE_FLOOR)}; outputs without an IQR use their (max - min) / median instead."
 )
 
 
@@ -27,7 +29,7 @@ class SpeedRatio:
     candidate_median_s: float
     ratio: float
     noise: float  # the relative difference below which the ratio is "no difference"
-    verdict: str  # "no difference", "1.35x slower", "2.10x faster"
+    verdict: str  # "no difference", "1.35× slower", "2.10× faster"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,8 +53,8 @@ def verdict(ratio: float, noise: float) -> str:
     if abs(ratio - 1.0) <= noise:
         return "no difference"
     if ratio > 1.0:
-        return f"{ratio:.2f}x slower"
-    return f"{1.0 / ratio:.2f}x faster"
+        return f"{fmt.ratio(ratio)} slower"
+    return f"{fmt.ratio(1.0 / ratio)} faster"
 
 
 def _spread(stats: Mapping[str, Any]) -> float:
@@ -215,48 +217,3 @@ def speed_table(bases: Sequence[Mapping[str, Any]], baseline: str | None = None)
     for row in rows:
         order.update(dict.fromkeys(row.medians))
     return SpeedTable(baseline, tuple(order), rows)
-
-
-def fmt_spread(spread: float | None) -> str:
-    """The widest relative IQR of a base's measurements: its repeat-to-repeat noise."""
-    return "—" if spread is None else f"IQR ≤ {spread:.0%}"
-
-
-def fmt_ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1000:.1f} ms"
-
-
-def speed_cell(row: BaseSpeed, measurement: str) -> str:
-    """One table cell: the median, and the verdict against the baseline when there is one."""
-    median = row.medians.get(measurement)
-    if median is None:
-        return "—"
-    verdict = row.verdicts.get(measurement)
-    if verdict:
-        return f"{fmt_ms(median)} ({verdict})"
-    return fmt_ms(median)
-
-
-def render_speed_markdown(table: SpeedTable) -> list[str]:
-    """The interpreter-speed table with its rule and the stand-in note, as Markdown lines."""
-    if not table.measured:
-        return []
-    header = ["base", "python", "build", "spread", *table.measurements]
-    rows = [
-        [
-            row.base + (" (baseline)" if row.base == table.baseline else ""),
-            row.python or "—",
-            row.build,
-            fmt_spread(row.spread),
-            *(speed_cell(row, m) for m in table.measurements),
-        ]
-        for row in table.bases
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
-    notes = [f"- {row.base}: {row.note}" for row in table.bases if row.note]
-    lines += ["", f"Medians; {table.rule}", *notes]
-    if table.standins:
-        lines += ["", f"**Stand-in builds.** {table.official}"]
-        lines += [f"- {row.base}: {row.standin}" for row in table.standins]
-    return lines

@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import CellGroup, fmt_seconds
+from harness.analysis.view import CellGroup
+from harness.model import format as fmt
+from harness.model.errors import ResultsError
 from harness.model.probe_output import TESTS_PROBE
+from harness.model.results import CellRecord, TestsProbe
 
 PROBE = TESTS_PROBE
 COUNT_KEYS = ("passed", "failed", "errors", "skipped")
@@ -34,7 +37,7 @@ class SuiteResult:
     @property
     def summary(self) -> str:
         """``7 passed, 1 failed of 8 in 2.64 s`` (or the status when there is no JUnit)."""
-        took = f" in {fmt_seconds(self.seconds)} s" if self.seconds is not None else ""
+        took = f" in {fmt.seconds(self.seconds)}" if self.seconds is not None else ""
         if self.counts is None:
             return f"{self.status}{took}"
         parts = [f"{self.counts.get(k, 0)} {k}" for k in COUNT_KEYS if self.counts.get(k)]
@@ -45,28 +48,37 @@ class SuiteResult:
         return tuple(f.name for f in self.failing)
 
 
-def suite_result(record: Mapping[str, Any]) -> SuiteResult | None:
+def suite_result(record: CellRecord | Mapping[str, Any]) -> SuiteResult | None:
     """The suite of one cell record, or None when its depset runs no tests (or never got
-    that far)."""
-    probe = (record.get("probes") or {}).get(PROBE)
-    if not isinstance(probe, Mapping):
+    that far). A plain dict (readers not converted yet) is read through the same type."""
+    probe = record.probes.tests if isinstance(record, CellRecord) else _tests_probe(record)
+    if probe is None:
         return None
-    junit = probe.get("junit") if isinstance(probe.get("junit"), Mapping) else None
-    counts = {k: _int(junit.get(k)) for k in ("tests", *COUNT_KEYS)} if junit else None
+    junit = probe.junit
+    counts = {k: getattr(junit, k) for k in ("tests", *COUNT_KEYS)} if junit else None
     failing = tuple(
-        FailingTest(str(f.get("name")), str(f.get("outcome", "failed")), str(f.get("message", "")))
-        for f in ((junit or {}).get("failing") or [])
-        if isinstance(f, Mapping)
+        FailingTest(str(f.name), f.outcome or "failed", f.message or "")
+        for f in (junit.failing if junit else [])
     )
-    seconds = probe.get("seconds")
     return SuiteResult(
-        status=str(probe.get("status")),
-        seconds=float(seconds) if isinstance(seconds, int | float) else None,
-        command=str(probe.get("command", "")),
+        status=str(probe.status),
+        seconds=probe.seconds,
+        command=probe.command or "",
         counts=counts,
         failing=failing,
-        problem=_text(probe.get("error")) or _text(probe.get("junit_problem")),
+        problem=probe.error or probe.junit_problem or None,
     )
+
+
+def _tests_probe(record: Mapping[str, Any]) -> TestsProbe | None:
+    probes = record.get("probes")
+    found = probes.get(PROBE) if isinstance(probes, Mapping) else None
+    if not isinstance(found, Mapping):
+        return None
+    try:
+        return TestsProbe.from_dict(found, f"probes.{PROBE}")
+    except ResultsError:  # not validated on load (an in-memory record): no suite to show
+        return None
 
 
 def group_suite(group: CellGroup | None) -> SuiteResult | None:
@@ -101,11 +113,3 @@ def compare_suites(a: SuiteResult | None, b: SuiteResult | None) -> SuiteCompari
         failing_only_on_b=tuple(sorted(names_b - names_a)),
         failing_on_both=tuple(sorted(names_a & names_b)),
     )
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value else None

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
+from harness.model import format as fmt
 from harness.model import status as statuses
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
 
@@ -152,15 +155,15 @@ def noise_text(sample: Sample) -> str:
     """``"spread 38 % of median over 3 runs"``: how wide a sample's spread is."""
     relative = sample.relative_spread
     if relative is None:
-        return f"spread {fmt_seconds(sample.spread or 0.0)} s over {sample.n} runs"
-    return f"spread {100 * relative:.0f} % of median over {sample.n} runs"
+        return f"spread {fmt.seconds(sample.spread or 0.0)} over {sample.n} runs"
+    return f"spread {fmt.percent(relative)} of median over {sample.n} runs"
 
 
 def noisy_rule_text() -> str:
     """The rule in words, for legends: built from the constants so it cannot drift."""
     return (
         f"the repeats of a timing spread (max − min) over more than {NOISY_ABS_SPREAD:g} s "
-        f"and more than {100 * NOISY_REL_SPREAD:.0f} % of its median: too wide to compare, "
+        f"and more than {fmt.percent(NOISY_REL_SPREAD)} of its median: too wide to compare, "
         "so no faster/slower call is made on it (a single run is never flagged)"
     )
 
@@ -231,7 +234,7 @@ class CellGroup:
         for record in self.records:
             dists = record.get("distributions") or []
             if dists:
-                return {normalise_name(str(d["name"])): d for d in dists}
+                return {canonicalize_name(str(d["name"])): d for d in dists}
         return {}
 
     @property
@@ -474,79 +477,17 @@ def installers_in(results: Mapping[str, Any]) -> list[str]:
     return sorted(found, key=lambda name: (name != DEFAULT_INSTALLER, name))
 
 
-_NAME_NORMALISE = re.compile(r"[-_.]+")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def normalise_name(name: str) -> str:
-    """PEP 503 name normalisation, so Foo_Bar and foo-bar are one distribution."""
-    return _NAME_NORMALISE.sub("-", name).lower()
 
 
 def requirement_name(requirement: str) -> str | None:
     """``"spacy[lookups]==3.8.2"`` → ``"spacy"``; None for a URL or option line."""
     match = _REQUIREMENT_NAME.match(requirement)
-    return normalise_name(match.group(1)) if match else None
-
-
-# Formatting. Seconds to two decimals, as the harness records them; bytes exactly and in
-# MB (10^6) so the reader can check one against the other.
-
-
-def fmt_seconds(value: float) -> str:
-    return f"{value:.2f}"
+    return canonicalize_name(match.group(1)) if match else None
 
 
 # The words for a measurement taken once: its spread is unknown, never "± 0".
 ONE_SAMPLE = "one sample, noise unknown"
-
-
-def fmt_sample_seconds(sample: Sample) -> str:
-    if sample.spread is None:
-        return f"{fmt_seconds(sample.median)} s"
-    return f"{fmt_seconds(sample.median)} ± {fmt_seconds(sample.half_spread)} s"
-
-
-def fmt_bytes(value: float) -> str:
-    return f"{value / 1e6:.1f} MB"
-
-
-def fmt_signed_bytes(value: float) -> str:
-    return f"{value / 1e6:+.1f} MB"
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
-
-
-def md_escape(text: object) -> str:
-    """Text from containers or the matrix made inert in Markdown: one line, no markup,
-    no raw HTML (``<`` would open a tag in GitHub's renderer)."""
-    flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-def md_code(text: object) -> str:
-    """Inline code span that survives backticks inside the text."""
-    flat = " ".join(str(text).split())
-    fence = "`" * (max((len(m) for m in re.findall(r"`+", flat)), default=0) + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
-
-
-def md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """Rows must already be escaped (they may hold links)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
-_URL = re.compile(r"^https?://[^\s()<>\[\]]+$")
-
-
-def safe_url(value: object) -> str | None:
-    """A link target from the matrix (an expected failure's link) if it is a plain
-    http(s) URL that cannot break out of a Markdown link; else None (shown as text)."""
-    return value if isinstance(value, str) and _URL.match(value) else None
 
 
 @dataclass(frozen=True)

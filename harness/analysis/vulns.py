@@ -21,16 +21,26 @@ Commands and settings, from the tools' documentation:
   ``grype db status -o json`` gives ``built``, ``schemaVersion``, ``valid``, ``error``;
   ``grype version -o json`` gives ``version``. The database is
   ``<cache-dir>/<schema>/vulnerability.db``.
+
+Provenance: every scan records the scanner's name, version, the sha256 of its resolved
+binary and its database's build date, and every count is said with them, since counts move
+with the database and a scanner can be a tampered build: trivy 0.69.4 to 0.69.6 were
+published compromised (CVE-2026-33634), and counts from those releases are flagged as not
+trusted. A scan that does not happen says which scanner would have run and the command that
+gives the counts here, built by the same ``scan_invocation`` the scan runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +61,30 @@ STDERR_TAIL_CHARS = 300
 GRYPE_FIXED_STATE = "fixed"
 
 ScannerName = Literal["trivy", "grype"]
+# Which scanner would run when matrix.yaml names none (settings.scanner).
+ANY_SCANNER = "trivy or grype"
+# Placeholder for the database folder in a command shown when no scanner is configured.
+DB_PLACEHOLDER = "DB"
+SHA256_SHOWN = 12  # hex digits of the binary's sha256 said beside counts
+# Scanner releases published compromised: (scanner, first, last version, advisory).
+COMPROMISED_RELEASES = (("trivy", (0, 69, 4), (0, 69, 6), "CVE-2026-33634"),)
+
+
+def version_tuple(version: str) -> tuple[int, ...] | None:
+    """(0, 69, 5) of "0.69.5" or "v0.69.5"; None when it is not dotted numbers."""
+    core = version.strip().removeprefix("v").split("-", 1)[0].split("+", 1)[0]
+    parts = core.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def compromised_warning(scanner: str | None, version: str | None) -> str | None:
+    """``"trivy 0.69.5: a compromised release (CVE-2026-33634); counts not trusted"`` for a
+    scanner release known to have been published compromised, else None."""
+    found = version_tuple(version) if version else None
+    for name, first, last, advisory in COMPROMISED_RELEASES:
+        if scanner == name and found is not None and first <= found <= last:
+            return f"{name} {version}: a compromised release ({advisory}); counts not trusted"
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,17 @@ class VulnCounts:
     negligible: int = 0
     unknown: int = 0
     fixable: int = 0
+    # The binary that ran: its sha256 and resolved path (set by ``with_binary``; kept out of
+    # __init__ so that callers passing severities as **counts stay well typed).
+    scanner_sha256: str | None = field(default=None, init=False)
+    scanner_path: str | None = field(default=None, init=False)
+
+    def with_binary(self, path: str | None, sha256: str | None) -> VulnCounts:
+        """These counts, as produced by the binary at ``path`` with that sha256."""
+        counts = replace(self)
+        object.__setattr__(counts, "scanner_sha256", sha256)  # frozen: set once, here
+        object.__setattr__(counts, "scanner_path", path)
+        return counts
 
     @property
     def total(self) -> int:
@@ -86,6 +131,8 @@ class VulnCounts:
             "scanner": self.scanner,
             "scanner_version": self.scanner_version,
             "db_built": self.db_built,
+            "scanner_sha256": self.scanner_sha256,
+            "scanner_path": self.scanner_path,
             "by_severity": self.by_severity(),
             "fixable": self.fixable,
             "total": self.total,
@@ -100,7 +147,7 @@ class VulnCounts:
             db_built=data.get("db_built"),
             fixable=int(data.get("fixable", 0)),
             **{severity: int(severities.get(severity, 0)) for severity in SEVERITIES},
-        )
+        ).with_binary(data.get("scanner_path"), data.get("scanner_sha256"))
         if "total" in data and int(data["total"]) != counts.total:
             raise ValueError(f"total {data['total']} is not the sum of by_severity")
         return counts
@@ -108,13 +155,28 @@ class VulnCounts:
 
 @dataclass(frozen=True)
 class NotScanned:
-    """No scan happened (or its output could not be used); ``reason`` says why."""
+    """No scan happened (or its output could not be used); ``reason`` says why, which
+    scanner would have run and (when one could) the command that gives the counts here.
+
+    ``command`` is that command alone; the scanner's version and binary sha256 are kept
+    when its binary was found, so a reader sees which build would have answered.
+    """
 
     reason: str
     scanner: str | None = None
+    command: str | None = None
+    scanner_version: str | None = None
+    scanner_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scanned": False, "scanner": self.scanner, "reason": self.reason}
+        return {
+            "scanned": False,
+            "scanner": self.scanner,
+            "reason": self.reason,
+            "command": self.command,
+            "scanner_version": self.scanner_version,
+            "scanner_sha256": self.scanner_sha256,
+        }
 
 
 @dataclass(frozen=True)
@@ -266,15 +328,44 @@ def has_database(spec: ScannerSpec) -> bool:
     return any(path.is_file() for path in spec.db_dir.glob("*/vulnerability.db"))
 
 
+def grype_env(db_dir: str | Path) -> dict[str, str]:
+    """What grype needs to scan offline from the database in ``db_dir``."""
+    return {
+        "GRYPE_DB_CACHE_DIR": str(db_dir),
+        "GRYPE_DB_AUTO_UPDATE": "false",
+        "GRYPE_CHECK_FOR_APP_UPDATE": "false",
+        "GRYPE_DB_VALIDATE_AGE": "false",
+    }
+
+
+def scan_invocation(
+    name: str, binary: str, db_dir: str | Path, sbom: str | Path
+) -> tuple[list[str], dict[str, str]]:
+    """The scan's argv and the environment it needs: the one definition the scan runs and
+    the not-scanned reason shows."""
+    if name == "grype":
+        return [binary, f"sbom:{sbom}", "-o", "json"], grype_env(db_dir)
+    flags = ["--format", "json", "--offline-scan", "--skip-db-update", "--cache-dir", str(db_dir)]
+    return [binary, "sbom", *flags, str(sbom)], {}
+
+
+def command_text(name: str, binary: str, db_dir: str | Path, sbom: str | Path) -> str:
+    """The scan as a shell command line (its environment as leading assignments)."""
+    argv, env = scan_invocation(name, binary, db_dir, sbom)
+    return shlex.join([*(f"{key}={value}" for key, value in env.items()), *argv])
+
+
+def version_argv(binary: str, spec: ScannerSpec) -> list[str]:
+    """The version query (trivy's also reports its database's date)."""
+    if spec.name == "grype":
+        return [binary, "version", "-o", "json"]
+    return [binary, "version", "--format", "json", "--cache-dir", str(spec.db_dir)]
+
+
 def scanner_env(spec: ScannerSpec) -> dict[str, str]:
     env = dict(os.environ)
     if spec.name == "grype":
-        env.update(
-            GRYPE_DB_CACHE_DIR=str(spec.db_dir),
-            GRYPE_DB_AUTO_UPDATE="false",
-            GRYPE_CHECK_FOR_APP_UPDATE="false",
-            GRYPE_DB_VALIDATE_AGE="false",
-        )
+        env.update(grype_env(spec.db_dir))
     else:
         # Recent trivy checks for a newer release and sends telemetry at start; older
         # releases ignore these variables, where flags would be rejected.
@@ -287,51 +378,121 @@ def info_timeout(spec: ScannerSpec) -> float:
     return min(INFO_TIMEOUT_S, spec.timeout_s)
 
 
+@lru_cache(maxsize=16)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    """sha256 of a file, hashed once per (path, mtime, size): a run scans many SBOMs."""
+    del mtime_ns, size  # the cache key only
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def binary_identity(binary: str) -> tuple[str, str | None]:
+    """(resolved path, sha256) of the executable that runs; sha256 None when unreadable."""
+    resolved = Path(binary).resolve()
+    try:
+        stat = resolved.stat()
+        return str(resolved), _file_sha256(str(resolved), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return str(resolved), None
+
+
+def query_version(binary: str, spec: ScannerSpec) -> str | None:
+    """The scanner's own version, or None when it cannot say."""
+    try:
+        info = as_dict(run_json(version_argv(binary, spec), scanner_env(spec), info_timeout(spec)))
+    except ScanFailed:
+        return None
+    version = info.get("Version" if spec.name == "trivy" else "version")
+    return str(version) if version else None
+
+
 def scan_trivy(binary: str, sbom_path: Path, spec: ScannerSpec) -> VulnCounts:
     env = scanner_env(spec)
-    cache = ["--cache-dir", str(spec.db_dir)]
-    info = as_dict(
-        run_json([binary, "version", "--format", "json", *cache], env, info_timeout(spec))
-    )
+    info = as_dict(run_json(version_argv(binary, spec), env, info_timeout(spec)))
     db_built = as_dict(info.get("VulnerabilityDB")).get("UpdatedAt")
-    command = [binary, "sbom", "--format", "json", "--offline-scan", "--skip-db-update"]
-    report = as_dict(run_json([*command, *cache, str(sbom_path)], env, spec.timeout_s))
+    command, _ = scan_invocation(spec.name, binary, spec.db_dir, sbom_path)
+    report = as_dict(run_json(command, env, spec.timeout_s))
     version = info.get("Version")
     return parse_trivy(report, str(version) if version else None, db_built)
 
 
 def scan_grype(binary: str, sbom_path: Path, spec: ScannerSpec) -> VulnCounts:
     env = scanner_env(spec)
-    info = as_dict(run_json([binary, "version", "-o", "json"], env, info_timeout(spec)))
+    info = as_dict(run_json(version_argv(binary, spec), env, info_timeout(spec)))
     try:
         status = as_dict(run_json([binary, "db", "status", "-o", "json"], env, info_timeout(spec)))
     except ScanFailed as exc:  # grype exits 1 when the database is missing or invalid
         raise ScanFailed(f"{NOT_SCANNED_NO_DB} ({exc})") from exc
     if status.get("valid") is False:
         raise ScanFailed(f"{NOT_SCANNED_NO_DB} (grype db status: {status.get('error')})")
-    report = as_dict(run_json([binary, f"sbom:{sbom_path}", "-o", "json"], env, spec.timeout_s))
+    command, _ = scan_invocation(spec.name, binary, spec.db_dir, sbom_path)
+    report = as_dict(run_json(command, env, spec.timeout_s))
     version = info.get("version")
     built = status.get("built")
     return parse_grype(report, str(version) if version else None, str(built) if built else None)
 
 
-def scan(sbom_path: Path, scanner: ScannerSpec) -> VulnCounts | NotScanned:
-    """Scan the SBOM at ``sbom_path`` offline; NotScanned (with why) instead of any failure."""
+def gives_counts(command: str, shown: str | None) -> str:
+    """The sentence that hands a reader the command for the counts."""
+    where = " from the run folder" if shown and not Path(shown).is_absolute() else ""
+    return f"`{command}`{where} gives the counts here"
+
+
+def not_scanned_without_scanner(sbom: str) -> NotScanned:
+    """No scanner in matrix.yaml: which would run, and trivy's command for this SBOM (``sbom``
+    as the run folder names it), with DB standing for the database folder."""
+    command = command_text("trivy", "trivy", DB_PLACEHOLDER, sbom)
+    return NotScanned(
+        f"{NOT_SCANNED_NO_DB} (no scanner in matrix.yaml's settings: {ANY_SCANNER} would run); "
+        f"with trivy and its database in {DB_PLACEHOLDER}, {gives_counts(command, sbom)}",
+        None,
+        command,
+    )
+
+
+def scan(
+    sbom_path: Path, scanner: ScannerSpec, shown: str | None = None
+) -> VulnCounts | NotScanned:
+    """Scan the SBOM at ``sbom_path`` offline; NotScanned (with why, and the command that
+    gives the counts) instead of any failure. ``shown`` is the SBOM's path as documents name
+    it (relative to the run folder); default ``sbom_path``. Counts carry the binary's path
+    and sha256."""
+    name = scanner.name
+    sbom_shown = shown or str(sbom_path)
+    shown_binary = str(scanner.binary) if scanner.binary else name
+    command = command_text(name, shown_binary, scanner.db_dir, sbom_shown)
     binary = find_binary(scanner)
     if binary is None:
         where = str(scanner.binary) if scanner.binary else "PATH"
         return NotScanned(
-            f"{NOT_SCANNED_PREFIX} no {scanner.name} binary ({where}); see README", scanner.name
+            f"{NOT_SCANNED_PREFIX} no {name} binary ({where}); see README; with it, "
+            f"{gives_counts(command, shown)}",
+            name,
+            command,
         )
+    path, sha256 = binary_identity(binary)
     if not has_database(scanner):
-        return NotScanned(NOT_SCANNED_NO_DB, scanner.name)
+        version = query_version(binary, scanner)
+        return NotScanned(
+            f"{NOT_SCANNED_NO_DB} ({identity_text(name, version, sha256)} has none in "
+            f"{scanner.db_dir}); with it, {gives_counts(command, shown)}",
+            name,
+            command,
+            version,
+            sha256,
+        )
     if not sbom_path.is_file():
-        return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM at {sbom_path}", scanner.name)
-    run = scan_trivy if scanner.name == "trivy" else scan_grype
+        return NotScanned(f"{NOT_SCANNED_PREFIX} no SBOM at {sbom_path}", name, command)
+    run = scan_trivy if name == "trivy" else scan_grype
     try:
-        return run(binary, sbom_path, scanner)
+        counts = run(binary, sbom_path, scanner)
     except ScanFailed as exc:
-        return NotScanned(str(exc), scanner.name)
+        reason = f"{exc}; the scan: `{command}`"
+        return NotScanned(reason, name, command, scanner_sha256=sha256)
+    return counts.with_binary(path, sha256)
 
 
 # -- reading recorded scans (results.json's ``sboms``) -------------------------------------
@@ -344,8 +505,20 @@ def recorded_scan(data: Any) -> VulnCounts | NotScanned:
             return VulnCounts.from_dict(data)
         except (KeyError, TypeError, ValueError):
             return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
-    reason = data.get("reason") if isinstance(data, Mapping) else None
-    return NotScanned(str(reason or NOT_SCANNED_NO_DB))
+    if not isinstance(data, Mapping):
+        return NotScanned(NOT_SCANNED_NO_DB)
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return str(value) if value else None
+
+    return NotScanned(
+        text("reason") or NOT_SCANNED_NO_DB,
+        text("scanner"),
+        text("command"),
+        text("scanner_version"),
+        text("scanner_sha256"),
+    )
 
 
 def _entries(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -387,12 +560,22 @@ def counts_text(counts: VulnCounts) -> str:
     return ", ".join(named) + f"; {counts.fixable} fixable"
 
 
+def identity_text(scanner: str, version: str | None, sha256: str | None) -> str:
+    """``"trivy 0.58.0, sha256:1a2b3c4d5e6f"``: the scanner build, as short as it can be said."""
+    text = scanner + (f" {version}" if version else "")
+    return text + (f", sha256:{sha256[:SHA256_SHOWN]}" if sha256 else "")
+
+
 def source_text(counts: VulnCounts) -> str:
-    """``"trivy 0.58.1, DB built 2026-11-30"``: said next to every count, since counts
-    move with the database."""
-    version = f" {counts.scanner_version}" if counts.scanner_version else ""
+    """``"trivy 0.58.0, sha256:1a2b3c4d5e6f, DB built 2026-11-30"``: said next to every
+    count, since counts move with the database and the scanner build; a compromised release
+    adds its warning."""
     built = f"DB built {counts.db_built}" if counts.db_built else "DB date unknown"
-    return f"{counts.scanner}{version}, {built}"
+    text = (
+        f"{identity_text(counts.scanner, counts.scanner_version, counts.scanner_sha256)}, {built}"
+    )
+    warning = compromised_warning(counts.scanner, counts.scanner_version)
+    return f"{text}; {warning}" if warning else text
 
 
 def scan_text(scan: VulnCounts | NotScanned) -> str:
@@ -407,6 +590,10 @@ def scan_delta(a: VulnCounts | NotScanned, b: VulnCounts | NotScanned) -> str:
         return f"no difference can be given: {a.reason}"
     if isinstance(b, NotScanned):
         return f"no difference can be given: {b.reason}"
+    for side in (a, b):
+        warning = compromised_warning(side.scanner, side.scanner_version)
+        if warning:
+            return f"no difference can be given: {warning}"
     if (a.scanner, a.db_built) != (b.scanner, b.db_built):
         return (
             f"not comparable: scanned with different databases ({source_text(a)}; {source_text(b)})"

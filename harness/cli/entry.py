@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from harness import __version__
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError, FatalError
 from harness.model.matrix import PROBES_DIR, json_schema, load_matrix
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_nightly(sub)
     _add_shards(sub)
     _add_preflight(sub)
+    _add_check(sub)
     return parser
 
 
@@ -164,6 +166,12 @@ def _add_preflight(sub: Any) -> None:
     preflight_cli.add_command(sub)
 
 
+def _add_check(sub: Any) -> None:
+    from harness.cli import check_command as check_cli
+
+    check_cli.add_command(sub)
+
+
 # -- commands ----------------------------------------------------------------------------
 
 
@@ -220,7 +228,7 @@ def cmd_bases_build(args: argparse.Namespace) -> int:
     resolver = Resolver(engine.connect(), matrix, PROBES_DIR)
     records = resolver.resolve_all(args.names or None)
     for record in records.values():
-        size = f"{record['size_bytes'] / 1e6:.0f} MB" if record.get("size_bytes") else ""
+        size = fmt.size(record["size_bytes"]) if record.get("size_bytes") else ""
         where = record.get("reason") if record["status"] != "available" else None
         where = where or record.get("standin") or record.get("image")
         print(f"{record['name']:<16} {record['status']:<12} {size:>8}  {where}")

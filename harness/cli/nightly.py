@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.model.errors import ConfigurationError, ResultsError, RunAbortedError
 from harness.model.matrix import NAME_PATTERN
+from harness.store.files import ADR_MD, REPORT_HTML, compare_stem, results_path
 from harness.store.rundir import load_results, write_atomic
 
 
@@ -40,22 +41,25 @@ def add_commands(sub: Any) -> None:
 
 def _results_path(value: str) -> Path:
     path = Path(value)
-    return path if path.suffix == ".json" else path / "results.json"
+    return results_path(path)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from harness.analysis import diff as diffing
+    from harness.documents import diff as diff_document
 
     run_diff = diffing.diff_runs(
         load_results(_results_path(args.run_a)), load_results(_results_path(args.run_b))
     )
-    render = diffing.render_diff_markdown if args.markdown else diffing.render_diff_text
+    render = diff_document.render_diff_markdown if args.markdown else diff_document.render_diff_text
     print(render(run_diff))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis import compare, installers
+    from harness.documents import compare as compare_document
+    from harness.documents import installers as installers_document
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results_path = _results_path(str(run_dir))
@@ -80,20 +84,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
     note = installers.fairness_note(results)
     out = Path(args.out) if args.out else run_dir
-    stem = f"compare-{args.base_a}-vs-{args.base_b}"
+    stem = compare_stem(args.base_a, args.base_b)
     # Confirmed, not assumed (the rule above keeps it so): both files land directly in out.
     if (out / stem).resolve().parent != out.resolve():
         raise ConfigurationError(f"{out / stem}: outside {out}", "compare two bases of the run")
     out.mkdir(parents=True, exist_ok=True)
-    html = compare.render_comparison_html(comparison).replace(
+    html = compare_document.render_comparison_html(comparison).replace(
         "</body>",
-        installers.render_installers_html(pairs, note, report_href="report.html") + "</body>",
+        installers_document.render_installers_html(pairs, note, report_href=REPORT_HTML)
+        + "</body>",
     )
     write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
         [
-            compare.render_comparison_markdown(comparison),
-            *installers.render_installers_markdown(pairs, note),
+            compare_document.render_comparison_markdown(comparison),
+            *installers_document.render_installers_markdown(pairs, note),
         ]
     )
     write_atomic(out / f"{stem}.md", markdown)
@@ -120,7 +125,7 @@ def _run_cells_for(args: argparse.Namespace) -> Path:
     from harness.model.ids import new_run_id
 
     # A fresh folder each time: a run directory holds one run (a second run is refused).
-    out = Path("reports") / f"compare-{args.base_a}-vs-{args.base_b}-{new_run_id()}"
+    out = Path("reports") / f"{compare_stem(args.base_a, args.base_b)}-{new_run_id()}"
     outcome = run_matrix(
         RunOptions(matrix=args.matrix, out=str(out), jobs=args.jobs, keyword=keyword)
     )
@@ -134,11 +139,11 @@ def cmd_adr(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run)
     results = load_results(_results_path(args.run))
-    out = Path(args.out) if args.out else run_dir / "adr.md"
+    out = Path(args.out) if args.out else run_dir / ADR_MD
     try:
-        href = str((run_dir / "report.html").resolve().relative_to(out.resolve().parent))
+        href = str((run_dir / REPORT_HTML).resolve().relative_to(out.resolve().parent))
     except ValueError:
-        href = str((run_dir / "report.html").resolve())
+        href = str((run_dir / REPORT_HTML).resolve())
     text = adr.render_adr(
         results, report_href=href, baseline=args.baseline, candidates=args.candidate
     )

@@ -17,9 +17,10 @@ from typing import Any
 
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import PROBES_DIR, load_matrix
+from harness.store.files import PREFLIGHT_JSON
 from harness.store.rundir import write_atomic
 
-DEFAULT_OUT = "reports/preflight.json"
+DEFAULT_OUT = f"reports/{PREFLIGHT_JSON}"
 
 
 def add_command(sub: Any) -> None:
@@ -40,13 +41,12 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from harness.engine import client as engine
     from harness.engine.bases import Resolver
     from harness.run.forecast import predict_cells
-    from harness.run.plugin import selected_cells
 
     started = time.monotonic()
     matrix = load_matrix(args.matrix)
     if args.jobs < 1:
         raise ConfigurationError(f"--jobs {args.jobs}: must be at least 1", "pass --jobs 1 or more")
-    cells = selected_cells(matrix, args.keyword or "")
+    cells = list(matrix.select(args.keyword or ""))
     if not cells:
         raise ConfigurationError(
             f"{args.matrix}: no cell matches -k {args.keyword!r}",
@@ -76,9 +76,9 @@ def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float)
     predicted = sum(1 for f in forecasts if f.get("prediction"))
     parts = [f"{predicted} cell(s) predicted in {seconds} s"]
     if len(forecasts) > predicted:
-        parts.append(f"{len(forecasts) - predicted} not (no facts for their base)")
+        parts.append(f"{len(forecasts) - predicted} not predicted (each line says why)")
     if selected > len(forecasts):
-        parts.append(f"{selected - len(forecasts)} without pip requirements")
+        parts.append(f"{selected - len(forecasts)} without Python requirements")
     return ", ".join(parts)
 
 

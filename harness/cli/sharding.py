@@ -14,6 +14,7 @@ import yaml
 
 from harness.model.errors import ConfigurationError
 from harness.model.plan import Plan
+from harness.store.files import RESULTS_JSON
 
 FORMATS = ("json", "github", "gitlab")
 
@@ -93,14 +94,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
     fail_on = gate.parse_fail_on(args.fail_on)
     out = Path(args.out).resolve()
     shards = [read_shard(Path(d)) for d in args.dirs]
-    if (out / "results.json").exists():
+    if (out / RESULTS_JSON).exists():
         raise ConfigurationError(
             f"--out {out}: already holds a run (results.json)",
             "merge into a new directory, e.g. reports/<date>-merged",
         )
     merged = merge_shards(shards, new_run_id(), now_iso())
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "results.json", merged)
+    write_json(out / RESULTS_JSON, merged)
     published = write_outputs(out, merged)
     print(
         f"[harness] merged {len(shards)} shard(s) of plan {merged['run']['plan']['id']} "

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.speed import render_speed_markdown, speed_table
+from harness.analysis.speed import speed_table
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
     SIZE_NOISE,
@@ -34,17 +34,11 @@ from harness.analysis.view import (
     cell_hosts,
     compare_samples,
     depsets_by_name,
-    fmt_bytes,
-    fmt_sample_seconds,
     hosts_note,
     installer_cells,
     libc_text,
-    md_code,
-    md_escape,
-    md_table,
     measured_depset_names,
     requirement_name,
-    safe_url,
     too_noisy,
 )
 from harness.analysis.vulns import (
@@ -56,6 +50,10 @@ from harness.analysis.vulns import (
     scan_delta,
     scan_text,
 )
+from harness.documents.compare import sample_text
+from harness.documents.markdown import md_code, md_escape, md_table, safe_url
+from harness.documents.speed import render_speed_markdown
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.origin import origin_tag, origin_text
@@ -366,10 +364,7 @@ def _measure_sample(group: CellGroup, measure: _Measure) -> Sample | None:
 
 
 def _fmt(sample: Sample, unit: str) -> str:
-    if unit == "s":
-        return fmt_sample_seconds(sample)
-    text = fmt_bytes(sample.median)
-    return text if sample.spread is None else f"{text} ± {fmt_bytes(sample.half_spread)}"
+    return sample_text(sample, unit)
 
 
 def _relative_bullets(ctx: _Context, base: str) -> list[str]:
@@ -441,10 +436,9 @@ def _base_size_bullet(ctx: _Context, base: str) -> list[str]:
     if not mine or not theirs:
         return []
     delta = compare_samples(Sample((float(theirs),)), Sample((float(mine),)), SIZE_NOISE)
-    here = f"[{fmt_bytes(mine)} ({mine:,} bytes)]({ctx.href}#{base_anchor(base)})"
-    there = (
-        f"[{fmt_bytes(theirs)} ({theirs:,} bytes)]({ctx.href}#{base_anchor(ctx.baseline or '')})"
-    )
+    here = f"[{fmt.size(mine)} ({fmt.byte_count(mine)})]({ctx.href}#{base_anchor(base)})"
+    baseline_href = f"{ctx.href}#{base_anchor(ctx.baseline or '')}"
+    there = f"[{fmt.size(theirs)} ({fmt.byte_count(theirs)})]({baseline_href})"
     if not delta.significant:
         return [
             f"Neutral, because the base image is {here}, the size of "
@@ -494,7 +488,7 @@ def _absolute_bullets(ctx: _Context, base: str) -> list[str]:
     if size:
         bullets.append(
             f"Neutral, because the base image is "
-            f"[{fmt_bytes(size)} ({size:,} bytes)]({ctx.href}#{base_anchor(base)})"
+            f"[{fmt.size(size)} ({fmt.byte_count(size)})]({ctx.href}#{base_anchor(base)})"
         )
     for depset in ctx.depsets:
         group = ctx.cell(base, depset)
@@ -645,7 +639,7 @@ def _bases_table(ctx: _Context) -> list[str]:
         system = " / ".join(
             _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
         )
-        size = f"{b['size_bytes']:,} bytes" if b.get("size_bytes") else "—"
+        size = fmt.byte_count(b["size_bytes"]) if b.get("size_bytes") else fmt.NONE
         if b.get("status") == "unavailable":
             size += f" (unavailable: {md_escape(b.get('reason') or '')})"
         rows.append(

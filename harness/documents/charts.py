@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from harness.model import format as fmt
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
@@ -98,12 +100,6 @@ def sparkline(
     )
 
 
-def format_value(value: float, unit: str) -> str:
-    """Short human number: no decimals once the value is large enough not to need them."""
-    digits = 0 if abs(value) >= 100 or value == 0 else 1 if abs(value) >= 1 else 2
-    return f"{value:,.{digits}f} {unit}".rstrip()
-
-
 def _values(series: Mapping[str, Sequence[float | None]]) -> list[float]:
     return [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
 
@@ -154,7 +150,7 @@ def _bar_row(
             f'font-style="italic"><title>{tip}</title>n/a</text>'
         )
     width = max(plot_w * value / axis_max, 1.0)
-    shown = format_value(value, unit)
+    shown = fmt.axis_value(value, unit)
     tip = escape(f"{name} · {category}: {shown}")
     return label + (
         f'<rect x="{label_w}" y="{y}" width="{width:.1f}" height="{_BAR_H}" rx="2" '
@@ -178,7 +174,7 @@ def _axis_marks(
             _text(
                 x,
                 bottom + 10,
-                format_value(k * step, unit),
+                fmt.axis_value(k * step, unit),
                 anchor="middle",
                 size=10,
                 fill="#667085",

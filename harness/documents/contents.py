@@ -16,8 +16,8 @@ from typing import Any
 
 from harness.analysis.sizes import base_record, contents_of, reference_cells
 from harness.documents.sbom import build_sbom
-from harness.model.ids import base_sbom_path, cell_sbom_path
 from harness.model.probe_output import ENV_PROBE
+from harness.store.files import base_sbom_path, cell_sbom_path
 
 UNKNOWN_OS = "unknown"
 

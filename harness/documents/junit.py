@@ -33,8 +33,7 @@ from typing import Any
 
 from harness.analysis.suites import PROBE as TESTS_PROBE
 from harness.analysis.suites import SuiteResult, suite_result
-from harness.analysis.view import CellGroup, failure_account, group_cells
-from harness.model.records import check_schema
+from harness.model.results import CellRecord, Results, Step, as_results
 from harness.model.status import FAILING, NOT_RUN, Status, parse
 from harness.store.rundir import write_atomic_with
 
@@ -72,28 +71,27 @@ def _effective_status(step_status: str, cell_status: str) -> str:
     return step_status
 
 
-def _message(status: str, cell: Mapping[str, Any], step: Mapping[str, Any]) -> str:
-    reason = cell.get("reason") or ""
+def _message(status: str, cell: CellRecord, step: Step) -> str:
+    reason = cell.reason or ""
     if status == "expected-failure":
-        expected = (cell.get("expected_failure") or {}).get("reason") or reason
+        expected = (cell.expected_failure.reason if cell.expected_failure else None) or reason
         return f"expected failure: {expected}"
     if status in NOT_RUN:
         return str(reason or status)
     if status in FAILING:
         if reason:  # the harness's own one-line account of the failure
             return str(reason)
-        exit_code = step.get("exit_code")
-        suffix = f" (exit code {exit_code})" if exit_code is not None else ""
-        return f"{step.get('name', 'cell')} {status}{suffix}"
+        suffix = f" (exit code {step.exit_code})" if step.exit_code is not None else ""
+        return f"{step.name} {status}{suffix}"
     return ""
 
 
-def _properties(cell: Mapping[str, Any], status: str) -> tuple[tuple[str, str], ...]:
-    props = [("harness.status", status), ("harness.cell_status", str(cell.get("status")))]
-    expected = cell.get("expected_failure") or {}
+def _properties(cell: CellRecord, status: str) -> tuple[tuple[str, str], ...]:
+    props = [("harness.status", status), ("harness.cell_status", cell.status)]
+    expected = cell.expected_failure
     if expected:
-        props += [("harness.expected_failure", str(expected.get("reason", "")))]
-        props += [("harness.expected_failure_link", str(expected.get("link", "")))]
+        props += [("harness.expected_failure", expected.reason or "")]
+        props += [("harness.expected_failure_link", expected.link or "")]
     return tuple(props)
 
 
@@ -114,50 +112,53 @@ def _suite_detail(suite: SuiteResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _loud_note(cell: Mapping[str, Any]) -> str:
-    if cell.get("status") != "unexpected-pass":
+def _loud_note(cell: CellRecord) -> str:
+    if cell.status != "unexpected-pass":
         return ""
-    expected = cell.get("expected_failure") or {}
+    expected = cell.expected_failure
+    reason = (expected.reason if expected else None) or "no reason given"
+    link = (expected.link if expected else None) or "no link"
     return (
         "UNEXPECTED PASS: this cell was expected to fail "
-        f"({expected.get('reason', 'no reason given')}; {expected.get('link', 'no link')}) "
+        f"({reason}; {link}) "
         "and passed. Upstream may have fixed it: update the matrix.\n"
     )
 
 
-def _detail(record: Mapping[str, Any], step: Mapping[str, Any]) -> str:
-    detail = f"command: {step.get('command', '')}\nexit code: {step.get('exit_code')}"
-    account = failure_account(record)
-    if account is not None and account.step == step.get("name"):
-        detail += "\ncause:\n" + "\n".join(f"  {line}" for line in account.cause)
-        detail += f"\nfix: {account.hint}" if account.hint else ""
+def _detail(record: CellRecord, step: Step) -> str:
+    detail = f"command: {step.command or ''}\nexit code: {step.exit_code}"
+    # The first step that carries a diagnosis (view.failure_account's rule, typed).
+    diagnosed = next((s for s in record.steps if s.failure is not None), None)
+    if diagnosed is not None and diagnosed.failure is not None and diagnosed.name == step.name:
+        detail += "\ncause:\n" + "\n".join(f"  {line}" for line in diagnosed.failure.cause or [])
+        hint = diagnosed.failure.hint
+        detail += f"\nfix: {hint}" if hint else ""
     return detail
 
 
-def _cases(group: CellGroup) -> list[_Case]:
+def _cases(cell_id: str, records: list[CellRecord]) -> list[_Case]:
     cases = []
-    for record in group.records:
-        suffix = f" [repeat {record.get('repeat', 0)}]" if len(group.records) > 1 else ""
-        steps = record.get("steps") or [{"name": "cell", "status": record.get("status")}]
+    for record in records:
+        suffix = f" [repeat {record.repeat}]" if len(records) > 1 else ""
+        steps = record.steps or [Step(name="cell", status=record.status)]
         for index, step in enumerate(steps):
-            status = _effective_status(str(step.get("status")), str(record.get("status")))
+            status = _effective_status(str(step.status), record.status)
             detail = _detail(record, step)
             properties = _properties(record, status)
-            suite = suite_result(record) if step.get("name") == f"probe:{TESTS_PROBE}" else None
+            suite = suite_result(record) if step.name == f"probe:{TESTS_PROBE}" else None
             if suite is not None:
                 properties += _suite_properties(suite)
                 detail = _suite_detail(suite) + detail
             cases.append(
                 _Case(
-                    classname=group.id,
-                    name=f"{step.get('name')}{suffix}",
+                    classname=cell_id,
+                    name=f"{step.name}{suffix}",
                     status=status,
-                    seconds=float(step.get("seconds") or 0.0),
+                    seconds=float(step.seconds or 0.0),
                     message=_message(status, record, step),
                     detail=detail,
                     # said once per record, on its first step, where a CI view starts
-                    log_tail=(_loud_note(record) if index == 0 else "")
-                    + str(step.get("log_tail") or ""),
+                    log_tail=(_loud_note(record) if index == 0 else "") + (step.log_tail or ""),
                     properties=properties,
                 )
             )
@@ -201,17 +202,17 @@ def _count(cases: list[_Case]) -> Mapping[str, str]:
     }
 
 
-def build_junit(results: Mapping[str, Any]) -> ET.ElementTree:
-    check_schema(results)
-    run = results.get("run") or {}
-    root = ET.Element("testsuites", name=xml_text(f"harness run {run.get('id', '?')}"))
+def build_junit(results: Results | Mapping[str, Any]) -> ET.ElementTree:
+    typed = as_results(results)
+    run = typed.run
+    root = ET.Element("testsuites", name=xml_text(f"harness run {run.id or '?'}"))
     by_base: dict[str, list[_Case]] = {}
-    for group in group_cells(results).values():
-        by_base.setdefault(group.base, []).extend(_cases(group))
-    hostname = xml_text((run.get("host") or {}).get("hostname", ""))
+    for cell_id, runs in typed.cell_runs().items():
+        by_base.setdefault(runs.base, []).extend(_cases(cell_id, list(runs.records)))
+    hostname = xml_text((run.host.hostname if run.host else None) or "")
     for base, cases in by_base.items():
         suite = ET.SubElement(root, "testsuite", {"name": xml_text(base), **_count(cases)})
-        suite.set("timestamp", xml_text(run.get("started_at", "")))
+        suite.set("timestamp", xml_text(run.started_at or ""))
         suite.set("hostname", hostname)
         suite.extend(_case_element(c) for c in cases)
     root.attrib.update(_count([c for cases in by_base.values() for c in cases]))
@@ -219,7 +220,7 @@ def build_junit(results: Mapping[str, Any]) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def write_junit(results: Mapping[str, Any], path: Path) -> None:
+def write_junit(results: Results | Mapping[str, Any], path: Path) -> None:
     """Write JUnit XML for ``results`` to ``path`` (parent directories created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic_with(

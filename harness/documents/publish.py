@@ -13,19 +13,28 @@ from typing import Any
 from harness.analysis import diff as diffing
 from harness.analysis.vulns import (
     NOT_SCANNED_EMPTY,
-    NOT_SCANNED_NO_DB,
     NotScanned,
     ScannerSpec,
     VulnCounts,
+    not_scanned_without_scanner,
     scan,
 )
+from harness.documents import diff as diff_document
 from harness.documents.contents import PlannedSbom, index_entry, plan_sboms
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
 from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
-from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
+from harness.store.files import (
+    DIFF_MD,
+    JUNIT_XML,
+    LATEST_LINK,
+    RESULTS_JSON,
+    SBOM_DIR,
+    SBOM_INDEX,
+    SUMMARY_MD,
+)
 from harness.store.rundir import load_results, write_atomic, write_json
 
 
@@ -65,17 +74,17 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
         "sboms": entries,
     }
     results["sboms"] = {"scanner": index["scanner"], "sboms": entries}
-    write_json(out_dir / "results.json", results)
+    write_json(out_dir / RESULTS_JSON, results)
     target = out_dir / SBOM_INDEX
     return write_atomic(target, json.dumps(index, indent=1))
 
 
 def _scan(target: Path, plan: PlannedSbom, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
     if scanner is None:
-        return NotScanned(NOT_SCANNED_NO_DB)
+        return not_scanned_without_scanner(plan.path)
     if plan.components == 0:  # a scanner would answer 0 for an image it could not see into
         return NotScanned(NOT_SCANNED_EMPTY, scanner.name)
-    return scan(target, scanner)
+    return scan(target, scanner, plan.path)
 
 
 def _write_documents(
@@ -85,22 +94,22 @@ def _write_documents(
         return None, _shard_documents(out_dir, results)
     history_dir = history.recorded_history_dir(results, out_dir)
     previous_dir = history.previous_run_dir(history_dir, results)
-    previous = load_results(previous_dir / "results.json") if previous_dir else None
+    previous = load_results(previous_dir / RESULTS_JSON) if previous_dir else None
     run_diff = diffing.diff_runs(previous, results) if previous else None
     history.record_run(results, history_dir, out_dir)
     sbom_index = write_sboms(out_dir, results, scanner)  # before the report, which links them
-    write_junit(results, out_dir / "junit.xml")
-    write_atomic(out_dir / "summary.md", markdown_summary(results, run_diff))
+    write_junit(results, out_dir / JUNIT_XML)
+    write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
     if run_diff is not None:
-        write_atomic(out_dir / "diff.md", diffing.render_diff_markdown(run_diff))
+        write_atomic(out_dir / DIFF_MD, diff_document.render_diff_markdown(run_diff))
     report = write_report(out_dir, history=history.earlier_runs(history_dir, results))
     if history.in_default_reports(out_dir):  # reports/latest; never beside a user's --out
         _point_latest(out_dir.resolve().parent, out_dir)
     lines = list(_console_summary(results))
     if run_diff is not None and previous_dir is not None:
         lines.append(f"[harness] changes since {previous_dir.name}:")
-        lines += diffing.render_diff_text(run_diff).splitlines()
-    lines.append(f"[harness] results: {out_dir / 'results.json'}")
+        lines += diff_document.render_diff_text(run_diff).splitlines()
+    lines.append(f"[harness] results: {out_dir / RESULTS_JSON}")
     lines.append(f"[harness] report:  {report}")
     lines.append(f"[harness] SBOMs:   {sbom_index}")
     return run_diff, lines
@@ -111,27 +120,27 @@ def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
     other shards' cells would all read as removed) and no reports/latest; the merged
     run (`harness merge`) gets those."""
     shard = results["run"]["shard"]
-    write_junit(results, out_dir / "junit.xml")
-    (out_dir / "summary.md").write_text(markdown_summary(results, None), encoding="utf-8")
+    write_junit(results, out_dir / JUNIT_XML)
+    (out_dir / SUMMARY_MD).write_text(markdown_summary(results, None), encoding="utf-8")
     report = write_report(out_dir, history=[])
     return [
         *_console_summary(results),
         f"[harness] shard {shard['index']}/{shard['count']} of plan {shard['plan_id']}: "
         "not in the history; `harness merge` the shard directories into one run",
-        f"[harness] results: {out_dir / 'results.json'}",
+        f"[harness] results: {out_dir / RESULTS_JSON}",
         f"[harness] report:  {report}",
     ]
 
 
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
-    results = load_results(out_dir / "results.json")
+    results = load_results(out_dir / RESULTS_JSON)
     history_dir = history.recorded_history_dir(results, out_dir)
     return write_report(out_dir, history=history.earlier_runs(history_dir, results))
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:
-    latest = reports_dir / "latest"
+    latest = reports_dir / LATEST_LINK
     temporary = reports_dir / f".latest-{os.getpid()}"
     if temporary.is_symlink():
         temporary.unlink()

@@ -18,7 +18,6 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +25,26 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
-from harness.analysis.installers import fairness_note, installer_pairs, render_installers_html
+from harness.analysis.installers import fairness_note, installer_pairs
+from harness.analysis.metrics import (
+    as_float,
+    classify_tag,
+    import_modules,
+    import_seconds,
+    module_seconds,
+    smoke_seconds,
+)
+from harness.analysis.metrics import install_complete as _install_complete
+from harness.analysis.metrics import sum_steps as _sum_steps
 from harness.analysis.sizes import (
     AFTER_INSTALL,
     MadeOf,
     StepSizes,
-    human_bytes,
     made_of,
     reference_cells,
     step_sizes,
 )
-from harness.analysis.speed import fmt_ms, fmt_spread, speed_cell, speed_table
+from harness.analysis.speed import speed_table
 from harness.analysis.suites import suite_result
 from harness.analysis.view import (
     NON_SMOKE_PROBES,
@@ -48,12 +56,14 @@ from harness.analysis.view import (
 )
 from harness.analysis.vulns import NotScanned, recorded_scan, source_text
 from harness.documents import charts
+from harness.documents.html import status_class
+from harness.documents.installers import render_installers_html
+from harness.documents.speed import speed_cell, spread_text
+from harness.model import format as fmt
 from harness.model import status as status_words
 from harness.model.ids import (
     DEFAULT_INSTALLER,
-    SBOM_INDEX,
     base_anchor,
-    base_sbom_path,
     cell_anchor,
     depset_anchor,
     installer_of,
@@ -62,6 +72,14 @@ from harness.model.ids import (
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.status import DISPLAY_ORDER
+from harness.store.files import (
+    DEPSETS_HTML,
+    REPORT_CELLS_DIR,
+    REPORT_HTML,
+    RESULTS_JSON,
+    SBOM_INDEX,
+    base_sbom_path,
+)
 from harness.store.history import PastRun
 from harness.store.rundir import load_results, write_atomic
 
@@ -101,94 +119,9 @@ _NUMERIC = [
 # --- small pure helpers ---------------------------------------------------------------
 
 
-def status_class(status: Any) -> str:
-    """CSS class of a status; anything unknown gets a neutral look rather than a broken one."""
-    known = isinstance(status, str) and status in STATUS_HELP  # probe output is free-form
-    return f"st-{status}" if known else "st-unknown"
-
-
-def classify_tag(wheel: bool | None, tag: str | None) -> str:
-    """What kind of artefact pip installed, from the wheel tag (see PEP 425/600/656)."""
-    if wheel is False:
-        return "sdist-built"
-    if not tag:
-        return "unknown"
-    parts = tag.split("-")
-    abi, platform = (parts[-2], parts[-1]) if len(parts) >= 3 else ("", tag)
-    if platform == "any":
-        return "py3-none-any" if abi == "none" else f"{abi}-any"
-    kind = _platform_kind(platform)
-    return f"abi3 {kind}" if abi == "abi3" else kind
-
-
-def _platform_kind(platform: str) -> str:
-    for kind in ("musllinux", "manylinux", "macosx", "win"):
-        if kind in platform:
-            return kind
-    return "linux (not portable)" if platform.startswith("linux") else platform
-
-
 def missing(value: Any) -> bool:
     """None or NaN (results.json may hold NaN, which jinja would find truthy)."""
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _sum_steps(steps: Sequence[Mapping[str, Any]], **match: str) -> float | None:
-    chosen = [s for s in steps if all(s.get(k) == v for k, v in match.items())]
-    values = [float(s["seconds"]) for s in chosen if _is_number(s.get("seconds"))]
-    return sum(values) if values else None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _install_complete(cell: Mapping[str, Any]) -> bool:
-    """True when every install step passed: only then are install numbers comparable."""
-    installs = [s for s in cell.get("steps") or [] if s.get("kind") == "install"]
-    blocked = cell.get("status") in ("unavailable", "unsupported")
-    return bool(installs) and not blocked and all(s.get("status") == "passed" for s in installs)
-
-
-def import_seconds(probes: Mapping[str, Any]) -> float | None:
-    """Sum of the per-module import times: the imports probe's, else the smoke probes'."""
-    modules = _import_modules(probes.get("imports"))
-    if not modules:
-        modules = {
-            module: entry
-            for name, probe in probes.items()
-            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
-            for module, entry in (probe.get("import_time") or {}).items()
-        }
-    known = [v for v in map(_module_seconds, modules.values()) if v is not None]
-    return sum(known) if known else None
-
-
-def _import_modules(probe: Any) -> dict[str, Any]:
-    """{module: facts} of the imports probe: ``modules`` (probes/imports.py), or ``imports``."""
-    if not isinstance(probe, dict):
-        return {}
-    modules = probe.get("modules") or probe.get("imports") or {}
-    return modules if isinstance(modules, dict) else {}
-
-
-def _module_seconds(entry: Any) -> float | None:
-    # Accept both {"seconds": s, ...} and a bare number, so a simpler probe still renders.
-    return _as_float(entry.get("seconds") if isinstance(entry, dict) else entry)
-
-
-def _as_float(value: Any) -> float | None:
-    return float(value) if _is_number(value) else None
-
-
-def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
-    """Total wall time the smoke probes reported for themselves."""
-    values = [
-        float(p["seconds"])
-        for name, p in probes.items()
-        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and _is_number(p.get("seconds"))
-    ]
-    return sum(values) if values else None
 
 
 def smoke_facts(probe: Mapping[str, Any]) -> dict[str, str]:
@@ -752,19 +685,18 @@ def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[st
         *((d.name, float(d.size_bytes)) for d in named),
         ("other Python distributions", rest),
     ]
-    sizes = [human_bytes(None if v is None else int(v)) for _, v in parts]
+    sizes = [fmt.size(None if v is None else int(v)) for _, v in parts]
     title = "base image / system packages / Python distributions (largest named), bytes"
     return {
         "bar": Markup(charts.stacked_bar(title, parts, sizes)),
-        "python": human_bytes(made.python_bytes),
+        "python": fmt.size(made.python_bytes),
         "system": [
-            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
+            {"name": d.name, "version": d.version, "size": fmt.size(d.size_bytes)}
             for d in made.top_system
         ],
         "steps": _step_sizes_view(steps),
         "top": [
-            {"name": d.name, "version": d.version, "size": human_bytes(d.size_bytes)}
-            for d in made.top
+            {"name": d.name, "version": d.version, "size": fmt.size(d.size_bytes)} for d in made.top
         ],
         "sbom": made.sbom_path,
     }
@@ -779,10 +711,10 @@ def _step_sizes_view(sizes: StepSizes | None) -> dict[str, Any] | None:
         rows.insert(0, ("the fresh container", sizes.start))
     rows.append((AFTER_INSTALL, sizes.after_install))
     return {
-        "rows": [{"name": name, "size": human_bytes(value)} for name, value in rows],
-        "total": human_bytes(sizes.total),
+        "rows": [{"name": name, "size": fmt.size(value)} for name, value in rows],
+        "total": fmt.size(sizes.total),
         "adds_up": sizes.accounted == sizes.total,
-        "accounted": human_bytes(sizes.accounted),
+        "accounted": fmt.size(sizes.accounted),
         "seconds": sizes.measure_seconds,
     }
 
@@ -839,7 +771,7 @@ def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
     view = {k: step.get(k) for k in keys}
     added = step.get("bytes_added")
-    view["added"] = human_bytes(int(added)) if isinstance(added, int | float) else "—"
+    view["added"] = fmt.size(int(added)) if isinstance(added, int | float) else "—"
     view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
     view["note"] = view["note"] or step.get("failure_kind")
     view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
@@ -866,13 +798,13 @@ def _failure_view(failure: Any) -> dict[str, Any] | None:
 
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
     rows = []
-    for module, entry in _import_modules(probe).items():
+    for module, entry in import_modules(probe).items():
         facts = entry if isinstance(entry, dict) else {}
         rows.append(
             {
                 "module": module,
-                "seconds": _module_seconds(entry),
-                "wall_seconds": _as_float(facts.get("wall_seconds")),
+                "seconds": module_seconds(entry),
+                "wall_seconds": as_float(facts.get("wall_seconds")),
                 "modules_imported": facts.get("modules_imported"),
                 "error": facts.get("error"),
             }
@@ -883,8 +815,8 @@ def _import_rows(probe: Any) -> list[dict[str, Any]]:
 def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
     """Modules with the largest self import time, over every module the probe timed."""
     rows = [
-        {"module": h.get("module"), "seconds": _as_float(h.get("self", h.get("seconds")))}
-        for entry in _import_modules(probe).values()
+        {"module": h.get("module"), "seconds": as_float(h.get("self", h.get("seconds")))}
+        for entry in import_modules(probe).values()
         if isinstance(entry, dict)
         for h in entry.get("heaviest_self") or []
         if isinstance(h, dict)
@@ -977,68 +909,6 @@ def _change(
     }
 
 
-# --- formatting filters -----------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    """A number to show, or None: probe output is free-form (`"seconds": []` happens)."""
-    if missing(value) or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def fmt_seconds(value: Any) -> str:
-    v = _number(value)
-    if v is None:
-        return "—"
-    if v == 0:
-        return "0 s"
-    if v < 0.01:
-        return f"{v:.3f} s"
-    return f"{v:.2f} s" if v < 1 else f"{v:.1f} s" if v < 100 else f"{v:,.0f} s"
-
-
-def fmt_delta(value: Any) -> str:
-    value = _number(value)
-    if value is None:
-        return ""
-    if abs(value) < 0.005:
-        return "±0 s"
-    return ("+" if value > 0 else "−") + fmt_seconds(abs(value))
-
-
-def fmt_mb(value: Any) -> str:
-    v = _number(value)
-    return "—" if v is None else charts.format_value(v / 1e6, "MB")
-
-
-def fmt_time(value: Any) -> str:
-    """ISO timestamp to 'YYYY-MM-DD HH:MM:SS UTC'; unparsable text is shown as it is."""
-    if missing(value) or not value:
-        return "—"
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    zone = (
-        "UTC" if stamp.utcoffset() is not None and not stamp.utcoffset() else stamp.strftime("%z")
-    )
-    return f"{stamp:%Y-%m-%d %H:%M:%S} {zone}".rstrip()
-
-
-def _duration(start: Any, end: Any) -> str:
-    try:
-        delta = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
-        seconds = int(delta.total_seconds())
-    except (TypeError, ValueError):
-        return ""
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("harness.documents", "templates"),
@@ -1047,11 +917,12 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(seconds=fmt_seconds, delta=fmt_delta, mb=fmt_mb, when=fmt_time)
+    env.filters.update(
+        seconds=fmt.seconds, delta=fmt.signed_seconds, size=fmt.size, when=fmt.timestamp
+    )
     env.globals.update(
         speed_cell=speed_cell,
-        fmt_spread=fmt_spread,
-        fmt_ms=fmt_ms,
+        spread_text=spread_text,
         status_class=status_class,
         missing=missing,
         base_anchor=base_anchor,
@@ -1068,7 +939,6 @@ def _environment() -> Environment:
 # report.html keeps the run, the grid and the bases; each base's cell details get a page
 # of their own under report-cells/, and the charts and depset tables one more page.
 SPLIT_CELLS = 500
-DETAIL_DIR = "report-cells"
 
 
 def render_report(
@@ -1084,7 +954,7 @@ def render_report(
     ``history`` holds earlier runs as the history recorded them (oldest first); each cell
     shows its install-time trend and what changed since the previous run.
     """
-    return render_report_pages(results, history=history, sbom_index=sbom_index)["report.html"]
+    return render_report_pages(results, history=history, sbom_index=sbom_index)[REPORT_HTML]
 
 
 def render_report_pages(
@@ -1093,7 +963,7 @@ def render_report_pages(
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
+    """``{REPORT_HTML: ...}``, plus ``report-cells/<base anchor>.html`` per base and
     ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
     is self-contained."""
     context = _context(results, history, sbom_index)
@@ -1102,24 +972,24 @@ def render_report_pages(
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
     cells: list[dict[str, Any]] = context["cells"]
     if len(cells) <= SPLIT_CELLS:
-        return {"report.html": template.render(**context, **plain)}
+        return {REPORT_HTML: template.render(**context, **plain)}
     by_base: dict[str, list[dict[str, Any]]] = {}
     for cell in cells:
         by_base.setdefault(str(cell["base"]), []).append(cell)
     names = {base: f"{base_anchor(base)}.html" for base in by_base}
-    inside = {b: f"{DETAIL_DIR}/{n}" for b, n in names.items()}
+    inside = {b: f"{REPORT_CELLS_DIR}/{n}" for b, n in names.items()}
     pages = [{"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()]
     main = {**context, **plain, "cells": [], "detail_hrefs": inside, "detail_pages": pages}
-    main |= {"depsets_href": f"{DETAIL_DIR}/depsets.html", "sections": {"run", "cells"}}
+    main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
-    rendered = {"report.html": template.render(**main)}
+    rendered = {REPORT_HTML: template.render(**main)}
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
-    rendered[f"{DETAIL_DIR}/depsets.html"] = template.render(
+    rendered[f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}"] = template.render(
         **{**depsets_page, "page_base": "charts and dependency sets"}
     )
     for base, mine in by_base.items():
-        page = {**below, "cells": mine, "depsets_href": "depsets.html", "sections": {"cells"}}
+        page = {**below, "cells": mine, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
     return rendered
 
@@ -1172,7 +1042,7 @@ def _run_view(run: Mapping[str, Any]) -> dict[str, Any]:
         "engine": _pick(run.get("engine"), _ENGINE_KEYS),
         "matrix": _pick(run.get("matrix"), ("path", "sha256")),
         "warnings": [str(w) for w in run.get("warnings") or []],
-        "duration": _duration(run.get("started_at"), run.get("ended_at")),
+        "duration": fmt.duration(run.get("started_at"), run.get("ended_at")),
     }
 
 
@@ -1202,13 +1072,13 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     """
-    results = load_results(results_dir / "results.json")
+    results = load_results(results_dir / RESULTS_JSON)
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
     sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
     pages = render_report_pages(results, history=history, sbom_index=sbom_index)
-    old_pages = results_dir / DETAIL_DIR
+    old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):
             stale.unlink()
@@ -1216,4 +1086,4 @@ def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) ->
         target = results_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, html)
-    return results_dir / "report.html"
+    return results_dir / REPORT_HTML

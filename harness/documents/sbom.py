@@ -11,7 +11,6 @@ see harness/probes/contents.py); unknown keys are ignored, missing optional ones
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,18 +22,18 @@ from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
+from packaging.utils import canonicalize_name
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 SUPPORTED_SPEC_VERSIONS = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
 # Distributions whose package manager is apk; every other os id is taken as a dpkg system.
 APK_OS_IDS = frozenset({"alpine", "wolfi", "chainguard", "postmarketos"})
 PROPERTY_PREFIX = "harness:"
-_NAME_SEPARATORS = re.compile(r"[-_.]+")
 
 
 def normalise_name(name: str) -> str:
     """PEP 503 name, which is also what the purl spec asks for pypi names."""
-    return _NAME_SEPARATORS.sub("-", name).lower()
+    return canonicalize_name(name)
 
 
 def purl_type_for(os_id: str, package_manager: str | None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.analysis.diff import RunDiff, render_diff_markdown
+from harness.analysis.diff import RunDiff
 from harness.analysis.suites import group_suite
 from harness.analysis.view import (
     CellGroup,
@@ -20,21 +20,19 @@ from harness.analysis.view import (
     bases_by_name,
     depset_names,
     failure_account,
-    fmt_seconds,
     group_cells,
     installer_cells,
     installers_in,
-    md_code,
-    md_escape,
-    md_table,
     noise_text,
     noisy_rule_text,
     noisy_timings,
-    safe_url,
 )
+from harness.documents.diff import render_diff_markdown
+from harness.documents.markdown import md_code, md_escape, md_table, safe_url
+from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.origin import origin_brief
-from harness.model.records import check_schema
+from harness.model.results import Results, as_results
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
 
@@ -138,8 +136,8 @@ def _noisy_row(t: NoisyTiming) -> list[str]:
     return [
         md_escape(t.cell_id),
         md_escape(t.timing),
-        f"{fmt_seconds(t.sample.median)} s",
-        f"{fmt_seconds(low)}–{fmt_seconds(high)} s",
+        fmt.seconds(t.sample.median),
+        fmt.seconds_range(low, high),
         noise_text(t.sample),
     ]
 
@@ -187,22 +185,28 @@ def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
 
 
 def markdown_summary(
-    results: Mapping[str, Any], diff: RunDiff | None, *, report_href: str | None = None
+    results: Results | Mapping[str, Any],
+    diff: RunDiff | None,
+    *,
+    report_href: str | None = None,
 ) -> str:
-    check_schema(results)
-    run = results.get("run") or {}
-    groups = list(group_cells(results).values())
-    sha = ((run.get("matrix") or {}).get("sha256") or "")[:12]
+    typed = as_results(results)
+    # analysis/view.py still reads plain JSON: its grid and groups come from the same file
+    plain = typed.to_dict() if isinstance(results, Results) else results
+    run = typed.run
+    groups = list(group_cells(plain).values())
+    matrix = run.matrix
+    sha = ((matrix.sha256 if matrix else None) or "")[:12]
     lines = [
-        f"## harness run {md_escape(run.get('id', '?'))}",
+        f"## harness run {md_escape(run.id or '?')}",
         "",
-        f"matrix {md_escape((run.get('matrix') or {}).get('path', '?'))} "
-        f"(sha256 {md_escape(sha)}…), {run.get('jobs', '?')} cell(s) at a time, "
-        f"repeat {run.get('repeat', 1)}",
+        f"matrix {md_escape((matrix.path if matrix else None) or '?')} "
+        f"(sha256 {md_escape(sha)}…), {_or_unknown(run.jobs)} cell(s) at a time, "
+        f"repeat {1 if run.repeat is None else run.repeat}",
         "",
         _counts_line(groups),
         "",
-        *_grid(results, report_href),
+        *_grid(plain, report_href),
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),
@@ -215,3 +219,7 @@ def markdown_summary(
         else ["No previous run to compare with.", ""]
     )
     return "\n".join(lines)
+
+
+def _or_unknown(value: object) -> str:
+    return "?" if value is None else str(value)

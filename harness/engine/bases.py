@@ -135,7 +135,7 @@ class Resolver:
                 return self._user_build(record, name, spec.dockerfile)
             assert spec.debootstrap is not None
             record["origin"] = "debootstrap"
-            record["python_command"] = spec.python or f"python{spec.debootstrap.python}"
+            record["python_command"] = spec.python or _debootstrap_python(spec.debootstrap)
             return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
         except NotBuilt as err:
             return _unavailable(record, str(err))
@@ -178,7 +178,7 @@ class Resolver:
         record["standin_reason"] = why_not
         self.log(f"[bases] {record['name']}: {why_not}; using its stand-in")
         if standin.debootstrap:
-            record["python_command"] = standin.python or f"python{standin.debootstrap.python}"
+            record["python_command"] = standin.python or _debootstrap_python(standin.debootstrap)
             image = self._build_debootstrap(record["name"], standin.debootstrap, spec.image)
         else:
             assert standin.dockerfile is not None
@@ -277,14 +277,17 @@ class Resolver:
             python=spec.python,
             mirror=spec.mirror,
             extra_packages=tuple(spec.extra_packages),
+            runtime_only=spec.runtime_only,
         )
         repository = f"{self.matrix.settings.standin_repository}/{spec.suite}-py{spec.python}"
+        if spec.runtime_only:
+            repository += "-runtime"
         cached = find_cached_image(self.client, recipe, repository)
         if cached:
             self.log(f"[bases] {name}: cached stand-in {repository} ({recipe.digest()[:16]})")
             return self.client.images.get(cached)
         self._refuse_build(name, repository)
-        self.log(f"[bases] {name}: building {repository} with debootstrap (about 40 s)")
+        self.log(f"[bases] {name}: building {repository} with debootstrap (about 40-60 s)")
         labels = self._labels(name, standin_for, recipe.digest())
         image_id = build_debootstrap_image(self.client, recipe, repository, labels, log=self.log)
         return self.client.images.get(image_id)
@@ -404,46 +407,80 @@ class Resolver:
             "created": image.attrs.get("Created"),
             "user": (image.attrs.get("Config") or {}).get("User") or None,
         }
-        env = self._cached_env_probe(record["image_id"], record["python_command"])
+        env = self._cached_probe(record["image_id"], record["python_command"], ENV_PROBE)
         facts["env"] = env
         facts["tools"] = (env or {}).get("tools")
         facts["os"] = (env.get("os_release") or {}).get("PRETTY_NAME") if env else None
         facts["libc"] = env.get("libc") if env else None
         facts["python"] = (env.get("python") or {}).get("version") if env else None
+        facts["capabilities"] = self._cached_probe(
+            record["image_id"], record["python_command"], CAPABILITIES_PROBE
+        )
         return facts
 
-    def _cached_env_probe(self, image: str, python: str) -> dict[str, Any] | None:
+    def _cached_probe(self, image: str, python: str, probe: BaseProbe) -> dict[str, Any] | None:
         """An image id's facts cannot change, so a passed probe is kept for the next run."""
-        path = env_cache_path(self.probes_dir, image, python)
+        path = base_probe_cache_path(self.probes_dir, image, python, probe)
         cached = _read_cache(path)
         if cached is not None:
             return cached
-        env = self._env_probe(image, python)
-        if env and env.get("status") == "passed":
-            _write_cache(path, env)
-        return env
+        output = self._base_probe(image, python, probe.script)
+        if output and output.get("status") == "passed":
+            _write_cache(path, output)
+        return output
 
-    def _env_probe(self, image: str, python: str) -> dict[str, Any] | None:
+    def _base_probe(self, image: str, python: str, script: str) -> dict[str, Any] | None:
+        """Run one probe on the bare image, exec-form (no shell: the image may have none),
+        as the image's own user, with the network cut."""
         try:
             output = self.client.containers.run(
                 image,
-                [python, "/harness/probes/env.py"],
+                [python, f"/harness/probes/{script}"],
                 entrypoint=[],
                 network_mode="none",
                 remove=True,
                 stdout=True,
                 stderr=False,
+                labels={"harness.probe": script.removesuffix(".py")},
                 volumes={str(self.probes_dir): {"bind": "/harness/probes", "mode": "ro"}},
             )
         except docker.errors.ContainerError as err:
+            return {"status": "failed", "error": _short(str(err))}
+        except docker.errors.APIError as err:
+            # The interpreter is not in the image (exec fails before the probe starts): a fact
+            # of the base, not a crash of the run.
             return {"status": "failed", "error": _short(str(err))}
         parsed, problem = parse_probe_output(output.decode("utf-8", "replace"))
         return parsed if parsed is not None else {"status": "error", "error": problem}
 
 
+@dataclass(frozen=True)
+class BaseProbe:
+    """A probe run once per base image: its script, the probes it imports (their code is
+    part of the cache key) and the cache folder under ~/.cache/harness."""
+
+    script: str
+    imports: tuple[str, ...]
+    folder: str
+
+
+ENV_PROBE = BaseProbe("env.py", (), "base-facts")
+CAPABILITIES_PROBE = BaseProbe("capabilities.py", ("env.py", "pybench.py"), "base-capabilities")
+
+
+def base_probe_cache_path(probes_dir: Path, image_id: str, python: str, probe: BaseProbe) -> Path:
+    """The cache file of a base probe; an edit of the probe or of what it imports re-probes."""
+    imported = hashlib.sha256()
+    for name in probe.imports:
+        source = probes_dir / name
+        imported.update(source.read_bytes() if source.is_file() else b"-")
+    extra = imported.hexdigest() if probe.imports else ""
+    return probe_cache_path(probes_dir, image_id, python, probe.script, probe.folder, extra)
+
+
 def env_cache_path(probes_dir: Path, image_id: str, python: str) -> Path:
     """Keyed by image id, interpreter and the probe's own code, so an edit re-probes."""
-    return probe_cache_path(probes_dir, image_id, python, "env.py", "base-facts")
+    return base_probe_cache_path(probes_dir, image_id, python, ENV_PROBE)
 
 
 def probe_cache_path(
@@ -525,8 +562,16 @@ def _standin_text(standin: Any) -> str:
         release = DEBIAN_RELEASES.get(
             standin.debootstrap.suite, f"Debian {standin.debootstrap.suite}"
         )
-        return f"{release} + Debian's python{standin.debootstrap.python}"
+        text = f"{release} + Debian's python{standin.debootstrap.python}"
+        if standin.debootstrap.runtime_only:
+            text += " only, FROM scratch (no shell, apt or pip; user 65532)"
+        return text
     return f"built from {standin.dockerfile.path}"
+
+
+def _debootstrap_python(spec: DebootstrapSpec) -> str:
+    """The interpreter a recipe's image runs: a runtime-only image has it at /usr/bin only."""
+    return f"/usr/bin/python{spec.python}" if spec.runtime_only else f"python{spec.python}"
 
 
 def _image_ref(image: Any) -> str:

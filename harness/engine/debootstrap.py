@@ -11,6 +11,12 @@ A recipe (suite + Debian's pythonX.Y) becomes an image in four phases, all on th
    set is comparable with the official images;
 4. ``tar`` of the rootfs streamed into ``POST /images/create`` (``docker import``) with labels.
 
+A ``runtime_only`` recipe (a stand-in for a distroless python image) adds a step before the
+import: only Debian's python3.X, its stdlib, the shared libraries ``ldd`` finds for it and its
+extension modules, the CA bundle, time zone data and a passwd/group with user ``nonroot``
+(uid 65532) are copied out of the rootfs into an empty one, which is imported instead: no
+shell, no apt, no pip, ``USER 65532``.
+
 Images are tagged ``<repository>:<first 16 hex of the recipe digest>``: never an official name.
 """
 
@@ -20,6 +26,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import signal
@@ -29,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 import docker
@@ -48,6 +55,20 @@ DEBOOTSTRAP_TIMEOUT_S = 1200
 APT_TIMEOUT_S = 1200
 LOG_TAIL_LINES = 25
 MISSING_DEBOOTSTRAP_FIX = "run scripts/ensure-host-tools.sh (apt-get install debootstrap)"
+# The runtime-only image, as gcr.io/distroless/python3-debian12:nonroot has it.
+RUNTIME_USER = "nonroot"
+RUNTIME_UID = 65532
+RUNTIME_PATHS = (
+    # The CA bundle before /usr/lib/ssl: its `certs` link then finds /etc/ssl/certs already
+    # there and does not pull in the hundreds of per-certificate links beside the bundle.
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/usr/lib/ssl",
+    "/etc/os-release",
+    "/etc/nsswitch.conf",
+    "/usr/share/zoneinfo",
+)
+# Symlinks are followed this deep when copying out of the rootfs (a loop is an error).
+MAX_LINK_DEPTH = 40
 
 _SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 _PYTHON_RE = re.compile(r"^3\.[0-9]{1,2}$")
@@ -106,6 +127,8 @@ class DebootstrapRecipe:
     python: str  # "3.11" -> python3.11 python3.11-venv
     mirror: str = DEFAULT_MIRROR
     extra_packages: tuple[str, ...] = ()
+    # Ship only the interpreter and what it needs, FROM scratch (a distroless stand-in).
+    runtime_only: bool = False
 
     def __post_init__(self) -> None:
         # These strings end up on command lines and in apt's sources: refuse anything odd early.
@@ -122,25 +145,28 @@ class DebootstrapRecipe:
                 raise ValueError(f"bad Debian package name {name!r}")
 
     def packages(self) -> tuple[str, ...]:
-        """Packages installed on top of minbase, in order, without duplicates."""
-        wanted = (
-            f"python{self.python}",
-            f"python{self.python}-venv",
-            "ca-certificates",
-            *self.extra_packages,
-        )
+        """Packages installed on top of minbase, in order, without duplicates.
+
+        A runtime-only image has no venv (its builder makes the environment) but keeps the
+        time zone data, as distroless images do.
+        """
+        venv_or_tz = "tzdata" if self.runtime_only else f"python{self.python}-venv"
+        wanted = (f"python{self.python}", venv_or_tz, "ca-certificates", *self.extra_packages)
         return tuple(dict.fromkeys(wanted))
 
     def canonical(self) -> str:
         """The JSON that the digest hashes: key order, package order and a trailing / ignored."""
+        fields: dict[str, object] = {
+            "format": RECIPE_FORMAT,
+            "suite": self.suite,
+            "python": self.python,
+            "mirror": self.mirror.rstrip("/"),
+            "extra_packages": sorted(set(self.extra_packages)),
+        }
+        if self.runtime_only:  # only when set: the digests of existing stand-ins stay put
+            fields["runtime_only"] = True
         return json.dumps(
-            {
-                "format": RECIPE_FORMAT,
-                "suite": self.suite,
-                "python": self.python,
-                "mirror": self.mirror.rstrip("/"),
-                "extra_packages": sorted(set(self.extra_packages)),
-            },
+            fields,
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -188,7 +214,8 @@ def build_debootstrap_image(
     check_repository(repository)
     check_host()
     reference = image_reference(recipe, repository)
-    log(f"stand-in {reference}: debian {recipe.suite} + python{recipe.python}")
+    only = " only, FROM scratch (runtime)" if recipe.runtime_only else ""
+    log(f"stand-in {reference}: debian {recipe.suite} + python{recipe.python}{only}")
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="harness-standin-", dir=_temp_parent()))
     try:
@@ -202,8 +229,14 @@ def build_debootstrap_image(
         with _phase(log, "slim"):
             _slim_rootfs(rootfs)
         all_labels = {**labels, **_recipe_labels(recipe, version)}
+        runtime_python = None
+        if recipe.runtime_only:
+            with _phase(log, "runtime only: python, its libraries, CA bundle, tzdata"):
+                rootfs = _runtime_rootfs(rootfs, workdir / "runtime", recipe)
+            runtime_python = f"/usr/bin/python{recipe.python}"
+        changes = _import_changes(all_labels, runtime_python)
         with _phase(log, "import"):
-            image_id = _import_rootfs(client, rootfs, reference, _import_changes(all_labels))
+            image_id = _import_rootfs(client, rootfs, reference, changes)
     finally:
         _remove_workdir(workdir, log)
     size_mb = client.images.get(image_id).attrs.get("Size", 0) / 1e6
@@ -370,7 +403,9 @@ def _installed_packages(rootfs: Path) -> set[str]:
 
 def _python_version(rootfs: Path, recipe: DebootstrapRecipe) -> str:
     """Run the image's interpreter once: proves it works and gives its exact version."""
-    code = "import platform, ssl, sqlite3, ctypes, zlib, bz2, lzma, venv, ensurepip; " + (
+    # A runtime-only recipe has no pythonX.Y-venv (Debian's ensurepip lives there).
+    venv = "" if recipe.runtime_only else ", venv, ensurepip"
+    code = f"import platform, ssl, sqlite3, ctypes, zlib, bz2, lzma{venv}; " + (
         "print(platform.python_version())"
     )
     cmd = ["chroot", str(rootfs), f"python{recipe.python}", "-c", code]
@@ -431,6 +466,220 @@ def _slim_excluded(path: str) -> bool:
     return _SLIM_EXCLUDE_RE.match(path) is not None and _SLIM_INCLUDE_RE.match(path) is None
 
 
+def _runtime_rootfs(rootfs: Path, target: Path, recipe: DebootstrapRecipe) -> Path:
+    """Copy what a runtime-only image keeps out of ``rootfs`` into ``target``; return it.
+
+    Python, its stdlib (lib-dynload included), every file of the recipe's extra packages,
+    the shared libraries ``ldd`` (run in the rootfs) finds for all their ELF files, the CA
+    bundle and OpenSSL's configuration, tzdata, os-release; then a passwd and group of
+    root, nobody and nonroot (65532), its home, /tmp. Symlinks are copied as symlinks, with
+    their targets. The result is checked by running its Python in a chroot.
+    """
+    python = f"/usr/bin/python{recipe.python}"
+    stdlib = f"/usr/lib/python{recipe.python}"
+    if not (rootfs / python.lstrip("/")).is_file():
+        raise StandinBuildError(f"{python} is not in the rootfs")
+    target.mkdir()
+    wanted = [python, stdlib]
+    for package in recipe.extra_packages:
+        wanted += _package_files(rootfs, package)
+    wanted += [p for p in RUNTIME_PATHS if os.path.lexists(rootfs / p.lstrip("/"))]
+    for path in wanted:
+        _copy_out(rootfs, target, path)
+    elf_files = [
+        "/" + str(path.relative_to(target))
+        for path in sorted(target.rglob("*"))
+        if path.is_file() and not path.is_symlink() and _is_elf(path)
+    ]
+    for library in _shared_libraries(rootfs, elf_files):
+        _copy_out(rootfs, target, library)
+    _copy_link_targets(rootfs, target)
+    _write_accounts(target)
+    _check_runtime(target, recipe)
+    return target
+
+
+def _package_files(rootfs: Path, package: str) -> list[str]:
+    """The files (not directories) dpkg installed for ``package``."""
+    listing = rootfs / "var" / "lib" / "dpkg" / "info"
+    for name in (f"{package}.list", f"{package}:amd64.list"):
+        if (listing / name).is_file():
+            paths = (listing / name).read_text(errors="replace").splitlines()
+            return [
+                p
+                for p in paths
+                if p.startswith("/")
+                and not (rootfs / p.lstrip("/")).is_dir()
+                and os.path.lexists(rootfs / p.lstrip("/"))
+            ]
+    raise StandinBuildError(f"dpkg has no file list for {package}")
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def parse_ldd(output: str) -> tuple[set[str], set[str]]:
+    """Library paths and missing sonames from ``ldd`` output (several files' sections)."""
+    found: set[str] = set()
+    missing: set[str] = set()
+    for line in output.splitlines():
+        if not line[:1].isspace():
+            continue  # "FILE:" headers, "not a dynamic executable"
+        text = line.strip()
+        if "=>" in text:
+            name, _, rest = text.partition("=>")
+            rest = rest.strip()
+            if rest.startswith("not found"):
+                missing.add(name.strip())
+            elif rest.startswith("/"):
+                found.add(rest.split(" (", 1)[0])
+        elif text.startswith("/"):
+            found.add(text.split(" (", 1)[0])  # the dynamic loader itself
+    return found, missing
+
+
+def _shared_libraries(rootfs: Path, elf_files: list[str]) -> set[str]:
+    """Every library the ELF files load (ldd gives the transitive closure), found in rootfs."""
+    found: set[str] = set()
+    for start in range(0, len(elf_files), 200):
+        batch = elf_files[start : start + 200]
+        cmd = ["chroot", str(rootfs), "ldd", *batch]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, env=_CHROOT_ENV, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise StandinBuildError("ldd in the rootfs timed out") from None
+        libraries, missing = parse_ldd(done.stdout)
+        if missing:
+            raise StandinBuildError(f"ldd finds no {', '.join(sorted(missing))} in the rootfs")
+        if not libraries:
+            raise StandinBuildError(f"ldd in the rootfs found nothing:\n{done.stderr[-2000:]}")
+        found |= libraries
+    return found
+
+
+def _inside(root: Path, path: PurePosixPath) -> Path:
+    """``path`` (absolute, inside the image) as a host path under ``root``."""
+    return root / str(path).lstrip("/")
+
+
+def _link_target(inside: PurePosixPath, host: Path) -> str:
+    """Where the symlink at ``inside`` (host path ``host``) points, inside the image."""
+    return posixpath.normpath(posixpath.join(str(inside.parent), str(host.readlink())))
+
+
+def _copy_out(source_root: Path, target_root: Path, path: str, depth: int = 0) -> None:
+    """Copy ``path`` from one rootfs to the other, resolving symlinks inside the rootfs.
+
+    Every symlink met on the way (a directory such as /lib -> usr/lib, or the file itself)
+    is recreated as it is and followed inside the source rootfs, never on the host.
+    """
+    if depth > MAX_LINK_DEPTH:
+        raise StandinBuildError(f"too many levels of symlinks copying {path}")
+    parts = PurePosixPath(posixpath.normpath(path)).parts[1:]
+    current = PurePosixPath("/")
+    for index, part in enumerate(parts):
+        current = current / part
+        source, target = _inside(source_root, current), _inside(target_root, current)
+        if source.is_symlink():
+            if not os.path.lexists(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(source.readlink())
+            resolved = _link_target(current, source)
+            rest = parts[index + 1 :]
+            _copy_out(source_root, target_root, posixpath.join(resolved, *rest), depth + 1)
+            return
+        if not source.exists():
+            raise StandinBuildError(f"{current} is not in the rootfs")
+        if index < len(parts) - 1:
+            if not target.exists():
+                target.mkdir()
+                shutil.copystat(source, target)
+        elif source.is_dir():
+            shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        elif not os.path.lexists(target):
+            shutil.copy2(source, target)
+
+
+def _copy_link_targets(source_root: Path, target_root: Path) -> None:
+    """Copy the targets of symlinks that dangle in the new rootfs (e.g. Debian's stdlib
+    links sitecustomize.py to /etc/python3.X), until none is left."""
+    for _ in range(MAX_LINK_DEPTH):
+        dangling = []
+        for path in target_root.rglob("*"):
+            if not path.is_symlink():
+                continue
+            inside = PurePosixPath("/") / path.relative_to(target_root)
+            resolved = _link_target(inside, path)
+            if not _exists_inside(target_root, resolved):
+                dangling.append(resolved)
+        copied = [p for p in dangling if _exists_inside(source_root, p)]
+        if not copied:
+            return
+        for resolved in copied:
+            _copy_out(source_root, target_root, resolved)
+    raise StandinBuildError("symlinks in the runtime rootfs keep pointing at missing files")
+
+
+def _exists_inside(root: Path, path: str, depth: int = 0) -> bool:
+    """Whether ``path`` exists in ``root`` when symlinks are resolved inside ``root``."""
+    if depth > MAX_LINK_DEPTH:
+        return False
+    current = PurePosixPath("/")
+    parts = PurePosixPath(path).parts[1:]
+    for index, part in enumerate(parts):
+        current = current / part
+        host = _inside(root, current)
+        if host.is_symlink():
+            resolved = _link_target(current, host)
+            return _exists_inside(root, posixpath.join(resolved, *parts[index + 1 :]), depth + 1)
+        if not host.exists():
+            return False
+    return True
+
+
+def _write_accounts(target: Path) -> None:
+    """passwd/group as distroless has them, the user's home, and a sticky /tmp."""
+    etc = target / "etc"
+    etc.mkdir(exist_ok=True)
+    home = f"/home/{RUNTIME_USER}"
+    (etc / "passwd").write_text(
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+        f"{RUNTIME_USER}:x:{RUNTIME_UID}:{RUNTIME_UID}:{RUNTIME_USER}:{home}:/sbin/nologin\n"
+    )
+    (etc / "group").write_text(f"root:x:0:\nnogroup:x:65534:\n{RUNTIME_USER}:x:{RUNTIME_UID}:\n")
+    for folder, mode, owner in (("root", 0o700, 0), (home.lstrip("/"), 0o700, RUNTIME_UID)):
+        path = target / folder
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(mode)
+        os.chown(path, owner, owner)
+    (target / "tmp").mkdir(exist_ok=True)
+    (target / "tmp").chmod(0o1777)
+
+
+def _check_runtime(target: Path, recipe: DebootstrapRecipe) -> None:
+    """Python starts in the new rootfs with what teams rely on; no shell is left in it."""
+    for shell in ("bin/sh", "usr/bin/sh", "bin/bash", "usr/bin/bash"):
+        if os.path.lexists(target / shell):
+            raise StandinBuildError(f"the runtime rootfs still has /{shell}")
+    code = (
+        "import ssl, sqlite3, ctypes, zlib, bz2, lzma, json, zoneinfo; "
+        "ssl.create_default_context(); zoneinfo.ZoneInfo('Europe/Paris'); print(1)"
+    )
+    cmd = ["chroot", str(target), f"/usr/bin/python{recipe.python}", "-c", code]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_CHROOT_ENV, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise StandinBuildError("python hangs in the runtime rootfs") from None
+    if done.returncode != 0 or done.stdout.strip() != "1":
+        raise StandinBuildError(f"python does not run in the runtime rootfs:\n{done.stderr}")
+
+
 def _recipe_labels(recipe: DebootstrapRecipe, python_version: str) -> dict[str, str]:
     return {
         "harness.recipe": recipe.digest(),
@@ -441,8 +690,9 @@ def _recipe_labels(recipe: DebootstrapRecipe, python_version: str) -> dict[str, 
     }
 
 
-def _import_changes(labels: dict[str, str]) -> list[str]:
-    """Dockerfile instructions applied by the import: labels, then what slim images set."""
+def _import_changes(labels: dict[str, str], runtime_python: str | None = None) -> list[str]:
+    """Dockerfile instructions applied by the import: labels, then what slim images set (or,
+    for a runtime-only image, what distroless sets: its user and the interpreter)."""
     changes = []
     for key, value in sorted(labels.items()):
         if "\n" in key + value:
@@ -451,6 +701,15 @@ def _import_changes(labels: dict[str, str]) -> list[str]:
         changes.append(
             f"LABEL {json.dumps(key, ensure_ascii=False)}={json.dumps(value, ensure_ascii=False)}"
         )
+    if runtime_python is not None:
+        # CMD, not ENTRYPOINT: `docker run IMAGE /usr/bin/python3.X -c ...` works as written.
+        return [
+            *changes,
+            "ENV LANG=C.UTF-8",
+            f"USER {RUNTIME_UID}",
+            "WORKDIR /home/nonroot",
+            f"CMD {json.dumps([runtime_python])}",
+        ]
     return [*changes, "ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]']
 
 

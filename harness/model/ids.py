@@ -65,24 +65,6 @@ def container_name(run_id: str, cell: str, repeat: int) -> str:
     return docker_safe(f"harness-{run_id}-{cell}-r{repeat}")[:200]
 
 
-def result_file_name(cell: str, repeat: int) -> str:
-    return f"{docker_safe(cell)}.r{repeat}.json"
-
-
-SBOM_DIR = "sbom"
-SBOM_INDEX = f"{SBOM_DIR}/index.json"
-
-
-def cell_sbom_path(cell: str, repeat: int) -> str:
-    """A cell's SBOM, relative to the run folder: the result file's stem + ``.cdx.json``."""
-    return f"{SBOM_DIR}/{result_file_name(cell, repeat).removesuffix('.json')}.cdx.json"
-
-
-def base_sbom_path(base: str) -> str:
-    """A base's SBOM (its OS packages), relative to the run folder."""
-    return f"{SBOM_DIR}/{docker_safe(base)}.cdx.json"
-
-
 def new_run_id() -> str:
     """Sortable by time, unique across concurrent runs on one host."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(3)}"

@@ -307,6 +307,11 @@ class DebootstrapSpec(Strict):
         default_factory=list, description="more Debian packages installed into the stand-in"
     )
 
+    runtime_only: bool = Field(
+        False,
+        description="a distroless-like runtime: only pythonX.Y, its libraries, CA bundle and"
+        " tzdata, FROM scratch; no shell, apt or pip; user 65532; /usr/bin/pythonX.Y",
+    )
     _suite_known = field_validator("suite")(_suite)
 
     @field_validator("python")

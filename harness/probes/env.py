@@ -19,7 +19,7 @@ from typing import Any
 from _common import run_probe
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
-OS_RELEASE_KEYS = ("NAME", "VERSION_ID", "PRETTY_NAME", "ID")
+OS_RELEASE_KEYS = ("NAME", "VERSION_ID", "VERSION_CODENAME", "PRETTY_NAME", "ID")
 CGROUP_ROOT = "/sys/fs/cgroup"
 PT_INTERP = 3
 # cgroup v1 writes "no limit" as a page-rounded LONG_MAX; anything this large is no limit.
@@ -38,7 +38,8 @@ def read_text(path: str) -> str | None:
 
 
 def os_release() -> dict[str, str | None]:
-    """NAME, VERSION_ID, PRETTY_NAME and ID from os-release (None each when absent)."""
+    """NAME, VERSION_ID, VERSION_CODENAME, PRETTY_NAME and ID from os-release (None each
+    when absent); the codename names the suite whose file index maps a missing file."""
     values: dict[str, str] = {}
     for path in OS_RELEASE_FILES:
         text = read_text(path)

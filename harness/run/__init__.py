@@ -1,1 +1,1 @@
-"""Running a matrix: the pipeline, the pytest plugin, one cell's steps, probes, scheduling."""
+"""Running a matrix: the executor, one cell's steps, bases' facts, probes, scheduling."""

@@ -16,13 +16,14 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
+from packaging.utils import canonicalize_name
 
 from harness import __version__
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
@@ -36,6 +37,7 @@ from harness.engine.container import (
     Mount,
     shell_join,
 )
+from harness.model.errors import ResultsError
 from harness.model.ids import DEFAULT_INSTALLER, container_name, installer_step
 from harness.model.matrix import Cell, DepsetSpec, Settings, resolve_ca_bundle
 from harness.model.probe_output import (
@@ -45,10 +47,12 @@ from harness.model.probe_output import (
     TESTS_PROBE,
     parse_probe_output,
 )
+from harness.model.results import CellRecord, Probes, Step
 from harness.model.status import FAILING
 from harness.run import pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
-from harness.store.rundir import write_atomic, write_json
+from harness.store.files import CELLS_DIR, LOGS_DIR
+from harness.store.rundir import write_atomic, write_cell
 
 VENV = "/opt/harness-venv"
 # A non-root image's container runs as root (see ContainerSpec.user): the system packages
@@ -102,13 +106,37 @@ class CellJob:
 
 
 @dataclass
+class CellFacts:
+    """What a cell learns while it runs, field by field; ``CellRun._finish`` turns it into
+    the one frozen ``CellRecord``. ``None``: not learned (the key is then not written,
+    except for the fields every record has)."""
+
+    container: str | None = None
+    package_manager: str | None = None
+    reason: str | None = None
+    environment_limit: str | None = None
+    failure_kind: str | None = None  # the base's, when the user's Dockerfile did not build
+    engine_lost: bool = False  # not a result: --resume runs the cell again
+    probes_offline: bool = False
+    distributions: list[dict[str, Any]] = field(default_factory=list)
+    download_bytes: int | None = None
+    pip_report_environment: Any = None
+    installer: dict[str, Any] | None = None
+    probes: dict[str, Any] = field(default_factory=dict)
+    size_start_bytes: int | None = None
+    size_added_bytes: int | None = None
+    size_probes_bytes: int | None = None
+    size_measure_seconds: float | None = None
+
+
+@dataclass
 class CellRun:
     job: CellJob
     client: docker.DockerClient
     redactor: Redactor
     log: Callable[[str], None] = lambda _line: None
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    record: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    facts: CellFacts = field(default_factory=CellFacts)
     full_log: list[str] = field(default_factory=list)
     network_cut: bool = False
     # The writable layer's size after the last install step (None: not measured yet), and
@@ -116,42 +144,44 @@ class CellRun:
     size_mark: int | None = None
     size_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.facts.installer is None:
+            self.facts.installer = _planned_installer(self.job)
+
     # -- entry point -----------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> CellRecord:
+        """Run the cell and return its record (the cell file is written from it)."""
         job = self.job
         started = time.time()
-        self.record = _new_record(job)
+        self.facts = CellFacts(installer=_planned_installer(job))
         if job.base["status"] == "failed":  # the user's own Dockerfile did not build
-            self.record["failure_kind"] = job.base.get("failure_kind")
-            self._finish("failed", f"base {job.cell.base}: {job.base.get('reason')}", started)
-            return self.record
+            self.facts.failure_kind = job.base.get("failure_kind")
+            return self._finish(
+                "failed", f"base {job.cell.base}: {job.base.get('reason')}", started
+            )
         if job.base["status"] != "available":
-            self._finish("unavailable", f"base unavailable: {job.base.get('reason')}", started)
-            return self.record
+            return self._finish(
+                "unavailable", f"base unavailable: {job.base.get('reason')}", started
+            )
         missing_installer = installer_unavailable(job)
         if missing_installer:
-            self._finish("unavailable", missing_installer, started)
-            return self.record
+            return self._finish("unavailable", missing_installer, started)
         problem = project.write_lock_export(job)
         if problem:  # the lock file changed or vanished since the matrix loaded
-            self._finish("error", problem, started)
-            return self.record
+            return self._finish("error", problem, started)
         try:
             with CellContainer(self.client, self._container_spec()) as box:
-                self.record["container"] = job_container_name(job)
+                self.facts.container = job_container_name(job)
                 self._start_sizing(box)
                 self._run_steps(box)
                 self._record_size(box)
         except docker.errors.ImageNotFound as err:
-            self._finish("unavailable", f"image not found: {err}", started)
-            return self.record
+            return self._finish("unavailable", f"image not found: {err}", started)
         except ENGINE_ERRORS as err:
-            self.record["engine_lost"] = True  # not a result: --resume runs the cell again
-            self._finish("error", f"docker engine: {_one_line(str(err))}", started)
-            return self.record
-        self._finish(self._status(), self.record.get("reason"), started)
-        return self.record
+            self.facts.engine_lost = True  # not a result: --resume runs the cell again
+            return self._finish("error", f"docker engine: {_one_line(str(err))}", started)
+        return self._finish(self._status(), self.facts.reason, started)
 
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
@@ -161,7 +191,7 @@ class CellRun:
             return
         box.disconnect_network()
         self.network_cut = True
-        self.record["probes_offline"] = True
+        self.facts.probes_offline = True
         python = f"{VENV}/bin/python"
         self._probe(box, python, ENV_PROBE, [])
         if self.job.depset.imports:
@@ -177,7 +207,7 @@ class CellRun:
 
     def _install(self, box: CellContainer) -> bool:
         family = self._package_manager(box)
-        self.record["package_manager"] = family
+        self.facts.package_manager = family
         if self.job.depset.system and not self._sized(box, self._system_packages(box, family)):
             return False
         if self.job.warm_image:
@@ -211,7 +241,7 @@ class CellRun:
     def _start_sizing(self, box: CellContainer) -> None:
         """The fresh container's layer: what the steps' bytes are counted from."""
         self.size_mark = self._measure_size(box)
-        self.record["size_start_bytes"] = self.size_mark
+        self.facts.size_start_bytes = self.size_mark
 
     def _sized(self, box: CellContainer, passed: bool) -> bool:
         """Attribute the bytes the last install step added to it (``bytes_added``).
@@ -220,11 +250,11 @@ class CellRun:
         step's figure is what stays in the image. Warm steps did their work in the
         snapshot image, outside this container's layer, and are not measured."""
         step = self.steps[-1] if self.steps else None
-        if step is None or step.get("warm") or step["kind"] != "install":
+        if step is None or step.warm or step.kind != "install":
             return passed
         size = self._measure_size(box)
         if size is not None and self.size_mark is not None:
-            step["bytes_added"] = size - self.size_mark
+            self._amend(bytes_added=size - self.size_mark)
         self.size_mark = size
         return passed
 
@@ -232,10 +262,10 @@ class CellRun:
         """The cell's total, and what was written after the install steps (the probes'
         and tests' caches and files): start + the steps' ``bytes_added`` + this = total."""
         total = self._measure_size(box)
-        self.record["size_added_bytes"] = total
+        self.facts.size_added_bytes = total
         if total is not None and self.size_mark is not None:
-            self.record["size_probes_bytes"] = total - self.size_mark
-        self.record["size_measure_seconds"] = round(self.size_seconds, 3)
+            self.facts.size_probes_bytes = total - self.size_mark
+        self.facts.size_measure_seconds = round(self.size_seconds, 3)
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
@@ -259,7 +289,7 @@ class CellRun:
                 else f"the depset names no system packages for {family}"
             )
             self._record_step("system-packages", "install", "unsupported", 0.0, None, "", why)
-            self.record["reason"] = f"system packages requested but {why}"
+            self.facts.reason = f"system packages requested but {why}"
             return False
         command = system_install_command(family, packages)  # type: ignore[arg-type]
         # A package manager needs root; an image whose default user is not root (USER app)
@@ -278,15 +308,15 @@ class CellRun:
             "was not measured (a limit of this environment, not of the base)"
         )
         self._record_step("system-packages", "install", "unavailable", 0.0, None, "", limit)
-        self.record["environment_limit"] = limit
-        self.record["reason"] = f"environment limit: {limit}"
+        self.facts.environment_limit = limit
+        self.facts.reason = f"environment limit: {limit}"
         return False
 
     def _record_warm_step(self, name: str, done: str) -> None:
         """A step the warm snapshot image already did: 0 s, and never a measurement."""
         note = f"warm: {done} in {str(self.job.warm_image)[:19]} (not measured)"
         self._record_step(name, "install", "passed", 0.0, 0, "", note, command=note)
-        self.steps[-1]["warm"] = True
+        self._amend(warm=True)
 
     def _installer_step(self, box: CellContainer) -> bool:
         """The depset's requirements, installed by this cell's installer."""
@@ -298,12 +328,9 @@ class CellRun:
         command = pip_install_command(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
             outcome = self._step(box, "pip-install", "install", command, self._default_user())
-            step = self.steps[-1]
-            step["attempt"] = attempt + 1
-            step["failure_kind"] = (
-                self._pip_failure_kind(box, outcome) if outcome.exit_code else None
-            )
-            if step["failure_kind"] != "network" or attempt == NETWORK_RETRIES:
+            kind = self._pip_failure_kind(box, outcome) if outcome.exit_code else None
+            self._amend(attempt=attempt + 1, failure_kind=kind)
+            if kind != "network" or attempt == NETWORK_RETRIES:
                 break
             self.log(f"network failure in pip install, retry {attempt + 1}/{NETWORK_RETRIES}")
         self._read_pip_results(box, outcome.output)
@@ -314,16 +341,13 @@ class CellRun:
         command = uv_install_shell(self.job, self._wheelhouses())
         for attempt in range(1 + NETWORK_RETRIES):
             outcome = self._step(box, installer_step("uv"), "install", command)
-            step = self.steps[-1]
-            step["attempt"] = attempt + 1
-            step["failure_kind"] = (
-                uv.classify_uv_failure(outcome.output) if outcome.exit_code else None
-            )
-            if step["failure_kind"] != "network" or attempt == NETWORK_RETRIES:
+            kind = uv.classify_uv_failure(outcome.output) if outcome.exit_code else None
+            self._amend(attempt=attempt + 1, failure_kind=kind)
+            if kind != "network" or attempt == NETWORK_RETRIES:
                 break
             self.log(f"network failure in uv install, retry {attempt + 1}/{NETWORK_RETRIES}")
-        step["uv_seconds"] = uv.step_seconds(outcome.stderr)  # uv's own resolve/prepare/...
-        self.record["distributions"] = uv.distributions_from_uv_output(
+        self._amend(uv_seconds=uv.step_seconds(outcome.stderr))  # uv's resolve/prepare/...
+        self.facts.distributions = uv.distributions_from_uv_output(
             outcome.stdout,
             outcome.stderr,
             requested=self.job.depset.pip,
@@ -342,14 +366,25 @@ class CellRun:
         with --log it went to the log only, so the cause lines are read from there."""
         detail = box.exec(["sh", "-c", f"tail -c {PIP_LOG_TAIL_BYTES} {WORK}/pip.log"], 60)
         kind = pipreport.classify_failure(outcome.output + "\n" + detail.stdout)
-        failure = pipfailure.diagnose(
-            outcome.output, detail.stdout, kind, self.record.get("package_manager")
+        family = self.facts.package_manager
+        ca = ca_bundle_path(self.job.settings, self.job.matrix_dir)
+        context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
+            family,
+            _system_packages_of(self.job.depset, family),
+            self.job.base.get("env"),
+            cafile=str(ca) if ca else None,
+            index_url=self.job.settings.index_url,
         )
-        step = self.steps[-1]
-        step["failure"] = self.redactor.deep(failure.to_dict())
-        if failure.cause:
-            step["log_detail"] = self.redactor.text("\n".join(failure.cause))
-        step["failure_summary"] = self.redactor.text(failure.one_line())
+        failure = pipfailure.diagnose(outcome.output, detail.stdout, kind, family, context)
+        self._amend(
+            failure=self.redactor.deep(failure.to_dict()),
+            failure_summary=self.redactor.text(failure.one_line()),
+            **(
+                {"log_detail": self.redactor.text("\n".join(failure.cause))}
+                if failure.cause
+                else {}
+            ),
+        )
         return pipfailure.refine_kind(failure, kind)
 
     def _after_install_step(self, outcome: ExecOutcome) -> bool:
@@ -357,13 +392,13 @@ class CellRun:
             return True
         limit = self._environment_limit(outcome.output)
         if limit:
-            self.steps[-1]["status"] = "unavailable"
-            self.record["environment_limit"] = limit
-            self.record["reason"] = f"environment limit: {limit}"
-        elif self.steps[-1].get("failure_kind"):
+            self._amend(status="unavailable")
+            self.facts.environment_limit = limit
+            self.facts.reason = f"environment limit: {limit}"
+        elif self.steps[-1].failure_kind:
             step = self.steps[-1]
-            summary = step.get("failure_summary")
-            self.record["reason"] = f"{step['name']}: {step['failure_kind']}" + (
+            summary = step.failure_summary
+            self.facts.reason = f"{step.name}: {step.failure_kind}" + (
                 f": {summary}" if summary else ""
             )
         return False
@@ -388,11 +423,12 @@ class CellRun:
         for dist in dists:
             if not dist["wheel"]:
                 dist["build_seconds"] = _build_seconds(durations, dist["name"])
-        _mark_failed_build(dists, self.steps[-1].get("failure") if self.steps else None)
-        self.record["distributions"] = dists
-        self.record["download_bytes"] = pipreport.downloaded_bytes(log)
-        self.record["pip_report_environment"] = (report or {}).get("environment")
-        self.record["installer"] = {"name": "pip", "version": (report or {}).get("pip_version")}
+        failure = self.steps[-1].failure if self.steps else None
+        _mark_failed_build(dists, failure.to_dict() if failure else None)
+        self.facts.distributions = dists
+        self.facts.download_bytes = pipreport.downloaded_bytes(log)
+        self.facts.pip_report_environment = (report or {}).get("environment")
+        self.facts.installer = {"name": "pip", "version": (report or {}).get("pip_version")}
 
     # -- probes --------------------------------------------------------------------------
 
@@ -400,16 +436,18 @@ class CellRun:
         """Record one probe; False when the container is gone and nothing more can run."""
         argv = [python, self._probe_path(name), *args]
         outcome = self._step(box, f"probe:{name}", "probe", shell_join(argv), self._default_user())
-        step = self.steps[-1]
+        status = self.steps[-1].status
         parsed, problem = parse_probe_output(outcome.stdout)
-        if parsed is None:
-            if step["status"] in ("passed", "failed"):  # timeout/oom say more than "no JSON"
-                step["status"] = "error"
-            step["error"] = problem
+        if parsed is not None:
+            problem = probe_shape_problem(name, parsed)  # the record's types, checked here
+        if parsed is None or problem is not None:
+            if status in ("passed", "failed"):  # timeout/oom say more than "no JSON"
+                status = "error"
+            self._amend(status=status, error=problem)
             parsed = {"status": "error", "error": problem}
-        elif step["status"] == "passed" and parsed.get("status") != "passed":
-            step["status"] = "failed"
-        self.record["probes"][name] = self.redactor.deep(parsed)
+        elif status == "passed" and parsed.get("status") != "passed":
+            self._amend(status="failed")
+        self.facts.probes[name] = self.redactor.deep(parsed)
         return not outcome.container_died
 
     def _tests(self, box: CellContainer) -> bool:
@@ -420,13 +458,12 @@ class CellRun:
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
         record, reason = project.tests_outcome(self.job, outcome, junit)
-        step = self.steps[-1]
-        if step["status"] == "passed" and record["status"] != "passed":
-            step["status"] = "failed"
+        if self.steps[-1].status == "passed" and record["status"] != "passed":
+            self._amend(status="failed")
         if reason:
-            step["reason"] = reason
-            self.record["reason"] = self.record.get("reason") or reason
-        self.record["probes"][TESTS_PROBE] = self.redactor.deep(record)
+            self._amend(reason=reason)
+            self.facts.reason = self.facts.reason or reason
+        self.facts.probes[TESTS_PROBE] = self.redactor.deep(record)
         return not outcome.container_died
 
     def _probe_path(self, name: str) -> str:
@@ -457,9 +494,8 @@ class CellRun:
             None,
             command=command,
             outcome=outcome,
+            user=user,
         )
-        if user:
-            self.steps[-1]["user"] = user
         return outcome
 
     def _timeout(self, kind: str) -> float:
@@ -478,6 +514,7 @@ class CellRun:
         *,
         command: str = "",
         outcome: ExecOutcome | None = None,
+        user: str = "",
     ) -> None:
         clean = self.redactor.text(output)
         step: dict[str, Any] = {
@@ -504,17 +541,24 @@ class CellRun:
             # The exec itself failed (engine restarting, container removed): say so, rather
             # than "the probe printed nothing", and let --resume run the cell again.
             step["reason"] = _one_line(outcome.stderr) or "lost the container or the engine"
-            self.record["engine_lost"] = True
-        self.steps.append(step)
+            self.facts.engine_lost = True
+        if user:
+            step["user"] = user
+        self.steps.append(Step.model_validate(step))
         self.full_log.append(f"=== {name} ({status}, {seconds:.1f} s) $ {step['command']}\n{clean}")
 
     def _status(self) -> str:
         for step in self.steps:
-            if step["status"] != "passed":
-                return str(step["status"])
+            if step.status != "passed":
+                return str(step.status)
         return "passed"
 
-    def _finish(self, status: str, reason: str | None, started: float) -> None:
+    def _amend(self, **fields: Any) -> None:
+        """The last step, with what was learned after it ran (a new frozen Step)."""
+        self.steps[-1] = Step.model_validate({**self.steps[-1].to_dict(), **fields})
+
+    def _finish(self, status: str, reason: str | None, started: float) -> CellRecord:
+        """The one construction of the cell's frozen record, from what it learned."""
         expected = self.job.cell.expected_failure
         if expected and status in FAILING:
             status = "expected-failure"
@@ -522,18 +566,58 @@ class CellRun:
             status = "unexpected-pass"
         if reason is None and status not in ("passed", "unexpected-pass"):
             reason = _first_problem(self.steps)
-        self.record.update(
-            status=status,
-            reason=reason,
-            steps=self.steps,
-            started_at=_iso(started),
-            ended_at=_iso(time.time()),
-            seconds=round(time.time() - started, 3),
-            install_seconds=round(
-                sum(s["seconds"] for s in self.steps if s["kind"] == "install"), 3
+        job, facts, ended = self.job, self.facts, time.time()
+        # Every record has these keys (null when not learned), in this order ...
+        fields: dict[str, Any] = {
+            "id": job.cell.id,
+            "base": job.cell.base,
+            "depset": job.cell.depset,
+            "repeat": job.repeat,
+            "status": status,
+            "reason": reason,
+            "standin": job.base.get("standin"),
+            "container": facts.container,
+            "package_manager": facts.package_manager,
+            "steps": [step.to_dict() for step in self.steps],
+            "distributions": facts.distributions,
+            "download_bytes": facts.download_bytes,
+            "size_added_bytes": facts.size_added_bytes,
+            "probes": facts.probes,
+            "probes_offline": facts.probes_offline,
+            "expected_failure": expected.model_dump() if expected else None,
+            "runner_pid": os.getpid(),
+            "warm": job.warm,
+            "installer": facts.installer,
+            "started_at": _iso(started),
+            "ended_at": _iso(ended),
+            "seconds": round(ended - started, 3),
+            "install_seconds": round(
+                sum(s.seconds or 0.0 for s in self.steps if s.kind == "install"), 3
             ),
-            reproducer=reproducer(self.job, self.steps, self._mounts(), self._env()),
-        )
+            "reproducer": reproducer(self.job, self.steps, self._mounts(), self._env()),
+        }
+        # ... and these only when the cell learned them.
+        learned = {
+            "failure_kind": facts.failure_kind,
+            "environment_limit": facts.environment_limit,
+            "pip_report_environment": facts.pip_report_environment,
+            "size_start_bytes": facts.size_start_bytes,
+            "size_probes_bytes": facts.size_probes_bytes,
+            "size_measure_seconds": facts.size_measure_seconds,
+            "engine_lost": facts.engine_lost or None,
+        }
+        fields.update({k: v for k, v in learned.items() if v is not None})
+        if facts.container is not None:  # measured from the fresh container, maybe unknown
+            fields.setdefault("size_start_bytes", facts.size_start_bytes)
+        if self.redactor is not None:  # the reproducer's env, engine errors, probe output
+            fields = self.redactor.deep(fields)
+        try:
+            return CellRecord.from_dict(fields, f"cell {job.cell.id}")
+        except ResultsError as err:  # a failing cell is data: say what could not be recorded
+            kept = {k: fields[k] for k in ("id", "base", "depset", "repeat", "started_at")}
+            return CellRecord.from_dict(
+                {**kept, "status": "error", "reason": f"harness could not record it: {err.what}"}
+            )
 
     # -- container set-up ---------------------------------------------------------------
 
@@ -742,15 +826,17 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
 
 
 def reproducer(
-    job: CellJob, steps: list[dict[str, Any]], mounts: list[Mount], env: dict[str, str]
+    job: CellJob,
+    steps: Sequence[Step | Mapping[str, Any]],
+    mounts: list[Mount],
+    env: dict[str, str],
 ) -> dict[str, Any]:
     """A Dockerfile and the docker commands that redo this cell by hand."""
+    typed = [s if isinstance(s, Step) else Step.model_validate(s) for s in steps]
     image = job.base.get("image") or job.base.get("reference") or "IMAGE"
     name = job_container_name(job)
-    installs = [
-        s for s in steps if s["kind"] == "install" and s["name"] != "detect-package-manager"
-    ]
-    probes = [s for s in steps if s["kind"] == "probe"]
+    installs = [s for s in typed if s.kind == "install" and s.name != "detect-package-manager"]
+    probes = [s for s in typed if s.kind == "probe"]
     lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
     lines += project.dockerfile_lines(job)
@@ -761,7 +847,7 @@ def reproducer(
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
     lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
-    lines += [f"RUN {s['command']}" for s in probes if s["name"] == project.TESTS_STEP]
+    lines += [f"RUN {s.command}" for s in probes if s.name == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
@@ -773,29 +859,27 @@ def reproducer(
         f"--entrypoint sleep {image} infinity"
     ]
     commands += [
-        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
-        + _quote(s["command"])
+        f"docker exec{' -u ' + s.user if s.user else ''} {name} sh -c " + _quote(s.command or "")
         for s in installs
     ]
     commands.append(f"docker network disconnect {job.cell.install_network} {name}")
     commands += [
-        f"docker exec{' -u ' + s['user'] if s.get('user') else ''} {name} sh -c "
-        + _quote(s["command"])
+        f"docker exec{' -u ' + s.user if s.user else ''} {name} sh -c " + _quote(s.command or "")
         for s in probes
     ]
     commands.append(f"docker rm -f {name}")
     return {"dockerfile": "\n".join(lines) + "\n", "commands": commands}
 
 
-def _dockerfile_runs(installs: list[dict[str, Any]], default_user: str) -> list[str]:
+def _dockerfile_runs(installs: list[Step], default_user: str) -> list[str]:
     """RUN lines, switching USER around the steps that ran as root on a non-root image."""
     lines, current = [], default_user
     for step in installs:
-        wanted = "root" if step.get("user") == ROOT_USER else default_user
+        wanted = "root" if step.user == ROOT_USER else default_user
         if wanted != current:
             lines.append(f"USER {wanted}")
             current = wanted
-        lines.append(f"RUN {step['command'].replace(WORK, '/tmp')}")
+        lines.append(f"RUN {(step.command or '').replace(WORK, '/tmp')}")
     if current != default_user:
         lines.append(f"USER {default_user}")
     return lines
@@ -815,11 +899,11 @@ def _step_status(outcome: ExecOutcome) -> str:
     return "passed" if outcome.exit_code == 0 else "failed"
 
 
-def _first_problem(steps: list[dict[str, Any]]) -> str | None:
+def _first_problem(steps: list[Step]) -> str | None:
     for step in steps:
-        if step["status"] != "passed":
-            detail = step.get("reason") or step.get("error") or step.get("failure_kind")
-            return f"{step['name']} {step['status']}" + (f": {detail}" if detail else "")
+        if step.status != "passed":
+            detail = step.reason or step.error or step.failure_kind
+            return f"{step.name} {step.status}" + (f": {detail}" if detail else "")
     return None
 
 
@@ -830,9 +914,9 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
     if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
         return
     name, _, version = str(failure["distribution"]).partition(" ")
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for dist in dists:
-        if re.sub(r"[-_.]+", "-", str(dist.get("name"))).lower() == wanted:
+        if canonicalize_name(str(dist.get("name"))) == wanted:
             dist["failed"] = "build"
             return
     dists.append(
@@ -842,42 +926,30 @@ def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | No
 
 
 def _build_seconds(durations: dict[str, float], name: str) -> float | None:
-    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    wanted = canonicalize_name(name)
     for key, seconds in durations.items():
-        if re.sub(r"[-_.]+", "-", key).lower() == wanted:
+        if canonicalize_name(key) == wanted:
             return seconds
     return None
 
 
-def _new_record(job: CellJob) -> dict[str, Any]:
-    return {
-        "id": job.cell.id,
-        "base": job.cell.base,
-        "depset": job.cell.depset,
-        "repeat": job.repeat,
-        "status": None,
-        "reason": None,
-        "standin": job.base.get("standin"),
-        "container": None,
-        "package_manager": None,
-        "steps": [],
-        "distributions": [],
-        "download_bytes": None,
-        "size_added_bytes": None,
-        "probes": {},
-        "probes_offline": False,
-        "expected_failure": (
-            job.cell.expected_failure.model_dump() if job.cell.expected_failure else None
-        ),
-        "runner_pid": os.getpid(),
-        "warm": job.warm,
-        "installer": installer_record(job)
-        or (
-            {"name": job.cell.installer, "version": None}
-            if project.needs_pip_step(job.depset)
-            else None
-        ),
-    }
+def _planned_installer(job: CellJob) -> dict[str, Any] | None:
+    """The installer the record names before the install step says more (pip's version)."""
+    return installer_record(job) or (
+        {"name": job.cell.installer, "version": None}
+        if project.needs_pip_step(job.depset)
+        else None
+    )
+
+
+def probe_shape_problem(name: str, output: dict[str, Any]) -> str | None:
+    """Why a probe's JSON is not what the record's type for it says (a user's probe that
+    prints ``"seconds": "slow"``), or None: the cell records an error, never crashes."""
+    try:
+        Probes.from_dict({name: output}, f"probe {name}")
+    except ResultsError as err:
+        return err.what.replace(" (not the shape of a harness results.json)", "")
+    return None
 
 
 def _safe(fn: Callable[[], Any]) -> Any:
@@ -895,7 +967,20 @@ def _iso(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
 
 
-def write_cell_result(out_dir: Path, file_name: str, record: dict[str, Any], log: str) -> Path:
+def write_cell_result(
+    out_dir: Path, file_name: str, record: CellRecord | Mapping[str, Any], log: str
+) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
-    write_atomic(out_dir / "logs" / file_name.replace(".json", ".log"), log)
-    return write_json(out_dir / "cells" / file_name, record)
+    write_atomic(out_dir / LOGS_DIR / file_name.replace(".json", ".log"), log)
+    if not isinstance(record, CellRecord):
+        record = CellRecord.from_dict(record, file_name)
+    return write_cell(out_dir / CELLS_DIR / file_name, record)
+
+
+def _system_packages_of(depset: DepsetSpec, family: str | None) -> list[str]:
+    """The system packages the depset asks of this package manager (none when unknown)."""
+    if family == "apt":
+        return list(depset.system.get("apt") or [])
+    if family == "apk":
+        return list(depset.system.get("apk") or [])
+    return []

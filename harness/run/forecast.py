@@ -1,4 +1,4 @@
-"""The preflight of a matrix: every selected cell's pip requirements predicted for its base.
+"""The preflight of a matrix: every selected cell's Python requirements predicted for its base.
 
 ``run.preflight`` predicts one requirement list for one set of base facts; this module
 feeds it a matrix: the facts come from each resolved base's env probe (cached by image id,
@@ -6,19 +6,38 @@ never guessed from the base's name), the index options from the matrix's setting
 wheelhouses, so the CPU torch in /opt/wheels is seen, and its indexes) and the depset's
 ``pip_args``. Cells run concurrently: a prediction mostly waits on the index.
 
+Every kind of depset is read into one requirement list, on the host:
+
+- ``pip``: as written.
+- ``requirements`` files: read as pip reads them (``-r`` includes, ``-c`` constraints
+  passed to pip, index options); hashes dropped; editable, local and URL lines named in
+  the notes and not predicted.
+- ``lockfile``: every pin of the export (``model.lockfiles``), its markers evaluated for
+  the base (not the host), hashes dropped.
+- ``project``: its dependencies (and selected extras) from metadata pip builds on the
+  host (its build backend runs here: noted); with a lock file the project is installed
+  ``--no-deps``, so the pins are the prediction. The project itself is built on the base
+  and is not predicted.
+
 Used by ``harness preflight`` and by a run's prepare stage (``settings.preflight``), whose
 predictions ``attach_predictions`` puts next to what the install really did.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.model.matrix import Cell, Matrix, Settings
+from packaging.requirements import InvalidRequirement, Requirement
+
+from harness.model.errors import ConfigurationError
+from harness.model.lockfiles import export_lockfile
+from harness.model.matrix import Cell, DepsetSpec, Matrix, Settings
 from harness.run.cell import ca_bundle_path
 from harness.run.preflight import (
     DEFAULT_TIMEOUT_S,
@@ -26,6 +45,7 @@ from harness.run.preflight import (
     CellPrediction,
     IndexOptions,
     compare_with_install,
+    project_metadata,
     run_preflight,
 )
 
@@ -125,6 +145,10 @@ class CellForecast:
         }
 
 
+def has_python_requirements(depset: DepsetSpec) -> bool:
+    return bool(depset.pip or depset.requirements or depset.lockfile or depset.project)
+
+
 def predict_cells(
     matrix: Matrix,
     cells: Sequence[Cell],
@@ -133,22 +157,37 @@ def predict_cells(
     jobs: int = DEFAULT_JOBS,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     predict: Predict = run_preflight,
+    python: str = sys.executable,
 ) -> list[CellForecast]:
-    """A forecast for every cell with pip requirements, in the cells' order.
+    """A forecast for every cell with Python requirements (any depset kind), in order.
 
     Cells asking the same base for the same requirements share one prediction.
     """
     settings = matrix.settings
     cert_path = ca_bundle_path(settings, matrix.path.parent)
     cert = str(cert_path) if cert_path else None
+    with_python = [c for c in cells if has_python_requirements(matrix.spec.depsets[c.depset])]
+    # Each depset's files are read (and a project's metadata built) once, for every base.
+    requests = {
+        name: depset_request(matrix, name, timeout_s=timeout_s, cert=cert, python=python)
+        for name in dict.fromkeys(c.depset for c in with_python)
+    }
     # One job per distinct (facts, requirements, options); a str is why there is none.
     jobs_for: dict[str, _Job | str] = {}
-    with_pip = [c for c in cells if matrix.spec.depsets[c.depset].pip]
-    for cell in with_pip:
-        depset = matrix.spec.depsets[cell.depset]
+    for cell in with_python:
+        depset, request = matrix.spec.depsets[cell.depset], requests[cell.depset]
         facts, problem = base_facts(bases.get(cell.base) or {"reason": "not resolved"})
-        options = index_options(settings, matrix.path.parent, depset.pip_args)
-        jobs_for[cell.id] = _Job(facts, tuple(depset.pip), options) if facts else str(problem)
+        if request.problem or facts is None:
+            jobs_for[cell.id] = str(request.problem or problem)
+            continue
+        options = index_options(settings, matrix.path.parent, [*depset.pip_args, *request.options])
+        options = replace(options, constraints=request.constraints)
+        requirements = tuple(request.for_base(facts))
+        jobs_for[cell.id] = (
+            _Job(facts, requirements, options)
+            if requirements
+            else "every requirement is local, a URL or excluded by its marker on this base"
+        )
     unique = list(dict.fromkeys(j for j in jobs_for.values() if isinstance(j, _Job)))
 
     def one(job: _Job) -> CellPrediction:
@@ -157,13 +196,17 @@ def predict_cells(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         answers = dict(zip(unique, pool.map(one, unique), strict=True))
     forecasts = []
-    for cell in with_pip:
-        job = jobs_for[cell.id]
-        requirements = tuple(matrix.spec.depsets[cell.depset].pip)
-        prediction, why_not = (answers[job], None) if isinstance(job, _Job) else (None, job)
-        forecasts.append(
-            CellForecast(cell.id, cell.base, cell.depset, requirements, prediction, why_not)
-        )
+    for cell in with_python:
+        job, request = jobs_for[cell.id], requests[cell.depset]
+        if isinstance(job, _Job):
+            answer = answers[job]
+            prediction = replace(answer, notes=(*request.notes, *answer.notes))
+            forecasts.append(
+                CellForecast(cell.id, cell.base, cell.depset, job.requirements, prediction)
+            )
+        else:
+            requirements = tuple(matrix.spec.depsets[cell.depset].pip)
+            forecasts.append(CellForecast(cell.id, cell.base, cell.depset, requirements, None, job))
     return forecasts
 
 
@@ -192,3 +235,156 @@ def attach_predictions(
         cell["preflight"] = prediction
         mismatches = compare_with_install(predicted, cell.get("distributions") or [])
         cell["preflight_mismatches"] = [m.to_dict() for m in mismatches]
+
+
+# -- what a depset asks pip for, from each of its kinds ------------------------------------
+
+_OPTION_WITH_VALUE = {
+    "-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url",
+    "-f", "--find-links", "--trusted-host", "-e", "--editable",
+}  # fmt: skip
+_COMMENT = re.compile(r"(^|\s)#.*$")
+_HASH = re.compile(r"\s--hash[=\s]\S+")
+_LOCAL = re.compile(r"^(?:\.|/|~|file:)|://| @ ")
+
+
+@dataclass(frozen=True)
+class DepsetRequest:
+    """What a depset's cell asks pip for, host-side: the depset's own ``pip`` list (kept as
+    written) and the lines read from its requirements files, lock file and project (their
+    markers are evaluated for each base), the index options those files add, and notes.
+    ``problem`` is why the depset cannot be predicted at all."""
+
+    literal: tuple[str, ...] = ()
+    marked: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # pip options found in requirements files
+    constraints: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    problem: str | None = None
+    extras: tuple[str, ...] = ()  # the project's extras its markers are evaluated with
+
+    def for_base(self, facts: BaseFacts) -> list[str]:
+        """The requirements for one base: marked lines whose marker holds, without it."""
+        environments = [{**facts.marker_environment(), "extra": e} for e in ("", *self.extras)]
+        kept = list(self.literal)
+        for line in self.marked:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                kept.append(line)
+                continue
+            marker = requirement.marker
+            if marker is not None and not any(marker.evaluate(env) for env in environments):
+                continue
+            requirement.marker = None
+            kept.append(str(requirement))
+        return list(dict.fromkeys(kept))
+
+
+def read_requirements_file(path: Path, seen: frozenset[Path] = frozenset()) -> DepsetRequest:
+    """A requirements file as pip reads it: ``-r`` includes (relative to the including
+    file), ``-c`` constraints, index options; hashes are dropped (pip refuses ``--hash``
+    outside a file, and a dry run downloads nothing to check). Editable, local and URL
+    requirements are left out and named."""
+    if path in seen:
+        return DepsetRequest()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        return DepsetRequest(problem=f"{path}: cannot be read ({err.strerror or err})")
+    parts = []
+    for raw in text.replace("\\\n", " ").splitlines():
+        line = _COMMENT.sub("", raw).strip()
+        if line:
+            parts.append(_requirements_line(path, line, seen))
+    return merge(parts)
+
+
+def _requirements_line(path: Path, line: str, seen: frozenset[Path]) -> DepsetRequest:
+    """One logical line of a requirements file, as a fragment of the request."""
+    words = line.split()
+    option, _, inline = words[0].partition("=")
+    value = inline or (words[1] if len(words) > 1 else "")
+    if option in ("-r", "--requirement"):
+        return read_requirements_file((path.parent / value).resolve(), seen | {path})
+    if option in ("-c", "--constraint"):
+        return DepsetRequest(constraints=(str((path.parent / value).resolve()),))
+    if option in ("-e", "--editable") or (not option.startswith("-") and _LOCAL.search(line)):
+        return DepsetRequest(notes=(f"{path.name}: {line} is local or a URL: not predicted",))
+    if option in ("-f", "--find-links") and "://" not in value:
+        return DepsetRequest(options=(option, str((path.parent / value).resolve())))
+    if option in _OPTION_WITH_VALUE:
+        return DepsetRequest(options=(option, value))
+    if option == "--no-index":
+        return DepsetRequest(options=(option,))
+    if option.startswith("-"):
+        return DepsetRequest(notes=(f"{path.name}: option {option} is not used by the prediction",))
+    return DepsetRequest(marked=(_HASH.sub("", line).strip(),))
+
+
+def merge(parts: Sequence[DepsetRequest]) -> DepsetRequest:
+    """Fragments in order; the first problem wins (the rest is then not predicted)."""
+    problem = next((p.problem for p in parts if p.problem), None)
+    if problem:
+        return DepsetRequest(problem=problem)
+    return DepsetRequest(
+        literal=tuple(x for p in parts for x in p.literal),
+        marked=tuple(x for p in parts for x in p.marked),
+        options=tuple(x for p in parts for x in p.options),
+        constraints=tuple(dict.fromkeys(x for p in parts for x in p.constraints)),
+        notes=tuple(dict.fromkeys(x for p in parts for x in p.notes)),
+        extras=tuple(x for p in parts for x in p.extras),
+    )
+
+
+def depset_request(
+    matrix: Matrix, name: str, *, timeout_s: float, cert: str | None, python: str
+) -> DepsetRequest:
+    """Everything a depset's pip step installs, read on the host (see ``DepsetRequest``)."""
+    depset = matrix.spec.depsets[name]
+    home = matrix.path.parent
+    parts = [DepsetRequest(literal=tuple(depset.pip))]
+    for value in depset.requirements:
+        read = read_requirements_file((home / value).resolve())
+        note = (
+            f"{value}: {len(read.marked)} requirement(s) with its includes, "
+            f"{len(read.constraints)} constraints file(s) passed to pip"
+        )
+        parts.append(replace(read, notes=(note, *read.notes)))
+    if depset.lockfile:
+        try:
+            export = export_lockfile((home / depset.lockfile).resolve())
+        except ConfigurationError as err:
+            return DepsetRequest(problem=f"lockfile: {err.what}")
+        pins = tuple(line.split(" --hash=", 1)[0].strip() for line in export.lines)
+        skipped = [f"{export.kind}: {', '.join(export.skipped)} not from an index: not predicted"]
+        notes = (
+            f"every pin of {depset.lockfile} ({len(pins)}), markers evaluated for the base",
+            *(skipped if export.skipped else []),
+        )
+        parts.append(DepsetRequest(marked=pins, notes=notes))
+    if depset.project:
+        parts.append(_project_request(depset, home, timeout_s=timeout_s, cert=cert, python=python))
+    return merge(parts)
+
+
+def _project_request(
+    depset: DepsetSpec, home: Path, *, timeout_s: float, cert: str | None, python: str
+) -> DepsetRequest:
+    """The project's own dependencies (with its extras), from metadata built on the host;
+    with a lock file the project is installed ``--no-deps``, so only the pins count."""
+    assert depset.project is not None
+    folder = (home / depset.project.path).resolve()
+    built = f"the project {depset.project.path} itself is built on the base, not predicted"
+    if depset.lockfile:
+        return DepsetRequest(notes=(f"{built} (installed --no-deps after the lock file's pins)",))
+    try:
+        name, requires = project_metadata(str(folder), timeout_s, python=python, cert=cert)
+    except ValueError as err:
+        return DepsetRequest(
+            problem=f"the project's metadata could not be built on the host: {err}"
+        )
+    note = f"dependencies of {name or depset.project.path} from metadata built on the host"
+    return DepsetRequest(
+        marked=tuple(requires), notes=(note, built), extras=tuple(depset.project.extras)
+    )

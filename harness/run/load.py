@@ -45,7 +45,7 @@ class LoadMonitor:
     cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
     interval: float = SAMPLE_SECONDS
     load1: list[float] = field(default_factory=list)
-    others: list[int] = field(default_factory=list)
+    others: list[int | None] = field(default_factory=list)  # None: the query failed
     builds: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -67,8 +67,8 @@ class LoadMonitor:
         self.load1.append(os.getloadavg()[0])
         try:
             self.others.append(self.other_containers())
-        except Exception:
-            self.others.append(0)
+        except Exception:  # the engine did not answer: unknown, which is not 0
+            self.others.append(None)
         self.builds.append(docker_builds_running())
 
     def _loop(self) -> None:
@@ -76,13 +76,16 @@ class LoadMonitor:
             self.sample()
 
     def summary(self) -> dict[str, Any]:
+        known = [n for n in self.others if n is not None]
         return {
             "cpus": self.cpus,
             "samples": len(self.load1),
             "interval_seconds": self.interval,
             "load1_max": round(max(self.load1, default=0.0), 2),
             "load1_median": round(statistics.median(self.load1), 2) if self.load1 else None,
-            "other_containers_max": max(self.others, default=0),
+            # None when no query answered: a busy engine cannot be ruled out.
+            "other_containers_max": max(known, default=None),
+            "other_containers_unknown": len(self.others) - len(known),
             "docker_builds_max": max(self.builds, default=0),
         }
 
@@ -101,6 +104,12 @@ def load_warnings(load: dict[str, Any]) -> list[str]:
         warnings.append(
             f"busy engine: up to {others} container(s) not of this run ran on the engine "
             "during the run: timings are not those of a quiet engine"
+        )
+    unknown = load.get("other_containers_unknown") or 0
+    if unknown:
+        warnings.append(
+            f"engine load unknown: {unknown} of {load.get('samples')} queries for other "
+            "containers failed: a busy engine cannot be ruled out"
         )
     builds = load.get("docker_builds_max") or 0
     if builds:

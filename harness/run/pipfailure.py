@@ -5,15 +5,24 @@ sends the build subprocess's output to that file only. The cause lines (the comp
 or pkg-config's own words) are therefore read from the log: the output of the last
 ``Running command …`` block before pip reported the subprocess as failed.
 
-Classified from real pip 23 output collected on the stand-ins (tests/fixtures/pip/).
+Classified from real pip 23 and 25 output collected on the stand-ins (tests/fixtures/pip/).
+
+What the build missed (a toolchain, a header, a pkg-config module, a ``*-config``
+program) is mapped to the package of the base's own distribution that ships it, from the
+distribution's file index (``run.fileindex``), and whether another version of the
+distribution has a wheel for the base is read from the index's simple API
+(``run.wheelcheck``). Both are looked up on the host after the install failed, bounded by
+a timeout; what could not be looked up is said, never guessed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from harness.run import fileindex, wheelcheck
 
 # Where pip was when it failed.
 RESOLVE, DOWNLOAD, BUILD, INSTALL = "resolve", "download", "build", "install"
@@ -25,14 +34,26 @@ _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{3} ?")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\[[0-9;]*m")
 _RICH_MARKUP = re.compile(r"\[/?[a-z ]*\]")
 _RUNNING = re.compile(r"^\s*Running command (?P<what>.+?)\s*$")
+# pip 23: "ERROR: [present-rich] X exited with 1"; pip 25: "ERROR: X exited with 1".
 _BLOCK_END = re.compile(
-    r"ERROR: \[present-rich\] .* exited with|error: subprocess-exited-with-error"
+    r"^ERROR: (?:\[present-rich\] )?.* exited with -?\d+|error: subprocess-exited-with-error"
 )
 _SDIST = re.compile(
     r"(?:Downloading|Processing|Using cached) \S*?(?P<file>[^/\s]+)\.(?:tar\.gz|zip)"
 )
 _SDIST_NAME = re.compile(r"^(?P<name>.+)-(?P<version>[0-9][^-]*)$")
 _FOR_NAME = re.compile(r"\bfor (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
+# pip's console after a failed metadata build: "╰─> pydantic-core".
+_ENCOUNTERED = re.compile(
+    r"Encountered error while generating package metadata\.\s*\W*\s*(?P<name>[A-Za-z0-9][\w.-]*)"
+)
+_COLLECTING = re.compile(
+    r"Collecting (?P<name>[A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;,()]+)"
+    r"(?: \(from (?P<parent>[^)]*)\))?"
+)
+_REMOVED = re.compile(
+    r"Removed (?P<name>[A-Za-z0-9][\w.-]*)==(?P<version>\S+) from \S+\.(?:tar\.gz|zip)"
+)
 _NO_MATCH = re.compile(r"No matching distribution found for (?P<req>\S+)")
 _FROM_VERSIONS = re.compile(
     r"Could not find a version that satisfies the requirement (?P<req>\S+) "
@@ -54,19 +75,108 @@ _NO_COMPILER = re.compile(
     r"Could not find a C compiler|Unknown compiler\(s\)|cannot link a simple C program|"
     r"No such file or directory: '(?:\S+-)?(?:gcc|cc|c\+\+)'"
 )
-_MISSING_HEADER = re.compile(r"fatal error: (?P<header>[\w./+-]+\.h): No such file or directory")
+_NO_CXX = re.compile(
+    r"command '(?:\S+-)?(?:g\+\+|c\+\+|clang\+\+)' failed: No such file|"
+    r"No such file or directory: '(?:\S+-)?(?:g\+\+|c\+\+)'|"
+    r"No CMAKE_CXX_COMPILER could be found|Unknown compiler\(s\): \[\['c\+\+'"
+)
+_NO_RUST = re.compile(
+    r"Rust not found|can't find Rust compiler|Cargo, the Rust package manager, is not installed|"
+    r"cargo: (?:command )?not found|No such file or directory: 'cargo'|"
+    r"Unable to find (?:cargo|rustc)|rustc: (?:command )?not found",
+    re.I,
+)
+_NO_FORTRAN = re.compile(
+    r"Unknown compiler\(s\): \[\['gfortran'|No Fortran compiler|gfortran: (?:command )?not found|"
+    r"Could not find a Fortran compiler|need a Fortran compiler",
+    re.I,
+)
+_NO_CMAKE = re.compile(
+    r"cmake: (?:command )?not found|No such file or directory: 'cmake'|"
+    r"CMake (?:must be installed|is not installed|was not found)|Could not find CMake|"
+    r"'cmake' is not recognized",
+    re.I,
+)
+_MISSING_HEADER = re.compile(
+    r"fatal error: (?P<header>[\w./+-]+\.(?:h|hh|hpp|hxx)): No such file or directory"
+)
 _MISSING_PKG_CONFIG = re.compile(
     r"pkg-config is required|pkg-config: not found|"
     r"(?:Did not find|could not find|cannot find) pkg-config|"
-    r"Package (?P<pc>\S+) was not found in the pkg-config search path",
+    r"Package '?(?P<pc>[\w.+-]+?)'?,? (?:was not found in the pkg-config search path|"
+    r"required by '[^']*', not found)|"
+    r"Dependency \"(?P<meson>[\w.+-]+)\" not found|"
+    r"Can not find valid pkg-config name",
     re.I,
 )
+# psycopg2 "pg_config executable not found", mysqlclient "mysql_config not found".
+_MISSING_CONFIG = re.compile(r"\b(?P<program>[\w.+]+[-_]config)(?: executable)? not found", re.I)
+# mysqlclient names the modules it tried: "Trying pkg-config --exists mysqlclient".
+_TRIED_PC = re.compile(r"pkg-config --exists (?P<pc>[\w.+-]+)")
+# The compiler ran (so it is there): a compiler's own error, or meson naming it.
+_COMPILER_RAN = re.compile(
+    r"fatal error: |C compiler for the host machine: |^(?:\S+-)?gcc -|^(?:\S+-)?(?:cc|clang) -"
+)
 
-# What to add to the depset, per package manager, when a build lacks its tools.
-BUILD_TOOLS: dict[str, tuple[str, ...]] = {
-    "apt": ("build-essential", "python3-dev", "pkg-config"),
-    "apk": ("build-base", "python3-dev", "pkgconf"),
+# The C toolchain, per package manager: each distribution's own build metapackage, which
+# ships no file a build names (so no file index can map it). pkg-config and Python's
+# headers are looked up in the index (the latter by the base's Python version, for the
+# distribution's own python only); the names after them are used when there is no index.
+BUILD_TOOLS: dict[str, tuple[str, ...]] = {"apt": ("build-essential",), "apk": ("build-base",)}
+PKG_CONFIG_FALLBACK = {"apt": "pkg-config", "apk": "pkgconf"}
+PKG_CONFIG_NAMES = {"pkg-config", "pkgconf", "pkgconfig"}  # a depset asking for one has it
+PYTHON_DEV_FALLBACK = "python3-dev"
+# What each toolchain's build looks for on PATH (looked up in the file index).
+TOOLCHAIN_PROGRAMS: dict[str, tuple[str, ...]] = {
+    "Rust/cargo": ("cargo",),
+    "a Fortran compiler": ("gfortran",),
+    "CMake": ("cmake",),
 }
+C_COMPILER, CXX_COMPILER = "a C compiler", "a C++ compiler"
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing the build missed and, when looked up, the package that ships it."""
+
+    kind: str  # "toolchain" | "header" | "pkgconfig" | "program"
+    name: str  # "Rust/cargo", "lber.h", "cairo", "pg_config"
+    package: str | None = None
+    path: str | None = None  # the file in that package, from the index
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "package": self.package, "path": self.path}
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the fix is written for: the base's package manager and env probe, the depset's
+    system packages already asked for, and the lookups (None: do not look up)."""
+
+    package_manager: str | None
+    system: tuple[str, ...] = ()
+    env: Mapping[str, Any] | None = None
+    open_index: Callable[[fileindex.Release], fileindex.Opened] | None = None
+    wheels: wheelcheck.Fetch | None = None
+
+
+def host_context(
+    package_manager: str | None,
+    system: Sequence[str],
+    env: Mapping[str, Any] | None,
+    *,
+    cafile: str | None = None,
+    index_url: str | None = None,
+) -> BuildContext:
+    """The lookups a cell makes on the host after its install failed: the base's file
+    index (cached; fetched once per suite) and the index's simple API, each bounded."""
+    return BuildContext(
+        package_manager,
+        tuple(system),
+        env,
+        fileindex.open_index,
+        wheelcheck.fetch_simple(index_url or wheelcheck.PYPI_SIMPLE, cafile=cafile),
+    )
 
 
 @dataclass(frozen=True)
@@ -79,9 +189,16 @@ class PipFailure:
     what: str | None = None  # pip's own name for the failed subprocess
     cause: tuple[str, ...] = ()
     missing: str | None = None  # "a C compiler", "pkg-config", "Python.h"
-    hint: str | None = None
+    hint: str | None = None  # the fix: what to put in the matrix
     available: str | None = None  # "from versions: …" / "Requires-Python …"
     notes: tuple[str, ...] = field(default=())
+    toolchain: str | None = None  # "Rust/cargo", "a Fortran compiler", "CMake", ...
+    needs: tuple[Need, ...] = ()  # every missing thing, with its package when looked up
+    packages: tuple[str, ...] = ()  # the system packages the fix asks for, in full
+    lookup: str | None = None  # where the packages came from, or why they could not
+    required_by: str | None = None  # "pydantic==2.11.7": who asked for this distribution
+    wheel: str | None = None  # whether another version has a wheel for the base
+    pin: str | None = None  # "pydantic-core==2.41.5": a version with a wheel
 
     def one_line(self) -> str:
         """``av 14.4.0 (build): pkg-config is required for building PyAV``."""
@@ -101,6 +218,13 @@ class PipFailure:
             "missing": self.missing,
             "hint": self.hint,
             "available": self.available,
+            "toolchain": self.toolchain,
+            "needs": [need.to_dict() for need in self.needs],
+            "packages": list(self.packages),
+            "lookup": self.lookup,
+            "required_by": self.required_by,
+            "wheel": self.wheel,
+            "pin": self.pin,
         }
 
 
@@ -110,17 +234,29 @@ def clean(line: str) -> str:
     return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 1] + "…"
 
 
-def diagnose(console: str, log: str, kind: str | None, package_manager: str | None) -> PipFailure:
-    """The failure pip's console and ``--log`` show; ``kind`` is the classifier's word."""
+def diagnose(
+    console: str,
+    log: str,
+    kind: str | None,
+    package_manager: str | None,
+    context: BuildContext | None = None,
+) -> PipFailure:
+    """The failure pip's console and ``--log`` show; ``kind`` is the classifier's word.
+
+    With a ``context`` that carries lookups, a failed build's missing files are mapped
+    to the base's packages and the index is asked for a version with a wheel.
+    """
+    context = context or BuildContext(package_manager)
     lines = [clean(line) for line in log.splitlines()]
+    console_lines = [clean(line) for line in console.splitlines()]
     block = _failed_block(lines)
     if block is not None:
-        return _build_failure(lines, block, kind, package_manager)
+        return _build_failure(lines, console_lines, block, kind, context)
     text = console + "\n" + log
     if kind == "no-matching-distribution" or _NO_MATCH.search(text):
         return _resolve_failure(text)
     stage = DOWNLOAD if kind in ("network", "tls-verify") else _stage_of(text)
-    cause = tuple(_causes([clean(x) for x in console.splitlines()]))
+    cause = tuple(_causes(console_lines))
     return PipFailure(kind=kind, stage=stage, cause=cause)
 
 
@@ -149,69 +285,255 @@ def _failed_block(lines: Sequence[str]) -> _Block | None:
 
 
 def _build_failure(
-    lines: Sequence[str], block: _Block, kind: str | None, package_manager: str | None
+    lines: Sequence[str],
+    console: Sequence[str],
+    block: _Block,
+    kind: str | None,
+    context: BuildContext,
 ) -> PipFailure:
     output = [x for x in lines[block.start + 1 : block.end] if x]
     cause = tuple(_causes(output))
     text = "\n".join(output)
-    missing = _missing(text)
+    needs = _needs(text)
+    compiler_ran = any(_COMPILER_RAN.search(x) for x in output)
+    missing = _missing_word(needs)
+    toolchain = next((n.name for n in needs if n.kind == "toolchain"), None)
     refined = (
         "no-compiler"
-        if missing == "a C compiler"
+        if toolchain in (C_COMPILER, CXX_COMPILER)
         else "missing-build-dependency"
-        if missing
+        if needs
         else kind
         if kind not in (None, "no-matching-distribution")
         else "build-failed"
     )
-    return PipFailure(
+    distribution, required_by = _distribution(lines[: block.start + 1], console, lines, block.what)
+    failure = PipFailure(
         kind=refined,
         stage=BUILD,
-        distribution=_distribution(lines[: block.start + 1], block.what),
+        distribution=distribution,
         what=block.what,
         cause=cause,
         missing=missing,
-        hint=build_hint(missing, package_manager) if missing else None,
+        toolchain=toolchain,
+        required_by=required_by,
     )
+    failure = _with_fix(failure, needs, compiler_ran, context)
+    return _with_wheel(failure, context)
 
 
-def _missing(text: str) -> str | None:
+def _needs(text: str) -> list[Need]:
+    """Everything the build's output says is missing, toolchains first."""
+    needs: list[Need] = []
+    for pattern, name in ((_NO_RUST, "Rust/cargo"), (_NO_FORTRAN, "a Fortran compiler"),
+                          (_NO_CMAKE, "CMake")):  # fmt: skip
+        if pattern.search(text):
+            needs.append(Need("toolchain", name))
     if _NO_COMPILER.search(text):
-        return "a C compiler"
-    header = _MISSING_HEADER.search(text)
-    if header:
-        return header["header"]
-    pkg = _MISSING_PKG_CONFIG.search(text)
-    if pkg:
-        return f"{pkg['pc']} (pkg-config)" if pkg["pc"] else "pkg-config"
-    return None
+        needs.append(Need("toolchain", C_COMPILER))
+    elif _NO_CXX.search(text):
+        needs.append(Need("toolchain", CXX_COMPILER))
+    for header in dict.fromkeys(m["header"] for m in _MISSING_HEADER.finditer(text)):
+        needs.append(Need("header", header))
+    needs += [_pkg_config_need(match, text) for match in _MISSING_PKG_CONFIG.finditer(text)]
+    needs += [
+        Need("program", m["program"])
+        for m in _MISSING_CONFIG.finditer(text)
+        if m["program"] != "pkg-config"
+    ]
+    return list(dict.fromkeys(needs))
 
 
-def build_hint(missing: str, package_manager: str | None) -> str:
-    """What to add to the depset so the build finds what it missed."""
-    family = "apk" if package_manager == "apk" else "apt"
-    tools = ", ".join(BUILD_TOOLS[family])
-    extra = ""
-    if missing.endswith(".h") and missing != "Python.h":
-        extra = f" plus the -dev package that ships {missing}"
-    elif missing.endswith("(pkg-config)"):
-        extra = f" plus the -dev package that ships {missing.split(' ')[0]}.pc"
-    if package_manager is None:
-        return (
-            f"the build needs {missing}; this base has no package manager, so use a base "
-            f"with one and add system: {{{family}: [{tools}]}}{extra}"
+def _pkg_config_need(match: re.Match[str], text: str) -> Need:
+    """A pkg-config module the build asked for, or pkg-config itself."""
+    module = match["pc"] or match["meson"]
+    if module:
+        return Need("pkgconfig", module)
+    if "valid pkg-config name" in match[0]:  # mysqlclient: any one of those it tried
+        tried = list(dict.fromkeys(m["pc"] for m in _TRIED_PC.finditer(text)))
+        return Need("pkgconfig", " or ".join(tried) or "(a module the build did not name)")
+    return Need("program", "pkg-config")
+
+
+def _missing_word(needs: Sequence[Need]) -> str | None:
+    """The ``missing`` field as before: the first thing missed, in words."""
+    if not needs:
+        return None
+    first = needs[0]
+    if first.kind == "pkgconfig":
+        return f"{first.name} (pkg-config)"
+    return first.name
+
+
+def _with_fix(
+    failure: PipFailure, needs: list[Need], compiler_ran: bool, context: BuildContext
+) -> PipFailure:
+    """The failure with its needs mapped to packages and the fix line written."""
+    if not needs:
+        return failure
+    family = "apk" if context.package_manager == "apk" else "apt"
+    release, problem = fileindex.release_of(context.env)
+    opened = None
+    if release is not None and context.open_index is not None:
+        opened = context.open_index(release)
+        problem = opened.problem
+    elif release is not None:
+        problem = "file lookups are off"
+    index = opened.index if opened else None
+    lookup = f"{release} file index" if index else f"not looked up: {problem}"
+    mapped = [_look_up(need, index, context.env) for need in needs]
+    # What one round needs: the depset's own packages; the compiler and pkg-config unless
+    # the compiler ran (pkg-config also when a module is wanted: a build that finds no
+    # pkg-config often skips its libraries silently); Python's headers (every C
+    # extension includes Python.h); then what the index named.
+    packages = list(context.system)
+    compiler_missing = any(n.name in (C_COMPILER, CXX_COMPILER) for n in needs)
+    if compiler_missing or not compiler_ran:
+        packages += BUILD_TOOLS[family]
+    wants_pkg_config = (
+        compiler_missing or not compiler_ran or any(n.kind == "pkgconfig" for n in needs)
+    )
+    if wants_pkg_config and not set(packages) & PKG_CONFIG_NAMES:
+        pkg_config = index.program("pkg-config") if index else []
+        packages.append(pkg_config[0].package if pkg_config else PKG_CONFIG_FALLBACK[family])
+    packages += _python_dev(context.env, index)
+    packages += [n.package for n in mapped if n.package]
+    unmapped = [
+        n for n in mapped if n.kind != "toolchain" or n.name not in (C_COMPILER, CXX_COMPILER)
+    ]
+    unmapped = [n for n in unmapped if not n.package]
+    packages = list(dict.fromkeys(packages))
+    described = ", ".join(_need_text(n) for n in mapped)
+    system = f"system: {{{family}: [{', '.join(packages)}]}}"
+    if context.package_manager is None:
+        fix = (
+            f"the build needs {described}; this base has no package manager, so use a base "
+            f"with one and add {system}"
         )
-    return f"the build needs {missing}: add system: {{{family}: [{tools}]}}{extra} to the depset"
+    else:
+        fix = f"the build needs {described}: put {system} in the depset"
+    if unmapped:
+        names = ", ".join(n.name for n in unmapped)
+        fix += f"; the package that ships {names} could not be looked up ({lookup})"
+    if compiler_missing:
+        fix += " (the build stopped before compiling: a library it needs may be named next run)"
+    elif any(n.kind == "program" and n.name == "pkg-config" for n in needs):
+        fix += (
+            " (the build stopped before asking pkg-config for its libraries: one may be "
+            "named next run)"
+        )
+    return replace(failure, needs=tuple(mapped), packages=tuple(packages), lookup=lookup, hint=fix)
 
 
-def _distribution(before: Sequence[str], what: str) -> str | None:
-    for line in reversed(before):
+def _look_up(need: Need, index: fileindex.FileIndex | None, env: Mapping[str, Any] | None) -> Need:
+    if index is None or need.name in (C_COMPILER, CXX_COMPILER):
+        return need
+    if need.kind == "header" and need.name == "Python.h":
+        found = [fileindex.Provider(p, "") for p in _python_dev(env, index)]
+    elif need.kind == "toolchain":
+        found = [p for program in TOOLCHAIN_PROGRAMS[need.name] for p in index.program(program)]
+    elif need.kind == "header":
+        found = index.header(need.name)
+    elif need.kind == "pkgconfig":
+        found = [p for name in need.name.split(" or ") for p in index.pkg_config(name)]
+    else:
+        found = index.program(need.name)
+    if not found:
+        return need
+    # The package named like the program (cargo) before others shipping the same path.
+    best = next((p for p in found if p.package == need.name), found[0])
+    return Need(need.kind, need.name, best.package, best.path or None)
+
+
+def _python_dev(env: Mapping[str, Any] | None, index: fileindex.FileIndex | None) -> list[str]:
+    """The package with the base's Python.h: none for a Python built into /usr/local (its
+    headers come with it), the index's answer for the distribution's own python."""
+    python = (env or {}).get("python") or {}
+    prefix, version = python.get("prefix"), str(python.get("version") or "")
+    if prefix and prefix != "/usr":
+        return []
+    xy = ".".join(version.split(".")[:2])
+    if index is not None and xy:
+        found = index.header(f"python{xy}/Python.h")
+        if found:
+            return [found[0].package]
+    return [PYTHON_DEV_FALLBACK]
+
+
+def _need_text(need: Need) -> str:
+    what = {"header": "the header", "pkgconfig": "the pkg-config module",
+            "program": "the program", "toolchain": ""}[need.kind]  # fmt: skip
+    text = f"{what} {need.name}".strip()
+    return f"{text} from {need.package}" if need.package else text
+
+
+def _with_wheel(failure: PipFailure, context: BuildContext) -> PipFailure:
+    """Whether another version of the failed distribution has a wheel for the base."""
+    if context.wheels is None or not failure.distribution or " " not in failure.distribution:
+        return failure
+    name, version = failure.distribution.split(" ", 1)
+    answer = wheelcheck.check(name, version, context.env, context.wheels)
+    if answer.pin is None:
+        return replace(failure, wheel=answer.sentence)
+    pin_text = f"or pin {answer.pin} (it has a wheel for this base)"
+    if failure.required_by:
+        pin_text += (
+            f"; {failure.required_by} asks for {name} {version}, so it may need a newer version too"
+        )
+    hint = f"{failure.hint}; {pin_text}" if failure.hint else pin_text[3:]
+    return replace(failure, wheel=answer.sentence, pin=answer.pin, hint=hint)
+
+
+def _distribution(
+    before: Sequence[str], console: Sequence[str], log: Sequence[str], what: str
+) -> tuple[str | None, str | None]:
+    """``name version`` of the failed build, and who required it (``pydantic==2.11.7``).
+
+    From the sdist pip fetched last before the failed block, else the one the console
+    shows (pip's log is read from its end, so a long build-dependency install can push
+    the download line out of it), else pip's closing "╰─> NAME" and its pinned version.
+    """
+    found = None
+    for line in [*reversed(before), *reversed(console)]:
         match = _SDIST.search(line)
         if match:
             named = _SDIST_NAME.match(match["file"])
-            return f"{named['name']} {named['version']}" if named else match["file"]
-    named = _FOR_NAME.search(what)
-    return named["name"] if named else None
+            found = (canonical(named["name"]), named["version"]) if named else (match["file"], "")
+            break
+    if found is None:
+        named_by_pip = next((m["name"] for x in console if (m := _ENCOUNTERED.search(x))), None)
+        removed = next((m for x in reversed(log) if (m := _REMOVED.search(x))), None)
+        if removed:
+            found = (canonical(removed["name"]), removed["version"])
+        elif named_by_pip:
+            found = (canonical(named_by_pip), "")
+    if found is None:
+        named = _FOR_NAME.search(what)
+        return (named["name"] if named else None), None
+    name, version = found
+    if not version:
+        collecting = next(
+            (
+                m
+                for x in [*console, *log]
+                if (m := _COLLECTING.search(x)) and canonical(m["name"]) == name
+            ),
+            None,
+        )
+        version = collecting["version"] if collecting else ""
+    # "(from pydantic==2.11.7)" names a parent; "(from -r FILE (line 4))" is the user's own.
+    parent = next(
+        (m["parent"] for x in [*console, *log]
+         if (m := _COLLECTING.search(x)) and canonical(m["name"]) == name and m["parent"]
+         and not m["parent"].startswith("-")),
+        None,
+    )  # fmt: skip
+    return (f"{name} {version}".strip()), parent
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalised project name (sdist files say pydantic_core)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _resolve_failure(text: str) -> PipFailure:
@@ -255,7 +577,8 @@ _NOISE = re.compile(
     r"^(?:File |raise |checking for |ERROR: \[present-rich\]|Running command )|"
     r"finished with status|^\^+$"
 )
-_HEADLINE = (_NO_COMPILER, _MISSING_HEADER, _MISSING_PKG_CONFIG)
+_HEADLINE = (_NO_COMPILER, _NO_CXX, _NO_RUST, _NO_FORTRAN, _NO_CMAKE, _MISSING_HEADER,
+             _MISSING_PKG_CONFIG, _MISSING_CONFIG)  # fmt: skip
 
 
 def _causes(output: Iterable[str]) -> list[str]:

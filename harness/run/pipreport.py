@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from packaging.tags import parse_tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 # name-version(-build)?-python-abi-platform.whl
 WHEEL_NAME = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-"
@@ -27,26 +30,30 @@ _BUILD_EVENT = re.compile(
 
 
 def wheel_tag(filename: str) -> str | None:
-    match = WHEEL_NAME.match(filename)
-    if not match:
+    """``python-abi-platform`` of a wheel file name as written (compressed tag sets kept),
+    None for anything that is not a valid wheel name."""
+    try:
+        parse_wheel_filename(filename)
+    except InvalidWheelFilename:
         return None
-    return f"{match['python']}-{match['abi']}-{match['platform']}"
+    return "-".join(filename.removesuffix(".whl").rsplit("-", 3)[-3:])
 
 
 def tag_family(tag: str | None) -> str:
     """What a user argues about: manylinux, musllinux, abi3, pure Python, or built."""
     if tag is None:
         return "sdist"
-    _python, abi, platform = tag.split("-", 2)
-    if platform == "any":
+    tags = parse_tag(tag)
+    platforms = {t.platform for t in tags}
+    if platforms == {"any"}:
         return "pure"
-    if "musllinux" in platform:
+    if any(p.startswith("musllinux") for p in platforms):
         family = "musllinux"
-    elif "manylinux" in platform or platform.startswith("linux"):
+    elif any(p.startswith(("manylinux", "linux")) for p in platforms):
         family = "manylinux"
     else:
-        family = platform
-    return f"{family} abi3" if abi == "abi3" else family
+        family = tag.split("-", 2)[2]  # as the file name spells it
+    return f"{family} abi3" if any(t.abi == "abi3" for t in tags) else family
 
 
 def distributions(report: dict[str, Any]) -> list[dict[str, Any]]:

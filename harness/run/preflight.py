@@ -56,6 +56,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
+from packaging.utils import canonicalize_name
+
+from harness.run.pipreport import wheel_tag
+
 Kind = Literal["wheel", "sdist", "none"]
 Status = Literal["wheels", "build", "impossible", "unknown"]
 
@@ -77,10 +81,6 @@ LEGACY_MANYLINUX = {
 }
 IMPLEMENTATIONS = {"cpython": "cp", "pypy": "pp", "graalpy": "graalpy"}
 
-_WHEEL_NAME = re.compile(
-    r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-"
-    r"(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
-)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # A dependency's requirement is followed by the parent that asked for it: "(from pureapp)".
 _NO_MATCH = re.compile(
@@ -106,7 +106,7 @@ _ERROR_LINE = re.compile(r"^ERROR: (?P<text>.+)$", re.MULTILINE)
 
 def canonical_name(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonicalize_name(name)
 
 
 def requirement_name(requirement: str) -> str:
@@ -129,6 +129,28 @@ class BaseFacts:
     @property
     def python_xy(self) -> str:
         return ".".join(self.python_version.split(".")[:2])
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values of the base (Linux; CPython or another implementation)."""
+        implementation = next(
+            (k for k, v in IMPLEMENTATIONS.items() if v == self.implementation), "cpython"
+        )
+        return {
+            "python_version": self.python_xy,
+            "python_full_version": self.python_version,
+            "implementation_name": implementation,
+            "implementation_version": self.python_version,
+            "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
+                implementation, implementation
+            ),
+            "platform_machine": self.machine,
+            "platform_system": "Linux",
+            "sys_platform": "linux",
+            "os_name": "posix",
+            "platform_release": "",
+            "platform_version": "",
+            "extra": "",
+        }
 
     @classmethod
     def from_env_probe(cls, env: Mapping[str, Any]) -> BaseFacts:
@@ -171,9 +193,12 @@ class IndexOptions:
     find_links: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
     no_index: bool = False
+    constraints: tuple[str, ...] = ()  # constraints files (-c), absolute paths
 
     def to_args(self) -> list[str]:
         args = ["--index-url", self.index_url] if self.index_url else []
+        for path in self.constraints:
+            args += ["-c", path]
         for url in self.extra_index_urls:
             args += ["--extra-index-url", url]
         for location in self.find_links:
@@ -317,12 +342,6 @@ class CellPrediction:
         )
 
 
-def wheel_tag(filename: str) -> str | None:
-    """``python-abi-platform`` of a wheel file name, None for anything else."""
-    match = _WHEEL_NAME.match(filename)
-    return f"{match['python']}-{match['abi']}-{match['platform']}" if match else None
-
-
 def parse_report(report: Mapping[str, Any]) -> list[Prediction]:
     """Distributions of a pip ``--report`` (format version 1), sorted by name."""
     if str(report.get("version")) != "1":
@@ -400,6 +419,34 @@ def parse_failures(stderr: str, *, binary_only: bool) -> list[Failure]:
             reason = f"{where} in the versions asked for (newest usable: {newest})"
         failures.append(Failure(requirement, reason, match["parent"]))
     return failures
+
+
+def project_metadata(
+    directory: str,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    *,
+    python: str = sys.executable,
+    cert: str | None = None,
+) -> tuple[str, list[str]]:
+    """``(name, requires_dist)`` of a local project, from metadata pip builds on the host
+    (its build backend runs here, in an isolated environment). Raises ``ValueError`` with
+    pip's reason when the metadata cannot be built."""
+    cert = cert or os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
+
+    def args_for(report_path: str) -> list[str]:
+        args = ["install", "--isolated", "--dry-run", "--ignore-installed", "--no-deps"]
+        args += ["--quiet", "--progress-bar", "off", "--report", report_path]
+        return [*args, *(["--cert", cert] if cert else []), directory]
+
+    try:
+        run = run_pip(python, args_for, timeout_s)
+    except PipTimeout as exc:
+        raise ValueError(str(exc)) from None
+    items = (run.report or {}).get("install") or []
+    if run.returncode != 0 or not items:
+        raise ValueError(last_error(run.stderr))
+    metadata = items[0].get("metadata") or {}
+    return str(metadata.get("name", "")), [str(r) for r in metadata.get("requires_dist") or []]
 
 
 def last_error(stderr: str) -> str:

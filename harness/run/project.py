@@ -23,6 +23,7 @@ from harness.model.junit_report import parse_junit
 from harness.model.lockfiles import export_lockfile
 from harness.model.matrix import DepsetSpec
 from harness.model.probe_output import TESTS_PROBE
+from harness.store.files import INPUTS_DIR
 
 if TYPE_CHECKING:
     from harness.run.cell import CellJob
@@ -88,7 +89,7 @@ def _mount(folder: Path, target: str, home: Path) -> UserMount:
 
 def lock_export_path(job: CellJob) -> Path:
     name = Path(str(job.depset.lockfile)).name
-    return job.out_dir / "inputs" / job.cell.depset / f"{name}.requirements.txt"
+    return job.out_dir / INPUTS_DIR / job.cell.depset / f"{name}.requirements.txt"
 
 
 def write_lock_export(job: CellJob) -> str | None:

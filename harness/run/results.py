@@ -11,16 +11,19 @@ import json
 import os
 import platform
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
-from harness.model.records import SCHEMA_VERSION, is_cell_record
+from harness.model.results import SCHEMA_VERSION
 from harness.run.forecast import attach_predictions
 from harness.run.load import load_warnings
 from harness.store import rundir
+from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
 
 
 def host_facts() -> dict[str, Any]:
@@ -78,17 +81,40 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def read_cell_file(path: Path) -> dict[str, Any] | None:
     """A finished cell's record, or None when the file is not one (cut short by a killed
-    runner, hand-edited, the wrong shape): --resume runs that cell again."""
+    runner, hand-edited, the wrong shape): --resume runs that cell again. Validated by
+    ``CellRecord`` (nested probe outputs included) and returned as plain JSON."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return rundir.read_cell(path).to_dict()
+    except ResultsError:
         return None
-    return record if is_cell_record(record) else None
 
 
-def read_cell_files(out_dir: Path) -> list[dict[str, Any]]:
-    found = (read_cell_file(p) for p in sorted((out_dir / "cells").glob("*.json")))
-    return [cell for cell in found if cell is not None]
+def read_cell_files(
+    out_dir: Path, warn: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Every cell record of ``out_dir/cells``. A cell file is its name and its content
+    together: a file whose name is not ``result_file_name(id, repeat)`` of the record it
+    holds (a `cp` backup, a re-downloaded artifact, a hand-renamed file) is ignored with
+    a warning, so no cell is counted twice."""
+    say = warn or _warn
+    found = []
+    for path in sorted((out_dir / CELLS_DIR).glob("*.json")):
+        record = read_cell_file(path)
+        if record is None:
+            continue  # not a finished record: --resume runs the cell again
+        expected = result_file_name(record["id"], record["repeat"])
+        if path.name != expected:
+            say(
+                f"{path}: ignored: it holds cell {record['id']} repeat {record['repeat']}, "
+                f"whose file is {expected} (a copy or a renamed file?)"
+            )
+            continue
+        found.append(record)
+    return found
+
+
+def _warn(line: str) -> None:
+    print(f"harness: warning: {line}", file=sys.stderr)
 
 
 def merge(
@@ -100,7 +126,7 @@ def merge(
     """Combine prepare.json (run, bases, depsets) with every finished cell file; ``load``
     is how busy the host and engine were while the cells ran (run/load.py); ``redact``: the
     run's redactor, applied to the whole document before it is written."""
-    prepared = json.loads((out_dir / "prepare.json").read_text(encoding="utf-8"))
+    prepared = json.loads((out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
     cells = read_cell_files(out_dir)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
@@ -121,5 +147,5 @@ def merge(
     }
     if redact is not None:
         results = redact(results)
-    write_json(out_dir / "results.json", results)
+    write_json(out_dir / RESULTS_JSON, results)
     return results

@@ -3,8 +3,8 @@
 Expected durations come from the previous run of the same matrix where there is one
 (each cell's median over its repeats); a cell new to the matrix takes the median of its
 depset on the other bases of that run; with no run at all, a rough weight of the depset
-(what it installs and probes). Under xdist, harness.xdist_scheduler hands the cells out
-from this order to whichever worker frees first.
+(what it installs and probes). The executor (run/executor.py) gives each free worker the
+longest ready cell by these estimates.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from harness.model.ids import parse_cell_id
 from harness.model.matrix import Cell, DepsetSpec, Matrix
+from harness.store.files import RESULTS_JSON
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ def previous_results(
     if previous_dir is None:
         this_run["warm"] = not warm
         previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
-    return load_results(previous_dir / "results.json") if previous_dir else None
+    return load_results(previous_dir / RESULTS_JSON) if previous_dir else None
 
 
 def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:

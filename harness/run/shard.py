@@ -21,6 +21,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.matrix import Matrix
 from harness.model.plan import Plan, PlannedRun, plan_id
 from harness.run import schedule
+from harness.store.files import HISTORY_DIR
 
 # A plan's run id for the history lookup: after every real run id (they start with digits).
 _AFTER_EVERY_RUN = "~plan"
@@ -39,7 +40,7 @@ def make_plan(matrix: Matrix, keyword: str | None, count: int, reports_dir: Path
             "check the expression with `harness validate MATRIX` (it lists the cell ids)",
         )
     configured = matrix.settings.history_dir  # the matrix's own history wins, as in a run
-    history_dir = matrix.resolve_path(configured) if configured else reports_dir / "history"
+    history_dir = matrix.resolve_path(configured) if configured else reports_dir / HISTORY_DIR
     previous = schedule.previous_results(history_dir, matrix, _AFTER_EVERY_RUN, warm=False)
     known = schedule.previous_durations(previous)
     estimates = [

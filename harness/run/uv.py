@@ -37,6 +37,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name
+
 from harness.model.cache import cache_root as harness_cache
 from harness.run.pipreport import WHEEL_NAME, tag_family, wheel_tag
 
@@ -337,7 +340,7 @@ _COMPILED = re.compile(
 
 def normalize_name(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonicalize_name(name)
 
 
 def requirement_name(requirement: str) -> str | None:
@@ -523,13 +526,7 @@ def _wheel_keys(filenames: Iterable[str]) -> set[tuple[str, str, frozenset[str]]
 
 def tag_set(tag: str) -> frozenset[str]:
     """Every single tag a compressed one stands for (``py2.py3-none-any`` -> two)."""
-    python, abi, platform = tag.split("-", 2)
-    return frozenset(
-        f"{p}-{a}-{pl}"
-        for p in python.split(".")
-        for a in abi.split(".")
-        for pl in platform.split(".")
-    )
+    return frozenset(str(t) for t in parse_tag(tag))
 
 
 # ---- why an install failed -------------------------------------------------------------

@@ -47,6 +47,7 @@ from typing import Any
 from harness.model import status as statuses
 from harness.model.errors import ResultsError
 from harness.model.records import check_schema
+from harness.store.files import HISTORY_DIR, RESULTS_JSON
 from harness.store.rundir import disk_full, make_dirs
 
 DATABASE = "history.sqlite"
@@ -455,8 +456,8 @@ def history_location(run_dir: Path, configured: Path | None = None) -> Path:
     if configured is not None:
         return configured.resolve()
     if in_default_reports(run_dir):
-        return run_dir.resolve().parent / "history"
-    return run_dir.resolve() / "history"
+        return run_dir.resolve().parent / HISTORY_DIR
+    return run_dir.resolve() / HISTORY_DIR
 
 
 def recorded_history_dir(results: Mapping[str, Any], run_dir: Path) -> Path:
@@ -464,7 +465,7 @@ def recorded_history_dir(results: Mapping[str, Any], run_dir: Path) -> Path:
     recorded = (results.get("run") or {}).get("history_dir")
     if isinstance(recorded, str) and recorded:
         return Path(recorded)
-    return run_dir.resolve().parent / "history"  # files written before history_dir existed
+    return run_dir.resolve().parent / HISTORY_DIR  # files written before history_dir existed
 
 
 # -- writing and reading ---------------------------------------------------------------------
@@ -631,4 +632,4 @@ def previous_run_dir(history_dir: Path, results: Mapping[str, Any]) -> Path | No
     if not runs or runs[-1].run_dir is None:
         return None
     found = runs[-1].run_dir
-    return found if (found / "results.json").is_file() else None
+    return found if (found / RESULTS_JSON).is_file() else None

@@ -7,8 +7,10 @@
   0600, so a web server or another CI user can read report.html.
 - ``RunLock``: one run directory, one writer (an flock on ``.harness.lock``, which holds
   the owner's pid and host).
-- ``load_results``: results.json validated once, on load (``records.validate_shape``), so
-  documents can trust every field they read.
+- ``read_results``: results.json read once into the typed ``model.results.Results``
+  (validated on load, nested probe outputs included), so documents can trust every field;
+  ``load_results`` is the same as plain dicts, for readers not converted yet.
+- ``write_json``: strict JSON only (no NaN/Infinity, no lone surrogate).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from types import TracebackType
 from typing import Any
 
 from harness.model.errors import DiskFullError, ResultsError, RunDirectoryBusyError
-from harness.model.records import RERUN, validate_shape
+from harness.model.results import RERUN, CellRecord, Results, dumps
+from harness.store.files import LOCK_FILE, PREPARE_JSON
 
-LOCK_FILE = ".harness.lock"
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _PAGE = 4096  # what a file needs at the least on any filesystem harness writes to
 
@@ -126,7 +128,9 @@ def write_atomic_with(path: Path, writer: Callable[[Path], None], size_hint: int
 
 
 def write_json(path: Path, data: Any) -> Path:
-    return write_atomic(path, json.dumps(data, indent=1, default=str))
+    """Strict JSON (model/results.py ``dumps``): never NaN or Infinity (null, with the
+    value named beside it), never a lone surrogate (U+FFFD)."""
+    return write_atomic(path, dumps(data))
 
 
 # -- ownership -------------------------------------------------------------------------
@@ -192,11 +196,12 @@ class RunLock:
 
 def claim_run_dir(run_dir: Path, run_id: str, resume: bool) -> RunLock:
     """Lock ``run_dir`` for this run; refuse one that holds another run unless resuming it."""
-    lock = RunLock(run_dir, run_id).acquire()
-    prepared = run_dir / "prepare.json"
+    prepared = run_dir / PREPARE_JSON
     if resume or not prepared.exists():
-        return lock
-    lock.release()
+        return RunLock(run_dir, run_id).acquire()
+    if (run_dir / LOCK_FILE).exists():  # a run still at work there is named as such
+        RunLock(run_dir, run_id).acquire().release()
+    # Refused without taking the lock: a refused run leaves no file behind.
     try:
         other = json.loads(prepared.read_text(encoding="utf-8"))["run"]["id"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -207,42 +212,38 @@ def claim_run_dir(run_dir: Path, run_id: str, resume: bool) -> RunLock:
     )
 
 
+def read_results(path: Path) -> Results:
+    """The typed results of one run (validated once, nested probe outputs included), or
+    ResultsError (exit 2) naming the file and the JSON path of the first bad value."""
+    return Results.from_json(_read_text(path, "results file"), str(path))
+
+
 def load_results(path: Path) -> dict[str, Any]:
-    """Return the parsed results of one run, or raise ResultsError saying what to do."""
-    data = _parse(path, _read_text(path))
-    if not isinstance(data, dict):
-        raise ResultsError(
-            f"{path}: expected a JSON object at the top level, found {type(data).__name__}",
-            f"point at a harness results.json, or {RERUN}",
-        )
-    validate_shape(data, str(path))
-    return data
+    """Compatibility path for readers not converted to ``Results`` yet: the same file,
+    validated by the same types, as plain JSON dicts (``Results.to_dict()``)."""
+    return read_results(path).to_dict()
 
 
-def _read_text(path: Path) -> str:
+def write_results(path: Path, results: Results) -> Path:
+    return write_atomic(path, results.to_json())
+
+
+def read_cell(path: Path) -> CellRecord:
+    """One cell file (``cells/<id>.r<k>.json``), or ResultsError naming it and the path."""
+    return CellRecord.from_json(_read_text(path, "cell file"), str(path))
+
+
+def write_cell(path: Path, record: CellRecord) -> Path:
+    return write_atomic(path, record.to_json())
+
+
+def _read_text(path: Path, what: str) -> str:
     if not path.exists():
         raise ResultsError(
-            f"{path}: results file not found",
+            f"{path}: {what} not found",
             f"pass the directory of a finished run (it holds results.json), or {RERUN}",
         )
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ResultsError(f"{path}: cannot read the results file ({err})", RERUN) from err
-
-
-def _parse(path: Path, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ResultsError(f"{path}: JSON nested too deeply to be a results file", RERUN) from None
-    except json.JSONDecodeError as err:
-        # An interrupted run is the usual cause: say so, since the fix differs
-        # from a hand-edited file.
-        raise ResultsError(
-            f"{path}: not valid JSON at line {err.lineno} column {err.colno} ({err.msg}); "
-            "the file is probably truncated (interrupted run or full disk)",
-            RERUN,
-        ) from err
-    except ValueError as err:  # e.g. an integer longer than Python will parse
-        raise ResultsError(f"{path}: not a results file: {err}", RERUN) from None
+        raise ResultsError(f"{path}: cannot read the {what} ({err})", RERUN) from err

@@ -24,6 +24,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import CROSS
 from harness.model.plan import Plan, plan_from_record
 from harness.model.records import SCHEMA_VERSION
+from harness.store import files
 from harness.store.rundir import load_results
 
 SHARD_DID_NOT_REPORT = "shard {index} did not report"
@@ -52,7 +53,7 @@ class ShardRun:
 
 def read_shard(path: Path) -> ShardRun:
     """A shard directory (or its results.json), validated on load; exit 2 if not a shard."""
-    results_path = path if path.suffix == ".json" else path / "results.json"
+    results_path = files.results_path(path)
     results = load_results(results_path)
     shard = (results.get("run") or {}).get("shard")
     if not isinstance(shard, Mapping) or not isinstance(shard.get("index"), int):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import harness
+from tests.conftest import ROOT, harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
@@ -99,3 +99,22 @@ def test_keyword_selection_and_bad_matrix(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "bad.yaml" in bad.stderr
     none = harness("preflight", str(tmp_path / "matrix.yaml"), "-k", "nothing-like-this")
     assert none.returncode == 2 and "no cell matches" in none.stderr
+
+
+def test_the_example_services_lockfile_and_requirements_are_predicted(tmp_path: Path) -> None:
+    out = tmp_path / "service.json"
+    matrix = ROOT / "examples" / "service" / "matrix.yaml"
+    done = harness("preflight", str(matrix), "--out", str(out), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cells = {c["depset"] + "@" + c["base"]: c for c in json.loads(out.read_text())["cells"]}
+    for base in ("py311-slim", "py313-slim"):
+        for depset in ("service-requirements", "service-locked"):
+            cell = cells[f"{depset}@{base}"]
+            prediction = cell["prediction"]
+            assert prediction is not None, cell["unavailable"]
+            assert prediction["status"] == "wheels", prediction["verdict"]
+            names = {d["name"] for d in prediction["distributions"]}
+            assert {"flask", "python-dateutil", "pytest"} <= names
+        locked = cells[f"service-locked@{base}"]["prediction"]
+        assert any(n.startswith("every pin of uv.lock") for n in locked["notes"])
+    assert "4 cell(s) predicted" in done.stdout

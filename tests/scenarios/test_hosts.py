@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.compare import compare_bases, fmt_metric_delta
-from harness.analysis.diff import diff_runs, render_diff_text
+from harness.analysis.compare import compare_bases
+from harness.analysis.diff import diff_runs
 from harness.documents.adr import render_adr
+from harness.documents.compare import metric_delta_text
+from harness.documents.diff import render_diff_text
 from harness.model.plan import Plan, PlannedRun
 from harness.store.shards import ShardRun, merge_shards
 from harness.testing.synthetic import MATRIX_SHA, synthetic_shard
@@ -69,7 +71,7 @@ def test_compare_makes_no_call_across_hosts(merged: dict[str, Any]) -> None:
     rows = {r.depset: r for r in comparison.rows}
     assert "base0 on runner-1; base1 on runner-2" in rows["set0"].verdict
     install = next(m for m in rows["set0"].metrics if m.name == "install")
-    assert "different hosts" in fmt_metric_delta(install)
+    assert "different hosts" in metric_delta_text(install)
     assert "hosts" not in rows["set1"].verdict
     assert all(not m.hosts for m in rows["set1"].metrics)
 

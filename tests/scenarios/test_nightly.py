@@ -19,8 +19,6 @@ import pytest
 from harness.analysis.diff import (
     RunDiff,
     diff_runs,
-    render_diff_markdown,
-    render_diff_text,
 )
 from harness.analysis.gate import (
     DEFAULT_FAIL_ON,
@@ -30,6 +28,7 @@ from harness.analysis.gate import (
     regressions,
 )
 from harness.analysis.view import IMPORT_TIME
+from harness.documents.diff import render_diff_markdown, render_diff_text
 from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary
 from harness.model.errors import ConfigurationError, ResultsError
@@ -236,7 +235,7 @@ def test_renderings_name_every_change(diff: RunDiff) -> None:
         "passed → failed",
         "UNEXPECTED PASS",
         "20.30 ± 0.20 s → 34.40 ± 0.40 s",
-        "61.00 ± 1.00 s → 45.50 ± 0.50 s",
+        "61.0 ± 1.0 s → 45.50 ± 0.50 s",
         "+43,000,000 bytes",
         "wheel → sdist",
         "spacy==3.8.7",
@@ -282,7 +281,7 @@ def test_fail_on_selects_regressions(run_a: dict[str, Any], run_b: dict[str, Any
     assert exit_code(fixed, diff, {"unexpected-pass"}) == 1
     assert exit_reasons(fixed, diff, {"unexpected-pass"}) == ["alpine×torch: unexpected-pass"]
     assert regressions(diff, {"slower"}) == [
-        "py311-slim×spacy: pip-install slower by 14.10 s (threshold 1.02 s)"
+        "py311-slim×spacy: pip-install slower by 14.1 s (threshold 1.0 s)"
     ]
     assert regressions(diff, {"size"}) == ["py311-slim×spacy: +43.0 MB added to the image"]
     assert regressions(diff, {"none"}) == []

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.diff import diff_runs, render_diff_text
+from harness.analysis.diff import diff_runs
 from harness.cli.entry import main
 from harness.documents.adr import render_adr
+from harness.documents.diff import render_diff_text
 from harness.documents.junit import write_junit
 from harness.documents.report import render_report
 from harness.documents.summary import markdown_summary

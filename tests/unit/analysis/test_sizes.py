@@ -6,8 +6,6 @@ from typing import Any
 
 from harness.analysis.sizes import (
     AFTER_INSTALL,
-    human_bytes,
-    signed_bytes,
     size_difference,
     sized_cell,
     step_sizes,
@@ -36,6 +34,8 @@ def cell(
 SLIM = cell(
     {"spacy": 30_000_000, "blis": 9_000_000, "numpy": 40_000_000, "thinc": 5_000_000}, 90_000_000
 )
+
+
 MUSL = cell(
     {"spacy": 30_000_000, "blis": 3_000_000, "numpy": 28_000_000, "thinc": 5_000_000}, 72_000_000
 )
@@ -120,14 +120,3 @@ def test_step_sizes_add_up_to_the_size_added() -> None:
     assert sizes.accounted == sizes.total == 600 and sizes.measure_seconds == 0.25
     assert step_sizes({**record, "size_probes_bytes": None}) is None  # an older record
     assert AFTER_INSTALL.startswith("after the install steps")
-
-
-def test_byte_texts() -> None:
-    assert [human_bytes(v) for v in (None, 999, 4_200, 780_000_000, 2_700_000_000)] == [
-        "—",
-        "999 B",
-        "4.2 kB",
-        "780 MB",
-        "2.7 GB",
-    ]
-    assert [signed_bytes(v) for v in (0, 6_000_000, -18_000_000)] == ["0 B", "+6.0 MB", "-18.0 MB"]

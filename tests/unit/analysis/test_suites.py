@@ -23,7 +23,7 @@ def record(failing: list[str], passed: int, *, status: str = "failed") -> dict[s
 def test_a_suite_reads_counts_and_names() -> None:
     suite = suite_result(record(["t::a"], 7))
     assert suite is not None
-    assert suite.summary == "7 passed, 1 failed of 8 in 2.50 s"
+    assert suite.summary == "7 passed, 1 failed of 8 in 2.5 s"
     assert suite.failing_names == ("t::a",)
     assert suite_result({"probes": {"env": {}}}) is None
 
@@ -41,7 +41,7 @@ def test_a_suite_without_junit_says_its_status() -> None:
         }
     )
     assert suite is not None and suite.counts is None
-    assert suite.summary == "failed in 1.00 s" and suite.problem == "tests: command not found: tox"
+    assert suite.summary == "failed in 1.0 s" and suite.problem == "tests: command not found: tox"
 
 
 def test_compare_names_tests_failing_on_one_side_only() -> None:

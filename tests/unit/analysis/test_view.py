@@ -20,12 +20,8 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.compare import (
-    compare_bases,
-    render_comparison_html,
-    render_comparison_markdown,
-)
-from harness.analysis.diff import diff_runs, render_diff_markdown, render_diff_text
+from harness.analysis.compare import compare_bases
+from harness.analysis.diff import diff_runs
 from harness.analysis.gate import regressions
 from harness.analysis.view import (
     NOISY_ABS_SPREAD,
@@ -37,6 +33,8 @@ from harness.analysis.view import (
     noisy_timings,
     too_noisy,
 )
+from harness.documents.compare import render_comparison_html, render_comparison_markdown
+from harness.documents.diff import render_diff_markdown, render_diff_text
 from harness.documents.report import render_report
 from harness.documents.summary import markdown_summary
 from harness.model.ids import cell_anchor
@@ -164,7 +162,7 @@ def test_noise_text() -> None:
     assert noise_text(Sample((8.5, 10.0, 11.5))) == "spread 30 % of median over 3 runs"
     assert Sample((8.0, 12.0)).relative_spread == pytest.approx(0.4)
     assert Sample((1.0,)).relative_spread is None
-    assert noise_text(Sample((-0.6, 0.0, 0.6))) == "spread 1.20 s over 3 runs"  # median 0
+    assert noise_text(Sample((-0.6, 0.0, 0.6))) == "spread 1.2 s over 3 runs"  # median 0
 
 
 def test_noisy_timings_of_each_cell(results: dict[str, Any]) -> None:
@@ -287,7 +285,7 @@ def test_summary_lists_exactly_the_noisy_timings(results: dict[str, Any]) -> Non
         ("b2×d", "install"),
         ("b2×d", "system-packages"),
     }
-    assert ["b1×d", "pip-install", "10.00 s", "8.00–12.00 s",
+    assert ["b1×d", "pip-install", "10.0 s", "8.0–12.0 s",
             "spread 40 % of median over 3 runs"] in rows  # fmt: skip
 
 
@@ -328,7 +326,7 @@ def test_compare_keeps_its_call_when_the_compared_timing_is_steady(
 ) -> None:
     """b1's pip-install is noisy, but the install total compared is not."""
     [row] = compare_bases(results, "b1", "b3").rows
-    assert row.verdict.startswith("works on both; slower on b3 by 19.40 ± ")
+    assert row.verdict.startswith("works on both; slower on b3 by 19.4 ± ")
     install = metric_lines(render_comparison_markdown(compare_bases(results, "b1", "b3")))
     assert install["install"].endswith("(beyond noise) |")
 

@@ -8,8 +8,10 @@ db}); they are small documents written here, not copies of real reports.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shlex
 import shutil
 import stat
 import sys
@@ -160,7 +162,17 @@ def test_not_scanned_without_a_binary(tmp_path: Path) -> None:
     outcome = scan(tmp_path / "sbom.json", spec)
     assert isinstance(outcome, NotScanned)
     assert outcome.reason.startswith("not scanned:") and "trivy" in outcome.reason
-    assert outcome.to_dict() == {"scanned": False, "scanner": "trivy", "reason": outcome.reason}
+    command = outcome.command
+    assert command and command.startswith(f"{tmp_path / 'no-trivy'} sbom ")
+    assert f"with it, `{command}` gives the counts here" in outcome.reason
+    assert outcome.to_dict() == {
+        "scanned": False,
+        "scanner": "trivy",
+        "reason": outcome.reason,
+        "command": command,
+        "scanner_version": None,
+        "scanner_sha256": None,
+    }
 
 
 def test_not_scanned_without_a_binary_on_path(tmp_path: Path, monkeypatch: Any) -> None:
@@ -209,9 +221,25 @@ def sbom_file(tmp_path: Path) -> Path:
 
 
 def test_no_database_means_not_scanned(tmp_path: Path, sbom_file: Path) -> None:
-    binary = fake_scanner(tmp_path, "trivy", [])
-    outcome = scan(sbom_file, ScannerSpec(name="trivy", db_dir=tmp_path / "db", binary=binary))
-    assert outcome == NotScanned(NOT_SCANNED_NO_DB, "trivy")
+    """The reason names the scanner build that has no database and the command that gives
+    the counts once it has one (the SBOM named as the run folder names it)."""
+    version = {"Version": "0.58.0"}  # trivy without a database reports no VulnerabilityDB
+    binary = fake_scanner(tmp_path, "trivy", [(["version"], json.dumps(version))])
+    spec = ScannerSpec(name="trivy", db_dir=tmp_path / "db", binary=binary)
+    outcome = scan(sbom_file, spec, "sbom/py311-slim.cdx.json")
+    assert isinstance(outcome, NotScanned) and outcome.reason.startswith(NOT_SCANNED_NO_DB)
+    sha256 = hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert (outcome.scanner, outcome.scanner_version, outcome.scanner_sha256) == (
+        "trivy",
+        "0.58.0",
+        sha256,
+    )
+    assert outcome.command == (
+        f"{binary} sbom --format json --offline-scan --skip-db-update "
+        f"--cache-dir {tmp_path / 'db'} sbom/py311-slim.cdx.json"
+    )
+    assert f"(trivy 0.58.0, sha256:{sha256[:12]} has none in {tmp_path / 'db'})" in outcome.reason
+    assert outcome.reason.endswith(f"`{outcome.command}` from the run folder gives the counts here")
 
 
 def test_trivy_scan_command_line(tmp_path: Path, sbom_file: Path) -> None:
@@ -322,7 +350,7 @@ def test_real_scanner(name: str, tmp_path: Path) -> None:
         assert isinstance(outcome, VulnCounts), outcome
         assert outcome.scanner == name and outcome.scanner_version and outcome.db_built
     else:
-        assert outcome == NotScanned(NOT_SCANNED_NO_DB, name)
+        assert isinstance(outcome, NotScanned) and outcome.reason.startswith(NOT_SCANNED_NO_DB)
 
 
 # -- recorded scans, as results.json lists them -------------------------------------------
@@ -394,3 +422,129 @@ def test_differences_only_between_scans_of_one_database() -> None:
     assert scan_delta(slim, NotScanned(NOT_SCANNED_NO_DB)) == (
         f"no difference can be given: {NOT_SCANNED_NO_DB}"
     )
+
+
+# -- provenance: which scanner build, which command ------------------------------------
+
+
+def trivy_db(tmp_path: Path) -> Path:
+    db_dir = tmp_path / "trivy-cache"
+    (db_dir / "db").mkdir(parents=True)
+    (db_dir / "db" / "trivy.db").write_bytes(b"bolt")
+    return db_dir
+
+
+def test_a_scan_records_the_binary_that_ran_by_path_and_sha256(
+    tmp_path: Path, sbom_file: Path
+) -> None:
+    version = {"Version": "0.58.0", "VulnerabilityDB": {"Version": 2, "UpdatedAt": "2026-11-29"}}
+    real = fake_scanner(
+        tmp_path,
+        "trivy",
+        [(["version"], json.dumps(version)), (["sbom"], json.dumps(TRIVY_REPORT))],
+    )
+    link = tmp_path / "bin" / "trivy"  # as on PATH: a link to the file that really runs
+    link.parent.mkdir()
+    link.symlink_to(real)
+    spec = ScannerSpec(name="trivy", db_dir=trivy_db(tmp_path), binary=link)
+    outcome = scan(sbom_file, spec)
+    assert isinstance(outcome, VulnCounts)
+    sha256 = hashlib.sha256(real.read_bytes()).hexdigest()
+    assert (outcome.scanner_path, outcome.scanner_sha256) == (str(real.resolve()), sha256)
+    data = json.loads(json.dumps(outcome.to_dict()))
+    assert (data["scanner_sha256"], data["scanner_path"]) == (sha256, str(real.resolve()))
+    assert VulnCounts.from_dict(data) == outcome
+    from harness.analysis.vulns import scan_text
+
+    assert scan_text(outcome) == (
+        f"1 critical, 1 high, 1 medium, 1 low, 2 unknown; 2 fixable "
+        f"(trivy 0.58.0, sha256:{sha256[:12]}, DB built 2026-11-29)"
+    )
+    # another build at the same path is another sha256 (the hash is not cached by path)
+    real.write_text(real.read_text() + "# rebuilt\n")
+    again = scan(sbom_file, spec)
+    assert isinstance(again, VulnCounts)
+    assert again.scanner_sha256 == hashlib.sha256(real.read_bytes()).hexdigest() != sha256
+
+
+def test_the_shown_command_is_the_one_the_scan_runs(tmp_path: Path, sbom_file: Path) -> None:
+    """One argv builder: the grype command (with its environment) a not-scanned reason
+    shows is the command line and environment the scan itself ran with."""
+    db_dir = grype_db(tmp_path)
+    status = {"schemaVersion": "v6.0.2", "built": "2026-11-28T00:00:00Z", "valid": True}
+    binary = fake_scanner(
+        tmp_path,
+        "grype",
+        [
+            (["version"], json.dumps({"version": "0.86.1"})),
+            (["db", "status"], json.dumps(status)),
+            (["sbom:"], json.dumps(GRYPE_REPORT)),  # never matched: the argv is sbom:PATH
+        ],
+    )
+    spec = ScannerSpec(name="grype", db_dir=db_dir, binary=binary)
+    scan(sbom_file, spec)  # the fake answers "unexpected arguments" to the scan itself
+    ran = calls(tmp_path, "grype")[-1]
+    shutil.rmtree(db_dir)
+    outcome = scan(sbom_file, spec)
+    assert isinstance(outcome, NotScanned) and outcome.command
+    words = shlex.split(outcome.command)
+    env = dict(word.split("=", 1) for word in words[:4])
+    assert words[4:] == [str(binary), *ran["argv"]]
+    assert env == {k: v for k, v in ran["env"].items() if k in env} and len(env) == 4
+    assert env["GRYPE_DB_CACHE_DIR"] == str(db_dir)
+
+
+def test_a_failed_scan_says_what_it_ran(tmp_path: Path, sbom_file: Path) -> None:
+    binary = fake_scanner(tmp_path, "trivy", [(["version"], json.dumps({"Version": "0.58.0"}))])
+    spec = ScannerSpec(name="trivy", db_dir=trivy_db(tmp_path), binary=binary)
+    outcome = scan(sbom_file, spec, "sbom/x.cdx.json")
+    assert isinstance(outcome, NotScanned) and "exited 2" in outcome.reason
+    assert outcome.reason.endswith(f"; the scan: `{outcome.command}`")
+    assert outcome.scanner_sha256 == hashlib.sha256(binary.read_bytes()).hexdigest()
+
+
+def test_without_a_scanner_the_reason_says_which_would_run_and_how() -> None:
+    from harness.analysis.vulns import not_scanned_without_scanner, recorded_scan
+
+    outcome = not_scanned_without_scanner("sbom/py311-slim×ffmpeg.r0.cdx.json")
+    assert outcome.command == (
+        "trivy sbom --format json --offline-scan --skip-db-update --cache-dir DB "
+        "'sbom/py311-slim×ffmpeg.r0.cdx.json'"
+    )
+    assert outcome.reason.startswith(NOT_SCANNED_NO_DB)
+    assert "trivy or grype would run" in outcome.reason
+    assert f"`{outcome.command}` from the run folder gives the counts here" in outcome.reason
+    assert recorded_scan(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+@pytest.mark.parametrize(
+    ("scanner", "version", "flagged"),
+    [
+        ("trivy", "0.69.4", True),
+        ("trivy", "0.69.5", True),
+        ("trivy", "v0.69.6", True),
+        ("trivy", "0.69.3", False),
+        ("trivy", "0.69.7", False),
+        ("trivy", "0.70.0", False),
+        ("trivy", None, False),
+        ("trivy", "dev", False),
+        ("grype", "0.69.5", False),
+    ],
+)
+def test_compromised_scanner_releases_are_flagged_beside_their_counts(
+    scanner: str, version: str | None, flagged: bool
+) -> None:
+    from harness.analysis.vulns import compromised_warning, scan_delta, scan_text, source_text
+
+    counts = VulnCounts(scanner, version, "2026-11-29", low=2)
+    warning = compromised_warning(scanner, version)
+    assert (warning is not None) == flagged
+    if not flagged:
+        assert "compromised" not in scan_text(counts)
+        return
+    assert warning == (
+        f"trivy {version}: a compromised release (CVE-2026-33634); counts not trusted"
+    )
+    assert source_text(counts).endswith(f"; {warning}") and warning in scan_text(counts)
+    clean = VulnCounts("trivy", "0.58.0", "2026-11-29", low=23)
+    assert scan_delta(clean, counts) == f"no difference can be given: {warning}"

@@ -33,5 +33,6 @@ def test_verdict_then_one_line_per_distribution() -> None:
     assert render_forecast(missing.to_dict()) == "gone×x: not predicted: base unavailable: not here"
     line = summary_line(4, [forecast.to_dict(), missing.to_dict()], 9.5)
     assert line == (
-        "1 cell(s) predicted in 9.5 s, 1 not (no facts for their base), 2 without pip requirements"
+        "1 cell(s) predicted in 9.5 s, 1 not predicted (each line says why), "
+        "2 without Python requirements"
     )

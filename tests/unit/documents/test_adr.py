@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.documents.adr import PLACEHOLDER, render_adr
+from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
 from harness.model.ids import cell_anchor
 
@@ -94,20 +95,22 @@ def _samples(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
 
 def _allowed(results: dict[str, Any]) -> tuple[set[str], set[str], set[int]]:
     """The numbers the ADR may print: medians and half ranges of the fixture's
-    samples, as seconds (2 decimals) and MB (1 decimal), and every integer byte count."""
+    samples, spelled as model.format spells seconds and sizes, and every integer byte
+    count."""
     seconds, megabytes, integers = set(), set(), set()
     for measures in _samples(results).values():
         for name, values in measures.items():
             median = statistics.median(values)
             half = (max(values) - min(values)) / 2
             if name == "size":
-                megabytes |= {f"{median / 1e6:.1f}", f"{half / 1e6:.1f}"}
+                megabytes |= {fmt.size(median), fmt.size(half)}
             else:
-                seconds |= {f"{median:.2f}", f"{half:.2f}"}
+                spread = fmt.seconds_spread(median, half).removesuffix(" s").split(" ± ")
+                seconds |= {fmt.seconds_number(median), *spread}
     for base in results["bases"]:
         if base["size_bytes"]:
             integers.add(base["size_bytes"])
-            megabytes.add(f"{base['size_bytes'] / 1e6:.1f}")
+            megabytes.add(fmt.size(base["size_bytes"]))
     integers.add(results["run"]["host"]["memory_bytes"])
     return seconds, megabytes, integers
 
@@ -119,7 +122,7 @@ def test_every_number_comes_from_the_results(adr: str, run_b: dict[str, Any]) ->
     for median, half in found_seconds:
         assert median in seconds
         assert not half or half in seconds
-    for median, half in re.findall(r"(\d+\.\d) MB(?: ± (\d+\.\d) MB)?", adr):
+    for median, half in re.findall(r"(\d[\d.]* [kMG]?B)(?: ± (\d[\d.]* [kMG]?B))?", adr):
         assert median in megabytes
         assert not half or half in megabytes
     for count in re.findall(r"([\d,]{4,}) bytes", adr):
@@ -130,8 +133,8 @@ def test_exact_fixture_numbers_are_shown(adr: str, run_b: dict[str, Any]) -> Non
     measures = _samples(run_b)
     spacy = measures["py311-slim×spacy"]["install"]
     median, half = statistics.median(spacy), (max(spacy) - min(spacy)) / 2
-    assert f"[{median:.2f} ± {half:.2f} s](report.html#cell-py311-slim_x_spacy)" in adr
-    assert "[152.0 MB (152,043,520 bytes)](report.html#base-py311-slim)" in adr
+    assert f"[{fmt.seconds_spread(median, half)}](report.html#cell-py311-slim_x_spacy)" in adr
+    assert "[152 MB (152,043,520 bytes)](report.html#base-py311-slim)" in adr
     assert "49,283,072 bytes" in adr  # alpine's image size
     assert "blis 1.3.0" in adr  # the source build on py311-slim
 
@@ -159,7 +162,7 @@ def test_pros_and_cons_are_measurements(adr: str) -> None:
     py313 = pros.split("### `py313-slim`")[1].split("\n### ")[0]
     assert "* Bad, because `spacy` failed: pip-install failed (exit 1)" in py313
     assert "* Good, because install time for `torch`: [" in py313
-    assert "* Bad, because the base image is [167.8 MB (167,772,160 bytes)]" in py313
+    assert "* Bad, because the base image is [168 MB (167,772,160 bytes)]" in py313
     alpine = pros.split("### `alpine`")[1].split("\n### ")[0]
     assert (
         "`spacy` fails, an expected failure declared in the matrix: no musllinux wheels" in alpine
@@ -241,7 +244,7 @@ def test_interpreter_speed_against_the_baseline(run_b: dict[str, Any], adr: str)
     text = render_adr(run_b, report_href="report.html", baseline="py311-slim")
     speed_section = text.split("### Interpreter speed", 1)[1].split("\n### ", 1)[0]
     assert "| py311-slim (baseline) |" in speed_section
-    assert "60.0 ms (2.00x slower)" in speed_section
+    assert "60.0 ms (2.00× slower)" in speed_section
     assert "counts as a difference only when" in speed_section  # the noise rule, stated
 
 

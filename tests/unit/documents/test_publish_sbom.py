@@ -16,10 +16,10 @@ from harness.analysis.sizes import (
     made_of,
     reference_cells,
 )
-from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec, not_scanned_without_scanner
 from harness.documents.publish import write_sboms
 from harness.documents.report import render_report
-from harness.model.ids import SBOM_INDEX
+from harness.store.files import SBOM_INDEX
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
 BASE_PACKAGES = [
@@ -94,8 +94,9 @@ def test_write_sboms_writes_valid_documents_and_an_index(
     }
     for entry in index["sboms"]:
         assert entry["valid"], entry["errors"]
-        assert entry["vulnerabilities"] == {"scanned": False, "scanner": None,
-                                            "reason": NOT_SCANNED_NO_DB}  # fmt: skip
+        # no scanner set: which would run, and the command for this SBOM from the run folder
+        assert entry["vulnerabilities"] == not_scanned_without_scanner(entry["path"]).to_dict()
+        assert entry["vulnerabilities"]["command"].endswith(f" --cache-dir DB {entry['path']}")
     torch = json.loads((tmp_path / "sbom/py311-slim_x_torch.r0.cdx.json").read_text())
     purls = {c.get("purl") for c in torch["components"]}
     assert "pkg:pypi/torch@2.9.1%2Bcpu" in purls
@@ -124,7 +125,9 @@ def test_a_scanner_without_its_database_is_not_scanned_never_zero(
     spec = ScannerSpec("trivy", tmp_path / "no-db", binary=fake)
     index = json.loads(write_sboms(tmp_path, results, spec).read_text())
     scans = [e["vulnerabilities"] for e in index["sboms"]]
-    assert scans and all(s["scanned"] is False and s["reason"] == NOT_SCANNED_NO_DB for s in scans)
+    assert scans and all(
+        s["scanned"] is False and s["reason"].startswith(NOT_SCANNED_NO_DB) for s in scans
+    )
     assert index["scanner"]["name"] == "trivy"
 
 
@@ -222,8 +225,8 @@ def test_an_sbom_without_packages_is_never_scanned_to_zero(
     entries = {e["path"]: e for e in index["sboms"]}
     base = entries["sbom/py311-slim.cdx.json"]
     assert base["components"] == 0
-    assert base["vulnerabilities"] == {"scanned": False, "scanner": "trivy",
-                                       "reason": NOT_SCANNED_EMPTY}  # fmt: skip
+    assert base["vulnerabilities"]["scanned"] is False
+    assert base["vulnerabilities"]["reason"] == NOT_SCANNED_EMPTY
     html = render_report(copy.deepcopy(results), sbom_index=index)
     assert "no OS packages listed: the image has no dpkg or apk database" in html
     assert entries["sbom/py313-slim.cdx.json"]["vulnerabilities"]["scanned"] is True  # it has some

@@ -174,3 +174,143 @@ def test_remove_workdir(tmp_path: Path) -> None:
     assert debootstrap._mounts_under(work) == []
     debootstrap._remove_workdir(work, log=lambda _line: None)
     assert not work.exists()
+
+
+# -- runtime-only (distroless-like) recipes ------------------------------------------------
+
+
+def test_runtime_only_changes_the_digest_but_not_the_others() -> None:
+    plain = DebootstrapRecipe("bookworm", "3.11")
+    runtime = DebootstrapRecipe("bookworm", "3.11", runtime_only=True)
+    assert runtime.digest() != plain.digest()
+    # Recipes written before the option keep their digest, so their cached images stay valid.
+    assert "runtime_only" not in json.loads(plain.canonical())
+    assert json.loads(runtime.canonical())["runtime_only"] is True
+
+
+def test_runtime_only_packages_have_no_venv_but_tzdata() -> None:
+    runtime = DebootstrapRecipe("bookworm", "3.11", runtime_only=True)
+    assert runtime.packages() == ("python3.11", "tzdata", "ca-certificates")
+
+
+def test_runtime_image_runs_as_65532_without_a_shell_command() -> None:
+    changes = debootstrap._import_changes({"a": "b"}, "/usr/bin/python3.11")
+    assert "USER 65532" in changes
+    assert changes[-1] == 'CMD ["/usr/bin/python3.11"]'
+    assert not any("/bin/bash" in change or "ENTRYPOINT" in change for change in changes)
+
+
+LDD_OUTPUT = """/usr/bin/python3.11:
+\tlinux-vdso.so.1 (0x00007ffd)
+\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007f1)
+\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x00007f2)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007f3)
+/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so:
+\tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007f4)
+\tlibgone.so.1 => not found
+"""
+
+
+def test_parse_ldd_reads_several_sections() -> None:
+    found, missing = debootstrap.parse_ldd(LDD_OUTPUT)
+    assert found == {
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/libssl.so.3",
+    }
+    assert missing == {"libgone.so.1"}
+
+
+def _usrmerged_rootfs(root: Path) -> Path:
+    """A tiny merged-/usr rootfs: /lib -> usr/lib, a versioned library behind its soname."""
+    rootfs = root / "rootfs"
+    libdir = rootfs / "usr/lib/x86_64-linux-gnu"
+    libdir.mkdir(parents=True)
+    (rootfs / "lib").symlink_to("usr/lib")
+    (libdir / "libz.so.1.2.13").write_bytes(b"\x7fELF-z")
+    (libdir / "libz.so.1").symlink_to("libz.so.1.2.13")
+    (rootfs / "etc/python3.11").mkdir(parents=True)
+    (rootfs / "etc/python3.11/sitecustomize.py").write_text("# site")
+    stdlib = rootfs / "usr/lib/python3.11"
+    stdlib.mkdir(parents=True)
+    (stdlib / "os.py").write_text("# os")
+    (stdlib / "sitecustomize.py").symlink_to("/etc/python3.11/sitecustomize.py")
+    (rootfs / "usr/bin").mkdir(parents=True)
+    (rootfs / "usr/bin/sh").write_text("#!shell")
+    return rootfs
+
+
+def test_copy_out_follows_links_inside_the_rootfs(tmp_path: Path) -> None:
+    rootfs = _usrmerged_rootfs(tmp_path)
+    target = tmp_path / "runtime"
+    target.mkdir()
+    debootstrap._copy_out(rootfs, target, "/lib/x86_64-linux-gnu/libz.so.1")
+    assert (target / "lib").is_symlink() and str((target / "lib").readlink()) == "usr/lib"
+    assert (target / "usr/lib/x86_64-linux-gnu/libz.so.1").is_symlink()
+    assert (target / "usr/lib/x86_64-linux-gnu/libz.so.1.2.13").read_bytes() == b"\x7fELF-z"
+    assert not (target / "usr/bin").exists()  # only what was asked for
+
+
+def test_dangling_links_get_their_targets(tmp_path: Path) -> None:
+    rootfs = _usrmerged_rootfs(tmp_path)
+    target = tmp_path / "runtime"
+    target.mkdir()
+    debootstrap._copy_out(rootfs, target, "/usr/lib/python3.11")
+    assert not debootstrap._exists_inside(target, "/usr/lib/python3.11/sitecustomize.py")
+    debootstrap._copy_link_targets(rootfs, target)
+    assert (target / "etc/python3.11/sitecustomize.py").read_text() == "# site"
+    assert debootstrap._exists_inside(target, "/usr/lib/python3.11/sitecustomize.py")
+
+
+def test_a_link_loop_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "a").symlink_to("b")
+    (rootfs / "b").symlink_to("a")
+    target = tmp_path / "runtime"
+    target.mkdir()
+    with pytest.raises(StandinBuildError, match="symlinks"):
+        debootstrap._copy_out(rootfs, target, "/a")
+
+
+def test_absolute_links_never_lead_to_the_host(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "passwd").symlink_to("/etc/passwd")  # the host has one; the rootfs has not
+    target = tmp_path / "runtime"
+    target.mkdir()
+    with pytest.raises(StandinBuildError, match="/etc is not in the rootfs"):
+        debootstrap._copy_out(rootfs, target, "/passwd")
+
+
+def test_accounts_are_distroless_like(tmp_path: Path) -> None:
+    debootstrap._write_accounts(tmp_path)
+    passwd = (tmp_path / "etc/passwd").read_text().splitlines()
+    assert "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin" in passwd
+    assert "nonroot:x:65532:" in (tmp_path / "etc/group").read_text().splitlines()
+    assert (tmp_path / "home/nonroot").stat().st_uid == 65532
+    assert (tmp_path / "tmp").stat().st_mode & 0o7777 == 0o1777
+
+
+def test_a_shell_left_in_the_runtime_fails_the_build(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/sh").write_text("")
+    with pytest.raises(StandinBuildError, match="/bin/sh"):
+        debootstrap._check_runtime(
+            tmp_path, DebootstrapRecipe("bookworm", "3.11", runtime_only=True)
+        )
+
+
+def test_extra_packages_of_a_runtime_bring_their_files(tmp_path: Path) -> None:
+    info = tmp_path / "var/lib/dpkg/info"
+    info.mkdir(parents=True)
+    (tmp_path / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)
+    (tmp_path / "usr/lib/x86_64-linux-gnu/libgomp.so.1").write_bytes(b"\x7fELF")
+    (info / "libgomp1:amd64.list").write_text(
+        "/.\n/usr\n/usr/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu/libgomp.so.1\n"
+    )
+    files = debootstrap._package_files(tmp_path, "libgomp1")
+    assert files == ["/usr/lib/x86_64-linux-gnu/libgomp.so.1"]
+    with pytest.raises(StandinBuildError, match="no file list for libnope"):
+        debootstrap._package_files(tmp_path, "libnope")

@@ -13,9 +13,9 @@ from harness.model.ids import (
     installer_of,
     installer_step,
     parse_cell_id,
-    result_file_name,
     split_cell_id,
 )
+from harness.store.files import result_file_name
 
 DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 

@@ -16,7 +16,6 @@ from harness.run.cell import (
     reproducer,
     system_install_command,
 )
-from harness.run.plugin import selected_cells
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -135,10 +134,10 @@ def test_containers_are_unprivileged_with_read_only_mounts() -> None:
 
 def test_keyword_selection_matches_cell_ids() -> None:
     matrix = load_matrix(ROOT / "matrix.yaml")
-    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    chosen = {c.id for c in matrix.select("py311 and spacy")}
     assert chosen == {"py311-slim×spacy"}
-    assert len(selected_cells(matrix, "")) == len(matrix.cells)
-    assert all("ffmpeg" not in c.id for c in selected_cells(matrix, "not ffmpeg"))
+    assert len(matrix.select("")) == len(matrix.cells)
+    assert all("ffmpeg" not in c.id for c in matrix.select("not ffmpeg"))
 
 
 def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() -> None:
@@ -156,72 +155,6 @@ def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() 
     # A base new to the matrix: its cell takes the depset's median on the other bases.
     assert estimate(cell, DepsetSpec(pip=["x"]), {"a×d": 80.0, "c×d": 90.0, "a×e": 1.0}) == 85.0
     assert estimate(cell, DepsetSpec(pip=["x", "y"]), {}) > estimate(cell, DepsetSpec(), {})
-
-
-class _FakeNode:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.gateway = type("Gateway", (), {"id": name})()
-        self.shutting_down = False
-        self.received: list[int] = []
-
-    def send_runtest_some(self, indices: list[int]) -> None:
-        self.received += indices
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-
-
-class _FakeConfig:
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def getvalue(self, name: str) -> Any:
-        return [f"{self.workers}*popen"] if name == "tx" else None
-
-    def getoption(self, _name: str) -> Any:
-        return None
-
-
-def _simulate(durations: list[float], workers: int) -> tuple[float, dict[str, list[int]]]:
-    """Run xdist's protocol against LongestFirstScheduling on a simulated clock."""
-    from harness.run.xdist_scheduler import LongestFirstScheduling
-
-    scheduler = LongestFirstScheduling(_FakeConfig(workers))
-    nodes = [_FakeNode(f"w{i}") for i in range(workers)]
-    collection = [f"cell{i}" for i in range(len(durations))]
-    for node in nodes:
-        scheduler.add_node(node)
-        scheduler.add_node_collection(node, collection)
-    scheduler.schedule()
-    clock, busy_until, running = 0.0, {n.name: 0.0 for n in nodes}, {}
-    while any(scheduler.node2pending.values()):
-        for node in nodes:  # a free node starts its first held item
-            held = scheduler.node2pending[node]
-            if node.name not in running and held:
-                running[node.name] = held[0]
-                busy_until[node.name] = clock + durations[held[0]]
-        node = min((n for n in nodes if n.name in running), key=lambda n: busy_until[n.name])
-        clock = busy_until[node.name]
-        scheduler.mark_test_complete(node, running.pop(node.name))
-    return clock, {n.name: n.received for n in nodes}
-
-
-def test_xdist_scheduler_deals_snake_pairs_then_feeds_whoever_frees_first() -> None:
-    # Sorted longest first, as pytest_collection_modifyitems leaves the collection.
-    durations = [81.0, 50.0, 24.0, 12.0, 11.0, 10.0]
-    makespan, received = _simulate(durations, workers=2)
-    assert received["w0"][:2] == [0, 3] and received["w1"][:2] == [1, 2]
-    assert sorted(received["w0"] + received["w1"]) == list(range(6))
-    # Σ = 188 s over two workers: a perfect split is 94 s; xdist's chunking of this
-    # order gave w0 cells 0-2 (155 s) and w1 the rest; one look-ahead loses little.
-    assert makespan <= 99.0
-
-
-def test_xdist_scheduler_with_fewer_cells_than_slots_shuts_every_worker_down() -> None:
-    makespan, received = _simulate([30.0, 20.0, 10.0], workers=2)
-    assert sorted(received["w0"] + received["w1"]) == [0, 1, 2]
-    assert makespan == 30.0
 
 
 def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None:
@@ -379,19 +312,17 @@ def test_uv_cell_is_unavailable_with_the_fetchs_reason(tmp_path: Path) -> None:
 
     base_ok = replace(missing, base={**missing.base, "status": "available"})
     record = CellRun(base_ok, client=None, redactor=None).run()  # type: ignore[arg-type]
-    assert record["status"] == "unavailable" and record["reason"] == f"uv unavailable: {reason}"
-    assert record["id"] == "py311×spacy+uv" and record["steps"] == []
+    assert record.status == "unavailable" and record.reason == f"uv unavailable: {reason}"
+    assert record.id == "py311×spacy+uv" and record.steps == []
 
 
 def test_keyword_selection_knows_installers() -> None:
     matrix = load_matrix(ROOT / "matrices" / "installers.yaml")
-    chosen = {c.id for c in selected_cells(matrix, "py311 and spacy")}
+    chosen = {c.id for c in matrix.select("py311 and spacy")}
     assert chosen == {"py311-slim×spacy", "py311-slim×spacy+uv"}
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy and not uv")} == {
-        "py311-slim×spacy"
-    }
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy+uv")} == {"py311-slim×spacy+uv"}
-    assert {c.id for c in selected_cells(matrix, "py311 and spacy and pip")} == {"py311-slim×spacy"}
+    assert {c.id for c in matrix.select("py311 and spacy and not uv")} == {"py311-slim×spacy"}
+    assert {c.id for c in matrix.select("py311 and spacy+uv")} == {"py311-slim×spacy+uv"}
+    assert {c.id for c in matrix.select("py311 and spacy and pip")} == {"py311-slim×spacy"}
 
 
 def test_a_new_uv_cell_borrows_the_time_of_uv_cells_of_its_depset() -> None:
@@ -485,20 +416,27 @@ def test_each_install_step_records_the_bytes_it_added(tmp_path: Path) -> None:
     ffmpeg = replace(job(tmp_path), depset=DepsetSpec(pip=["av"], system={"apt": ["ffmpeg"]}))
     run = CellRun(on_apt(ffmpeg), client=None, redactor=Redactor())  # type: ignore[arg-type]
     box = GrowingBox()
-    run.record = {"probes": {}}
     run._start_sizing(box)  # type: ignore[arg-type]
     assert run._install(box)  # type: ignore[arg-type]
     box.size += 5_000  # what the probes write (bytecode of a module pip did not compile)
     run._record_size(box)  # type: ignore[arg-type]
-    added = {s["name"]: s.get("bytes_added") for s in run.steps}
+    added = {s.name: s.bytes_added for s in run.steps}
     assert added == {
         "system-packages": 180_000_000,
         "venv": 12_000_000,
         "pip-install": 400_000_000 - 1_000,  # measured after pip's own clean-up
     }
-    assert run.record["size_added_bytes"] == 180_000_000 + 12_000_000 + 399_999_000 + 5_000
-    assert run.record["size_probes_bytes"] == 5_000
-    sizes = step_sizes({**run.record, "steps": run.steps})
+    assert run.facts.size_added_bytes == 180_000_000 + 12_000_000 + 399_999_000 + 5_000
+    assert run.facts.size_probes_bytes == 5_000
+    facts = {k: getattr(run.facts, k) for k in ("size_start_bytes", "size_added_bytes")}
+    sizes = step_sizes(
+        {
+            **facts,
+            "size_probes_bytes": run.facts.size_probes_bytes,
+            "size_measure_seconds": run.facts.size_measure_seconds,
+            "steps": [s.to_dict() for s in run.steps],
+        }
+    )
     assert sizes is not None and sizes.accounted == sizes.total
     assert box.size_queries == 5  # start, three steps, the end: the cost in engine calls
 
@@ -516,11 +454,10 @@ def test_a_failed_step_still_records_what_it_left_behind(tmp_path: Path) -> None
 
     run = CellRun(on_apt(job(tmp_path)), client=None, redactor=Redactor())  # type: ignore[arg-type]
     box = FailingPip()
-    run.record = {"probes": {}}
     run._start_sizing(box)  # type: ignore[arg-type]
     assert not run._install(box)  # type: ignore[arg-type]
-    pip = next(s for s in run.steps if s["name"] == "pip-install")
-    assert pip["status"] == "failed" and pip["bytes_added"] == 399_999_000
+    pip = next(s for s in run.steps if s.name == "pip-install")
+    assert pip.status == "failed" and pip.bytes_added == 399_999_000
 
 
 def test_a_stand_in_without_a_package_manager_is_a_limit_of_here(tmp_path: Path) -> None:
@@ -537,17 +474,15 @@ def test_a_stand_in_without_a_package_manager_is_a_limit_of_here(tmp_path: Path)
               "tools": {"package_manager": "none"}},
     )  # fmt: skip
     run = CellRun(musl, client=None, redactor=Redactor())  # type: ignore[arg-type]
-    run.record = {"probes": {}}
     assert not run._install(GrowingBox())  # type: ignore[arg-type]
-    assert run.steps[-1]["status"] == "unavailable"
-    assert run.record["environment_limit"].startswith(
+    assert run.steps[-1].status == "unavailable"
+    assert str(run.facts.environment_limit).startswith(
         "this stand-in for python:3.15-alpine has no package manager"
     )
     image = replace(musl, base={**musl.base, "standin": None})  # the image itself: its property
     run = CellRun(image, client=None, redactor=Redactor())  # type: ignore[arg-type]
-    run.record = {"probes": {}}
     assert not run._install(GrowingBox())  # type: ignore[arg-type]
-    assert run.steps[-1]["status"] == "unsupported"
+    assert run.steps[-1].status == "unsupported"
 
 
 def test_an_empty_writable_layer_is_zero_bytes_not_unknown() -> None:
@@ -570,3 +505,66 @@ def test_an_empty_writable_layer_is_zero_bytes_not_unknown() -> None:
     assert size([{"Id": "abc"}]) == 0  # the engine omits SizeRw when it is 0
     assert size([{"Id": "abc", "SizeRw": 4096}]) == 4096
     assert size([]) is None  # not listed: unknown
+
+
+class PrintingBox(GrowingBox):
+    """A container whose every command prints ``stdout`` and exits 0."""
+
+    def __init__(self, stdout: str) -> None:
+        super().__init__()
+        self.stdout = stdout
+
+    def run_shell(self, script: str, **_: object) -> Any:  # noqa: ARG002
+        from harness.engine.container import ExecOutcome
+
+        return ExecOutcome(0, self.stdout, "", 0.2)
+
+
+def test_a_probe_output_of_the_wrong_shape_is_an_error_step_not_a_crash(tmp_path: Path) -> None:
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+
+    run = CellRun(job(tmp_path), client=None, redactor=Redactor())  # type: ignore[arg-type]
+    box = PrintingBox('{"status": "passed", "libc": {"family": 3}}')
+    assert run._probe(box, "python", "env", [])  # type: ignore[arg-type]
+    step = run.steps[-1]
+    assert step.status == "error" and "$.env.libc.family" in str(step.error)
+    assert run.facts.probes["env"] == {"status": "error", "error": step.error}
+
+
+def test_the_cell_record_is_built_once_frozen_and_written_as_strict_json(
+    tmp_path: Path,
+) -> None:
+    import json
+    import time
+
+    import pydantic
+    import pytest
+
+    from harness.model.results import CellRecord
+    from harness.run.cell import CellRun, write_cell_result
+    from harness.run.redact import Redactor
+
+    run = CellRun(job(tmp_path), client=None, redactor=Redactor())  # type: ignore[arg-type]
+    box = PrintingBox('{"status": "passed", "seconds": NaN, "timings": {"x": Infinity}}')
+    assert run._probe(box, "python", "smoke_spacy", [])  # type: ignore[arg-type]
+    record = run._finish(run._status(), None, time.time())
+    assert isinstance(record, CellRecord) and record.status == "passed"
+    assert record.steps[0].name == "probe:smoke_spacy" and record.steps[0].status == "passed"
+    with pytest.raises(pydantic.ValidationError):
+        record.status = "failed"  # type: ignore[misc]
+    path = write_cell_result(tmp_path, "py311-spacy.r0.json", record, "log")
+    written = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert written["probes"]["smoke_spacy"]["seconds"] is None
+    assert written["non_finite"] == {
+        "$.probes.smoke_spacy.seconds": "nan",
+        "$.probes.smoke_spacy.timings.x": "inf",
+    }
+    # every key today's record has, and the same values
+    for key in ("id", "base", "depset", "repeat", "status", "reason", "standin", "container",
+                "package_manager", "steps", "distributions", "download_bytes",
+                "size_added_bytes", "probes", "probes_offline", "expected_failure",
+                "runner_pid", "warm", "installer", "started_at", "ended_at", "seconds",
+                "install_seconds", "reproducer"):  # fmt: skip
+        assert key in written, key
+    assert written["installer"] == {"name": "pip", "version": None}

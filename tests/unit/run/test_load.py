@@ -48,3 +48,14 @@ def test_docker_builds_are_found_in_proc(tmp_path: Path) -> None:
         (tmp_path / pid).mkdir()
         (tmp_path / pid / "cmdline").write_bytes(argv)
     assert docker_builds_running(tmp_path) == 1
+
+
+def test_a_failed_query_of_other_containers_is_unknown_not_zero() -> None:
+    def others() -> int:
+        raise ConnectionError("engine gone")
+
+    summary = LoadMonitor(others, cpus=2, interval=0.05).start().stop()
+    assert summary["other_containers_max"] is None
+    assert summary["other_containers_unknown"] == summary["samples"] >= 2
+    words = " ".join(load_warnings(summary))
+    assert "engine load unknown" in words and "not of this run" not in words

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from harness.model.ids import cell_id, container_name, docker_safe, result_file_name, split_cell_id
+from harness.model.ids import cell_id, container_name, docker_safe, split_cell_id
 from harness.run import pipreport
 from harness.run.redact import Redactor
+from harness.store.files import result_file_name
 
 DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -95,3 +96,19 @@ def test_redaction_masks_url_tokens_and_secret_env() -> None:
     assert "s3cr3t-token" not in clean and "tok-98765" not in clean
     assert "/root" in clean
     assert redactor.deep({"a": ["x tok-98765"]}) == {"a": ["x ***"]}
+
+
+def test_wheel_tags_are_read_by_packaging_and_kept_as_the_file_name_spells_them() -> None:
+    from harness.run.pipreport import tag_family, wheel_tag
+
+    assert wheel_tag("six-1.16.0-py2.py3-none-any.whl") == "py2.py3-none-any"
+    assert wheel_tag("torch-2.3.1+cpu-1build-cp311-cp311-linux_x86_64.whl") == (
+        "cp311-cp311-linux_x86_64"
+    )
+    assert wheel_tag("not-a-wheel.tar.gz") is None
+    assert wheel_tag("bad name-1.0-py3-none-any.whl") is None  # packaging refuses it
+    assert tag_family("py2.py3-none-any") == "pure"
+    assert tag_family("cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64") == "manylinux abi3"
+    assert tag_family("cp311-cp311-musllinux_1_2_x86_64") == "musllinux"
+    assert tag_family("cp311-cp311-macosx_11_0_arm64") == "macosx_11_0_arm64"
+    assert tag_family(None) == "sdist"

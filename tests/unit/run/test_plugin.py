@@ -10,7 +10,7 @@ import pytest
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import load_matrix
 from harness.run import results
-from harness.run.plugin import selected_cells
+from harness.store.files import result_file_name
 
 MATRIX = """
 version: 1
@@ -47,12 +47,12 @@ def test_k_matches_cell_ids_bases_and_depsets_only(
     hang_yaml: Path, keyword: str, expected: set[str]
 ) -> None:
     matrix = load_matrix(hang_yaml)
-    assert {c.id for c in selected_cells(matrix, keyword)} == expected
+    assert {c.id for c in matrix.select(keyword)} == expected
 
 
 def test_a_bad_k_expression_is_a_configuration_error(hang_yaml: Path) -> None:
     with pytest.raises(ConfigurationError, match="-k"):
-        selected_cells(load_matrix(hang_yaml), "hang and (")
+        load_matrix(hang_yaml).select("hang and (")
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,6 @@ def test_a_cell_file_that_is_not_a_cell_record_counts_as_missing(
     cells.mkdir()
     (cells / "bad.r0.json").write_text(content)
     good = {"id": "a×b", "base": "a", "depset": "b", "repeat": 0, "status": "passed"}
-    (cells / "good.r0.json").write_text(json.dumps(good))
+    (cells / result_file_name("a×b", 0)).write_text(json.dumps(good))
     assert results.read_cell_file(cells / "bad.r0.json") is None
     assert results.read_cell_files(tmp_path) == [good]

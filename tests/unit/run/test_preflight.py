@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.run.pipreport import wheel_tag
 from harness.run.preflight import (
     NO_DISTRIBUTION,
     NO_WHEEL,
@@ -30,10 +31,10 @@ from harness.run.preflight import (
     parse_report,
     pip_args,
     platform_tags,
+    project_metadata,
     run_pip,
     run_preflight,
     verdict_for,
-    wheel_tag,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -229,6 +230,47 @@ def test_offline_prediction_on_glibc_names_the_missing_dependency(
     missing = next(p for p in prediction.distributions if p.name == "muslonly")
     assert missing.kind == "none" and not missing.requested
     assert "muslonly is needed by pureapp" in prediction.notes
+
+
+def test_a_constraints_file_is_passed_to_pip(wheelhouse: IndexOptions, tmp_path: Path) -> None:
+    folder = Path(wheelhouse.find_links[0])
+    _write_wheel(folder, "plain", "0.6", "py3-none-any", [])
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("plain==0.5\n")
+    assert IndexOptions(constraints=(str(constraints),)).to_args() == ["-c", str(constraints)]
+    bound = IndexOptions(find_links=wheelhouse.find_links, no_index=True,
+                         constraints=(str(constraints),))  # fmt: skip
+    prediction = run_preflight(MUSL_13, ["plain"], bound, timeout_s=120)
+    assert [(p.name, p.version) for p in prediction.distributions] == [("plain", "0.5")]
+    free = run_preflight(MUSL_13, ["plain"], wheelhouse, timeout_s=120)
+    assert [(p.name, p.version) for p in free.distributions] == [("plain", "0.6")]
+
+
+def test_marker_environment_is_the_bases_not_the_hosts() -> None:
+    environment = MUSL_13.marker_environment()
+    assert environment["python_version"] == "3.13"
+    assert environment["python_full_version"] == MUSL_13.python_version
+    assert environment["platform_machine"] == "x86_64"
+    assert environment["sys_platform"] == "linux"
+    assert environment["implementation_name"] == "cpython"
+
+
+@pytest.mark.network
+def test_a_projects_metadata_is_built_on_the_host(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n'
+        '[project]\nname = "tiny-app"\nversion = "0.1"\ndescription = "x"\n'
+        'dependencies = ["six>=1.16"]\n'
+        '[project.optional-dependencies]\ntest = ["pytest>=8"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "tiny_app.py").write_text("")
+    name, requires = project_metadata(str(tmp_path), 180)
+    assert name == "tiny-app"
+    assert "six>=1.16" in requires and any(r.startswith("pytest>=8") for r in requires)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = \n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        project_metadata(str(tmp_path), 180)
 
 
 def test_offline_prediction_reports_pip_failures_it_cannot_parse(tmp_path: Path) -> None:

@@ -1,30 +1,42 @@
-"""The run's console: progress files from workers, a board the controller shows."""
+"""The run's console: a board that reads the executor's own state."""
 
 from __future__ import annotations
 
 import io
 import re
+import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from harness.run import progress
-from harness.run.progress import Board, CellProgress, running_cells
+from harness.run.executor import Activity, CellTask, Counts, Executor
+from harness.run.progress import Board, counts_text
 
 
-def test_a_cell_says_its_step_until_it_ends(tmp_path: Path) -> None:
-    cell = CellProgress.for_cell(tmp_path, "py311_x_spacy.r0.json", "py311×spacy")
-    cell.step("py311×spacy: pip-install")
-    [seen] = running_cells(tmp_path)
-    assert seen["cell"] == "py311×spacy" and seen["step"] == "pip-install"
-    cell.done()
-    assert running_cells(tmp_path) == []
+@dataclass
+class FakeSource:
+    """What the executor shows the board, set by hand."""
+
+    now: Counts = field(default_factory=lambda: Counts(planned=5, done=2, running=1, waiting=2))
+    activities: list[Activity] = field(default_factory=list)
+
+    def counts(self) -> Counts:
+        return self.now
+
+    def running(self) -> list[Activity]:
+        return list(self.activities)
 
 
-def test_plain_lines_are_timestamped_and_free_of_control_characters(tmp_path: Path) -> None:
+def test_plain_lines_are_timestamped_and_free_of_control_characters() -> None:
     stream = io.StringIO()
-    board = Board(out_dir=tmp_path, stream=stream, live=False)
-    CellProgress.for_cell(tmp_path, "a.json", "a×b").step("a×b: venv")
-    board.base_event("[bases] musl: docker build bases/musl/Dockerfile (classic builder)")
+    source = FakeSource()
+    board = Board(source, stream=stream, live=False)
+    now = time.time()
+    source.activities = [
+        Activity("base", "musl", now, "musl: docker build bases/musl/Dockerfile", now),
+        Activity("cell", "a×b", now, "venv", now),
+    ]
+    board.line("[bases] musl: docker build bases/musl/Dockerfile (classic builder)")
     board.heartbeat()
     text = stream.getvalue()
     assert re.search(r"^\d\d:\d\d:\d\d \[bases\] musl: docker build", text, re.M)
@@ -32,10 +44,10 @@ def test_plain_lines_are_timestamped_and_free_of_control_characters(tmp_path: Pa
     assert "\x1b" not in text and "\r" not in text
 
 
-def test_a_long_step_gets_a_line_a_minute(tmp_path: Path) -> None:
+def test_a_long_step_gets_a_line_a_minute() -> None:
     stream = io.StringIO()
-    board = Board(out_dir=tmp_path, stream=stream, live=False)
-    CellProgress.for_cell(tmp_path, "a.json", "a×b").step("a×b: pip-install")
+    source = FakeSource(activities=[Activity("cell", "a×b", time.time(), "pip-install")])
+    board = Board(source, stream=stream, live=False)
     board.heartbeat()
     board._last_beat["a×b"] = time.time() - progress.HEARTBEAT_SECONDS - 1
     board.heartbeat()
@@ -43,9 +55,56 @@ def test_a_long_step_gets_a_line_a_minute(tmp_path: Path) -> None:
     assert stream.getvalue().count("still running: a×b: pip-install") == 1
 
 
-def test_the_live_table_counts_done_and_left(tmp_path: Path) -> None:
-    board = Board(out_dir=tmp_path, planned=5, done=2)
-    CellProgress.for_cell(tmp_path, "a.json", "a×b").step("a×b: probe:smoke_spacy")
-    table = board.table()
-    assert table.title == "harness: 2/5 done, 3 left"
+def test_a_pull_that_ended_is_never_announced_as_started() -> None:
+    # The pull's base leaves the executor's running set when it resolves: the next tick
+    # has nothing to say about it (it used to print "started: pulling 127.0.0.1: …").
+    stream = io.StringIO()
+    source = FakeSource()
+    board = Board(source, stream=stream, live=False)
+    source.activities = [Activity("base", "py", time.time(), "pulling 127.0.0.1:5000/py")]
+    source.activities = []  # the pull ended before the board's tick
+    board.heartbeat()
+    assert "started" not in stream.getvalue()
+    source.activities = [Activity("base", "py", time.time(), "pulling 127.0.0.1:5000/py")]
+    board.heartbeat()
+    assert stream.getvalue().count("started: py: pulling 127.0.0.1:5000/py") == 1
+
+
+def test_the_live_table_counts_what_the_executor_counts() -> None:
+    source = FakeSource(activities=[Activity("cell", "a×b", time.time(), "probe:smoke_spacy")])
+    table = Board(source).table()
+    assert table.title == "harness: 2/5 done, 1 running, 2 waiting"
     assert table.row_count == 1
+
+
+def test_the_board_and_the_lines_read_the_same_counts_from_a_real_executor() -> None:
+    release = threading.Event()
+    lines: list[str] = []
+    seen_titles: list[str] = []
+
+    def run_cell(_task: CellTask) -> str:
+        seen_titles.append(str(board.table().title))
+        release.wait(5)
+        return "passed"
+
+    executor = Executor(
+        2,
+        lambda _name: None,
+        run_cell,
+        on_cell=lambda kind, _label, _status, counts: (
+            lines.append(counts_text(counts)) if kind == "end" else None
+        ),
+    )
+    board = Board(executor)
+    tasks = [CellTask(f"c{i}", "b", 10.0 - i) for i in range(3)]
+    worker = threading.Thread(target=executor.run, args=([], tasks))
+    worker.start()
+    deadline = time.monotonic() + 5
+    while executor.counts().running < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert executor.counts() == Counts(planned=3, done=0, running=2, waiting=1)
+    assert str(board.table().title) == "harness: 0/3 done, 2 running, 1 waiting"
+    release.set()
+    worker.join(5)
+    assert lines[-1] == "3/3 done, 0 running, 0 waiting"
+    assert all("running" in title for title in seen_titles)

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from harness.model.matrix import RegistryAuth, Settings
-from harness.run.plugin import run_redactor
+from harness.pipeline.steps import run_redactor
 from harness.run.redact import MASK, Redactor, registry_secrets
 
 TOKEN = "tok-9c1e7fA"

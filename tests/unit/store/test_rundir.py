@@ -12,8 +12,8 @@ import pytest
 
 from harness.model.errors import DiskFullError, RunDirectoryBusyError
 from harness.store import history
+from harness.store.files import LOCK_FILE
 from harness.store.rundir import (
-    LOCK_FILE,
     RunLock,
     claim_run_dir,
     write_atomic,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from harness.analysis.compare import compare_bases, render_comparison_markdown
+from harness.analysis.compare import compare_bases
+from harness.documents.compare import render_comparison_markdown
 from harness.store.rundir import load_results
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"

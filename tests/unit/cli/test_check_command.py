@@ -1,0 +1,140 @@
+"""`harness check --list-changes`: lines a reviewer reads, JSON a bot reads, exit 2 for
+a bad flag, ref or path (the one error format)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.cli.entry import main
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+OLD = (
+    "# syntax=docker/dockerfile:1\n"
+    "ARG PY=3.11\n"
+    "ARG BASE\n"
+    "FROM python:${PY}-slim AS builder\n"
+    "RUN <<EOF\n"
+    "FROM not:a-stage\n"
+    "EOF\n"
+    "FROM ${BASE} AS custom\n"
+    f"FROM debian:bookworm-slim@{DIGEST_A}\n"
+)
+NEW = OLD.replace("PY=3.11", "PY=3.13").replace(DIGEST_A, DIGEST_B)
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+         "-c", "commit.gpgsign=false", *args],
+        capture_output=True, check=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """main: the old Dockerfile and compose file; branch bump (checked out): the new ones."""
+    repo = tmp_path / "project"
+    (repo / "deploy").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "Dockerfile").write_text(OLD)
+    (repo / "deploy" / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.25\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    git(repo, "checkout", "-q", "-b", "bump")
+    (repo / "Dockerfile").write_text(NEW)
+    (repo / "deploy" / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n")
+    git(repo, "commit", "-q", "-am", "two")
+    return repo
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], list[str]]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out.splitlines(), err.splitlines()
+
+
+def test_the_changes_as_lines(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["check", "--list-changes", "--repo", str(repo)], capsys)
+    assert code == 0 and err == []
+    assert out[:4] == [
+        "python:3.11-slim → python:3.13-slim (Dockerfile, stage builder)",
+        "debian:bookworm-slim: digest sha256:aaaaaaaaaaaa… → sha256:bbbbbbbbbbbb… "
+        "(same tag; Dockerfile, stage 2)",
+        "nginx:1.25 → nginx:1.27 (deploy/compose.yaml, service web)",
+        "cannot resolve (base and head): Dockerfile:8 FROM ${BASE}: "
+        "BASE has no default and no --build-arg",
+    ]
+    assert out[4].startswith("3 base image change(s) between merge-base(main, HEAD) (")
+    assert out[4].endswith("; 1 reference(s) not resolved (see above)") and len(out) == 5
+
+
+def test_the_changes_as_json_for_the_files_given(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["check", "--list-changes", "--repo", str(repo), "--format", "json", "--dockerfile",
+            "Dockerfile", "--build-arg", "BASE=python:3.13", "--base-ref", "main"]  # fmt: skip
+    code, out, _ = run(argv, capsys)
+    document = json.loads("\n".join(out))
+    assert code == 0 and document["format"] == "harness-base-changes/1"
+    assert document["base"]["ref"] == "main" and document["files"] == ["Dockerfile"]
+    assert document["unresolved"] == []
+    assert [(c["kind"], c["where"]) for c in document["changes"]] == [
+        ("tag", "stage builder"),
+        ("digest", "stage 2"),
+    ]
+    assert document["changes"][1]["new"]["image"] == {
+        "reference": f"debian:bookworm-slim@{DIGEST_B}",
+        "registry": "docker.io",
+        "repository": "library/debian",
+        "tag": "bookworm-slim",
+        "digest": DIGEST_B,
+    }
+
+
+def test_no_change_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", "--list-changes", "--repo", str(repo), "--base-ref", "bump",
+            "--dockerfile", "Dockerfile", "--build-arg", "BASE=x"]  # fmt: skip
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and len(out) == 1
+    assert out[0].startswith("no base image changed between bump (")
+
+
+@pytest.mark.parametrize(
+    ("extra", "head", "fix"),
+    [
+        ([], "harness: error: --list-changes: running old against new is not available yet",
+         "pass --list-changes"),
+        (["--list-changes", "--base-ref", "nope"], "harness: error: --base-ref: 'nope' is not a "
+         "commit", "fetch-depth: 0"),
+        (["--list-changes", "--head-ref", "nope"], "harness: error: --head-ref: 'nope'", "git log"),
+        (["--list-changes", "--build-arg", "=x"], "harness: error: --build-arg: =x is not "
+         "NAME=VALUE", "--build-arg BASE="),
+        (["--list-changes", "--dockerfile", "../elsewhere/Dockerfile"], "harness: error: "
+         "--dockerfile: ../elsewhere/Dockerfile is outside the repository", "inside"),
+        (["--list-changes", "--compose", "compose.yaml"], "harness: error: --compose: "
+         "compose.yaml is in neither", "git ls-files"),
+        (["--list-changes", "--matrix", "m.yaml"], "harness: error: --matrix m.yaml: "
+         "unrecognized argument(s)", "--help"),
+        (["--list-changes", "--format", "jsn"], "harness: error: --format: invalid choice",
+         "did you mean 'json'?"),
+    ],
+)  # fmt: skip
+def test_user_mistakes_are_exit_2_in_the_one_format(
+    repo: Path, extra: list[str], head: str, fix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["check", "--repo", str(repo), *extra], capsys)
+    assert code == 2 and out == []
+    assert err[0].startswith(head), err
+    assert err[1].startswith("fix: ") and fix in err[1] and len(err) == 2, err
+
+
+def test_outside_a_repository_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["check", "--list-changes", "--repo", str(tmp_path)], capsys)
+    assert code == 2 and err[0] == f"harness: error: --repo: {tmp_path} is not in a git repository"
