@@ -503,23 +503,7 @@ def _official_layout(
     Dockerfile written for the official image would copy an empty folder.
     """
     py = f"python{recipe.python}"
-    local_lib = rootfs / "usr" / "local" / "lib" / py
-    site_packages = local_lib / "site-packages"
-    site_packages.mkdir(parents=True, exist_ok=True)
-    dist_packages = local_lib / "dist-packages"
-    if dist_packages.is_dir() and not dist_packages.is_symlink():
-        for entry in dist_packages.iterdir():
-            shutil.move(str(entry), str(site_packages / entry.name))
-        dist_packages.rmdir()
-    if not os.path.lexists(dist_packages):
-        dist_packages.symlink_to("site-packages")
-    # The official image lets root pip-install into the interpreter: no PEP 668 marker.
-    (rootfs / "usr" / "lib" / py / "EXTERNALLY-MANAGED").unlink(missing_ok=True)
-    local_bin = rootfs / "usr" / "local" / "bin"
-    local_bin.mkdir(parents=True, exist_ok=True)
-    for name, target in ((py, f"/usr/bin/{py}"), ("python3", py), ("python", "python3")):
-        if not os.path.lexists(local_bin / name):
-            (local_bin / name).symlink_to(target)
+    local_bin = _usr_local_layout(rootfs, py)
     # pip: Debian's wheel (python3-pip-whl, pulled in by pythonX.Y-venv) runs pip to fetch the
     # pinned one from PyPI (through the host's CA bundle), then installs it as root into
     # /usr/local: pip, pip3 and pipX.Y land in /usr/local/bin.
@@ -561,6 +545,35 @@ def _official_layout(
         _run_logged("pip install (chroot)", install, out, PIP_TIMEOUT_S, _CHROOT_ENV)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    return _check_seeded_pip(rootfs, recipe, local_bin)
+
+
+def _usr_local_layout(rootfs: Path, py: str) -> Path:
+    """site-packages real, dist-packages a link to it, the interpreter links in
+    /usr/local/bin, no PEP 668 marker; returns /usr/local/bin (host path)."""
+    local_lib = rootfs / "usr" / "local" / "lib" / py
+    site_packages = local_lib / "site-packages"
+    site_packages.mkdir(parents=True, exist_ok=True)
+    dist_packages = local_lib / "dist-packages"
+    if dist_packages.is_dir() and not dist_packages.is_symlink():
+        for entry in dist_packages.iterdir():
+            shutil.move(str(entry), str(site_packages / entry.name))
+        dist_packages.rmdir()
+    if not os.path.lexists(dist_packages):
+        dist_packages.symlink_to("site-packages")
+    # The official image lets root pip-install into the interpreter: no PEP 668 marker.
+    (rootfs / "usr" / "lib" / py / "EXTERNALLY-MANAGED").unlink(missing_ok=True)
+    local_bin = rootfs / "usr" / "local" / "bin"
+    local_bin.mkdir(parents=True, exist_ok=True)
+    for name, target in ((py, f"/usr/bin/{py}"), ("python3", py), ("python", "python3")):
+        if not os.path.lexists(local_bin / name):
+            (local_bin / name).symlink_to(target)
+    return local_bin
+
+
+def _check_seeded_pip(rootfs: Path, recipe: DebootstrapRecipe, local_bin: Path) -> str:
+    """The pip /usr/local/bin/python imports (the pinned one when a version is seeded)."""
+    seeded = recipe.seeded_pip()
     code = "import pip, sys; print(pip.__version__)"
     done = subprocess.run(
         ["chroot", str(rootfs), "/usr/local/bin/python", "-c", code],
@@ -571,7 +584,9 @@ def _official_layout(
     )
     version = done.stdout.strip()
     if done.returncode != 0 or (seeded is not None and version != seeded.version):
-        raise StandinBuildError(f"pip in /usr/local is not the seeded one: {version or done.stderr}")
+        raise StandinBuildError(
+            f"pip in /usr/local is not the seeded one: {version or done.stderr}"
+        )
     for script in ("pip", "pip3", f"pip{recipe.python}"):
         if not os.path.lexists(local_bin / script):
             raise StandinBuildError(f"pip install left no /usr/local/bin/{script}")

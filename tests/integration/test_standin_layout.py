@@ -41,7 +41,8 @@ def run(client: Any, image: str, command: list[str]) -> str:
 def test_python_and_pip_are_in_usr_local_bin(standin: dict[str, Any], docker_client: Any) -> None:
     image = standin["record"]["image_id"]
     script = (
-        "command -v python python3 python3.11 pip pip3 pip3.11; python -V; pip -V;"
+        "for c in python python3 python3.11 pip pip3 pip3.11; do command -v $c; done;"
+        " python -V; pip -V;"
         " ls /var/lib/apt/lists | grep -v -x -e lock -e partial | wc -l"
     )
     lines = run(docker_client, image, ["sh", "-c", script]).splitlines()
@@ -50,7 +51,9 @@ def test_python_and_pip_are_in_usr_local_bin(standin: dict[str, Any], docker_cli
         for name in ("python", "python3", "python3.11", "pip", "pip3", "pip3.11")
     ]
     assert lines[6].startswith("Python 3.11.")
-    assert lines[7].startswith(f"pip {OFFICIAL_PIP['3.11'].version} from /usr/local/lib/python3.11/")
+    assert lines[7].startswith(
+        f"pip {OFFICIAL_PIP['3.11'].version} from /usr/local/lib/python3.11/"
+    )
     assert lines[8] == "0"  # apt lists removed: an install needs apt-get update first
 
 

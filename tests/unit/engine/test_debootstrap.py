@@ -363,3 +363,31 @@ def test_plain_stand_in_puts_usr_local_bin_first_on_path() -> None:
     changes = debootstrap._import_changes({"a": "b"})
     path = next(c for c in changes if c.startswith("ENV PATH="))
     assert path.split("=", 1)[1].split(":")[:2] == ["/usr/local/sbin", "/usr/local/bin"]
+
+
+def test_usr_local_layout_makes_site_packages_where_pip_writes_and_python_reads(
+    tmp_path: Path,
+) -> None:
+    rootfs = tmp_path / "rootfs"
+    debian_lib = rootfs / "usr" / "lib" / "python3.11"
+    debian_lib.mkdir(parents=True)
+    (debian_lib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\n")
+    # Something Debian's python already put in its /usr/local folder is kept, moved over.
+    old = rootfs / "usr" / "local" / "lib" / "python3.11" / "dist-packages"
+    old.mkdir(parents=True)
+    (old / "kept.py").write_text("")
+    local_bin = debootstrap._usr_local_layout(rootfs, "python3.11")
+    lib = rootfs / "usr" / "local" / "lib" / "python3.11"
+    assert (lib / "site-packages").is_dir() and not (lib / "site-packages").is_symlink()
+    assert (lib / "dist-packages").readlink() == Path("site-packages")
+    assert (lib / "site-packages" / "kept.py").is_file()
+    assert not (debian_lib / "EXTERNALLY-MANAGED").exists()
+    links = {p.name: str(p.readlink()) for p in local_bin.iterdir()}
+    assert links == {
+        "python3.11": "/usr/bin/python3.11",
+        "python3": "python3.11",
+        "python": "python3",
+    }
+    # Idempotent: a second pass changes nothing.
+    debootstrap._usr_local_layout(rootfs, "python3.11")
+    assert (lib / "dist-packages").readlink() == Path("site-packages")
