@@ -4,6 +4,7 @@ multi-stage Dockerfile written for python:3.11-slim imports what it copied."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -13,7 +14,7 @@ from harness.engine.bases import Resolver
 from harness.engine.build import BuildRequest, stream_build
 from harness.engine.debootstrap import OFFICIAL_PIP
 from harness.model.matrix import PROBES_DIR, load_matrix, resolve_ca_bundle
-from tests.conftest import ROOT
+from tests.conftest import ROOT, harness
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +87,61 @@ def test_multi_stage_dockerfile_imports_what_it_copied(
         assert output.endswith("/six.py")
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+PIP_MATRIX = """\
+version: 1
+settings: {jobs: 1, install_timeout: 600, probe_timeout: 120, memory: 2g, cpus: 1, pull_timeout: 10,
+           preflight: false}
+bases:
+  py311:
+    image: python:3.11-slim
+    standin:
+      debootstrap: {suite: bookworm, python: "3.11"}
+  py311-pip25:
+    image: python:3.11-slim
+    pip_version: "25.0.1"
+    standin:
+      debootstrap: {suite: bookworm, python: "3.11"}
+depsets:
+  tiny: {pip: [six], imports: [six]}
+  missing: {pip: ["harness-no-such-distribution-h12==1.0"]}
+cells:
+  exclude: [{base: py311-pip25, depset: missing}]
+"""
+
+
+@pytest.fixture(scope="module")
+def pip_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:  # noqa: ARG001
+    work = tmp_path_factory.mktemp("pip-version")
+    (work / "matrix.yaml").write_text(PIP_MATRIX, encoding="utf-8")
+    harness("run", str(work / "matrix.yaml"), "--out", str(work / "run"))
+    results = json.loads((work / "run" / "results.json").read_text())
+    return {cell["id"]: cell for cell in results["cells"]}
+
+
+def test_every_pip_cell_records_its_pip_failed_cells_included(pip_run: dict[str, Any]) -> None:
+    official = OFFICIAL_PIP["3.11"].version
+    passed = _cell(pip_run, "py311", "tiny")
+    assert passed["status"] == "passed", passed.get("reason")
+    assert passed["installer"] == {"name": "pip", "version": official, "requested": None}
+    failed = _cell(pip_run, "py311", "missing")
+    assert failed["status"] == "failed"
+    assert failed["installer"]["version"] == official  # not null: read before the install
+    assert "pip-upgrade" not in [step["name"] for step in failed["steps"]]
+
+
+def test_pip_version_is_installed_in_its_own_step_and_recorded(pip_run: dict[str, Any]) -> None:
+    cell = _cell(pip_run, "py311-pip25", "tiny")
+    assert cell["status"] == "passed", cell.get("reason")
+    assert cell["installer"] == {"name": "pip", "version": "25.0.1", "requested": "25.0.1"}
+    names = [step["name"] for step in cell["steps"]]
+    assert names.index("venv") < names.index("pip-upgrade") < names.index("pip-install")
+    step = cell["steps"][names.index("pip-upgrade")]
+    assert step["status"] == "passed" and step["seconds"] > 0
+    assert "pip==25.0.1" in step["command"]
+    assert isinstance(step.get("bytes_added"), int)
+
+
+def _cell(cells: dict[str, Any], base: str, depset: str) -> dict[str, Any]:
+    return next(c for c in cells.values() if c["base"] == base and c["depset"] == depset)

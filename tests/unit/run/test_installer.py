@@ -110,7 +110,7 @@ def test_a_bad_pip_version_in_a_matrix_is_exit_2_with_its_key(tmp_path: Path) ->
     with pytest.raises(ConfigurationError) as caught:
         load_matrix(path)
     assert caught.value.exit_code == 2
-    problems = list(caught.value.problems)  # type: ignore[arg-type]
+    problems = list(caught.value.problems)
     assert [(p.line, p.key) for p in problems] == [(3, "settings.pip_version")]
     assert "24.0" in str(problems[0])
 
