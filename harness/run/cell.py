@@ -301,6 +301,8 @@ class CellRun:
             seed = self._step(
                 box, installer.PIP_SEED_STEP, "install", command, self._default_user()
             )
+            if seed.exit_code:  # e.g. no-matching-distribution: a pip_version no index has
+                self.steps[-1]["failure_kind"] = pipreport.classify_failure(seed.output)
             if not self._sized(box, self._after_install_step(seed)):
                 return False
         found = box.exec(["sh", "-c", installer.installer_version_command(VENV)], 60)

@@ -119,3 +119,84 @@ def test_only_cells_that_install_with_pip_get_the_pip_step() -> None:
     assert installer.installs_with_pip(job())
     assert not installer.installs_with_pip(job(kind="uv"))
     assert not installer.installs_with_pip(job(depset=DepsetSpec(system={"apt": ["ffmpeg"]})))
+
+
+# -- wired into the cell's install steps (run/cell.py CellRun._pip_seed) ---------------------
+
+
+class PipBox:
+    """A container stand-in: every command passes except the ones named to fail; pip
+    answers ``--version`` with the version the last pip-upgrade installed."""
+
+    def __init__(self, fail: tuple[str, ...] = ()) -> None:
+        self.fail = fail
+        self.pip = "24.0"
+        self.scripts: list[str] = []
+
+    def run_shell(self, script: str, **_: object) -> Any:
+        from harness.engine.container import ExecOutcome
+
+        self.scripts.append(script)
+        if any(word in script for word in self.fail):
+            return ExecOutcome(1, "", "ERROR: No matching distribution found for pip==0.0.1", 0.1)
+        if "install --progress-bar off --disable-pip-version-check" in script:
+            self.pip = script.rsplit("pip==", 1)[-1]
+        return ExecOutcome(0, "", "", 0.1)
+
+    def exec(self, argv: list[str], timeout: float) -> Any:  # noqa: ARG002
+        from harness.engine.container import ExecOutcome
+
+        if argv[-1].endswith("-m pip --version"):
+            return ExecOutcome(
+                0, f"pip {self.pip} from {VENV}/lib/python3.11/site-packages/pip\n", "", 0.01
+            )
+        return ExecOutcome(0, "", "", 0.01)
+
+    def size_added(self) -> int:
+        return 0
+
+
+def cell_run(tmp_path: Path, pip_version: str | None = None) -> Any:
+    from harness.model.matrix import Cell, Timeouts
+    from harness.run.cell import CellJob, CellRun
+    from harness.run.redact import Redactor
+
+    cell_job = CellJob(
+        cell=Cell("py311", "six", Timeouts(60, 60), 1, "2g", None),
+        repeat=0,
+        run_id="r1",
+        runner="host:1",
+        base={"image": "i:1", "image_id": "sha256:1", "tools": {"package_manager": "apt-get"}},
+        depset=DepsetSpec(pip=["six"]),
+        settings=Settings(pip_version=pip_version),
+        probes_dir=tmp_path,
+        matrix_dir=tmp_path,
+        out_dir=tmp_path,
+    )
+    run = CellRun(cell_job, client=None, redactor=Redactor())  # type: ignore[arg-type]
+    run.record = {"probes": {}}
+    return run
+
+
+def test_a_failed_install_still_records_the_venvs_pip(tmp_path: Path) -> None:
+    run, box = cell_run(tmp_path), PipBox(fail=("--report",))
+    assert not run._install(box)
+    assert [s["name"] for s in run.steps] == ["venv", "pip-install"]
+    assert run.record["installer"] == {"name": "pip", "version": "24.0", "requested": None}
+
+
+def test_pip_version_runs_its_own_step_before_the_install(tmp_path: Path) -> None:
+    run, box = cell_run(tmp_path, "25.0.1"), PipBox()
+    assert run._install(box)
+    assert [s["name"] for s in run.steps] == ["venv", installer.PIP_SEED_STEP, "pip-install"]
+    assert run.steps[1]["command"].endswith(" pip==25.0.1")
+    assert run.record["installer"] == {"name": "pip", "version": "25.0.1", "requested": "25.0.1"}
+
+
+def test_a_pip_version_no_index_has_fails_the_cell_with_its_kind(tmp_path: Path) -> None:
+    run, box = cell_run(tmp_path, "0.0.1"), PipBox(fail=("pip==0.0.1",))
+    assert not run._install(box)
+    assert run.steps[-1]["name"] == installer.PIP_SEED_STEP
+    assert run.steps[-1]["status"] == "failed"
+    assert run.steps[-1]["failure_kind"] == "no-matching-distribution"
+    assert run.record["reason"].startswith(f"{installer.PIP_SEED_STEP}: no-matching-distribution")
