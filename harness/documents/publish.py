@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,20 @@ from harness.analysis.vulns import (
     VulnCounts,
     scan,
 )
-from harness.documents.contents import PlannedSbom, index_entry, plan_sboms
+from harness.documents.contents import (
+    index_entry,
+    plan_base_sboms,
+    read_cell_sbom_entry,
+    write_cell_sbom,
+)
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
 from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
-from harness.store.rundir import load_results, write_atomic, write_json
+from harness.store.resultsfile import update_header, write_results
+from harness.store.rundir import load_results, write_atomic
 
 
 @dataclass(frozen=True)
@@ -48,16 +54,24 @@ def write_outputs(
 
 
 def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None) -> Path:
-    """sbom/<cell>.cdx.json per cell with a contents result, sbom/<base>.cdx.json per base,
-    each validated and (when a scanner is set) scanned; sbom/index.json lists them all, and
-    so does results.json (``sboms``), which every document reads."""
+    """sbom/index.json: every cell's SBOM, as the cell wrote it when it ended
+    (``write_cell_sbom``; written now only for a cell that has none: a run directory of
+    an older harness, a shard copied without its sbom/), and sbom/<base>.cdx.json per
+    base; each (when a scanner is set) scanned. results.json lists them too (``sboms``),
+    which every document reads."""
     sbom_dir = out_dir / SBOM_DIR
     sbom_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    for plan in plan_sboms(results):
+    for cell in results.get("cells") or []:
+        entry = read_cell_sbom_entry(out_dir, cell) or write_cell_sbom(out_dir, cell, results)
+        if entry is None:
+            continue
+        counts = _scan(out_dir / entry["path"], int(entry.get("components") or 0), scanner)
+        entries.append({**entry, "vulnerabilities": counts.to_dict()})
+    for plan in plan_base_sboms(results):
         target = out_dir / plan.path
         write_atomic(target, plan.text)
-        counts = _scan(target, plan, scanner)
+        counts = _scan(target, plan.components, scanner)
         entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
     index = {
         "run": (results.get("run") or {}).get("id"),
@@ -65,15 +79,19 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
         "sboms": entries,
     }
     results["sboms"] = {"scanner": index["scanner"], "sboms": entries}
-    write_json(out_dir / "results.json", results)
+    results_path = out_dir / "results.json"
+    if results_path.is_file():  # its cells are copied line by line, never parsed again
+        update_header(results_path, lambda header: header.update(sboms=results["sboms"]))
+    else:
+        write_results(results_path, results, results.get("cells") or [])
     target = out_dir / SBOM_INDEX
     return write_atomic(target, json.dumps(index, indent=1))
 
 
-def _scan(target: Path, plan: PlannedSbom, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
+def _scan(target: Path, components: int, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
     if scanner is None:
         return NotScanned(NOT_SCANNED_NO_DB)
-    if plan.components == 0:  # a scanner would answer 0 for an image it could not see into
+    if components == 0:  # a scanner would answer 0 for an image it could not see into
         return NotScanned(NOT_SCANNED_EMPTY, scanner.name)
     return scan(target, scanner)
 
@@ -93,7 +111,9 @@ def _write_documents(
     write_atomic(out_dir / "summary.md", markdown_summary(results, run_diff))
     if run_diff is not None:
         write_atomic(out_dir / "diff.md", diffing.render_diff_markdown(run_diff))
-    report = write_report(out_dir, history=history.earlier_runs(history_dir, results))
+    report = write_report(
+        out_dir, history=history.earlier_runs(history_dir, results), results=results
+    )
     if history.in_default_reports(out_dir):  # reports/latest; never beside a user's --out
         _point_latest(out_dir.resolve().parent, out_dir)
     lines = list(_console_summary(results))
@@ -102,8 +122,18 @@ def _write_documents(
         lines += diffing.render_diff_text(run_diff).splitlines()
     lines.append(f"[harness] results: {out_dir / 'results.json'}")
     lines.append(f"[harness] report:  {report}")
-    lines.append(f"[harness] SBOMs:   {sbom_index}")
+    lines.append(f"[harness] SBOMs:   {sbom_index} ({sbom_cost(results)})")
     return run_diff, lines
+
+
+def sbom_cost(results: Mapping[str, Any]) -> str:
+    """What the cells' SBOMs cost, as each cell measured it when it wrote its own."""
+    entries = [e for e in (results.get("sboms") or {}).get("sboms") or [] if e["kind"] == "cell"]
+    timed = [float(e["seconds"]) for e in entries if isinstance(e.get("seconds"), int | float)]
+    return (
+        f"{len(entries)} cell SBOM(s), written as the cells ended in {sum(timed):.1f} s "
+        f"in all (max {max(timed, default=0):.2f} s per cell)"
+    )
 
 
 def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:

@@ -1202,12 +1202,18 @@ def _by_grid_order(
     return sorted(grid, key=key)
 
 
-def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) -> Path:
+def write_report(
+    results_dir: Path,
+    history: Sequence[PastRun] | None = None,
+    results: dict[str, Any] | None = None,
+) -> Path:
     """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
+    ``results``: that results.json when the caller holds it already (not read twice).
     """
-    results = load_results(results_dir / "results.json")
+    if results is None:
+        results = load_results(results_dir / "results.json")
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
     sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None

@@ -26,6 +26,7 @@ from harness.analysis import gate
 from harness.analysis.diff import RunDiff
 from harness.analysis.view import failure_account
 from harness.analysis.vulns import ScannerSpec
+from harness.documents.contents import write_cell_sbom
 from harness.engine import client as engine
 from harness.model.cache import cache_root
 from harness.model.errors import DiskFullError, FatalError
@@ -570,6 +571,9 @@ class CellItem(pytest.Item):
             record,
             redactor.text("\n".join(run.full_log)),
         )
+        write_cell_sbom(
+            state.out_dir, record
+        )  # the SBOM's cost is the cell's (H1: on-cell-finished)
         return record
 
     # Overrides pytest's Node.repr_failure(excinfo, style=None): the signature stays.

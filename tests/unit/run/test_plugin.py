@@ -72,6 +72,6 @@ def test_a_cell_file_that_is_not_a_cell_record_counts_as_missing(
     cells.mkdir()
     (cells / "bad.r0.json").write_text(content)
     good = {"id": "a×b", "base": "a", "depset": "b", "repeat": 0, "status": "passed"}
-    (cells / "good.r0.json").write_text(json.dumps(good))
+    (cells / "a_x_b.r0.json").write_text(json.dumps(good))
     assert results.read_cell_file(cells / "bad.r0.json") is None
     assert results.read_cell_files(tmp_path) == [good]
