@@ -4,7 +4,8 @@
 
 RUN_DIR is a finished run (its results.json, cells/ and sbom/). The bench builds K shard
 directories of one plan holding N cell runs: each is a copy of one of RUN_DIR's cell
-records (round robin), its depset renamed (``<depset>-c<i>``) so every id is distinct; the
+records (round robin), its base and depset renamed (``<base>-<j>``, ``<depset>-<k>``: 20
+copies of each base) so every id is distinct; the
 cell's SBOM (sbom/<cell>.cdx.json and its entry, as the cell wrote them when it ended) is
 copied with the same renaming, so the merged run does not pay for SBOMs a real shard
 already has. Then it runs ``harness merge`` and ``harness report`` as subprocesses and
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+BASE_COPIES = 20
 sys.path.insert(0, str(ROOT))
 
 
@@ -58,12 +60,16 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
         if found.is_file() and entry.is_file():
             sboms[record["id"]] = (found.read_text(encoding="utf-8"), entry.read_text("utf-8"))
     depsets = {d["name"]: d for d in results.get("depsets") or []}
+    bases = {b["name"]: b for b in results.get("bases") or []}
 
-    # Cell i copies record i % len(records) with its depset renamed.
-    def cell_id(i: int) -> tuple[str, str, str, str]:
-        record = records[i % len(records)]
-        depset = f"{record['depset']}-c{i}"
-        return record["id"], depset, f"{record['base']}{CROSS}{depset}", record["depset"]
+    # Cell i copies record i % R (R records) in copy g = i // R, which renames its base to
+    # <base>-<g % BASE_COPIES> and its depset to <depset>-<g // BASE_COPIES>: distinct ids
+    # in a grid a platform team might have (10,000 cells: 60 bases x 315 depsets).
+    def cell_id(i: int) -> tuple[str, str, str, str, str]:
+        record, copy = records[i % len(records)], i // len(records)
+        base = f"{record['base']}-{copy % BASE_COPIES}"
+        depset = f"{record['depset']}-{copy // BASE_COPIES}"
+        return record["id"], depset, f"{base}{CROSS}{depset}", record["depset"], base
 
     runs = [
         {"cell": cell_id(i)[2], "repeat": 0, "shard": i % shards + 1, "expected_seconds": 1.0}
@@ -94,20 +100,21 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
         run.pop("sboms", None)
         mine = [i for i in range(cells) if i % shards + 1 == index]
         names = sorted({cell_id(i)[1:4:2] for i in mine})
+        base_copies = sorted({(cell_id(i)[4], records[i % len(records)]["base"]) for i in mine})
         with (shard_dir / "results.json").open("w", encoding="utf-8") as out:
             head = {
                 "schema_version": results["schema_version"],
                 "run": run,
-                "bases": results["bases"],
+                "bases": [{**bases[old], "name": new} for new, old in base_copies],
                 "depsets": [{**depsets.get(old, {}), "name": new} for new, old in names],
             }
             out.write(json.dumps(head)[:-1] + ', "cells": [\n')
             for n, i in enumerate(mine):
-                old_id, depset, new_id, _old = cell_id(i)
+                old_id, depset, new_id, _old, base = cell_id(i)
                 text = texts[i % len(records)]
                 text = text.replace(json.dumps(old_id), json.dumps(new_id), 1)
                 cell = json.loads(text)
-                cell["depset"] = depset
+                cell["depset"], cell["base"] = depset, base
                 text = json.dumps(cell, separators=(",", ":"))
                 out.write(("," if n else "") + text + "\n")
                 name = result_file_name(new_id, 0)

@@ -19,15 +19,8 @@ from harness.analysis.vulns import (
     VulnCounts,
     scan,
 )
-from harness.documents.contents import (
-    index_entry,
-    plan_base_sboms,
-    read_cell_sbom_entry,
-    write_cell_sbom,
-)
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
-from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
@@ -59,6 +52,16 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
     an older harness, a shard copied without its sbom/), and sbom/<base>.cdx.json per
     base; each (when a scanner is set) scanned. results.json lists them too (``sboms``),
     which every document reads."""
+    # imported here: cyclonedx's schema validators take seconds to load, and `harness
+    # report` (this module's rerender_report) never needs them
+    from harness.documents.contents import (
+        index_entry,
+        plan_base_sboms,
+        read_cell_sbom_entry,
+        write_cell_sbom,
+    )
+    from harness.documents.sbom import validate_sbom
+
     sbom_dir = out_dir / SBOM_DIR
     sbom_dir.mkdir(parents=True, exist_ok=True)
     entries = []

@@ -490,10 +490,15 @@ def _depset_views(
     results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[str]
 ) -> list[dict[str, Any]]:
     facts = facts_frame(results)
+    facts_by_depset = dict(iter(facts.groupby("depset", sort=False)))
+    by_depset: dict[Any, dict[Any, list[dict[str, Any]]]] = {}  # one pass, not per depset
+    for g in grid:
+        by_depset.setdefault(g["depset"], {}).setdefault(g["base"], []).append(g)
     views = []
     for depset in _ordered((g["depset"] for g in grid), _depset_names(results)):
-        rows = [g for b in bases for g in grid if g["base"] == b and g["depset"] == depset]
-        fact_bases, fact_rows = _facts_table(facts[facts["depset"] == depset], bases)
+        mine = by_depset.get(depset, {})
+        rows = [g for b in bases for g in mine.get(b, [])]
+        fact_bases, fact_rows = _facts_table(facts_by_depset.get(depset, facts[:0]), bases)
         views.append(
             {
                 "name": depset,
@@ -913,9 +918,10 @@ def _probe_view(name: str, probe: Any) -> dict[str, Any]:
 def pretty_json(value: Any, indent: int = 0) -> str:
     """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
     pad, inner = " " * indent, " " * (indent + 2)
-    flat = json.dumps(value, ensure_ascii=False)
-    if _is_flat(value) and len(flat) + indent <= 100:
-        return flat
+    if _is_flat(value):  # only then: dumping every level whole made this quadratic
+        flat = json.dumps(value, ensure_ascii=False)
+        if len(flat) + indent <= 100:
+            return flat
     if isinstance(value, dict) and value:
         items = [
             f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()
