@@ -4,7 +4,7 @@
 
 RUN_DIR is a finished run (its results.json, cells/ and sbom/). The bench builds K shard
 directories of one plan holding N cell runs: each is a copy of one of RUN_DIR's cell
-records (round robin), its base and depset renamed (``<base>-<j>``, ``<depset>-<k>``: 20
+records (round robin), its base and depset renamed (``<base>-<j>``, ``<depset>-<k>``: 10
 copies of each base) so every id is distinct; the
 cell's SBOM (sbom/<cell>.cdx.json and its entry, as the cell wrote them when it ended) is
 copied with the same renaming, so the merged run does not pay for SBOMs a real shard
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_COPIES = 20
+BASE_COPIES = 10
 sys.path.insert(0, str(ROOT))
 
 
@@ -64,7 +64,7 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
 
     # Cell i copies record i % R (R records) in copy g = i // R, which renames its base to
     # <base>-<g % BASE_COPIES> and its depset to <depset>-<g // BASE_COPIES>: distinct ids
-    # in a grid a platform team might have (10,000 cells: 60 bases x 315 depsets).
+    # in a grid a platform team might have (10,000 cells: 30 bases x 625 depsets).
     def cell_id(i: int) -> tuple[str, str, str, str, str]:
         record, copy = records[i % len(records)], i // len(records)
         base = f"{record['base']}-{copy % BASE_COPIES}"

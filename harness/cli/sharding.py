@@ -89,7 +89,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.model.ids import new_run_id
     from harness.run.results import now_iso
     from harness.store.history import history_location
-    from harness.store.rundir import load_results
+    from harness.store.resultsfile import load_results_shared, update_header
     from harness.store.shards import read_shard, write_merged
 
     fail_on = gate.parse_fail_on(args.fail_on)
@@ -102,10 +102,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     # reports/history for a run in a folder named reports/, else inside --out.
     history_dir = history_location(out, _matrix_history_dir(header["run"]))
     set_history = {"history_dir": str(history_dir)}
-    from harness.store.resultsfile import update_header
-
     update_header(out / "results.json", lambda h: h["run"].update(set_history))
-    merged = load_results(out / "results.json")
+    merged = load_results_shared(out / "results.json")  # 10,000 cells fit in memory
     published = write_outputs(out, merged)
     print(
         f"[harness] merged {len(shards)} shard(s) of plan {merged['run']['plan']['id']} "

@@ -24,7 +24,7 @@ from harness.documents.report import write_report
 from harness.documents.summary import markdown_summary
 from harness.model.ids import SBOM_DIR, SBOM_INDEX
 from harness.store import history
-from harness.store.resultsfile import update_header, write_results
+from harness.store.resultsfile import load_results_shared, update_header, write_results
 from harness.store.rundir import load_results, write_atomic
 
 
@@ -158,9 +158,11 @@ def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
 
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
-    results = load_results(out_dir / "results.json")
+    results = load_results_shared(out_dir / "results.json")  # 10,000 cells fit in memory
     history_dir = history.recorded_history_dir(results, out_dir)
-    return write_report(out_dir, history=history.earlier_runs(history_dir, results))
+    return write_report(
+        out_dir, history=history.earlier_runs(history_dir, results), results=results
+    )
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -686,7 +686,8 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _cell_view_inputs(results: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What every cell's view reads, computed once for the whole run."""
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(results)
@@ -694,6 +695,13 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
+    return dists, standins, references, bases, records
+
+
+def _cell_views(
+    results: Mapping[str, Any], grid: list[dict[str, Any]], inputs: tuple[Any, ...] | None = None
+) -> list[dict[str, Any]]:
+    dists, standins, references, bases, records = inputs or _cell_view_inputs(results)
     return [
         {
             **entry,
@@ -1107,13 +1115,28 @@ def render_report_pages(
     """``{"report.html": ...}``, plus ``report-cells/<base anchor>.html`` per base and
     ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
     is self-contained."""
-    context = _context(results, history, sbom_index)
+    return dict(_report_pages(results, history=history, sbom_index=sbom_index))
+
+
+def _report_pages(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[str, str]]:
+    """(name, html) of each page, one at a time: a split report's per-base cell views are
+    built for their page and dropped after it, so 10,000 cells are never all in memory
+    as views (nor as pages)."""
+    context = _context(results, history, sbom_index, cell_views=False)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
-    cells: list[dict[str, Any]] = context["cells"]
+    cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
+    inputs = _cell_view_inputs(results)
     if len(cells) <= SPLIT_CELLS:
-        return {"report.html": template.render(**context, **plain)}
+        context["cells"] = _cell_views(results, cells, inputs)
+        yield "report.html", template.render(**context, **plain)
+        return
     by_base: dict[str, list[dict[str, Any]]] = {}
     for cell in cells:
         by_base.setdefault(str(cell["base"]), []).append(cell)
@@ -1124,15 +1147,15 @@ def render_report_pages(
     main |= {"depsets_href": f"{DETAIL_DIR}/depsets.html", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
-    rendered = {"report.html": template.render(**main)}
+    yield "report.html", template.render(**main)
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
-    rendered[f"{DETAIL_DIR}/depsets.html"] = template.render(
+    yield f"{DETAIL_DIR}/depsets.html", template.render(
         **{**depsets_page, "page_base": "charts and dependency sets"}
     )
     for base, mine in by_base.items():
-        page = {**below, "cells": mine, "depsets_href": "depsets.html", "sections": {"cells"}}
-        rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
-    return rendered
+        views = _cell_views(results, mine, inputs)
+        page = {**below, "cells": views, "depsets_href": "depsets.html", "sections": {"cells"}}
+        yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
 
 _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
@@ -1142,7 +1165,10 @@ def _context(
     results: dict[str, Any],
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
+    cell_views: bool = True,
 ) -> dict[str, Any]:
+    """The template's context; ``cell_views`` False: ``cells`` holds the grid entries in
+    grid order, whose views the caller builds page by page."""
     cells = cells_frame(results)
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
@@ -1162,7 +1188,9 @@ def _context(
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
+        "cells": (_cell_views if cell_views else lambda _r, g: g)(
+            results, _by_grid_order(grid, base_names, depsets)
+        ),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
             render_installers_html(installer_pairs(results), fairness_note(results))
@@ -1224,12 +1252,12 @@ def write_report(
     sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    pages = render_report_pages(results, history=history, sbom_index=sbom_index)
+    pages = _report_pages(results, history=history, sbom_index=sbom_index)
     old_pages = results_dir / DETAIL_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):
             stale.unlink()
-    for name, html in pages.items():
+    for name, html in pages:  # written one at a time, never all held
         target = results_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, html)

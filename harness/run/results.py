@@ -179,4 +179,4 @@ def merge(
             yield redact(cell) if redact is not None else cell
 
     resultsfile.write_results(out_dir / "results.json", header, cells())
-    return rundir.load_results(out_dir / "results.json")
+    return resultsfile.load_results_shared(out_dir / "results.json")

@@ -220,3 +220,52 @@ def _split_or_none_closed(path: Path) -> bool | None:
         return None
     split[1].close()
     return True
+
+
+def load_results_shared(path: Path) -> dict[str, Any]:
+    """results.json as ``load_results`` returns it (validated; equal values), read one
+    cell at a time and with equal parts stored once: every string, and every object whose
+    values are all scalars (the OS packages every cell of a base lists, steps' fields),
+    so 10,000 cells fit in memory where the file's text alone would not.
+
+    The shared objects are the same object in several cells: readers must not mutate
+    what they read (none does; a cell itself is never shared)."""
+    header = read_header(path)
+    strings: dict[str, str] = {}
+    flat: dict[tuple[Any, ...], dict[str, Any]] = {}
+    plain = (int, float, bool, type(None))
+
+    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        record, only_scalars = {}, True
+        for key, value in pairs:
+            if type(value) is str:
+                value = strings.setdefault(value, value)
+            elif type(value) not in plain:
+                only_scalars = False
+            record[key] = value
+        if not only_scalars or "id" in record:
+            return record
+        # 1 and True are equal: the types are part of the key
+        identity = (*record.items(), *map(type, record.values()))
+        return flat.setdefault(identity, record)
+
+    split = _split_or_none(path)
+    if split is None:
+        return load_results(path)
+    version = header.get("schema_version", 1)
+    cells = []
+    for index, line in enumerate(_cell_lines(path, split[1])):
+        try:
+            cell = json.loads(line, object_pairs_hook=shared)
+        except (ValueError, RecursionError) as err:
+            raise ResultsError(
+                f"{path}: cell {index} is not valid JSON ({err}); the file is probably "
+                "truncated or edited",
+                RERUN,
+            ) from None
+        validate_shape(
+            {"schema_version": version, "run": {}, "cells": [cell]}, f"{path} (cell {index})"
+        )
+        cells.append(cell)
+    header["cells"] = cells
+    return header
