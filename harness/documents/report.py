@@ -923,11 +923,16 @@ def _probe_view(name: str, probe: Any) -> dict[str, Any]:
     }
 
 
+# One encoder for every value: json.dumps with options builds a new one per call, which was
+# half of rendering 1,000 cells' probe outputs.
+_DUMPS = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def pretty_json(value: Any, indent: int = 0) -> str:
     """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
     pad, inner = " " * indent, " " * (indent + 2)
     if _is_flat(value):  # only then: dumping every level whole made this quadratic
-        flat = json.dumps(value, ensure_ascii=False)
+        flat = _DUMPS(value)
         if len(flat) + indent <= 100:
             return flat
     if isinstance(value, dict) and value:
@@ -938,7 +943,7 @@ def pretty_json(value: Any, indent: int = 0) -> str:
     if isinstance(value, list) and value:
         items = [f"{inner}{pretty_json(v, indent + 2)}" for v in value]
         return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return json.dumps(value, ensure_ascii=False)
+    return _DUMPS(value)
 
 
 def _is_flat(value: Any) -> bool:
@@ -1149,8 +1154,9 @@ def _report_pages(
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
     yield "report.html", template.render(**main)
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
-    yield f"{DETAIL_DIR}/depsets.html", template.render(
-        **{**depsets_page, "page_base": "charts and dependency sets"}
+    yield (
+        f"{DETAIL_DIR}/depsets.html",
+        template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
         views = _cell_views(results, mine, inputs)
