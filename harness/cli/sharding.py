@@ -89,7 +89,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.model.ids import new_run_id
     from harness.run.results import now_iso
     from harness.store.history import history_location
-    from harness.store.resultsfile import load_results_shared, update_header
+    from harness.store.resultsfile import load_results_shared
     from harness.store.shards import read_shard, write_merged
 
     fail_on = gate.parse_fail_on(args.fail_on)
@@ -97,12 +97,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
     shards = [read_shard(Path(d)) for d in args.dirs]
     run_id = _earlier_merge(out, shards) or new_run_id()
     out.mkdir(parents=True, exist_ok=True)
-    header = write_merged(shards, out, run_id, now_iso())
     # The history follows `harness run --out`'s rule: the matrix's history_dir, else
     # reports/history for a run in a folder named reports/, else inside --out.
-    history_dir = history_location(out, _matrix_history_dir(header["run"]))
-    set_history = {"history_dir": str(history_dir)}
-    update_header(out / "results.json", lambda h: h["run"].update(set_history))
+    history_dir = history_location(out, _matrix_history_dir(dict(shards[0].run)))
+    write_merged(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
     merged = load_results_shared(out / "results.json")  # 10,000 cells fit in memory
     published = write_outputs(out, merged)
     print(

@@ -114,13 +114,19 @@ def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dic
 
 
 def write_merged(
-    shards: Sequence[ShardRun], out_dir: Path, run_id: str, merged_at: str
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Merge the shards into out_dir/results.json one cell at a time (never every cell
     record at once; the file is renamed into place at the end, so an interrupted merge
     leaves none), carrying each cell's SBOM and its entry from its shard's sbom/ (written
-    when the cell ended) so publishing does not build them again. Returns the header."""
+    when the cell ended) so publishing does not build them again. ``run_fields`` are added
+    to the run record (``history_dir``). Returns the header."""
     header, cells = _merged(shards, run_id, merged_at)
+    header["run"].update(run_fields or {})
     by_index = {s.index: s for s in shards}
 
     def stamped() -> Iterator[dict[str, Any]]:
