@@ -39,6 +39,7 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
     """K shard directories of one plan from ``source``'s real cell records."""
     from harness.model.ids import CROSS, result_file_name
     from harness.model.plan import PLAN_FORMAT
+    from harness.store.resultsfile import write_results
     from harness.store.rundir import load_results
 
     results = load_results(source / "results.json")
@@ -101,24 +102,21 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
         mine = [i for i in range(cells) if i % shards + 1 == index]
         names = sorted({cell_id(i)[1:4:2] for i in mine})
         base_copies = sorted({(cell_id(i)[4], records[i % len(records)]["base"]) for i in mine})
-        with (shard_dir / "results.json").open("w", encoding="utf-8") as out:
-            head = {
-                "schema_version": results["schema_version"],
-                "run": run,
-                "bases": [{**bases[old], "name": new} for new, old in base_copies],
-                "depsets": [{**depsets.get(old, {}), "name": new} for new, old in names],
-            }
-            out.write(json.dumps(head)[:-1] + ', "cells": [\n')
-            for n, i in enumerate(mine):
+        head = {
+            "schema_version": results["schema_version"],
+            "run": run,
+            "bases": [{**bases[old], "name": new} for new, old in base_copies],
+            "depsets": [{**depsets.get(old, {}), "name": new} for new, old in names],
+        }
+
+        def shard_cells(mine: list[int] = mine, shard_dir: Path = shard_dir) -> Any:
+            for i in mine:
                 old_id, depset, new_id, _old, base = cell_id(i)
                 text = texts[i % len(records)]
-                text = text.replace(json.dumps(old_id), json.dumps(new_id), 1)
-                cell = json.loads(text)
+                cell = json.loads(text.replace(json.dumps(old_id), json.dumps(new_id), 1))
                 cell["depset"], cell["base"] = depset, base
-                text = json.dumps(cell, separators=(",", ":"))
-                out.write(("," if n else "") + text + "\n")
                 name = result_file_name(new_id, 0)
-                (shard_dir / "cells" / name).write_text(text, encoding="utf-8")
+                (shard_dir / "cells" / name).write_text(json.dumps(cell), encoding="utf-8")
                 if old_id in sboms:
                     sbom, entry = sboms[old_id]
                     stem = name.removesuffix(".json")
@@ -129,7 +127,10 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
                     (shard_dir / "sbom" / f"{stem}.entry.json").write_text(
                         renamed.replace(json.dumps(old_id), json.dumps(new_id)), encoding="utf-8"
                     )
-            out.write("]}\n")
+                yield cell
+
+        # the layout `harness run --shard` writes (results.merge → store/resultsfile.py)
+        write_results(shard_dir / "results.json", head, shard_cells())
         dirs.append(shard_dir)
     return dirs
 
