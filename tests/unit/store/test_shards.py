@@ -299,3 +299,16 @@ def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
     first, second = (c["probes"]["contents"]["os_packages"] for c in shared["cells"])
     assert first[0] is second[0]  # equal flat parts are stored once
     assert first[1]["x"] is not True and second[1]["x"] is True  # 1 and True stay apart
+
+
+def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Path) -> None:
+    from harness.store.resultsfile import iter_cells, load_results_shared, read_header
+
+    results = synthetic_shard(PLAN, 1)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results, indent=1))  # not streamed: parsed whole
+    assert load_results_shared(path) == results
+    assert list(iter_cells(path)) == results["cells"]
+    assert read_header(path)["run"] == results["run"]
+    merged = merge_shards([read_shard(path), *_shards()[1:]], "r", "t")
+    assert len(merged["cells"]) == len(PLAN.runs)
