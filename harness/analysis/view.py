@@ -441,27 +441,36 @@ def busy_engine(other_containers_max: object, docker_builds_max: object) -> bool
 
 
 def busy_phrases(run: Mapping[str, Any], during: str) -> list[str]:
-    """Why a run's timings are not those of a quiet machine: ``["the host was busy during
-    run B (load 9.6 on 2 cores)"]``; ``[]`` for a quiet run. From ``run.load``; a run with
-    no load record falls back on its ``busy …`` warnings (written by the same rule)."""
+    """Why a run's timings are not those of a quiet machine, one phrase per run: ``["the
+    host was busy during run B (load 9.6 on 2 cores)"]``, ``["the host and the engine were
+    busy during run B (load 6.7 on 2 cores; up to 2 other container(s))"]``; ``[]`` for a
+    quiet run. From ``run.load``; a run with no load record falls back on its ``busy …``
+    warnings (written by the same rule)."""
     load = run.get("load")
-    if not isinstance(load, Mapping):
+    what: list[str] = []
+    details: list[str] = []
+    if isinstance(load, Mapping):
+        peak, cpus = _number(load.get("load1_max")), load.get("cpus") or 1
+        if peak is not None and busy_host(peak, cpus):
+            what.append("the host")
+            details.append(f"load {peak:.1f} on {cpus} cores")
+        others, builds = load.get("other_containers_max"), load.get("docker_builds_max")
+        if busy_engine(others, builds):
+            what.append("the engine")
+            details += [f"up to {others} other container(s)"] if _number(others) else []
+            details += [f"{builds} docker build(s)"] if _number(builds) else []
+    else:
         warnings = [str(w) for w in run.get("warnings") or []]
-        return [
-            f"the {what} was busy {during} (the run's warnings say so)"
-            for what in ("host", "engine")
-            if any(w.startswith(f"busy {what}") for w in warnings)
+        what = [
+            f"the {w}"
+            for w in ("host", "engine")
+            if any(x.startswith(f"busy {w}") for x in warnings)
         ]
-    found = []
-    peak, cpus = _number(load.get("load1_max")), load.get("cpus") or 1
-    if peak is not None and busy_host(peak, cpus):
-        found.append(f"the host was busy {during} (load {peak:.1f} on {cpus} cores)")
-    others, builds = load.get("other_containers_max"), load.get("docker_builds_max")
-    if busy_engine(others, builds):
-        what = [f"up to {others} other container(s)"] if _number(others) else []
-        what += [f"{builds} docker build(s)"] if _number(builds) else []
-        found.append(f"the engine was busy {during} ({', '.join(what)})")
-    return found
+        details = ["the run's warnings say so"] if what else []
+    if not what:
+        return []
+    verb = "were" if len(what) > 1 else "was"
+    return [f"{' and '.join(what)} {verb} busy {during} ({'; '.join(details)})"]
 
 
 def runs_not_compared(

@@ -78,7 +78,7 @@ def test_a_busy_engine_before_is_named_for_its_run() -> None:
     assert not diff.timing_changes
     assert diff.timings_not_compared == (
         f"not compared: the engine was busy during run {a['run']['id']} "
-        "(up to 3 other container(s), 1 docker build(s))"
+        "(up to 3 other container(s); 1 docker build(s))"
     )
 
 
@@ -126,6 +126,12 @@ def test_a_run_without_a_load_record_falls_back_on_its_warnings() -> None:
         "the host was busy during run x (the run's warnings say so)"
     ]
     assert busy_phrases({"warnings": ["engine load unknown: 1 of 3 queries"]}, "x") == []
+    both = QUIET | {"load1_max": 6.7, "other_containers_max": 2}
+    assert busy_phrases({"load": both}, "during run y") == [
+        "the host and the engine were busy during run y (load 6.7 on 2 cores; "
+        "up to 2 other container(s))"
+    ]
+    assert busy_phrases({"load": QUIET, "warnings": ["busy host: …"]}, "x") == []
 
 
 def test_the_reasons_add_up_and_unknown_jobs_are_no_reason() -> None:
