@@ -87,7 +87,7 @@ def speed_ratios(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> l
     ratios = []
     for name, base in _measurements(baseline):
         other = candidate_stats.get(name)
-        if other is None or not base.get("median_s"):
+        if other is None or not base.get("median_s") or not other.get("median_s"):
             continue
         ratio = float(other["median_s"]) / float(base["median_s"])
         noise = max(NOISE_FLOOR, _spread(base), _spread(other))
