@@ -27,7 +27,9 @@ host-tools:
 bases: venv engine host-tools
 	$(BIN)/harness bases build --matrix $(MATRIX)
 
-matrix: setup  ## the main job: run matrix.yaml, write reports/<run-id>/ and reports/latest
+# The run builds (or pulls) each base itself, as a task beside the cells: a base's cells start
+# the moment it is ready, so the glibc cells run while the musl stand-in builds.
+matrix: venv engine host-tools  ## the main job: run matrix.yaml, write reports/<run-id>/ and reports/latest
 	$(BIN)/harness run $(MATRIX) $(if $(JOBS),--jobs $(JOBS))
 
 test: venv engine host-tools test-bases  ## unit + integration (heavy depsets included), then the engine-restart test

@@ -1,166 +1,187 @@
-"""What `harness merge` and the report cost as a matrix grows: synthetic shard run
-directories (valid cell records in the shape of docs/design.md, harness/testing/synthetic.py)
-at 100, 1,000 and 10,000 cell runs, merged and published as `harness merge` does.
+"""What `harness merge` and `harness report` cost at scale, from REAL cell records.
 
-    .venv/bin/python bench/merge_scale.py [--sizes 100,1000,10000] [--shards 4] [--out FILE]
+    .venv/bin/python bench/merge_scale.py --from RUN_DIR --cells 10000 --shards 8 [--keep DIR]
 
-Each size runs in a fresh subprocess (so its peak RSS is its own), twice: once timed,
-once under tracemalloc for the peak of Python allocations per phase. Phases: `merge`
-(read and validate every shard's results.json, merge, write results.json), `report`
-(report.html alone, from the merged results), `publish` (everything `harness merge`
-writes: history entry, junit.xml, summary.md, report.html). Prints a table and writes
-every number to bench/results/merge-scale-<UTC time>.json.
+RUN_DIR is a finished run (its results.json, cells/ and sbom/). The bench builds K shard
+directories of one plan holding N cell runs: each is a copy of one of RUN_DIR's cell
+records (round robin), its base and depset renamed (``<base>-<j>``, ``<depset>-<k>``: 10
+copies of each base) so every id is distinct; the
+cell's SBOM (sbom/<cell>.cdx.json and its entry, as the cell wrote them when it ended) is
+copied with the same renaming, so the merged run does not pay for SBOMs a real shard
+already has. Then it runs ``harness merge`` and ``harness report`` as subprocesses and
+prints one JSON line:
+
+    {"cells", "merge_s", "report_s", "peak_rss_mb", "results_mb", "report_mb"}
+
+``peak_rss_mb`` is the largest RSS of either subprocess (getrusage RUSAGE_CHILDREN, read
+after each); ``report_mb`` counts report.html and its report-cells/ pages.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+BASE_COPIES = 10
 sys.path.insert(0, str(ROOT))
 
-# cell runs → (bases, depsets): one repeat each, a matrix shape a platform team might have.
-SHAPES = {100: (10, 10), 1000: (20, 50), 10000: (50, 200)}
 
+def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path]:
+    """K shard directories of one plan from ``source``'s real cell records."""
+    from harness.model.ids import CROSS, result_file_name
+    from harness.model.plan import PLAN_FORMAT
+    from harness.store.resultsfile import write_results
+    from harness.store.rundir import load_results
 
-def shape_for(cells: int) -> tuple[int, int]:
-    if cells in SHAPES:
-        return SHAPES[cells]
-    bases = max(1, int(cells**0.5) // 2)
-    return bases, max(1, cells // bases)
+    results = load_results(source / "results.json")
+    records = [c for c in results["cells"] if int(c.get("repeat") or 0) == 0]
+    if not records:
+        raise SystemExit(f"{source}: no cell records to copy")
+    texts = [json.dumps(c, separators=(",", ":")) for c in records]
+    sboms = {}
+    from harness.documents.contents import read_cell_sbom_entry, write_cell_sbom
 
+    for record in records:
+        stem = result_file_name(record["id"], 0).removesuffix(".json")
+        # a run of an older harness has no per-cell SBOM entries: write them as a cell would
+        origin = source if read_cell_sbom_entry(source, record) else work / "source"
+        if origin != source:
+            write_cell_sbom(origin, record, results)
+        found = origin / "sbom" / f"{stem}.cdx.json"
+        entry = origin / "sbom" / f"{stem}.entry.json"
+        if found.is_file() and entry.is_file():
+            sboms[record["id"]] = (found.read_text(encoding="utf-8"), entry.read_text("utf-8"))
+    depsets = {d["name"]: d for d in results.get("depsets") or []}
+    bases = {b["name"]: b for b in results.get("bases") or []}
 
-def write_shards(work: Path, cells: int, shards: int) -> list[Path]:
-    from harness.run.results import write_json
-    from harness.testing.synthetic import synthetic_plan, synthetic_shard
+    # Cell i copies record i % R (R records) in copy g = i // R, which renames its base to
+    # <base>-<g % BASE_COPIES> and its depset to <depset>-<g // BASE_COPIES>: distinct ids
+    # in a grid a platform team might have (10,000 cells: 30 bases x 625 depsets).
+    def cell_id(i: int) -> tuple[str, str, str, str, str]:
+        record, copy = records[i % len(records)], i // len(records)
+        base = f"{record['base']}-{copy % BASE_COPIES}"
+        depset = f"{record['depset']}-{copy // BASE_COPIES}"
+        return record["id"], depset, f"{base}{CROSS}{depset}", record["depset"], base
 
-    bases, depsets = shape_for(cells)
-    plan = synthetic_plan(bases, depsets, repeat=1, shards=shards)
+    runs = [
+        {"cell": cell_id(i)[2], "repeat": 0, "shard": i % shards + 1, "expected_seconds": 1.0}
+        for i in range(cells)
+    ]
+    plan = {
+        "plan_format": PLAN_FORMAT,
+        "id": "bench-merge-scale",
+        "matrix": dict(results["run"]["matrix"]),
+        "keyword": None,
+        "shards": shards,
+        "previous_run": None,
+        "expected_seconds": [float(len(runs[k::shards])) for k in range(shards)],
+        "runs": runs,
+    }
     dirs = []
     for index in range(1, shards + 1):
         shard_dir = work / "artifacts" / f"shard-{index}"
-        shard_dir.mkdir(parents=True)
-        write_json(shard_dir / "results.json", synthetic_shard(plan, index, host=f"runner-{index}"))
+        (shard_dir / "cells").mkdir(parents=True)
+        (shard_dir / "sbom").mkdir()
+        run = {
+            **results["run"],
+            "id": f"bench-shard-{index}",
+            "shard": {"plan_id": plan["id"], "index": index, "count": shards},
+            "plan": plan,
+            "history_dir": None,
+        }
+        run.pop("sboms", None)
+        mine = [i for i in range(cells) if i % shards + 1 == index]
+        names = sorted({cell_id(i)[1:4:2] for i in mine})
+        base_copies = sorted({(cell_id(i)[4], records[i % len(records)]["base"]) for i in mine})
+        head = {
+            "schema_version": results["schema_version"],
+            "run": run,
+            "bases": [{**bases[old], "name": new} for new, old in base_copies],
+            "depsets": [{**depsets.get(old, {}), "name": new} for new, old in names],
+        }
+
+        def shard_cells(mine: list[int] = mine, shard_dir: Path = shard_dir) -> Any:
+            for i in mine:
+                old_id, depset, new_id, _old, base = cell_id(i)
+                text = texts[i % len(records)]
+                cell = json.loads(text.replace(json.dumps(old_id), json.dumps(new_id), 1))
+                cell["depset"], cell["base"] = depset, base
+                name = result_file_name(new_id, 0)
+                (shard_dir / "cells" / name).write_text(json.dumps(cell), encoding="utf-8")
+                if old_id in sboms:
+                    sbom, entry = sboms[old_id]
+                    stem = name.removesuffix(".json")
+                    renamed = entry.replace(result_file_name(old_id, 0).removesuffix(".json"), stem)
+                    (shard_dir / "sbom" / f"{stem}.cdx.json").write_text(
+                        sbom.replace(old_id, new_id), encoding="utf-8"
+                    )
+                    (shard_dir / "sbom" / f"{stem}.entry.json").write_text(
+                        renamed.replace(json.dumps(old_id), json.dumps(new_id)), encoding="utf-8"
+                    )
+                yield cell
+
+        # the layout `harness run --shard` writes (results.merge → store/resultsfile.py)
+        write_results(shard_dir / "results.json", head, shard_cells())
         dirs.append(shard_dir)
     return dirs
 
 
-def phases(work: Path, dirs: list[Path], tag: str) -> dict[str, Callable[[], Any]]:
-    from harness.documents.publish import write_outputs
-    from harness.documents.report import write_report
-    from harness.run.results import write_json
-    from harness.store.rundir import load_results
-    from harness.store.shards import merge_shards, read_shard
-
-    out = work / "reports" / f"20270102-000000-{tag}"
-
-    def merge() -> None:
-        merged = merge_shards([read_shard(d) for d in dirs], out.name, "2027-01-02T00:00:00")
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "results.json", merged)
-
-    def report() -> None:
-        write_report(out, history=[])
-
-    def publish() -> None:
-        write_outputs(out, load_results(out / "results.json"))
-
-    return {"merge": merge, "report": report, "publish": publish}
+def timed(command: list[str]) -> tuple[float, float]:
+    """Seconds and the peak RSS (MB) of all children so far, after ``command``."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):  # 1: a cell of the copied run failed (fail-on status)
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        raise SystemExit(f"{' '.join(command[:4])}… exited {done.returncode}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kb / 1024
 
 
-def measure_one(cells: int, shards: int) -> dict[str, Any]:
+def size_mb(paths: list[Path]) -> float:
+    return sum(p.stat().st_size for p in paths if p.is_file()) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--from", dest="source", required=True, help="a finished run directory")
+    parser.add_argument("--cells", type=int, default=1000, help="cell runs in all (N)")
+    parser.add_argument("--shards", type=int, default=8, help="shard directories (K)")
+    parser.add_argument("--keep", help="build in this directory and keep it (default: a temp)")
+    args = parser.parse_args(argv)
+    source = Path(args.source).resolve()
     with tempfile.TemporaryDirectory(prefix="merge-scale-") as tmp:
-        work = Path(tmp)
-        dirs = write_shards(work, cells, shards)
-        shard_bytes = sum((d / "results.json").stat().st_size for d in dirs)
-        timed: dict[str, float] = {}
-        for name, run in phases(work, dirs, "aaaaaa").items():
-            start = time.perf_counter()
-            run()
-            timed[name] = round(time.perf_counter() - start, 3)
-        out = work / "reports" / "20270102-000000-aaaaaa"
-        sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
-        pages = sorted((out / "report-cells").glob("*.html"))
-        sizes["report-cells/ (pages)"] = len(pages)
-        sizes["report-cells/ total"] = sum(p.stat().st_size for p in pages)
-        sizes["report-cells/ largest"] = max((p.stat().st_size for p in pages), default=0)
-        peaks: dict[str, int] = {}
-        for name, run in phases(work, dirs, "bbbbbb").items():
-            tracemalloc.start()
-            run()
-            peaks[name] = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    return {
-        "cell_runs": cells,
-        "shape": list(shape_for(cells)),
-        "shards": shards,
-        "shard_results_bytes": shard_bytes,
-        "seconds": timed,
-        "tracemalloc_peak_bytes": peaks,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "output_bytes": sizes,
-    }
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--out", help="JSON record (default bench/results/merge-scale-*.json)")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the per-size subprocess
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(measure_one(args.one, args.shards)))
-        return 0
-    rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        command = [sys.executable, __file__, "--one", str(size), "--shards", str(args.shards)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
-            return done.returncode
-        rows.append(json.loads(done.stdout.splitlines()[-1]))
-        print_row(rows[-1])
-    record = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "load_average": list(__import__("os").getloadavg()),
-        "rows": rows,
-    }
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
-    out = Path(args.out or ROOT / "bench" / "results" / f"merge-scale-{stamp}.json")
-    out.write_text(json.dumps(record, indent=1))
-    print(f"written: {out}")
+        work = Path(args.keep).resolve() if args.keep else Path(tmp)
+        if args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        dirs = build_shards(source, work, args.cells, args.shards)
+        out = work / "merged"
+        python = sys.executable
+        merge_s, rss_merge = timed(
+            [python, "-m", "harness", "merge", *map(str, dirs), "--out", str(out)]
+        )
+        report_s, rss_report = timed([python, "-m", "harness", "report", str(out)])
+        pages = [out / "report.html", *(out / "report-cells").glob("*.html")]
+        line: dict[str, Any] = {
+            "cells": args.cells,
+            "merge_s": round(merge_s, 2),
+            "report_s": round(report_s, 2),
+            "peak_rss_mb": round(max(rss_merge, rss_report)),
+            "results_mb": round(size_mb([out / "results.json"]), 1),
+            "report_mb": round(size_mb(pages), 1),
+        }
+        print(json.dumps(line))
     return 0
 
 
-def print_row(row: dict[str, Any]) -> None:
-    s, peak, size = row["seconds"], row["tracemalloc_peak_bytes"], row["output_bytes"]
-    print(
-        f"{row['cell_runs']:>6} cells: merge {s['merge']:.2f} s "
-        f"(peak {peak['merge'] / 1e6:.0f} MB), "
-        f"report {s['report']:.2f} s (peak {peak['report'] / 1e6:.0f} MB), "
-        f"publish {s['publish']:.2f} s; max RSS {row['max_rss_bytes'] / 1e6:.0f} MB; "
-        f"results.json {size['results.json'] / 1e6:.1f} MB, report.html "
-        f"{size['report.html'] / 1e6:.1f} MB + {size['report-cells/ (pages)']} pages "
-        f"({size['report-cells/ total'] / 1e6:.1f} MB, largest "
-        f"{size['report-cells/ largest'] / 1e6:.1f} MB)",
-        flush=True,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -11,7 +11,11 @@ calls B slower or faster only when the install-time difference passes the noise
 rule of the nightly diff (larger than both ranges, 0.5 s and 5 %; 25 % when there
 are no repeats), so "works on both" with no qualifier means "no difference we can
 tell from noise". A timing too noisy to compare on either side (``runview.too_noisy``)
-gets no call at all: its row and the verdict say "too noisy to call" instead.
+gets no call at all: its row and the verdict say "too noisy to call" instead. Nor does
+a timing taken while the run recorded a busy host or engine (``run.load``), or whose two
+cells ran on different hosts (``runview.run_not_compared``): its row and the verdict say
+"not compared: the host was busy during the run (load 9.6 on 2 cores)". Sizes and
+statuses are compared as always.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ from harness.analysis.view import (
     cell_hosts,
     compare_samples,
     depset_names,
-    hosts_note,
+    different_hosts,
     noise_text,
+    run_not_compared,
     too_noisy,
 )
 from harness.analysis.vulns import (
@@ -107,7 +112,8 @@ class Metric:
     a: Sample | None
     b: Sample | None
     delta: Delta | None  # None unless both sides measured it
-    hosts: str = ""  # runview.hosts_note: timings taken on different hosts (no call then)
+    # runview.run_not_compared: why a timing gets no faster/slower call ("" when it does).
+    withheld: str = ""
 
     def noisy_sides(self, label_a: str = "A", label_b: str = "B") -> list[str]:
         """``["B: spread 38 % of median over 3 runs"]``: the sides too noisy to call."""
@@ -183,10 +189,10 @@ def _side(base: str, group: CellGroup | None) -> Side:
     return Side(base, group.id, group.status, group.reason, expected, len(group.records))
 
 
-def _metric(name: str, unit: str, a: Sample | None, b: Sample | None, hosts: str = "") -> Metric:
+def _metric(name: str, unit: str, a: Sample | None, b: Sample | None, withheld: str = "") -> Metric:
     rule = SIZE_NOISE if unit == "bytes" else TIME_NOISE
     delta = compare_samples(a, b, rule) if a is not None and b is not None else None
-    return Metric(name, unit, a, b, delta, hosts if unit == "s" else "")
+    return Metric(name, unit, a, b, delta, withheld if unit == "s" else "")
 
 
 def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | None:
@@ -201,20 +207,19 @@ def _sample(group: CellGroup | None, measure: str, probe: str = "") -> Sample | 
     return group.probe_sample(probe)
 
 
-def _metrics(ga: CellGroup | None, gb: CellGroup | None, hosts: str) -> tuple[Metric, ...]:
+def _metrics(ga: CellGroup | None, gb: CellGroup | None, withheld: str) -> tuple[Metric, ...]:
     metrics = [
-        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install"), hosts),
+        _metric("install", "s", _sample(ga, "install"), _sample(gb, "install"), withheld),
         _metric("size added", "bytes", _sample(ga, "size"), _sample(gb, "size")),
-        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import"), hosts),
+        _metric("import time", "s", _sample(ga, "import"), _sample(gb, "import"), withheld),
     ]
-    suite = _metric(
-        "test suite", "s", _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
-    )
+    a_suite, b_suite = _sample(ga, "probe", TESTS_PROBE), _sample(gb, "probe", TESTS_PROBE)
+    suite = _metric("test suite", "s", a_suite, b_suite, withheld)
     metrics.append(suite)
     smoke = [n for g in (ga, gb) if g is not None for n in g.probe_names()]
     for name in dict.fromkeys(n for n in smoke if n not in NON_SMOKE_PROBES):
         a, b = _sample(ga, "probe", name), _sample(gb, "probe", name)
-        metrics.append(_metric(f"smoke {name}", "s", a, b, hosts))
+        metrics.append(_metric(f"smoke {name}", "s", a, b, withheld))
     return tuple(m for m in metrics if m.a is not None or m.b is not None)
 
 
@@ -281,8 +286,8 @@ def _failure_text(side: Side) -> str:
 def _timing_qualifier(a_base: str, b_base: str, install: Metric | None) -> str:
     if install is None or install.delta is None:
         return ""
-    if install.hosts:
-        return f"; install time from {install.hosts.removeprefix('different ')}: no call"
+    if install.withheld:
+        return f"; install time {install.withheld}"
     noisy = install.noisy_sides(a_base, b_base)
     if noisy:
         return f"; install time too noisy to call ({'; '.join(noisy)})"
@@ -421,8 +426,8 @@ def _compare_depset(
     a, b = _side(base_a, ga), _side(base_b, gb)
     hosts = ""
     if ga is not None and gb is not None:
-        hosts = hosts_note(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
-    metrics = _metrics(ga, gb, hosts)
+        hosts = different_hosts(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
+    metrics = _metrics(ga, gb, run_not_compared(results.get("run") or {}, hosts))
     differences, same = distribution_differences(ga, gb)
     return DepsetComparison(
         depset=depset,

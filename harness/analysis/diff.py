@@ -15,6 +15,14 @@ same rule with floors of 1 MiB and 1 %. Differences under the threshold are kept
 threshold whose before or after sample is too noisy to compare (``runview.too_noisy``)
 is still reported, with a note saying so: hiding it would hide a real slowdown too.
 
+Load rule (``runview.runs_not_compared``): no timing is called faster or slower when
+either run recorded a busy host or engine (``run.load``), when the runs' ``run.jobs``
+differ, or when a cell's two sides ran on different hosts. Such a difference beyond the
+threshold is kept in ``RunDiff.not_compared`` with the reason ("not compared: the host
+was busy during run … (load 9.6 on 2 cores)"), never in ``timing_changes``, so neither
+the documents nor ``--fail-on slower`` read a slowdown into it. Sizes and statuses do
+not depend on load and are compared as always.
+
 Exit code (``exit_code``): 1 when a cell is ``failed``, ``error`` or ``timeout``
 (an unexpected result), or when a regression selected by ``--fail-on`` is present;
 else 0. ``unavailable``, ``unsupported`` and ``expected-failure`` never fail the run.
@@ -32,6 +40,7 @@ from typing import Any
 from harness.analysis.sizes import size_difference, sized_cell
 from harness.analysis.view import (
     IMPORT_TIME,
+    NOT_COMPARED,
     SIZE_NOISE,
     TIME_NOISE,
     CellGroup,
@@ -40,9 +49,10 @@ from harness.analysis.view import (
     cell_hosts,
     compare_samples,
     depsets_by_name,
+    different_hosts,
     group_cells,
-    hosts_note,
     noise_text,
+    runs_not_compared,
     too_noisy,
 )
 from harness.model.origin import short_digest
@@ -79,10 +89,14 @@ class TimingChange:
     cell_id: str
     step: str  # a step name (a probe step: the probe's own seconds), or IMPORT_TIME
     delta: Delta
-    hosts_note: str = ""  # runview.hosts_note: the two sides ran on different hosts
+    # runview.runs_not_compared: why no faster/slower call is made ("" when one is).
+    withheld: str = ""
 
     @property
     def direction(self) -> str:
+        """ "slower", "faster", or "not compared" when the call is withheld."""
+        if self.withheld:
+            return NOT_COMPARED
         return "slower" if self.delta.change > 0 else "faster"
 
     @property
@@ -213,7 +227,7 @@ class RunDiff:
     matrix_a: str | None
     matrix_b: str | None
     status_changes: tuple[StatusChange, ...]
-    timing_changes: tuple[TimingChange, ...]
+    timing_changes: tuple[TimingChange, ...]  # beyond noise, called faster or slower
     within_noise: tuple[TimingChange, ...]
     size_changes: tuple[SizeChange, ...]
     distribution_changes: tuple[DistributionChange, ...]
@@ -224,6 +238,10 @@ class RunDiff:
     cells_removed: tuple[str, ...]
     cell_bases: Mapping[str, tuple[str, str]]  # cell id → (base, depset), for "why"
     caveats: tuple[str, ...]
+    # Beyond noise, but no call made: see the load rule in the module's notes.
+    not_compared: tuple[TimingChange, ...] = ()
+    # The run-level reason no timing is called ("" when calls are made): said once.
+    timings_not_compared: str = ""
 
     @property
     def spread_unknown(self) -> bool:
@@ -234,6 +252,7 @@ class RunDiff:
         return not (
             self.status_changes
             or self.timing_changes
+            or self.not_compared
             or self.size_changes
             or self.distribution_changes
             or self.base_changes
@@ -256,7 +275,9 @@ class RunDiff:
         return CellChanges(
             cell_id=cell_id,
             status=next((s for s in self.status_changes if s.cell_id == cell_id), None),
-            timings=tuple(t for t in self.timing_changes if t.cell_id == cell_id),
+            timings=tuple(
+                t for t in (*self.timing_changes, *self.not_compared) if t.cell_id == cell_id
+            ),
             size=next((s for s in self.size_changes if s.cell_id == cell_id), None),
             why=self.why(cell_id),
         )
@@ -264,7 +285,8 @@ class RunDiff:
     def changed_cells(self) -> list[str]:
         """Cells with a status, timing or size change, in first-seen order."""
         ids = [c.cell_id for c in self.status_changes]
-        ids += [c.cell_id for c in self.timing_changes] + [c.cell_id for c in self.size_changes]
+        ids += [c.cell_id for c in (*self.timing_changes, *self.not_compared)]
+        ids += [c.cell_id for c in self.size_changes]
         return list(dict.fromkeys(ids))
 
 
@@ -278,10 +300,20 @@ def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
     cells_a, cells_b = group_cells(a), group_cells(b)
     common = [cid for cid in cells_b if cid in cells_a]
     pairs = [(cells_a[cid], cells_b[cid]) for cid in common]
-    notes = {
-        gb.id: hosts_note(cell_hosts(ga, a), cell_hosts(gb, b), HOST_SIDES) for ga, gb in pairs
+    # Step 1: per cell, why its timings get no faster/slower call (busy, jobs, hosts).
+    run_a, run_b = a.get("run") or {}, b.get("run") or {}
+    labels = (f"run {_run_id(a)}", f"run {_run_id(b)}")
+    withheld = {
+        gb.id: runs_not_compared(
+            run_a,
+            run_b,
+            labels,
+            hosts=different_hosts(cell_hosts(ga, a), cell_hosts(gb, b), HOST_SIDES),
+        )
+        for ga, gb in pairs
     }
-    timings, noise = _timing_changes(pairs, notes)
+    # Step 2: the timings, sorted into called, not called and within noise.
+    timings, not_compared, noise = _timing_changes(pairs, withheld)
     return RunDiff(
         run_a=_run_id(a),
         run_b=_run_id(b),
@@ -290,6 +322,8 @@ def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
         status_changes=tuple(_status_changes(pairs)),
         timing_changes=timings,
         within_noise=noise,
+        not_compared=not_compared,
+        timings_not_compared=runs_not_compared(run_a, run_b, labels),
         size_changes=tuple(_size_changes(pairs)),
         distribution_changes=tuple(c for ga, gb in pairs for c in _distribution_changes(ga, gb)),
         base_changes=tuple(_base_changes(a, b)),
@@ -318,24 +352,28 @@ def _status_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[St
 
 
 def _timing_changes(
-    pairs: Iterable[tuple[CellGroup, CellGroup]], hosts_notes: Mapping[str, str]
-) -> tuple[tuple[TimingChange, ...], tuple[TimingChange, ...]]:
+    pairs: Iterable[tuple[CellGroup, CellGroup]], withheld: Mapping[str, str]
+) -> tuple[tuple[TimingChange, ...], tuple[TimingChange, ...], tuple[TimingChange, ...]]:
+    """(called faster/slower, beyond noise but not called, within noise)."""
     changes: list[TimingChange] = []
+    not_called: list[TimingChange] = []
     noise: list[TimingChange] = []
     for ga, gb in pairs:
-        for step in gb.step_names():
-            before, after = ga.timing_sample(step), gb.timing_sample(step)
+        samples = [
+            (step, ga.timing_sample(step), gb.timing_sample(step)) for step in gb.step_names()
+        ]
+        samples.append((IMPORT_TIME, ga.import_sample(), gb.import_sample()))
+        for step, before, after in samples:
             if before is None or after is None:
                 continue  # the step did not pass on one side: the status change tells
-            delta = compare_samples(before, after, TIME_NOISE)
-            change = TimingChange(gb.id, step, delta, hosts_notes.get(gb.id, ""))
-            (changes if change.delta.significant else noise).append(change)
-        before, after = ga.import_sample(), gb.import_sample()
-        if before is not None and after is not None:
-            delta = compare_samples(before, after, TIME_NOISE)
-            change = TimingChange(gb.id, IMPORT_TIME, delta, hosts_notes.get(gb.id, ""))
-            (changes if change.delta.significant else noise).append(change)
-    return tuple(changes), tuple(noise)
+            change = TimingChange(
+                gb.id, step, compare_samples(before, after, TIME_NOISE), withheld.get(gb.id, "")
+            )
+            if not change.delta.significant:
+                noise.append(change)
+            else:
+                (not_called if change.withheld else changes).append(change)
+    return tuple(changes), tuple(not_called), tuple(noise)
 
 
 def _size_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[SizeChange]:

@@ -39,7 +39,9 @@ def parse_fail_on(text: str | Iterable[str]) -> frozenset[str]:
 
 
 def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
-    """The regressions selected by fail_on, one message each."""
+    """The regressions selected by fail_on, one message each. ``slower`` reads only the
+    diff's called timings: one beyond noise but not compared (a busy host or engine,
+    different jobs or hosts: ``RunDiff.not_compared``) is no regression."""
     found: list[str] = []
     if "status" in fail_on:
         found += [

@@ -1,7 +1,11 @@
 """Compare two pybench probe outputs: how much slower or faster is the candidate interpreter.
 
 Each workload (and each start-up measurement) gives a ratio of medians, candidate over
-baseline; a ratio inside the noise of the two runs is reported as "no difference".
+baseline; a ratio inside the noise of the two runs is reported as "no difference". A
+ratio either of whose outputs was measured on a busy host (its ``measured`` record:
+load above the cores, ``runview.measured_busy``) is no finding either: its verdict reads
+"not compared: measured on a busy host (load 9.6 on 2 cores)" (the same start-up
+measured 116 ms and 16 ms on one image, minutes apart, on a loaded host here).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.analysis.view import measured_busy
 from harness.model import format as fmt
 
 NOISE_FLOOR = 0.05
@@ -75,10 +80,14 @@ def speed_ratios(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> l
     if scales[0] != scales[1]:
         raise ValueError(f"pybench runs of different scales cannot be compared: {scales}")
     candidate_stats = dict(_measurements(candidate))
+    # A busy host during either benchmark voids every call between them.
+    busy = measured_busy(candidate.get("measured")) or measured_busy(
+        baseline.get("measured"), "the baseline"
+    )
     ratios = []
     for name, base in _measurements(baseline):
         other = candidate_stats.get(name)
-        if other is None or not base.get("median_s"):
+        if other is None or not base.get("median_s") or not other.get("median_s"):
             continue
         ratio = float(other["median_s"]) / float(base["median_s"])
         noise = max(NOISE_FLOOR, _spread(base), _spread(other))
@@ -89,7 +98,7 @@ def speed_ratios(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> l
                 candidate_median_s=float(other["median_s"]),
                 ratio=round(ratio, 4),
                 noise=round(noise, 4),
-                verdict=verdict(ratio, noise),
+                verdict=busy or verdict(ratio, noise),
             )
         )
     return ratios

@@ -396,16 +396,120 @@ def cell_hosts(group: CellGroup, results: Mapping[str, Any]) -> tuple[str, ...]:
     return (str(hostname),) if hostname else ()
 
 
-def hosts_note(hosts_a: Sequence[str], hosts_b: Sequence[str], labels: Sequence[str]) -> str:
+def different_hosts(hosts_a: Sequence[str], hosts_b: Sequence[str], labels: Sequence[str]) -> str:
     """The comparability rule across machines: two timings compare only when both were
     taken on one and the same host. ``""`` when they were (or a side's host is unknown);
-    else the sentence that marks the comparison, naming the hosts of each side."""
+    else ``"different hosts (A on x; B on y)"``, naming the hosts of each side."""
     if not hosts_a or not hosts_b or (len(hosts_a) == 1 and tuple(hosts_a) == tuple(hosts_b)):
         return ""
     sides = "; ".join(
         f"{label} on {', '.join(h)}" for label, h in zip(labels, (hosts_a, hosts_b), strict=True)
     )
-    return f"different hosts ({sides}): timings not directly comparable"
+    return f"different hosts ({sides})"
+
+
+def hosts_note(hosts_a: Sequence[str], hosts_b: Sequence[str], labels: Sequence[str]) -> str:
+    """``different_hosts`` as a note beside a number: ``""`` or the sentence that marks the
+    comparison, ``"different hosts (...): timings not directly comparable"``."""
+    hosts = different_hosts(hosts_a, hosts_b, labels)
+    return f"{hosts}: timings not directly comparable" if hosts else ""
+
+
+# -- when a faster/slower call is made at all ------------------------------------------------
+#
+# A timing measures waiting as well as work when the host's load average exceeds its cores
+# or other containers (or a docker build) share the engine; and two runs' timings differ by
+# concurrency and machine as much as by the change under test (the same install measured
+# 27 s and 48 s three minutes apart on a busy host here). So a faster/slower call is
+# withheld, and the reason said instead, when either side was busy, when the two runs ran a
+# different number of cells at a time, or when they ran on different hosts. Sizes and
+# statuses do not depend on load: they are always compared. run/load.py records the load and
+# words the run's warnings with these same predicates.
+
+NOT_COMPARED = "not compared"
+
+
+def busy_host(load1_max: object, cpus: object) -> bool:
+    """The busy-host rule: the 1-minute load average went above the number of cores."""
+    peak, cores = _number(load1_max), _number(cpus)
+    return peak is not None and peak > (cores or 1)
+
+
+def busy_engine(other_containers_max: object, docker_builds_max: object) -> bool:
+    """The busy-engine rule: containers of other runs, or a docker build, ran meanwhile."""
+    return bool(_number(other_containers_max)) or bool(_number(docker_builds_max))
+
+
+def busy_phrases(run: Mapping[str, Any], during: str) -> list[str]:
+    """Why a run's timings are not those of a quiet machine, one phrase per run: ``["the
+    host was busy during run B (load 9.6 on 2 cores)"]``, ``["the host and the engine were
+    busy during run B (load 6.7 on 2 cores; up to 2 other container(s))"]``; ``[]`` for a
+    quiet run. From ``run.load``; a run with no load record falls back on its ``busy …``
+    warnings (written by the same rule)."""
+    load = run.get("load")
+    what: list[str] = []
+    details: list[str] = []
+    if isinstance(load, Mapping):
+        peak, cpus = _number(load.get("load1_max")), load.get("cpus") or 1
+        if peak is not None and busy_host(peak, cpus):
+            what.append("the host")
+            details.append(f"load {peak:.1f} on {cpus} cores")
+        others, builds = load.get("other_containers_max"), load.get("docker_builds_max")
+        if busy_engine(others, builds):
+            what.append("the engine")
+            details += [f"up to {others} other container(s)"] if _number(others) else []
+            details += [f"{builds} docker build(s)"] if _number(builds) else []
+    else:
+        warnings = [str(w) for w in run.get("warnings") or []]
+        what = [
+            f"the {w}"
+            for w in ("host", "engine")
+            if any(x.startswith(f"busy {w}") for x in warnings)
+        ]
+        details = ["the run's warnings say so"] if what else []
+    if not what:
+        return []
+    verb = "were" if len(what) > 1 else "was"
+    return [f"{' and '.join(what)} {verb} busy {during} ({'; '.join(details)})"]
+
+
+def runs_not_compared(
+    run_a: Mapping[str, Any],
+    run_b: Mapping[str, Any],
+    labels: Sequence[str],
+    hosts: str = "",
+) -> str:
+    """Why no timing of run a is called faster or slower than run b's: ``"not compared:
+    the host was busy during run B (load 9.6 on 2 cores)"``, ``"not compared: jobs 1 → 2"``;
+    ``""`` when the call can be made. ``hosts``: ``different_hosts`` of the two sides."""
+    reasons = busy_phrases(run_a, f"during {labels[0]}")
+    reasons += busy_phrases(run_b, f"during {labels[1]}")
+    jobs_a, jobs_b = run_a.get("jobs"), run_b.get("jobs")
+    if jobs_a is not None and jobs_b is not None and jobs_a != jobs_b:
+        reasons.append(f"jobs {jobs_a} → {jobs_b}")
+    reasons += [hosts] if hosts else []
+    return f"{NOT_COMPARED}: {'; '.join(reasons)}" if reasons else ""
+
+
+def run_not_compared(run: Mapping[str, Any], hosts: str = "") -> str:
+    """``runs_not_compared`` for two cells of one run: its load, and the cells' hosts."""
+    reasons = busy_phrases(run, "during the run") + ([hosts] if hosts else [])
+    return f"{NOT_COMPARED}: {'; '.join(reasons)}" if reasons else ""
+
+
+def measured_busy(measured: object, who: str = "") -> str:
+    """A cached interpreter timing's own record ``{"at", "host_load1_max", "host_cpus"}``:
+    ``"not compared: measured on a busy host (load 9.6 on 2 cores)"`` (``who``: whose
+    timing, "the baseline" → "not compared: the baseline measured on …"), or ``""``."""
+    if not isinstance(measured, Mapping):
+        return ""
+    peak, cpus = _number(measured.get("host_load1_max")), measured.get("host_cpus") or 1
+    if peak is None or not busy_host(peak, cpus):
+        return ""
+    subject = f"{who} " if who else ""
+    return (
+        f"{NOT_COMPARED}: {subject}measured on a busy host (load {float(peak):.1f} on {cpus} cores)"
+    )
 
 
 def bases_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -88,20 +88,21 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.analysis import gate
     from harness.documents.publish import write_outputs
     from harness.model.ids import new_run_id
-    from harness.run.results import now_iso, write_json
-    from harness.store.shards import merge_shards, read_shard
+    from harness.run.results import now_iso
+    from harness.store.history import history_location
+    from harness.store.resultsfile import load_results_shared
+    from harness.store.shards import read_shard, write_merged
 
     fail_on = gate.parse_fail_on(args.fail_on)
     out = Path(args.out).resolve()
     shards = [read_shard(Path(d)) for d in args.dirs]
-    if (out / RESULTS_JSON).exists():
-        raise ConfigurationError(
-            f"--out {out}: already holds a run (results.json)",
-            "merge into a new directory, e.g. reports/<date>-merged",
-        )
-    merged = merge_shards(shards, new_run_id(), now_iso())
+    run_id = _earlier_merge(out, shards) or new_run_id()
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / RESULTS_JSON, merged)
+    # The history follows `harness run --out`'s rule: the matrix's history_dir, else
+    # reports/history for a run in a folder named reports/, else inside --out.
+    history_dir = history_location(out, _matrix_history_dir(dict(shards[0].run)))
+    write_merged(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
+    merged = load_results_shared(out / RESULTS_JSON)  # 10,000 cells fit in memory
     published = write_outputs(out, merged)
     print(
         f"[harness] merged {len(shards)} shard(s) of plan {merged['run']['plan']['id']} "
@@ -110,3 +111,42 @@ def cmd_merge(args: argparse.Namespace) -> int:
     for line in published.lines:
         print(line)
     return gate.exit_code(merged, published.diff, fail_on)
+
+
+def _earlier_merge(out: Path, shards: list[Any]) -> str | None:
+    """The run id of a merge of the same plan already in ``out`` (interrupted while
+    publishing, or merged before): merging again completes it under the same id.
+    Any other run there is refused."""
+    from harness.store.resultsfile import read_header
+
+    if not (out / RESULTS_JSON).exists():
+        return None
+    try:
+        run = read_header(out / RESULTS_JSON)["run"]
+    except ConfigurationError:
+        run = {}
+    plan_id = shards[0].run["shard"].get("plan_id") if shards else None
+    if run.get("shards") and (run.get("plan") or {}).get("id") == plan_id:
+        return str(run["id"])
+    raise ConfigurationError(
+        f"--out {out}: already holds another run (results.json)",
+        "merge into a new directory, e.g. reports/<date>-merged",
+    )
+
+
+def _matrix_history_dir(run: dict[str, Any]) -> Path | None:
+    """The matrix's ``history_dir`` when the matrix the shards ran (run.matrix: path and
+    sha256) is here, unchanged, and sets one; else None."""
+    from harness.model.matrix import load_matrix
+
+    matrix_path = (run.get("matrix") or {}).get("path")
+    if not matrix_path or not Path(matrix_path).is_file():
+        return None
+    try:
+        matrix = load_matrix(matrix_path)
+    except ConfigurationError:
+        return None
+    if matrix.sha256 != (run.get("matrix") or {}).get("sha256"):
+        return None
+    configured = matrix.settings.history_dir
+    return matrix.resolve_path(configured) if configured else None

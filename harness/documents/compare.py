@@ -38,20 +38,21 @@ def sample_text(sample: Sample | None, unit: str) -> str:
 
 def metric_delta_text(metric: Metric) -> str:
     """``"+3.2 ± 0.40 s (beyond noise)"``, ``"(too noisy to call: A: spread ...)"`` when
-    a side's timing is too noisy; "—" when one side has no value."""
+    a side's timing is too noisy; ``"not compared: the host was busy during the run
+    (...)"`` when the call is withheld; "—" when one side has no value."""
     d = metric.delta
     if d is None:
         return fmt.NONE
     seconds = metric.unit == "s"
+    if metric.withheld:
+        return metric.withheld  # no call: no signed change to be read as one
     if not d.spread_known:
         change = fmt.signed_seconds(d.change) if seconds else fmt.signed_size(d.change)
-        return f"{change} ({metric.hosts or ONE_SAMPLE})"
+        return f"{change} ({ONE_SAMPLE})"
     if seconds:
         text = fmt.signed_seconds_spread(d.change, d.uncertainty)
     else:
         text = fmt.signed_size_spread(d.change, d.uncertainty)
-    if metric.hosts:
-        return text + f" ({metric.hosts})"
     noisy = metric.noisy_sides()
     if noisy:
         return text + f" (too noisy to call: {'; '.join(noisy)})"

@@ -1,7 +1,9 @@
 """SBOMs from the contents probe's results: what each image and each cell is made of.
 
-Pure: functions take the merged results and return texts and frozen dataclasses; ``publish``
-writes the files and runs the scanner.
+Functions take the results (or prepare.json: the run and its bases) and return texts and
+frozen dataclasses; ``write_cell_sbom`` writes one cell's SBOM and its index entry when
+the cell ends (so its cost is the cell's, measured); ``publish`` lists those, writes the
+base SBOMs and runs the scanner.
 
 Base SBOMs hold a base's OS packages, read from the cell ``analysis.sizes.reference_cells``
 chooses; the SBOM's ``harness:from-cell`` and ``harness:from-cell-rule`` properties say
@@ -10,14 +12,24 @@ which cell and which rule.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from harness.analysis.sizes import base_record, contents_of, reference_cells
-from harness.documents.sbom import build_sbom
+from harness.analysis.vulns import NOT_SCANNED_NO_DB, NotScanned
+from harness.documents.sbom import build_sbom, validate_sbom
 from harness.model.probe_output import ENV_PROBE
-from harness.store.files import base_sbom_path, cell_sbom_path
+from harness.store.files import (
+    PREPARE_JSON,
+    base_sbom_path,
+    cell_sbom_entry_path,
+    cell_sbom_path,
+)
+from harness.store.rundir import write_atomic, write_json
 
 UNKNOWN_OS = "unknown"
 
@@ -115,12 +127,12 @@ def base_sbom(
     )
 
 
-def plan_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
-    """Every SBOM of a run: one per cell record with a contents result, one per base."""
-    plans = [cell_sbom(results, c) for c in results.get("cells") or [] if contents_of(c)]
-    for base, (cell, rule) in reference_cells(results).items():
-        plans.append(base_sbom(results, base, cell, rule))
-    return plans
+def plan_base_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
+    """One SBOM per base, from the cell ``reference_cells`` chooses for it."""
+    return [
+        base_sbom(results, base, cell, rule)
+        for base, (cell, rule) in reference_cells(results).items()
+    ]
 
 
 def index_entry(
@@ -140,4 +152,50 @@ def index_entry(
     }
     if plan.rule is not None:
         entry["from_cell_rule"] = plan.rule
+    return entry
+
+
+def write_cell_sbom(
+    out_dir: Path, cell: Mapping[str, Any], run: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Write one cell's SBOM (sbom/<cell>.cdx.json, validated) and its index entry
+    (sbom/<cell>.entry.json, with ``seconds``: what building, validating and writing it
+    took) the moment the cell ends; return the entry, or None for a cell without a
+    contents result. ``run``: a mapping with the run's ``run`` and ``bases`` (results.json
+    or prepare.json); read from out_dir/prepare.json when not given. The scan, when the
+    matrix names a scanner, happens at publish (``vulnerabilities`` says not scanned
+    until then)."""
+    if not contents_of(cell):
+        return None
+    started = time.perf_counter()
+    if run is None:
+        run = json.loads((out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
+    plan = cell_sbom(run, cell)
+    errors = validate_sbom(plan.text)
+    write_atomic(out_dir / plan.path, plan.text)
+    entry = index_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_dict())
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    write_json(out_dir / cell_sbom_entry_path(plan.cell, plan.repeat), entry)
+    return entry
+
+
+def read_cell_sbom_entry(out_dir: Path, cell: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The entry ``write_cell_sbom`` wrote for this cell run, when it and its SBOM are
+    there and are this cell run's; else None (publish writes it then)."""
+    cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
+    path = out_dir / cell_sbom_entry_path(cell_id, repeat)
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or (entry.get("cell"), entry.get("repeat")) != (
+        cell_id,
+        repeat,
+    ):
+        return None
+    if (
+        entry.get("path") != cell_sbom_path(cell_id, repeat)
+        or not (out_dir / entry["path"]).is_file()
+    ):
+        return None
     return entry

@@ -12,8 +12,13 @@ from harness.model.status import GOOD
 from harness.model.status import label as status_label
 
 
-def _timing_text(t: TimingChange) -> str:
+def _timing_text(t: TimingChange, said: str = "") -> str:
+    """A timing change in words; ``said``: the reason for no call already said above."""
     d = t.delta
+    if t.withheld:
+        # No call: the medians as measured and why, no signed change to be read as one.
+        medians = f"{sample_text(d.before, 's')} → {sample_text(d.after, 's')}"
+        return medians if t.withheld == said else f"{medians} ({t.withheld})"
     pct = f", {fmt.signed_percent(d.percent)}" if d.percent is not None else ""
     noise = (
         f"noise threshold {fmt.seconds(d.threshold)}"
@@ -21,7 +26,6 @@ def _timing_text(t: TimingChange) -> str:
         else f"spread unknown, default threshold {fmt.seconds(d.threshold)}"
     )
     noisy = f"; {t.noisy_note}" if t.noisy_note else ""
-    noisy += f"; {t.hosts_note}" if t.hosts_note else ""
     return (
         f"{sample_text(d.before, 's')} → {sample_text(d.after, 's')} "
         f"({fmt.signed_seconds(d.change)}{pct}; {noise}{noisy})"
@@ -41,6 +45,11 @@ def _size_text(s: SizeChange) -> str:
 def _noise_note(diff: RunDiff) -> str:
     count = len(diff.within_noise)
     note = f"{count} timing difference(s) within noise, not listed."
+    if diff.not_compared:
+        note += (
+            f" {len(diff.not_compared)} timing difference(s) beyond noise not compared: a "
+            "busy host or engine, different concurrency or different hosts void the call."
+        )
     if diff.spread_unknown:
         note += (
             " Some timings had no repeats, so their spread is unknown: a default "
@@ -53,10 +62,11 @@ def render_diff_text(diff: RunDiff) -> str:
     """Plain text for the console: one block per changed cell, then the inputs."""
     lines = [f"diff {diff.run_a} → {diff.run_b}"]
     lines += [f"  note: {c}" for c in diff.caveats]
+    lines += [f"  note: {diff.timings_not_compared}"] if diff.timings_not_compared else []
     if diff.empty:
         lines.append("  no changes")
     for cell_id in diff.changed_cells():
-        lines += _cell_text(diff.for_cell(cell_id))
+        lines += _cell_text(diff.for_cell(cell_id), diff.timings_not_compared)
     lines += [f"  input   {text}" for text in _input_changes(diff)]
     reported = set(diff.changed_cells())
     for cell_id in dict.fromkeys(c.cell_id for c in diff.distribution_changes):
@@ -68,13 +78,13 @@ def render_diff_text(diff: RunDiff) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell_text(cell: CellChanges) -> list[str]:
+def _cell_text(cell: CellChanges, said: str = "") -> list[str]:
     lines = [f"  {cell.cell_id}"]
     if cell.status is not None:
         s = cell.status
         lines.append(f"    status  {s.before} → {s.after}{_loud(s)}")
         lines += [f"            reason: {s.reason}"] if s.reason and s.after not in GOOD else []
-    lines += [f"    {t.direction:<7} {t.step}: {_timing_text(t)}" for t in cell.timings]
+    lines += [f"    {t.direction:<7} {t.step}: {_timing_text(t, said)}" for t in cell.timings]
     if cell.size is not None:
         lines.append(f"    {cell.size.direction:<7} bytes added: {_size_text(cell.size)}")
     lines += [f"    why:    {w}" for w in cell.why]
@@ -106,12 +116,14 @@ def render_diff_markdown(
 ) -> str:
     """Markdown for the report or a CI summary; cells link to ``report_href`` if given."""
     out = [f"## Changes since run {md_escape(diff.run_a)}", ""] if heading else []
-    out += [f"> {md_escape(c)}" for c in diff.caveats] + ([""] if diff.caveats else [])
+    notes = [*diff.caveats, *([diff.timings_not_compared] if diff.timings_not_compared else [])]
+    out += [f"> {md_escape(c)}" for c in notes] + ([""] if notes else [])
     if diff.empty:
         out += ["No changes.", ""]
     out += _md_unexpected_passes(diff, report_href)
     out += _md_status(diff, report_href)
     out += _md_timings(diff, report_href)
+    out += _md_not_compared(diff, report_href)
     out += _md_sizes(diff, report_href)
     out += _md_inputs(diff)
     out += [_noise_note(diff), ""]
@@ -167,6 +179,23 @@ def _md_timings(diff: RunDiff, href: str | None) -> list[str]:
     ]
     header = ["cell", "step", "", "median ± half range, before → after", "what changed"]
     title = f"### Timings beyond noise ({len(rows)})"
+    return [title, "", *md_table(header, rows), ""]
+
+
+def _md_not_compared(diff: RunDiff, href: str | None) -> list[str]:
+    if not diff.not_compared:
+        return []
+    rows = [
+        [
+            _cell_link(t.cell_id, href),
+            md_escape(t.step),
+            md_escape(f"{sample_text(t.delta.before, 's')} → {sample_text(t.delta.after, 's')}"),
+            md_escape(t.withheld),
+        ]
+        for t in diff.not_compared
+    ]
+    header = ["cell", "step", "median ± half range, before → after", "why no call"]
+    title = f"### Timings beyond noise, not compared ({len(rows)})"
     return [title, "", *md_table(header, rows), ""]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,8 @@ from harness.analysis.vulns import (
     scan,
 )
 from harness.documents import diff as diff_document
-from harness.documents.contents import PlannedSbom, index_entry, plan_sboms
 from harness.documents.junit import write_junit
 from harness.documents.report import write_report
-from harness.documents.sbom import validate_sbom
 from harness.documents.summary import markdown_summary
 from harness.store import history
 from harness.store.files import (
@@ -35,7 +33,8 @@ from harness.store.files import (
     SBOM_INDEX,
     SUMMARY_MD,
 )
-from harness.store.rundir import load_results, write_atomic, write_json
+from harness.store.resultsfile import update_header, write_results
+from harness.store.rundir import load_results, write_atomic
 
 
 @dataclass(frozen=True)
@@ -57,16 +56,33 @@ def write_outputs(
 
 
 def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None) -> Path:
-    """sbom/<cell>.cdx.json per cell with a contents result, sbom/<base>.cdx.json per base,
-    each validated and (when a scanner is set) scanned; sbom/index.json lists them all, and
-    so does results.json (``sboms``), which every document reads."""
+    """sbom/index.json: every cell's SBOM, as the cell wrote it when it ended
+    (``write_cell_sbom``; written now only for a cell that has none: a run directory of
+    an older harness, a shard copied without its sbom/), and sbom/<base>.cdx.json per
+    base; each (when a scanner is set) scanned. results.json lists them too (``sboms``),
+    which every document reads."""
+    # imported here: cyclonedx's schema validators take seconds to load, and `harness
+    # report` (this module's rerender_report) never needs them
+    from harness.documents.contents import (
+        index_entry,
+        plan_base_sboms,
+        read_cell_sbom_entry,
+        write_cell_sbom,
+    )
+    from harness.documents.sbom import validate_sbom
+
     sbom_dir = out_dir / SBOM_DIR
     sbom_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    for plan in plan_sboms(results):
-        target = out_dir / plan.path
-        write_atomic(target, plan.text)
-        counts = _scan(target, plan, scanner)
+    for cell in results.get("cells") or []:
+        entry = read_cell_sbom_entry(out_dir, cell) or write_cell_sbom(out_dir, cell, results)
+        if entry is None:
+            continue
+        counts = _scan(out_dir, entry["path"], int(entry.get("components") or 0), scanner)
+        entries.append({**entry, "vulnerabilities": counts.to_dict()})
+    for plan in plan_base_sboms(results):
+        write_atomic(out_dir / plan.path, plan.text)
+        counts = _scan(out_dir, plan.path, plan.components, scanner)
         entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
     index = {
         "run": (results.get("run") or {}).get("id"),
@@ -74,17 +90,25 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
         "sboms": entries,
     }
     results["sboms"] = {"scanner": index["scanner"], "sboms": entries}
-    write_json(out_dir / RESULTS_JSON, results)
+    results_path = out_dir / RESULTS_JSON
+    if results_path.is_file():  # its cells are copied line by line, never parsed again
+        update_header(results_path, lambda header: header.update(sboms=results["sboms"]))
+    else:
+        write_results(results_path, results, results.get("cells") or [])
     target = out_dir / SBOM_INDEX
     return write_atomic(target, json.dumps(index, indent=1))
 
 
-def _scan(target: Path, plan: PlannedSbom, scanner: ScannerSpec | None) -> VulnCounts | NotScanned:
+def _scan(
+    out_dir: Path, shown: str, components: int, scanner: ScannerSpec | None
+) -> VulnCounts | NotScanned:
+    """One SBOM's counts, or why not; ``shown`` is its path relative to the run folder, as
+    the command in a reason names it."""
     if scanner is None:
-        return not_scanned_without_scanner(plan.path)
-    if plan.components == 0:  # a scanner would answer 0 for an image it could not see into
+        return not_scanned_without_scanner(shown)
+    if components == 0:  # a scanner would answer 0 for an image it could not see into
         return NotScanned(NOT_SCANNED_EMPTY, scanner.name)
-    return scan(target, scanner, plan.path)
+    return scan(out_dir / shown, scanner, shown)
 
 
 def _write_documents(
@@ -102,7 +126,9 @@ def _write_documents(
     write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
     if run_diff is not None:
         write_atomic(out_dir / DIFF_MD, diff_document.render_diff_markdown(run_diff))
-    report = write_report(out_dir, history=history.earlier_runs(history_dir, results))
+    report = write_report(
+        out_dir, history=history.earlier_runs(history_dir, results), results=results
+    )
     if history.in_default_reports(out_dir):  # reports/latest; never beside a user's --out
         _point_latest(out_dir.resolve().parent, out_dir)
     lines = list(_console_summary(results))
@@ -111,8 +137,18 @@ def _write_documents(
         lines += diff_document.render_diff_text(run_diff).splitlines()
     lines.append(f"[harness] results: {out_dir / RESULTS_JSON}")
     lines.append(f"[harness] report:  {report}")
-    lines.append(f"[harness] SBOMs:   {sbom_index}")
+    lines.append(f"[harness] SBOMs:   {sbom_index} ({sbom_cost(results)})")
     return run_diff, lines
+
+
+def sbom_cost(results: Mapping[str, Any]) -> str:
+    """What the cells' SBOMs cost, as each cell measured it when it wrote its own."""
+    entries = [e for e in (results.get("sboms") or {}).get("sboms") or [] if e["kind"] == "cell"]
+    timed = [float(e["seconds"]) for e in entries if isinstance(e.get("seconds"), int | float)]
+    return (
+        f"{len(entries)} cell SBOM(s), written as the cells ended in {sum(timed):.1f} s "
+        f"in all (max {max(timed, default=0):.2f} s per cell)"
+    )
 
 
 def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
@@ -121,7 +157,7 @@ def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
     run (`harness merge`) gets those."""
     shard = results["run"]["shard"]
     write_junit(results, out_dir / JUNIT_XML)
-    (out_dir / SUMMARY_MD).write_text(markdown_summary(results, None), encoding="utf-8")
+    write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, None))
     report = write_report(out_dir, history=[])
     return [
         *_console_summary(results),
@@ -134,9 +170,13 @@ def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
 
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
-    results = load_results(out_dir / RESULTS_JSON)
+    results = load_results(
+        out_dir / RESULTS_JSON
+    )  # validated: a bad file is exit 2, never a traceback
     history_dir = history.recorded_history_dir(results, out_dir)
-    return write_report(out_dir, history=history.earlier_runs(history_dir, results))
+    return write_report(
+        out_dir, history=history.earlier_runs(history_dir, results), results=results
+    )
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:

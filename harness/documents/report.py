@@ -17,7 +17,7 @@ import json
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -416,10 +416,17 @@ def _depset_views(
     results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[str]
 ) -> list[dict[str, Any]]:
     facts = facts_frame(results)
+    facts_by_depset: dict[Any, list[dict[str, Any]]] = {}  # one pass, not per depset
+    for fact in facts:
+        facts_by_depset.setdefault(fact["depset"], []).append(fact)
+    by_depset: dict[Any, dict[Any, list[dict[str, Any]]]] = {}  # one pass, not per depset
+    for g in grid:
+        by_depset.setdefault(g["depset"], {}).setdefault(g["base"], []).append(g)
     views = []
     for depset in _ordered((g["depset"] for g in grid), _depset_names(results)):
-        rows = [g for b in bases for g in grid if g["base"] == b and g["depset"] == depset]
-        fact_bases, fact_rows = _facts_table([f for f in facts if f["depset"] == depset], bases)
+        mine = by_depset.get(depset, {})
+        rows = [g for b in bases for g in mine.get(b, [])]
+        fact_bases, fact_rows = _facts_table(facts_by_depset.get(depset, []), bases)
         views.append(
             {
                 "name": depset,
@@ -607,7 +614,8 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _cell_view_inputs(results: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What every cell's view reads, computed once for the whole run."""
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(results)
@@ -615,6 +623,13 @@ def _cell_views(results: Mapping[str, Any], grid: list[dict[str, Any]]) -> list[
     records: dict[str, list[Mapping[str, Any]]] = {}
     for cell in results.get("cells") or []:
         records.setdefault(str(cell.get("id")), []).append(cell)
+    return dists, standins, references, bases, records
+
+
+def _cell_views(
+    results: Mapping[str, Any], grid: list[dict[str, Any]], inputs: tuple[Any, ...] | None = None
+) -> list[dict[str, Any]]:
+    dists, standins, references, bases, records = inputs or _cell_view_inputs(results)
     return [
         {
             **entry,
@@ -837,12 +852,18 @@ def _probe_view(name: str, probe: Any) -> dict[str, Any]:
     }
 
 
+# One encoder for every value: json.dumps with options builds a new one per call, which was
+# half of rendering 1,000 cells' probe outputs.
+_DUMPS = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def pretty_json(value: Any, indent: int = 0) -> str:
     """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
     pad, inner = " " * indent, " " * (indent + 2)
-    flat = json.dumps(value, ensure_ascii=False)
-    if _is_flat(value) and len(flat) + indent <= 100:
-        return flat
+    if _is_flat(value):  # only then: dumping every level whole made this quadratic
+        flat = _DUMPS(value)
+        if len(flat) + indent <= 100:
+            return flat
     if isinstance(value, dict) and value:
         items = [
             f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()
@@ -851,7 +872,7 @@ def pretty_json(value: Any, indent: int = 0) -> str:
     if isinstance(value, list) and value:
         items = [f"{inner}{pretty_json(v, indent + 2)}" for v in value]
         return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return json.dumps(value, ensure_ascii=False)
+    return _DUMPS(value)
 
 
 def _is_flat(value: Any) -> bool:
@@ -966,13 +987,28 @@ def render_report_pages(
     """``{REPORT_HTML: ...}``, plus ``report-cells/<base anchor>.html`` per base and
     ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
     is self-contained."""
-    context = _context(results, history, sbom_index)
+    return dict(_report_pages(results, history=history, sbom_index=sbom_index))
+
+
+def _report_pages(
+    results: dict[str, Any],
+    *,
+    history: Sequence[PastRun] | None = None,
+    sbom_index: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[str, str]]:
+    """(name, html) of each page, one at a time: a split report's per-base cell views are
+    built for their page and dropped after it, so 10,000 cells are never all in memory
+    as views (nor as pages)."""
+    context = _context(results, history, sbom_index, cell_views=False)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
-    cells: list[dict[str, Any]] = context["cells"]
+    cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
+    inputs = _cell_view_inputs(results)
     if len(cells) <= SPLIT_CELLS:
-        return {REPORT_HTML: template.render(**context, **plain)}
+        context["cells"] = _cell_views(results, cells, inputs)
+        yield REPORT_HTML, template.render(**context, **plain)
+        return
     by_base: dict[str, list[dict[str, Any]]] = {}
     for cell in cells:
         by_base.setdefault(str(cell["base"]), []).append(cell)
@@ -983,15 +1019,16 @@ def render_report_pages(
     main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
-    rendered = {REPORT_HTML: template.render(**main)}
+    yield REPORT_HTML, template.render(**main)
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
-    rendered[f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}"] = template.render(
-        **{**depsets_page, "page_base": "charts and dependency sets"}
+    yield (
+        f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}",
+        template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
-        page = {**below, "cells": mine, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
-        rendered[inside[base]] = template.render(**{**page, "page_base": f"base {base}"})
-    return rendered
+        views = _cell_views(results, mine, inputs)
+        page = {**below, "cells": views, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
+        yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
 
 _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
@@ -1001,7 +1038,10 @@ def _context(
     results: dict[str, Any],
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
+    cell_views: bool = True,
 ) -> dict[str, Any]:
+    """The template's context; ``cell_views`` False: ``cells`` holds the grid entries in
+    grid order, whose views the caller builds page by page."""
     cells = cells_frame(results)
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
@@ -1021,7 +1061,9 @@ def _context(
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": _cell_views(results, _by_grid_order(grid, base_names, depsets)),
+        "cells": (_cell_views if cell_views else lambda _r, g: g)(
+            results, _by_grid_order(grid, base_names, depsets)
+        ),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
             render_installers_html(installer_pairs(results), fairness_note(results))
@@ -1067,22 +1109,28 @@ def _by_grid_order(
     return sorted(grid, key=key)
 
 
-def write_report(results_dir: Path, history: Sequence[PastRun] | None = None) -> Path:
+def write_report(
+    results_dir: Path,
+    history: Sequence[PastRun] | None = None,
+    results: dict[str, Any] | None = None,
+) -> Path:
     """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
+    ``results``: that results.json when the caller holds it already (not read twice).
     """
-    results = load_results(results_dir / RESULTS_JSON)
+    if results is None:
+        results = load_results(results_dir / RESULTS_JSON)
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
     sbom_index = results.get("sboms") or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    pages = render_report_pages(results, history=history, sbom_index=sbom_index)
+    pages = _report_pages(results, history=history, sbom_index=sbom_index)
     old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):
             stale.unlink()
-    for name, html in pages.items():
+    for name, html in pages:  # written one at a time, never all held
         target = results_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, html)

@@ -62,6 +62,7 @@ INHERITED_STANDIN_LABELS = (
     "harness.python",
     "harness.python-version",
     "harness.recipe-format",
+    "harness.pip-version",
 )
 LABELS_FORMAT = "2"  # 2: inherited stand-in labels blanked
 MAX_CONTEXT_HASH_BYTES = 50 * 1024 * 1024
@@ -547,6 +548,7 @@ def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
         "image": None,
         "image_id": None,
         "python_command": spec.python or "python3",
+        "pip_version": spec.pip_version,  # asked for; what the base ships: env.pip
     }
 
 

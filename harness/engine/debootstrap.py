@@ -11,6 +11,14 @@ A recipe (suite + Debian's pythonX.Y) becomes an image in four phases, all on th
    set is comparable with the official images;
 4. ``tar`` of the rootfs streamed into ``POST /images/create`` (``docker import``) with labels.
 
+Between 2 and 3, a recipe that is not runtime-only is laid out as docker-library's official
+images are (see ``_official_layout``): ``python``, ``python3``, ``pythonX.Y``, ``pip``,
+``pip3``, ``pipX.Y`` in ``/usr/local/bin``; ``/usr/local/lib/pythonX.Y/site-packages`` is where
+root's ``pip install`` writes and what the interpreter imports; no PEP 668 marker; and the pip
+the official image of that Python version ships (``OFFICIAL_PIP``), seeded into ``/usr/local``
+and into the wheel folder ``python -m venv`` bootstraps from, so that neither the image's pip
+nor a venv's differs from the official image's.
+
 A ``runtime_only`` recipe (a stand-in for a distroless python image) adds a step before the
 import: only Debian's python3.X, its stdlib, the shared libraries ``ldd`` finds for it and its
 extension modules, the CA bundle, time zone data and a passwd/group with user ``nonroot``
@@ -67,6 +75,43 @@ RUNTIME_PATHS = (
     "/etc/nsswitch.conf",
     "/usr/share/zoneinfo",
 )
+# The layout of docker-library's images that a non-runtime recipe reproduces; part of the
+# digest (a change rebuilds the stand-ins once).
+OFFICIAL_LAYOUT = "usr-local-1"
+# The host CA bundle copied into the rootfs while pip fetches itself from PyPI (a
+# TLS-intercepting proxy is trusted only through it); removed before the import.
+HOST_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+PIP_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class SeededPip:
+    """The pip a stand-in ships, and where that version comes from."""
+
+    version: str
+    source: str
+
+
+# docker-library/python installs the pip that CPython's own ensurepip bundles ("--with-ensurepip"
+# in the Dockerfile template; policy since commit 9cd32437, "Switch from get-pip.py to
+# ensurepip", Sep 2024: "use the same pip version as the one bundled with ensurepip").
+OFFICIAL_PIP: dict[str, SeededPip] = {
+    "3.11": SeededPip(
+        "24.0",
+        "docker-library/python versions.json before 9cd32437 (3.11.10: pip 24.0, ensurepip's);"
+        " CPython 3.11 is security-only since 3.11.9 and its ensurepip stayed at 24.0",
+    ),
+    "3.13": SeededPip(
+        "25.1.1",
+        "ensurepip _PIP_VERSION of the CPython 3.13 Debian ships (trixie 3.13.5); the exact"
+        " bundle of the official image's 3.13.14 was not found here",
+    ),
+    "3.15": SeededPip(
+        "26.2.1",
+        "ensurepip of CPython 3.15 (Debian sid's 3.15.2 names 26.2.2, which the index here"
+        " does not serve; 26.2.1 is the newest pip bundled in CPython's ensurepip it has)",
+    ),
+}
 # Symlinks are followed this deep when copying out of the rootfs (a loop is an error).
 MAX_LINK_DEPTH = 40
 
@@ -154,6 +199,11 @@ class DebootstrapRecipe:
         wanted = (f"python{self.python}", venv_or_tz, "ca-certificates", *self.extra_packages)
         return tuple(dict.fromkeys(wanted))
 
+    def seeded_pip(self) -> SeededPip | None:
+        """The pip seeded into /usr/local (None: a runtime-only image has no pip; a Python
+        without an entry in OFFICIAL_PIP keeps the pip wheel Debian ships)."""
+        return None if self.runtime_only else OFFICIAL_PIP.get(self.python)
+
     def canonical(self) -> str:
         """The JSON that the digest hashes: key order, package order and a trailing / ignored."""
         fields: dict[str, object] = {
@@ -165,6 +215,10 @@ class DebootstrapRecipe:
         }
         if self.runtime_only:  # only when set: the digests of existing stand-ins stay put
             fields["runtime_only"] = True
+        else:
+            pip = self.seeded_pip()
+            fields["layout"] = OFFICIAL_LAYOUT
+            fields["pip"] = pip.version if pip else "debian"
         return json.dumps(
             fields,
             sort_keys=True,
@@ -202,12 +256,14 @@ def build_debootstrap_image(
     repository: str,
     labels: dict[str, str],
     log: Callable[[str], None] = print,
+    ca_bundle: Path | None = None,
 ) -> str:
     """Build the recipe's image (always; see find_cached_image) and return its id.
 
     Tag = f"{repository}:{recipe.digest()[:16]}". The image carries ``labels`` plus
     harness.recipe (full digest), harness.recipe-format, harness.debian-suite,
-    harness.python and harness.python-version (the exact version found in the image); on a
+    harness.python, harness.python-version (the exact version found in the image) and
+    harness.pip-version (the pip in /usr/local, none for a runtime-only image); on a
     clash these recipe labels win, so a cache lookup can trust them.
     Raises StandinBuildError (with a log tail) when the build fails; nothing is left on disk.
     """
@@ -226,9 +282,15 @@ def build_debootstrap_image(
         with _phase(log, f"apt-get install {' '.join(recipe.packages())}"):
             _install_packages(rootfs, recipe, workdir / "apt.out")
         version = _python_version(rootfs, recipe)
+        pip_version = None
+        if not recipe.runtime_only:
+            with _phase(log, "official layout: /usr/local/bin, site-packages, pip"):
+                pip_version = _official_layout(
+                    rootfs, recipe, workdir / "pip.out", ca_bundle or _host_ca_bundle()
+                )
         with _phase(log, "slim"):
             _slim_rootfs(rootfs)
-        all_labels = {**labels, **_recipe_labels(recipe, version)}
+        all_labels = {**labels, **_recipe_labels(recipe, version, pip_version)}
         runtime_python = None
         if recipe.runtime_only:
             with _phase(log, "runtime only: python, its libraries, CA bundle, tzdata"):
@@ -240,8 +302,9 @@ def build_debootstrap_image(
     finally:
         _remove_workdir(workdir, log)
     size_mb = client.images.get(image_id).attrs.get("Size", 0) / 1e6
+    pip_text = f", pip {pip_version}" if pip_version else ""
     log(
-        f"stand-in {reference}: {image_id[:19]}, python {version}, {size_mb:.0f} MB,"
+        f"stand-in {reference}: {image_id[:19]}, python {version}{pip_text}, {size_mb:.0f} MB,"
         f" {time.monotonic() - started:.1f} s"
     )
     return image_id
@@ -418,6 +481,116 @@ def _python_version(rootfs: Path, recipe: DebootstrapRecipe) -> str:
             f"python{recipe.python} does not run in the rootfs:\n{result.stderr}"
         )
     return result.stdout.strip()
+
+
+def _host_ca_bundle() -> Path | None:
+    return next((Path(p) for p in HOST_CA_CANDIDATES if Path(p).is_file()), None)
+
+
+def _official_layout(
+    rootfs: Path, recipe: DebootstrapRecipe, out: Path, ca_bundle: Path | None
+) -> str:
+    """Lay the rootfs out as docker-library's python images are; return the pip version.
+
+    The official image compiles CPython into /usr/local, so root's ``pip install`` writes to
+    /usr/local/lib/pythonX.Y/site-packages and that is a site directory. Debian's pythonX.Y
+    writes to and reads /usr/local/lib/pythonX.Y/dist-packages instead. Making
+    ``dist-packages`` a symlink to a real ``site-packages`` gives both behaviours with
+    Debian's own site machinery (its .pth files are processed, nothing is patched): what a
+    builder stage installs lands in site-packages, and a ``COPY --from=builder`` of that
+    folder into a clean stage is imported there. A .pth or sitecustomize pointing at the
+    folder would import it too, but pip would still install into dist-packages, so a
+    Dockerfile written for the official image would copy an empty folder.
+    """
+    py = f"python{recipe.python}"
+    local_bin = _usr_local_layout(rootfs, py)
+    # pip: Debian's wheel (python3-pip-whl, pulled in by pythonX.Y-venv) runs pip to fetch the
+    # pinned one from PyPI (through the host's CA bundle), then installs it as root into
+    # /usr/local: pip, pip3 and pipX.Y land in /usr/local/bin.
+    wheels = rootfs / "usr" / "share" / "python-wheels"
+    debian_pips = sorted(wheels.glob("pip-*.whl"))
+    if not debian_pips:
+        raise StandinBuildError(f"no pip wheel in /usr/share/python-wheels ({py}-venv)")
+    runner = f"/usr/share/python-wheels/{debian_pips[-1].name}/pip"
+    seeded = recipe.seeded_pip()
+    scratch = rootfs / "tmp" / "harness-pip"
+    scratch.mkdir(parents=True, exist_ok=True)
+    cert: list[str] = []
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, scratch / "host-ca.crt")
+        cert = ["--cert", "/tmp/harness-pip/host-ca.crt"]
+    chroot = ["chroot", str(rootfs), py, runner]
+    quiet = ["--disable-pip-version-check", "--no-cache-dir"]
+    try:
+        if seeded is not None:
+            download = [*chroot, "download", *quiet, *cert, "--no-deps", "--only-binary=:all:"]
+            download += ["-d", "/tmp/harness-pip", f"pip=={seeded.version}"]
+            _run_logged("pip download (chroot)", download, out, PIP_TIMEOUT_S, _CHROOT_ENV)
+            wheel = next(scratch.glob("pip-*.whl"), None)
+            if wheel is None:
+                raise StandinBuildError(f"pip download left no pip wheel:\n{_tail(out)}")
+            # `python -m venv` bootstraps from this folder: the venv's pip is the pinned one
+            # too. Debian's wheel is diverted aside (renamed, not deleted; dpkg knows).
+            for old in debian_pips:
+                divert = ["chroot", str(rootfs), "dpkg-divert", "--local", "--rename"]
+                divert += ["--divert", f"/usr/share/python-wheels/{old.name}.debian"]
+                divert += ["--add", f"/usr/share/python-wheels/{old.name}"]
+                _run_logged("dpkg-divert (chroot)", divert, out, 60, _CHROOT_ENV)
+            shutil.copyfile(wheel, wheels / wheel.name)
+            source = f"/usr/share/python-wheels/{wheel.name}"
+        else:
+            source = f"/usr/share/python-wheels/{debian_pips[-1].name}"
+        install = ["chroot", str(rootfs), py, f"{source}/pip", "install", *quiet, "--no-index"]
+        install += ["--no-compile", "--root-user-action=ignore", source]
+        _run_logged("pip install (chroot)", install, out, PIP_TIMEOUT_S, _CHROOT_ENV)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return _check_seeded_pip(rootfs, recipe, local_bin)
+
+
+def _usr_local_layout(rootfs: Path, py: str) -> Path:
+    """site-packages real, dist-packages a link to it, the interpreter links in
+    /usr/local/bin, no PEP 668 marker; returns /usr/local/bin (host path)."""
+    local_lib = rootfs / "usr" / "local" / "lib" / py
+    site_packages = local_lib / "site-packages"
+    site_packages.mkdir(parents=True, exist_ok=True)
+    dist_packages = local_lib / "dist-packages"
+    if dist_packages.is_dir() and not dist_packages.is_symlink():
+        for entry in dist_packages.iterdir():
+            shutil.move(str(entry), str(site_packages / entry.name))
+        dist_packages.rmdir()
+    if not os.path.lexists(dist_packages):
+        dist_packages.symlink_to("site-packages")
+    # The official image lets root pip-install into the interpreter: no PEP 668 marker.
+    (rootfs / "usr" / "lib" / py / "EXTERNALLY-MANAGED").unlink(missing_ok=True)
+    local_bin = rootfs / "usr" / "local" / "bin"
+    local_bin.mkdir(parents=True, exist_ok=True)
+    for name, target in ((py, f"/usr/bin/{py}"), ("python3", py), ("python", "python3")):
+        if not os.path.lexists(local_bin / name):
+            (local_bin / name).symlink_to(target)
+    return local_bin
+
+
+def _check_seeded_pip(rootfs: Path, recipe: DebootstrapRecipe, local_bin: Path) -> str:
+    """The pip /usr/local/bin/python imports (the pinned one when a version is seeded)."""
+    seeded = recipe.seeded_pip()
+    code = "import pip, sys; print(pip.__version__)"
+    done = subprocess.run(
+        ["chroot", str(rootfs), "/usr/local/bin/python", "-c", code],
+        capture_output=True,
+        text=True,
+        env=_CHROOT_ENV,
+        timeout=120,
+    )
+    version = done.stdout.strip()
+    if done.returncode != 0 or (seeded is not None and version != seeded.version):
+        raise StandinBuildError(
+            f"pip in /usr/local is not the seeded one: {version or done.stderr}"
+        )
+    for script in ("pip", "pip3", f"pip{recipe.python}"):
+        if not os.path.lexists(local_bin / script):
+            raise StandinBuildError(f"pip install left no /usr/local/bin/{script}")
+    return version
 
 
 def _slim_rootfs(rootfs: Path) -> None:
@@ -680,14 +853,19 @@ def _check_runtime(target: Path, recipe: DebootstrapRecipe) -> None:
         raise StandinBuildError(f"python does not run in the runtime rootfs:\n{done.stderr}")
 
 
-def _recipe_labels(recipe: DebootstrapRecipe, python_version: str) -> dict[str, str]:
-    return {
+def _recipe_labels(
+    recipe: DebootstrapRecipe, python_version: str, pip_version: str | None = None
+) -> dict[str, str]:
+    labels = {
         "harness.recipe": recipe.digest(),
         "harness.recipe-format": str(RECIPE_FORMAT),
         "harness.debian-suite": recipe.suite,
         "harness.python": recipe.python,
         "harness.python-version": python_version,
     }
+    if pip_version is not None:
+        labels["harness.pip-version"] = pip_version
+    return labels
 
 
 def _import_changes(labels: dict[str, str], runtime_python: str | None = None) -> list[str]:
@@ -710,7 +888,9 @@ def _import_changes(labels: dict[str, str], runtime_python: str | None = None) -
             "WORKDIR /home/nonroot",
             f"CMD {json.dumps([runtime_python])}",
         ]
-    return [*changes, "ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]']
+    # The official images put /usr/local/bin first on PATH (its python and pip win).
+    path = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return [*changes, path, "ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]']
 
 
 def _import_rootfs(

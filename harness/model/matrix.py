@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -131,6 +133,39 @@ def _unique_installers(value: list[str] | None) -> list[str] | None:
     if value is not None and len(set(value)) != len(value):
         raise Invalid("an installer is named twice", "name each installer once, e.g. [pip, uv]")
     return value
+
+
+PIP_VERSION_FIX = (
+    "give a pip release such as 24.0, or a specifier such as '>=24,<25' or '~=24.2' "
+    "(PEP 440), or leave it out to keep the pip the base's venv brings"
+)
+PIP_VERSION_DESCRIPTION = (
+    "pip installed into each cell's venv (from the same indexes) before the install, and "
+    "recorded: a release such as 24.0 or a PEP 440 specifier such as '>=24,<25'; "
+    "default: the pip the base's `python -m venv` brings"
+)
+
+
+def pip_version_text(value: str | None) -> str | None:
+    """A ``pip_version`` setting checked: a PEP 440 version or a non-empty specifier set."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        Version(text)
+        return text
+    except InvalidVersion:
+        pass
+    try:
+        if text and SpecifierSet(text):
+            return text
+    except InvalidSpecifier:
+        pass
+    raise Invalid(f"{value!r} is neither a pip version nor a version specifier", PIP_VERSION_FIX)
+
+
+def _pip_version(value: str | None) -> str | None:
+    return pip_version_text(value)
 
 
 HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?$"
@@ -259,6 +294,7 @@ class Settings(Strict):
         pattern=r"^[0-9][0-9A-Za-z.+!-]*$",
         description="uv release fetched from PyPI once per run (default: the newest)",
     )
+    pip_version: str | None = Field(None, description=PIP_VERSION_DESCRIPTION)
     uv_index_strategy: UvIndexStrategy = Field(
         "unsafe-best-match",
         description="uv's --index-strategy; unsafe-best-match is what pip does across "
@@ -271,6 +307,7 @@ class Settings(Strict):
     )
 
     _installers_unique = field_validator("installers")(_unique_installers)
+    _pip_version_valid = field_validator("pip_version")(_pip_version)
     secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
         default_factory=list,
         description="names of environment variables (of `env` or the host's) whose values are "
@@ -379,6 +416,11 @@ class BaseSpec(Strict):
     )
     python: str | None = Field(None, description="interpreter command; default python3 / pythonX.Y")
     description: str | None = Field(None, description="what the base is, for the report")
+    pip_version: str | None = Field(
+        None, description="this base's pip_version (default: settings.pip_version)"
+    )
+
+    _pip_version_valid = field_validator("pip_version")(_pip_version)
 
     @model_validator(mode="after")
     def _one_source(self) -> BaseSpec:

@@ -422,6 +422,7 @@ class Installer(Record):
     index_strategy: Text = None
     compile_bytecode: bool | None = None
     cache: Text = None
+    requested: Text = None  # the matrix's pip_version, when it asked for one
 
 
 class PredictedDistribution(Record):

@@ -694,8 +694,12 @@ def _harness_fault(cell: Cell, repeat: int, err: Exception) -> dict[str, Any]:
 
 def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -> None:
     """Called on the cell's worker once its file is written: per-cell outputs that should
-    cost the cell, not the merge (its SBOM), go here."""
-    del context, file_name, record
+    cost the cell, not the merge, go here: its SBOM (with what writing it took)."""
+    del file_name
+    # imported here: cyclonedx's validators take seconds to load, paid once, by a cell
+    from harness.documents.contents import write_cell_sbom
+
+    write_cell_sbom(context.out_dir, record)
 
 
 def _uv_for(state: RunState, base: dict[str, Any]) -> dict[str, Any] | None:

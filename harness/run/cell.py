@@ -49,7 +49,7 @@ from harness.model.probe_output import (
 )
 from harness.model.results import CellRecord, Probes, Step
 from harness.model.status import FAILING
-from harness.run import pipfailure, pipreport, project, uv
+from harness.run import installer, pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -219,6 +219,8 @@ class CellRun:
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
             if not self._sized(box, venv.exit_code == 0):
                 return False
+        if installer.installs_with_pip(self.job) and not self._pip_seed(box):
+            return False
         if project.needs_pip_step(self.job.depset) and not self._sized(
             box, self._installer_step(box)
         ):
@@ -317,6 +319,24 @@ class CellRun:
         note = f"warm: {done} in {str(self.job.warm_image)[:19]} (not measured)"
         self._record_step(name, "install", "passed", 0.0, 0, "", note, command=note)
         self._amend(warm=True)
+
+    def _pip_seed(self, box: CellContainer) -> bool:
+        """settings/base pip_version into the venv (its own timed, sized step), then the
+        venv's pip version on the record, known even if the install fails (run.installer)."""
+        links = [f"{WHEELHOUSE_MOUNT}/{i}" for i in range(len(self._wheelhouses()))]
+        command = installer.pip_seed_command(self.job, VENV, links)
+        if command:
+            seed = self._step(
+                box, installer.PIP_SEED_STEP, "install", command, self._default_user()
+            )
+            if seed.exit_code:  # e.g. no-matching-distribution: a pip_version no index has
+                self._amend(failure_kind=pipreport.classify_failure(seed.output))
+            if not self._sized(box, self._after_install_step(seed)):
+                return False
+        found = box.exec(["sh", "-c", installer.installer_version_command(VENV)], 60)
+        version = installer.parse_pip_version(found.stdout)
+        self.facts.installer = installer.pip_installer_record(version, self.job)
+        return True
 
     def _installer_step(self, box: CellContainer) -> bool:
         """The depset's requirements, installed by this cell's installer."""
@@ -428,7 +448,11 @@ class CellRun:
         self.facts.distributions = dists
         self.facts.download_bytes = pipreport.downloaded_bytes(log)
         self.facts.pip_report_environment = (report or {}).get("environment")
-        self.facts.installer = {"name": "pip", "version": (report or {}).get("pip_version")}
+        known = self.facts.installer or {"name": "pip"}
+        self.facts.installer = {
+            **known,
+            "version": (report or {}).get("pip_version") or known.get("version"),
+        }
 
     # -- probes --------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.view import busy_host
+
 SAMPLE_SECONDS = 10.0
 PROC = Path("/proc")
 
@@ -94,7 +96,7 @@ def load_warnings(load: dict[str, Any]) -> list[str]:
     """The run.warnings a busy host or engine earns (none on a quiet one)."""
     warnings = []
     cpus, peak = load.get("cpus") or 1, load.get("load1_max") or 0.0
-    if peak > cpus:
+    if busy_host(peak, cpus):  # the one rule the comparisons withhold their calls by
         warnings.append(
             f"busy host: the load average reached {peak:.1f} on {cpus} cores during the run "
             f"(median {load.get('load1_median')}): timings include waiting for CPU"

@@ -12,7 +12,7 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from harness.model.matrix import Matrix
 from harness.model.results import SCHEMA_VERSION
 from harness.run.forecast import attach_predictions
 from harness.run.load import load_warnings
-from harness.store import rundir
+from harness.store import resultsfile, rundir
 from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
 
 
@@ -89,32 +89,50 @@ def read_cell_file(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def read_cell_files(
+def cell_file_problem(path: Path, record: dict[str, Any] | None) -> str | None:
+    """Why ``cells/<name>`` is not the record of the cell run its name gives, or None.
+
+    A cell file is identified by its name and its content together: the name must be
+    ``result_file_name(id, repeat)`` of the record it holds. A ``cp`` backup
+    (``x.r0.json.bak``), a second download (``x.r0 (1).json``) or a file moved under
+    another name is not another record of that cell."""
+    if record is None:
+        return "not a cell record (cut short, hand-edited or another file)"
+    expected = result_file_name(str(record["id"]), int(record.get("repeat") or 0))
+    if path.name != expected:
+        repeat = record.get("repeat") or 0
+        return f"holds cell {record['id']} repeat {repeat}, whose file is {expected}"
+    return None
+
+
+def iter_cell_files(
     out_dir: Path, warn: Callable[[str], None] | None = None
-) -> list[dict[str, Any]]:
-    """Every cell record of ``out_dir/cells``. A cell file is its name and its content
-    together: a file whose name is not ``result_file_name(id, repeat)`` of the record it
-    holds (a `cp` backup, a re-downloaded artifact, a hand-renamed file) is ignored with
-    a warning, so no cell is counted twice."""
-    say = warn or _warn
-    found = []
-    for path in sorted((out_dir / CELLS_DIR).glob("*.json")):
-        record = read_cell_file(path)
-        if record is None:
-            continue  # not a finished record: --resume runs the cell again
-        expected = result_file_name(record["id"], record["repeat"])
-        if path.name != expected:
-            say(
-                f"{path}: ignored: it holds cell {record['id']} repeat {record['repeat']}, "
-                f"whose file is {expected} (a copy or a renamed file?)"
-            )
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(path, record) of every cell file in cells/, one at a time, by name; every other
+    file there is ignored, with a warning through ``warn`` (stderr when none is given;
+    temp files of a write in progress, hidden, silently)."""
+    folder = out_dir / CELLS_DIR
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
             continue
-        found.append(record)
-    return found
+        record = read_cell_file(path) if path.is_file() and path.suffix == ".json" else None
+        problem = cell_file_problem(path, record)
+        if problem is None and record is not None:
+            yield path, record
+        else:
+            (warn or _warn)(f"{path}: ignored: {problem}")
 
 
 def _warn(line: str) -> None:
     print(f"harness: warning: {line}", file=sys.stderr)
+
+
+def read_cell_files(
+    out_dir: Path, warn: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    return [record for _path, record in iter_cell_files(out_dir, warn)]
 
 
 def merge(
@@ -123,29 +141,48 @@ def merge(
     load: dict[str, Any] | None = None,
     redact: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
-    """Combine prepare.json (run, bases, depsets) with every finished cell file; ``load``
-    is how busy the host and engine were while the cells ran (run/load.py); ``redact``: the
-    run's redactor, applied to the whole document before it is written."""
+    """Combine prepare.json (run, bases, depsets) with every finished cell file into
+    results.json; ``load`` is how busy the host and engine were while the cells ran
+    (run/load.py); ``redact``: the run's redactor, applied to every part before it is
+    written. Returns results.json as written (loaded back: the documents need it).
+
+    Cells are read one at a time, twice (once for their order, once to write them), so
+    a run of any size never holds more than one cell record; results.json is written to
+    a temp file and renamed at the end, so an interrupted merge leaves the previous file
+    (or none) and merging again completes it."""
     prepared = json.loads((out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
-    cells = read_cell_files(out_dir)
     order = {name: i for i, name in enumerate(b["name"] for b in prepared["bases"])}
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
-    cells.sort(key=lambda c: (order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]))
-    attach_predictions(cells, prepared.get("preflight") or {})
+    warnings: list[str] = []
+    keyed = [
+        ((order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]), path)
+        for path, c in iter_cell_files(out_dir, warnings.append)
+    ]
+    keyed.sort(key=lambda kp: kp[0])
+    forecasts = prepared.get("preflight") or {}
     run = dict(prepared["run"])
     if ended:
         run["ended_at"] = now_iso()
     if load is not None:
         run["load"] = load
-        run["warnings"] = [*(run.get("warnings") or []), *load_warnings(load)]
-    results = {
+        warnings += load_warnings(load)
+    run["warnings"] = [*(run.get("warnings") or []), *warnings]
+    header: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "bases": prepared["bases"],
         "depsets": prepared["depsets"],
-        "cells": cells,
     }
     if redact is not None:
-        results = redact(results)
-    write_json(out_dir / RESULTS_JSON, results)
-    return results
+        header = redact(header)
+
+    def cells() -> Iterator[dict[str, Any]]:
+        for _key, path in keyed:
+            cell = read_cell_file(path)
+            if cell is None:  # replaced since the first pass by a file that is not a record
+                continue
+            attach_predictions([cell], forecasts)
+            yield redact(cell) if redact is not None else cell
+
+    resultsfile.write_results(out_dir / RESULTS_JSON, header, cells())
+    return resultsfile.load_results_shared(out_dir / RESULTS_JSON)

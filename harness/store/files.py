@@ -67,6 +67,12 @@ def cell_sbom_path(cell: str, repeat: int) -> str:
     return f"{SBOM_DIR}/{result_file_name(cell, repeat).removesuffix('.json')}.cdx.json"
 
 
+def cell_sbom_entry_path(cell: str, repeat: int) -> str:
+    """What the cell's SBOM holds and what writing it cost (its sbom/index.json entry),
+    written beside it when the cell ends: the result file's stem + ``.entry.json``."""
+    return f"{SBOM_DIR}/{result_file_name(cell, repeat).removesuffix('.json')}.entry.json"
+
+
 def base_sbom_path(base: str) -> str:
     """A base's SBOM (its OS packages), relative to the run folder."""
     return f"{SBOM_DIR}/{docker_safe(base)}.cdx.json"

@@ -15,17 +15,22 @@ else the facts they share with ``hostname`` naming them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.model.errors import ConfigurationError
+from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import CROSS
 from harness.model.plan import Plan, plan_from_record
 from harness.model.records import SCHEMA_VERSION
 from harness.store import files
-from harness.store.rundir import load_results
+from harness.store.files import PREPARE_JSON, RESULTS_JSON, cell_sbom_entry_path, cell_sbom_path
+from harness.store.resultsfile import iter_cells_at, read_cell_at, read_header, write_results
+from harness.store.rundir import make_dirs
 
 SHARD_DID_NOT_REPORT = "shard {index} did not report"
 FIX = "merge the shard directories of one `harness plan` (the same matrix, harness and plan)"
@@ -33,10 +38,12 @@ FIX = "merge the shard directories of one `harness plan` (the same matrix, harne
 
 @dataclass(frozen=True)
 class ShardRun:
-    """One shard's run directory and its results."""
+    """One shard's run directory and its results: the header alone (``cells`` empty)
+    when ``results_file`` is set, whose cells are then read one at a time."""
 
     path: Path
     results: Mapping[str, Any]
+    results_file: Path | None = None
 
     @property
     def run(self) -> Mapping[str, Any]:
@@ -50,35 +57,121 @@ class ShardRun:
     def hostname(self) -> str | None:
         return (self.run.get("host") or {}).get("hostname")
 
+    def cells_at(self) -> Iterator[tuple[int | None, dict[str, Any]]]:
+        """(where to read it back, cell) for each cell: a byte offset into results_file,
+        or None for a cell held in memory."""
+        if self.results_file is None:
+            for cell in self.results.get("cells") or []:
+                yield None, cell
+            return
+        try:
+            yield from iter_cells_at(self.results_file)
+        except ResultsError as err:
+            raise _unreadable_shard(self.results_file, err) from None
+
+    def cell_at(self, offset: int) -> dict[str, Any]:
+        assert self.results_file is not None
+        return read_cell_at(self.results_file, offset)
+
 
 def read_shard(path: Path) -> ShardRun:
-    """A shard directory (or its results.json), validated on load; exit 2 if not a shard."""
+    """A shard directory (or its results.json), its header validated on load (its cells
+    are read later, one at a time); exit 2 if not a shard."""
     results_path = files.results_path(path)
-    results = load_results(results_path)
-    shard = (results.get("run") or {}).get("shard")
+    try:
+        header = read_header(results_path)
+    except ResultsError as err:
+        raise _unreadable_shard(results_path, err) from None
+    shard = (header.get("run") or {}).get("shard")
     if not isinstance(shard, Mapping) or not isinstance(shard.get("index"), int):
         raise ConfigurationError(
             f"{results_path}: not a shard run (its run record has no shard)",
             "merge directories written by `harness run --shard K/N`",
         )
-    return ShardRun(results_path.parent, results)
+    return ShardRun(results_path.parent, header, results_path)
+
+
+def _unreadable_shard(results_path: Path, err: ResultsError) -> ResultsError:
+    """A shard's results.json that cannot be read (cut short by a killed job, a full
+    disk): its finished cells are still in cells/, and resuming the shard rebuilds it."""
+    shard, matrix = "K/N", "MATRIX"
+    try:  # prepare.json is written before any cell runs and names the shard
+        run = json.loads((results_path.parent / PREPARE_JSON).read_text("utf-8"))["run"]
+        shard = f"{int(run['shard']['index'])}/{int(run['shard']['count'])}"
+        matrix = str(run["matrix"]["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ResultsError(
+        err.what,
+        f"rebuild it from its finished cells with `harness run {matrix} --shard {shard} "
+        f"--resume {results_path.parent}` (seconds: only missing cells run), then merge again",
+    )
 
 
 def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, Any]:
-    """One results dict (schema_version 1) from the shards of one plan."""
+    """One results dict (schema_version 1) from the shards of one plan, in memory (for
+    small merges and tests; ``write_merged`` streams it to results.json)."""
+    header, cells = _merged(shards, run_id, merged_at)
+    return {**header, "cells": [cell for cell, _shard in cells]}
+
+
+def write_merged(
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Merge the shards into out_dir/results.json one cell at a time (never every cell
+    record at once; the file is renamed into place at the end, so an interrupted merge
+    leaves none), carrying each cell's SBOM and its entry from its shard's sbom/ (written
+    when the cell ended) so publishing does not build them again. ``run_fields`` are added
+    to the run record (``history_dir``). Returns the header."""
+    header, cells = _merged(shards, run_id, merged_at)
+    header["run"].update(run_fields or {})
+    by_index = {s.index: s for s in shards}
+
+    def stamped() -> Iterator[dict[str, Any]]:
+        for cell, index in cells:
+            if index in by_index:
+                _carry_sbom(by_index[index].path, out_dir, cell)
+            yield cell
+
+    write_results(out_dir / RESULTS_JSON, header, stamped())
+    return header
+
+
+def _carry_sbom(shard_dir: Path, out_dir: Path, cell: Mapping[str, Any]) -> None:
+    cell_id, repeat = str(cell["id"]), int(cell.get("repeat") or 0)
+    for name in (cell_sbom_path(cell_id, repeat), cell_sbom_entry_path(cell_id, repeat)):
+        source, target = shard_dir / name, out_dir / name
+        if not source.is_file():
+            return
+        make_dirs(target.parent)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(source, target)  # same filesystem: no copy at all
+        except OSError:
+            shutil.copyfile(source, target)
+
+
+def _merged(
+    shards: Sequence[ShardRun], run_id: str, merged_at: str
+) -> tuple[dict[str, Any], Iterator[tuple[dict[str, Any], int]]]:
     if not shards:
         raise ConfigurationError("harness merge: no shard directory given", FIX)
     _refuse_mixed(shards)
     plan = plan_from_record(shards[0].run.get("plan"), f"{shards[0].path}: run.plan")
-    _refuse_duplicates(shards, plan)
-    cells, missing = _cells(shards, plan)
-    return {
+    found, counts = _refuse_duplicates(shards, plan)
+    present = {s.index for s in shards}
+    missing = [k for k in range(1, plan.count + 1) if k not in present]
+    header = {
         "schema_version": SCHEMA_VERSION,
-        "run": _run_record(shards, plan, run_id, merged_at, missing),
+        "run": _run_record(shards, plan, run_id, merged_at, missing, counts),
         "bases": _bases(shards, plan),
-        "depsets": list(shards[0].results.get("depsets") or []),
-        "cells": cells,
+        "depsets": _depsets(shards),
     }
+    return header, _cells(shards, plan, found)
 
 
 # -- refusals --------------------------------------------------------------------------
@@ -100,7 +193,15 @@ def _refuse_mixed(shards: Sequence[ShardRun]) -> None:
             )
 
 
-def _refuse_duplicates(shards: Sequence[ShardRun], plan: Plan) -> None:
+Located = tuple[int, "int | dict[str, Any]"]  # (shard index, offset or the cell itself)
+
+
+def _refuse_duplicates(
+    shards: Sequence[ShardRun], plan: Plan
+) -> tuple[dict[tuple[str, int], Located], dict[int, int]]:
+    """Refuse a shard given twice, a cell run present twice or in the wrong shard; return
+    where each cell run is (its shard, and its offset in that shard's results.json) and
+    how many cell runs each shard holds. Reads every cell once, keeps none."""
     by_index: dict[int, Path] = {}
     for shard in shards:
         if shard.index in by_index:
@@ -110,17 +211,19 @@ def _refuse_duplicates(shards: Sequence[ShardRun], plan: Plan) -> None:
                 "give each shard's directory once",
             )
         by_index[shard.index] = shard.path
-    owner, seen = plan.owner(), dict[tuple[str, int], Path]()
+    owner = plan.owner()
+    found: dict[tuple[str, int], Located] = {}
+    counts: dict[int, int] = {}
     for shard in shards:
-        for cell in shard.results.get("cells") or []:
+        counts[shard.index] = 0
+        for offset, cell in shard.cells_at():
             key = (str(cell["id"]), int(cell.get("repeat") or 0))
-            if key in seen:
+            if key in found:
                 raise ConfigurationError(
                     f"harness merge: cell {key[0]} repeat {key[1]} is present twice "
-                    f"({seen[key]} and {shard.path})",
+                    f"({by_index[found[key][0]]} and {shard.path})",
                     "each cell run belongs to one shard: merge one directory per shard",
                 )
-            seen[key] = shard.path
             if owner.get(key) != shard.index:
                 raise ConfigurationError(
                     f"harness merge: {shard.path} (shard {shard.index}) holds cell {key[0]} "
@@ -128,22 +231,28 @@ def _refuse_duplicates(shards: Sequence[ShardRun], plan: Plan) -> None:
                     f"{'no shard' if key not in owner else f'shard {owner[key]}'}",
                     FIX,
                 )
+            found[key] = (shard.index, cell if offset is None else offset)
+            counts[shard.index] += 1
+    return found, counts
 
 
 # -- the merged run --------------------------------------------------------------------
 
 
-def _cells(shards: Sequence[ShardRun], plan: Plan) -> tuple[list[dict[str, Any]], list[int]]:
-    """Every planned cell run in plan (matrix) order, stamped with its host and shard;
-    the ones no shard reported as errors. Also the shards that reported nothing."""
-    reported: dict[tuple[str, int], dict[str, Any]] = {}
-    for shard in shards:
-        for cell in shard.results.get("cells") or []:
-            key = (str(cell["id"]), int(cell.get("repeat") or 0))
-            reported[key] = {**cell, "host": shard.hostname, "shard": shard.index}
-    cells = [reported.get(r.key) or _not_reported(r.cell_id, r.repeat, r.shard) for r in plan.runs]
-    present = {s.index for s in shards}
-    return cells, [k for k in range(1, plan.count + 1) if k not in present]
+def _cells(
+    shards: Sequence[ShardRun], plan: Plan, found: Mapping[tuple[str, int], Located]
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """Every planned cell run in plan (matrix) order, stamped with its host and shard, read
+    back one at a time; the ones no shard reported as errors. Yields (cell, shard)."""
+    by_index = {s.index: s for s in shards}
+    for run in plan.runs:
+        where = found.get(run.key)
+        if where is None:
+            yield _not_reported(run.cell_id, run.repeat, run.shard), run.shard
+            continue
+        shard = by_index[where[0]]
+        cell = where[1] if isinstance(where[1], dict) else shard.cell_at(where[1])
+        yield {**cell, "host": shard.hostname, "shard": shard.index}, shard.index
 
 
 def _not_reported(cell_id: str, repeat: int, shard: int) -> dict[str, Any]:
@@ -165,7 +274,12 @@ def _not_reported(cell_id: str, repeat: int, shard: int) -> dict[str, Any]:
 
 
 def _run_record(
-    shards: Sequence[ShardRun], plan: Plan, run_id: str, merged_at: str, missing: list[int]
+    shards: Sequence[ShardRun],
+    plan: Plan,
+    run_id: str,
+    merged_at: str,
+    missing: list[int],
+    counts: Mapping[int, int],
 ) -> dict[str, Any]:
     runs = [s.run for s in shards]
     first = runs[0]
@@ -202,7 +316,7 @@ def _run_record(
         "keyword": plan.keyword,
         "warm": bool(first.get("warm")),
         "plan": {k: v for k, v in plan.record().items() if k != "runs"},
-        "shards": _shard_records(shards, plan, missing),
+        "shards": _shard_records(shards, plan, missing, counts),
     }
 
 
@@ -222,7 +336,7 @@ def _shared_facts(facts: list[Mapping[str, Any]], name_key: str) -> dict[str, An
 
 
 def _shard_records(
-    shards: Iterable[ShardRun], plan: Plan, missing: list[int]
+    shards: Iterable[ShardRun], plan: Plan, missing: list[int], counts: Mapping[int, int]
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = [
         {
@@ -235,13 +349,23 @@ def _shard_records(
             "jobs": s.run.get("jobs"),
             "started_at": s.run.get("started_at"),
             "ended_at": s.run.get("ended_at"),
-            "cell_runs": len(s.results.get("cells") or []),
+            "cell_runs": counts.get(s.index, 0),
             "expected_seconds": round(plan.expected_seconds(s.index), 3),
         }
         for s in shards
     ]
     records += [{"index": k, "reported": False, "cell_runs": 0} for k in missing]
     return sorted(records, key=lambda r: int(r["index"]))
+
+
+def _depsets(shards: Sequence[ShardRun]) -> list[dict[str, Any]]:
+    """Each depset once, in the order the shards list them (a shard lists the depsets of
+    the matrix; one built by another tool may list only its own)."""
+    found: dict[str, dict[str, Any]] = {}
+    for shard in shards:
+        for depset in shard.results.get("depsets") or []:
+            found.setdefault(str(depset.get("name")), dict(depset))
+    return list(found.values())
 
 
 def _bases(shards: Sequence[ShardRun], plan: Plan) -> list[dict[str, Any]]:

@@ -139,3 +139,15 @@ def test_history_holds_one_entry_for_the_merged_run(three_ways: dict[str, Any]) 
     assert len(merged_cells) == len(_results(reports / "b-merged")["cells"])  # one entry
     shard_ids = {_results(d)["run"]["id"] for d in three_ways["shard_dirs"]}
     assert not shard_ids & run_ids
+
+
+def test_cells_write_their_sboms_and_the_merge_carries_them(three_ways: dict[str, Any]) -> None:
+    merged_dir = three_ways["reports"] / "b-merged"
+    cell_entries = [e for e in _results(merged_dir)["sboms"]["sboms"] if e["kind"] == "cell"]
+    assert cell_entries, "the passed cells have a contents result, so an SBOM each"
+    for entry in cell_entries:
+        # written by the cell when it ended (its cost measured), in its shard's sbom/
+        assert isinstance(entry["seconds"], float) and entry["valid"]
+        assert (merged_dir / entry["path"]).is_file()
+        assert any((d / entry["path"]).is_file() for d in three_ways["shard_dirs"])
+    assert "cell SBOM(s), written as the cells ended" in three_ways["merged"].stdout

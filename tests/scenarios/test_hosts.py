@@ -60,7 +60,9 @@ def test_the_diff_marks_timings_from_different_hosts(merged: dict[str, Any]) -> 
         for step in cell["steps"]:
             step["seconds"] = step["seconds"] * 3 + 5  # far beyond noise everywhere
     run_diff = diff_runs(before, after)
-    notes = {t.cell_id: t.hosts_note for t in run_diff.timing_changes}
+    # Across hosts no faster/slower call is made: the change is listed as not compared.
+    notes = {t.cell_id: t.withheld for t in (*run_diff.timing_changes, *run_diff.not_compared)}
+    assert {t.cell_id for t in run_diff.not_compared} == {"base1×set0"}
     assert "runner-1" in notes["base1×set0"] and "runner-2" in notes["base1×set0"]
     assert notes["base0×set0"] == "" and notes["base1×set1"] == ""
     assert "different hosts" in render_diff_text(run_diff)
@@ -73,7 +75,7 @@ def test_compare_makes_no_call_across_hosts(merged: dict[str, Any]) -> None:
     install = next(m for m in rows["set0"].metrics if m.name == "install")
     assert "different hosts" in metric_delta_text(install)
     assert "hosts" not in rows["set1"].verdict
-    assert all(not m.hosts for m in rows["set1"].metrics)
+    assert all(not m.withheld for m in rows["set1"].metrics)
 
 
 def test_the_adr_says_where_cross_host_timings_were_measured(merged: dict[str, Any]) -> None:

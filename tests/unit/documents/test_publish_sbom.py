@@ -230,3 +230,47 @@ def test_an_sbom_without_packages_is_never_scanned_to_zero(
     html = render_report(copy.deepcopy(results), sbom_index=index)
     assert "no OS packages listed: the image has no dpkg or apk database" in html
     assert entries["sbom/py313-slim.cdx.json"]["vulnerabilities"]["scanned"] is True  # it has some
+
+
+def test_a_cell_writes_its_own_sbom_when_it_ends_and_says_what_it_cost(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    from harness.documents.contents import write_cell_sbom
+
+    prepared = {"run": results["run"], "bases": results["bases"]}
+    (tmp_path / "prepare.json").write_text(json.dumps(prepared))
+    torch = next(c for c in results["cells"] if c["id"] == "py311-slim×torch")
+    entry = write_cell_sbom(tmp_path, torch)  # the run and bases from prepare.json
+    assert entry is not None and entry["valid"] and entry["kind"] == "cell"
+    assert isinstance(entry["seconds"], float) and entry["seconds"] >= 0
+    assert (tmp_path / entry["path"]).is_file()
+    written = json.loads((tmp_path / "sbom/py311-slim_x_torch.r0.entry.json").read_text())
+    assert written == entry
+    no_contents = next(c for c in results["cells"] if c["id"] == "py312-slim×torch")
+    assert write_cell_sbom(tmp_path, no_contents) is None
+
+
+def test_publish_lists_the_sboms_cells_wrote_and_builds_only_missing_ones(
+    results: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.documents import contents as contents_module
+    from harness.documents.contents import write_cell_sbom
+
+    torch = next(c for c in results["cells"] if c["id"] == "py311-slim×torch")
+    written = write_cell_sbom(tmp_path, torch, results)
+    assert written is not None
+    built: list[str] = []
+    real = contents_module.cell_sbom
+
+    def counting(run: Any, cell: Any) -> Any:
+        built.append(cell["id"])
+        return real(run, cell)
+
+    monkeypatch.setattr(contents_module, "cell_sbom", counting)
+    index = json.loads(write_sboms(tmp_path, results, None).read_text())
+    # the torch cell's SBOM was written when it ended: listed as it is, not built again
+    assert sorted(built) == ["py311-slim×ffmpeg", "py313-slim×ffmpeg"]
+    entries = {e["subject"]: e for e in index["sboms"] if e["kind"] == "cell"}
+    assert entries["py311-slim×torch"]["seconds"] == written["seconds"]
+    assert set(entries) == {"py311-slim×torch", "py311-slim×ffmpeg", "py313-slim×ffmpeg"}
+    assert all(isinstance(e["seconds"], float) for e in entries.values())

@@ -38,6 +38,8 @@ def test_digest_is_the_sha256_of_a_canonical_json() -> None:
         "python": "3.15",
         "mirror": "http://deb.debian.org/debian",
         "extra_packages": ["aa", "zz"],
+        "layout": debootstrap.OFFICIAL_LAYOUT,
+        "pip": debootstrap.OFFICIAL_PIP["3.15"].version,
     }
 
 
@@ -314,3 +316,78 @@ def test_extra_packages_of_a_runtime_bring_their_files(tmp_path: Path) -> None:
     assert files == ["/usr/lib/x86_64-linux-gnu/libgomp.so.1"]
     with pytest.raises(StandinBuildError, match="no file list for libnope"):
         debootstrap._package_files(tmp_path, "libnope")
+
+
+# -- the official layout ------------------------------------------------------------------
+
+
+def test_every_stand_in_python_seeds_a_pinned_pip_with_its_source() -> None:
+    from packaging.version import Version
+
+    for python in ("3.11", "3.13", "3.15"):
+        pip = DebootstrapRecipe("bookworm", python).seeded_pip()
+        assert pip is not None and pip.source
+        Version(pip.version)  # a real version, never a range
+    # The case: Debian's bookworm venv seeds pip 23.0.1; the official 3.11 image 24.0.
+    assert debootstrap.OFFICIAL_PIP["3.11"].version == "24.0"
+
+
+def test_the_seeded_pip_is_part_of_the_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = DebootstrapRecipe("bookworm", "3.11").digest()
+    pinned = debootstrap.SeededPip("99.0", "test")
+    monkeypatch.setitem(debootstrap.OFFICIAL_PIP, "3.11", pinned)
+    assert DebootstrapRecipe("bookworm", "3.11").digest() != before
+
+
+def test_runtime_only_has_no_pip_and_keeps_its_digest_shape() -> None:
+    runtime = DebootstrapRecipe("bookworm", "3.11", runtime_only=True)
+    assert runtime.seeded_pip() is None
+    canonical = json.loads(runtime.canonical())
+    assert "layout" not in canonical and "pip" not in canonical
+
+
+def test_a_python_without_an_official_pip_keeps_debians(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(debootstrap.OFFICIAL_PIP, "3.11")
+    recipe = DebootstrapRecipe("bookworm", "3.11")
+    assert recipe.seeded_pip() is None
+    assert json.loads(recipe.canonical())["pip"] == "debian"
+
+
+def test_labels_name_the_seeded_pip() -> None:
+    recipe = DebootstrapRecipe("bookworm", "3.11")
+    assert debootstrap._recipe_labels(recipe, "3.11.2", "24.0")["harness.pip-version"] == "24.0"
+    assert "harness.pip-version" not in debootstrap._recipe_labels(recipe, "3.11.2")
+
+
+def test_plain_stand_in_puts_usr_local_bin_first_on_path() -> None:
+    changes = debootstrap._import_changes({"a": "b"})
+    path = next(c for c in changes if c.startswith("ENV PATH="))
+    assert path.split("=", 1)[1].split(":")[:2] == ["/usr/local/sbin", "/usr/local/bin"]
+
+
+def test_usr_local_layout_makes_site_packages_where_pip_writes_and_python_reads(
+    tmp_path: Path,
+) -> None:
+    rootfs = tmp_path / "rootfs"
+    debian_lib = rootfs / "usr" / "lib" / "python3.11"
+    debian_lib.mkdir(parents=True)
+    (debian_lib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\n")
+    # Something Debian's python already put in its /usr/local folder is kept, moved over.
+    old = rootfs / "usr" / "local" / "lib" / "python3.11" / "dist-packages"
+    old.mkdir(parents=True)
+    (old / "kept.py").write_text("")
+    local_bin = debootstrap._usr_local_layout(rootfs, "python3.11")
+    lib = rootfs / "usr" / "local" / "lib" / "python3.11"
+    assert (lib / "site-packages").is_dir() and not (lib / "site-packages").is_symlink()
+    assert (lib / "dist-packages").readlink() == Path("site-packages")
+    assert (lib / "site-packages" / "kept.py").is_file()
+    assert not (debian_lib / "EXTERNALLY-MANAGED").exists()
+    links = {p.name: str(p.readlink()) for p in local_bin.iterdir()}
+    assert links == {
+        "python3.11": "/usr/bin/python3.11",
+        "python3": "python3.11",
+        "python": "python3",
+    }
+    # Idempotent: a second pass changes nothing.
+    debootstrap._usr_local_layout(rootfs, "python3.11")
+    assert (lib / "dist-packages").readlink() == Path("site-packages")

@@ -148,3 +148,167 @@ def test_a_directory_without_results_is_refused_on_read(tmp_path: Path) -> None:
 def test_nothing_to_merge_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="no shard directory"):
         _merge([])
+
+
+# -- a merge that streams, completes and writes where it is told ---------------------------
+
+
+def _shard_dirs(tmp_path: Path, plan: Any = PLAN) -> list[Path]:
+    """Shard directories as `harness run --shard` leaves them (results.json streamed)."""
+    from harness.store.resultsfile import write_results
+
+    dirs = []
+    for k in range(1, plan.count + 1):
+        results = synthetic_shard(plan, k, host=f"runner-{k}")
+        results["run"]["matrix"] = {"path": str(tmp_path / "gone.yaml"), "sha256": "0" * 64}
+        results["run"]["plan"]["matrix"] = results["run"]["matrix"]
+        shard_dir = tmp_path / "artifacts" / f"shard-{k}"
+        write_results(shard_dir / "results.json", results, results["cells"])
+        dirs.append(shard_dir)
+    return dirs
+
+
+def test_a_streamed_merge_equals_the_merge_in_memory(tmp_path: Path) -> None:
+    from harness.store.shards import write_merged
+
+    dirs = _shard_dirs(tmp_path)
+    out = tmp_path / "merged"
+    header = write_merged([read_shard(d) for d in dirs], out, "20270102-000000-abcdef", "t")
+    written = json.loads((out / "results.json").read_text())
+    in_memory = _merge(_shards())
+    assert header["run"]["shards"] == written["run"]["shards"]
+    assert [(c["id"], c["repeat"], c["host"]) for c in written["cells"]] == [
+        (c["id"], c["repeat"], c["host"]) for c in in_memory["cells"]
+    ]
+    assert [s["cell_runs"] for s in written["run"]["shards"]] == [
+        len(PLAN.shard(k)) for k in (1, 2, 3)
+    ]
+
+
+def test_an_interrupted_merge_leaves_no_results_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.store import shards as shards_module
+
+    dirs = _shard_dirs(tmp_path)
+    calls = []
+
+    def dies(path: Path, offset: int) -> dict[str, Any]:
+        calls.append(offset)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return read_cell_at(path, offset)
+
+    from harness.store.resultsfile import read_cell_at
+
+    monkeypatch.setattr(shards_module, "read_cell_at", dies)
+    out = tmp_path / "merged"
+    with pytest.raises(KeyboardInterrupt):
+        shards_module.write_merged([read_shard(d) for d in dirs], out, "r", "t")
+    assert not (out / "results.json").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".results.json")]
+
+
+def test_a_truncated_shard_says_resume_rebuilds_it(tmp_path: Path) -> None:
+    dirs = _shard_dirs(tmp_path)
+    results = dirs[1] / "results.json"
+    (dirs[1] / "prepare.json").write_text(
+        json.dumps({"run": {"shard": {"index": 2, "count": 3}, "matrix": {"path": "m.yaml"}}})
+    )
+    text = results.read_text()
+    results.write_text(text[: len(text) * 2 // 3])  # a killed job: cut inside the cells
+    with pytest.raises(ConfigurationError) as raised:
+        merge_shards([read_shard(d) for d in dirs], "r", "t")
+    assert raised.value.exit_code == 2
+    assert "run the matrix again" not in str(raised.value)
+    assert f"harness run m.yaml --shard 2/3 --resume {dirs[1]}" in str(raised.value)
+    results.write_text(text[:200])  # cut inside the header: refused on read, same fix
+    with pytest.raises(ConfigurationError, match="--shard 2/3 --resume"):
+        read_shard(dirs[1])
+
+
+def _cli_merge(dirs: list[Path], out: Path) -> int:
+    from harness.cli.entry import main
+
+    return main(["merge", *map(str, dirs), "--out", str(out)])
+
+
+def test_merge_writes_its_history_inside_out_never_beside_it(tmp_path: Path) -> None:
+    dirs = _shard_dirs(tmp_path)
+    out = tmp_path / "ci" / "merged"
+    assert _cli_merge(dirs, out) in (0, 1)
+    assert not (tmp_path / "ci" / "history").exists()
+    assert list((out / "history").iterdir())
+    run = json.loads((out / "results.json").read_text())["run"]
+    assert run["history_dir"] == str(out / "history")
+
+
+def test_merge_follows_the_matrix_history_dir(tmp_path: Path) -> None:
+    from harness.cli.sharding import _matrix_history_dir
+    from harness.model.matrix import load_matrix
+
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(
+        "version: 1\nsettings: {history_dir: hist}\nbases: {b: {image: 'python:3.11-slim'}}\n"
+        "depsets: {d: {pip: [six]}}\n"
+    )
+    sha = load_matrix(str(matrix)).sha256
+    assert _matrix_history_dir({"matrix": {"path": str(matrix), "sha256": sha}}) == (
+        tmp_path / "hist"
+    )
+    assert _matrix_history_dir({"matrix": {"path": str(matrix), "sha256": "other"}}) is None
+
+
+def test_a_second_merge_completes_an_interrupted_one(tmp_path: Path) -> None:
+    dirs = _shard_dirs(tmp_path)
+    out = tmp_path / "merged"
+    assert _cli_merge(dirs, out) in (0, 1)
+    first = json.loads((out / "results.json").read_text())["run"]["id"]
+    (out / "report.html").unlink()  # publishing was cut short
+    assert _cli_merge(dirs, out) in (0, 1)
+    assert json.loads((out / "results.json").read_text())["run"]["id"] == first
+    assert (out / "report.html").is_file()
+
+
+def test_a_merge_into_a_folder_holding_another_run_is_refused(tmp_path: Path) -> None:
+    dirs = _shard_dirs(tmp_path)
+    out = tmp_path / "merged"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(synthetic_shard(PLAN, 1)))
+    assert _cli_merge(dirs, out) == 2
+
+
+def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
+    from harness.store.resultsfile import load_results_shared, write_results
+    from harness.store.rundir import load_results
+    from harness.store.shards import write_merged
+
+    out = tmp_path / "merged"
+    write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
+    assert load_results_shared(out / "results.json") == load_results(out / "results.json")
+    package = {"name": "libc6", "version": "2.36", "installed_size_bytes": 1}
+    cells = [
+        {"id": f"a×{d}", "base": "a", "depset": d, "status": "passed",
+         "probes": {"contents": {"os_packages": [dict(package), {**package, "x": flag}]}}}
+        for d, flag in (("b", 1), ("c", True))
+    ]  # fmt: skip
+    path = tmp_path / "results.json"
+    write_results(path, {"schema_version": 1, "run": {"id": "r"}}, cells)
+    shared = load_results_shared(path)
+    assert shared["cells"] == cells
+    first, second = (c["probes"]["contents"]["os_packages"] for c in shared["cells"])
+    assert first[0] is second[0]  # equal flat parts are stored once
+    assert first[1]["x"] is not True and second[1]["x"] is True  # 1 and True stay apart
+
+
+def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Path) -> None:
+    from harness.store.resultsfile import iter_cells, load_results_shared, read_header
+
+    results = synthetic_shard(PLAN, 1)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results, indent=1))  # not streamed: parsed whole
+    assert load_results_shared(path) == results
+    assert list(iter_cells(path)) == results["cells"]
+    assert read_header(path)["run"] == results["run"]
+    merged = merge_shards([read_shard(path), *_shards()[1:]], "r", "t")
+    assert len(merged["cells"]) == len(PLAN.runs)

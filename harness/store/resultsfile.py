@@ -1,0 +1,287 @@
+"""results.json written and read one cell at a time, so a run of 10,000 cells never has
+to be in memory at once.
+
+The layout is plain JSON that any parser reads as before; it only fixes where the cells
+are: everything but the cells first (indented, for people), then ``"cells": [`` on a line
+of its own at column 0 (where an indented writer never puts a key), then one cell per
+line (compact JSON never holds a raw newline), then ``]}``::
+
+    {
+     "schema_version": 1,
+     "run": {...},
+     ...,
+    "cells": [
+    {"id": "py311×spacy", ...},
+    {"id": "py311×tiny", ...}
+    ]}
+
+``iter_cells`` and ``read_header`` read that layout line by line; a results.json written
+otherwise (an older harness, a hand-edited file) is parsed whole instead, so every file
+still reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from harness.model.errors import ResultsError
+from harness.model.records import RERUN, validate_shape
+from harness.model.results import sanitize
+from harness.store.rundir import load_results, write_atomic_with
+
+CELLS_OPEN = '"cells": ['
+CELLS_CLOSE = "]}"
+
+
+def _strict(data: Any, **layout: Any) -> str:
+    """Strict JSON (never NaN or Infinity, no lone surrogate): the C encoder first, the
+    model's ``sanitize`` (which nulls and names what strict JSON cannot hold) only when
+    it refuses or the text needs repair."""
+    try:
+        text = json.dumps(data, default=str, allow_nan=False, **layout)
+    except (ValueError, RecursionError):
+        return json.dumps(sanitize(data), default=str, allow_nan=False, **layout)
+    if "\\ud" in text:  # maybe a lone surrogate: UTF-8 cannot hold one
+        return json.dumps(sanitize(data), default=str, allow_nan=False, **layout)
+    return text
+
+
+def _cell_line(cell: Mapping[str, Any]) -> str:
+    return _strict(cell, separators=(",", ":"))
+
+
+def write_results(path: Path, header: Mapping[str, Any], cells: Iterable[Mapping[str, Any]]) -> int:
+    """Write results.json atomically (a temp file renamed at the end: an interrupted
+    write leaves the old file or none) from ``header`` (every key but ``cells``) and the
+    cells as they come; return how many cells were written."""
+    count = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal count
+        with temporary.open("w", encoding="utf-8") as stream:
+            count = _write_stream(stream, header, (_cell_line(c) for c in cells))
+
+    write_atomic_with(path, write)
+    return count
+
+
+def _write_stream(stream: IO[str], header: Mapping[str, Any], lines: Iterable[str]) -> int:
+    rest = {k: v for k, v in header.items() if k != "cells"}
+    head = _strict(rest, indent=1)
+    stream.write(head[:-2] + ",\n" if rest else "{\n")
+    stream.write(f"{CELLS_OPEN}\n")
+    count = 0
+    for line in lines:
+        stream.write(("," if count else "") + line.rstrip("\n").lstrip(",") + "\n")
+        count += 1
+    stream.write(CELLS_CLOSE + "\n")
+    return count
+
+
+def _split(path: Path) -> tuple[list[str], IO[str]] | None:
+    """(header lines, the file positioned at the first cell line) of a file in the
+    streamed layout, else None. The caller closes the file."""
+    stream = path.open(encoding="utf-8")
+    head: list[str] = []
+    for line in stream:
+        if line.rstrip("\r\n") == CELLS_OPEN:  # at column 0: never an indented key
+            return head, stream
+        head.append(line)
+    stream.close()
+    return None
+
+
+def _cell_lines(path: Path, stream: IO[str]) -> Iterator[str]:
+    with stream:
+        for raw in stream:
+            text = raw.strip()
+            if text == CELLS_CLOSE:
+                return
+            if text:
+                yield text.lstrip(",")
+    raise ResultsError(
+        f"{path}: the cells list ends before its closing bracket; the file is probably "
+        "truncated (interrupted run or full disk)",
+        RERUN,
+    )
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """results.json without its cells (``cells`` is []), validated like load_results."""
+    split = _split_or_none(path)
+    if split is None:
+        data = load_results(path)
+        return {**data, "cells": []}
+    head, stream = split
+    stream.close()
+    text = "".join(head).rstrip().rstrip(",") + "}"
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise ResultsError(f"{path}: not valid JSON before its cells ({err})", RERUN) from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object at the top level", RERUN)
+    data["cells"] = []
+    validate_shape(data, str(path))
+    return data
+
+
+def iter_cells(path: Path, header: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Each cell of results.json in file order, each validated as load_results would."""
+    split = _split_or_none(path)
+    if split is None:
+        yield from load_results(path)["cells"]
+        return
+    version = (header or {}).get("schema_version", 1)
+    for index, line in enumerate(_cell_lines(path, split[1])):
+        yield _parse_cell(path, line, index, version)
+
+
+def _split_or_none(path: Path) -> tuple[list[str], IO[str]] | None:
+    if not path.is_file():
+        load_results(path)  # raises the usual "results file not found"
+    try:
+        return _split(path)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"{path}: cannot read the results file ({err})", RERUN) from err
+
+
+def update_header(path: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Rewrite results.json with ``change`` applied to its header; the cells are copied
+    line by line, never parsed. Returns the new header."""
+    header = read_header(path)
+    change(header)
+    split = _split_or_none(path)
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", encoding="utf-8") as stream:
+            if split is None:
+                lines: Iterable[str] = (_cell_line(c) for c in load_results(path)["cells"])
+            else:
+                lines = _cell_lines(path, split[1])
+            _write_stream(stream, header, lines)
+
+    write_atomic_with(path, write)
+    return header
+
+
+def iter_cells_at(path: Path) -> Iterator[tuple[int | None, dict[str, Any]]]:
+    """(byte offset of its line, cell) for each cell, so a second pass can read one cell
+    back with ``read_cell_at`` without holding the others; the offset is None for a file
+    not in the streamed layout (its cells are then all in memory anyway)."""
+    header = read_header(path)
+    if _split_or_none_closed(path) is None:
+        for cell in iter_cells(path, header):
+            yield None, cell
+        return
+    version = header.get("schema_version", 1)
+    with path.open("rb") as stream:
+        for raw in stream:
+            if raw.rstrip(b"\r\n") == CELLS_OPEN.encode():
+                break
+        offset, index = stream.tell(), 0
+        for raw in stream:
+            start, offset = offset, offset + len(raw)
+            text = raw.strip()
+            if text == CELLS_CLOSE.encode():
+                return
+            if not text:
+                continue
+            yield start, _parse_cell(path, text, index, version)
+            index += 1
+    raise ResultsError(
+        f"{path}: the cells list ends before its closing bracket; the file is probably "
+        "truncated (interrupted run or full disk)",
+        RERUN,
+    )
+
+
+def read_cell_at(path: Path, offset: int) -> dict[str, Any]:
+    """The cell whose line starts at ``offset`` (from ``iter_cells_at``)."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return _parse_cell(path, stream.readline().strip(), -1, 1, validate=False)
+
+
+def _parse_cell(
+    path: Path, text: bytes | str, index: int, version: Any, validate: bool = True
+) -> dict[str, Any]:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    try:
+        cell = json.loads(text.lstrip(","))
+    except (ValueError, RecursionError) as err:
+        raise ResultsError(
+            f"{path}: cell {index} is not valid JSON ({err}); the file is probably "
+            "truncated or edited",
+            RERUN,
+        ) from None
+    if not isinstance(cell, dict):
+        raise ResultsError(f"{path}: cell {index} is not a JSON object", RERUN)
+    if validate:
+        validate_shape(
+            {"schema_version": version, "run": {}, "cells": [cell]}, f"{path} (cell {index})"
+        )
+    return cell
+
+
+def _split_or_none_closed(path: Path) -> bool | None:
+    split = _split_or_none(path)
+    if split is None:
+        return None
+    split[1].close()
+    return True
+
+
+def load_results_shared(path: Path) -> dict[str, Any]:
+    """results.json as ``load_results`` returns it (validated; equal values), read one
+    cell at a time and with equal parts stored once: every string, and every object whose
+    values are all scalars (the OS packages every cell of a base lists, steps' fields),
+    so 10,000 cells fit in memory where the file's text alone would not.
+
+    The shared objects are the same object in several cells: readers must not mutate
+    what they read (none does; a cell itself is never shared)."""
+    if _split_or_none_closed(path) is None:  # not streamed: an older harness wrote it
+        return load_results(path)
+    header = read_header(path)
+    strings: dict[str, str] = {}
+    flat: dict[tuple[Any, ...], dict[str, Any]] = {}
+    plain = (int, float, bool, type(None))
+
+    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        record, only_scalars = {}, True
+        for key, value in pairs:
+            if type(value) is str:
+                value = strings.setdefault(value, value)
+            elif type(value) not in plain:
+                only_scalars = False
+            record[key] = value
+        if not only_scalars or "id" in record:
+            return record
+        # 1 and True are equal: the types are part of the key
+        identity = (*record.items(), *map(type, record.values()))
+        return flat.setdefault(identity, record)
+
+    split = _split_or_none(path)
+    if split is None:  # replaced since
+        return load_results(path)
+    version = header.get("schema_version", 1)
+    cells = []
+    for index, line in enumerate(_cell_lines(path, split[1])):
+        try:
+            cell = json.loads(line, object_pairs_hook=shared)
+        except (ValueError, RecursionError) as err:
+            raise ResultsError(
+                f"{path}: cell {index} is not valid JSON ({err}); the file is probably "
+                "truncated or edited",
+                RERUN,
+            ) from None
+        validate_shape(
+            {"schema_version": version, "run": {}, "cells": [cell]}, f"{path} (cell {index})"
+        )
+        cells.append(cell)
+    header["cells"] = cells
+    return header
