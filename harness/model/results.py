@@ -743,7 +743,12 @@ def _check_top(data: Any, source: str) -> None:
     check_version(source, data.get("schema_version"))
 
 
-def as_results(results: Results | Mapping[str, Any], source: str = "results") -> Results:
+# What a reader accepts while its callers move over to the typed object: the dicts of
+# ``load_results`` too (``as_results`` validates them once).
+AnyResults = Results | Mapping[str, Any]
+
+
+def as_results(results: AnyResults, source: str = "results") -> Results:
     """A reader's argument as the typed object (readers converted to types accept both
     while callers move over)."""
     if isinstance(results, Results):

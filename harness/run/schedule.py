@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from harness.model.ids import parse_cell_id
 from harness.model.matrix import Cell, DepsetSpec, Matrix
+from harness.model.results import MatrixIdentity, RunInfo
 from harness.store.files import RESULTS_JSON
 
 T = TypeVar("T")
@@ -30,15 +31,12 @@ def previous_results(
     from harness.store import history
     from harness.store.rundir import load_results
 
-    this_run: dict[str, Any] = {
-        "id": run_id,
-        "matrix": {"path": str(matrix.path), "sha256": matrix.sha256},
-        "warm": warm,
-    }
-    previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
+    identity = MatrixIdentity(path=str(matrix.path), sha256=matrix.sha256)
+    this_run = RunInfo(id=run_id, matrix=identity, warm=warm)
+    previous_dir = history.previous_run_dir(history_dir, this_run)
     if previous_dir is None:
-        this_run["warm"] = not warm
-        previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
+        this_run = RunInfo(id=run_id, matrix=identity, warm=not warm)
+        previous_dir = history.previous_run_dir(history_dir, this_run)
     return load_results(previous_dir / RESULTS_JSON) if previous_dir else None
 
 
