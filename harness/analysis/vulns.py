@@ -44,6 +44,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.model.errors import ResultsError
+from harness.model.results import AnyResults, Results, Sboms, Scan
+
 NOT_SCANNED_PREFIX = "not scanned:"
 NOT_SCANNED_NO_DB = "not scanned: no vulnerability database; see README"
 # An SBOM with no components (an image without dpkg's or apk's database): a scan of it
@@ -125,32 +128,44 @@ class VulnCounts:
     def by_severity(self) -> dict[str, int]:
         return {severity: getattr(self, severity) for severity in SEVERITIES}
 
+    def to_scan(self) -> Scan:
+        """The scan as results.json records it (``sboms.sboms[].vulnerabilities``)."""
+        return Scan(
+            scanned=True,
+            scanner=self.scanner,
+            scanner_version=self.scanner_version,
+            db_built=self.db_built,
+            scanner_sha256=self.scanner_sha256,
+            scanner_path=self.scanner_path,
+            by_severity=self.by_severity(),
+            fixable=self.fixable,
+            total=self.total,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scanned": True,
-            "scanner": self.scanner,
-            "scanner_version": self.scanner_version,
-            "db_built": self.db_built,
-            "scanner_sha256": self.scanner_sha256,
-            "scanner_path": self.scanner_path,
-            "by_severity": self.by_severity(),
-            "fixable": self.fixable,
-            "total": self.total,
-        }
+        return self.to_scan().to_dict()
+
+    @classmethod
+    def from_scan(cls, scan: Scan) -> VulnCounts:
+        """The counts of a recorded scan; ValueError when they are not whole (no scanner,
+        a total that is not the sum of its severities)."""
+        if not scan.scanned or not scan.scanner:
+            raise ValueError("not a scan with counts")
+        severities = scan.by_severity or {}
+        counts = cls(
+            scanner=scan.scanner,
+            scanner_version=scan.scanner_version,
+            db_built=scan.db_built,
+            fixable=scan.fixable or 0,
+            **{severity: severities.get(severity, 0) for severity in SEVERITIES},
+        ).with_binary(scan.scanner_path, scan.scanner_sha256)
+        if scan.total is not None and scan.total != counts.total:
+            raise ValueError(f"total {scan.total} is not the sum of by_severity")
+        return counts
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VulnCounts:
-        severities = data.get("by_severity") or {}
-        counts = cls(
-            scanner=str(data["scanner"]),
-            scanner_version=data.get("scanner_version"),
-            db_built=data.get("db_built"),
-            fixable=int(data.get("fixable", 0)),
-            **{severity: int(severities.get(severity, 0)) for severity in SEVERITIES},
-        ).with_binary(data.get("scanner_path"), data.get("scanner_sha256"))
-        if "total" in data and int(data["total"]) != counts.total:
-            raise ValueError(f"total {data['total']} is not the sum of by_severity")
-        return counts
+        return cls.from_scan(Scan.from_dict(data, "scan"))
 
 
 @dataclass(frozen=True)
@@ -168,15 +183,19 @@ class NotScanned:
     scanner_version: str | None = None
     scanner_sha256: str | None = None
 
+    def to_scan(self) -> Scan:
+        """The reason as results.json records it (``sboms.sboms[].vulnerabilities``)."""
+        return Scan(
+            scanned=False,
+            scanner=self.scanner,
+            reason=self.reason,
+            command=self.command,
+            scanner_version=self.scanner_version,
+            scanner_sha256=self.scanner_sha256,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scanned": False,
-            "scanner": self.scanner,
-            "reason": self.reason,
-            "command": self.command,
-            "scanner_version": self.scanner_version,
-            "scanner_sha256": self.scanner_sha256,
-        }
+        return self.to_scan().to_dict()
 
 
 @dataclass(frozen=True)
@@ -498,54 +517,59 @@ def scan(
 # -- reading recorded scans (results.json's ``sboms``) -------------------------------------
 
 
-def recorded_scan(data: Any) -> VulnCounts | NotScanned:
+def recorded_scan(data: Scan | Mapping[str, Any] | None) -> VulnCounts | NotScanned:
     """A scan as publishing recorded it; an unreadable record is "not scanned", never 0."""
-    if isinstance(data, Mapping) and data.get("scanned"):
-        try:
-            return VulnCounts.from_dict(data)
-        except (KeyError, TypeError, ValueError):
-            return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
-    if not isinstance(data, Mapping):
+    if data is None:
         return NotScanned(NOT_SCANNED_NO_DB)
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return str(value) if value else None
-
+    try:
+        scan = data if isinstance(data, Scan) else Scan.from_dict(data, "scan")
+    except ResultsError:
+        return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
+    if scan.scanned:
+        try:
+            return VulnCounts.from_scan(scan)
+        except ValueError:
+            return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
     return NotScanned(
-        text("reason") or NOT_SCANNED_NO_DB,
-        text("scanner"),
-        text("command"),
-        text("scanner_version"),
-        text("scanner_sha256"),
+        scan.reason or NOT_SCANNED_NO_DB,
+        scan.scanner or None,
+        scan.command or None,
+        scan.scanner_version or None,
+        scan.scanner_sha256 or None,
     )
 
 
-def _entries(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    sboms = results.get("sboms")
-    listed = sboms.get("sboms") if isinstance(sboms, Mapping) else None
-    return [e for e in listed or [] if isinstance(e, Mapping)]
+def _sboms(results: AnyResults) -> Sboms | None:
+    """The run's SBOM list (a dict of results is read for this part alone: the callers
+    not converted yet call this once per base or cell)."""
+    if isinstance(results, Results):
+        return results.sboms
+    listed = results.get("sboms")
+    return None if listed is None else Sboms.from_dict(listed, "results.sboms")
 
 
 def _recorded_for(
-    results: Mapping[str, Any], kind: str, subject: str, repeat: int, missing: str
+    results: AnyResults, kind: str, subject: str, repeat: int, missing: str
 ) -> VulnCounts | NotScanned:
     """The scan of the ``kind`` SBOM of ``subject``; ``missing`` says why when it has none."""
-    for entry in _entries(results):
-        if (entry.get("kind"), entry.get("subject")) != (kind, subject):
+    sboms = _sboms(results)
+    if sboms is None:
+        return NotScanned(NOT_LISTED)
+    for entry in sboms.sboms:
+        if (entry.kind, entry.subject) != (kind, subject):
             continue
-        if kind == "base" or int(entry.get("repeat") or 0) == repeat:
-            return recorded_scan(entry.get("vulnerabilities"))
-    return NotScanned(NOT_LISTED if "sboms" not in results else f"{NOT_SCANNED_PREFIX} {missing}")
+        if kind == "base" or (entry.repeat or 0) == repeat:
+            return recorded_scan(entry.vulnerabilities)
+    return NotScanned(f"{NOT_SCANNED_PREFIX} {missing}")
 
 
-def base_scan(results: Mapping[str, Any], base: str) -> VulnCounts | NotScanned:
+def base_scan(results: AnyResults, base: str) -> VulnCounts | NotScanned:
     """The base image's SBOM scan, or why there is none."""
     missing = f"no SBOM: no cell of {base} reported its contents"
     return _recorded_for(results, "base", base, 0, missing)
 
 
-def cell_scan(results: Mapping[str, Any], cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
+def cell_scan(results: AnyResults, cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
     """One cell's SBOM scan (the base's packages plus the cell's), or why there is none."""
     return _recorded_for(results, "cell", cell, repeat, "no SBOM: the cell reported no contents")
 

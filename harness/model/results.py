@@ -666,11 +666,14 @@ class Scan(Record):
     scanned: bool
     scanner: Text = None
     scanner_version: Text = None
+    scanner_sha256: Text = None  # the binary that ran (or would have run)
+    scanner_path: Text = None
     db_built: Text = None
     by_severity: dict[str, int] | None = None
     fixable: Count = None
     total: Count = None
-    reason: Text = None
+    reason: Text = None  # not scanned: why
+    command: Text = None  # not scanned: the command that gives the counts
 
 
 class SbomEntry(Record):
