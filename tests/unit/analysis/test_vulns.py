@@ -579,3 +579,17 @@ def test_recorded_scans_are_read_from_the_typed_results_too() -> None:
     assert cell_scan(results, "slim×ffmpeg", 0) == cell_scan(data, "slim×ffmpeg", 0)
     listed_nothing = Results(schema_version=1, run=RunInfo())
     assert base_scan(listed_nothing, "slim").reason.endswith("not listed in results.json")  # type: ignore[union-attr]
+
+
+def test_a_report_of_another_shape_is_not_a_zero_count() -> None:
+    from harness.analysis.vulns import ScanFailed
+
+    with pytest.raises(ScanFailed, match=r"trivy's report is not in the shape .*Results"):
+        parse_trivy({"SchemaVersion": 2, "Results": {"Target": "not a list"}})
+    with pytest.raises(ScanFailed, match=r"grype's report is not in the shape .*matches\.0"):
+        parse_grype({"matches": ["CVE-2024-0001"]})
+    # Absent lists are no findings; a number where text is expected is read as text.
+    assert parse_trivy({"SchemaVersion": 2, "Results": None}).total == 0
+    numbered = {"matches": [grype_match("CVE-1", "bash", "High", "fixed", "5.2")]}
+    numbered["matches"][0]["artifact"]["version"] = 5
+    assert parse_grype(numbered).by_severity()["high"] == 1
