@@ -207,7 +207,8 @@ def spacy_run(image: str, uv: UvBinary, tmp_path_factory: pytest.TempPathFactory
         [
             f"python3.11 -m venv {VENV}",
             f"{quoted} > /out/uv.stdout 2> /out/uv.stderr",
-            f"{VENV}/bin/python -m pip list --format json > /out/pip-list.json",
+            f"{VENV}/bin/python -m pip list --disable-pip-version-check --format json"
+            " > /out/pip-list.json",
             f'{VENV}/bin/python -c "{facts}" > /out/dist-info.json',
         ]
     )
