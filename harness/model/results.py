@@ -165,7 +165,7 @@ class WheelTags(Record):
 class EnvProbe(ProbeOutput):
     """probes/env.py: the OS, libc, Python and wheel tags seen inside the container."""
 
-    os_release: dict[str, str] | None = None
+    os_release: dict[str, Text] | None = None  # a key the file lacks is null (sid: VERSION_ID)
     libc: Libc | None = None
     python: EnvPython | None = None
     pip: dict[str, Text] | str | None = None  # older env probes: the version alone
