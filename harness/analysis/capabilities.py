@@ -1,4 +1,4 @@
-"""A base's capabilities (the `capabilities` probe's output in `bases[].capabilities`) as short
+"""A base's capabilities (the `capabilities` probe's output, ``BaseRecord.capabilities``) as short
 display values, and the differences between two bases.
 
 Each fact has one wording here, so the bases table and the interpreter-speed comparison
@@ -9,82 +9,86 @@ PGO and LTO are what the build flags record: Debian applies both outside configu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeGuard
+
+from harness.model.results import Capabilities, Libc
 
 SEPARATOR = " · "
 UNKNOWN = "unknown"
 
 
-def _shell(caps: Mapping[str, Any]) -> str:
-    return "shell" if caps.get("shell") else "no shell"
+def _shell(caps: Capabilities) -> str:
+    return "shell" if caps.shell else "no shell"
 
 
-def _package_manager(caps: Mapping[str, Any]) -> str:
-    return str(caps.get("package_manager") or "no package manager")
+def _package_manager(caps: Capabilities) -> str:
+    return caps.package_manager or "no package manager"
 
 
-def _pip(caps: Mapping[str, Any]) -> str:
-    version = (caps.get("pip") or {}).get("version")
-    if version:
-        return f"pip {version}"
-    if (caps.get("ensurepip") or {}).get("available"):
+def _pip(caps: Capabilities) -> str:
+    if caps.pip and caps.pip.version:
+        return f"pip {caps.pip.version}"
+    if caps.ensurepip and caps.ensurepip.available:
         return "ensurepip, no pip"
     return "no pip"
 
 
-def _user(caps: Mapping[str, Any]) -> str:
-    user = caps.get("user") or {}
-    if user.get("uid") is None:
+def _user(caps: Capabilities) -> str:
+    user = caps.user
+    if user is None or user.uid is None:
         return UNKNOWN
-    name = user.get("name")
-    return f"uid {user['uid']}" + (f" ({name})" if name and user["uid"] != 0 else "")
+    name = user.name
+    return f"uid {user.uid}" + (f" ({name})" if name and user.uid != 0 else "")
 
 
-def _libc(caps: Mapping[str, Any]) -> str:
-    libc = caps.get("libc") or {}
-    family = libc.get("family") or UNKNOWN
-    return f"{family} {libc['version']}" if libc.get("version") else str(family)
+def _libc(caps: Capabilities) -> str:
+    libc = caps.libc or Libc()
+    family = libc.family or UNKNOWN
+    return f"{family} {libc.version}" if libc.version else family
 
 
-def _build(caps: Mapping[str, Any]) -> str:
-    if "pgo" not in caps and "lto" not in caps:
+def _build(caps: Capabilities) -> str:
+    if caps.pgo is None and caps.lto is None:
         return UNKNOWN
-    flags = [name for name in ("PGO", "LTO") if caps.get(name.lower())]
+    flags = [name for name, used in (("PGO", caps.pgo), ("LTO", caps.lto)) if used]
     return "+".join(flags) if flags else "no PGO/LTO recorded"
 
 
-def _free_threaded(caps: Mapping[str, Any]) -> str:
-    return "free-threaded" if caps.get("free_threaded") else "GIL"
+def _free_threaded(caps: Capabilities) -> str:
+    return "free-threaded" if caps.free_threaded else "GIL"
 
 
-def _release(caps: Mapping[str, Any]) -> str:
-    level = caps.get("release_level") or UNKNOWN
-    serial = caps.get("release_serial")
-    return f"{level} {serial}" if level != "final" and serial else str(level)
+def _release(caps: Capabilities) -> str:
+    level = caps.release_level or UNKNOWN
+    serial = caps.release_serial
+    return f"{level} {serial}" if level != "final" and serial else level
 
 
-def _python(caps: Mapping[str, Any]) -> str:
-    return f"{caps.get('executable') or UNKNOWN} {caps.get('python_version') or ''}".strip()
+def _python(caps: Capabilities) -> str:
+    return f"{caps.executable or UNKNOWN} {caps.python_version or ''}".strip()
 
 
-def _missing(caps: Mapping[str, Any]) -> str:
-    missing = list(caps.get("missing") or [])
-    zones = caps.get("time_zones") or {}
-    if zones.get("count") == 0 and "zoneinfo" not in missing:
+def _no_tz_data(caps: Capabilities) -> bool:
+    return caps.time_zones is not None and caps.time_zones.count == 0
+
+
+def _missing(caps: Capabilities) -> str:
+    missing = list(caps.missing or [])
+    if _no_tz_data(caps) and "zoneinfo" not in missing:
         missing.append("tz data")
     return "missing: " + ", ".join(missing) if missing else "no stdlib module missing"
 
 
-def _openssl(caps: Mapping[str, Any]) -> str:
-    words = str(caps.get("openssl") or "").split()
+def _openssl(caps: Capabilities) -> str:
+    words = (caps.openssl or "").split()
     return " ".join(words[:2]) if words else "no OpenSSL"
 
 
 # (fact, wording) in display order. `summary` leaves out the values that are the common case
 # (GIL, nothing missing) so the line stays short; `differences` compares every fact.
-FACTS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
+FACTS: tuple[tuple[str, Callable[[Capabilities], str]], ...] = (
     ("python", _python),
     ("shell", _shell),
     ("package manager", _package_manager),
@@ -104,28 +108,27 @@ SPEED_FACTS = ("python", "libc", "build", "free-threading", "release")
 _WORDING = dict(FACTS)
 
 
-def usable(caps: Mapping[str, Any] | None) -> bool:
+def usable(caps: Capabilities | None) -> TypeGuard[Capabilities]:
     """Whether the probe ran: a failed probe's facts are not facts."""
-    return bool(caps) and caps.get("status") == "passed"  # type: ignore[union-attr]
+    return caps is not None and caps.status == "passed"
 
 
-def capability_values(caps: Mapping[str, Any]) -> dict[str, str]:
+def capability_values(caps: Capabilities) -> dict[str, str]:
     """Every fact's display value, in display order."""
     return {fact: wording(caps) for fact, wording in FACTS}
 
 
-def capability_summary(caps: Mapping[str, Any] | None) -> str:
+def capability_summary(caps: Capabilities | None) -> str:
     """One line for a bases table: "no shell · no pip · uid 65532 (nonroot) · glibc 2.36 ·
     no PGO/LTO recorded · final · missing: readline"."""
     if not usable(caps):
-        error = (caps or {}).get("error") or "not probed"
+        error = (caps.error if caps else None) or "not probed"
         return f"capabilities unknown: {error}"
-    assert caps is not None
     values = capability_values(caps)
     parts = [values[fact] for fact in SUMMARY_FACTS]
-    if caps.get("free_threaded"):
+    if caps.free_threaded:
         parts.append(values["free-threading"])
-    if caps.get("missing") or (caps.get("time_zones") or {}).get("count") == 0:
+    if caps.missing or _no_tz_data(caps):
         parts.append(values["stdlib"])
     return SEPARATOR.join(parts)
 
@@ -144,15 +147,14 @@ class CapabilityDifference:
 
 
 def capability_differences(
-    left: Mapping[str, Any] | None,
-    right: Mapping[str, Any] | None,
+    left: Capabilities | None,
+    right: Capabilities | None,
     facts: Sequence[str] = ALL_FACTS,
 ) -> tuple[CapabilityDifference, ...]:
     """The facts (of ``facts``, e.g. SPEED_FACTS) on which two bases differ; none when either
     base's probe did not pass (an unknown is not a difference)."""
     if not (usable(left) and usable(right)):
         return ()
-    assert left is not None and right is not None
     found = []
     for fact in facts:
         wording = _WORDING[fact]
@@ -163,9 +165,9 @@ def capability_differences(
 
 def name_differences(
     left_name: str,
-    left: Mapping[str, Any] | None,
+    left: Capabilities | None,
     right_name: str,
-    right: Mapping[str, Any] | None,
+    right: Capabilities | None,
     facts: Sequence[str] = SPEED_FACTS,
 ) -> list[str]:
     """Sentences for where two bases' interpreter speed is compared."""

@@ -42,7 +42,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.model.errors import ResultsError
+from harness.model.results import AnyResults, Results, Sboms, Scan
 
 NOT_SCANNED_PREFIX = "not scanned:"
 NOT_SCANNED_NO_DB = "not scanned: no vulnerability database; see README"
@@ -125,32 +130,44 @@ class VulnCounts:
     def by_severity(self) -> dict[str, int]:
         return {severity: getattr(self, severity) for severity in SEVERITIES}
 
+    def to_scan(self) -> Scan:
+        """The scan as results.json records it (``sboms.sboms[].vulnerabilities``)."""
+        return Scan(
+            scanned=True,
+            scanner=self.scanner,
+            scanner_version=self.scanner_version,
+            db_built=self.db_built,
+            scanner_sha256=self.scanner_sha256,
+            scanner_path=self.scanner_path,
+            by_severity=self.by_severity(),
+            fixable=self.fixable,
+            total=self.total,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scanned": True,
-            "scanner": self.scanner,
-            "scanner_version": self.scanner_version,
-            "db_built": self.db_built,
-            "scanner_sha256": self.scanner_sha256,
-            "scanner_path": self.scanner_path,
-            "by_severity": self.by_severity(),
-            "fixable": self.fixable,
-            "total": self.total,
-        }
+        return self.to_scan().to_dict()
+
+    @classmethod
+    def from_scan(cls, scan: Scan) -> VulnCounts:
+        """The counts of a recorded scan; ValueError when they are not whole (no scanner,
+        a total that is not the sum of its severities)."""
+        if not scan.scanned or not scan.scanner:
+            raise ValueError("not a scan with counts")
+        severities = scan.by_severity or {}
+        counts = cls(
+            scanner=scan.scanner,
+            scanner_version=scan.scanner_version,
+            db_built=scan.db_built,
+            fixable=scan.fixable or 0,
+            **{severity: severities.get(severity, 0) for severity in SEVERITIES},
+        ).with_binary(scan.scanner_path, scan.scanner_sha256)
+        if scan.total is not None and scan.total != counts.total:
+            raise ValueError(f"total {scan.total} is not the sum of by_severity")
+        return counts
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VulnCounts:
-        severities = data.get("by_severity") or {}
-        counts = cls(
-            scanner=str(data["scanner"]),
-            scanner_version=data.get("scanner_version"),
-            db_built=data.get("db_built"),
-            fixable=int(data.get("fixable", 0)),
-            **{severity: int(severities.get(severity, 0)) for severity in SEVERITIES},
-        ).with_binary(data.get("scanner_path"), data.get("scanner_sha256"))
-        if "total" in data and int(data["total"]) != counts.total:
-            raise ValueError(f"total {data['total']} is not the sum of by_severity")
-        return counts
+        return cls.from_scan(Scan.from_dict(data, "scan"))
 
 
 @dataclass(frozen=True)
@@ -168,15 +185,19 @@ class NotScanned:
     scanner_version: str | None = None
     scanner_sha256: str | None = None
 
+    def to_scan(self) -> Scan:
+        """The reason as results.json records it (``sboms.sboms[].vulnerabilities``)."""
+        return Scan(
+            scanned=False,
+            scanner=self.scanner,
+            reason=self.reason,
+            command=self.command,
+            scanner_version=self.scanner_version,
+            scanner_sha256=self.scanner_sha256,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scanned": False,
-            "scanner": self.scanner,
-            "reason": self.reason,
-            "command": self.command,
-            "scanner_version": self.scanner_version,
-            "scanner_sha256": self.scanner_sha256,
-        }
+        return self.to_scan().to_dict()
 
 
 @dataclass(frozen=True)
@@ -208,28 +229,133 @@ def count_findings(
     )
 
 
-def as_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
+# -- the scanners' JSON, read once into types (only the fields counted here) ----------------
 
 
-def as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+class ScannerJson(BaseModel):
+    """A scanner's JSON output: lax (a number where text is expected is taken as text),
+    unknown fields ignored, read once; a shape that does not fit is a failed scan
+    (``read_json``), never a count of 0."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
 
 
-def trivy_findings(doc: Mapping[str, Any]) -> Iterable[tuple[str, str, bool]]:
+class TrivyFinding(ScannerJson):
+    vulnerability_id: str | None = Field(None, alias="VulnerabilityID")
+    package: str | None = Field(None, alias="PkgName")
+    installed_version: str | None = Field(None, alias="InstalledVersion")
+    package_path: str | None = Field(None, alias="PkgPath")
+    severity: str | None = Field(None, alias="Severity")
+    fixed_version: str | None = Field(None, alias="FixedVersion")
+
+    @property
+    def identity(self) -> str:
+        parts = (self.vulnerability_id, self.package, self.installed_version, self.package_path)
+        return "\0".join(part or "" for part in parts)
+
+
+class TrivyTarget(ScannerJson):
+    vulnerabilities: list[TrivyFinding] | None = Field(None, alias="Vulnerabilities")
+
+
+class TrivyTool(ScannerJson):
+    version: str | None = Field(None, alias="Version")
+
+
+class TrivyReport(ScannerJson):
+    """``trivy sbom --format json`` (SchemaVersion 2)."""
+
+    results: list[TrivyTarget] | None = Field(None, alias="Results")
+    trivy: TrivyTool | None = Field(None, alias="Trivy")
+
+
+class TrivyDatabase(ScannerJson):
+    updated_at: str | None = Field(None, alias="UpdatedAt")
+
+
+class TrivyVersion(ScannerJson):
+    """``trivy version --format json``."""
+
+    version: str | None = Field(None, alias="Version")
+    database: TrivyDatabase | None = Field(None, alias="VulnerabilityDB")
+
+
+class GrypeFix(ScannerJson):
+    state: str | None = None  # fixed | not-fixed | wont-fix | unknown
+    versions: list[str] | None = None
+
+
+class GrypeVulnerability(ScannerJson):
+    id: str | None = None
+    severity: str | None = None
+    fix: GrypeFix | None = None
+
+
+class GrypeArtifact(ScannerJson):
+    name: str | None = None
+    version: str | None = None
+
+
+class GrypeMatch(ScannerJson):
+    vulnerability: GrypeVulnerability = GrypeVulnerability()
+    artifact: GrypeArtifact = GrypeArtifact()
+
+
+class GrypeDbStatus(ScannerJson):
+    """``grype db status -o json`` (and ``descriptor.db.status`` of a newer report)."""
+
+    built: str | None = None
+    valid: bool | None = None
+    error: str | None = None
+
+
+class GrypeDb(GrypeDbStatus):
+    status: GrypeDbStatus | None = None  # newer grype; older ones put ``built`` here
+
+
+class GrypeDescriptor(ScannerJson):
+    version: str | None = None
+    db: GrypeDb | None = None
+
+
+class GrypeReport(ScannerJson):
+    """``grype sbom:FILE -o json``."""
+
+    matches: list[GrypeMatch] | None = None
+    descriptor: GrypeDescriptor | None = None
+
+
+class GrypeVersion(ScannerJson):
+    """``grype version -o json``."""
+
+    version: str | None = None
+
+
+J = TypeVar("J", bound=ScannerJson)
+
+
+def read_json(kind: type[J], data: object, what: str) -> J:
+    """``data`` as ``kind``, or ScanFailed naming the field that does not fit."""
+    try:
+        return kind.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise ScanFailed(
+            f"{NOT_SCANNED_PREFIX} {what} is not in the shape this harness reads "
+            f"({where}: {first['msg']})"
+        ) from None
+
+
+def trivy_findings(report: TrivyReport) -> Iterable[tuple[str, str, bool]]:
     """(identity, Severity, fixable) of every ``Results[].Vulnerabilities[]`` entry."""
-    for result in as_list(doc.get("Results")):
-        for vuln in as_list(as_dict(result).get("Vulnerabilities")):
-            vuln = as_dict(vuln)
-            identity = "\0".join(
-                str(vuln.get(key, ""))
-                for key in ("VulnerabilityID", "PkgName", "InstalledVersion", "PkgPath")
-            )
-            yield identity, str(vuln.get("Severity") or "UNKNOWN"), bool(vuln.get("FixedVersion"))
+    for target in report.results or []:
+        for finding in target.vulnerabilities or []:
+            yield finding.identity, finding.severity or "UNKNOWN", bool(finding.fixed_version)
 
 
 def parse_trivy(
-    doc: Mapping[str, Any], version: str | None = None, db_built: str | None = None
+    doc: TrivyReport | Mapping[str, object], version: str | None = None, db_built: str | None = None
 ) -> VulnCounts:
     """Counts of a ``trivy ... --format json`` report (SchemaVersion 2).
 
@@ -237,36 +363,34 @@ def parse_trivy(
     FixedVersion. The scanner version defaults to the report's own ``Trivy.Version``
     (written by recent trivy releases); the report carries no database date.
     """
-    own_version = as_dict(doc.get("Trivy")).get("Version")
-    return count_findings(trivy_findings(doc), "trivy", version or own_version, db_built)
+    report = doc if isinstance(doc, TrivyReport) else read_json(TrivyReport, doc, "trivy's report")
+    own_version = report.trivy.version if report.trivy else None
+    return count_findings(trivy_findings(report), "trivy", version or own_version, db_built)
 
 
-def grype_fixable(fix: Mapping[str, Any]) -> bool:
+def grype_fixable(fix: GrypeFix | None) -> bool:
     """grype's fix.state is fixed / not-fixed / wont-fix / unknown; fixed needs a version."""
-    return fix.get("state") == GRYPE_FIXED_STATE and bool(as_list(fix.get("versions")))
+    return fix is not None and fix.state == GRYPE_FIXED_STATE and bool(fix.versions)
 
 
-def grype_findings(doc: Mapping[str, Any]) -> Iterable[tuple[str, str, bool]]:
+def grype_findings(report: GrypeReport) -> Iterable[tuple[str, str, bool]]:
     """(identity, severity, fixable) of every ``matches[]`` entry."""
-    for match in as_list(doc.get("matches")):
-        vuln = as_dict(as_dict(match).get("vulnerability"))
-        artifact = as_dict(as_dict(match).get("artifact"))
-        identity = "\0".join(
-            str(value) for value in (vuln.get("id"), artifact.get("name"), artifact.get("version"))
-        )
-        fix = as_dict(vuln.get("fix"))
-        yield identity, str(vuln.get("severity") or "Unknown"), grype_fixable(fix)
+    for match in report.matches or []:
+        vuln, artifact = match.vulnerability, match.artifact
+        identity = "\0".join(str(value) for value in (vuln.id, artifact.name, artifact.version))
+        yield identity, vuln.severity or "Unknown", grype_fixable(vuln.fix)
 
 
-def grype_report_db_built(doc: Mapping[str, Any]) -> str | None:
+def grype_report_db_built(report: GrypeReport) -> str | None:
     """``descriptor.db.built`` (older grype) or ``descriptor.db.status.built`` (newer)."""
-    db = as_dict(as_dict(doc.get("descriptor")).get("db"))
-    built = db.get("built") or as_dict(db.get("status")).get("built")
-    return str(built) if built else None
+    db = report.descriptor.db if report.descriptor else None
+    if db is None:
+        return None
+    return db.built or (db.status.built if db.status else None) or None
 
 
 def parse_grype(
-    doc: Mapping[str, Any], version: str | None = None, db_built: str | None = None
+    doc: GrypeReport | Mapping[str, object], version: str | None = None, db_built: str | None = None
 ) -> VulnCounts:
     """Counts of a ``grype ... -o json`` report.
 
@@ -274,13 +398,13 @@ def parse_grype(
     "fixed" with at least one version. Version and database date default to the report's
     ``descriptor``.
     """
-    descriptor = as_dict(doc.get("descriptor"))
-    own_version = descriptor.get("version")
+    report = doc if isinstance(doc, GrypeReport) else read_json(GrypeReport, doc, "grype's report")
+    own_version = report.descriptor.version if report.descriptor else None
     return count_findings(
-        grype_findings(doc),
+        grype_findings(report),
         "grype",
-        version or (str(own_version) if own_version else None),
-        db_built or grype_report_db_built(doc),
+        version or own_version or None,
+        db_built or grype_report_db_built(report),
     )
 
 
@@ -401,38 +525,45 @@ def binary_identity(binary: str) -> tuple[str, str | None]:
 
 def query_version(binary: str, spec: ScannerSpec) -> str | None:
     """The scanner's own version, or None when it cannot say."""
+    kind: type[TrivyVersion | GrypeVersion] = TrivyVersion if spec.name == "trivy" else GrypeVersion
     try:
-        info = as_dict(run_json(version_argv(binary, spec), scanner_env(spec), info_timeout(spec)))
+        found = run_json(version_argv(binary, spec), scanner_env(spec), info_timeout(spec))
+        info = read_json(kind, found, "the version")
     except ScanFailed:
         return None
-    version = info.get("Version" if spec.name == "trivy" else "version")
-    return str(version) if version else None
+    return info.version or None
 
 
 def scan_trivy(binary: str, sbom_path: Path, spec: ScannerSpec) -> VulnCounts:
     env = scanner_env(spec)
-    info = as_dict(run_json(version_argv(binary, spec), env, info_timeout(spec)))
-    db_built = as_dict(info.get("VulnerabilityDB")).get("UpdatedAt")
+    info = read_json(
+        TrivyVersion,
+        run_json(version_argv(binary, spec), env, info_timeout(spec)),
+        "trivy's version",
+    )
     command, _ = scan_invocation(spec.name, binary, spec.db_dir, sbom_path)
-    report = as_dict(run_json(command, env, spec.timeout_s))
-    version = info.get("Version")
-    return parse_trivy(report, str(version) if version else None, db_built)
+    report = read_json(TrivyReport, run_json(command, env, spec.timeout_s), "trivy's report")
+    db_built = info.database.updated_at if info.database else None
+    return parse_trivy(report, info.version or None, db_built)
 
 
 def scan_grype(binary: str, sbom_path: Path, spec: ScannerSpec) -> VulnCounts:
     env = scanner_env(spec)
-    info = as_dict(run_json(version_argv(binary, spec), env, info_timeout(spec)))
+    info = read_json(
+        GrypeVersion,
+        run_json(version_argv(binary, spec), env, info_timeout(spec)),
+        "grype's version",
+    )
     try:
-        status = as_dict(run_json([binary, "db", "status", "-o", "json"], env, info_timeout(spec)))
+        found = run_json([binary, "db", "status", "-o", "json"], env, info_timeout(spec))
     except ScanFailed as exc:  # grype exits 1 when the database is missing or invalid
         raise ScanFailed(f"{NOT_SCANNED_NO_DB} ({exc})") from exc
-    if status.get("valid") is False:
-        raise ScanFailed(f"{NOT_SCANNED_NO_DB} (grype db status: {status.get('error')})")
+    status = read_json(GrypeDbStatus, found, "grype db status")
+    if status.valid is False:
+        raise ScanFailed(f"{NOT_SCANNED_NO_DB} (grype db status: {status.error})")
     command, _ = scan_invocation(spec.name, binary, spec.db_dir, sbom_path)
-    report = as_dict(run_json(command, env, spec.timeout_s))
-    version = info.get("version")
-    built = status.get("built")
-    return parse_grype(report, str(version) if version else None, str(built) if built else None)
+    report = read_json(GrypeReport, run_json(command, env, spec.timeout_s), "grype's report")
+    return parse_grype(report, info.version or None, status.built or None)
 
 
 def gives_counts(command: str, shown: str | None) -> str:
@@ -498,54 +629,59 @@ def scan(
 # -- reading recorded scans (results.json's ``sboms``) -------------------------------------
 
 
-def recorded_scan(data: Any) -> VulnCounts | NotScanned:
+def recorded_scan(data: Scan | Mapping[str, Any] | None) -> VulnCounts | NotScanned:
     """A scan as publishing recorded it; an unreadable record is "not scanned", never 0."""
-    if isinstance(data, Mapping) and data.get("scanned"):
-        try:
-            return VulnCounts.from_dict(data)
-        except (KeyError, TypeError, ValueError):
-            return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
-    if not isinstance(data, Mapping):
+    if data is None:
         return NotScanned(NOT_SCANNED_NO_DB)
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return str(value) if value else None
-
+    try:
+        scan = data if isinstance(data, Scan) else Scan.from_dict(data, "scan")
+    except ResultsError:
+        return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
+    if scan.scanned:
+        try:
+            return VulnCounts.from_scan(scan)
+        except ValueError:
+            return NotScanned(f"{NOT_SCANNED_PREFIX} the recorded scan cannot be read")
     return NotScanned(
-        text("reason") or NOT_SCANNED_NO_DB,
-        text("scanner"),
-        text("command"),
-        text("scanner_version"),
-        text("scanner_sha256"),
+        scan.reason or NOT_SCANNED_NO_DB,
+        scan.scanner or None,
+        scan.command or None,
+        scan.scanner_version or None,
+        scan.scanner_sha256 or None,
     )
 
 
-def _entries(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    sboms = results.get("sboms")
-    listed = sboms.get("sboms") if isinstance(sboms, Mapping) else None
-    return [e for e in listed or [] if isinstance(e, Mapping)]
+def _sboms(results: AnyResults) -> Sboms | None:
+    """The run's SBOM list (a dict of results is read for this part alone: the callers
+    not converted yet call this once per base or cell)."""
+    if isinstance(results, Results):
+        return results.sboms
+    listed = results.get("sboms")
+    return None if listed is None else Sboms.from_dict(listed, "results.sboms")
 
 
 def _recorded_for(
-    results: Mapping[str, Any], kind: str, subject: str, repeat: int, missing: str
+    results: AnyResults, kind: str, subject: str, repeat: int, missing: str
 ) -> VulnCounts | NotScanned:
     """The scan of the ``kind`` SBOM of ``subject``; ``missing`` says why when it has none."""
-    for entry in _entries(results):
-        if (entry.get("kind"), entry.get("subject")) != (kind, subject):
+    sboms = _sboms(results)
+    if sboms is None:
+        return NotScanned(NOT_LISTED)
+    for entry in sboms.sboms:
+        if (entry.kind, entry.subject) != (kind, subject):
             continue
-        if kind == "base" or int(entry.get("repeat") or 0) == repeat:
-            return recorded_scan(entry.get("vulnerabilities"))
-    return NotScanned(NOT_LISTED if "sboms" not in results else f"{NOT_SCANNED_PREFIX} {missing}")
+        if kind == "base" or (entry.repeat or 0) == repeat:
+            return recorded_scan(entry.vulnerabilities)
+    return NotScanned(f"{NOT_SCANNED_PREFIX} {missing}")
 
 
-def base_scan(results: Mapping[str, Any], base: str) -> VulnCounts | NotScanned:
+def base_scan(results: AnyResults, base: str) -> VulnCounts | NotScanned:
     """The base image's SBOM scan, or why there is none."""
     missing = f"no SBOM: no cell of {base} reported its contents"
     return _recorded_for(results, "base", base, 0, missing)
 
 
-def cell_scan(results: Mapping[str, Any], cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
+def cell_scan(results: AnyResults, cell: str, repeat: int = 0) -> VulnCounts | NotScanned:
     """One cell's SBOM scan (the base's packages plus the cell's), or why there is none."""
     return _recorded_for(results, "cell", cell, repeat, "no SBOM: the cell reported no contents")
 

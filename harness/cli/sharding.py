@@ -15,6 +15,7 @@ import yaml
 from harness.model.errors import ConfigurationError
 from harness.model.plan import Plan
 from harness.store.files import RESULTS_JSON
+from harness.store.rundir import write_atomic
 
 FORMATS = ("json", "github", "gitlab")
 
@@ -45,7 +46,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     plan = make_plan(matrix, args.keyword, args.shards, Path(args.reports))
     if args.out:
-        Path(args.out).write_text(json.dumps(plan.record(), indent=1), encoding="utf-8")
+        write_atomic(Path(args.out), json.dumps(plan.record(), indent=1))
     print(render_plan(plan, args.format))
     source = f"run {plan.previous_run}'s times" if plan.previous_run else "no earlier run"
     loads = ", ".join(f"{plan.expected_seconds(k):.0f}" for k in range(1, plan.count + 1))

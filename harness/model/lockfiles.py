@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.model.errors import ConfigurationError
 
@@ -77,7 +79,14 @@ def export_lockfile(path: Path) -> LockExport:
     data = _load(path)
     try:
         pins, skipped = _READERS[kind](data)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigurationError(
+            f"{path}: not a {kind} this harness can read ({where}: {first['msg']})",
+            "regenerate the file with its tool, or export it to requirements.txt",
+        ) from None
+    except ValueError as err:
         raise ConfigurationError(
             f"{path}: not a {kind} this harness can read ({type(err).__name__}: {err})",
             "regenerate the file with its tool, or export it to requirements.txt",
@@ -108,35 +117,125 @@ def _line(path: Path, pin: _Pin) -> str:
     return f"{pin.name}=={pin.version}{marker} {hashes}"
 
 
-def _hashes(files: Iterator[Mapping[str, Any]]) -> tuple[str, ...]:
-    found = [str(f["hash"]) for f in files if isinstance(f, Mapping) and f.get("hash")]
-    return tuple(dict.fromkeys(found))
+# -- the three formats, read once into types (only the fields used here; the rest ignored) ----
 
 
-def _artifacts(package: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """uv.lock and pylock.toml both list ``sdist`` (one table) and ``wheels`` (a list)."""
-    if isinstance(package.get("sdist"), Mapping):
-        yield package["sdist"]
-    yield from package.get("wheels") or []
+class _Toml(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", populate_by_name=True, coerce_numbers_to_str=True
+    )
+
+
+class _Artifact(_Toml):
+    """A wheel or sdist: uv.lock and poetry.lock give ``hash``, pylock.toml ``hashes``."""
+
+    hash: str | None = None
+    hashes: dict[str, str] | None = None
+
+
+def _hashes(files: Iterable[_Artifact]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.hash for f in files if f.hash))
+
+
+class _Edge(_Toml):
+    """uv.lock: one dependency of a package (a forked resolution names the version)."""
+
+    name: str
+    version: str | None = None
+    marker: str | None = None
+    extra: list[str] = []
+
+
+class _UvPackage(_Toml):
+    name: str
+    version: str | None = None
+    source: dict[str, object] = {}
+    dependencies: list[_Edge] = []
+    dev_dependencies: dict[str, list[_Edge]] = Field({}, alias="dev-dependencies")
+    optional_dependencies: dict[str, list[_Edge]] = Field({}, alias="optional-dependencies")
+    sdist: _Artifact | None = None
+    wheels: list[_Artifact] = []
+
+    @property
+    def is_project(self) -> bool:
+        return "." in (self.source.get("editable"), self.source.get("virtual"))
+
+    @property
+    def artifacts(self) -> list[_Artifact]:
+        return [*([self.sdist] if self.sdist else []), *self.wheels]
+
+
+class _UvLock(_Toml):
+    package: list[_UvPackage]
+
+
+class _PoetryPackage(_Toml):
+    name: str
+    version: str
+    groups: list[str] | None = None  # poetry 2
+    category: str | None = None  # poetry 1
+    optional: bool = False
+    source: dict[str, object] = {}
+    files: list[_Artifact] | None = None
+    markers: str | dict[str, str] | None = None  # poetry 2: {group: marker}
+
+    @property
+    def main(self) -> bool:
+        if self.groups is not None:
+            return "main" in self.groups
+        if self.category is not None:
+            return self.category == "main"
+        return not self.optional
+
+
+class _PoetryMetadata(_Toml):
+    files: dict[str, list[_Artifact]] = {}  # poetry 1: {name: files}
+
+
+class _PoetryLock(_Toml):
+    package: list[_PoetryPackage]
+    metadata: _PoetryMetadata = _PoetryMetadata()
+
+
+class _PylockPackage(_Toml):
+    name: str
+    version: str | None = None
+    marker: str | None = None
+    vcs: object = None
+    directory: object = None
+    archive: object = None
+    sdist: _Artifact | None = None
+    wheels: list[_Artifact] = []
+
+
+class _Pylock(_Toml):
+    lock_version: str = Field("1.0", alias="lock-version")
+    packages: list[_PylockPackage]
 
 
 # -- uv.lock ---------------------------------------------------------------------------------
 
 
-def _read_uv(data: Mapping[str, Any]) -> tuple[list[_Pin], list[str]]:
-    packages = list(data["package"])
-    roots = [p for p in packages if _uv_is_project(p)]
+def _read_uv(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
+    packages = _UvLock.model_validate(data).package
+    roots = [p for p in packages if p.is_project]
     if not roots:
         raise ValueError("no package with source editable/virtual '.': which one is the project?")
     paths: dict[tuple[str, str], set[str]] = {}
-    pending = [(edge, "") for root in roots for edge in _uv_root_edges(root)]
+    pending = [
+        (edge, "")
+        for root in roots
+        for edge in [*root.dependencies, *root.dev_dependencies.get("dev", [])]
+    ]
     visited: set[tuple[str, str, str, tuple[str, ...]]] = set()
     while pending:
         edge, marker = pending.pop()
         package = _uv_find(packages, edge)
-        key = (str(package["name"]), str(package["version"]))
-        marker = _and(marker, edge.get("marker"))
-        extras = tuple(edge.get("extra") or [])
+        if package.version is None:
+            raise ValueError(f"package {package.name!r} has no version")
+        key = (package.name, package.version)
+        marker = _and(marker, edge.marker)
+        extras = tuple(edge.extra)
         markers = paths.setdefault(key, set())
         # A cycle through marked edges grows its marker each time round: stop at a bound.
         done = (*key, marker, extras) in visited or (*key, "", extras) in visited
@@ -144,52 +243,38 @@ def _read_uv(data: Mapping[str, Any]) -> tuple[list[_Pin], list[str]]:
             continue
         visited.add((*key, marker, extras))
         markers.add(marker)
-        pending += [(child, marker) for child in _uv_edges(package, list(extras))]
+        optional = [e for x in extras for e in package.optional_dependencies.get(x, [])]
+        pending += [(child, marker) for child in [*package.dependencies, *optional]]
     return _uv_pins(packages, paths)
 
 
-def _uv_is_project(package: Mapping[str, Any]) -> bool:
-    source = package.get("source") or {}
-    return source.get("editable") == "." or source.get("virtual") == "."
-
-
-def _uv_root_edges(root: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    dev = (root.get("dev-dependencies") or {}).get("dev") or []
-    return [*(root.get("dependencies") or []), *dev]
-
-
-def _uv_edges(package: Mapping[str, Any], extras: list[str]) -> list[Mapping[str, Any]]:
-    optional = package.get("optional-dependencies") or {}
-    return [*(package.get("dependencies") or []), *(e for x in extras for e in optional.get(x, []))]
-
-
-def _uv_find(packages: list[Mapping[str, Any]], edge: Mapping[str, Any]) -> Mapping[str, Any]:
+def _uv_find(packages: list[_UvPackage], edge: _Edge) -> _UvPackage:
     # A forked resolution holds several versions of one name; the edge then says which.
-    matches = [p for p in packages if p["name"] == edge["name"]]
-    if "version" in edge:
-        matches = [p for p in matches if p["version"] == edge["version"]] or matches
+    matches = [p for p in packages if p.name == edge.name]
+    if edge.version is not None:
+        matches = [p for p in matches if p.version == edge.version] or matches
     if not matches:
-        raise ValueError(f"dependency {edge['name']!r} has no [[package]] entry")
+        raise ValueError(f"dependency {edge.name!r} has no [[package]] entry")
     return matches[0]
 
 
 def _uv_pins(
-    packages: list[Mapping[str, Any]], paths: Mapping[tuple[str, str], set[str]]
+    packages: list[_UvPackage], paths: Mapping[tuple[str, str], set[str]]
 ) -> tuple[list[_Pin], list[str]]:
     pins, skipped = [], []
     for package in packages:
-        key = (package["name"], package.get("version", ""))
-        if key not in paths or _uv_is_project(package):
+        key = (package.name, package.version or "")
+        if key not in paths or package.is_project:
             continue
-        if "registry" not in (package.get("source") or {}):
-            skipped.append(f"{package['name']} ({_source_text(package.get('source'))})")
+        if "registry" not in package.source:
+            skipped.append(f"{package.name} ({_source_text(package.source)})")
             continue
-        pins.append(_Pin(key[0], key[1], _hashes(_artifacts(package)), _or(paths[key])))
+        pins.append(_Pin(key[0], key[1], _hashes(package.artifacts), _or(paths[key])))
     return pins, skipped
 
 
-def _source_text(source: Any) -> str:
-    return ", ".join(f"{k} {v}" for k, v in (source or {}).items()) or "no source"
+def _source_text(source: Mapping[str, object]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in source.items()) or "no source"
 
 
 def _and(left: str, right: str | None) -> str:
@@ -208,55 +293,49 @@ def _or(markers: set[str]) -> str | None:
 # -- poetry.lock --------------------------------------------------------------------------
 
 
-def _read_poetry(data: Mapping[str, Any]) -> tuple[list[_Pin], list[str]]:
+def _read_poetry(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
+    lock = _PoetryLock.model_validate(data)
     pins, skipped = [], []
-    for package in data["package"]:
-        if not _poetry_main(package):
+    for package in lock.package:
+        if not package.main:
             continue
-        source_type = (package.get("source") or {}).get("type")
+        source_type = package.source.get("type")
         if source_type in ("directory", "file", "git", "url"):
-            skipped.append(f"{package['name']} ({source_type})")
+            skipped.append(f"{package.name} ({source_type})")
             continue
-        files = package.get("files") or (data.get("metadata") or {}).get("files", {}).get(
-            package["name"], []
-        )
-        marker = package.get("markers")
+        files = package.files or lock.metadata.files.get(package.name, [])
+        marker = package.markers
         pins.append(
             _Pin(
-                package["name"],
-                package["version"],
-                _hashes(iter(files)),
-                marker.get("main") if isinstance(marker, Mapping) else marker,
+                package.name,
+                package.version,
+                _hashes(files),
+                marker.get("main") if isinstance(marker, dict) else marker,
             )
         )
     return pins, skipped
 
 
-def _poetry_main(package: Mapping[str, Any]) -> bool:
-    if "groups" in package:
-        return "main" in package["groups"]
-    if "category" in package:
-        return bool(package["category"] == "main")
-    return not package.get("optional", False)
-
-
 # -- pylock.toml ------------------------------------------------------------------------------
 
 
-def _read_pylock(data: Mapping[str, Any]) -> tuple[list[_Pin], list[str]]:
-    if str(data.get("lock-version", "1.0")).split(".")[0] != "1":
-        raise ValueError(f"lock-version {data.get('lock-version')!r} (this reader knows 1.x)")
+def _read_pylock(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
+    lock = _Pylock.model_validate(data)
+    if lock.lock_version.split(".")[0] != "1":
+        raise ValueError(f"lock-version {lock.lock_version!r} (this reader knows 1.x)")
     pins, skipped = [], []
-    for package in data["packages"]:
-        if "version" not in package or any(k in package for k in ("vcs", "directory", "archive")):
-            skipped.append(f"{package['name']} (not from an index)")
+    for package in lock.packages:
+        from_index = package.vcs is None and package.directory is None and package.archive is None
+        if package.version is None or not from_index:
+            skipped.append(f"{package.name} (not from an index)")
             continue
+        artifacts = [*([package.sdist] if package.sdist else []), *package.wheels]
         hashes = [
             f"{algorithm}:{value}"
-            for artifact in _artifacts(package)
-            for algorithm, value in (artifact.get("hashes") or {}).items()
+            for artifact in artifacts
+            for algorithm, value in (artifact.hashes or {}).items()
         ]
-        pins.append(_Pin(package["name"], package["version"], tuple(hashes), package.get("marker")))
+        pins.append(_Pin(package.name, package.version, tuple(hashes), package.marker))
     return pins, skipped
 
 

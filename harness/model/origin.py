@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from harness.model.results import BaseRecord
+
 PULLED: Final = "pulled"
 LOCAL: Final = "local"
 DOCKERFILE: Final = "dockerfile"
@@ -32,16 +34,29 @@ TAGS: Final[Mapping[str, str]] = {
 }
 
 
-def origin_of(base: Mapping[str, Any]) -> str | None:
+# The base record's fields the origin is read from.
+_FIELDS = ("origin", "standin", "kind", "digest", "pulled_reference", "reference", "status")
+# A base as the documents hold it: the typed record, or (callers not converted yet) its
+# dict from results.json, of which only the fields above are read.
+AnyBase = BaseRecord | Mapping[str, Any]
+
+
+def _record(base: AnyBase) -> BaseRecord:
+    if isinstance(base, BaseRecord):
+        return base
+    return BaseRecord.from_dict({"name": "", **{k: base[k] for k in _FIELDS if k in base}}, "base")
+
+
+def origin_of(base: AnyBase) -> str | None:
     """The base's origin word, or None for an unavailable base of an old run."""
-    origin = base.get("origin")
-    if origin in TAGS:
-        return str(origin)
-    if base.get("standin"):
+    record = _record(base)
+    if record.origin in TAGS:
+        return record.origin
+    if record.standin:
         return STANDIN
-    if base.get("kind") == "dockerfile":
+    if record.kind == "dockerfile":
         return DOCKERFILE
-    if base.get("kind") == "debootstrap":
+    if record.kind == "debootstrap":
         return DEBOOTSTRAP
     return None
 
@@ -54,34 +69,36 @@ def short_digest(digest: str | None) -> str | None:
     return f"{prefix}sha256:{hexes[:12]}…" if len(hexes) == 64 else str(digest)
 
 
-def origin_text(base: Mapping[str, Any]) -> str:
+def origin_text(base: AnyBase) -> str:
     """One line for a reader: where the base came from, with its digest or description."""
-    origin = origin_of(base)
-    digest = short_digest(base.get("digest"))
-    reference = base.get("pulled_reference") or base.get("reference")
+    record = _record(base)
+    origin = origin_of(record)
+    digest = short_digest(record.digest)
+    reference = record.pulled_reference or record.reference
     if origin == PULLED:
         return f"pulled {reference}" + (f", digest {digest}" if digest else " (no digest)")
     if origin == LOCAL:
         at = f", digest {digest}" if digest else ""
-        return f"local image {base.get('reference')}, not pulled by this run{at}"
+        return f"local image {record.reference}, not pulled by this run{at}"
     if origin == DOCKERFILE:
-        return f"built from your Dockerfile {base.get('reference')}"
+        return f"built from your Dockerfile {record.reference}"
     if origin == STANDIN:
-        return str(base.get("standin") or "stand-in built locally")
+        return record.standin or "stand-in built locally"
     if origin == DEBOOTSTRAP:
         return "built here from Debian's archive (debootstrap recipe)"
-    if base.get("status") == "available":
+    if record.status == "available":
         return "image (origin not recorded by this run)"
     return "not available"
 
 
-def origin_tag(base: Mapping[str, Any]) -> str | None:
+def origin_tag(base: AnyBase) -> str | None:
     origin = origin_of(base)
     return TAGS[origin] if origin else None
 
 
-def origin_brief(base: Mapping[str, Any]) -> str | None:
+def origin_brief(base: AnyBase) -> str | None:
     """The tag, with the short digest when there is one: "pulled sha256:4c1d4c1d4c1d…"."""
-    tag = origin_tag(base)
-    digest = short_digest(base.get("digest")) if origin_of(base) in (PULLED, LOCAL) else None
+    record = _record(base)
+    tag = origin_tag(record)
+    digest = short_digest(record.digest) if origin_of(record) in (PULLED, LOCAL) else None
     return f"{tag} {digest}" if tag and digest else tag

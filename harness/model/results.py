@@ -7,6 +7,7 @@ Map (every type is a frozen pydantic model; ``Results`` alone reads and writes f
     │   ├── host: HostFacts     engine: EngineFacts     matrix: MatrixIdentity
     ├── bases: [BaseRecord]     one per matrix base: how it was had, its facts
     │   ├── libc: Libc
+    │   ├── capabilities: Capabilities   (probes/capabilities.py: shell, pip, user, ...)
     │   └── interpreter_speed: InterpreterSpeed   (probes/pybench.py)
     │       └── startup / workloads: {name: Measurement}   build: BuildFlags
     ├── depsets: [DepsetRecord] the matrix's dependency sets, as written
@@ -164,7 +165,7 @@ class WheelTags(Record):
 class EnvProbe(ProbeOutput):
     """probes/env.py: the OS, libc, Python and wheel tags seen inside the container."""
 
-    os_release: dict[str, str] | None = None
+    os_release: dict[str, Text] | None = None  # a key the file lacks is null (sid: VERSION_ID)
     libc: Libc | None = None
     python: EnvPython | None = None
     pip: dict[str, Text] | str | None = None  # older env probes: the version alone
@@ -615,6 +616,67 @@ class RunInfo(Record):
     load: dict[str, Any] | None = None  # run/load.py: how busy the host and engine were
 
 
+class PythonPath(Record):
+    path: Text = None
+    target: Text = None  # the path with its symlinks resolved
+
+
+class PipFacts(Record):
+    """probes/env.py ``pip_version``: pip's version, or why it cannot say."""
+
+    version: Text = None
+    error: Text = None
+
+
+class Ensurepip(Record):
+    available: bool | None = None  # importable and its pip wheel present
+    pip_version: Text = None
+    error: Text = None
+
+
+class UserFacts(Record):
+    name: Text = None
+    uid: Count = None
+    gid: Count = None
+
+
+class TimeZones(Record):
+    count: Count = None  # the zones zoneinfo finds (0: no tz data)
+    system_dir: bool | None = None  # /usr/share/zoneinfo exists
+    error: Text = None
+
+
+class Capabilities(ProbeOutput):
+    """probes/capabilities.py on a base: what the image can do, with or without a shell
+    (analysis/capabilities.py words it). ``pgo``/``lto`` false means "not recorded in the
+    build flags" (Debian applies both outside configure)."""
+
+    shell: bool | None = None  # /bin/sh is there
+    shells: list[str] | None = None
+    package_manager: Text = None  # the first of apt-get, apk, dnf, microdnf found
+    package_managers: list[str] | None = None
+    executable: Text = None
+    python_version: Text = None
+    pythons: list[PythonPath] | None = None
+    pip: PipFacts | None = None
+    ensurepip: Ensurepip | None = None
+    user: UserFacts | None = None
+    libc: Libc | None = None
+    abiflags: Text = None
+    gil_disabled: bool | None = None
+    free_threaded: bool | None = None
+    config_args: Text = None
+    pgo: bool | None = None
+    lto: bool | None = None
+    pgo_lto_basis: Text = None
+    release_level: Text = None
+    release_serial: Count = None
+    modules: dict[str, bool | str] | None = None  # optional stdlib module: True or the error
+    missing: list[str] | None = None  # the optional stdlib modules that do not import
+    time_zones: TimeZones | None = None
+    openssl: Text = None  # ssl.OPENSSL_VERSION
+
+
 class BaseRecord(Record):
     """One base of the matrix (engine/bases.py): how it was had and what it is."""
 
@@ -644,6 +706,7 @@ class BaseRecord(Record):
     build_log_path: Text = None
     tools: dict[str, Any] | None = None
     env: EnvProbe | None = None
+    capabilities: Capabilities | None = None
     interpreter_speed: InterpreterSpeed | None = None
 
 
@@ -667,11 +730,14 @@ class Scan(Record):
     scanned: bool
     scanner: Text = None
     scanner_version: Text = None
+    scanner_sha256: Text = None  # the binary that ran (or would have run)
+    scanner_path: Text = None
     db_built: Text = None
     by_severity: dict[str, int] | None = None
     fixable: Count = None
     total: Count = None
-    reason: Text = None
+    reason: Text = None  # not scanned: why
+    command: Text = None  # not scanned: the command that gives the counts
 
 
 class SbomEntry(Record):
@@ -744,7 +810,12 @@ def _check_top(data: Any, source: str) -> None:
     check_version(source, data.get("schema_version"))
 
 
-def as_results(results: Results | Mapping[str, Any], source: str = "results") -> Results:
+# What a reader accepts while its callers move over to the typed object: the dicts of
+# ``load_results`` too (``as_results`` validates them once).
+AnyResults = Results | Mapping[str, Any]
+
+
+def as_results(results: AnyResults, source: str = "results") -> Results:
     """A reader's argument as the typed object (readers converted to types accept both
     while callers move over)."""
     if isinstance(results, Results):

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 SUPPORT_FILE = Path(__file__).resolve().parent.parent / "data" / "support.toml"
 STALE_AFTER = timedelta(days=365)
@@ -133,48 +135,82 @@ class SupportTable:
     os: dict[tuple[str, str], OsLine]
 
 
-def _sources(entry: dict[str, Any], where: str) -> tuple[str, ...]:
-    sources = entry.get("sources")
-    if (
-        not isinstance(sources, list)
-        or not sources
-        or not all(isinstance(s, str) and s for s in sources)
-    ):
+# -- the TOML document, validated once (a misspelled key or a wrong type is named) ------------
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    status: str
+    sources: list[str] = []
+
+
+class _PythonEntry(_Entry):
+    pep: int | None = None
+    first_prerelease: str | None = None
+    first_release: str | None = None
+    bugfix_end: str | None = None
+    security_end: str | None = None
+
+
+class _OsEntry(_Entry):
+    codename: str | None = None
+    released: str | None = None
+    security_end: str | None = None
+    lts_end: str | None = None
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    as_of: str | None = None
+    python: dict[str, _PythonEntry] = {}
+    os: dict[str, dict[str, _OsEntry]] = {}
+
+
+def _sources(entry: _Entry, where: str) -> tuple[str, ...]:
+    if not entry.sources or not all(entry.sources):
         raise ValueError(f"{SUPPORT_FILE.name}: {where}: no sources")
-    return tuple(sources)
+    return tuple(entry.sources)
 
 
-def parse_table(data: dict[str, Any]) -> SupportTable:
+def parse_table(data: Mapping[str, object]) -> SupportTable:
     """The table from the TOML document; ValueError names the entry that is wrong."""
-    as_of = When.parse(data.get("as_of"), "as_of")
+    try:
+        document = _Document.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{SUPPORT_FILE.name}: {where}: {first['msg']}") from None
+    as_of = When.parse(document.as_of, "as_of")
     if as_of is None:
         raise ValueError(f"{SUPPORT_FILE.name}: as_of is missing")
     python = {}
-    for minor, entry in (data.get("python") or {}).items():
+    for minor, entry in document.python.items():
         where = f"python.{minor}"
         python[minor] = PythonLine(
             minor=minor,
-            status=str(entry["status"]),
-            pep=entry.get("pep"),
-            first_prerelease=When.parse(entry.get("first_prerelease"), where),
-            first_release=When.parse(entry.get("first_release"), where),
-            bugfix_end=When.parse(entry.get("bugfix_end"), where),
-            security_end=When.parse(entry.get("security_end"), where),
+            status=entry.status,
+            pep=entry.pep,
+            first_prerelease=When.parse(entry.first_prerelease, where),
+            first_release=When.parse(entry.first_release, where),
+            bugfix_end=When.parse(entry.bugfix_end, where),
+            security_end=When.parse(entry.security_end, where),
             sources=_sources(entry, where),
         )
     releases = {}
-    for os_id, entries in (data.get("os") or {}).items():
-        for release, entry in entries.items():
+    for os_id, entries in document.os.items():
+        for release, os_entry in entries.items():
             where = f"os.{os_id}.{release}"
             releases[os_id, release] = OsLine(
                 os_id=os_id,
                 release=release,
-                codename=entry.get("codename"),
-                status=str(entry["status"]),
-                released=When.parse(entry.get("released"), where),
-                security_end=When.parse(entry.get("security_end"), where),
-                lts_end=When.parse(entry.get("lts_end"), where),
-                sources=_sources(entry, where),
+                codename=os_entry.codename,
+                status=os_entry.status,
+                released=When.parse(os_entry.released, where),
+                security_end=When.parse(os_entry.security_end, where),
+                lts_end=When.parse(os_entry.lts_end, where),
+                sources=_sources(os_entry, where),
             )
     return SupportTable(as_of.day, python, releases)
 

@@ -44,6 +44,7 @@ from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix, registry_login
 from harness.model.plan import Plan, parse_shard, plan_from_record
 from harness.model.project_files import requirement_urls
+from harness.model.results import Results
 from harness.model.status import FAILING
 from harness.run import results, schedule
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -326,12 +327,11 @@ def _read_plan(path: Path, matrix: Matrix, keyword: str | None) -> Plan:
     return plan
 
 
-def _last_failed(
-    runs: list[tuple[Cell, int]], previous: dict[str, Any] | None
-) -> list[tuple[Cell, int]]:
+def _last_failed(runs: list[tuple[Cell, int]], previous: Results | None) -> list[tuple[Cell, int]]:
     """--lf: the cells that failed in the previous run of this matrix; all when none did
     (or there is no previous run), as pytest's --lf does."""
-    failed = {c.get("id") for c in (previous or {}).get("cells", []) if c.get("status") in FAILING}
+    cells = previous.cells if previous is not None else []
+    failed = {c.id for c in cells if c.status in FAILING}
     chosen = [(cell, repeat) for cell, repeat in runs if cell.id in failed]
     return chosen or runs
 

@@ -33,6 +33,19 @@ def _clock() -> str:
     return time.strftime("%H:%M:%S")
 
 
+DOING_CHARS = 100  # a build step can be a 3,000-character RUN line: its start says enough
+
+
+def doing_text(text: str) -> str:
+    """What a running thing is doing, on one short line (whitespace folded, cut at a word
+    with an ellipsis past DOING_CHARS)."""
+    text = " ".join(text.split())
+    if len(text) <= DOING_CHARS:
+        return text
+    cut = text[:DOING_CHARS].rsplit(" ", 1)[0]
+    return f"{cut} …"
+
+
 def elapsed_text(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
@@ -88,7 +101,7 @@ class Board:
         items = []
         for activity in self.source.running():
             doing = activity.doing.removeprefix(f"{activity.label}: ")  # named once
-            doing = doing or ("resolving" if activity.kind == "base" else "starting")
+            doing = doing_text(doing) or ("resolving" if activity.kind == "base" else "starting")
             if activity.doing_since:
                 doing += f" (for {elapsed_text(now - activity.doing_since)})"
             items.append((activity.label, doing, now - activity.started))

@@ -12,43 +12,39 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from harness.model.ids import parse_cell_id
 from harness.model.matrix import Cell, DepsetSpec, Matrix
+from harness.model.results import MatrixIdentity, Results, RunInfo
 from harness.store.files import RESULTS_JSON
 
 T = TypeVar("T")
 
 
-def previous_results(
-    history_dir: Path, matrix: Matrix, run_id: str, warm: bool
-) -> dict[str, Any] | None:
+def previous_results(history_dir: Path, matrix: Matrix, run_id: str, warm: bool) -> Results | None:
     """The results of the latest run of this matrix before ``run_id`` in the history at
     ``history_dir`` (warm runs are timed against warm runs; a first warm run still knows
     which cells are long from a cold one), or None."""
     from harness.store import history
-    from harness.store.rundir import load_results
+    from harness.store.rundir import read_results
 
-    this_run: dict[str, Any] = {
-        "id": run_id,
-        "matrix": {"path": str(matrix.path), "sha256": matrix.sha256},
-        "warm": warm,
-    }
-    previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
+    identity = MatrixIdentity(path=str(matrix.path), sha256=matrix.sha256)
+    this_run = RunInfo(id=run_id, matrix=identity, warm=warm)
+    previous_dir = history.previous_run_dir(history_dir, this_run)
     if previous_dir is None:
-        this_run["warm"] = not warm
-        previous_dir = history.previous_run_dir(history_dir, {"run": this_run})
-    return load_results(previous_dir / RESULTS_JSON) if previous_dir else None
+        this_run = RunInfo(id=run_id, matrix=identity, warm=not warm)
+        previous_dir = history.previous_run_dir(history_dir, this_run)
+    return read_results(previous_dir / RESULTS_JSON) if previous_dir else None
 
 
-def previous_durations(previous: dict[str, Any] | None) -> dict[str, float]:
-    if not previous:
+def previous_durations(previous: Results | None) -> dict[str, float]:
+    if previous is None:
         return {}
     seconds: dict[str, list[float]] = {}
-    for cell in previous.get("cells", []):
-        if isinstance(cell.get("seconds"), int | float):
-            seconds.setdefault(cell["id"], []).append(float(cell["seconds"]))
+    for cell in previous.cells:
+        if cell.seconds is not None:
+            seconds.setdefault(cell.id, []).append(cell.seconds)
     return {cell_id: statistics.median(values) for cell_id, values in seconds.items()}
 
 

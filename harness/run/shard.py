@@ -55,7 +55,7 @@ def make_plan(matrix: Matrix, keyword: str | None, count: int, reports_dir: Path
         matrix_sha256=matrix.sha256,
         keyword=keyword or None,
         count=count,
-        previous_run=str(previous["run"]["id"]) if previous else None,
+        previous_run=str(previous.run.id) if previous else None,
         runs=tuple(
             PlannedRun(cell_id, repeat, seconds, shard + 1)
             for (cell_id, repeat, seconds), shard in zip(estimates, shards, strict=True)

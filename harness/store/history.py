@@ -46,7 +46,14 @@ from typing import Any
 
 from harness.model import status as statuses
 from harness.model.errors import ResultsError
-from harness.model.records import check_schema
+from harness.model.results import (
+    AnyResults,
+    CellRecord,
+    MatrixIdentity,
+    Results,
+    RunInfo,
+    as_results,
+)
 from harness.store.files import HISTORY_DIR, RESULTS_JSON
 from harness.store.rundir import disk_full, make_dirs
 
@@ -163,71 +170,69 @@ def _timestamp(value: Any) -> str | None:
         return None
 
 
-def _install_seconds(cell: Mapping[str, Any]) -> float | None:
-    values = [
-        float(s["seconds"])
-        for s in cell.get("steps") or []
-        if s.get("kind") == "install" and _number(s.get("seconds")) is not None
-    ]
-    return sum(values) if values else None
+def _install_seconds(cell: CellRecord) -> float | None:
+    values = [s.seconds for s in cell.steps if s.kind == "install" and s.seconds is not None]
+    return float(sum(values)) if values else None
 
 
-def _entry(results: Mapping[str, Any], run_dir: Path | None, recorded_at: str) -> _Entry:
-    run = results.get("run") or {}
-    run_id = str(run.get("id"))
-    matrix = run.get("matrix") or {}
+def _entry(results: Results, run_dir: Path | None, recorded_at: str) -> _Entry:
+    run = results.run
+    run_id = str(run.id)
+    matrix = run.matrix or MatrixIdentity()
     run_row = (
         run_id,
-        _timestamp(run.get("started_at")),
-        _text(matrix.get("sha256")),
-        _text(matrix.get("path")),
-        _text(run.get("harness_version")),
-        _text((run.get("host") or {}).get("hostname")),
-        _text((run.get("engine") or {}).get("version")),
-        _integer(run.get("jobs")),
-        int(bool(run.get("warm"))),
+        _timestamp(run.started_at),
+        _text(matrix.sha256),
+        _text(matrix.path),
+        _text(run.harness_version),
+        _text(run.host.hostname if run.host else None),
+        _text(run.engine.version if run.engine else None),
+        _integer(run.jobs),
+        int(bool(run.warm)),
         str(run_dir) if run_dir else None,
         recorded_at,
         "results",
     )
-    bases = {b.get("name"): b for b in results.get("bases") or []}
+    bases = {b.name: b for b in results.bases}
     cells, steps = [], []
-    for position, cell in enumerate(results.get("cells") or []):
-        base = bases.get(cell.get("base")) or {}
+    for position, cell in enumerate(results.cells):
+        base = bases.get(cell.base)
         cells.append(
             (
                 run_id,
                 position,
-                _text(cell.get("id")),
-                _text(cell.get("base")),
-                _text(cell.get("depset")),
-                _integer(cell.get("repeat")) or 0,
-                _text(cell.get("status")),
-                _text((cell.get("expected_failure") or {}).get("reason")),
-                _number(cell.get("seconds")),
+                _text(cell.id),
+                _text(cell.base),
+                _text(cell.depset),
+                cell.repeat,
+                _text(cell.status),
+                _text(cell.expected_failure.reason if cell.expected_failure else None),
+                _number(cell.seconds),
                 _install_seconds(cell),
-                _integer(cell.get("size_added_bytes")),
-                sum(1 for d in cell.get("distributions") or [] if not d.get("wheel")),
-                _text(base.get("reference")),
-                _text(base.get("image_id")),
-                _text(base.get("digest")),
-                int(bool(base.get("standin"))) if base else None,
+                _integer(cell.size_added_bytes),
+                sum(1 for d in cell.distributions if not d.wheel),
+                _text(base.reference) if base else None,
+                _text(base.image_id) if base else None,
+                _text(base.digest) if base else None,
+                int(bool(base.standin)) if base else None,
             )
         )
-        probes = cell.get("probes") or {}
-        for number, step in enumerate(cell.get("steps") or []):
-            name = str(step.get("name"))
-            probe = probes.get(name.removeprefix("probe:")) if name.startswith("probe:") else None
+        for number, step in enumerate(cell.steps):
+            probe = (
+                cell.probes.get(step.name.removeprefix("probe:"))
+                if step.name.startswith("probe:")
+                else None
+            )
             steps.append(
                 (
                     run_id,
                     position,
                     number,
-                    name,
-                    _text(step.get("kind")),
-                    _text(step.get("status")),
-                    _number(step.get("seconds")),
-                    _number((probe or {}).get("seconds")),
+                    step.name,
+                    _text(step.kind),
+                    _text(step.status),
+                    _number(step.seconds),
+                    _number(probe.seconds if probe else None),
                 )
             )
     return _Entry(run_row, cells, steps)
@@ -370,47 +375,94 @@ def _migrate_parquet(connection: sqlite3.Connection, history_dir: Path) -> None:
             path.replace(history_dir / MIGRATED / path.name)
 
 
-def _entry_from_parquet(rows: Sequence[Mapping[str, Any]]) -> _Entry | None:
+@dataclass(frozen=True)
+class _ParquetRow:
+    """One row of a first-format file, read once: the columns of ``HistoryRow`` (the
+    view keeps the first format's shape), any type the writer gave them; a column an
+    older file lacks is None."""
+
+    row: Any = None
+    run_id: Any = None
+    run_started_at: Any = None
+    matrix_sha256: Any = None
+    matrix_path: Any = None
+    harness_version: Any = None
+    hostname: Any = None
+    engine_version: Any = None
+    jobs: Any = None
+    warm: Any = None
+    run_dir: Any = None
+    cell_id: Any = None
+    base: Any = None
+    depset: Any = None
+    repeat: Any = None
+    cell_status: Any = None
+    expected_failure: Any = None
+    step: Any = None
+    step_kind: Any = None
+    status: Any = None
+    seconds: Any = None
+    probe_seconds: Any = None
+    size_added_bytes: Any = None
+    sdists: Any = None
+    install_seconds: Any = None
+    base_reference: Any = None
+    base_image_id: Any = None
+    base_digest: Any = None
+    base_standin: Any = None
+
+    @classmethod
+    def read(cls, raw: Mapping[str, object]) -> _ParquetRow:
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
+
+def _entry_from_parquet(raw_rows: Sequence[Mapping[str, object]]) -> _Entry | None:
     """A first-format file's rows (a "cell" row followed by its "step" rows) as an entry;
     columns an older file lacks are null."""
-    if not rows:
+    if not raw_rows:
         return None
+    rows = [_ParquetRow.read(raw) for raw in raw_rows]
     first = rows[0]
-    run_id = str(first.get("run_id"))
+    run_id = str(first.run_id)
     run = (
         run_id,
-        _timestamp(first.get("run_started_at")),
-        *(_text(first.get(k)) for k in ("matrix_sha256", "matrix_path", "harness_version")),
-        _text(first.get("hostname")),
-        _text(first.get("engine_version")),
-        _integer(first.get("jobs")),
-        int(bool(first.get("warm"))),
-        next((str(r["run_dir"]) for r in rows if r.get("run_dir")), None),
+        _timestamp(first.run_started_at),
+        _text(first.matrix_sha256),
+        _text(first.matrix_path),
+        _text(first.harness_version),
+        _text(first.hostname),
+        _text(first.engine_version),
+        _integer(first.jobs),
+        int(bool(first.warm)),
+        next((str(r.run_dir) for r in rows if r.run_dir), None),
         datetime.now(UTC).isoformat(),
         "parquet",
     )
     cells: list[tuple[Any, ...]] = []
     steps: list[tuple[Any, ...]] = []
     for row in rows:
-        if row.get("row") == "cell":
+        if row.row == "cell":
             cells.append(
                 (
                     run_id,
                     len(cells),
-                    *(_text(row.get(k)) for k in ("cell_id", "base", "depset")),
-                    _integer(row.get("repeat")) or 0,
-                    _text(row.get("cell_status") or row.get("status")),
-                    _text(row.get("expected_failure")),
-                    _number(row.get("seconds")),
-                    _number(row.get("install_seconds")),
-                    _integer(row.get("size_added_bytes")),
-                    _integer(row.get("sdists")),
-                    *(_text(row.get(k)) for k in ("base_reference", "base_image_id")),
-                    _text(row.get("base_digest")),
-                    _flag(row.get("base_standin")),
+                    _text(row.cell_id),
+                    _text(row.base),
+                    _text(row.depset),
+                    _integer(row.repeat) or 0,
+                    _text(row.cell_status or row.status),
+                    _text(row.expected_failure),
+                    _number(row.seconds),
+                    _number(row.install_seconds),
+                    _integer(row.size_added_bytes),
+                    _integer(row.sdists),
+                    _text(row.base_reference),
+                    _text(row.base_image_id),
+                    _text(row.base_digest),
+                    _flag(row.base_standin),
                 )
             )
-        elif row.get("row") == "step" and cells:  # a step belongs to the cell row before it
+        elif row.row == "step" and cells:  # a step belongs to the cell row before it
             cell_position = len(cells) - 1
             number = sum(1 for s in steps if s[1] == cell_position)
             steps.append(
@@ -418,11 +470,11 @@ def _entry_from_parquet(rows: Sequence[Mapping[str, Any]]) -> _Entry | None:
                     run_id,
                     cell_position,
                     number,
-                    _text(row.get("step")),
-                    _text(row.get("step_kind")),
-                    _text(row.get("status")),
-                    _number(row.get("seconds")),
-                    _number(row.get("probe_seconds")),
+                    _text(row.step),
+                    _text(row.step_kind),
+                    _text(row.status),
+                    _number(row.seconds),
+                    _number(row.probe_seconds),
                 )
             )
     return _Entry(run, cells, steps)
@@ -460,10 +512,10 @@ def history_location(run_dir: Path, configured: Path | None = None) -> Path:
     return run_dir.resolve() / HISTORY_DIR
 
 
-def recorded_history_dir(results: Mapping[str, Any], run_dir: Path) -> Path:
+def recorded_history_dir(results: AnyResults, run_dir: Path) -> Path:
     """The history a run was recorded in (results.json says), for re-rendering it."""
-    recorded = (results.get("run") or {}).get("history_dir")
-    if isinstance(recorded, str) and recorded:
+    recorded = as_results(results).run.history_dir
+    if recorded:
         return Path(recorded)
     return run_dir.resolve().parent / HISTORY_DIR  # files written before history_dir existed
 
@@ -471,18 +523,18 @@ def recorded_history_dir(results: Mapping[str, Any], run_dir: Path) -> Path:
 # -- writing and reading ---------------------------------------------------------------------
 
 
-def record_run(results: Mapping[str, Any], history_dir: Path, run_dir: Path | None = None) -> Path:
+def record_run(results: AnyResults, history_dir: Path, run_dir: Path | None = None) -> Path:
     """Record one run's final state in the history and return the database's path.
 
     A run has one entry: recording it again (a resumed run, a re-published one) replaces
     the entry in one transaction, so the history always holds the run as its results.json
     does, and runs recording at the same time wait for each other's transaction.
     """
-    check_schema(results)
-    run_id = str((results.get("run") or {}).get("id"))
+    typed = as_results(results)  # a schema this code does not read is refused here
+    run_id = str(typed.run.id)
     if not _RUN_ID.match(run_id):
         raise ResultsError(f"run id {run_id!r} cannot be recorded in the history")
-    entry = _entry(results, run_dir, datetime.now(UTC).isoformat())
+    entry = _entry(typed, run_dir, datetime.now(UTC).isoformat())
     with _database(history_dir, create=True) as connection:
         assert connection is not None  # created above
         with _transaction(connection):
@@ -581,13 +633,14 @@ class PastRun:
     cells: Mapping[str, PastCell]
 
 
-def earlier_runs(history_dir: Path, results: Mapping[str, Any], limit: int = 8) -> list[PastRun]:
+def earlier_runs(history_dir: Path, results: AnyResults | RunInfo, limit: int = 8) -> list[PastRun]:
     """Up to ``limit`` earlier runs of the same matrix (the same file, so last night's run
     is found after a pin was bumped, or the same content), oldest first. Earlier means a
-    smaller run id (ids sort by time); warm runs are compared only with warm runs."""
-    run = results.get("run") or {}
-    matrix = run.get("matrix") or {}
-    path, sha = _text(matrix.get("path")), _text(matrix.get("sha256"))
+    smaller run id (ids sort by time); warm runs are compared only with warm runs.
+    ``results`` is the run's results, or only its identity (a run not yet written)."""
+    run = results if isinstance(results, RunInfo) else as_results(results).run
+    matrix = run.matrix or MatrixIdentity()
+    path, sha = _text(matrix.path), _text(matrix.sha256)
     if path is None and sha is None:
         return []
     runs_query = """
@@ -601,7 +654,7 @@ def earlier_runs(history_dir: Path, results: Mapping[str, Any], limit: int = 8) 
         SELECT cell_id, status, install_seconds FROM cells
         WHERE run_id = ? AND cell_id IS NOT NULL ORDER BY cell_id, position
     """
-    arguments = (path, path, sha, sha, str(run.get("id")), int(bool(run.get("warm"))), limit)
+    arguments = (path, path, sha, sha, str(run.id), int(bool(run.warm)), limit)
     past = []
     with _database(history_dir, create=False) as connection:
         if connection is None:
@@ -625,7 +678,7 @@ def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def previous_run_dir(history_dir: Path, results: Mapping[str, Any]) -> Path | None:
+def previous_run_dir(history_dir: Path, results: AnyResults | RunInfo) -> Path | None:
     """The directory of the most recent earlier run of the same matrix, as the history
     knows it, when its results.json is still there (the diff needs the whole record)."""
     runs = earlier_runs(history_dir, results, limit=1)

@@ -207,12 +207,14 @@ def spacy_run(image: str, uv: UvBinary, tmp_path_factory: pytest.TempPathFactory
         [
             f"python3.11 -m venv {VENV}",
             f"{quoted} > /out/uv.stdout 2> /out/uv.stderr",
-            f"{VENV}/bin/python -m pip list --format json > /out/pip-list.json",
-            f'python3.11 -c "{facts}" > /out/dist-info.json',
+            f"{VENV}/bin/python -m pip list --disable-pip-version-check --format json"
+            " > /out/pip-list.json",
+            f'{VENV}/bin/python -c "{facts}" > /out/dist-info.json',
         ]
     )
     docker = ["docker", "run", "--rm", "-v", f"{uv.path}:{argv[0]}:ro", "-v", f"{out}:/out"]
-    # harness's own package, read-only: dist_info_facts runs inside with the stdlib only.
+    # harness's own package, read-only: dist_info_facts runs inside, with the venv's python
+    # (harness.run.uv reads wheel tags with packaging, which spaCy's install brings).
     docker += ["-v", f"{HOST_CA}:{CA_MOUNT}:ro", "-v", f"{MODULE.parents[2]}:/harness/src:ro"]
     docker += [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     done = subprocess.run(

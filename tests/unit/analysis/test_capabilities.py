@@ -11,9 +11,10 @@ from harness.analysis.capabilities import (
     capability_values,
     name_differences,
 )
+from harness.model.results import BaseRecord, Capabilities
 
 
-def caps(**changes: Any) -> dict[str, Any]:
+def caps(**changes: Any) -> Capabilities:
     """The capabilities probe's output for Debian's python3.11 in a slim image."""
     base: dict[str, Any] = {
         "status": "passed",
@@ -36,7 +37,7 @@ def caps(**changes: Any) -> dict[str, Any]:
         "openssl": "OpenSSL 3.0.20 7 Apr 2026",
     }
     base.update(changes)
-    return base
+    return Capabilities.from_dict(base)
 
 
 DISTROLESS = caps(
@@ -84,7 +85,7 @@ def test_summary_names_what_is_missing_and_unusual() -> None:
 
 def test_a_failed_or_absent_probe_is_unknown_not_a_fact() -> None:
     assert capability_summary(None) == "capabilities unknown: not probed"
-    failed = {"status": "failed", "error": "exec: python3: not found"}
+    failed = Capabilities(status="failed", error="exec: python3: not found")
     assert capability_summary(failed) == "capabilities unknown: exec: python3: not found"
     assert capability_differences(failed, caps()) == ()
 
@@ -103,3 +104,15 @@ def test_every_fact_can_be_compared() -> None:
     facts = [d.fact for d in capability_differences(DISTROLESS, caps())]
     assert facts == ["python", "shell", "package manager", "pip", "user", "build"]
     assert set(SPEED_FACTS) <= set(capability_values(caps()))
+
+
+def test_a_base_record_reads_the_probe_s_output_typed() -> None:
+    record = BaseRecord.from_dict({"name": "py311-slim", "capabilities": caps().to_dict()})
+    assert isinstance(record.capabilities, Capabilities)
+    assert record.capabilities.user and record.capabilities.user.uid == 0
+    assert capability_summary(record.capabilities) == capability_summary(caps())
+    assert capability_summary(BaseRecord(name="x").capabilities) == (
+        "capabilities unknown: not probed"
+    )
+    # No PGO/LTO fact recorded at all is unknown, not "not recorded".
+    assert capability_values(caps(pgo=None, lto=None))["build"] == "unknown"

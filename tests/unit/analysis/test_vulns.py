@@ -548,3 +548,48 @@ def test_compromised_scanner_releases_are_flagged_beside_their_counts(
     assert source_text(counts).endswith(f"; {warning}") and warning in scan_text(counts)
     clean = VulnCounts("trivy", "0.58.0", "2026-11-29", low=23)
     assert scan_delta(clean, counts) == f"no difference can be given: {warning}"
+
+
+def test_recorded_scans_are_read_from_the_typed_results_too() -> None:
+    from harness.analysis.vulns import base_scan, cell_scan, recorded_scan
+    from harness.model.results import Results, RunInfo, Scan
+
+    counts_ = VulnCounts("trivy", "0.58.0", "2026-11-29", low=23, fixable=1)
+    typed = counts_.to_scan()
+    assert (
+        isinstance(typed, Scan)
+        and typed.total == 23
+        and typed.by_severity
+        == {
+            s: (23 if s == "low" else 0)
+            for s in ("critical", "high", "medium", "low", "negligible", "unknown")
+        }
+    )
+    assert recorded_scan(typed) == counts_
+    assert recorded_scan(Scan(scanned=True, scanner="trivy", by_severity={"low": 2}, total=9)) == (
+        NotScanned("not scanned: the recorded scan cannot be read")
+    )
+    assert recorded_scan({"scanned": "yes"}) == NotScanned(
+        "not scanned: the recorded scan cannot be read"
+    )
+    data = sboms(("base", "slim", 0, counts(low=23)), ("cell", "slim×ffmpeg", 1, counts()))
+    results = Results.from_json_data({"schema_version": 1, "run": {"id": "r"}, **data}, "r")
+    assert base_scan(results, "slim") == base_scan(data, "slim") == counts_
+    assert isinstance(cell_scan(results, "slim×ffmpeg", 1), VulnCounts)
+    assert cell_scan(results, "slim×ffmpeg", 0) == cell_scan(data, "slim×ffmpeg", 0)
+    listed_nothing = Results(schema_version=1, run=RunInfo())
+    assert base_scan(listed_nothing, "slim").reason.endswith("not listed in results.json")  # type: ignore[union-attr]
+
+
+def test_a_report_of_another_shape_is_not_a_zero_count() -> None:
+    from harness.analysis.vulns import ScanFailed
+
+    with pytest.raises(ScanFailed, match=r"trivy's report is not in the shape .*Results"):
+        parse_trivy({"SchemaVersion": 2, "Results": {"Target": "not a list"}})
+    with pytest.raises(ScanFailed, match=r"grype's report is not in the shape .*matches\.0"):
+        parse_grype({"matches": ["CVE-2024-0001"]})
+    # Absent lists are no findings; a number where text is expected is read as text.
+    assert parse_trivy({"SchemaVersion": 2, "Results": None}).total == 0
+    numbered = {"matches": [grype_match("CVE-1", "bash", "High", "fixed", "5.2")]}
+    numbered["matches"][0]["artifact"]["version"] = 5
+    assert parse_grype(numbered).by_severity()["high"] == 1

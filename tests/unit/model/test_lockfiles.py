@@ -242,3 +242,15 @@ dependencies = [{ name = "a", marker = "implementation_name == 'cpython'" }]
 wheels = [{ url = "https://x/b.whl", hash = "sha256:2" }]
 """
     assert sorted(pins(export_lockfile(write(tmp_path, "uv.lock", text)).lines)) == ["a", "b"]
+
+
+def test_a_uv_lock_of_another_shape_names_the_field(tmp_path: Path) -> None:
+    text = '[[package]]\nname = "app"\nversion = "1"\nsource = { editable = "." }\n'
+    text += 'dependencies = "requests"\n'  # a string where a list of tables belongs
+    with pytest.raises(ConfigurationError) as caught:
+        export_lockfile(write(tmp_path, "uv.lock", text))
+    assert "package.0.dependencies" in caught.value.what
+    # A version written as a number is read as its text.
+    numbered = write(tmp_path, "pylock.toml", 'lock-version = "1.0"\n[[packages]]\nname = "a"\n'
+                     'version = 2\nwheels = [{ hashes = { sha256 = "abc" } }]\n')  # fmt: skip
+    assert export_lockfile(numbered).lines == ("a==2 --hash=sha256:abc",)

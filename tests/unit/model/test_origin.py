@@ -28,3 +28,23 @@ def test_a_dockerfile_base_is_never_an_official_image_even_in_old_results() -> N
     assert "official" not in origin_text(old)
     unknown = {"kind": "image", "reference": "python:3.11-slim", "status": "available"}
     assert origin_text(unknown) == "image (origin not recorded by this run)"
+
+
+def test_the_typed_base_record_reads_the_same() -> None:
+    from harness.model.results import BaseRecord
+
+    for base in (
+        {"origin": "pulled", "reference": "python:3.11-slim", "digest": DIGEST},
+        {"origin": "local", "reference": "python:3.11-slim", "digest": DIGEST},
+        {"standin": "stand-in for python:3.11-slim: Debian 12"},
+        {"kind": "debootstrap", "reference": "bookworm"},
+        {"status": "unavailable", "reason": "no such image"},
+    ):
+        record = BaseRecord.from_dict({"name": "b", **base})
+        assert origin_text(record) == origin_text(base)
+        assert origin_brief(record) == origin_brief(base)
+        assert origin_of(record) == origin_of(base)
+    assert origin_brief(BaseRecord(name="b", origin="local", digest=DIGEST)) == (
+        "local image sha256:4c1d4c1d4c1d…"
+    )
+    assert origin_text(BaseRecord(name="b")) == "not available"

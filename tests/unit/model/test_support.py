@@ -155,3 +155,15 @@ def test_a_malformed_table_names_the_entry() -> None:
            "first_release": "Oct 2031", "sources": ["https://peps.python.org/"]}}}  # fmt: skip
     with pytest.raises(ValueError, match="not YYYY-MM-DD or YYYY-MM"):
         parse_table(bad)
+
+
+def test_a_misspelled_key_or_a_wrong_type_in_the_table_is_named() -> None:
+    entry = {"status": "planned", "sources": ["https://peps.python.org/"]}
+    bad = {"as_of": "2026-12-04", "python": {"3.20": {**entry, "security_ned": "2031-10"}}}
+    with pytest.raises(ValueError, match=r"python\.3\.20\.security_ned: Extra inputs"):
+        parse_table(bad)
+    bad = {"as_of": "2026-12-04", "os": {"debian": {"14": {**entry, "codename": 14}}}}
+    with pytest.raises(ValueError, match=r"os\.debian\.14\.codename"):
+        parse_table(bad)
+    good = {"as_of": "2026-12-04", "os": {"debian": {"14": {**entry, "codename": "forky"}}}}
+    assert parse_table(good).os["debian", "14"].codename == "forky"

@@ -9,6 +9,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from harness.model.results import Capabilities
 from tests.unit.probes.test_probes import PROBES, assert_contract, run_script
 
 
@@ -31,6 +32,10 @@ def test_capabilities_probe_reports_every_fact() -> None:
     assert result["openssl"].startswith("OpenSSL")
     assert set(result["ensurepip"]) == {"available", "pip_version", "error"}
     assert proc.stdout.count("\n") == 1
+    # The probe's real output is what results.json types it as (a new fact is declared).
+    typed = Capabilities.from_dict(result)
+    assert set(result) <= set(Capabilities.model_fields), set(result) - set(typed.model_fields)
+    assert typed.user is not None and typed.user.uid == os.getuid()
 
 
 def test_capabilities_probe_needs_no_shell_and_no_path(tmp_path: Path) -> None:

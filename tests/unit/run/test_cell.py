@@ -141,15 +141,26 @@ def test_keyword_selection_matches_cell_ids() -> None:
 
 
 def test_longest_cells_come_first_and_unknown_cells_borrow_their_depsets_time() -> None:
+    from harness.model.results import Results
     from harness.run.schedule import estimate, longest_first, previous_durations
 
     items = ["a", "b", "c", "d", "e"]
     assert longest_first(items, [10.0, 50.0, 40.0, 30.0, 20.0]) == ["b", "c", "d", "e", "a"]
     assert longest_first(items, [1.0, 2.0, 2.0, 1.0, 0.0]) == ["b", "c", "a", "d", "e"]
-    previous = {
-        "cells": [{"id": "x", "seconds": 3}, {"id": "x", "seconds": 5}, {"id": "x", "seconds": 100}]
-    }
+    previous = Results.from_json_data(
+        {
+            "schema_version": 1,
+            "run": {},
+            "cells": [
+                {"id": "x", "base": "b", "depset": "d", "status": "passed", "seconds": s}
+                for s in (3, 5, 100)
+            ]
+            + [{"id": "y", "base": "b", "depset": "d", "status": "error"}],  # no time: left out
+        },
+        "previous",
+    )
     assert previous_durations(previous) == {"x": 5}
+    assert previous_durations(None) == {}
     cell = Cell("b", "d", Timeouts(60, 60), 1, None, None)
     assert estimate(cell, DepsetSpec(pip=["x"]), {"b×d": 7.0}) == 7.0
     # A base new to the matrix: its cell takes the depset's median on the other bases.

@@ -244,12 +244,14 @@ def test_sigterm_while_bases_resolve_leaves_a_resumable_folder(
 
 def test_lf_runs_only_what_failed_last_time(matrix: Path) -> None:
     from harness.model.matrix import load_matrix
+    from harness.model.results import CellRecord, Results, RunInfo
 
     cells = load_matrix(matrix).cells
     runs = [(c, 0) for c in cells]
-    previous = {"cells": [{"id": cells[1].id, "status": "failed"}]}
+    failed = CellRecord(id=cells[1].id, base=cells[1].base, depset=cells[1].depset, status="failed")
+    previous = Results(schema_version=1, run=RunInfo(), cells=[failed])
     assert steps._last_failed(runs, previous) == [(cells[1], 0)]
-    assert steps._last_failed(runs, {"cells": []}) == runs
+    assert steps._last_failed(runs, Results(schema_version=1, run=RunInfo())) == runs
     assert steps._last_failed(runs, None) == runs
 
 

@@ -108,3 +108,14 @@ def test_the_board_and_the_lines_read_the_same_counts_from_a_real_executor() -> 
     worker.join(5)
     assert lines[-1] == "3/3 done, 0 running, 0 waiting"
     assert all("running" in title for title in seen_titles)
+
+
+def test_a_long_build_step_is_shown_cut_at_a_word_on_one_line() -> None:
+    from harness.run.progress import DOING_CHARS, doing_text
+
+    step = "building: Step 25/50 : RUN build_zlib() {\n" + "    make -j2 libz.a && " * 200
+    shown = doing_text(step)
+    assert "\n" not in shown and "  " not in shown
+    assert len(shown) <= DOING_CHARS + 2 and shown.endswith(" …")
+    assert shown.startswith("building: Step 25/50 : RUN build_zlib() {")
+    assert doing_text("pip-install") == "pip-install"

@@ -170,3 +170,24 @@ def test_pandas_users_read_the_flat_view(tmp_path: Path) -> None:
         "cell": len(run_a["cells"]),
         "step": sum(len(c["steps"]) for c in run_a["cells"]),
     }
+
+
+def test_the_typed_results_and_their_dicts_record_the_same_entry(tmp_path: Path) -> None:
+    from harness.model.results import Results, RunInfo
+
+    typed = Results.from_json_data(load("run_a"), "run_a.json")
+    record_run(typed, tmp_path / "typed")
+    record_run(load("run_a"), tmp_path / "dicts")
+    rows = load_history(tmp_path / "typed")
+    assert rows == load_history(tmp_path / "dicts") and len(rows) > 100
+    # install_seconds is the sum of the cell's install steps, sdists its non-wheels.
+    cell = typed.cells[0]
+    found = next(r for r in rows if r.row == "cell" and r.cell_id == cell.id)
+    install = [s.seconds for s in cell.steps if s.kind == "install" and s.seconds is not None]
+    assert found.install_seconds == pytest.approx(sum(install))
+    assert found.sdists == sum(1 for d in cell.distributions if not d.wheel)
+    # Only the run's identity is needed to find earlier runs (a run not yet written).
+    later = typed.run.model_copy(update={"id": "99999999-999999-zzzzzz"})
+    assert isinstance(later, RunInfo)
+    assert [r.run_id for r in earlier_runs(tmp_path / "typed", later)] == [typed.run.id]
+    assert earlier_runs(tmp_path / "typed", typed) == []
