@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,10 +78,13 @@ PYBENCH_BUDGET_S = 45.0
 
 @dataclass
 class RegistryState:
-    """One registry host: once a pull finds it down, its other bases are not tried."""
+    """One registry host: once a pull finds it down, its other bases are not tried. Bases
+    resolve on several workers at once, so a host's pulls take turns (``lock``): the
+    second waits for the first's answer instead of waiting out a dead registry too."""
 
     reachable: bool | None = None
     reason: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 @dataclass
@@ -208,9 +212,10 @@ class Resolver:
             return None, f"{wanted} is not present locally and pull is 'never'"
         host = registry_host(wanted)
         state = self.registries.setdefault(host, RegistryState())
-        if state.reachable is False:
-            return None, f"{wanted} cannot be pulled: {state.reason}"
-        return self._pull(record, wanted, state)
+        with state.lock:
+            if state.reachable is False:
+                return None, f"{wanted} cannot be pulled: {state.reason}"
+            return self._pull(record, wanted, state)
 
     def _pull(
         self, record: dict[str, Any], reference: str, state: RegistryState

@@ -56,7 +56,9 @@ def _junit_messages(run: dict[str, Any]) -> str:
 @pytest.mark.parametrize(
     ("depset", "kind", "distribution", "cause"),
     [
-        ("no-compiler", "no-compiler", "netifaces 0.11.0", "x86_64-linux-gnu-gcc' failed"),
+        # the compiler is named: "command 'x86_64-linux-gnu-gcc' failed" (pip 23's
+        # setuptools) or "No such file or directory: 'x86_64-linux-gnu-gcc'" (pip 24's)
+        ("no-compiler", "no-compiler", "netifaces 0.11.0", "'x86_64-linux-gnu-gcc'"),
         ("no-pkg-config", "missing-build-dependency", "av 14.4.0", "pkg-config is required"),
     ],
 )

@@ -101,3 +101,49 @@ def test_without_configured_credentials_a_refusal_stays_an_unavailable_base(
     record = resolver.resolve("py311")
     assert record["status"] == "unavailable"
     assert f"credentials rejected or missing for {HOST}" in record["reason"]
+
+
+def test_bases_resolving_at_once_on_one_dead_registry_pull_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor resolves bases on several workers at once: a registry's pulls take
+    turns, so the second base sees the first one's answer ("stalled") instead of waiting
+    out the dead registry again."""
+    import threading
+    import time
+
+    from harness.engine import bases
+    from harness.engine.pull import PullOutcome
+
+    pulls: list[str] = []
+
+    def stalled_pull(_client: Any, reference: str, *_args: Any) -> PullOutcome:
+        pulls.append(reference)
+        time.sleep(0.3)  # both workers are in resolve() by now
+        return PullOutcome(reason=f"{HOST} stalled", registry_down=True, timed_out=True)
+
+    monkeypatch.setattr(bases, "bounded_pull", stalled_pull)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    path = tmp_path / "matrix.yaml"
+    path.write_text(
+        "version: 1\nsettings:\n  pull: always\n  pull_timeout: 5\nbases:\n"
+        f"  one: {{image: '{HOST}/library/python:3.11-slim'}}\n"
+        f"  two: {{image: '{HOST}/library/python:3.13-slim'}}\n"
+        "depsets:\n  bare: {description: nothing}\n",
+        encoding="utf-8",
+    )
+    client = _Client(500, UNAUTHORIZED)
+    resolver = Resolver(client, load_matrix(str(path)), PROBES_DIR, log=lambda _line: None)  # type: ignore[arg-type]
+    records: dict[str, dict[str, Any]] = {}
+    threads = [
+        threading.Thread(target=lambda n=name: records.__setitem__(n, resolver.resolve(n)))
+        for name in ("one", "two")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(pulls) == 1  # one pull reached the registry
+    assert {r["status"] for r in records.values()} == {"unavailable"}
+    assert all(f"{HOST} stalled" in r["reason"] for r in records.values())
+    assert sum("pull_seconds" in r for r in records.values()) == 1
