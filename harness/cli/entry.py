@@ -91,7 +91,11 @@ def _add_run(sub: Any) -> None:
     run.add_argument("matrix", nargs="?", default=DEFAULT_MATRIX)
     run.add_argument("--out", help="output directory (default reports/<run-id>)")
     run.add_argument("--jobs", "-j", type=int, help="cells at once (default: the matrix's jobs)")
-    run.add_argument("-k", dest="keyword", help="pytest -k expression over cell ids")
+    run.add_argument(
+        "-k",
+        dest="keyword",
+        help="a -k expression (pytest's grammar) over cell ids, bases, depsets, installers",
+    )
     run.add_argument("--keep", action="store_true", help="keep the containers for debugging")
     run.add_argument(
         "--resume", metavar="DIR", help="re-run only the cells without a result in DIR"
@@ -113,7 +117,9 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--plan", metavar="FILE", help="the plan of --shard (`harness plan --format json`)"
     )
-    run.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
+    run.add_argument(
+        "pytest_args", nargs="*", help=argparse.SUPPRESS
+    )  # refused with exit 2: harness run is not pytest
     run.set_defaults(func=cmd_run)
 
 

@@ -29,7 +29,11 @@ def add_command(sub: Any) -> None:
         help="predict, per cell, wheel / build from source / no distribution, in seconds",
     )
     preflight.add_argument("matrix", nargs="?", default="matrix.yaml")
-    preflight.add_argument("-k", dest="keyword", help="pytest -k expression over cell ids")
+    preflight.add_argument(
+        "-k",
+        dest="keyword",
+        help="a -k expression (pytest's grammar) over cell ids, bases, depsets, installers",
+    )
     preflight.add_argument(
         "--jobs", "-j", type=int, default=4, help="predictions at once (default 4)"
     )

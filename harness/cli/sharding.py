@@ -25,7 +25,11 @@ def add_commands(sub: Any) -> None:
     plan.add_argument("matrix", nargs="?", default="matrix.yaml")
     plan.add_argument("--shards", type=int, required=True, help="how many shards (N)")
     plan.add_argument("--format", choices=FORMATS, default="json", help="what to print")
-    plan.add_argument("-k", dest="keyword", help="pytest -k expression over cell ids")
+    plan.add_argument(
+        "-k",
+        dest="keyword",
+        help="a -k expression (pytest's grammar) over cell ids, bases, depsets, installers",
+    )
     plan.add_argument(
         "--reports", default="reports", help="where the history is (default: reports)"
     )
