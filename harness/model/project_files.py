@@ -41,7 +41,9 @@ def check_project_files(
     """Every problem with the files one depset names (none: an empty list)."""
     problems: list[ConfigurationError] = []
     for index, value in enumerate(depset.requirements):
-        path = _file(matrix_path, problem, ("requirements", index), value, resolve, problems)
+        path = _existing(
+            "file", matrix_path, problem, ("requirements", index), value, resolve, problems
+        )
         if path is not None:
             try:
                 requirement_tree(path)
@@ -52,7 +54,7 @@ def check_project_files(
     if depset.lockfile is not None:
         _check_lockfile(matrix_path, problem, depset.lockfile, resolve, problems)
     if depset.source is not None:
-        _folder(matrix_path, problem, ("source",), depset.source, resolve, problems)
+        _existing("folder", matrix_path, problem, ("source",), depset.source, resolve, problems)
     if depset.tests is not None and depset.source is None:
         problems.append(
             problem(
@@ -71,7 +73,9 @@ def _check_project(
     resolve: Resolve,
     problems: list[ConfigurationError],
 ) -> None:
-    folder = _folder(matrix_path, problem, ("project", "path"), value, resolve, problems)
+    folder = _existing(
+        "folder", matrix_path, problem, ("project", "path"), value, resolve, problems
+    )
     if folder is not None and not any(
         (folder / name).is_file() for name in ("pyproject.toml", "setup.py")
     ):
@@ -91,7 +95,7 @@ def _check_lockfile(
     resolve: Resolve,
     problems: list[ConfigurationError],
 ) -> None:
-    path = _file(matrix_path, problem, ("lockfile",), value, resolve, problems)
+    path = _existing("file", matrix_path, problem, ("lockfile",), value, resolve, problems)
     if path is None:
         return
     if lockfile_kind(path) is None:
@@ -109,7 +113,8 @@ def _check_lockfile(
         problems.append(problem(("lockfile",), err.what, err.fix or "fix the lock file"))
 
 
-def _file(
+def _existing(
+    kind: str,
     matrix_path: Path,
     problem: Problem,
     key: tuple[Any, ...],
@@ -117,34 +122,16 @@ def _file(
     resolve: Resolve,
     problems: list[ConfigurationError],
 ) -> Path | None:
+    """The resolved path of a file or folder the depset names, or None with its problem."""
     path = _resolved(problem, key, value, resolve, problems)
-    if path is not None and not path.is_file():
+    found = path is not None and (path.is_file() if kind == "file" else path.is_dir())
+    if path is not None and not found:
+        missing = "does not exist" if kind == "file" else "is not a folder"
         problems.append(
             problem(
                 key,
-                f"{value!r} does not exist (relative to {matrix_path.parent})",
-                "give the path of the file, relative to the matrix file",
-            )
-        )
-        return None
-    return path
-
-
-def _folder(
-    matrix_path: Path,
-    problem: Problem,
-    key: tuple[Any, ...],
-    value: str,
-    resolve: Resolve,
-    problems: list[ConfigurationError],
-) -> Path | None:
-    path = _resolved(problem, key, value, resolve, problems)
-    if path is not None and not path.is_dir():
-        problems.append(
-            problem(
-                key,
-                f"{value!r} is not a folder (relative to {matrix_path.parent})",
-                "give the path of the folder, relative to the matrix file",
+                f"{value!r} {missing} (relative to {matrix_path.parent})",
+                f"give the path of the {kind}, relative to the matrix file",
             )
         )
         return None
