@@ -358,7 +358,8 @@ def _base_tasks(matrix: Matrix, names: Iterable[str], preflight: bool) -> tuple[
         with_pip = {
             c.base for c in matrix.cells if c.base in wanted and matrix.spec.depsets[c.depset].pip
         }
-        tasks += [BaseTask(PREFLIGHT_TASK + n, (n,)) for n in matrix.spec.bases if n in with_pip]
+        preflights = [n for n in matrix.spec.bases if n in with_pip]
+        tasks += [BaseTask(PREFLIGHT_TASK + n, (n,), side=True) for n in preflights]
     return tuple(tasks)
 
 
@@ -498,8 +499,8 @@ def prepare_base(context: RunContext, state: RunState, name: str) -> dict[str, A
 
 def preflight_base(context: RunContext, state: RunState, name: str) -> None:
     """The predicted install of each of the base's cells (``settings.preflight``): pip on
-    the host, a task of its own on the executor (one worker, within --jobs) once the base
-    is resolved, beside the cells rather than before them."""
+    the host, a side task of the executor (its own thread, outside the --jobs workers: it
+    runs no container) once the base is resolved, beside the cells rather than before them."""
     from harness.run.forecast import predict_cells
 
     state.executor.doing("predicting installs (pip on the host)")

@@ -27,10 +27,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class BaseTask:
-    """One base to resolve; ``needs``: the bases it is built from (resolved first)."""
+    """One base to resolve; ``needs``: the bases it is built from (resolved first).
+    ``side``: host-only work (a base's preflight: pip on the host, no container) that
+    runs on a thread of its own once its needs resolve, outside the ``--jobs`` workers,
+    so it never holds a worker a ready cell could use."""
 
     name: str
     needs: tuple[str, ...] = ()
+    side: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class Executor:
     clock: Callable[[], float] = time.monotonic
     _lock: threading.Condition = field(default_factory=threading.Condition)
     _bases: list[BaseTask] = field(default_factory=list)  # not started yet
+    _side: list[BaseTask] = field(default_factory=list)  # side tasks not started yet
+    _side_running: int = 0
     _resolved: set[str] = field(default_factory=set)
     _blocked: dict[str, list[CellTask]] = field(default_factory=dict)  # base -> cells
     _ready: list[CellTask] = field(default_factory=list)  # longest first
@@ -147,7 +153,10 @@ class Executor:
         known = {b.name for b in bases}
         with self._lock:
             # A base built FROM one not in this run resolves that one itself.
-            self._bases = [BaseTask(b.name, tuple(n for n in b.needs if n in known)) for b in bases]
+            needs = {b.name: tuple(n for n in b.needs if n in known) for b in bases}
+            self._bases = [BaseTask(b.name, needs[b.name]) for b in bases if not b.side]
+            self._side = [BaseTask(b.name, needs[b.name], side=True) for b in bases if b.side]
+            self._start_side()
             self._planned = len(cells)
             for cell in sorted(cells, key=lambda c: -c.expected_seconds):  # stable
                 self._blocked.setdefault(cell.base, []).append(cell)
@@ -176,13 +185,41 @@ class Executor:
             return Execution(list(self._spans), self.stopping, self._counts())
 
     def _finished(self) -> bool:
-        return not (self._bases or self._ready or self._blocked or self._busy)
+        work = self._bases or self._ready or self._blocked or self._busy
+        return not (work or self._side or self._side_running)
 
     def _release(self, base: str) -> None:
-        """A resolved base: its cells join the ready list, longest first."""
+        """A resolved base: its cells join the ready list, longest first; side tasks that
+        waited for it start."""
         self._resolved.add(base)
         self._ready.extend(self._blocked.pop(base, []))
         self._ready.sort(key=lambda c: -c.expected_seconds)
+        self._start_side()
+
+    def _start_side(self) -> None:
+        """Under the lock: a thread for each side task whose needs are resolved."""
+        for task in [t for t in self._side if set(t.needs) <= self._resolved]:
+            if self.stopping or self._error is not None:
+                return
+            self._side.remove(task)
+            self._side_running += 1
+            threading.Thread(
+                target=self._side_work, args=(task,), name="harness-side", daemon=True
+            ).start()
+
+    def _side_work(self, task: BaseTask) -> None:
+        started, outcome = self.clock(), "error"
+        try:
+            self.resolve_base(task.name)
+            outcome = "done"
+        except BaseException as err:
+            with self._lock:
+                self._error = self._error or err
+        finally:
+            with self._lock:
+                self._spans.append(Span("side", task.name, -1, started, self.clock(), outcome))
+                self._side_running -= 1
+                self._lock.notify_all()
 
     def _next(self) -> BaseTask | CellTask | None:
         """Called under the lock by a free worker: what to do now (None: leave)."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from harness.run.executor import BaseTask, CellTask, Counts, Executor, idle_while_ready
 
 # Times are scaled down (a "minute" is a tenth of a second); the tolerance covers thread
@@ -162,3 +164,35 @@ def test_what_a_worker_is_doing_is_on_its_running_entry() -> None:
     executor.run([], [CellTask("a×b", "b", 1.0)])
     assert seen == ["a×b:pip-install"]
     assert executor.running() == []
+
+
+def test_a_side_task_never_holds_a_worker_a_ready_cell_could_use() -> None:
+    """A base's preflight (pip on the host, no container) runs on its own thread once the
+    base resolves: with one worker, the cell starts at once and the preflight runs beside
+    it; the run ends only when the preflight has."""
+    side_done: list[float] = []
+
+    def resolve(name: str) -> None:
+        if name.startswith("preflight:"):
+            time.sleep(0.3)
+            side_done.append(time.monotonic())
+
+    bases = [BaseTask("b"), BaseTask("preflight:b", ("b",), side=True)]
+    tasks = [CellTask("b×x", "b", 1.0)]
+    execution = Executor(1, resolve, sleeper({"b×x": 0.1})).run(bases, tasks)
+    spans = {s.label: s for s in execution.spans}
+    assert spans["preflight:b"].kind == "side"
+    assert spans["b×x"].started < spans["preflight:b"].ended
+    assert spans["b×x"].started - spans["b"].ended < SLACK
+    assert side_done, "the run returned before its side task ended"
+    assert execution.counts.done == 1
+
+
+def test_a_failing_side_task_stops_the_run_with_its_error() -> None:
+    def resolve(name: str) -> None:
+        if name.startswith("preflight:"):
+            raise RuntimeError("preflight broke")
+
+    bases = [BaseTask("b"), BaseTask("preflight:b", ("b",), side=True)]
+    with pytest.raises(RuntimeError, match="preflight broke"):
+        Executor(1, resolve, sleeper({"b×x": 0.2})).run(bases, [CellTask("b×x", "b", 1.0)])
