@@ -11,12 +11,17 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.tags import parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from harness.model.pipreport import InstallItem, PipReport, PipReportError
+if TYPE_CHECKING:
+    from harness.model.pipreport import InstallItem, PipReport
+
+# The report's types (pydantic) are imported where a report is read: harness.run.uv imports
+# this module's wheel-tag helpers, and reads dist-infos inside a cell's venv with it, where
+# only packaging is installed.
 
 # name-version(-build)?-python-abi-platform.whl
 WHEEL_NAME = re.compile(
@@ -61,6 +66,8 @@ def tag_family(tag: str | None) -> str:
 def distributions(report: PipReport | Mapping[str, object]) -> list[dict[str, Any]]:
     """One row per installed distribution (the cell record's ``distributions``), by name.
     Rows are plain dicts: the cell runner adds ``build_seconds`` and ``failed`` to them."""
+    from harness.model.pipreport import PipReport
+
     if not isinstance(report, PipReport):
         report = PipReport.from_data(dict(report))
     rows = []
@@ -90,6 +97,8 @@ def _source_kind(item: InstallItem) -> str:
 
 def read_report(text: str, source: str = "pip's report") -> PipReport:
     """pip's report from its text; PipReportError names what is wrong with it."""
+    from harness.model.pipreport import PipReport
+
     return PipReport.from_json(text, source)
 
 
@@ -97,6 +106,8 @@ def parse_report(text: str | None) -> dict[str, Any] | None:
     """The report as JSON data, checked against the format (None when there is none, or it
     is not JSON or not shaped as pip documents it): the cell runner's entry point, which
     keeps the report's ``environment`` as written."""
+    from harness.model.pipreport import PipReport, PipReportError
+
     if not text:
         return None
     try:
