@@ -23,6 +23,7 @@ import docker.errors
 import requests
 from docker.models.images import Image
 
+from harness.engine.api import ImageInspect, read
 from harness.engine.build import BuildError, BuildRequest, stream_build
 from harness.engine.debootstrap import (
     DebootstrapRecipe,
@@ -407,11 +408,11 @@ class Resolver:
         return parsed if parsed is not None else {"status": "error", "error": problem}
 
     def _describe(self, record: dict[str, Any]) -> dict[str, Any]:
-        image = self.client.images.get(record["image_id"])
+        image = read(ImageInspect, self.client.images.get(record["image_id"]).attrs)
         facts: dict[str, Any] = {
-            "size_bytes": image.attrs.get("Size"),
-            "created": image.attrs.get("Created"),
-            "user": (image.attrs.get("Config") or {}).get("User") or None,
+            "size_bytes": image.size,
+            "created": image.created,
+            "user": image.config.user or None,
         }
         env = self._cached_probe(record["image_id"], record["python_command"], ENV_PROBE)
         facts["env"] = env
