@@ -21,7 +21,7 @@ from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
 from harness.model.results import SCHEMA_VERSION
 from harness.run.forecast import attach_predictions
-from harness.run.load import load_warnings
+from harness.run.load import LoadSummary, load_warnings
 from harness.store import resultsfile, rundir
 from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
 
@@ -138,7 +138,7 @@ def read_cell_files(
 def merge(
     out_dir: Path,
     ended: bool = True,
-    load: dict[str, Any] | None = None,
+    load: LoadSummary | None = None,
     redact: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Combine prepare.json (run, bases, depsets) with every finished cell file into
@@ -164,7 +164,7 @@ def merge(
     if ended:
         run["ended_at"] = now_iso()
     if load is not None:
-        run["load"] = load
+        run["load"] = load.to_dict()
         warnings += load_warnings(load)
     run["warnings"] = [*(run.get("warnings") or []), *warnings]
     header: dict[str, Any] = {
