@@ -58,9 +58,10 @@ class ExecInspect(Answer):
 
 
 class ContainerListed(Answer):
-    """One row of ``GET /containers/json?size=true``."""
+    """One row of ``GET /containers/json`` (``?size=true`` adds SizeRw)."""
 
     size_rw: int = Field(0, alias="SizeRw")  # omitted when 0
+    labels: dict[str, str] = Field({}, alias="Labels")  # null for a container without any
 
 
 # -- images ----------------------------------------------------------------------------

@@ -715,8 +715,11 @@ def _uv_for(state: RunState, base: dict[str, Any]) -> dict[str, Any] | None:
 
 def _other_containers(client: Any, run_id: str) -> int:
     """Running containers on the engine that are not this run's."""
+    from harness.engine.api import ContainerListed, read
+
     running = client.api.containers(filters={"status": "running"})
-    return sum(1 for c in running if (c.get("Labels") or {}).get(engine.LABEL_RUN) != run_id)
+    labels = (read(ContainerListed, row).labels for row in running)
+    return sum(1 for found in labels if found.get(engine.LABEL_RUN) != run_id)
 
 
 def _remove_containers(context: RunContext, state: RunState) -> None:

@@ -57,3 +57,8 @@ def test_any_error_value_is_a_failure() -> None:
     assert read(BuildChunk, {"error": {"code": 1}}).error == {"code": 1}
     chunk = read(BuildChunk, {"aux": {"ID": "sha256:ff"}, "stream": "Step 1/2\n"})
     assert chunk.aux is not None and chunk.aux.id == "sha256:ff" and chunk.error is None
+
+
+def test_a_listed_container_without_labels_has_none() -> None:
+    assert read(ContainerListed, {"Id": "x", "Labels": None}).labels == {}
+    assert read(ContainerListed, {"Labels": {"harness.run": "r1"}}).labels == {"harness.run": "r1"}
