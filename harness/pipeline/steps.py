@@ -634,9 +634,9 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
     the cell file is written the moment it ends (never for a cell cut short by a stop)."""
     file_name = result_file_name(cell.id, repeat)
     if context.options.resume:
-        earlier = results.read_cell_file(context.out_dir / CELLS_DIR / file_name)
-        if earlier is not None and not earlier.get("engine_lost"):
-            return earlier
+        earlier = results.read_cell_record(context.out_dir / CELLS_DIR / file_name)
+        if earlier is not None and not earlier.engine_lost:
+            return earlier.to_dict()
     base = state.bases[cell.base]
     warm = state.warm.get(cell.id, {})
     job = CellJob(
@@ -743,7 +743,7 @@ def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
     wait_for_background_removals()  # warm cells' containers
     if not context.options.keep:
         _remove_containers(context, state)
-    if state.interrupted is not None and not results.read_cell_files(context.out_dir):
+    if state.interrupted is not None and not results.count_cell_files(context.out_dir):
         return None
     try:
         return results.merge(context.out_dir, load=load, redact=context.redactor.deep)
@@ -788,7 +788,7 @@ def gate(context: RunContext, merged: dict[str, Any], published: Published | Non
 
 def interrupted_message(context: RunContext, state: RunState) -> str:
     """Where the finished cells are, and the command that finishes the run."""
-    kept = len(results.read_cell_files(context.out_dir))
+    kept = results.count_cell_files(context.out_dir)
     command = ["harness", "run", "--resume", str(context.out_dir), str(context.matrix.path)]
     if context.shard is not None:
         command += ["--shard", f"{context.shard[1]}/{context.shard[0].count}"]
