@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +113,7 @@ def render_forecast(forecast: CellForecast) -> str:
     return "\n".join(lines)
 
 
-def _base_summary(base: dict[str, Any]) -> dict[str, Any]:
+def _base_summary(base: Mapping[str, object]) -> dict[str, object]:
     keys = ("name", "status", "reason", "standin", "image", "image_id", "python", "libc")
     return {k: base.get(k) for k in keys}
 

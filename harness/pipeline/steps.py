@@ -65,6 +65,7 @@ from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 
 if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
     from harness.documents.publish import Published
+    from harness.engine.bases import ResolvedBase
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
@@ -145,7 +146,7 @@ class RunState:
     executor: Executor
     board: Board
     run: dict[str, Any]  # the run header of prepare.json and results.json
-    bases: dict[str, dict[str, Any]] = field(default_factory=dict)  # resolved, redacted
+    bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
     installers: dict[str, Any] = field(default_factory=dict)
@@ -468,22 +469,23 @@ def _write_prepared(context: RunContext, state: RunState) -> None:
         results.write_json(context.out_dir / PREPARE_JSON, context.redactor.deep(prepared))
 
 
-def prepare_base(context: RunContext, state: RunState, name: str) -> dict[str, Any]:
+def prepare_base(context: RunContext, state: RunState, name: str) -> ResolvedBase:
     """One base, on a worker: resolved (found, pulled or built), its interpreter timed,
     warmed and given uv; its cells are ready after this."""
-    record: dict[str, Any] = state.resolver.resolve(name)
-    record["interpreter_speed"] = state.resolver.interpreter_speed(name)
-    _keep_build_log(context, name, record)
-    record = dict(context.redactor.deep(record))  # an engine error may quote a registry login
+    resolved: ResolvedBase = state.resolver.resolve(name)
+    resolved["interpreter_speed"] = state.resolver.interpreter_speed(name)
+    _keep_build_log(context, name, resolved)
+    # An engine error may quote a registry login; redaction keeps the record's shape.
+    record: ResolvedBase = context.redactor.deep(resolved)
     cells = context.cells_of(name)
-    available = record.get("status") == "available"
+    available = record["status"] == "available"
     if available and context.options.warm:
         from harness.run import warm
 
         labels = {engine.LABEL_RUN: context.run_id, engine.LABEL_RUNNER: context.runner}
         # In harness's cache: shared by every warm run of the machine, wherever its --out is.
         filled = warm.fill_all(
-            state.client, context.matrix, {name: record}, cells,
+            state.client, context.matrix, {name: dict(record)}, cells,
             cache_root() / "wheelhouse", labels, state.log,
         )  # fmt: skip
         with state.guard:
@@ -523,7 +525,7 @@ def prepare_task(context: RunContext, state: RunState, name: str) -> None:
         prepare_base(context, state, name)
 
 
-def _keep_build_log(context: RunContext, name: str, record: dict[str, Any]) -> None:
+def _keep_build_log(context: RunContext, name: str, record: ResolvedBase) -> None:
     """A failed Dockerfile base's whole build log goes to logs/base-<name>.log; its record
     keeps the summary (prepare.json and results.json stay small)."""
     log = record.pop("build_log", None)
@@ -537,7 +539,7 @@ def _keep_build_log(context: RunContext, name: str, record: dict[str, Any]) -> N
 _UV_FETCH = threading.Lock()  # one fetch at a time: two bases of one machine share it
 
 
-def _fetch_uv(context: RunContext, state: RunState, base: dict[str, Any]) -> None:
+def _fetch_uv(context: RunContext, state: RunState, base: ResolvedBase) -> None:
     """uv once per machine and run, on the host."""
     from harness.run import uv
 
@@ -702,7 +704,7 @@ def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -
     write_cell_sbom(context.out_dir, record)
 
 
-def _uv_for(state: RunState, base: dict[str, Any]) -> dict[str, Any] | None:
+def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
     """The uv binary fetched for this base's machine, or why there is none."""
     by_machine = state.installers.get("uv")
     if by_machine is None:
