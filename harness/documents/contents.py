@@ -72,14 +72,25 @@ class RunView:
         header = run.get("run")
         run_id = header.get("id") if isinstance(header, Mapping) else None
         listed = run.get("bases")
-        bases = [
-            BaseRecord.from_dict(b, "the run's bases")
-            for b in (listed if isinstance(listed, list) else [])
-        ]
-        return cls(str(run_id) if run_id else None, {b.name: b for b in bases})
+        bases = [_base(b) for b in (listed if isinstance(listed, list) else [])]
+        return cls(str(run_id) if run_id else None, {b.name: b for b in bases if b is not None})
 
     def base(self, name: str) -> BaseRecord:
         return self.bases.get(name) or BaseRecord(name=name)
+
+
+def _base(data: object) -> BaseRecord | None:
+    """A base of prepare.json or results.json. An SBOM needs only its name and image: one
+    of a shape this harness does not read (an older run's) still gives those, so a cell's
+    SBOM never stops a run."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return BaseRecord.from_dict(data, "the run's bases")
+    except ResultsError:
+        wanted = ("name", "reference", "image", "image_id")
+        known = {k: data[k] for k in wanted if isinstance(data.get(k), str)}
+        return BaseRecord.model_validate(known) if "name" in known else None
 
 
 def as_cell(cell: AnyCell) -> CellRecord:

@@ -302,3 +302,12 @@ def test_typed_records_and_their_dicts_give_the_same_sbom(
     entry.parent.mkdir()
     entry.write_text('{"path": 7}')
     assert read_cell_sbom_entry(tmp_path, torch) is None
+
+
+def test_a_base_of_an_unread_shape_still_names_its_image() -> None:
+    from harness.documents.contents import RunView
+
+    odd = {"name": "py311", "image": "python:3.11-slim", "size_bytes": "big"}
+    view = RunView.of({"run": {"id": "r1"}, "bases": [odd, "not a base"]})
+    assert view.base("py311").image == "python:3.11-slim"
+    assert view.base("py311").size_bytes is None and list(view.bases) == ["py311"]
