@@ -123,9 +123,7 @@ class CellItem(pytest.Item):
 
     def runtest(self) -> None:
         context, state = self.config.stash[CONTEXT], self.config.stash[STATE]
-        record = CellRecord.from_dict(
-            pipeline.execute_cell(context, state, self.cell, self.repeat), f"cell {self.name}"
-        )
+        record = pipeline.execute_cell(context, state, self.cell, self.repeat)
         status = record.status
         if status in FAILING:
             raise CellFailure(record)

@@ -44,7 +44,7 @@ from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix, registry_login
 from harness.model.plan import Plan, parse_shard, plan_from_record
 from harness.model.project_files import requirement_urls
-from harness.model.results import Results
+from harness.model.results import CellRecord, Results
 from harness.model.status import FAILING
 from harness.run import results, schedule
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -593,8 +593,8 @@ def execute(context: RunContext, state: RunState) -> Execution | None:
         state.board.stop()  # what follows is the run's summary: plain lines
 
 
-def _status(record: dict[str, Any]) -> str:
-    return str(record["status"])
+def _status(record: CellRecord) -> str:
+    return record.status
 
 
 def _interrupt(context: RunContext, state: RunState, signum: int) -> None:
@@ -631,14 +631,14 @@ def _restore_signals(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) -> dict[str, Any]:
+def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) -> CellRecord:
     """One cell run: its record from an earlier attempt (--resume), or a container now;
     the cell file is written the moment it ends (never for a cell cut short by a stop)."""
     file_name = result_file_name(cell.id, repeat)
     if context.options.resume:
         earlier = results.read_cell_record(context.out_dir / CELLS_DIR / file_name)
         if earlier is not None and not earlier.engine_lost:
-            return earlier.to_dict()
+            return earlier
     base = state.bases[cell.base]
     warm = state.warm.get(cell.id, {})
     job = CellJob(
@@ -666,35 +666,35 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
     try:
         # The record is redacted as it is built (the reproducer's env, reasons quoting an
         # engine error, probe output may all carry a secret).
-        record = runner.run().to_dict()
+        record = runner.run()
     except (FatalError, KeyboardInterrupt):
         raise  # a full disk, a lost engine, a stop: the run's business, not the cell's
     except Exception as err:  # a fault in harness itself: this cell is data, the run goes on
         record = _harness_fault(cell, repeat, err)
         runner.full_log.append(traceback.format_exc())
     if executor.stopping:  # its container was removed under it: not a result
-        return {**record, "status": "interrupted"}
+        return record.model_copy(update={"status": "interrupted"})
     log = context.redactor.text("\n".join(runner.full_log))
     write_cell_result(context.out_dir, file_name, record, log)
     cell_finished(context, file_name, record)
     return record
 
 
-def _harness_fault(cell: Cell, repeat: int, err: Exception) -> dict[str, Any]:
+def _harness_fault(cell: Cell, repeat: int, err: Exception) -> CellRecord:
     """The record of a cell that harness itself failed to run: ``error``, with the fault
     named (the traceback goes to the cell's log), so one bug does not stop a whole run."""
-    return {
-        "id": cell.id,
-        "base": cell.base,
-        "depset": cell.depset,
-        "repeat": repeat,
-        "status": "error",
-        "reason": f"harness fault: {type(err).__name__}: {err}"[:400],
-        "ended_at": results.now_iso(),
-    }
+    return CellRecord(
+        id=cell.id,
+        base=cell.base,
+        depset=cell.depset,
+        repeat=repeat,
+        status="error",
+        reason=f"harness fault: {type(err).__name__}: {err}"[:400],
+        ended_at=results.now_iso(),
+    )
 
 
-def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -> None:
+def cell_finished(context: RunContext, file_name: str, record: CellRecord) -> None:
     """Called on the cell's worker once its file is written: per-cell outputs that should
     cost the cell, not the merge, go here: its SBOM (with what writing it took)."""
     del file_name
