@@ -23,6 +23,7 @@ import pytest
 
 from harness.analysis.view import failure_account
 from harness.model.errors import FatalError
+from harness.model.results import CellRecord
 from harness.model.status import FAILING
 from harness.pipeline import steps as pipeline
 
@@ -108,8 +109,8 @@ class MatrixFile(pytest.File):
 
 
 class CellFailure(Exception):
-    def __init__(self, record: dict[str, Any]) -> None:
-        super().__init__(record.get("reason"))
+    def __init__(self, record: CellRecord) -> None:
+        super().__init__(record.reason)
         self.record = record
 
 
@@ -123,13 +124,14 @@ class CellItem(pytest.Item):
     def runtest(self) -> None:
         context, state = self.config.stash[CONTEXT], self.config.stash[STATE]
         record = pipeline.execute_cell(context, state, self.cell, self.repeat)
-        status = record["status"]
+        status = record.status
         if status in FAILING:
             raise CellFailure(record)
         if status in SKIPPING:
-            pytest.skip(f"{status}: {record.get('reason')}")
+            pytest.skip(f"{status}: {record.reason}")
         if status == "expected-failure":
-            pytest.xfail(str((record.get("expected_failure") or {}).get("reason")))
+            expected = record.expected_failure
+            pytest.xfail(str(expected.reason if expected is not None else None))
 
     # Overrides pytest's Node.repr_failure(excinfo, style=None): the signature stays.
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:  # noqa: ARG002
@@ -143,17 +145,17 @@ class CellItem(pytest.Item):
         return self.path, None, f"cell {self.name}"
 
 
-def failure_text(record: dict[str, Any]) -> str:
-    lines = [f"{record['id']}: {record['status']}: {record.get('reason')}"]
-    account = failure_account(record)
+def failure_text(record: CellRecord) -> str:
+    lines = [f"{record.id}: {record.status}: {record.reason}"]
+    account = failure_account(record.to_dict())
     if account is not None:
         lines += [f"    {line}" for line in account.cause]
         lines += [f"  fix: {account.hint}"] if account.hint else []
-    for step in record.get("steps", []):
-        if step["status"] != "passed":
-            lines.append(f"--- step {step['name']} ({step['status']}, {step['seconds']} s)")
-            lines.append(f"$ {step.get('command', '')}")
-            lines += step.get("log_tail", "").splitlines()[-25:]
+    for step in record.steps:
+        if step.status != "passed":
+            lines.append(f"--- step {step.name} ({step.status}, {step.seconds} s)")
+            lines.append(f"$ {step.command or ''}")
+            lines += (step.log_tail or "").splitlines()[-25:]
             break
     return "\n".join(lines)
 

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.sizes import base_record, contents_of, reference_cells
+from pydantic import BaseModel, ConfigDict
+
+from harness.analysis.sizes import reference_cells
 from harness.analysis.vulns import NOT_SCANNED_NO_DB, NotScanned
 from harness.documents.sbom import build_sbom, validate_sbom
-from harness.model.probe_output import ENV_PROBE
+from harness.model.errors import ResultsError
+from harness.model.results import BaseRecord, CellRecord, ContentsProbe, Results, SbomEntry
 from harness.store.files import (
     PREPARE_JSON,
     base_sbom_path,
@@ -32,6 +35,11 @@ from harness.store.files import (
 from harness.store.rundir import write_atomic, write_json
 
 UNKNOWN_OS = "unknown"
+
+# A cell arrives typed, or as the dict of a cell file or of results.json's cells; a run as
+# typed Results, or as the dict of results.json or prepare.json (its "run" and "bases").
+AnyCell = CellRecord | Mapping[str, object]
+AnyRun = Results | Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -48,12 +56,76 @@ class PlannedSbom:
     rule: str | None = None  # base SBOMs: why that cell was chosen
 
 
-def os_identity(cell: Mapping[str, Any]) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class RunView:
+    """What an SBOM names of its run: the run's id and the bases, typed."""
+
+    run_id: str | None
+    bases: dict[str, BaseRecord]
+
+    @classmethod
+    def of(cls, run: AnyRun) -> RunView:
+        """Read once from results.json or prepare.json (only ``run.id`` and ``bases``:
+        the cells of a 10,000-cell run are not validated for this)."""
+        if isinstance(run, Results):
+            return cls(run.run.id, {b.name: b for b in run.bases})
+        header = run.get("run")
+        run_id = header.get("id") if isinstance(header, Mapping) else None
+        listed = run.get("bases")
+        bases = [_base(b) for b in (listed if isinstance(listed, list) else [])]
+        return cls(str(run_id) if run_id else None, {b.name: b for b in bases if b is not None})
+
+    def base(self, name: str) -> BaseRecord:
+        return self.bases.get(name) or BaseRecord(name=name)
+
+
+def _base(data: object) -> BaseRecord | None:
+    """A base of prepare.json or results.json. An SBOM needs only its name and image: one
+    of a shape this harness does not read (an older run's) still gives those, so a cell's
+    SBOM never stops a run."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return BaseRecord.from_dict(data, "the run's bases")
+    except ResultsError:
+        wanted = ("name", "reference", "image", "image_id")
+        known = {k: data[k] for k in wanted if isinstance(data.get(k), str)}
+        return BaseRecord.model_validate(known) if "name" in known else None
+
+
+def as_cell(cell: AnyCell) -> CellRecord:
+    return cell if isinstance(cell, CellRecord) else CellRecord.from_dict(cell, "a cell record")
+
+
+class _CellKey(BaseModel):
+    """A cell's id and repeat alone: publish asks every cell of the run for its SBOM
+    entry, and validating whole cells there (0.7 ms each) would cost a 10,000-cell merge
+    seconds."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+    id: str
+    repeat: int = 0
+
+    @classmethod
+    def of(cls, cell: AnyCell) -> _CellKey:
+        if isinstance(cell, CellRecord):
+            return cls(id=cell.id, repeat=cell.repeat)
+        return cls.model_validate(cell)
+
+
+def contents_of(cell: CellRecord) -> ContentsProbe | None:
+    """The cell's contents probe result when it holds package lists, else None."""
+    contents = cell.probes.contents
+    return contents if contents is not None and contents.os_packages is not None else None
+
+
+def os_identity(cell: AnyCell) -> tuple[str, str | None]:
     """(os-release ID, VERSION_ID) from the cell's env probe; ID "unknown" when absent."""
-    env = (cell.get("probes") or {}).get(ENV_PROBE)
-    release = env.get("os_release") if isinstance(env, dict) else None
-    if not isinstance(release, dict):
+    env = as_cell(cell).probes.env
+    release = env.os_release if env is not None else None
+    if release is None:
         return UNKNOWN_OS, None
+    # os-release is a file of free keys: a dict, read as such
     version = release.get("VERSION_ID")
     return str(release.get("ID") or UNKNOWN_OS), str(version) if version else None
 
@@ -62,76 +134,76 @@ def _properties(values: Mapping[str, object]) -> dict[str, str]:
     return {f"harness:{k}": str(v) for k, v in values.items() if v is not None}
 
 
-def cell_sbom(results: Mapping[str, Any], cell: Mapping[str, Any]) -> PlannedSbom:
-    contents = contents_of(cell) or {}
-    cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
-    base = base_record(results, str(cell.get("base")))
-    os_id, os_version = os_identity(cell)
-    packages = contents.get("os_packages") or []
-    dists = contents.get("distributions") or []
-    run = results.get("run") or {}
+def cell_sbom(results: AnyRun | RunView, cell: AnyCell) -> PlannedSbom:
+    run = results if isinstance(results, RunView) else RunView.of(results)
+    record = as_cell(cell)
+    contents = contents_of(record) or ContentsProbe()
+    base = run.base(record.base)
+    os_id, os_version = os_identity(record)
+    packages = contents.os_packages or []
+    dists = contents.distributions or []
     text = build_sbom(
-        cell_id,
+        record.id,
         None,
         os_id,
         packages,
         dists,
         _properties(
             {
-                "cell": cell_id,
-                "repeat": repeat,
-                "base": cell.get("base"),
-                "depset": cell.get("depset"),
-                "image": base.get("image") or base.get("reference"),
-                "image-id": base.get("image_id"),
-                "run": run.get("id"),
-                "cell-status": cell.get("status"),
+                "cell": record.id,
+                "repeat": record.repeat,
+                "base": record.base,
+                "depset": record.depset,
+                "image": base.image or base.reference,
+                "image-id": base.image_id,
+                "run": run.run_id,
+                "cell-status": record.status,
             }
         ),
         os_version=os_version,
-        package_manager=contents.get("package_manager"),
+        package_manager=contents.package_manager,
     )
-    path = cell_sbom_path(cell_id, repeat)
-    return PlannedSbom(path, "cell", cell_id, text, len(packages) + len(dists), cell_id, repeat)
+    path = cell_sbom_path(record.id, record.repeat)
+    components = len(packages) + len(dists)
+    return PlannedSbom(path, "cell", record.id, text, components, record.id, record.repeat)
 
 
-def base_sbom(
-    results: Mapping[str, Any], base: str, cell: Mapping[str, Any], rule: str
-) -> PlannedSbom:
-    contents = contents_of(cell) or {}
-    record = base_record(results, base)
-    os_id, os_version = os_identity(cell)
-    packages = contents.get("os_packages") or []
-    cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
+def base_sbom(results: AnyRun | RunView, base: str, cell: AnyCell, rule: str) -> PlannedSbom:
+    run = results if isinstance(results, RunView) else RunView.of(results)
+    source = as_cell(cell)
+    contents = contents_of(source) or ContentsProbe()
+    record = run.base(base)
+    os_id, os_version = os_identity(source)
+    packages = contents.os_packages or []
     text = build_sbom(
         base,
-        record.get("image_id"),
+        record.image_id,
         os_id,
         packages,
         None,
         _properties(
             {
                 "base": base,
-                "image": record.get("image") or record.get("reference"),
-                "from-cell": cell_id,
-                "from-cell-repeat": repeat,
+                "image": record.image or record.reference,
+                "from-cell": source.id,
+                "from-cell-repeat": source.repeat,
                 "from-cell-rule": rule,
-                "run": (results.get("run") or {}).get("id"),
+                "run": run.run_id,
             }
         ),
         os_version=os_version,
-        package_manager=contents.get("package_manager"),
+        package_manager=contents.package_manager,
     )
     return PlannedSbom(
-        base_sbom_path(base), "base", base, text, len(packages), cell_id, repeat, rule
+        base_sbom_path(base), "base", base, text, len(packages), source.id, source.repeat, rule
     )
 
 
 def plan_base_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
     """One SBOM per base, from the cell ``reference_cells`` chooses for it."""
+    run = RunView.of(results)
     return [
-        base_sbom(results, base, cell, rule)
-        for base, (cell, rule) in reference_cells(results).items()
+        base_sbom(run, base, cell, rule) for base, (cell, rule) in reference_cells(results).items()
     ]
 
 
@@ -156,21 +228,27 @@ def index_entry(
 
 
 def write_cell_sbom(
-    out_dir: Path, cell: Mapping[str, Any], run: Mapping[str, Any] | None = None
+    out_dir: Path, cell: AnyCell, run: AnyRun | None = None
 ) -> dict[str, Any] | None:
     """Write one cell's SBOM (sbom/<cell>.cdx.json, validated) and its index entry
     (sbom/<cell>.entry.json, with ``seconds``: what building, validating and writing it
     took) the moment the cell ends; return the entry, or None for a cell without a
-    contents result. ``run``: a mapping with the run's ``run`` and ``bases`` (results.json
-    or prepare.json); read from out_dir/prepare.json when not given. The scan, when the
+    contents result. ``run``: the run's ``run`` and ``bases`` (results.json or
+    prepare.json); read from out_dir/prepare.json when not given. The scan, when the
     matrix names a scanner, happens at publish (``vulnerabilities`` says not scanned
     until then)."""
-    if not contents_of(cell):
+    try:
+        record = as_cell(cell)
+    except ResultsError:  # not a record this harness reads: no SBOM, and the run goes on
+        return None
+    if not contents_of(record):
         return None
     started = time.perf_counter()
     if run is None:
         run = json.loads((out_dir / PREPARE_JSON).read_text(encoding="utf-8"))
-    plan = cell_sbom(run, cell)
+        if not isinstance(run, Mapping):
+            run = {}
+    plan = cell_sbom(run, record)
     errors = validate_sbom(plan.text)
     write_atomic(out_dir / plan.path, plan.text)
     entry = index_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_dict())
@@ -179,23 +257,21 @@ def write_cell_sbom(
     return entry
 
 
-def read_cell_sbom_entry(out_dir: Path, cell: Mapping[str, Any]) -> dict[str, Any] | None:
+def read_cell_sbom_entry(out_dir: Path, cell: AnyCell) -> dict[str, Any] | None:
     """The entry ``write_cell_sbom`` wrote for this cell run, when it and its SBOM are
     there and are this cell run's; else None (publish writes it then)."""
-    cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
-    path = out_dir / cell_sbom_entry_path(cell_id, repeat)
+    record = _CellKey.of(cell)
+    path = out_dir / cell_sbom_entry_path(record.id, record.repeat)
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entry = SbomEntry.from_dict(data, str(path))
+    except (OSError, ValueError, RecursionError, ResultsError):  # publish writes it again
         return None
-    if not isinstance(entry, dict) or (entry.get("cell"), entry.get("repeat")) != (
-        cell_id,
-        repeat,
-    ):
+    if (entry.cell, entry.repeat) != (record.id, record.repeat):
         return None
     if (
-        entry.get("path") != cell_sbom_path(cell_id, repeat)
-        or not (out_dir / entry["path"]).is_file()
+        entry.path != cell_sbom_path(record.id, record.repeat)
+        or not (out_dir / entry.path).is_file()
     ):
         return None
-    return entry
+    return dict(data)

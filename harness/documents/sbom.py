@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
@@ -23,6 +22,8 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
+
+from harness.model.results import InstalledDistribution, OsPackage
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 SUPPORTED_SPEC_VERSIONS = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
@@ -68,7 +69,7 @@ class RefAllocator:
 
 
 def os_package_component(
-    package: Mapping[str, Any],
+    package: OsPackage,
     purl_type: str,
     os_id: str,
     os_version: str | None,
@@ -79,7 +80,9 @@ def os_package_component(
     Qualifiers beyond arch are added only when known: ``upstream`` (the source package, which
     Debian's security tracker is keyed by) and ``distro`` (``<os_id>-<os_version>``).
     """
-    name = str(package["name"])
+    # The rows are the contents probe's (model/results.py's TypedDicts: checked plain dicts,
+    # their optional keys read with .get)
+    name = package["name"]
     version = package.get("version")
     qualifiers: dict[str, str] = {}
     if package.get("architecture"):
@@ -112,7 +115,7 @@ def built_from_source_text(value: object) -> str:
     return "unknown" if value is None else ("true" if value else "false")
 
 
-def distribution_component(dist: Mapping[str, Any], refs: RefAllocator) -> Component:
+def distribution_component(dist: InstalledDistribution, refs: RefAllocator) -> Component:
     """One Python distribution: ``pkg:pypi/<normalised name>@VERSION`` with harness properties."""
     name = normalise_name(str(dist["name"]))
     version = dist.get("version")
@@ -142,8 +145,8 @@ def build_sbom(
     subject_name: str,
     subject_version: str | None,
     os_id: str,
-    os_packages: Iterable[Mapping[str, Any]],
-    distributions: Iterable[Mapping[str, Any]] | None,
+    os_packages: Iterable[OsPackage],
+    distributions: Iterable[InstalledDistribution] | None,
     properties: Mapping[str, str],
     *,
     os_version: str | None = None,

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import docker
 import docker.errors
 import requests
 from docker.models.images import Image
 
+from harness.engine.api import ImageInspect, read
 from harness.engine.build import BuildError, BuildRequest, stream_build
 from harness.engine.debootstrap import (
     DebootstrapRecipe,
@@ -87,6 +88,46 @@ class RegistryState:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
+ProbeJSON = dict[str, object]  # a probe's output: the JSON object it printed
+
+
+class ResolvedBase(TypedDict, total=False):
+    """One base as the resolver records it (prepare.json's and results.json's ``bases[]``,
+    typed for readers as model.results.BaseRecord). Built step by step while the base is
+    found, pulled or built, so every key but the first few may still be missing."""
+
+    name: str
+    reference: str | None
+    kind: str | None
+    description: str | None
+    standin: str | None
+    standin_reason: str
+    origin: str | None  # local | pulled | stand-in | dockerfile | debootstrap
+    digest: str | None
+    pulled_reference: str | None
+    pull_seconds: float
+    status: str  # available | unavailable | failed
+    reason: str | None
+    failure_kind: str
+    image: str | None
+    image_id: str | None
+    python_command: str
+    pip_version: str | None  # asked for; what the base ships: env.pip
+    build_seconds: float
+    build_log: str  # a failed Dockerfile build's log: the run moves it to logs/
+    build_log_path: str
+    size_bytes: int | None
+    created: str | None
+    user: str | None
+    env: ProbeJSON | None
+    tools: object
+    os: object
+    libc: object
+    python: object
+    capabilities: ProbeJSON | None
+    interpreter_speed: ProbeJSON | None
+
+
 @dataclass
 class Resolver:
     client: docker.DockerClient
@@ -94,7 +135,7 @@ class Resolver:
     probes_dir: Path
     log: Log = print
     registries: dict[str, RegistryState] = field(default_factory=dict)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, ResolvedBase] = field(default_factory=dict)
     # False: a base that would have to be built is unavailable instead (`harness preflight`
     # answers in seconds and never starts a 27-minute stand-in build on its own).
     build: bool = True
@@ -114,12 +155,12 @@ class Resolver:
             for host, state in self.registries.items()
         }
 
-    def resolve_all(self, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    def resolve_all(self, names: list[str] | None = None) -> dict[str, ResolvedBase]:
         for name in names or list(self.matrix.spec.bases):
             self.resolve(name)
         return self.records
 
-    def resolve(self, name: str) -> dict[str, Any]:
+    def resolve(self, name: str) -> ResolvedBase:
         if name not in self.records:
             spec = self.matrix.spec.bases[name]
             started = time.monotonic()
@@ -130,7 +171,7 @@ class Resolver:
             self.records[name] = record
         return self.records[name]
 
-    def _resolve(self, name: str, spec: BaseSpec) -> dict[str, Any]:
+    def _resolve(self, name: str, spec: BaseSpec) -> ResolvedBase:
         record = _empty_record(name, spec)
         try:
             if spec.image:
@@ -149,9 +190,7 @@ class Resolver:
         except (StandinBuildError, docker.errors.DockerException, BuildFailed) as err:
             return _unavailable(record, f"could not build: {err}")
 
-    def _user_build(
-        self, record: dict[str, Any], name: str, spec: DockerfileSpec
-    ) -> dict[str, Any]:
+    def _user_build(self, record: ResolvedBase, name: str, spec: DockerfileSpec) -> ResolvedBase:
         """The user's own Dockerfile: a failed build is a failure of the run (the user can
         fix it), not a limit of this environment; its log goes to logs/ (run/plugin)."""
         try:
@@ -159,14 +198,16 @@ class Resolver:
         except BuildFailed as err:
             self.log(f"[bases] {name}: FAILED to build: {err} (full log: logs/base-{name}.log)")
             record.update(
-                status="failed",
-                reason=f"base-build-failed: {err}",
-                failure_kind=BASE_BUILD_FAILED,
-                build_log=err.log,
+                {
+                    "status": "failed",
+                    "reason": f"base-build-failed: {err}",
+                    "failure_kind": BASE_BUILD_FAILED,
+                    "build_log": err.log,
+                }
             )
             return record
 
-    def _from_reference(self, record: dict[str, Any], spec: BaseSpec) -> dict[str, Any]:
+    def _from_reference(self, record: ResolvedBase, spec: BaseSpec) -> ResolvedBase:
         assert spec.image is not None
         image, why_not = self._local_or_pulled(record, spec.image)
         if image is not None:
@@ -175,7 +216,7 @@ class Resolver:
             return _unavailable(record, f"{why_not}; no local stand-in is defined for it")
         return self._standin(record, spec, why_not)
 
-    def _standin(self, record: dict[str, Any], spec: BaseSpec, why_not: str) -> dict[str, Any]:
+    def _standin(self, record: ResolvedBase, spec: BaseSpec, why_not: str) -> ResolvedBase:
         standin = spec.standin
         assert standin is not None and spec.image is not None
         record["standin"] = f"stand-in for {spec.image}: {_standin_text(standin)}, built locally"
@@ -191,13 +232,13 @@ class Resolver:
             image = self._build_dockerfile(record["name"], standin.dockerfile, spec.image)
         return self._available(record, image)
 
-    def _available(self, record: dict[str, Any], image: Image) -> dict[str, Any]:
-        record.update(status="available", image=_image_ref(image), image_id=image.id)
+    def _available(self, record: ResolvedBase, image: Image) -> ResolvedBase:
+        record.update({"status": "available", "image": _image_ref(image), "image_id": image.id})
         return record
 
     # -- pulling -------------------------------------------------------------------
 
-    def _local_or_pulled(self, record: dict[str, Any], reference: str) -> tuple[Any, str]:
+    def _local_or_pulled(self, record: ResolvedBase, reference: str) -> tuple[Any, str]:
         settings = self.matrix.settings
         wanted = pulled_reference(reference, settings.registry_mirror)
         if settings.pull != "always":
@@ -206,7 +247,7 @@ class Resolver:
             except docker.errors.ImageNotFound:
                 pass
             else:
-                record.update(origin="local", digest=repo_digest(image, wanted))
+                record.update({"origin": "local", "digest": repo_digest(image, wanted)})
                 return image, ""
         if settings.pull == "never":
             return None, f"{wanted} is not present locally and pull is 'never'"
@@ -217,9 +258,7 @@ class Resolver:
                 return None, f"{wanted} cannot be pulled: {state.reason}"
             return self._pull(record, wanted, state)
 
-    def _pull(
-        self, record: dict[str, Any], reference: str, state: RegistryState
-    ) -> tuple[Any, str]:
+    def _pull(self, record: ResolvedBase, reference: str, state: RegistryState) -> tuple[Any, str]:
         timeout = self.matrix.settings.pull_timeout
         host = registry_host(reference)
         login = self._login(host)
@@ -241,7 +280,7 @@ class Resolver:
         if outcome.image is not None:
             state.reachable = True
             digest = repo_digest(outcome.image, reference)
-            record.update(origin="pulled", digest=digest, pulled_reference=reference)
+            record.update({"origin": "pulled", "digest": digest, "pulled_reference": reference})
             self.log(f"[bases] pulled {reference} ({digest}) in {record['pull_seconds']:g} s")
             return outcome.image, ""
         if outcome.registry_down:
@@ -313,8 +352,8 @@ class Resolver:
             if dependency["status"] != "available":
                 raise DependencyUnavailable(f"base {other!r} (build arg {arg}) is unavailable")
             # FROM takes a reference; the image id stays in the recipe digest below.
-            args[arg] = dependency["image"] or dependency["image_id"]
-            identity[arg] = dependency["image_id"]
+            args[arg] = dependency["image"] or _image_id(dependency)
+            identity[arg] = _image_id(dependency)
         digest = _dockerfile_digest(dockerfile, context, {**args, **identity})
         tag = f"harness-build/{name}:{digest[:16]}"
         try:
@@ -342,7 +381,7 @@ class Resolver:
 
     # -- facts -----------------------------------------------------------------------
 
-    def interpreter_speed(self, name: str) -> dict[str, Any] | None:
+    def interpreter_speed(self, name: str) -> ProbeJSON | None:
         """The pybench probe's output for an available base (None when it is not).
 
         Once per image, cached by image id, interpreter, the probe's code and the CPU
@@ -356,7 +395,7 @@ class Resolver:
         limits = f"cpus={settings.cpus} memory={settings.memory}"
         path = probe_cache_path(
             self.probes_dir,
-            record["image_id"],
+            _image_id(record),
             record["python_command"],
             "pybench.py",
             "interpreter-speed",
@@ -367,7 +406,7 @@ class Resolver:
             return cached
         self.log(f"[bases] {name}: timing the interpreter (pybench, network cut)")
         load_before = os.getloadavg()[0]
-        output = self._pybench(record["image_id"], record["python_command"])
+        output = self._pybench(_image_id(record), record["python_command"])
         # A cached timing is compared with others measured later: say when and how busy.
         output["measured"] = {
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -378,7 +417,7 @@ class Resolver:
             _write_cache(path, output)
         return output
 
-    def _pybench(self, image: str, python: str) -> dict[str, Any]:
+    def _pybench(self, image: str, python: str) -> ProbeJSON:
         settings = self.matrix.settings
         container = self.client.containers.run(
             image,
@@ -406,25 +445,23 @@ class Resolver:
         parsed, problem = parse_probe_output(output)
         return parsed if parsed is not None else {"status": "error", "error": problem}
 
-    def _describe(self, record: dict[str, Any]) -> dict[str, Any]:
-        image = self.client.images.get(record["image_id"])
-        facts: dict[str, Any] = {
-            "size_bytes": image.attrs.get("Size"),
-            "created": image.attrs.get("Created"),
-            "user": (image.attrs.get("Config") or {}).get("User") or None,
+    def _describe(self, record: ResolvedBase) -> ResolvedBase:
+        image_id, python = _image_id(record), record["python_command"]
+        image = read(ImageInspect, self.client.images.get(image_id).attrs)
+        env = self._cached_probe(image_id, python, ENV_PROBE)
+        return {
+            "size_bytes": image.size,
+            "created": image.created,
+            "user": image.config.user or None,
+            "env": env,
+            "tools": _key(env, "tools"),
+            "os": _key(_key(env, "os_release"), "PRETTY_NAME"),
+            "libc": _key(env, "libc"),
+            "python": _key(_key(env, "python"), "version"),
+            "capabilities": self._cached_probe(image_id, python, CAPABILITIES_PROBE),
         }
-        env = self._cached_probe(record["image_id"], record["python_command"], ENV_PROBE)
-        facts["env"] = env
-        facts["tools"] = (env or {}).get("tools")
-        facts["os"] = (env.get("os_release") or {}).get("PRETTY_NAME") if env else None
-        facts["libc"] = env.get("libc") if env else None
-        facts["python"] = (env.get("python") or {}).get("version") if env else None
-        facts["capabilities"] = self._cached_probe(
-            record["image_id"], record["python_command"], CAPABILITIES_PROBE
-        )
-        return facts
 
-    def _cached_probe(self, image: str, python: str, probe: BaseProbe) -> dict[str, Any] | None:
+    def _cached_probe(self, image: str, python: str, probe: BaseProbe) -> ProbeJSON | None:
         """An image id's facts cannot change, so a passed probe is kept for the next run."""
         path = base_probe_cache_path(self.probes_dir, image, python, probe)
         cached = _read_cache(path)
@@ -435,7 +472,7 @@ class Resolver:
             _write_cache(path, output)
         return output
 
-    def _base_probe(self, image: str, python: str, script: str) -> dict[str, Any] | None:
+    def _base_probe(self, image: str, python: str, script: str) -> ProbeJSON | None:
         """Run one probe on the bare image, exec-form (no shell: the image may have none),
         as the image's own user, with the network cut."""
         try:
@@ -501,14 +538,14 @@ def probe_cache_path(
     return harness_cache() / folder / f"{digest.hexdigest()[:24]}.json"
 
 
-def _read_cache(path: Path) -> dict[str, Any] | None:
+def _read_cache(path: Path) -> ProbeJSON | None:
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
 
 
-def _write_cache(path: Path, output: dict[str, Any]) -> None:
+def _write_cache(path: Path, output: ProbeJSON) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -538,7 +575,7 @@ class DependencyUnavailable(Exception):
     """A Dockerfile base built FROM another base that could not be had."""
 
 
-def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
+def _empty_record(name: str, spec: BaseSpec) -> ResolvedBase:
     return {
         "name": name,
         "reference": spec.image or (spec.dockerfile.path if spec.dockerfile else None),
@@ -557,9 +594,21 @@ def _empty_record(name: str, spec: BaseSpec) -> dict[str, Any]:
     }
 
 
-def _unavailable(record: dict[str, Any], reason: str) -> dict[str, Any]:
-    record.update(status="unavailable", reason=reason)
+def _unavailable(record: ResolvedBase, reason: str) -> ResolvedBase:
+    record.update({"status": "unavailable", "reason": reason})
     return record
+
+
+def _image_id(record: ResolvedBase) -> str:
+    """The image of an available base (its callers have checked the status)."""
+    image_id = record["image_id"]
+    assert image_id is not None, f"base {record['name']} has no image"
+    return image_id
+
+
+def _key(value: object, key: str) -> object:
+    """``value[key]`` of a probe's JSON object; None when it is not one or lacks the key."""
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _standin_text(standin: Any) -> str:

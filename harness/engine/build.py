@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
+
+from harness.engine.api import BuildChunk, read
 
 CA_FILE = "harness-ca.crt"
 CA_BUILD_ARG = "HARNESS_CA_CERT"
@@ -122,24 +123,23 @@ def stream_build(
 
 
 def _follow(
-    chunks: Iterator[dict[str, Any]], collected: list[str], log: Callable[[str], None]
+    chunks: Iterator[object], collected: list[str], log: Callable[[str], None]
 ) -> str | None:
     image_id: str | None = None
     failed = False
     try:
         for chunk in chunks:
-            if "stream" in chunk:
-                text = str(chunk["stream"])
-                collected.append(text)
-                for line in text.splitlines():
+            answer = read(BuildChunk, chunk)
+            if answer.stream is not None:
+                collected.append(answer.stream)
+                for line in answer.stream.splitlines():
                     if _STEP.match(clean_line(line)):
                         log(clean_line(line))
-            if "error" in chunk:
+            if answer.error is not None:
                 failed = True
-                collected.append(str(chunk["error"]) + "\n")
-            aux = chunk.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
+                collected.append(str(answer.error) + "\n")
+            if answer.aux is not None and answer.aux.id:
+                image_id = answer.aux.id
     except docker.errors.APIError as err:
         collected.append(f"{err.explanation or err}\n")
         failed = True

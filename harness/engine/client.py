@@ -8,6 +8,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from harness.engine.api import EngineInfo, EngineVersion, read
 from harness.model.errors import EngineUnavailableError
 
 LABEL_RUN = "harness.run"
@@ -29,17 +30,18 @@ def connect(timeout: float = 120) -> docker.DockerClient:
     return client
 
 
-def engine_facts(client: docker.DockerClient) -> dict[str, Any]:
-    info = client.info()
-    version = client.version()
+def engine_facts(client: docker.DockerClient) -> dict[str, str | int | None]:
+    """The run record's ``engine``: what the engine says of itself."""
+    info = read(EngineInfo, client.info())
+    version = read(EngineVersion, client.version())
     return {
-        "version": version.get("Version"),
-        "api_version": version.get("ApiVersion"),
-        "os": info.get("OperatingSystem"),
-        "storage_driver": info.get("Driver"),
-        "cgroup_version": info.get("CgroupVersion"),
-        "cpus": info.get("NCPU"),
-        "memory_bytes": info.get("MemTotal"),
+        "version": version.version,
+        "api_version": version.api_version,
+        "os": info.operating_system,
+        "storage_driver": info.driver,
+        "cgroup_version": info.cgroup_version,
+        "cpus": info.cpus,
+        "memory_bytes": info.memory_bytes,
     }
 
 

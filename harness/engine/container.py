@@ -22,6 +22,8 @@ import docker.errors
 import requests
 from docker.models.containers import Container
 
+from harness.engine.api import ContainerInspect, ContainerListed, ExecInspect, read
+
 # What the SDK raises when the engine itself goes away (restart, socket gone).
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
@@ -257,8 +259,7 @@ class CellContainer:
                 out.add(stdout_chunk)
             if stderr_chunk:
                 err.add(stderr_chunk)
-        code = api.exec_inspect(exec_id).get("ExitCode")
-        return int(code) if code is not None else None
+        return read(ExecInspect, api.exec_inspect(exec_id)).exit_code
 
     def _classify(
         self, exit_code: int | None, stdout: str, stderr: str, seconds: float, timeout: float
@@ -286,7 +287,7 @@ class CellContainer:
             self.container.reload()
         except ENGINE_ERRORS:
             return False
-        return bool(self.container.attrs.get("State", {}).get("Running"))
+        return read(ContainerInspect, self.container.attrs).state.running
 
     def _oom_killed(self) -> bool:
         """Did the kernel's OOM killer act in this container's cgroup?"""
@@ -295,7 +296,7 @@ class CellContainer:
             self.container.reload()
         except ENGINE_ERRORS:
             return False
-        if self.container.attrs.get("State", {}).get("OOMKilled"):
+        if read(ContainerInspect, self.container.attrs).state.oom_killed:
             return True
         counters = self.container.exec_run(
             [
@@ -327,7 +328,7 @@ class CellContainer:
         ``omitempty``), as it is for a fresh container: a listed container without it
         has an empty layer. None only when the container is not listed at all."""
         rows = self.client.api.containers(all=True, size=True, filters={"id": self.id})
-        return int(rows[0].get("SizeRw") or 0) if rows else None
+        return read(ContainerListed, rows[0]).size_rw if rows else None
 
 
 def _remove_quietly(container: Container) -> None:

@@ -51,6 +51,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from harness.engine.api import BuildChunk, ImageInspect, read
+
 # Bump whenever the build steps change what ends up in the image: it is part of the digest, so
 # cached stand-ins built the old way are not reused.
 RECIPE_FORMAT = 1
@@ -301,7 +303,7 @@ def build_debootstrap_image(
             image_id = _import_rootfs(client, rootfs, reference, changes)
     finally:
         _remove_workdir(workdir, log)
-    size_mb = client.images.get(image_id).attrs.get("Size", 0) / 1e6
+    size_mb = (read(ImageInspect, client.images.get(image_id).attrs).size or 0) / 1e6
     pip_text = f", pip {pip_version}" if pip_version else ""
     log(
         f"stand-in {reference}: {image_id[:19]}, python {version}{pip_text}, {size_mb:.0f} MB,"
@@ -932,8 +934,9 @@ def _check_import_response(response: object, reference: str) -> None:
             message = json.loads(line)
         except ValueError:
             continue
-        if isinstance(message, dict) and message.get("error"):
-            raise StandinBuildError(f"docker import of {reference} failed: {message['error']}")
+        error = read(BuildChunk, message).error
+        if error:
+            raise StandinBuildError(f"docker import of {reference} failed: {error}")
 
 
 def _remove_image(client: docker.DockerClient, reference: str) -> None:

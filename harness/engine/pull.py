@@ -25,6 +25,8 @@ import docker
 import docker.auth
 import requests
 
+from harness.engine.api import ErrorMessage, ImageInspect, ProgressDetail, PullProgress, read
+
 DOCKER_HUB = "docker.io"
 _DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io"})
 
@@ -203,28 +205,27 @@ def _read_progress(
         for line in response.iter_lines():
             if cancelled.is_set():
                 return  # leaving the with-block closes the connection
-            item = _json(line)
-            if "error" in item:
-                _failed(outcome, reference, None, str(item["error"]))
+            item = read(PullProgress, _json(line))
+            if item.error is not None:
+                _failed(outcome, reference, None, str(item.error))
                 return
-            status = item.get("status")
-            if not isinstance(status, str):
+            if item.status is None:
                 continue
-            if "id" not in item:
-                outcome.progress.append(status)  # Digest: ..., Status: ...
+            if item.id is None:
+                outcome.progress.append(item.status)  # Digest: ..., Status: ...
             else:
-                _layer_progress(outcome, str(item["id"]), status, item.get("progressDetail"))
+                _layer_progress(outcome, item.id, item.status, item.progress_detail)
     except requests.exceptions.RequestException as err:  # the engine fell silent
         host = registry_host(reference)
         outcome.reason = f"{_unfinished(host, None, outcome)} ({_short(str(err), 160)})"
         outcome.registry_down = True
 
 
-def _layer_progress(outcome: PullOutcome, layer: str, status: str, detail: Any) -> None:
+def _layer_progress(outcome: PullOutcome, layer: str, status: str, detail: ProgressDetail) -> None:
     outcome.layer_status = status
-    if status == "Downloading" and isinstance(detail, dict):
-        current = detail.get("current")
-        if isinstance(current, int) and current > outcome.layer_bytes.get(layer, 0):
+    if status == "Downloading":
+        current = detail.current
+        if current is not None and current > outcome.layer_bytes.get(layer, 0):
             outcome.layer_bytes[layer] = current
             outcome.bytes_at = time.monotonic()
     elif status.startswith("Retrying in"):
@@ -276,17 +277,16 @@ def _api_name(reference: str) -> tuple[str, str]:
 
 def _message(response: requests.Response) -> str:
     try:
-        return str(response.json().get("message") or response.text)
+        return read(ErrorMessage, response.json()).message or response.text
     except ValueError:
         return response.text
 
 
-def _json(line: bytes) -> dict[str, Any]:
+def _json(line: bytes) -> object:
     try:
-        value = json.loads(line)
+        return json.loads(line)
     except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return None
 
 
 def _failed(outcome: PullOutcome, reference: str, status: int | None, message: str) -> None:
@@ -328,8 +328,8 @@ def classify(reference: str, status: int | None, message: str) -> tuple[str, boo
 def repo_digest(image: Any, reference: str) -> str | None:
     """The manifest digest (sha256:...) the image has in the repository it was pulled from."""
     wanted = parse_reference(reference).repository
-    for entry in image.attrs.get("RepoDigests") or []:
-        name, _, digest = str(entry).partition("@")
+    for entry in read(ImageInspect, image.attrs).repo_digests:
+        name, _, digest = entry.partition("@")
         if parse_reference(name).repository == wanted and digest.startswith("sha256:"):
             return digest
     return None

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from harness.model.errors import ConfigurationError
 
 PLAN_FORMAT = 1
@@ -109,32 +111,57 @@ def parse_shard(text: str, where: str = "--shard") -> tuple[int, int]:
     return index, count
 
 
+class _Stored(BaseModel):
+    # ``Plan.record()``'s shape, read back: unknown keys ignored (a later harness may add
+    # some), values converted as json.loads gives them (an id written as a number is text).
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+
+class _StoredMatrix(_Stored):
+    path: str
+    sha256: str
+
+
+class _StoredRun(_Stored):
+    cell: str
+    repeat: int
+    expected_seconds: float
+    shard: int
+
+
+class _StoredPlan(_Stored):
+    plan_format: int | None = None
+    id: str
+    matrix: _StoredMatrix
+    keyword: str | None = None
+    shards: int
+    previous_run: str | None = None
+    runs: tuple[_StoredRun, ...]
+
+
 def plan_from_record(data: Any, source: str) -> Plan:
     """Read a plan written by ``harness plan --format json`` (or a shard's ``run.plan``)."""
-    if not isinstance(data, Mapping) or data.get("plan_format") != PLAN_FORMAT:
+    found = data.get("plan_format") if isinstance(data, Mapping) else None  # first: is it one?
+    if found != PLAN_FORMAT:
         raise ConfigurationError(
             f"{source}: not a harness plan (no plan_format {PLAN_FORMAT})",
             "write the plan with `harness plan MATRIX --shards N --format json > plan.json`",
         )
     try:
-        matrix = data["matrix"]
-        runs = tuple(
-            PlannedRun(
-                str(r["cell"]), int(r["repeat"]), float(r["expected_seconds"]), int(r["shard"])
-            )
-            for r in data["runs"]
-        )
-        return Plan(
-            id=str(data["id"]),
-            matrix_path=str(matrix["path"]),
-            matrix_sha256=str(matrix["sha256"]),
-            keyword=data.get("keyword") or None,
-            count=int(data["shards"]),
-            previous_run=data.get("previous_run"),
-            runs=runs,
-        )
-    except (KeyError, TypeError, ValueError) as err:
+        stored = _StoredPlan.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
         raise ConfigurationError(
-            f"{source}: the plan is incomplete or damaged ({type(err).__name__}: {err})",
+            f"{source}: the plan is incomplete or damaged ({where}: {first['msg']})",
             "write it again with `harness plan MATRIX --shards N --format json`",
         ) from None
+    return Plan(
+        id=stored.id,
+        matrix_path=stored.matrix.path,
+        matrix_sha256=stored.matrix.sha256,
+        keyword=stored.keyword or None,
+        count=stored.shards,
+        previous_run=stored.previous_run,
+        runs=tuple(PlannedRun(r.cell, r.repeat, r.expected_seconds, r.shard) for r in stored.runs),
+    )

@@ -235,6 +235,7 @@ class InstalledDistribution(TypedDict, total=False):
     built_from_source_signal: Text
     direct_url: Text
     dist_info: Text
+    size_bytes: Count
 
 
 class PathTotals(Record):

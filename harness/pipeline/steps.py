@@ -44,7 +44,7 @@ from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix, registry_login
 from harness.model.plan import Plan, parse_shard, plan_from_record
 from harness.model.project_files import requirement_urls
-from harness.model.results import Results
+from harness.model.results import CellRecord, Results
 from harness.model.status import FAILING
 from harness.run import results, schedule
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -65,6 +65,7 @@ from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 
 if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
     from harness.documents.publish import Published
+    from harness.engine.bases import ResolvedBase
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
@@ -145,7 +146,7 @@ class RunState:
     executor: Executor
     board: Board
     run: dict[str, Any]  # the run header of prepare.json and results.json
-    bases: dict[str, dict[str, Any]] = field(default_factory=dict)  # resolved, redacted
+    bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
     installers: dict[str, Any] = field(default_factory=dict)
@@ -469,22 +470,23 @@ def _write_prepared(context: RunContext, state: RunState) -> None:
         results.write_json(context.out_dir / PREPARE_JSON, context.redactor.deep(prepared))
 
 
-def prepare_base(context: RunContext, state: RunState, name: str) -> dict[str, Any]:
+def prepare_base(context: RunContext, state: RunState, name: str) -> ResolvedBase:
     """One base, on a worker: resolved (found, pulled or built), its interpreter timed,
     warmed and given uv; its cells are ready after this."""
-    record: dict[str, Any] = state.resolver.resolve(name)
-    record["interpreter_speed"] = state.resolver.interpreter_speed(name)
-    _keep_build_log(context, name, record)
-    record = dict(context.redactor.deep(record))  # an engine error may quote a registry login
+    resolved: ResolvedBase = state.resolver.resolve(name)
+    resolved["interpreter_speed"] = state.resolver.interpreter_speed(name)
+    _keep_build_log(context, name, resolved)
+    # An engine error may quote a registry login; redaction keeps the record's shape.
+    record: ResolvedBase = context.redactor.deep(resolved)
     cells = context.cells_of(name)
-    available = record.get("status") == "available"
+    available = record["status"] == "available"
     if available and context.options.warm:
         from harness.run import warm
 
         labels = {engine.LABEL_RUN: context.run_id, engine.LABEL_RUNNER: context.runner}
         # In harness's cache: shared by every warm run of the machine, wherever its --out is.
         filled = warm.fill_all(
-            state.client, context.matrix, {name: record}, cells,
+            state.client, context.matrix, {name: dict(record)}, cells,
             cache_root() / "wheelhouse", labels, state.log,
         )  # fmt: skip
         with state.guard:
@@ -524,7 +526,7 @@ def prepare_task(context: RunContext, state: RunState, name: str) -> None:
         prepare_base(context, state, name)
 
 
-def _keep_build_log(context: RunContext, name: str, record: dict[str, Any]) -> None:
+def _keep_build_log(context: RunContext, name: str, record: ResolvedBase) -> None:
     """A failed Dockerfile base's whole build log goes to logs/base-<name>.log; its record
     keeps the summary (prepare.json and results.json stay small)."""
     log = record.pop("build_log", None)
@@ -538,7 +540,7 @@ def _keep_build_log(context: RunContext, name: str, record: dict[str, Any]) -> N
 _UV_FETCH = threading.Lock()  # one fetch at a time: two bases of one machine share it
 
 
-def _fetch_uv(context: RunContext, state: RunState, base: dict[str, Any]) -> None:
+def _fetch_uv(context: RunContext, state: RunState, base: ResolvedBase) -> None:
     """uv once per machine and run, on the host."""
     from harness.run import uv
 
@@ -592,8 +594,8 @@ def execute(context: RunContext, state: RunState) -> Execution | None:
         state.board.stop()  # what follows is the run's summary: plain lines
 
 
-def _status(record: dict[str, Any]) -> str:
-    return str(record["status"])
+def _status(record: CellRecord) -> str:
+    return record.status
 
 
 def _interrupt(context: RunContext, state: RunState, signum: int) -> None:
@@ -630,13 +632,13 @@ def _restore_signals(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) -> dict[str, Any]:
+def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) -> CellRecord:
     """One cell run: its record from an earlier attempt (--resume), or a container now;
     the cell file is written the moment it ends (never for a cell cut short by a stop)."""
     file_name = result_file_name(cell.id, repeat)
     if context.options.resume:
-        earlier = results.read_cell_file(context.out_dir / CELLS_DIR / file_name)
-        if earlier is not None and not earlier.get("engine_lost"):
+        earlier = results.read_cell_record(context.out_dir / CELLS_DIR / file_name)
+        if earlier is not None and not earlier.engine_lost:
             return earlier
     base = state.bases[cell.base]
     warm = state.warm.get(cell.id, {})
@@ -665,35 +667,35 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
     try:
         # The record is redacted as it is built (the reproducer's env, reasons quoting an
         # engine error, probe output may all carry a secret).
-        record = runner.run().to_dict()
+        record = runner.run()
     except (FatalError, KeyboardInterrupt):
         raise  # a full disk, a lost engine, a stop: the run's business, not the cell's
     except Exception as err:  # a fault in harness itself: this cell is data, the run goes on
         record = _harness_fault(cell, repeat, err)
         runner.full_log.append(traceback.format_exc())
     if executor.stopping:  # its container was removed under it: not a result
-        return {**record, "status": "interrupted"}
+        return record.model_copy(update={"status": "interrupted"})
     log = context.redactor.text("\n".join(runner.full_log))
     write_cell_result(context.out_dir, file_name, record, log)
     cell_finished(context, file_name, record)
     return record
 
 
-def _harness_fault(cell: Cell, repeat: int, err: Exception) -> dict[str, Any]:
+def _harness_fault(cell: Cell, repeat: int, err: Exception) -> CellRecord:
     """The record of a cell that harness itself failed to run: ``error``, with the fault
     named (the traceback goes to the cell's log), so one bug does not stop a whole run."""
-    return {
-        "id": cell.id,
-        "base": cell.base,
-        "depset": cell.depset,
-        "repeat": repeat,
-        "status": "error",
-        "reason": f"harness fault: {type(err).__name__}: {err}"[:400],
-        "ended_at": results.now_iso(),
-    }
+    return CellRecord(
+        id=cell.id,
+        base=cell.base,
+        depset=cell.depset,
+        repeat=repeat,
+        status="error",
+        reason=f"harness fault: {type(err).__name__}: {err}"[:400],
+        ended_at=results.now_iso(),
+    )
 
 
-def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -> None:
+def cell_finished(context: RunContext, file_name: str, record: CellRecord) -> None:
     """Called on the cell's worker once its file is written: per-cell outputs that should
     cost the cell, not the merge, go here: its SBOM (with what writing it took)."""
     del file_name
@@ -703,7 +705,7 @@ def cell_finished(context: RunContext, file_name: str, record: dict[str, Any]) -
     write_cell_sbom(context.out_dir, record)
 
 
-def _uv_for(state: RunState, base: dict[str, Any]) -> dict[str, Any] | None:
+def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
     """The uv binary fetched for this base's machine, or why there is none."""
     by_machine = state.installers.get("uv")
     if by_machine is None:
@@ -716,8 +718,11 @@ def _uv_for(state: RunState, base: dict[str, Any]) -> dict[str, Any] | None:
 
 def _other_containers(client: Any, run_id: str) -> int:
     """Running containers on the engine that are not this run's."""
+    from harness.engine.api import ContainerListed, read
+
     running = client.api.containers(filters={"status": "running"})
-    return sum(1 for c in running if (c.get("Labels") or {}).get(engine.LABEL_RUN) != run_id)
+    labels = (read(ContainerListed, row).labels for row in running)
+    return sum(1 for found in labels if found.get(engine.LABEL_RUN) != run_id)
 
 
 def _remove_containers(context: RunContext, state: RunState) -> None:
@@ -741,7 +746,7 @@ def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
     wait_for_background_removals()  # warm cells' containers
     if not context.options.keep:
         _remove_containers(context, state)
-    if state.interrupted is not None and not results.read_cell_files(context.out_dir):
+    if state.interrupted is not None and not results.count_cell_files(context.out_dir):
         return None
     try:
         return results.merge(context.out_dir, load=load, redact=context.redactor.deep)
@@ -786,7 +791,7 @@ def gate(context: RunContext, merged: dict[str, Any], published: Published | Non
 
 def interrupted_message(context: RunContext, state: RunState) -> str:
     """Where the finished cells are, and the command that finishes the run."""
-    kept = len(results.read_cell_files(context.out_dir))
+    kept = results.count_cell_files(context.out_dir)
     command = ["harness", "run", "--resume", str(context.out_dir), str(context.matrix.path)]
     if context.shard is not None:
         command += ["--shard", f"{context.shard[1]}/{context.shard[0].count}"]

@@ -12,7 +12,9 @@ are enough, and one process keeps every count in one place. The policy, in full:
 - ``stop()`` (SIGINT/SIGTERM) starts nothing more; the caller removes the containers.
 
 The live board and the timestamped lines read ``counts()`` and ``running()`` from here,
-under the same lock that moves cells between waiting, running and done.
+under the same lock that moves cells between waiting, running and done. A cell's start and
+end events are queued under that lock and delivered one at a time in that order, outside it:
+two cells ending at once print "4/5 done" then "5/5 done", never the other way round.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +114,8 @@ class Executor:
     _error: BaseException | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _local: threading.local = field(default_factory=threading.local)
+    _events: deque[tuple[str, str, str, Counts]] = field(default_factory=deque)
+    _delivering: threading.Lock = field(default_factory=threading.Lock)
 
     # -- what the console reads ----------------------------------------------------
 
@@ -247,12 +252,12 @@ class Executor:
                 label = task.name if isinstance(task, BaseTask) else task.label
                 self._busy += 1
                 self._running[label] = Activity(kind, label, time.time())
-                counts = self._counts()
+                if isinstance(task, CellTask):
+                    self._events.append(("start", label, "", self._counts()))
             self._local.label = label
             started, outcome = self.clock(), "error"
             try:
-                if isinstance(task, CellTask) and self.on_cell is not None:
-                    self.on_cell("start", label, "", counts)
+                self._deliver()
                 if isinstance(task, BaseTask):
                     self.resolve_base(task.name)
                     outcome = "resolved"
@@ -283,11 +288,25 @@ class Executor:
                     self._release(task.name)
             elif outcome != "error":
                 self._done += 1
-            counts = self._counts()
+                if not self.stopping:
+                    self._events.append(("end", label, outcome, self._counts()))
             self._lock.notify_all()
-        ended = isinstance(task, CellTask) and outcome != "error" and not self.stopping
-        if ended and self.on_cell is not None:
-            self.on_cell("end", label, outcome, counts)
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand the queued events to ``on_cell`` in the order they were queued, one at a
+        time. Whichever worker gets here first delivers every event queued so far, its
+        own and others'; the rest find the queue empty. (Each worker used to call
+        ``on_cell`` with its own counts after leaving the lock, so two cells ending at once
+        could print "5/5 done" before "4/5 done", and the run's last line said 4/5.)"""
+        with self._delivering:
+            while True:
+                with self._lock:
+                    if not self._events:
+                        return
+                    event = self._events.popleft()
+                if self.on_cell is not None:
+                    self.on_cell(*event)
 
 
 def idle_while_ready(spans: Sequence[Span], jobs: int, ready_at: dict[str, float]) -> float:

@@ -29,11 +29,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.model.errors import ConfigurationError
 from harness.model.lockfiles import export_lockfile
@@ -63,39 +64,48 @@ _VALUE_OPTIONS = {
 }
 
 
+@dataclass
+class _IndexArgs:
+    """The index options gathered so far, in IndexOptions' terms."""
+
+    index_url: str | None
+    extra_index_urls: list[str]
+    find_links: list[str]
+    trusted_hosts: list[str] = field(default_factory=list)
+    no_index: bool = False
+
+
 def index_options(settings: Settings, matrix_dir: Path, pip_args: Sequence[str]) -> IndexOptions:
     """The index options a cell's pip install gets: the settings', then the depset's own.
 
     Wheelhouses are resolved like the cell's mounts (relative to the matrix, missing
     folders skipped), so the prediction sees the same files the install will.
     """
-    found: dict[str, Any] = {
-        "index_url": settings.index_url,
-        "extra_index_urls": list(settings.extra_index_urls),
-        "find_links": [
+    found = _IndexArgs(
+        index_url=settings.index_url,
+        extra_index_urls=list(settings.extra_index_urls),
+        find_links=[
             str(path)
             for path in ((matrix_dir / p).resolve() for p in settings.wheelhouses)
             if path.is_dir()
         ],
-        "trusted_hosts": [],
-        "no_index": False,
-    }
+    )
     _add_pip_args(found, list(pip_args), matrix_dir)
     return IndexOptions(
-        index_url=found["index_url"],
-        extra_index_urls=tuple(found["extra_index_urls"]),
-        find_links=tuple(found["find_links"]),
-        trusted_hosts=tuple(found["trusted_hosts"]),
-        no_index=found["no_index"],
+        index_url=found.index_url,
+        extra_index_urls=tuple(found.extra_index_urls),
+        find_links=tuple(found.find_links),
+        trusted_hosts=tuple(found.trusted_hosts),
+        no_index=found.no_index,
     )
 
 
-def _add_pip_args(found: dict[str, Any], args: list[str], matrix_dir: Path) -> None:
+def _add_pip_args(found: _IndexArgs, args: list[str], matrix_dir: Path) -> None:
     position = 0
     while position < len(args):
         option, _, inline = args[position].partition("=")
         if option == "--no-index":
-            found["no_index"] = True
+            found.no_index = True
         elif option in _VALUE_OPTIONS:
             value = inline or (args[position + 1] if position + 1 < len(args) else "")
             position += 0 if inline else 1
@@ -103,22 +113,43 @@ def _add_pip_args(found: dict[str, Any], args: list[str], matrix_dir: Path) -> N
             if key == "find_links" and "://" not in value:
                 value = str((matrix_dir / value).resolve())
             if key == "index_url":
-                found[key] = value
+                found.index_url = value
             else:
-                found[key].append(value)
+                getattr(found, key).append(value)
         position += 1
 
 
-def base_facts(base: Mapping[str, Any]) -> tuple[BaseFacts | None, str | None]:
+class _Lenient(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class _EnvState(_Lenient):
+    status: str | None = None
+    error: str | None = None
+
+
+class _BaseState(_Lenient):
+    """What the preflight reads of a base record (engine/bases.py's dict, prepare.json)."""
+
+    status: str | None = None
+    reason: str | None = None
+    env: dict[str, object] | None = None  # the env probe's output: BaseFacts reads it
+
+
+def base_facts(base: Mapping[str, object]) -> tuple[BaseFacts | None, str | None]:
     """The base's facts from its env probe, or why there are none (the base is not had)."""
-    if base.get("status") != "available":
-        return None, f"base unavailable: {base.get('reason') or 'not resolved'}"
-    env = base.get("env")
-    if not isinstance(env, Mapping) or env.get("status") != "passed":
-        problem = (env or {}).get("error") if isinstance(env, Mapping) else None
+    try:
+        record = _BaseState.model_validate(base)
+        env = _EnvState.model_validate(record.env or {})
+    except ValidationError as err:
+        return None, f"the base's record is not readable ({err.errors()[0]['msg']})"
+    if record.status != "available":
+        return None, f"base unavailable: {record.reason or 'not resolved'}"
+    if record.env is None or env.status != "passed":
+        problem = env.error if record.env is not None else None
         return None, f"the base's env probe gave no facts ({problem or 'not run'})"
     try:
-        return BaseFacts.from_env_probe(env), None
+        return BaseFacts.from_env_probe(record.env), None
     except ValueError as exc:
         return None, f"the base's env probe gave no usable facts ({exc})"
 
@@ -152,7 +183,7 @@ def has_python_requirements(depset: DepsetSpec) -> bool:
 def predict_cells(
     matrix: Matrix,
     cells: Sequence[Cell],
-    bases: Mapping[str, Mapping[str, Any]],
+    bases: Mapping[str, Mapping[str, object]],
     *,
     jobs: int = DEFAULT_JOBS,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -217,23 +248,38 @@ class _Job:
     options: IndexOptions
 
 
+class _StoredForecast(_Lenient):
+    """One entry of prepare.json's ``preflight`` (``CellForecast.to_dict()``)."""
+
+    prediction: dict[str, object] | None = None  # CellPrediction.to_dict(): kept as written
+
+
+class _CellDistributions(_Lenient):
+    id: str = ""
+    distributions: list[dict[str, object]] | None = None
+
+
 def attach_predictions(
-    cells: Sequence[dict[str, Any]], forecasts: Mapping[str, Mapping[str, Any]]
+    cells: Sequence[dict[str, Any]], forecasts: Mapping[str, Mapping[str, object]]
 ) -> None:
     """Put each cell's prediction (``preflight``) and where its install contradicted it
-    (``preflight_mismatches``) into the cell records, in place.
+    (``preflight_mismatches``) into the cell records (plain dicts, as merge writes them),
+    in place.
 
     Mismatches are judged only from the distributions pip really installed: a cell whose
     install did not finish has none to judge, so its list stays empty.
     """
+    if not forecasts:  # no preflight in this run: the cells are not read at all
+        return
     for cell in cells:
-        forecast = forecasts.get(str(cell.get("id")))
-        prediction = (forecast or {}).get("prediction")
-        if not prediction:
+        record = _CellDistributions.model_validate(cell)
+        forecast = forecasts.get(record.id)
+        stored = _StoredForecast.model_validate(forecast) if forecast else _StoredForecast()
+        if not stored.prediction:
             continue
-        predicted = CellPrediction.from_dict(prediction)
-        cell["preflight"] = prediction
-        mismatches = compare_with_install(predicted, cell.get("distributions") or [])
+        predicted = CellPrediction.from_dict(stored.prediction)
+        cell["preflight"] = stored.prediction
+        mismatches = compare_with_install(predicted, record.distributions or [])
         cell["preflight_mismatches"] = [m.to_dict() for m in mismatches]
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import statistics
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import TypeAdapter
 
 from harness.analysis.view import busy_host
 
@@ -39,6 +40,30 @@ def docker_builds_running(proc: Path = PROC) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class LoadSummary:
+    """``run.load``: how busy the host and the engine were while the cells ran."""
+
+    cpus: int = 1
+    samples: int = 0
+    interval_seconds: float = SAMPLE_SECONDS
+    load1_max: float = 0.0
+    load1_median: float | None = None
+    # None when no query answered: a busy engine cannot be ruled out.
+    other_containers_max: int | None = None
+    other_containers_unknown: int = 0
+    docker_builds_max: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> LoadSummary:
+        """The record as results.json keeps it (unknown keys ignored, missing defaulted)."""
+        given = {k: v for k, v in data.items() if v is not None}  # null: not measured
+        return TypeAdapter(cls).validate_python(given)
+
+
 @dataclass
 class LoadMonitor:
     """Samples the 1-minute load average and the engine's other containers until stopped."""
@@ -58,7 +83,7 @@ class LoadMonitor:
         self._thread.start()
         return self
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> LoadSummary:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval + 5)
@@ -77,43 +102,44 @@ class LoadMonitor:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> LoadSummary:
         known = [n for n in self.others if n is not None]
-        return {
-            "cpus": self.cpus,
-            "samples": len(self.load1),
-            "interval_seconds": self.interval,
-            "load1_max": round(max(self.load1, default=0.0), 2),
-            "load1_median": round(statistics.median(self.load1), 2) if self.load1 else None,
-            # None when no query answered: a busy engine cannot be ruled out.
-            "other_containers_max": max(known, default=None),
-            "other_containers_unknown": len(self.others) - len(known),
-            "docker_builds_max": max(self.builds, default=0),
-        }
+        return LoadSummary(
+            cpus=self.cpus,
+            samples=len(self.load1),
+            interval_seconds=self.interval,
+            load1_max=round(max(self.load1, default=0.0), 2),
+            load1_median=round(statistics.median(self.load1), 2) if self.load1 else None,
+            other_containers_max=max(known, default=None),
+            other_containers_unknown=len(self.others) - len(known),
+            docker_builds_max=max(self.builds, default=0),
+        )
 
 
-def load_warnings(load: dict[str, Any]) -> list[str]:
+def load_warnings(load: LoadSummary | Mapping[str, object]) -> list[str]:
     """The run.warnings a busy host or engine earns (none on a quiet one)."""
+    if not isinstance(load, LoadSummary):
+        load = LoadSummary.from_dict(load)
     warnings = []
-    cpus, peak = load.get("cpus") or 1, load.get("load1_max") or 0.0
+    cpus, peak = load.cpus or 1, load.load1_max
     if busy_host(peak, cpus):  # the one rule the comparisons withhold their calls by
         warnings.append(
             f"busy host: the load average reached {peak:.1f} on {cpus} cores during the run "
-            f"(median {load.get('load1_median')}): timings include waiting for CPU"
+            f"(median {load.load1_median}): timings include waiting for CPU"
         )
-    others = load.get("other_containers_max") or 0
+    others = load.other_containers_max or 0
     if others:
         warnings.append(
             f"busy engine: up to {others} container(s) not of this run ran on the engine "
             "during the run: timings are not those of a quiet engine"
         )
-    unknown = load.get("other_containers_unknown") or 0
+    unknown = load.other_containers_unknown
     if unknown:
         warnings.append(
-            f"engine load unknown: {unknown} of {load.get('samples')} queries for other "
+            f"engine load unknown: {unknown} of {load.samples} queries for other "
             "containers failed: a busy engine cannot be ruled out"
         )
-    builds = load.get("docker_builds_max") or 0
+    builds = load.docker_builds_max
     if builds:
         warnings.append(
             f"busy engine: {builds} docker build(s) ran during the run: timings compete "

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
 from packaging.tags import parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+if TYPE_CHECKING:
+    from harness.model.pipreport import InstallItem, PipReport
+
+# The report's types (pydantic) are imported where a report is read: harness.run.uv imports
+# this module's wheel-tag helpers, and reads dist-infos inside a cell's venv with it, where
+# only packaging is installed.
 
 # name-version(-build)?-python-abi-platform.whl
 WHEEL_NAME = re.compile(
@@ -56,41 +63,57 @@ def tag_family(tag: str | None) -> str:
     return f"{family} abi3" if any(t.abi == "abi3" for t in tags) else family
 
 
-def distributions(report: dict[str, Any]) -> list[dict[str, Any]]:
+def distributions(report: PipReport | Mapping[str, object]) -> list[dict[str, Any]]:
+    """One row per installed distribution (the cell record's ``distributions``), by name.
+    Rows are plain dicts: the cell runner adds ``build_seconds`` and ``failed`` to them."""
+    from harness.model.pipreport import PipReport
+
+    if not isinstance(report, PipReport):
+        report = PipReport.from_data(dict(report))
     rows = []
-    for item in report.get("install", []):
-        meta = item.get("metadata", {})
-        url = item.get("download_info", {}).get("url", "")
-        filename = unquote(urlparse(url).path.rsplit("/", 1)[-1])
-        tag = wheel_tag(filename)
+    for item in report.install:
+        tag = wheel_tag(item.download_info.filename)
         rows.append(
             {
-                "name": meta.get("name"),
-                "version": meta.get("version"),
+                "name": item.metadata.name or None,
+                "version": item.metadata.version,
                 "wheel": tag is not None,
                 "tag": tag,
                 "family": tag_family(tag),
-                "requested": bool(item.get("requested")),
-                "source": _source_kind(url, item),
+                "requested": item.requested,
+                "source": _source_kind(item),
             }
         )
     return sorted(rows, key=lambda r: str(r["name"]).lower())
 
 
-def _source_kind(url: str, item: dict[str, Any]) -> str:
-    if "dir_info" in item.get("download_info", {}):
+def _source_kind(item: InstallItem) -> str:
+    if item.download_info.dir_info is not None:
         return "local directory"
-    if url.startswith("file:"):
+    if item.download_info.url.startswith("file:"):
         return "wheelhouse"
     return "index"
 
 
+def read_report(text: str, source: str = "pip's report") -> PipReport:
+    """pip's report from its text; PipReportError names what is wrong with it."""
+    from harness.model.pipreport import PipReport
+
+    return PipReport.from_json(text, source)
+
+
 def parse_report(text: str | None) -> dict[str, Any] | None:
+    """The report as JSON data, checked against the format (None when there is none, or it
+    is not JSON or not shaped as pip documents it): the cell runner's entry point, which
+    keeps the report's ``environment`` as written."""
+    from harness.model.pipreport import PipReport, PipReportError
+
     if not text:
         return None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+        PipReport.from_data(data)
+    except (json.JSONDecodeError, PipReportError):
         return None
     return data if isinstance(data, dict) else None
 

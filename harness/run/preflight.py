@@ -43,7 +43,6 @@ Limits, stated in ``CellPrediction.notes`` when they apply:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -54,10 +53,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlparse
 
 from packaging.utils import canonicalize_name
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from harness.model.pipreport import MarkerEnvironment, PipReport, PipReportError
+from harness.model.results import Distribution
 from harness.run.pipreport import wheel_tag
 
 Kind = Literal["wheel", "sdist", "none"]
@@ -153,34 +154,68 @@ class BaseFacts:
         }
 
     @classmethod
-    def from_env_probe(cls, env: Mapping[str, Any]) -> BaseFacts:
-        """Facts from the ``env`` probe's JSON object (its libc, python, tags and machine)."""
-        python = env.get("python") or {}
-        libc = env.get("libc") or {}
-        family, version = libc.get("family"), libc.get("version")
+    def from_env_probe(cls, env: Mapping[str, object]) -> BaseFacts:
+        """Facts from the ``env`` probe's JSON object (its libc, python, tags and machine);
+        ValueError says what is missing or unusable."""
+        try:
+            probe = _EnvFacts.model_validate(env)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"env probe: {where}: {first['msg']}") from None
+        libc = probe.libc or _EnvLibc()
+        family, version = libc.family, libc.version
         if family not in ("glibc", "musl") or not version:
-            raise ValueError(f"env probe reports no usable libc: {libc!r}")
-        implementation = IMPLEMENTATIONS.get(str(python.get("implementation", "")).lower())
-        if implementation is None or not python.get("version") or not env.get("machine"):
+            raise ValueError(f"env probe reports no usable libc: {libc.model_dump()!r}")
+        python = probe.python or _EnvPython()
+        implementation = IMPLEMENTATIONS.get((python.implementation or "").lower())
+        if implementation is None or not python.version or not probe.machine:
             raise ValueError("env probe lacks python.implementation, python.version or machine")
         return cls(
-            python_version=str(python["version"]),
+            python_version=python.version,
             implementation=implementation,
-            abi=_abi_from_probe(env, implementation),
-            libc_family=str(family),
-            libc_version=str(version),
-            machine=str(env["machine"]),
+            abi=_abi_from_probe(python, probe.tags, implementation),
+            libc_family=family,
+            libc_version=version,
+            machine=probe.machine,
         )
 
 
-def _abi_from_probe(env: Mapping[str, Any], implementation: str) -> str:
+class _ProbePart(BaseModel):
+    # The env probe's output as preflight reads it: lenient (other keys ignored, numbers
+    # read as text), every field optional; BaseFacts says what it lacks.
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+
+class _EnvLibc(_ProbePart):
+    family: str | None = None
+    version: str | None = None
+
+
+class _EnvPython(_ProbePart):
+    version: str | None = None
+    implementation: str | None = None
+    free_threaded: bool | None = None
+
+
+class _EnvTags(_ProbePart):
+    first: tuple[str, ...] | None = None
+
+
+class _EnvFacts(_ProbePart):
+    libc: _EnvLibc | None = None  # null: as good as missing
+    python: _EnvPython | None = None
+    tags: _EnvTags | None = None
+    machine: str | None = None
+
+
+def _abi_from_probe(python: _EnvPython, tags: _EnvTags | None, implementation: str) -> str:
     """The ABI of the first tag pip reported, else one derived from version and build."""
-    first_tags = (env.get("tags") or {}).get("first") or []
-    if first_tags and str(first_tags[0]).count("-") == 2:
-        return str(first_tags[0]).split("-")[1]
-    python = env["python"]
-    major, minor = str(python["version"]).split(".")[:2]
-    threaded = "t" if python.get("free_threaded") else ""
+    first_tags = (tags.first if tags else None) or ()
+    if first_tags and first_tags[0].count("-") == 2:
+        return first_tags[0].split("-")[1]
+    major, minor = str(python.version).split(".")[:2]
+    threaded = "t" if python.free_threaded else ""
     return f"{implementation}{major}{minor}{threaded}"
 
 
@@ -289,18 +324,9 @@ class Prediction:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Prediction:
-        kind = data["kind"]
-        if kind not in ("wheel", "sdist", "none"):
-            raise ValueError(f"unknown kind: {kind!r}")
-        return cls(
-            name=str(data["name"]),
-            version=data.get("version"),
-            kind=kind,
-            wheel_tag=data.get("wheel_tag"),
-            requested=bool(data.get("requested", False)),
-            reason=data.get("reason"),
-        )
+    def from_dict(cls, data: Mapping[str, object]) -> Prediction:
+        """From ``to_dict()``'s form; a ValueError (pydantic's) names a wrong field."""
+        return TypeAdapter(cls).validate_python(dict(data))
 
 
 @dataclass(frozen=True)
@@ -327,48 +353,41 @@ class CellPrediction:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CellPrediction:
-        status = data["status"]
-        if status not in ("wheels", "build", "impossible", "unknown"):
-            raise ValueError(f"unknown status: {status!r}")
-        return cls(
-            status=status,
-            verdict=str(data["verdict"]),
-            distributions=tuple(Prediction.from_dict(d) for d in data["distributions"]),
-            notes=tuple(data.get("notes", ())),
-            seconds=float(data.get("seconds", 0.0)),
-            pip_runs=int(data.get("pip_runs", 0)),
-            pip_version=data.get("pip_version"),
-        )
+    def from_dict(cls, data: Mapping[str, object]) -> CellPrediction:
+        """From ``to_dict()``'s form (preflight.json, prepare.json): unknown keys ignored,
+        missing optional ones defaulted; a ValueError (pydantic's) names a wrong field."""
+        return TypeAdapter(cls).validate_python(dict(data))
 
 
-def parse_report(report: Mapping[str, Any]) -> list[Prediction]:
+def _report(report: PipReport | Mapping[str, object]) -> PipReport:
+    return report if isinstance(report, PipReport) else PipReport.from_data(dict(report))
+
+
+def parse_report(report: PipReport | Mapping[str, object]) -> list[Prediction]:
     """Distributions of a pip ``--report`` (format version 1), sorted by name."""
-    if str(report.get("version")) != "1":
-        raise ValueError(f"unsupported pip report version: {report.get('version')!r}")
+    report = _report(report)
+    if report.version != "1":
+        raise ValueError(f"unsupported pip report version: {report.version!r}")
     predictions = []
-    for item in report.get("install", []):
-        metadata = item.get("metadata", {})
-        url = str(item.get("download_info", {}).get("url", ""))
-        tag = wheel_tag(unquote(urlparse(url).path.rsplit("/", 1)[-1]))
+    for item in report.install:
+        tag = wheel_tag(item.download_info.filename)
         predictions.append(
             Prediction(
-                name=canonical_name(str(metadata.get("name", ""))),
-                version=metadata.get("version"),
+                name=canonical_name(item.metadata.name),
+                version=item.metadata.version,
                 kind="wheel" if tag else "sdist",
                 wheel_tag=tag,
-                requested=bool(item.get("requested")),
+                requested=item.requested,
             )
         )
     return sorted(predictions, key=lambda p: p.name)
 
 
-def declared_dependencies(report: Mapping[str, Any], name: str) -> list[str]:
+def declared_dependencies(report: PipReport | Mapping[str, object], name: str) -> list[str]:
     """``requires_dist`` of ``name`` in a report, without the entries only its extras need."""
-    for item in report.get("install", []):
-        metadata = item.get("metadata", {})
-        if canonical_name(str(metadata.get("name", ""))) == canonical_name(name):
-            requires = metadata.get("requires_dist") or []
+    for item in _report(report).install:
+        if canonical_name(item.metadata.name) == canonical_name(name):
+            requires = item.metadata.requires_dist
             return [req for req in requires if not re.search(r"\bextra\s*==", req)]
     return []
 
@@ -442,11 +461,11 @@ def project_metadata(
         run = run_pip(python, args_for, timeout_s)
     except PipTimeout as exc:
         raise ValueError(str(exc)) from None
-    items = (run.report or {}).get("install") or []
+    items = run.report.install if run.report else ()
     if run.returncode != 0 or not items:
         raise ValueError(last_error(run.stderr))
-    metadata = items[0].get("metadata") or {}
-    return str(metadata.get("name", "")), [str(r) for r in metadata.get("requires_dist") or []]
+    metadata = items[0].metadata
+    return metadata.name, list(metadata.requires_dist)
 
 
 def last_error(stderr: str) -> str:
@@ -465,7 +484,7 @@ class PipRun:
 
     returncode: int
     stderr: str
-    report: dict[str, Any] | None
+    report: PipReport | None
 
 
 class PipTimeout(Exception):
@@ -504,7 +523,8 @@ def run_pip(python: str, args_for: Callable[[str], list[str]], timeout_s: float)
                 )
             except subprocess.TimeoutExpired as exc:
                 raise PipTimeout(f"pip did not finish within {timeout_s:.0f} s") from exc
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        # A report pip could not finish, or of another shape: PipReportError, named.
+        report = PipReport.from_json(report_path.read_text()) if report_path.exists() else None
         return PipRun(proc.returncode, _tail(stderr_path), report)
 
 
@@ -541,12 +561,12 @@ class _Session:
 
         run = run_pip(self.python, args_for, remaining)
         if run.report:
-            self.pip_version = run.report.get("pip_version", self.pip_version)
-            self._note_marker_environment(run.report.get("environment") or {})
+            self.pip_version = run.report.pip_version or self.pip_version
+            self._note_marker_environment(run.report.environment)
         return run
 
-    def _note_marker_environment(self, environment: Mapping[str, Any]) -> None:
-        host = (environment.get("python_version"), environment.get("platform_machine"))
+    def _note_marker_environment(self, environment: MarkerEnvironment) -> None:
+        host = (environment.python_version, environment.platform_machine)
         if host != (self.facts.python_xy, self.facts.machine) and not any(
             n.startswith("environment markers") for n in self.notes
         ):
@@ -743,7 +763,7 @@ def run_preflight(
         if not any(p.kind == "none" for p in session.found.values()):
             _check_newest_top_level(session, requirements, top_level)
         status, verdict = verdict_for(session.found.values())
-    except (_PipFailed, PipTimeout) as exc:
+    except (_PipFailed, PipTimeout, PipReportError) as exc:
         status, verdict = "unknown", f"unknown: {exc}"
     return CellPrediction(
         status=status,
@@ -775,7 +795,7 @@ class Mismatch:
 
 
 def compare_with_install(
-    prediction: CellPrediction, installed: Sequence[Mapping[str, Any]]
+    prediction: CellPrediction, installed: Sequence[Distribution | Mapping[str, object]]
 ) -> list[Mismatch]:
     """Where the install contradicts the prediction (records: name, version, wheel, tag).
 
@@ -783,13 +803,14 @@ def compare_with_install(
     """
     predicted = {p.name: p for p in prediction.distributions}
     mismatches = []
-    for record in installed:
-        name = canonical_name(str(record["name"]))
+    for each in installed:
+        record = each if isinstance(each, Distribution) else Distribution.from_dict(each)
+        name = canonical_name(record.name)
         expected = predicted.get(name)
         if expected is None:
             continue
-        actual = "wheel" if record.get("wheel") else "sdist"
-        version = record.get("version")
+        actual = "wheel" if record.wheel else "sdist"
+        version = record.version
         if expected.kind == "none":
             message = f"{name}: predicted no distribution, installed {version} ({actual})"
         elif expected.kind == "wheel" and actual == "sdist":
@@ -797,7 +818,7 @@ def compare_with_install(
                 f"{name}: predicted a wheel ({expected.wheel_tag}), built {version} from source"
             )
         elif expected.kind == "sdist" and actual == "wheel":
-            message = f"{name}: predicted a build from source, installed {record.get('tag')}"
+            message = f"{name}: predicted a build from source, installed {record.tag}"
         else:
             continue
         mismatches.append(Mismatch(name, expected.kind, actual, message))

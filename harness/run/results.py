@@ -19,9 +19,9 @@ from typing import Any
 from harness import __version__
 from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
-from harness.model.results import SCHEMA_VERSION
+from harness.model.results import SCHEMA_VERSION, CellRecord
 from harness.run.forecast import attach_predictions
-from harness.run.load import load_warnings
+from harness.run.load import LoadSummary, load_warnings
 from harness.store import resultsfile, rundir
 from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
 
@@ -79,17 +79,23 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     rundir.write_json(path, data)
 
 
-def read_cell_file(path: Path) -> dict[str, Any] | None:
+def read_cell_record(path: Path) -> CellRecord | None:
     """A finished cell's record, or None when the file is not one (cut short by a killed
     runner, hand-edited, the wrong shape): --resume runs that cell again. Validated by
-    ``CellRecord`` (nested probe outputs included) and returned as plain JSON."""
+    ``CellRecord`` (nested probe outputs included)."""
     try:
-        return rundir.read_cell(path).to_dict()
+        return rundir.read_cell(path)
     except ResultsError:
         return None
 
 
-def cell_file_problem(path: Path, record: dict[str, Any] | None) -> str | None:
+def read_cell_file(path: Path) -> dict[str, Any] | None:
+    """``read_cell_record`` as plain JSON (what merge writes into results.json)."""
+    record = read_cell_record(path)
+    return record.to_dict() if record is not None else None
+
+
+def cell_file_problem(path: Path, record: CellRecord | None) -> str | None:
     """Why ``cells/<name>`` is not the record of the cell run its name gives, or None.
 
     A cell file is identified by its name and its content together: the name must be
@@ -98,16 +104,15 @@ def cell_file_problem(path: Path, record: dict[str, Any] | None) -> str | None:
     another name is not another record of that cell."""
     if record is None:
         return "not a cell record (cut short, hand-edited or another file)"
-    expected = result_file_name(str(record["id"]), int(record.get("repeat") or 0))
+    expected = result_file_name(record.id, record.repeat)
     if path.name != expected:
-        repeat = record.get("repeat") or 0
-        return f"holds cell {record['id']} repeat {repeat}, whose file is {expected}"
+        return f"holds cell {record.id} repeat {record.repeat}, whose file is {expected}"
     return None
 
 
 def iter_cell_files(
     out_dir: Path, warn: Callable[[str], None] | None = None
-) -> Iterator[tuple[Path, dict[str, Any]]]:
+) -> Iterator[tuple[Path, CellRecord]]:
     """(path, record) of every cell file in cells/, one at a time, by name; every other
     file there is ignored, with a warning through ``warn`` (stderr when none is given;
     temp files of a write in progress, hidden, silently)."""
@@ -117,7 +122,7 @@ def iter_cell_files(
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        record = read_cell_file(path) if path.is_file() and path.suffix == ".json" else None
+        record = read_cell_record(path) if path.is_file() and path.suffix == ".json" else None
         problem = cell_file_problem(path, record)
         if problem is None and record is not None:
             yield path, record
@@ -132,13 +137,19 @@ def _warn(line: str) -> None:
 def read_cell_files(
     out_dir: Path, warn: Callable[[str], None] | None = None
 ) -> list[dict[str, Any]]:
-    return [record for _path, record in iter_cell_files(out_dir, warn)]
+    """Every finished cell's record, as plain JSON."""
+    return [record.to_dict() for _path, record in iter_cell_files(out_dir, warn)]
+
+
+def count_cell_files(out_dir: Path, warn: Callable[[str], None] | None = None) -> int:
+    """How many finished cell records cells/ holds (each read and checked, none kept)."""
+    return sum(1 for _found in iter_cell_files(out_dir, warn))
 
 
 def merge(
     out_dir: Path,
     ended: bool = True,
-    load: dict[str, Any] | None = None,
+    load: LoadSummary | None = None,
     redact: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Combine prepare.json (run, bases, depsets) with every finished cell file into
@@ -155,7 +166,7 @@ def merge(
     depsets = {d["name"]: i for i, d in enumerate(prepared["depsets"])}
     warnings: list[str] = []
     keyed = [
-        ((order.get(c["base"], 99), depsets.get(c["depset"], 99), c["repeat"]), path)
+        ((order.get(c.base, 99), depsets.get(c.depset, 99), c.repeat), path)
         for path, c in iter_cell_files(out_dir, warnings.append)
     ]
     keyed.sort(key=lambda kp: kp[0])
@@ -164,7 +175,7 @@ def merge(
     if ended:
         run["ended_at"] = now_iso()
     if load is not None:
-        run["load"] = load
+        run["load"] = load.to_dict()
         warnings += load_warnings(load)
     run["warnings"] = [*(run.get("warnings") or []), *warnings]
     header: dict[str, Any] = {

@@ -14,12 +14,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.run.preflight import BaseFacts, canonical_name, platform_tags
 
@@ -29,7 +29,33 @@ DEFAULT_TIMEOUT_S = 15.0
 MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 # name → the simple API's JSON page (its "files"), or raises OSError/ValueError.
-Fetch = Callable[[str], Mapping[str, Any]]
+Fetch = Callable[[str], object]
+
+
+class SimpleFile(BaseModel):
+    """One file of a PEP 691 project page (only what the check reads)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    filename: str = ""
+    yanked: bool | str = False  # PEP 691: true, or the reason as text
+    requires_python: str | None = Field(None, alias="requires-python")
+
+
+class SimplePage(BaseModel):
+    """A PEP 691 project page: its files (unknown keys ignored, missing ones defaulted)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    files: tuple[SimpleFile, ...] = ()
+
+    @classmethod
+    def from_data(cls, data: object, source: str = "the index's page") -> SimplePage:
+        """The page, or ValueError naming the first thing not shaped as PEP 691 says."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top)"
+            raise ValueError(f"{source}: {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -46,7 +72,7 @@ def fetch_simple(
 
     context = ssl.create_default_context(cafile=cafile) if cafile else None
 
-    def fetch(name: str) -> Mapping[str, Any]:
+    def fetch(name: str) -> object:
         request = urllib.request.Request(
             f"{index.rstrip('/')}/{canonical_name(name)}/", headers={"Accept": SIMPLE_JSON}
         )
@@ -54,10 +80,7 @@ def fetch_simple(
             content_type = response.headers.get("Content-Type", "")
             if SIMPLE_JSON not in content_type:
                 raise ValueError(f"the index answered {content_type or 'no type'}, not JSON")
-            page = json.loads(response.read(MAX_PAGE_BYTES))
-        if not isinstance(page, Mapping):
-            raise ValueError("the index's answer is not a JSON object")
-        return page
+            return json.loads(response.read(MAX_PAGE_BYTES))  # SimplePage reads it
 
     return fetch
 
@@ -72,7 +95,7 @@ def supported_tags(facts: BaseFacts) -> set[Tag]:
     return found
 
 
-def check(name: str, version: str, env: Mapping[str, Any] | None, fetch: Fetch) -> WheelAnswer:
+def check(name: str, version: str, env: Mapping[str, object] | None, fetch: Fetch) -> WheelAnswer:
     """Whether ``name`` ``version`` or another version has a wheel for the base."""
     try:
         facts = BaseFacts.from_env_probe(env or {})
@@ -81,7 +104,7 @@ def check(name: str, version: str, env: Mapping[str, Any] | None, fetch: Fetch) 
     newest_platform = platform_tags(facts)[1:2] or [facts.machine]
     platform = f"{facts.abi} on {newest_platform[0]}"
     try:
-        page = fetch(name)
+        page = SimplePage.from_data(fetch(name), f"the index's page for {name}")
     except (OSError, ValueError) as err:
         reason = err.reason if isinstance(err, urllib.error.URLError) else err
         return WheelAnswer(f"wheels of {name} not checked: the index did not answer ({reason})")
@@ -106,17 +129,21 @@ def check(name: str, version: str, env: Mapping[str, Any] | None, fetch: Fetch) 
                        f"{canonical_name(name)}=={newest}")  # fmt: skip
 
 
-def versions_with_wheel(page: Mapping[str, Any], tags: set[Tag], python: Version) -> set[Version]:
+def versions_with_wheel(
+    page: SimplePage | Mapping[str, object], tags: set[Tag], python: Version
+) -> set[Version]:
     """Final versions of a simple-API page with a wheel for ``tags`` and ``python``."""
+    if not isinstance(page, SimplePage):
+        page = SimplePage.from_data(page)
     found: set[Version] = set()
-    for item in page.get("files") or []:
-        filename = str(item.get("filename", ""))
-        if not filename.endswith(".whl") or item.get("yanked"):
+    for item in page.files:
+        filename = item.filename
+        if not filename.endswith(".whl") or item.yanked:
             continue
         try:
             _, wheel_version, _, wheel_tags = parse_wheel_filename(filename)
-            requires = item.get("requires-python")
-            if requires and not SpecifierSet(str(requires)).contains(python, prereleases=True):
+            requires = item.requires_python
+            if requires and not SpecifierSet(requires).contains(python, prereleases=True):
                 continue
         except (InvalidWheelFilename, InvalidVersion, InvalidSpecifier):
             continue

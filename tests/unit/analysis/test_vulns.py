@@ -338,9 +338,10 @@ def test_real_scanner(name: str, tmp_path: Path) -> None:
     """With a real binary: counts when HARNESS_VULN_DB_<NAME> names its database folder,
     else exactly the no-database reason (never a zero count)."""
     from harness.documents.sbom import build_sbom
+    from harness.model.results import OsPackage
 
     sbom = tmp_path / "sbom.cdx.json"
-    packages = [{"name": "openssl", "version": "3.0.2-1", "architecture": "amd64"}]
+    packages: list[OsPackage] = [{"name": "openssl", "version": "3.0.2-1", "architecture": "amd64"}]
     text = build_sbom("t", None, "debian", packages, [], {}, os_version="12")
     sbom.write_text(text)
     configured = os.environ.get(f"HARNESS_VULN_DB_{name.upper()}")

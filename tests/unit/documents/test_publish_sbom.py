@@ -263,7 +263,7 @@ def test_publish_lists_the_sboms_cells_wrote_and_builds_only_missing_ones(
     real = contents_module.cell_sbom
 
     def counting(run: Any, cell: Any) -> Any:
-        built.append(cell["id"])
+        built.append(contents_module.as_cell(cell).id)  # typed or a dict
         return real(run, cell)
 
     monkeypatch.setattr(contents_module, "cell_sbom", counting)
@@ -274,3 +274,40 @@ def test_publish_lists_the_sboms_cells_wrote_and_builds_only_missing_ones(
     assert entries["py311-slim×torch"]["seconds"] == written["seconds"]
     assert set(entries) == {"py311-slim×torch", "py311-slim×ffmpeg", "py313-slim×ffmpeg"}
     assert all(isinstance(e["seconds"], float) for e in entries.values())
+
+
+def test_typed_records_and_their_dicts_give_the_same_sbom(
+    results: dict[str, Any], tmp_path: Path
+) -> None:
+    from harness.documents.contents import RunView, cell_sbom, read_cell_sbom_entry
+    from harness.model.results import CellRecord, Results
+
+    torch = next(c for c in results["cells"] if c["id"] == "py311-slim×torch")
+    from_dicts = cell_sbom(results, torch)
+    typed = Results.from_json_data(results, "results.json")
+    from_types = cell_sbom(typed, CellRecord.from_dict(torch))
+    assert (from_types.path, from_types.components) == (from_dicts.path, from_dicts.components)
+
+    def properties(text: str) -> dict[str, str]:
+        return {p["name"]: p["value"] for p in json.loads(text)["metadata"]["properties"]}
+
+    assert properties(from_types.text) == properties(from_dicts.text)
+    assert properties(from_types.text)["harness:run"] == results["run"]["id"]
+    assert json.loads(from_types.text)["components"] == json.loads(from_dicts.text)["components"]
+    # prepare.json's header (no schema_version, no cells) is read for its run id and bases
+    view = RunView.of({"run": results["run"], "bases": results["bases"], "warm": {}})
+    assert view.run_id == results["run"]["id"] and "py311-slim" in view.bases
+    # An entry file that is not an entry is no entry: publish writes it again
+    entry = tmp_path / "sbom" / "py311-slim_x_torch.r0.entry.json"
+    entry.parent.mkdir()
+    entry.write_text('{"path": 7}')
+    assert read_cell_sbom_entry(tmp_path, torch) is None
+
+
+def test_a_base_of_an_unread_shape_still_names_its_image() -> None:
+    from harness.documents.contents import RunView
+
+    odd = {"name": "py311", "image": "python:3.11-slim", "size_bytes": "big"}
+    view = RunView.of({"run": {"id": "r1"}, "bases": [odd, "not a base"]})
+    assert view.base("py311").image == "python:3.11-slim"
+    assert view.base("py311").size_bytes is None and list(view.bases) == ["py311"]

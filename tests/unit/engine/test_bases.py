@@ -55,7 +55,10 @@ def resolver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Resolver:
 
 
 def test_capabilities_are_probed_exec_form_once_per_image(resolver: Resolver) -> None:
-    record = {"image_id": "sha256:runtime", "python_command": "/usr/bin/python3.11"}
+    record: bases.ResolvedBase = {
+        "image_id": "sha256:runtime",
+        "python_command": "/usr/bin/python3.11",
+    }
     facts = resolver._describe(record)
     assert facts["capabilities"] == {"status": "passed", "script": "capabilities.py"}
     assert facts["user"] == "65532"
@@ -106,6 +109,8 @@ def test_a_runtime_only_standin_is_described_and_runs_usr_bin_python() -> None:
 
 def test_a_base_without_that_python_is_a_failed_probe_not_a_crash(resolver: Resolver) -> None:
     facts = resolver._describe({"image_id": "sha256:runtime", "python_command": "/no/python"})
-    assert facts["capabilities"]["status"] == "failed"
-    assert "no such file" in facts["capabilities"]["error"]
-    assert facts["env"]["status"] == "failed" and facts["python"] is None
+    capabilities, env = facts["capabilities"], facts["env"]
+    assert capabilities is not None and env is not None
+    assert capabilities["status"] == "failed"
+    assert "no such file" in str(capabilities["error"])
+    assert env["status"] == "failed" and facts["python"] is None

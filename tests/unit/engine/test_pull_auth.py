@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.engine.bases import Resolver
+from harness.engine.bases import ResolvedBase, Resolver
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import PROBES_DIR, load_matrix
 
@@ -100,7 +100,7 @@ def test_without_configured_credentials_a_refusal_stays_an_unavailable_base(
     resolver = Resolver(_Client(500, UNAUTHORIZED), matrix, PROBES_DIR, log=lambda _line: None)  # type: ignore[arg-type]
     record = resolver.resolve("py311")
     assert record["status"] == "unavailable"
-    assert f"credentials rejected or missing for {HOST}" in record["reason"]
+    assert f"credentials rejected or missing for {HOST}" in str(record["reason"])
 
 
 def test_bases_resolving_at_once_on_one_dead_registry_pull_it_once(
@@ -134,7 +134,7 @@ def test_bases_resolving_at_once_on_one_dead_registry_pull_it_once(
     )
     client = _Client(500, UNAUTHORIZED)
     resolver = Resolver(client, load_matrix(str(path)), PROBES_DIR, log=lambda _line: None)  # type: ignore[arg-type]
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, ResolvedBase] = {}
     threads = [
         threading.Thread(target=lambda n=name: records.__setitem__(n, resolver.resolve(n)))
         for name in ("one", "two")
@@ -145,5 +145,5 @@ def test_bases_resolving_at_once_on_one_dead_registry_pull_it_once(
         thread.join(timeout=30)
     assert len(pulls) == 1  # one pull reached the registry
     assert {r["status"] for r in records.values()} == {"unavailable"}
-    assert all(f"{HOST} stalled" in r["reason"] for r in records.values())
+    assert all(f"{HOST} stalled" in str(r["reason"]) for r in records.values())
     assert sum("pull_seconds" in r for r in records.values()) == 1

@@ -166,6 +166,30 @@ def test_the_wheel_check_finds_the_versions_with_a_wheel_for_the_base() -> None:
     assert on_311.pin is None
 
 
+def test_the_index_page_is_read_leniently_and_a_malformed_one_is_named() -> None:
+    page = wheelcheck.SimplePage.from_data(
+        {
+            "meta": {"api-version": "1.1"},
+            "files": [
+                {"filename": "a-1.0-py3-none-any.whl", "yanked": "broken", "size": 1},
+                {"filename": "a-1.1-py3-none-any.whl", "requires-python": ">=3.9"},
+                {},
+            ],
+        }
+    )
+    assert [f.filename for f in page.files] == [
+        "a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl", "",
+    ]  # fmt: skip
+    assert page.files[0].yanked == "broken" and page.files[1].requires_python == ">=3.9"
+    assert wheelcheck.SimplePage.from_data({}).files == ()
+    # A page not shaped as PEP 691 says: the check says so in its sentence, no traceback.
+    answer = wheelcheck.check("a", "1.0", sid_env(), lambda _name: {"files": [{"filename": 3}]})
+    assert answer.sentence.startswith("wheels of a not checked: the index did not answer (")
+    assert "the index's page for a: files.0.filename" in answer.sentence
+    listed = wheelcheck.check("a", "1.0", sid_env(), lambda _name: ["a"])
+    assert "the index's page for a: (top)" in listed.sentence
+
+
 def test_the_wheel_check_says_when_it_could_not_check() -> None:
     def offline(_name: str) -> dict[str, Any]:
         raise OSError("Name or service not known")

@@ -328,3 +328,25 @@ def test_a_project_whose_metadata_cannot_be_built_says_so(
     assert {f.unavailable for f in forecasts} == {
         "the project's metadata could not be built on the host: setuptools: invalid pyproject.toml"
     }
+
+
+def test_base_facts_say_why_a_base_record_gives_none() -> None:
+    from harness.run.forecast import base_facts
+
+    assert base_facts({"status": "failed", "reason": "no such image"}) == (
+        None,
+        "base unavailable: no such image",
+    )
+    facts, why = base_facts({"status": "available", "env": {"status": "error", "error": "x"}})
+    assert facts is None and why == "the base's env probe gave no facts (x)"
+    facts, why = base_facts({"status": "available", "env": "not a probe output"})
+    assert facts is None and why is not None and why.startswith("the base's record is not")
+    env = {
+        "status": "passed",
+        "libc": {"family": "glibc", "version": "2.36"},
+        "python": {"version": "3.11.2", "implementation": "CPython"},
+        "machine": "x86_64",
+        "a_newer_key": {},
+    }
+    facts, why = base_facts({"status": "available", "env": env, "name": "py311"})
+    assert why is None and facts is not None and facts.abi == "cp311"

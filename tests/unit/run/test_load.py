@@ -34,9 +34,10 @@ def test_the_monitor_samples_until_stopped() -> None:
         return 2
 
     summary = LoadMonitor(others, cpus=2, interval=0.05).start()
-    summary_dict = summary.stop()
-    assert summary_dict["samples"] >= 2 and summary_dict["other_containers_max"] == 2
-    assert summary_dict["load1_max"] >= 0 and summary_dict["cpus"] == 2
+    found = summary.stop()
+    assert found.samples >= 2 and found.other_containers_max == 2
+    assert found.load1_max >= 0 and found.cpus == 2
+    assert found.to_dict()["samples"] == found.samples  # as run.load keeps it
 
 
 def test_docker_builds_are_found_in_proc(tmp_path: Path) -> None:
@@ -55,7 +56,16 @@ def test_a_failed_query_of_other_containers_is_unknown_not_zero() -> None:
         raise ConnectionError("engine gone")
 
     summary = LoadMonitor(others, cpus=2, interval=0.05).start().stop()
-    assert summary["other_containers_max"] is None
-    assert summary["other_containers_unknown"] == summary["samples"] >= 2
+    assert summary.other_containers_max is None
+    assert summary.other_containers_unknown == summary.samples >= 2
     words = " ".join(load_warnings(summary))
     assert "engine load unknown" in words and "not of this run" not in words
+
+
+def test_run_load_as_results_json_keeps_it_reads_back() -> None:
+    from harness.run.load import LoadSummary
+
+    written = LoadSummary(cpus=2, samples=3, load1_max=1.5, other_containers_max=None)
+    back = LoadSummary.from_dict({**written.to_dict(), "a_later_key": 1})
+    assert back == written
+    assert LoadSummary.from_dict({}) == LoadSummary()

@@ -17,6 +17,7 @@ from harness.documents import publish
 from harness.documents.publish import Published
 from harness.engine import client as engine
 from harness.model.errors import ConfigurationError, FatalError
+from harness.model.results import CellRecord
 from harness.pipeline import steps
 from harness.pipeline.steps import RunOptions
 from harness.run import schedule
@@ -170,9 +171,9 @@ def test_load_builds_the_context_once_longest_first(tmp_path: Path, matrix: Path
 def test_a_run_goes_from_load_to_gate(
     tmp_path: Path, matrix: Path, monkeypatch: pytest.MonkeyPatch, no_engine: list[str]
 ) -> None:
-    def execute_cell(context: Any, state: Any, cell: Any, repeat: int) -> dict[str, Any]:
+    def execute_cell(context: Any, state: Any, cell: Any, repeat: int) -> CellRecord:
         assert cell.base in state.bases  # a cell starts only once its base is resolved
-        record = cell_record(cell.id, repeat)
+        record = CellRecord.from_dict(cell_record(cell.id, repeat))
         write_cell_result(context.out_dir, result_file_name(cell.id, repeat), record, "log")
         return record
 
@@ -197,17 +198,17 @@ def test_sigterm_keeps_finished_cells_exits_130_and_says_how_to_resume(
 ) -> None:
     finished = threading.Event()
 
-    def execute_cell(context: Any, state: Any, cell: Any, repeat: int) -> dict[str, Any]:
+    def execute_cell(context: Any, state: Any, cell: Any, repeat: int) -> CellRecord:
         if not finished.is_set():
             finished.set()
-            record = cell_record(cell.id, repeat)
+            record = CellRecord.from_dict(cell_record(cell.id, repeat))
             write_cell_result(context.out_dir, result_file_name(cell.id, repeat), record, "log")
             return record
         os.kill(os.getpid(), signal.SIGTERM)  # the run is stopped during this cell
         deadline = time.monotonic() + 5
         while not state.executor.stopping and time.monotonic() < deadline:
             time.sleep(0.01)
-        return {**cell_record(cell.id, repeat), "status": "interrupted"}
+        return CellRecord.from_dict({**cell_record(cell.id, repeat), "status": "interrupted"})
 
     monkeypatch.setattr(steps, "execute_cell", execute_cell)
     out = tmp_path / "run"

@@ -119,3 +119,31 @@ def test_a_long_build_step_is_shown_cut_at_a_word_on_one_line() -> None:
     assert len(shown) <= DOING_CHARS + 2 and shown.endswith(" …")
     assert shown.startswith("building: Step 25/50 : RUN build_zlib() {")
     assert doing_text("pip-install") == "pip-install"
+
+
+def test_two_cells_ending_together_print_their_done_lines_in_order() -> None:
+    # Both cells end at the same moment; the console is slow to write the first "done" line.
+    # The run's last line must be "2/2 done" (it used to be "1/2 done": the second worker
+    # printed its line while the first was still writing, so 2/2 came out before 1/2).
+    together = threading.Barrier(2)
+    stream = io.StringIO()
+
+    def run_cell(_task: CellTask) -> str:
+        together.wait(5)
+        return "passed"
+
+    executor = Executor(2, lambda _name: None, run_cell)
+    board = Board(executor, stream=stream, live=False)
+
+    def on_cell(kind: str, label: str, status: str, counts: Counts) -> None:
+        if kind == "end":
+            if counts.done == 1:
+                time.sleep(0.05)  # a slow terminal, while the other cell ends
+            board.line(f"[harness] {counts_text(counts)} | {label}: {status}")
+
+    executor.on_cell = on_cell
+    execution = executor.run([], [CellTask("a", "b", 2.0), CellTask("b", "b", 1.0)])
+    done = re.findall(r"\[harness\] (\d)/2 done", stream.getvalue())
+    assert done == ["1", "2"]
+    assert "2/2 done, 0 running, 0 waiting" in stream.getvalue().splitlines()[-1]
+    assert execution.counts == Counts(2, 2, 0, 0)

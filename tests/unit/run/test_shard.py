@@ -157,3 +157,24 @@ def test_a_selection_without_cells_and_zero_shards_are_refused(tmp_path: Path) -
         make_plan(matrix, "nothing-like-this", 2, tmp_path)
     with pytest.raises(ConfigurationError, match="at least one shard"):
         make_plan(matrix, None, 0, tmp_path)
+
+
+def test_a_damaged_plan_names_the_key_and_a_later_key_is_ignored() -> None:
+    import pytest
+
+    from harness.model.errors import ConfigurationError
+    from harness.model.plan import PLAN_FORMAT
+
+    record = {
+        "plan_format": PLAN_FORMAT,
+        "id": "abc",
+        "matrix": {"path": "m.yaml", "sha256": "00"},
+        "shards": 2,
+        "runs": [{"cell": "a×b", "repeat": 0, "shard": 1, "expected_seconds": 3}],
+        "a_later_key": [1],
+    }
+    plan = plan_from_record(record, "plan.json")
+    assert plan.count == 2 and plan.runs[0].expected_seconds == 3.0 and plan.keyword is None
+    damaged = {**record, "runs": [{"cell": "a×b", "repeat": "first", "shard": 1}]}
+    with pytest.raises(ConfigurationError, match=r"plan.json: .* damaged \(runs\.0\.repeat: "):
+        plan_from_record(damaged, "plan.json")

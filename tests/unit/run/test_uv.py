@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -362,3 +364,21 @@ def test_cache_root_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_root() == tmp_path / "harness" / "uv"
+
+
+def test_the_module_imports_in_a_venv_that_has_only_packaging() -> None:
+    # dist_info_facts runs inside a cell's venv (tests/integration/test_uv_in_container.py),
+    # where pydantic, docker and yaml are not installed: importing them at the top of
+    # harness.run.uv (or of run.pipreport, whose wheel-tag helpers it uses) breaks that.
+    script = (
+        "import sys\n"
+        "for name in ('pydantic', 'pydantic_core', 'docker', 'yaml', 'jinja2', 'rich'):\n"
+        "    sys.modules[name] = None\n"
+        "from harness.run import uv\n"
+        "print(uv.tag_family('py3-none-any'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "pure"
