@@ -109,8 +109,16 @@ def test_no_change_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("extra", "head", "fix"),
     [
-        ([], "harness: error: --list-changes: running old against new is not available yet",
-         "pass --list-changes"),
+        ([], "harness: error: --matrix: nothing to run on the changed bases",
+         "--requirements FILE / --lockfile FILE / --tests CMD"),
+        (["--tests", "pytest", "--fail-on", "regresion"], "harness: error: --fail-on: "
+         "'regresion': unknown word(s) regresion", "regression, failure, unmeasured, never"),
+        (["--matrix", "m.yaml", "--tests", "pytest"], "harness: error: --matrix: given with "
+         "--tests: both say what to run", "--matrix FILE alone"),
+        (["--requirements", "nope.txt"], "harness: error: --requirements: nope.txt: no such "
+         "file in", "relative to --repo"),
+        (["--tests", "pytest", "--jobs", "0"], "harness: error: --jobs: 0: must be 1 or more",
+         "--jobs 2"),
         (["--list-changes", "--base-ref", "nope"], "harness: error: --base-ref: 'nope' is not a "
          "commit", "fetch-depth: 0"),
         (["--list-changes", "--head-ref", "nope"], "harness: error: --head-ref: 'nope'", "git log"),
@@ -120,7 +128,8 @@ def test_no_change_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
          "--dockerfile: ../elsewhere/Dockerfile is outside the repository", "inside"),
         (["--list-changes", "--compose", "compose.yaml"], "harness: error: --compose: "
          "compose.yaml is in neither", "git ls-files"),
-        (["--list-changes", "--matrix", "m.yaml"], "harness: error: --matrix m.yaml: "
+        (["--matrix", "m.yaml"], "harness: error: ", "matrix"),
+        (["--list-changes", "--bases", "x"], "harness: error: --bases x: "
          "unrecognized argument(s)", "--help"),
         (["--list-changes", "--format", "jsn"], "harness: error: --format: invalid choice",
          "did you mean 'json'?"),
