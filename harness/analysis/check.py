@@ -239,7 +239,8 @@ def check_matrix_data(
             }
     return {
         "version": 1,
-        "settings": dict(settings or {}),
+        # Pulled each time: a tag moves upstream, and a local copy may be older.
+        "settings": {"pull": "always", **(settings or {})},
         "bases": bases,
         "depsets": dict(depsets),
         "cells": dict(cells or {}),
@@ -302,10 +303,14 @@ class DepsetRow:
     depset: str
     old: Side
     new: Side
+    # A test that passed on the old base fails on the new (though the old failed another).
+    test_regression: bool = False
+    fixed: tuple[str, ...] = ()  # tests failing on the old base that pass on the new
 
     @property
     def regression(self) -> bool:
-        return self.old.status in GOOD and self.new.status in FAILING
+        """The new base breaks what the old one passed: the depset, or one of its tests."""
+        return (self.old.status in GOOD and self.new.status in FAILING) or self.test_regression
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -313,6 +318,7 @@ class DepsetRow:
             "old": self.old.to_dict(),
             "new": self.new.to_dict(),
             "regression": self.regression,
+            "fixed_tests": list(self.fixed),
         }
 
 
@@ -461,9 +467,18 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
             old_rec = old_run.representative if old_run else None
             new_rec = new_run.representative if new_run else None
             row = DepsetRow(depset, _side(old_rec), _side(new_rec))
-            rows.append(row)
+            found = []
             if new_rec is not None and row.new.status in FAILING:
-                blockers += _blockers(depset, old_rec, new_rec, row, new_base)
+                found = _blockers(depset, old_rec, new_rec, row, new_base)
+            row = DepsetRow(
+                depset,
+                row.old,
+                row.new,
+                test_regression=any(b.regression for b in found),
+                fixed=_fixed_tests(old_rec, new_rec),
+            )
+            rows.append(row)
+            blockers += found
     # Step: the verdict word.
     why = ""
     if new_base is None or new_base.status != "available":
@@ -553,6 +568,8 @@ def _blockers(
     python = _python(new_base) or "the new base's Python"
     old_suite = suite_result(old) if old is not None else None
     old_failing = set(old_suite.failing_names) if old_suite else set()
+    # A test is a regression when the old base ran the suite and it did not fail there.
+    old_ran = old_suite is not None and old_suite.counts is not None
     found: list[Blocker] = []
     suite = suite_result(new)
     if suite is not None:
@@ -564,7 +581,7 @@ def _blockers(
                     f"test {test.name} {test.outcome} on the new base{message}",
                     f"make it pass on Python {python} (or keep the old base); "
                     f"its output: {row.new.log}",
-                    regression and test.name not in old_failing,
+                    old_ran and test.name not in old_failing,
                 )
             )
         if found:
@@ -583,6 +600,15 @@ def _blockers(
         return found
     reason = _one_line(new.reason or str(new.status))
     return [Blocker(depset, reason, f"see {row.new.log}", regression)]
+
+
+def _fixed_tests(old: CellRecord | None, new: CellRecord | None) -> tuple[str, ...]:
+    """Tests that fail on the old base and pass on the new one (its suite ran whole)."""
+    old_suite = suite_result(old) if old is not None else None
+    new_suite = suite_result(new) if new is not None else None
+    if old_suite is None or new_suite is None or new_suite.counts is None:
+        return ()
+    return tuple(sorted(set(old_suite.failing_names) - set(new_suite.failing_names)))
 
 
 # -- what changed inside the image ---------------------------------------------------------

@@ -97,6 +97,10 @@ def _base_section(verdict: BaseVerdict) -> list[str]:
             )
         lines += md_table(["depset", "old → new", "tests", "install", "added on disk"], rows)
         lines.append("")
+    fixed = [f"{md_escape(r.depset)}: {md_escape(name)}" for r in verdict.rows for name in r.fixed]
+    if fixed:
+        lines.append("Fixed by the new base (failing on the old one): " + ", ".join(fixed[:20]))
+        lines.append("")
     if verdict.inside:
         lines.append("What changed inside the image:")
         lines += [f"- {md_escape(item)}" for item in verdict.inside]

@@ -295,3 +295,20 @@ def test_fail_on_refuses_unknown_words_with_the_list(text: str, problem: str) ->
         parse_fail_on(text)
     assert problem in caught.value.message and caught.value.key == "--fail-on"
     assert caught.value.fix and ("regression" in caught.value.fix or "never" in caught.value.fix)
+
+
+def test_a_test_passing_on_the_old_base_is_a_regression_though_the_old_failed_another() -> None:
+    found = changes(change("python:3.11-slim", "python:3.13-slim", ChangeKind.TAG))
+    run = results(
+        [base("b1-old", "3.11.2", 1), base("b1-new", "3.13.5", 1)],
+        [cell("b1-old", "app", "failed", ("t::uses_copy_replace",), passed=8),
+         cell("b1-new", "app", "failed", ("t::uses_imghdr",), passed=8)],
+    )  # fmt: skip
+    pairs, not_run = base_pairs(found)
+    report = check_verdict(found, pairs, not_run, run)
+    (verdict,) = report.verdicts
+    (row,) = verdict.rows
+    assert row.regression and row.fixed == ("t::uses_copy_replace",)
+    (blocker,) = verdict.blockers
+    assert blocker.what.startswith("test t::uses_imghdr failed") and blocker.regression
+    assert report.exit_code(parse_fail_on("regression")) == 1
