@@ -632,6 +632,8 @@ def inside_changes(results: Results, pair: BasePair) -> list[str]:
             continue
         if change.field == "digest":
             lines.append(f"digest {fmt_digest(change.before)[1:]} → {fmt_digest(change.after)[1:]}")
+        elif change.field == "libc":  # the family and version; how it was read is noise
+            lines.append(f"libc: {_libc(old)} → {_libc(new)}")
         else:
             lines.append(f"{change.field}: {change.before or '—'} → {change.after or '—'}")
     # Step 2: the image's size.
@@ -646,6 +648,13 @@ def inside_changes(results: Results, pair: BasePair) -> list[str]:
     if packages:
         lines.append(packages)
     return lines
+
+
+def _libc(base: BaseRecord) -> str:
+    libc = base.libc
+    if libc is None:
+        return "—"
+    return " ".join(str(part) for part in (libc.family, libc.version) if part) or "—"
 
 
 def _as_one_base(results: Results, base: str, key: str) -> dict[str, Any]:

@@ -241,8 +241,10 @@ def test_a_digest_bump_says_what_changed_inside_though_every_cell_passes() -> No
     old_packages = {"libssl3": "3.0.11-1", "tzdata": "2024a", "python3.11-venv": "3.11.2-6"}
     new_packages = {"libssl3": "3.0.13-1", "tzdata": "2024a", "netbase": "6.4"}
     run = results(
-        [base("b1-old", "3.11.2", 150_000_000, DIGEST_A),
-         base("b1-new", "3.11.9", 152_500_000, DIGEST_B)],
+        [base("b1-old", "3.11.2", 150_000_000, DIGEST_A,
+              libc={"family": "glibc", "version": "2.36", "source": "os.confstr"}),
+         base("b1-new", "3.11.9", 152_500_000, DIGEST_B,
+              libc={"family": "glibc", "version": "2.41", "source": "os.confstr"})],
         [cell("b1-old", "app", packages=old_packages),
          cell("b1-new", "app", packages=new_packages)],
     )  # fmt: skip
@@ -253,6 +255,7 @@ def test_a_digest_bump_says_what_changed_inside_though_every_cell_passes() -> No
     assert verdict.inside == (
         "digest sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb",
         "python: 3.11.2 → 3.11.9",
+        "libc: glibc 2.36 → glibc 2.41",
         "image size: 150 MB → 152 MB (+2.5 MB)",
         "OS packages: 1 changed, 1 added, 1 removed (libssl3 3.0.11-1 → 3.0.13-1, +netbase 6.4, "
         "−python3.11-venv)",
