@@ -636,6 +636,9 @@ def inside_changes(results: Results, pair: BasePair) -> list[str]:
             lines.append(f"libc: {_libc(old)} → {_libc(new)}")
         else:
             lines.append(f"{change.field}: {change.before or '—'} → {change.after or '—'}")
+    python_old, python_new = _python(old), _python(new)
+    if python_old and python_old == python_new:  # a digest bump: say it did not move
+        lines.append(f"python: {python_new} (unchanged)")
     # Step 2: the image's size.
     if old.size_bytes is not None and new.size_bytes is not None:
         delta = new.size_bytes - old.size_bytes

@@ -40,9 +40,8 @@ def verdict_line(verdict: BaseVerdict) -> str:
     """The base's one line (plain text, no Markdown markup beyond escaping)."""
     title = verdict.pair.title
     if verdict.verdict == READY:
-        parts = [
-            f"{verdict.depsets_passed} depset{'s' if verdict.depsets_passed != 1 else ''} pass"
-        ]
+        passed = verdict.depsets_passed
+        parts = [f"{passed} depset{'s pass' if passed != 1 else ' passes'}"]
         if verdict.has_tests:
             parts.append(f"tests {verdict.tests_passed}/{verdict.tests_total}")
         change = verdict.image_change_bytes

@@ -205,12 +205,13 @@ def test_a_digest_only_bump_says_what_changed_inside_though_every_cell_passes(
     first = checked.comment.splitlines()[0]
     short_old, short_new = images.py311_other_digest[7:19], images.py311_digest[7:19]
     assert first.startswith(
-        f"{images.py311} @sha256:{short_old} → @sha256:{short_new}: ready — 1 depset pass, tests "
+        f"{images.py311} @sha256:{short_old} → @sha256:{short_new}: ready — 1 depset passes, tests "
     ), first
     # What changed inside, from the nightly diff and the contents probe.
     inside = base["inside"]
     assert f"digest sha256:{short_old} → sha256:{short_new}" in inside, inside
     assert any(line.startswith("image size: ") for line in inside), inside
+    assert "python: 3.11.2 (unchanged)" in inside, inside
     packages = next(line for line in inside if line.startswith("OS packages: "))
     assert "removed" in packages, packages  # the official layout purges Debian's venv packages
     assert "What changed inside the image:" in checked.comment

@@ -315,3 +315,15 @@ def test_a_test_passing_on_the_old_base_is_a_regression_though_the_old_failed_an
     (blocker,) = verdict.blockers
     assert blocker.what.startswith("test t::uses_imghdr failed") and blocker.regression
     assert report.exit_code(parse_fail_on("regression")) == 1
+
+
+def test_a_digest_bump_that_keeps_the_python_says_so() -> None:
+    found = changes(change(f"{REGISTRY}:3.11-slim@{DIGEST_A}", f"{REGISTRY}:3.11-slim@{DIGEST_B}",
+                           ChangeKind.DIGEST))  # fmt: skip
+    run = results(
+        [base("b1-old", "3.11.2", 1, DIGEST_A), base("b1-new", "3.11.2", 1, DIGEST_B)],
+        [cell("b1-old", "app"), cell("b1-new", "app")],
+    )
+    pairs, not_run = base_pairs(found)
+    (verdict,) = check_verdict(found, pairs, not_run, run).verdicts
+    assert "python: 3.11.2 (unchanged)" in verdict.inside

@@ -128,3 +128,9 @@ def test_sections_that_do_not_fit_are_left_out_and_said_so() -> None:
     assert comment.rstrip().endswith(COMMENT_MARKER)
     summary = render_comment(report(*verdicts), REGRESSION, SUMMARY_BYTES)
     assert "left out" not in summary and len(summary.encode()) < 1024 * 1024
+
+
+def test_one_depset_passes_in_the_singular() -> None:
+    line = verdict_line(verdict("b1", "python:3.11-slim", "python:3.13-slim", depsets=1))
+    assert line == "python:3.11-slim → python:3.13-slim: ready — 1 depset passes, tests 97/97, " \
+        "image −12.0 MB"  # fmt: skip
