@@ -29,6 +29,7 @@ from typing import Any
 from harness.analysis.basechanges import ChangeQuery, find_base_changes
 from harness.analysis.check import (
     DEFAULT_FAIL_ON,
+    PROJECT_DEPSET,
     CheckReport,
     base_pairs,
     check_matrix_data,
@@ -46,7 +47,7 @@ from harness.documents.check import (
 )
 from harness.model.baserefs import BaseChange, BaseChanges, ChangeKind, ImageRef, parse_build_args
 from harness.model.errors import ConfigurationError
-from harness.model.matrix import load_matrix, matrix_from_data
+from harness.model.matrix import Matrix, load_matrix, matrix_from_data
 from harness.model.results import Results
 from harness.store.files import CHECK_JSON, CHECK_MD, REPORT_HTML, RESULTS_JSON, SUMMARY_MD
 from harness.store.gitrefs import toplevel
@@ -175,7 +176,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         # Step 4: the run, in-process through the pipeline, on a matrix built in memory.
         from harness.pipeline import steps
 
-        matrix = matrix_from_data(check_matrix_data(pairs, depsets, settings, cells), matrix_path)
+        matrix = _build_matrix(check_matrix_data(pairs, depsets, settings, cells), matrix_path)
         outcome = steps.run(
             steps.RunOptions(matrix=str(matrix_path), out=args.out, jobs=args.jobs, loaded=matrix)
         )
@@ -238,7 +239,48 @@ def _what_runs(
             args.tests,
             (top / "pyproject.toml").is_file(),
         )
-        return matrix_path, {}, {"project": project}, {}
+        depsets = {PROJECT_DEPSET: project}
+        # Checked now, on a stand-in base, so a bad file is exit 2 before any run.
+        _build_matrix({"version": 1, "bases": {"any": {"image": "python"}}, "depsets": depsets},
+                      matrix_path)  # fmt: skip
+        return matrix_path, {}, depsets, {}
+
+
+# The project depset's keys and the flags they come from (a problem names the flag).
+FLAG_OF_KEY = (
+    ("lockfile", "--lockfile"),
+    ("requirements", "--requirements"),
+    ("project", "--lockfile"),
+    ("tests", "--tests"),
+    ("source", "--tests"),
+)
+
+
+def _build_matrix(data: dict[str, Any], path: Path) -> Matrix:
+    """The check's matrix from data; for the project's depset (no file of the user's), a
+    problem names the command-line flag its value came from instead of the matrix key."""
+    try:
+        return matrix_from_data(data, path)
+    except ConfigurationError as err:
+        if path.name != PROJECT_MATRIX:
+            raise
+        problems: list[ConfigurationError] = []
+        for problem in err.problems:
+            if problem.file != str(path):  # in a file of the user's (a requirements file)
+                problems.append(ConfigurationError(problem.message, problem.fix,
+                                                   file=problem.file, line=problem.line,
+                                                   key=problem.key))  # fmt: skip
+                continue
+            parts = (problem.key or "").split(".")
+            field = parts[2] if parts[:2] == ["depsets", PROJECT_DEPSET] and len(parts) > 2 else ""
+            flag = dict(FLAG_OF_KEY).get(field)
+            fix = (problem.fix or "").replace(
+                "list that under `requirements`", "pass that with --requirements"
+            )
+            problems.append(
+                ConfigurationError(problem.message, fix or None, key=flag or problem.key)
+            )
+        raise ConfigurationError.of(problems) from None
 
 
 def _write_outputs(

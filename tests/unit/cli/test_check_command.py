@@ -250,3 +250,16 @@ def test_check_runs_the_matrixs_depsets_on_each_old_and_new_base_and_writes_the_
     assert data["unresolved"][0].startswith("Dockerfile:8 FROM ${BASE}: ")
     assert (tmp_path / "run" / "check.md").read_text() == comment.read_text()
     assert out[0].startswith("harness check: python:3.11-slim → python:3.13-slim: blocked")
+
+
+def test_a_bad_project_file_names_its_flag_before_anything_runs(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "deps.lock").write_text("not a lock file\n")
+    code, out, err = run(["check", "--repo", str(repo), "--lockfile", "deps.lock"], capsys)
+    assert code == 2 and out == []
+    assert err == [
+        "harness: error: --lockfile: deps.lock: not a supported lock file (supported: uv.lock, "
+        "poetry.lock, pylock.toml)",
+        "fix: export it to a requirements file and pass that with --requirements",
+    ]
