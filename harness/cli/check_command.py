@@ -53,8 +53,9 @@ from harness.store.files import CHECK_JSON, CHECK_MD, REPORT_HTML, RESULTS_JSON,
 from harness.store.gitrefs import toplevel
 from harness.store.rundir import write_atomic
 
-# The matrix harness check builds for the project's own files: no file is written there,
-# its name only anchors the depset's relative paths at the repository's root.
+# The matrix harness check builds in memory: no file is written there; it sits beside the
+# team's matrix (or at the repository's root for the project's own files) so relative
+# paths hold, and its name keeps its runs apart from the team's matrix in the history.
 PROJECT_MATRIX = "harness-check.yaml"
 INTERRUPTED = 130
 
@@ -176,7 +177,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         # Step 4: the run, in-process through the pipeline, on a matrix built in memory.
         from harness.pipeline import steps
 
-        matrix = _build_matrix(check_matrix_data(pairs, depsets, settings, cells), matrix_path)
+        matrix = _build_matrix(
+            check_matrix_data(pairs, depsets, settings, cells), matrix_path, project=not args.matrix
+        )
         outcome = steps.run(
             steps.RunOptions(matrix=str(matrix_path), out=args.out, jobs=args.jobs, loaded=matrix)
         )
@@ -224,8 +227,10 @@ def _what_runs(
 ) -> tuple[Path, dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(where the matrix's paths start, its settings, depsets and cell rules)."""
     if args.matrix:
-        matrix_path = (repo / args.matrix).resolve()
-        return (matrix_path, *matrix_depsets(load_matrix(matrix_path)))
+        matrix_file = (repo / args.matrix).resolve()
+        # Beside the matrix (its relative paths hold), under a name of its own: the run's
+        # history entry must not pass for a run of the team's matrix in later diffs.
+        return (matrix_file.parent / PROJECT_MATRIX, *matrix_depsets(load_matrix(matrix_file)))
     else:
         matrix_path = top / PROJECT_MATRIX
         paths = {
@@ -242,7 +247,7 @@ def _what_runs(
         depsets = {PROJECT_DEPSET: project}
         # Checked now, on a stand-in base, so a bad file is exit 2 before any run.
         _build_matrix({"version": 1, "bases": {"any": {"image": "python"}}, "depsets": depsets},
-                      matrix_path)  # fmt: skip
+                      matrix_path, project=True)  # fmt: skip
         return matrix_path, {}, depsets, {}
 
 
@@ -256,13 +261,13 @@ FLAG_OF_KEY = (
 )
 
 
-def _build_matrix(data: dict[str, Any], path: Path) -> Matrix:
+def _build_matrix(data: dict[str, Any], path: Path, *, project: bool) -> Matrix:
     """The check's matrix from data; for the project's depset (no file of the user's), a
     problem names the command-line flag its value came from instead of the matrix key."""
     try:
         return matrix_from_data(data, path)
     except ConfigurationError as err:
-        if path.name != PROJECT_MATRIX:
+        if not project:
             raise
         problems: list[ConfigurationError] = []
         for problem in err.problems:

@@ -230,7 +230,7 @@ def test_check_runs_the_matrixs_depsets_on_each_old_and_new_base_and_writes_the_
     # every base; its own base and the rules naming it are gone.
     (options,) = given
     matrix = options.loaded
-    assert matrix is not None and matrix.path == (repo / "matrix.yaml").resolve()
+    assert matrix is not None and matrix.path == (repo / "harness-check.yaml").resolve()
     assert {n: b.image for n, b in matrix.spec.bases.items()} == {
         "b1-old": "python:3.11-slim", "b1-new": "python:3.13-slim",
         "b2-old": f"debian:bookworm-slim@{DIGEST_A}", "b2-new": f"debian:bookworm-slim@{DIGEST_B}",
