@@ -135,7 +135,12 @@ def add_command(sub: Any) -> None:
         metavar="DIR",
         help="the repository (default: the current directory); FILE paths are relative to it",
     )
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="how --list-changes prints the changes (default text)",
+    )
     check.set_defaults(func=cmd_check)
 
 
