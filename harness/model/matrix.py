@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import json
 import re
 import types
 import typing
@@ -774,6 +775,18 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
     path = Path(path)
     text = _read(path)
     data, lines = _parse_yaml(path, text)
+    return _checked(path, data, lines, hashlib.sha256(text.encode()).hexdigest(), probes_dir)
+
+
+def matrix_from_data(data: Any, path: Path, probes_dir: Path = PROBES_DIR) -> Matrix:
+    """A matrix built in memory (``harness check``), checked as ``load_matrix`` checks a
+    file; ``path`` is where its relative paths start (no file need be there), its sha256
+    that of its canonical JSON."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return _checked(Path(path), data, {}, hashlib.sha256(text.encode()).hexdigest(), probes_dir)
+
+
+def _checked(path: Path, data: Any, lines: Lines, sha: str, probes_dir: Path) -> Matrix:
     where = _Locator(path, lines)
     spec, problems = _validate(where, data)
     matrix = None
@@ -781,7 +794,6 @@ def load_matrix(path: Path | str, probes_dir: Path = PROBES_DIR) -> Matrix:
         extra = spec.settings.extra_probes_dir
         probe_dirs = [probes_dir, *([path.parent / extra] if extra else [])]
         problems += _check_references(where, spec, probe_dirs)
-        sha = hashlib.sha256(text.encode()).hexdigest()
         matrix = Matrix(path=path.resolve(), sha256=sha, spec=spec, cells=())
         problems += _check_files(where, matrix)
     else:

@@ -88,6 +88,8 @@ class RunOptions:
     extra_args: tuple[str, ...] = ()  # after `--`: no longer taken (no pytest underneath)
     shard: str | None = None  # "K/N": run only shard K of the plan
     plan: str | None = None  # a plan file from `harness plan --format json`
+    # A matrix built in memory (``harness check``): used instead of reading ``matrix``.
+    loaded: Matrix | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -213,7 +215,7 @@ def load(options: RunOptions) -> RunContext:
             "`pytest -p harness.plugin --matrix MATRIX ...`",
         )
     fail_on = gating.parse_fail_on(options.fail_on)
-    matrix = load_matrix(options.matrix)
+    matrix = options.loaded if options.loaded is not None else load_matrix(options.matrix)
     jobs = options.jobs or matrix.settings.jobs
     if jobs < 1:
         raise ConfigurationError(f"--jobs {jobs}: must be 1 or more", "pass e.g. --jobs 2")

@@ -152,3 +152,80 @@ def test_the_gitlab_template_runs_in_merge_request_pipelines_and_posts_one_note(
             script_file.write_text(part)
             done = subprocess.run(["sh", "-n", str(script_file)], capture_output=True, text=True)
             assert done.returncode == 0, (i, done.stderr)
+
+
+def step_named(name: str) -> dict[str, Any]:
+    return next(s for s in load_action()["runs"]["steps"] if s.get("name") == name)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"REQUIREMENTS": "requirements.txt", "TESTS": "pytest -q", "BASE": "abc123"},
+         ["--requirements", "requirements.txt", "--tests", "pytest -q", "--base-ref", "abc123"]),
+        ({"MATRIX": "ci/harness.yaml", "FAIL_ON": "regression,unmeasured"},
+         ["--matrix", "ci/harness.yaml", "--fail-on", "regression,unmeasured"]),
+    ],
+)  # fmt: skip
+def test_the_run_step_calls_harness_check_with_flags_harness_accepts(
+    tmp_path: Path, inputs: dict[str, str], expected: list[str]
+) -> None:
+    """The step's script runs under bash with a stand-in `python` that records its argv;
+    each recorded command must parse with harness's own parser, and the step must keep
+    harness's exit code for the last step."""
+    from harness.cli.entry import build_parser
+
+    bin_dir, temp = tmp_path / "bin", tmp_path / "runner-temp"
+    bin_dir.mkdir()
+    temp.mkdir()
+    record = tmp_path / "calls"
+    stub = bin_dir / "python"
+    # Records "-m harness ARGS..." one NUL-separated call per line; a check run exits 1.
+    stub.write_text(
+        "#!/bin/bash\n"
+        f'printf "%s\\0" "$@" >> "{record}"; echo >> "{record}"\n'
+        'case " $* " in *" --list-changes "*) echo "python:3.11-slim → python:3.13-slim";'
+        " exit 0;; esac\nexit 1\n"
+    )
+    stub.chmod(0o755)
+    outputs = tmp_path / "github-output"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin", "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(outputs), "BASE": "", "MATRIX": "", "REQUIREMENTS": "",
+        "LOCKFILE": "", "TESTS": "", "FAIL_ON": "regression", **inputs,
+    }  # fmt: skip
+    script = tmp_path / "step.sh"
+    script.write_text(step_named("Run harness check")["run"])
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # the code is kept for the last step, not raised
+    assert "exit-code=1" in outputs.read_text().splitlines()
+    calls = [line.split("\0")[:-1] for line in record.read_text().splitlines() if line]
+    assert [c[:3] for c in calls] == [["-m", "harness", "check"]] * 2
+    listed, checked = calls[0][2:], calls[1][2:]
+    assert "--list-changes" in listed
+    parser = build_parser()
+    for argv in (listed, checked):
+        parser.parse_args(argv)  # exits (SystemExit) on a flag harness does not know
+    assert checked[:2] == ["check", "--comment"] and "--json" in checked and "--out" in checked
+    for flag, value in zip(expected[::2], expected[1::2], strict=True):
+        assert checked[checked.index(flag) + 1] == value
+
+
+def test_the_ci_defaults_are_fail_on_words_and_the_marker_is_the_comments() -> None:
+    from harness.analysis.check import parse_fail_on
+    from harness.documents.check import COMMENT_MARKER
+
+    action = load_action()
+    parse_fail_on(action["inputs"]["fail-on"]["default"])
+    gitlab = yaml.safe_load(GITLAB.read_text())[".harness-check"]
+    parse_fail_on(gitlab["variables"]["HARNESS_FAIL_ON"])
+    assert COMMENT_MARKER in ACTION.read_text() and COMMENT_MARKER in GITLAB.read_text()
+    post = step_named("Post or update the pull-request comment")
+    assert post["if"].startswith("always()") and "PATCH" in post["run"] and "POST" in post["run"]
+    upload = step_named("Upload the run")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert "harness-check" in upload["with"]["path"] and upload["if"] == "always()"
