@@ -677,6 +677,21 @@ class Capabilities(ProbeOutput):
     openssl: Text = None  # ssl.OPENSSL_VERSION
 
 
+class BaseArg(Record):
+    """A Dockerfile base's build argument that names another base (``base_args``): the
+    base it was built FROM and how that base was had (its origin, and what a stand-in
+    stands for), so the Dockerfile's provenance names its stand-in."""
+
+    base: str
+    image: Text = None  # the reference given to FROM (harness's own tag or the id)
+    image_id: Text = None
+    origin: Text = None
+    standin: Text = None
+    reference: Text = None
+    digest: Text = None
+    base_args: dict[str, BaseArg] | None = None  # that base's own, when it is a Dockerfile
+
+
 class BaseRecord(Record):
     """One base of the matrix (engine/bases.py): how it was had and what it is."""
 
@@ -708,6 +723,7 @@ class BaseRecord(Record):
     env: EnvProbe | None = None
     capabilities: Capabilities | None = None
     interpreter_speed: InterpreterSpeed | None = None
+    base_args: dict[str, BaseArg] | None = None  # a Dockerfile base: ARG → the base FROM
 
 
 class DepsetRecord(Record):
