@@ -410,6 +410,12 @@ class Distribution(Record):
     build_seconds: Number = None
     failed: Text = None  # "build": resolved, but its build failed
 
+    @property
+    def built_from_source(self) -> bool:
+        """Built here from its sdist, and the build succeeded: an sdist whose build failed
+        (``failed``) was never installed, so it is no "built from source" (issue 25)."""
+        return self.wheel is False and self.failed is None
+
 
 class Installer(Record):
     """What installed the cell's requirements: ``{name: pip|uv, version, ...}``."""
@@ -509,6 +515,16 @@ class CellRecord(Record):
     host: Text = None  # the host a merged shard's cell ran on
     non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write
     too_deep: dict[str, str] | None = None  # {JSON path: why}: nulled on write
+
+    @property
+    def built_from_source(self) -> list[str]:
+        """The distributions built here from an sdist whose build succeeded (what a grid's
+        "built from source" names); a failed build is in ``failed_builds``."""
+        return [d.name for d in self.distributions if d.built_from_source]
+
+    @property
+    def failed_builds(self) -> list[str]:
+        return [d.name for d in self.distributions if d.failed == "build"]
 
     # -- cell files (store/rundir.py reads and writes them with these) -----------------
 

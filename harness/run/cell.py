@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,8 +47,7 @@ from harness.model.probe_output import (
     parse_probe_output,
 )
 from harness.model.results import CellRecord, Probes, Step
-from harness.model.status import FAILING
-from harness.run import installer, pipfailure, pipreport, project, uv
+from harness.run import classify, installer, pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -424,10 +422,9 @@ class CellRun:
         return False
 
     def _environment_limit(self, log: str) -> str | None:
-        for rule in self.job.depset.environment_limits:
-            if rule.applies_to(self.job.cell.base) and re.search(rule.pattern, log):
-                return rule.reason
-        return None
+        return classify.environment_limit(
+            self.job.depset.environment_limits, self.job.cell.base, log
+        )
 
     def _read_pip_results(self, box: CellContainer, log: str) -> None:
         # One exec for the report, the build lines and the clean-up (each exec costs ~60 ms).
@@ -584,10 +581,7 @@ class CellRun:
     def _finish(self, status: str, reason: str | None, started: float) -> CellRecord:
         """The one construction of the cell's frozen record, from what it learned."""
         expected = self.job.cell.expected_failure
-        if expected and status in FAILING:
-            status = "expected-failure"
-        elif expected and status == "passed":
-            status = "unexpected-pass"
+        status = classify.final_status(status, expected is not None)  # run/classify.py
         if reason is None and status not in ("passed", "unexpected-pass"):
             reason = _first_problem(self.steps)
         job, facts, ended = self.job, self.facts, time.time()
