@@ -282,6 +282,25 @@ class JUnitSummary(Record):
     failing: list[FailingTest] = []
 
 
+class ArtifactFile(Record):
+    path: str  # relative to the suite's folder and to ``Artifacts.folder``
+    bytes: Count = None
+    why: Text = None  # a file not copied: why (over the bound, not a regular file)
+
+
+class Artifacts(Record):
+    """What the suite wrote that ``tests.artifacts`` matched, copied into the run directory
+    (run/artifacts.py), bounded in size."""
+
+    folder: Text = None  # relative to the run directory: artifacts/<cell>.r<k>
+    patterns: list[str] = []
+    files: list[ArtifactFile] = []  # copied
+    skipped: list[ArtifactFile] = []  # matched but not copied, with why
+    total_bytes: Count = None
+    limit_bytes: Count = None
+    problem: Text = None  # nothing could be copied: why
+
+
 class TestsProbe(ProbeOutput):
     """The depset's own test suite (run/project.py ``tests_outcome``)."""
 
@@ -290,6 +309,7 @@ class TestsProbe(ProbeOutput):
     command: Text = None
     junit: JUnitSummary | None = None
     junit_problem: Text = None
+    artifacts: Artifacts | None = None  # tests.artifacts: what the suite wrote, kept
 
 
 class Probes(Record):

@@ -47,7 +47,7 @@ from harness.model.probe_output import (
     parse_probe_output,
 )
 from harness.model.results import CellRecord, Probes, Step
-from harness.run import classify, installer, pipfailure, pipreport, project, uv
+from harness.run import artifacts, classify, installer, pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -479,6 +479,11 @@ class CellRun:
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
         record, reason = project.tests_outcome(self.job, outcome, junit)
+        if self.job.depset.tests and self.job.depset.tests.artifacts and not outcome.container_died:
+            record["artifacts"] = artifacts.collect(  # run/artifacts.py: what the suite wrote
+                box, f"{VENV}/bin/python", project.SOURCE_COPY, self.job.depset.tests.artifacts,
+                self.job.out_dir, self.job.cell.id, self.job.repeat, self._default_user(),
+            )  # fmt: skip
         if self.steps[-1].status == "passed" and record["status"] != "passed":
             self._amend(status="failed")
         if reason:
