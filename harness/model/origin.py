@@ -119,6 +119,16 @@ def origin_tag(base: AnyBase) -> str | None:
     return TAGS[origin]
 
 
+def on_standin(base: AnyBase) -> bool:
+    """Whether what was measured rests on a stand-in: the base is one, or it is a
+    Dockerfile built FROM one (at any depth). Such results describe the stand-in, never
+    the official image; a verdict from them must say so."""
+    record = _record(base)
+    if origin_of(record) == STANDIN:
+        return True
+    return any(on_standin(_from_base(arg)) for arg in _base_args(record))
+
+
 def _base_args(record: BaseRecord) -> list[BaseArg]:
     return list((record.base_args or {}).values())
 

@@ -101,3 +101,16 @@ def test_a_dockerfile_base_names_the_stand_in_it_was_built_from() -> None:
         "your Dockerfile, FROM team (your Dockerfile, FROM py311-slim (stand-in))"
     )
     assert STANDIN_TEXT in origin_text(chain)
+
+
+def test_a_dockerfile_built_from_a_standin_rests_on_the_standin() -> None:
+    from harness.model.origin import on_standin
+
+    standin = {"origin": "stand-in", "standin": STANDIN_TEXT}
+    team = {"origin": "dockerfile", "reference": "Dockerfile",
+            "base_args": {"BASE": {"base": "py311-slim", **standin}}}  # fmt: skip
+    chain = {"origin": "dockerfile", "base_args": {"BASE": {"base": "team", **team}}}
+    from_pulled = {"base": "py311", "origin": "pulled", "digest": DIGEST}
+    pulled = {"origin": "dockerfile", "base_args": {"BASE": from_pulled}}
+    assert on_standin(standin) and on_standin(team) and on_standin(chain)
+    assert not on_standin(pulled) and not on_standin({"origin": "local"})
