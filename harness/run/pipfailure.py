@@ -449,8 +449,9 @@ def _from_sources(
 ) -> list[Need]:
     """The -dev packages the failed sdist's own ``#include <…>`` and meson
     ``dependency('…')`` lines name, beyond what the fix asks already: each mapped with the
-    file index, kept only when one package ships it (never a guess between several), and
-    never a header of the C library, the kernel or Python, nor one the sdist ships."""
+    file index at the path the compiler reads by default, kept only when one package
+    ships it (never a guess between several), and never a header of the C library, the
+    kernel or Python, nor one the sdist ships."""
     if index is None or context.sources is None or not distribution or " " not in distribution:
         return []
     name, version = distribution.split(" ", 1)
@@ -463,7 +464,9 @@ def _from_sources(
     for header in sources.headers:
         if header.rsplit("/", 1)[-1] in shipped:
             continue
-        providers = index.header(header)
+        # Only at the path the compiler looks in by default: a name found anywhere else is
+        # another platform's header (winsock2.h in Wine's tree), never this build's.
+        providers = index.find("header", header)
         packages = {p.package for p in providers}
         python = any(p.path.startswith("usr/include/python") for p in providers)
         if len(packages) == 1 and not packages & toolchain and not python:

@@ -276,6 +276,7 @@ def _sdist() -> bytes:
         "python-ldap-3.4.4/Modules/common.h": (
             b"#include <Python.h>\n#include <lber.h>\n#include <ldap.h>\n#include <stdio.h>\n"
             b"#  include <stdarg.h>\n#include <own/config.h>\n#include <curl/curl.h>\n"
+            b"#ifdef _WIN32\n#include <winsock2.h>\n#endif\n"
         ),
         "python-ldap-3.4.4/Modules/LDAPObject.c": b'#include "common.h"\n#include <sasl/sasl.h>\n',
         "python-ldap-3.4.4/Modules/own/config.h": b"/* shipped in the sdist */\n",
@@ -316,6 +317,7 @@ def test_the_fix_names_what_the_sdists_sources_include_beyond_the_first_error(
     # never the C library's (stdio.h, stdarg.h), Python's, the sdist's own, nor a guess
     # between the three packages that ship curl/curl.h
     assert not {"libc6-dev", "musl-dev", "libcurl4-openssl-dev"} & set(failure.packages)
+    assert "libwine-dev" not in failure.packages  # winsock2.h: only deep in Wine's tree
     ahead = [n for n in failure.needs if n.via == "sources"]
     assert [(n.name, n.package) for n in ahead] == [("sasl/sasl.h", "libsasl2-dev")]
     assert failure.hint is not None
