@@ -30,6 +30,7 @@ from harness.engine.debootstrap import (
     StandinBuildError,
     build_debootstrap_image,
     find_cached_image,
+    image_reference,
 )
 from harness.engine.pull import (
     auth_header,
@@ -182,7 +183,7 @@ class Resolver:
             assert spec.debootstrap is not None
             record["origin"] = "debootstrap"
             record["python_command"] = spec.python or _debootstrap_python(spec.debootstrap)
-            return self._available(record, self._build_debootstrap(name, spec.debootstrap, None))
+            return self._available(record, *self._build_debootstrap(name, spec.debootstrap, None))
         except NotBuilt as err:
             return _unavailable(record, str(err))
         except DependencyUnavailable as err:
@@ -194,7 +195,7 @@ class Resolver:
         """The user's own Dockerfile: a failed build is a failure of the run (the user can
         fix it), not a limit of this environment; its log goes to logs/ (run/plugin)."""
         try:
-            return self._available(record, self._build_dockerfile(name, spec))
+            return self._available(record, *self._build_dockerfile(name, spec, record=record))
         except BuildFailed as err:
             self.log(f"[bases] {name}: FAILED to build: {err} (full log: logs/base-{name}.log)")
             record.update(
@@ -211,7 +212,8 @@ class Resolver:
         assert spec.image is not None
         image, why_not = self._local_or_pulled(record, spec.image)
         if image is not None:
-            return self._available(record, image)
+            own = pulled_reference(spec.image, self.matrix.settings.registry_mirror)
+            return self._available(record, image, own)
         if spec.standin is None:
             return _unavailable(record, f"{why_not}; no local stand-in is defined for it")
         return self._standin(record, spec, why_not)
@@ -225,15 +227,18 @@ class Resolver:
         self.log(f"[bases] {record['name']}: {why_not}; using its stand-in")
         if standin.debootstrap:
             record["python_command"] = standin.python or _debootstrap_python(standin.debootstrap)
-            image = self._build_debootstrap(record["name"], standin.debootstrap, spec.image)
+            built = self._build_debootstrap(record["name"], standin.debootstrap, spec.image)
         else:
             assert standin.dockerfile is not None
             record["python_command"] = standin.python or record["python_command"]
-            image = self._build_dockerfile(record["name"], standin.dockerfile, spec.image)
-        return self._available(record, image)
+            built = self._build_dockerfile(
+                record["name"], standin.dockerfile, spec.image, record=record
+            )
+        return self._available(record, *built)
 
-    def _available(self, record: ResolvedBase, image: Image) -> ResolvedBase:
-        record.update({"status": "available", "image": _image_ref(image), "image_id": image.id})
+    def _available(self, record: ResolvedBase, image: Image, own: str) -> ResolvedBase:
+        """``own``: the reference harness itself pulled, found or tagged for this base."""
+        record.update({"status": "available", "image": _image_ref(image, own), "image_id": image.id})
         return record
 
     # -- pulling -------------------------------------------------------------------
@@ -316,7 +321,8 @@ class Resolver:
 
     def _build_debootstrap(
         self, name: str, spec: DebootstrapSpec, standin_for: str | None
-    ) -> Image:
+    ) -> tuple[Image, str]:
+        """The recipe's image, cached or built, and harness's own tag of it."""
         recipe = DebootstrapRecipe(
             suite=spec.suite,
             python=spec.python,
@@ -330,16 +336,22 @@ class Resolver:
         cached = find_cached_image(self.client, recipe, repository)
         if cached:
             self.log(f"[bases] {name}: cached stand-in {repository} ({recipe.digest()[:16]})")
-            return self.client.images.get(cached)
+            return self.client.images.get(cached), image_reference(recipe, repository)
         self._refuse_build(name, repository)
         self.log(f"[bases] {name}: building {repository} with debootstrap (about 40-60 s)")
         labels = self._labels(name, standin_for, recipe.digest())
         image_id = build_debootstrap_image(self.client, recipe, repository, labels, log=self.log)
-        return self.client.images.get(image_id)
+        return self.client.images.get(image_id), image_reference(recipe, repository)
 
     def _build_dockerfile(
-        self, name: str, spec: DockerfileSpec, standin_for: str | None = None
-    ) -> Image:
+        self,
+        name: str,
+        spec: DockerfileSpec,
+        standin_for: str | None = None,
+        *,
+        record: dict[str, Any] | None = None,
+    ) -> tuple[Image, str]:
+        """The Dockerfile's image, cached by its recipe digest or built, and its tag."""
         dockerfile = self.matrix.resolve_path(spec.path)
         context = self.matrix.resolve_path(spec.context) if spec.context else dockerfile.parent
         args = dict(spec.build_args)
@@ -347,6 +359,8 @@ class Resolver:
         identity: dict[str, str] = {"harness-labels": LABELS_FORMAT}
         for arg, other in spec.base_args.items():
             dependency = self.resolve(other)
+            if record is not None:  # provenance: what it was built FROM (model/origin.py)
+                record.setdefault("base_args", {})[arg] = _base_arg(other, dependency)
             if dependency["status"] != "available" and not self.build:
                 raise NotBuilt(f"built from base {other!r}, which is unavailable here")
             if dependency["status"] != "available":
@@ -357,7 +371,7 @@ class Resolver:
         digest = _dockerfile_digest(dockerfile, context, {**args, **identity})
         tag = f"harness-build/{name}:{digest[:16]}"
         try:
-            return self.client.images.get(tag)
+            return self.client.images.get(tag), tag
         except docker.errors.ImageNotFound:
             pass
         self._refuse_build(name, tag)
@@ -374,7 +388,7 @@ class Resolver:
             image_id, _log = stream_build(self.client, request, self._step_log(name))
         except BuildError as err:
             raise BuildFailed(err.summary, err.log) from None
-        return self.client.images.get(image_id)
+        return self.client.images.get(image_id), tag
 
     def _step_log(self, name: str) -> Callable[[str], None]:
         return lambda line: self.log(f"[bases] {name}: building: {line}")
@@ -594,6 +608,12 @@ def _empty_record(name: str, spec: BaseSpec) -> ResolvedBase:
     }
 
 
+def _base_arg(name: str, dependency: ResolvedBase) -> dict[str, Any]:
+    """A ``base_args`` entry (results.BaseArg): the base built FROM and how it was had."""
+    fields = ("image", "image_id", "origin", "standin", "reference", "digest", "base_args")
+    return {"base": name, **{key: dependency.get(key) for key in fields}}
+
+
 def _unavailable(record: ResolvedBase, reason: str) -> ResolvedBase:
     record.update({"status": "unavailable", "reason": reason})
     return record
@@ -630,8 +650,26 @@ def _debootstrap_python(spec: DebootstrapSpec) -> str:
     return f"/usr/bin/python{spec.python}" if spec.runtime_only else f"python{spec.python}"
 
 
-def _image_ref(image: Any) -> str:
-    return str(image.tags[0] if image.tags else image.id)
+def _image_ref(image: Any, own: str) -> str:
+    """The base's image as harness names it: the reference harness itself pulled, found or
+    tagged when the image carries it, else its id; never another tag of the same image id,
+    which anyone may have added (a push to a registry, a team's own name for it)."""
+    names = {
+        _normal_ref(str(t)) for t in [*image.tags, *(image.attrs or {}).get("RepoDigests", [])]
+    }
+    return own if _normal_ref(own) in names else str(image.id)
+
+
+def _normal_ref(reference: str) -> str:
+    """``python`` → ``python:latest``; ``docker.io/library/python:3`` → ``python:3``."""
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+        if reference.startswith(prefix):
+            reference = reference.removeprefix(prefix)
+            break
+    last = reference.rsplit("/", 1)[-1]
+    if "@" not in reference and ":" not in last:
+        reference += ":latest"
+    return reference
 
 
 def _short(text: str, limit: int = 300) -> str:

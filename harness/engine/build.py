@@ -4,7 +4,8 @@ few clean lines.
 
 Behind a TLS-intercepting proxy a build's own ``pip install`` needs the CA bundle too:
 the build runs in a copy of the context with the bundle added as ``harness-ca.crt`` and
-the build argument ``HARNESS_CA_CERT`` naming it (README "Dockerfile bases").
+the build argument ``HARNESS_CA_CERT`` naming it (README "Dockerfile bases"); a build
+that fails TLS verification anyway is told how to use it (``tls_fix``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,40 @@ class BuildRequest:
 
 def clean_line(line: str) -> str:
     return _ANSI.sub("", line).rstrip()
+
+
+# What a download refused by a TLS-intercepting proxy's certificate prints (pip, requests,
+# curl, wget, apt over https, Go tools).
+_TLS_FAILED = re.compile(
+    r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSL certificate problem"
+    r"|x509: certificate signed by unknown authority|server certificate verification failed"
+    r"|unable to get local issuer certificate|self[- ]signed certificate in certificate chain",
+    re.I,
+)
+CA_USE = (
+    f"ARG {CA_BUILD_ARG}` + `COPY ${{{CA_BUILD_ARG}}} /usr/local/share/harness-ca.crt` and "
+    "`PIP_CERT=/usr/local/share/harness-ca.crt` (or SSL_CERT_FILE / REQUESTS_CA_BUNDLE) "
+    "on the RUN that downloads"
+)
+
+
+def tls_fix(log: str, ca_given: bool) -> str | None:
+    """The fix for a build whose download failed on an untrusted certificate (a TLS-
+    intercepting proxy), or None when the log shows no such failure."""
+    if not _TLS_FAILED.search(_ANSI.sub("", log)):
+        return None
+    if ca_given:
+        return (
+            "a download in the build failed TLS verification (a TLS-intercepting proxy?): "
+            f"harness passes the CA bundle as the build argument {CA_BUILD_ARG}; fix: in the "
+            f"Dockerfile `{CA_USE} (docs/guide.md, Dockerfile bases)"
+        )
+    return (
+        "a download in the build failed TLS verification (a TLS-intercepting proxy?) and no "
+        "CA bundle was given: fix: set settings.ca_bundle to the proxy's CA file, then in the "
+        f"Dockerfile `{CA_USE}; harness passes it as the build argument {CA_BUILD_ARG} "
+        "(docs/guide.md, Dockerfile bases)"
+    )
 
 
 _RUN_FAILED = re.compile(r"^The command '.*' returned a non-zero code: (?P<code>\d+)$")
@@ -118,7 +153,9 @@ def stream_build(
         image_id = _follow(chunks, collected, log)
     text = "".join(collected)[-MAX_LOG_CHARS:]
     if image_id is None:
-        raise BuildError(summarize(text), text)
+        ca_given = request.ca_bundle is not None and request.ca_bundle.is_file()
+        fix = tls_fix(text, ca_given)
+        raise BuildError(summarize(text) + (f"; {fix}" if fix else ""), text)
     return image_id, text
 
 

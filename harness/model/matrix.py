@@ -475,6 +475,12 @@ class ProjectSpec(Strict):
     extras: list[str] = Field(default_factory=list, description="installed as DIR[extra,...]")
 
 
+# What `tests.artifacts` copies at most per cell (run/artifacts.py): a suite that writes
+# gigabytes must not fill the run directory.
+ARTIFACTS_MAX_BYTES = 50 << 20
+ARTIFACTS_MAX_FILES = 1000
+
+
 class SuiteSpec(Strict):
     command: str = Field(
         min_length=1, description="run in a writable copy of `source`, the venv first on PATH"
@@ -485,6 +491,25 @@ class SuiteSpec(Strict):
         "--junitxml=$HARNESS_JUNIT_XML appended, any other command writes that file itself",
     )
     network: bool = Field(False, description="keep the network during the tests (cut by default)")
+    artifacts: list[str] = Field(
+        default_factory=list,
+        description="globs of files the suite writes (relative to `source`, `**` for any "
+        "depth), copied into the run dir's artifacts/ after it ran, passed or not: at most "
+        f"{ARTIFACTS_MAX_FILES} files and {ARTIFACTS_MAX_BYTES // (1 << 20)} MiB per cell",
+    )
+
+    @field_validator("artifacts")
+    @classmethod
+    def _relative_globs(cls, value: list[str]) -> list[str]:
+        for glob in value:
+            parts = glob.replace("\\", "/").split("/")
+            if not glob.strip() or glob.startswith("/") or ".." in parts:
+                raise Invalid(
+                    f"{glob!r} is not a glob inside the project's folder",
+                    "give a relative glob such as 'reports/*.html' or '**/coverage.xml' "
+                    "(no leading /, no ..)",
+                )
+        return value
 
 
 class DepsetSpec(Strict):

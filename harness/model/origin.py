@@ -4,7 +4,9 @@ A base record (results.json's ``bases[]``) carries ``origin``:
 - ``pulled``: pulled from its registry by this run (``digest`` is the manifest it got);
 - ``local``: an image reference found in the engine, not pulled by this run (``digest`` is
   the one it was pulled at earlier, when the engine knows it);
-- ``dockerfile``: built here from the user's Dockerfile;
+- ``dockerfile``: built here from the user's Dockerfile; ``base_args`` names the base(s)
+  it was built FROM and how each was had, so its words name the stand-in under it
+  ("built from your Dockerfile app/Dockerfile, FROM py311-slim (stand-in for …)");
 - ``stand-in``: built here because the image reference could not be had (``standin`` says
   what it is);
 - ``debootstrap``: a base defined as a recipe built here from Debian's archive.
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from harness.model.results import BaseRecord
+from harness.model.results import BaseArg, BaseRecord
 
 PULLED: Final = "pulled"
 LOCAL: Final = "local"
@@ -35,7 +37,16 @@ TAGS: Final[Mapping[str, str]] = {
 
 
 # The base record's fields the origin is read from.
-_FIELDS = ("origin", "standin", "kind", "digest", "pulled_reference", "reference", "status")
+_FIELDS = (
+    "origin",
+    "standin",
+    "kind",
+    "digest",
+    "pulled_reference",
+    "reference",
+    "status",
+    "base_args",
+)
 # A base as the documents hold it: the typed record, or (callers not converted yet) its
 # dict from results.json, of which only the fields above are read.
 AnyBase = BaseRecord | Mapping[str, Any]
@@ -81,7 +92,9 @@ def origin_text(base: AnyBase) -> str:
         at = f", digest {digest}" if digest else ""
         return f"local image {record.reference}, not pulled by this run{at}"
     if origin == DOCKERFILE:
-        return f"built from your Dockerfile {record.reference}"
+        return f"built from your Dockerfile {record.reference}" + "".join(
+            f", FROM {arg.base} ({origin_text(_from_base(arg))})" for arg in _base_args(record)
+        )
     if origin == STANDIN:
         return record.standin or "stand-in built locally"
     if origin == DEBOOTSTRAP:
@@ -92,8 +105,45 @@ def origin_text(base: AnyBase) -> str:
 
 
 def origin_tag(base: AnyBase) -> str | None:
-    origin = origin_of(base)
-    return TAGS[origin] if origin else None
+    """The short tag; a Dockerfile base's names what it was built FROM: "your Dockerfile,
+    FROM py311-slim (stand-in)"."""
+    record = _record(base)
+    origin = origin_of(record)
+    if origin is None:
+        return None
+    if origin == DOCKERFILE:
+        return TAGS[origin] + "".join(
+            f", FROM {arg.base}" + (f" ({tag})" if (tag := origin_tag(_from_base(arg))) else "")
+            for arg in _base_args(record)
+        )
+    return TAGS[origin]
+
+
+def on_standin(base: AnyBase) -> bool:
+    """Whether what was measured rests on a stand-in: the base is one, or it is a
+    Dockerfile built FROM one (at any depth). Such results describe the stand-in, never
+    the official image; a verdict from them must say so."""
+    record = _record(base)
+    if origin_of(record) == STANDIN:
+        return True
+    return any(on_standin(_from_base(arg)) for arg in _base_args(record))
+
+
+def _base_args(record: BaseRecord) -> list[BaseArg]:
+    return list((record.base_args or {}).values())
+
+
+def _from_base(arg: BaseArg) -> BaseRecord:
+    """The base a Dockerfile was built FROM, as far as its record says."""
+    return BaseRecord(
+        name=arg.base,
+        origin=arg.origin,
+        standin=arg.standin,
+        reference=arg.reference,
+        digest=arg.digest,
+        base_args=arg.base_args,
+        status="available",
+    )
 
 
 def origin_brief(base: AnyBase) -> str | None:

@@ -283,6 +283,25 @@ class JUnitSummary(Record):
     failing: list[FailingTest] = []
 
 
+class ArtifactFile(Record):
+    path: str  # relative to the suite's folder and to ``Artifacts.folder``
+    bytes: Count = None
+    why: Text = None  # a file not copied: why (over the bound, not a regular file)
+
+
+class Artifacts(Record):
+    """What the suite wrote that ``tests.artifacts`` matched, copied into the run directory
+    (run/artifacts.py), bounded in size."""
+
+    folder: Text = None  # relative to the run directory: artifacts/<cell>.r<k>
+    patterns: list[str] = []
+    files: list[ArtifactFile] = []  # copied
+    skipped: list[ArtifactFile] = []  # matched but not copied, with why
+    total_bytes: Count = None
+    limit_bytes: Count = None
+    problem: Text = None  # nothing could be copied: why
+
+
 class TestsProbe(ProbeOutput):
     """The depset's own test suite (run/project.py ``tests_outcome``)."""
 
@@ -291,6 +310,7 @@ class TestsProbe(ProbeOutput):
     command: Text = None
     junit: JUnitSummary | None = None
     junit_problem: Text = None
+    artifacts: Artifacts | None = None  # tests.artifacts: what the suite wrote, kept
 
 
 class Probes(Record):
@@ -411,6 +431,12 @@ class Distribution(Record):
     build_seconds: Number = None
     failed: Text = None  # "build": resolved, but its build failed
 
+    @property
+    def built_from_source(self) -> bool:
+        """Built here from its sdist, and the build succeeded: an sdist whose build failed
+        (``failed``) was never installed, so it is no "built from source" (issue 25)."""
+        return self.wheel is False and self.failed is None
+
 
 class Installer(Record):
     """What installed the cell's requirements: ``{name: pip|uv, version, ...}``."""
@@ -510,6 +536,16 @@ class CellRecord(Record):
     host: Text = None  # the host a merged shard's cell ran on
     non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write
     too_deep: dict[str, str] | None = None  # {JSON path: why}: nulled on write
+
+    @property
+    def built_from_source(self) -> list[str]:
+        """The distributions built here from an sdist whose build succeeded (what a grid's
+        "built from source" names); a failed build is in ``failed_builds``."""
+        return [d.name for d in self.distributions if d.built_from_source]
+
+    @property
+    def failed_builds(self) -> list[str]:
+        return [d.name for d in self.distributions if d.failed == "build"]
 
     # -- cell files (store/rundir.py reads and writes them with these) -----------------
 
@@ -678,6 +714,21 @@ class Capabilities(ProbeOutput):
     openssl: Text = None  # ssl.OPENSSL_VERSION
 
 
+class BaseArg(Record):
+    """A Dockerfile base's build argument that names another base (``base_args``): the
+    base it was built FROM and how that base was had (its origin, and what a stand-in
+    stands for), so the Dockerfile's provenance names its stand-in."""
+
+    base: str
+    image: Text = None  # the reference given to FROM (harness's own tag or the id)
+    image_id: Text = None
+    origin: Text = None
+    standin: Text = None
+    reference: Text = None
+    digest: Text = None
+    base_args: dict[str, BaseArg] | None = None  # that base's own, when it is a Dockerfile
+
+
 class BaseRecord(Record):
     """One base of the matrix (engine/bases.py): how it was had and what it is."""
 
@@ -709,6 +760,7 @@ class BaseRecord(Record):
     env: EnvProbe | None = None
     capabilities: Capabilities | None = None
     interpreter_speed: InterpreterSpeed | None = None
+    base_args: dict[str, BaseArg] | None = None  # a Dockerfile base: ARG → the base FROM
 
 
 class DepsetRecord(Record):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,8 +47,7 @@ from harness.model.probe_output import (
     parse_probe_output,
 )
 from harness.model.results import CellRecord, Probes, Step
-from harness.model.status import FAILING
-from harness.run import installer, pipfailure, pipreport, project, uv
+from harness.run import artifacts, classify, installer, pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -424,10 +422,9 @@ class CellRun:
         return False
 
     def _environment_limit(self, log: str) -> str | None:
-        for rule in self.job.depset.environment_limits:
-            if rule.applies_to(self.job.cell.base) and re.search(rule.pattern, log):
-                return rule.reason
-        return None
+        return classify.environment_limit(
+            self.job.depset.environment_limits, self.job.cell.base, log
+        )
 
     def _read_pip_results(self, box: CellContainer, log: str) -> None:
         # One exec for the report, the build lines and the clean-up (each exec costs ~60 ms).
@@ -482,6 +479,11 @@ class CellRun:
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
         record, reason = project.tests_outcome(self.job, outcome, junit)
+        if self.job.depset.tests and self.job.depset.tests.artifacts and not outcome.container_died:
+            record["artifacts"] = artifacts.collect(  # run/artifacts.py: what the suite wrote
+                box, f"{VENV}/bin/python", project.SOURCE_COPY, self.job.depset.tests.artifacts,
+                self.job.out_dir, self.job.cell.id, self.job.repeat, self._default_user(),
+            )  # fmt: skip
         if self.steps[-1].status == "passed" and record["status"] != "passed":
             self._amend(status="failed")
         if reason:
@@ -584,10 +586,7 @@ class CellRun:
     def _finish(self, status: str, reason: str | None, started: float) -> CellRecord:
         """The one construction of the cell's frozen record, from what it learned."""
         expected = self.job.cell.expected_failure
-        if expected and status in FAILING:
-            status = "expected-failure"
-        elif expected and status == "passed":
-            status = "unexpected-pass"
+        status = classify.final_status(status, expected is not None)  # run/classify.py
         if reason is None and status not in ("passed", "unexpected-pass"):
             reason = _first_problem(self.steps)
         job, facts, ended = self.job, self.facts, time.time()

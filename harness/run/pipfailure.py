@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.run import fileindex, wheelcheck
+from harness.run import fileindex, sdistscan, wheelcheck
 
 # Where pip was when it failed.
 RESOLVE, DOWNLOAD, BUILD, INSTALL = "resolve", "download", "build", "install"
@@ -143,9 +143,11 @@ class Need:
     name: str  # "Rust/cargo", "lber.h", "cairo", "pg_config"
     package: str | None = None
     path: str | None = None  # the file in that package, from the index
+    via: str | None = None  # "sources": read from the sdist, not from the build's output
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "package": self.package, "path": self.path}
+        found = {"kind": self.kind, "name": self.name, "package": self.package, "path": self.path}
+        return {**found, "via": self.via} if self.via else found
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class BuildContext:
     env: Mapping[str, Any] | None = None
     open_index: Callable[[fileindex.Release], fileindex.Opened] | None = None
     wheels: wheelcheck.Fetch | None = None
+    sources: sdistscan.Scan | None = None  # the failed sdist's own #includes (one round)
 
 
 def host_context(
@@ -170,12 +173,14 @@ def host_context(
 ) -> BuildContext:
     """The lookups a cell makes on the host after its install failed: the base's file
     index (cached; fetched once per suite) and the index's simple API, each bounded."""
+    pages = wheelcheck.fetch_simple(index_url or wheelcheck.PYPI_SIMPLE, cafile=cafile)
     return BuildContext(
         package_manager,
         tuple(system),
         env,
         fileindex.open_index,
-        wheelcheck.fetch_simple(index_url or wheelcheck.PYPI_SIMPLE, cafile=cafile),
+        pages,
+        sdistscan.fetch_sources(pages, cafile=cafile),
     )
 
 
@@ -398,6 +403,10 @@ def _with_fix(
         packages.append(pkg_config[0].package if pkg_config else PKG_CONFIG_FALLBACK[family])
     packages += _python_dev(context.env, index)
     packages += [n.package for n in mapped if n.package]
+    # What the compiler has not reached yet: the sdist's other includes (python-ldap stops
+    # at Python.h, then lber.h, then sasl/sasl.h: one round names all three).
+    ahead = _from_sources(failure.distribution, index, context, packages)
+    packages += [n.package for n in ahead if n.package]
     unmapped = [
         n for n in mapped if n.kind != "toolchain" or n.name not in (C_COMPILER, CXX_COMPILER)
     ]
@@ -412,6 +421,7 @@ def _with_fix(
         )
     else:
         fix = f"the build needs {described}: put {system} in the depset"
+    fix += _sources_text(ahead)
     if unmapped:
         names = ", ".join(n.name for n in unmapped)
         fix += f"; the package that ships {names} could not be looked up ({lookup})"
@@ -422,7 +432,62 @@ def _with_fix(
             " (the build stopped before asking pkg-config for its libraries: one may be "
             "named next run)"
         )
-    return replace(failure, needs=tuple(mapped), packages=tuple(packages), lookup=lookup, hint=fix)
+    needs_all = tuple(mapped + ahead)
+    return replace(failure, needs=needs_all, packages=tuple(packages), lookup=lookup, hint=fix)
+
+
+# Headers every C build finds without a -dev package of its own: the C library's, the
+# kernel's, Python's. Their packages are read from the index by these files.
+_TOOLCHAIN_HEADERS = ("stdio.h", "sys/types.h", "linux/types.h", "crypt.h")
+
+
+def _from_sources(
+    distribution: str | None,
+    index: fileindex.FileIndex | None,
+    context: BuildContext,
+    asked: Sequence[str],
+) -> list[Need]:
+    """The -dev packages the failed sdist's own ``#include <…>`` and meson
+    ``dependency('…')`` lines name, beyond what the fix asks already: each mapped with the
+    file index at the path the compiler reads by default, kept only when one package
+    ships it (never a guess between several), and never a header of the C library, the
+    kernel or Python, nor one the sdist ships."""
+    if index is None or context.sources is None or not distribution or " " not in distribution:
+        return []
+    name, version = distribution.split(" ", 1)
+    sources = context.sources(name, version)
+    if sources is None:
+        return []
+    toolchain = {p.package for h in _TOOLCHAIN_HEADERS for p in index.find("header", h)}
+    shipped = {path.rsplit("/", 1)[-1] for path in sources.shipped}
+    found: list[Need] = []
+    for header in sources.headers:
+        if header.rsplit("/", 1)[-1] in shipped:
+            continue
+        # Only at the path the compiler looks in by default: a name found anywhere else is
+        # another platform's header (winsock2.h in Wine's tree), never this build's.
+        providers = index.find("header", header)
+        packages = {p.package for p in providers}
+        python = any(p.path.startswith("usr/include/python") for p in providers)
+        if len(packages) == 1 and not packages & toolchain and not python:
+            found.append(Need("header", header, providers[0].package, providers[0].path, "sources"))
+    for module in sources.pkg_config:
+        providers = index.pkg_config(module)
+        if len({p.package for p in providers}) == 1:
+            found.append(
+                Need("pkgconfig", module, providers[0].package, providers[0].path, "sources")
+            )
+    kept: dict[str, Need] = {}
+    for need in found:  # the first file of each package
+        if need.package and need.package not in asked:
+            kept.setdefault(need.package, need)
+    return list(kept.values())
+
+
+def _sources_text(ahead: Sequence[Need]) -> str:
+    if not ahead:
+        return ""
+    return f" (its sources also include {', '.join(_need_text(n) for n in ahead)})"
 
 
 def _look_up(need: Need, index: fileindex.FileIndex | None, env: Mapping[str, Any] | None) -> Need:

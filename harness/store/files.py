@@ -33,6 +33,7 @@ LOGS_DIR = "logs"  # one log per cell and repeat, and per base build
 SBOM_DIR = "sbom"  # CycloneDX SBOMs: per base and per cell
 SBOM_INDEX = f"{SBOM_DIR}/index.json"
 INPUTS_DIR = "inputs"  # a depset's own files as the cells saw them (requirements...)
+ARTIFACTS_DIR = "artifacts"  # what a suite wrote (tests.artifacts), one folder per cell
 
 # -- the reports folder (a run directory's parent) ---------------------------------------
 HISTORY_DIR = "history"  # the run history, next to the run directories
@@ -52,6 +53,11 @@ def result_file_name(cell: str, repeat: int) -> str:
 
 def log_file_name(cell: str, repeat: int) -> str:
     return result_file_name(cell, repeat).removesuffix(".json") + ".log"
+
+
+def artifacts_folder(cell: str, repeat: int) -> str:
+    """A cell's copy of what its suite wrote: ``artifacts/<cell>.r<k>``."""
+    return f"{ARTIFACTS_DIR}/{result_file_name(cell, repeat).removesuffix('.json')}"
 
 
 def base_log_name(base: str) -> str:

@@ -1,5 +1,7 @@
 """A user's Dockerfile base: its failed build fails the run with a clean reason and a
-full log in logs/; a build whose RUN pip install needs the proxy's CA gets it."""
+full log in logs/; a build whose RUN pip install needs the proxy's CA gets it; a
+multi-stage Dockerfile built FROM a stand-in imports what it copied and is labelled with
+that stand-in (issue 25)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ bases:
     description: the team's base layer, which pip-installs from PyPI while building
     dockerfile: {path: needs-ca/Dockerfile, base_args: {BASE: py311}}
     python: python3.11
+  team-multi:
+    description: the team's multi-stage image, written for python:3.11-slim
+    dockerfile: {path: multi-stage/Dockerfile, base_args: {BASE: py311}}
+    python: python
 depsets:
   tiny: {pip: [six], imports: [six]}
 cells:
@@ -42,7 +48,7 @@ def team_run(
     docker_client: Any,  # noqa: ARG001 (the engine must be there first)
 ) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("dockerfiles")
-    for name in ("fails", "needs-ca"):
+    for name in ("fails", "needs-ca", "multi-stage"):
         shutil.copytree(DOCKERFILES / name, work / name)
     (work / "matrix.yaml").write_text(MATRIX, encoding="utf-8")
     done = harness("run", str(work / "matrix.yaml"), "--out", str(work / "run"))
@@ -82,4 +88,36 @@ def test_a_dockerfile_base_gets_the_ca_bundle_for_its_own_pip(team_run: dict[str
     assert base["status"] == "available", base.get("reason")
     assert base["origin"] == "dockerfile"
     [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-ca"]
+    assert cell["status"] == "passed", cell.get("reason")
+
+
+@pytest.mark.integration
+def test_a_multi_stage_dockerfile_on_a_standin_imports_what_it_copied_and_names_it(
+    team_run: dict[str, Any], docker_client: Any
+) -> None:
+    base = _base(team_run, "team-multi")
+    assert base["status"] == "available", base.get("reason")
+    # what it copied from its builder stage imports in the final image
+    output = docker_client.containers.run(
+        base["image_id"],
+        ["python", "-c", "import six; print(six.__file__)"],
+        entrypoint=[],
+        network_mode="none",
+        remove=True,
+        labels={"harness.test": "dockerfile-bases"},
+    )
+    assert bytes(output).decode().strip().startswith("/usr/local/lib/python3.11/")
+    # recorded: what it was built FROM, and that this was a stand-in
+    py311 = _base(team_run, "py311")
+    arg = base["base_args"]["BASE"]
+    assert arg["base"] == "py311" and arg["origin"] == "stand-in"
+    assert arg["image_id"] == py311["image_id"] and arg["standin"] == py311["standin"]
+    assert base["image"].startswith("harness-build/team-multi:")
+    # labelled with its stand-in wherever the origin shows
+    html = (team_run["out"] / "report.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr id="base-team-multi">(.*?)</tr>', html, re.S)
+    assert row and "FROM py311" in row.group(1) and "stand-in" in row.group(1), row
+    summary = (team_run["out"] / "summary.md").read_text(encoding="utf-8")
+    assert "your Dockerfile, FROM py311 (stand-in)" in summary
+    [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-multi"]
     assert cell["status"] == "passed", cell.get("reason")

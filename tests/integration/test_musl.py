@@ -46,10 +46,12 @@ def test_spacy_installs_musllinux_wheels_and_runs(musl_run: dict[str, Any]) -> N
     assert spacy["probes"]["smoke_spacy"]["status"] == "passed"
 
 
-def test_torch_is_the_declared_expected_failure(musl_run: dict[str, Any]) -> None:
+def test_torch_is_the_same_environment_limit_as_on_glibc(musl_run: dict[str, Any]) -> None:
+    """One classification for the same missing wheel on every base (issue 25)."""
     torch = cells(musl_run)["torch-cpu"]
-    assert torch["status"] == "expected-failure"
-    assert "71381" in torch["expected_failure"]["link"]
+    assert torch["status"] == "unavailable", torch["reason"]
+    assert torch["environment_limit"].startswith("no CPU build of torch 2.13.0")
+    assert "71381" in torch["environment_limit"]
     assert torch["steps"][-1]["failure_kind"] == "no-matching-distribution"
 
 

@@ -114,3 +114,81 @@ def test_a_base_without_that_python_is_a_failed_probe_not_a_crash(resolver: Reso
     assert capabilities["status"] == "failed"
     assert "no such file" in str(capabilities["error"])
     assert env["status"] == "failed" and facts["python"] is None
+
+
+FOREIGN = "127.0.0.1:5000/team/python:3.11-slim"
+TEAM_MATRIX = """\
+version: 1
+settings: {jobs: 1, pull: never}
+bases:
+  py311:
+    image: python:3.11-slim
+  team:
+    dockerfile: {path: team/Dockerfile, base_args: {BASE: py311}}
+    python: python3.11
+depsets:
+  tiny: {pip: [six]}
+"""
+
+
+class _TaggedImages:
+    """Every reference resolves to one image id that also carries a foreign tag, listed
+    first (as a push of the same id to a local registry leaves it)."""
+
+    def get(self, ref: str) -> _Image:
+        image = _Image()
+        image.id = "sha256:" + "ab" * 32
+        image.tags = [FOREIGN, ref]  # type: ignore[attr-defined]
+        image.attrs["RepoDigests"] = [FOREIGN.rsplit(":", 1)[0] + "@sha256:" + "cd" * 32]
+        return image
+
+
+def _team_resolver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Resolver:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n", encoding="utf-8")
+    (tmp_path / "matrix.yaml").write_text(TEAM_MATRIX, encoding="utf-8")
+    client = _Client()
+    client.images = _TaggedImages()  # type: ignore[assignment]
+    matrix = load_matrix(tmp_path / "matrix.yaml")
+    return Resolver(client, matrix, PROBES, log=lambda _line: None)  # type: ignore[arg-type]
+
+
+def test_a_base_image_is_harness_own_reference_never_a_foreign_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = _team_resolver(tmp_path, monkeypatch)
+    py311 = resolver.resolve("py311")
+    assert py311["status"] == "available" and py311["origin"] == "local"
+    assert py311["image"] == "python:3.11-slim"  # not the foreign tag listed first
+    team = resolver.resolve("team")
+    assert team["status"] == "available"
+    assert team["image"].startswith("harness-build/team:")
+
+
+def test_an_image_without_harness_own_reference_is_named_by_its_id() -> None:
+    image = _Image()
+    image.tags = [FOREIGN]  # type: ignore[attr-defined]
+    assert bases._image_ref(image, "harness-standin/bookworm-py3.11:0123") == image.id
+    image.tags = ["python:latest"]  # type: ignore[attr-defined]
+    assert bases._image_ref(image, "python") == "python"
+    assert bases._image_ref(image, "docker.io/library/python:latest") == (
+        "docker.io/library/python:latest"
+    )
+
+
+def test_a_dockerfile_base_records_the_base_args_it_was_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.model.origin import origin_tag, origin_text
+    from harness.model.results import BaseRecord
+
+    resolver = _team_resolver(tmp_path, monkeypatch)
+    team = resolver.resolve("team")
+    arg = team["base_args"]["BASE"]
+    assert arg["base"] == "py311" and arg["origin"] == "local"
+    assert arg["image"] == "python:3.11-slim" and arg["image_id"] == "sha256:" + "ab" * 32
+    typed = BaseRecord.from_dict(team)  # results.json's type holds it
+    assert typed.base_args is not None and typed.base_args["BASE"].base == "py311"
+    assert origin_tag(typed) == "your Dockerfile, FROM py311 (local image)"
+    assert "FROM py311 (local image python:3.11-slim, not pulled by this run" in origin_text(typed)

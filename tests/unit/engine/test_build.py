@@ -47,3 +47,59 @@ def test_the_ca_bundle_is_added_to_a_copy_of_the_context(tmp_path: Path) -> None
     plain = BuildRequest(context, context / "Dockerfile", "t:1", {}, {}, None)
     with build_context(plain) as (where, args):
         assert where == context and args == {}
+
+
+TLS_FAILURE = (
+    "Step 4/5 : RUN pip install -r requirements.txt\n ---> Running in 1ef4cf58f88f\n"
+    "WARNING: Retrying (Retry(total=4)) after connection broken by "
+    "'SSLError(SSLCertVerificationError"
+    "(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
+    "certificate (_ssl.c:1006)'))': /simple/six/\n"
+    "ERROR: No matching distribution found for six\n"
+)
+
+
+class _FakeApi:
+    def __init__(self, chunks: list[dict[str, object]]) -> None:
+        self.chunks = chunks
+
+    def build(self, **_kwargs: object) -> object:
+        return iter(self.chunks)
+
+
+class _FakeClient:
+    def __init__(self, chunks: list[dict[str, object]]) -> None:
+        self.api = _FakeApi(chunks)
+
+
+def _failed_build(tmp_path: Path, log: str, bundle: Path | None) -> str:
+    import pytest
+
+    from harness.engine.build import BuildError, stream_build
+
+    context = tmp_path / "ctx"
+    context.mkdir(exist_ok=True)
+    (context / "Dockerfile").write_text("FROM x\n", encoding="utf-8")
+    chunks: list[dict[str, object]] = [{"stream": log}, {"error": "The command returned 1"}]
+    request = BuildRequest(context, context / "Dockerfile", "t:1", {}, {}, bundle)
+    with pytest.raises(BuildError) as failed:
+        stream_build(_FakeClient(chunks), request, lambda _line: None)  # type: ignore[arg-type]
+    return failed.value.summary
+
+
+def test_a_tls_failure_in_a_build_names_harness_ca_cert_and_the_fix(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.crt"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    summary = _failed_build(tmp_path, TLS_FAILURE, bundle)
+    assert "No matching distribution found for six" in summary  # what failed, first
+    assert "failed TLS verification" in summary
+    assert f"ARG {CA_BUILD_ARG}" in summary and "PIP_CERT=" in summary
+    assert "COPY ${HARNESS_CA_CERT}" in summary
+    # no CA bundle given: the fix starts with the setting that gives one
+    bare = _failed_build(tmp_path, TLS_FAILURE, None)
+    assert "set settings.ca_bundle" in bare and CA_BUILD_ARG in bare
+
+
+def test_a_build_failure_without_tls_gets_no_ca_advice(tmp_path: Path) -> None:
+    summary = _failed_build(tmp_path, CLASSIC_FAILURE, None)
+    assert CA_BUILD_ARG not in summary and "TLS" not in summary

@@ -48,3 +48,69 @@ def test_the_typed_base_record_reads_the_same() -> None:
         "local image sha256:4c1d4c1d4c1d…"
     )
     assert origin_text(BaseRecord(name="b")) == "not available"
+
+
+STANDIN_TEXT = "stand-in for python:3.11-slim: Debian 12 + Debian's python3.11, built locally"
+
+
+def test_a_dockerfile_base_names_the_stand_in_it_was_built_from() -> None:
+    from harness.model.results import BaseRecord
+
+    team = {
+        "name": "team",
+        "origin": "dockerfile",
+        "kind": "dockerfile",
+        "reference": "team/Dockerfile",
+        "base_args": {
+            "BASE": {"base": "py311-slim", "origin": "stand-in", "standin": STANDIN_TEXT}
+        },
+    }
+    expected = f"built from your Dockerfile team/Dockerfile, FROM py311-slim ({STANDIN_TEXT})"
+    assert origin_text(team) == expected
+    assert origin_tag(team) == "your Dockerfile, FROM py311-slim (stand-in)"
+    assert origin_brief(team) == "your Dockerfile, FROM py311-slim (stand-in)"
+    typed = BaseRecord.from_dict(team)
+    assert origin_text(typed) == expected and origin_tag(typed) == origin_tag(team)
+    # FROM a pulled image: its digest; FROM another Dockerfile FROM a stand-in: the chain
+    pulled = {
+        **team,
+        "base_args": {
+            "BASE": {
+                "base": "py311",
+                "origin": "pulled",
+                "reference": "python:3.11-slim",
+                "digest": DIGEST,
+            }
+        },
+    }
+    assert origin_text(pulled).endswith(
+        "FROM py311 (pulled python:3.11-slim, digest sha256:4c1d4c1d4c1d…)"
+    )
+    chain = {
+        **team,
+        "base_args": {
+            "BASE": {
+                "base": "team",
+                "origin": "dockerfile",
+                "reference": "team/Dockerfile",
+                "base_args": team["base_args"],
+            }
+        },
+    }
+    assert origin_tag(chain) == (
+        "your Dockerfile, FROM team (your Dockerfile, FROM py311-slim (stand-in))"
+    )
+    assert STANDIN_TEXT in origin_text(chain)
+
+
+def test_a_dockerfile_built_from_a_standin_rests_on_the_standin() -> None:
+    from harness.model.origin import on_standin
+
+    standin = {"origin": "stand-in", "standin": STANDIN_TEXT}
+    team = {"origin": "dockerfile", "reference": "Dockerfile",
+            "base_args": {"BASE": {"base": "py311-slim", **standin}}}  # fmt: skip
+    chain = {"origin": "dockerfile", "base_args": {"BASE": {"base": "team", **team}}}
+    from_pulled = {"base": "py311", "origin": "pulled", "digest": DIGEST}
+    pulled = {"origin": "dockerfile", "base_args": {"BASE": from_pulled}}
+    assert on_standin(standin) and on_standin(team) and on_standin(chain)
+    assert not on_standin(pulled) and not on_standin({"origin": "local"})

@@ -265,3 +265,77 @@ def test_a_build_without_pkg_config_says_its_libraries_may_follow(tmp_path: Path
         "[build-essential, pkgconf, libpython3.11-dev]} in the depset (the build stopped "
         "before asking pkg-config for its libraries"
     )
+
+
+def _sdist() -> bytes:
+    """A python-ldap-like sdist: its C sources include what the compiler has not reached."""
+    import io
+    import tarfile
+
+    files = {
+        "python-ldap-3.4.4/Modules/common.h": (
+            b"#include <Python.h>\n#include <lber.h>\n#include <ldap.h>\n#include <stdio.h>\n"
+            b"#  include <stdarg.h>\n#include <own/config.h>\n#include <curl/curl.h>\n"
+            b"#ifdef _WIN32\n#include <winsock2.h>\n#endif\n"
+        ),
+        "python-ldap-3.4.4/Modules/LDAPObject.c": b'#include "common.h"\n#include <sasl/sasl.h>\n',
+        "python-ldap-3.4.4/Modules/own/config.h": b"/* shipped in the sdist */\n",
+        "python-ldap-3.4.4/setup.py": b"#include <not/a/c/file.h>\n",
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_the_fix_names_what_the_sdists_sources_include_beyond_the_first_error(
+    tmp_path: Path,
+) -> None:
+    """python-ldap stops at Python.h, then lber.h, then sasl/sasl.h: one round names all,
+    from the sdist's own #includes mapped with the file index (issue 25)."""
+    from dataclasses import replace
+
+    from harness.run import sdistscan
+
+    sources = sdistscan.read_sources("python-ldap-3.4.4.tar.gz", _sdist())
+    assert "sasl/sasl.h" in sources.headers and "not/a/c/file.h" not in sources.headers
+    asked: list[tuple[str, str]] = []
+
+    def scan(name: str, version: str) -> sdistscan.SdistSources:
+        asked.append((name, version))
+        return sources
+
+    context = replace(_context(tmp_path, system=("build-essential",)), sources=scan)
+    failure = _with("python-ldap-no-lber-h", context)
+    assert asked == [("python-ldap", "3.4.4")]
+    assert failure.packages == (
+        "build-essential", "libpython3.11-dev", "libldap-dev", "libsasl2-dev",
+    )  # fmt: skip
+    # never the C library's (stdio.h, stdarg.h), Python's, the sdist's own, nor a guess
+    # between the three packages that ship curl/curl.h
+    assert not {"libc6-dev", "musl-dev", "libcurl4-openssl-dev"} & set(failure.packages)
+    assert "libwine-dev" not in failure.packages  # winsock2.h: only deep in Wine's tree
+    ahead = [n for n in failure.needs if n.via == "sources"]
+    assert [(n.name, n.package) for n in ahead] == [("sasl/sasl.h", "libsasl2-dev")]
+    assert failure.hint is not None
+    assert "its sources also include the header sasl/sasl.h from libsasl2-dev" in failure.hint
+    assert "system: {apt: [build-essential, libpython3.11-dev, libldap-dev, libsasl2-dev]}" in (
+        failure.hint
+    )
+
+
+def test_sdist_url_is_the_versions_sdist_on_the_simple_page() -> None:
+    from harness.run.sdistscan import sdist_url
+
+    page = {
+        "files": [
+            {"filename": "python_ldap-3.4.4-cp311-cp311-win_amd64.whl", "url": "https://x/w"},
+            {"filename": "python-ldap-3.4.3.tar.gz", "url": "https://x/old"},
+            {"filename": "python-ldap-3.4.4.tar.gz", "url": "https://x/new"},
+        ]
+    }
+    assert sdist_url(page, "python_ldap", "3.4.4") == ("https://x/new", "python-ldap-3.4.4.tar.gz")
+    assert sdist_url(page, "python-ldap", "9.9") is None
