@@ -239,6 +239,18 @@ def copy_form(mode: str, interpreter: str, runtime: Capabilities) -> tuple[str |
     return SITE_PACKAGES_FORM, problem + ": copied its site-packages, with PYTHONPATH"
 
 
+def predicted_interpreter(python_command: str, builder: Capabilities) -> str:
+    """The path a venv made with ``python_command -m venv`` in the builder starts from: the
+    command itself when it is a path, else the first of the builder's interpreters of that
+    name in PATH order (/usr/local/bin before /usr/bin). Checked again after the install."""
+    if python_command.startswith("/"):
+        return python_command
+    for found in builder.pythons or []:
+        if found.path and found.path.rsplit("/", 1)[-1] == python_command:
+            return found.path
+    return builder.executable or python_command
+
+
 def left_behind(
     builder_sizes: Mapping[str, tuple[str, int]], final_sizes: Mapping[str, tuple[str, int]]
 ) -> list[LeftBehind]:
@@ -311,12 +323,6 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
         )
     builder_caps = _capabilities(builder_base)
     runtime_caps = _capabilities(job.base)
-    problem = agreement_problem(plan.builder, builder_caps, job.cell.base, runtime_caps)
-    if problem is None and job.depset.system:
-        problem = (
-            f"the depset needs system packages ({_system_text(job)}), which a copied Python "
-            "environment does not carry: runtime cells measure pip-installed depsets only"
-        )
     facts = RuntimeFacts(
         builder=plan.builder,
         builder_image=builder_base.get("image"),
@@ -328,6 +334,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
         shell=runtime_caps.shell if runtime_caps else None,
     )
     run.facts.runtime = facts.to_dict()
+    problem = problem_before_install(job, plan, builder_caps, runtime_caps)
     if problem is not None:
         return run._finish("unsupported", problem, started)
     assert runtime_caps is not None
@@ -396,6 +403,31 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
         if final_image is not None and not job.keep:
             _remove_image(run, final_image)
     return _finish(run, facts, started)
+
+
+def problem_before_install(
+    job: CellJob,
+    plan: RuntimePlan,
+    builder: Capabilities | None,
+    runtime: Capabilities | None,
+) -> str | None:
+    """Why this runtime cell cannot work, known before anything is installed: builder and
+    runtime disagree, the depset needs system packages, or ``copy: venv`` asks for a venv
+    whose interpreter path the runtime lacks."""
+    problem = agreement_problem(plan.builder, builder, job.cell.base, runtime)
+    if problem is not None or builder is None or runtime is None:
+        return problem
+    if job.depset.system:
+        return (
+            f"the depset needs system packages ({_system_text(job)}), which a copied Python "
+            "environment does not carry: runtime cells measure pip-installed depsets only"
+        )
+    if plan.copy == VENV_FORM:
+        python_command = str(plan.builder_base.get("python_command") or "python3")
+        interpreter = predicted_interpreter(python_command, builder)
+        form, why = copy_form(plan.copy, interpreter, runtime)
+        return why if form is None else None
+    return None
 
 
 def _finish(
@@ -561,7 +593,7 @@ def _probe_runtime(
             _put_probes(run, box)
         final = _json_step(
             run, box, "runtime-left-behind",
-            [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)], "",
+            [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)], ROOT_USER,
         )  # fmt: skip
         sizes = {k: (v[0], v[1]) for k, v in (found.get("sizes") or {}).items()}
         kept = {k: (v[0], v[1]) for k, v in ((final or {}).get("sizes") or {}).items()}

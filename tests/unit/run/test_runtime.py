@@ -17,6 +17,7 @@ from harness.run.runtime import (
     agreement_problem,
     copy_form,
     left_behind,
+    predicted_interpreter,
     rewrite_archive,
     runtime_tests_argv,
 )
@@ -162,3 +163,10 @@ def test_the_tests_run_exec_form_from_the_project_folder() -> None:
         "/usr/bin/python3.11", "-m", "pytest", "-q", "tests/a b",
     ]  # fmt: skip
     assert runtime_tests_argv("pytest -x", "/p", "/s")[4:] == ["/opt/harness-venv/bin/pytest", "-x"]
+
+
+def test_the_venv_interpreter_is_predicted_in_path_order() -> None:
+    assert predicted_interpreter("python3.11", caps(SLIM)) == "/usr/local/bin/python3.11"
+    assert predicted_interpreter("/usr/bin/python3.11", caps(SLIM)) == "/usr/bin/python3.11"
+    assert predicted_interpreter("python3.11", caps(DISTROLESS)) == "/usr/bin/python3.11"
+    assert predicted_interpreter("python9", caps(SLIM)) == "/usr/local/bin/python3.11"
