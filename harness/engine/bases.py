@@ -98,6 +98,10 @@ class Resolver:
     # False: a base that would have to be built is unavailable instead (`harness preflight`
     # answers in seconds and never starts a 27-minute stand-in build on its own).
     build: bool = True
+    # One resolution per base at a time: a runtime cell may ask for its builder while the
+    # builder's own preparation is under way on another worker.
+    _resolving: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _resolving_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def registries_reachable(self) -> bool | None:
@@ -120,6 +124,12 @@ class Resolver:
         return self.records
 
     def resolve(self, name: str) -> dict[str, Any]:
+        with self._resolving_guard:
+            lock = self._resolving.setdefault(name, threading.Lock())
+        with lock:
+            return self._resolve_once(name)
+
+    def _resolve_once(self, name: str) -> dict[str, Any]:
         if name not in self.records:
             spec = self.matrix.spec.bases[name]
             started = time.monotonic()

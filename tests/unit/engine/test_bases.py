@@ -109,3 +109,26 @@ def test_a_base_without_that_python_is_a_failed_probe_not_a_crash(resolver: Reso
     assert facts["capabilities"]["status"] == "failed"
     assert "no such file" in facts["capabilities"]["error"]
     assert facts["env"]["status"] == "failed" and facts["python"] is None
+
+
+def test_a_base_is_resolved_once_when_two_workers_ask_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    resolver = Resolver(None, load_matrix(ROOT / "tests" / "matrices" / "runtimes.yaml"), PROBES)  # type: ignore[arg-type]
+    calls: list[str] = []
+
+    def slow_resolve(name: str, _spec: Any) -> dict[str, Any]:
+        calls.append(name)
+        time.sleep(0.2)  # the second worker arrives while the first is still resolving
+        return {"name": name, "status": "unavailable", "reason": "test"}
+
+    monkeypatch.setattr(resolver, "_resolve", slow_resolve)
+    workers = [threading.Thread(target=resolver.resolve, args=("py311-slim",)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert calls == ["py311-slim"]
