@@ -336,7 +336,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
     run.facts.runtime = facts.to_dict()
     problem = problem_before_install(job, plan, builder_caps, runtime_caps)
     if problem is not None:
-        return run._finish("unsupported", problem, started)
+        return _finish(run, facts, started, problem, "unsupported")
     assert runtime_caps is not None
     builder = CellRun(
         replace(job, base=builder_base, runtime=None),

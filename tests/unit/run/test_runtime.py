@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +171,34 @@ def test_the_venv_interpreter_is_predicted_in_path_order() -> None:
     assert predicted_interpreter("/usr/bin/python3.11", caps(SLIM)) == "/usr/bin/python3.11"
     assert predicted_interpreter("python3.11", caps(DISTROLESS)) == "/usr/bin/python3.11"
     assert predicted_interpreter("python9", caps(SLIM)) == "/usr/local/bin/python3.11"
+
+
+def test_a_runtime_cell_gets_its_builder_and_settings(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from harness.model.matrix import load_matrix
+    from harness.pipeline.steps import runtime_plan
+    from harness.run.redact import Redactor
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nsettings: {read_only: true}\nbases:\n  slim: {image: s}\n"
+        "  rt: {image: r, builder: slim, copy: venv}\n  rw: {image: r, builder: slim, "
+        "read_only: false}\ndepsets:\n  one: {pip: [six]}\n"
+    )
+    asked: list[str] = []
+
+    def resolve(name: str) -> dict[str, Any]:
+        asked.append(name)
+        return {"name": name, "status": "available"}
+
+    context = SimpleNamespace(matrix=load_matrix(path), redactor=Redactor())
+    state = SimpleNamespace(bases={}, resolver=SimpleNamespace(resolve=resolve))
+    assert runtime_plan(context, state, "slim") is None  # type: ignore[arg-type]
+    plan = runtime_plan(context, state, "rt")  # type: ignore[arg-type]
+    assert plan is not None and asked == ["slim"]  # resolved: its own cells had not run
+    assert (plan.builder, plan.copy, plan.read_only) == ("slim", "venv", True)
+    state.bases["slim"] = {"name": "slim", "status": "available", "prepared": True}
+    plan = runtime_plan(context, state, "rw")  # type: ignore[arg-type]
+    assert plan is not None and plan.builder_base["prepared"] and asked == ["slim"]
+    assert (plan.copy, plan.read_only) == ("auto", False)  # the base's own setting wins
