@@ -610,12 +610,19 @@ def _probe_runtime(
             _tests(run, box, python)
     if plan.read_only:
         breaks = [
-            f"{s.name}: {s.error or s.reason or s.status}"
+            f"{s.name}: {_step_problem(run, s.name) or s.error or s.reason or s.status}"
             for s in run.steps[first:]
             if s.status != "passed"
         ]
         facts = facts.model_copy(update={"read_only_breaks": breaks})
     return facts
+
+
+def _step_problem(run: CellRun, step: str) -> str | None:
+    """A failed probe's own error line (the step says only "failed")."""
+    output = run.facts.probes.get(step.removeprefix("probe:"))
+    error = output.get("error") if isinstance(output, dict) else None
+    return str(error)[:300] if error else None
 
 
 def _mounts(run: CellRun, plan: RuntimePlan) -> list[Mount]:
