@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness import __version__
+from harness.analysis.capabilities import capability_summary
 from harness.analysis.installers import fairness_note, installer_pairs
 from harness.analysis.metrics import (
     as_float,
@@ -61,6 +62,7 @@ from harness.documents.installers import render_installers_html
 from harness.documents.speed import speed_cell, spread_text
 from harness.model import format as fmt
 from harness.model import status as status_words
+from harness.model.errors import ResultsError
 from harness.model.ids import (
     DEFAULT_INSTALLER,
     base_anchor,
@@ -71,6 +73,7 @@ from harness.model.ids import (
 )
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
+from harness.model.results import BaseRecord
 from harness.model.status import DISPLAY_ORDER
 from harness.store.files import (
     DEPSETS_HTML,
@@ -325,7 +328,17 @@ def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
         "size_bytes": base.get("size_bytes"),
         "build_seconds": base.get("build_seconds"),
         "anchor": base_anchor(str(base.get("name"))),
+        "capabilities": _capabilities_text(base),
     }
+
+
+def _capabilities_text(base: Mapping[str, Any]) -> str:
+    """The capability probe's facts in one line (analysis.capabilities words them)."""
+    try:
+        record = BaseRecord.from_dict(base, "base")
+    except ResultsError as err:
+        return f"capabilities unknown: {err.what}"
+    return capability_summary(record.capabilities)
 
 
 def distributions_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:

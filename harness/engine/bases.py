@@ -117,6 +117,7 @@ class ResolvedBase(TypedDict, total=False):
     build_seconds: float
     build_log: str  # a failed Dockerfile build's log: the run moves it to logs/
     build_log_path: str
+    base_args: dict[str, dict[str, Any]]  # a Dockerfile base: ARG name -> the base it names
     size_bytes: int | None
     created: str | None
     user: str | None
@@ -140,6 +141,10 @@ class Resolver:
     # False: a base that would have to be built is unavailable instead (`harness preflight`
     # answers in seconds and never starts a 27-minute stand-in build on its own).
     build: bool = True
+    # One resolution per base at a time: a runtime cell may ask for its builder while the
+    # builder's own preparation is under way on another worker.
+    _resolving: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _resolving_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def registries_reachable(self) -> bool | None:
@@ -162,6 +167,12 @@ class Resolver:
         return self.records
 
     def resolve(self, name: str) -> ResolvedBase:
+        with self._resolving_guard:
+            lock = self._resolving.setdefault(name, threading.Lock())
+        with lock:
+            return self._resolve_once(name)
+
+    def _resolve_once(self, name: str) -> ResolvedBase:
         if name not in self.records:
             spec = self.matrix.spec.bases[name]
             started = time.monotonic()
@@ -238,7 +249,9 @@ class Resolver:
 
     def _available(self, record: ResolvedBase, image: Image, own: str) -> ResolvedBase:
         """``own``: the reference harness itself pulled, found or tagged for this base."""
-        record.update({"status": "available", "image": _image_ref(image, own), "image_id": image.id})
+        record.update(
+            {"status": "available", "image": _image_ref(image, own), "image_id": image.id}
+        )
         return record
 
     # -- pulling -------------------------------------------------------------------
@@ -349,7 +362,7 @@ class Resolver:
         spec: DockerfileSpec,
         standin_for: str | None = None,
         *,
-        record: dict[str, Any] | None = None,
+        record: ResolvedBase | None = None,
     ) -> tuple[Image, str]:
         """The Dockerfile's image, cached by its recipe digest or built, and its tag."""
         dockerfile = self.matrix.resolve_path(spec.path)

@@ -108,6 +108,10 @@ class ContainerSpec:
     # processes no capabilities, so even an exec as root could not chown; run as root
     # and exec the steps that should be the image's user as that user.
     user: str | None = None
+    # What keeps the container alive between execs: a runtime image may have no `sleep`
+    # (harness.run.runtime keeps it up with its own python).
+    entrypoint: Sequence[str] = ("sleep", "infinity")
+    read_only: bool = False  # a read-only root filesystem (with a tmpfs where one is given)
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ class CellContainer:
             "image": spec.image,
             "name": spec.name,
             "labels": dict(spec.labels),
-            "entrypoint": ["sleep", "infinity"],
+            "entrypoint": list(spec.entrypoint),
             "command": [],
             "detach": True,
             "environment": dict(spec.environment or {}),
@@ -184,6 +188,8 @@ class CellContainer:
             kwargs["user"] = spec.user
         if spec.tmpfs:
             kwargs["tmpfs"] = dict(spec.tmpfs)
+        if spec.read_only:
+            kwargs["read_only"] = True
         if spec.memory:
             kwargs["mem_limit"] = spec.memory
             kwargs["memswap_limit"] = spec.memory  # no swap: an OOM is an OOM

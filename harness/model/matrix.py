@@ -124,6 +124,8 @@ def _suite(value: str) -> str:
 Installer = Literal["pip", "uv"]
 INSTALLERS: tuple[str, ...] = ("pip", "uv")
 UvIndexStrategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
+# How a runtime base gets its builder's environment (harness.run.runtime).
+RuntimeCopy = Literal["auto", "venv", "site-packages"]
 
 
 def _default_installers() -> list[Installer]:
@@ -296,6 +298,11 @@ class Settings(Strict):
         description="uv release fetched from PyPI once per run (default: the newest)",
     )
     pip_version: str | None = Field(None, description=PIP_VERSION_DESCRIPTION)
+    read_only: bool = Field(
+        False,
+        description="runtime cells (bases with a builder) run with a read-only root "
+        "filesystem and a tmpfs on /tmp, as hardened deployments do",
+    )
     uv_index_strategy: UvIndexStrategy = Field(
         "unsafe-best-match",
         description="uv's --index-strategy; unsafe-best-match is what pip does across "
@@ -420,6 +427,22 @@ class BaseSpec(Strict):
     pip_version: str | None = Field(
         None, description="this base's pip_version (default: settings.pip_version)"
     )
+    builder: str | None = Field(
+        None,
+        description="another base of this matrix: this base is then a runtime (the depset is "
+        "installed in the builder and copied here, as a multi-stage build does)",
+    )
+    copy_mode: RuntimeCopy = Field(
+        "auto",
+        alias="copy",
+        description="a runtime's copy from its builder: venv, site-packages, or auto (the "
+        "venv when the runtime has the builder's python path, else site-packages)",
+    )
+    read_only: bool | None = Field(
+        None,
+        description="a runtime's cells with a read-only root filesystem and a tmpfs on /tmp "
+        "(default: settings.read_only)",
+    )
 
     _pip_version_valid = field_validator("pip_version")(_pip_version)
 
@@ -437,6 +460,11 @@ class BaseSpec(Strict):
             raise Invalid(
                 "'standin' only goes with 'image'",
                 "move the recipe out of `standin` (it is the base itself), or give `image`",
+            )
+        if self.builder is None and (self.read_only is not None or self.copy_mode != "auto"):
+            raise Invalid(
+                "'read_only' and 'copy' apply to a runtime base only",
+                "name the base the depsets are installed in with `builder:`, or remove them",
             )
         return self
 
@@ -1126,7 +1154,37 @@ def _check_references(
             for arg, other in (docker_file.base_args if docker_file else {}).items()
             if other not in spec.bases or other == base_name
         ]
+    problems += _check_builders(where, spec)
     return problems + _check_probes_exist(where, spec, probe_dirs) + _check_selectors(where, spec)
+
+
+def _check_builders(where: _Locator, spec: MatrixSpec) -> list[ConfigurationError]:
+    """A runtime's ``builder`` names another base of the matrix, itself no runtime."""
+    problems = []
+    for name, base in spec.bases.items():
+        builder = base.builder
+        if builder is None:
+            continue
+        others = [n for n in spec.bases if n != name and spec.bases[n].builder is None]
+        if builder not in spec.bases or builder == name:
+            what = (
+                "a base cannot be its own builder"
+                if builder == name
+                else (f"unknown base {builder!r}")
+            )
+            fix = did_you_mean(builder, others) + (
+                f"name another base of this matrix ({', '.join(others) or 'none yet'})"
+            )
+            problems.append(where.problem(("bases", name, "builder"), what, fix))
+        elif spec.bases[builder].builder is not None:
+            problems.append(
+                where.problem(
+                    ("bases", name, "builder"),
+                    f"{builder!r} is itself a runtime (builder: {spec.bases[builder].builder})",
+                    f"name the base the depsets are installed in ({', '.join(others)})",
+                )
+            )
+    return problems
 
 
 def _dockerfile_of(name: str, base: BaseSpec) -> tuple[DockerfileSpec | None, tuple[str, ...]]:

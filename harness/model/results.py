@@ -496,6 +496,38 @@ class Reproducer(Record):
     commands: list[str] | None = None
 
 
+class LeftBehind(Record):
+    """Something of the builder a multi-stage build does not ship (harness.run.runtime)."""
+
+    kind: Text = None  # build-tools | pip | cache | system-packages
+    path: Text = None
+    bytes: Count = None
+
+
+class RuntimeFacts(Record):
+    """A runtime cell (a base with ``builder:``): installed in the builder, copied into the
+    runtime as a multi-stage build does, probed there (harness.run.runtime)."""
+
+    builder: Text = None  # the builder base's name
+    builder_image: Text = None
+    runtime_image: Text = None
+    form: Text = None  # what was copied: venv | site-packages
+    copied_to: Text = None
+    python: Text = None  # the runtime's own interpreter the probes ran with
+    environment: dict[str, str] | None = None  # what the final image needs set (PYTHONPATH)
+    user: Text = None
+    uid: Count = None
+    shell: bool | None = None  # the runtime image has /bin/sh
+    read_only: bool | None = None
+    copied_bytes: Count = None
+    runtime_image_bytes: Count = None
+    final_image_bytes: Count = None  # the runtime image + the copied environment
+    single_stage_bytes: Count = None  # the builder image + everything the install wrote
+    left_behind_bytes: Count = None  # single_stage_bytes - final_image_bytes
+    left_behind: list[LeftBehind] | None = None
+    read_only_breaks: list[str] | None = None  # steps that failed on a read-only root
+
+
 class CellRecord(Record):
     """One cell × repeat: ``cells/<id>.r<k>.json`` and one item of ``results.cells``."""
 
@@ -532,6 +564,7 @@ class CellRecord(Record):
     reproducer: Reproducer | None = None
     preflight: Preflight | None = None
     preflight_mismatches: list[PreflightMismatch] | None = None
+    runtime: RuntimeFacts | None = None  # a runtime cell's multi-stage facts
     build_log_path: Text = None
     host: Text = None  # the host a merged shard's cell ran on
     non_finite: dict[str, str] | None = None  # {JSON path: "nan"|"inf"}: nulled on write

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,6 +52,7 @@ from harness.run.executor import BaseTask, CellTask, Execution, Executor
 from harness.run.load import LoadMonitor
 from harness.run.progress import Board, counts_text
 from harness.run.redact import Redactor
+from harness.run.runtime import RuntimePlan
 from harness.store.files import (
     CELLS_DIR,
     LOGS_DIR,
@@ -659,6 +660,7 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
         warm_wheelhouse=warm.get("wheelhouse"),
         warm_image=warm.get("image"),
         uv=_uv_for(state, base) if cell.installer == "uv" else None,
+        runtime=runtime_plan(context, state, cell.base),
     )
     executor = state.executor
 
@@ -681,6 +683,19 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
     write_cell_result(context.out_dir, file_name, record, log)
     cell_finished(context, file_name, record)
     return record
+
+
+def runtime_plan(context: RunContext, state: RunState, name: str) -> RuntimePlan | None:
+    """A runtime base's builder (its record, resolved now if its own cells have not
+    needed it yet) and settings; None for a base without ``builder``."""
+    spec = context.matrix.spec.bases[name]
+    if spec.builder is None:
+        return None
+    builder: Mapping[str, Any] | None = state.bases.get(spec.builder)
+    if builder is None:
+        builder = dict(context.redactor.deep(state.resolver.resolve(spec.builder)))
+    read_only = context.matrix.settings.read_only if spec.read_only is None else spec.read_only
+    return RuntimePlan(spec.builder, builder, spec.copy_mode, read_only)
 
 
 def _harness_fault(cell: Cell, repeat: int, err: Exception) -> CellRecord:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -51,6 +51,9 @@ from harness.run import artifacts, classify, installer, pipfailure, pipreport, p
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
+
+if TYPE_CHECKING:
+    from harness.run.runtime import RuntimePlan
 
 VENV = "/opt/harness-venv"
 # A non-root image's container runs as root (see ContainerSpec.user): the system packages
@@ -96,6 +99,8 @@ class CellJob:
     # A uv cell's binary, as the controller fetched it for this base's machine: the facts
     # of run.uv.UvBinary ("path" on the host, "version", ...) or {"reason": why not}.
     uv: dict[str, Any] | None = None
+    # A runtime cell (the base names a builder): installed there, probed here (run.runtime).
+    runtime: RuntimePlan | None = None
 
     @property
     def warm(self) -> bool:
@@ -125,6 +130,7 @@ class CellFacts:
     size_added_bytes: int | None = None
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
+    runtime: dict[str, Any] | None = None  # a runtime cell's facts (run.runtime)
 
 
 @dataclass
@@ -141,6 +147,8 @@ class CellRun:
     # the seconds the engine spent measuring it: the cost of the per-step size breakdown.
     size_mark: int | None = None
     size_seconds: float = 0.0
+    # Steps run exec-form (argv, no `sh -c`): a runtime image may have no shell.
+    exec_form: bool = False
 
     def __post_init__(self) -> None:
         if self.facts.installer is None:
@@ -168,6 +176,10 @@ class CellRun:
         problem = project.write_lock_export(job)
         if problem:  # the lock file changed or vanished since the matrix loaded
             return self._finish("error", problem, started)
+        if job.runtime is not None:  # installed in its builder, probed in the runtime
+            from harness.run.runtime import run_runtime_cell
+
+            return run_runtime_cell(self, job.runtime, started)
         try:
             with CellContainer(self.client, self._container_spec()) as box:
                 self.facts.container = job_container_name(job)
@@ -508,7 +520,11 @@ class CellRun:
     ) -> ExecOutcome:
         self.log(f"{self.job.cell.id}: {name}")
         limit = self._timeout(kind)
-        outcome = box.run_shell(command, timeout=limit, environment=self._env(), user=user)
+        if self.exec_form:  # the command is a shell_join'ed argv: split back, no shell
+            argv = shlex.split(command)
+            outcome = box.exec(argv, timeout=limit, environment=self._env(), user=user)
+        else:
+            outcome = box.run_shell(command, timeout=limit, environment=self._env(), user=user)
         status = _step_status(outcome)
         self._record_step(
             name,
@@ -628,6 +644,7 @@ class CellRun:
             "size_probes_bytes": facts.size_probes_bytes,
             "size_measure_seconds": facts.size_measure_seconds,
             "engine_lost": facts.engine_lost or None,
+            "runtime": facts.runtime,
         }
         fields.update({k: v for k, v in learned.items() if v is not None})
         if facts.container is not None:  # measured from the fresh container, maybe unknown

@@ -19,13 +19,13 @@ import tarfile
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from harness.run.wheelcheck import Fetch
+from harness.run.wheelcheck import Fetch, SimplePage
 
 MAX_SDIST_BYTES = 64 * 1024 * 1024
 MAX_SOURCE_BYTES = 2 * 1024 * 1024  # one source file read at most this far
@@ -70,17 +70,17 @@ def fetch_sources(
     return scan
 
 
-def sdist_url(page: Mapping[str, Any], name: str, version: str) -> tuple[str, str] | None:
-    """The (url, file name) of ``name``'s sdist of ``version`` on a simple-API page."""
+def sdist_url(page: object, name: str, version: str) -> tuple[str, str] | None:
+    """The (url, file name) of ``name``'s sdist of ``version`` on a simple-API page
+    (ValueError, from SimplePage, when the page is not shaped as PEP 691 says)."""
     wanted = canonicalize_name(name)
-    for item in page.get("files") or []:
-        filename = str(item.get("filename", ""))
-        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
-        if stem == filename:
+    for item in SimplePage.from_data(page).files:
+        stem = item.filename.removesuffix(".tar.gz").removesuffix(".zip")
+        if stem == item.filename:
             continue
         project, _, file_version = stem.rpartition("-")
-        if canonicalize_name(project) == wanted and file_version == version and item.get("url"):
-            return str(item["url"]), filename
+        if canonicalize_name(project) == wanted and file_version == version and item.url:
+            return item.url, item.filename
     return None
 
 

@@ -37,6 +37,7 @@ class SimpleFile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
     filename: str = ""
+    url: str = ""
     yanked: bool | str = False  # PEP 691: true, or the reason as text
     requires_python: str | None = Field(None, alias="requires-python")
 

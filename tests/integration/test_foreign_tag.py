@@ -20,7 +20,7 @@ def test_a_foreign_tag_on_the_standin_id_is_never_the_base_image(docker_client: 
     matrix = load_matrix(ROOT / "matrix.yaml")
     before = Resolver(docker_client, matrix, PROBES_DIR, log=print).resolve("py311-slim")
     assert before["status"] == "available", before["reason"]
-    own = before["image"]
+    own = str(before["image"])
     assert own.startswith(matrix.settings.standin_repository + "/"), own
     # Another process's name for the same image id (created and removed by this test only).
     foreign = f"team-registry.test/python:3.11-slim-{secrets.token_hex(4)}"

@@ -15,6 +15,7 @@ from markupsafe import escape
 from harness.documents.charts import bar_chart, sparkline
 from harness.documents.report import (
     STATUS_HELP,
+    bases_frame,
     cells_frame,
     distributions_frame,
     grid_frame,
@@ -537,3 +538,17 @@ def test_interpreter_speed_section(results: dict[str, Any], html: str) -> None:
     bases["py313-slim"]["interpreter_speed"] = pybench(0.044, rel_iqr=0.2)
     quiet = render_report(results).split('id="interpreter-speed"', 1)[1]
     assert "44.0 ms (no difference)" in quiet.split("</section>")[0]
+
+
+def test_the_bases_table_shows_the_capability_probe(pristine: dict[str, Any]) -> None:
+    results = copy.deepcopy(pristine)
+    caps = {
+        "status": "passed", "shell": False, "package_manager": None, "pip": {"version": None},
+        "user": {"name": "nonroot", "uid": 65532, "gid": 65532},
+        "libc": {"family": "glibc", "version": "2.36"}, "release_level": "final",
+    }  # fmt: skip
+    results["bases"][0]["capabilities"] = caps
+    rows = bases_frame(results)
+    assert "no shell" in rows[0]["capabilities"] and "65532" in rows[0]["capabilities"]
+    assert all(r["capabilities"] for r in rows[1:])  # said even when not probed
+    assert rows[0]["capabilities"] in render_report(results)

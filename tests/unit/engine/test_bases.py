@@ -163,7 +163,7 @@ def test_a_base_image_is_harness_own_reference_never_a_foreign_tag(
     assert py311["image"] == "python:3.11-slim"  # not the foreign tag listed first
     team = resolver.resolve("team")
     assert team["status"] == "available"
-    assert team["image"].startswith("harness-build/team:")
+    assert str(team["image"]).startswith("harness-build/team:")
 
 
 def test_an_image_without_harness_own_reference_is_named_by_its_id() -> None:
@@ -192,3 +192,26 @@ def test_a_dockerfile_base_records_the_base_args_it_was_built_from(
     assert typed.base_args is not None and typed.base_args["BASE"].base == "py311"
     assert origin_tag(typed) == "your Dockerfile, FROM py311 (local image)"
     assert "FROM py311 (local image python:3.11-slim, not pulled by this run" in origin_text(typed)
+
+
+def test_a_base_is_resolved_once_when_two_workers_ask_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    resolver = Resolver(None, load_matrix(ROOT / "tests" / "matrices" / "runtimes.yaml"), PROBES)  # type: ignore[arg-type]
+    calls: list[str] = []
+
+    def slow_resolve(name: str, _spec: Any) -> dict[str, Any]:
+        calls.append(name)
+        time.sleep(0.2)  # the second worker arrives while the first is still resolving
+        return {"name": name, "status": "unavailable", "reason": "test"}
+
+    monkeypatch.setattr(resolver, "_resolve", slow_resolve)
+    workers = [threading.Thread(target=resolver.resolve, args=("py311-slim",)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert calls == ["py311-slim"]

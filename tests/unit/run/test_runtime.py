@@ -1,0 +1,204 @@
+"""Runtime cells' rules (harness.run.runtime): when an environment installed in a builder
+can run in a runtime, which form is copied, what is left behind, and the copy's archive."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.model.results import Capabilities
+from harness.run.runtime import (
+    CHDIR_EXEC,
+    SITE_PACKAGES_FORM,
+    VENV_FORM,
+    agreement_problem,
+    copy_form,
+    left_behind,
+    predicted_interpreter,
+    rewrite_archive,
+    runtime_tests_argv,
+)
+
+SLIM: dict[str, Any] = {
+    "status": "passed",
+    "shell": True,
+    "executable": "/usr/local/bin/python3.11",
+    "python_version": "3.11.2",
+    "pythons": [
+        {"path": "/usr/local/bin/python3.11", "target": "/usr/bin/python3.11"},
+        {"path": "/usr/bin/python3.11", "target": "/usr/bin/python3.11"},
+    ],
+    "libc": {"family": "glibc", "version": "2.36"},
+    "abiflags": "",
+}
+DISTROLESS: dict[str, Any] = {
+    **SLIM,
+    "shell": False,
+    "executable": "/usr/bin/python3.11",
+    "pythons": [{"path": "/usr/bin/python3.11", "target": "/usr/bin/python3.11"}],
+}
+
+
+def caps(base: dict[str, Any], **changes: Any) -> Capabilities:
+    return Capabilities.from_dict({**base, **changes})
+
+
+def test_the_same_python_and_libc_agree() -> None:
+    assert agreement_problem("slim", caps(SLIM), "distroless", caps(DISTROLESS)) is None
+    newer_libc = caps(DISTROLESS, libc={"family": "glibc", "version": "2.41"})
+    assert agreement_problem("slim", caps(SLIM), "d", newer_libc) is None
+
+
+OLD_GLIBC = {"family": "glibc", "version": "2.31"}
+MUSL = {"family": "musl", "version": "1.2.5"}
+NO_PYTHON = {"status": "error", "error": "exec: python3: not found"}
+MISMATCHES = [
+    (SLIM, {**DISTROLESS, "python_version": "3.13.5"}, "3.11.2, runtime d has Python 3.13.5"),
+    (SLIM, {**DISTROLESS, "libc": MUSL}, "builder uses glibc, runtime d uses musl"),
+    (SLIM, {**DISTROLESS, "libc": OLD_GLIBC}, "glibc 2.31, older than the builder's 2.36"),
+    (SLIM, {**DISTROLESS, "abiflags": "t"}, "flags '(none)' differ from runtime d's 't'"),
+    ({**SLIM, "shell": False}, DISTROLESS, "builder b has no shell"),
+    (SLIM, NO_PYTHON, "runtime d has no Python harness can run (exec: python3: not found)"),
+    ({"status": "error", "error": "boom"}, DISTROLESS, "its Python could not be probed (boom)"),
+]
+
+
+@pytest.mark.parametrize(("builder", "runtime", "words"), MISMATCHES)
+def test_a_mismatch_is_named(builder: dict[str, Any], runtime: dict[str, Any], words: str) -> None:
+    problem = agreement_problem("b", caps(builder), "d", caps(runtime))
+    assert problem is not None and words in problem
+
+
+def test_a_runtime_never_probed_has_no_python_to_run() -> None:
+    problem = agreement_problem("b", caps(SLIM), "scratch", None)
+    assert problem is not None and "runtime scratch has no Python" in problem
+
+
+def test_a_venv_is_copied_when_its_interpreter_path_is_there() -> None:
+    form, why = copy_form("auto", "/usr/local/bin/python3.11", caps(SLIM))
+    assert form == VENV_FORM and "/usr/local/bin/python3.11" in why
+
+
+def test_auto_copies_site_packages_when_the_venv_would_not_start() -> None:
+    form, why = copy_form("auto", "/usr/local/bin/python3.11", caps(DISTROLESS))
+    assert form == SITE_PACKAGES_FORM
+    assert why.startswith(
+        "builder python at /usr/local/bin/python3.11, runtime has /usr/bin/python3.11: "
+        "a venv copied across does not start"
+    )
+
+
+def test_copy_venv_to_another_python_path_stops_with_the_reason() -> None:
+    form, why = copy_form("venv", "/usr/local/bin/python3.11", caps(DISTROLESS))
+    assert form is None
+    assert "builder python at /usr/local/bin/python3.11, runtime has /usr/bin/python3.11" in why
+    assert "copy: site-packages" in why  # the fix
+
+
+def test_copy_site_packages_is_taken_as_asked() -> None:
+    assert copy_form("site-packages", "/usr/bin/python3.11", caps(SLIM))[0] == SITE_PACKAGES_FORM
+
+
+def test_left_behind_is_what_the_final_image_lacks_largest_first() -> None:
+    builder = {
+        "/usr/local/lib/python3.11/site-packages/pip": ("pip", 7_000_000),
+        "/root/.cache": ("cache", 50),
+        "/usr/include": ("build-tools", 0),
+        "/tmp": ("cache", 10),
+    }
+    final = {"/tmp": ("cache", 10), "/root/.cache": ("cache", 20)}
+    items = left_behind(builder, final)
+    assert [(i.kind, i.path, i.bytes) for i in items] == [
+        ("pip", "/usr/local/lib/python3.11/site-packages/pip", 7_000_000),
+        ("cache", "/root/.cache", 30),
+    ]
+
+
+def _tar(entries: list[tuple[str, bytes | None, str | None]]) -> io.BytesIO:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, content, link in entries:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.LNKTYPE, link
+                tar.addfile(info)
+            elif content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    data.seek(0)
+    return data
+
+
+def test_the_copy_moves_every_entry_and_counts_file_bytes() -> None:
+    source = _tar(
+        [
+            ("site-packages", None, None),
+            ("site-packages/six.py", b"x" * 100, None),
+            ("site-packages/copy.py", None, "site-packages/six.py"),
+        ]
+    )
+    out = io.BytesIO()
+    copied = rewrite_archive(source, out, "site-packages", "opt/env/site-packages")
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        members = [(m.name, m.linkname) for m in tar.getmembers()]
+    assert copied == 100
+    assert members == [
+        ("opt/env/site-packages", ""),
+        ("opt/env/site-packages/six.py", ""),
+        ("opt/env/site-packages/copy.py", "opt/env/site-packages/six.py"),
+    ]
+
+
+def test_the_tests_run_exec_form_from_the_project_folder() -> None:
+    argv = runtime_tests_argv("python -m pytest -q 'tests/a b'", "/usr/bin/python3.11", "/src")
+    assert argv == [
+        "/usr/bin/python3.11", "-c", CHDIR_EXEC, "/src",
+        "/usr/bin/python3.11", "-m", "pytest", "-q", "tests/a b",
+    ]  # fmt: skip
+    assert runtime_tests_argv("pytest -x", "/p", "/s")[4:] == ["/opt/harness-venv/bin/pytest", "-x"]
+
+
+def test_the_venv_interpreter_is_predicted_in_path_order() -> None:
+    assert predicted_interpreter("python3.11", caps(SLIM)) == "/usr/local/bin/python3.11"
+    assert predicted_interpreter("/usr/bin/python3.11", caps(SLIM)) == "/usr/bin/python3.11"
+    assert predicted_interpreter("python3.11", caps(DISTROLESS)) == "/usr/bin/python3.11"
+    assert predicted_interpreter("python9", caps(SLIM)) == "/usr/local/bin/python3.11"
+
+
+def test_a_runtime_cell_gets_its_builder_and_settings(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from harness.model.matrix import load_matrix
+    from harness.pipeline.steps import runtime_plan
+    from harness.run.redact import Redactor
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nsettings: {read_only: true}\nbases:\n  slim: {image: s}\n"
+        "  rt: {image: r, builder: slim, copy: venv}\n  rw: {image: r, builder: slim, "
+        "read_only: false}\ndepsets:\n  one: {pip: [six]}\n"
+    )
+    asked: list[str] = []
+
+    def resolve(name: str) -> dict[str, Any]:
+        asked.append(name)
+        return {"name": name, "status": "available"}
+
+    context = SimpleNamespace(matrix=load_matrix(path), redactor=Redactor())
+    state = SimpleNamespace(bases={}, resolver=SimpleNamespace(resolve=resolve))
+    assert runtime_plan(context, state, "slim") is None  # type: ignore[arg-type]
+    plan = runtime_plan(context, state, "rt")  # type: ignore[arg-type]
+    assert plan is not None and asked == ["slim"]  # resolved: its own cells had not run
+    assert (plan.builder, plan.copy, plan.read_only) == ("slim", "venv", True)
+    state.bases["slim"] = {"name": "slim", "status": "available", "prepared": True}
+    plan = runtime_plan(context, state, "rw")  # type: ignore[arg-type]
+    assert plan is not None and plan.builder_base["prepared"] and asked == ["slim"]
+    assert (plan.copy, plan.read_only) == ("auto", False)  # the base's own setting wins
