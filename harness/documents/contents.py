@@ -63,9 +63,10 @@ def _properties(values: Mapping[str, object]) -> dict[str, str]:
 
 
 def cell_sbom(results: Mapping[str, Any], cell: Mapping[str, Any]) -> PlannedSbom:
-    contents = contents_of(cell) or {}
+    found = contents_of(cell)
+    contents = found.to_dict() if found else {}
     cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
-    base = base_record(results, str(cell.get("base")))
+    base = base_record(results, str(cell.get("base"))).to_dict()
     os_id, os_version = os_identity(cell)
     packages = contents.get("os_packages") or []
     dists = contents.get("distributions") or []
@@ -98,8 +99,9 @@ def cell_sbom(results: Mapping[str, Any], cell: Mapping[str, Any]) -> PlannedSbo
 def base_sbom(
     results: Mapping[str, Any], base: str, cell: Mapping[str, Any], rule: str
 ) -> PlannedSbom:
-    contents = contents_of(cell) or {}
-    record = base_record(results, base)
+    found = contents_of(cell)
+    contents = found.to_dict() if found else {}
+    record = base_record(results, base).to_dict()
     os_id, os_version = os_identity(cell)
     packages = contents.get("os_packages") or []
     cell_id, repeat = str(cell.get("id")), int(cell.get("repeat") or 0)
@@ -130,7 +132,7 @@ def base_sbom(
 def plan_base_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
     """One SBOM per base, from the cell ``reference_cells`` chooses for it."""
     return [
-        base_sbom(results, base, cell, rule)
+        base_sbom(results, base, cell.to_dict(), rule)
         for base, (cell, rule) in reference_cells(results).items()
     ]
 
