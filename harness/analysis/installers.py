@@ -11,9 +11,8 @@ difference is shown with "one sample, noise unknown" and no faster/slower call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from harness.analysis.compare import (
     DistributionDifference,
@@ -31,6 +30,7 @@ from harness.analysis.view import (
 )
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, installer_step
+from harness.model.results import AnyResults, as_results
 from harness.model.status import GOOD
 
 
@@ -91,11 +91,12 @@ def _metric(name: str, a: Sample | None, b: Sample | None) -> Metric:
 
 
 def installer_pairs(
-    results: Mapping[str, Any],
+    results: AnyResults,
     bases: Sequence[str] | None = None,
     depsets: Sequence[str] | None = None,
 ) -> list[InstallerPair]:
     """Every pip cell with a twin of another installer, in the run's cell order."""
+    results = as_results(results)
     pip_cells = installer_cells(results, DEFAULT_INSTALLER)
     pairs = []
     for other in installers_in(results):
@@ -181,14 +182,17 @@ def _timing_text(other: str, step: Metric) -> str:
     )
 
 
-def fairness_note(results: Mapping[str, Any]) -> list[str]:
+def fairness_note(results: AnyResults) -> list[str]:
     """What makes the pip and uv numbers comparable, from what the uv cells recorded."""
-    cells = [c for c in results.get("cells") or [] if (c.get("installer") or {}).get("name")]
-    others = [c for c in cells if c["installer"]["name"] != DEFAULT_INSTALLER]
+    others = [
+        (c, c.installer)
+        for c in as_results(results).cells
+        if c.installer is not None and c.installer.name not in (None, "", DEFAULT_INSTALLER)
+    ]
     if not others:
         return []
-    strategies = sorted({str(c["installer"].get("index_strategy")) for c in others})
-    versions = sorted({str(c["installer"].get("version")) for c in others})
+    strategies = sorted({str(installer.index_strategy) for _c, installer in others})
+    versions = sorted({str(installer.version) for _c, installer in others})
     note = [
         "Both cold: pip with PIP_NO_CACHE_DIR=1, uv with --no-cache; each cell is a fresh "
         "container and venv.",
@@ -202,6 +206,6 @@ def fairness_note(results: Mapping[str, Any]) -> list[str]:
         "The installer step is the fair number; the install total adds the system "
         "packages and the venv, the same work on both sides.",
     ]
-    if any(c.get("warm") for c in others):
+    if any(c.warm for c, _installer in others):
         note.append("Warm cells are quick iteration, never a measurement to cite.")
     return note
