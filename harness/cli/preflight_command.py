@@ -12,13 +12,18 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import PROBES_DIR, load_matrix
+from harness.model.results import BaseRecord, Preflight
 from harness.store.files import PREFLIGHT_JSON
 from harness.store.rundir import write_atomic
+
+if TYPE_CHECKING:
+    from harness.run.forecast import CellForecast
 
 DEFAULT_OUT = f"reports/{PREFLIGHT_JSON}"
 
@@ -61,23 +66,23 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     bases = resolver.resolve_all(needed)
     forecasts = predict_cells(matrix, cells, bases, jobs=args.jobs)
     for forecast in forecasts:
-        print(render_forecast(forecast.to_dict()))
+        print(render_forecast(forecast))
     seconds = round(time.monotonic() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "matrix": str(matrix.path),
         "seconds": seconds,
-        "bases": [_base_summary(bases[name]) for name in needed],
+        "bases": [_base_summary(BaseRecord.from_dict(bases[name], "base")) for name in needed],
         "cells": [f.to_dict() for f in forecasts],
     }
     write_atomic(out, json.dumps(document, indent=1))
-    print(summary_line(len(cells), [f.to_dict() for f in forecasts], seconds) + f"; written: {out}")
+    print(summary_line(len(cells), forecasts, seconds) + f"; written: {out}")
     return 0
 
 
-def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float) -> str:
-    predicted = sum(1 for f in forecasts if f.get("prediction"))
+def summary_line(selected: int, forecasts: Sequence[CellForecast], seconds: float) -> str:
+    predicted = sum(1 for f in forecasts if f.prediction)
     parts = [f"{predicted} cell(s) predicted in {seconds} s"]
     if len(forecasts) > predicted:
         parts.append(f"{len(forecasts) - predicted} not predicted (each line says why)")
@@ -86,32 +91,34 @@ def summary_line(selected: int, forecasts: list[dict[str, Any]], seconds: float)
     return ", ".join(parts)
 
 
-def render_forecast(forecast: dict[str, Any]) -> str:
-    """The verdict line of one cell, then one line per distribution."""
-    prediction = forecast.get("prediction")
-    if not prediction:
-        return f"{forecast['id']}: not predicted: {forecast.get('unavailable')}"
+def render_forecast(forecast: CellForecast) -> str:
+    """The verdict line of one cell, then one line per distribution (read as results.json
+    records it: ``cells[].preflight``)."""
+    if not forecast.prediction:
+        return f"{forecast.cell_id}: not predicted: {forecast.unavailable}"
+    prediction = Preflight.from_dict(forecast.prediction.to_dict(), "preflight")
     lines = [
-        f"{forecast['id']}: {prediction['verdict']} "
-        f"({prediction['seconds']:.1f} s, {prediction['pip_runs']} pip run(s))"
+        f"{forecast.cell_id}: {prediction.verdict} "
+        f"({prediction.seconds or 0.0:.1f} s, {prediction.pip_runs} pip run(s))"
     ]
-    for item in prediction["distributions"]:
-        version = item.get("version") or "(version unknown)"
-        if item["kind"] == "wheel":
-            what = f"wheel {item.get('wheel_tag')}"
-        elif item["kind"] == "sdist":
+    for item in prediction.distributions:
+        version = item.version or "(version unknown)"
+        if item.kind == "wheel":
+            what = f"wheel {item.wheel_tag}"
+        elif item.kind == "sdist":
             what = "sdist (built from source)"
         else:
-            what = f"none: {item.get('reason')}"
-        marker = "*" if item.get("requested") else " "
-        lines.append(f"  {marker} {item['name']} {version}: {what}")
-    lines += [f"    note: {note}" for note in prediction.get("notes") or []]
+            what = f"none: {item.reason}"
+        marker = "*" if item.requested else " "
+        lines.append(f"  {marker} {item.name} {version}: {what}")
+    lines += [f"    note: {note}" for note in prediction.notes]
     return "\n".join(lines)
 
 
-def _base_summary(base: dict[str, Any]) -> dict[str, Any]:
+def _base_summary(base: BaseRecord) -> dict[str, object]:
+    """What preflight.json says of a base (the fields of results.json's bases)."""
     keys = ("name", "status", "reason", "standin", "image", "image_id", "python", "libc")
-    return {k: base.get(k) for k in keys}
+    return dict.fromkeys(keys) | {k: v for k, v in base.to_dict().items() if k in keys}
 
 
 def _stderr(line: str) -> None:

@@ -21,7 +21,7 @@ def test_verdict_then_one_line_per_distribution() -> None:
         pip_runs=2,
     )
     forecast = CellForecast("alpine×whisper", "alpine", "whisper", ("x",), prediction)
-    assert render_forecast(forecast.to_dict()).splitlines() == [
+    assert render_forecast(forecast).splitlines() == [
         "alpine×whisper: cannot install: no distribution of torch for this platform "
         "(3.2 s, 2 pip run(s))",
         "    numpy 2.3.1: wheel cp313-cp313-musllinux_1_2_x86_64",
@@ -30,9 +30,20 @@ def test_verdict_then_one_line_per_distribution() -> None:
         "    note: torch is needed by openai-whisper",
     ]
     missing = CellForecast("gone×x", "gone", "x", ("x",), None, "base unavailable: not here")
-    assert render_forecast(missing.to_dict()) == "gone×x: not predicted: base unavailable: not here"
-    line = summary_line(4, [forecast.to_dict(), missing.to_dict()], 9.5)
+    assert render_forecast(missing) == "gone×x: not predicted: base unavailable: not here"
+    line = summary_line(4, [forecast, missing], 9.5)
     assert line == (
         "1 cell(s) predicted in 9.5 s, 1 not predicted (each line says why), "
         "2 without Python requirements"
     )
+
+
+def test_a_base_in_preflight_json_has_its_fields_in_order() -> None:
+    from harness.cli.preflight_command import _base_summary
+    from harness.model.results import BaseRecord
+
+    record = {"name": "b", "status": "available", "libc": {"family": "glibc"}, "size_bytes": 9}
+    summary = _base_summary(BaseRecord.from_dict(record))
+    assert list(summary) == ["name", "status", "reason", "standin", "image", "image_id",
+                             "python", "libc"]  # fmt: skip
+    assert summary["libc"] == {"family": "glibc"} and summary["reason"] is None
