@@ -130,12 +130,12 @@ def _earlier_merge(out: Path, shards: list[Any]) -> str | None:
     if not (out / RESULTS_JSON).exists():
         return None
     try:
-        run = read_header(out / RESULTS_JSON)["run"]
-    except ConfigurationError:
-        run = {}
-    plan_id = shards[0].run["shard"].get("plan_id") if shards else None
-    if run.get("shards") and (run.get("plan") or {}).get("id") == plan_id:
-        return str(run["id"])
+        run = RunInfo.from_dict(read_header(out / RESULTS_JSON)["run"], "run")
+    except (ConfigurationError, KeyError, TypeError):  # not a run's results.json: refused below
+        run = RunInfo()
+    shard = RunInfo.from_dict(shards[0].run, "run").shard if shards else None
+    if run.shards and (run.plan or {}).get("id") == (shard.plan_id if shard else None):
+        return str(run.id)
     raise ConfigurationError(
         f"--out {out}: already holds another run (results.json)",
         "merge into a new directory, e.g. reports/<date>-merged",

@@ -603,6 +603,23 @@ class ShardInfo(Record):
     count: Count = None
 
 
+class ShardRecord(Record):
+    """One shard of a merged run (``run.shards``, store/shards.py): where and when it
+    ran; a shard that never reported has only ``index``, ``reported`` and ``cell_runs``."""
+
+    index: int
+    reported: bool | None = None
+    run_id: Text = None
+    dir: Text = None
+    host: HostFacts | None = None
+    engine: EngineFacts | None = None
+    jobs: Count = None
+    started_at: Text = None
+    ended_at: Text = None
+    cell_runs: Count = None
+    expected_seconds: Number = None
+
+
 class RunLoad(Record):
     """``results.run.load`` (run/load.py ``LoadMonitor.summary``): how busy the host and
     the engine were during the run."""
@@ -637,6 +654,7 @@ class RunInfo(Record):
     engine: EngineFacts | None = None
     matrix: MatrixIdentity | None = None
     shard: ShardInfo | None = None
+    shards: list[ShardRecord] | None = None  # a merged run: its shards
     plan: dict[str, Any] | None = None  # model/plan.py's record of a sharded run's plan
     warm: Any = None
     installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
