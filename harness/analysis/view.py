@@ -302,16 +302,11 @@ class CellGroup:
         return Sample(tuple(values)) if values else None
 
     def step_names(self) -> list[str]:
-        names: list[str] = []
-        for record in self.records:
-            names += [s.name for s in record.steps if s.name not in names]
-        return names
+        """Every step name over the repeats, once each, in the order first seen."""
+        return list(dict.fromkeys(s.name for r in self.records for s in r.steps))
 
     def probe_names(self) -> list[str]:
-        names: list[str] = []
-        for record in self.records:
-            names += [n for n in record.probes.names() if n not in names]
-        return names
+        return list(dict.fromkeys(n for r in self.records for n in r.probes.names()))
 
     def timing_sample(self, step: str) -> Sample | None:
         """A step's timing: for a probe its own wall time (no docker-exec overhead)

@@ -394,3 +394,12 @@ def test_adr_calls_no_pro_or_con_on_a_noisy_timing(results: dict[str, Any]) -> N
     b1 = adr.split("### `b1`")[1].split("\n### ")[0]
     assert any(line.startswith("* Good, because install time") for line in b1.splitlines())
     assert "spread too wide" not in b1
+
+
+def test_step_names_are_listed_once_in_the_order_first_seen(results: dict[str, Any]) -> None:
+    """A step retried within one record (two ``pip-install`` steps) is one timing name."""
+    first = results["cells"][0]
+    first["steps"].append(dict(first["steps"][0]))
+    group = group_cells(results)[first["id"]]
+    names = group.step_names()
+    assert len(names) == len(set(names)) and names[0] == first["steps"][0]["name"]
