@@ -24,13 +24,13 @@ from harness.analysis.view import (
     TIME_NOISE,
     CellGroup,
     Sample,
+    cell_records,
     compare_samples,
-    installer_cells,
-    installers_in,
+    group_cells,
 )
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, installer_step
-from harness.model.results import AnyResults, as_results
+from harness.model.results import AnyResults
 from harness.model.status import GOOD
 
 
@@ -96,13 +96,15 @@ def installer_pairs(
     depsets: Sequence[str] | None = None,
 ) -> list[InstallerPair]:
     """Every pip cell with a twin of another installer, in the run's cell order."""
-    results = as_results(results)
-    pip_cells = installer_cells(results, DEFAULT_INSTALLER)
+    groups = list(group_cells(results).values())  # read once (a dict is validated here)
+
+    def cells_of(installer: str) -> dict[tuple[str, str], CellGroup]:  # view.installer_cells
+        return {(g.base, g.depset): g for g in groups if g.installer == installer}
+
+    pip_cells = cells_of(DEFAULT_INSTALLER)
     pairs = []
-    for other in installers_in(results):
-        if other == DEFAULT_INSTALLER:
-            continue
-        for key, twin in installer_cells(results, other).items():
+    for other in sorted({g.installer for g in groups} - {DEFAULT_INSTALLER}):
+        for key, twin in cells_of(other).items():
             pip = pip_cells.get(key)
             if pip is None or (bases and key[0] not in bases):
                 continue
@@ -186,7 +188,7 @@ def fairness_note(results: AnyResults) -> list[str]:
     """What makes the pip and uv numbers comparable, from what the uv cells recorded."""
     others = [
         (c, c.installer)
-        for c in as_results(results).cells
+        for c in cell_records(results)
         if c.installer is not None and c.installer.name not in (None, "", DEFAULT_INSTALLER)
     ]
     if not others:

@@ -23,7 +23,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from harness.analysis.view import bases_by_name, depsets_by_name
+from harness.analysis.view import bases_by_name, cell_records, depsets_by_name
 from harness.model import format as fmt
 from harness.model.results import (
     AnyResults,
@@ -31,7 +31,6 @@ from harness.model.results import (
     CellRecord,
     ContentsProbe,
     OsPackage,
-    as_results,
 )
 from harness.model.status import GOOD
 from harness.store.files import cell_sbom_path
@@ -199,9 +198,8 @@ def _in_order(cells: Iterable[CellRecord]) -> list[CellRecord]:
 
 def reference_cells(results: AnyResults) -> dict[str, tuple[CellRecord, str]]:
     """Per base: the cell its OS packages are read from, and the rule that chose it."""
-    results = as_results(results)
     chosen: dict[str, tuple[CellRecord, str]] = {}
-    with_contents = [c for c in _in_order(results.cells) if contents_of(c)]
+    with_contents = [c for c in _in_order(cell_records(results)) if contents_of(c)]
     for cell in with_contents:
         base = cell.base
         clean = cell.status == "passed" and not installs_system_packages(results, cell.depset)

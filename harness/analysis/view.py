@@ -370,12 +370,32 @@ def import_seconds(facts: ImportsProbe) -> float | None:
     return float(sum(values)) if values else None
 
 
+def cell_records(results: AnyResults) -> Sequence[CellRecord]:
+    """The run's cell records; of a dict of results (callers not converted yet), only its
+    ``cells`` are read, each validated once (a ResultsError names the cell's index)."""
+    if isinstance(results, Results):
+        return results.cells
+    return [
+        CellRecord.from_dict(cell, f"results.cells[{index}]")
+        for index, cell in enumerate(results.get("cells") or [])
+    ]
+
+
 def group_cells(results: AnyResults) -> dict[str, CellGroup]:
     """Cell id → its records, in the order cells first appear in results.json."""
+    found: dict[str, list[CellRecord]] = {}
+    for record in cell_records(results):
+        found.setdefault(record.id, []).append(record)
     return {
-        cell_id: CellGroup(cell_id, runs.base, runs.depset, runs.records)
-        for cell_id, runs in as_results(results).cell_runs().items()
+        cell_id: CellGroup(
+            cell_id, records[0].base, records[0].depset, tuple(sorted(records, key=_repeat))
+        )
+        for cell_id, records in found.items()
     }
+
+
+def _repeat(record: CellRecord) -> int:
+    return record.repeat
 
 
 def cell_hosts(group: CellGroup, results: AnyResults | RunInfo) -> tuple[str, ...]:

@@ -187,7 +187,7 @@ def test_free_form_probe_seconds_are_refused_on_reading(results: dict[str, Any])
     the typed reader refuses the file and names the path (exit 2), as ``harness report``
     does on reading it."""
     results["cells"][0]["probes"]["smoke_x"]["seconds"] = []
-    with pytest.raises(ResultsError, match=r"\$\.cells\[0\]\.probes\.smoke_x\.seconds"):
+    with pytest.raises(ResultsError, match=r"cells\[0\]: \$\.probes\.smoke_x\.seconds"):
         group_cells(results)
 
 
