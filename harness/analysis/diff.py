@@ -429,8 +429,7 @@ def _base_changes(a: Results, b: Results) -> Iterable[BaseChange]:
             for field in _BASE_FIELDS
             if _field_text(getattr(base_a, field)) != _field_text(getattr(base_b, field))
         }
-        digests = changed.get("digest", (None, None))
-        if all(digests):
+        if "digest" in changed and all(changed["digest"]):
             changed.pop("image_id", None)  # a new manifest is a new image: one cause, one line
         for field, (before, after) in changed.items():
             yield BaseChange(
