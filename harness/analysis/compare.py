@@ -20,9 +20,7 @@ statuses are compared as always.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -66,6 +64,14 @@ from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
 from harness.model.origin import origin_text
 from harness.model.records import check_schema
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    Distribution,
+    MeasuredAt,
+    Results,
+    as_results,
+)
 from harness.model.status import GOOD, NOT_RUN
 
 # The distributions a depset's size table lists, largest difference first.
@@ -167,25 +173,25 @@ class Comparison:
     vulnerabilities: ScanPair | None = None  # the base images' own SBOMs
 
 
-def _base_info(results: Mapping[str, Any], name: str) -> BaseInfo:
-    base = bases_by_name(results).get(name) or {}
+def _base_info(results: Results, name: str) -> BaseInfo:
+    base = results.base(name) or BaseRecord(name=name)
     return BaseInfo(
         name=name,
-        reference=base.get("reference"),
-        standin=base.get("standin"),
+        reference=base.reference,
+        standin=base.standin,
         origin=origin_text(base),
-        image_id=base.get("image_id"),
-        digest=base.get("digest"),
-        status=base.get("status"),
-        reason=base.get("reason"),
-        size_bytes=base.get("size_bytes") if isinstance(base.get("size_bytes"), int) else None,
+        image_id=base.image_id,
+        digest=base.digest,
+        status=base.status,
+        reason=base.reason,
+        size_bytes=base.size_bytes,
     )
 
 
 def _side(base: str, group: CellGroup | None) -> Side:
     if group is None:
         return Side(base, None, None, None, None, 0)
-    expected = (group.expected_failure or {}).get("reason")
+    expected = group.expected_failure.reason if group.expected_failure else None
     return Side(base, group.id, group.status, group.reason, expected, len(group.records))
 
 
@@ -223,10 +229,10 @@ def _metrics(ga: CellGroup | None, gb: CellGroup | None, withheld: str) -> tuple
     return tuple(m for m in metrics if m.a is not None or m.b is not None)
 
 
-def _dist_text(dist: Mapping[str, Any] | None) -> str | None:
+def _dist_text(dist: Distribution | None) -> str | None:
     if dist is None:
         return None
-    return f"{dist.get('version')} {'wheel' if dist.get('wheel') else 'sdist'}"
+    return f"{dist.version} {'wheel' if dist.wheel else 'sdist'}"
 
 
 def distribution_differences(
@@ -239,12 +245,12 @@ def distribution_differences(
     differences, same = [], 0
     for key in [*da, *(k for k in db if k not in da)]:
         a, b = da.get(key), db.get(key)
-        name = str((a or b or {}).get("name", key))
+        name = (a or b or Distribution(name=key)).name
         if a is None or b is None:
             kind = _one_sided(key, a is None, ga, gb)
-        elif bool(a.get("wheel")) != bool(b.get("wheel")):
+        elif bool(a.wheel) != bool(b.wheel):
             kind = "wheel availability"
-        elif a.get("version") != b.get("version"):
+        elif a.version != b.version:
             kind = "version"
         else:
             same += 1
@@ -270,10 +276,10 @@ def _venv_names(group: CellGroup | None) -> set[str]:
     """Normalised names of what the contents probe found in the cell's venv."""
     names: set[str] = set()
     for record in group.records if group else ():
-        contents = (record.get("probes") or {}).get("contents") or {}
-        for dist in contents.get("distributions") or [] if isinstance(contents, Mapping) else []:
-            if isinstance(dist, Mapping) and dist.get("name"):
-                names.add(canonicalize_name(str(dist["name"])))
+        contents = record.probes.contents
+        for dist in (contents.distributions if contents else None) or []:
+            if name := dist.get("name"):
+                names.add(canonicalize_name(name))
     return names
 
 
@@ -320,17 +326,18 @@ def _verdict(depset: str, a: Side, b: Side, metrics: tuple[Metric, ...]) -> str:
 
 
 def compare_bases(
-    results: dict[str, Any], base_a: str, base_b: str, depsets: list[str] | None = None
+    results: AnyResults, base_a: str, base_b: str, depsets: list[str] | None = None
 ) -> Comparison:
     """Compare base_b against base_a on ``depsets`` (default: every depset of the run).
 
     Raises ConfigurationError (exit 2) for a base or depset the run does not have.
     """
     check_schema(results)
+    results = as_results(results)
     known_depsets = depset_names(results)
     bases = bases_by_name(results)
     for name in (base_a, base_b):
-        if name not in bases and not any(c.get("base") == name for c in results["cells"]):
+        if name not in bases and not any(c.base == name for c in results.cells):
             raise ConfigurationError(
                 f"run {_run_id(results)}: no base {name!r}",
                 f"use one of the run's bases: {', '.join(bases)}",
@@ -344,7 +351,7 @@ def compare_bases(
     rows = [_compare_depset(results, base_a, base_b, d) for d in depsets or known_depsets]
     pair = [bases[name] for name in (base_a, base_b) if name in bases]
     return Comparison(
-        run_id=str((results.get("run") or {}).get("id")),
+        run_id=_run_id(results),
         base_a=_base_info(results, base_a),
         base_b=_base_info(results, base_b),
         rows=tuple(rows),
@@ -354,13 +361,12 @@ def compare_bases(
     )
 
 
-def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[str]:
+def confounders(results: Results, base_a: str, base_b: str) -> list[str]:
     """What besides the base differs, or was not quiet, while the two bases were measured:
     the run's busy-host warnings, concurrency, and the pip each base's venv ran."""
-    run = results.get("run") or {}
-    found = [str(w) for w in run.get("warnings") or [] if str(w).startswith("busy ")]
-    jobs = run.get("jobs")
-    if isinstance(jobs, int) and jobs > 1:
+    found = [str(w) for w in results.run.warnings or [] if str(w).startswith("busy ")]
+    jobs = results.run.jobs
+    if jobs is not None and jobs > 1:
         found.append(
             f"cells ran {jobs} at a time: a cell of one base may have shared the CPU and "
             "network with a cell of the other"
@@ -376,58 +382,54 @@ def confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[st
     return found
 
 
-def _speed_confounders(results: Mapping[str, Any], base_a: str, base_b: str) -> list[str]:
+def _speed_confounders(results: Results, base_a: str, base_b: str) -> list[str]:
     """Interpreter timings are cached per image: two bases' may come from different
     moments and loads, which the ratios must not hide."""
-    bases = bases_by_name(results)
-    when = {}
+    when: dict[str, MeasuredAt] = {}
     for name in (base_a, base_b):
-        speed = (bases.get(name) or {}).get("interpreter_speed")
-        measured = speed.get("measured") if isinstance(speed, Mapping) else None
-        if isinstance(measured, Mapping) and measured.get("at"):
-            when[name] = measured
+        base = results.base(name)
+        speed = base.interpreter_speed if base else None
+        if speed is not None and speed.measured is not None and speed.measured.at:
+            when[name] = speed.measured
     if len(when) < 2:
         return []
     a, b = when[base_a], when[base_b]
-    if a.get("at", "")[:13] == b.get("at", "")[:13] and _similar_load(a, b):
+    if (a.at or "")[:13] == (b.at or "")[:13] and _similar_load(a, b):
         return []
     return [
         f"interpreter timings measured at different moments (cached per image): {base_a} at "
-        f"{a.get('at')} (load {a.get('host_load1_max')}), {base_b} at {b.get('at')} "
-        f"(load {b.get('host_load1_max')})"
+        f"{a.at} (load {a.host_load1_max}), {base_b} at {b.at} "
+        f"(load {b.host_load1_max})"
     ]
 
 
-def _similar_load(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    cpus = float(a.get("host_cpus") or 1)
-    return abs(float(a.get("host_load1_max") or 0) - float(b.get("host_load1_max") or 0)) < cpus
+def _similar_load(a: MeasuredAt, b: MeasuredAt) -> bool:
+    cpus = float(a.host_cpus or 1)
+    return abs((a.host_load1_max or 0) - (b.host_load1_max or 0)) < cpus
 
 
-def _pip_versions(results: Mapping[str, Any], base: str) -> set[str]:
+def _pip_versions(results: Results, base: str) -> set[str]:
     versions = set()
-    for cell in results.get("cells") or []:
-        if cell.get("base") != base:
-            continue
-        pip = ((cell.get("probes") or {}).get("env") or {}).get("pip")
-        version = pip.get("version") if isinstance(pip, Mapping) else None
+    for cell in results.cells:
+        env = cell.probes.env if cell.base == base else None
+        pip = env.pip if env else None
+        version = pip.get("version") if isinstance(pip, dict) else None
         if version:
-            versions.add(str(version))
+            versions.add(version)
     return versions
 
 
-def _run_id(results: Mapping[str, Any]) -> str:
-    return str((results.get("run") or {}).get("id"))
+def _run_id(results: Results) -> str:
+    return str(results.run.id)
 
 
-def _compare_depset(
-    results: Mapping[str, Any], base_a: str, base_b: str, depset: str
-) -> DepsetComparison:
+def _compare_depset(results: Results, base_a: str, base_b: str, depset: str) -> DepsetComparison:
     ga, gb = cell_for(results, base_a, depset), cell_for(results, base_b, depset)
     a, b = _side(base_a, ga), _side(base_b, gb)
     hosts = ""
     if ga is not None and gb is not None:
         hosts = different_hosts(cell_hosts(ga, results), cell_hosts(gb, results), (base_a, base_b))
-    metrics = _metrics(ga, gb, run_not_compared(results.get("run") or {}, hosts))
+    metrics = _metrics(ga, gb, run_not_compared(results.run, hosts))
     differences, same = distribution_differences(ga, gb)
     return DepsetComparison(
         depset=depset,
@@ -445,9 +447,7 @@ def _compare_depset(
     )
 
 
-def _cell_scans(
-    results: Mapping[str, Any], ga: CellGroup | None, gb: CellGroup | None
-) -> ScanPair | None:
+def _cell_scans(results: Results, ga: CellGroup | None, gb: CellGroup | None) -> ScanPair | None:
     """The two cells' SBOM scans (their first repeat), when both cells exist."""
     if ga is None or gb is None:
         return None

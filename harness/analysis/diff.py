@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from harness.analysis.sizes import size_difference, sized_cell
 from harness.analysis.view import (
@@ -57,6 +56,15 @@ from harness.analysis.view import (
 )
 from harness.model.origin import short_digest
 from harness.model.records import check_schema
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    Distribution,
+    ExpectedFailure,
+    Record,
+    Results,
+    as_results,
+)
 from harness.model.status import FAILING, GOOD
 
 # --fail-on vocabulary. "status": a cell that was good and is now failed/error/timeout
@@ -77,7 +85,7 @@ class StatusChange:
     before: str
     after: str
     reason: str | None  # the after-run's reason, when it has one
-    expected_failure: Mapping[str, Any] | None  # the after-run's {"reason", "link"}
+    expected_failure: ExpectedFailure | None  # the after-run's {"reason", "link"}
 
     @property
     def worse(self) -> bool:
@@ -128,29 +136,26 @@ class DistributionChange:
     cell_id: str
     name: str
     kind: str  # "version", "wheel→sdist", "sdist→wheel", "added", "removed"
-    before: Mapping[str, Any] | None  # the distribution record of run a (None: added)
-    after: Mapping[str, Any] | None
+    before: Distribution | None  # the distribution record of run a (None: added)
+    after: Distribution | None
 
     def describe(self) -> str:
-        a, b = self.before or {}, self.after or {}
+        a = self.before or Distribution(name=self.name)
+        b = self.after or Distribution(name=self.name)
         if self.kind == "added":
-            return f"{self.name} {b.get('version')} added ({_how(b)})"
+            return f"{self.name} {b.version} added ({_how(b)})"
         if self.kind == "removed":
-            return f"{self.name} {a.get('version')} removed"
+            return f"{self.name} {a.version} removed"
         if self.kind == "version":
-            return f"{self.name} {a.get('version')} → {b.get('version')}"
-        versions = (
-            str(b.get("version"))
-            if a.get("version") == b.get("version")
-            else f"{a.get('version')} → {b.get('version')}"
-        )
+            return f"{self.name} {a.version} → {b.version}"
+        versions = str(b.version) if a.version == b.version else f"{a.version} → {b.version}"
         if self.kind == "wheel→sdist":
             return f"{self.name} {versions}: no wheel any more, built from source (wheel → sdist)"
         return f"{self.name} {versions}: a wheel now, no source build (sdist → wheel)"
 
 
-def _how(dist: Mapping[str, Any]) -> str:
-    return f"wheel {dist.get('tag')}" if dist.get("wheel") else "sdist, built from source"
+def _how(dist: Distribution) -> str:
+    return f"wheel {dist.tag}" if dist.wheel else "sdist, built from source"
 
 
 @dataclass(frozen=True)
@@ -293,15 +298,16 @@ class RunDiff:
 # ---------------------------------------------------------------------------- diff
 
 
-def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
+def diff_runs(a: AnyResults, b: AnyResults) -> RunDiff:
     """Run a (before) against run b (after)."""
     check_schema(a)
     check_schema(b)
+    a, b = as_results(a, "run a"), as_results(b, "run b")
     cells_a, cells_b = group_cells(a), group_cells(b)
     common = [cid for cid in cells_b if cid in cells_a]
     pairs = [(cells_a[cid], cells_b[cid]) for cid in common]
     # Step 1: per cell, why its timings get no faster/slower call (busy, jobs, hosts).
-    run_a, run_b = a.get("run") or {}, b.get("run") or {}
+    run_a, run_b = a.run, b.run
     labels = (f"run {_run_id(a)}", f"run {_run_id(b)}")
     withheld = {
         gb.id: runs_not_compared(
@@ -336,13 +342,13 @@ def diff_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> RunDiff:
     )
 
 
-def _run_id(results: Mapping[str, Any]) -> str:
-    return str((results.get("run") or {}).get("id", "?"))
+def _run_id(results: Results) -> str:
+    return str(results.run.id) if "id" in results.run.model_fields_set else "?"
 
 
-def _matrix_sha(results: Mapping[str, Any]) -> str | None:
-    sha = ((results.get("run") or {}).get("matrix") or {}).get("sha256")
-    return str(sha) if sha else None
+def _matrix_sha(results: Results) -> str | None:
+    matrix = results.run.matrix
+    return matrix.sha256 if matrix and matrix.sha256 else None
 
 
 def _status_changes(pairs: Iterable[tuple[CellGroup, CellGroup]]) -> Iterable[StatusChange]:
@@ -394,37 +400,36 @@ def _distribution_changes(ga: CellGroup, gb: CellGroup) -> Iterable[Distribution
         return  # one side did not get as far as installing: nothing to compare
     for name in [*before, *(n for n in after if n not in before)]:
         da, db = before.get(name), after.get(name)
-        shown = str((db or da or {}).get("name", name))
+        shown = (db or da or Distribution(name=name)).name
         if da is None or db is None:
             yield DistributionChange(gb.id, shown, "added" if da is None else "removed", da, db)
-        elif bool(da.get("wheel")) != bool(db.get("wheel")):
-            kind = "sdist→wheel" if db.get("wheel") else "wheel→sdist"
+        elif bool(da.wheel) != bool(db.wheel):
+            kind = "sdist→wheel" if db.wheel else "wheel→sdist"
             yield DistributionChange(gb.id, shown, kind, da, db)
-        elif da.get("version") != db.get("version"):
+        elif da.version != db.version:
             yield DistributionChange(gb.id, shown, "version", da, db)
 
 
-def _field_text(value: Any) -> str | None:
+def _field_text(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, Mapping):
-        return " ".join(str(v) for v in value.values() if v is not None)
+    if isinstance(value, Record):
+        return " ".join(str(v) for v in value.to_dict().values() if v is not None)
     return str(value)
 
 
-def _base_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[BaseChange]:
+def _base_changes(a: Results, b: Results) -> Iterable[BaseChange]:
     bases_a, bases_b = bases_by_name(a), bases_by_name(b)
     for name, base_b in bases_b.items():
         base_a = bases_a.get(name)
         if base_a is None:
             continue
         changed = {
-            field: (_field_text(base_a.get(field)), _field_text(base_b.get(field)))
+            field: (_field_text(getattr(base_a, field)), _field_text(getattr(base_b, field)))
             for field in _BASE_FIELDS
-            if _field_text(base_a.get(field)) != _field_text(base_b.get(field))
+            if _field_text(getattr(base_a, field)) != _field_text(getattr(base_b, field))
         }
-        digests = changed.get("digest", (None, None))
-        if all(digests):
+        if "digest" in changed and all(changed["digest"]):
             changed.pop("image_id", None)  # a new manifest is a new image: one cause, one line
         for field, (before, after) in changed.items():
             yield BaseChange(
@@ -432,30 +437,31 @@ def _base_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[BaseCh
                 field,
                 before,
                 after,
-                reference=_field_text(base_b.get("reference")),
+                reference=base_b.reference,
                 same_reference=_pulled_as(base_a) == _pulled_as(base_b),
             )
 
 
-def _pulled_as(base: Mapping[str, Any]) -> str | None:
-    return _field_text(base.get("pulled_reference") or base.get("reference"))
+def _pulled_as(base: BaseRecord) -> str | None:
+    return base.pulled_reference or base.reference
 
 
-def _as_strings(value: Any) -> set[str]:
+def _as_strings(value: dict[str, list[str] | None] | list[str] | None) -> set[str]:
     """A depset field as a set of strings: lists as they are, {"apt": [...]} as "apt:x"."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {f"{k}:{item}" for k, items in value.items() for item in items or []}
     return {str(item) for item in value or []}
 
 
-def _depset_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[DepsetChange]:
+def _depset_changes(a: Results, b: Results) -> Iterable[DepsetChange]:
     depsets_a, depsets_b = depsets_by_name(a), depsets_by_name(b)
     for name, dep_b in depsets_b.items():
         dep_a = depsets_a.get(name)
         if dep_a is None:
             continue
         for field in _DEPSET_FIELDS:
-            before, after = _as_strings(dep_a.get(field)), _as_strings(dep_b.get(field))
+            before = _as_strings(getattr(dep_a, field))
+            after = _as_strings(getattr(dep_b, field))
             if before != after:
                 removed, added = sorted(before - after), sorted(after - before)
                 yield DepsetChange(name, field, tuple(removed), tuple(added))
@@ -465,24 +471,25 @@ def _expectation_changes(
     pairs: Iterable[tuple[CellGroup, CellGroup]],
 ) -> Iterable[ExpectationChange]:
     for ga, gb in pairs:
-        before = (ga.expected_failure or {}).get("reason")
-        after = (gb.expected_failure or {}).get("reason")
+        before = ga.expected_failure.reason if ga.expected_failure else None
+        after = gb.expected_failure.reason if gb.expected_failure else None
         if before != after:
             yield ExpectationChange(gb.id, before, after)
 
 
-def _caveats(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[str]:
+def _caveats(a: Results, b: Results) -> Iterable[str]:
     """Reasons the timings of the two runs may not be comparable at all."""
-    run_a, run_b = a.get("run") or {}, b.get("run") or {}
-    if run_a.get("jobs") != run_b.get("jobs"):
+    run_a, run_b = a.run, b.run
+    if run_a.jobs != run_b.jobs:
         yield (
-            f"cells ran {run_a.get('jobs')} at a time in {_run_id(a)} and "
-            f"{run_b.get('jobs')} at a time in {_run_id(b)}: parallel cells share CPU "
+            f"cells ran {run_a.jobs} at a time in {_run_id(a)} and "
+            f"{run_b.jobs} at a time in {_run_id(b)}: parallel cells share CPU "
             "and network, so timings are not directly comparable"
         )
-    host_a, host_b = run_a.get("host") or {}, run_b.get("host") or {}
-    if host_a.get("hostname") != host_b.get("hostname"):
-        yield f"different hosts: {host_a.get('hostname')} and {host_b.get('hostname')}"
+    host_a = run_a.host.hostname if run_a.host else None
+    host_b = run_b.host.hostname if run_b.host else None
+    if host_a != host_b:
+        yield f"different hosts: {host_a} and {host_b}"
     if _matrix_sha(a) != _matrix_sha(b):
         yield f"the matrix changed (sha256 {_short(_matrix_sha(a))} → {_short(_matrix_sha(b))})"
 

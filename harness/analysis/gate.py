@@ -6,13 +6,12 @@ validation all come from here, from the results and the one diff computed per ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from harness.analysis.diff import RunDiff
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-from harness.model.results import Results, as_results
+from harness.model.results import AnyResults, as_results
 from harness.model.status import FAILING
 
 FAIL_ON_CHOICES = frozenset({"status", "slower", "size", "unexpected-pass", "none"})
@@ -67,7 +66,7 @@ def regressions(diff: RunDiff, fail_on: set[str] | frozenset[str]) -> list[str]:
 
 
 def unexpected_results(
-    results: Results | Mapping[str, Any],
+    results: AnyResults,
     fail_on: set[str] | frozenset[str] = DEFAULT_FAIL_ON,
 ) -> list[str]:
     """Cells whose result nobody expected; unexpected passes only when asked for."""
@@ -80,7 +79,7 @@ def unexpected_results(
 
 
 def exit_reasons(
-    results: Results | Mapping[str, Any],
+    results: AnyResults,
     diff: RunDiff | None,
     fail_on: set[str] | frozenset[str],
 ) -> list[str]:
@@ -94,7 +93,7 @@ def exit_reasons(
 
 
 def exit_code(
-    results: Results | Mapping[str, Any],
+    results: AnyResults,
     diff: RunDiff | None,
     fail_on: set[str] | frozenset[str],
 ) -> int:

@@ -11,9 +11,8 @@ difference is shown with "one sample, noise unknown" and no faster/slower call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from harness.analysis.compare import (
     DistributionDifference,
@@ -25,12 +24,13 @@ from harness.analysis.view import (
     TIME_NOISE,
     CellGroup,
     Sample,
+    cell_records,
     compare_samples,
-    installer_cells,
-    installers_in,
+    group_cells,
 )
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, installer_step
+from harness.model.results import AnyResults
 from harness.model.status import GOOD
 
 
@@ -91,17 +91,20 @@ def _metric(name: str, a: Sample | None, b: Sample | None) -> Metric:
 
 
 def installer_pairs(
-    results: Mapping[str, Any],
+    results: AnyResults,
     bases: Sequence[str] | None = None,
     depsets: Sequence[str] | None = None,
 ) -> list[InstallerPair]:
     """Every pip cell with a twin of another installer, in the run's cell order."""
-    pip_cells = installer_cells(results, DEFAULT_INSTALLER)
+    groups = list(group_cells(results).values())  # read once (a dict is validated here)
+
+    def cells_of(installer: str) -> dict[tuple[str, str], CellGroup]:  # view.installer_cells
+        return {(g.base, g.depset): g for g in groups if g.installer == installer}
+
+    pip_cells = cells_of(DEFAULT_INSTALLER)
     pairs = []
-    for other in installers_in(results):
-        if other == DEFAULT_INSTALLER:
-            continue
-        for key, twin in installer_cells(results, other).items():
+    for other in sorted({g.installer for g in groups} - {DEFAULT_INSTALLER}):
+        for key, twin in cells_of(other).items():
             pip = pip_cells.get(key)
             if pip is None or (bases and key[0] not in bases):
                 continue
@@ -181,14 +184,17 @@ def _timing_text(other: str, step: Metric) -> str:
     )
 
 
-def fairness_note(results: Mapping[str, Any]) -> list[str]:
+def fairness_note(results: AnyResults) -> list[str]:
     """What makes the pip and uv numbers comparable, from what the uv cells recorded."""
-    cells = [c for c in results.get("cells") or [] if (c.get("installer") or {}).get("name")]
-    others = [c for c in cells if c["installer"]["name"] != DEFAULT_INSTALLER]
+    others = [
+        (c, c.installer)
+        for c in cell_records(results)
+        if c.installer is not None and c.installer.name not in (None, "", DEFAULT_INSTALLER)
+    ]
     if not others:
         return []
-    strategies = sorted({str(c["installer"].get("index_strategy")) for c in others})
-    versions = sorted({str(c["installer"].get("version")) for c in others})
+    strategies = sorted({str(installer.index_strategy) for _c, installer in others})
+    versions = sorted({str(installer.version) for _c, installer in others})
     note = [
         "Both cold: pip with PIP_NO_CACHE_DIR=1, uv with --no-cache; each cell is a fresh "
         "container and venv.",
@@ -202,6 +208,6 @@ def fairness_note(results: Mapping[str, Any]) -> list[str]:
         "The installer step is the fair number; the install total adds the system "
         "packages and the venv, the same work on both sides.",
     ]
-    if any(c.get("warm") for c in others):
+    if any(c.warm for c, _installer in others):
         note.append("Warm cells are quick iteration, never a measurement to cite.")
     return note

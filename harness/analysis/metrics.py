@@ -5,17 +5,25 @@ artefact each distribution was installed from. Numbers, never text to show."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from packaging.tags import parse_tag
 
 from harness.analysis.view import NON_SMOKE_PROBES
+from harness.model.results import CellRecord, ImportsProbe, ImportTiming, Probes, Step
 
 
-def sum_steps(steps: Sequence[Mapping[str, Any]], **match: str) -> float | None:
-    chosen = [s for s in steps if all(s.get(k) == v for k, v in match.items())]
-    values = [float(s["seconds"]) for s in chosen if is_number(s.get("seconds"))]
+def sum_steps(
+    steps: Sequence[Step], *, kind: str | None = None, name: str | None = None
+) -> float | None:
+    """The seconds of the steps of that kind and/or name; None when none has a time."""
+    values = [
+        s.seconds
+        for s in steps
+        if (kind is None or s.kind == kind) and (name is None or s.name == name)
+        if s.seconds is not None and math.isfinite(s.seconds)
+    ]
     return sum(values) if values else None
 
 
@@ -23,50 +31,50 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def install_complete(cell: Mapping[str, Any]) -> bool:
+def install_complete(cell: CellRecord) -> bool:
     """True when every install step passed: only then are install numbers comparable."""
-    installs = [s for s in cell.get("steps") or [] if s.get("kind") == "install"]
-    blocked = cell.get("status") in ("unavailable", "unsupported")
-    return bool(installs) and not blocked and all(s.get("status") == "passed" for s in installs)
+    installs = [s for s in cell.steps if s.kind == "install"]
+    blocked = cell.status in ("unavailable", "unsupported")
+    return bool(installs) and not blocked and all(s.status == "passed" for s in installs)
 
 
-def import_seconds(probes: Mapping[str, Any]) -> float | None:
+def import_seconds(probes: Probes) -> float | None:
     """Sum of the per-module import times: the imports probe's, else the smoke probes'."""
-    modules = import_modules(probes.get("imports"))
+    modules: dict[str, ImportTiming | float | None] = dict(import_modules(probes.imports))
     if not modules:
-        modules = {
-            module: entry
-            for name, probe in probes.items()
-            if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
-            for module, entry in (probe.get("import_time") or {}).items()
-        }
+        for name in probes.names():
+            probe = probes.get(name)
+            if name not in NON_SMOKE_PROBES and probe is not None:
+                modules |= probe.import_time or {}
     known = [v for v in map(module_seconds, modules.values()) if v is not None]
     return sum(known) if known else None
 
 
-def import_modules(probe: Any) -> dict[str, Any]:
-    """{module: facts} of the imports probe: ``modules`` (probes/imports.py), or ``imports``."""
-    if not isinstance(probe, dict):
+def import_modules(probe: ImportsProbe | None) -> dict[str, ImportTiming]:
+    """{module: timing} of the imports probe: ``modules`` (probes/imports.py), or the
+    older ``imports``."""
+    if probe is None:
         return {}
-    modules = probe.get("modules") or probe.get("imports") or {}
-    return modules if isinstance(modules, dict) else {}
+    return probe.modules or probe.imports or {}
 
 
-def module_seconds(entry: Any) -> float | None:
-    # Accept both {"seconds": s, ...} and a bare number, so a simpler probe still renders.
-    return as_float(entry.get("seconds") if isinstance(entry, dict) else entry)
+def module_seconds(entry: ImportTiming | float | None) -> float | None:
+    # A timing, or its seconds alone (smoke probes may write just the number).
+    return as_float(entry.seconds if isinstance(entry, ImportTiming) else entry)
 
 
 def as_float(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def smoke_seconds(probes: Mapping[str, Any]) -> float | None:
+def smoke_seconds(probes: Probes) -> float | None:
     """Total wall time the smoke probes reported for themselves."""
     values = [
-        float(p["seconds"])
-        for name, p in probes.items()
-        if name not in NON_SMOKE_PROBES and isinstance(p, dict) and is_number(p.get("seconds"))
+        seconds
+        for name in probes.names()
+        if name not in NON_SMOKE_PROBES
+        and (probe := probes.get(name)) is not None
+        and (seconds := as_float(probe.seconds)) is not None
     ]
     return sum(values) if values else None
 

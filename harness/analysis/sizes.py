@@ -23,9 +23,15 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from harness.analysis.view import bases_by_name
+from harness.analysis.view import bases_by_name, cell_records, depsets_by_name
 from harness.model import format as fmt
-from harness.model.probe_output import CONTENTS_PROBE
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    CellRecord,
+    ContentsProbe,
+    OsPackage,
+)
 from harness.model.status import GOOD
 from harness.store.files import cell_sbom_path
 
@@ -165,36 +171,38 @@ def _one_sided(change: DistributionChange, only_a: str, only_b: str) -> str:
 
 # -- which cell describes a base ----------------------------------------------------------
 
+# A cell record, or (callers not converted yet: report.py, contents.py) its dict, read
+# through CellRecord once per call.
+AnyCell = CellRecord | Mapping[str, Any]
 
-def contents_of(cell: Mapping[str, Any]) -> dict[str, Any] | None:
+
+def as_cell(cell: AnyCell) -> CellRecord:
+    return cell if isinstance(cell, CellRecord) else CellRecord.from_dict(cell, "cell")
+
+
+def contents_of(cell: AnyCell) -> ContentsProbe | None:
     """The cell's contents probe result when it holds package lists, else None."""
-    probe = (cell.get("probes") or {}).get(CONTENTS_PROBE)
-    if not isinstance(probe, dict) or not isinstance(probe.get("os_packages"), list):
-        return None
-    return probe
+    probe = as_cell(cell).probes.contents
+    return probe if probe is not None and probe.os_packages is not None else None
 
 
-def installs_system_packages(results: Mapping[str, Any], depset: str) -> bool:
-    for spec in results.get("depsets") or []:
-        if spec.get("name") == depset:
-            return any((spec.get("system") or {}).values())
-    return False
+def installs_system_packages(results: AnyResults, depset: str) -> bool:
+    spec = depsets_by_name(results).get(depset)
+    return spec is not None and any((spec.system or {}).values())
 
 
-def _in_order(cells: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _in_order(cells: Iterable[CellRecord]) -> list[CellRecord]:
     """Cells in results order, repeat 0 first, so the choice is stable."""
-    return sorted(cells, key=lambda c: int(c.get("repeat") or 0))
+    return sorted(cells, key=lambda c: c.repeat)
 
 
-def reference_cells(results: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, Any], str]]:
+def reference_cells(results: AnyResults) -> dict[str, tuple[CellRecord, str]]:
     """Per base: the cell its OS packages are read from, and the rule that chose it."""
-    chosen: dict[str, tuple[Mapping[str, Any], str]] = {}
-    with_contents = [c for c in _in_order(results.get("cells") or []) if contents_of(c)]
+    chosen: dict[str, tuple[CellRecord, str]] = {}
+    with_contents = [c for c in _in_order(cell_records(results)) if contents_of(c)]
     for cell in with_contents:
-        base = str(cell.get("base"))
-        clean = cell.get("status") == "passed" and not installs_system_packages(
-            results, str(cell.get("depset"))
-        )
+        base = cell.base
+        clean = cell.status == "passed" and not installs_system_packages(results, cell.depset)
         if clean and (base not in chosen or chosen[base][1] != RULE_NO_SYSTEM):
             chosen[base] = (cell, RULE_NO_SYSTEM)
         elif base not in chosen:
@@ -202,73 +210,75 @@ def reference_cells(results: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, 
     return chosen
 
 
-def base_record(results: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return bases_by_name(results).get(name) or {}
+def base_record(results: AnyResults, name: str) -> BaseRecord:
+    """The base's record (an empty one when the run does not list it)."""
+    return bases_by_name(results).get(name) or BaseRecord(name=name)
 
 
 # -- made of --------------------------------------------------------------------------------
 
 
-def _package_key(package: Mapping[str, Any]) -> tuple[str, str]:
-    return str(package.get("name")), str(package.get("architecture") or "")
+def _package_key(package: OsPackage) -> tuple[str, str]:
+    return package["name"], package.get("architecture") or ""
 
 
-def _size(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+def _size(value: int | None) -> int:
+    return value if value is not None and value > 0 else 0
 
 
-def distribution_sizes(cell: Mapping[str, Any]) -> list[SizedItem]:
+def distribution_sizes(cell: AnyCell) -> list[SizedItem]:
     """The venv's distributions with their bytes on disk, largest first."""
+    contents = contents_of(cell)
     dists = [
         SizedItem(str(d.get("name")), d.get("version"), _size(d.get("size_bytes")))
-        for d in (contents_of(cell) or {}).get("distributions") or []
-        if isinstance(d, dict)
+        for d in (contents.distributions if contents else None) or []
     ]
     dists.sort(key=lambda d: (-d.size_bytes, d.name.lower()))
     return dists
 
 
 def made_of(
-    results: Mapping[str, Any],
-    cell: Mapping[str, Any],
-    references: Mapping[str, tuple[Mapping[str, Any], str]],
+    results: AnyResults,
+    cell: AnyCell,
+    references: Mapping[str, tuple[CellRecord, str]],
 ) -> MadeOf | None:
     """The cell's base / system packages / Python split, or None without a contents result."""
+    cell = as_cell(cell)
     contents = contents_of(cell)
     if contents is None:
         return None
-    added = _added_packages(results, cell, contents, references.get(str(cell.get("base"))))
+    added = _added_packages(results, cell, contents, references.get(cell.base))
     system = None if added is None else sum(p.size_bytes for p in added)
     dists = distribution_sizes(cell)
-    base_size = base_record(results, str(cell.get("base"))).get("size_bytes")
+    base_size = base_record(results, cell.base).size_bytes
     return MadeOf(
-        base_bytes=base_size if isinstance(base_size, int) and base_size > 0 else None,
+        base_bytes=base_size if base_size is not None and base_size > 0 else None,
         system_bytes=system,
         python_bytes=sum(d.size_bytes for d in dists),
         top=tuple(dists[:TOP_DISTRIBUTIONS]),
-        sbom_path=cell_sbom_path(str(cell.get("id")), int(cell.get("repeat") or 0)),
+        sbom_path=cell_sbom_path(cell.id, cell.repeat),
         top_system=tuple((added or [])[:TOP_DISTRIBUTIONS]),
     )
 
 
 def _added_packages(
-    results: Mapping[str, Any],
-    cell: Mapping[str, Any],
-    contents: Mapping[str, Any],
-    reference: tuple[Mapping[str, Any], str] | None,
+    results: AnyResults,
+    cell: CellRecord,
+    contents: ContentsProbe,
+    reference: tuple[CellRecord, str] | None,
 ) -> list[SizedItem] | None:
     """The OS packages the depset added, largest first; None when they cannot be told
     from the base's own (no reference cell without system packages)."""
-    if not installs_system_packages(results, str(cell.get("depset"))):
+    if not installs_system_packages(results, cell.depset):
         return []
     if reference is None or reference[1] != RULE_NO_SYSTEM:
         return None
-    base_packages = (contents_of(reference[0]) or {}).get("os_packages") or []
-    known = {_package_key(p) for p in base_packages if isinstance(p, dict)}
+    base_contents = contents_of(reference[0])
+    known = {_package_key(p) for p in (base_contents.os_packages if base_contents else None) or []}
     added = [
-        SizedItem(str(p.get("name")), p.get("version"), _size(p.get("installed_size_bytes")))
-        for p in contents.get("os_packages") or []
-        if isinstance(p, dict) and _package_key(p) not in known
+        SizedItem(p["name"], p.get("version"), _size(p.get("installed_size_bytes")))
+        for p in contents.os_packages or []
+        if _package_key(p) not in known
     ]
     return sorted(added, key=lambda p: (-p.size_bytes, p.name))
 
@@ -276,40 +286,26 @@ def _added_packages(
 # -- bytes per install step -----------------------------------------------------------------
 
 
-def _count(value: Any) -> int | None:
-    """A byte count from the JSON (an int, or a float written by an older reader)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
-def step_sizes(cell: Mapping[str, Any]) -> StepSizes | None:
+def step_sizes(cell: AnyCell) -> StepSizes | None:
     """The cell's bytes per install step, or None when it was not measured per step."""
-    total, start = _count(cell.get("size_added_bytes")), _count(cell.get("size_start_bytes"))
-    after = _count(cell.get("size_probes_bytes"))
+    cell = as_cell(cell)
+    total, start = cell.size_added_bytes, cell.size_start_bytes
+    after = cell.size_probes_bytes
     if total is None or start is None or after is None:
         return None
-    steps = tuple(
-        StepSize(str(s.get("name")), added)
-        for s in cell.get("steps") or []
-        if (added := _count(s.get("bytes_added"))) is not None
-    )
-    seconds = cell.get("size_measure_seconds")
-    measured = float(seconds) if isinstance(seconds, int | float) else None
-    return StepSizes(start, steps, after, total, measured)
+    steps = tuple(StepSize(s.name, s.bytes_added) for s in cell.steps if s.bytes_added is not None)
+    return StepSizes(start, steps, after, total, cell.size_measure_seconds)
 
 
 # -- two bases, one depset -------------------------------------------------------------------
 
 
-def sized_cell(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def sized_cell(records: Sequence[CellRecord]) -> CellRecord | None:
     """The record a size comparison reads: the first passed repeat with a contents result."""
-    return next((r for r in _in_order(records) if r.get("status") in GOOD and contents_of(r)), None)
+    return next((r for r in _in_order(records) if r.status in GOOD and contents_of(r)), None)
 
 
-def size_difference(
-    cell_a: Mapping[str, Any] | None, cell_b: Mapping[str, Any] | None
-) -> SizeDifference | None:
+def size_difference(cell_a: CellRecord | None, cell_b: CellRecord | None) -> SizeDifference | None:
     """B − A by distribution; None unless both sides have a contents result."""
     if cell_a is None or cell_b is None or not contents_of(cell_a) or not contents_of(cell_b):
         return None
@@ -324,13 +320,9 @@ def size_difference(
         for k in [*sizes_a, *(k for k in sizes_b if k not in sizes_a)]
     ]
     changes = sorted((c for c in changes if c.change), key=lambda c: (-abs(c.change), c.name))
-    added_a, added_b = (
-        _count(cell_a.get("size_added_bytes")),
-        _count(cell_b.get("size_added_bytes")),
-    )
     return SizeDifference(
-        added_a=None if added_a is None else int(added_a),
-        added_b=None if added_b is None else int(added_b),
+        added_a=cell_a.size_added_bytes,
+        added_b=cell_b.size_added_bytes,
         python_a=sum(d.size_bytes for d in sizes_a.values()),
         python_b=sum(d.size_bytes for d in sizes_b.values()),
         changes=tuple(changes),

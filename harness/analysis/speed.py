@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.view import measured_busy
+from harness.analysis.view import filled, measured_busy
 from harness.model import format as fmt
+from harness.model.results import BaseRecord, InterpreterSpeed, Measurement
 
 NOISE_FLOOR = 0.05
 NOISE_RULE = (
@@ -47,11 +48,11 @@ class SpeedRatio:
         }
 
 
-def _measurements(output: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _measurements(output: InterpreterSpeed) -> Iterator[tuple[str, Measurement]]:
     """(name, stats) of every workload and start-up measurement in a pybench output."""
-    for name, stats in (output.get("startup") or {}).items():
+    for name, stats in (output.startup or {}).items():
         yield f"startup.{name}", stats
-    yield from (output.get("workloads") or {}).items()
+    yield from (output.workloads or {}).items()
 
 
 def verdict(ratio: float, noise: float) -> str:
@@ -62,40 +63,38 @@ def verdict(ratio: float, noise: float) -> str:
     return f"{fmt.ratio(1.0 / ratio)} faster"
 
 
-def _spread(stats: Mapping[str, Any]) -> float:
+def _spread(stats: Measurement) -> float:
     """The relative IQR; the full relative range for outputs that lack it."""
-    value = stats.get("rel_iqr", stats.get("rel_spread"))
+    value = stats.rel_iqr if "rel_iqr" in stats.model_fields_set else stats.rel_spread
     return float(value) if value is not None else 0.0
 
 
-def speed_ratios(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[SpeedRatio]:
+def speed_ratios(baseline: InterpreterSpeed, candidate: InterpreterSpeed) -> list[SpeedRatio]:
     """Ratios for the measurements both outputs hold, in the baseline's order.
 
     Raises ValueError when the two ran different work (scale) or a run failed.
     """
     for label, output in (("baseline", baseline), ("candidate", candidate)):
-        if output.get("status") != "passed":
-            raise ValueError(f"{label} pybench run did not pass: {output.get('error')}")
-    scales = [(output.get("settings") or {}).get("scale") for output in (baseline, candidate)]
+        if output.status != "passed":
+            raise ValueError(f"{label} pybench run did not pass: {output.error}")
+    scales = [(output.settings or {}).get("scale") for output in (baseline, candidate)]
     if scales[0] != scales[1]:
         raise ValueError(f"pybench runs of different scales cannot be compared: {scales}")
     candidate_stats = dict(_measurements(candidate))
     # A busy host during either benchmark voids every call between them.
-    busy = measured_busy(candidate.get("measured")) or measured_busy(
-        baseline.get("measured"), "the baseline"
-    )
+    busy = measured_busy(candidate.measured) or measured_busy(baseline.measured, "the baseline")
     ratios = []
     for name, base in _measurements(baseline):
         other = candidate_stats.get(name)
-        if other is None or not base.get("median_s") or not other.get("median_s"):
+        if other is None or not base.median_s or not other.median_s:
             continue
-        ratio = float(other["median_s"]) / float(base["median_s"])
+        ratio = other.median_s / base.median_s
         noise = max(NOISE_FLOOR, _spread(base), _spread(other))
         ratios.append(
             SpeedRatio(
                 workload=name,
-                baseline_median_s=float(base["median_s"]),
-                candidate_median_s=float(other["median_s"]),
+                baseline_median_s=base.median_s,
+                candidate_median_s=other.median_s,
                 ratio=round(ratio, 4),
                 noise=round(noise, 4),
                 verdict=busy or verdict(ratio, noise),
@@ -152,16 +151,17 @@ class SpeedTable:
         return tuple(b for b in self.bases if b.standin)
 
 
-def build_text(output: Mapping[str, Any]) -> str:
+def build_text(output: InterpreterSpeed) -> str:
     """What the interpreter's recorded build flags say about PGO and LTO.
 
     "not recorded" is not "not used": Debian applies its optimisations outside configure.
     """
-    build = output.get("build") or {}
-    if not build:
+    build = output.build
+    if build is None or not (build.model_fields_set or build.model_extra):
         return "build flags unknown"
-    done = [name for name in ("pgo", "lto") if build.get(name)]
-    missing = [name for name in ("pgo", "lto") if not build.get(name)]
+    flags = {"pgo": build.pgo, "lto": build.lto}
+    done = [name for name, on in flags.items() if on]
+    missing = [name for name, on in flags.items() if not on]
     parts = []
     if done:
         parts.append(" and ".join(n.upper() for n in done) + " recorded")
@@ -170,16 +170,16 @@ def build_text(output: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _widest_spread(output: Mapping[str, Any]) -> float | None:
+def _widest_spread(output: InterpreterSpeed) -> float | None:
     spreads = [_spread(stats) for _name, stats in _measurements(output)]
     return round(max(spreads), 4) if spreads else None
 
 
 def _base_speed(
-    base: Mapping[str, Any], baseline: Mapping[str, Any] | None, is_baseline: bool
+    base: BaseRecord, baseline: InterpreterSpeed | None, is_baseline: bool
 ) -> BaseSpeed:
-    output = base.get("interpreter_speed") or {}
-    status = str(output.get("status") or "not measured")
+    output = base.interpreter_speed or InterpreterSpeed()
+    status = output.status or "not measured"
     ratios: list[SpeedRatio] = []
     note = None
     if status == "passed" and baseline is not None and not is_baseline:
@@ -188,39 +188,39 @@ def _base_speed(
         except ValueError as exc:
             note = str(exc)
     elif status != "passed":
-        note = str(output.get("error") or "the interpreter benchmark did not run")
+        note = output.error or "the interpreter benchmark did not run"
     return BaseSpeed(
-        base=str(base.get("name")),
+        base=base.name,
         status=status,
-        error=output.get("error"),
-        standin=base.get("standin"),
-        python=(output.get("python") or {}).get("version"),
+        error=output.error,
+        standin=base.standin,
+        python=output.python.version if output.python else None,
         build=build_text(output),
         spread=_widest_spread(output) if status == "passed" else None,
         medians={
-            name: float(stats["median_s"])
+            name: stats.median_s
             for name, stats in _measurements(output)
-            if stats.get("median_s") is not None
+            if stats.median_s is not None
         },
         ratios=tuple(ratios),
         note=note,
     )
 
 
-def speed_table(bases: Sequence[Mapping[str, Any]], baseline: str | None = None) -> SpeedTable:
+def speed_table(bases: Sequence[BaseRecord], baseline: str | None = None) -> SpeedTable:
     """Every base's benchmark against ``baseline`` (default: the first base measured).
 
     A baseline without a passed benchmark gives medians only, no ratios.
     """
-    measured = [b for b in bases if (b.get("interpreter_speed") or {}).get("status") == "passed"]
+    measured = [b for b in bases if b.interpreter_speed and b.interpreter_speed.status == "passed"]
     if baseline is None and measured:
-        baseline = str(measured[0].get("name"))
-    reference = next((b for b in measured if b.get("name") == baseline), None)
-    reference_output = reference.get("interpreter_speed") if reference else None
+        baseline = measured[0].name
+    reference = next((b for b in measured if b.name == baseline), None)
+    reference_output = reference.interpreter_speed if reference else None
     rows = tuple(
-        _base_speed(b, reference_output, b.get("name") == baseline)
+        _base_speed(b, reference_output, b.name == baseline)
         for b in bases
-        if b.get("status") == "available" or b.get("interpreter_speed")
+        if b.status == "available" or filled(b.interpreter_speed)
     )
     order: dict[str, None] = {}
     for row in rows:

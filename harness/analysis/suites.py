@@ -44,6 +44,20 @@ class SuiteResult:
         return f"{', '.join(parts) or 'no tests'} of {self.counts.get('tests', 0)}{took}"
 
     @property
+    def failing_count(self) -> int:
+        """Tests that failed or errored (0 without a JUnit file)."""
+        return self.counts["failed"] + self.counts["errors"] if self.counts else 0
+
+    @property
+    def tally(self) -> str:
+        """``190/194`` (passed of total), ``190/194, 4 failing`` when any failed; the
+        status when there are no counts."""
+        if self.counts is None:
+            return self.status
+        text = f"{self.counts['passed']}/{self.counts['tests']}"
+        return f"{text}, {self.failing_count} failing" if self.failing_count else text
+
+    @property
     def failing_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.failing)
 

@@ -23,10 +23,27 @@ from packaging.utils import canonicalize_name
 
 from harness.model import format as fmt
 from harness.model import status as statuses
+from harness.model.errors import ResultsError
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
 
 # Re-exported: the documents and compare take the non-smoke probes from this view.
 from harness.model.probe_output import NON_SMOKE_PROBES as NON_SMOKE_PROBES
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    CellRecord,
+    DepsetRecord,
+    Distribution,
+    ExpectedFailure,
+    ImportsProbe,
+    Libc,
+    MeasuredAt,
+    Record,
+    Reproducer,
+    Results,
+    RunInfo,
+    as_results,
+)
 from harness.model.status import GOOD
 
 # Names of the timings that are not steps: the sum of the install steps, and the sum
@@ -175,7 +192,7 @@ class CellGroup:
     id: str
     base: str
     depset: str
-    records: tuple[Mapping[str, Any], ...]
+    records: tuple[CellRecord, ...]
 
     @property
     def installer(self) -> str:
@@ -184,22 +201,19 @@ class CellGroup:
 
     @property
     def installer_version(self) -> str | None:
-        for record in self.records:
-            version = (record.get("installer") or {}).get("version")
-            if version:
-                return str(version)
-        return None
+        return next(
+            (r.installer.version for r in self.records if r.installer and r.installer.version), None
+        )
 
     @property
     def status(self) -> str:
-        return statuses.worst(r.get("status", "error") for r in self.records)
+        return statuses.worst(r.status for r in self.records)
 
     @property
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for record in self.records:
-            status = str(record.get("status"))
-            counts[status] = counts.get(status, 0) + 1
+            counts[record.status] = counts.get(record.status, 0) + 1
         return counts
 
     @property
@@ -207,49 +221,44 @@ class CellGroup:
         return len(self.status_counts) > 1
 
     @property
-    def representative(self) -> Mapping[str, Any]:
+    def representative(self) -> CellRecord:
         """The first record with the group's status: its reason and log explain it."""
         status = self.status
-        return next(r for r in self.records if r.get("status") == status)
+        return next(r for r in self.records if r.status == status)
 
     @property
     def reason(self) -> str | None:
-        reason = self.representative.get("reason")
-        return str(reason) if reason else None
+        return self.representative.reason or None
 
     @property
-    def expected_failure(self) -> Mapping[str, Any] | None:
-        for record in self.records:
-            if record.get("expected_failure"):
-                return dict(record["expected_failure"])
-        return None
+    def expected_failure(self) -> ExpectedFailure | None:
+        return next((r.expected_failure for r in self.records if filled(r.expected_failure)), None)
 
     @property
-    def reproducer(self) -> Mapping[str, Any] | None:
-        return next((r["reproducer"] for r in self.records if r.get("reproducer")), None)
+    def reproducer(self) -> Reproducer | None:
+        return next((r.reproducer for r in self.records if filled(r.reproducer)), None)
 
     @property
-    def distributions(self) -> dict[str, Mapping[str, Any]]:
+    def distributions(self) -> dict[str, Distribution]:
         """Distributions by normalised name, from the first repeat that installed any."""
         for record in self.records:
-            dists = record.get("distributions") or []
-            if dists:
-                return {canonicalize_name(str(d["name"])): d for d in dists}
+            if record.distributions:
+                return {canonicalize_name(d.name): d for d in record.distributions}
         return {}
 
     @property
     def hosts(self) -> tuple[str, ...]:
         """The hosts its records say they ran on (a merged run of shards stamps each)."""
-        return tuple(sorted({str(r["host"]) for r in self.records if r.get("host")}))
+        return tuple(sorted({r.host for r in self.records if r.host}))
 
     def step_sample(self, step: str) -> Sample | None:
         """Seconds of one step over the repeats where it passed (a failed step's time
         measures how fast it failed, which is not comparable)."""
         values = [
-            float(s["seconds"])
+            s.seconds
             for r in self.records
-            for s in r.get("steps") or []
-            if s.get("name") == step and s.get("status") in GOOD and s.get("seconds") is not None
+            for s in r.steps
+            if s.name == step and s.status in GOOD and s.seconds is not None
         ]
         return Sample(tuple(values)) if values else None
 
@@ -257,11 +266,9 @@ class CellGroup:
         """The probe's own wall time over the repeats where it passed."""
         values = []
         for record in self.records:
-            facts = (record.get("probes") or {}).get(probe) or {}
-            # Probe output is free-form: a "seconds" that is no number is no timing.
-            seconds = _number(facts.get("seconds"))
-            if facts.get("status") == "passed" and seconds is not None:
-                values.append(seconds)
+            facts = record.probes.get(probe)
+            if facts is not None and facts.status == "passed" and facts.seconds is not None:
+                values.append(facts.seconds)
         return Sample(tuple(values)) if values else None
 
     def import_sample(self) -> Sample | None:
@@ -270,8 +277,8 @@ class CellGroup:
         wall time, which covers several fresh interpreters per module."""
         values = []
         for record in self.records:
-            facts = (record.get("probes") or {}).get("imports") or {}
-            if facts.get("status") == "passed":
+            facts = record.probes.imports
+            if facts is not None and facts.status == "passed":
                 total = import_seconds(facts)
                 if total is not None:
                     values.append(total)
@@ -281,34 +288,25 @@ class CellGroup:
         """Sum of the install steps per repeat, over repeats whose installs all passed."""
         values = []
         for record in self.records:
-            steps = [s for s in record.get("steps") or [] if s.get("kind") == "install"]
-            if steps and all(s.get("status") in GOOD for s in steps):
-                values.append(sum(float(s.get("seconds") or 0.0) for s in steps))
+            steps = [s for s in record.steps if s.kind == "install"]
+            if steps and all(s.status in GOOD for s in steps):
+                values.append(sum(s.seconds or 0.0 for s in steps))
         return Sample(tuple(values)) if values else None
 
     def size_sample(self) -> Sample | None:
         values = [
-            float(r["size_added_bytes"])
+            float(r.size_added_bytes)
             for r in self.records
-            if r.get("size_added_bytes") is not None and r.get("status") in GOOD
+            if r.size_added_bytes is not None and r.status in GOOD
         ]
         return Sample(tuple(values)) if values else None
 
     def step_names(self) -> list[str]:
-        names: list[str] = []
-        for record in self.records:
-            for step in record.get("steps") or []:
-                if step.get("name") not in names:
-                    names.append(str(step.get("name")))
-        return names
+        """Every step name over the repeats, once each, in the order first seen."""
+        return list(dict.fromkeys(s.name for r in self.records for s in r.steps))
 
     def probe_names(self) -> list[str]:
-        names: list[str] = []
-        for record in self.records:
-            for name in record.get("probes") or {}:
-                if name not in names:
-                    names.append(str(name))
-        return names
+        return list(dict.fromkeys(n for r in self.records for n in r.probes.names()))
 
     def timing_sample(self, step: str) -> Sample | None:
         """A step's timing: for a probe its own wall time (no docker-exec overhead)
@@ -318,6 +316,11 @@ class CellGroup:
             if own is not None:
                 return own
         return self.step_sample(step)
+
+
+def filled(record: Record | None) -> bool:
+    """A record present and not empty (``{}`` in the file says nothing)."""
+    return record is not None and bool(record.model_fields_set or record.model_extra)
 
 
 @dataclass(frozen=True)
@@ -355,45 +358,52 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def import_seconds(facts: Mapping[str, Any]) -> float | None:
-    """Sum of per-module import seconds from the imports probe's facts: its
-    ``import_seconds`` map, else ``modules``/``imports`` maps of {"seconds": ...}.
-    None when no module was timed (a depset with nothing to import)."""
-    per_module = facts.get("import_seconds")
-    if isinstance(per_module, Mapping):
-        values = [v for v in per_module.values() if isinstance(v, int | float)]
+def import_seconds(facts: ImportsProbe) -> float | None:
+    """Sum of per-module import seconds from the imports probe: its ``import_seconds``
+    map, else the ``modules`` (older probes: ``imports``) timings. None when no module was
+    timed (a depset with nothing to import)."""
+    if facts.import_seconds is not None:
+        values = [v for v in facts.import_seconds.values() if v is not None]
     else:
-        nested = facts.get("modules") or facts.get("imports") or {}
-        values = [
-            m["seconds"]
-            for m in (nested.values() if isinstance(nested, Mapping) else [])
-            if isinstance(m, Mapping) and isinstance(m.get("seconds"), int | float)
-        ]
+        timings = facts.modules or facts.imports or {}
+        values = [m.seconds for m in timings.values() if m.seconds is not None]
     return float(sum(values)) if values else None
 
 
-def group_cells(results: Mapping[str, Any]) -> dict[str, CellGroup]:
+def cell_records(results: AnyResults) -> Sequence[CellRecord]:
+    """The run's cell records; of a dict of results (callers not converted yet), only its
+    ``cells`` are read, each validated once (a ResultsError names the cell's index)."""
+    if isinstance(results, Results):
+        return results.cells
+    return [
+        CellRecord.from_dict(cell, f"results.cells[{index}]")
+        for index, cell in enumerate(results.get("cells") or [])
+    ]
+
+
+def group_cells(results: AnyResults) -> dict[str, CellGroup]:
     """Cell id → its records, in the order cells first appear in results.json."""
-    records: dict[str, list[Mapping[str, Any]]] = {}
-    for record in results.get("cells") or []:
-        records.setdefault(str(record["id"]), []).append(record)
+    found: dict[str, list[CellRecord]] = {}
+    for record in cell_records(results):
+        found.setdefault(record.id, []).append(record)
     return {
         cell_id: CellGroup(
-            id=cell_id,
-            base=str(recs[0].get("base")),
-            depset=str(recs[0].get("depset")),
-            records=tuple(sorted(recs, key=lambda r: int(r.get("repeat") or 0))),
+            cell_id, records[0].base, records[0].depset, tuple(sorted(records, key=_repeat))
         )
-        for cell_id, recs in records.items()
+        for cell_id, records in found.items()
     }
 
 
-def cell_hosts(group: CellGroup, results: Mapping[str, Any]) -> tuple[str, ...]:
+def _repeat(record: CellRecord) -> int:
+    return record.repeat
+
+
+def cell_hosts(group: CellGroup, results: AnyResults | RunInfo) -> tuple[str, ...]:
     """Where a cell's timings were taken: its records' hosts, else the run's host."""
     if group.hosts:
         return group.hosts
-    hostname = ((results.get("run") or {}).get("host") or {}).get("hostname")
-    return (str(hostname),) if hostname else ()
+    host = run_info(results).host
+    return (host.hostname,) if host and host.hostname else ()
 
 
 def different_hosts(hosts_a: Sequence[str], hosts_b: Sequence[str], labels: Sequence[str]) -> str:
@@ -440,27 +450,27 @@ def busy_engine(other_containers_max: object, docker_builds_max: object) -> bool
     return bool(_number(other_containers_max)) or bool(_number(docker_builds_max))
 
 
-def busy_phrases(run: Mapping[str, Any], during: str) -> list[str]:
+def busy_phrases(run: RunInfo, during: str) -> list[str]:
     """Why a run's timings are not those of a quiet machine, one phrase per run: ``["the
     host was busy during run B (load 9.6 on 2 cores)"]``, ``["the host and the engine were
     busy during run B (load 6.7 on 2 cores; up to 2 other container(s))"]``; ``[]`` for a
     quiet run. From ``run.load``; a run with no load record falls back on its ``busy …``
     warnings (written by the same rule)."""
-    load = run.get("load")
+    load = run.load
     what: list[str] = []
     details: list[str] = []
-    if isinstance(load, Mapping):
-        peak, cpus = _number(load.get("load1_max")), load.get("cpus") or 1
+    if load is not None:
+        peak, cpus = load.load1_max, load.cpus or 1
         if peak is not None and busy_host(peak, cpus):
             what.append("the host")
             details.append(f"load {peak:.1f} on {cpus} cores")
-        others, builds = load.get("other_containers_max"), load.get("docker_builds_max")
+        others, builds = load.other_containers_max, load.docker_builds_max
         if busy_engine(others, builds):
             what.append("the engine")
-            details += [f"up to {others} other container(s)"] if _number(others) else []
-            details += [f"{builds} docker build(s)"] if _number(builds) else []
+            details += [f"up to {others} other container(s)"] if others else []
+            details += [f"{builds} docker build(s)"] if builds else []
     else:
-        warnings = [str(w) for w in run.get("warnings") or []]
+        warnings = [str(w) for w in run.warnings or []]
         what = [
             f"the {w}"
             for w in ("host", "engine")
@@ -474,8 +484,8 @@ def busy_phrases(run: Mapping[str, Any], during: str) -> list[str]:
 
 
 def runs_not_compared(
-    run_a: Mapping[str, Any],
-    run_b: Mapping[str, Any],
+    run_a: RunInfo,
+    run_b: RunInfo,
     labels: Sequence[str],
     hosts: str = "",
 ) -> str:
@@ -484,44 +494,64 @@ def runs_not_compared(
     ``""`` when the call can be made. ``hosts``: ``different_hosts`` of the two sides."""
     reasons = busy_phrases(run_a, f"during {labels[0]}")
     reasons += busy_phrases(run_b, f"during {labels[1]}")
-    jobs_a, jobs_b = run_a.get("jobs"), run_b.get("jobs")
-    if jobs_a is not None and jobs_b is not None and jobs_a != jobs_b:
-        reasons.append(f"jobs {jobs_a} → {jobs_b}")
+    if run_a.jobs is not None and run_b.jobs is not None and run_a.jobs != run_b.jobs:
+        reasons.append(f"jobs {run_a.jobs} → {run_b.jobs}")
     reasons += [hosts] if hosts else []
     return f"{NOT_COMPARED}: {'; '.join(reasons)}" if reasons else ""
 
 
-def run_not_compared(run: Mapping[str, Any], hosts: str = "") -> str:
+def run_not_compared(run: RunInfo, hosts: str = "") -> str:
     """``runs_not_compared`` for two cells of one run: its load, and the cells' hosts."""
     reasons = busy_phrases(run, "during the run") + ([hosts] if hosts else [])
     return f"{NOT_COMPARED}: {'; '.join(reasons)}" if reasons else ""
 
 
-def measured_busy(measured: object, who: str = "") -> str:
+def measured_busy(measured: MeasuredAt | None, who: str = "") -> str:
     """A cached interpreter timing's own record ``{"at", "host_load1_max", "host_cpus"}``:
     ``"not compared: measured on a busy host (load 9.6 on 2 cores)"`` (``who``: whose
     timing, "the baseline" → "not compared: the baseline measured on …"), or ``""``."""
-    if not isinstance(measured, Mapping):
+    if measured is None:
         return ""
-    peak, cpus = _number(measured.get("host_load1_max")), measured.get("host_cpus") or 1
+    peak, cpus = measured.host_load1_max, measured.host_cpus or 1
     if peak is None or not busy_host(peak, cpus):
         return ""
     subject = f"{who} " if who else ""
-    return (
-        f"{NOT_COMPARED}: {subject}measured on a busy host (load {float(peak):.1f} on {cpus} cores)"
-    )
+    return f"{NOT_COMPARED}: {subject}measured on a busy host (load {peak:.1f} on {cpus} cores)"
 
 
-def bases_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {str(b["name"]): b for b in results.get("bases") or []}
+def run_info(results: AnyResults | RunInfo) -> RunInfo:
+    """The run's record; of a dict of results, only its ``run`` is read (callers not
+    converted yet call this once per cell)."""
+    if isinstance(results, RunInfo):
+        return results
+    if isinstance(results, Results):
+        return results.run
+    return RunInfo.from_dict(results.get("run") or {}, "results.run")
 
 
-def depsets_by_name(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {str(d["name"]): d for d in results.get("depsets") or []}
+def bases_by_name(results: AnyResults) -> dict[str, BaseRecord]:
+    """The matrix's bases by name; of a dict of results, only its ``bases`` are read
+    (callers not converted yet call this once per base)."""
+    if isinstance(results, Results):
+        bases = results.bases
+    else:
+        bases = [BaseRecord.from_dict(b, "results.bases") for b in results.get("bases") or []]
+    return {b.name: b for b in bases}
 
 
-def base_names(results: Mapping[str, Any]) -> list[str]:
+def depsets_by_name(results: AnyResults) -> dict[str, DepsetRecord]:
+    """The matrix's depsets by name (of a dict of results, only its ``depsets`` are read)."""
+    if isinstance(results, Results):
+        depsets = results.depsets
+    else:
+        found = results.get("depsets") or []
+        depsets = [DepsetRecord.from_dict(d, "results.depsets") for d in found]
+    return {d.name: d for d in depsets}
+
+
+def base_names(results: AnyResults) -> list[str]:
     """Bases in matrix order, plus any that only cells name (a partial results file)."""
+    results = as_results(results)
     names = list(bases_by_name(results))
     for group in group_cells(results).values():
         if group.base not in names:
@@ -529,7 +559,8 @@ def base_names(results: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def depset_names(results: Mapping[str, Any]) -> list[str]:
+def depset_names(results: AnyResults) -> list[str]:
+    results = as_results(results)
     names = list(depsets_by_name(results))
     for group in group_cells(results).values():
         if group.depset not in names:
@@ -537,23 +568,23 @@ def depset_names(results: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def measured_depset_names(results: Mapping[str, Any]) -> list[str]:
+def measured_depset_names(results: AnyResults) -> list[str]:
     """The depsets that have at least one cell in the run (a ``-k`` run leaves the others
     in the matrix's list): what was measured, in the matrix's order."""
+    results = as_results(results)
     present = {g.depset for g in group_cells(results).values()}
     return [name for name in depset_names(results) if name in present]
 
 
-def libc_text(libc: object) -> str | None:
+def libc_text(libc: Libc | None) -> str | None:
     """``{"family": "glibc", "version": "2.36", ...}`` → ``"glibc 2.36"``."""
-    if not isinstance(libc, Mapping):
+    if libc is None:
         return None
-    words = [str(libc[k]) for k in ("family", "version") if libc.get(k)]
-    return " ".join(words) or None
+    return " ".join(w for w in (libc.family, libc.version) if w) or None
 
 
 def cell_for(
-    results: Mapping[str, Any], base: str, depset: str, installer: str = DEFAULT_INSTALLER
+    results: AnyResults, base: str, depset: str, installer: str = DEFAULT_INSTALLER
 ) -> CellGroup | None:
     return next(
         (
@@ -566,7 +597,7 @@ def cell_for(
 
 
 def installer_cells(
-    results: Mapping[str, Any], installer: str = DEFAULT_INSTALLER
+    results: AnyResults, installer: str = DEFAULT_INSTALLER
 ) -> dict[tuple[str, str], CellGroup]:
     """(base, depset) -> the cell of one installer: the grid of bases × depsets that the
     documents comparing bases use (pip's cells unless told otherwise)."""
@@ -575,7 +606,7 @@ def installer_cells(
     }
 
 
-def installers_in(results: Mapping[str, Any]) -> list[str]:
+def installers_in(results: AnyResults) -> list[str]:
     """The installers the run's cells used, pip first."""
     found = {g.installer for g in group_cells(results).values()}
     return sorted(found, key=lambda name: (name != DEFAULT_INSTALLER, name))
@@ -603,13 +634,17 @@ class FailureAccount:
     hint: str | None
 
 
-def failure_account(record: Mapping[str, Any]) -> FailureAccount | None:
-    """The first step of a cell record that carries a diagnosis, if any."""
-    for step in record.get("steps") or []:
-        failure = step.get("failure") if isinstance(step, Mapping) else None
-        if isinstance(failure, Mapping):
-            cause = failure.get("cause")
-            lines = tuple(str(c) for c in cause) if isinstance(cause, list) else ()
-            hint = failure.get("hint")
-            return FailureAccount(str(step.get("name")), lines, str(hint) if hint else None)
+def failure_account(record: CellRecord | Mapping[str, Any]) -> FailureAccount | None:
+    """The first step of a cell record that carries a diagnosis, if any (a dict record,
+    from callers not converted yet, is read through CellRecord; one that is not a cell
+    record has no diagnosis to give)."""
+    if not isinstance(record, CellRecord):
+        try:
+            record = CellRecord.from_dict(record, "cell")
+        except ResultsError:
+            return None
+    for step in record.steps:
+        if step.failure is not None:
+            hint = step.failure.hint
+            return FailureAccount(step.name, tuple(step.failure.cause or ()), hint or None)
     return None

@@ -223,6 +223,7 @@ def cmd_sweep(_args: argparse.Namespace) -> int:
 def cmd_bases_build(args: argparse.Namespace) -> int:
     from harness.engine import client as engine
     from harness.engine.bases import Resolver
+    from harness.model.results import BaseRecord
 
     matrix = load_matrix(args.matrix)
     unknown = [n for n in args.names if n not in matrix.spec.bases]
@@ -233,11 +234,12 @@ def cmd_bases_build(args: argparse.Namespace) -> int:
         )
     resolver = Resolver(engine.connect(), matrix, PROBES_DIR)
     records = resolver.resolve_all(args.names or None)
-    for record in records.values():
-        size = fmt.size(record["size_bytes"]) if record.get("size_bytes") else ""
-        where = record.get("reason") if record["status"] != "available" else None
-        where = where or record.get("standin") or record.get("image")
-        print(f"{record['name']:<16} {record['status']:<12} {size:>8}  {where}")
+    for found in records.values():
+        base = BaseRecord.from_dict(found, "base")  # what results.json's bases hold
+        size = fmt.size(base.size_bytes) if base.size_bytes else ""
+        where = base.reason if base.status != "available" else None
+        where = where or base.standin or base.image
+        print(f"{base.name:<16} {base.status!s:<12} {size:>8}  {where}")
     return 0
 
 

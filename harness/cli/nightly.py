@@ -11,7 +11,7 @@ from typing import Any
 from harness.model.errors import ConfigurationError, ResultsError, RunAbortedError
 from harness.model.matrix import NAME_PATTERN
 from harness.store.files import ADR_MD, REPORT_HTML, compare_stem, results_path
-from harness.store.rundir import load_results, write_atomic
+from harness.store.rundir import load_results, read_results, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -49,7 +49,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from harness.documents import diff as diff_document
 
     run_diff = diffing.diff_runs(
-        load_results(_results_path(args.run_a)), load_results(_results_path(args.run_b))
+        read_results(_results_path(args.run_a)), read_results(_results_path(args.run_b))
     )
     render = diff_document.render_diff_markdown if args.markdown else diff_document.render_diff_text
     print(render(run_diff))
@@ -63,16 +63,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results_path = _results_path(str(run_dir))
-    results = load_results(results_path)
+    results = read_results(results_path)  # validated once, read by everything below
     # Base names become file names below: they follow the matrix's name rule.
-    for index, base in enumerate(results["bases"]):
-        if not re.match(NAME_PATTERN, str(base["name"])):
+    for index, base in enumerate(results.bases):
+        if not re.match(NAME_PATTERN, base.name):
             raise ResultsError(
-                f"{results_path}: bases[{index}].name: {base['name']!r} is not a base name "
+                f"{results_path}: bases[{index}].name: {base.name!r} is not a base name "
                 f"(a matrix name matches {NAME_PATTERN})",
                 "correct the name in the file, or run the matrix again (`harness run`)",
             )
-    names = {b["name"] for b in results["bases"]}
+    names = {b.name for b in results.bases}
     for base in (args.base_a, args.base_b):
         if base not in names:
             raise ConfigurationError(

@@ -14,6 +14,7 @@ import yaml
 
 from harness.model.errors import ConfigurationError
 from harness.model.plan import Plan
+from harness.model.results import RunInfo
 from harness.store.files import RESULTS_JSON
 from harness.store.rundir import write_atomic
 
@@ -105,7 +106,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     # The history follows `harness run --out`'s rule: the matrix's history_dir, else
     # reports/history for a run in a folder named reports/, else inside --out.
-    history_dir = history_location(out, _matrix_history_dir(dict(shards[0].run)))
+    history_dir = history_location(
+        out, _matrix_history_dir(RunInfo.from_dict(shards[0].run, "run"))
+    )
     write_merged(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
     merged = load_results_shared(out / RESULTS_JSON)  # 10,000 cells fit in memory
     published = write_outputs(out, merged)
@@ -127,31 +130,31 @@ def _earlier_merge(out: Path, shards: list[Any]) -> str | None:
     if not (out / RESULTS_JSON).exists():
         return None
     try:
-        run = read_header(out / RESULTS_JSON)["run"]
-    except ConfigurationError:
-        run = {}
-    plan_id = shards[0].run["shard"].get("plan_id") if shards else None
-    if run.get("shards") and (run.get("plan") or {}).get("id") == plan_id:
-        return str(run["id"])
+        run = RunInfo.from_dict(read_header(out / RESULTS_JSON)["run"], "run")
+    except (ConfigurationError, KeyError, TypeError):  # not a run's results.json: refused below
+        run = RunInfo()
+    shard = RunInfo.from_dict(shards[0].run, "run").shard if shards else None
+    if run.shards and (run.plan or {}).get("id") == (shard.plan_id if shard else None):
+        return str(run.id)
     raise ConfigurationError(
         f"--out {out}: already holds another run (results.json)",
         "merge into a new directory, e.g. reports/<date>-merged",
     )
 
 
-def _matrix_history_dir(run: dict[str, Any]) -> Path | None:
+def _matrix_history_dir(run: RunInfo) -> Path | None:
     """The matrix's ``history_dir`` when the matrix the shards ran (run.matrix: path and
     sha256) is here, unchanged, and sets one; else None."""
     from harness.model.matrix import load_matrix
 
-    matrix_path = (run.get("matrix") or {}).get("path")
+    matrix_path = run.matrix.path if run.matrix else None
     if not matrix_path or not Path(matrix_path).is_file():
         return None
     try:
         matrix = load_matrix(matrix_path)
     except ConfigurationError:
         return None
-    if matrix.sha256 != (run.get("matrix") or {}).get("sha256"):
+    if run.matrix is None or matrix.sha256 != run.matrix.sha256:
         return None
     configured = matrix.settings.history_dir
     return matrix.resolve_path(configured) if configured else None

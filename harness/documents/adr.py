@@ -58,6 +58,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.origin import origin_tag, origin_text
 from harness.model.records import check_schema
+from harness.model.results import Distribution
 from harness.model.status import FAILING, GOOD, NOT_RUN
 from harness.model.status import label as status_label
 
@@ -304,10 +305,10 @@ def _measured(group: CellGroup | None) -> bool:
 
 def _expected_text(group: CellGroup) -> str:
     """The matrix's expected-failure reason, with its link."""
-    expected = group.expected_failure or {}
-    url = safe_url(expected.get("link"))
+    expected = group.expected_failure
+    url = safe_url(expected.link if expected else None)
     link = f" ([known issue]({url}))" if url else ""
-    return md_escape(expected.get("reason") or "no reason given") + link
+    return md_escape((expected.reason if expected else None) or "no reason given") + link
 
 
 def _bad_status_bullet(ctx: _Context, depset: str, group: CellGroup) -> list[str]:
@@ -331,9 +332,9 @@ def _source_build_bullets(ctx: _Context, base: str) -> list[str]:
         group = ctx.cell(base, depset)
         if group is None:
             continue
-        sdists = [d for d in group.distributions.values() if not d.get("wheel")]
+        sdists = [d for d in group.distributions.values() if not d.wheel]
         if sdists:
-            names = ", ".join(f"{md_escape(d['name'])} {md_escape(d['version'])}" for d in sdists)
+            names = ", ".join(f"{md_escape(d.name)} {md_escape(d.version)}" for d in sdists)
             link = ctx.evidence(f"{len(sdists)} distribution(s) built from source", group)
             bullets.append(f"Bad, because installing {md_code(depset)} needs {link}: {names}")
     return bullets
@@ -571,7 +572,8 @@ def _measurements(ctx: _Context) -> list[str]:
 
 
 def _base(ctx: _Context, name: str) -> Mapping[str, Any]:
-    return bases_by_name(ctx.results).get(name) or {}
+    found = bases_by_name(ctx.results).get(name)
+    return found.to_dict() if found else {}
 
 
 def _provenance(ctx: _Context) -> list[str]:
@@ -637,7 +639,12 @@ def _bases_table(ctx: _Context) -> list[str]:
     for name in ctx.options:
         b = _base(ctx, name)
         system = " / ".join(
-            _or_dash(x) for x in (b.get("os"), libc_text(b.get("libc")), b.get("python"))
+            _or_dash(x)
+            for x in (
+                b.get("os"),
+                libc_text(bases_by_name(ctx.results)[name].libc if b else None),
+                b.get("python"),
+            )
         )
         size = fmt.byte_count(b["size_bytes"]) if b.get("size_bytes") else fmt.NONE
         if b.get("status") == "unavailable":
@@ -660,13 +667,14 @@ def _or_dash(value: Any) -> str:
     return str(value) if value not in (None, "") else "—"
 
 
-def _requested(ctx: _Context, depset: str, dist: Mapping[str, Any]) -> bool:
+def _requested(ctx: _Context, depset: str, dist: Distribution) -> bool:
     """The depset's own requirements: pip's ``requested`` flag, else the names in the
     matrix (an older results file may lack the flag)."""
-    if dist.get("requested") is not None:
-        return bool(dist.get("requested"))
-    pip = (depsets_by_name(ctx.results).get(depset) or {}).get("pip") or []
-    return requirement_name(str(dist.get("name"))) in {requirement_name(str(r)) for r in pip}
+    if dist.requested is not None:
+        return dist.requested
+    spec = depsets_by_name(ctx.results).get(depset)
+    pip = (spec.pip if spec else None) or []
+    return requirement_name(dist.name) in {requirement_name(str(r)) for r in pip}
 
 
 def _packages(ctx: _Context) -> list[str]:
@@ -678,7 +686,7 @@ def _packages(ctx: _Context) -> list[str]:
             group = ctx.cell(option, depset)
             for key, dist in (group.distributions if group else {}).items():
                 if _requested(ctx, depset, dist):
-                    names.setdefault(key, str(dist.get("name")))
+                    names.setdefault(key, dist.name)
         for key, shown in names.items():
             rows.append([md_code(depset), md_escape(shown), *_versions(ctx, depset, key)])
     if not rows:
@@ -695,8 +703,8 @@ def _versions(ctx: _Context, depset: str, key: str) -> list[str]:
         if group is None or dist is None:
             out.append("—")
             continue
-        kind = f"wheel {dist.get('tag')}" if dist.get("wheel") else "sdist (built)"
-        out.append(ctx.link(f"{md_escape(dist.get('version'))} {md_escape(kind)}", group))
+        kind = f"wheel {dist.tag}" if dist.wheel else "sdist (built)"
+        out.append(ctx.link(f"{md_escape(dist.version)} {md_escape(kind)}", group))
     return out
 
 
@@ -729,11 +737,11 @@ def _environment(ctx: _Context) -> list[str]:
 def _env_facts(group: CellGroup) -> dict[str, str]:
     """Scalar facts of the env probe, nested ones one level deep (``libc.version``)."""
     for record in group.records:
-        env = (record.get("probes") or {}).get("env") or {}
-        if env.get("status") != "passed":
+        env = record.probes.env
+        if env is None or env.status != "passed":
             continue
         flat: dict[str, str] = {}
-        for key, value in env.items():
+        for key, value in env.to_dict().items():
             if key in {"status", "seconds", "error"}:
                 continue
             if isinstance(value, Mapping):
@@ -763,12 +771,12 @@ def _reproducers(ctx: _Context) -> list[str]:
                 continue
             lines += [f'<a id="repro-{cell_anchor(group.id)}"></a>', ""]
             lines += [f"#### {md_escape(group.id)}", ""]
-            repro = group.reproducer or {}
-            if not repro:
+            repro = group.reproducer
+            if repro is None:
                 lines += ["No reproducer recorded (nothing ran).", ""]
                 continue
-            if repro.get("dockerfile"):
-                lines += [*_fence(str(repro["dockerfile"]), "dockerfile"), ""]
-            if repro.get("commands"):
-                lines += [*_fence("\n".join(map(str, repro["commands"])), "sh"), ""]
+            if repro.dockerfile:
+                lines += [*_fence(repro.dockerfile, "dockerfile"), ""]
+            if repro.commands:
+                lines += [*_fence("\n".join(repro.commands), "sh"), ""]
     return lines

@@ -98,8 +98,9 @@ def _input_changes(diff: RunDiff) -> list[str]:
 def _loud(change: StatusChange) -> str:
     if change.after != "unexpected-pass":
         return ""
-    expected = (change.expected_failure or {}).get("reason") or "no reason given"
-    return f"  <-- UNEXPECTED PASS: was expected to fail ({expected}); update the matrix"
+    expected = change.expected_failure
+    reason = (expected.reason if expected else None) or "no reason given"
+    return f"  <-- UNEXPECTED PASS: was expected to fail ({reason}); update the matrix"
 
 
 def _cell_link(cell_id: str, report_href: str | None) -> str:
@@ -136,9 +137,9 @@ def _md_unexpected_passes(diff: RunDiff, href: str | None) -> list[str]:
         return []
     out = ["### 🎉 Unexpected passes: expected failures that now pass", ""]
     for s in passes:
-        expected = s.expected_failure or {}
-        reason = md_escape(expected.get("reason") or "no reason given")
-        url = safe_url(expected.get("link"))
+        expected = s.expected_failure
+        reason = md_escape((expected.reason if expected else None) or "no reason given")
+        url = safe_url(expected.link if expected else None)
         link = f" ([known issue]({url}))" if url else ""
         out.append(
             f"- **{_cell_link(s.cell_id, href)}** was expected to fail ({reason}{link}) "

@@ -29,11 +29,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.analysis.suites import PROBE as TESTS_PROBE
 from harness.analysis.suites import SuiteResult, suite_result
-from harness.model.results import CellRecord, Results, Step, as_results
+from harness.model.results import AnyResults, CellRecord, Step, as_results
 from harness.model.status import FAILING, NOT_RUN, Status, parse
 from harness.store.rundir import write_atomic_with
 
@@ -202,7 +201,7 @@ def _count(cases: list[_Case]) -> Mapping[str, str]:
     }
 
 
-def build_junit(results: Results | Mapping[str, Any]) -> ET.ElementTree:
+def build_junit(results: AnyResults) -> ET.ElementTree:
     typed = as_results(results)
     run = typed.run
     root = ET.Element("testsuites", name=xml_text(f"harness run {run.id or '?'}"))
@@ -220,7 +219,7 @@ def build_junit(results: Results | Mapping[str, Any]) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def write_junit(results: Results | Mapping[str, Any], path: Path) -> None:
+def write_junit(results: AnyResults, path: Path) -> None:
     """Write JUnit XML for ``results`` to ``path`` (parent directories created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic_with(

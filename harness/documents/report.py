@@ -51,6 +51,7 @@ from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
     NoisyTiming,
+    bases_by_name,
     group_cells,
     noisy_rule_text,
     noisy_timings,
@@ -73,7 +74,7 @@ from harness.model.ids import (
 )
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
-from harness.model.results import BaseRecord
+from harness.model.results import BaseRecord, CellRecord, ImportsProbe
 from harness.model.status import DISPLAY_ORDER
 from harness.store.files import (
     DEPSETS_HTML,
@@ -200,8 +201,8 @@ def cells_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
-    steps = cell.get("steps") or []
-    probes = cell.get("probes") or {}
+    record = CellRecord.from_dict(cell, "cell")  # analysis/metrics.py reads the typed record
+    steps, probes = record.steps, record.probes
     sdists = [
         str(d.get("name")) for d in cell.get("distributions") or [] if d.get("wheel") is False
     ]
@@ -220,7 +221,7 @@ def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
         "venv_seconds": _sum_steps(steps, name="venv"),
         # The installer's own step (pip-install or uv-install), under one column.
         "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell_id))),
-        "install_complete": _install_complete(cell),
+        "install_complete": _install_complete(record),
         "download_bytes": cell.get("download_bytes"),
         "size_added_bytes": cell.get("size_added_bytes"),
         "import_seconds": import_seconds(probes),
@@ -686,7 +687,7 @@ def _repeat_view(
         **{k: cell.get(k) for k in ("container", "package_manager", "download_bytes")},
         "repeat": repeat,
         "size_added_bytes": cell.get("size_added_bytes"),
-        "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
+        "install_seconds": _sum_steps(CellRecord.from_dict(cell, "cell").steps, kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
         "distributions": [d for d in mine if missing(d.get("failed"))],
         "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
@@ -824,17 +825,20 @@ def _failure_view(failure: Any) -> dict[str, Any] | None:
     }
 
 
+def _imports_probe(probe: Any) -> ImportsProbe | None:
+    return ImportsProbe.from_dict(probe, "imports") if isinstance(probe, Mapping) else None
+
+
 def _import_rows(probe: Any) -> list[dict[str, Any]]:
     rows = []
-    for module, entry in import_modules(probe).items():
-        facts = entry if isinstance(entry, dict) else {}
+    for module, entry in import_modules(_imports_probe(probe)).items():
         rows.append(
             {
                 "module": module,
                 "seconds": module_seconds(entry),
-                "wall_seconds": as_float(facts.get("wall_seconds")),
-                "modules_imported": facts.get("modules_imported"),
-                "error": facts.get("error"),
+                "wall_seconds": as_float(entry.wall_seconds),
+                "modules_imported": entry.modules_imported,
+                "error": entry.error,
             }
         )
     return rows
@@ -843,11 +847,14 @@ def _import_rows(probe: Any) -> list[dict[str, Any]]:
 def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
     """Modules with the largest self import time, over every module the probe timed."""
     rows = [
-        {"module": h.get("module"), "seconds": as_float(h.get("self", h.get("seconds")))}
-        for entry in import_modules(probe).values()
-        if isinstance(entry, dict)
-        for h in entry.get("heaviest_self") or []
-        if isinstance(h, dict)
+        {
+            "module": h.module,
+            "seconds": as_float(
+                h.self_seconds if "self_seconds" in h.model_fields_set else h.seconds
+            ),
+        }
+        for entry in import_modules(_imports_probe(probe)).values()
+        for h in entry.heaviest_self or []
     ]
     rows.sort(key=lambda r: r["seconds"] or 0.0, reverse=True)
     return rows[:limit]
@@ -1070,7 +1077,7 @@ def _context(
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
-        "speed": speed_table(results.get("bases") or []),
+        "speed": speed_table(list(bases_by_name(results).values())),
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),

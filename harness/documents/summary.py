@@ -9,7 +9,6 @@ story is in report.html.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from harness.analysis.diff import RunDiff
 from harness.analysis.suites import group_suite
@@ -32,7 +31,7 @@ from harness.documents.markdown import md_code, md_escape, md_table, safe_url
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.origin import origin_brief
-from harness.model.results import Results, as_results
+from harness.model.results import AnyResults, BaseRecord, Results, as_results
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
 
@@ -72,24 +71,51 @@ def _grid_entries(
     return " · ".join(entries) or "—"
 
 
-def _base_head(name: str, base: Mapping[str, Any] | None) -> str:
+def _base_head(name: str, base: BaseRecord | None) -> str:
     """The base's name and where it came from (pulled + digest, stand-in, Dockerfile...)."""
     brief = origin_brief(base) if base else None
     return f"{md_escape(name)} ({md_escape(brief)})" if brief else md_escape(name)
 
 
-def _grid(results: Mapping[str, Any], href: str | None) -> list[str]:
+def _grid(results: Results, href: str | None) -> list[str]:
     by_installer = {name: installer_cells(results, name) for name in installers_in(results)}
     depsets = depset_names(results)
     bases = bases_by_name(results)
+    names = base_names(results)
+    tests = {base: _tests_entry(by_installer, base, depsets) for base in names}
+    with_tests = any(tests.values())  # the column only when a depset runs its own suite
     rows = [
         [
             _base_head(base, bases.get(base)),
             *(_grid_entries(by_installer, base, d, href) for d in depsets),
+            *([tests[base] or "—"] if with_tests else []),
         ]
-        for base in base_names(results)
+        for base in names
     ]
-    return md_table(["base \\ depset", *map(md_escape, depsets)], rows)
+    header = ["base \\ depset", *map(md_escape, depsets), *(["tests"] if with_tests else [])]
+    return md_table(header, rows)
+
+
+def _tests_entry(
+    by_installer: Mapping[str, Mapping[tuple[str, str], CellGroup]],
+    base: str,
+    depsets: list[str],
+) -> str:
+    """The base's test suites in one grid slot: ``190/194`` (passed of total), with the
+    failing count named (``190/194, 4 failing``); the depset (and a non-pip installer)
+    named when more than one cell of the base ran a suite."""
+    found = [
+        (depset, installer, suite)
+        for depset in depsets
+        for installer, cells in by_installer.items()
+        if (suite := group_suite(cells.get((base, depset)))) is not None
+    ]
+    entries = []
+    for depset, installer, suite in found:
+        text = md_escape(suite.tally) if suite.counts is not None else status_label(suite.status)
+        who = depset + ("" if installer == DEFAULT_INSTALLER else f"+{installer}")
+        entries.append(f"{md_escape(who)}: {text}" if len(found) > 1 else text)
+    return " · ".join(entries)
 
 
 def _unexpected(groups: list[CellGroup]) -> list[str]:
@@ -123,9 +149,9 @@ def _unexpected_passes(groups: list[CellGroup]) -> list[str]:
         return []
     lines = [f"### 🎉 Unexpected passes ({len(passes)}): expected failures that passed", ""]
     for g in passes:
-        expected = g.expected_failure or {}
-        reason = md_escape(expected.get("reason", "no reason given"))
-        url = safe_url(expected.get("link"))
+        expected = g.expected_failure
+        reason = md_escape((expected.reason if expected else None) or "no reason given")
+        url = safe_url(expected.link if expected else None)
         link = f" ([known issue]({url}))" if url else ""
         lines.append(f"- **{md_escape(g.id)}** was expected to fail: {reason}{link}")
     return [*lines, "", "Upstream may have fixed these: update the matrix's expectations.", ""]
@@ -185,16 +211,14 @@ def _diff_highlights(diff: RunDiff, href: str | None) -> list[str]:
 
 
 def markdown_summary(
-    results: Results | Mapping[str, Any],
+    results: AnyResults,
     diff: RunDiff | None,
     *,
     report_href: str | None = None,
 ) -> str:
     typed = as_results(results)
-    # analysis/view.py still reads plain JSON: its grid and groups come from the same file
-    plain = typed.to_dict() if isinstance(results, Results) else results
     run = typed.run
-    groups = list(group_cells(plain).values())
+    groups = list(group_cells(typed).values())
     matrix = run.matrix
     sha = ((matrix.sha256 if matrix else None) or "")[:12]
     lines = [
@@ -206,7 +230,7 @@ def markdown_summary(
         "",
         _counts_line(groups),
         "",
-        *_grid(plain, report_href),
+        *_grid(typed, report_href),
         "",
         *_unexpected_passes(groups),
         *_unexpected(groups),

@@ -137,6 +137,8 @@ class ProbeOutput(Record):
     seconds: Number = None
     offline: bool | None = None
     timings: dict[str, Number] | None = None  # smoke probes: {phase: seconds}
+    # smoke probes: {module: probes/_common.py import_time, or its seconds alone}
+    import_time: dict[str, ImportTiming | Number] | None = None
 
 
 class Libc(Record):
@@ -201,6 +203,7 @@ class ImportsProbe(ProbeOutput):
     modules: dict[str, ImportTiming] | None = None
     failed_modules: list[Any] | None = None
     import_seconds: dict[str, Number] | None = None
+    imports: dict[str, ImportTiming] | None = None  # older imports probes: ``modules``
 
 
 # The two bulk lists of a cell (hundreds of rows each, the most of a 10,000-cell file) are
@@ -235,7 +238,7 @@ class InstalledDistribution(TypedDict, total=False):
     built_from_source_signal: Text
     direct_url: Text
     dist_info: Text
-    size_bytes: Count
+    size_bytes: Count  # its files' bytes on disk
 
 
 class PathTotals(Record):
@@ -359,6 +362,14 @@ class BuildFlags(Record):
     py_ldflags_nodist: Text = None
 
 
+class MeasuredAt(Record):
+    """When and on how busy a host a cached interpreter timing was taken (engine/bases.py)."""
+
+    at: Text = None
+    host_load1_max: Number = None
+    host_cpus: Count = None
+
+
 class InterpreterSpeed(ProbeOutput):
     """probes/pybench.py on a base (engine/bases.py ``interpreter_speed``)."""
 
@@ -374,6 +385,7 @@ class InterpreterSpeed(ProbeOutput):
     budget_cut: list[str] | None = None
     at: Text = None
     host_cpus: Count = None
+    measured: MeasuredAt | None = None
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -660,6 +672,37 @@ class ShardInfo(Record):
     count: Count = None
 
 
+class ShardRecord(Record):
+    """One shard of a merged run (``run.shards``, store/shards.py): where and when it
+    ran; a shard that never reported has only ``index``, ``reported`` and ``cell_runs``."""
+
+    index: int
+    reported: bool | None = None
+    run_id: Text = None
+    dir: Text = None
+    host: HostFacts | None = None
+    engine: EngineFacts | None = None
+    jobs: Count = None
+    started_at: Text = None
+    ended_at: Text = None
+    cell_runs: Count = None
+    expected_seconds: Number = None
+
+
+class RunLoad(Record):
+    """``results.run.load`` (run/load.py ``LoadMonitor.summary``): how busy the host and
+    the engine were during the run."""
+
+    cpus: Count = None
+    samples: Count = None
+    interval_seconds: Number = None
+    load1_max: Number = None
+    load1_median: Number = None
+    other_containers_max: Count = None  # None: no query answered
+    other_containers_unknown: Count = None
+    docker_builds_max: Count = None
+
+
 class RunInfo(Record):
     """``results.run``: the run's identity, its host and engine, and what it was asked."""
 
@@ -680,10 +723,11 @@ class RunInfo(Record):
     engine: EngineFacts | None = None
     matrix: MatrixIdentity | None = None
     shard: ShardInfo | None = None
+    shards: list[ShardRecord] | None = None  # a merged run: its shards
     plan: dict[str, Any] | None = None  # model/plan.py's record of a sharded run's plan
     warm: Any = None
     installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
-    load: dict[str, Any] | None = None  # run/load.py: how busy the host and engine were
+    load: RunLoad | None = None  # run/load.py: how busy the host and engine were
 
 
 class PythonPath(Record):

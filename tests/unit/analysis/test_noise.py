@@ -16,6 +16,7 @@ from harness.analysis.view import busy_phrases, measured_busy, runs_not_compared
 from harness.documents.compare import metric_delta_text, render_comparison_markdown
 from harness.documents.diff import render_diff_markdown, render_diff_text
 from harness.documents.speed import render_speed_markdown
+from harness.model.results import BaseRecord, InterpreterSpeed, MeasuredAt, RunInfo
 from harness.store.rundir import load_results
 from harness.testing.synthetic import synthetic_plan, synthetic_shard
 
@@ -121,33 +122,37 @@ def test_the_gate_does_not_fail_slower_on_a_busy_pair() -> None:
 
 
 def test_a_run_without_a_load_record_falls_back_on_its_warnings() -> None:
-    run = {"warnings": ["busy host: the load average reached 9.6 on 2 cores during the run"]}
+    run = _run(warnings=["busy host: the load average reached 9.6 on 2 cores during the run"])
     assert busy_phrases(run, "during run x") == [
         "the host was busy during run x (the run's warnings say so)"
     ]
-    assert busy_phrases({"warnings": ["engine load unknown: 1 of 3 queries"]}, "x") == []
+    assert busy_phrases(_run(warnings=["engine load unknown: 1 of 3 queries"]), "x") == []
     both = QUIET | {"load1_max": 6.7, "other_containers_max": 2}
-    assert busy_phrases({"load": both}, "during run y") == [
+    assert busy_phrases(_run(load=both), "during run y") == [
         "the host and the engine were busy during run y (load 6.7 on 2 cores; "
         "up to 2 other container(s))"
     ]
-    assert busy_phrases({"load": QUIET, "warnings": ["busy host: …"]}, "x") == []
+    assert busy_phrases(_run(load=QUIET, warnings=["busy host: …"]), "x") == []
+
+
+def _run(**fields: Any) -> RunInfo:
+    return RunInfo.from_dict(fields)
 
 
 def test_the_reasons_add_up_and_unknown_jobs_are_no_reason() -> None:
-    a, b = {"load": BUSY, "jobs": 1}, {"load": BUSY, "jobs": 2}
+    a, b = _run(load=BUSY, jobs=1), _run(load=BUSY, jobs=2)
     assert runs_not_compared(a, b, ("run a", "run b")) == (
         "not compared: the host was busy during run a (load 9.6 on 2 cores); "
         "the host was busy during run b (load 9.6 on 2 cores); jobs 1 → 2"
     )
-    assert runs_not_compared({"load": QUIET}, {"load": QUIET, "jobs": 2}, ("a", "b")) == ""
+    assert runs_not_compared(_run(load=QUIET), _run(load=QUIET, jobs=2), ("a", "b")) == ""
 
 
 def test_an_interpreter_timing_measured_on_a_busy_host() -> None:
-    assert measured_busy({"host_load1_max": 9.6, "host_cpus": 2}) == (
+    assert measured_busy(MeasuredAt(host_load1_max=9.6, host_cpus=2)) == (
         "not compared: measured on a busy host (load 9.6 on 2 cores)"
     )
-    assert measured_busy({"host_load1_max": 1.9, "host_cpus": 2}) == ""
+    assert measured_busy(MeasuredAt(host_load1_max=1.9, host_cpus=2)) == ""
     assert measured_busy(None) == ""
 
 
@@ -186,7 +191,11 @@ def test_compare_calls_a_quiet_run_and_not_a_busy_one() -> None:
 # -- interpreter speed: a ratio measured on a busy host is no finding ------------------------
 
 
-def _pybench(median: float, load1: float) -> dict[str, Any]:
+def _pybench(median: float, load1: float) -> InterpreterSpeed:
+    return InterpreterSpeed.from_dict(_pybench_output(median, load1))
+
+
+def _pybench_output(median: float, load1: float) -> dict[str, Any]:
     return {
         "status": "passed",
         "settings": {"scale": 1.0},
@@ -207,8 +216,8 @@ def test_a_speed_ratio_measured_on_a_busy_host_is_not_a_finding() -> None:
     )
     table = speed_table(
         [
-            {"name": "slim", "status": "available", "interpreter_speed": _pybench(0.0573, 0.8)},
-            {"name": "alpine", "status": "available", "interpreter_speed": _pybench(0.2535, 9.6)},
+            BaseRecord(name="slim", status="available", interpreter_speed=_pybench(0.0573, 0.8)),
+            BaseRecord(name="alpine", status="available", interpreter_speed=_pybench(0.2535, 9.6)),
         ]
     )
     text = "\n".join(render_speed_markdown(table))

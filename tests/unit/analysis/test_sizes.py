@@ -10,13 +10,18 @@ from harness.analysis.sizes import (
     sized_cell,
     step_sizes,
 )
+from harness.model.results import CellRecord, Probes
 
 
-def cell(
-    dists: dict[str, int], added: int, status: str = "passed", repeat: int = 0
-) -> dict[str, Any]:
+def cell(dists: dict[str, int], added: int, status: str = "passed", repeat: int = 0) -> CellRecord:
+    return CellRecord.from_dict(_cell(dists, added, status, repeat))
+
+
+def _cell(dists: dict[str, int], added: int, status: str, repeat: int) -> dict[str, Any]:
     return {
         "id": "b×spacy",
+        "base": "b",
+        "depset": "spacy",
         "status": status,
         "repeat": repeat,
         "size_added_bytes": added,
@@ -84,7 +89,7 @@ def test_same_bytes_and_missing_sides() -> None:
     assert same is not None and same.sentence("spacy", "a", "b") == (
         "spacy on b: the same bytes added as on a"
     )
-    no_contents = {**SLIM, "probes": {}}
+    no_contents = SLIM.model_copy(update={"probes": Probes()})
     assert size_difference(SLIM, no_contents) is None
     assert size_difference(None, SLIM) is None
 
@@ -99,6 +104,10 @@ def test_the_sized_cell_is_the_first_passed_repeat_with_contents() -> None:
 
 def test_step_sizes_add_up_to_the_size_added() -> None:
     record = {
+        "id": "b×d",
+        "base": "b",
+        "depset": "d",
+        "status": "passed",
         "size_added_bytes": 600,
         "size_start_bytes": 0,
         "size_probes_bytes": 100,

@@ -9,10 +9,12 @@ import pytest
 from harness.analysis.speed import (
     NOISE_FLOOR,
     NOISE_RULE,
+    SpeedRatio,
     speed_ratios,
     speed_table,
     verdict,
 )
+from harness.model.results import BaseRecord, InterpreterSpeed
 
 
 def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]:
@@ -28,8 +30,13 @@ def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]
     }
 
 
+def ratios_of(baseline: dict[str, Any], candidate: dict[str, Any]) -> list[SpeedRatio]:
+    """speed_ratios of two pybench outputs as results.json holds them."""
+    return speed_ratios(InterpreterSpeed.from_dict(baseline), InterpreterSpeed.from_dict(candidate))
+
+
 def by_name(baseline: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
-    return {r.workload: r for r in speed_ratios(baseline, candidate)}
+    return {r.workload: r for r in ratios_of(baseline, candidate)}
 
 
 def test_clear_differences_in_both_directions() -> None:
@@ -71,10 +78,10 @@ def test_only_common_measurements_are_compared() -> None:
 
 def test_runs_of_different_work_or_failed_runs_are_refused() -> None:
     with pytest.raises(ValueError, match="scale"):
-        speed_ratios(output(1.0, loops=(0.1, 0.0)), output(0.5, loops=(0.1, 0.0)))
+        ratios_of(output(1.0, loops=(0.1, 0.0)), output(0.5, loops=(0.1, 0.0)))
     failed = {"status": "failed", "error": "boom"}
     with pytest.raises(ValueError, match="boom"):
-        speed_ratios(output(loops=(0.1, 0.0)), failed)
+        ratios_of(output(loops=(0.1, 0.0)), failed)
 
 
 def test_verdict_and_rule_text() -> None:
@@ -82,13 +89,14 @@ def test_verdict_and_rule_text() -> None:
     assert verdict(0.9, 0.05) == "1.11× faster"
     assert "5 %" in NOISE_RULE
     assert (
-        speed_ratios(output(loops=(0.1, 0.0)), output(loops=(0.1, 0.0)))[0].to_dict()["verdict"]
+        ratios_of(output(loops=(0.1, 0.0)), output(loops=(0.1, 0.0)))[0].to_dict()["verdict"]
         == "no difference"
     )
 
 
-def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> dict[str, Any]:
-    return {"name": name, "status": "available", "standin": standin, "interpreter_speed": speed}
+def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> BaseRecord:
+    record = {"name": name, "status": "available", "standin": standin, "interpreter_speed": speed}
+    return BaseRecord.from_dict(record)
 
 
 def test_speed_table_inside_the_noise_and_other_scales() -> None:

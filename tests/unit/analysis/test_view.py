@@ -37,6 +37,7 @@ from harness.documents.compare import render_comparison_html, render_comparison_
 from harness.documents.diff import render_diff_markdown, render_diff_text
 from harness.documents.report import render_report
 from harness.documents.summary import markdown_summary
+from harness.model.errors import ResultsError
 from harness.model.ids import cell_anchor
 
 NOISY = {
@@ -181,9 +182,13 @@ def test_a_single_run_is_never_noisy(results: dict[str, Any]) -> None:
     assert all(not noisy_timings(g) for g in group_cells(results).values())
 
 
-def test_free_form_probe_seconds_are_no_timing(results: dict[str, Any]) -> None:
-    results["cells"][0]["probes"]["smoke_x"]["seconds"] = []  # probe output is untrusted
-    assert group_cells(results)["b1×d"].probe_sample("smoke_x") == Sample((2.0, 1.5))
+def test_free_form_probe_seconds_are_refused_on_reading(results: dict[str, Any]) -> None:
+    """Probe output is untrusted: a "seconds" that is no number never becomes a timing;
+    the typed reader refuses the file and names the path (exit 2), as ``harness report``
+    does on reading it."""
+    results["cells"][0]["probes"]["smoke_x"]["seconds"] = []
+    with pytest.raises(ResultsError, match=r"cells\[0\]: \$\.probes\.smoke_x\.seconds"):
+        group_cells(results)
 
 
 # --------------------------------------------------------------------------- report.html
@@ -389,3 +394,12 @@ def test_adr_calls_no_pro_or_con_on_a_noisy_timing(results: dict[str, Any]) -> N
     b1 = adr.split("### `b1`")[1].split("\n### ")[0]
     assert any(line.startswith("* Good, because install time") for line in b1.splitlines())
     assert "spread too wide" not in b1
+
+
+def test_step_names_are_listed_once_in_the_order_first_seen(results: dict[str, Any]) -> None:
+    """A step retried within one record (two ``pip-install`` steps) is one timing name."""
+    first = results["cells"][0]
+    first["steps"].append(dict(first["steps"][0]))
+    group = group_cells(results)[first["id"]]
+    names = group.step_names()
+    assert len(names) == len(set(names)) and names[0] == first["steps"][0]["name"]

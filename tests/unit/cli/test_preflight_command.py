@@ -36,3 +36,13 @@ def test_verdict_then_one_line_per_distribution() -> None:
         "1 cell(s) predicted in 9.5 s, 1 not predicted (each line says why), "
         "2 without Python requirements"
     )
+
+
+def test_a_base_in_preflight_json_has_its_fields_in_order() -> None:
+    from harness.cli.preflight_command import _base_summary
+
+    record = {"name": "b", "status": "available", "libc": {"family": "glibc"}, "size_bytes": 9}
+    summary = _base_summary(record)
+    assert list(summary) == ["name", "status", "reason", "standin", "image", "image_id",
+                             "python", "libc"]  # fmt: skip
+    assert summary["libc"] == {"family": "glibc"} and summary["reason"] is None

@@ -72,9 +72,9 @@ def test_reference_cell_prefers_a_passed_cell_without_system_packages(
     results: dict[str, Any],
 ) -> None:
     chosen = reference_cells(results)
-    assert chosen["py311-slim"][0]["id"] == "py311-slim×torch"
+    assert chosen["py311-slim"][0].id == "py311-slim×torch"
     assert chosen["py311-slim"][1] == RULE_NO_SYSTEM
-    assert chosen["py313-slim"][0]["id"] == "py313-slim×ffmpeg"
+    assert chosen["py313-slim"][0].id == "py313-slim×ffmpeg"
     assert chosen["py313-slim"][1] == RULE_FALLBACK
     assert "py312-slim" not in chosen
 

@@ -9,6 +9,7 @@ from harness.analysis.speed import (
     speed_table,
 )
 from harness.documents.speed import render_speed_markdown, speed_cell
+from harness.model.results import BaseRecord
 
 
 def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]:
@@ -24,8 +25,9 @@ def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]
     }
 
 
-def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> dict[str, Any]:
-    return {"name": name, "status": "available", "standin": standin, "interpreter_speed": speed}
+def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> BaseRecord:
+    record = {"name": name, "status": "available", "standin": standin, "interpreter_speed": speed}
+    return BaseRecord.from_dict(record)
 
 
 def with_build(output_: dict[str, Any], pgo: bool, lto: bool) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def test_speed_table_uses_the_first_measured_base_as_baseline() -> None:
     musl = with_build(output(loops=(0.060, 0.02)), pgo=True, lto=False)
     table = speed_table(
         [
-            {"name": "missing", "status": "unavailable"},  # never had: not a row
+            BaseRecord(name="missing", status="unavailable"),  # never had: not a row
             base("broken", {"status": "timeout", "error": "pybench did not finish"}),
             base("glibc", glibc, standin="stand-in: Debian's python3.11"),
             base("musl", musl, standin="stand-in: CPython compiled here"),

@@ -443,6 +443,7 @@ def test_each_install_step_records_the_bytes_it_added(tmp_path: Path) -> None:
     sizes = step_sizes(
         {
             **facts,
+            **{"id": "b×d", "base": "b", "depset": "d", "status": "passed"},
             "size_probes_bytes": run.facts.size_probes_bytes,
             "size_measure_seconds": run.facts.size_measure_seconds,
             "steps": [s.to_dict() for s in run.steps],

@@ -246,6 +246,7 @@ def test_merge_writes_its_history_inside_out_never_beside_it(tmp_path: Path) -> 
 def test_merge_follows_the_matrix_history_dir(tmp_path: Path) -> None:
     from harness.cli.sharding import _matrix_history_dir
     from harness.model.matrix import load_matrix
+    from harness.model.results import RunInfo
 
     matrix = tmp_path / "m.yaml"
     matrix.write_text(
@@ -253,10 +254,11 @@ def test_merge_follows_the_matrix_history_dir(tmp_path: Path) -> None:
         "depsets: {d: {pip: [six]}}\n"
     )
     sha = load_matrix(str(matrix)).sha256
-    assert _matrix_history_dir({"matrix": {"path": str(matrix), "sha256": sha}}) == (
-        tmp_path / "hist"
-    )
-    assert _matrix_history_dir({"matrix": {"path": str(matrix), "sha256": "other"}}) is None
+    assert _matrix_history_dir(
+        RunInfo.from_dict({"matrix": {"path": str(matrix), "sha256": sha}})
+    ) == (tmp_path / "hist")
+    other = RunInfo.from_dict({"matrix": {"path": str(matrix), "sha256": "other"}})
+    assert _matrix_history_dir(other) is None
 
 
 def test_a_second_merge_completes_an_interrupted_one(tmp_path: Path) -> None:
