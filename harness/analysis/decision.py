@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from harness.analysis.speed import speed_ratios
@@ -153,6 +153,7 @@ class Candidate:
     rows: tuple[Row, ...]
     blockers: tuple[Blocker, ...] = ()
     undecided: tuple[str, ...] = ()  # why it is not decidable
+    measured: bool = True  # False: no cell of it ran (its rows would say nothing)
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,13 @@ def _compressed_bytes(cell: _Cell) -> int | None:
     return record.image_compressed_bytes if record is not None and cell.passed else None
 
 
+def _joined(parts: Sequence[str]) -> str:
+    """``"ffmpeg 342 MB; spacy not measured"``; one "not measured" when no part was."""
+    if all(p.endswith(NOT_MEASURED) for p in parts):
+        return NOT_MEASURED
+    return "; ".join(parts)
+
+
 def _change(before: float, after: float, threshold_percent: float, show: str) -> tuple[str, str]:
     """(text, outcome) of after against before: smaller is better."""
     diff = after - before
@@ -526,11 +534,11 @@ def _size_row(
             else "no depset passed on both"
         )
         return Row(
-            driver, label, "; ".join(parts_a), "; ".join(parts_b), f"{NOT_MEASURED}: {why}", UNKNOWN
+            driver, label, _joined(parts_a), _joined(parts_b), f"{NOT_MEASURED}: {why}", UNKNOWN
         ), None
     text, outcome = _change(sums[0], sums[1], rule.min_size_change_percent, "bytes")
     return (
-        Row(driver, label, "; ".join(parts_a), "; ".join(parts_b), f"in all: {text}", outcome),
+        Row(driver, label, _joined(parts_a), _joined(parts_b), f"in all: {text}", outcome),
         (sums[0], sums[1]),
     )
 
@@ -563,15 +571,15 @@ def _install_row(
     label = DRIVER_LABELS["install_time"]
     if not both:
         return Row(
-            "install_time", label, "; ".join(parts_a), "; ".join(parts_b), NOT_MEASURED, UNKNOWN
+            "install_time", label, _joined(parts_a), _joined(parts_b), NOT_MEASURED, UNKNOWN
         ), None
     text, outcome = _change(sums[0], sums[1], rule.min_time_change_percent, "seconds")
     if busy:
         return Row(
             "install_time",
             label,
-            "; ".join(parts_a),
-            "; ".join(parts_b),
+            _joined(parts_a),
+            _joined(parts_b),
             f"{text}: {NO_CALL}: {busy}",
             UNKNOWN,
         ), None
@@ -579,13 +587,13 @@ def _install_row(
         return Row(
             "install_time",
             label,
-            "; ".join(parts_a),
-            "; ".join(parts_b),
+            _joined(parts_a),
+            _joined(parts_b),
             f"{text}: {NO_CALL}: {ONE_SAMPLE}",
             UNKNOWN,
         ), None
     return Row(
-        "install_time", label, "; ".join(parts_a), "; ".join(parts_b), f"in all: {text}", outcome
+        "install_time", label, _joined(parts_a), _joined(parts_b), f"in all: {text}", outcome
     ), (sums[0], sums[1])
 
 
@@ -607,6 +615,9 @@ def _speed_row(a: _Base, b: _Base, rule: Rule, busy: str) -> tuple[Row, float | 
         return Row(
             "speed", label, "measured", "measured", f"{NO_CALL}: no common workload", UNKNOWN
         ), None
+    if any(r.ratio <= 0 for r in ratios):
+        why = f"{NO_CALL}: a median is not a positive time"
+        return Row("speed", label, "measured", "measured", why, UNKNOWN), None
     withheld = next((r.verdict for r in ratios if r.verdict.startswith("not compared")), "")
     mean = math.exp(sum(math.log(r.ratio) for r in ratios) / len(ratios))
     faster = sum(r.verdict.endswith("faster") for r in ratios)
@@ -634,14 +645,18 @@ def _speed_status(output: object) -> str:
 
 
 def _scan_text(scan: VulnCounts | NotScanned) -> str:
+    """Counts with their scanner's identity; "not scanned" alone (why, and the command that
+    gives the counts, are said once in what the run cannot tell)."""
     if isinstance(scan, NotScanned):
-        command = (
-            f"; `{scan.command}` gives the counts"
-            if scan.command and "`" not in scan.reason
-            else ""
-        )
-        return scan.reason + command
+        return NOT_SCANNED
     return f"{counts_text(scan)} ({source_text(scan)})"
+
+
+def _not_scanned_text(scan: NotScanned) -> str:
+    """Why, and the exact command that gives the counts here."""
+    if scan.command and scan.command not in scan.reason:
+        return f"{scan.reason}; `{scan.command}` gives the counts"
+    return scan.reason
 
 
 def _vuln_key(scan: VulnCounts | NotScanned) -> tuple[int, int] | None:
@@ -785,16 +800,24 @@ def _figure_text(figure: object) -> str:
 # -- the decision ---------------------------------------------------------------------------
 
 
-def decide(results: Results) -> Decision:
-    """The decision section's data: see the module's notes."""
+def decide(
+    results: Results, *, baseline: str | None = None, options: Sequence[str] | None = None
+) -> Decision:
+    """The decision section's data: see the module's notes. ``baseline`` and ``options``
+    narrow it to some bases (`harness compare A B`: A against B); default: the rule's
+    baseline against every base of the run."""
     rule = rule_of(results)
     names = [b.name for b in results.bases] or list(dict.fromkeys(r.base for r in results.cells))
+    if baseline is not None and baseline in names:
+        rule = replace(rule, baseline=baseline, baseline_given=True)
+    if options is not None:
+        names = [n for n in names if n in options or n == rule.baseline]
     depsets = [d.name for d in results.depsets if any(r.depset == d.name for r in results.cells)]
     depsets += [r.depset for r in results.cells if r.depset not in depsets]
     depsets = list(dict.fromkeys(depsets))
     cells = _pip_cells(results)
     bases = {n: _base_facts(results, n, depsets, cells) for n in names}
-    baseline = bases.get(rule.baseline)
+    reference = bases.get(rule.baseline)
     busy = "; ".join(busy_phrases(results.run.to_dict(), "during the run"))
     required = [d for d in depsets if any(b.cells[d].passed for b in bases.values())]
     suites = [d for d in required if any(_suite(b, d) is not None for b in bases.values())]
@@ -806,7 +829,7 @@ def decide(results: Results) -> Decision:
     candidates = tuple(
         _candidate(
             rule,
-            baseline,
+            reference,
             base,
             depsets,
             required,
@@ -816,13 +839,13 @@ def decide(results: Results) -> Decision:
             must[base.name],
         )
         for base in bases.values()
-        if baseline is not None and base.name != baseline.name
+        if reference is not None and base.name != reference.name
     )
     chosen, because = _choose(rule, bases, must, depsets, busy)
     return Decision(
         rule=rule,
         baseline=rule.baseline,
-        baseline_reference=baseline.record.reference if baseline and baseline.record else None,
+        baseline_reference=reference.record.reference if reference and reference.record else None,
         baseline_blockers=tuple(must[rule.baseline][0]) if rule.baseline in must else (),
         candidates=candidates,
         chosen=chosen,
@@ -935,6 +958,7 @@ def _candidate(
         Row("libc", FACT_LABELS["libc"], _libc_text(baseline), _libc_text(base), "—", INFO),
     ]
     reference = base.record.reference if base.record else None
+    measured = any(c.measured for c in base.cells.values())
     blockers, why = must
     if blockers:
         text = verdict_blocked(blockers)
@@ -943,7 +967,9 @@ def _candidate(
         )
     if why:
         text = verdict_not_decidable(why)
-        return Candidate(base.name, reference, NOT_DECIDABLE, text, tuple(rows), (), tuple(why))
+        return Candidate(
+            base.name, reference, NOT_DECIDABLE, text, tuple(rows), (), tuple(why), measured
+        )
     return Candidate(base.name, reference, READY, READY, tuple(rows))
 
 
@@ -1102,11 +1128,11 @@ def _cannot_tell(
             + "; ".join(f"{v} on {', '.join(b)}" for v, b in installers.items())
             + "): a confound for install time and for what resolves (issue #25)"
         )
-    unscanned = [b.name for b in bases.values() if isinstance(b.scan, NotScanned)]
-    if unscanned:
-        first = bases[unscanned[0]].scan
-        assert isinstance(first, NotScanned)
-        lines.append(f"vulnerabilities of {', '.join(unscanned)}: {_scan_text(first)}")
+    unscanned = [b for b in bases.values() if isinstance(b.scan, NotScanned)]
+    if unscanned and isinstance(unscanned[0].scan, NotScanned):
+        names = ", ".join(b.name for b in unscanned)
+        also = f" (the same with each base's SBOM: {names})" if len(unscanned) > 1 else ""
+        lines.append(f"vulnerabilities: {_not_scanned_text(unscanned[0].scan)}{also}")
     stale = staleness(_run_day(results))
     if stale:
         lines.append(stale)

@@ -58,8 +58,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis import compare, installers
+    from harness.analysis.decision import decide
     from harness.documents import compare as compare_document
     from harness.documents import installers as installers_document
+    from harness.model.results import as_results
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results_path = _results_path(str(run_dir))
@@ -80,6 +82,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"use one of: {', '.join(sorted(names))}",
             )
     comparison = compare.compare_bases(results, args.base_a, args.base_b, args.depsets or None)
+    verdict = decide(as_results(results), baseline=args.base_a, options=[args.base_b])
     # pip vs uv on each of the two bases, where the run has uv twins of their cells.
     pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
     note = installers.fairness_note(results)
@@ -89,7 +92,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if (out / stem).resolve().parent != out.resolve():
         raise ConfigurationError(f"{out / stem}: outside {out}", "compare two bases of the run")
     out.mkdir(parents=True, exist_ok=True)
-    html = compare_document.render_comparison_html(comparison).replace(
+    html = compare_document.render_comparison_html(comparison, decision=verdict).replace(
         "</body>",
         installers_document.render_installers_html(pairs, note, report_href=REPORT_HTML)
         + "</body>",
@@ -97,7 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
         [
-            compare_document.render_comparison_markdown(comparison),
+            compare_document.render_comparison_markdown(comparison, decision=verdict),
             *installers_document.render_installers_markdown(pairs, note),
         ]
     )

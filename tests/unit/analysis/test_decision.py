@@ -265,7 +265,7 @@ def test_total_and_compressed_sizes_are_read_when_recorded() -> None:
     assert row(found, "b", "size").candidate == "one 342 MB (-107 MB (-24 %))"
     assert row(found, "b", "pull_size").candidate == "one 60.0 MB (-90.0 MB (-60 %))"
     absent = decide(results([base("a"), base("b")], [cell("a", "one"), cell("b", "one")]))
-    assert row(absent, "b", "pull_size").candidate == f"one {NOT_MEASURED}"
+    assert row(absent, "b", "pull_size").candidate == NOT_MEASURED
 
 
 def test_not_scanned_gives_the_command_and_never_a_zero() -> None:
@@ -283,7 +283,12 @@ def test_not_scanned_gives_the_command_and_never_a_zero() -> None:
         )
     )
     vulns = row(found, "b", "vulnerabilities")
-    assert vulns.outcome == UNKNOWN and f"`{command}` gives the counts" in vulns.candidate
+    assert vulns.outcome == UNKNOWN and vulns.candidate == "not scanned"
+    said = [line for line in found.cannot_tell if line.startswith("vulnerabilities:")]
+    assert said == [
+        f"vulnerabilities: {reason['reason']}; `{command}` gives the counts "
+        "(the same with each base's SBOM: a, b)"
+    ]
     assert "vulnerabilities could not rank them (not scanned)" in found.because
 
 
