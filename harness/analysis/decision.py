@@ -39,7 +39,10 @@ from harness.analysis.view import (
     Sample,
     busy_phrases,
     compare_samples,
+    different_hosts,
+    noise_text,
     requirement_name,
+    too_noisy,
 )
 from harness.analysis.vulns import NotScanned, VulnCounts, base_scan, counts_text, source_text
 from harness.model import format as fmt
@@ -129,6 +132,7 @@ class Blocker:
     depset: str
     what: str  # "torch (no musllinux wheel)"
     fix: str  # "stay on glibc or drop torch"
+    driver: str = ""  # the must-driver it fails
 
 
 @dataclass(frozen=True)
@@ -421,10 +425,18 @@ def _compat(base: _Base, required: Sequence[str]) -> tuple[list[Blocker], list[s
         why.append(f"{base.name} was {NOT_MEASURED} ({reason})")
     elif missing:
         why += [
-            f"{base.name} × {d} was {NOT_MEASURED} ({_not_measured_reason(base, d)})"
-            for d in missing
+            f"{base.name} × {', '.join(depsets)} was {NOT_MEASURED} ({reason})"
+            for reason, depsets in _by_reason(base, missing).items()
         ]
     return blockers, why
+
+
+def _by_reason(base: _Base, depsets: Sequence[str]) -> dict[str, list[str]]:
+    """The depsets not measured on a base, grouped by why (a reason is said once)."""
+    found: dict[str, list[str]] = {}
+    for depset in depsets:
+        found.setdefault(_not_measured_reason(base, depset), []).append(depset)
+    return found
 
 
 def _not_measured_reason(base: _Base, depset: str) -> str:
@@ -553,48 +565,48 @@ def _install_sample(cell: _Cell) -> Sample | None:
     return Sample(tuple(values)) if values else None
 
 
+def _hosts(base: _Base, depsets: Sequence[str], run_host: str | None) -> tuple[str, ...]:
+    """Where a base's install timings were taken: its records' hosts, else the run's."""
+    found = {r.host for d in depsets for r in base.cells[d].records if r.host}
+    if found:
+        return tuple(sorted(found))
+    return (run_host,) if run_host else ()
+
+
 def _install_row(
-    a: _Base, b: _Base, depsets: Sequence[str], rule: Rule, busy: str
+    a: _Base, b: _Base, depsets: Sequence[str], rule: Rule, busy: str, run_host: str | None = None
 ) -> tuple[Row, tuple[float, float] | None]:
-    parts_a, parts_b, sums, one_sample, both = [], [], [0.0, 0.0], False, 0
+    """Install totals over the depsets measured on both, and the call, withheld when the host
+    was busy, a side is one sample, a timing too noisy or the two ran on different hosts."""
+    parts_a, parts_b, sums, both = [], [], [0.0, 0.0], []
+    withheld: list[str] = []
     for depset in depsets:
         sa, sb = _install_sample(a.cells[depset]), _install_sample(b.cells[depset])
         parts_a.append(f"{depset} {fmt.seconds(sa.median) if sa else NOT_MEASURED}")
         parts_b.append(f"{depset} {fmt.seconds(sb.median) if sb else NOT_MEASURED}")
         if sa is None or sb is None:
             continue
-        delta = compare_samples(sa, sb, TIME_NOISE)
-        one_sample = one_sample or not delta.spread_known
+        if not compare_samples(sa, sb, TIME_NOISE).spread_known:
+            withheld.append(ONE_SAMPLE)
+        noisy = next((s for s in (sa, sb) if too_noisy(s)), None)
+        if noisy is not None:
+            withheld.append(f"{depset}: {noise_text(noisy)}: spread too wide to call either way")
         sums[0] += sa.median
         sums[1] += sb.median
-        both += 1
+        both.append(depset)
     label = DRIVER_LABELS["install_time"]
+    shown_a, shown_b = _joined(parts_a), _joined(parts_b)
     if not both:
-        return Row(
-            "install_time", label, _joined(parts_a), _joined(parts_b), NOT_MEASURED, UNKNOWN
-        ), None
+        return Row("install_time", label, shown_a, shown_b, NOT_MEASURED, UNKNOWN), None
     text, outcome = _change(sums[0], sums[1], rule.min_time_change_percent, "seconds")
-    if busy:
+    hosts = different_hosts(_hosts(b, both, run_host), _hosts(a, both, run_host), (b.name, a.name))
+    why = busy or hosts or "; ".join(dict.fromkeys(withheld))
+    if why:
         return Row(
-            "install_time",
-            label,
-            _joined(parts_a),
-            _joined(parts_b),
-            f"{text}: {NO_CALL}: {busy}",
-            UNKNOWN,
+            "install_time", label, shown_a, shown_b, f"{text}: {NO_CALL}: {why}", UNKNOWN
         ), None
-    if one_sample:
-        return Row(
-            "install_time",
-            label,
-            _joined(parts_a),
-            _joined(parts_b),
-            f"{text}: {NO_CALL}: {ONE_SAMPLE}",
-            UNKNOWN,
-        ), None
-    return Row(
-        "install_time", label, _joined(parts_a), _joined(parts_b), f"in all: {text}", outcome
-    ), (sums[0], sums[1])
+    row = Row("install_time", label, shown_a, shown_b, f"in all: {text}", outcome)
+    return row, (sums[0], sums[1])
 
 
 def _speed_row(a: _Base, b: _Base, rule: Rule, busy: str) -> tuple[Row, float | None]:
@@ -837,6 +849,7 @@ def decide(
             busy,
             judged[base.name],
             must[base.name],
+            results.run.host.hostname if results.run.host else None,
         )
         for base in bases.values()
         if reference is not None and base.name != reference.name
@@ -868,12 +881,13 @@ def _judge(base: _Base, rule: Rule, required: Sequence[str], suites: Sequence[st
     elif holds is None:
         vulns = ([], [f"{base.name}'s base image was {NOT_SCANNED}"])
     _, test_blockers, test_why = _tests(base, suites)
-    return {
+    found = {
         "compatibility": _compat(base, required),
         "tests": (test_blockers, test_why),
         "support": _support_blockers(base),
         "vulnerabilities": vulns,
     }
+    return {d: ([replace(b, driver=d) for b in bs], why) for d, (bs, why) in found.items()}
 
 
 def _must(rule: Rule, judged: Judged) -> tuple[list[Blocker], list[str]]:
@@ -892,6 +906,7 @@ def _candidate(
     busy: str,
     judged: Judged,
     must: tuple[list[Blocker], list[str]],
+    run_host: str | None,
 ) -> Candidate:
     assert baseline is not None
     compat_blockers, compat_why = judged["compatibility"]
@@ -920,7 +935,7 @@ def _candidate(
         )
     size_row, _ = _size_row("size", baseline, base, depsets, rule)
     pull_row, _ = _size_row("pull_size", baseline, base, depsets, rule)
-    install_row, _ = _install_row(baseline, base, depsets, rule, busy)
+    install_row, _ = _install_row(baseline, base, depsets, rule, busy, run_host)
     speed_row, _ = _speed_row(baseline, base, rule, busy)
     support_blockers, support_why = judged["support"]
     in_must = "support" in rule.must
@@ -951,7 +966,7 @@ def _candidate(
             DRIVER_LABELS["support"],
             _support_text(baseline),
             _support_text(base),
-            "; ".join(b.what for b in support_blockers) or "—",
+            "; ".join(b.what for b in support_blockers) if in_must and support_blockers else "—",
             _must_outcome(support_blockers, support_why) if in_must else INFO,
             in_must,
         ),
@@ -1150,8 +1165,8 @@ def _unmeasured_lines(bases: dict[str, _Base], depsets: Sequence[str]) -> list[s
             )
         else:
             lines += [
-                f"{base.name} × {d}: {NOT_MEASURED} ({_not_measured_reason(base, d)})"
-                for d in missing
+                f"{base.name} × {', '.join(names)}: {NOT_MEASURED} ({reason})"
+                for reason, names in _by_reason(base, missing).items()
             ]
     return lines
 

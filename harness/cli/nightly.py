@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,12 @@ def add_commands(sub: Any) -> None:
     adr.add_argument("--baseline", help="the base in use today")
     adr.add_argument("--candidate", action="append", help="a base considered (repeatable)")
     adr.add_argument("--out", help="output file (default RUN/adr.md)")
+    adr.add_argument(
+        "--report-url",
+        help="where the record's readers find the run's report.html (a URL or a path relative "
+        "to the record, e.g. when it is copied into docs/adr/); default: the path from --out; "
+        "each cell's reproducer is linked under cells/ beside it",
+    )
     adr.set_defaults(func=cmd_adr)
 
 
@@ -143,10 +150,9 @@ def cmd_adr(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     results = load_results(_results_path(args.run))
     out = Path(args.out) if args.out else run_dir / ADR_MD
-    try:
-        href = str((run_dir / REPORT_HTML).resolve().relative_to(out.resolve().parent))
-    except ValueError:
-        href = str((run_dir / REPORT_HTML).resolve())
+    # Relative, so the record works when the two are copied together (never a local path).
+    report = (run_dir / REPORT_HTML).resolve()
+    href = args.report_url or Path(os.path.relpath(report, out.resolve().parent)).as_posix()
     text = adr.render_adr(
         results, report_href=href, baseline=args.baseline, candidates=args.candidate
     )

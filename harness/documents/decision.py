@@ -54,24 +54,32 @@ def _option(name: str, reference: str | None) -> str:
 
 
 def decision_markdown(
-    decision: Decision, *, level: int = 2, tables: bool = True, fold: bool = False
+    decision: Decision,
+    *,
+    level: int = 2,
+    tables: bool = True,
+    fold: bool = False,
+    rule: bool = True,
+    cannot_tell: bool = True,
 ) -> list[str]:
     """The section as Markdown lines; ``level`` is its heading's depth. ``tables`` False
     leaves out the per-candidate tables; ``fold`` puts them in a <details> block (a CI
-    summary stays short)."""
+    summary stays short). ``rule`` and ``cannot_tell`` False leave those parts to the
+    caller (the ADR says them as its drivers and in More Information)."""
     head = "#" * level
     lines = [f"{head} {TITLE}", "", f"**{md_escape(decision.outcome_text)}**", ""]
     verdicts = [[md_code(decision.baseline), md_escape(BASELINE)]]
     verdicts += [[md_code(c.base), md_escape(c.text)] for c in decision.candidates]
     lines += [*md_table(["option", "verdict"], verdicts), ""]
-    lines += [f"{RULE_TITLE}:", "", *(f"- {md_escape(x)}" for x in decision.rule.lines()), ""]
+    if rule:
+        lines += [f"{RULE_TITLE}:", "", *(f"- {md_escape(x)}" for x in decision.rule.lines()), ""]
     measured = [c for c in decision.candidates if c.measured]  # else the verdict says why
     if tables and measured:
         lines += ["<details><summary>Every driver, per candidate</summary>", ""] if fold else []
         for candidate in measured:
             lines += candidate_markdown(decision, candidate, level + 1)
         lines += ["</details>", ""] if fold else []
-    if decision.cannot_tell:
+    if cannot_tell and decision.cannot_tell:
         lines += [f"{head}# {CANNOT_TELL_TITLE}", ""]
         lines += [*(f"- {md_escape(x)}" for x in decision.cannot_tell), ""]
     return lines
