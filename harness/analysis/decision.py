@@ -891,7 +891,10 @@ def _judge(base: _Base, rule: Rule, required: Sequence[str], suites: Sequence[st
 
 
 def _must(rule: Rule, judged: Judged) -> tuple[list[Blocker], list[str]]:
-    blockers = [b for d in rule.must if d in judged for b in judged[d][0]]
+    """The must-drivers' blockers (one per blocker and fix: torch blocks two depsets once)
+    and why the base is not decidable."""
+    found = {(b.what, b.fix): b for d in rule.must if d in judged for b in judged[d][0]}
+    blockers = list(found.values())
     why = [w for d in rule.must if d in judged for w in judged[d][1]]
     return blockers, why
 
@@ -916,7 +919,7 @@ def _candidate(
             DRIVER_LABELS["compatibility"],
             _compat_text(baseline, required),
             _compat_text(base, required),
-            "; ".join(b.what for b in compat_blockers) or "—",
+            "; ".join(dict.fromkeys(b.what for b in compat_blockers)) or "—",
             _must_outcome(compat_blockers, compat_why),
             "compatibility" in rule.must,
         )

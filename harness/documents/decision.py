@@ -126,7 +126,8 @@ def render_decision_markdown(results: AnyResults, *, level: int = 2, fold: bool 
 # -- HTML -------------------------------------------------------------------------------------
 
 _STYLE = (
-    "<style>#decision{margin:0 0 1.5em}#decision .chosen{font-size:1.15em}"
+    "<style>#decision{margin:0 auto 1.5em;padding:1em 2em;max-width:100em}"
+    "#decision .chosen{font-size:1.15em}"
     "#decision table.verdicts td{padding:.2em .6em;vertical-align:top}"
     "#decision .ready{color:#1a7f37}#decision .blocked{color:#cf222e}"
     "#decision .undecided{color:#9a6700}#decision details{margin:.4em 0}"
@@ -156,7 +157,7 @@ def decision_html(decision: Decision) -> Markup:
             f'<td class="{_verdict_class(c)}">{escape(c.text)}</td></tr>'
         )
     parts.append("</tbody></table>")
-    parts.append(f"<details><summary>{escape(RULE_TITLE)}</summary><ul>")
+    parts.append(f"<details open><summary>{escape(RULE_TITLE)}</summary><ul>")
     parts += [f"<li>{escape(line)}</li>" for line in decision.rule.lines()]
     parts.append("</ul></details>")
     for c in (c for c in decision.candidates if c.measured):

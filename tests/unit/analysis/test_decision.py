@@ -334,3 +334,60 @@ def test_what_the_run_cannot_tell_names_standins_and_installer_versions() -> Non
     told = "\n".join(found.cannot_tell)
     assert f"a was measured on a stand-in, not python:a: {standin}" in told
     assert "pip 23.0.1 on a; pip 25.1 on b" in told and "issue #25" in told
+
+
+def test_one_blocker_of_two_depsets_is_said_once() -> None:
+    failure = {"kind": "no-matching-distribution", "distribution": "torch==2.13.0+cpu"}
+    step = {"name": "pip-install", "kind": "install", "status": "failed", "failure": failure}
+    musl = base("alpine", libc={"family": "musl", "version": "1.2.6"})
+    found = decide(
+        results(
+            [base("slim"), musl],
+            [
+                cell("slim", "torch"),
+                cell("alpine", "torch", "failed", steps=[step]),
+                cell("slim", "whisper"),
+                cell("alpine", "whisper", "failed", steps=[step]),
+            ],
+        )
+    )
+    text = candidate(found, "alpine").text
+    assert text == "blocked by: torch (no musllinux wheel) — fix: stay on glibc or drop torch"
+    assert (
+        row(found, "alpine", "compatibility").candidate == "0 of 2 pass; breaking: torch, whisper"
+    )
+
+
+def pybench(median: float, **extra: Any) -> dict[str, Any]:
+    stats = {"median_s": median, "rel_iqr": 0.02}
+    return {
+        "status": "passed",
+        "settings": {"scale": 1},
+        "startup": {"bare": stats},
+        "workloads": {"regex": stats, "json": stats},
+        **extra,
+    }
+
+
+def test_interpreter_speed_is_called_only_on_a_quiet_host() -> None:
+    quiet = decide(
+        results(
+            [base("a", interpreter_speed=pybench(0.2)), base("b", interpreter_speed=pybench(0.1))],
+            [cell("a", "one"), cell("b", "one")],
+        )
+    )
+    speed = row(quiet, "b", "speed")
+    assert speed.outcome == BETTER and speed.change.startswith("3 faster, 0 slower")
+    busy = {"measured": {"host_load1_max": 9.6, "host_cpus": 2}}
+    loaded = decide(
+        results(
+            [
+                base("a", interpreter_speed=pybench(0.2)),
+                base("b", interpreter_speed=pybench(0.1, **busy)),
+            ],
+            [cell("a", "one"), cell("b", "one")],
+        )
+    )
+    speed = row(loaded, "b", "speed")
+    assert speed.outcome == UNKNOWN
+    assert speed.change == f"{NO_CALL}: not compared: measured on a busy host (load 9.6 on 2 cores)"
