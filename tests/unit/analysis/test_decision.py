@@ -391,3 +391,39 @@ def test_interpreter_speed_is_called_only_on_a_quiet_host() -> None:
     speed = row(loaded, "b", "speed")
     assert speed.outcome == UNKNOWN
     assert speed.change == f"{NO_CALL}: not compared: measured on a busy host (load 9.6 on 2 cores)"
+
+
+def test_vulnerabilities_as_a_must_driver_use_the_block_limits() -> None:
+    decision = {"must": ["compatibility", "vulnerabilities"], "max_critical": 0, "max_high": 3}
+    found = decide(
+        results(
+            [base("a"), base("b"), base("c")],
+            [cell("a", "one"), cell("b", "one"), cell("c", "one")],
+            run={"decision": decision},
+            scans={"a": scan(0, 3), "b": scan(1, 0), "c": scan(0, 4)},
+        )
+    )
+    assert candidate(found, "b").verdict == BLOCKED and candidate(found, "c").verdict == BLOCKED
+    assert (
+        "vulnerabilities (1 critical, 0 high; 0 fixable (grype 0.80.0" in candidate(found, "b").text
+    )
+    assert found.chosen == "a"
+    assert (
+        "must: vulnerabilities: fewer critical, then fewer high vulnerabilities in the base "
+        "image (at most 0 critical, 3 high)" in found.rule.lines()
+    )
+
+
+def test_a_support_table_over_a_year_old_says_so_in_the_section() -> None:
+    old = results(
+        [base("a"), base("b")],
+        [cell("a", "one"), cell("b", "one")],
+        run={"started_at": "2028-01-02T00:00:00+00:00"},
+    )
+    assert "the support table is as of 2026-12-04, over a year old: it may be stale" in (
+        decide(old).cannot_tell
+    )
+    assert not any(
+        "support table" in line
+        for line in decide(results([base("a")], [cell("a", "one")])).cannot_tell
+    )

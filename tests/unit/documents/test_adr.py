@@ -204,3 +204,18 @@ def test_a_named_baseline_and_candidates_narrow_the_record() -> None:
 def test_deterministic() -> None:
     one = render_adr(default_matrix_run(), report_href="report.html")
     assert one == render_adr(default_matrix_run(), report_href="report.html")
+
+
+def test_a_chosen_candidate_gives_its_consequences() -> None:
+    run = results(
+        [base("a"), base("b", size_bytes=50 * MB)],
+        [cell("a", "one"), cell("b", "one")],
+        scans={"a": {"scanned": True, "scanner": "grype", "by_severity": {}, "total": 0},
+               "b": {"scanned": True, "scanner": "grype", "by_severity": {}, "total": 0}},
+    )  # fmt: skip
+    text = render_adr(run, report_href="report.html")
+    outcome = section(text, "## Decision Outcome")
+    assert (
+        'Chosen option: "b", because it holds every must-driver (compatibility, tests)' in outcome
+    )
+    assert "* Good, because image size: one 150 MB (-150 MB (-50 %))" in outcome
