@@ -1004,6 +1004,8 @@ def _choose(
 ) -> tuple[str | None, str]:
     """The option the preferences pick among those holding every must-driver."""
     meeting = [n for n, (blockers, why) in judged.items() if not blockers and not why]
+    if not judged:
+        return None, f"{NO_OPTION}: the run has no base"
     if not meeting:
         failed = [
             f"{name}: {verdict_blocked(b) if b else verdict_not_decidable(w)}"
@@ -1012,22 +1014,7 @@ def _choose(
         drivers = ", ".join(rule.must) or "none"
         return None, f"{NO_OPTION} (must: {drivers}): " + "; ".join(failed)
     undecided = [n for n, (b, w) in judged.items() if w and not b]
-    remaining = list(meeting)
-    said: list[str] = []
-    for driver in rule.prefer:
-        if len(remaining) < 2:
-            break
-        values = {
-            n: _preference_value(rule, driver, bases[n], bases, remaining, depsets, busy)
-            for n in remaining
-        }
-        if any(v is None for v in values.values()):
-            said.append(f"{driver} could not rank them ({_why_unranked(driver, busy)})")
-            continue
-        kept = _best(driver, values, rule)
-        if len(kept) < len(remaining):
-            said.append(f"{driver} kept {', '.join(kept)}")
-        remaining = kept
+    remaining, said = _rank(rule, bases, meeting, depsets, busy)
     held = f"it holds every must-driver ({', '.join(rule.must) or 'none'})"
     if len(meeting) == 1:
         held = (
@@ -1046,6 +1033,29 @@ def _choose(
             f"staying avoids a switch{tail}"
         )
     return None, f"{NO_OPTION}: the preferences do not tell {', '.join(remaining)} apart{tail}"
+
+
+def _rank(
+    rule: Rule, bases: dict[str, _Base], meeting: list[str], depsets: Sequence[str], busy: str
+) -> tuple[list[str], list[str]]:
+    """Each preference in order keeps the options best on it; (what remains, what was said)."""
+    remaining = list(meeting)
+    said: list[str] = []
+    for driver in rule.prefer:
+        if len(remaining) < 2:
+            break
+        values = {
+            n: _preference_value(rule, driver, bases[n], bases, remaining, depsets, busy)
+            for n in remaining
+        }
+        if any(v is None for v in values.values()):
+            said.append(f"{driver} could not rank them ({_why_unranked(driver, busy)})")
+            continue
+        kept = _best(driver, values, rule)
+        if len(kept) < len(remaining):
+            said.append(f"{driver} kept {', '.join(kept)}")
+        remaining = kept
+    return remaining, said
 
 
 def _why_unranked(driver: str, busy: str) -> str:

@@ -427,3 +427,9 @@ def test_a_support_table_over_a_year_old_says_so_in_the_section() -> None:
         "support table" in line
         for line in decide(results([base("a")], [cell("a", "one")])).cannot_tell
     )
+
+
+def test_an_empty_run_says_it_has_no_base() -> None:
+    found = decide(results([], []))
+    assert (found.chosen, found.because) == (None, f"{NO_OPTION}: the run has no base")
+    assert found.candidates == ()
