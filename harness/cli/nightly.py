@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,12 @@ def add_commands(sub: Any) -> None:
     adr.add_argument("--baseline", help="the base in use today")
     adr.add_argument("--candidate", action="append", help="a base considered (repeatable)")
     adr.add_argument("--out", help="output file (default RUN/adr.md)")
+    adr.add_argument(
+        "--report-url",
+        help="where the record's readers find the run's report.html (a URL or a path relative "
+        "to the record, e.g. when it is copied into docs/adr/); default: the path from --out; "
+        "each cell's reproducer is linked under cells/ beside it",
+    )
     adr.set_defaults(func=cmd_adr)
 
 
@@ -58,8 +65,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis import compare, installers
+    from harness.analysis.decision import decide
     from harness.documents import compare as compare_document
     from harness.documents import installers as installers_document
+    from harness.model.results import as_results
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results_path = _results_path(str(run_dir))
@@ -80,6 +89,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"use one of: {', '.join(sorted(names))}",
             )
     comparison = compare.compare_bases(results, args.base_a, args.base_b, args.depsets or None)
+    verdict = decide(as_results(results), baseline=args.base_a, options=[args.base_b])
     # pip vs uv on each of the two bases, where the run has uv twins of their cells.
     pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
     note = installers.fairness_note(results)
@@ -89,7 +99,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if (out / stem).resolve().parent != out.resolve():
         raise ConfigurationError(f"{out / stem}: outside {out}", "compare two bases of the run")
     out.mkdir(parents=True, exist_ok=True)
-    html = compare_document.render_comparison_html(comparison).replace(
+    html = compare_document.render_comparison_html(comparison, decision=verdict).replace(
         "</body>",
         installers_document.render_installers_html(pairs, note, report_href=REPORT_HTML)
         + "</body>",
@@ -97,7 +107,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_atomic(out / f"{stem}.html", html)
     markdown = "\n".join(
         [
-            compare_document.render_comparison_markdown(comparison),
+            compare_document.render_comparison_markdown(comparison, decision=verdict),
             *installers_document.render_installers_markdown(pairs, note),
         ]
     )
@@ -140,10 +150,9 @@ def cmd_adr(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     results = load_results(_results_path(args.run))
     out = Path(args.out) if args.out else run_dir / ADR_MD
-    try:
-        href = str((run_dir / REPORT_HTML).resolve().relative_to(out.resolve().parent))
-    except ValueError:
-        href = str((run_dir / REPORT_HTML).resolve())
+    # Relative, so the record works when the two are copied together (never a local path).
+    report = (run_dir / REPORT_HTML).resolve()
+    href = args.report_url or Path(os.path.relpath(report, out.resolve().parent)).as_posix()
     text = adr.render_adr(
         results, report_href=href, baseline=args.baseline, candidates=args.candidate
     )

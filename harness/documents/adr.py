@@ -1,148 +1,133 @@
-"""Evidence for an architecture decision record, in the MADR layout.
+"""An architecture decision record a team can merge, in the MADR 4 layout.
 
-``render_adr`` writes the parts of an ADR that a run can support (context,
-decision drivers, options, the pros and cons the measurements show, how to
-re-run, provenance) and leaves the decision to the people who own it: the
-"Decision Outcome" holds a placeholder, never a chosen option.
+``render_adr`` states the decision the matrix's drivers give (analysis/decision.py): the
+chosen option when they decide it (status ``proposed``: the team accepts it), otherwise
+"no option meets the drivers" with the reason. Rules the text follows:
 
-Rules the text follows:
-- every number is read from results.json, formatted as the other documents do
-  (seconds to two decimals, median ± half range over repeats, bytes exactly and
-  in MB) and links to its cell in the report and to the cell's reproducer;
-- a pro or con relative to the baseline is only stated when the difference passes
-  the nightly diff's noise rule; otherwise it is "the same within noise";
-- nothing that was not measured is claimed: an unavailable base gives "not
-  measured", not a con.
+- **The answer first**: the decision section (outcome, one verdict per option) opens the
+  record; the decision drivers are matrix.yaml's ``decision:`` block, in words.
+- **Pros and cons come from the same rows** as every other document's decision section:
+  a driver that holds or a candidate better than the baseline is "Good", one that fails
+  or is worse "Bad", one that cannot be called (one sample, a busy host, not measured)
+  "Neutral" with why. A pure-Python sdist is a fact of the libc row, never a con.
+- **Linked, never inlined**: measurements link to the report (``report_href``), each
+  cell's reproducer to its record under ``cells/`` beside the report, both relative, so
+  the record works when copied into a repository's ``docs/adr/`` next to ``--report-url``.
+  No absolute path of this machine appears (the matrix is named by its file name).
+- **Short**: under 200 lines for the default matrix (5 bases × 5 depsets).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from pathlib import PurePosixPath
 
-from harness.analysis.speed import speed_table
-from harness.analysis.view import (
-    NON_SMOKE_PROBES,
-    SIZE_NOISE,
-    TIME_NOISE,
-    CellGroup,
-    NoiseRule,
-    Sample,
-    bases_by_name,
-    cell_hosts,
-    compare_samples,
-    depsets_by_name,
-    hosts_note,
-    installer_cells,
-    libc_text,
-    measured_depset_names,
-    requirement_name,
-    too_noisy,
+from harness.analysis.decision import (
+    BETTER,
+    EQUAL,
+    FAILS,
+    HOLDS,
+    INFO,
+    NOT_MEASURED,
+    UNKNOWN,
+    WORSE,
+    Candidate,
+    Decision,
+    Row,
+    decide,
 )
-from harness.analysis.vulns import (
-    SEVERITIES,
-    NotScanned,
-    VulnCounts,
-    base_scan,
-    counts_text,
-    scan_delta,
-    scan_text,
-)
-from harness.documents.compare import sample_text
-from harness.documents.markdown import md_code, md_escape, md_table, safe_url
-from harness.documents.speed import render_speed_markdown
-from harness.model import format as fmt
+from harness.documents.decision import decision_markdown
+from harness.documents.markdown import md_code, md_escape, md_table
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
-from harness.model.origin import origin_tag, origin_text
-from harness.model.records import check_schema
-from harness.model.results import Distribution
-from harness.model.status import FAILING, GOOD, NOT_RUN
+from harness.model.origin import origin_brief
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    HostFacts,
+    Record,
+    Results,
+    as_results,
+)
 from harness.model.status import label as status_label
+from harness.store.files import CELLS_DIR, RESULTS_JSON, result_file_name
 
-PLACEHOLDER = "_To be decided by the team._"
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What every section needs: the run, the options and where links point."""
-
-    results: Mapping[str, Any]
-    options: tuple[str, ...]
-    baseline: str | None
-    depsets: tuple[str, ...]
-    cells: Mapping[tuple[str, str], CellGroup]
-    href: str
-
-    def cell(self, base: str, depset: str) -> CellGroup | None:
-        return self.cells.get((base, depset))
-
-    def link(self, text: str, group: CellGroup) -> str:
-        """A number linked to its cell in the report."""
-        return f"[{text}]({self.href}#{cell_anchor(group.id)})"
-
-    def repro(self, group: CellGroup) -> str:
-        return f"[reproducer](#repro-{cell_anchor(group.id)})"
-
-    def evidence(self, text: str, group: CellGroup) -> str:
-        return f"{self.link(text, group)}, {self.repro(group)}"
+DECISION_MAKERS = "_the team that owns the images_"
+NO_CHOICE = "No option is chosen"
+# How each outcome of a row reads as a MADR argument.
+ARGUMENT = {
+    HOLDS: "Good",
+    BETTER: "Good",
+    FAILS: "Bad",
+    WORSE: "Bad",
+    EQUAL: "Neutral",
+    UNKNOWN: "Neutral",
+    INFO: "Neutral",
+}
 
 
-def _options(
-    results: Mapping[str, Any], baseline: str | None, candidates: list[str] | None
-) -> tuple[str, ...]:
-    known = list(bases_by_name(results)) or sorted({c["base"] for c in results["cells"]})
+def _options(results: Results, baseline: str | None, candidates: list[str] | None) -> list[str]:
+    known = [b.name for b in results.bases] or list(dict.fromkeys(c.base for c in results.cells))
     for name in [baseline, *(candidates or [])]:
         if name is not None and name not in known:
             raise ConfigurationError(
-                f"run {(results.get('run') or {}).get('id')}: no base {name!r}",
+                f"run {results.run.id}: no base {name!r}",
                 f"--baseline/--candidate take the run's bases: {', '.join(known)}",
             )
-    if candidates:
-        chosen = [baseline, *candidates] if baseline else list(candidates)
-    else:
-        chosen = [baseline, *(b for b in known if b != baseline)] if baseline else known
-    return tuple(dict.fromkeys(n for n in chosen if n is not None))
+    return list(candidates) if candidates else known
 
 
 def render_adr(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     report_href: str,
     baseline: str | None = None,
     candidates: list[str] | None = None,
     date: str | None = None,
 ) -> str:
-    """The ADR as Markdown. ``date`` defaults to the day the run started, so the same
-    results always give the same document. Raises ConfigurationError (exit 2) for an
-    unknown base."""
-    check_schema(results)
-    ctx = _Context(
-        results=results,
-        options=_options(results, baseline, candidates),
-        baseline=baseline,
-        depsets=tuple(measured_depset_names(results)),
-        cells=installer_cells(results),  # bases compared under pip (uv: harness compare)
-        href=report_href,
-    )
-    run = results.get("run") or {}
+    """The ADR as Markdown. ``report_href``: the report as the record's links reach it
+    (relative, or ``--report-url``). ``date`` defaults to the day the run started, so the
+    same results always give the same document. ConfigurationError (exit 2) for a base the
+    run does not have."""
+    typed = as_results(results, RESULTS_JSON)
+    options = _options(typed, baseline, candidates)
+    decision = decide(typed, baseline=baseline, options=options)
+    links = _Links(report_href)
+    names = [decision.baseline, *(c.base for c in decision.candidates)]
     sections = [
-        _front_matter(date or str(run.get("started_at", ""))[:10]),
-        _title(ctx),
-        _context_section(ctx),
-        _drivers(),
-        _considered(ctx),
-        _outcome(),
-        _confirmation(ctx),
-        _pros_cons(ctx),
-        _more_information(ctx),
+        _front_matter(date or (typed.run.started_at or "")[:10]),
+        [f"# Container base image for the Python workloads: {md_escape(', '.join(names))}", ""],
+        decision_markdown(decision, tables=False, rule=False, cannot_tell=False),
+        _context(typed, decision, links),
+        ["## Decision Drivers", "", *(f"* {md_escape(x)}" for x in decision.rule.lines()), ""],
+        _considered(typed, decision),
+        _outcome(decision),
+        _confirmation(typed, decision),
+        _pros_cons(decision, links),
+        _more_information(typed, decision, links),
     ]
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
 
 
-# ------------------------------------------------------------------ MADR sections
+class _Links:
+    """Relative links into the run folder, from where the report lies."""
+
+    def __init__(self, report_href: str) -> None:
+        self.report = report_href
+        folder = report_href.rsplit("/", 1)[0] + "/" if "/" in report_href else ""
+        self.folder = folder
+
+    def base(self, name: str) -> str:
+        return f"{self.report}#{base_anchor(name)}"
+
+    def cell(self, cell_id: str) -> str:
+        return f"{self.report}#{cell_anchor(cell_id)}"
+
+    def record(self, cell_id: str, repeat: int) -> str:
+        """The cell's record (its reproducer's Dockerfile and commands inside)."""
+        return f"{self.folder}{CELLS_DIR}/{result_file_name(cell_id, repeat)}"
+
+
+# -------------------------------------------------------------------------- MADR sections
 
 
 def _front_matter(date: str) -> list[str]:
@@ -150,633 +135,236 @@ def _front_matter(date: str) -> list[str]:
         "---",
         "status: proposed",
         f"date: {date}",
-        f"decision-makers: {PLACEHOLDER}",
+        f"decision-makers: {DECISION_MAKERS}",
         "---",
         "",
     ]
 
 
-def _title(ctx: _Context) -> list[str]:
-    names = ", ".join(ctx.options)
-    return [f"# Container base image for the Python workloads: {md_escape(names)}", ""]
-
-
-def _context_section(ctx: _Context) -> list[str]:
-    run = ctx.results.get("run") or {}
-    host = run.get("host") or {}
+def _context(results: Results, decision: Decision, links: _Links) -> list[str]:
+    run = results.run
+    host = run.host.hostname if run.host and run.host.hostname else "?"
+    depsets = ", ".join(map(md_code, decision.depsets))
     text = (
         "Which container base image should the Python workloads build on? "
-        f"The harness measured {len(ctx.depsets)} dependency set(s) "
-        f"({', '.join(map(md_code, ctx.depsets))}) on {len(ctx.options)} base(s) "
-        f"in run {md_code(run.get('id', '?'))} "
-        f"({md_escape(run.get('started_at', '?'))} to {md_escape(run.get('ended_at', '?'))}, "
-        f"host {md_code(host.get('hostname', '?'))}). "
-        f"Full results: [the report]({ctx.href}). This record states what was measured; "
-        "the decision is the team's."
+        f"The harness measured {len(decision.depsets)} dependency set(s) ({depsets}) on "
+        f"{1 + len(decision.candidates)} base(s) in run {md_code(run.id or '?')} "
+        f"({md_escape(run.started_at or '?')} to {md_escape(run.ended_at or '?')}, "
+        f"host {md_code(host)}): a throwaway container per base × dependency set, every "
+        f"step timed and sized. Full results: [the report]({links.report})."
     )
-    lines = ["## Context and Problem Statement", "", text, ""]
-    if ctx.baseline:
-        others = ", ".join(md_code(o) for o in ctx.options if o != ctx.baseline)
-        lines += [f"{md_code(ctx.baseline)} is the baseline; candidates: {others}.", ""]
-    if any(_base(ctx, o).get("standin") for o in ctx.options):
+    return ["## Context and Problem Statement", "", text, ""]
+
+
+def _option_title(results: Results, decision: Decision, name: str) -> str:
+    record = results.base(name)
+    title = md_code(name)
+    if record is not None and record.reference and record.reference != name:
+        title += f": {md_escape(record.reference)}"
+    brief = origin_brief(record) if record is not None else None
+    if record is not None and record.standin:
+        title += " (measured on a local stand-in)"
+    elif brief:
+        title += f" ({md_escape(brief)})"
+    return title + (" — baseline" if name == decision.baseline else "")
+
+
+def _considered(results: Results, decision: Decision) -> list[str]:
+    names = [decision.baseline, *(c.base for c in decision.candidates)]
+    return [
+        "## Considered Options",
+        "",
+        *(f"* {_option_title(results, decision, n)}" for n in names),
+        "",
+    ]
+
+
+def _outcome(decision: Decision) -> list[str]:
+    lines = ["## Decision Outcome", ""]
+    if decision.chosen is None:
+        lines += [f"**{md_escape(decision.because)}**", ""]
         lines += [
-            "Some bases were measured on local stand-ins, not the official images "
-            "(see Provenance): their results describe the stand-in.",
+            f"{NO_CHOICE}: relax a must-driver in matrix.yaml's `decision:` block, or fix "
+            "what blocks an option and run the matrix again.",
             "",
         ]
-    return lines
-
-
-def _drivers() -> list[str]:
-    """The dimensions the harness measured; the team weighs them."""
-    drivers = [
-        "every dependency set installs and passes its smoke tests on the base",
-        "known incompatibilities (expected failures declared in the matrix)",
-        "install time of each dependency set",
-        "image size: the base image plus the bytes each dependency set adds",
-        "import time of the installed packages",
-        "distributions built from source (sdists) instead of installed from wheels",
-    ]
-    return ["## Decision Drivers", "", *(f"* {d}" for d in drivers), ""]
-
-
-def _option_title(ctx: _Context, name: str) -> str:
-    base = _base(ctx, name)
-    title = f"{md_code(name)}: {md_escape(base.get('reference') or name)}"
-    if base.get("standin"):
-        title += " (measured on a local stand-in)"
-    elif origin_tag(base):
-        title += f" ({origin_tag(base)})"
-    if name == ctx.baseline:
-        title += " — baseline"
-    return title
-
-
-def _considered(ctx: _Context) -> list[str]:
-    lines = ["## Considered Options", ""]
-    lines += [f"* {_option_title(ctx, name)}" for name in ctx.options]
+        return lines
+    lines += [f"{md_escape(decision.outcome_text)}", "", "### Consequences", ""]
+    chosen = next((c for c in decision.candidates if c.base == decision.chosen), None)
+    if chosen is None:  # the baseline: staying; what the others would have given
+        lines.append("* Good, because nothing changes: every must-driver holds on the image in use")
+        for other in decision.candidates:
+            gains = [r for r in other.rows if r.outcome == BETTER]
+            if gains:
+                said = "; ".join(f"{r.label} {r.change}" for r in gains)
+                lines.append(
+                    f"* Bad, because {md_code(other.base)} would give {md_escape(said)}, "
+                    f"but: {md_escape(other.text)}"
+                )
+    else:
+        lines += [_argument(r) for r in chosen.rows if r.outcome in (BETTER, WORSE)]
+        lines.append("* Neutral, because the switch itself needs a rebuild and a rollout")
     return [*lines, ""]
 
 
-def _outcome() -> list[str]:
-    return [
-        "## Decision Outcome",
-        "",
-        f'Chosen option: "{PLACEHOLDER}", because {PLACEHOLDER}',
-        "",
-        "### Consequences",
-        "",
-        f"* Good, because {PLACEHOLDER}",
-        f"* Bad, because {PLACEHOLDER}",
-        "",
-    ]
+def _argument(row: Row, link: str = "") -> str:
+    """One MADR argument from a decision row."""
+    word = ARGUMENT.get(row.outcome, "Neutral")
+    change = "" if row.change in ("—", "", row.candidate) else f" ({md_escape(row.change)})"
+    evidence = f" ([measurements]({link}))" if link else ""
+    return f"* {word}, because {md_escape(row.label)}: {md_escape(row.candidate)}{change}{evidence}"
 
 
-def _confirmation(ctx: _Context) -> list[str]:
-    run = ctx.results.get("run") or {}
-    matrix = run.get("matrix") or {}
-    path = str(matrix.get("path") or "matrix.yaml")
-    args = f" --baseline {ctx.baseline}" if ctx.baseline else ""
-    args += "".join(f" --candidate {o}" for o in ctx.options if o != ctx.baseline)
-    keyword = cells_keyword(ctx.options, ctx.depsets)
+def _confirmation(results: Results, decision: Decision) -> list[str]:
+    matrix = results.run.matrix
+    path = PurePosixPath((matrix.path if matrix else None) or "matrix.yaml").name
+    options = [decision.baseline, *(c.base for c in decision.candidates)]
+    args = f" --baseline {decision.baseline}" + "".join(
+        f" --candidate {c.base}" for c in decision.candidates
+    )
+    keyword = cells_keyword(options, list(decision.depsets))
+    sha = (matrix.sha256 if matrix else None) or "unknown"
     return [
         "### Confirmation",
         "",
-        f"Re-run the compared cells of the same matrix "
-        f"(sha256 {md_code(matrix.get('sha256') or 'unknown')}) "
-        "and regenerate this record from the new run:",
+        f"Re-run the compared cells of the same matrix (sha256 {md_code(sha)}) and regenerate "
+        "this record from the new run; the nightly `harness diff` shows whether it still holds:",
         "",
         "```sh",
         f"harness run {path} -k '{keyword}'",
         f"harness adr reports/<run-id>{args} --out <file>",
         "```",
         "",
-        "The nightly run's `harness diff` against the previous run shows whether these "
-        "measurements still hold; each cell's reproducer below rebuilds it by hand.",
-        "",
     ]
 
 
-# ------------------------------------------------------------------ pros and cons
-
-
-def _pros_cons(ctx: _Context) -> list[str]:
+def _pros_cons(decision: Decision, links: _Links) -> list[str]:
     lines = ["## Pros and Cons of the Options", ""]
-    for name in ctx.options:
-        lines += [f"### {_option_title(ctx, name)}", ""]
-        bullets = _status_bullets(ctx, name) + _source_build_bullets(ctx, name)
-        if ctx.baseline and name != ctx.baseline:
-            bullets += _relative_bullets(ctx, name)
-        else:  # the baseline itself, or no baseline: the numbers as plain facts
-            bullets += _absolute_bullets(ctx, name)
-        bullets += _vulnerability_bullets(ctx, name)
-        lines += [f"* {b}" for b in bullets] or ["* Neutral, because nothing was measured"]
+    baseline_rows = decision.candidates[0].rows if decision.candidates else ()
+    lines += [f"### {md_code(decision.baseline)} (baseline)", ""]
+    lines += [
+        _baseline_argument(decision, r, links.base(decision.baseline))
+        for r in baseline_rows
+        if r.baseline != NOT_MEASURED
+    ] or ["* Neutral, because nothing was measured"]
+    lines.append("")
+    for candidate in decision.candidates:
+        lines += [f"### {md_code(candidate.base)}", "", f"{md_escape(candidate.text)}", ""]
+        lines += _candidate_arguments(candidate, links)
         lines.append("")
     return lines
 
 
-def _status_bullets(ctx: _Context, base: str) -> list[str]:
-    if _base(ctx, base).get("status") == "unavailable":
-        reason = md_escape(_base(ctx, base).get("reason") or "no reason recorded")
-        return [f"Neutral, because the base was not available in this run: {reason}"]
-    good, bullets = [], []
-    for depset in ctx.depsets:
-        group = ctx.cell(base, depset)
-        if group is None:
-            continue
-        if group.status in GOOD:
-            good.append(f"{md_code(depset)} ({ctx.evidence(group.status, group)})")
-        if group.status == "unexpected-pass":
-            bullets.append(
-                f"Good, because {md_code(depset)} passes although the matrix expects it "
-                f"to fail: {_expected_text(group)}"
-            )
-        bullets += _bad_status_bullet(ctx, depset, group)
-    measured = [d for d in ctx.depsets if _measured(ctx.cell(base, d))]
-    if good:
-        intro = f"Good, because {len(good)} of {len(measured)} measured dependency sets pass: "
-        bullets.insert(0, intro + ", ".join(good))
-    return bullets
+def _baseline_argument(decision: Decision, row: Row, link: str) -> str:
+    """The baseline's own facts: a must-driver holds on it or not; the rest are facts."""
+    word = "Neutral"
+    if row.must and row.outcome != INFO:
+        failed = any(b.driver == row.driver for b in decision.baseline_blockers)
+        word = "Bad" if failed else "Good"
+    said = f"{md_escape(row.label)}: {md_escape(row.baseline)}"
+    return f"* {word}, because {said} ([measurements]({link}))"
 
 
-def _measured(group: CellGroup | None) -> bool:
-    return group is not None and group.status not in NOT_RUN
+def _candidate_arguments(candidate: Candidate, links: _Links) -> list[str]:
+    if not candidate.measured:
+        return ["* Neutral, because it was not measured in this run (see its verdict)"]
+    link = links.base(candidate.base)
+    return [_argument(r, link) for r in candidate.rows if r.candidate != NOT_MEASURED or r.must]
 
 
-def _expected_text(group: CellGroup) -> str:
-    """The matrix's expected-failure reason, with its link."""
-    expected = group.expected_failure
-    url = safe_url(expected.link if expected else None)
-    link = f" ([known issue]({url}))" if url else ""
-    return md_escape((expected.reason if expected else None) or "no reason given") + link
-
-
-def _bad_status_bullet(ctx: _Context, depset: str, group: CellGroup) -> list[str]:
-    reason = md_escape(group.reason) if group.reason else "no reason recorded"
-    evidence = ctx.evidence(group.status, group)
-    if group.status == "expected-failure":
-        return [
-            f"Bad, because {md_code(depset)} fails, an expected failure declared in the "
-            f"matrix: {_expected_text(group)} ({evidence})"
-        ]
-    if group.status in FAILING:
-        return [f"Bad, because {md_code(depset)} {group.status}: {reason} ({evidence})"]
-    if group.status in NOT_RUN:
-        return [f"Neutral, because {md_code(depset)} was not measured: {reason} ({evidence})"]
-    return []
-
-
-def _source_build_bullets(ctx: _Context, base: str) -> list[str]:
-    bullets = []
-    for depset in ctx.depsets:
-        group = ctx.cell(base, depset)
-        if group is None:
-            continue
-        sdists = [d for d in group.distributions.values() if not d.wheel]
-        if sdists:
-            names = ", ".join(f"{md_escape(d.name)} {md_escape(d.version)}" for d in sdists)
-            link = ctx.evidence(f"{len(sdists)} distribution(s) built from source", group)
-            bullets.append(f"Bad, because installing {md_code(depset)} needs {link}: {names}")
-    return bullets
-
-
-@dataclass(frozen=True)
-class _Measure:
-    """One measurement of a cell that the ADR compares across options."""
-
-    label: str  # "install time"
-    unit: str  # "s" or "bytes"
-    rule: NoiseRule
-
-
-_MEASURES = (
-    _Measure("install time", "s", TIME_NOISE),
-    _Measure("size added", "bytes", SIZE_NOISE),
-    _Measure("import time", "s", TIME_NOISE),
-)
-
-
-def _measure_sample(group: CellGroup, measure: _Measure) -> Sample | None:
-    if measure.label == "install time":
-        return group.install_sample()
-    if measure.label == "size added":
-        return group.size_sample()
-    return group.import_sample()
-
-
-def _fmt(sample: Sample, unit: str) -> str:
-    return sample_text(sample, unit)
-
-
-def _relative_bullets(ctx: _Context, base: str) -> list[str]:
-    """Good/Bad against the baseline, only where the difference is beyond noise."""
-    bullets: list[str] = []
-    for depset in ctx.depsets:
-        mine, theirs = ctx.cell(base, depset), ctx.cell(ctx.baseline or "", depset)
-        if mine is None or theirs is None or mine.status not in GOOD or theirs.status not in GOOD:
-            continue
-        compared = [c for c in (_relative(ctx, depset, m, mine, theirs) for m in _MEASURES) if c]
-        bullets += [text for kind, text in compared if kind == "beyond"]
-        same = [text for kind, text in compared if kind == "same"]
-        if same:
-            bullets.append(
-                f"Neutral, because for {md_code(depset)} the {', '.join(same)} "
-                f"match {md_code(ctx.baseline or '')} within noise"
-            )
-        noisy = [text for kind, text in compared if kind == "noisy"]
-        if noisy:
-            bullets.append(
-                f"Neutral, because for {md_code(depset)} the {', '.join(noisy)} "
-                "spread too wide over the repeats to call either way"
-            )
-        apart = [text for kind, text in compared if kind == "hosts"]
-        if apart:
-            note = hosts_note(
-                cell_hosts(mine, ctx.results),
-                cell_hosts(theirs, ctx.results),
-                (base, ctx.baseline or ""),
-            )
-            bullets.append(
-                f"Neutral, because for {md_code(depset)} the {', '.join(apart)} were "
-                f"measured on {md_escape(note.removeprefix('different '))}"
-            )
-    return bullets + _base_size_bullet(ctx, base)
-
-
-def _relative(
-    ctx: _Context, depset: str, measure: _Measure, mine: CellGroup, theirs: CellGroup
-) -> tuple[str, str] | None:
-    """(kind, text): kind "beyond" is a Good/Bad bullet; "same" (within noise) and
-    "noisy" (a timing too noisy to compare, runview.too_noisy) give the measure's name
-    and both values for a Neutral bullet."""
-    a, b = _measure_sample(theirs, measure), _measure_sample(mine, measure)
-    if a is None or b is None:
-        return None
-    delta = compare_samples(a, b, measure.rule)
-    here, there = ctx.link(_fmt(b, measure.unit), mine), ctx.link(_fmt(a, measure.unit), theirs)
-    if measure.unit == "s" and hosts_note(
-        cell_hosts(mine, ctx.results), cell_hosts(theirs, ctx.results), ("", "")
-    ):
-        return "hosts", f"{measure.label} ({here} vs {there})"
-    if measure.unit == "s" and (too_noisy(a) or too_noisy(b)):
-        return "noisy", f"{measure.label} ({here} vs {there})"
-    if not delta.significant:
-        return "same", f"{measure.label} ({here} vs {there})"
-    verdict = "Good" if delta.change < 0 else "Bad"  # less time, fewer bytes: better
-    return "beyond", (
-        f"{verdict}, because {measure.label} for {md_code(depset)}: {here} "
-        f"vs {there} on {md_code(ctx.baseline or '')} ({ctx.repro(mine)})"
-    )
-
-
-def _base_size_bullet(ctx: _Context, base: str) -> list[str]:
-    mine, theirs = (
-        _base(ctx, base).get("size_bytes"),
-        _base(ctx, ctx.baseline or "").get("size_bytes"),
-    )
-    if not mine or not theirs:
-        return []
-    delta = compare_samples(Sample((float(theirs),)), Sample((float(mine),)), SIZE_NOISE)
-    here = f"[{fmt.size(mine)} ({fmt.byte_count(mine)})]({ctx.href}#{base_anchor(base)})"
-    baseline_href = f"{ctx.href}#{base_anchor(ctx.baseline or '')}"
-    there = f"[{fmt.size(theirs)} ({fmt.byte_count(theirs)})]({baseline_href})"
-    if not delta.significant:
-        return [
-            f"Neutral, because the base image is {here}, the size of "
-            f"{md_code(ctx.baseline or '')}'s within noise"
-        ]
-    verdict = "Good" if delta.change < 0 else "Bad"
-    return [f"{verdict}, because the base image is {here} vs {there} for the baseline"]
-
-
-def _vulnerability_bullets(ctx: _Context, base: str) -> list[str]:
-    """The base image SBOM's scan, with its database date; against the baseline's when both
-    were scanned with the same database. Never a 0 for "not scanned"."""
-    mine = base_scan(ctx.results, base)
-    if isinstance(mine, NotScanned):
-        return [f"Neutral, because its vulnerabilities are {md_escape(mine.reason)}"]
-    text = f"the base image's SBOM has {md_escape(scan_text(mine))}"
-    if not ctx.baseline or base == ctx.baseline:
-        return [f"Neutral, because {text}"]
-    theirs = base_scan(ctx.results, ctx.baseline)
-    if isinstance(theirs, NotScanned) or (theirs.scanner, theirs.db_built) != (
-        mine.scanner,
-        mine.db_built,
-    ):
-        why = md_escape(scan_delta(theirs, mine))
-        return [f"Neutral, because {text}; against {md_code(ctx.baseline)}: {why}"]
-    verdict = _fewer_severe(mine, theirs)
-    return [
-        f"{verdict}, because {text} vs {md_escape(counts_text(theirs))} for "
-        f"{md_code(ctx.baseline)} ({md_escape(scan_delta(theirs, mine))})"
-    ]
-
-
-def _fewer_severe(mine: VulnCounts, theirs: VulnCounts) -> str:
-    """Good when the first severity, from critical down, at which the counts differ has
-    fewer findings here; the same counts are Neutral."""
-    for severity in SEVERITIES:
-        here, there = getattr(mine, severity), getattr(theirs, severity)
-        if here != there:
-            return "Good" if here < there else "Bad"
-    return "Neutral"
-
-
-def _absolute_bullets(ctx: _Context, base: str) -> list[str]:
-    """With no baseline to compare with, state the numbers as neutral facts."""
-    bullets = []
-    size = _base(ctx, base).get("size_bytes")
-    if size:
-        bullets.append(
-            f"Neutral, because the base image is "
-            f"[{fmt.size(size)} ({fmt.byte_count(size)})]({ctx.href}#{base_anchor(base)})"
-        )
-    for depset in ctx.depsets:
-        group = ctx.cell(base, depset)
-        if group is None or group.status not in GOOD:
-            continue
-        facts = [
-            f"{m.label} {ctx.link(_fmt(s, m.unit), group)}"
-            for m in _MEASURES
-            if (s := _measure_sample(group, m)) is not None
-        ]
-        if facts:
-            bullets.append(f"Neutral, because for {md_code(depset)}: " + ", ".join(facts))
-    return bullets
-
-
-# ------------------------------------------------------------------ more information
-
-
-def _more_information(ctx: _Context) -> list[str]:
-    return [
-        "## More Information",
+def _more_information(results: Results, decision: Decision, links: _Links) -> list[str]:
+    lines = ["## More Information", ""]
+    if decision.cannot_tell:
+        lines += ["### What this run cannot tell you", ""]
+        lines += [*(f"* {md_escape(x)}" for x in decision.cannot_tell), ""]
+    lines += [
+        "### Measurements and reproducers",
         "",
-        *_measurements(ctx),
-        *_interpreter_speed(ctx),
-        *_provenance(ctx),
-        *_packages(ctx),
-        *_environment(ctx),
-        *_reproducers(ctx),
-    ]
-
-
-def _interpreter_speed(ctx: _Context) -> list[str]:
-    """The pybench probe of every option against the baseline (else the first option)."""
-    bases = bases_by_name(ctx.results)
-    chosen = [bases[name] for name in ctx.options if name in bases]
-    table = speed_table(chosen, baseline=ctx.baseline or (ctx.options[0] if ctx.options else None))
-    if not table.measured:
-        return []
-    return ["### Interpreter speed", "", *render_speed_markdown(table), ""]
-
-
-def _cell_measurements(ctx: _Context, group: CellGroup | None) -> str:
-    if group is None:
-        return "no cell"
-    parts = [ctx.link(status_label(group.status), group)]
-    for measure in _MEASURES:
-        sample = _measure_sample(group, measure)
-        if sample is not None and group.status in GOOD:
-            parts.append(f"{measure.label}: {ctx.link(_fmt(sample, measure.unit), group)}")
-    smoke = [n for n in group.probe_names() if n not in NON_SMOKE_PROBES]
-    for name in smoke:
-        sample = group.probe_sample(name)
-        if sample is not None:
-            parts.append(f"{md_escape(name)}: {ctx.link(_fmt(sample, 's'), group)}")
-    parts.append(ctx.repro(group))
-    return "<br>".join(parts)
-
-
-def _measurements(ctx: _Context) -> list[str]:
-    rows = [
-        [md_code(d), *(_cell_measurements(ctx, ctx.cell(o, d)) for o in ctx.options)]
-        for d in ctx.depsets
-    ]
-    repeat = (ctx.results.get("run") or {}).get("repeat", 1)
-    note = f"Median over {repeat} repeat(s) ± half the range (max − min) / 2; MB = 10⁶ bytes."
-    if not isinstance(repeat, int) or repeat < 2:
-        note += (
-            " With a single repeat the noise is unknown: a difference from the baseline is "
-            "called out only beyond 25 % and 0.5 s (1 % and 1 MiB for sizes); re-run with "
-            "`repeat: 3` or more for a measured spread."
-        )
-    return [
-        "### Measurements",
+        f"Each cell links to its details in [the report]({links.report}) and to its record "
+        f"(`{CELLS_DIR}/<cell>.r0.json`: the reproducer's Dockerfile and commands inside).",
         "",
-        note,
+        *_cells_table(results, decision, links),
         "",
-        *md_table(["depset", *map(md_code, ctx.options)], rows),
-        "",
+        *_provenance(results, decision),
     ]
-
-
-def _base(ctx: _Context, name: str) -> Mapping[str, Any]:
-    found = bases_by_name(ctx.results).get(name)
-    return found.to_dict() if found else {}
-
-
-def _provenance(ctx: _Context) -> list[str]:
-    run = ctx.results.get("run") or {}
-    host, engine = run.get("host") or {}, run.get("engine") or {}
-    matrix = run.get("matrix") or {}
-    facts = [
-        ("run id", run.get("id")),
-        ("started", run.get("started_at")),
-        ("ended", run.get("ended_at")),
-        ("harness version", run.get("harness_version")),
-        ("cells at a time (jobs)", run.get("jobs")),
-        ("repeats", run.get("repeat")),
-        ("matrix", f"{matrix.get('path')} (sha256 {matrix.get('sha256')})"),
-        ("registry reachable", run.get("registry_reachable")),
-        ("host", f"{host.get('hostname')}, {host.get('os')}, kernel {host.get('kernel')}"),
-        ("host CPUs / memory", f"{host.get('cpus')} / {_count(host.get('memory_bytes'))} bytes"),
-        ("engine", _engine_text(engine)),
-    ]
-    lines = ["### Provenance", "", *md_table(["", ""], [[k, md_escape(v)] for k, v in facts]), ""]
-    lines += [f"* warning: {md_escape(w)}" for w in run.get("warnings") or []]
-    return [*lines, "", *_shards_table(run), *_bases_table(ctx), ""]
-
-
-def _shards_table(run: Mapping[str, Any]) -> list[str]:
-    """A run merged from shards: where each part ran, since cells on different hosts
-    are not timed alike."""
-    shards = run.get("shards") or []
-    if not shards:
-        return []
-    rows = [
-        [
-            str(s.get("index")),
-            md_escape((s.get("host") or {}).get("hostname") or "did not report"),
-            md_escape(_engine_text(s.get("engine") or {})),
-            str(s.get("cell_runs")),
-        ]
-        for s in shards
-    ]
-    plan = (run.get("plan") or {}).get("id")
-    return [
-        f"Merged from {len(shards)} shard(s) of plan {md_code(plan)}:",
-        "",
-        *md_table(["shard", "host", "engine", "cell runs"], rows),
-        "",
-    ]
-
-
-def _count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _engine_text(engine: Mapping[str, Any]) -> str:
-    return (
-        f"Docker {engine.get('version')} (API {engine.get('api_version')}, "
-        f"{engine.get('storage_driver')}, cgroup v{engine.get('cgroup_version')})"
-    )
-
-
-def _bases_table(ctx: _Context) -> list[str]:
-    header = ["base", "reference", "origin", "image id", "digest", "OS / libc / Python", "size"]
-    rows = []
-    for name in ctx.options:
-        b = _base(ctx, name)
-        system = " / ".join(
-            _or_dash(x)
-            for x in (
-                b.get("os"),
-                libc_text(bases_by_name(ctx.results)[name].libc if b else None),
-                b.get("python"),
-            )
-        )
-        size = fmt.byte_count(b["size_bytes"]) if b.get("size_bytes") else fmt.NONE
-        if b.get("status") == "unavailable":
-            size += f" (unavailable: {md_escape(b.get('reason') or '')})"
-        rows.append(
-            [
-                md_code(name),
-                md_escape(b.get("reference") or "—"),
-                md_escape(origin_text(b)),
-                md_code(b.get("image_id") or "—"),
-                md_code(b.get("digest") or "—"),
-                md_escape(system),
-                size,
-            ]
-        )
-    return md_table(header, rows)
-
-
-def _or_dash(value: Any) -> str:
-    return str(value) if value not in (None, "") else "—"
-
-
-def _requested(ctx: _Context, depset: str, dist: Distribution) -> bool:
-    """The depset's own requirements: pip's ``requested`` flag, else the names in the
-    matrix (an older results file may lack the flag)."""
-    if dist.requested is not None:
-        return dist.requested
-    spec = depsets_by_name(ctx.results).get(depset)
-    pip = (spec.pip if spec else None) or []
-    return requirement_name(dist.name) in {requirement_name(str(r)) for r in pip}
-
-
-def _packages(ctx: _Context) -> list[str]:
-    """Versions of each depset's requested distributions on each option."""
-    rows = []
-    for depset in ctx.depsets:
-        names: dict[str, str] = {}
-        for option in ctx.options:
-            group = ctx.cell(option, depset)
-            for key, dist in (group.distributions if group else {}).items():
-                if _requested(ctx, depset, dist):
-                    names.setdefault(key, dist.name)
-        for key, shown in names.items():
-            rows.append([md_code(depset), md_escape(shown), *_versions(ctx, depset, key)])
-    if not rows:
-        return []
-    header = ["depset", "distribution", *map(md_code, ctx.options)]
-    return ["### Package versions", "", *md_table(header, rows), ""]
-
-
-def _versions(ctx: _Context, depset: str, key: str) -> list[str]:
-    out = []
-    for option in ctx.options:
-        group = ctx.cell(option, depset)
-        dist = group.distributions.get(key) if group else None
-        if group is None or dist is None:
-            out.append("—")
-            continue
-        kind = f"wheel {dist.tag}" if dist.wheel else "sdist (built)"
-        out.append(ctx.link(f"{md_escape(dist.version)} {md_escape(kind)}", group))
-    return out
-
-
-def _environment(ctx: _Context) -> list[str]:
-    """Tool versions as the environment probe reported them, per option (the first
-    cell of the base that ran the probe)."""
-    facts: dict[str, dict[str, str]] = {}
-    for option in ctx.options:
-        for depset in ctx.depsets:
-            group = ctx.cell(option, depset)
-            env = _env_facts(group) if group else {}
-            if env:
-                facts[option] = env
-                break
-    keys = list(dict.fromkeys(k for env in facts.values() for k in env))
-    if not keys:
-        return []
-    rows = [
-        [md_escape(k), *(md_escape(facts.get(o, {}).get(k, "—")) for o in ctx.options)]
-        for k in keys
-    ]
-    return [
-        "### Environment probe",
-        "",
-        *md_table(["fact", *map(md_code, ctx.options)], rows),
-        "",
-    ]
-
-
-def _env_facts(group: CellGroup) -> dict[str, str]:
-    """Scalar facts of the env probe, nested ones one level deep (``libc.version``)."""
-    for record in group.records:
-        env = record.probes.env
-        if env is None or env.status != "passed":
-            continue
-        flat: dict[str, str] = {}
-        for key, value in env.to_dict().items():
-            if key in {"status", "seconds", "error"}:
-                continue
-            if isinstance(value, Mapping):
-                flat |= {f"{key}.{k}": str(v) for k, v in value.items() if _scalar(v)}
-            elif _scalar(value):
-                flat[key] = str(value)
-        return flat
-    return {}
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
-
-
-def _fence(text: str, info: str) -> list[str]:
-    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
-    fence = "`" * (longest + 1)
-    return [f"{fence}{info}", text.rstrip("\n"), fence]
-
-
-def _reproducers(ctx: _Context) -> list[str]:
-    lines = ["### Reproducers", ""]
-    for option in ctx.options:
-        for depset in ctx.depsets:
-            group = ctx.cell(option, depset)
-            if group is None:
-                continue
-            lines += [f'<a id="repro-{cell_anchor(group.id)}"></a>', ""]
-            lines += [f"#### {md_escape(group.id)}", ""]
-            repro = group.reproducer
-            if repro is None:
-                lines += ["No reproducer recorded (nothing ran).", ""]
-                continue
-            if repro.dockerfile:
-                lines += [*_fence(repro.dockerfile, "dockerfile"), ""]
-            if repro.commands:
-                lines += [*_fence("\n".join(repro.commands), "sh"), ""]
     return lines
+
+
+def _cells_table(results: Results, decision: Decision, links: _Links) -> list[str]:
+    options = [decision.baseline, *(c.base for c in decision.candidates)]
+    runs = {(r.base, r.depset): r for r in results.cell_runs().values() if "+" not in r.id}
+    rows = []
+    for depset in decision.depsets:
+        row = [md_code(depset)]
+        for base in options:
+            found = runs.get((base, depset))
+            if found is None:
+                row.append("—")
+                continue
+            first = found.records[0]
+            row.append(
+                f"[{status_label(found.status)}]({links.cell(found.id)}) · "
+                f"[reproducer]({links.record(found.id, first.repeat)})"
+            )
+        rows.append(row)
+    return md_table(["depset", *map(md_code, options)], rows)
+
+
+def _provenance(results: Results, decision: Decision) -> list[str]:
+    run = results.run
+    matrix = run.matrix
+    engine = run.engine
+    facts = [
+        f"run {md_code(run.id or '?')}, harness {md_escape(run.harness_version or '?')}, "
+        f"{run.jobs or '?'} cell(s) at a time, repeat {run.repeat or 1}",
+        f"matrix {md_code(PurePosixPath((matrix.path if matrix else None) or 'matrix.yaml').name)} "
+        f"(sha256 {md_code((matrix.sha256 if matrix else None) or '?')})",
+    ]
+    if engine is not None:
+        api, driver = engine.api_version or "?", engine.storage_driver or "?"
+        facts.append(
+            md_escape(
+                f"Docker {engine.version or '?'} (API {api}, {driver}, "
+                f"cgroup v{engine.cgroup_version or '?'})"
+            )
+        )
+    names = [decision.baseline, *(c.base for c in decision.candidates)]
+    facts += [_base_fact(results.base(n), n) for n in names]
+    return ["### Provenance", "", *(f"* {f}" for f in facts), "", *_shards(results)]
+
+
+def _shards(results: Results) -> list[str]:
+    """A run merged from shards: where each part ran (cells on different hosts are not
+    timed alike). store/shards.py writes ``run.shards``; RunInfo keeps it as an extra key."""
+    shards = (results.run.model_extra or {}).get("shards")
+    if not isinstance(shards, list) or not shards:
+        return []
+    rows = []
+    for shard in shards:
+        merged = ShardRecord.model_validate(shard) if isinstance(shard, dict) else ShardRecord()
+        host = merged.host.hostname if merged.host and merged.host.hostname else "did not report"
+        rows.append([str(merged.index), md_escape(host), str(merged.cell_runs)])
+    return [
+        f"Merged from {len(shards)} shard(s):",
+        "",
+        *md_table(["shard", "host", "cell runs"], rows),
+        "",
+    ]
+
+
+class ShardRecord(Record):
+    """One ``run.shards`` entry of a merged run, as the ADR reads it."""
+
+    index: int | None = None
+    host: HostFacts | None = None
+    cell_runs: int | None = None
+
+
+def _base_fact(record: BaseRecord | None, name: str) -> str:
+    if record is None:
+        return f"{md_code(name)}: no record"
+    what = record.standin or origin_brief(record) or record.reference or "?"
+    if record.status == "unavailable":
+        what += f": unavailable ({record.reason or 'no reason recorded'})"
+    image = f", image {md_code(record.image_id[:19])}" if record.image_id else ""
+    return f"{md_code(name)}: {md_escape(what)}{image}"

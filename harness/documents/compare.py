@@ -14,10 +14,12 @@ from harness.analysis.compare import (
     ScanPair,
     Side,
 )
+from harness.analysis.decision import Decision
 from harness.analysis.suites import SuiteComparison
 from harness.analysis.view import ONE_SAMPLE, Sample
 from harness.analysis.vulns import NotScanned, scan_delta, scan_text
 from harness.documents import html
+from harness.documents.decision import decision_html, decision_markdown
 from harness.documents.markdown import md_code, md_escape, md_table
 from harness.documents.speed import render_speed_markdown, speed_cell, spread_text
 from harness.model import format as fmt
@@ -85,11 +87,14 @@ def _cell_ref(side: Side, href: str) -> str:
     return f"[{status_label(str(side.status))}]({href}#{cell_anchor(side.cell_id)})"
 
 
-def render_comparison_markdown(c: Comparison, *, report_href: str = REPORT_HTML) -> str:
+def render_comparison_markdown(
+    c: Comparison, *, report_href: str = REPORT_HTML, decision: Decision | None = None
+) -> str:
     a, b = md_escape(c.base_a.name), md_escape(c.base_b.name)
     out = [
         f"# {a} vs {b} (run {md_escape(c.run_id)})",
         "",
+        *(decision_markdown(decision) if decision is not None else []),  # the answer first
         f"- {_base_line('A', c.base_a)}",
         f"- {_base_line('B', c.base_b)}",
         "",
@@ -208,9 +213,12 @@ def suite_lines(tests: SuiteComparison, a: str, b: str) -> list[tuple[str, tuple
     return [(label, names) for label, names in rows if names]
 
 
-def render_comparison_html(c: Comparison, *, report_href: str = REPORT_HTML) -> str:
-    """Self-contained HTML (inline CSS, no scripts, no network); all text escaped."""
-    return html.page("compare.html.j2").render(
+def render_comparison_html(
+    c: Comparison, *, report_href: str = REPORT_HTML, decision: Decision | None = None
+) -> str:
+    """Self-contained HTML (inline CSS, no scripts, no network); all text escaped. The
+    decision section (A the baseline, B the candidate) opens the page."""
+    page = html.page("compare.html.j2").render(
         c=c,
         href=report_href,
         anchor=cell_anchor,
@@ -223,3 +231,7 @@ def render_comparison_html(c: Comparison, *, report_href: str = REPORT_HTML) -> 
         speed_cell=speed_cell,
         bytes=fmt.size,
     )
+    if decision is None:
+        return page
+    head, body, rest = page.partition("<body>")
+    return head + body + str(decision_html(decision)) + rest

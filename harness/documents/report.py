@@ -58,6 +58,7 @@ from harness.analysis.view import (
 )
 from harness.analysis.vulns import NotScanned, recorded_scan, source_text
 from harness.documents import charts
+from harness.documents.decision import render_decision_html
 from harness.documents.html import status_class
 from harness.documents.installers import render_installers_html
 from harness.documents.speed import speed_cell, spread_text
@@ -1068,6 +1069,7 @@ def _context(
     base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
     depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
     return {
+        "decision_html": render_decision_html(results, sbom_index),  # the answer first (#26)
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
         "run": _run_view(results.get("run") or {}),

@@ -26,6 +26,7 @@ from harness.analysis.view import (
     noisy_rule_text,
     noisy_timings,
 )
+from harness.documents.decision import render_decision_markdown
 from harness.documents.diff import render_diff_markdown
 from harness.documents.markdown import md_code, md_escape, md_table, safe_url
 from harness.model import format as fmt
@@ -222,6 +223,7 @@ def markdown_summary(
     matrix = run.matrix
     sha = ((matrix.sha256 if matrix else None) or "")[:12]
     lines = [
+        render_decision_markdown(typed, fold=True),  # the answer first (issue #26)
         f"## harness run {md_escape(run.id or '?')}",
         "",
         f"matrix {md_escape((matrix.path if matrix else None) or '?')} "

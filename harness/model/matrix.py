@@ -644,6 +644,55 @@ class CellsSpec(Strict):
     )
 
 
+# The drivers a decision block names (analysis/decision.py measures each one).
+Driver = Literal[
+    "compatibility", "tests", "support", "vulnerabilities", "size", "pull_size",
+    "install_time", "speed",
+]  # fmt: skip
+MUST_DRIVERS: tuple[Driver, ...] = ("compatibility", "tests")
+PREFERRED_DRIVERS: tuple[Driver, ...] = ("vulnerabilities", "size", "speed")
+
+
+class DecisionSpec(Strict):
+    """How the documents pick an option: the drivers that must hold, then the preferences
+    in order; the verdicts follow from it mechanically and the block is shown beside them."""
+
+    baseline: str | None = Field(
+        None, description="the base in use today, compared with every other; default: the first"
+    )
+    must: list[Driver] = Field(
+        default_factory=lambda: list(MUST_DRIVERS),
+        description="drivers a candidate must hold: compatibility (every dependency set that "
+        "passes on the baseline passes), tests (the team's suite passes), support (Python and "
+        "OS release under security support), vulnerabilities (within max_critical/max_high)",
+    )
+    prefer: list[Driver] = Field(
+        default_factory=lambda: list(PREFERRED_DRIVERS),
+        description="then, in this order, the first that tells the options apart picks one: "
+        "vulnerabilities (fewer critical, then high), size (smaller image), pull_size "
+        "(smaller compressed image), install_time, speed (faster interpreter)",
+    )
+    min_size_change_percent: float = Field(
+        5.0, ge=0, le=100, description="a size difference smaller than this is no difference"
+    )
+    min_time_change_percent: float = Field(
+        10.0, ge=0, le=1000, description="a time difference smaller than this is no difference"
+    )
+    max_critical: int = Field(
+        0, ge=0, description="with must: vulnerabilities, at most this many critical"
+    )
+    max_high: int | None = Field(
+        None, ge=0, description="with must: vulnerabilities, at most this many high (null: any)"
+    )
+
+    @field_validator("must", "prefer")
+    @classmethod
+    def _once(cls, value: list[Driver]) -> list[Driver]:
+        if len(set(value)) != len(value):
+            raise Invalid("a driver is named twice", "name each driver once")
+        return value
+
+
 class MatrixSpec(Strict):
     version: Literal[1] = Field(1, description="the format of this file")
     settings: Settings = Field(default_factory=Settings, description="run-wide settings")
@@ -655,6 +704,10 @@ class MatrixSpec(Strict):
     )
     cells: CellsSpec = Field(
         default_factory=CellsSpec, description="selection, expected failures, overrides"
+    )
+    decision: DecisionSpec = Field(
+        default_factory=DecisionSpec,
+        description="the team's decision drivers: the baseline, what must hold, preferences",
     )
 
 
@@ -1155,6 +1208,16 @@ def _check_references(
             if other not in spec.bases or other == base_name
         ]
     problems += _check_builders(where, spec)
+    baseline = spec.decision.baseline
+    if baseline is not None and baseline not in spec.bases:
+        problems.append(
+            where.problem(
+                ("decision", "baseline"),
+                f"unknown base {baseline!r}",
+                did_you_mean(baseline, spec.bases)
+                + f"name a base of this matrix ({', '.join(spec.bases)}), or leave it out",
+            )
+        )
     return problems + _check_probes_exist(where, spec, probe_dirs) + _check_selectors(where, spec)
 
 

@@ -566,6 +566,9 @@ class CellRecord(Record):
     size_start_bytes: Count = None  # the fresh container's layer, before any step
     size_probes_bytes: Count = None  # written after the last install step
     size_measure_seconds: Number = None
+    image_size_bytes: Count = None  # the whole image: the base and what the cell added
+    image_compressed_bytes: Count = None  # the same, gzip-compressed as a registry stores it
+    memory_peak_bytes: Count = None  # the cgroup's own peak over the smoke tests and suite
     install_seconds: Number = None
     steps: list[Step] = []
     distributions: list[Distribution] = []
@@ -703,6 +706,19 @@ class RunLoad(Record):
     docker_builds_max: Count = None
 
 
+class DecisionRule(Record):
+    """matrix.yaml's ``decision:`` block (model/matrix.py DecisionSpec), recorded so that
+    every document reads the rule that picked its answer from results.json alone."""
+
+    baseline: Text = None
+    must: list[str] | None = None
+    prefer: list[str] | None = None
+    min_size_change_percent: Number = None
+    min_time_change_percent: Number = None
+    max_critical: Count = None
+    max_high: Count = None
+
+
 class RunInfo(Record):
     """``results.run``: the run's identity, its host and engine, and what it was asked."""
 
@@ -728,6 +744,7 @@ class RunInfo(Record):
     warm: Any = None
     installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
     load: RunLoad | None = None  # run/load.py: how busy the host and engine were
+    decision: DecisionRule | None = None  # matrix.yaml's decision block, as the run used it
 
 
 class PythonPath(Record):
@@ -831,6 +848,7 @@ class BaseRecord(Record):
     python: Text = None
     libc: Libc | None = None
     size_bytes: Count = None
+    compressed_bytes: Count = None  # gzip-compressed as a registry stores it
     build_seconds: Number = None
     build_log_path: Text = None
     tools: dict[str, Any] | None = None

@@ -66,6 +66,7 @@ def run_header(
         "registry_reachable": None,
         "warnings": [],
         "cells_planned": sum(c.repeat for c in matrix.cells),
+        "decision": matrix.spec.decision.model_dump(mode="json"),
     }
 
 

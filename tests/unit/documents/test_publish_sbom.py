@@ -189,7 +189,8 @@ def test_report_base_table_says_not_scanned_or_gives_counts(
     assert index_path == tmp_path / SBOM_INDEX
     index = json.loads(index_path.read_text())
     html = render_report(results, sbom_index=index)
-    assert html.count(NOT_SCANNED_NO_DB) == 2  # py311-slim and py313-slim
+    # py311-slim and py313-slim in the bases table, and once in the decision section
+    assert html.count(NOT_SCANNED_NO_DB) == 3
     assert 'href="sbom/py311-slim.cdx.json"' in html
     scanned = {"scanned": True, "scanner": "grype", "scanner_version": "0.80.0",
                "db_built": "2026-11-20T00:00:00Z", "fixable": 1, "total": 4,

@@ -1,0 +1,85 @@
+"""documents.decision: the decision section first in summary.md, `harness compare` and
+report.html, with the rule echoed; every value escaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.analysis.compare import compare_bases
+from harness.analysis.decision import BASELINE, READY, decide
+from harness.documents.compare import render_comparison_html, render_comparison_markdown
+from harness.documents.decision import (
+    CANNOT_TELL_TITLE,
+    NO_DECISION,
+    RULE_TITLE,
+    decision_html,
+    decision_markdown,
+    render_decision_html,
+    render_decision_markdown,
+)
+from harness.documents.report import render_report
+from harness.documents.summary import markdown_summary
+from harness.model.results import Results
+from tests.unit.analysis.test_decision import MB, base, cell, results
+
+
+def run() -> Results:
+    return results(
+        [base("a"), base("b", size_bytes=100 * MB, reference="python:<b>")],
+        [cell("a", "one"), cell("b", "one"), cell("a", "two"), cell("b", "two")],
+    )
+
+
+def test_markdown_opens_on_the_outcome_then_the_verdicts_and_the_rule() -> None:
+    lines = decision_markdown(decide(run()))
+    assert lines[0] == "## Decision"
+    assert lines[2].startswith('**Chosen option: "b", because')
+    assert f"| `a` | {BASELINE} |" in lines
+    assert f"| `b` | {READY} |" in lines
+    text = "\n".join(lines)
+    assert f"{RULE_TITLE}:" in text and "- prefer 2: size: a smaller image" in text
+    assert "### a → b" in text and "| image size | one 300 MB; two 300 MB |" in text
+    assert f"### {CANNOT_TELL_TITLE}" in text
+
+
+def test_the_summary_and_the_comparison_start_with_it() -> None:
+    results_b = run()
+    summary = markdown_summary(results_b, None)
+    assert summary.startswith("## Decision\n")
+    assert summary.index("## Decision") < summary.index("## harness run")
+    assert "<details><summary>Every driver, per candidate</summary>" in summary
+    plain = results_b.to_dict()
+    comparison = compare_bases(plain, "a", "b")
+    verdict = decide(results_b, baseline="a", options=["b"])
+    markdown = render_comparison_markdown(comparison, decision=verdict)
+    assert markdown.splitlines()[2] == "## Decision"
+    html = render_comparison_html(comparison, decision=verdict)
+    assert html.index('<section id="decision">') < html.index("<h1")
+
+
+def test_html_escapes_every_value_and_comes_first_in_the_report() -> None:
+    fragment = str(decision_html(decide(run())))
+    assert "python:&lt;b&gt;" in fragment and "python:<b>" not in fragment
+    assert fragment.index("ready to switch") < fragment.index(RULE_TITLE)
+    page = render_report(run().to_dict())
+    body = page[page.index("<body>") :]
+    assert body.index('<section id="decision">') < body.index('class="grid"')
+
+
+def test_a_candidate_with_nothing_measured_gets_its_verdict_and_no_table() -> None:
+    reason = "no registry, no stand-in"
+    found = decide(
+        results(
+            [base("a"), base("c", status="unavailable", reason=reason)],
+            [cell("a", "one"), cell("c", "one", "unavailable", reason=reason)],
+        )
+    )
+    text = "\n".join(decision_markdown(found))
+    assert f"not decidable here: c was not measured ({reason})" in text
+    assert "### a → c" not in text
+
+
+def test_an_incomplete_results_file_says_so_instead_of_failing() -> None:
+    partial: dict[str, Any] = {"schema_version": 1, "cells": []}
+    assert NO_DECISION in render_decision_markdown(partial)
+    assert NO_DECISION in str(render_decision_html(partial))
