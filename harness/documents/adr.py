@@ -43,8 +43,6 @@ from harness.model.origin import origin_brief
 from harness.model.results import (
     AnyResults,
     BaseRecord,
-    HostFacts,
-    Record,
     Results,
     as_results,
 )
@@ -335,13 +333,12 @@ def _provenance(results: Results, decision: Decision) -> list[str]:
 
 def _shards(results: Results) -> list[str]:
     """A run merged from shards: where each part ran (cells on different hosts are not
-    timed alike). store/shards.py writes ``run.shards``; RunInfo keeps it as an extra key."""
-    shards = (results.run.model_extra or {}).get("shards")
-    if not isinstance(shards, list) or not shards:
+    timed alike). store/shards.py writes ``run.shards``."""
+    shards = results.run.shards or []
+    if not shards:
         return []
     rows = []
-    for shard in shards:
-        merged = ShardRecord.model_validate(shard) if isinstance(shard, dict) else ShardRecord()
+    for merged in shards:
         host = merged.host.hostname if merged.host and merged.host.hostname else "did not report"
         rows.append([str(merged.index), md_escape(host), str(merged.cell_runs)])
     return [
@@ -350,14 +347,6 @@ def _shards(results: Results) -> list[str]:
         *md_table(["shard", "host", "cell runs"], rows),
         "",
     ]
-
-
-class ShardRecord(Record):
-    """One ``run.shards`` entry of a merged run, as the ADR reads it."""
-
-    index: int | None = None
-    host: HostFacts | None = None
-    cell_runs: int | None = None
 
 
 def _base_fact(record: BaseRecord | None, name: str) -> str:
