@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from harness.engine.container import BoundedOutput
+from harness.engine.container import BoundedOutput, CellContainer, ContainerSpec
 
 
 def test_short_output_is_kept_whole() -> None:
@@ -37,3 +37,17 @@ def test_200_mb_costs_what_reading_it_costs() -> None:
     text = out.text()
     assert text.splitlines()[-1] == '{"status": "passed", "seconds": 0.1}'
     assert len(text) < 2 * 1024 * 1024
+
+
+def test_a_runtime_container_keeps_alive_with_its_own_python_on_a_read_only_root() -> None:
+
+    plain = CellContainer(None, ContainerSpec(image="i", name="n", labels={}))  # type: ignore[arg-type]
+    assert plain._run_kwargs()["entrypoint"] == ["sleep", "infinity"]
+    assert "read_only" not in plain._run_kwargs()
+    spec = ContainerSpec(
+        image="i", name="n", labels={}, entrypoint=("/usr/bin/python3.11", "-c", "pass"),
+        read_only=True, tmpfs={"/tmp": "rw"},
+    )  # fmt: skip
+    kwargs = CellContainer(None, spec)._run_kwargs()  # type: ignore[arg-type]
+    assert kwargs["entrypoint"] == ["/usr/bin/python3.11", "-c", "pass"]
+    assert (kwargs["read_only"], kwargs["tmpfs"]) == (True, {"/tmp": "rw"})

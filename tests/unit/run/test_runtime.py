@@ -202,3 +202,64 @@ def test_a_runtime_cell_gets_its_builder_and_settings(tmp_path: Path) -> None:
     plan = runtime_plan(context, state, "rw")  # type: ignore[arg-type]
     assert plan is not None and plan.builder_base["prepared"] and asked == ["slim"]
     assert (plan.copy, plan.read_only) == ("auto", False)  # the base's own setting wins
+
+
+class _NoEngine:
+    """A client that fails the test if the cell touches the engine at all."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the engine was used: {name}")
+
+
+def _runtime_job(tmp_path: Path, runtime_caps: dict[str, Any], **plan: Any) -> Any:
+    from harness.model.matrix import Cell, DepsetSpec, Settings, Timeouts
+    from harness.run.cell import CellJob
+    from harness.run.runtime import RuntimePlan
+
+    builder = {
+        "name": "py311-slim", "status": "available", "image": "slim", "image_id": "sha256:1",
+        "python_command": "python3.11", "capabilities": SLIM,
+    }  # fmt: skip
+    return CellJob(
+        cell=Cell("distroless", "spacy", Timeouts(60, 60), 1, "2g", None),
+        repeat=0,
+        run_id="r1",
+        runner="host:1",
+        base={
+            "name": "distroless",
+            "status": "available",
+            "image": "d",
+            "image_id": "sha256:2",
+            "user": "65532",
+            "size_bytes": 50_000_000,
+            "capabilities": runtime_caps,
+        },
+        depset=DepsetSpec(pip=["spacy"]),
+        settings=Settings(),
+        probes_dir=tmp_path,
+        matrix_dir=tmp_path,
+        out_dir=tmp_path,
+        runtime=RuntimePlan("py311-slim", builder, **plan),
+    )
+
+
+@pytest.mark.parametrize(
+    ("runtime_caps", "plan", "words"),
+    [
+        (DISTROLESS, {"copy": "venv"}, "builder python at /usr/local/bin/python3.11, runtime"),
+        ({**DISTROLESS, "python_version": "3.13.1"}, {}, "packages installed for 3.11"),
+        ({"status": "error", "error": "no python3"}, {}, "runtime distroless has no Python"),
+    ],
+)
+def test_a_runtime_cell_that_cannot_work_is_unsupported_before_any_container(
+    tmp_path: Path, runtime_caps: dict[str, Any], plan: dict[str, Any], words: str
+) -> None:
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+
+    run = CellRun(_runtime_job(tmp_path, runtime_caps, **plan), _NoEngine(), Redactor())  # type: ignore[arg-type]
+    record = run.run()
+    assert record.status == "unsupported" and words in (record.reason or "")
+    assert record.runtime is not None and record.runtime.builder == "py311-slim"
+    assert record.steps == [] and record.container is None
+    assert record.reproducer is not None and "AS builder" in (record.reproducer.dockerfile or "")
