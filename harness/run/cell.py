@@ -434,6 +434,8 @@ class CellRun:
         return False
 
     def _environment_limit(self, log: str) -> str | None:
+        if self.job.cell.expected_failure is not None:  # declared: it comes first (classify)
+            return None
         return classify.environment_limit(
             self.job.depset.environment_limits, self.job.cell.base, log
         )

@@ -1,17 +1,20 @@
 """How a cell's outcome is classified: one rule, the same on every base (issue 25).
 
-1. An install step that failed on what the depset declares this environment cannot
-   provide (``environment_limits``: the rule's pattern is in the step's log, on a base its
-   globs cover) makes the cell ``unavailable``: nothing was measured; the reason says why.
-2. Otherwise a cell the matrix declares as an expected failure (``cells.expected_failures``)
-   is ``expected-failure`` when it failed (failed, error, timeout, oom) and
-   ``unexpected-pass`` when it passed.
+1. A cell the matrix declares as an expected failure (``cells.expected_failures``) is
+   ``expected-failure`` when it failed (failed, error, timeout, oom) and
+   ``unexpected-pass`` when it passed: the declaration is the team's statement of a fact
+   about that base (torch has no musllinux wheel on any index), more specific than a
+   depset-wide limit, and a blocker the decision names.
+2. Otherwise an install step that failed on what the depset declares this environment
+   cannot provide (``environment_limits``: the rule's pattern is in the step's log, on a
+   base its globs cover) makes the cell ``unavailable``: nothing was measured; the
+   reason says why.
 3. Otherwise the status of its first step that did not pass.
 
-Rule 1 comes first. The same missing wheel is classified alike on every base when the
-matrix declares it once, for every base: the shipped matrices do (a test runs this rule
-over their cells), so torch's missing ``+cpu`` wheel is one environment limit on glibc
-and musl alike, never an expected failure on one and a limit on another.
+The shipped matrices declare torch's missing ``+cpu`` wheel once, as an environment
+limit for every base, and the musl cells as expected failures (a test runs this rule
+over their cells): every glibc cell is ``unavailable`` for the same reason and every
+musl cell an expected failure for the same reason, never a mix within one libc.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def final_status(status: str, expected: bool) -> str:
 
 def classify(cell: Cell, rules: Sequence[LimitRule], status: str, log: str) -> str:
     """The whole rule for one cell whose install ended with ``status`` and ``log``."""
-    if status != Status.PASSED and environment_limit(rules, cell.base, log) is not None:
+    expected = cell.expected_failure is not None
+    if not expected and status != Status.PASSED and environment_limit(rules, cell.base, log):
         return Status.UNAVAILABLE.value
-    return final_status(status, cell.expected_failure is not None)
+    return final_status(status, expected)

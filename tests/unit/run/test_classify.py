@@ -14,22 +14,31 @@ NO_CPU_TORCH = "ERROR: No matching distribution found for torch==2.13.0+cpu\n"
 
 @pytest.mark.parametrize("matrix", ["matrix.yaml", "matrices/installers.yaml"])
 def test_the_same_missing_wheel_is_classified_alike_on_every_base(matrix: str) -> None:
-    """torch's missing +cpu wheel was an expected failure on musl and an environment limit
-    on glibc: the shipped matrices now declare it once, and the rule gives one status."""
+    """torch's missing +cpu wheel: one environment limit on every glibc base, one declared
+    expected failure (no musllinux wheel on any index) on every musl base."""
     loaded = load_matrix(ROOT / matrix)
     torch_cells = [
         c for c in loaded.cells if "torch==2.13.0+cpu" in (loaded.spec.depsets[c.depset].pip or [])
     ]
     bases = {c.base for c in torch_cells}
     assert any(b.endswith("-alpine") for b in bases) and any(b.endswith("-slim") for b in bases)
-    outcomes = {
-        classify(c, loaded.spec.depsets[c.depset].environment_limits, "failed", NO_CPU_TORCH)
-        for c in torch_cells
-    }
-    assert outcomes == {"unavailable"}
+    outcomes: dict[str, set[str]] = {"musl": set(), "glibc": set()}
+    for c in torch_cells:
+        rules = loaded.spec.depsets[c.depset].environment_limits
+        libc = "musl" if c.base.endswith("-alpine") else "glibc"
+        outcomes[libc].add(classify(c, rules, "failed", NO_CPU_TORCH))
+    assert outcomes == {"musl": {"expected-failure"}, "glibc": {"unavailable"}}
 
 
-def test_an_environment_limit_comes_before_a_declared_expected_failure() -> None:
+def test_a_declared_expected_failure_comes_before_an_environment_limit() -> None:
+    loaded = load_matrix(ROOT / "matrix.yaml")
+    musl = next(c for c in loaded.cells if c.base.endswith("-alpine") and c.depset == "torch-cpu")
+    rules = loaded.spec.depsets["torch-cpu"].environment_limits
+    assert environment_limit(rules, musl.base, NO_CPU_TORCH) is not None  # it would match
+    assert classify(musl, rules, "failed", NO_CPU_TORCH) == "expected-failure"
+
+
+def test_an_environment_limit_applies_on_the_bases_its_globs_cover() -> None:
     rules = [LimitRule(pattern="No matching distribution", reason="not reachable here")]
     assert environment_limit(rules, "py315-alpine", NO_CPU_TORCH) == "not reachable here"
     assert environment_limit(rules, "py315-alpine", "Successfully installed") is None
