@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path]:
     """K shard directories of one plan from ``source``'s real cell records."""
-    from harness.model.ids import CROSS, result_file_name
+    from harness.model.ids import CROSS
     from harness.model.plan import PLAN_FORMAT
+    from harness.store.files import result_file_name
     from harness.store.resultsfile import write_results
     from harness.store.rundir import load_results
 

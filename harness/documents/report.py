@@ -71,17 +71,21 @@ from harness.model.ids import (
 )
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
+from harness.model.results import AnyResults, Results, as_results
 from harness.model.status import DISPLAY_ORDER
 from harness.store.files import (
+    CELLS_DIR,
     DEPSETS_HTML,
     REPORT_CELLS_DIR,
     REPORT_HTML,
     RESULTS_JSON,
     SBOM_INDEX,
     base_sbom_path,
+    result_file_name,
 )
 from harness.store.history import PastRun
-from harness.store.rundir import load_results, write_atomic
+from harness.store.resultsfile import read_results_shared
+from harness.store.rundir import write_atomic
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Shown in their own columns, so not repeated among the smoke facts.
@@ -614,22 +618,33 @@ def _standins(results: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _cell_view_inputs(results: Mapping[str, Any]) -> tuple[Any, ...]:
+def _cell_view_inputs(results: Mapping[str, Any], typed: Results) -> tuple[Any, ...]:
     """What every cell's view reads, computed once for the whole run."""
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
-    references = reference_cells(results)
+    references = reference_cells(reference_candidates(typed))
     bases = {str(b.get("name")): b for b in results.get("bases") or []}
-    records: dict[str, list[Mapping[str, Any]]] = {}
-    for cell in results.get("cells") or []:
-        records.setdefault(str(cell.get("id")), []).append(cell)
-    return dists, standins, references, bases, records
+    return dists, standins, references, bases
+
+
+def _full_records(typed: Results, grid: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The whole records (log tails, package lists) of the grid entries of one page."""
+    wanted = {str(entry["id"]) for entry in grid}
+    records: dict[str, list[Any]] = {}
+    for cell in typed.cells:
+        if cell.id in wanted:
+            records.setdefault(cell.id, []).append(cell.to_dict())
+    return records
 
 
 def _cell_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], inputs: tuple[Any, ...] | None = None
+    results: Mapping[str, Any],
+    grid: list[dict[str, Any]],
+    typed: Results,
+    inputs: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    dists, standins, references, bases, records = inputs or _cell_view_inputs(results)
+    dists, standins, references, bases = inputs or _cell_view_inputs(results, typed)
+    records = _full_records(typed, grid)
     return [
         {
             **entry,
@@ -648,6 +663,48 @@ def _cell_views(
         }
         for entry in grid
     ]
+
+
+# What the run-wide tables read of a cell: its record without the bulk only a cell's own
+# details show (log tails, package lists, the reproducer), which are read page by page.
+_LEAN: dict[str, Any] = {
+    "probes": {"contents": {"os_packages", "distributions"}},
+    "steps": {"__all__": {"log_tail", "log_detail"}},
+    "reproducer": True,
+    "pip_report_environment": True,
+}
+
+
+def lean_results(typed: Results) -> dict[str, Any]:
+    """The results as the run-wide tables read them (see ``_LEAN``)."""
+    head = typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
+    head["cells"] = [
+        c.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_LEAN)
+        for c in typed.cells
+    ]
+    return head
+
+
+def reference_candidates(results: Results) -> dict[str, Any]:
+    """What analysis/sizes.py ``reference_cells`` reads, as dicts, with only the cells it
+    may choose for a base (its first passed cell of a depset without system packages,
+    else its first cell with a contents result), not every cell's package lists."""
+    system = {d.name for d in results.depsets if any((d.system or {}).values())}
+    first: dict[str, Any] = {}
+    clean: dict[str, Any] = {}
+    for cell in sorted(results.cells, key=lambda c: c.repeat):  # reference_cells' order
+        if cell.probes.contents is None or cell.probes.contents.os_packages is None:
+            continue
+        first.setdefault(cell.base, cell)
+        if cell.status == "passed" and cell.depset not in system:
+            clean.setdefault(cell.base, cell)
+    chosen = list({id(c): c for c in [*first.values(), *clean.values()]}.values())
+    return {
+        "run": results.run.to_dict(),
+        "bases": [b.to_dict() for b in results.bases],
+        "depsets": [d.to_dict() for d in results.depsets],
+        "cells": [c.to_dict() for c in sorted(chosen, key=lambda c: c.repeat)],
+    }
 
 
 def _distributions_by_run(
@@ -672,6 +729,9 @@ def _repeat_view(
         **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
         **{k: cell.get(k) for k in ("container", "package_manager", "download_bytes")},
         "repeat": repeat,
+        # the cell's own file (cells/<id>.r<k>.json), linked: its raw probe output and
+        # log tails are never copied into the page
+        "record": f"{CELLS_DIR}/{result_file_name(str(cell.get('id')), repeat)}",
         "size_added_bytes": cell.get("size_added_bytes"),
         "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
         "steps": [_step_view(s) for s in cell.get("steps") or []],
@@ -848,38 +908,7 @@ def _probe_view(name: str, probe: Any) -> dict[str, Any]:
         "status": status if isinstance(status, str) else None,  # a probe may print anything
         "seconds": info.get("seconds"),
         "error": info.get("error"),
-        "json": pretty_json(probe),
     }
-
-
-# One encoder for every value: json.dumps with options builds a new one per call, which was
-# half of rendering 1,000 cells' probe outputs.
-_DUMPS = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def pretty_json(value: Any, indent: int = 0) -> str:
-    """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
-    pad, inner = " " * indent, " " * (indent + 2)
-    if _is_flat(value):  # only then: dumping every level whole made this quadratic
-        flat = _DUMPS(value)
-        if len(flat) + indent <= 100:
-            return flat
-    if isinstance(value, dict) and value:
-        items = [
-            f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, list) and value:
-        items = [f"{inner}{pretty_json(v, indent + 2)}" for v in value]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return _DUMPS(value)
-
-
-def _is_flat(value: Any) -> bool:
-    """A list or dict holding only scalars: short ones read better on one line."""
-    if isinstance(value, dict):
-        return all(_is_scalar(v) for v in value.values())
-    return isinstance(value, list) and all(_is_scalar(v) for v in value)
 
 
 def _reproducer(repro: Any) -> dict[str, str] | None:
@@ -963,7 +992,7 @@ SPLIT_CELLS = 500
 
 
 def render_report(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
@@ -979,7 +1008,7 @@ def render_report(
 
 
 def render_report_pages(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
@@ -991,22 +1020,25 @@ def render_report_pages(
 
 
 def _report_pages(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(name, html) of each page, one at a time: a split report's per-base cell views are
     built for their page and dropped after it, so 10,000 cells are never all in memory
-    as views (nor as pages)."""
-    context = _context(results, history, sbom_index, cell_views=False)
+    as views (nor as pages), nor as whole records."""
+    typed = as_results(results)
+    lean = lean_results(typed)
+    context = _context(lean, history, sbom_index)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
+    plain |= {"root_href": ""}
     cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
-    inputs = _cell_view_inputs(results)
+    inputs = _cell_view_inputs(lean, typed)
     if len(cells) <= SPLIT_CELLS:
-        context["cells"] = _cell_views(results, cells, inputs)
+        context["cells"] = _cell_views(lean, cells, typed, inputs)
         yield REPORT_HTML, template.render(**context, **plain)
         return
     by_base: dict[str, list[dict[str, Any]]] = {}
@@ -1019,6 +1051,7 @@ def _report_pages(
     main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
+    below |= {"root_href": "../"}
     yield REPORT_HTML, template.render(**main)
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
     yield (
@@ -1026,7 +1059,7 @@ def _report_pages(
         template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
-        views = _cell_views(results, mine, inputs)
+        views = _cell_views(lean, mine, typed, inputs)
         page = {**below, "cells": views, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
@@ -1038,10 +1071,9 @@ def _context(
     results: dict[str, Any],
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
-    cell_views: bool = True,
 ) -> dict[str, Any]:
-    """The template's context; ``cell_views`` False: ``cells`` holds the grid entries in
-    grid order, whose views the caller builds page by page."""
+    """The template's context; ``cells`` holds the grid entries in grid order, whose
+    views the caller builds page by page."""
     cells = cells_frame(results)
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
     bases = _records(bases_frame(results))
@@ -1061,9 +1093,7 @@ def _context(
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": (_cell_views if cell_views else lambda _r, g: g)(
-            results, _by_grid_order(grid, base_names, depsets)
-        ),
+        "cells": _by_grid_order(grid, base_names, depsets),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
             render_installers_html(installer_pairs(results), fairness_note(results))
@@ -1112,20 +1142,20 @@ def _by_grid_order(
 def write_report(
     results_dir: Path,
     history: Sequence[PastRun] | None = None,
-    results: dict[str, Any] | None = None,
+    results: AnyResults | None = None,
 ) -> Path:
     """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     ``results``: that results.json when the caller holds it already (not read twice).
     """
-    if results is None:
-        results = load_results(results_dir / RESULTS_JSON)
+    typed = read_results_shared(results_dir / RESULTS_JSON) if results is None else None
+    typed = typed or as_results(results or {}, str(results_dir / RESULTS_JSON))
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
-    sbom_index = results.get("sboms") or (
+    sbom_index = (typed.sboms.to_dict() if typed.sboms else None) or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    pages = _report_pages(results, history=history, sbom_index=sbom_index)
+    pages = _report_pages(typed, history=history, sbom_index=sbom_index)
     old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):

@@ -134,7 +134,10 @@ def test_container_text_is_escaped(html: str) -> None:
 def test_no_external_resources(html: str) -> None:
     assert "http://" not in html and "https://" not in html
     assert "<link" not in html and "@import" not in html and "url(" not in html
-    assert all(u.startswith("#") for u in collect(html).urls)
+    # anchors, and the run directory's own files (each cell's record), never elsewhere
+    urls = collect(html).urls
+    assert all(u.startswith(("#", "cells/", "sbom/")) and ".." not in u for u in urls)
+    assert any(u.startswith("cells/") for u in urls)
 
 
 def test_failing_step_log_is_in_a_pre(html: str) -> None:
@@ -212,7 +215,10 @@ def test_expected_failure_and_environment_limit(results: dict[str, Any]) -> None
     assert "st-unexpected-pass" in html and "no musllinux torch wheel" in text
     # The link is shown for copying, never fetched nor turned into a resource.
     assert "pytorch/pytorch/issues/71381" in html
-    assert all(u.startswith("#") for u in collect(html).urls)
+    # anchors, and the run directory's own files (each cell's record), never elsewhere
+    urls = collect(html).urls
+    assert all(u.startswith(("#", "cells/", "sbom/")) and ".." not in u for u in urls)
+    assert any(u.startswith("cells/") for u in urls)
     assert "(a limit of where this ran, not a property of the base)" in html
 
 
@@ -264,7 +270,10 @@ def test_history_shows_trend_and_change(results: dict[str, Any], tmp_path: Path)
 def test_partial_results_still_render() -> None:
     html = render_report({"schema_version": 1, "run": {}, "bases": [], "cells": []})
     assert "</html>" in html
-    minimal = {"schema_version": 1, "cells": [{"id": "a×b", "base": "a", "depset": "b"}]}
+    # the report reads the typed results: the least a results.json holds (run, a cell's
+    # id, base, depset and status); anything less is refused on load with the JSON path
+    cell = {"id": "a×b", "base": "a", "depset": "b", "status": "error"}
+    minimal = {"schema_version": 1, "run": {}, "cells": [cell]}
     assert cell_anchor("a×b") in render_report(minimal)
 
 
@@ -537,3 +546,14 @@ def test_interpreter_speed_section(results: dict[str, Any], html: str) -> None:
     bases["py313-slim"]["interpreter_speed"] = pybench(0.044, rel_iqr=0.2)
     quiet = render_report(results).split('id="interpreter-speed"', 1)[1]
     assert "44.0 ms (no difference)" in quiet.split("</section>")[0]
+
+
+def test_probe_output_is_linked_not_inlined(pristine: dict[str, Any], html: str) -> None:
+    from harness.store.files import result_file_name
+
+    for cell in pristine["cells"]:
+        record = f"cells/{result_file_name(cell['id'], int(cell.get('repeat') or 0))}"
+        assert f'href="{record}"' in html
+        for name, probe in (cell.get("probes") or {}).items():
+            # a probe's whole output (its nested JSON) stays in the cell's file
+            assert json.dumps(probe, ensure_ascii=False)[:200] not in html, name
