@@ -27,11 +27,8 @@ from markupsafe import Markup
 from harness import __version__
 from harness.analysis.installers import fairness_note, installer_pairs
 from harness.analysis.metrics import (
-    as_float,
     classify_tag,
-    import_modules,
     import_seconds,
-    module_seconds,
     smoke_seconds,
 )
 from harness.analysis.metrics import install_complete as _install_complete
@@ -71,7 +68,24 @@ from harness.model.ids import (
 )
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
-from harness.model.results import AnyResults, Results, as_results
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    CellRecord,
+    Distribution,
+    EngineFacts,
+    ExpectedFailure,
+    HostFacts,
+    ImportsProbe,
+    MatrixIdentity,
+    PipFailure,
+    PredictedDistribution,
+    ProbeOutput,
+    Reproducer,
+    Results,
+    Step,
+    as_results,
+)
 from harness.model.status import DISPLAY_ORDER
 from harness.store.files import (
     CELLS_DIR,
@@ -195,43 +209,48 @@ def _fact_text(value: Any) -> str:
 # --- tables (lists of rows) -------------------------------------------------------------
 
 
-def cells_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def cells_frame(results: AnyResults) -> list[dict[str, Any]]:
     """One row per cell record (a repeat is its own record) with its headline numbers."""
-    return [_cell_row(c) for c in results.get("cells") or []]
+    typed = as_results(results)
+    return [_cell_row(c, plain) for c, plain in zip(typed.cells, _plain_cells(typed), strict=True)]
 
 
-def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
-    steps = cell.get("steps") or []
-    probes = cell.get("probes") or {}
-    sdists = [
-        str(d.get("name")) for d in cell.get("distributions") or [] if d.get("wheel") is False
-    ]
-    cell_id = str(cell.get("id", f"{cell.get('base')}×{cell.get('depset')}"))
+def _plain_cells(typed: Results) -> list[dict[str, Any]]:
+    """The cells as the analysis helpers still read them (lean dicts: see ``_LEAN``)."""
+    return [_lean_cell(c) for c in typed.cells]
+
+
+def _cell_row(cell: CellRecord, plain: Mapping[str, Any]) -> dict[str, Any]:
+    """``plain``: the same cell as a lean dict, for the analysis helpers that read dicts."""
+    steps = plain.get("steps") or []
+    probes = plain.get("probes") or {}
+    sdists = [str(d.name) for d in cell.distributions if d.wheel is False]
+    expected = cell.expected_failure
     return {
-        "id": cell_id,
-        "base": cell.get("base"),
-        "depset": cell.get("depset"),
-        "installer": installer_of(cell_id),
-        "repeat": int(cell.get("repeat") or 0),
-        "status": cell.get("status"),
-        "reason": cell.get("reason"),
-        "seconds": cell.get("seconds"),
+        "id": cell.id,
+        "base": cell.base,
+        "depset": cell.depset,
+        "installer": installer_of(cell.id),
+        "repeat": cell.repeat,
+        "status": cell.status,
+        "reason": cell.reason,
+        "seconds": cell.seconds,
         "install_seconds": _sum_steps(steps, kind="install"),
         "system_seconds": _sum_steps(steps, name="system-packages"),
         "venv_seconds": _sum_steps(steps, name="venv"),
         # The installer's own step (pip-install or uv-install), under one column.
-        "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell_id))),
-        "install_complete": _install_complete(cell),
-        "download_bytes": cell.get("download_bytes"),
-        "size_added_bytes": cell.get("size_added_bytes"),
+        "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell.id))),
+        "install_complete": _install_complete(plain),
+        "download_bytes": cell.download_bytes,
+        "size_added_bytes": cell.size_added_bytes,
         "import_seconds": import_seconds(probes),
         "smoke_seconds": smoke_seconds(probes),
         "built_from_source": bool(sdists),
-        "warm": bool(cell.get("warm")),
+        "warm": bool(cell.warm),
         "sdists": ", ".join(sdists),
-        "expected_reason": (_expected_failure(cell.get("expected_failure")) or {}).get("reason"),
-        "environment_limit": cell.get("environment_limit"),
-        "anchor": cell_anchor(cell_id),
+        "expected_reason": expected.reason if expected else None,
+        "environment_limit": cell.environment_limit,
+        "anchor": cell_anchor(cell.id),
     }
 
 
@@ -304,65 +323,72 @@ def _union(values: Iterable[Any]) -> str:
     return ", ".join(sorted(names))
 
 
-def bases_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def bases_frame(results: AnyResults) -> list[dict[str, Any]]:
     """The bases table: where each image came from and what it contains."""
-    standins = _standins(results)
-    return [
-        _base_row({**b, "standin": standins.get(str(b.get("name")))})
-        for b in results.get("bases") or []
-    ]
+    typed = as_results(results)
+    standins = _standins(typed)
+    return [_base_row(b, standins.get(b.name)) for b in typed.bases]
 
 
-def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
-    libc = base.get("libc") or {}
-    libc_text = " ".join(str(v) for v in (libc.get("family"), libc.get("version")) if v)
-    image_id = base.get("image_id") or ""
+def _base_row(base: BaseRecord, standin: str | None) -> dict[str, Any]:
+    libc = base.libc
+    libc_text = " ".join(v for v in (libc.family, libc.version) if v) if libc else ""
+    plain = {**base.to_dict(), "standin": standin}  # model/origin.py reads the record's dict
     return {
-        **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
-        **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
-        "description": base.get("description"),
-        "origin": origin_text(base),
-        "origin_kind": origin_of(base),
-        "origin_tag": origin_tag(base),
-        "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
+        "name": base.name,
+        "reference": base.reference,
+        "kind": base.kind,
+        "standin": standin,
+        "status": base.status,
+        "reason": base.reason,
+        "image": base.image,
+        "image_id": base.image_id,
+        "digest": base.digest,
+        "os": base.os,
+        "python": base.python,
+        "description": base.description,
+        "origin": origin_text(plain),
+        "origin_kind": origin_of(plain),
+        "origin_tag": origin_tag(plain),
+        "image_id_short": (base.image_id or "").removeprefix("sha256:")[:12] or None,
         "libc": libc_text or None,
-        "size_bytes": base.get("size_bytes"),
-        "build_seconds": base.get("build_seconds"),
-        "anchor": base_anchor(str(base.get("name"))),
+        "size_bytes": base.size_bytes,
+        "build_seconds": base.build_seconds,
+        "anchor": base_anchor(base.name),
     }
 
 
-def distributions_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def distributions_frame(results: AnyResults) -> list[dict[str, Any]]:
     """Every installed distribution of every cell record, with its artefact kind."""
     return [
         {
-            "id": cell.get("id"),
-            "repeat": int(cell.get("repeat") or 0),
-            "name": d.get("name"),
-            "version": d.get("version"),
-            "wheel": d.get("wheel"),
-            "tag": d.get("tag"),
-            "kind": classify_tag(d.get("wheel"), d.get("tag")),
-            "requested": bool(d.get("requested")),
-            "source": d.get("source"),
-            "build_seconds": d.get("build_seconds"),
-            "failed": d.get("failed"),
+            "id": cell.id,
+            "repeat": cell.repeat,
+            "name": d.name,
+            "version": d.version,
+            "wheel": d.wheel,
+            "tag": d.tag,
+            "kind": classify_tag(d.wheel, d.tag),
+            "requested": bool(d.requested),
+            "source": d.source,
+            "build_seconds": d.build_seconds,
+            "failed": d.failed,
         }
-        for cell in results.get("cells") or []
-        for d in cell.get("distributions") or []
+        for cell in as_results(results).cells
+        for d in cell.distributions
     ]
 
 
-def facts_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def facts_frame(results: AnyResults) -> list[dict[str, Any]]:
     """Long table of smoke facts: (cell, probe, fact, value), first repeat of each cell."""
     return [
-        {"id": c.get("id"), "base": c.get("base"), "depset": c.get("depset"),
+        {"id": c.id, "base": c.base, "depset": c.depset,
          "probe": name, "fact": fact, "value": value}
-        for c in results.get("cells") or []
-        if not c.get("repeat")
-        for name, probe in (c.get("probes") or {}).items()
-        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
-        for fact, value in smoke_facts(probe).items()
+        for c in as_results(results).cells
+        if not c.repeat
+        for name in c.probes.names()
+        if name not in NON_SMOKE_PROBES and (probe := c.probes.get(name)) is not None
+        for fact, value in smoke_facts(probe.to_dict()).items()
     ]  # fmt: skip
 
 
@@ -390,7 +416,7 @@ def _grid_rows(
     return [
         {
             # A base the cells use but the bases list lacks still gets a full row.
-            "base": known.get(name) or _records(bases_frame({"bases": [{"name": name}]}))[0],
+            "base": known.get(name) or _records([_base_row(BaseRecord(name=name), None)])[0],
             "cells": [by_key.get((name, d)) for d in depsets],
         }
         for name in names
@@ -417,7 +443,7 @@ def _pip_first(grid: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, An
 
 
 def _depset_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[str]
+    results: Results, grid: list[dict[str, Any]], bases: list[str]
 ) -> list[dict[str, Any]]:
     facts = facts_frame(results)
     facts_by_depset: dict[Any, list[dict[str, Any]]] = {}  # one pass, not per depset
@@ -450,61 +476,60 @@ def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[
     return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
 
 
-def _with_preflight(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _with_preflight(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
     """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
     ``mismatches``: one row per distribution the install contradicted, over all repeats,
     with both sides (what the preflight said, what pip installed)."""
-    records: dict[str, list[Mapping[str, Any]]] = {}
-    for cell in results.get("cells") or []:
-        records.setdefault(str(cell.get("id")), []).append(cell)
+    records: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        records.setdefault(cell.id, []).append(cell)
     return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
 
 
-def _preflight_view(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    predicted = next(
-        (r["preflight"] for r in records if isinstance(r.get("preflight"), dict)), None
-    )
+def _preflight_view(records: Sequence[CellRecord]) -> dict[str, Any]:
+    predicted = next((r.preflight for r in records if r.preflight is not None), None)
     if predicted is None:
         return {"preflight": None, "mismatches": []}
-    said = {str(d.get("name")): d for d in predicted.get("distributions") or []}
+    said = {d.name: d for d in predicted.distributions}
     rows: dict[str, dict[str, Any]] = {}
     for record in records:
-        installed = {str(d.get("name")).lower(): d for d in record.get("distributions") or []}
-        for mismatch in record.get("preflight_mismatches") or []:
-            name = str(mismatch.get("name"))
+        installed = {d.name.lower(): d for d in record.distributions}
+        for mismatch in record.preflight_mismatches or []:
+            name = str(mismatch.name)
             rows.setdefault(
                 name,
                 {
                     "name": name,
-                    "predicted": _predicted_text(said.get(name) or {}),
-                    "installed": _installed_text(installed.get(name) or {}),
-                    "message": mismatch.get("message"),
+                    "predicted": _predicted_text(said.get(name)),
+                    "installed": _installed_text(installed.get(name)),
+                    "message": mismatch.message,
                 },
             )
     return {
         "preflight": {
-            "verdict": predicted.get("verdict"),
-            "seconds": predicted.get("seconds"),
-            "notes": list(predicted.get("notes") or []),
+            "verdict": predicted.verdict,
+            "seconds": predicted.seconds,
+            "notes": list(predicted.notes),
         },
         "mismatches": list(rows.values()),
     }
 
 
-def _predicted_text(prediction: Mapping[str, Any]) -> str:
-    kind = prediction.get("kind")
-    version = prediction.get("version") or ""
-    if kind == "wheel":
-        return f"wheel {version} ({prediction.get('wheel_tag')})".replace("  ", " ")
+def _predicted_text(prediction: PredictedDistribution | None) -> str:
+    kind = prediction.kind if prediction else None
+    version = (prediction.version if prediction else None) or ""
+    if prediction is not None and kind == "wheel":
+        return f"wheel {version} ({prediction.wheel_tag})".replace("  ", " ")
     if kind == "sdist":
         return f"build from source {version}".strip()
-    return f"no distribution ({prediction.get('reason') or 'for this platform'})"
+    reason = prediction.reason if prediction else None
+    return f"no distribution ({reason or 'for this platform'})"
 
 
-def _installed_text(installed: Mapping[str, Any]) -> str:
-    version = installed.get("version") or ""
-    if installed.get("wheel"):
-        return f"wheel {version} ({installed.get('tag')})"
+def _installed_text(installed: Distribution | None) -> str:
+    version = (installed.version if installed else None) or ""
+    if installed is not None and installed.wheel:
+        return f"wheel {version} ({installed.tag})"
     return f"built {version} from source".replace("  ", " ")
 
 
@@ -536,19 +561,17 @@ def _noisy_row(timing: NoisyTiming) -> dict[str, Any]:
     }
 
 
-def _depset_names(results: Mapping[str, Any]) -> list[str]:
-    return [str(d.get("name")) for d in results.get("depsets") or []]
+def _depset_names(results: Results) -> list[str]:
+    return [d.name for d in results.depsets]
 
 
-def _depset_spec(results: Mapping[str, Any], name: str) -> dict[str, Any]:
-    spec: Mapping[str, Any] = next(
-        (d for d in results.get("depsets") or [] if d.get("name") == name), {}
-    )
-    system = spec.get("system") or {}
+def _depset_spec(results: Results, name: str) -> dict[str, Any]:
+    spec = next((d for d in results.depsets if d.name == name), None)
+    system = (spec.system if spec else None) or {}
     return {
         "system": [f"{pm}: {' '.join(pkgs)}" for pm, pkgs in system.items() if pkgs],
-        "pip": spec.get("pip") or [],
-        "probes": spec.get("probes") or [],
+        "pip": (spec.pip if spec else None) or [],
+        "probes": (spec.probes if spec else None) or [],
     }
 
 
@@ -601,68 +624,58 @@ def _chart_value(entry: Mapping[str, Any] | None, field: str, scale: float) -> f
     return float(entry[field]) / scale
 
 
-def _standins(results: Mapping[str, Any]) -> dict[str, str]:
+def _standins(results: Results) -> dict[str, str]:
     """Base name -> stand-in description, from the bases list or else from the cell records."""
-    found = {
-        str(c.get("base")): str(c["standin"])
-        for c in results.get("cells") or []
-        if c.get("standin")
-    }
-    found.update(
-        {
-            str(b.get("name")): str(b["standin"])
-            for b in results.get("bases") or []
-            if b.get("standin")
-        }
-    )
+    found = {c.base: c.standin for c in results.cells if c.standin}
+    found.update({b.name: b.standin for b in results.bases if b.standin})
     return found
 
 
-def _cell_view_inputs(results: Mapping[str, Any], typed: Results) -> tuple[Any, ...]:
+def _cell_view_inputs(results: Results) -> tuple[Any, ...]:
     """What every cell's view reads, computed once for the whole run."""
     dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
-    references = reference_cells(reference_candidates(typed))
-    bases = {str(b.get("name")): b for b in results.get("bases") or []}
+    references = reference_cells(reference_candidates(results))
+    bases = {b.name: {**b.to_dict(), "standin": standins.get(b.name)} for b in results.bases}
     return dists, standins, references, bases
 
 
-def _full_records(typed: Results, grid: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """The whole records (log tails, package lists) of the grid entries of one page."""
-    wanted = {str(entry["id"]) for entry in grid}
-    records: dict[str, list[Any]] = {}
-    for cell in typed.cells:
-        if cell.id in wanted:
-            records.setdefault(cell.id, []).append(cell.to_dict())
-    return records
-
-
 def _cell_views(
-    results: Mapping[str, Any],
+    results: Results,
+    plain: Mapping[str, Any],
     grid: list[dict[str, Any]],
-    typed: Results,
     inputs: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    dists, standins, references, bases = inputs or _cell_view_inputs(results, typed)
-    records = _full_records(typed, grid)
-    return [
-        {
-            **entry,
-            "standin": standins.get(entry["base"]),
-            # Which image this cell ran on: the digest of a pulled base, the stand-in...
-            "origin": origin_text(
-                bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
-            ),
-            "repeats": [
-                {
-                    **_repeat_view(c, dists),
-                    "made_of": made_of_view(made_of(results, c, references), step_sizes(c)),
-                }
-                for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
-            ],
-        }
-        for entry in grid
-    ]
+    """The details of the grid entries of one page; ``plain``: the lean dicts the
+    analysis helpers read. Whole records (log tails, package lists) are made dicts here,
+    for this page's cells only."""
+    dists, standins, references, bases = inputs or _cell_view_inputs(results)
+    wanted = {str(entry["id"]) for entry in grid}
+    records: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        if cell.id in wanted:
+            records.setdefault(cell.id, []).append(cell)
+    views = []
+    for entry in grid:
+        repeats = []
+        for cell in sorted(records.get(entry["id"], []), key=lambda c: c.repeat):
+            whole = cell.to_dict()
+            made = made_of(plain, whole, references)
+            repeats.append(
+                {**_repeat_view(cell, dists), "made_of": made_of_view(made, step_sizes(whole))}
+            )
+        views.append(
+            {
+                **entry,
+                "standin": standins.get(entry["base"]),
+                # Which image this cell ran on: the digest of a pulled base, the stand-in...
+                "origin": origin_text(
+                    bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
+                ),
+                "repeats": repeats,
+            }
+        )
+    return views
 
 
 # What the run-wide tables read of a cell: its record without the bulk only a cell's own
@@ -672,17 +685,19 @@ _LEAN: dict[str, Any] = {
     "steps": {"__all__": {"log_tail", "log_detail"}},
     "reproducer": True,
     "pip_report_environment": True,
+    "preflight": True,  # the grid's preflight column reads the typed record
 }
 
 
 def lean_results(typed: Results) -> dict[str, Any]:
-    """The results as the run-wide tables read them (see ``_LEAN``)."""
+    """The results as the analysis helpers that read dicts read them (see ``_LEAN``)."""
     head = typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
-    head["cells"] = [
-        c.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_LEAN)
-        for c in typed.cells
-    ]
+    head["cells"] = _plain_cells(typed)
     return head
+
+
+def _lean_cell(cell: CellRecord) -> dict[str, Any]:
+    return cell.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_LEAN)
 
 
 def reference_candidates(results: Results) -> dict[str, Any]:
@@ -720,30 +735,35 @@ def _distributions_by_run(
 
 
 def _repeat_view(
-    cell: Mapping[str, Any], dists: Mapping[tuple[str, int], list[dict[str, Any]]]
+    cell: CellRecord, dists: Mapping[tuple[str, int], list[dict[str, Any]]]
 ) -> dict[str, Any]:
-    repeat = int(cell.get("repeat") or 0)
-    mine = dists.get((str(cell.get("id")), repeat), [])
-    probes = cell.get("probes") or {}
+    mine = dists.get((cell.id, cell.repeat), [])
+    steps = [_step_view(s) for s in cell.steps]
     return {
-        **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
-        **{k: cell.get(k) for k in ("container", "package_manager", "download_bytes")},
-        "repeat": repeat,
+        "status": cell.status,
+        "reason": cell.reason,
+        "seconds": cell.seconds,
+        "started_at": cell.started_at,
+        "ended_at": cell.ended_at,
+        "container": cell.container,
+        "package_manager": cell.package_manager,
+        "download_bytes": cell.download_bytes,
+        "repeat": cell.repeat,
         # the cell's own file (cells/<id>.r<k>.json), linked: its raw probe output and
         # log tails are never copied into the page
-        "record": f"{CELLS_DIR}/{result_file_name(str(cell.get('id')), repeat)}",
-        "size_added_bytes": cell.get("size_added_bytes"),
-        "install_seconds": _sum_steps(cell.get("steps") or [], kind="install"),
-        "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": [d for d in mine if missing(d.get("failed"))],
-        "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
-        "imports": _import_rows(probes.get("imports")),
-        "heaviest": _heaviest(probes.get("imports")),
-        "expected_failure": _expected_failure(cell.get("expected_failure")),
-        "environment_limit": cell.get("environment_limit"),
-        "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "record": f"{CELLS_DIR}/{result_file_name(cell.id, cell.repeat)}",
+        "size_added_bytes": cell.size_added_bytes,
+        "install_seconds": _sum_steps(steps, kind="install"),
+        "steps": steps,
+        "distributions": [d for d in mine if missing(d["failed"])],
+        "failed_distributions": [d for d in mine if not missing(d["failed"])],
+        "imports": _import_rows(cell.probes.imports),
+        "heaviest": _heaviest(cell.probes.imports),
+        "expected_failure": _expected_failure(cell.expected_failure),
+        "environment_limit": cell.environment_limit,
+        "probes": [_probe_view(name, cell.probes.get(name)) for name in cell.probes.names()],
         "tests": suite_result(cell),
-        "reproducer": _reproducer(cell.get("reproducer")),
+        "reproducer": _reproducer(cell.reproducer),
     }
 
 
@@ -829,11 +849,9 @@ def _scan_view(scan: Any) -> dict[str, Any]:
     return {"counts": list(result.by_severity().items()), "text": source_text(result)}
 
 
-def _expected_failure(value: Any) -> dict[str, Any] | None:
+def _expected_failure(value: ExpectedFailure | None) -> dict[str, Any] | None:
     """matrix.yaml's declaration ({"reason", "link"}); the link is shown as text, not followed."""
-    if not isinstance(value, dict):
-        return None
-    return {"reason": value.get("reason"), "link": value.get("link")}
+    return None if value is None else {"reason": value.reason, "link": value.link}
 
 
 def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
@@ -842,83 +860,77 @@ def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
     return (not dist["requested"], not isinstance(name, str), str(name).lower())
 
 
-def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
-    view = {k: step.get(k) for k in keys}
-    added = step.get("bytes_added")
-    view["added"] = fmt.size(int(added)) if isinstance(added, int | float) else "—"
-    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
-    view["note"] = view["note"] or step.get("failure_kind")
-    view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
-    view["failure"] = _failure_view(step.get("failure"))
-    return view
-
-
-def _failure_view(failure: Any) -> dict[str, Any] | None:
-    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
-    lines of its build output and what to add (run/pipfailure.py)."""
-    if not isinstance(failure, dict):
-        return None
-    cause = failure.get("cause")
+def _step_view(step: Step) -> dict[str, Any]:
+    note = step.failure_summary or step.reason or step.error or step.failure_kind
     return {
-        "kind": failure.get("kind"),
-        "stage": failure.get("stage"),
-        "distribution": failure.get("distribution"),
-        "what": failure.get("what"),
-        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
-        "hint": failure.get("hint"),
-        "available": failure.get("available"),
+        "name": step.name,
+        "kind": step.kind,
+        "status": step.status,
+        "seconds": step.seconds,
+        "exit_code": step.exit_code,
+        "command": step.command,
+        "network": step.network,
+        "log_tail": step.log_tail,
+        "added": fmt.size(step.bytes_added) if step.bytes_added is not None else "—",
+        "note": note,
+        "failing": step.status not in ("passed", "expected-failure", "unexpected-pass"),
+        "failure": _failure_view(step.failure),
     }
 
 
-def _import_rows(probe: Any) -> list[dict[str, Any]]:
-    rows = []
-    for module, entry in import_modules(probe).items():
-        facts = entry if isinstance(entry, dict) else {}
-        rows.append(
-            {
-                "module": module,
-                "seconds": module_seconds(entry),
-                "wall_seconds": as_float(facts.get("wall_seconds")),
-                "modules_imported": facts.get("modules_imported"),
-                "error": facts.get("error"),
-            }
-        )
-    return rows
+def _failure_view(failure: PipFailure | None) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if failure is None:
+        return None
+    return {
+        "kind": failure.kind,
+        "stage": failure.stage,
+        "distribution": failure.distribution,
+        "what": failure.what,
+        "cause": list(failure.cause or []),
+        "hint": failure.hint,
+        "available": failure.available,
+    }
 
 
-def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
+def _import_rows(probe: ImportsProbe | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "module": module,
+            "seconds": entry.seconds,
+            "wall_seconds": entry.wall_seconds,
+            "modules_imported": entry.modules_imported,
+            "error": entry.error,
+        }
+        for module, entry in ((probe.modules if probe else None) or {}).items()
+    ]
+
+
+def _heaviest(probe: ImportsProbe | None, limit: int = 5) -> list[dict[str, Any]]:
     """Modules with the largest self import time, over every module the probe timed."""
     rows = [
-        {"module": h.get("module"), "seconds": as_float(h.get("self", h.get("seconds")))}
-        for entry in import_modules(probe).values()
-        if isinstance(entry, dict)
-        for h in entry.get("heaviest_self") or []
-        if isinstance(h, dict)
+        {"module": h.module, "seconds": h.self_seconds if h.self_seconds is not None else h.seconds}
+        for entry in ((probe.modules if probe else None) or {}).values()
+        for h in entry.heaviest_self or []
     ]
     rows.sort(key=lambda r: r["seconds"] or 0.0, reverse=True)
     return rows[:limit]
 
 
-def _probe_view(name: str, probe: Any) -> dict[str, Any]:
-    info = probe if isinstance(probe, dict) else {}
-    status = info.get("status")
+def _probe_view(name: str, probe: ProbeOutput | None) -> dict[str, Any]:
     return {
         "name": name,
-        "status": status if isinstance(status, str) else None,  # a probe may print anything
-        "seconds": info.get("seconds"),
-        "error": info.get("error"),
+        "status": probe.status if probe else None,
+        "seconds": probe.seconds if probe else None,
+        "error": probe.error if probe else None,
     }
 
 
-def _reproducer(repro: Any) -> dict[str, str] | None:
-    if not isinstance(repro, dict):
+def _reproducer(repro: Reproducer | None) -> dict[str, str] | None:
+    if repro is None:
         return None
-    commands = repro.get("commands") or []
-    return {
-        "dockerfile": str(repro.get("dockerfile") or ""),
-        "commands": "\n".join(str(c) for c in commands),
-    }
+    return {"dockerfile": repro.dockerfile or "", "commands": "\n".join(repro.commands or [])}
 
 
 def _history(
@@ -1030,15 +1042,15 @@ def _report_pages(
     as views (nor as pages), nor as whole records."""
     typed = as_results(results)
     lean = lean_results(typed)
-    context = _context(lean, history, sbom_index)
+    context = _context(typed, lean, history, sbom_index)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
     plain |= {"root_href": ""}
     cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
-    inputs = _cell_view_inputs(lean, typed)
+    inputs = _cell_view_inputs(typed)
     if len(cells) <= SPLIT_CELLS:
-        context["cells"] = _cell_views(lean, cells, typed, inputs)
+        context["cells"] = _cell_views(typed, lean, cells, inputs)
         yield REPORT_HTML, template.render(**context, **plain)
         return
     by_base: dict[str, list[dict[str, Any]]] = {}
@@ -1059,7 +1071,7 @@ def _report_pages(
         template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
-        views = _cell_views(lean, mine, typed, inputs)
+        views = _cell_views(typed, lean, mine, inputs)
         page = {**below, "cells": views, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
@@ -1068,53 +1080,53 @@ _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
 
 
 def _context(
-    results: dict[str, Any],
+    results: Results,
+    plain: Mapping[str, Any],
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """The template's context; ``cells`` holds the grid entries in grid order, whose
-    views the caller builds page by page."""
-    cells = cells_frame(results)
-    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
+    views the caller builds page by page. ``plain``: ``lean_results``, for the analysis
+    helpers that read dicts."""
+    cells = [_cell_row(c, p) for c, p in zip(results.cells, plain["cells"], strict=True)]
+    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), plain), results)
     bases = _records(bases_frame(results))
     base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
     depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
-        "run": _run_view(results.get("run") or {}),
+        "run": _run_view(results),
         "status_help": STATUS_HELP,
         "noisy_rule": noisy_rule_text(),
         "counts": _status_counts(grid),
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
-        "speed": speed_table(results.get("bases") or []),
+        "speed": speed_table([b.to_dict() for b in results.bases]),
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
         "cells": _by_grid_order(grid, base_names, depsets),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
-            render_installers_html(installer_pairs(results), fairness_note(results))
+            render_installers_html(installer_pairs(plain), fairness_note(plain))
         ),
     }
 
 
-def _pick(mapping: Any, keys: Iterable[str]) -> dict[str, Any]:
-    """Every key present (None when absent), so a partial results file still renders."""
-    source = mapping if isinstance(mapping, Mapping) else {}
-    return {k: source.get(k) for k in keys}
-
-
-def _run_view(run: Mapping[str, Any]) -> dict[str, Any]:
+def _run_view(results: Results) -> dict[str, Any]:
+    run = results.run
+    host = run.host or HostFacts()
+    engine = run.engine or EngineFacts()
+    matrix = run.matrix or MatrixIdentity()
     return {
-        **_pick(run, _RUN_KEYS),
-        "host": _pick(run.get("host"), _HOST_KEYS),
-        "engine": _pick(run.get("engine"), _ENGINE_KEYS),
-        "matrix": _pick(run.get("matrix"), ("path", "sha256")),
-        "warnings": [str(w) for w in run.get("warnings") or []],
-        "duration": fmt.duration(run.get("started_at"), run.get("ended_at")),
+        **{k: getattr(run, k) for k in _RUN_KEYS},
+        "host": {k: getattr(host, k) for k in _HOST_KEYS},
+        "engine": {k: getattr(engine, k) for k in _ENGINE_KEYS},
+        "matrix": {"path": matrix.path, "sha256": matrix.sha256},
+        "warnings": [str(w) for w in run.warnings or []],
+        "duration": fmt.duration(run.started_at, run.ended_at),
     }
 
 
