@@ -86,7 +86,7 @@ from harness.model.results import (
     Step,
     as_results,
 )
-from harness.model.status import DISPLAY_ORDER
+from harness.model.status import DISPLAY_ORDER, NOT_RUN
 from harness.store.files import (
     CELLS_DIR,
     DEPSETS_HTML,
@@ -224,7 +224,8 @@ def _cell_row(cell: CellRecord, plain: Mapping[str, Any]) -> dict[str, Any]:
     """``plain``: the same cell as a lean dict, for the analysis helpers that read dicts."""
     steps = plain.get("steps") or []
     probes = plain.get("probes") or {}
-    sdists = [str(d.name) for d in cell.distributions if d.wheel is False]
+    # built from source: only builds that succeeded (a failed build is the cell's reason)
+    sdists = [str(d.name) for d in cell.distributions if d.wheel is False and d.failed is None]
     expected = cell.expected_failure
     return {
         "id": cell.id,
@@ -247,6 +248,7 @@ def _cell_row(cell: CellRecord, plain: Mapping[str, Any]) -> dict[str, Any]:
         "smoke_seconds": smoke_seconds(probes),
         "built_from_source": bool(sdists),
         "warm": bool(cell.warm),
+        "ran": cell.status not in NOT_RUN,  # blocked before it ran: no time or size to show
         "sdists": ", ".join(sdists),
         "expected_reason": expected.reason if expected else None,
         "environment_limit": cell.environment_limit,
@@ -278,6 +280,7 @@ def grid_frame(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "install_complete": all(r["install_complete"] for r in rows),
                 "built_from_source": any(r["built_from_source"] for r in rows),
                 "warm": any(r["warm"] for r in rows),
+                "ran": any(r["ran"] for r in rows),
                 "sdists": _union(r["sdists"] for r in rows),
                 **{c: _median(numbers[c]) for c in _GRID_MEDIANS},
             }
@@ -513,6 +516,54 @@ def _preflight_view(records: Sequence[CellRecord]) -> dict[str, Any]:
         },
         "mismatches": list(rows.values()),
     }
+
+
+def _with_suites(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
+    """Each grid entry plus ``tests``: the team's suite of its representative record
+    (analysis/suites.py) as the slot shows it, or None when its depset runs no tests."""
+    runs = results.cell_runs()
+    views = []
+    for entry in grid:
+        found = runs.get(str(entry["id"]))
+        suite = suite_result(found.representative) if found is not None else None
+        view = None
+        if suite is not None:
+            counts = suite.counts or {}
+            view = {
+                "status": suite.status,
+                "summary": suite.summary,
+                "passed": counts.get("passed"),
+                "tests": counts.get("tests"),
+                "failing": int(counts.get("failed") or 0) + int(counts.get("errors") or 0),
+            }
+        views.append({**entry, "tests": view})
+    return views
+
+
+# A reason longer than this that two or more slots share is said once, under the grid.
+_NOTE_MIN_CHARS = 60
+
+
+def _with_notes(grid: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Reasons repeated across slots said once: each slot keeps the reason's kind (the
+    words before its first colon, "environment limit") and the number of a note that
+    holds the whole sentence. Returns the entries and the notes, in order of first use."""
+    seen = Counter(
+        str(e["reason"]) for e in grid if e.get("reason") and len(e["reason"]) > _NOTE_MIN_CHARS
+    )
+    numbers: dict[str, int] = {}
+    entries = []
+    for entry in grid:
+        reason = entry.get("reason")
+        if not reason or seen.get(str(reason), 0) < 2:
+            entries.append({**entry, "note": None, "reason_kind": None})
+            continue
+        number = numbers.setdefault(str(reason), len(numbers) + 1)
+        kind, colon, _rest = str(reason).partition(": ")
+        short = kind if colon and len(kind) <= 40 else None
+        entries.append({**entry, "note": number, "reason_kind": short})
+    notes = [{"number": n, "text": text, "slots": seen[text]} for text, n in numbers.items()]
+    return entries, notes
 
 
 def _predicted_text(prediction: PredictedDistribution | None) -> str:
@@ -1090,6 +1141,8 @@ def _context(
     helpers that read dicts."""
     cells = [_cell_row(c, p) for c, p in zip(results.cells, plain["cells"], strict=True)]
     grid = _with_preflight(_with_noise(_records(grid_frame(cells)), plain), results)
+    grid = _with_suites(grid, results)
+    grid, notes = _with_notes(grid)
     bases = _records(bases_frame(results))
     base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
     depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
@@ -1100,6 +1153,7 @@ def _context(
         "status_help": STATUS_HELP,
         "noisy_rule": noisy_rule_text(),
         "counts": _status_counts(grid),
+        "notes": notes,
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
