@@ -211,13 +211,7 @@ def _fact_text(value: Any) -> str:
 
 def cells_frame(results: AnyResults) -> list[dict[str, Any]]:
     """One row per cell record (a repeat is its own record) with its headline numbers."""
-    typed = as_results(results)
-    return [_cell_row(c, plain) for c, plain in zip(typed.cells, _plain_cells(typed), strict=True)]
-
-
-def _plain_cells(typed: Results) -> list[dict[str, Any]]:
-    """The cells as the analysis helpers still read them (lean dicts: see ``_LEAN``)."""
-    return [_lean_cell(c) for c in typed.cells]
+    return [_cell_row(c, _lean_cell(c)) for c in as_results(results).cells]
 
 
 def _cell_row(cell: CellRecord, plain: Mapping[str, Any]) -> dict[str, Any]:
@@ -472,13 +466,6 @@ def _depset_views(
     return views
 
 
-def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each grid entry plus its noisy timings: ``noisy`` (timing name -> badge title,
-    for the badges) and ``noisy_rows`` (for the cell's detail)."""
-    groups = group_cells(results)
-    return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
-
-
 def _with_preflight(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
     """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
     ``mismatches``: one row per distribution the install contradicted, over all repeats,
@@ -697,9 +684,9 @@ def _cell_views(
     grid: list[dict[str, Any]],
     inputs: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """The details of the grid entries of one page; ``plain``: the lean dicts the
-    analysis helpers read. Whole records (log tails, package lists) are made dicts here,
-    for this page's cells only."""
+    """The details of the grid entries of one page; ``plain``: the results without their
+    cells, as the analysis helpers read them. Whole records (log tails, package lists)
+    are made dicts here, for this page's cells only."""
     dists, standins, references, bases = inputs or _cell_view_inputs(results)
     wanted = {str(entry["id"]) for entry in grid}
     records: dict[str, list[CellRecord]] = {}
@@ -740,11 +727,20 @@ _LEAN: dict[str, Any] = {
 }
 
 
-def lean_results(typed: Results) -> dict[str, Any]:
-    """The results as the analysis helpers that read dicts read them (see ``_LEAN``)."""
-    head = typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
-    head["cells"] = _plain_cells(typed)
-    return head
+def _header(typed: Results) -> dict[str, Any]:
+    """The results without their cells, as the analysis helpers that read dicts read
+    them (made_of: the depsets and bases)."""
+    return typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
+
+
+def _twin_cells(typed: Results) -> dict[str, Any]:
+    """What installer_pairs and fairness_note read: the cells of another installer than
+    pip and the pip cells of the same slots (none in most runs), as lean dicts."""
+    others = {(c.base, c.depset) for c in typed.cells if installer_of(c.id) != DEFAULT_INSTALLER}
+    return {
+        **_header(typed),
+        "cells": [_lean_cell(c) for c in typed.cells if (c.base, c.depset) in others],
+    }
 
 
 def _lean_cell(cell: CellRecord) -> dict[str, Any]:
@@ -1092,8 +1088,8 @@ def _report_pages(
     built for their page and dropped after it, so 10,000 cells are never all in memory
     as views (nor as pages), nor as whole records."""
     typed = as_results(results)
-    lean = lean_results(typed)
-    context = _context(typed, lean, history, sbom_index)
+    header = _header(typed)
+    context = _context(typed, history, sbom_index)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
@@ -1101,7 +1097,7 @@ def _report_pages(
     cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
     inputs = _cell_view_inputs(typed)
     if len(cells) <= SPLIT_CELLS:
-        context["cells"] = _cell_views(typed, lean, cells, inputs)
+        context["cells"] = _cell_views(typed, header, cells, inputs)
         yield REPORT_HTML, template.render(**context, **plain)
         return
     by_base: dict[str, list[dict[str, Any]]] = {}
@@ -1122,7 +1118,7 @@ def _report_pages(
         template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
-        views = _cell_views(typed, lean, mine, inputs)
+        views = _cell_views(typed, header, mine, inputs)
         page = {**below, "cells": views, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
@@ -1132,15 +1128,26 @@ _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
 
 def _context(
     results: Results,
-    plain: Mapping[str, Any],
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """The template's context; ``cells`` holds the grid entries in grid order, whose
-    views the caller builds page by page. ``plain``: ``lean_results``, for the analysis
-    helpers that read dicts."""
-    cells = [_cell_row(c, p) for c, p in zip(results.cells, plain["cells"], strict=True)]
-    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), plain), results)
+    views the caller builds page by page."""
+    twins = _twin_cells(results)
+    # Each cell as a lean dict (what the analysis helpers read), one cell id at a time:
+    # its rows and its noise, then dropped (10,000 cells' dicts are never all held).
+    cells: list[dict[str, Any]] = []
+    noise: dict[str, dict[str, Any]] = {}
+    for cell_id, runs in results.cell_runs().items():
+        lean = [_lean_cell(r) for r in runs.records]
+        cells += [_cell_row(r, p) for r, p in zip(runs.records, lean, strict=True)]
+        noise[cell_id] = _noise_view(group_cells({"cells": lean}).get(cell_id))
+    order: dict[str, int] = {}
+    for index, record in enumerate(results.cells):
+        order.setdefault(record.id, index)
+    cells.sort(key=lambda row: (order.get(row["id"], 0), row["repeat"]))
+    grid = [{**entry, **noise[str(entry["id"])]} for entry in _records(grid_frame(cells))]
+    grid = _with_preflight(grid, results)
     grid = _with_suites(grid, results)
     grid, notes = _with_notes(grid)
     bases = _records(bases_frame(results))
@@ -1164,7 +1171,7 @@ def _context(
         "cells": _by_grid_order(grid, base_names, depsets),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
-            render_installers_html(installer_pairs(plain), fairness_note(plain))
+            render_installers_html(installer_pairs(twins), fairness_note(twins))
         ),
     }
 
