@@ -307,7 +307,7 @@ def read_results_shared(path: Path) -> Results:
     head = Results.from_json_data(header, str(path))
     rows: dict[Any, Any] = {}
     cells = [
-        _shared_rows(_typed_cell(path, line, index), rows)
+        share_rows(_typed_cell(path, line, index), rows)
         for index, line in enumerate(_cell_lines(path, _split_or_none(path)[1]))  # type: ignore[index]
     ]
     return head.model_copy(update={"cells": cells})
@@ -323,7 +323,9 @@ def _typed_cell(path: Path, line: str, index: int) -> CellRecord:
     return CellRecord.from_dict(sanitize(cell, source), source)
 
 
-def _shared_rows(cell: CellRecord, rows: dict[Any, Any]) -> CellRecord:
+def share_rows(cell: CellRecord, rows: dict[Any, Any]) -> CellRecord:
+    """``cell`` with its contents probe's rows replaced by the equal ones in ``rows``
+    (added there when new): one object for the same OS package in every cell."""
     contents = cell.probes.contents
     if contents is None:
         return cell

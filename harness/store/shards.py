@@ -27,6 +27,7 @@ from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import CROSS
 from harness.model.plan import Plan, plan_from_record
 from harness.model.records import SCHEMA_VERSION
+from harness.model.results import CellRecord, Results
 from harness.store import files
 from harness.store.files import (
     CELLS_DIR,
@@ -43,6 +44,7 @@ from harness.store.resultsfile import (
     iter_cell_lines_at,
     read_header,
     read_line_at,
+    share_rows,
     write_results,
 )
 from harness.store.rundir import load_results, make_dirs, write_atomic_with
@@ -72,16 +74,16 @@ class ShardRun:
     def hostname(self) -> str | None:
         return (self.run.get("host") or {}).get("hostname")
 
-    def cells_at(self) -> Iterator[tuple[int | None, tuple[str, int]]]:
-        """(where to read it back, (cell id, repeat)) for each cell, each validated once:
+    def cells_at(self) -> Iterator[tuple[int | None, CellRecord]]:
+        """(where to read it back, the cell validated) for each cell, each validated once:
         a byte offset into results_file, or None for a cell held in memory."""
         if self.results_file is None:
-            for cell in self.results.get("cells") or []:
-                yield None, (str(cell["id"]), int(cell.get("repeat") or 0))
+            for index, cell in enumerate(self.results.get("cells") or []):
+                yield None, CellRecord.from_dict(cell, f"{self.path} (cell {index})")
             return
         try:
-            for offset, cell, _line in iter_cell_lines_at(self.results_file):
-                yield offset, (cell.id, cell.repeat)
+            for offset, typed, _line in iter_cell_lines_at(self.results_file):
+                yield offset, typed
         except ResultsError as err:
             raise _unreadable_shard(self.results_file, err) from None
 
@@ -144,7 +146,7 @@ def _unreadable_shard(results_path: Path, err: ResultsError) -> ResultsError:
 def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, Any]:
     """One results dict (schema_version 1) from the shards of one plan, in memory (for
     small merges and tests; ``write_merged`` streams it to results.json)."""
-    header, cells = _merged(shards, run_id, merged_at)
+    header, cells, _kept = _merged(shards, run_id, merged_at)
     return {
         **header,
         "cells": [json.loads(c) if isinstance(c, CellLine) else c for c, _shard, _key in cells],
@@ -163,19 +165,58 @@ def write_merged(
     leaves none), carrying each cell's SBOM and its entry from its shard's sbom/ (written
     when the cell ended) so publishing does not build them again. ``run_fields`` are added
     to the run record (``history_dir``). Returns the header."""
-    header, cells = _merged(shards, run_id, merged_at)
+    return _write_merged(shards, out_dir, run_id, merged_at, run_fields)[0]
+
+
+def merge_run(
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
+) -> Results:
+    """``write_merged``, returning the merged run as the typed Results every document
+    reads: the cells as validated while merging (each once; equal package rows stored
+    once), so the merged file is not read back."""
+    header, cells = _write_merged(shards, out_dir, run_id, merged_at, run_fields, keep=True)
+    return Results.from_dict(header, str(out_dir / RESULTS_JSON)).model_copy(
+        update={"cells": cells}
+    )
+
+
+def _write_merged(
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
+    keep: bool = False,
+) -> tuple[dict[str, Any], list[CellRecord]]:
+    header, cells, kept = _merged(shards, run_id, merged_at, keep)
     header["run"].update(run_fields or {})
     by_index = {s.index: s for s in shards}
+    typed: list[CellRecord] = []
 
     def stamped() -> Iterator[CellLine | dict[str, Any]]:
         for cell, index, key in cells:
             if index in by_index:
                 _carry_sbom(by_index[index].path, out_dir, key)
             _carry_cell_file(by_index.get(index), out_dir, key, cell)
+            if keep:
+                typed.append(_stamped(kept.get(key), cell, by_index.get(index)))
             yield cell
 
     write_results(out_dir / RESULTS_JSON, header, stamped())
-    return header
+    return header, typed
+
+
+def _stamped(
+    record: CellRecord | None, cell: CellLine | dict[str, Any], shard: ShardRun | None
+) -> CellRecord:
+    """The typed twin of a merged cell: its validated record with host and shard."""
+    if record is None or shard is None:  # a cell no shard reported
+        return CellRecord.from_dict(json.loads(cell) if isinstance(cell, CellLine) else cell)
+    return record.model_copy(update={"host": shard.hostname, "shard": shard.index})
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -217,13 +258,14 @@ MergedCell = tuple["CellLine | dict[str, Any]", int, tuple[str, int]]  # (cell, 
 
 
 def _merged(
-    shards: Sequence[ShardRun], run_id: str, merged_at: str
-) -> tuple[dict[str, Any], Iterator[MergedCell]]:
+    shards: Sequence[ShardRun], run_id: str, merged_at: str, keep: bool = False
+) -> tuple[dict[str, Any], Iterator[MergedCell], dict[tuple[str, int], CellRecord]]:
     if not shards:
         raise ConfigurationError("harness merge: no shard directory given", FIX)
     _refuse_mixed(shards)
     plan = plan_from_record(shards[0].run.get("plan"), f"{shards[0].path}: run.plan")
-    found, counts = _refuse_duplicates(shards, plan)
+    kept: dict[tuple[str, int], CellRecord] = {}
+    found, counts = _refuse_duplicates(shards, plan, kept if keep else None)
     present = {s.index for s in shards}
     missing = [k for k in range(1, plan.count + 1) if k not in present]
     header = {
@@ -232,7 +274,7 @@ def _merged(
         "bases": _bases(shards, plan),
         "depsets": _depsets(shards),
     }
-    return header, _cells(shards, plan, found)
+    return header, _cells(shards, plan, found), kept
 
 
 # -- refusals --------------------------------------------------------------------------
@@ -258,11 +300,15 @@ Located = tuple[int, "int | None"]  # (shard index, offset or None: a cell held 
 
 
 def _refuse_duplicates(
-    shards: Sequence[ShardRun], plan: Plan
+    shards: Sequence[ShardRun],
+    plan: Plan,
+    kept: dict[tuple[str, int], CellRecord] | None = None,
 ) -> tuple[dict[tuple[str, int], Located], dict[int, int]]:
     """Refuse a shard given twice, a cell run present twice or in the wrong shard; return
     where each cell run is (its shard, and its offset in that shard's results.json) and
-    how many cell runs each shard holds. Reads every cell once, keeps none."""
+    how many cell runs each shard holds. Reads and validates every cell once; keeps the
+    typed records in ``kept`` when given (equal package rows stored once), else none."""
+    rows: dict[Any, Any] = {}
     by_index: dict[int, Path] = {}
     for shard in shards:
         if shard.index in by_index:
@@ -277,7 +323,10 @@ def _refuse_duplicates(
     counts: dict[int, int] = {}
     for shard in shards:
         counts[shard.index] = 0
-        for offset, key in shard.cells_at():
+        for offset, record in shard.cells_at():
+            key = (record.id, record.repeat)
+            if kept is not None:
+                kept[key] = share_rows(record, rows)
             if key in found:
                 raise ConfigurationError(
                     f"harness merge: cell {key[0]} repeat {key[1]} is present twice "

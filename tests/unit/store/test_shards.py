@@ -371,3 +371,14 @@ def test_a_merge_carries_each_cells_own_file_and_stamps_host_and_shard(tmp_path:
             continue
         assert json.loads(own.read_text()) == cell  # written from the merged line
     assert (out / "cells" / cell_file.name).samefile(cell_file)
+
+
+def test_the_merged_run_is_returned_typed_equal_to_its_file(tmp_path: Path) -> None:
+    from harness.store.rundir import read_results
+    from harness.store.shards import merge_run
+
+    out = tmp_path / "merged"
+    dirs = _shard_dirs(tmp_path)[:2]  # shard 3 did not report: its cells are errors
+    merged = merge_run([read_shard(d) for d in dirs], out, "r-1", "t", {"history_dir": "h"})
+    assert merged == read_results(out / "results.json")
+    assert any(c.reason == "shard 3 did not report" for c in merged.cells)
