@@ -671,11 +671,10 @@ def _standins(results: Results) -> dict[str, str]:
 
 def _cell_view_inputs(results: Results) -> tuple[Any, ...]:
     """What every cell's view reads, computed once for the whole run."""
-    dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
     references = reference_cells(reference_candidates(results))
     bases = {b.name: {**b.to_dict(), "standin": standins.get(b.name)} for b in results.bases}
-    return dists, standins, references, bases
+    return standins, references, bases
 
 
 def _cell_views(
@@ -687,12 +686,15 @@ def _cell_views(
     """The details of the grid entries of one page; ``plain``: the results without their
     cells, as the analysis helpers read them. Whole records (log tails, package lists)
     are made dicts here, for this page's cells only."""
-    dists, standins, references, bases = inputs or _cell_view_inputs(results)
+    standins, references, bases = inputs or _cell_view_inputs(results)
     wanted = {str(entry["id"]) for entry in grid}
     records: dict[str, list[CellRecord]] = {}
     for cell in results.cells:
         if cell.id in wanted:
             records.setdefault(cell.id, []).append(cell)
+    # this page's distributions only (all 10,000 cells' rows would be ~100 MB)
+    page = results.model_copy(update={"cells": [c for r in records.values() for c in r]})
+    dists = _distributions_by_run(distributions_frame(page))
     views = []
     for entry in grid:
         repeats = []
@@ -1146,13 +1148,16 @@ def _context(
     for index, record in enumerate(results.cells):
         order.setdefault(record.id, index)
     cells.sort(key=lambda row: (order.get(row["id"], 0), row["repeat"]))
-    grid = [{**entry, **noise[str(entry["id"])]} for entry in _records(grid_frame(cells))]
+    grid = _records(grid_frame(cells))
+    del cells  # the rows are folded into the grid; 10,000 of them need not stay
+    for entry in grid:
+        entry.update(noise[str(entry["id"])])
     grid = _with_preflight(grid, results)
     grid = _with_suites(grid, results)
     grid, notes = _with_notes(grid)
     bases = _records(bases_frame(results))
-    base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
-    depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
+    base_names = _ordered((c["base"] for c in grid), [b["name"] for b in bases])
+    depsets = _ordered((c["depset"] for c in grid), _depset_names(results))
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
