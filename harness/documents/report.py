@@ -69,6 +69,7 @@ from harness.model.ids import (
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.results import (
+    LEAN_CELL,
     AnyResults,
     BaseRecord,
     CellRecord,
@@ -719,14 +720,9 @@ def _cell_views(
 
 
 # What the run-wide tables read of a cell: its record without the bulk only a cell's own
-# details show (log tails, package lists, the reproducer), which are read page by page.
-_LEAN: dict[str, Any] = {
-    "probes": {"contents": {"os_packages", "distributions"}},
-    "steps": {"__all__": {"log_tail", "log_detail"}},
-    "reproducer": True,
-    "pip_report_environment": True,
-    "preflight": True,  # the grid's preflight column reads the typed record
-}
+# details show (model/results.py LEAN_CELL), whose whole records are read page by page;
+# the grid's preflight column reads the typed record.
+_LEAN: dict[str, Any] = {**LEAN_CELL, "preflight": True}
 
 
 def _header(typed: Results) -> dict[str, Any]:

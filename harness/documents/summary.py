@@ -32,7 +32,7 @@ from harness.documents.markdown import md_code, md_escape, md_table, safe_url
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, cell_anchor
 from harness.model.origin import origin_brief
-from harness.model.results import Results, as_results
+from harness.model.results import LEAN_CELL, Results, as_results
 from harness.model.status import FAILING, WORDS
 from harness.model.status import label as status_label
 
@@ -192,7 +192,18 @@ def markdown_summary(
 ) -> str:
     typed = as_results(results)
     # analysis/view.py still reads plain JSON: its grid and groups come from the same file
-    plain = typed.to_dict() if isinstance(results, Results) else results
+    # (without the cells' bulk: 10,000 cells' log tails and package lists as dicts were
+    # 350 MB, and nothing here reads them)
+    plain = (
+        typed.model_dump(
+            mode="json",
+            exclude_unset=True,
+            by_alias=True,
+            exclude={"cells": {"__all__": LEAN_CELL}},
+        )
+        if isinstance(results, Results)
+        else results
+    )
     run = typed.run
     groups = list(group_cells(plain).values())
     matrix = run.matrix
