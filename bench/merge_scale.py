@@ -11,16 +11,21 @@ copied with the same renaming, so the merged run does not pay for SBOMs a real s
 already has. Then it runs ``harness merge`` and ``harness report`` as subprocesses and
 prints one JSON line:
 
-    {"cells", "merge_s", "report_s", "peak_rss_mb", "results_mb", "report_mb"}
+    {"cells", "merge_s", "report_s", "peak_rss_mb", "results_mb", "report_mb",
+     "merge_cpu_s", "report_cpu_s", "load1": [at start, at end]}
 
 ``peak_rss_mb`` is the largest RSS of either subprocess (getrusage RUSAGE_CHILDREN, read
-after each); ``report_mb`` counts report.html and its report-cells/ pages.
+after each); ``report_mb`` counts report.html and its report-cells/ pages. The CPU
+seconds (user + system of each subprocess) and the host's 1-minute load average are
+printed beside the wall times: on a shared machine the wall time says as much about the
+other work on the host as about harness.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -37,8 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path]:
     """K shard directories of one plan from ``source``'s real cell records."""
-    from harness.model.ids import CROSS, result_file_name
+    from harness.model.ids import CROSS
     from harness.model.plan import PLAN_FORMAT
+    from harness.store.files import result_file_name
     from harness.store.resultsfile import write_results
     from harness.store.rundir import load_results
 
@@ -135,16 +141,19 @@ def build_shards(source: Path, work: Path, cells: int, shards: int) -> list[Path
     return dirs
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Seconds and the peak RSS (MB) of all children so far, after ``command``."""
+def timed(command: list[str]) -> tuple[float, float, float]:
+    """Seconds, the peak RSS (MB) of all children so far, and the CPU seconds of
+    ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if done.returncode not in (0, 1):  # 1: a cell of the copied run failed (fail-on status)
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
         raise SystemExit(f"{' '.join(command[:4])}… exited {done.returncode}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kb / 1024
+    return seconds, after.ru_maxrss / 1024, cpu
 
 
 def size_mb(paths: list[Path]) -> float:
@@ -166,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         dirs = build_shards(source, work, args.cells, args.shards)
         out = work / "merged"
         python = sys.executable
-        merge_s, rss_merge = timed(
+        load_start = os.getloadavg()[0]
+        merge_s, rss_merge, merge_cpu = timed(
             [python, "-m", "harness", "merge", *map(str, dirs), "--out", str(out)]
         )
-        report_s, rss_report = timed([python, "-m", "harness", "report", str(out)])
+        report_s, rss_report, report_cpu = timed([python, "-m", "harness", "report", str(out)])
         pages = [out / "report.html", *(out / "report-cells").glob("*.html")]
         line: dict[str, Any] = {
             "cells": args.cells,
@@ -178,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             "peak_rss_mb": round(max(rss_merge, rss_report)),
             "results_mb": round(size_mb([out / "results.json"]), 1),
             "report_mb": round(size_mb(pages), 1),
+            "merge_cpu_s": round(merge_cpu, 2),
+            "report_cpu_s": round(report_cpu, 2),
+            "load1": [round(load_start, 1), round(os.getloadavg()[0], 1)],
         }
         print(json.dumps(line))
     return 0

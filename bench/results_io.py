@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.store.rundir import read_results, write_results  # noqa: E402
+from harness.store.resultsfile import write_results  # noqa: E402
+from harness.store.rundir import read_results  # noqa: E402
 
 
 def build(cells: int) -> dict[str, object]:

@@ -96,8 +96,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.model.ids import new_run_id
     from harness.run.results import now_iso
     from harness.store.history import history_location
-    from harness.store.resultsfile import load_results_shared
-    from harness.store.shards import read_shard, write_merged
+    from harness.store.shards import merge_run, read_shard
 
     fail_on = gate.parse_fail_on(args.fail_on)
     out = Path(args.out).resolve()
@@ -109,12 +108,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     history_dir = history_location(
         out, _matrix_history_dir(RunInfo.from_dict(shards[0].run, "run"))
     )
-    write_merged(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
-    merged = load_results_shared(out / RESULTS_JSON)  # 10,000 cells fit in memory
+    # typed, each cell validated once while merging; 10,000 cells fit in memory
+    merged = merge_run(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
     published = write_outputs(out, merged)
     print(
-        f"[harness] merged {len(shards)} shard(s) of plan {merged['run']['plan']['id']} "
-        f"into run {merged['run']['id']}"
+        f"[harness] merged {len(shards)} shard(s) of plan {(merged.run.plan or {})['id']} "
+        f"into run {merged.run.id}"
     )
     for line in published.lines:
         print(line)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.analysis import diff as diffing
 from harness.analysis.vulns import (
@@ -21,8 +20,9 @@ from harness.analysis.vulns import (
 )
 from harness.documents import diff as diff_document
 from harness.documents.junit import write_junit
-from harness.documents.report import write_report
+from harness.documents.report import reference_candidates, write_report
 from harness.documents.summary import markdown_summary
+from harness.model.results import AnyResults, Results, Sboms, as_results
 from harness.store import history
 from harness.store.files import (
     DIFF_MD,
@@ -33,7 +33,7 @@ from harness.store.files import (
     SBOM_INDEX,
     SUMMARY_MD,
 )
-from harness.store.resultsfile import update_header, write_results
+from harness.store.resultsfile import read_results_shared, update_header, write_results
 from harness.store.rundir import load_results, write_atomic
 
 
@@ -47,20 +47,28 @@ class Published:
 
 
 def write_outputs(
-    out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None = None
+    out_dir: Path, results: AnyResults, scanner: ScannerSpec | None = None
 ) -> Published:
     """Every document of a run, from its merged results alone (and the SBOM scans, when
-    matrix.yaml names a scanner)."""
-    diff, lines = _write_documents(out_dir, results, scanner)
+    matrix.yaml names a scanner). The results are validated once, here (``as_results``),
+    and every document reads that one typed object."""
+    diff, lines = _write_documents(out_dir, as_results(results, str(out_dir)), scanner)
     return Published(tuple(lines), diff)
 
 
-def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None) -> Path:
+def write_sboms(out_dir: Path, results: AnyResults, scanner: ScannerSpec | None) -> Path:
+    """``sboms_of_run`` for a caller that needs sbom/index.json alone."""
+    return sboms_of_run(out_dir, as_results(results), scanner)[0]
+
+
+def sboms_of_run(
+    out_dir: Path, results: Results, scanner: ScannerSpec | None
+) -> tuple[Path, Results]:
     """sbom/index.json: every cell's SBOM, as the cell wrote it when it ended
     (``write_cell_sbom``; written now only for a cell that has none: a run directory of
     an older harness, a shard copied without its sbom/), and sbom/<base>.cdx.json per
     base; each (when a scanner is set) scanned. results.json lists them too (``sboms``),
-    which every document reads."""
+    which every document reads: returned are sbom/index.json and the results with them."""
     # imported here: cyclonedx's schema validators take seconds to load, and `harness
     # report` (this module's rerender_report) never needs them
     from harness.documents.contents import (
@@ -73,30 +81,35 @@ def write_sboms(out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | N
 
     sbom_dir = out_dir / SBOM_DIR
     sbom_dir.mkdir(parents=True, exist_ok=True)
+    header = {"run": results.run.to_dict(), "bases": [b.to_dict() for b in results.bases]}
     entries = []
-    for cell in results.get("cells") or []:
-        entry = read_cell_sbom_entry(out_dir, cell) or write_cell_sbom(out_dir, cell, results)
+    for cell in results.cells:
+        key = {"id": cell.id, "repeat": cell.repeat}
+        entry = read_cell_sbom_entry(out_dir, key)
+        if entry is None and cell.probes.contents is not None:  # an older run: write it now
+            entry = write_cell_sbom(out_dir, cell.to_dict(), header)
         if entry is None:
             continue
         counts = _scan(out_dir, entry["path"], int(entry.get("components") or 0), scanner)
         entries.append({**entry, "vulnerabilities": counts.to_dict()})
-    for plan in plan_base_sboms(results):
+    for plan in plan_base_sboms(reference_candidates(results)):
         write_atomic(out_dir / plan.path, plan.text)
         counts = _scan(out_dir, plan.path, plan.components, scanner)
         entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
     index = {
-        "run": (results.get("run") or {}).get("id"),
+        "run": results.run.id,
         "scanner": {"name": scanner.name, "db": str(scanner.db_dir)} if scanner else None,
         "sboms": entries,
     }
-    results["sboms"] = {"scanner": index["scanner"], "sboms": entries}
+    sboms = {"scanner": index["scanner"], "sboms": entries}
+    typed = results.model_copy(update={"sboms": Sboms.from_dict(sboms, "sbom/index.json")})
     results_path = out_dir / RESULTS_JSON
     if results_path.is_file():  # its cells are copied line by line, never parsed again
-        update_header(results_path, lambda header: header.update(sboms=results["sboms"]))
+        update_header(results_path, lambda header: header.update(sboms=sboms))
     else:
-        write_results(results_path, results, results.get("cells") or [])
+        write_results(results_path, typed)
     target = out_dir / SBOM_INDEX
-    return write_atomic(target, json.dumps(index, indent=1))
+    return write_atomic(target, json.dumps(index, indent=1)), typed
 
 
 def _scan(
@@ -112,16 +125,16 @@ def _scan(
 
 
 def _write_documents(
-    out_dir: Path, results: dict[str, Any], scanner: ScannerSpec | None
+    out_dir: Path, results: Results, scanner: ScannerSpec | None
 ) -> tuple[diffing.RunDiff | None, list[str]]:
-    if (results.get("run") or {}).get("shard"):
+    if results.run.shard is not None:
         return None, _shard_documents(out_dir, results)
     history_dir = history.recorded_history_dir(results, out_dir)
     previous_dir = history.previous_run_dir(history_dir, results)
     previous = load_results(previous_dir / RESULTS_JSON) if previous_dir else None
-    run_diff = diffing.diff_runs(previous, results) if previous else None
+    run_diff = diffing.diff_runs(previous, results.to_dict()) if previous else None
     history.record_run(results, history_dir, out_dir)
-    sbom_index = write_sboms(out_dir, results, scanner)  # before the report, which links them
+    sbom_index, results = sboms_of_run(out_dir, results, scanner)  # the report links them
     write_junit(results, out_dir / JUNIT_XML)
     write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
     if run_diff is not None:
@@ -141,27 +154,30 @@ def _write_documents(
     return run_diff, lines
 
 
-def sbom_cost(results: Mapping[str, Any]) -> str:
+def sbom_cost(results: AnyResults) -> str:
     """What the cells' SBOMs cost, as each cell measured it when it wrote its own."""
-    entries = [e for e in (results.get("sboms") or {}).get("sboms") or [] if e["kind"] == "cell"]
-    timed = [float(e["seconds"]) for e in entries if isinstance(e.get("seconds"), int | float)]
+    sboms = as_results(results).sboms
+    entries = [e for e in (sboms.sboms if sboms else []) if e.kind == "cell"]
+    found = [(e.model_extra or {}).get("seconds") for e in entries]
+    timed = [float(s) for s in found if isinstance(s, int | float) and not isinstance(s, bool)]
     return (
         f"{len(entries)} cell SBOM(s), written as the cells ended in {sum(timed):.1f} s "
         f"in all (max {max(timed, default=0):.2f} s per cell)"
     )
 
 
-def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
+def _shard_documents(out_dir: Path, results: Results) -> list[str]:
     """A shard is part of a run: its own documents, but no history entry, no diff (the
     other shards' cells would all read as removed) and no reports/latest; the merged
     run (`harness merge`) gets those."""
-    shard = results["run"]["shard"]
+    shard = results.run.shard
+    assert shard is not None
     write_junit(results, out_dir / JUNIT_XML)
     write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, None))
-    report = write_report(out_dir, history=[])
+    report = write_report(out_dir, history=[], results=results)
     return [
         *_console_summary(results),
-        f"[harness] shard {shard['index']}/{shard['count']} of plan {shard['plan_id']}: "
+        f"[harness] shard {shard.index}/{shard.count} of plan {shard.plan_id}: "
         "not in the history; `harness merge` the shard directories into one run",
         f"[harness] results: {out_dir / RESULTS_JSON}",
         f"[harness] report:  {report}",
@@ -170,9 +186,8 @@ def _shard_documents(out_dir: Path, results: dict[str, Any]) -> list[str]:
 
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: the report again, with the same trend lines as after the run."""
-    results = load_results(
-        out_dir / RESULTS_JSON
-    )  # validated: a bad file is exit 2, never a traceback
+    # validated, each cell once: a bad file is exit 2, never a traceback
+    results = read_results_shared(out_dir / RESULTS_JSON)
     history_dir = history.recorded_history_dir(results, out_dir)
     return write_report(
         out_dir, history=history.earlier_runs(history_dir, results), results=results
@@ -188,11 +203,11 @@ def _point_latest(reports_dir: Path, out_dir: Path) -> None:
     temporary.replace(latest)
 
 
-def _console_summary(results: dict[str, Any]) -> Iterator[str]:
+def _console_summary(results: Results) -> Iterator[str]:
     counts: dict[str, int] = {}
-    for cell in results["cells"]:
-        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+    for cell in results.cells:
+        counts[cell.status] = counts.get(cell.status, 0) + 1
     yield "[harness] " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    for cell in results["cells"]:
-        if cell["status"] not in ("passed",):
-            yield f"[harness]   {cell['id']}: {cell['status']}: {cell.get('reason') or ''}"
+    for cell in results.cells:
+        if cell.status not in ("passed",):
+            yield f"[harness]   {cell.id}: {cell.status}: {cell.reason or ''}"

@@ -28,11 +28,8 @@ from harness import __version__
 from harness.analysis.capabilities import capability_summary
 from harness.analysis.installers import fairness_note, installer_pairs
 from harness.analysis.metrics import (
-    as_float,
     classify_tag,
-    import_modules,
     import_seconds,
-    module_seconds,
     smoke_seconds,
 )
 from harness.analysis.metrics import install_complete as _install_complete
@@ -51,8 +48,6 @@ from harness.analysis.view import (
     NON_SMOKE_PROBES,
     CellGroup,
     NoisyTiming,
-    bases_by_name,
-    group_cells,
     noisy_rule_text,
     noisy_timings,
 )
@@ -64,7 +59,6 @@ from harness.documents.installers import render_installers_html
 from harness.documents.speed import speed_cell, spread_text
 from harness.model import format as fmt
 from harness.model import status as status_words
-from harness.model.errors import ResultsError
 from harness.model.ids import (
     DEFAULT_INSTALLER,
     base_anchor,
@@ -75,18 +69,39 @@ from harness.model.ids import (
 )
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
-from harness.model.results import BaseRecord, CellRecord, ImportsProbe
-from harness.model.status import DISPLAY_ORDER
+from harness.model.results import (
+    LEAN_CELL,
+    AnyResults,
+    BaseRecord,
+    CellRecord,
+    Distribution,
+    EngineFacts,
+    ExpectedFailure,
+    HostFacts,
+    ImportsProbe,
+    MatrixIdentity,
+    PipFailure,
+    PredictedDistribution,
+    ProbeOutput,
+    Reproducer,
+    Results,
+    Step,
+    as_results,
+)
+from harness.model.status import DISPLAY_ORDER, NOT_RUN
 from harness.store.files import (
+    CELLS_DIR,
     DEPSETS_HTML,
     REPORT_CELLS_DIR,
     REPORT_HTML,
     RESULTS_JSON,
     SBOM_INDEX,
     base_sbom_path,
+    result_file_name,
 )
 from harness.store.history import PastRun
-from harness.store.rundir import load_results, write_atomic
+from harness.store.resultsfile import read_results_shared
+from harness.store.rundir import write_atomic
 
 STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Shown in their own columns, so not repeated among the smoke facts.
@@ -196,43 +211,42 @@ def _fact_text(value: Any) -> str:
 # --- tables (lists of rows) -------------------------------------------------------------
 
 
-def cells_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def cells_frame(results: AnyResults) -> list[dict[str, Any]]:
     """One row per cell record (a repeat is its own record) with its headline numbers."""
-    return [_cell_row(c) for c in results.get("cells") or []]
+    return [_cell_row(c) for c in as_results(results).cells]
 
 
-def _cell_row(cell: Mapping[str, Any]) -> dict[str, Any]:
-    record = CellRecord.from_dict(cell, "cell")  # analysis/metrics.py reads the typed record
-    steps, probes = record.steps, record.probes
-    sdists = [
-        str(d.get("name")) for d in cell.get("distributions") or [] if d.get("wheel") is False
-    ]
-    cell_id = str(cell.get("id", f"{cell.get('base')}×{cell.get('depset')}"))
+def _cell_row(cell: CellRecord) -> dict[str, Any]:
+    steps, probes = cell.steps, cell.probes
+    # built from source: only builds that succeeded (a failed build is the cell's reason)
+    sdists = [str(d.name) for d in cell.distributions if d.wheel is False and d.failed is None]
+    expected = cell.expected_failure
     return {
-        "id": cell_id,
-        "base": cell.get("base"),
-        "depset": cell.get("depset"),
-        "installer": installer_of(cell_id),
-        "repeat": int(cell.get("repeat") or 0),
-        "status": cell.get("status"),
-        "reason": cell.get("reason"),
-        "seconds": cell.get("seconds"),
+        "id": cell.id,
+        "base": cell.base,
+        "depset": cell.depset,
+        "installer": installer_of(cell.id),
+        "repeat": cell.repeat,
+        "status": cell.status,
+        "reason": cell.reason,
+        "seconds": cell.seconds,
         "install_seconds": _sum_steps(steps, kind="install"),
         "system_seconds": _sum_steps(steps, name="system-packages"),
         "venv_seconds": _sum_steps(steps, name="venv"),
         # The installer's own step (pip-install or uv-install), under one column.
-        "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell_id))),
-        "install_complete": _install_complete(record),
-        "download_bytes": cell.get("download_bytes"),
-        "size_added_bytes": cell.get("size_added_bytes"),
+        "pip_seconds": _sum_steps(steps, name=installer_step(installer_of(cell.id))),
+        "install_complete": _install_complete(cell),
+        "download_bytes": cell.download_bytes,
+        "size_added_bytes": cell.size_added_bytes,
         "import_seconds": import_seconds(probes),
         "smoke_seconds": smoke_seconds(probes),
         "built_from_source": bool(sdists),
-        "warm": bool(cell.get("warm")),
+        "warm": bool(cell.warm),
+        "ran": cell.status not in NOT_RUN,  # blocked before it ran: no time or size to show
         "sdists": ", ".join(sdists),
-        "expected_reason": (_expected_failure(cell.get("expected_failure")) or {}).get("reason"),
-        "environment_limit": cell.get("environment_limit"),
-        "anchor": cell_anchor(cell_id),
+        "expected_reason": expected.reason if expected else None,
+        "environment_limit": cell.environment_limit,
+        "anchor": cell_anchor(cell.id),
     }
 
 
@@ -260,6 +274,7 @@ def grid_frame(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "install_complete": all(r["install_complete"] for r in rows),
                 "built_from_source": any(r["built_from_source"] for r in rows),
                 "warm": any(r["warm"] for r in rows),
+                "ran": any(r["ran"] for r in rows),
                 "sdists": _union(r["sdists"] for r in rows),
                 **{c: _median(numbers[c]) for c in _GRID_MEDIANS},
             }
@@ -305,75 +320,73 @@ def _union(values: Iterable[Any]) -> str:
     return ", ".join(sorted(names))
 
 
-def bases_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def bases_frame(results: AnyResults) -> list[dict[str, Any]]:
     """The bases table: where each image came from and what it contains."""
-    standins = _standins(results)
-    return [
-        _base_row({**b, "standin": standins.get(str(b.get("name")))})
-        for b in results.get("bases") or []
-    ]
+    typed = as_results(results)
+    standins = _standins(typed)
+    return [_base_row(b, standins.get(b.name)) for b in typed.bases]
 
 
-def _base_row(base: Mapping[str, Any]) -> dict[str, Any]:
-    libc = base.get("libc") or {}
-    libc_text = " ".join(str(v) for v in (libc.get("family"), libc.get("version")) if v)
-    image_id = base.get("image_id") or ""
+def _base_row(base: BaseRecord, standin: str | None) -> dict[str, Any]:
+    libc = base.libc
+    libc_text = " ".join(v for v in (libc.family, libc.version) if v) if libc else ""
+    plain = {**base.to_dict(), "standin": standin}  # model/origin.py reads the record's dict
     return {
-        **{k: base.get(k) for k in ("name", "reference", "kind", "standin", "status", "reason")},
-        **{k: base.get(k) for k in ("image", "image_id", "digest", "os", "python")},
-        "description": base.get("description"),
-        "origin": origin_text(base),
-        "origin_kind": origin_of(base),
-        "origin_tag": origin_tag(base),
-        "image_id_short": image_id.removeprefix("sha256:")[:12] or None,
+        "name": base.name,
+        "reference": base.reference,
+        "kind": base.kind,
+        "standin": standin,
+        "status": base.status,
+        "reason": base.reason,
+        "image": base.image,
+        "image_id": base.image_id,
+        "digest": base.digest,
+        "os": base.os,
+        "python": base.python,
+        "description": base.description,
+        "origin": origin_text(plain),
+        "origin_kind": origin_of(plain),
+        "origin_tag": origin_tag(plain),
+        "image_id_short": (base.image_id or "").removeprefix("sha256:")[:12] or None,
         "libc": libc_text or None,
-        "size_bytes": base.get("size_bytes"),
-        "build_seconds": base.get("build_seconds"),
-        "anchor": base_anchor(str(base.get("name"))),
-        "capabilities": _capabilities_text(base),
+        "size_bytes": base.size_bytes,
+        "build_seconds": base.build_seconds,
+        "anchor": base_anchor(base.name),
+        "capabilities": capability_summary(base.capabilities),
     }
 
 
-def _capabilities_text(base: Mapping[str, Any]) -> str:
-    """The capability probe's facts in one line (analysis.capabilities words them)."""
-    try:
-        record = BaseRecord.from_dict(base, "base")
-    except ResultsError as err:
-        return f"capabilities unknown: {err.what}"
-    return capability_summary(record.capabilities)
-
-
-def distributions_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def distributions_frame(results: AnyResults) -> list[dict[str, Any]]:
     """Every installed distribution of every cell record, with its artefact kind."""
     return [
         {
-            "id": cell.get("id"),
-            "repeat": int(cell.get("repeat") or 0),
-            "name": d.get("name"),
-            "version": d.get("version"),
-            "wheel": d.get("wheel"),
-            "tag": d.get("tag"),
-            "kind": classify_tag(d.get("wheel"), d.get("tag")),
-            "requested": bool(d.get("requested")),
-            "source": d.get("source"),
-            "build_seconds": d.get("build_seconds"),
-            "failed": d.get("failed"),
+            "id": cell.id,
+            "repeat": cell.repeat,
+            "name": d.name,
+            "version": d.version,
+            "wheel": d.wheel,
+            "tag": d.tag,
+            "kind": classify_tag(d.wheel, d.tag),
+            "requested": bool(d.requested),
+            "source": d.source,
+            "build_seconds": d.build_seconds,
+            "failed": d.failed,
         }
-        for cell in results.get("cells") or []
-        for d in cell.get("distributions") or []
+        for cell in as_results(results).cells
+        for d in cell.distributions
     ]
 
 
-def facts_frame(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def facts_frame(results: AnyResults) -> list[dict[str, Any]]:
     """Long table of smoke facts: (cell, probe, fact, value), first repeat of each cell."""
     return [
-        {"id": c.get("id"), "base": c.get("base"), "depset": c.get("depset"),
+        {"id": c.id, "base": c.base, "depset": c.depset,
          "probe": name, "fact": fact, "value": value}
-        for c in results.get("cells") or []
-        if not c.get("repeat")
-        for name, probe in (c.get("probes") or {}).items()
-        if name not in NON_SMOKE_PROBES and isinstance(probe, dict)
-        for fact, value in smoke_facts(probe).items()
+        for c in as_results(results).cells
+        if not c.repeat
+        for name in c.probes.names()
+        if name not in NON_SMOKE_PROBES and (probe := c.probes.get(name)) is not None
+        for fact, value in smoke_facts(probe.to_dict()).items()
     ]  # fmt: skip
 
 
@@ -401,7 +414,7 @@ def _grid_rows(
     return [
         {
             # A base the cells use but the bases list lacks still gets a full row.
-            "base": known.get(name) or _records(bases_frame({"bases": [{"name": name}]}))[0],
+            "base": known.get(name) or _records([_base_row(BaseRecord(name=name), None)])[0],
             "cells": [by_key.get((name, d)) for d in depsets],
         }
         for name in names
@@ -428,7 +441,7 @@ def _pip_first(grid: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, An
 
 
 def _depset_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], bases: list[str]
+    results: Results, grid: list[dict[str, Any]], bases: list[str]
 ) -> list[dict[str, Any]]:
     facts = facts_frame(results)
     facts_by_depset: dict[Any, list[dict[str, Any]]] = {}  # one pass, not per depset
@@ -454,68 +467,108 @@ def _depset_views(
     return views
 
 
-def _with_noise(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each grid entry plus its noisy timings: ``noisy`` (timing name -> badge title,
-    for the badges) and ``noisy_rows`` (for the cell's detail)."""
-    groups = group_cells(results)
-    return [{**entry, **_noise_view(groups.get(str(entry["id"])))} for entry in grid]
-
-
-def _with_preflight(grid: list[dict[str, Any]], results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _with_preflight(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
     """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
     ``mismatches``: one row per distribution the install contradicted, over all repeats,
     with both sides (what the preflight said, what pip installed)."""
-    records: dict[str, list[Mapping[str, Any]]] = {}
-    for cell in results.get("cells") or []:
-        records.setdefault(str(cell.get("id")), []).append(cell)
+    records: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        records.setdefault(cell.id, []).append(cell)
     return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
 
 
-def _preflight_view(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    predicted = next(
-        (r["preflight"] for r in records if isinstance(r.get("preflight"), dict)), None
-    )
+def _preflight_view(records: Sequence[CellRecord]) -> dict[str, Any]:
+    predicted = next((r.preflight for r in records if r.preflight is not None), None)
     if predicted is None:
         return {"preflight": None, "mismatches": []}
-    said = {str(d.get("name")): d for d in predicted.get("distributions") or []}
+    said = {d.name: d for d in predicted.distributions}
     rows: dict[str, dict[str, Any]] = {}
     for record in records:
-        installed = {str(d.get("name")).lower(): d for d in record.get("distributions") or []}
-        for mismatch in record.get("preflight_mismatches") or []:
-            name = str(mismatch.get("name"))
+        installed = {d.name.lower(): d for d in record.distributions}
+        for mismatch in record.preflight_mismatches or []:
+            name = str(mismatch.name)
             rows.setdefault(
                 name,
                 {
                     "name": name,
-                    "predicted": _predicted_text(said.get(name) or {}),
-                    "installed": _installed_text(installed.get(name) or {}),
-                    "message": mismatch.get("message"),
+                    "predicted": _predicted_text(said.get(name)),
+                    "installed": _installed_text(installed.get(name)),
+                    "message": mismatch.message,
                 },
             )
     return {
         "preflight": {
-            "verdict": predicted.get("verdict"),
-            "seconds": predicted.get("seconds"),
-            "notes": list(predicted.get("notes") or []),
+            "verdict": predicted.verdict,
+            "seconds": predicted.seconds,
+            "notes": list(predicted.notes),
         },
         "mismatches": list(rows.values()),
     }
 
 
-def _predicted_text(prediction: Mapping[str, Any]) -> str:
-    kind = prediction.get("kind")
-    version = prediction.get("version") or ""
-    if kind == "wheel":
-        return f"wheel {version} ({prediction.get('wheel_tag')})".replace("  ", " ")
+def _with_suites(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
+    """Each grid entry plus ``tests``: the team's suite of its representative record
+    (analysis/suites.py) as the slot shows it, or None when its depset runs no tests."""
+    runs = results.cell_runs()
+    views = []
+    for entry in grid:
+        found = runs.get(str(entry["id"]))
+        suite = suite_result(found.representative) if found is not None else None
+        view = None
+        if suite is not None:
+            counts = suite.counts or {}
+            view = {
+                "status": suite.status,
+                "summary": suite.summary,
+                "passed": counts.get("passed"),
+                "tests": counts.get("tests"),
+                "failing": int(counts.get("failed") or 0) + int(counts.get("errors") or 0),
+            }
+        views.append({**entry, "tests": view})
+    return views
+
+
+# A reason longer than this that two or more slots share is said once, under the grid.
+_NOTE_MIN_CHARS = 60
+
+
+def _with_notes(grid: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Reasons repeated across slots said once: each slot keeps the reason's kind (the
+    words before its first colon, "environment limit") and the number of a note that
+    holds the whole sentence. Returns the entries and the notes, in order of first use."""
+    seen = Counter(
+        str(e["reason"]) for e in grid if e.get("reason") and len(e["reason"]) > _NOTE_MIN_CHARS
+    )
+    numbers: dict[str, int] = {}
+    entries = []
+    for entry in grid:
+        reason = entry.get("reason")
+        if not reason or seen.get(str(reason), 0) < 2:
+            entries.append({**entry, "note": None, "reason_kind": None})
+            continue
+        number = numbers.setdefault(str(reason), len(numbers) + 1)
+        kind, colon, _rest = str(reason).partition(": ")
+        short = kind if colon and len(kind) <= 40 else None
+        entries.append({**entry, "note": number, "reason_kind": short})
+    notes = [{"number": n, "text": text, "slots": seen[text]} for text, n in numbers.items()]
+    return entries, notes
+
+
+def _predicted_text(prediction: PredictedDistribution | None) -> str:
+    kind = prediction.kind if prediction else None
+    version = (prediction.version if prediction else None) or ""
+    if prediction is not None and kind == "wheel":
+        return f"wheel {version} ({prediction.wheel_tag})".replace("  ", " ")
     if kind == "sdist":
         return f"build from source {version}".strip()
-    return f"no distribution ({prediction.get('reason') or 'for this platform'})"
+    reason = prediction.reason if prediction else None
+    return f"no distribution ({reason or 'for this platform'})"
 
 
-def _installed_text(installed: Mapping[str, Any]) -> str:
-    version = installed.get("version") or ""
-    if installed.get("wheel"):
-        return f"wheel {version} ({installed.get('tag')})"
+def _installed_text(installed: Distribution | None) -> str:
+    version = (installed.version if installed else None) or ""
+    if installed is not None and installed.wheel:
+        return f"wheel {version} ({installed.tag})"
     return f"built {version} from source".replace("  ", " ")
 
 
@@ -547,19 +600,17 @@ def _noisy_row(timing: NoisyTiming) -> dict[str, Any]:
     }
 
 
-def _depset_names(results: Mapping[str, Any]) -> list[str]:
-    return [str(d.get("name")) for d in results.get("depsets") or []]
+def _depset_names(results: Results) -> list[str]:
+    return [d.name for d in results.depsets]
 
 
-def _depset_spec(results: Mapping[str, Any], name: str) -> dict[str, Any]:
-    spec: Mapping[str, Any] = next(
-        (d for d in results.get("depsets") or [] if d.get("name") == name), {}
-    )
-    system = spec.get("system") or {}
+def _depset_spec(results: Results, name: str) -> dict[str, Any]:
+    spec = next((d for d in results.depsets if d.name == name), None)
+    system = (spec.system if spec else None) or {}
     return {
         "system": [f"{pm}: {' '.join(pkgs)}" for pm, pkgs in system.items() if pkgs],
-        "pip": spec.get("pip") or [],
-        "probes": spec.get("probes") or [],
+        "pip": (spec.pip if spec else None) or [],
+        "probes": (spec.probes if spec else None) or [],
     }
 
 
@@ -612,57 +663,108 @@ def _chart_value(entry: Mapping[str, Any] | None, field: str, scale: float) -> f
     return float(entry[field]) / scale
 
 
-def _standins(results: Mapping[str, Any]) -> dict[str, str]:
+def _standins(results: Results) -> dict[str, str]:
     """Base name -> stand-in description, from the bases list or else from the cell records."""
-    found = {
-        str(c.get("base")): str(c["standin"])
-        for c in results.get("cells") or []
-        if c.get("standin")
-    }
-    found.update(
-        {
-            str(b.get("name")): str(b["standin"])
-            for b in results.get("bases") or []
-            if b.get("standin")
-        }
-    )
+    found = {c.base: c.standin for c in results.cells if c.standin}
+    found.update({b.name: b.standin for b in results.bases if b.standin})
     return found
 
 
-def _cell_view_inputs(results: Mapping[str, Any]) -> tuple[Any, ...]:
+def _cell_view_inputs(results: Results) -> tuple[Any, ...]:
     """What every cell's view reads, computed once for the whole run."""
-    dists = _distributions_by_run(distributions_frame(results))
     standins = _standins(results)
-    references = reference_cells(results)
-    bases = {str(b.get("name")): b for b in results.get("bases") or []}
-    records: dict[str, list[Mapping[str, Any]]] = {}
-    for cell in results.get("cells") or []:
-        records.setdefault(str(cell.get("id")), []).append(cell)
-    return dists, standins, references, bases, records
+    references = reference_cells(reference_candidates(results))
+    bases = {b.name: {**b.to_dict(), "standin": standins.get(b.name)} for b in results.bases}
+    return standins, references, bases
 
 
 def _cell_views(
-    results: Mapping[str, Any], grid: list[dict[str, Any]], inputs: tuple[Any, ...] | None = None
+    results: Results,
+    plain: Mapping[str, Any],
+    grid: list[dict[str, Any]],
+    inputs: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    dists, standins, references, bases, records = inputs or _cell_view_inputs(results)
-    return [
-        {
-            **entry,
-            "standin": standins.get(entry["base"]),
-            # Which image this cell ran on: the digest of a pulled base, the stand-in...
-            "origin": origin_text(
-                bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
-            ),
-            "repeats": [
-                {
-                    **_repeat_view(c, dists),
-                    "made_of": made_of_view(made_of(results, c, references), step_sizes(c)),
-                }
-                for c in sorted(records.get(entry["id"], []), key=lambda c: c.get("repeat") or 0)
-            ],
-        }
-        for entry in grid
-    ]
+    """The details of the grid entries of one page; ``plain``: the results without their
+    cells, as the analysis helpers read them. Whole records (log tails, package lists)
+    are made dicts here, for this page's cells only."""
+    standins, references, bases = inputs or _cell_view_inputs(results)
+    wanted = {str(entry["id"]) for entry in grid}
+    records: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        if cell.id in wanted:
+            records.setdefault(cell.id, []).append(cell)
+    # this page's distributions only (all 10,000 cells' rows would be ~100 MB)
+    page = results.model_copy(update={"cells": [c for r in records.values() for c in r]})
+    dists = _distributions_by_run(distributions_frame(page))
+    views = []
+    for entry in grid:
+        repeats = []
+        for cell in sorted(records.get(entry["id"], []), key=lambda c: c.repeat):
+            whole = cell.to_dict()
+            made = made_of(plain, whole, references)
+            repeats.append(
+                {**_repeat_view(cell, dists), "made_of": made_of_view(made, step_sizes(whole))}
+            )
+        views.append(
+            {
+                **entry,
+                "standin": standins.get(entry["base"]),
+                # Which image this cell ran on: the digest of a pulled base, the stand-in...
+                "origin": origin_text(
+                    bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
+                ),
+                "repeats": repeats,
+            }
+        )
+    return views
+
+
+# What the run-wide tables read of a cell: its record without the bulk only a cell's own
+# details show (model/results.py LEAN_CELL), whose whole records are read page by page;
+# the grid's preflight column reads the typed record.
+_LEAN: dict[str, Any] = {**LEAN_CELL, "preflight": True}
+
+
+def _header(typed: Results) -> dict[str, Any]:
+    """The results without their cells, as the analysis helpers that read dicts read
+    them (made_of: the depsets and bases)."""
+    return typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
+
+
+def _twin_cells(typed: Results) -> dict[str, Any]:
+    """What installer_pairs and fairness_note read: the cells of another installer than
+    pip and the pip cells of the same slots (none in most runs), as lean dicts."""
+    others = {(c.base, c.depset) for c in typed.cells if installer_of(c.id) != DEFAULT_INSTALLER}
+    return {
+        **_header(typed),
+        "cells": [_lean_cell(c) for c in typed.cells if (c.base, c.depset) in others],
+    }
+
+
+def _lean_cell(cell: CellRecord) -> dict[str, Any]:
+    return cell.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_LEAN)
+
+
+def reference_candidates(results: Results) -> dict[str, Any]:
+    """What analysis/sizes.py ``reference_cells`` reads, as dicts, with only the cells it
+    may choose for a base (its first passed cell of a depset without system packages,
+    else its first cell with a contents result), not every cell's package lists."""
+    system = {d.name for d in results.depsets if any((d.system or {}).values())}
+    first: dict[str, Any] = {}
+    clean: dict[str, Any] = {}
+    for cell in sorted(results.cells, key=lambda c: c.repeat):  # reference_cells' order
+        if cell.probes.contents is None or cell.probes.contents.os_packages is None:
+            continue
+        first.setdefault(cell.base, cell)
+        if cell.status == "passed" and cell.depset not in system:
+            clean.setdefault(cell.base, cell)
+    chosen = list({id(c): c for c in [*first.values(), *clean.values()]}.values())
+    return {
+        "run": results.run.to_dict(),
+        "bases": [b.to_dict() for b in results.bases],
+        "depsets": [d.to_dict() for d in results.depsets],
+        "cells": [c.to_dict() for c in sorted(chosen, key=lambda c: c.repeat)],
+    }
 
 
 def _distributions_by_run(
@@ -678,27 +780,35 @@ def _distributions_by_run(
 
 
 def _repeat_view(
-    cell: Mapping[str, Any], dists: Mapping[tuple[str, int], list[dict[str, Any]]]
+    cell: CellRecord, dists: Mapping[tuple[str, int], list[dict[str, Any]]]
 ) -> dict[str, Any]:
-    repeat = int(cell.get("repeat") or 0)
-    mine = dists.get((str(cell.get("id")), repeat), [])
-    probes = cell.get("probes") or {}
+    mine = dists.get((cell.id, cell.repeat), [])
+    steps = [_step_view(s) for s in cell.steps]
     return {
-        **{k: cell.get(k) for k in ("status", "reason", "seconds", "started_at", "ended_at")},
-        **{k: cell.get(k) for k in ("container", "package_manager", "download_bytes")},
-        "repeat": repeat,
-        "size_added_bytes": cell.get("size_added_bytes"),
-        "install_seconds": _sum_steps(CellRecord.from_dict(cell, "cell").steps, kind="install"),
-        "steps": [_step_view(s) for s in cell.get("steps") or []],
-        "distributions": [d for d in mine if missing(d.get("failed"))],
-        "failed_distributions": [d for d in mine if not missing(d.get("failed"))],
-        "imports": _import_rows(probes.get("imports")),
-        "heaviest": _heaviest(probes.get("imports")),
-        "expected_failure": _expected_failure(cell.get("expected_failure")),
-        "environment_limit": cell.get("environment_limit"),
-        "probes": [_probe_view(name, p) for name, p in probes.items()],
+        "status": cell.status,
+        "reason": cell.reason,
+        "seconds": cell.seconds,
+        "started_at": cell.started_at,
+        "ended_at": cell.ended_at,
+        "container": cell.container,
+        "package_manager": cell.package_manager,
+        "download_bytes": cell.download_bytes,
+        "repeat": cell.repeat,
+        # the cell's own file (cells/<id>.r<k>.json), linked: its raw probe output and
+        # log tails are never copied into the page
+        "record": f"{CELLS_DIR}/{result_file_name(cell.id, cell.repeat)}",
+        "size_added_bytes": cell.size_added_bytes,
+        "install_seconds": _sum_steps(cell.steps, kind="install"),
+        "steps": steps,
+        "distributions": [d for d in mine if missing(d["failed"])],
+        "failed_distributions": [d for d in mine if not missing(d["failed"])],
+        "imports": _import_rows(cell.probes.imports),
+        "heaviest": _heaviest(cell.probes.imports),
+        "expected_failure": _expected_failure(cell.expected_failure),
+        "environment_limit": cell.environment_limit,
+        "probes": [_probe_view(name, cell.probes.get(name)) for name in cell.probes.names()],
         "tests": suite_result(cell),
-        "reproducer": _reproducer(cell.get("reproducer")),
+        "reproducer": _reproducer(cell.reproducer),
     }
 
 
@@ -784,11 +894,9 @@ def _scan_view(scan: Any) -> dict[str, Any]:
     return {"counts": list(result.by_severity().items()), "text": source_text(result)}
 
 
-def _expected_failure(value: Any) -> dict[str, Any] | None:
+def _expected_failure(value: ExpectedFailure | None) -> dict[str, Any] | None:
     """matrix.yaml's declaration ({"reason", "link"}); the link is shown as text, not followed."""
-    if not isinstance(value, dict):
-        return None
-    return {"reason": value.get("reason"), "link": value.get("link")}
+    return None if value is None else {"reason": value.reason, "link": value.link}
 
 
 def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
@@ -797,120 +905,77 @@ def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
     return (not dist["requested"], not isinstance(name, str), str(name).lower())
 
 
-def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("name", "kind", "status", "seconds", "exit_code", "command", "network", "log_tail")
-    view = {k: step.get(k) for k in keys}
-    added = step.get("bytes_added")
-    view["added"] = fmt.size(int(added)) if isinstance(added, int | float) else "—"
-    view["note"] = step.get("failure_summary") or step.get("reason") or step.get("error")
-    view["note"] = view["note"] or step.get("failure_kind")
-    view["failing"] = step.get("status") not in ("passed", "expected-failure", "unexpected-pass")
-    view["failure"] = _failure_view(step.get("failure"))
-    return view
-
-
-def _failure_view(failure: Any) -> dict[str, Any] | None:
-    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
-    lines of its build output and what to add (run/pipfailure.py)."""
-    if not isinstance(failure, dict):
-        return None
-    cause = failure.get("cause")
+def _step_view(step: Step) -> dict[str, Any]:
+    note = step.failure_summary or step.reason or step.error or step.failure_kind
     return {
-        "kind": failure.get("kind"),
-        "stage": failure.get("stage"),
-        "distribution": failure.get("distribution"),
-        "what": failure.get("what"),
-        "cause": [str(c) for c in cause] if isinstance(cause, list) else [],
-        "hint": failure.get("hint"),
-        "available": failure.get("available"),
+        "name": step.name,
+        "kind": step.kind,
+        "status": step.status,
+        "seconds": step.seconds,
+        "exit_code": step.exit_code,
+        "command": step.command,
+        "network": step.network,
+        "log_tail": step.log_tail,
+        "added": fmt.size(step.bytes_added) if step.bytes_added is not None else "—",
+        "note": note,
+        "failing": step.status not in ("passed", "expected-failure", "unexpected-pass"),
+        "failure": _failure_view(step.failure),
     }
 
 
-def _imports_probe(probe: Any) -> ImportsProbe | None:
-    return ImportsProbe.from_dict(probe, "imports") if isinstance(probe, Mapping) else None
+def _failure_view(failure: PipFailure | None) -> dict[str, Any] | None:
+    """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
+    lines of its build output and what to add (run/pipfailure.py)."""
+    if failure is None:
+        return None
+    return {
+        "kind": failure.kind,
+        "stage": failure.stage,
+        "distribution": failure.distribution,
+        "what": failure.what,
+        "cause": list(failure.cause or []),
+        "hint": failure.hint,
+        "available": failure.available,
+    }
 
 
-def _import_rows(probe: Any) -> list[dict[str, Any]]:
-    rows = []
-    for module, entry in import_modules(_imports_probe(probe)).items():
-        rows.append(
-            {
-                "module": module,
-                "seconds": module_seconds(entry),
-                "wall_seconds": as_float(entry.wall_seconds),
-                "modules_imported": entry.modules_imported,
-                "error": entry.error,
-            }
-        )
-    return rows
+def _import_rows(probe: ImportsProbe | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "module": module,
+            "seconds": entry.seconds,
+            "wall_seconds": entry.wall_seconds,
+            "modules_imported": entry.modules_imported,
+            "error": entry.error,
+        }
+        for module, entry in ((probe.modules if probe else None) or {}).items()
+    ]
 
 
-def _heaviest(probe: Any, limit: int = 5) -> list[dict[str, Any]]:
+def _heaviest(probe: ImportsProbe | None, limit: int = 5) -> list[dict[str, Any]]:
     """Modules with the largest self import time, over every module the probe timed."""
     rows = [
-        {
-            "module": h.module,
-            "seconds": as_float(
-                h.self_seconds if "self_seconds" in h.model_fields_set else h.seconds
-            ),
-        }
-        for entry in import_modules(_imports_probe(probe)).values()
+        {"module": h.module, "seconds": h.self_seconds if h.self_seconds is not None else h.seconds}
+        for entry in ((probe.modules if probe else None) or {}).values()
         for h in entry.heaviest_self or []
     ]
     rows.sort(key=lambda r: r["seconds"] or 0.0, reverse=True)
     return rows[:limit]
 
 
-def _probe_view(name: str, probe: Any) -> dict[str, Any]:
-    info = probe if isinstance(probe, dict) else {}
-    status = info.get("status")
+def _probe_view(name: str, probe: ProbeOutput | None) -> dict[str, Any]:
     return {
         "name": name,
-        "status": status if isinstance(status, str) else None,  # a probe may print anything
-        "seconds": info.get("seconds"),
-        "error": info.get("error"),
-        "json": pretty_json(probe),
+        "status": probe.status if probe else None,
+        "seconds": probe.seconds if probe else None,
+        "error": probe.error if probe else None,
     }
 
 
-# One encoder for every value: json.dumps with options builds a new one per call, which was
-# half of rendering 1,000 cells' probe outputs.
-_DUMPS = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def pretty_json(value: Any, indent: int = 0) -> str:
-    """Indented JSON that keeps short lists of scalars on one line (timings, codec lists)."""
-    pad, inner = " " * indent, " " * (indent + 2)
-    if _is_flat(value):  # only then: dumping every level whole made this quadratic
-        flat = _DUMPS(value)
-        if len(flat) + indent <= 100:
-            return flat
-    if isinstance(value, dict) and value:
-        items = [
-            f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, list) and value:
-        items = [f"{inner}{pretty_json(v, indent + 2)}" for v in value]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return _DUMPS(value)
-
-
-def _is_flat(value: Any) -> bool:
-    """A list or dict holding only scalars: short ones read better on one line."""
-    if isinstance(value, dict):
-        return all(_is_scalar(v) for v in value.values())
-    return isinstance(value, list) and all(_is_scalar(v) for v in value)
-
-
-def _reproducer(repro: Any) -> dict[str, str] | None:
-    if not isinstance(repro, dict):
+def _reproducer(repro: Reproducer | None) -> dict[str, str] | None:
+    if repro is None:
         return None
-    commands = repro.get("commands") or []
-    return {
-        "dockerfile": str(repro.get("dockerfile") or ""),
-        "commands": "\n".join(str(c) for c in commands),
-    }
+    return {"dockerfile": repro.dockerfile or "", "commands": "\n".join(repro.commands or [])}
 
 
 def _history(
@@ -984,7 +1049,7 @@ SPLIT_CELLS = 500
 
 
 def render_report(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
@@ -1000,7 +1065,7 @@ def render_report(
 
 
 def render_report_pages(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
@@ -1012,22 +1077,25 @@ def render_report_pages(
 
 
 def _report_pages(
-    results: dict[str, Any],
+    results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
     sbom_index: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(name, html) of each page, one at a time: a split report's per-base cell views are
     built for their page and dropped after it, so 10,000 cells are never all in memory
-    as views (nor as pages)."""
-    context = _context(results, history, sbom_index, cell_views=False)
+    as views (nor as pages), nor as whole records."""
+    typed = as_results(results)
+    header = _header(typed)
+    context = _context(typed, history, sbom_index)
     template = _environment().get_template("report.html.j2")
     plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
     plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
+    plain |= {"root_href": ""}
     cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
-    inputs = _cell_view_inputs(results)
+    inputs = _cell_view_inputs(typed)
     if len(cells) <= SPLIT_CELLS:
-        context["cells"] = _cell_views(results, cells, inputs)
+        context["cells"] = _cell_views(typed, header, cells, inputs)
         yield REPORT_HTML, template.render(**context, **plain)
         return
     by_base: dict[str, list[dict[str, Any]]] = {}
@@ -1040,6 +1108,7 @@ def _report_pages(
     main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
     # Pages under report-cells/ link to each other by name, and to report.html above.
     below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
+    below |= {"root_href": "../"}
     yield REPORT_HTML, template.render(**main)
     depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
     yield (
@@ -1047,7 +1116,7 @@ def _report_pages(
         template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
     )
     for base, mine in by_base.items():
-        views = _cell_views(results, mine, inputs)
+        views = _cell_views(typed, header, mine, inputs)
         page = {**below, "cells": views, "depsets_href": DEPSETS_HTML, "sections": {"cells"}}
         yield inside[base], template.render(**{**page, "page_base": f"base {base}"})
 
@@ -1056,57 +1125,71 @@ _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
 
 
 def _context(
-    results: dict[str, Any],
+    results: Results,
     history: Sequence[PastRun] | None,
     sbom_index: Mapping[str, Any] | None,
-    cell_views: bool = True,
 ) -> dict[str, Any]:
-    """The template's context; ``cell_views`` False: ``cells`` holds the grid entries in
-    grid order, whose views the caller builds page by page."""
-    cells = cells_frame(results)
-    grid = _with_preflight(_with_noise(_records(grid_frame(cells)), results), results)
+    """The template's context; ``cells`` holds the grid entries in grid order, whose
+    views the caller builds page by page."""
+    twins = _twin_cells(results)
+    # One cell id at a time: its rows and its noise (from the typed records).
+    cells: list[dict[str, Any]] = []
+    noise: dict[str, dict[str, Any]] = {}
+    for cell_id, runs in results.cell_runs().items():
+        first = runs.records[0]
+        cells += [_cell_row(r) for r in runs.records]
+        group = CellGroup(cell_id, first.base, first.depset, runs.records)
+        noise[cell_id] = _noise_view(group)
+    order: dict[str, int] = {}
+    for index, record in enumerate(results.cells):
+        order.setdefault(record.id, index)
+    cells.sort(key=lambda row: (order.get(row["id"], 0), row["repeat"]))
+    grid = _records(grid_frame(cells))
+    del cells  # the rows are folded into the grid; 10,000 of them need not stay
+    for entry in grid:
+        entry.update(noise[str(entry["id"])])
+    grid = _with_preflight(grid, results)
+    grid = _with_suites(grid, results)
+    grid, notes = _with_notes(grid)
     bases = _records(bases_frame(results))
-    base_names = _ordered((c["base"] for c in cells), [b["name"] for b in bases])
-    depsets = _ordered((c["depset"] for c in cells), _depset_names(results))
+    base_names = _ordered((c["base"] for c in grid), [b["name"] for b in bases])
+    depsets = _ordered((c["depset"] for c in grid), _depset_names(results))
     return {
         "decision_html": render_decision_html(results, sbom_index),  # the answer first (#26)
         "schema_version": SCHEMA_VERSION,
         "generator": __version__,
-        "run": _run_view(results.get("run") or {}),
+        "run": _run_view(results),
         "status_help": STATUS_HELP,
         "noisy_rule": noisy_rule_text(),
         "counts": _status_counts(grid),
+        "notes": notes,
         "depsets": depsets,
         "grid_rows": _grid_rows(grid, bases, depsets),
         "bases": bases,
-        "speed": speed_table(list(bases_by_name(results).values())),
+        "speed": speed_table(list(results.bases)),
         "base_vulns": base_vulnerabilities(bases, sbom_index),
         "depset_views": _depset_views(results, grid, base_names),
         "charts": _charts(grid, base_names, depsets),
-        "cells": (_cell_views if cell_views else lambda _r, g: g)(
-            results, _by_grid_order(grid, base_names, depsets)
-        ),
+        "cells": _by_grid_order(grid, base_names, depsets),
         "history": _history(history, grid) if history else None,
         "installers": Markup(  # renders escaped HTML (analysis.installers)
-            render_installers_html(installer_pairs(results), fairness_note(results))
+            render_installers_html(installer_pairs(twins), fairness_note(twins))
         ),
     }
 
 
-def _pick(mapping: Any, keys: Iterable[str]) -> dict[str, Any]:
-    """Every key present (None when absent), so a partial results file still renders."""
-    source = mapping if isinstance(mapping, Mapping) else {}
-    return {k: source.get(k) for k in keys}
-
-
-def _run_view(run: Mapping[str, Any]) -> dict[str, Any]:
+def _run_view(results: Results) -> dict[str, Any]:
+    run = results.run
+    host = run.host or HostFacts()
+    engine = run.engine or EngineFacts()
+    matrix = run.matrix or MatrixIdentity()
     return {
-        **_pick(run, _RUN_KEYS),
-        "host": _pick(run.get("host"), _HOST_KEYS),
-        "engine": _pick(run.get("engine"), _ENGINE_KEYS),
-        "matrix": _pick(run.get("matrix"), ("path", "sha256")),
-        "warnings": [str(w) for w in run.get("warnings") or []],
-        "duration": fmt.duration(run.get("started_at"), run.get("ended_at")),
+        **{k: getattr(run, k) for k in _RUN_KEYS},
+        "host": {k: getattr(host, k) for k in _HOST_KEYS},
+        "engine": {k: getattr(engine, k) for k in _ENGINE_KEYS},
+        "matrix": {"path": matrix.path, "sha256": matrix.sha256},
+        "warnings": [str(w) for w in run.warnings or []],
+        "duration": fmt.duration(run.started_at, run.ended_at),
     }
 
 
@@ -1134,20 +1217,20 @@ def _by_grid_order(
 def write_report(
     results_dir: Path,
     history: Sequence[PastRun] | None = None,
-    results: dict[str, Any] | None = None,
+    results: AnyResults | None = None,
 ) -> Path:
     """Render ``results_dir/results.json`` to ``results_dir/report.html``; return its path.
 
     ``history``: earlier runs of the same matrix, oldest first, for trends and changes.
     ``results``: that results.json when the caller holds it already (not read twice).
     """
-    if results is None:
-        results = load_results(results_dir / RESULTS_JSON)
+    typed = read_results_shared(results_dir / RESULTS_JSON) if results is None else None
+    typed = typed or as_results(results or {}, str(results_dir / RESULTS_JSON))
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
-    sbom_index = results.get("sboms") or (
+    sbom_index = (typed.sboms.to_dict() if typed.sboms else None) or (
         json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
     )
-    pages = _report_pages(results, history=history, sbom_index=sbom_index)
+    pages = _report_pages(typed, history=history, sbom_index=sbom_index)
     old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there
         for stale in old_pages.glob("*.html"):

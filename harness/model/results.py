@@ -958,6 +958,17 @@ def _check_top(data: Any, source: str) -> None:
     check_version(source, data.get("schema_version"))
 
 
+# A cell without its bulk (step log tails, the contents probe's package lists, the
+# reproducer, pip's report of the environment): what run-wide tables read, for
+# ``model_dump(exclude=...)`` where a reader still needs dicts (most of a cell's bytes).
+LEAN_CELL: dict[str, Any] = {
+    "probes": {"contents": {"os_packages", "distributions"}},
+    "steps": {"__all__": {"log_tail", "log_detail"}},
+    "reproducer": True,
+    "pip_report_environment": True,
+}
+
+
 # What a reader accepts while its callers move over to the typed object: the dicts of
 # ``load_results`` too (``as_results`` validates them once).
 AnyResults = Results | Mapping[str, Any]

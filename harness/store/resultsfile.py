@@ -18,6 +18,11 @@ line (compact JSON never holds a raw newline), then ``]}``::
 ``iter_cells`` and ``read_header`` read that layout line by line; a results.json written
 otherwise (an older harness, a hand-edited file) is parsed whole instead, so every file
 still reads.
+
+``write_results`` is the one writer of results.json: a run's merge, ``harness merge``,
+publishing (the SBOM list) and tools writing a typed ``Results`` all go through it.
+``read_results_shared`` is the one reader of a whole run for documents: the typed
+``Results``, each cell validated once, read one line at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import IO, Any
 
 from harness.model.errors import ResultsError
 from harness.model.records import RERUN, validate_shape
-from harness.model.results import sanitize
+from harness.model.results import CellRecord, Results, sanitize
 from harness.store.rundir import load_results, write_atomic_with
 
 CELLS_OPEN = '"cells": ['
@@ -49,20 +54,50 @@ def _strict(data: Any, **layout: Any) -> str:
     return text
 
 
-def _cell_line(cell: Mapping[str, Any]) -> str:
+class CellLine(str):
+    """One cell already serialised as compact strict JSON on one line (a merge copies a
+    shard's cell line without parsing it again)."""
+
+
+CellItem = Mapping[str, Any] | CellRecord | CellLine
+
+
+def cell_line(cell: CellItem) -> str:
+    if isinstance(cell, CellLine):
+        return cell
+    if isinstance(cell, CellRecord):
+        try:  # pydantic's writer (C speed), unless the record needs repair
+            text = cell.model_dump_json(exclude_unset=True, by_alias=True)
+        except Exception:  # a lone surrogate, too deep a value
+            text = None
+        if text is not None and '"NaN"' not in text and "Infinity" not in text:
+            return text
+        return _strict(cell.to_dict(), separators=(",", ":"))
     return _strict(cell, separators=(",", ":"))
 
 
-def write_results(path: Path, header: Mapping[str, Any], cells: Iterable[Mapping[str, Any]]) -> int:
+def write_results(
+    path: Path,
+    header: Results | Mapping[str, Any],
+    cells: Iterable[CellItem] | None = None,
+) -> int:
     """Write results.json atomically (a temp file renamed at the end: an interrupted
     write leaves the old file or none) from ``header`` (every key but ``cells``) and the
-    cells as they come; return how many cells were written."""
+    cells as they come (dicts, typed records or lines already serialised); return how
+    many cells were written. A typed ``Results`` alone is written whole: its own cells."""
+    if isinstance(header, Results):
+        if cells is None:
+            cells = header.cells
+        header = header.model_dump(
+            mode="json", exclude_unset=True, by_alias=True, exclude={"cells"}
+        )
+    cells = cells if cells is not None else (header.get("cells") or [])
     count = 0
 
     def write(temporary: Path) -> None:
         nonlocal count
         with temporary.open("w", encoding="utf-8") as stream:
-            count = _write_stream(stream, header, (_cell_line(c) for c in cells))
+            count = _write_stream(stream, header, (cell_line(c) for c in cells))
 
     write_atomic_with(path, write)
     return count
@@ -159,51 +194,13 @@ def update_header(path: Path, change: Callable[[dict[str, Any]], None]) -> dict[
     def write(temporary: Path) -> None:
         with temporary.open("w", encoding="utf-8") as stream:
             if split is None:
-                lines: Iterable[str] = (_cell_line(c) for c in load_results(path)["cells"])
+                lines: Iterable[str] = (cell_line(c) for c in load_results(path)["cells"])
             else:
                 lines = _cell_lines(path, split[1])
             _write_stream(stream, header, lines)
 
     write_atomic_with(path, write)
     return header
-
-
-def iter_cells_at(path: Path) -> Iterator[tuple[int | None, dict[str, Any]]]:
-    """(byte offset of its line, cell) for each cell, so a second pass can read one cell
-    back with ``read_cell_at`` without holding the others; the offset is None for a file
-    not in the streamed layout (its cells are then all in memory anyway)."""
-    header = read_header(path)
-    if _split_or_none_closed(path) is None:
-        for cell in iter_cells(path, header):
-            yield None, cell
-        return
-    version = header.get("schema_version", 1)
-    with path.open("rb") as stream:
-        for raw in stream:
-            if raw.rstrip(b"\r\n") == CELLS_OPEN.encode():
-                break
-        offset, index = stream.tell(), 0
-        for raw in stream:
-            start, offset = offset, offset + len(raw)
-            text = raw.strip()
-            if text == CELLS_CLOSE.encode():
-                return
-            if not text:
-                continue
-            yield start, _parse_cell(path, text, index, version)
-            index += 1
-    raise ResultsError(
-        f"{path}: the cells list ends before its closing bracket; the file is probably "
-        "truncated (interrupted run or full disk)",
-        RERUN,
-    )
-
-
-def read_cell_at(path: Path, offset: int) -> dict[str, Any]:
-    """The cell whose line starts at ``offset`` (from ``iter_cells_at``)."""
-    with path.open("rb") as stream:
-        stream.seek(offset)
-        return _parse_cell(path, stream.readline().strip(), -1, 1, validate=False)
 
 
 def _parse_cell(
@@ -234,6 +231,11 @@ def _split_or_none_closed(path: Path) -> bool | None:
         return None
     split[1].close()
     return True
+
+
+def is_streamed(path: Path) -> bool:
+    """Is results.json in the streamed layout (one cell per line), as harness writes it?"""
+    return _split_or_none_closed(path) is not None
 
 
 def load_results_shared(path: Path) -> dict[str, Any]:
@@ -285,3 +287,90 @@ def load_results_shared(path: Path) -> dict[str, Any]:
         cells.append(cell)
     header["cells"] = cells
     return header
+
+
+def read_results_shared(path: Path) -> Results:
+    """The typed results of a run (``rundir.read_results``'s equal), read one cell line at
+    a time, each cell validated once by pydantic's own JSON parser; the bulk rows of the
+    contents probe (OS packages and installed distributions, most of a cell's bytes and
+    the same in every cell of a base) stored once, so 10,000 cells fit in memory.
+
+    The shared rows are plain dicts inside frozen records: readers must not mutate them
+    (none does). A results.json not in the streamed layout is read whole."""
+    from harness.store.rundir import read_results
+
+    split = _split_or_none(path)
+    if split is None:  # an older harness, a hand-edited file
+        return read_results(path)
+    split[1].close()
+    header = read_header(path)
+    head = Results.from_json_data(header, str(path))
+    rows: dict[Any, Any] = {}
+    cells = [
+        share_rows(_typed_cell(path, line, index), rows)
+        for index, line in enumerate(_cell_lines(path, _split_or_none(path)[1]))  # type: ignore[index]
+    ]
+    return head.model_copy(update={"cells": cells})
+
+
+def _typed_cell(path: Path, line: str, index: int) -> CellRecord:
+    source = f"{path} (cell {index})"
+    try:
+        return CellRecord.model_validate_json(line)
+    except ValueError:  # said well (JSON path, repair of NaN) by the careful path
+        pass
+    cell = _parse_cell(path, line, index, 1, validate=False)
+    return CellRecord.from_dict(sanitize(cell, source), source)
+
+
+def share_rows(cell: CellRecord, rows: dict[Any, Any]) -> CellRecord:
+    """``cell`` with its contents probe's rows replaced by the equal ones in ``rows``
+    (added there when new): one object for the same OS package in every cell."""
+    contents = cell.probes.contents
+    if contents is None:
+        return cell
+    for listed in (contents.os_packages, contents.distributions):
+        for i, row in enumerate(listed or []):
+            # 1 and True are equal: the types are part of the key (a row's extra keys are
+            # not typed); one holding a list (wheel tags) is keyed by its JSON
+            try:
+                key: Any = (*row.items(), *map(type, row.values()))
+                hash(key)
+            except TypeError:
+                key = json.dumps(row, sort_keys=True, default=str)
+            listed[i] = rows.setdefault(key, row)  # type: ignore[index]
+    return cell
+
+
+def iter_cell_lines_at(path: Path) -> Iterator[tuple[int, CellRecord, str]]:
+    """(byte offset of its line, the cell validated, its line) for each cell of a
+    results.json in the streamed layout (``read_line_at`` reads the line back)."""
+    with path.open("rb") as stream:
+        for raw in stream:
+            if raw.rstrip(b"\r\n") == CELLS_OPEN.encode():
+                break
+        else:
+            raise ResultsError(f"{path}: not in the streamed layout", RERUN)
+        offset, index = stream.tell(), 0
+        for raw in stream:
+            start, offset = offset, offset + len(raw)
+            text = raw.strip()
+            if text == CELLS_CLOSE.encode():
+                return
+            if not text:
+                continue
+            line = text.decode("utf-8", errors="replace").lstrip(",")
+            yield start, _typed_cell(path, line, index), line
+            index += 1
+    raise ResultsError(
+        f"{path}: the cells list ends before its closing bracket; the file is probably "
+        "truncated (interrupted run or full disk)",
+        RERUN,
+    )
+
+
+def read_line_at(path: Path, offset: int) -> str:
+    """The cell line that starts at ``offset`` (from ``iter_cell_lines_at``), as written."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.readline().strip().decode("utf-8", errors="replace").lstrip(",")

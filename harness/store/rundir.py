@@ -10,6 +10,8 @@
 - ``read_results``: results.json read once into the typed ``model.results.Results``
   (validated on load, nested probe outputs included), so documents can trust every field;
   ``load_results`` is the same as plain dicts, for readers not converted yet.
+- results.json itself is written by ``store.resultsfile.write_results`` alone (the
+  streamed layout: one cell per line), from dicts or from the typed ``Results``.
 - ``write_json``: strict JSON only (no NaN/Infinity, no lone surrogate).
 """
 
@@ -222,10 +224,6 @@ def load_results(path: Path) -> dict[str, Any]:
     """Compatibility path for readers not converted to ``Results`` yet: the same file,
     validated by the same types, as plain JSON dicts (``Results.to_dict()``)."""
     return read_results(path).to_dict()
-
-
-def write_results(path: Path, results: Results) -> Path:
-    return write_atomic(path, results.to_json())
 
 
 def read_cell(path: Path) -> CellRecord:

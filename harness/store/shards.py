@@ -27,10 +27,27 @@ from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import CROSS
 from harness.model.plan import Plan, plan_from_record
 from harness.model.records import SCHEMA_VERSION
+from harness.model.results import CellRecord, Results
 from harness.store import files
-from harness.store.files import PREPARE_JSON, RESULTS_JSON, cell_sbom_entry_path, cell_sbom_path
-from harness.store.resultsfile import iter_cells_at, read_cell_at, read_header, write_results
-from harness.store.rundir import make_dirs
+from harness.store.files import (
+    CELLS_DIR,
+    PREPARE_JSON,
+    RESULTS_JSON,
+    cell_sbom_entry_path,
+    cell_sbom_path,
+    result_file_name,
+)
+from harness.store.resultsfile import (
+    CellLine,
+    cell_line,
+    is_streamed,
+    iter_cell_lines_at,
+    read_header,
+    read_line_at,
+    share_rows,
+    write_results,
+)
+from harness.store.rundir import load_results, make_dirs, write_atomic_with
 
 SHARD_DID_NOT_REPORT = "shard {index} did not report"
 FIX = "merge the shard directories of one `harness plan` (the same matrix, harness and plan)"
@@ -57,21 +74,34 @@ class ShardRun:
     def hostname(self) -> str | None:
         return (self.run.get("host") or {}).get("hostname")
 
-    def cells_at(self) -> Iterator[tuple[int | None, dict[str, Any]]]:
-        """(where to read it back, cell) for each cell: a byte offset into results_file,
-        or None for a cell held in memory."""
+    def cells_at(self) -> Iterator[tuple[int | None, CellRecord]]:
+        """(where to read it back, the cell validated) for each cell, each validated once:
+        a byte offset into results_file, or None for a cell held in memory."""
         if self.results_file is None:
-            for cell in self.results.get("cells") or []:
-                yield None, cell
+            for index, cell in enumerate(self.results.get("cells") or []):
+                yield None, CellRecord.from_dict(cell, f"{self.path} (cell {index})")
             return
         try:
-            yield from iter_cells_at(self.results_file)
+            for offset, typed, _line in iter_cell_lines_at(self.results_file):
+                yield offset, typed
         except ResultsError as err:
             raise _unreadable_shard(self.results_file, err) from None
 
-    def cell_at(self, offset: int) -> dict[str, Any]:
+    def cell_at(self, offset: int) -> CellLine:
+        """The cell at ``offset`` stamped with this shard's host and index, as one line of
+        results.json: the shard's own line with two keys added, not parsed again."""
         assert self.results_file is not None
-        return read_cell_at(self.results_file, offset)
+        line = read_line_at(self.results_file, offset)
+        stamp = {"host": self.hostname, "shard": self.index}
+        if '"host"' in line or '"shard"' in line or _may_need_repair(line):
+            cell = json.loads(line)  # keys to replace, or text to repair: the careful path
+            return CellLine(cell_line({**cell, **stamp}))
+        return CellLine(f"{line[:-1]},{json.dumps(stamp, separators=(',', ':'))[1:]}")
+
+
+def _may_need_repair(line: str) -> bool:
+    """What strict JSON cannot hold, as a shard's line might (written by hand)."""
+    return "NaN" in line or "Infinity" in line or "\\ud" in line.lower()
 
 
 def read_shard(path: Path) -> ShardRun:
@@ -88,6 +118,11 @@ def read_shard(path: Path) -> ShardRun:
             f"{results_path}: not a shard run (its run record has no shard)",
             "merge directories written by `harness run --shard K/N`",
         )
+    if not is_streamed(results_path):  # an older harness: its cells are read whole, once
+        try:
+            return ShardRun(results_path.parent, load_results(results_path))
+        except ResultsError as err:
+            raise _unreadable_shard(results_path, err) from None
     return ShardRun(results_path.parent, header, results_path)
 
 
@@ -111,8 +146,11 @@ def _unreadable_shard(results_path: Path, err: ResultsError) -> ResultsError:
 def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, Any]:
     """One results dict (schema_version 1) from the shards of one plan, in memory (for
     small merges and tests; ``write_merged`` streams it to results.json)."""
-    header, cells = _merged(shards, run_id, merged_at)
-    return {**header, "cells": [cell for cell, _shard in cells]}
+    header, cells, _kept = _merged(shards, run_id, merged_at)
+    return {
+        **header,
+        "cells": [json.loads(c) if isinstance(c, CellLine) else c for c, _shard, _key in cells],
+    }
 
 
 def write_merged(
@@ -127,42 +165,107 @@ def write_merged(
     leaves none), carrying each cell's SBOM and its entry from its shard's sbom/ (written
     when the cell ended) so publishing does not build them again. ``run_fields`` are added
     to the run record (``history_dir``). Returns the header."""
-    header, cells = _merged(shards, run_id, merged_at)
+    return _write_merged(shards, out_dir, run_id, merged_at, run_fields)[0]
+
+
+def merge_run(
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
+) -> Results:
+    """``write_merged``, returning the merged run as the typed Results every document
+    reads: the cells as validated while merging (each once; equal package rows stored
+    once), so the merged file is not read back."""
+    header, cells = _write_merged(shards, out_dir, run_id, merged_at, run_fields, keep=True)
+    return Results.from_dict(header, str(out_dir / RESULTS_JSON)).model_copy(
+        update={"cells": cells}
+    )
+
+
+def _write_merged(
+    shards: Sequence[ShardRun],
+    out_dir: Path,
+    run_id: str,
+    merged_at: str,
+    run_fields: Mapping[str, Any] | None = None,
+    keep: bool = False,
+) -> tuple[dict[str, Any], list[CellRecord]]:
+    header, cells, kept = _merged(shards, run_id, merged_at, keep)
     header["run"].update(run_fields or {})
     by_index = {s.index: s for s in shards}
+    typed: list[CellRecord] = []
 
-    def stamped() -> Iterator[dict[str, Any]]:
-        for cell, index in cells:
+    def stamped() -> Iterator[CellLine | dict[str, Any]]:
+        for cell, index, key in cells:
             if index in by_index:
-                _carry_sbom(by_index[index].path, out_dir, cell)
+                _carry_sbom(by_index[index].path, out_dir, key)
+            _carry_cell_file(by_index.get(index), out_dir, key, cell)
+            if keep:
+                typed.append(_stamped(kept.get(key), cell, by_index.get(index)))
             yield cell
 
     write_results(out_dir / RESULTS_JSON, header, stamped())
-    return header
+    return header, typed
 
 
-def _carry_sbom(shard_dir: Path, out_dir: Path, cell: Mapping[str, Any]) -> None:
-    cell_id, repeat = str(cell["id"]), int(cell.get("repeat") or 0)
-    for name in (cell_sbom_path(cell_id, repeat), cell_sbom_entry_path(cell_id, repeat)):
+def _stamped(
+    record: CellRecord | None, cell: CellLine | dict[str, Any], shard: ShardRun | None
+) -> CellRecord:
+    """The typed twin of a merged cell: its validated record with host and shard."""
+    if record is None or shard is None:  # a cell no shard reported
+        return CellRecord.from_dict(json.loads(cell) if isinstance(cell, CellLine) else cell)
+    return record.model_copy(update={"host": shard.hostname, "shard": shard.index})
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    make_dirs(target.parent)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)  # same filesystem: no copy at all
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _carry_sbom(shard_dir: Path, out_dir: Path, key: tuple[str, int]) -> None:
+    for name in (cell_sbom_path(*key), cell_sbom_entry_path(*key)):
         source, target = shard_dir / name, out_dir / name
         if not source.is_file():
             return
-        make_dirs(target.parent)
-        target.unlink(missing_ok=True)
-        try:
-            os.link(source, target)  # same filesystem: no copy at all
-        except OSError:
-            shutil.copyfile(source, target)
+        _link_or_copy(source, target)
+
+
+def _carry_cell_file(
+    shard: ShardRun | None, out_dir: Path, key: tuple[str, int], cell: CellLine | dict[str, Any]
+) -> None:
+    """The cell's own record as cells/<id>.r<k>.json of the merged run (the report links
+    it instead of printing it): its shard's file, else the merged line."""
+    name = f"{CELLS_DIR}/{result_file_name(*key)}"
+    source, target = (shard.path / name if shard else None), out_dir / name
+    if source is not None and source.is_file():
+        _link_or_copy(source, target)
+        return
+    text = cell if isinstance(cell, CellLine) else cell_line(cell)
+
+    def write(temporary: Path) -> None:
+        temporary.write_text(text, encoding="utf-8")
+
+    write_atomic_with(target, write)
+
+
+MergedCell = tuple["CellLine | dict[str, Any]", int, tuple[str, int]]  # (cell, shard, key)
 
 
 def _merged(
-    shards: Sequence[ShardRun], run_id: str, merged_at: str
-) -> tuple[dict[str, Any], Iterator[tuple[dict[str, Any], int]]]:
+    shards: Sequence[ShardRun], run_id: str, merged_at: str, keep: bool = False
+) -> tuple[dict[str, Any], Iterator[MergedCell], dict[tuple[str, int], CellRecord]]:
     if not shards:
         raise ConfigurationError("harness merge: no shard directory given", FIX)
     _refuse_mixed(shards)
     plan = plan_from_record(shards[0].run.get("plan"), f"{shards[0].path}: run.plan")
-    found, counts = _refuse_duplicates(shards, plan)
+    kept: dict[tuple[str, int], CellRecord] = {}
+    found, counts = _refuse_duplicates(shards, plan, kept if keep else None)
     present = {s.index for s in shards}
     missing = [k for k in range(1, plan.count + 1) if k not in present]
     header = {
@@ -171,7 +274,7 @@ def _merged(
         "bases": _bases(shards, plan),
         "depsets": _depsets(shards),
     }
-    return header, _cells(shards, plan, found)
+    return header, _cells(shards, plan, found), kept
 
 
 # -- refusals --------------------------------------------------------------------------
@@ -193,15 +296,19 @@ def _refuse_mixed(shards: Sequence[ShardRun]) -> None:
             )
 
 
-Located = tuple[int, "int | dict[str, Any]"]  # (shard index, offset or the cell itself)
+Located = tuple[int, "int | None"]  # (shard index, offset or None: a cell held in memory)
 
 
 def _refuse_duplicates(
-    shards: Sequence[ShardRun], plan: Plan
+    shards: Sequence[ShardRun],
+    plan: Plan,
+    kept: dict[tuple[str, int], CellRecord] | None = None,
 ) -> tuple[dict[tuple[str, int], Located], dict[int, int]]:
     """Refuse a shard given twice, a cell run present twice or in the wrong shard; return
     where each cell run is (its shard, and its offset in that shard's results.json) and
-    how many cell runs each shard holds. Reads every cell once, keeps none."""
+    how many cell runs each shard holds. Reads and validates every cell once; keeps the
+    typed records in ``kept`` when given (equal package rows stored once), else none."""
+    rows: dict[Any, Any] = {}
     by_index: dict[int, Path] = {}
     for shard in shards:
         if shard.index in by_index:
@@ -216,8 +323,10 @@ def _refuse_duplicates(
     counts: dict[int, int] = {}
     for shard in shards:
         counts[shard.index] = 0
-        for offset, cell in shard.cells_at():
-            key = (str(cell["id"]), int(cell.get("repeat") or 0))
+        for offset, record in shard.cells_at():
+            key = (record.id, record.repeat)
+            if kept is not None:
+                kept[key] = share_rows(record, rows)
             if key in found:
                 raise ConfigurationError(
                     f"harness merge: cell {key[0]} repeat {key[1]} is present twice "
@@ -231,7 +340,7 @@ def _refuse_duplicates(
                     f"{'no shard' if key not in owner else f'shard {owner[key]}'}",
                     FIX,
                 )
-            found[key] = (shard.index, cell if offset is None else offset)
+            found[key] = (shard.index, offset)
             counts[shard.index] += 1
     return found, counts
 
@@ -241,18 +350,27 @@ def _refuse_duplicates(
 
 def _cells(
     shards: Sequence[ShardRun], plan: Plan, found: Mapping[tuple[str, int], Located]
-) -> Iterator[tuple[dict[str, Any], int]]:
+) -> Iterator[MergedCell]:
     """Every planned cell run in plan (matrix) order, stamped with its host and shard, read
-    back one at a time; the ones no shard reported as errors. Yields (cell, shard)."""
+    back one at a time; the ones no shard reported as errors. Yields (cell, shard, key)."""
     by_index = {s.index: s for s in shards}
+    held = {
+        (str(c["id"]), int(c.get("repeat") or 0)): c
+        for s in shards
+        if s.results_file is None
+        for c in s.results.get("cells") or []
+    }
     for run in plan.runs:
         where = found.get(run.key)
         if where is None:
-            yield _not_reported(run.cell_id, run.repeat, run.shard), run.shard
+            yield _not_reported(run.cell_id, run.repeat, run.shard), run.shard, run.key
             continue
-        shard = by_index[where[0]]
-        cell = where[1] if isinstance(where[1], dict) else shard.cell_at(where[1])
-        yield {**cell, "host": shard.hostname, "shard": shard.index}, shard.index
+        shard, offset = by_index[where[0]], where[1]
+        if offset is None:
+            stamp = {"host": shard.hostname, "shard": shard.index}
+            yield {**held[run.key], **stamp}, shard.index, run.key
+        else:
+            yield shard.cell_at(offset), shard.index, run.key
 
 
 def _not_reported(cell_id: str, repeat: int, shard: int) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def test_free_form_probe_seconds_are_refused_on_reading(results: dict[str, Any])
 BADGE = re.compile(r'<span class="noisy" title="([^"]*)">noisy</span>')
 # The depset table's columns after the base's name.
 COLUMNS = ["status", "install", "system", "venv", "pip", "downloaded", "size", "import", "smoke",
-           "built"]  # fmt: skip
+           "tests", "built"]  # fmt: skip
 
 
 def depset_row(html: str, cell_id: str) -> dict[str, str]:

@@ -117,12 +117,77 @@ def test_anchors_are_unique_and_every_internal_link_resolves(html: str) -> None:
     assert set(found.links) <= set(found.ids)
 
 
-def test_standin_label_on_every_cell_of_a_standin_base(html: str, pristine: dict[str, Any]) -> None:
+def test_standin_label_said_once_per_base_not_in_every_slot(
+    html: str, pristine: dict[str, Any]
+) -> None:
+    # issue 26: the stand-in sentence is a base-level note (its grid row's header), not
+    # repeated in each of the base's slots
     standins = {b["name"]: b["standin"] for b in pristine["bases"] if b["standin"]}
     assert standins
-    for c in pristine["cells"]:
-        if c["base"] in standins:
-            assert str(escape(standins[c["base"]])) in grid_cell(html, c["id"])
+    grid = html[html.index('id="grid"') : html.index('id="bases"')]
+    for base, text in standins.items():
+        assert grid.count(f'<span class="standin">{escape(text)}</span>') == 1, base
+        for c in pristine["cells"]:
+            if c["base"] == base:
+                assert str(escape(text)) not in grid_cell(html, c["id"])
+
+
+def _slot_results(pristine: dict[str, Any]) -> dict[str, Any]:
+    """The fixture with three slots sharing one long environment-limit reason, one cell
+    that never ran (unavailable, with a partial install time and size recorded), one
+    cell with a failed sdist build, and a cell that ran the team's suite."""
+    results = copy.deepcopy(pristine)
+    limit = (
+        "environment limit: no CPU build of torch can be reached for this Python here: "
+        "the wheelhouse holds a cp311 wheel only"
+    )
+    for c in results["cells"][:3]:
+        c["status"], c["reason"], c["environment_limit"] = "unavailable", limit, limit
+    results["cells"][0]["steps"] = [
+        {"name": "venv", "kind": "install", "status": "passed", "seconds": 6.2},
+        {"name": "pip-install", "kind": "install", "status": "unavailable", "seconds": 0.1},
+    ]
+    results["cells"][0]["size_added_bytes"] = 10_300_000
+    ran = results["cells"][3]
+    ran["distributions"] = [
+        {"name": "psycopg2", "version": "2.9", "wheel": False, "failed": "build"},
+        {"name": "future", "version": "1.0", "wheel": False},
+    ]
+    ran["probes"]["tests"] = {
+        "status": "failed", "command": "python -m pytest -q tests", "exit_code": 1,
+        "junit": {"tests": 194, "passed": 188, "failed": 2, "errors": 0, "skipped": 4,
+                  "failing": [{"name": "tests.test_a::test_b", "outcome": "failed"}]},
+    }  # fmt: skip
+    return results
+
+
+def test_a_reason_repeated_across_slots_is_said_once(pristine: dict[str, Any]) -> None:
+    results = _slot_results(pristine)
+    html = render_report(results)
+    reason = results["cells"][0]["reason"]
+    grid = html[html.index('id="grid"') : html.index('id="bases"')]
+    assert grid.count(str(escape(reason))) == 1  # in the note under the grid
+    for c in results["cells"][:3]:
+        slot = grid_cell(html, c["id"])
+        assert "environment limit: see note <b>1</b>" in slot
+
+
+def test_a_cell_that_never_ran_shows_no_install_time_or_size(pristine: dict[str, Any]) -> None:
+    results = _slot_results(pristine)
+    slot = grid_cell(render_report(results), results["cells"][0]["id"])
+    assert "install" not in slot and "added" not in slot and "10.3 MB" not in slot
+
+
+def test_the_slot_shows_the_suite_and_only_builds_that_succeeded(pristine: dict[str, Any]) -> None:
+    results = _slot_results(pristine)
+    html = render_report(results)
+    slot = grid_cell(html, results["cells"][3]["id"])
+    assert "tests <b>188/194</b>" in slot
+    assert '<span class="failing">2 failing</span>' in slot
+    assert "built from source: future" in slot and "psycopg2" not in slot
+    depsets = html[html.index('id="depsets"') :]
+    assert "<th>tests</th>" in depsets
+    assert '188/194 <span class="failing">2 failing</span>' in depsets
 
 
 def test_container_text_is_escaped(html: str) -> None:
@@ -135,7 +200,10 @@ def test_container_text_is_escaped(html: str) -> None:
 def test_no_external_resources(html: str) -> None:
     assert "http://" not in html and "https://" not in html
     assert "<link" not in html and "@import" not in html and "url(" not in html
-    assert all(u.startswith("#") for u in collect(html).urls)
+    # anchors, and the run directory's own files (each cell's record), never elsewhere
+    urls = collect(html).urls
+    assert all(u.startswith(("#", "cells/", "sbom/")) and ".." not in u for u in urls)
+    assert any(u.startswith("cells/") for u in urls)
 
 
 def test_failing_step_log_is_in_a_pre(html: str) -> None:
@@ -148,8 +216,12 @@ def test_source_build_flagged_on_the_grid(html: str) -> None:
 
 
 def test_unavailable_base_shows_its_reason(html: str) -> None:
+    # the base's reason is in every slot of the base: said once, in a note the slot names
     text = grid_cell(html, "py312-slim×torch")
-    assert "no Debian suite ships Python 3.12" in text
+    note = re.search(r"see note <b>(\d+)</b>", text)
+    assert note, text
+    listed = re.search(rf'<li id="note-{note.group(1)}"[^>]*>(.*?)</li>', html, re.S)
+    assert listed and "no Debian suite ships Python 3.12" in listed.group(1)
     assert "official image" in html
 
 
@@ -213,7 +285,10 @@ def test_expected_failure_and_environment_limit(results: dict[str, Any]) -> None
     assert "st-unexpected-pass" in html and "no musllinux torch wheel" in text
     # The link is shown for copying, never fetched nor turned into a resource.
     assert "pytorch/pytorch/issues/71381" in html
-    assert all(u.startswith("#") for u in collect(html).urls)
+    # anchors, and the run directory's own files (each cell's record), never elsewhere
+    urls = collect(html).urls
+    assert all(u.startswith(("#", "cells/", "sbom/")) and ".." not in u for u in urls)
+    assert any(u.startswith("cells/") for u in urls)
     assert "(a limit of where this ran, not a property of the base)" in html
 
 
@@ -265,7 +340,8 @@ def test_history_shows_trend_and_change(results: dict[str, Any], tmp_path: Path)
 def test_partial_results_still_render() -> None:
     html = render_report({"schema_version": 1, "run": {}, "bases": [], "cells": []})
     assert "</html>" in html
-    # The least a results file holds (model/results.py): the run, and each cell's status.
+    # the report reads the typed results: the least a results.json holds (run, a cell's
+    # id, base, depset and status); anything less is refused on load with the JSON path
     cell = {"id": "a×b", "base": "a", "depset": "b", "status": "error"}
     minimal = {"schema_version": 1, "run": {}, "cells": [cell]}
     assert cell_anchor("a×b") in render_report(minimal)
@@ -554,3 +630,14 @@ def test_the_bases_table_shows_the_capability_probe(pristine: dict[str, Any]) ->
     assert "no shell" in rows[0]["capabilities"] and "65532" in rows[0]["capabilities"]
     assert all(r["capabilities"] for r in rows[1:])  # said even when not probed
     assert rows[0]["capabilities"] in render_report(results)
+
+
+def test_probe_output_is_linked_not_inlined(pristine: dict[str, Any], html: str) -> None:
+    from harness.store.files import result_file_name
+
+    for cell in pristine["cells"]:
+        record = f"cells/{result_file_name(cell['id'], int(cell.get('repeat') or 0))}"
+        assert f'href="{record}"' in html
+        for name, probe in (cell.get("probes") or {}).items():
+            # a probe's whole output (its nested JSON) stays in the cell's file
+            assert json.dumps(probe, ensure_ascii=False)[:200] not in html, name

@@ -193,15 +193,15 @@ def test_an_interrupted_merge_leaves_no_results_file(
     dirs = _shard_dirs(tmp_path)
     calls = []
 
-    def dies(path: Path, offset: int) -> dict[str, Any]:
+    def dies(path: Path, offset: int) -> str:
         calls.append(offset)
         if len(calls) > 3:
             raise KeyboardInterrupt
-        return read_cell_at(path, offset)
+        return read_line_at(path, offset)
 
-    from harness.store.resultsfile import read_cell_at
+    from harness.store.resultsfile import read_line_at
 
-    monkeypatch.setattr(shards_module, "read_cell_at", dies)
+    monkeypatch.setattr(shards_module, "read_line_at", dies)
     out = tmp_path / "merged"
     with pytest.raises(KeyboardInterrupt):
         shards_module.write_merged([read_shard(d) for d in dirs], out, "r", "t")
@@ -314,3 +314,73 @@ def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Pat
     assert read_header(path)["run"] == results["run"]
     merged = merge_shards([read_shard(path), *_shards()[1:]], "r", "t")
     assert len(merged["cells"]) == len(PLAN.runs)
+
+
+def test_the_typed_shared_read_equals_the_file_and_stores_equal_rows_once(
+    tmp_path: Path,
+) -> None:
+    from harness.store.resultsfile import read_results_shared, write_results
+    from harness.store.rundir import read_results
+    from harness.store.shards import write_merged
+
+    out = tmp_path / "merged"
+    write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
+    assert read_results_shared(out / "results.json") == read_results(out / "results.json")
+    package = {"name": "libc6", "version": "2.36", "installed_size_bytes": 1}
+    cells = [
+        {"id": f"a×{d}", "base": "a", "depset": d, "status": "passed",
+         "probes": {"contents": {"os_packages": [dict(package), {**package, "x": flag}]}}}
+        for d, flag in (("b", 1), ("c", True))
+    ]  # fmt: skip
+    path = tmp_path / "results.json"
+    write_results(path, {"schema_version": 1, "run": {"id": "r"}}, cells)
+    typed = read_results_shared(path)
+    assert typed.to_dict()["cells"] == cells
+    first, second = (c.probes.contents.os_packages for c in typed.cells)  # type: ignore[union-attr]
+    assert first is not None and second is not None
+    assert first[0] is second[0]  # equal rows are stored once
+    assert first[1]["x"] is not True and second[1]["x"] is True  # type: ignore[typeddict-item]
+
+
+def test_one_writer_writes_typed_results_and_dicts_alike(tmp_path: Path) -> None:
+    from harness.store.resultsfile import is_streamed, write_results
+    from harness.store.rundir import read_results
+
+    results = synthetic_shard(PLAN, 1)
+    from_dicts, from_types = tmp_path / "a.json", tmp_path / "b.json"
+    write_results(from_dicts, results, results["cells"])
+    write_results(from_types, read_results(from_dicts))  # a typed Results, its own cells
+    assert is_streamed(from_types)
+    assert json.loads(from_types.read_text()) == json.loads(from_dicts.read_text())
+
+
+def test_a_merge_carries_each_cells_own_file_and_stamps_host_and_shard(tmp_path: Path) -> None:
+    from harness.store.files import result_file_name
+    from harness.store.shards import write_merged
+
+    dirs = _shard_dirs(tmp_path)
+    cell_file = dirs[0] / "cells" / result_file_name(PLAN.shard(1)[0].cell_id, 0)
+    cell_file.parent.mkdir()
+    cell_file.write_text('{"kept": "as the cell wrote it"}')
+    out = tmp_path / "merged"
+    write_merged([read_shard(d) for d in dirs], out, "r-1", "t")
+    merged = json.loads((out / "results.json").read_text())
+    for cell in merged["cells"]:
+        own = out / "cells" / result_file_name(cell["id"], cell["repeat"])
+        assert own.is_file()
+        assert cell["host"] == f"runner-{cell['shard']}"
+        if own.samefile(cell_file):  # the shard's own file, linked, not rewritten
+            continue
+        assert json.loads(own.read_text()) == cell  # written from the merged line
+    assert (out / "cells" / cell_file.name).samefile(cell_file)
+
+
+def test_the_merged_run_is_returned_typed_equal_to_its_file(tmp_path: Path) -> None:
+    from harness.store.rundir import read_results
+    from harness.store.shards import merge_run
+
+    out = tmp_path / "merged"
+    dirs = _shard_dirs(tmp_path)[:2]  # shard 3 did not report: its cells are errors
+    merged = merge_run([read_shard(d) for d in dirs], out, "r-1", "t", {"history_dir": "h"})
+    assert merged == read_results(out / "results.json")
+    assert any(c.reason == "shard 3 did not report" for c in merged.cells)
