@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -24,12 +25,14 @@ import requests
 from docker.models.images import Image
 
 from harness.engine.build import BuildError, BuildRequest, stream_build
+from harness.engine.container import ENGINE_ERRORS
 from harness.engine.debootstrap import (
     DebootstrapRecipe,
     StandinBuildError,
     build_debootstrap_image,
     find_cached_image,
 )
+from harness.engine.imagesize import image_compressed_bytes
 from harness.engine.pull import (
     auth_header,
     bounded_pull,
@@ -410,6 +413,7 @@ class Resolver:
         image = self.client.images.get(record["image_id"])
         facts: dict[str, Any] = {
             "size_bytes": image.attrs.get("Size"),
+            "compressed_bytes": _compressed_bytes(self.client, record["image_id"]),
             "created": image.attrs.get("Created"),
             "user": (image.attrs.get("Config") or {}).get("User") or None,
         }
@@ -499,6 +503,16 @@ def probe_cache_path(
         digest.update(source.read_bytes() if source.is_file() else b"-")
     digest.update(extra.encode())
     return harness_cache() / folder / f"{digest.hexdigest()[:24]}.json"
+
+
+def _compressed_bytes(client: docker.DockerClient, image_id: str) -> int | None:
+    """The image's layers as a registry stores them (engine/imagesize.py), cached by id."""
+    if not hasattr(client, "api"):  # a client without the low-level API (a test double)
+        return None
+    try:
+        return image_compressed_bytes(client, image_id, harness_cache())[0]
+    except (*ENGINE_ERRORS, tarfile.TarError, OSError):
+        return None
 
 
 def _read_cache(path: Path) -> dict[str, Any] | None:

@@ -495,6 +495,20 @@ class CellRecord(Record):
     size_start_bytes: Count = None  # the fresh container's layer, before any step
     size_probes_bytes: Count = None  # written after the last install step
     size_measure_seconds: Number = None
+    # The installed image as a team would ship it (run/imagesize.py): base + the cell's
+    # layer after the install, and as a registry stores it (each layer gzip level 6).
+    image_size_bytes: Count = None
+    image_compressed_bytes: Count = None
+    image_layer_compressed_bytes: Count = None  # the cell's own layer, compressed
+    image_compressed_sampled: Number = None  # share of the layer compressed (1.0: exact)
+    image_measure_seconds: Number = None  # what measuring it cost the cell
+    image_measure_problem: Text = None
+    # The cgroup's memory high-water mark (engine/memory.py): after the install, and over
+    # the probes and tests (from the usage at the reset, which is recorded too).
+    memory_peak_install_bytes: Count = None
+    memory_peak_bytes: Count = None
+    memory_at_reset_bytes: Count = None
+    memory_peak_source: Text = None
     install_seconds: Number = None
     steps: list[Step] = []
     distributions: list[Distribution] = []
@@ -702,6 +716,7 @@ class BaseRecord(Record):
     python: Text = None
     libc: Libc | None = None
     size_bytes: Count = None
+    compressed_bytes: Count = None  # its layers gzip level 6, as a registry stores them
     build_seconds: Number = None
     build_log_path: Text = None
     tools: dict[str, Any] | None = None

@@ -49,7 +49,7 @@ from harness.model.probe_output import (
 )
 from harness.model.results import CellRecord, Probes, Step
 from harness.model.status import FAILING
-from harness.run import installer, pipfailure, pipreport, project, uv
+from harness.run import imagesize, installer, pipfailure, pipreport, project, uv
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -127,6 +127,7 @@ class CellFacts:
     size_added_bytes: int | None = None
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
+    measures: dict[str, Any] = field(default_factory=dict)  # run/imagesize.py's fields
 
 
 @dataclass
@@ -176,6 +177,7 @@ class CellRun:
                 self._start_sizing(box)
                 self._run_steps(box)
                 self._record_size(box)
+                self.facts.measures.update(imagesize.after_probes(box, self.facts.measures))
         except docker.errors.ImageNotFound as err:
             return self._finish("unavailable", f"image not found: {err}", started)
         except ENGINE_ERRORS as err:
@@ -186,6 +188,11 @@ class CellRun:
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
             return
+        self.facts.measures.update(
+            imagesize.after_install(
+                box, self.job, self.size_mark, f"{VENV}/bin/python", self._probe_path("_layersize")
+            )
+        )
         tests = self.job.depset.tests
         if tests and tests.network and not self._tests(box):
             return
@@ -629,6 +636,7 @@ class CellRun:
             "size_probes_bytes": facts.size_probes_bytes,
             "size_measure_seconds": facts.size_measure_seconds,
             "engine_lost": facts.engine_lost or None,
+            **facts.measures,
         }
         fields.update({k: v for k, v in learned.items() if v is not None})
         if facts.container is not None:  # measured from the fresh container, maybe unknown
