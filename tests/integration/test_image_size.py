@@ -101,7 +101,7 @@ def test_compressed_and_total_size_match_docker_save(
         repository="harness-test-imagesize", tag=uuid.uuid4().hex[:8]
     )
     try:
-        reference, layers = reference_image_gzip_bytes(docker_client, committed.id)
+        reference, layers = reference_image_gzip_bytes(docker_client, str(committed.id))
         committed.reload()
         total_reference = int(committed.attrs["Size"])
     finally:
