@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from harness.engine import imagesize, memory
-from harness.engine.container import ENGINE_ERRORS, CellContainer
+from harness.engine.container import CellContainer
 
 if TYPE_CHECKING:
     from harness.run.cell import CellJob
@@ -91,8 +91,10 @@ def memory_fields(mark: memory.MemoryMark) -> dict[str, Any]:
 
 
 def _quiet(fn: Any) -> Any:
-    """A measurement that fails is left out: the engine's error is not the cell's."""
+    """A measurement that fails is left out (its problem said), never the cell's failure:
+    the engine's error, or anything else measuring raised."""
     try:
         return fn()
-    except ENGINE_ERRORS as err:
-        return f"the engine: {str(err).splitlines()[0][:300] if str(err) else type(err).__name__}"
+    except Exception as err:  # a failing measurement is data, not a crash
+        text = str(err).splitlines()[0][:300] if str(err) else ""
+        return f"measuring failed: {type(err).__name__}: {text}"
