@@ -128,6 +128,17 @@ class Record(BaseModel):
 # -- probe outputs ---------------------------------------------------------------------------
 
 
+class Workload(Record):
+    """A smoke probe's own throughput figure, repeated inside the probe (probes/_common.py
+    ``workload``): e.g. MP3 encode ×realtime, a forward pass in ms, documents per second."""
+
+    what: Text = None
+    unit: Text = None
+    values: list[Number] = []
+    median: Number = None
+    higher_is_better: bool | None = None
+
+
 class ProbeOutput(Record):
     """What every probe prints (probes/_common.py): its status, error and time; a smoke
     probe's own facts are kept as extra keys."""
@@ -137,6 +148,7 @@ class ProbeOutput(Record):
     seconds: Number = None
     offline: bool | None = None
     timings: dict[str, Number] | None = None  # smoke probes: {phase: seconds}
+    workload: Workload | None = None  # smoke probes: their throughput, with repeats
 
 
 class Libc(Record):
