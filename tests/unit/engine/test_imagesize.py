@@ -42,6 +42,7 @@ def make_tree(root: Path) -> list[tuple[str, int]]:
     (root / "pkg" / "sub" / "blob.bin").write_bytes(rng.randbytes(400_000))
     os.link(root / "pkg" / "sub" / "blob.bin", root / "pkg" / "sub" / "blob-link.bin")
     (root / "pkg" / "link").symlink_to("sub/blob.bin")
+    (root / "pkg" / ("long-name-" * 12 + "é.py")).write_text("a long, non-ASCII name: PAX")
     changes: list[tuple[str, int]] = []
     for folder, dirs, files in os.walk(root):
         changes.append((folder, 1))
@@ -97,6 +98,8 @@ def test_layer_script_reader_returns_the_laid_out_bytes(tmp_path: Path) -> None:
     changes = make_tree(tmp_path)
     script = load_script()
     segments, total, _entries, _unreadable = script.layout(changes)
+    headers = [seg[1] for seg in segments if isinstance(seg[1], script.Header)]
+    assert headers and all(len(h.data()) == h.length for h in headers)
     reader = script.Reader(segments)
     whole = reader.read(0, total)
     assert len(whole) == total
