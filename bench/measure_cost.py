@@ -11,6 +11,11 @@ Three costs, each a direct measurement (no estimate, no subtraction of two noisy
    reads dpkg/apk's database and every installed file's size in the container.
 3. ``sbom``: building and validating the cell's CycloneDX SBOM on the host at publish time,
    timed here by building them again from the run's results.json (best of three).
+4. ``image``: the compressed size of the cell's layer and the memory mark after the install
+   (``cells[].image_measure_seconds``, timed by the cell around run/imagesize.py's
+   ``after_install``); its share of the cell's wall time is printed on its own
+   (issue 26's budget: under 5 %). The base's compressed size is computed once per image
+   id and cached: its one-time cost is read from that cache file and printed per base.
 
 Prints one row per cell and a summary (median and maximum, and the share of the cell's
 wall time); writes bench/results/<date>-measure-cost.json with every number, the run it
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.documents.contents import cell_sbom  # noqa: E402
 from harness.documents.sbom import validate_sbom  # noqa: E402
+from harness.model.cache import cache_root  # noqa: E402
 from harness.store.rundir import load_results  # noqa: E402
 
 CONTENTS_STEP = "probe:contents"
@@ -55,6 +61,12 @@ def main() -> int:
     print_table(rows)
     summary = summarise(rows)
     print_summary(summary)
+    bases = base_costs(results)
+    for base in bases:
+        print(
+            f"  base {base['base']}: compressed {base['compressed_bytes']} B, computed once in "
+            f"{base['seconds']} s (cached by image id)"
+        )
     out = args.out or BENCH / "results" / f"{dt.datetime.now():%Y-%m-%dT%H%M}-measure-cost.json"
     record = {
         "command": " ".join(["bench/measure_cost.py", *sys.argv[1:]]),
@@ -63,6 +75,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "cells": rows,
         "summary": summary,
+        "bases": bases,
     }
     out.write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(f"\nwritten: {out}")
@@ -86,7 +99,27 @@ def cell_costs(results: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any] 
         "size_seconds": size,
         "contents_seconds": contents,
         "sbom_seconds": sbom_seconds(results, cell) if contents is not None else None,
+        "image_seconds": cell.get("image_measure_seconds"),
+        "image_sampled": cell.get("image_compressed_sampled"),
+        "image_layer_compressed_bytes": cell.get("image_layer_compressed_bytes"),
     }
+
+
+def base_costs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each base's compressed size and what computing it cost (its cache file's record)."""
+    rows = []
+    for base in results.get("bases") or []:
+        image_id = base.get("image_id")
+        if not image_id or base.get("compressed_bytes") is None:
+            continue
+        path = cache_root() / "compressed-size" / f"{image_id.replace(':', '-')}.json"
+        try:
+            seconds = json.loads(path.read_text(encoding="utf-8")).get("seconds")
+        except (OSError, ValueError):
+            seconds = None
+        rows.append({"base": base["name"], "compressed_bytes": base["compressed_bytes"],
+                     "seconds": seconds})  # fmt: skip
+    return rows
 
 
 def sbom_seconds(results: dict[str, Any], cell: dict[str, Any]) -> float:
@@ -103,7 +136,8 @@ def sbom_seconds(results: dict[str, Any], cell: dict[str, Any]) -> float:
 
 
 def total(row: dict[str, Any]) -> float:
-    return sum(row[k] or 0.0 for k in ("size_seconds", "contents_seconds", "sbom_seconds"))
+    keys = ("size_seconds", "contents_seconds", "sbom_seconds", "image_seconds")
+    return sum(row[k] or 0.0 for k in keys)
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,24 +146,29 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     measured = [r for r in rows if r["contents_seconds"] is not None]
     shares = [total(r) / r["cell_seconds"] for r in measured if r["cell_seconds"]]
+    imaged = [r for r in rows if r["image_seconds"] is not None and r["cell_seconds"]]
     return {
         "size_seconds": stats([r["size_seconds"] for r in rows]),
         "contents_seconds": stats([r["contents_seconds"] for r in measured]) if measured else None,
         "sbom_seconds": stats([r["sbom_seconds"] for r in measured]) if measured else None,
         "total_seconds": stats([total(r) for r in measured]) if measured else None,
         "share_of_cell": stats(shares) if shares else None,
+        "image_seconds": stats([r["image_seconds"] for r in imaged]) if imaged else None,
+        "image_share_of_cell": (
+            stats([r["image_seconds"] / r["cell_seconds"] for r in imaged]) if imaged else None
+        ),
     }
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"{'cell':44} {'status':16} {'cell s':>8} {'size s':>7} {'n':>2} "
-          f"{'contents s':>10} {'sbom s':>7} {'share':>6}")  # fmt: skip
+          f"{'contents s':>10} {'sbom s':>7} {'image s':>7} {'share':>6}")  # fmt: skip
     for r in rows:
         share = total(r) / r["cell_seconds"] if r["cell_seconds"] else 0.0
         print(
             f"{r['cell'][:44]:44} {r['status'][:16]:16} {r['cell_seconds'] or 0:8.1f} "
             f"{r['size_seconds']:7.2f} {r['size_queries']:2d} {_opt(r['contents_seconds']):>10} "
-            f"{_opt(r['sbom_seconds'], 3):>7} {share:6.1%}"
+            f"{_opt(r['sbom_seconds'], 3):>7} {_opt(r['image_seconds']):>7} {share:6.1%}"
         )
 
 
@@ -138,7 +177,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     for key, value in summary.items():
         if value is None:
             continue
-        if key == "share_of_cell":
+        if key in ("share_of_cell", "image_share_of_cell"):
             low, high = f"{value['median']:.1%}", f"{value['max']:.1%}"
         else:
             low, high = f"{value['median']:.3f} s", f"{value['max']:.3f} s"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from docker.models.images import Image
 
 from harness.engine.api import ImageInspect, read
 from harness.engine.build import BuildError, BuildRequest, stream_build
+from harness.engine.container import ENGINE_ERRORS
 from harness.engine.debootstrap import (
     DebootstrapRecipe,
     StandinBuildError,
@@ -32,6 +34,7 @@ from harness.engine.debootstrap import (
     find_cached_image,
     image_reference,
 )
+from harness.engine.imagesize import image_compressed_bytes
 from harness.engine.pull import (
     auth_header,
     bounded_pull,
@@ -119,6 +122,7 @@ class ResolvedBase(TypedDict, total=False):
     build_log_path: str
     base_args: dict[str, dict[str, Any]]  # a Dockerfile base: ARG name -> the base it names
     size_bytes: int | None
+    compressed_bytes: int | None  # its layers gzip level 6, as a registry stores them
     created: str | None
     user: str | None
     env: ProbeJSON | None
@@ -478,6 +482,7 @@ class Resolver:
         env = self._cached_probe(image_id, python, ENV_PROBE)
         return {
             "size_bytes": image.size,
+            "compressed_bytes": _compressed_bytes(self.client, image_id),
             "created": image.created,
             "user": image.config.user or None,
             "env": env,
@@ -563,6 +568,16 @@ def probe_cache_path(
         digest.update(source.read_bytes() if source.is_file() else b"-")
     digest.update(extra.encode())
     return harness_cache() / folder / f"{digest.hexdigest()[:24]}.json"
+
+
+def _compressed_bytes(client: docker.DockerClient, image_id: str) -> int | None:
+    """The image's layers as a registry stores them (engine/imagesize.py), cached by id."""
+    if not hasattr(client, "api"):  # a client without the low-level API (a test double)
+        return None
+    try:
+        return image_compressed_bytes(client, image_id, harness_cache())[0]
+    except (*ENGINE_ERRORS, tarfile.TarError, OSError):
+        return None
 
 
 def _read_cache(path: Path) -> ProbeJSON | None:

@@ -128,6 +128,17 @@ class Record(BaseModel):
 # -- probe outputs ---------------------------------------------------------------------------
 
 
+class Workload(Record):
+    """A smoke probe's own throughput figure, repeated inside the probe (probes/_common.py
+    ``workload``): e.g. MP3 encode ×realtime, a forward pass in ms, documents per second."""
+
+    what: Text = None
+    unit: Text = None
+    values: list[Number] = []
+    median: Number = None
+    higher_is_better: bool | None = None
+
+
 class ProbeOutput(Record):
     """What every probe prints (probes/_common.py): its status, error and time; a smoke
     probe's own facts are kept as extra keys."""
@@ -139,6 +150,7 @@ class ProbeOutput(Record):
     timings: dict[str, Number] | None = None  # smoke probes: {phase: seconds}
     # smoke probes: {module: probes/_common.py import_time, or its seconds alone}
     import_time: dict[str, ImportTiming | Number] | None = None
+    workload: Workload | None = None  # smoke probes: their throughput, with repeats
 
 
 class Libc(Record):
@@ -566,9 +578,20 @@ class CellRecord(Record):
     size_start_bytes: Count = None  # the fresh container's layer, before any step
     size_probes_bytes: Count = None  # written after the last install step
     size_measure_seconds: Number = None
-    image_size_bytes: Count = None  # the whole image: the base and what the cell added
-    image_compressed_bytes: Count = None  # the same, gzip-compressed as a registry stores it
-    memory_peak_bytes: Count = None  # the cgroup's own peak over the smoke tests and suite
+    # The installed image as a team would ship it (run/imagesize.py): base + the cell's
+    # layer after the install, and as a registry stores it (each layer gzip level 6).
+    image_size_bytes: Count = None
+    image_compressed_bytes: Count = None
+    image_layer_compressed_bytes: Count = None  # the cell's own layer, compressed
+    image_compressed_sampled: Number = None  # share of the layer compressed (1.0: exact)
+    image_measure_seconds: Number = None  # what measuring it cost the cell
+    image_measure_problem: Text = None
+    # The cgroup's memory high-water mark (engine/memory.py): after the install, and over
+    # the probes and tests (from the usage at the reset, which is recorded too).
+    memory_peak_install_bytes: Count = None
+    memory_peak_bytes: Count = None
+    memory_at_reset_bytes: Count = None
+    memory_peak_source: Text = None
     install_seconds: Number = None
     steps: list[Step] = []
     distributions: list[Distribution] = []
@@ -848,7 +871,7 @@ class BaseRecord(Record):
     python: Text = None
     libc: Libc | None = None
     size_bytes: Count = None
-    compressed_bytes: Count = None  # gzip-compressed as a registry stores it
+    compressed_bytes: Count = None  # its layers gzip level 6, as a registry stores them
     build_seconds: Number = None
     build_log_path: Text = None
     tools: dict[str, Any] | None = None

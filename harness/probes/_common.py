@@ -83,6 +83,38 @@ def stage(result: dict[str, Any], name: str) -> Iterator[None]:
         timings[name] = watch.elapsed()
 
 
+WORKLOAD_REPEATS = 5
+
+
+def workload(
+    what: str,
+    unit: str,
+    values: list[float],
+    higher_is_better: bool,
+) -> dict[str, Any]:
+    """A smoke probe's throughput figure, repeated inside the probe: the raw values, their
+    median and which way is better (the ``Workload`` record of model/results.py)."""
+    clean = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return {
+        "what": what,
+        "unit": unit,
+        "values": [round(v, 6) for v in clean],
+        "median": round(statistics.median(clean), 6) if clean else None,
+        "higher_is_better": higher_is_better,
+    }
+
+
+def repeat_timed(fn: Callable[[], object], repeats: int = WORKLOAD_REPEATS) -> list[float]:
+    """Seconds of ``repeats`` calls of ``fn`` (one untimed warm-up call first)."""
+    fn()
+    seconds = []
+    for _ in range(repeats):
+        watch = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - watch)
+    return seconds
+
+
 @contextlib.contextmanager
 def deadline(seconds: float, what: str) -> Iterator[None]:
     """Raise TimeoutError if the block runs longer than ``seconds``.

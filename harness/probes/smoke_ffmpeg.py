@@ -16,7 +16,7 @@ import tempfile
 import wave
 from typing import Any
 
-from _common import CheckFailed, Stopwatch, check, is_offline, run_probe
+from _common import CheckFailed, Stopwatch, check, is_offline, run_probe, stage, workload
 
 TONE_HZ = 440.0
 DURATION_S = 3.0
@@ -40,6 +40,10 @@ STEPS = (
     ("mp3_to_wav", "tone.mp3", "from_mp3.wav", ["-c:a", "pcm_s16le"]),
     ("opus_to_wav", "tone.ogg", "from_opus.wav", ["-c:a", "pcm_s16le"]),
 )
+# The workload: WORKLOAD_S of the tone encoded to MP3 WORKLOAD_REPEATS times (after one
+# warm-up), as seconds of audio per second of wall time (×realtime).
+WORKLOAD_S = 20.0
+WORKLOAD_REPEATS = 5
 GENERATOR = ["-f", "lavfi", "-i", f"sine=frequency={TONE_HZ:g}:duration={DURATION_S:g}"]
 
 
@@ -174,6 +178,27 @@ def run_step(
     return facts
 
 
+def transcode_speed(ffmpeg: str, workdir: str) -> dict[str, Any]:
+    """×realtime of encoding WORKLOAD_S of a 440 Hz WAV to 128 kbit/s MP3, repeated."""
+    source = os.path.join(workdir, "workload.wav")
+    generator = ["-f", "lavfi", "-i", f"sine=frequency={TONE_HZ:g}:duration={WORKLOAD_S:g}"]
+    base = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    made = run([*base, *generator, "-c:a", "pcm_s16le", source])
+    check(made.returncode == 0, f"workload: could not make the WAV: {made.stderr[-300:]}")
+    encode = [*base, "-i", source, "-c:a", "libmp3lame", "-b:a", "128k"]
+    speeds = []
+    for index in range(WORKLOAD_REPEATS + 1):
+        watch = Stopwatch()
+        proc = run([*encode, os.path.join(workdir, "workload.mp3")])
+        seconds = watch.elapsed()
+        check(proc.returncode == 0, f"workload: exit {proc.returncode}: {proc.stderr[-300:]}")
+        if index > 0 and seconds > 0:  # the first run warms the page cache
+            speeds.append(WORKLOAD_S / seconds)
+    return workload(
+        f"MP3 encode (libmp3lame 128k) of {WORKLOAD_S:g} s of audio", "x realtime", speeds, True
+    )
+
+
 def main(result: dict[str, Any]) -> None:
     result["offline"] = is_offline()
     ffmpeg = shutil.which("ffmpeg")
@@ -188,6 +213,9 @@ def main(result: dict[str, Any]) -> None:
         steps = result["transcodes"] = {}
         for step in STEPS:
             steps[step[0]] = run_step(ffmpeg, ffprobe, workdir, step)
+        if steps["wav_to_mp3"]["ok"]:
+            with stage(result, "workload"):
+                result["workload"] = transcode_speed(ffmpeg, workdir)
     failures = [f"{name}: {facts['error']}" for name, facts in steps.items() if not facts["ok"]]
     check(not failures, "; ".join(failures))
 

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from _common import check, dist_version, import_time, is_offline, run_probe, stage
+from _common import (
+    check,
+    dist_version,
+    import_time,
+    is_offline,
+    repeat_timed,
+    run_probe,
+    stage,
+    workload,
+)
 
 IMPORT_RUNS = 3
 SEED = 0
+WORKLOAD_DOCS = 200  # the training sentences, repeated, through the trained pipeline
 UPDATES = 30
 SENTENCE = "Apple isn't looking at buying U.K. startup for $1 billion."
 EXPECTED_TOKENS = [
@@ -74,6 +84,20 @@ def check_ner(spacy: Any, result: dict[str, Any]) -> None:
     predicted = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
     result["predicted_entities"] = [[doc.text[s:e], label] for s, e, label in predicted]
     check(predicted == spans, f"predicted {predicted}, trained on {spans}")
+    with stage(result, "workload"):
+        result["workload"] = documents_per_second(nlp)
+
+
+def documents_per_second(nlp: Any) -> dict[str, Any]:
+    """Documents per second through the trained tokeniser + NER (nlp.pipe), repeated."""
+    texts = [TRAIN_DATA[i % len(TRAIN_DATA)][0] for i in range(WORKLOAD_DOCS)]
+    seconds = repeat_timed(lambda: list(nlp.pipe(texts)))
+    return workload(
+        f"nlp.pipe of {WORKLOAD_DOCS} short documents (tokeniser + the trained NER)",
+        "documents/s",
+        [WORKLOAD_DOCS / s for s in seconds if s > 0],
+        True,
+    )
 
 
 def main(result: dict[str, Any]) -> None:

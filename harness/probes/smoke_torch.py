@@ -10,7 +10,17 @@ import re
 import statistics
 from typing import Any
 
-from _common import Stopwatch, check, dist_version, import_time, is_offline, run_probe, stage
+from _common import (
+    Stopwatch,
+    check,
+    dist_version,
+    import_time,
+    is_offline,
+    repeat_timed,
+    run_probe,
+    stage,
+    workload,
+)
 
 IMPORT_RUNS = 3
 BENCH_SIZE = 1024
@@ -135,6 +145,31 @@ def bench_matmul(torch: Any) -> dict[str, Any]:
     }
 
 
+def forward_pass(torch: Any) -> dict[str, Any]:
+    """Milliseconds of one inference forward pass of a small CNN (two conv layers, pooling,
+    a linear head) on a batch of 8 RGB 64x64 images, repeated after a warm-up."""
+    torch.manual_seed(SEED)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 10),
+    ).eval()
+    batch = torch.randn(8, 3, 64, 64)
+    with torch.no_grad():
+        seconds = repeat_timed(lambda: model(batch))
+    return workload(
+        "forward pass of a small CNN, batch 8 x 3x64x64 (no grad)",
+        "ms",
+        [s * 1000 for s in seconds],
+        False,
+    )
+
+
 def main(result: dict[str, Any]) -> None:
     result["offline"] = is_offline()
     with stage(result, "import"):
@@ -146,6 +181,8 @@ def main(result: dict[str, Any]) -> None:
         check_conv2d(torch, result)
     with stage(result, "matmul_bench"):
         result["matmul_bench"] = bench_matmul(torch)
+    with stage(result, "workload"):
+        result["workload"] = forward_pass(torch)
     with stage(result, "import_time"):
         result["import_time"] = {"torch": import_time("torch", runs=IMPORT_RUNS)}
 

@@ -12,11 +12,21 @@ import os
 import tempfile
 from typing import Any
 
-from _common import check, dist_version, import_time, is_offline, run_probe, stage
+from _common import (
+    check,
+    dist_version,
+    import_time,
+    is_offline,
+    repeat_timed,
+    run_probe,
+    stage,
+    workload,
+)
 
 IMPORT_RUNS = 3
 SEED = 0
 MAX_NEW_TOKENS = 8
+WORKLOAD_BATCH = 16
 VOCAB_SIZE = 300
 SPECIAL_TOKENS = ["[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]", "<|endoftext|>"]
 CORPUS = [
@@ -192,6 +202,20 @@ def pretrained_check(transformers: Any, torch: Any, path: str) -> dict[str, Any]
     }
 
 
+def bert_forward_time(torch: Any, model: Any, tokenizer: Any) -> dict[str, Any]:
+    """Milliseconds of one masked-LM forward pass of the tiny BERT over a batch of
+    WORKLOAD_BATCH sentences, repeated after a warm-up."""
+    inputs = tokenizer([MASKED] * WORKLOAD_BATCH, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        seconds = repeat_timed(lambda: model(**inputs))
+    return workload(
+        f"tiny BERT masked-LM forward pass, batch of {WORKLOAD_BATCH} sentences (no grad)",
+        "ms",
+        [s * 1000 for s in seconds],
+        False,
+    )
+
+
 def random_models(transformers: Any, torch: Any, result: dict[str, Any]) -> None:
     """The in-code tokenizer, tiny GPT-2 and BERT, and their save/load round trip."""
     with stage(result, "tokenizer_train"):
@@ -206,6 +230,8 @@ def random_models(transformers: Any, torch: Any, result: dict[str, Any]) -> None
         bert = build_bert(transformers, torch, tokenizer)
     with stage(result, "bert_forward"):
         logits, result["bert_mask_prediction"] = masked_lm(torch, bert, tokenizer)
+    with stage(result, "workload"):
+        result["workload"] = bert_forward_time(torch, bert, tokenizer)
     models = {"gpt2": gpt2, "bert": bert}
     round_trip(transformers, torch, tokenizer, models, (ids, logits), result)
 

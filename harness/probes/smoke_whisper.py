@@ -25,8 +25,10 @@ from _common import (
     dist_version,
     import_time,
     is_offline,
+    repeat_timed,
     run_probe,
     stage,
+    workload,
 )
 
 IMPORT_RUNS = 3
@@ -183,7 +185,30 @@ def run_stages(whisper: Any, torch: Any, workdir: str, result: dict[str, Any]) -
     options, result["dropped_options"] = transcribe_options(whisper)
     result["transcribe_options"] = options
     with stage(result, "transcribe"), deadline(TRANSCRIBE_LIMIT_S, "transcribe"):
-        return model.transcribe(audio, **options)
+        output = model.transcribe(audio, **options)
+    with stage(result, "workload"), deadline(TRANSCRIBE_LIMIT_S, "workload"):
+        result["workload"] = encoder_real_time_factor(torch, model, mel)
+    return output
+
+
+def encoder_real_time_factor(torch: Any, model: Any, mel: Any) -> dict[str, Any]:
+    """Seconds of the audio encoder per second of audio over one 30 s window (whisper's
+    unit of work), repeated after a warm-up: below 1 is faster than real time."""
+    window_s = whisper_window_seconds(mel)
+    batch = mel.unsqueeze(0)
+    with torch.no_grad():
+        seconds = repeat_timed(lambda: model.embed_audio(batch))
+    return workload(
+        f"audio encoder forward over one {window_s:g} s window (real-time factor)",
+        "x audio duration",
+        [s / window_s for s in seconds],
+        False,
+    )
+
+
+def whisper_window_seconds(mel: Any) -> float:
+    """The window the log-mel covers: 100 frames per second (hop 160 at 16 kHz)."""
+    return float(mel.shape[-1]) / 100.0
 
 
 def main(result: dict[str, Any]) -> None:

@@ -47,7 +47,16 @@ from harness.model.probe_output import (
     parse_probe_output,
 )
 from harness.model.results import CellRecord, Probes, Step
-from harness.run import artifacts, classify, installer, pipfailure, pipreport, project, uv
+from harness.run import (
+    artifacts,
+    classify,
+    imagesize,
+    installer,
+    pipfailure,
+    pipreport,
+    project,
+    uv,
+)
 from harness.run.redact import Redactor
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
@@ -131,6 +140,7 @@ class CellFacts:
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
     runtime: dict[str, Any] | None = None  # a runtime cell's facts (run.runtime)
+    measures: dict[str, Any] = field(default_factory=dict)  # run/imagesize.py's fields
 
 
 @dataclass
@@ -186,6 +196,7 @@ class CellRun:
                 self._start_sizing(box)
                 self._run_steps(box)
                 self._record_size(box)
+                self.facts.measures.update(imagesize.after_probes(box, self.facts.measures))
         except docker.errors.ImageNotFound as err:
             return self._finish("unavailable", f"image not found: {err}", started)
         except ENGINE_ERRORS as err:
@@ -196,6 +207,11 @@ class CellRun:
     def _run_steps(self, box: CellContainer) -> None:
         if not self._install(box):
             return
+        self.facts.measures.update(
+            imagesize.after_install(
+                box, self.job, self.size_mark, f"{VENV}/bin/python", self._probe_path("_layersize")
+            )
+        )
         tests = self.job.depset.tests
         if tests and tests.network and not self._tests(box):
             return
@@ -647,6 +663,7 @@ class CellRun:
             "size_measure_seconds": facts.size_measure_seconds,
             "engine_lost": facts.engine_lost or None,
             "runtime": facts.runtime,
+            **facts.measures,
         }
         fields.update({k: v for k, v in learned.items() if v is not None})
         if facts.container is not None:  # measured from the fresh container, maybe unknown
