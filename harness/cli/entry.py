@@ -215,8 +215,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sweep(_args: argparse.Namespace) -> int:
     from harness.engine import client as engine
 
-    removed = engine.sweep_dead_runs(engine.connect(), include_kept=True)
-    print(f"removed {len(removed)} container(s)")
+    swept = engine.sweep_dead_runs(engine.connect(), include_kept=True)
+    print(f"removed {len(swept.containers)} container(s) and {len(swept.images)} image(s)")
     return 0
 
 
