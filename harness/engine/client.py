@@ -69,7 +69,11 @@ class Swept:
 
 
 def sweep_dead_runs(
-    client: docker.DockerClient, log: Any = print, *, include_kept: bool = False
+    client: docker.DockerClient,
+    log: Any = print,
+    *,
+    include_kept: bool = False,
+    run_id: str | None = None,
 ) -> Swept:
     """Remove the containers and images a dead run left (a SIGKILLed run).
 
@@ -77,8 +81,10 @@ def sweep_dead_runs(
     What a run kept on request (``--keep``) stays until ``harness sweep`` (``include_kept``).
     A run's own images are the untagged ones it committed (a runtime cell's final image);
     a tagged image with a run label (a warm snapshot, ``harness-warm/*``) is a cache later
-    runs reuse, and bases and stand-ins carry no run label: both stay.
+    runs reuse, and bases and stand-ins carry no run label: both stay. ``run_id`` narrows
+    the sweep to that one run's.
     """
+    label = LABEL_RUN if run_id is None else f"{LABEL_RUN}={run_id}"
 
     def dead(labels: Mapping[str, str]) -> bool:
         token = labels.get(LABEL_RUNNER, "")
@@ -87,12 +93,12 @@ def sweep_dead_runs(
 
     swept = Swept()
     # 1. Containers first: an image a container still uses cannot go.
-    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
+    for container in client.containers.list(all=True, filters={"label": label}):
         if dead(container.labels or {}):
             container.remove(force=True)
             swept.containers.append(str(container.name))
     # 2. The dead runs' untagged images; one still in use (or gone meanwhile) is left.
-    for image in client.images.list(filters={"label": LABEL_RUN}):
+    for image in client.images.list(filters={"label": label}):
         labels = image.labels or {}
         if image.tags or not labels.get(LABEL_RUN) or not dead(labels):
             continue

@@ -52,8 +52,9 @@ class Images:
         self.removed: list[str] = []
 
     def list(self, filters: dict[str, str]) -> list[Image]:
-        key = filters["label"]
-        return [i for i in self.items if i.labels and key in i.labels]
+        key, _, value = filters["label"].partition("=")
+        found = [i for i in self.items if key in (i.labels or {})]
+        return [i for i in found if value in ("", (i.labels or {})[key])]
 
     def remove(self, image: str, force: bool) -> None:
         assert not force  # an image some container still uses must stay
@@ -115,3 +116,18 @@ def test_an_image_still_in_use_is_left_and_said() -> None:
     assert swept.images == ["free"]
     assert any("left image busy of dead run r1" in line for line in lines)
     assert any("swept 1 image(s) left by dead runs: free" in line for line in lines)
+
+
+def test_a_sweep_for_one_run_asks_the_engine_for_that_runs_only() -> None:
+    labels = {LABEL_RUN: "mine", LABEL_RUNNER: DEAD}
+    asked: list[str] = []
+
+    class Listing(Containers):
+        def list(self, **kwargs: Any) -> list[Container]:
+            asked.append(kwargs["filters"]["label"])
+            return []
+
+    client = Client([], [Image("mine", labels), Image("other", {**labels, LABEL_RUN: "other"})])
+    client.containers = Listing([])
+    swept = sweep_dead_runs(client, log=quiet, run_id="mine")  # type: ignore[arg-type]
+    assert swept.images == ["mine"] and asked == [f"{LABEL_RUN}=mine"]
