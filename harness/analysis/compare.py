@@ -62,7 +62,7 @@ from harness.analysis.vulns import (
 )
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-from harness.model.origin import origin_text
+from harness.model.origin import origin_text, standin_text
 from harness.model.records import check_schema
 from harness.model.results import (
     AnyResults,
@@ -90,7 +90,7 @@ class ScanPair:
 class BaseInfo:
     name: str
     reference: str | None
-    standin: str | None
+    standin: str | None  # origin.standin_text: set also for a Dockerfile built FROM a stand-in
     origin: str  # origin_text: pulled (digest), local, your Dockerfile, stand-in...
     image_id: str | None
     digest: str | None
@@ -178,7 +178,7 @@ def _base_info(results: Results, name: str) -> BaseInfo:
     return BaseInfo(
         name=name,
         reference=base.reference,
-        standin=base.standin,
+        standin=standin_text(base),
         origin=origin_text(base),
         image_id=base.image_id,
         digest=base.digest,

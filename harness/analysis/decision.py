@@ -48,6 +48,7 @@ from harness.analysis.vulns import NotScanned, VulnCounts, base_scan, counts_tex
 from harness.model import format as fmt
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
 from harness.model.matrix import DecisionSpec
+from harness.model.origin import standin_text
 from harness.model.results import (
     BaseRecord,
     CellRecord,
@@ -1130,10 +1131,11 @@ def _cannot_tell(
     lines: list[str] = []
     for base in bases.values():
         record = base.record
-        if record is not None and record.standin:
+        # A Dockerfile built FROM a stand-in is on the stand-in too (origin.on_standin).
+        if record is not None and (standin := standin_text(record)):
             lines.append(
                 f"{base.name} was measured on a stand-in, not {record.reference or 'the image'}: "
-                f"{record.standin}; its interpreter, OS packages and sizes are the stand-in's"
+                f"{standin}; its interpreter, OS packages and sizes are the stand-in's"
             )
     lines += _unmeasured_lines(bases, depsets)
     for depset in depsets:

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.analysis.view import filled, measured_busy
 from harness.model import format as fmt
+from harness.model.origin import standin_text
 from harness.model.results import BaseRecord, InterpreterSpeed, Measurement
 
 NOISE_FLOOR = 0.05
@@ -120,7 +121,9 @@ class BaseSpeed:
     base: str
     status: str  # the probe's status, or "not measured"
     error: str | None
-    standin: str | None  # the stand-in's description: its interpreter is a stand-in build
+    # The stand-in's description (origin.standin_text: a Dockerfile built FROM a stand-in
+    # too): its interpreter is a stand-in build.
+    standin: str | None
     python: str | None
     build: str  # "PGO and LTO recorded", "PGO not recorded, LTO not recorded", ...
     spread: float | None  # the widest relative IQR over its measurements
@@ -193,7 +196,7 @@ def _base_speed(
         base=base.name,
         status=status,
         error=output.error,
-        standin=base.standin,
+        standin=standin_text(base),
         python=output.python.version if output.python else None,
         build=build_text(output),
         spread=_widest_spread(output) if status == "passed" else None,

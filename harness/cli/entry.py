@@ -140,7 +140,12 @@ def _add_simple(sub: Any) -> None:
     )
     schema.set_defaults(func=cmd_schema)
     sweep = sub.add_parser(
-        "sweep", help="remove containers left by dead harness runs, and those kept by --keep"
+        "sweep",
+        help="remove containers and committed images left by dead harness runs, and those "
+        "kept by --keep",
+    )
+    sweep.add_argument(
+        "--run", metavar="RUN_ID", help="only this run's (still only if its runner is dead)"
     )
     sweep.set_defaults(func=cmd_sweep)
 
@@ -212,11 +217,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(_args: argparse.Namespace) -> int:
+def cmd_sweep(args: argparse.Namespace) -> int:
     from harness.engine import client as engine
 
-    removed = engine.sweep_dead_runs(engine.connect(), include_kept=True)
-    print(f"removed {len(removed)} container(s)")
+    swept = engine.sweep_dead_runs(engine.connect(), include_kept=True, run_id=args.run)
+    print(f"removed {len(swept.containers)} container(s) and {len(swept.images)} image(s)")
     return 0
 
 

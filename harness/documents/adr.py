@@ -39,7 +39,7 @@ from harness.documents.decision import decision_markdown
 from harness.documents.markdown import md_code, md_escape, md_table
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
-from harness.model.origin import origin_brief
+from harness.model.origin import on_standin, origin_brief
 from harness.model.results import (
     AnyResults,
     BaseRecord,
@@ -160,8 +160,10 @@ def _option_title(results: Results, decision: Decision, name: str) -> str:
     if record is not None and record.reference and record.reference != name:
         title += f": {md_escape(record.reference)}"
     brief = origin_brief(record) if record is not None else None
-    if record is not None and record.standin:
-        title += " (measured on a local stand-in)"
+    if record is not None and on_standin(record):
+        # A Dockerfile built FROM a stand-in keeps its own tag in front of the caveat.
+        on = "" if record.standin or not brief else f"{md_escape(brief)}; "
+        title += f" ({on}measured on a local stand-in)"
     elif brief:
         title += f" ({md_escape(brief)})"
     return title + (" — baseline" if name == decision.baseline else "")

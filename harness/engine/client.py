@@ -1,8 +1,10 @@
-"""The Docker engine: connect, describe, and sweep containers left by dead runs."""
+"""The Docker engine: connect, describe, and sweep containers and images left by dead runs."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker
@@ -58,24 +60,62 @@ def _runner_alive(token: str) -> bool:
     return True
 
 
-def sweep_dead_runs(
-    client: docker.DockerClient, log: Any = print, *, include_kept: bool = False
-) -> list[str]:
-    """Remove containers whose runner process is gone (a SIGKILLed run).
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep removed: container names and image ids (short)."""
 
-    Only labelled containers are considered, and never those of a live runner. Those a
-    run kept on request (``--keep``) stay until ``harness sweep`` (``include_kept``).
+    containers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+def sweep_dead_runs(
+    client: docker.DockerClient,
+    log: Any = print,
+    *,
+    include_kept: bool = False,
+    run_id: str | None = None,
+) -> Swept:
+    """Remove the containers and images a dead run left (a SIGKILLed run).
+
+    Only what carries harness's run label is considered, and never that of a live runner.
+    What a run kept on request (``--keep``) stays until ``harness sweep`` (``include_kept``).
+    A run's own images are the untagged ones it committed (a runtime cell's final image);
+    a tagged image with a run label (a warm snapshot, ``harness-warm/*``) is a cache later
+    runs reuse, and bases and stand-ins carry no run label: both stay. ``run_id`` narrows
+    the sweep to that one run's.
     """
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
-        token = container.labels.get(LABEL_RUNNER, "")
-        kept = container.labels.get(LABEL_KEEP) and not include_kept
-        if token and not kept and not _runner_alive(token):
+    label = LABEL_RUN if run_id is None else f"{LABEL_RUN}={run_id}"
+
+    def dead(labels: Mapping[str, str]) -> bool:
+        token = labels.get(LABEL_RUNNER, "")
+        kept = labels.get(LABEL_KEEP) and not include_kept
+        return bool(token) and not kept and not _runner_alive(token)
+
+    swept = Swept()
+    # 1. Containers first: an image a container still uses cannot go.
+    for container in client.containers.list(all=True, filters={"label": label}):
+        if dead(container.labels or {}):
             container.remove(force=True)
-            removed.append(str(container.name))
-    if removed:
-        log(f"swept {len(removed)} container(s) left by dead runs: {', '.join(removed)}")
-    return removed
+            swept.containers.append(str(container.name))
+    # 2. The dead runs' untagged images; one still in use (or gone meanwhile) is left.
+    for image in client.images.list(filters={"label": label}):
+        labels = image.labels or {}
+        if image.tags or not labels.get(LABEL_RUN) or not dead(labels):
+            continue
+        try:
+            client.images.remove(str(image.id), force=False)
+        except docker.errors.APIError as err:  # NotFound included
+            log(f"left image {image.short_id} of dead run {labels[LABEL_RUN]}: {err}")
+            continue
+        swept.images.append(str(image.short_id))
+    if swept.containers:
+        log(
+            f"swept {len(swept.containers)} container(s) left by dead runs: "
+            f"{', '.join(swept.containers)}"
+        )
+    if swept.images:
+        log(f"swept {len(swept.images)} image(s) left by dead runs: {', '.join(swept.images)}")
+    return swept
 
 
 def remove_run_containers(client: docker.DockerClient, run_id: str) -> list[str]:

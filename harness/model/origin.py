@@ -129,6 +129,16 @@ def on_standin(base: AnyBase) -> bool:
     return any(on_standin(_from_base(arg)) for arg in _base_args(record))
 
 
+def standin_text(base: AnyBase) -> str | None:
+    """What a stand-in caveat names, or None when nothing measured rests on a stand-in:
+    a stand-in's own description, or a Dockerfile base's origin line ("built from your
+    Dockerfile app/Dockerfile, FROM py311-slim (stand-in for …)")."""
+    record = _record(base)
+    if not on_standin(record):
+        return None
+    return record.standin or origin_text(record)
+
+
 def _base_args(record: BaseRecord) -> list[BaseArg]:
     return list((record.base_args or {}).values())
 

@@ -127,3 +127,26 @@ def test_report_fixture() -> None:
     assert verdicts(results, "py311-slim", "py312-slim")["ffmpeg"].startswith(
         "not comparable: py312-slim unavailable"
     )
+
+
+def test_a_dockerfile_built_on_a_standin_is_compared_as_on_a_standin() -> None:
+    from tests.unit.analysis.test_decision import base, cell, results
+
+    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
+    run = results(
+        [
+            base(
+                "team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}
+            ),
+            base(
+                "mine",
+                origin="dockerfile",
+                reference="Dockerfile",
+                base_args={"BASE": {"base": "py311", "origin": "pulled"}},
+            ),
+        ],
+        [cell("team", "one"), cell("mine", "one")],
+    )
+    compared = compare_bases(run, "team", "mine")
+    assert "FROM py311-slim (stand-in for x)" in str(compared.base_a.standin)
+    assert compared.base_b.standin is None

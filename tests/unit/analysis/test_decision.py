@@ -433,3 +433,27 @@ def test_an_empty_run_says_it_has_no_base() -> None:
     found = decide(results([], []))
     assert (found.chosen, found.because) == (None, f"{NO_OPTION}: the run has no base")
     assert found.candidates == ()
+
+
+def test_a_dockerfile_built_on_a_standin_is_said_to_be_measured_on_one() -> None:
+    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
+    pulled = {"base": "py311", "origin": "pulled"}
+    found = decide(
+        results(
+            [
+                base(
+                    "team",
+                    origin="dockerfile",
+                    reference="Dockerfile",
+                    base_args={"BASE": on_standin},
+                ),
+                base(
+                    "mine", origin="dockerfile", reference="Dockerfile", base_args={"BASE": pulled}
+                ),
+            ],
+            [cell("team", "one"), cell("mine", "one")],
+        )
+    )
+    told = [line for line in found.cannot_tell if "measured on a stand-in" in line]
+    assert len(told) == 1 and told[0].startswith("team was measured on a stand-in, not Dockerfile")
+    assert "FROM py311-slim (stand-in for x)" in told[0]

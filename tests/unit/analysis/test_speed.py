@@ -110,3 +110,27 @@ def test_speed_table_inside_the_noise_and_other_scales() -> None:
     )
     assert other.bases[1].ratios == () and "different scales" in str(other.bases[1].note)
     assert other.bases[1].spread == 0.02  # startup.bare's IQR is the widest
+
+
+def test_a_dockerfile_built_on_a_standin_is_a_standin_build() -> None:
+    standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for python:3.11"}
+    record = {
+        "name": "team",
+        "status": "available",
+        "origin": "dockerfile",
+        "reference": "Dockerfile",
+        "base_args": {"BASE": standin},
+        "interpreter_speed": output(loops=(0.04, 0.0)),
+    }
+    pulled = {
+        **record,
+        "name": "mine",
+        "base_args": {"BASE": {"base": "py311", "origin": "pulled"}},
+    }
+    table = speed_table(
+        [base("a", output(loops=(0.04, 0.0))), BaseRecord.from_dict(record),
+         BaseRecord.from_dict(pulled)],
+        baseline="a",
+    )  # fmt: skip
+    assert [row.base for row in table.standins] == ["team"]
+    assert "FROM py311-slim (stand-in for python:3.11)" in str(table.standins[0].standin)

@@ -87,3 +87,25 @@ def test_a_fatal_error_keeps_its_exit_code(
 def test_a_missing_matrix_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = run(["validate", "/nonexistent/m.yaml"], capsys)
     assert code == 2 and lines[0] == "harness: error: /nonexistent/m.yaml: no such matrix file"
+
+
+def test_harness_sweep_passes_its_run_and_counts_containers_and_images(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.engine import client as engine
+
+    asked: list[dict[str, object]] = []
+
+    def sweep(_client: object, **kwargs: object) -> engine.Swept:
+        asked.append(kwargs)
+        return engine.Swept(["c1"], ["i1", "i2"])
+
+    monkeypatch.setattr(engine, "connect", lambda *_a, **_k: object())
+    monkeypatch.setattr(engine, "sweep_dead_runs", sweep)
+    assert main(["sweep", "--run", "r9"]) == 0
+    assert main(["sweep"]) == 0
+    assert asked == [
+        {"include_kept": True, "run_id": "r9"},
+        {"include_kept": True, "run_id": None},
+    ]
+    assert capsys.readouterr().out.splitlines()[0] == "removed 1 container(s) and 2 image(s)"

@@ -219,3 +219,29 @@ def test_a_chosen_candidate_gives_its_consequences() -> None:
         'Chosen option: "b", because it holds every must-driver (compatibility, tests)' in outcome
     )
     assert "* Good, because image size: one 150 MB (-150 MB (-50 %))" in outcome
+
+
+def test_a_dockerfile_built_on_a_standin_is_titled_measured_on_a_standin() -> None:
+    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
+    run = results(
+        [
+            standin("py311-slim", "3.11.2", "Debian GNU/Linux 12 (bookworm)", origin="stand-in"),
+            base(
+                "team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}
+            ),
+            base(
+                "mine",
+                origin="dockerfile",
+                reference="Dockerfile",
+                base_args={"BASE": {"base": "py311", "origin": "pulled"}},
+            ),
+        ],
+        [cell("py311-slim", "one"), cell("team", "one"), cell("mine", "one")],
+    )
+    options = section(render_adr(run, report_href="report.html"), "## Considered Options")
+    lines = {line.split("`")[1]: line for line in options.splitlines() if line.startswith("* ")}
+    assert lines["py311-slim"].endswith("(measured on a local stand-in) — baseline")
+    assert lines["team"].endswith(
+        "(your Dockerfile, FROM py311-slim (stand-in); measured on a local stand-in)"
+    )
+    assert "stand-in" not in lines["mine"]

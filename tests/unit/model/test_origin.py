@@ -114,3 +114,19 @@ def test_a_dockerfile_built_from_a_standin_rests_on_the_standin() -> None:
     pulled = {"origin": "dockerfile", "base_args": {"BASE": from_pulled}}
     assert on_standin(standin) and on_standin(team) and on_standin(chain)
     assert not on_standin(pulled) and not on_standin({"origin": "local"})
+
+
+def test_the_standin_caveat_names_the_standin_or_the_dockerfile_on_it() -> None:
+    from harness.model.origin import standin_text
+
+    standin = {"origin": "stand-in", "standin": STANDIN_TEXT}
+    team = {"origin": "dockerfile", "reference": "Dockerfile",
+            "base_args": {"BASE": {"base": "py311-slim", **standin}}}  # fmt: skip
+    from_pulled = {"base": "py311", "origin": "pulled", "digest": DIGEST}
+    assert standin_text(standin) == STANDIN_TEXT
+    assert (
+        standin_text(team)
+        == f"built from your Dockerfile Dockerfile, FROM py311-slim ({STANDIN_TEXT})"
+    )
+    assert standin_text({"origin": "dockerfile", "base_args": {"BASE": from_pulled}}) is None
+    assert standin_text({"origin": "pulled", "digest": DIGEST}) is None

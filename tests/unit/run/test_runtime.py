@@ -263,3 +263,46 @@ def test_a_runtime_cell_that_cannot_work_is_unsupported_before_any_container(
     assert record.runtime is not None and record.runtime.builder == "py311-slim"
     assert record.steps == [] and record.container is None
     assert record.reproducer is not None and "AS builder" in (record.reproducer.dockerfile or "")
+
+
+def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> None:
+    """A SIGKILLed run leaves its final image; only its run labels let a sweep find it."""
+    from types import SimpleNamespace
+
+    from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
+    from harness.run.runtime import _copy
+
+    committed: list[dict[str, Any]] = []
+    staging = SimpleNamespace(id="c1", removed=False, put_archive=lambda *_: True)
+    staging.remove = lambda force: setattr(staging, "removed", force)
+
+    def create(image: str, name: str, labels: dict[str, str]) -> Any:
+        assert image == "sha256:2" and name.endswith("-final") and labels[LABEL_RUN] == "r1"
+        return staging
+
+    def commit(container: str, conf: dict[str, Any]) -> dict[str, str]:
+        assert container == "c1"
+        committed.append(conf)
+        return {"Id": "sha256:final"}
+
+    client = SimpleNamespace(
+        containers=SimpleNamespace(create=create),
+        api=SimpleNamespace(commit=commit),
+        images=SimpleNamespace(get=lambda _i: SimpleNamespace(attrs={"Config": {"Env": []}})),
+    )
+    archive = _tar([("site-packages", None, None), ("site-packages/six.py", b"x" * 10, None)])
+    box = SimpleNamespace(
+        container=SimpleNamespace(get_archive=lambda *_a, **_k: (iter([archive.read()]), {}))
+    )
+    run = SimpleNamespace(
+        job=_runtime_job(tmp_path, DISTROLESS),
+        client=client,
+        _record_step=lambda *_a, **_k: None,
+        _amend=lambda **_k: None,
+    )
+    found = {"site_packages": "/usr/lib/python3/site-packages"}
+    image, copied, _target, _env = _copy(run, box, SITE_PACKAGES_FORM, found)  # type: ignore[arg-type]
+    assert (image, copied, staging.removed) == ("sha256:final", 10, True)
+    labels = committed[0]["Labels"]
+    assert labels[LABEL_RUN] == "r1" and labels[LABEL_RUNNER] == "host:1"
+    assert labels[LABEL_CELL] == "distroless×spacy"
