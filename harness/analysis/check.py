@@ -29,7 +29,14 @@ from typing import TypedDict
 from harness.analysis.diff import diff_runs
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.model import format as fmt
-from harness.model.baserefs import BaseChange, BaseChanges, ChangeKind, GitSide, ImageRef
+from harness.model.baserefs import (
+    BaseChange,
+    BaseChanges,
+    ChangeKind,
+    GitSide,
+    GitSideJSON,
+    ImageRef,
+)
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import Matrix
 from harness.model.results import BaseRecord, CellRecord, CellRuns, Results
@@ -110,8 +117,8 @@ class VerdictJSON(PairJSON):
 
 class CheckJSON(TypedDict):
     format: str
-    base: dict[str, str]
-    head: dict[str, str]
+    base: GitSideJSON
+    head: GitSideJSON
     run: dict[str, str | None]
     fail_on: list[str]
     exit_code: int
