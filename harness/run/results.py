@@ -109,12 +109,6 @@ def read_cell_record(path: Path) -> CellRecord | None:
         return None
 
 
-def read_cell_file(path: Path) -> dict[str, Any] | None:
-    """``read_cell_record`` as plain JSON (what merge writes into results.json)."""
-    record = read_cell_record(path)
-    return record.to_dict() if record is not None else None
-
-
 def cell_file_problem(path: Path, record: CellRecord | None) -> str | None:
     """Why ``cells/<name>`` is not the record of the cell run its name gives, or None.
 
@@ -164,6 +158,15 @@ def count_cell_files(out_dir: Path, warn: Callable[[str], None] | None = None) -
     return sum(1 for _found in iter_cell_files(out_dir, warn))
 
 
+class ResultsHeader(TypedDict):
+    """results.json but its cells, as merge writes it from prepare.json."""
+
+    schema_version: int
+    run: dict[str, object]
+    bases: list[object]
+    depsets: list[object]
+
+
 def merge(
     out_dir: Path,
     ended: bool = True,
@@ -196,7 +199,7 @@ def merge(
         run["load"] = load.to_dict()
         warnings += load_warnings(load)
     run["warnings"] = [*(run.get("warnings") or []), *warnings]
-    header: dict[str, Any] = {
+    header: ResultsHeader = {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "bases": prepared["bases"],
@@ -205,11 +208,12 @@ def merge(
     if redact is not None:
         header = redact(header)
 
-    def cells() -> Iterator[dict[str, Any]]:
+    def cells() -> Iterator[Mapping[str, object]]:
         for _key, path in keyed:
-            cell = read_cell_file(path)
-            if cell is None:  # replaced since the first pass by a file that is not a record
+            record = read_cell_record(path)
+            if record is None:  # replaced since the first pass by a file that is not a record
                 continue
+            cell = record.to_dict()  # plain JSON, as results.json holds it
             attach_predictions([cell], forecasts)
             yield redact(cell) if redact is not None else cell
 
