@@ -24,15 +24,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from harness.analysis.diff import diff_runs
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.model import format as fmt
-from harness.model.baserefs import BaseChange, BaseChanges, ChangeKind, GitSide, ImageRef
+from harness.model.baserefs import (
+    BaseChange,
+    BaseChanges,
+    ChangeKind,
+    GitSide,
+    GitSideJSON,
+    ImageRef,
+)
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import Matrix
-from harness.model.results import BaseRecord, CellRecord, Results
+from harness.model.results import BaseRecord, CellRecord, CellRuns, Results
 from harness.model.status import FAILING, GOOD, NOT_RUN
 from harness.store.files import LOGS_DIR, log_file_name
 
@@ -55,6 +62,105 @@ DEFAULT_FAIL_ON = "regression"
 PYTEST = re.compile(r"(^|[\s/])(py\.test|pytest)(\s|$)")
 MESSAGE_CHARS = 240  # of a test's failure message or a cell's reason, in one line
 PACKAGES_NAMED = 5  # OS package changes named before "and N more"
+
+
+# -- the JSON shapes (``CheckReport.to_dict``, format CHECK_FORMAT; the check's matrix) --------
+
+
+class PairJSON(TypedDict):
+    old: str
+    new: str
+    kind: str
+    places: list[str]
+
+
+class BlockerJSON(TypedDict):
+    depset: str
+    what: str
+    fix: str
+    regression: bool
+
+
+class SideJSON(TypedDict):
+    status: str | None
+    reason: str | None
+    tests_passed: int | None
+    tests_total: int | None
+    install_seconds: float | None
+    size_added_bytes: int | None
+    log: str | None
+
+
+class RowJSON(TypedDict):
+    depset: str
+    old: SideJSON
+    new: SideJSON
+    regression: bool
+    fixed_tests: list[str]
+
+
+class VerdictJSON(PairJSON):
+    verdict: str
+    why: str | None
+    depsets_passed: int
+    depsets: int
+    tests_passed: int | None
+    tests_total: int | None
+    old_image_bytes: int | None
+    new_image_bytes: int | None
+    old_python: str | None
+    new_python: str | None
+    inside: list[str]
+    blockers: list[BlockerJSON]
+    rows: list[RowJSON]
+
+
+class CheckJSON(TypedDict):
+    format: str
+    base: GitSideJSON
+    head: GitSideJSON
+    run: dict[str, str | None]
+    fail_on: list[str]
+    exit_code: int
+    failures: list[str]
+    bases: list[VerdictJSON]
+    not_run: list[dict[str, str]]
+    unresolved: list[str]
+    links: list[dict[str, str]]
+
+
+class ProjectTests(TypedDict):
+    command: str
+    junit: bool
+
+
+class ProjectDepset(TypedDict, total=False):
+    """The team's project as a matrix depset (``project_depset``)."""
+
+    description: str
+    requirements: list[str]
+    lockfile: str
+    project: dict[str, str]
+    source: str
+    tests: ProjectTests
+
+
+class CheckBase(TypedDict):
+    image: str
+    description: str
+
+
+# A matrix fragment dumped from the team's matrix (settings, a depset, a cell rule): passed
+# on to the check's matrix as written, never read here.
+MatrixPart = Mapping[str, object]
+
+
+class CheckMatrixData(TypedDict):
+    version: int
+    settings: dict[str, object]
+    bases: dict[str, CheckBase]
+    depsets: dict[str, object]
+    cells: dict[str, object]
 
 
 def parse_fail_on(text: str) -> frozenset[str]:
@@ -107,7 +213,7 @@ class BasePair:
             )
         return f"{self.old.familiar} → {self.new.familiar}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PairJSON:
         return {
             "old": self.old.familiar,
             "new": self.new.familiar,
@@ -177,12 +283,12 @@ PROJECT_DEPSET = "project"
 
 def project_depset(
     requirements: str | None, lockfile: str | None, tests: str | None, has_pyproject: bool
-) -> dict[str, Any]:
+) -> ProjectDepset:
     """The team's project as one depset, as a matrix would write it: its requirements or
     lockfile installed (the project itself too when it has a pyproject.toml), its folder
     as the source and its test command run there (JUnit read when it is pytest). Paths
     relative to the repository's root."""
-    depset: dict[str, Any] = {
+    depset: ProjectDepset = {
         "description": "the repository's own project"
         + (f", tested with `{tests}`" if tests else "")
     }
@@ -198,17 +304,21 @@ def project_depset(
     return depset
 
 
-def matrix_depsets(matrix: Matrix) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def matrix_depsets(
+    matrix: Matrix,
+) -> tuple[dict[str, object], dict[str, MatrixPart], dict[str, object]]:
     """A matrix file's (settings, depsets, cells) as data, for the check's matrix: its own
     base names mean nothing there, so only the cell rules over every base (``base: '*'``)
     are kept."""
     spec = matrix.spec
-    settings = spec.settings.model_dump(mode="json", exclude_unset=True, by_alias=True)
-    depsets = {
+    settings: dict[str, object] = spec.settings.model_dump(
+        mode="json", exclude_unset=True, by_alias=True
+    )
+    depsets: dict[str, MatrixPart] = {
         name: d.model_dump(mode="json", exclude_unset=True, by_alias=True)
         for name, d in spec.depsets.items()
     }
-    cells: dict[str, Any] = {}
+    cells: dict[str, object] = {}
     for key in ("exclude", "expected_failures", "overrides"):
         kept = [
             s.model_dump(mode="json", exclude_unset=True, by_alias=True)
@@ -222,12 +332,12 @@ def matrix_depsets(matrix: Matrix) -> tuple[dict[str, Any], dict[str, Any], dict
 
 def check_matrix_data(
     pairs: Iterable[BasePair],
-    depsets: Mapping[str, Any],
-    settings: Mapping[str, Any] | None = None,
-    cells: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+    depsets: Mapping[str, object],
+    settings: Mapping[str, object] | None = None,
+    cells: Mapping[str, object] | None = None,
+) -> CheckMatrixData:
     """The matrix ``harness check`` runs: each pair's old and new references as bases."""
-    bases: dict[str, Any] = {}
+    bases: dict[str, CheckBase] = {}
     for pair in pairs:
         for name, image, side in (
             (pair.old_base, pair.old, "old"),
@@ -259,7 +369,7 @@ class Blocker:
     fix: str
     regression: bool  # it passed on the old base
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BlockerJSON:
         return {
             "depset": self.depset,
             "what": self.what,
@@ -286,7 +396,7 @@ class Side:
             return None
         return f"{self.tests_passed}/{self.tests_total}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SideJSON:
         return {
             "status": self.status,
             "reason": self.reason,
@@ -312,7 +422,7 @@ class DepsetRow:
         """The new base breaks what the old one passed: the depset, or one of its tests."""
         return (self.old.status in GOOD and self.new.status in FAILING) or self.test_regression
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RowJSON:
         return {
             "depset": self.depset,
             "old": self.old.to_dict(),
@@ -361,7 +471,7 @@ class BaseVerdict:
     def regressions(self) -> tuple[Blocker, ...]:
         return tuple(b for b in self.blockers if b.regression)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> VerdictJSON:
         return {
             **self.pair.to_dict(),
             "verdict": self.verdict,
@@ -412,7 +522,7 @@ class CheckReport:
     def exit_code(self, fail_on: frozenset[str]) -> int:
         return 1 if self.failures(fail_on) else 0
 
-    def to_dict(self, fail_on: frozenset[str] | None = None) -> dict[str, Any]:
+    def to_dict(self, fail_on: frozenset[str] | None = None) -> CheckJSON:
         chosen = fail_on if fail_on is not None else frozenset({DEFAULT_FAIL_ON})
         return {
             "format": CHECK_FORMAT,
@@ -509,10 +619,14 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
     )
 
 
-def _paired(old: list[Any], new: list[Any]) -> list[tuple[Any, Any]]:
+def _paired(
+    old: list[CellRuns], new: list[CellRuns]
+) -> list[tuple[CellRuns | None, CellRuns | None]]:
     """A depset's cells on each side, matched by installer (pip, uv)."""
     by_installer = {_installer(r.representative): r for r in old}
-    pairs = [(by_installer.pop(_installer(r.representative), None), r) for r in new]
+    pairs: list[tuple[CellRuns | None, CellRuns | None]] = [
+        (by_installer.pop(_installer(r.representative), None), r) for r in new
+    ]
     return pairs + [(r, None) for r in by_installer.values()]
 
 
@@ -547,7 +661,7 @@ def _side(record: CellRecord | None) -> Side:
 def _test_counts(suite: SuiteResult | None) -> tuple[int | None, int | None]:
     if suite is None or suite.counts is None:
         return None, None
-    return suite.counts.get("passed", 0), suite.counts.get("tests", 0)
+    return suite.counts["passed"], suite.counts["tests"]
 
 
 def _one_line(text: str) -> str:
@@ -660,18 +774,17 @@ def _libc(base: BaseRecord) -> str:
     return " ".join(str(part) for part in (libc.family, libc.version) if part) or "—"
 
 
-def _as_one_base(results: Results, base: str, key: str) -> dict[str, Any]:
+def _as_one_base(results: Results, base: str, key: str) -> Results:
     """The run as if ``base`` were its only base, named ``key`` (its cells renamed too), so
     the nightly diff compares the old and the new side as two runs of one base."""
     record = results.base(base)
-    cells = []
-    for cell in results.cells:
-        if cell.base == base:
-            renamed = key + cell.id.removeprefix(base)
-            cells.append(cell.model_copy(update={"base": key, "id": renamed}).to_dict())
-    bases = [record.model_copy(update={"name": key}).to_dict()] if record else []
-    data = results.to_dict()
-    return {**data, "bases": bases, "cells": cells}
+    cells = [
+        cell.model_copy(update={"base": key, "id": key + cell.id.removeprefix(base)})
+        for cell in results.cells
+        if cell.base == base
+    ]
+    bases = [record.model_copy(update={"name": key})] if record else []
+    return results.model_copy(update={"bases": bases, "cells": cells})
 
 
 def _packages(results: Results, base: str) -> dict[str, str] | None:

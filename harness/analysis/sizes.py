@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -173,7 +172,7 @@ def _one_sided(change: DistributionChange, only_a: str, only_b: str) -> str:
 
 # A cell record, or (callers not converted yet: report.py, contents.py) its dict, read
 # through CellRecord once per call.
-AnyCell = CellRecord | Mapping[str, Any]
+AnyCell = CellRecord | Mapping[str, object]
 
 
 def as_cell(cell: AnyCell) -> CellRecord:

@@ -634,7 +634,7 @@ class FailureAccount:
     hint: str | None
 
 
-def failure_account(record: CellRecord | Mapping[str, Any]) -> FailureAccount | None:
+def failure_account(record: CellRecord | Mapping[str, object]) -> FailureAccount | None:
     """The first step of a cell record that carries a diagnosis, if any (a dict record,
     from callers not converted yet, is read through CellRecord; one that is not a cell
     record has no diagnosis to give)."""

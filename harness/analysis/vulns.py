@@ -166,7 +166,7 @@ class VulnCounts:
         return counts
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VulnCounts:
+    def from_dict(cls, data: Mapping[str, object]) -> VulnCounts:
         return cls.from_scan(Scan.from_dict(data, "scan"))
 
 
@@ -629,7 +629,7 @@ def scan(
 # -- reading recorded scans (results.json's ``sboms``) -------------------------------------
 
 
-def recorded_scan(data: Scan | Mapping[str, Any] | None) -> VulnCounts | NotScanned:
+def recorded_scan(data: Scan | Mapping[str, object] | None) -> VulnCounts | NotScanned:
     """A scan as publishing recorded it; an unreadable record is "not scanned", never 0."""
     if data is None:
         return NotScanned(NOT_SCANNED_NO_DB)

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from harness.analysis.check import (
     DEFAULT_FAIL_ON,
     PROJECT_DEPSET,
     CheckReport,
+    MatrixPart,
     base_pairs,
     check_matrix_data,
     check_verdict,
@@ -229,7 +231,7 @@ def _checked_flags(args: argparse.Namespace) -> frozenset[str]:
 
 def _what_runs(
     args: argparse.Namespace, top: Path, repo: Path
-) -> tuple[Path, dict[str, Any], dict[str, Any], dict[str, Any]]:
+) -> tuple[Path, dict[str, object], dict[str, MatrixPart], dict[str, object]]:
     """(where the matrix's paths start, its settings, depsets and cell rules)."""
     if args.matrix:
         matrix_file = (repo / args.matrix).resolve()
@@ -238,18 +240,17 @@ def _what_runs(
         return (matrix_file.parent / PROJECT_MATRIX, *matrix_depsets(load_matrix(matrix_file)))
     else:
         matrix_path = top / PROJECT_MATRIX
-        paths = {
-            f: _existing(top, repo, getattr(args, f), f"--{f}")
+        requirements, lockfile = (
+            _existing(top, repo, getattr(args, f), f"--{f}") if getattr(args, f) else None
             for f in ("requirements", "lockfile")
-            if getattr(args, f)
-        }
+        )
         project = project_depset(
-            paths.get("requirements"),
-            paths.get("lockfile"),
+            requirements,
+            lockfile,
             args.tests,
             (top / "pyproject.toml").is_file(),
         )
-        depsets = {PROJECT_DEPSET: project}
+        depsets: dict[str, MatrixPart] = {PROJECT_DEPSET: project}
         # Checked now, on a stand-in base, so a bad file is exit 2 before any run.
         _build_matrix({"version": 1, "bases": {"any": {"image": "python"}}, "depsets": depsets},
                       matrix_path, project=True)  # fmt: skip
@@ -266,7 +267,7 @@ FLAG_OF_KEY = (
 )
 
 
-def _build_matrix(data: dict[str, Any], path: Path, *, project: bool) -> Matrix:
+def _build_matrix(data: Mapping[str, object], path: Path, *, project: bool) -> Matrix:
     """The check's matrix from data; for the project's depset (no file of the user's), a
     problem names the command-line flag its value came from instead of the matrix key."""
     try:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,14 @@ from harness.analysis.sizes import reference_cells
 from harness.analysis.vulns import NOT_SCANNED_NO_DB, NotScanned
 from harness.documents.sbom import build_sbom, validate_sbom
 from harness.model.errors import ResultsError
-from harness.model.results import BaseRecord, CellRecord, ContentsProbe, Results, SbomEntry
+from harness.model.results import (
+    AnyResults,
+    BaseRecord,
+    CellRecord,
+    ContentsProbe,
+    Results,
+    SbomEntry,
+)
 from harness.store.files import (
     PREPARE_JSON,
     base_sbom_path,
@@ -40,6 +47,36 @@ UNKNOWN_OS = "unknown"
 # typed Results, or as the dict of results.json or prepare.json (its "run" and "bases").
 AnyCell = CellRecord | Mapping[str, object]
 AnyRun = Results | Mapping[str, object]
+
+
+class SbomIndexEntry(TypedDict, total=False):
+    """One line of sbom/index.json (read back as model.results.SbomEntry)."""
+
+    path: Required[str]
+    kind: Required[str]
+    subject: Required[str]
+    cell: Required[str]
+    repeat: Required[int]
+    components: Required[int]
+    valid: Required[bool]
+    errors: Required[list[str]]
+    vulnerabilities: Required[Mapping[str, object]]  # the scan's record (model.results.Scan)
+    from_cell_rule: str  # base SBOMs: why that cell was chosen
+    seconds: float  # cell SBOMs: what writing it took, when the cell ended
+
+
+class _RunHeader(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: object = None
+
+
+class _RunAndBases(BaseModel):
+    """Of results.json or prepare.json, what an SBOM names: ``run.id`` and ``bases``
+    (each read by ``_base``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    run: _RunHeader | object = None
+    bases: list[object] | object = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +106,10 @@ class RunView:
         the cells of a 10,000-cell run are not validated for this)."""
         if isinstance(run, Results):
             return cls(run.run.id, {b.name: b for b in run.bases})
-        header = run.get("run")
-        run_id = header.get("id") if isinstance(header, Mapping) else None
-        listed = run.get("bases")
-        bases = [_base(b) for b in (listed if isinstance(listed, list) else [])]
+        read = _RunAndBases.model_validate(dict(run))
+        run_id = read.run.id if isinstance(read.run, _RunHeader) else None
+        listed = read.bases if isinstance(read.bases, list) else []
+        bases = [_base(b) for b in listed]
         return cls(str(run_id) if run_id else None, {b.name: b for b in bases if b is not None})
 
     def base(self, name: str) -> BaseRecord:
@@ -199,7 +236,7 @@ def base_sbom(results: AnyRun | RunView, base: str, cell: AnyCell, rule: str) ->
     )
 
 
-def plan_base_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
+def plan_base_sboms(results: AnyResults) -> list[PlannedSbom]:
     """One SBOM per base, from the cell ``reference_cells`` chooses for it."""
     run = RunView.of(results)
     return [
@@ -208,10 +245,18 @@ def plan_base_sboms(results: Mapping[str, Any]) -> list[PlannedSbom]:
 
 
 def index_entry(
-    plan: PlannedSbom, errors: Sequence[str], scan: Mapping[str, Any]
+    plan: PlannedSbom, errors: Sequence[str], scan: Mapping[str, object]
 ) -> dict[str, Any]:
+    """``sbom_entry`` as the plain dict publish's list of entries holds (until it is typed
+    as ``SbomIndexEntry`` there)."""
+    return dict(sbom_entry(plan, errors, scan))
+
+
+def sbom_entry(
+    plan: PlannedSbom, errors: Sequence[str], scan: Mapping[str, object]
+) -> SbomIndexEntry:
     """One line of sbom/index.json."""
-    entry: dict[str, Any] = {
+    entry: SbomIndexEntry = {
         "path": plan.path,
         "kind": plan.kind,
         "subject": plan.subject,
@@ -229,7 +274,7 @@ def index_entry(
 
 def write_cell_sbom(
     out_dir: Path, cell: AnyCell, run: AnyRun | None = None
-) -> dict[str, Any] | None:
+) -> SbomIndexEntry | None:
     """Write one cell's SBOM (sbom/<cell>.cdx.json, validated) and its index entry
     (sbom/<cell>.entry.json, with ``seconds``: what building, validating and writing it
     took) the moment the cell ends; return the entry, or None for a cell without a
@@ -251,13 +296,13 @@ def write_cell_sbom(
     plan = cell_sbom(run, record)
     errors = validate_sbom(plan.text)
     write_atomic(out_dir / plan.path, plan.text)
-    entry = index_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_dict())
+    entry = sbom_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_dict())
     entry["seconds"] = round(time.perf_counter() - started, 3)
     write_json(out_dir / cell_sbom_entry_path(plan.cell, plan.repeat), entry)
     return entry
 
 
-def read_cell_sbom_entry(out_dir: Path, cell: AnyCell) -> dict[str, Any] | None:
+def read_cell_sbom_entry(out_dir: Path, cell: AnyCell) -> SbomIndexEntry | None:
     """The entry ``write_cell_sbom`` wrote for this cell run, when it and its SBOM are
     there and are this cell run's; else None (publish writes it then)."""
     record = _CellKey.of(cell)
@@ -274,4 +319,4 @@ def read_cell_sbom_entry(out_dir: Path, cell: AnyCell) -> dict[str, Any] | None:
         or not (out_dir / entry.path).is_file()
     ):
         return None
-    return dict(data)
+    return cast(SbomIndexEntry, dict(data))  # checked above as an SbomEntry

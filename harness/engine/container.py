@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, Required, TypedDict
 
 import docker
 import docker.errors
@@ -130,6 +130,31 @@ class ExecOutcome:
         return self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr
 
 
+class RunKwargs(TypedDict, total=False):
+    """The keyword arguments of docker SDK's ``containers.run`` that a cell passes."""
+
+    image: Required[str]
+    name: Required[str]
+    labels: Required[dict[str, str]]
+    entrypoint: Required[list[str]]
+    command: Required[list[str]]
+    detach: Required[Literal[True]]
+    environment: Required[dict[str, str]]
+    volumes: Required[dict[str, dict[str, str]]]  # host path -> {"bind": target, "mode": ro|rw}
+    network: Required[str]
+    cap_drop: Required[list[str]]
+    cap_add: Required[list[str]]
+    security_opt: Required[list[str]]
+    pids_limit: Required[int]
+    privileged: Required[bool]
+    user: str
+    tmpfs: dict[str, str]
+    read_only: bool
+    mem_limit: str
+    memswap_limit: str
+    nano_cpus: int
+
+
 class CellContainer:
     def __init__(self, client: docker.DockerClient, spec: ContainerSpec) -> None:
         self.client = client
@@ -163,9 +188,9 @@ class CellContainer:
         if self.container is not None:
             _remove_quietly(self.container)
 
-    def _run_kwargs(self) -> dict[str, Any]:
+    def _run_kwargs(self) -> RunKwargs:
         spec = self.spec
-        kwargs: dict[str, Any] = {
+        kwargs: RunKwargs = {
             "image": spec.image,
             "name": spec.name,
             "labels": dict(spec.labels),

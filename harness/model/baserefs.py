@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TypedDict
 
 import yaml
 
@@ -58,6 +58,53 @@ _DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9
 
 
 # -- image references --------------------------------------------------------------------
+
+
+# -- the JSON shapes (``harness check --list-changes --format json``, format CHANGES_FORMAT) -----
+
+
+class ImageRefJSON(TypedDict):
+    reference: str
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+class BaseUseJSON(TypedDict):
+    file: str
+    line: int
+    where: str
+    written: str
+    image: ImageRefJSON | None
+    platform: str | None
+    problem: str | None
+
+
+class BaseChangeJSON(TypedDict):
+    kind: str
+    file: str
+    where: str
+    old: BaseUseJSON | None
+    new: BaseUseJSON | None
+
+
+class UnresolvedJSON(BaseUseJSON):
+    sides: list[str]
+
+
+class GitSideJSON(TypedDict):
+    ref: str
+    commit: str
+
+
+class BaseChangesJSON(TypedDict):
+    format: str
+    base: GitSideJSON
+    head: GitSideJSON
+    files: list[str]
+    changes: list[BaseChangeJSON]
+    unresolved: list[UnresolvedJSON]
 
 
 @dataclass(frozen=True)
@@ -93,7 +140,7 @@ class ImageRef:
         """The familiar form without the digest: what a tag change is about."""
         return ImageRef(self.domain, self.path, self.tag, None).familiar
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ImageRefJSON:
         return {
             "reference": self.familiar,
             "registry": self.domain,
@@ -164,7 +211,7 @@ class _Expander:
     def __init__(
         self,
         env: Mapping[str, str | None],
-        why_unset: Any,
+        why_unset: Callable[[str], str],
         *,
         escape: str | None = "\\",
         quotes: bool = True,
@@ -282,7 +329,7 @@ class BaseUse:
         what = "image:" if self.key.startswith("service ") else "FROM"
         return f"{self.file}:{self.line} {what} {self.written}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BaseUseJSON:
         return {
             "file": self.file,
             "line": self.line,
@@ -580,7 +627,7 @@ class BaseChange:
     old: BaseUse | None
     new: BaseUse | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BaseChangeJSON:
         return {
             "kind": self.kind.value,
             "file": self.file,
@@ -597,7 +644,7 @@ class Unresolved:
     use: BaseUse
     sides: tuple[str, ...]  # "base", "head"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> UnresolvedJSON:
         return {**self.use.to_dict(), "sides": list(self.sides)}
 
 
@@ -653,7 +700,7 @@ class GitSide:
     ref: str
     commit: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> GitSideJSON:
         return {"ref": self.ref, "commit": self.commit}
 
 
@@ -670,7 +717,7 @@ class BaseChanges:
     changes: tuple[BaseChange, ...]
     unresolved: tuple[Unresolved, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BaseChangesJSON:
         return {
             "format": CHANGES_FORMAT,
             "base": self.base.to_dict(),

@@ -11,14 +11,33 @@ parse is a problem string, never an exception.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Iterable
+from typing import TypedDict
 
 MAX_BYTES = 5_000_000
 MAX_FAILING_NAMES = 50  # more than this and the report names the first ones only
 MESSAGE_CHARS = 300
 
 
-def parse_junit(text: str) -> tuple[dict[str, Any] | None, str | None]:
+class FailingCase(TypedDict):
+    name: str
+    outcome: str  # failed | error
+    message: str
+
+
+class JUnitSummary(TypedDict):
+    """The counts of a JUnit file and its first failing tests (model.results.JUnitSummary
+    reads it back)."""
+
+    tests: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    failing: list[FailingCase]
+
+
+def parse_junit(text: str) -> tuple[JUnitSummary | None, str | None]:
     """(counts and failing tests, None) or (None, why the text is not a JUnit report)."""
     if not text.strip():
         return None, "the test command wrote no JUnit XML"
@@ -35,9 +54,9 @@ def parse_junit(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return _summary(root.iter("testcase")), None
 
 
-def _summary(cases: Any) -> dict[str, Any]:
+def _summary(cases: Iterable[ET.Element]) -> JUnitSummary:
     counts = {"tests": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0}
-    failing: list[dict[str, str]] = []
+    failing: list[FailingCase] = []
     for case in cases:
         outcome, element = _outcome(case)
         counts["tests"] += 1
@@ -50,7 +69,14 @@ def _summary(cases: Any) -> dict[str, Any]:
                     "message": _message(element),
                 }
             )
-    return {**counts, "failing": failing}
+    return JUnitSummary(
+        tests=counts["tests"],
+        passed=counts["passed"],
+        failed=counts["failed"],
+        errors=counts["errors"],
+        skipped=counts["skipped"],
+        failing=failing,
+    )
 
 
 def _outcome(case: ET.Element) -> tuple[str, ET.Element | None]:

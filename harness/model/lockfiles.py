@@ -26,7 +26,6 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -95,7 +94,7 @@ def export_lockfile(path: Path) -> LockExport:
     return LockExport(kind, lines, tuple(sorted(skipped)))
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[str, object]:  # validated by the format's model next
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-def validate_shape(data: dict[str, Any], source: str) -> None:
+def validate_shape(data: Mapping[str, object], source: str) -> None:
     """Check the schema version and the types of every field (nested probe outputs
     included), or raise ResultsError naming ``source`` and the JSON path of the first
     bad field."""
@@ -48,7 +48,7 @@ def is_cell_record(record: Any) -> bool:
     return True
 
 
-def check_schema(results: Mapping[str, Any] | Results) -> None:
+def check_schema(results: Mapping[str, object] | Results) -> None:
     """Refuse an in-memory results dict this code does not understand, instead of
     misreading it (documents call this; files are checked on load)."""
     if isinstance(results, Results):

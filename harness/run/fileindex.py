@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from harness.model.cache import cache_root
 
 Kind = Literal["header", "pkgconfig", "program"]
@@ -74,13 +76,23 @@ class Provider:
     path: str
 
 
-def release_of(env: Mapping[str, Any] | None) -> tuple[Release | None, str | None]:
+class _EnvFacts(BaseModel):
+    """Of the env probe's output, what names a release: os-release (a file of free keys)
+    and ``uname -m``."""
+
+    model_config = ConfigDict(extra="ignore")
+    os_release: dict[str, object] | None = None
+    machine: object = None
+
+
+def release_of(env: Mapping[str, object] | None) -> tuple[Release | None, str | None]:
     """The distribution release a base's env probe reports, or why it cannot be told."""
     if not isinstance(env, Mapping):
         return None, "the base's env probe gave no facts"
-    os_release = env.get("os_release") or {}
+    facts = _EnvFacts.model_validate(dict(env))
+    os_release = facts.os_release or {}
     ident = str(os_release.get("ID") or "").lower()
-    machine = str(env.get("machine") or "")
+    machine = str(facts.machine or "")
     if ident in DEBIAN_LIKE:
         codename = os_release.get("VERSION_CODENAME")
         if not codename:

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -44,6 +44,7 @@ from harness.run.preflight import (
     DEFAULT_TIMEOUT_S,
     BaseFacts,
     CellPrediction,
+    CellPredictionJSON,
     IndexOptions,
     compare_with_install,
     project_metadata,
@@ -154,6 +155,17 @@ def base_facts(base: Mapping[str, object]) -> tuple[BaseFacts | None, str | None
         return None, f"the base's env probe gave no usable facts ({exc})"
 
 
+class CellForecastJSON(TypedDict):
+    """One entry of preflight.json's and prepare.json's ``preflight``."""
+
+    id: str
+    base: str
+    depset: str
+    requirements: list[str]
+    prediction: CellPredictionJSON | None
+    unavailable: str | None
+
+
 @dataclass(frozen=True)
 class CellForecast:
     """One cell's preflight: the prediction, or why none could be made."""
@@ -165,7 +177,7 @@ class CellForecast:
     prediction: CellPrediction | None
     unavailable: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CellForecastJSON:
         return {
             "id": self.cell_id,
             "base": self.base,
@@ -260,7 +272,7 @@ class _CellDistributions(_Lenient):
 
 
 def attach_predictions(
-    cells: Sequence[dict[str, Any]], forecasts: Mapping[str, Mapping[str, object]]
+    cells: Sequence[MutableMapping[str, object]], forecasts: Mapping[str, Mapping[str, object]]
 ) -> None:
     """Put each cell's prediction (``preflight``) and where its install contradicted it
     (``preflight_mismatches``) into the cell records (plain dicts, as merge writes them),

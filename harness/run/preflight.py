@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -302,6 +302,35 @@ def pip_args(
     return [*args, *index_options.to_args(), *requirements]
 
 
+class PredictionJSON(TypedDict):
+    name: str
+    version: str | None
+    kind: Kind
+    wheel_tag: str | None
+    requested: bool
+    reason: str | None
+
+
+class CellPredictionJSON(TypedDict):
+    """``CellPrediction.to_dict()``: preflight.json's and a cell's ``preflight`` (read back
+    as model.results.Preflight)."""
+
+    status: Status
+    verdict: str
+    distributions: list[PredictionJSON]
+    notes: list[str]
+    seconds: float
+    pip_runs: int
+    pip_version: str | None
+
+
+class MismatchJSON(TypedDict):
+    name: str
+    predicted: Kind
+    installed: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Prediction:
     """What one distribution comes as on the base."""
@@ -313,7 +342,7 @@ class Prediction:
     requested: bool = False
     reason: str | None = None  # why there is no distribution (kind "none")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PredictionJSON:
         return {
             "name": self.name,
             "version": self.version,
@@ -341,7 +370,7 @@ class CellPrediction:
     pip_runs: int = 0
     pip_version: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CellPredictionJSON:
         return {
             "status": self.status,
             "verdict": self.verdict,
@@ -785,7 +814,7 @@ class Mismatch:
     installed: str  # "wheel" | "sdist" (built from source)
     message: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MismatchJSON:
         return {
             "name": self.name,
             "predicted": self.predicted,

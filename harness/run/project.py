@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Required, TypedDict
 
 from harness.engine.container import ExecOutcome, Mount
 from harness.model.errors import ConfigurationError
-from harness.model.junit_report import parse_junit
+from harness.model.junit_report import JUnitSummary, parse_junit
 from harness.model.lockfiles import export_lockfile
 from harness.model.matrix import DepsetSpec
 from harness.model.probe_output import TESTS_PROBE
@@ -171,14 +172,27 @@ def read_junit_command() -> list[str]:
     return ["sh", "-c", f"cat {JUNIT_PATH} 2>/dev/null"]
 
 
+class TestsRecord(TypedDict, total=False):
+    """The ``tests`` probe's record (read back as model.results.TestsProbe)."""
+
+    status: Required[str]
+    seconds: Required[float]
+    exit_code: Required[int | None]
+    command: Required[str]
+    junit: Required[JUnitSummary | None]
+    junit_problem: str
+    error: str
+    artifacts: Mapping[str, object]  # run/artifacts.py: what the suite wrote
+
+
 def tests_outcome(
     job: CellJob, outcome: ExecOutcome, junit_text: str | None
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[TestsRecord, str | None]:
     """The ``tests`` probe's record and the cell's reason when the suite did not pass."""
     depset = job.depset
     assert depset.tests is not None
     passed = outcome.exit_code == 0 and not outcome.timed_out
-    record: dict[str, Any] = {
+    record: TestsRecord = {
         "status": "passed" if passed else "failed",
         "seconds": round(outcome.seconds, 3),
         "exit_code": outcome.exit_code,
@@ -195,7 +209,7 @@ def tests_outcome(
     return record, reason
 
 
-def tests_reason(job: CellJob, outcome: ExecOutcome, junit: dict[str, Any] | None) -> str:
+def tests_reason(job: CellJob, outcome: ExecOutcome, junit: JUnitSummary | None) -> str:
     assert job.depset.tests is not None
     command = job.depset.tests.command
     if outcome.timed_out:  # the suite runs as a probe: the cell's probe limit stopped it

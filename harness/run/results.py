@@ -12,9 +12,9 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from harness import __version__
 from harness.model.errors import ResultsError
@@ -26,7 +26,19 @@ from harness.store import resultsfile, rundir
 from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
 
 
-def host_facts() -> dict[str, Any]:
+class HostFactsJSON(TypedDict):
+    """``run.host`` (read back as model.results.HostFacts)."""
+
+    hostname: str
+    os: str | None
+    kernel: str
+    machine: str
+    cpus: int | None
+    memory_bytes: int
+    python: str
+
+
+def host_facts() -> HostFactsJSON:
     os_name = None
     try:
         for line in Path("/etc/os-release").read_text().splitlines():
@@ -51,8 +63,14 @@ def now_iso() -> str:
 
 
 def run_header(
-    run_id: str, matrix: Matrix, jobs: int, engine: dict[str, Any], started_at: str
+    run_id: str,
+    matrix: Matrix,
+    jobs: int,
+    engine: Mapping[str, str | int | None],
+    started_at: str,
 ) -> dict[str, Any]:
+    """The run header prepare.json starts with (the pipeline adds to it as the run goes;
+    read back as model.results.RunInfo)."""
     return {
         "id": run_id,
         "started_at": started_at,
@@ -70,13 +88,14 @@ def run_header(
     }
 
 
-def depset_records(matrix: Matrix) -> list[dict[str, Any]]:
+def depset_records(matrix: Matrix) -> list[dict[str, object]]:
+    """``depsets[]``: each depset as the matrix wrote it (read back as DepsetRecord)."""
     return [
         {"name": name, **spec.model_dump(mode="json")} for name, spec in matrix.spec.depsets.items()
     ]
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: Mapping[str, object]) -> None:
     rundir.write_json(path, data)
 
 
@@ -88,12 +107,6 @@ def read_cell_record(path: Path) -> CellRecord | None:
         return rundir.read_cell(path)
     except ResultsError:
         return None
-
-
-def read_cell_file(path: Path) -> dict[str, Any] | None:
-    """``read_cell_record`` as plain JSON (what merge writes into results.json)."""
-    record = read_cell_record(path)
-    return record.to_dict() if record is not None else None
 
 
 def cell_file_problem(path: Path, record: CellRecord | None) -> str | None:
@@ -135,16 +148,23 @@ def _warn(line: str) -> None:
     print(f"harness: warning: {line}", file=sys.stderr)
 
 
-def read_cell_files(
-    out_dir: Path, warn: Callable[[str], None] | None = None
-) -> list[dict[str, Any]]:
-    """Every finished cell's record, as plain JSON."""
-    return [record.to_dict() for _path, record in iter_cell_files(out_dir, warn)]
+def read_cell_files(out_dir: Path, warn: Callable[[str], None] | None = None) -> list[CellRecord]:
+    """Every finished cell's record."""
+    return [record for _path, record in iter_cell_files(out_dir, warn)]
 
 
 def count_cell_files(out_dir: Path, warn: Callable[[str], None] | None = None) -> int:
     """How many finished cell records cells/ holds (each read and checked, none kept)."""
     return sum(1 for _found in iter_cell_files(out_dir, warn))
+
+
+class ResultsHeader(TypedDict):
+    """results.json but its cells, as merge writes it from prepare.json."""
+
+    schema_version: int
+    run: dict[str, object]
+    bases: list[object]
+    depsets: list[object]
 
 
 def merge(
@@ -179,7 +199,7 @@ def merge(
         run["load"] = load.to_dict()
         warnings += load_warnings(load)
     run["warnings"] = [*(run.get("warnings") or []), *warnings]
-    header: dict[str, Any] = {
+    header: ResultsHeader = {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "bases": prepared["bases"],
@@ -188,11 +208,12 @@ def merge(
     if redact is not None:
         header = redact(header)
 
-    def cells() -> Iterator[dict[str, Any]]:
+    def cells() -> Iterator[Mapping[str, object]]:
         for _key, path in keyed:
-            cell = read_cell_file(path)
-            if cell is None:  # replaced since the first pass by a file that is not a record
+            record = read_cell_record(path)
+            if record is None:  # replaced since the first pass by a file that is not a record
                 continue
+            cell = record.to_dict()  # plain JSON, as results.json holds it
             attach_predictions([cell], forecasts)
             yield redact(cell) if redact is not None else cell
 

@@ -32,16 +32,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 
 from harness.model.cache import cache_root as harness_cache
 from harness.run.pipreport import WHEEL_NAME, tag_family, wheel_tag
+
+if TYPE_CHECKING:  # not at run time: dist_info_facts runs in a venv with only packaging
+    from harness.engine.bases import ResolvedBase
 
 UV_MOUNT = "/harness/uv/uv"
 """Where the cell mounts the binary, read-only."""
@@ -59,6 +63,21 @@ _METADATA = "uv-binary.json"
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
 
 
+class UvFetched(TypedDict, total=False):
+    """uv for one machine, as the run records it (``results.json``'s ``installers.uv``):
+    ``UvBinary``'s fields (``path`` as text), or only ``reason`` where it cannot be had."""
+
+    path: str
+    version: str
+    version_line: str | None
+    wheel: str
+    sha256: str
+    platform: str
+    machine: str
+    static: bool
+    reason: str
+
+
 @dataclass(frozen=True)
 class UvBinary:
     path: Path  # the extracted ``uv`` executable on the host
@@ -70,10 +89,17 @@ class UvBinary:
     machine: str  # x86_64 or aarch64
     static: bool  # no ELF interpreter: runs without the base's libc
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["path"] = str(self.path)
-        return data
+    def to_json(self) -> UvFetched:
+        return {
+            "path": str(self.path),
+            "version": self.version,
+            "version_line": self.version_line,
+            "wheel": self.wheel,
+            "sha256": self.sha256,
+            "platform": self.platform,
+            "machine": self.machine,
+            "static": self.static,
+        }
 
 
 def platform_tag(platform: Platform, machine: str) -> str:
@@ -117,24 +143,25 @@ def cache_root() -> Path:
     return harness_cache() / "uv"
 
 
-def base_machine(base: Mapping[str, Any], host_machine: str) -> str:
+def base_machine(base: ResolvedBase, host_machine: str) -> str:
     """The base's machine as its env probe saw it (``uname -m``), else the host's."""
-    return str((base.get("env") or {}).get("machine") or host_machine)
+    env = base.get("env") or {}
+    return str(env.get("machine") or host_machine)
 
 
 def fetch_for_bases(
-    bases: Iterable[Mapping[str, Any]],
+    bases: Iterable[ResolvedBase],
     *,
     version: str | None,
     source_index_url: str | None,
     dest: Path,
     host_machine: str,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, UvFetched]:
     """uv for every machine the bases run on, fetched once per run: machine -> the
     binary's facts (``UvBinary.to_json()``), or ``{"reason": ...}`` where it cannot be had
     (the fetch failed, or PyPI has no uv wheel for that machine)."""
     pip_options = ["--index-url", source_index_url] if source_index_url else []
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, UvFetched] = {}
     for base in bases:
         machine = base_machine(base, host_machine)
         if machine in found:
@@ -355,10 +382,11 @@ def installed_from_output(stdout: str, stderr: str) -> list[tuple[str, str]]:
         report = json.loads(stdout) if stdout.strip() else None
     except json.JSONDecodeError:
         report = None
-    if isinstance(report, dict) and isinstance(report.get("changes"), list):
+    changes = report.get("changes") if isinstance(report, dict) else None
+    if isinstance(changes, list):
         return [
             (str(c["name"]), str(c["version"]))
-            for c in report["changes"]
+            for c in changes
             if isinstance(c, dict) and c.get("action") == "installed"
         ]
     return [(m["name"], m["version"]) for m in _INSTALLED_LINE.finditer(stderr)]
@@ -422,25 +450,48 @@ def distributions_from_uv_output(
 # ---- what is in the venv ---------------------------------------------------------------
 
 
-def dist_info_facts(folder: Path) -> dict[str, Any]:
+class DirectUrl(TypedDict, total=False):
+    """``direct_url.json`` (PEP 610): the keys read here."""
+
+    url: str
+    dir_info: dict[str, object]
+
+
+class DistInfoFacts(TypedDict):
+    """What one ``*.dist-info`` says (``dist_info_facts``)."""
+
+    name: str | None
+    version: str | None
+    tags: list[str]
+    generator: str | None
+    installer: str | None
+    uv_build: bool
+    direct_url: DirectUrl | None
+
+
+def dist_info_facts(folder: Path) -> DistInfoFacts:
     """What one ``*.dist-info`` says, as the contents probe reports it."""
     metadata = _header_fields(folder / "METADATA")
     wheel = _header_fields(folder / "WHEEL")
     installer = folder / "INSTALLER"
     direct_url = folder / "direct_url.json"
     return {
-        "name": metadata.get("Name", [None])[0],
-        "version": metadata.get("Version", [None])[0],
-        "tags": wheel.get("Tag", []),
-        "generator": wheel.get("Generator", [None])[0],
+        "name": _first(metadata["Name"]),
+        "version": _first(metadata["Version"]),
+        "tags": wheel["Tag"],
+        "generator": _first(wheel["Generator"]),
         "installer": installer.read_text().strip() if installer.is_file() else None,
         "uv_build": (folder / "uv_build.json").is_file(),
         "direct_url": json.loads(direct_url.read_text()) if direct_url.is_file() else None,
     }
 
 
-def _header_fields(path: Path) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
+
+
+def _header_fields(path: Path) -> defaultdict[str, list[str]]:
+    fields: defaultdict[str, list[str]] = defaultdict(list)
     if not path.is_file():
         return fields
     for line in path.read_text(errors="replace").splitlines():
@@ -448,7 +499,7 @@ def _header_fields(path: Path) -> dict[str, list[str]]:
             break  # the body (a long description) starts after the first blank line
         key, sep, value = line.partition(":")
         if sep and not line[0].isspace():
-            fields.setdefault(key.strip(), []).append(value.strip())
+            fields[key.strip()].append(value.strip())
     return fields
 
 
@@ -466,7 +517,7 @@ def compressed_tag(tags: Sequence[str]) -> str | None:
 
 
 def read_installed_distributions(
-    dist_infos: Sequence[Mapping[str, Any]],
+    dist_infos: Sequence[DistInfoFacts],
     *,
     requested: Iterable[str] = (),
     wheelhouse_files: Iterable[str] = (),
@@ -484,14 +535,14 @@ def read_installed_distributions(
     local = set(wheelhouse_files)
     rows = []
     for facts in dist_infos:
-        name = str(facts.get("name") or "")
-        if not name or (installer is not None and facts.get("installer") != installer):
+        name = facts["name"] or ""
+        if not name or (installer is not None and facts["installer"] != installer):
             continue
-        tag = None if facts.get("uv_build") else compressed_tag(facts.get("tags") or [])
+        tag = None if facts["uv_build"] else compressed_tag(facts["tags"])
         rows.append(
             {
                 "name": name,
-                "version": facts.get("version"),
+                "version": facts["version"],
                 "wheel": tag is not None,
                 "tag": tag,
                 "requested": normalize_name(name) in asked,
@@ -502,15 +553,15 @@ def read_installed_distributions(
     return sorted(rows, key=lambda r: normalize_name(str(r["name"])))
 
 
-def _venv_source(facts: Mapping[str, Any], tag: str | None, local: set[str]) -> str:
-    direct = facts.get("direct_url") or {}
+def _venv_source(facts: DistInfoFacts, tag: str | None, local: set[str]) -> str:
+    direct = facts["direct_url"] or DirectUrl()
     if "dir_info" in direct:
         return "local directory"
-    if str(direct.get("url", "")).startswith("file:"):
+    if "url" in direct and str(direct["url"]).startswith("file:"):
         return "wheelhouse"
     if tag is None:
         return "index"
-    ours = (normalize_name(str(facts.get("name"))), str(facts.get("version")), tag_set(tag))
+    ours = (normalize_name(str(facts["name"])), str(facts["version"]), tag_set(tag))
     return "wheelhouse" if ours in _wheel_keys(local) else "index"
 
 

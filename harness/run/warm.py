@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 
@@ -42,16 +42,33 @@ from harness.store.rundir import write_atomic
 COMPLETE = ".complete"
 
 
-def wheelhouse_dir(root: Path, base: dict[str, Any], depset: DepsetSpec) -> Path:
+@dataclass(frozen=True)
+class WarmBase:
+    """What warming reads of a resolved base (engine.bases.ResolvedBase)."""
+
+    name: str
+    image_id: str
+    python_command: str
+
+    @classmethod
+    def of(cls, base: Mapping[str, object]) -> WarmBase | None:
+        """The base when it is available (None: nothing to warm on)."""
+        if base["status"] != "available":
+            return None
+        python = base.get("python_command") or "python3"
+        return cls(str(base["name"]), str(base["image_id"]), str(python))
+
+
+def wheelhouse_dir(root: Path, base: WarmBase, depset: DepsetSpec) -> Path:
     recipe = json.dumps([depset.pip, depset.pip_args], sort_keys=True).encode()
-    image = str(base["image_id"]).removeprefix("sha256:")[:12]
-    return root / f"{docker_safe(base['name'])}-{image}" / hashlib.sha256(recipe).hexdigest()[:16]
+    image = base.image_id.removeprefix("sha256:")[:12]
+    return root / f"{docker_safe(base.name)}-{image}" / hashlib.sha256(recipe).hexdigest()[:16]
 
 
 def fill_all(
     client: docker.DockerClient,
     matrix: Matrix,
-    bases: dict[str, dict[str, Any]],
+    bases: Mapping[str, Mapping[str, object]],
     cells: Iterable[Cell],
     root: Path,
     labels: dict[str, str],
@@ -63,8 +80,9 @@ def fill_all(
     """
     chosen: dict[str, dict[str, str]] = {}
     for cell in cells:
-        base, depset = bases.get(cell.base), matrix.spec.depsets[cell.depset]
-        if not base or base["status"] != "available":
+        found, depset = bases.get(cell.base), matrix.spec.depsets[cell.depset]
+        base = WarmBase.of(found) if found else None
+        if base is None:
             continue
         cell_labels = {**labels, LABEL_CELL: f"warm:{cell.id}"}
         entry = chosen.setdefault(cell.id, {})
@@ -84,25 +102,25 @@ def fill_all(
 def _snapshot(
     client: docker.DockerClient,
     matrix: Matrix,
-    base: dict[str, Any],
+    base: WarmBase,
     depset: DepsetSpec,
     labels: dict[str, str],
     log: Callable[[str], None],
 ) -> str | None:
-    python = base.get("python_command") or "python3"
-    recipe = json.dumps([base["image_id"], depset.system, python, VENV], sort_keys=True).encode()
+    python = base.python_command
+    recipe = json.dumps([base.image_id, depset.system, python, VENV], sort_keys=True).encode()
     repository, tag = (
-        f"harness-warm/{docker_safe(base['name'])}",
+        f"harness-warm/{docker_safe(base.name)}",
         hashlib.sha256(recipe).hexdigest()[:16],
     )
     try:
         return str(client.images.get(f"{repository}:{tag}").id)
     except docker.errors.ImageNotFound:
         pass
-    log(f"[warm] snapshot of {base['name']} with {depset.system or 'no system packages'} + venv")
+    log(f"[warm] snapshot of {base.name} with {depset.system or 'no system packages'} + venv")
     spec = ContainerSpec(
-        image=base["image_id"],
-        name=docker_safe(f"harness-warm-{base['name']}-{tag}"),
+        image=base.image_id,
+        name=docker_safe(f"harness-warm-{base.name}-{tag}"),
         labels=labels,
         environment=container_environment(matrix.settings, matrix.path.parent),
         memory=matrix.settings.memory,
@@ -135,7 +153,7 @@ def _install_system(box: CellContainer, depset: DepsetSpec, timeout: float) -> b
 def _fill(
     client: docker.DockerClient,
     matrix: Matrix,
-    base: dict[str, Any],
+    base: WarmBase,
     depset: DepsetSpec,
     folder: Path,
     labels: dict[str, str],
@@ -150,7 +168,7 @@ def _fill(
     houses = [p for p in houses if p.is_dir()]
     mounts += [Mount(str(p), f"{WHEELHOUSE_MOUNT}/{i}") for i, p in enumerate(houses)]
     spec = ContainerSpec(
-        image=base["image_id"],
+        image=base.image_id,
         name=docker_safe(f"harness-warm-{folder.parent.name}-{folder.name}"),
         labels=labels,
         mounts=mounts,
@@ -162,7 +180,7 @@ def _fill(
     links = " ".join(f"--find-links {WHEELHOUSE_MOUNT}/{i}" for i in range(len(houses)))
     requirements = " ".join(f"'{r}'" for r in depset.pip)
     script = (
-        f"{base.get('python_command') or 'python3'} -m venv {VENV} && "
+        f"{base.python_command} -m venv {VENV} && "
         f"{VENV}/bin/python -m pip wheel --progress-bar off -w {WARM_MOUNT} {links} "
         f"{' '.join(depset.pip_args)} {requirements}"
     )

@@ -218,7 +218,7 @@ def test_a_stray_or_duplicate_cell_file_is_not_another_record(
     other = dict(record, repeat=1)  # the right content under another cell's name
     (cells / result_file_name(record["id"], 2)).write_text(json.dumps(other))
     found = run_results.read_cell_files(tmp_path)
-    assert [(c["id"], c["repeat"]) for c in found] == [(record["id"], record["repeat"])]
+    assert [(c.id, c.repeat) for c in found] == [(record["id"], record["repeat"])]
     warned = capsys.readouterr().err
     assert warned.count("ignored") == 3, warned
     assert "(copy).json" in warned and "downloaded.json" in warned

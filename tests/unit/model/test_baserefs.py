@@ -254,7 +254,8 @@ def test_comparing_drops_unchanged_and_names_each_kind_of_change() -> None:
         (ChangeKind.ADDED, "stage tests"),
         (ChangeKind.REMOVED, "stage gone"),
     ]
-    assert changes[1].to_dict()["new"]["image"]["digest"] == DIGEST_B
+    new = changes[1].to_dict()["new"]
+    assert new is not None and new["image"] is not None and new["image"]["digest"] == DIGEST_B
 
 
 def test_an_unresolved_reference_is_reported_and_no_change_is_inferred_from_it() -> None:

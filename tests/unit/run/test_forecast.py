@@ -17,7 +17,13 @@ from harness.run.forecast import (
     predict_cells,
     read_requirements_file,
 )
-from harness.run.preflight import BaseFacts, CellPrediction, IndexOptions, Prediction
+from harness.run.preflight import (
+    BaseFacts,
+    CellPrediction,
+    CellPredictionJSON,
+    IndexOptions,
+    Prediction,
+)
 
 ENV_311: dict[str, Any] = {
     "status": "passed",
@@ -124,7 +130,7 @@ def test_predict_cells_shares_identical_work_and_reports_missing_bases(tmp_path:
     assert gone.to_dict()["prediction"] is None and gone.to_dict()["requirements"] == ["spacy"]
 
 
-def _prediction(kind: str) -> dict[str, Any]:
+def _prediction(kind: str) -> CellPredictionJSON:
     tag = "cp311-cp311-manylinux_2_17_x86_64" if kind == "wheel" else None
     item = Prediction("numpy", "2.3.1", kind, tag, True)  # type: ignore[arg-type]
     return CellPrediction("wheels", "v", (item,)).to_dict()

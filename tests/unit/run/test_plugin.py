@@ -73,8 +73,8 @@ def test_a_cell_file_that_is_not_a_cell_record_counts_as_missing(
     (cells / "bad.r0.json").write_text(content)
     good = {"id": "a×b", "base": "a", "depset": "b", "repeat": 0, "status": "passed"}
     (cells / result_file_name("a×b", 0)).write_text(json.dumps(good))
-    assert results.read_cell_file(cells / "bad.r0.json") is None
-    assert results.read_cell_files(tmp_path) == [good]
+    assert results.read_cell_record(cells / "bad.r0.json") is None
+    assert [r.to_dict() for r in results.read_cell_files(tmp_path)] == [good]
     assert results.count_cell_files(tmp_path, warn=lambda _line: None) == 1
     record = results.read_cell_record(cells / result_file_name("a×b", 0))
     assert record is not None and (record.id, record.repeat, record.status) == ("a×b", 0, "passed")

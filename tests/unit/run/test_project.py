@@ -96,7 +96,8 @@ def test_failing_tests_are_named_in_the_reason(tmp_path: Path) -> None:
         job(tmp_path, locked(junit=True)), ExecOutcome(1, "1 failed", "", 2.0), xml
     )
     assert reason == "tests: 1 of 2 failed: tests.t::a"
-    assert record["junit"]["passed"] == 1
+    junit = record["junit"]
+    assert junit is not None and junit["passed"] == 1
     passed, none = project.tests_outcome(
         job(tmp_path, locked(junit=True)), ExecOutcome(0, "", "", 1.0), ""
     )

@@ -324,6 +324,7 @@ def test_step_seconds_include_byte_compiling() -> None:
 def test_fetch_for_bases_fetches_once_per_machine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from harness.engine.bases import ResolvedBase
     from harness.run import uv as uv_module
 
     calls: list[tuple[str | None, tuple[str, ...], str]] = []
@@ -339,7 +340,7 @@ def test_fetch_for_bases_fetches_once_per_machine(
                                   machine, True)  # fmt: skip
 
     monkeypatch.setattr(uv_module, "fetch_uv", fake_fetch)
-    bases: list[dict[str, Any]] = [
+    bases: list[ResolvedBase] = [
         {"env": {"machine": "x86_64"}},
         {"env": {}},
         {"env": {"machine": "aarch64"}},
