@@ -1084,7 +1084,8 @@ def _pydantic_problem(where: _Locator, error: Any) -> ConfigurationError:
             if close
             else (f"the keys here are: {', '.join(allowed)}" if allowed else "remove this key"),
         )
-    message = str(error["msg"]).removeprefix("Value error, ")
+    # pydantic names the model class ("... or instance of DecisionSpec"): not a user's word.
+    message = re.sub(r" or instance of \w+$", "", str(error["msg"]).removeprefix("Value error, "))
     return where.problem(loc, message, _fix_for(error))
 
 
@@ -1244,7 +1245,10 @@ def _check_builders(where: _Locator, spec: MatrixSpec) -> list[ConfigurationErro
                 where.problem(
                     ("bases", name, "builder"),
                     f"{builder!r} is itself a runtime (builder: {spec.bases[builder].builder})",
-                    f"name the base the depsets are installed in ({', '.join(others)})",
+                    f"name the base the depsets are installed in ({', '.join(others)})"
+                    if others
+                    else f"give {builder!r} or this base no builder: (one of them must be"
+                    " the base the depsets are installed in)",
                 )
             )
     return problems
