@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from harness.analysis.metrics import install_complete
 from harness.analysis.speed import speed_ratios
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.analysis.view import (
@@ -478,8 +479,10 @@ def _tests(base: _Base, suites: Sequence[str]) -> tuple[str, list[Blocker], list
 
 
 def _total_bytes(base: _Base, cell: _Cell) -> int | None:
+    # A size is the image's once every install step passed (as install time is): a cell
+    # whose suite or a smoke test failed afterwards still has the image it would ship.
     record = cell.first
-    if record is None or not cell.passed:
+    if record is None or not install_complete(record):
         return None
     if record.image_size_bytes is not None:
         return record.image_size_bytes
@@ -491,7 +494,8 @@ def _total_bytes(base: _Base, cell: _Cell) -> int | None:
 
 def _compressed_bytes(cell: _Cell) -> int | None:
     record = cell.first
-    return record.image_compressed_bytes if record is not None and cell.passed else None
+    complete = record is not None and install_complete(record)
+    return record.image_compressed_bytes if record is not None and complete else None
 
 
 def _joined(parts: Sequence[str]) -> str:
@@ -543,7 +547,7 @@ def _size_row(
         why = (
             "the compressed size was not recorded"
             if driver == "pull_size"
-            else "no depset passed on both"
+            else "no depset installed on both"
         )
         return Row(
             driver, label, _joined(parts_a), _joined(parts_b), f"{NOT_MEASURED}: {why}", UNKNOWN

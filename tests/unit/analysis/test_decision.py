@@ -433,3 +433,17 @@ def test_an_empty_run_says_it_has_no_base() -> None:
     found = decide(results([], []))
     assert (found.chosen, found.because) == (None, f"{NO_OPTION}: the run has no base")
     assert found.candidates == ()
+
+
+def test_a_cell_whose_suite_failed_after_a_complete_install_still_has_its_size() -> None:
+    # The service example: the baseline installs but one of the team's tests fails on it.
+    suite_failed = cell("a", "one", status="failed", steps=install(30.0))
+    found = decide(
+        results([base("a"), base("b", size_bytes=100 * MB)], [suite_failed, cell("b", "one")])
+    )
+    size = row(found, "b", "size")
+    assert size.baseline == "one 300 MB" and size.candidate.startswith("one 200 MB (-100 MB")
+    # An install that did not complete has no size to compare.
+    broken = cell("a", "one", status="failed", steps=[{**install(5.0)[0], "status": "failed"}])
+    none = row(decide(results([base("a"), base("b")], [broken, cell("b", "one")])), "b", "size")
+    assert none.baseline == NOT_MEASURED and none.change.endswith("no depset installed on both")
