@@ -447,3 +447,21 @@ def test_a_cell_whose_suite_failed_after_a_complete_install_still_has_its_size()
     broken = cell("a", "one", status="failed", steps=[{**install(5.0)[0], "status": "failed"}])
     none = row(decide(results([base("a"), base("b")], [broken, cell("b", "one")])), "b", "size")
     assert none.baseline == NOT_MEASURED and none.change.endswith("no depset installed on both")
+
+
+def test_speed_withheld_names_the_pybench_load_before_the_runs() -> None:
+    # pybench is cached per image: its own measurement's load is the reason, not the run's.
+    busy = {"measured": {"host_load1_max": 9.6, "host_cpus": 2}}
+    found = decide(
+        results(
+            [
+                base("a", interpreter_speed=pybench(0.2)),
+                base("b", interpreter_speed=pybench(0.1, **busy)),
+            ],
+            [cell("a", "one"), cell("b", "one")],
+            run={"load": {"load1_max": 11.6, "cpus": 2}},
+        )
+    )
+    speed = row(found, "b", "speed")
+    assert speed.outcome == UNKNOWN and "measured on a busy host (load 9.6" in speed.change
+    assert speed.baseline == "measured: the reference of the ratios"
