@@ -560,6 +560,10 @@ def _depset_spec(results: Mapping[str, Any], name: str) -> dict[str, Any]:
         "system": [f"{pm}: {' '.join(pkgs)}" for pm, pkgs in system.items() if pkgs],
         "pip": spec.get("pip") or [],
         "probes": spec.get("probes") or [],
+        # what a team's project depset installs from, and its suite (not "pip: —")
+        "requirements": spec.get("requirements") or [],
+        "lockfile": spec.get("lockfile"),
+        "tests": spec.get("tests") or {},
     }
 
 

@@ -554,3 +554,25 @@ def test_the_bases_table_shows_the_capability_probe(pristine: dict[str, Any]) ->
     assert "no shell" in rows[0]["capabilities"] and "65532" in rows[0]["capabilities"]
     assert all(r["capabilities"] for r in rows[1:])  # said even when not probed
     assert rows[0]["capabilities"] in render_report(results)
+
+
+def test_a_project_depset_says_what_it_installs_from_not_pip_dash() -> None:
+    from tests.unit.analysis.test_decision import base as base_record
+    from tests.unit.analysis.test_decision import cell as cell_record
+    from tests.unit.analysis.test_decision import results as typed_results
+
+    data = typed_results([base_record("a")], [cell_record("a", "app")]).to_dict()
+    data["depsets"] = [
+        {
+            "name": "app",
+            "requirements": ["requirements.txt"],
+            "lockfile": "uv.lock",
+            "tests": {"command": "python -m pytest -q tests"},
+        }
+    ]
+    page = render_report(data)
+    section = page[page.index('id="depsets"') :]
+    section = section[: section.index("<table")]
+    text = re.sub(r"<[^>]+>", "", section)
+    assert "requirements: requirements.txt" in text and "lockfile: uv.lock" in text
+    assert "tests: python -m pytest -q tests" in text and "pip: —" not in text
