@@ -576,3 +576,4 @@ def test_a_project_depset_says_what_it_installs_from_not_pip_dash() -> None:
     text = re.sub(r"<[^>]+>", "", section)
     assert "requirements: requirements.txt" in text and "lockfile: uv.lock" in text
     assert "tests: python -m pytest -q tests" in text and "pip: —" not in text
+    assert "requirements: requirements.txt · lockfile: uv.lock · tests:" in " ".join(text.split())
