@@ -3,11 +3,13 @@ the size it measured even when its test suite failed afterwards."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.analysis.compare import compare_bases
 from tests.unit.analysis.test_decision import MB, base, cell, install, results
 
 
-def size_metric(first_status: str, steps: list[dict[str, object]]) -> tuple[object, object]:
+def size_metric(first_status: str, steps: list[dict[str, object]]) -> tuple[Any, Any]:
     run = results(
         [base("a"), base("b")],
         [cell("a", "one", status=first_status, steps=steps), cell("b", "one")],
