@@ -662,12 +662,14 @@ class DecisionSpec(Strict):
     )
     must: list[Driver] = Field(
         default_factory=lambda: list(MUST_DRIVERS),
+        json_schema_extra={"default": list(MUST_DRIVERS)},  # shown in the reference, not []
         description="drivers a candidate must hold: compatibility (every dependency set that "
-        "passes on the baseline passes), tests (the team's suite passes), support (Python and "
+        "passes on some option passes), tests (the team's suite passes), support (Python and "
         "OS release under security support), vulnerabilities (within max_critical/max_high)",
     )
     prefer: list[Driver] = Field(
         default_factory=lambda: list(PREFERRED_DRIVERS),
+        json_schema_extra={"default": list(PREFERRED_DRIVERS)},
         description="then, in this order, the first that tells the options apart picks one: "
         "vulnerabilities (fewer critical, then high), size (smaller image), pull_size "
         "(smaller compressed image), install_time, speed (faster interpreter)",
