@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from harness.analysis.metrics import install_complete
 from harness.analysis.speed import speed_ratios
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.analysis.view import (
@@ -79,6 +80,8 @@ NO_OPTION = "no option meets the drivers"
 NOT_MEASURED = "not measured"
 NOT_SCANNED = "not scanned"
 NO_CALL = "no faster/slower call"
+# the baseline's cell of the speed row: the candidate's ratios are of its times
+SPEED_REFERENCE = "measured: the reference of the ratios"
 SAME = "no difference beyond the threshold"
 
 DRIVER_LABELS = {
@@ -479,8 +482,10 @@ def _tests(base: _Base, suites: Sequence[str]) -> tuple[str, list[Blocker], list
 
 
 def _total_bytes(base: _Base, cell: _Cell) -> int | None:
+    # A size is the image's once every install step passed (as install time is): a cell
+    # whose suite or a smoke test failed afterwards still has the image it would ship.
     record = cell.first
-    if record is None or not cell.passed:
+    if record is None or not install_complete(record):
         return None
     if record.image_size_bytes is not None:
         return record.image_size_bytes
@@ -492,7 +497,8 @@ def _total_bytes(base: _Base, cell: _Cell) -> int | None:
 
 def _compressed_bytes(cell: _Cell) -> int | None:
     record = cell.first
-    return record.image_compressed_bytes if record is not None and cell.passed else None
+    complete = record is not None and install_complete(record)
+    return record.image_compressed_bytes if record is not None and complete else None
 
 
 def _joined(parts: Sequence[str]) -> str:
@@ -544,7 +550,7 @@ def _size_row(
         why = (
             "the compressed size was not recorded"
             if driver == "pull_size"
-            else "no depset passed on both"
+            else "no depset installed on both"
         )
         return Row(
             driver, label, _joined(parts_a), _joined(parts_b), f"{NOT_MEASURED}: {why}", UNKNOWN
@@ -640,16 +646,18 @@ def _speed_row(a: _Base, b: _Base, rule: Rule, busy: str) -> tuple[Row, float | 
         f"{len(ratios)} workloads: median ratio {fmt.ratio(mean)} of the baseline's time "
         f"(noise up to {fmt.percent(spread)})"
     )
+    # The ratios' own reason first: pybench is cached per image, so its outputs' load at
+    # their measurement says more than the load during this run.
     if busy or withheld:
         return Row(
-            "speed", label, "measured", summary, f"{NO_CALL}: {busy or withheld}", UNKNOWN
+            "speed", label, SPEED_REFERENCE, summary, f"{NO_CALL}: {withheld or busy}", UNKNOWN
         ), None
     counts = f"{faster} faster, {slower} slower, {len(ratios) - faster - slower} no difference"
     pct = 100.0 * (mean - 1.0)
     if abs(pct) < rule.min_time_change_percent or (faster and slower):
-        return Row("speed", label, "measured", summary, f"{counts}: {SAME}", EQUAL), mean
+        return Row("speed", label, SPEED_REFERENCE, summary, f"{counts}: {SAME}", EQUAL), mean
     outcome = BETTER if mean < 1.0 else WORSE
-    return Row("speed", label, "measured", summary, counts, outcome), mean
+    return Row("speed", label, SPEED_REFERENCE, summary, counts, outcome), mean
 
 
 def _speed_status(output: object) -> str:

@@ -294,11 +294,14 @@ class CellGroup:
         return Sample(tuple(values)) if values else None
 
     def size_sample(self) -> Sample | None:
-        values = [
-            float(r.size_added_bytes)
-            for r in self.records
-            if r.size_added_bytes is not None and r.status in GOOD
-        ]
+        """Bytes added per repeat whose installs all passed (as install time): a suite or a
+        smoke test that failed afterwards leaves the install's size as measured."""
+        values = []
+        for record in self.records:
+            steps = [s for s in record.steps if s.kind == "install"]
+            installed = steps and all(s.status in GOOD for s in steps)
+            if (record.status in GOOD or installed) and record.size_added_bytes is not None:
+                values.append(float(record.size_added_bytes))
         return Sample(tuple(values)) if values else None
 
     def step_names(self) -> list[str]:

@@ -36,7 +36,7 @@ from harness.analysis.decision import (
     decide,
 )
 from harness.documents.decision import decision_markdown
-from harness.documents.markdown import md_code, md_escape, md_table
+from harness.documents.markdown import md_code, md_escape, md_escape_keeping_code, md_table
 from harness.model.errors import ConfigurationError
 from harness.model.ids import base_anchor, cell_anchor, cells_keyword
 from harness.model.origin import on_standin, origin_brief
@@ -276,7 +276,7 @@ def _more_information(results: Results, decision: Decision, links: _Links) -> li
     lines = ["## More Information", ""]
     if decision.cannot_tell:
         lines += ["### What this run cannot tell you", ""]
-        lines += [*(f"* {md_escape(x)}" for x in decision.cannot_tell), ""]
+        lines += [*(f"* {md_escape_keeping_code(x)}" for x in decision.cannot_tell), ""]
     lines += [
         "### Measurements and reproducers",
         "",

@@ -20,7 +20,7 @@ from harness.analysis.view import ONE_SAMPLE, Sample
 from harness.analysis.vulns import NotScanned, scan_delta, scan_text
 from harness.documents import html
 from harness.documents.decision import decision_html, decision_markdown
-from harness.documents.markdown import md_code, md_escape, md_table
+from harness.documents.markdown import md_code, md_escape, md_escape_keeping_code, md_table
 from harness.documents.speed import render_speed_markdown, speed_cell, spread_text
 from harness.model import format as fmt
 from harness.model.ids import cell_anchor
@@ -180,7 +180,12 @@ def scan_lines(pair: ScanPair, label_a: str, label_b: str) -> list[str]:
 def _vulnerability_lines(title: str, pair: ScanPair | None, a: str, b: str) -> list[str]:
     if pair is None:
         return []
-    return [f"**{title}:**", "", *(f"- {md_escape(line)}" for line in scan_lines(pair, a, b)), ""]
+    return [
+        f"**{title}:**",
+        "",
+        *(f"- {md_escape_keeping_code(line)}" for line in scan_lines(pair, a, b)),
+        "",
+    ]
 
 
 def _sizes_markdown(row: DepsetComparison, a: str, b: str) -> list[str]:

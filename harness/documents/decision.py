@@ -26,7 +26,7 @@ from harness.analysis.decision import (
     Decision,
     decide,
 )
-from harness.documents.markdown import md_code, md_escape, md_table
+from harness.documents.markdown import md_code, md_escape, md_escape_keeping_code, md_table
 from harness.model.errors import ResultsError
 from harness.model.results import AnyResults, Sboms, as_results
 
@@ -81,7 +81,7 @@ def decision_markdown(
         lines += ["</details>", ""] if fold else []
     if cannot_tell and decision.cannot_tell:
         lines += [f"{head}# {CANNOT_TELL_TITLE}", ""]
-        lines += [*(f"- {md_escape(x)}" for x in decision.cannot_tell), ""]
+        lines += [*(f"- {md_escape_keeping_code(x)}" for x in decision.cannot_tell), ""]
     return lines
 
 

@@ -15,6 +15,20 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def md_escape_keeping_code(text: object) -> str:
+    """``md_escape``, except that a span our own sentences quote in backticks (a command to
+    run) stays a code span; an unpaired backtick is escaped as any other."""
+    flat = " ".join(str(text).split())
+    parts, last = [], 0
+    for match in _CODE_SPAN.finditer(flat):
+        parts += [_MD_SPECIAL.sub(r"\\\1", flat[last : match.start()]), md_code(match.group(1))]
+        last = match.end()
+    return "".join([*parts, _MD_SPECIAL.sub(r"\\\1", flat[last:])])
+
+
 def md_code(text: object) -> str:
     """Inline code span that survives backticks inside the text."""
     flat = " ".join(str(text).split())

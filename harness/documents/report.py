@@ -611,6 +611,10 @@ def _depset_spec(results: Results, name: str) -> dict[str, Any]:
         "system": [f"{pm}: {' '.join(pkgs)}" for pm, pkgs in system.items() if pkgs],
         "pip": (spec.pip if spec else None) or [],
         "probes": (spec.probes if spec else None) or [],
+        # what a team's project depset installs from, and its suite (not "pip: —")
+        "requirements": (spec.requirements if spec else None) or [],
+        "lockfile": spec.lockfile if spec else None,
+        "tests": spec.tests.to_dict() if spec and spec.tests else {},
     }
 
 

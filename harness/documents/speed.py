@@ -41,7 +41,7 @@ def render_speed_markdown(table: SpeedTable) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
     notes = [f"- {row.base}: {row.note}" for row in table.bases if row.note]
-    lines += ["", f"Medians; {table.rule}", *notes]
+    lines += ["", f"Medians. {table.rule}", *notes]
     if table.standins:
         lines += ["", f"**Stand-in builds.** {table.official}"]
         lines += [f"- {row.base}: {row.standin}" for row in table.standins]

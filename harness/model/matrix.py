@@ -662,12 +662,14 @@ class DecisionSpec(Strict):
     )
     must: list[Driver] = Field(
         default_factory=lambda: list(MUST_DRIVERS),
+        json_schema_extra={"default": list(MUST_DRIVERS)},  # shown in the reference, not []
         description="drivers a candidate must hold: compatibility (every dependency set that "
-        "passes on the baseline passes), tests (the team's suite passes), support (Python and "
+        "passes on some option passes), tests (the team's suite passes), support (Python and "
         "OS release under security support), vulnerabilities (within max_critical/max_high)",
     )
     prefer: list[Driver] = Field(
         default_factory=lambda: list(PREFERRED_DRIVERS),
+        json_schema_extra={"default": list(PREFERRED_DRIVERS)},
         description="then, in this order, the first that tells the options apart picks one: "
         "vulnerabilities (fewer critical, then high), size (smaller image), pull_size "
         "(smaller compressed image), install_time, speed (faster interpreter)",
@@ -1084,7 +1086,8 @@ def _pydantic_problem(where: _Locator, error: Any) -> ConfigurationError:
             if close
             else (f"the keys here are: {', '.join(allowed)}" if allowed else "remove this key"),
         )
-    message = str(error["msg"]).removeprefix("Value error, ")
+    # pydantic names the model class ("... or instance of DecisionSpec"): not a user's word.
+    message = re.sub(r" or instance of \w+$", "", str(error["msg"]).removeprefix("Value error, "))
     return where.problem(loc, message, _fix_for(error))
 
 
@@ -1244,7 +1247,10 @@ def _check_builders(where: _Locator, spec: MatrixSpec) -> list[ConfigurationErro
                 where.problem(
                     ("bases", name, "builder"),
                     f"{builder!r} is itself a runtime (builder: {spec.bases[builder].builder})",
-                    f"name the base the depsets are installed in ({', '.join(others)})",
+                    f"name the base the depsets are installed in ({', '.join(others)})"
+                    if others
+                    else f"give {builder!r} or this base no builder: (one of them must be"
+                    " the base the depsets are installed in)",
                 )
             )
     return problems

@@ -890,6 +890,18 @@ class DepsetRecord(Record):
     pip_args: list[str] | None = None
     imports: list[str] | None = None
     probes: list[str] | None = None
+    requirements: list[str] | None = None  # a team's requirements files
+    lockfile: Text = None
+    tests: DepsetSuite | None = None
+
+
+class DepsetSuite(Record):
+    """A depset's own test suite as the matrix wrote it (model/matrix.py SuiteSpec)."""
+
+    command: Text = None
+    junit: bool | None = None
+    network: bool | None = None
+    artifacts: list[str] | None = None
 
 
 # -- SBOMs -----------------------------------------------------------------------------------

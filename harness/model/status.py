@@ -75,7 +75,7 @@ _EMOJI = {
 }
 _MEANING = {
     Status.PASSED: "installs and every probe passed",
-    Status.FAILED: "an install or a smoke test failed",
+    Status.FAILED: "an install, a smoke test or the team's test suite failed",
     Status.ERROR: "the harness or a probe misbehaved",
     Status.TIMEOUT: "a step ran past its time limit",
     Status.OOM: "killed by the out-of-memory killer at the cell's memory limit",

@@ -457,3 +457,35 @@ def test_a_dockerfile_built_on_a_standin_is_said_to_be_measured_on_one() -> None
     told = [line for line in found.cannot_tell if "measured on a stand-in" in line]
     assert len(told) == 1 and told[0].startswith("team was measured on a stand-in, not Dockerfile")
     assert "FROM py311-slim (stand-in for x)" in told[0]
+
+
+def test_a_cell_whose_suite_failed_after_a_complete_install_still_has_its_size() -> None:
+    # The service example: the baseline installs but one of the team's tests fails on it.
+    suite_failed = cell("a", "one", status="failed", steps=install(30.0))
+    found = decide(
+        results([base("a"), base("b", size_bytes=100 * MB)], [suite_failed, cell("b", "one")])
+    )
+    size = row(found, "b", "size")
+    assert size.baseline == "one 300 MB" and size.candidate.startswith("one 200 MB (-100 MB")
+    # An install that did not complete has no size to compare.
+    broken = cell("a", "one", status="failed", steps=[{**install(5.0)[0], "status": "failed"}])
+    none = row(decide(results([base("a"), base("b")], [broken, cell("b", "one")])), "b", "size")
+    assert none.baseline == NOT_MEASURED and none.change.endswith("no depset installed on both")
+
+
+def test_speed_withheld_names_the_pybench_load_before_the_runs() -> None:
+    # pybench is cached per image: its own measurement's load is the reason, not the run's.
+    busy = {"measured": {"host_load1_max": 9.6, "host_cpus": 2}}
+    found = decide(
+        results(
+            [
+                base("a", interpreter_speed=pybench(0.2)),
+                base("b", interpreter_speed=pybench(0.1, **busy)),
+            ],
+            [cell("a", "one"), cell("b", "one")],
+            run={"load": {"load1_max": 11.6, "cpus": 2}},
+        )
+    )
+    speed = row(found, "b", "speed")
+    assert speed.outcome == UNKNOWN and "measured on a busy host (load 9.6" in speed.change
+    assert speed.baseline == "measured: the reference of the ratios"

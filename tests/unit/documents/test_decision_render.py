@@ -83,3 +83,22 @@ def test_an_incomplete_results_file_says_so_instead_of_failing() -> None:
     partial: dict[str, Any] = {"schema_version": 1, "cells": []}
     assert NO_DECISION in render_decision_markdown(partial)
     assert NO_DECISION in str(render_decision_html(partial))
+
+
+def test_a_command_the_sentences_quote_stays_code_and_the_rest_stays_inert() -> None:
+    from harness.documents.markdown import md_escape_keeping_code
+
+    line = "not scanned; `trivy sbom --cache-dir DB sbom/a_x_b.cdx.json` gives the *counts* `"
+    text = md_escape_keeping_code(line)
+    assert "`trivy sbom --cache-dir DB sbom/a_x_b.cdx.json`" in text
+    assert text.startswith("not scanned; `") and "\\*counts\\* \\`" in text
+    reason = {"scanned": False, "reason": "not scanned: no database", "command": "trivy sbom x"}
+    summary = markdown_summary(
+        results(
+            [base("a"), base("b")],
+            [cell("a", "one"), cell("b", "one")],
+            scans={"a": reason, "b": reason},
+        ),
+        None,
+    )
+    assert "`trivy sbom x` gives the counts" in summary and "\\`trivy" not in summary

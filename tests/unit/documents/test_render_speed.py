@@ -71,3 +71,11 @@ def test_markdown_shows_ratios_rule_and_standin_note() -> None:
     assert "- glibc: Debian's python3.11" in text and "- musl:" not in text
     assert "without PGO or LTO" in text  # the musl stand-in's build, said plainly
     assert render_speed_markdown(speed_table([])) == []
+
+
+def test_the_noise_rule_follows_medians_as_a_sentence_of_its_own() -> None:
+    table = speed_table(
+        [base("a", output(loops=(0.04, 0.02))), base("b", output(loops=(0.05, 0.02)))]
+    )
+    text = "\n".join(render_speed_markdown(table))
+    assert f"Medians. {NOISE_RULE}" in text and "Medians; A" not in text

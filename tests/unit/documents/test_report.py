@@ -641,3 +641,26 @@ def test_probe_output_is_linked_not_inlined(pristine: dict[str, Any], html: str)
         for name, probe in (cell.get("probes") or {}).items():
             # a probe's whole output (its nested JSON) stays in the cell's file
             assert json.dumps(probe, ensure_ascii=False)[:200] not in html, name
+
+
+def test_a_project_depset_says_what_it_installs_from_not_pip_dash() -> None:
+    from tests.unit.analysis.test_decision import base as base_record
+    from tests.unit.analysis.test_decision import cell as cell_record
+    from tests.unit.analysis.test_decision import results as typed_results
+
+    data = typed_results([base_record("a")], [cell_record("a", "app")]).to_dict()
+    data["depsets"] = [
+        {
+            "name": "app",
+            "requirements": ["requirements.txt"],
+            "lockfile": "uv.lock",
+            "tests": {"command": "python -m pytest -q tests"},
+        }
+    ]
+    page = render_report(data)
+    section = page[page.index('id="depsets"') :]
+    section = section[: section.index("<table")]
+    text = re.sub(r"<[^>]+>", "", section)
+    assert "requirements: requirements.txt" in text and "lockfile: uv.lock" in text
+    assert "tests: python -m pytest -q tests" in text and "pip: —" not in text
+    assert "requirements: requirements.txt · lockfile: uv.lock · tests:" in " ".join(text.split())

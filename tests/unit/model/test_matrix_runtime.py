@@ -77,3 +77,25 @@ def test_copy_takes_one_of_three_forms(tmp_path: Path) -> None:
         tmp_path, "  rt:\n    image: d\n    builder: slim\n    copy: wheels\n"
     )
     assert key == "bases.rt.copy" and "'venv'" in what
+
+
+def test_two_runtimes_naming_each_other_get_a_fix_that_names_something(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nbases:\n  a:\n    image: d\n    builder: b\n"
+        "  b:\n    image: e\n    builder: a\n" + TAIL
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load_matrix(path)
+    fixes = [p.fix or "" for p in caught.value.problems]
+    assert len(fixes) == 2 and all("()" not in fix and "no builder:" in fix for fix in fixes)
+
+
+def test_a_block_that_is_not_a_mapping_is_not_named_by_its_class(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(HEAD + TAIL + "decision: [size]\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_matrix(path)
+    [problem] = caught.value.problems
+    assert problem.key == "decision" and problem.message == "Input should be a valid dictionary"
+    assert "mapping" in (problem.fix or "")

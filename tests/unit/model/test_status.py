@@ -26,3 +26,8 @@ def test_worst_of_a_mixed_group() -> None:
     assert status.worst(["timeout", "oom"]) == "oom"
     assert status.worst(["passed", "from-the-future"]) == "from-the-future"
     assert status.worst([]) == "unknown"
+
+
+def test_failed_means_the_team_suite_too() -> None:
+    # The service example fails only on its own tests: the legend must say so.
+    assert "test suite" in Status.FAILED.meaning
