@@ -157,7 +157,8 @@ def decision_html(decision: Decision) -> Markup:
             f'<td class="{_verdict_class(c)}">{escape(c.text)}</td></tr>'
         )
     parts.append("</tbody></table>")
-    parts.append(f"<details open><summary>{escape(RULE_TITLE)}</summary><ul>")
+    title = escape(RULE_TITLE).replace("`decision:`", "<code>decision:</code>")
+    parts.append(f"<details open><summary>{title}</summary><ul>")
     parts += [f"<li>{escape(line)}</li>" for line in decision.rule.lines()]
     parts.append("</ul></details>")
     for c in (c for c in decision.candidates if c.measured):

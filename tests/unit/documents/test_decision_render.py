@@ -60,7 +60,7 @@ def test_the_summary_and_the_comparison_start_with_it() -> None:
 def test_html_escapes_every_value_and_comes_first_in_the_report() -> None:
     fragment = str(decision_html(decide(run())))
     assert "python:&lt;b&gt;" in fragment and "python:<b>" not in fragment
-    assert fragment.index("ready to switch") < fragment.index(RULE_TITLE)
+    assert fragment.index("ready to switch") < fragment.index("The rule (matrix.yaml")
     page = render_report(run().to_dict())
     body = page[page.index("<body>") :]
     assert body.index('<section id="decision">') < body.index('class="grid"')
