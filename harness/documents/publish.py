@@ -22,6 +22,7 @@ from harness.documents import diff as diff_document
 from harness.documents.junit import write_junit
 from harness.documents.report import reference_candidates, write_report
 from harness.documents.summary import markdown_summary
+from harness.model.errors import ResultsError
 from harness.model.results import AnyResults, Results, Sboms, as_results
 from harness.store import history
 from harness.store.files import (
@@ -34,7 +35,7 @@ from harness.store.files import (
     SUMMARY_MD,
 )
 from harness.store.resultsfile import read_results_shared, update_header, write_results
-from harness.store.rundir import load_results, write_atomic
+from harness.store.rundir import write_atomic
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,7 @@ def _write_documents(
     if results.run.shard is not None:
         return None, _shard_documents(out_dir, results)
     history_dir = history.recorded_history_dir(results, out_dir)
-    previous_dir = history.previous_run_dir(history_dir, results)
-    previous = load_results(previous_dir / RESULTS_JSON) if previous_dir else None
-    run_diff = diffing.diff_runs(previous, results.to_dict()) if previous else None
+    previous_dir, run_diff = _since_previous(history_dir, results)
     history.record_run(results, history_dir, out_dir)
     sbom_index, results = sboms_of_run(out_dir, results, scanner)  # the report links them
     write_junit(results, out_dir / JUNIT_XML)
@@ -185,13 +184,31 @@ def _shard_documents(out_dir: Path, results: Results) -> list[str]:
 
 
 def rerender_report(out_dir: Path) -> Path:
-    """`harness report DIR`: the report again, with the same trend lines as after the run."""
+    """`harness report DIR`: report.html and summary.md again (so the two never disagree),
+    with the same trend lines and diff as after the run."""
     # validated, each cell once: a bad file is exit 2, never a traceback
     results = read_results_shared(out_dir / RESULTS_JSON)
     history_dir = history.recorded_history_dir(results, out_dir)
+    if results.run.shard is None:
+        _previous_dir, run_diff = _since_previous(history_dir, results)
+        write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
     return write_report(
         out_dir, history=history.earlier_runs(history_dir, results), results=results
     )
+
+
+def _since_previous(
+    history_dir: Path, results: Results
+) -> tuple[Path | None, diffing.RunDiff | None]:
+    """The previous run of the same matrix in the history, and what changed since."""
+    previous_dir = history.previous_run_dir(history_dir, results)
+    if previous_dir is None:
+        return None, None
+    try:
+        previous = read_results_shared(previous_dir / RESULTS_JSON)
+    except ResultsError:  # a damaged earlier run costs this run its diff, not its documents
+        return None, None
+    return previous_dir, diffing.diff_runs(previous, results)
 
 
 def _point_latest(reports_dir: Path, out_dir: Path) -> None:
