@@ -812,6 +812,7 @@ def _repeat_view(
         "environment_limit": cell.environment_limit,
         "probes": [_probe_view(name, cell.probes.get(name)) for name in cell.probes.names()],
         "tests": suite_result(cell),
+        "artifacts": _artifacts_view(cell),
         "reproducer": _reproducer(cell.reproducer),
     }
 
@@ -924,6 +925,24 @@ def _step_view(step: Step) -> dict[str, Any]:
         "note": note,
         "failing": step.status not in ("passed", "expected-failure", "unexpected-pass"),
         "failure": _failure_view(step.failure),
+    }
+
+
+def _artifacts_view(cell: CellRecord) -> dict[str, Any] | None:
+    """What the team's suite wrote that ``tests.artifacts`` kept (run/artifacts.py): links
+    into the run directory, and what was matched but not copied, with why."""
+    tests = cell.probes.tests
+    found = tests.artifacts if tests is not None else None
+    if found is None:
+        return None
+    folder = found.folder or ""
+    return {
+        "folder": folder,
+        "files": [
+            {"path": f.path, "href": f"{folder}/{f.path}", "bytes": f.bytes} for f in found.files
+        ],
+        "skipped": [{"path": f.path, "why": f.why} for f in found.skipped],
+        "problem": found.problem,
     }
 
 

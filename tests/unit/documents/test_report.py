@@ -664,3 +664,21 @@ def test_a_project_depset_says_what_it_installs_from_not_pip_dash() -> None:
     assert "requirements: requirements.txt" in text and "lockfile: uv.lock" in text
     assert "tests: python -m pytest -q tests" in text and "pip: —" not in text
     assert "requirements: requirements.txt · lockfile: uv.lock · tests:" in " ".join(text.split())
+
+
+def test_what_the_suite_wrote_is_linked_from_the_cell(pristine: dict[str, Any]) -> None:
+    results = copy.deepcopy(pristine)
+    cell = results["cells"][0]
+    cell.setdefault("probes", {})["tests"] = {
+        "status": "failed",
+        "command": "pytest -q",
+        "artifacts": {
+            "folder": "artifacts/x.r0",
+            "patterns": ["snapshots/*.txt"],
+            "files": [{"path": "snapshots/diff.txt", "bytes": 120}],
+            "skipped": [{"path": "big.bin", "why": "over the 50 MiB bound"}],
+        },
+    }
+    page = render_report(results)
+    assert 'href="artifacts/x.r0/snapshots/diff.txt"' in page
+    assert "big.bin</span> not kept: over the 50 MiB bound" in page
