@@ -202,6 +202,13 @@ def _outcome(decision: Decision) -> list[str]:
                     f"but: {md_escape(other.text)}"
                 )
     else:
+        # The main reason first: what fails on the image in use and holds on the new one.
+        for blocker in decision.baseline_blockers:
+            lines.append(
+                f"* Good, because {md_code(decision.baseline)} fails it and "
+                f"{md_code(chosen.base)} does not: {md_escape(blocker.depset)}: "
+                f"{md_escape(blocker.what)}"
+            )
         lines += [_argument(r) for r in chosen.rows if r.outcome in (BETTER, WORSE)]
         lines.append("* Neutral, because the switch itself needs a rebuild and a rollout")
     return [*lines, ""]
