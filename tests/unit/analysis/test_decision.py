@@ -489,3 +489,22 @@ def test_speed_withheld_names_the_pybench_load_before_the_runs() -> None:
     speed = row(found, "b", "speed")
     assert speed.outcome == UNKNOWN and "measured on a busy host (load 9.6" in speed.change
     assert speed.baseline == "measured: the reference of the ratios"
+
+
+def test_a_failing_suite_is_named_once_by_the_tests_driver_not_again_by_compatibility() -> None:
+    junit = {"tests": 8, "passed": 7, "failed": 1, "errors": 0, "skipped": 0}
+    junit["failing"] = [{"name": "tests.test_app::test_copy", "outcome": "failed"}]  # type: ignore[assignment]
+    suite = {"status": "failed", "command": "pytest", "junit": junit}
+    failed = cell("a", "app", "failed", steps=install(30.0), probes={"tests": suite})
+    passed_suite = {
+        **suite,
+        "status": "passed",
+        "junit": {**junit, "passed": 8, "failed": 0, "failing": []},
+    }
+    found = decide(
+        results([base("a"), base("b")], [failed, cell("b", "app", probes={"tests": passed_suite})]),
+        baseline="b",
+    )
+    candidate = next(c for c in found.candidates if c.base == "a")
+    assert [b.driver for b in candidate.blockers] == ["tests"], candidate.blockers
+    assert "test_copy" in candidate.blockers[0].what

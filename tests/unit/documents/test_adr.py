@@ -250,11 +250,8 @@ def test_a_dockerfile_built_on_a_standin_is_titled_measured_on_a_standin() -> No
 def test_a_switch_says_first_what_fails_on_the_image_in_use() -> None:
     """The service example: the team's suite fails on the baseline and passes on the
     candidate; the consequences lead with that, not only with size or speed rows."""
-    failing = {"status": "failed", "reason": "pip-install: build-failed: psycopg2"}
-    found = results(
-        [base("old"), base("new", python="3.13.5")],
-        [cell("old", "app", **failing), cell("new", "app")],
-    )
+    broken = cell("old", "app", "failed", reason="pip-install: build-failed: psycopg2")
+    found = results([base("old"), base("new", python="3.13.5")], [broken, cell("new", "app")])
     text = render_adr(found, report_href="report.html")
     consequences = text.split("### Consequences", 1)[1].split("###", 1)[0]
     first = consequences.strip().splitlines()[0]
