@@ -220,11 +220,17 @@ def _point_latest(reports_dir: Path, out_dir: Path) -> None:
     temporary.replace(latest)
 
 
+CONSOLE_CELLS = 40  # cells not passed named on the console; the documents list them all
+
+
 def _console_summary(results: Results) -> Iterator[str]:
     counts: dict[str, int] = {}
     for cell in results.cells:
         counts[cell.status] = counts.get(cell.status, 0) + 1
     yield "[harness] " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    for cell in results.cells:
-        if cell.status not in ("passed",):
-            yield f"[harness]   {cell.id}: {cell.status}: {cell.reason or ''}"
+    others = [cell for cell in results.cells if cell.status != "passed"]
+    for cell in others[:CONSOLE_CELLS]:
+        yield f"[harness]   {cell.id}: {cell.status}: {cell.reason or ''}"
+    if len(others) > CONSOLE_CELLS:
+        more = len(others) - CONSOLE_CELLS
+        yield f"[harness]   … and {more} more not passed: see summary.md and report.html"
