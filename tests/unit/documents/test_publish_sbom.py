@@ -96,7 +96,8 @@ def test_write_sboms_writes_valid_documents_and_an_index(
     for entry in index["sboms"]:
         assert entry["valid"], entry["errors"]
         # no scanner set: which would run, and the command for this SBOM from the run folder
-        assert entry["vulnerabilities"] == not_scanned_without_scanner(entry["path"]).to_dict()
+        expected = not_scanned_without_scanner(entry["path"]).to_scan().to_dict()
+        assert entry["vulnerabilities"] == expected
         assert entry["vulnerabilities"]["command"].endswith(f" --cache-dir DB {entry['path']}")
     torch = json.loads((tmp_path / "sbom/py311-slim_x_torch.r0.cdx.json").read_text())
     purls = {c.get("purl") for c in torch["components"]}
