@@ -8,6 +8,7 @@ NotRequired: an entry gains them on its way to the page.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NotRequired, TypedDict
 
 from markupsafe import Markup
@@ -393,7 +394,7 @@ class RunView(TypedDict):
     jobs: int | None
     repeat: int | None
     registry_reachable: bool | None
-    registries: object
+    registries: Mapping[str, Mapping[str, object]] | None  # {host: {reachable, reason}}
     registry_mirror: str | None
     host: HostView
     engine: EngineView

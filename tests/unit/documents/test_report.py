@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from harness.documents.report import (
     smoke_facts,
     write_report,
 )
+from harness.documents.report_views import BaseRow, CellRow, DistributionRow, GridEntry
 from harness.model.errors import ResultsError
 from harness.model.ids import cell_anchor
 from harness.model.records import SCHEMA_VERSION
@@ -642,3 +644,23 @@ def test_probe_output_is_linked_not_inlined(pristine: dict[str, Any], html: str)
         for name, probe in (cell.get("probes") or {}).items():
             # a probe's whole output (its nested JSON) stays in the cell's file
             assert json.dumps(probe, ensure_ascii=False)[:200] not in html, name
+
+
+def test_table_rows_hold_exactly_the_keys_their_view_types_declare(
+    pristine: dict[str, Any],
+) -> None:
+    """TypedDicts are not checked at run time: a builder that writes a key its view type
+    does not declare (or leaves one out) would pass mypy only through a cast, so the rows
+    are compared with the declarations here."""
+    declared: list[tuple[type, Sequence[Mapping[str, object]]]] = [
+        (CellRow, cells_frame(pristine)),
+        (BaseRow, bases_frame(pristine)),
+        (DistributionRow, distributions_frame(pristine)),
+    ]
+    for view, rows in declared:
+        assert rows, view.__name__
+        for row in rows:
+            assert set(row) == set(view.__annotations__), view.__name__
+    # a grid entry starts with the fold's keys and gains the page's ones on its way
+    grid = grid_frame(cells_frame(pristine))
+    assert grid and all(set(entry) < set(GridEntry.__annotations__) for entry in grid)
