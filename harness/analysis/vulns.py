@@ -144,9 +144,6 @@ class VulnCounts:
             total=self.total,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.to_scan().to_dict()
-
     @classmethod
     def from_scan(cls, scan: Scan) -> VulnCounts:
         """The counts of a recorded scan; ValueError when they are not whole (no scanner,
@@ -195,9 +192,6 @@ class NotScanned:
             scanner_version=self.scanner_version,
             scanner_sha256=self.scanner_sha256,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.to_scan().to_dict()
 
 
 @dataclass(frozen=True)

@@ -296,7 +296,7 @@ def write_cell_sbom(
     plan = cell_sbom(run, record)
     errors = validate_sbom(plan.text)
     write_atomic(out_dir / plan.path, plan.text)
-    entry = sbom_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_dict())
+    entry = sbom_entry(plan, errors, NotScanned(NOT_SCANNED_NO_DB).to_scan().to_dict())
     entry["seconds"] = round(time.perf_counter() - started, 3)
     write_json(out_dir / cell_sbom_entry_path(plan.cell, plan.repeat), entry)
     return entry

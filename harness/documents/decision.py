@@ -6,9 +6,6 @@ tell."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from markupsafe import Markup, escape
 
 from harness.analysis.decision import (
@@ -102,14 +99,13 @@ def candidate_markdown(decision: Decision, candidate: Candidate, level: int) -> 
     return [title, "", f"**{md_escape(candidate.text)}**", "", *md_table(header, rows), ""]
 
 
-def _decided(results: AnyResults, sboms: Mapping[str, Any] | None = None) -> Decision | str:
+def _decided(results: AnyResults, sboms: Sboms | None = None) -> Decision | str:
     """The decision, or why a partial results file gives none (the rest still renders).
     ``sboms``: sbom/index.json when the caller reads the scans from it (the report)."""
     try:
         typed = as_results(results)
         if sboms is not None:
-            listed = Sboms.from_dict(sboms, "sbom/index.json")
-            typed = typed.model_copy(update={"sboms": listed})
+            typed = typed.model_copy(update={"sboms": sboms})
         return decide(typed)
     except ResultsError as err:
         return f"{NO_DECISION}: {err.message}"
@@ -188,7 +184,7 @@ def _rows_html(decision: Decision, candidate: Candidate) -> str:
     return f'<table class="rows"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def render_decision_html(results: AnyResults, sboms: Mapping[str, Any] | None = None) -> Markup:
+def render_decision_html(results: AnyResults, sboms: Sboms | None = None) -> Markup:
     found = _decided(results, sboms)
     if isinstance(found, str):
         return Markup('<section id="decision"><h2>{}</h2><p>{}</p></section>').format(TITLE, found)

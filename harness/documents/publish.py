@@ -92,11 +92,11 @@ def sboms_of_run(
         if entry is None:
             continue
         counts = _scan(out_dir, entry["path"], int(entry.get("components") or 0), scanner)
-        entries.append({**entry, "vulnerabilities": counts.to_dict()})
+        entries.append({**entry, "vulnerabilities": counts.to_scan().to_dict()})
     for plan in plan_base_sboms(reference_candidates(results)):
         write_atomic(out_dir / plan.path, plan.text)
         counts = _scan(out_dir, plan.path, plan.components, scanner)
-        entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_dict()))
+        entries.append(index_entry(plan, validate_sbom(plan.text), counts.to_scan().to_dict()))
     index = {
         "run": results.run.id,
         "scanner": {"name": scanner.name, "db": str(scanner.db_dir)} if scanner else None,

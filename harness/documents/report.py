@@ -19,7 +19,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypeVar, cast
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -56,6 +56,42 @@ from harness.documents import charts
 from harness.documents.decision import render_decision_html
 from harness.documents.html import status_class
 from harness.documents.installers import render_installers_html
+from harness.documents.report_views import (
+    ArtifactsView,
+    BaseRow,
+    BaseVulns,
+    CellRow,
+    ChangeView,
+    DepsetSpec,
+    DepsetView,
+    DetailPage,
+    DistributionRow,
+    ExpectedView,
+    FactRow,
+    FactTableRow,
+    FailureView,
+    GridEntry,
+    GridRow,
+    HeavyRow,
+    ImportRow,
+    MadeOfView,
+    MismatchRow,
+    NoiseView,
+    NoisyRow,
+    NoteView,
+    PageLinks,
+    PreflightPart,
+    ProbeView,
+    RepeatView,
+    ReportContext,
+    ReportPage,
+    ReproducerView,
+    RunView,
+    ScanPart,
+    StepSizesView,
+    StepView,
+    SuiteSlot,
+)
 from harness.documents.speed import speed_cell, spread_text
 from harness.model import format as fmt
 from harness.model import status as status_words
@@ -70,7 +106,6 @@ from harness.model.ids import (
 from harness.model.origin import origin_of, origin_tag, origin_text
 from harness.model.records import SCHEMA_VERSION
 from harness.model.results import (
-    LEAN_CELL,
     AnyResults,
     BaseRecord,
     CellRecord,
@@ -85,6 +120,8 @@ from harness.model.results import (
     ProbeOutput,
     Reproducer,
     Results,
+    Sboms,
+    Scan,
     Step,
     as_results,
 )
@@ -107,6 +144,8 @@ STATUS_HELP = {s.value: s.meaning for s in DISPLAY_ORDER}
 # Shown in their own columns, so not repeated among the smoke facts.
 _FACT_SKIP = frozenset({"status", "seconds"})
 # Nested facts worth a row of their own: key -> sub-keys kept (None: every scalar).
+_Row = TypeVar("_Row", CellRow, BaseRow, DistributionRow)
+ChartField = Literal["install_median", "size_added_bytes"]
 _NESTED_FACTS: dict[str, tuple[str, ...] | None] = {
     "versions": None,
     "timings": None,
@@ -125,26 +164,16 @@ _FACT_MAX_LIST = 20
 BAR_NAMED_DISTRIBUTIONS = 3
 _FACT_MAX_CHARS = 300
 
-_RUN_KEYS = ("id", "started_at", "ended_at", "harness_version", "jobs", "repeat",
-             "registry_reachable", "registries", "registry_mirror")  # fmt: skip
-_HOST_KEYS = ("hostname", "os", "kernel", "cpus", "memory_bytes")
-_ENGINE_KEYS = ("version", "api_version", "storage_driver", "cgroup_version")
-
-_NUMERIC = [
-    "seconds", "install_seconds", "system_seconds", "venv_seconds", "pip_seconds",
-    "download_bytes", "size_added_bytes", "import_seconds", "smoke_seconds",
-]  # fmt: skip
-
 
 # --- small pure helpers ---------------------------------------------------------------
 
 
-def missing(value: Any) -> bool:
+def missing(value: object) -> bool:
     """None or NaN (results.json may hold NaN, which jinja would find truthy)."""
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def smoke_facts(probe: Mapping[str, Any]) -> dict[str, str]:
+def smoke_facts(probe: Mapping[str, object]) -> dict[str, str]:
     """The key facts of a smoke probe as flat text, generic over probes.
 
     Top-level scalars and lists of scalars, plus the known nested ones
@@ -162,7 +191,7 @@ def smoke_facts(probe: Mapping[str, Any]) -> dict[str, str]:
     return facts
 
 
-def _nested_facts(key: str, value: Mapping[str, Any]) -> dict[str, str]:
+def _nested_facts(key: str, value: Mapping[str, object]) -> dict[str, str]:
     if key in _PER_ENTRY_FACTS:
         return {
             f"{key}.{sub}.{leaf}": _fact_text(entry[leaf])
@@ -181,18 +210,18 @@ def _nested_facts(key: str, value: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _is_scalar(value: Any) -> bool:
+def _is_scalar(value: object) -> bool:
     # Multi-line text (a build config dump, a traceback) is not a headline fact.
     if isinstance(value, str):
         return "\n" not in value.strip()
     return value is None or isinstance(value, int | float | bool)
 
 
-def _is_scalar_list(value: Any) -> bool:
+def _is_scalar_list(value: object) -> bool:
     return isinstance(value, list) and all(_is_scalar(v) for v in value)
 
 
-def _fact_text(value: Any) -> str:
+def _fact_text(value: object) -> str:
     if isinstance(value, list) and not value:
         text = "none"
     elif isinstance(value, list):
@@ -211,12 +240,12 @@ def _fact_text(value: Any) -> str:
 # --- tables (lists of rows) -------------------------------------------------------------
 
 
-def cells_frame(results: AnyResults) -> list[dict[str, Any]]:
+def cells_frame(results: AnyResults) -> list[CellRow]:
     """One row per cell record (a repeat is its own record) with its headline numbers."""
     return [_cell_row(c) for c in as_results(results).cells]
 
 
-def _cell_row(cell: CellRecord) -> dict[str, Any]:
+def _cell_row(cell: CellRecord) -> CellRow:
     steps, probes = cell.steps, cell.probes
     # built from source: only builds that succeeded (a failed build is the cell's reason)
     sdists = [str(d.name) for d in cell.distributions if d.wheel is False and d.failed is None]
@@ -250,23 +279,35 @@ def _cell_row(cell: CellRecord) -> dict[str, Any]:
     }
 
 
-def grid_frame(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def grid_frame(cells: Sequence[CellRow]) -> list[GridEntry]:
     """One row per cell id, in order of first appearance: repeats folded into the median,
     with the install spread; a missing value is left out of every fold."""
-    by_id: dict[str, list[Mapping[str, Any]]] = {}
+    by_id: dict[str, list[CellRow]] = {}
     for row in cells:
         by_id.setdefault(row["id"], []).append(row)
-    grid = []
+    grid: list[GridEntry] = []
     for cell_id, rows in by_id.items():
-        present = {c: [r[c] for r in rows if not missing(r[c])] for c in rows[0]}
-        numbers = {c: [n for r in rows if (n := _numeric(r[c])) is not None] for c in _NUMERIC}
-        installs = numbers["install_seconds"]
+
+        def first(values: Iterable[str | None]) -> str | None:
+            return next((v for v in values if not missing(v)), None)
+
+        def median(values: Iterable[object]) -> float | None:
+            return _median([n for v in values if (n := _numeric(v)) is not None])
+
+        installs = [n for r in rows if (n := _numeric(r["install_seconds"])) is not None]
         grid.append(
             {
                 "id": cell_id,
-                **{c: next(iter(present[c]), None) for c in _GRID_FIRST},
-                "status": worst_status(present["status"]),
-                "statuses": _status_mix(present["status"]),
+                # the first value present over the repeats
+                "base": first(r["base"] for r in rows),
+                "depset": first(r["depset"] for r in rows),
+                "installer": first(r["installer"] for r in rows),
+                "anchor": first(r["anchor"] for r in rows),
+                "reason": first(r["reason"] for r in rows),
+                "expected_reason": first(r["expected_reason"] for r in rows),
+                "environment_limit": first(r["environment_limit"] for r in rows),
+                "status": worst_status(r["status"] for r in rows),
+                "statuses": _status_mix([r["status"] for r in rows if not missing(r["status"])]),
                 "runs": len(rows),
                 "install_median": _median(installs),
                 "install_min": min(installs, default=None),
@@ -276,22 +317,22 @@ def grid_frame(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "warm": any(r["warm"] for r in rows),
                 "ran": any(r["ran"] for r in rows),
                 "sdists": _union(r["sdists"] for r in rows),
-                **{c: _median(numbers[c]) for c in _GRID_MEDIANS},
+                # the median over the repeats
+                "system_seconds": median(r["system_seconds"] for r in rows),
+                "venv_seconds": median(r["venv_seconds"] for r in rows),
+                "pip_seconds": median(r["pip_seconds"] for r in rows),
+                "download_bytes": median(r["download_bytes"] for r in rows),
+                "size_added_bytes": median(r["size_added_bytes"] for r in rows),
+                "import_seconds": median(r["import_seconds"] for r in rows),
+                "smoke_seconds": median(r["smoke_seconds"] for r in rows),
             }
         )
     return grid
 
 
-# The first value present over a cell's repeats; the median over them.
-_GRID_FIRST = ("base", "depset", "installer", "anchor", "reason", "expected_reason",
-               "environment_limit")  # fmt: skip
-_GRID_MEDIANS = ("system_seconds", "venv_seconds", "pip_seconds", "download_bytes",
-                 "size_added_bytes", "import_seconds", "smoke_seconds")  # fmt: skip
-
-
-def _numeric(value: Any) -> float | None:
+def _numeric(value: object) -> float | None:
     """A number to fold (a numeric string too, as results written by hand may hold)."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
@@ -304,33 +345,33 @@ def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def worst_status(statuses: Iterable[Any]) -> str:
+def worst_status(statuses: Iterable[str | None]) -> str:
     return status_words.worst(s for s in statuses if not missing(s))
 
 
-def _status_mix(statuses: Sequence[Any]) -> str:
+def _status_mix(statuses: Sequence[str]) -> str:
     counts = Counter(statuses).most_common()
     if len(counts) <= 1:
         return ""
     return ", ".join(f"{n}× {status}" for status, n in counts)
 
 
-def _union(values: Iterable[Any]) -> str:
+def _union(values: Iterable[str]) -> str:
     names = {n.strip() for v in values if isinstance(v, str) for n in v.split(",") if n.strip()}
     return ", ".join(sorted(names))
 
 
-def bases_frame(results: AnyResults) -> list[dict[str, Any]]:
+def bases_frame(results: AnyResults) -> list[BaseRow]:
     """The bases table: where each image came from and what it contains."""
     typed = as_results(results)
     standins = _standins(typed)
     return [_base_row(b, standins.get(b.name)) for b in typed.bases]
 
 
-def _base_row(base: BaseRecord, standin: str | None) -> dict[str, Any]:
+def _base_row(base: BaseRecord, standin: str | None) -> BaseRow:
     libc = base.libc
     libc_text = " ".join(v for v in (libc.family, libc.version) if v) if libc else ""
-    plain = {**base.to_dict(), "standin": standin}  # model/origin.py reads the record's dict
+    plain = base.model_copy(update={"standin": standin})
     return {
         "name": base.name,
         "reference": base.reference,
@@ -356,7 +397,7 @@ def _base_row(base: BaseRecord, standin: str | None) -> dict[str, Any]:
     }
 
 
-def distributions_frame(results: AnyResults) -> list[dict[str, Any]]:
+def distributions_frame(results: AnyResults) -> list[DistributionRow]:
     """Every installed distribution of every cell record, with its artefact kind."""
     return [
         {
@@ -377,7 +418,7 @@ def distributions_frame(results: AnyResults) -> list[dict[str, Any]]:
     ]
 
 
-def facts_frame(results: AnyResults) -> list[dict[str, Any]]:
+def facts_frame(results: AnyResults) -> list[FactRow]:
     """Long table of smoke facts: (cell, probe, fact, value), first repeat of each cell."""
     return [
         {"id": c.id, "base": c.base, "depset": c.depset,
@@ -393,21 +434,20 @@ def facts_frame(results: AnyResults) -> list[dict[str, Any]]:
 # --- view models for the template -----------------------------------------------------
 
 
-def _records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as dicts with NaN turned into None for the template."""
-    return [{str(k): (None if missing(v) else v) for k, v in row.items()} for row in rows]
+def _records(rows: Iterable[_Row]) -> list[_Row]:
+    """The rows with NaN turned into None for the template (each key keeps its type: a
+    NaN float becomes the None its ``float | None`` allows)."""
+    return [cast(_Row, {k: (None if missing(v) else v) for k, v in row.items()}) for row in rows]
 
 
-def _ordered(names: Iterable[Any], declared: Sequence[str]) -> list[str]:
+def _ordered(names: Iterable[str | None], declared: Sequence[str]) -> list[str]:
     """Declared order first, then any name the cells use that was not declared."""
     seen = [n for n in declared]
     seen += [str(n) for n in dict.fromkeys(names) if not missing(n) and str(n) not in seen]
     return seen
 
 
-def _grid_rows(
-    grid: list[dict[str, Any]], bases: list[dict[str, Any]], depsets: list[str]
-) -> list[dict[str, Any]]:
+def _grid_rows(grid: list[GridEntry], bases: list[BaseRow], depsets: list[str]) -> list[GridRow]:
     by_key = _pip_first(grid)
     known = {b["name"]: b for b in bases}
     names = _ordered((g["base"] for g in grid), list(known))
@@ -421,12 +461,12 @@ def _grid_rows(
     ]
 
 
-def _pip_first(grid: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+def _pip_first(grid: list[GridEntry]) -> dict[tuple[str | None, str | None], GridEntry]:
     """(base, depset) -> the grid entry shown in that slot: pip's cell, carrying its
     other installers' cells (``base×depset+uv``) as ``twins``; a twin without a pip cell
     takes the slot itself."""
-    slots: dict[tuple[str, str], dict[str, Any]] = {}
-    twins: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    slots: dict[tuple[str | None, str | None], GridEntry] = {}
+    twins: dict[tuple[str | None, str | None], list[GridEntry]] = {}
     for entry in grid:
         key = (entry["base"], entry["depset"])
         if entry.get("installer", DEFAULT_INSTALLER) == DEFAULT_INSTALLER:
@@ -440,17 +480,15 @@ def _pip_first(grid: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, An
     return slots
 
 
-def _depset_views(
-    results: Results, grid: list[dict[str, Any]], bases: list[str]
-) -> list[dict[str, Any]]:
+def _depset_views(results: Results, grid: list[GridEntry], bases: list[str]) -> list[DepsetView]:
     facts = facts_frame(results)
-    facts_by_depset: dict[Any, list[dict[str, Any]]] = {}  # one pass, not per depset
+    facts_by_depset: dict[str, list[FactRow]] = {}  # one pass, not per depset
     for fact in facts:
         facts_by_depset.setdefault(fact["depset"], []).append(fact)
-    by_depset: dict[Any, dict[Any, list[dict[str, Any]]]] = {}  # one pass, not per depset
+    by_depset: dict[str | None, dict[str | None, list[GridEntry]]] = {}  # one pass, not per depset
     for g in grid:
         by_depset.setdefault(g["depset"], {}).setdefault(g["base"], []).append(g)
-    views = []
+    views: list[DepsetView] = []
     for depset in _ordered((g["depset"] for g in grid), _depset_names(results)):
         mine = by_depset.get(depset, {})
         rows = [g for b in bases for g in mine.get(b, [])]
@@ -467,7 +505,7 @@ def _depset_views(
     return views
 
 
-def _with_preflight(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
+def _with_preflight(grid: list[GridEntry], results: Results) -> list[GridEntry]:
     """Each grid entry plus ``preflight`` (the prediction's verdict, or None) and
     ``mismatches``: one row per distribution the install contradicted, over all repeats,
     with both sides (what the preflight said, what pip installed)."""
@@ -477,12 +515,12 @@ def _with_preflight(grid: list[dict[str, Any]], results: Results) -> list[dict[s
     return [{**entry, **_preflight_view(records.get(str(entry["id"]), []))} for entry in grid]
 
 
-def _preflight_view(records: Sequence[CellRecord]) -> dict[str, Any]:
+def _preflight_view(records: Sequence[CellRecord]) -> PreflightPart:
     predicted = next((r.preflight for r in records if r.preflight is not None), None)
     if predicted is None:
         return {"preflight": None, "mismatches": []}
     said = {d.name: d for d in predicted.distributions}
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, MismatchRow] = {}
     for record in records:
         installed = {d.name.lower(): d for d in record.distributions}
         for mismatch in record.preflight_mismatches or []:
@@ -506,15 +544,15 @@ def _preflight_view(records: Sequence[CellRecord]) -> dict[str, Any]:
     }
 
 
-def _with_suites(grid: list[dict[str, Any]], results: Results) -> list[dict[str, Any]]:
+def _with_suites(grid: list[GridEntry], results: Results) -> list[GridEntry]:
     """Each grid entry plus ``tests``: the team's suite of its representative record
     (analysis/suites.py) as the slot shows it, or None when its depset runs no tests."""
     runs = results.cell_runs()
-    views = []
+    views: list[GridEntry] = []
     for entry in grid:
         found = runs.get(str(entry["id"]))
         suite = suite_result(found.representative) if found is not None else None
-        view = None
+        view: SuiteSlot | None = None
         if suite is not None:
             counts = suite.counts or {}
             view = {
@@ -532,15 +570,17 @@ def _with_suites(grid: list[dict[str, Any]], results: Results) -> list[dict[str,
 _NOTE_MIN_CHARS = 60
 
 
-def _with_notes(grid: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _with_notes(grid: list[GridEntry]) -> tuple[list[GridEntry], list[NoteView]]:
     """Reasons repeated across slots said once: each slot keeps the reason's kind (the
     words before its first colon, "environment limit") and the number of a note that
     holds the whole sentence. Returns the entries and the notes, in order of first use."""
     seen = Counter(
-        str(e["reason"]) for e in grid if e.get("reason") and len(e["reason"]) > _NOTE_MIN_CHARS
+        reason
+        for e in grid
+        if (reason := e.get("reason")) is not None and len(reason) > _NOTE_MIN_CHARS
     )
     numbers: dict[str, int] = {}
-    entries = []
+    entries: list[GridEntry] = []
     for entry in grid:
         reason = entry.get("reason")
         if not reason or seen.get(str(reason), 0) < 2:
@@ -550,7 +590,9 @@ def _with_notes(grid: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
         kind, colon, _rest = str(reason).partition(": ")
         short = kind if colon and len(kind) <= 40 else None
         entries.append({**entry, "note": number, "reason_kind": short})
-    notes = [{"number": n, "text": text, "slots": seen[text]} for text, n in numbers.items()]
+    notes: list[NoteView] = [
+        {"number": n, "text": text, "slots": seen[text]} for text, n in numbers.items()
+    ]
     return entries, notes
 
 
@@ -572,7 +614,7 @@ def _installed_text(installed: Distribution | None) -> str:
     return f"built {version} from source".replace("  ", " ")
 
 
-def _noise_view(group: CellGroup | None) -> dict[str, Any]:
+def _noise_view(group: CellGroup | None) -> NoiseView:
     noisy = noisy_timings(group) if group is not None else {}
     marks = {name: t.describe() for name, t in noisy.items()}
     step = installer_step(group.installer) if group is not None else None
@@ -589,7 +631,7 @@ def _smoke_step(name: str) -> bool:
     return name.startswith("probe:") and name.removeprefix("probe:") not in NON_SMOKE_PROBES
 
 
-def _noisy_row(timing: NoisyTiming) -> dict[str, Any]:
+def _noisy_row(timing: NoisyTiming) -> NoisyRow:
     values = timing.sample.values
     return {
         "timing": timing.timing,
@@ -604,7 +646,7 @@ def _depset_names(results: Results) -> list[str]:
     return [d.name for d in results.depsets]
 
 
-def _depset_spec(results: Results, name: str) -> dict[str, Any]:
+def _depset_spec(results: Results, name: str) -> DepsetSpec:
     spec = next((d for d in results.depsets if d.name == name), None)
     system = (spec.system if spec else None) or {}
     return {
@@ -619,30 +661,30 @@ def _depset_spec(results: Results, name: str) -> dict[str, Any]:
 
 
 def _facts_table(
-    facts: Sequence[Mapping[str, Any]], bases: list[str]
-) -> tuple[list[str], list[dict[str, Any]]]:
+    facts: Sequence[FactRow], bases: list[str]
+) -> tuple[list[str], list[FactTableRow]]:
     """Pivot facts to one row per (probe, fact) and one column per base, with the first
     value of each; rows grouped by probe (in order of first appearance), then by fact."""
-    table: dict[tuple[str, str], dict[str, Any]] = {}
+    table: dict[tuple[str, str], dict[str, str]] = {}
     for f in facts:
         if not any(missing(f[k]) for k in ("probe", "fact", "base", "value")):
             table.setdefault((f["probe"], f["fact"]), {}).setdefault(f["base"], f["value"])
     probes = {p: n for n, p in enumerate(dict.fromkeys(p for p, _ in table))}
     names = {f: n for n, f in enumerate(dict.fromkeys(f["fact"] for f in facts))}
     columns = [b for b in bases if any(b in values for values in table.values())]
-    rows = [
+    rows: list[FactTableRow] = [
         {"probe": probe, "fact": fact, "values": [table[probe, fact].get(b) for b in columns]}
         for probe, fact in sorted(table, key=lambda key: (probes[key[0]], names[key[1]]))
     ]
     return columns, rows
 
 
-def _none(value: Any) -> Any:
+def _none(value: float | None) -> float | None:
     return None if missing(value) else value
 
 
-def _charts(grid: list[dict[str, Any]], bases: list[str], depsets: list[str]) -> list[Markup]:
-    def series(field: str, scale: float) -> dict[str, list[float | None]]:
+def _charts(grid: list[GridEntry], bases: list[str], depsets: list[str]) -> list[Markup]:
+    def series(field: ChartField, scale: float) -> dict[str, list[float | None]]:
         by_key = _pip_first(grid)  # charts compare bases: pip's cells
         out: dict[str, list[float | None]] = {}
         for base in bases:
@@ -660,11 +702,12 @@ def _charts(grid: list[dict[str, Any]], bases: list[str], depsets: list[str]) ->
     return [Markup(install), Markup(size)]
 
 
-def _chart_value(entry: Mapping[str, Any] | None, field: str, scale: float) -> float | None:
+def _chart_value(entry: GridEntry | None, field: ChartField, scale: float) -> float | None:
     # A partial install (failed half-way) would look like a fast one: leave it out.
-    if entry is None or not entry.get("install_complete") or missing(entry.get(field)):
+    value = entry.get(field) if entry is not None else None
+    if entry is None or not entry.get("install_complete") or value is None or missing(value):
         return None
-    return float(entry[field]) / scale
+    return float(value) / scale
 
 
 def _standins(results: Results) -> dict[str, str]:
@@ -674,23 +717,26 @@ def _standins(results: Results) -> dict[str, str]:
     return found
 
 
-def _cell_view_inputs(results: Results) -> tuple[Any, ...]:
-    """What every cell's view reads, computed once for the whole run."""
+_ViewInputs = tuple[dict[str, str], dict[str, tuple[CellRecord, str]], dict[str, BaseRecord]]
+
+
+def _cell_view_inputs(results: Results) -> _ViewInputs:
+    """What every cell's view reads, computed once for the whole run: the stand-ins, each
+    base's reference cell, each base's record with its stand-in."""
     standins = _standins(results)
     references = reference_cells(reference_candidates(results))
-    bases = {b.name: {**b.to_dict(), "standin": standins.get(b.name)} for b in results.bases}
+    bases = {b.name: b.model_copy(update={"standin": standins.get(b.name)}) for b in results.bases}
     return standins, references, bases
 
 
 def _cell_views(
     results: Results,
-    plain: Mapping[str, Any],
-    grid: list[dict[str, Any]],
-    inputs: tuple[Any, ...] | None = None,
-) -> list[dict[str, Any]]:
-    """The details of the grid entries of one page; ``plain``: the results without their
-    cells, as the analysis helpers read them. Whole records (log tails, package lists)
-    are made dicts here, for this page's cells only."""
+    header: Results,
+    grid: list[GridEntry],
+    inputs: _ViewInputs | None = None,
+) -> list[GridEntry]:
+    """The details of the grid entries of one page; ``header``: the results without their
+    cells, as made_of reads them."""
     standins, references, bases = inputs or _cell_view_inputs(results)
     wanted = {str(entry["id"]) for entry in grid}
     records: dict[str, list[CellRecord]] = {}
@@ -700,62 +746,49 @@ def _cell_views(
     # this page's distributions only (all 10,000 cells' rows would be ~100 MB)
     page = results.model_copy(update={"cells": [c for r in records.values() for c in r]})
     dists = _distributions_by_run(distributions_frame(page))
-    views = []
+    views: list[GridEntry] = []
     for entry in grid:
-        repeats = []
+        repeats: list[RepeatView] = []
         for cell in sorted(records.get(entry["id"], []), key=lambda c: c.repeat):
-            whole = cell.to_dict()
-            made = made_of(plain, whole, references)
+            made = made_of(header, cell, references)
             repeats.append(
-                {**_repeat_view(cell, dists), "made_of": made_of_view(made, step_sizes(whole))}
+                {**_repeat_view(cell, dists), "made_of": made_of_view(made, step_sizes(cell))}
             )
+        base = entry["base"] or ""
+        standin = standins.get(base)
         views.append(
             {
                 **entry,
-                "standin": standins.get(entry["base"]),
+                "standin": standin,
                 # Which image this cell ran on: the digest of a pulled base, the stand-in...
-                "origin": origin_text(
-                    bases.get(entry["base"]) or {"standin": standins.get(entry["base"])}
-                ),
+                "origin": origin_text(bases.get(base) or BaseRecord(name="", standin=standin)),
                 "repeats": repeats,
             }
         )
     return views
 
 
-# What the run-wide tables read of a cell: its record without the bulk only a cell's own
-# details show (model/results.py LEAN_CELL), whose whole records are read page by page;
-# the grid's preflight column reads the typed record.
-_LEAN: dict[str, Any] = {**LEAN_CELL, "preflight": True}
+def _header(typed: Results) -> Results:
+    """The results without their cells (made_of reads the depsets and bases)."""
+    return typed.model_copy(update={"cells": []})
 
 
-def _header(typed: Results) -> dict[str, Any]:
-    """The results without their cells, as the analysis helpers that read dicts read
-    them (made_of: the depsets and bases)."""
-    return typed.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"cells"})
-
-
-def _twin_cells(typed: Results) -> dict[str, Any]:
+def _twin_cells(typed: Results) -> Results:
     """What installer_pairs and fairness_note read: the cells of another installer than
-    pip and the pip cells of the same slots (none in most runs), as lean dicts."""
+    pip and the pip cells of the same slots (none in most runs)."""
     others = {(c.base, c.depset) for c in typed.cells if installer_of(c.id) != DEFAULT_INSTALLER}
-    return {
-        **_header(typed),
-        "cells": [_lean_cell(c) for c in typed.cells if (c.base, c.depset) in others],
-    }
+    return typed.model_copy(
+        update={"cells": [c for c in typed.cells if (c.base, c.depset) in others]}
+    )
 
 
-def _lean_cell(cell: CellRecord) -> dict[str, Any]:
-    return cell.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_LEAN)
-
-
-def reference_candidates(results: Results) -> dict[str, Any]:
-    """What analysis/sizes.py ``reference_cells`` reads, as dicts, with only the cells it
-    may choose for a base (its first passed cell of a depset without system packages,
-    else its first cell with a contents result), not every cell's package lists."""
+def reference_candidates(results: Results) -> Results:
+    """What analysis/sizes.py ``reference_cells`` reads, with only the cells it may
+    choose for a base (its first passed cell of a depset without system packages, else
+    its first cell with a contents result), not every cell's package lists."""
     system = {d.name for d in results.depsets if any((d.system or {}).values())}
-    first: dict[str, Any] = {}
-    clean: dict[str, Any] = {}
+    first: dict[str, CellRecord] = {}
+    clean: dict[str, CellRecord] = {}
     for cell in sorted(results.cells, key=lambda c: c.repeat):  # reference_cells' order
         if cell.probes.contents is None or cell.probes.contents.os_packages is None:
             continue
@@ -763,29 +796,24 @@ def reference_candidates(results: Results) -> dict[str, Any]:
         if cell.status == "passed" and cell.depset not in system:
             clean.setdefault(cell.base, cell)
     chosen = list({id(c): c for c in [*first.values(), *clean.values()]}.values())
-    return {
-        "run": results.run.to_dict(),
-        "bases": [b.to_dict() for b in results.bases],
-        "depsets": [d.to_dict() for d in results.depsets],
-        "cells": [c.to_dict() for c in sorted(chosen, key=lambda c: c.repeat)],
-    }
+    return results.model_copy(update={"cells": sorted(chosen, key=lambda c: c.repeat)})
 
 
 def _distributions_by_run(
-    dists: Sequence[Mapping[str, Any]],
-) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    dists: Sequence[DistributionRow],
+) -> dict[tuple[str, int], list[DistributionRow]]:
     """Each cell run's distributions, requested first, then by name: sorted once for all
     (per cell, filtering the whole frame made the report quadratic in the cells)."""
     ordered = sorted(_records(dists), key=_sort_key)
-    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    runs: dict[tuple[str, int], list[DistributionRow]] = {}
     for row in ordered:
         runs.setdefault((str(row["id"]), int(row["repeat"])), []).append(row)
     return runs
 
 
 def _repeat_view(
-    cell: CellRecord, dists: Mapping[tuple[str, int], list[dict[str, Any]]]
-) -> dict[str, Any]:
+    cell: CellRecord, dists: Mapping[tuple[str, int], list[DistributionRow]]
+) -> RepeatView:
     mine = dists.get((cell.id, cell.repeat), [])
     steps = [_step_view(s) for s in cell.steps]
     return {
@@ -817,7 +845,7 @@ def _repeat_view(
     }
 
 
-def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[str, Any] | None:
+def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> MadeOfView | None:
     """The "What it is made of" block: a stacked bar (base, system packages, the largest
     distributions by name, the other distributions), the bytes per install step, the SBOM."""
     if made is None:
@@ -847,7 +875,7 @@ def made_of_view(made: MadeOf | None, steps: StepSizes | None = None) -> dict[st
     }
 
 
-def _step_sizes_view(sizes: StepSizes | None) -> dict[str, Any] | None:
+def _step_sizes_view(sizes: StepSizes | None) -> StepSizesView | None:
     """Bytes per install step, then what the probes wrote, adding up to size added."""
     if sizes is None:
         return None
@@ -865,20 +893,16 @@ def _step_sizes_view(sizes: StepSizes | None) -> dict[str, Any] | None:
 
 
 def base_vulnerabilities(
-    bases: Sequence[Mapping[str, Any]], sbom_index: Mapping[str, Any] | None
-) -> dict[str, dict[str, Any]]:
+    bases: Sequence[BaseRow], sbom_index: Sboms | None
+) -> dict[str, BaseVulns]:
     """Per base: its SBOM's path and either the counts by severity or why there are none.
 
     Never a 0 standing in for "not scanned": without a scan the text is the reason.
     """
-    entries = {
-        str(e.get("subject")): e
-        for e in (sbom_index or {}).get("sboms") or []
-        if isinstance(e, dict) and e.get("kind") == "base"
-    }
-    views = {}
+    entries = {e.subject: e for e in (sbom_index.sboms if sbom_index else []) if e.kind == "base"}
+    views: dict[str, BaseVulns] = {}
     for base in bases:
-        name = str(base.get("name"))
+        name = base["name"]
         entry = entries.get(name)
         if entry is None:
             views[name] = {"sbom": None, "counts": None, "text": "no SBOM: no cell of this "
@@ -886,31 +910,31 @@ def base_vulnerabilities(
             continue
         views[name] = {
             "sbom": base_sbom_path(name),
-            "components": entry.get("components"),
-            **_scan_view(entry.get("vulnerabilities")),
+            "components": entry.components,
+            **_scan_view(entry.vulnerabilities),
         }
     return views
 
 
-def _scan_view(scan: Any) -> dict[str, Any]:
+def _scan_view(scan: Scan | None) -> ScanPart:
     result = recorded_scan(scan)
     if isinstance(result, NotScanned):
         return {"counts": None, "text": result.reason}
     return {"counts": list(result.by_severity().items()), "text": source_text(result)}
 
 
-def _expected_failure(value: ExpectedFailure | None) -> dict[str, Any] | None:
+def _expected_failure(value: ExpectedFailure | None) -> ExpectedView | None:
     """matrix.yaml's declaration ({"reason", "link"}); the link is shown as text, not followed."""
     return None if value is None else {"reason": value.reason, "link": value.link}
 
 
-def _sort_key(dist: Mapping[str, Any]) -> tuple[bool, bool, str]:
+def _sort_key(dist: DistributionRow) -> tuple[bool, bool, str]:
     """Requested first, then by name (case-insensitive; a missing name last)."""
     name = dist["name"]
     return (not dist["requested"], not isinstance(name, str), str(name).lower())
 
 
-def _step_view(step: Step) -> dict[str, Any]:
+def _step_view(step: Step) -> StepView:
     note = step.failure_summary or step.reason or step.error or step.failure_kind
     return {
         "name": step.name,
@@ -928,7 +952,7 @@ def _step_view(step: Step) -> dict[str, Any]:
     }
 
 
-def _artifacts_view(cell: CellRecord) -> dict[str, Any] | None:
+def _artifacts_view(cell: CellRecord) -> ArtifactsView | None:
     """What the team's suite wrote that ``tests.artifacts`` kept (run/artifacts.py): links
     into the run directory, and what was matched but not copied, with why."""
     tests = cell.probes.tests
@@ -946,7 +970,7 @@ def _artifacts_view(cell: CellRecord) -> dict[str, Any] | None:
     }
 
 
-def _failure_view(failure: PipFailure | None) -> dict[str, Any] | None:
+def _failure_view(failure: PipFailure | None) -> FailureView | None:
     """What a failed install step's diagnosis shows: kind, stage, distribution, the cause
     lines of its build output and what to add (run/pipfailure.py)."""
     if failure is None:
@@ -962,7 +986,7 @@ def _failure_view(failure: PipFailure | None) -> dict[str, Any] | None:
     }
 
 
-def _import_rows(probe: ImportsProbe | None) -> list[dict[str, Any]]:
+def _import_rows(probe: ImportsProbe | None) -> list[ImportRow]:
     return [
         {
             "module": module,
@@ -975,9 +999,9 @@ def _import_rows(probe: ImportsProbe | None) -> list[dict[str, Any]]:
     ]
 
 
-def _heaviest(probe: ImportsProbe | None, limit: int = 5) -> list[dict[str, Any]]:
+def _heaviest(probe: ImportsProbe | None, limit: int = 5) -> list[HeavyRow]:
     """Modules with the largest self import time, over every module the probe timed."""
-    rows = [
+    rows: list[HeavyRow] = [
         {"module": h.module, "seconds": h.self_seconds if h.self_seconds is not None else h.seconds}
         for entry in ((probe.modules if probe else None) or {}).values()
         for h in entry.heaviest_self or []
@@ -986,7 +1010,7 @@ def _heaviest(probe: ImportsProbe | None, limit: int = 5) -> list[dict[str, Any]
     return rows[:limit]
 
 
-def _probe_view(name: str, probe: ProbeOutput | None) -> dict[str, Any]:
+def _probe_view(name: str, probe: ProbeOutput | None) -> ProbeView:
     return {
         "name": name,
         "status": probe.status if probe else None,
@@ -995,15 +1019,13 @@ def _probe_view(name: str, probe: ProbeOutput | None) -> dict[str, Any]:
     }
 
 
-def _reproducer(repro: Reproducer | None) -> dict[str, str] | None:
+def _reproducer(repro: Reproducer | None) -> ReproducerView | None:
     if repro is None:
         return None
     return {"dockerfile": repro.dockerfile or "", "commands": "\n".join(repro.commands or [])}
 
 
-def _history(
-    history: Sequence[PastRun], current: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
+def _history(history: Sequence[PastRun], current: list[GridEntry]) -> dict[str, ChangeView]:
     """Per cell id: install-time trend over the runs and the change since the previous run
     (earlier runs as the history recorded them)."""
     out = {}
@@ -1019,9 +1041,7 @@ def _past_install(run: PastRun, cell_id: str) -> float | None:
     return cell.install_median if cell else None
 
 
-def _change(
-    entry: Mapping[str, Any], previous: PastRun | None, values: list[float | None]
-) -> dict[str, Any]:
+def _change(entry: GridEntry, previous: PastRun | None, values: list[float | None]) -> ChangeView:
     past = previous.cells.get(entry["id"]) if previous is not None else None
     known = past is not None
     before = past.status if past is not None else None
@@ -1075,7 +1095,7 @@ def render_report(
     results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
-    sbom_index: Mapping[str, Any] | None = None,
+    sbom_index: Sboms | None = None,
 ) -> str:
     """The whole report as one self-contained HTML document (its main page when split).
 
@@ -1091,7 +1111,7 @@ def render_report_pages(
     results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
-    sbom_index: Mapping[str, Any] | None = None,
+    sbom_index: Sboms | None = None,
 ) -> dict[str, str]:
     """``{REPORT_HTML: ...}``, plus ``report-cells/<base anchor>.html`` per base and
     ``report-cells/depsets.html`` when the run has more than SPLIT_CELLS cells; every page
@@ -1103,7 +1123,7 @@ def _report_pages(
     results: AnyResults,
     *,
     history: Sequence[PastRun] | None = None,
-    sbom_index: Mapping[str, Any] | None = None,
+    sbom_index: Sboms | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(name, html) of each page, one at a time: a split report's per-base cell views are
     built for their page and dropped after it, so 10,000 cells are never all in memory
@@ -1112,28 +1132,31 @@ def _report_pages(
     header = _header(typed)
     context = _context(typed, history, sbom_index)
     template = _environment().get_template("report.html.j2")
-    plain: dict[str, Any] = {"main_href": "", "depsets_href": "", "page_base": None}
-    plain |= {"detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS}
-    plain |= {"root_href": ""}
-    cells: list[dict[str, Any]] = context["cells"]  # grid entries, in grid order
+    plain: PageLinks = {"main_href": "", "depsets_href": "", "page_base": None,
+                        "detail_hrefs": {}, "detail_pages": [], "sections": _ALL_SECTIONS,
+                        "root_href": ""}  # fmt: skip
+    cells = context["cells"]  # grid entries, in grid order
     inputs = _cell_view_inputs(typed)
     if len(cells) <= SPLIT_CELLS:
         context["cells"] = _cell_views(typed, header, cells, inputs)
         yield REPORT_HTML, template.render(**context, **plain)
         return
-    by_base: dict[str, list[dict[str, Any]]] = {}
+    by_base: dict[str, list[GridEntry]] = {}
     for cell in cells:
         by_base.setdefault(str(cell["base"]), []).append(cell)
     names = {base: f"{base_anchor(base)}.html" for base in by_base}
     inside = {b: f"{REPORT_CELLS_DIR}/{n}" for b, n in names.items()}
-    pages = [{"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()]
-    main = {**context, **plain, "cells": [], "detail_hrefs": inside, "detail_pages": pages}
-    main |= {"depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}", "sections": {"run", "cells"}}
+    pages: list[DetailPage] = [
+        {"base": b, "href": inside[b], "cells": len(c)} for b, c in by_base.items()
+    ]
+    main: ReportPage = {**context, **plain, "cells": [], "detail_hrefs": inside,
+                        "detail_pages": pages, "sections": {"run", "cells"},
+                        "depsets_href": f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}"}  # fmt: skip
     # Pages under report-cells/ link to each other by name, and to report.html above.
-    below = {**main, "main_href": "../report.html", "detail_hrefs": names, "detail_pages": []}
-    below |= {"root_href": "../"}
+    below: ReportPage = {**main, "main_href": "../report.html", "detail_hrefs": names,
+                         "detail_pages": [], "root_href": "../"}  # fmt: skip
     yield REPORT_HTML, template.render(**main)
-    depsets_page = {**below, "depsets_href": "", "sections": {"depsets"}}
+    depsets_page: ReportPage = {**below, "depsets_href": "", "sections": {"depsets"}}
     yield (
         f"{REPORT_CELLS_DIR}/{DEPSETS_HTML}",
         template.render(**{**depsets_page, "page_base": "charts and dependency sets"}),
@@ -1150,14 +1173,14 @@ _ALL_SECTIONS = frozenset({"run", "depsets", "cells"})
 def _context(
     results: Results,
     history: Sequence[PastRun] | None,
-    sbom_index: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+    sbom_index: Sboms | None,
+) -> ReportContext:
     """The template's context; ``cells`` holds the grid entries in grid order, whose
     views the caller builds page by page."""
     twins = _twin_cells(results)
     # One cell id at a time: its rows and its noise (from the typed records).
-    cells: list[dict[str, Any]] = []
-    noise: dict[str, dict[str, Any]] = {}
+    cells: list[CellRow] = []
+    noise: dict[str, NoiseView] = {}
     for cell_id, runs in results.cell_runs().items():
         first = runs.records[0]
         cells += [_cell_row(r) for r in runs.records]
@@ -1167,10 +1190,9 @@ def _context(
     for index, record in enumerate(results.cells):
         order.setdefault(record.id, index)
     cells.sort(key=lambda row: (order.get(row["id"], 0), row["repeat"]))
-    grid = _records(grid_frame(cells))
+    # no NaN left to clean: the fold leaves missing values out
+    grid: list[GridEntry] = [{**e, **noise[e["id"]]} for e in grid_frame(cells)]
     del cells  # the rows are folded into the grid; 10,000 of them need not stay
-    for entry in grid:
-        entry.update(noise[str(entry["id"])])
     grid = _with_preflight(grid, results)
     grid = _with_suites(grid, results)
     grid, notes = _with_notes(grid)
@@ -1201,22 +1223,41 @@ def _context(
     }
 
 
-def _run_view(results: Results) -> dict[str, Any]:
+def _run_view(results: Results) -> RunView:
     run = results.run
     host = run.host or HostFacts()
     engine = run.engine or EngineFacts()
     matrix = run.matrix or MatrixIdentity()
     return {
-        **{k: getattr(run, k) for k in _RUN_KEYS},
-        "host": {k: getattr(host, k) for k in _HOST_KEYS},
-        "engine": {k: getattr(engine, k) for k in _ENGINE_KEYS},
+        "id": run.id,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "harness_version": run.harness_version,
+        "jobs": run.jobs,
+        "repeat": run.repeat,
+        "registry_reachable": run.registry_reachable,
+        "registries": run.registries,
+        "registry_mirror": run.registry_mirror,
+        "host": {
+            "hostname": host.hostname,
+            "os": host.os,
+            "kernel": host.kernel,
+            "cpus": host.cpus,
+            "memory_bytes": host.memory_bytes,
+        },
+        "engine": {
+            "version": engine.version,
+            "api_version": engine.api_version,
+            "storage_driver": engine.storage_driver,
+            "cgroup_version": engine.cgroup_version,
+        },
         "matrix": {"path": matrix.path, "sha256": matrix.sha256},
         "warnings": [str(w) for w in run.warnings or []],
         "duration": fmt.duration(run.started_at, run.ended_at),
     }
 
 
-def _status_counts(grid: list[dict[str, Any]]) -> list[tuple[str, int]]:
+def _status_counts(grid: list[GridEntry]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for entry in grid:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
@@ -1224,10 +1265,8 @@ def _status_counts(grid: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))
 
 
-def _by_grid_order(
-    grid: list[dict[str, Any]], bases: list[str], depsets: list[str]
-) -> list[dict[str, Any]]:
-    def key(g: dict[str, Any]) -> tuple[int, int]:
+def _by_grid_order(grid: list[GridEntry], bases: list[str], depsets: list[str]) -> list[GridEntry]:
+    def key(g: GridEntry) -> tuple[int, int]:
         b, d = g["base"], g["depset"]
         return (
             bases.index(b) if b in bases else len(bases),
@@ -1250,9 +1289,9 @@ def write_report(
     typed = read_results_shared(results_dir / RESULTS_JSON) if results is None else None
     typed = typed or as_results(results or {}, str(results_dir / RESULTS_JSON))
     index_path = results_dir / SBOM_INDEX  # runs published before results.json listed them
-    sbom_index = (typed.sboms.to_dict() if typed.sboms else None) or (
-        json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else None
-    )
+    sbom_index = typed.sboms if typed.sboms and typed.sboms.to_dict() else None
+    if sbom_index is None and index_path.is_file():
+        sbom_index = Sboms.from_dict(json.loads(index_path.read_text(encoding="utf-8")), SBOM_INDEX)
     pages = _report_pages(typed, history=history, sbom_index=sbom_index)
     old_pages = results_dir / REPORT_CELLS_DIR
     if old_pages.is_dir():  # a re-render must not leave pages of cells no longer there

@@ -149,7 +149,7 @@ def test_grype_older_descriptor_and_explicit_facts() -> None:
 
 def test_counts_round_trip_through_a_dict() -> None:
     counts = parse_grype(GRYPE_REPORT)
-    data = json.loads(json.dumps(counts.to_dict()))
+    data = json.loads(json.dumps(counts.to_scan().to_dict()))
     assert data["scanned"] is True and data["total"] == 7
     assert VulnCounts.from_dict(data) == counts
     data["total"] = 8
@@ -165,7 +165,7 @@ def test_not_scanned_without_a_binary(tmp_path: Path) -> None:
     command = outcome.command
     assert command and command.startswith(f"{tmp_path / 'no-trivy'} sbom ")
     assert f"with it, `{command}` gives the counts here" in outcome.reason
-    assert outcome.to_dict() == {
+    assert outcome.to_scan().to_dict() == {
         "scanned": False,
         "scanner": "trivy",
         "reason": outcome.reason,
@@ -358,7 +358,7 @@ def test_real_scanner(name: str, tmp_path: Path) -> None:
 
 
 def counts(**severities: int) -> dict[str, Any]:
-    return VulnCounts("trivy", "0.58.0", "2026-11-29", fixable=1, **severities).to_dict()
+    return VulnCounts("trivy", "0.58.0", "2026-11-29", fixable=1, **severities).to_scan().to_dict()
 
 
 def sboms(*entries: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
@@ -452,7 +452,7 @@ def test_a_scan_records_the_binary_that_ran_by_path_and_sha256(
     assert isinstance(outcome, VulnCounts)
     sha256 = hashlib.sha256(real.read_bytes()).hexdigest()
     assert (outcome.scanner_path, outcome.scanner_sha256) == (str(real.resolve()), sha256)
-    data = json.loads(json.dumps(outcome.to_dict()))
+    data = json.loads(json.dumps(outcome.to_scan().to_dict()))
     assert (data["scanner_sha256"], data["scanner_path"]) == (sha256, str(real.resolve()))
     assert VulnCounts.from_dict(data) == outcome
     from harness.analysis.vulns import scan_text
@@ -515,7 +515,7 @@ def test_without_a_scanner_the_reason_says_which_would_run_and_how() -> None:
     assert outcome.reason.startswith(NOT_SCANNED_NO_DB)
     assert "trivy or grype would run" in outcome.reason
     assert f"`{outcome.command}` from the run folder gives the counts here" in outcome.reason
-    assert recorded_scan(json.loads(json.dumps(outcome.to_dict()))) == outcome
+    assert recorded_scan(json.loads(json.dumps(outcome.to_scan().to_dict()))) == outcome
 
 
 @pytest.mark.parametrize(

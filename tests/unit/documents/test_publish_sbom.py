@@ -19,6 +19,7 @@ from harness.analysis.sizes import (
 from harness.analysis.vulns import NOT_SCANNED_NO_DB, ScannerSpec, not_scanned_without_scanner
 from harness.documents.publish import write_sboms
 from harness.documents.report import render_report
+from harness.model.results import Sboms
 from harness.store.files import SBOM_INDEX
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
@@ -95,7 +96,8 @@ def test_write_sboms_writes_valid_documents_and_an_index(
     for entry in index["sboms"]:
         assert entry["valid"], entry["errors"]
         # no scanner set: which would run, and the command for this SBOM from the run folder
-        assert entry["vulnerabilities"] == not_scanned_without_scanner(entry["path"]).to_dict()
+        expected = not_scanned_without_scanner(entry["path"]).to_scan().to_dict()
+        assert entry["vulnerabilities"] == expected
         assert entry["vulnerabilities"]["command"].endswith(f" --cache-dir DB {entry['path']}")
     torch = json.loads((tmp_path / "sbom/py311-slim_x_torch.r0.cdx.json").read_text())
     purls = {c.get("purl") for c in torch["components"]}
@@ -153,7 +155,7 @@ def test_report_shows_what_a_cell_is_made_of_and_links_its_sbom(
     results: dict[str, Any], tmp_path: Path
 ) -> None:
     index = json.loads(write_sboms(tmp_path, results, None).read_text())
-    html = render_report(copy.deepcopy(results), sbom_index=index)
+    html = render_report(copy.deepcopy(results), sbom_index=Sboms.from_dict(index))
     assert "What it is made of" in html
     assert '<span class="mono">torch</span> 780 MB' in html
     assert 'href="sbom/py311-slim_x_torch.r0.cdx.json"' in html
@@ -176,7 +178,7 @@ def test_report_gives_the_bytes_each_install_step_added(
     for step in torch["steps"]:
         step["bytes_added"] = {"venv": 12_000_000, "pip-install": 790_000_000}.get(step["name"])
     index = json.loads(write_sboms(tmp_path, results, None).read_text())
-    html = render_report(copy.deepcopy(results), sbom_index=index)
+    html = render_report(copy.deepcopy(results), sbom_index=Sboms.from_dict(index))
     assert '<span class="mono">pip-install</span> 790 MB' in html
     assert '<span class="mono">after the install steps (probes, tests)</span> 2.0 kB' in html
     assert "= 802 MB (the size added); measuring took 0.4" in html
@@ -188,7 +190,7 @@ def test_report_base_table_says_not_scanned_or_gives_counts(
     index_path = write_sboms(tmp_path, results, None)
     assert index_path == tmp_path / SBOM_INDEX
     index = json.loads(index_path.read_text())
-    html = render_report(results, sbom_index=index)
+    html = render_report(results, sbom_index=Sboms.from_dict(index))
     # py311-slim and py313-slim in the bases table, and once in the decision section
     assert html.count(NOT_SCANNED_NO_DB) == 3
     assert 'href="sbom/py311-slim.cdx.json"' in html
@@ -197,7 +199,7 @@ def test_report_base_table_says_not_scanned_or_gives_counts(
                "by_severity": {"critical": 1, "high": 3}}  # fmt: skip
     for entry in index["sboms"]:
         entry["vulnerabilities"] = scanned
-    html = render_report(results, sbom_index=index)
+    html = render_report(results, sbom_index=Sboms.from_dict(index))
     assert NOT_SCANNED_NO_DB not in html
     assert "critical 1 · high 3 · medium 0" in html
     assert "grype 0.80.0, DB built 2026-11-20T00:00:00Z" in html
@@ -228,7 +230,7 @@ def test_an_sbom_without_packages_is_never_scanned_to_zero(
     assert base["components"] == 0
     assert base["vulnerabilities"]["scanned"] is False
     assert base["vulnerabilities"]["reason"] == NOT_SCANNED_EMPTY
-    html = render_report(copy.deepcopy(results), sbom_index=index)
+    html = render_report(copy.deepcopy(results), sbom_index=Sboms.from_dict(index))
     assert "no OS packages listed: the image has no dpkg or apk database" in html
     assert entries["sbom/py313-slim.cdx.json"]["vulnerabilities"]["scanned"] is True  # it has some
 

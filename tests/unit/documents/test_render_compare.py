@@ -132,7 +132,7 @@ def test_torch_sizes_by_distribution_in_markdown_and_html(run_b: dict[str, Any])
 def scanned(low: int, high: int = 0, built: str = "2026-11-29") -> dict[str, Any]:
     from harness.analysis.vulns import VulnCounts
 
-    return VulnCounts("grype", "0.86.1", built, low=low, high=high).to_dict()
+    return VulnCounts("grype", "0.86.1", built, low=low, high=high).to_scan().to_dict()
 
 
 def test_vulnerabilities_side_by_side_with_their_database(run_b: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from harness.documents.report import (
     smoke_facts,
     write_report,
 )
+from harness.documents.report_views import BaseRow, CellRow, DistributionRow, GridEntry
 from harness.model.errors import ResultsError
 from harness.model.ids import cell_anchor
 from harness.model.records import SCHEMA_VERSION
@@ -313,7 +315,8 @@ def test_repeats_show_median_and_spread(results: dict[str, Any]) -> None:
     row = next(g for g in grid_frame(cells_frame(results)) if g["id"] == "py311-slim×ffmpeg")
     assert row["runs"] == 3
     assert row["install_median"] == pytest.approx(51.71)
-    assert (row["install_min"], row["install_max"]) == (pytest.approx(47.71), pytest.approx(55.71))
+    assert row["install_min"] == pytest.approx(47.71)
+    assert row["install_max"] == pytest.approx(55.71)
     text = grid_cell(render_report(results), "py311-slim×ffmpeg")
     assert "median of 3" in text and "47.7 s" in text and "55.7 s" in text
 
@@ -682,3 +685,23 @@ def test_what_the_suite_wrote_is_linked_from_the_cell(pristine: dict[str, Any]) 
     page = render_report(results)
     assert 'href="artifacts/x.r0/snapshots/diff.txt"' in page
     assert "big.bin</span> not kept: over the 50 MiB bound" in page
+
+
+def test_table_rows_hold_exactly_the_keys_their_view_types_declare(
+    pristine: dict[str, Any],
+) -> None:
+    """TypedDicts are not checked at run time: a builder that writes a key its view type
+    does not declare (or leaves one out) would pass mypy only through a cast, so the rows
+    are compared with the declarations here."""
+    declared: list[tuple[type, Sequence[Mapping[str, object]]]] = [
+        (CellRow, cells_frame(pristine)),
+        (BaseRow, bases_frame(pristine)),
+        (DistributionRow, distributions_frame(pristine)),
+    ]
+    for view, rows in declared:
+        assert rows, view.__name__
+        for row in rows:
+            assert set(row) == set(view.__annotations__), view.__name__
+    # a grid entry starts with the fold's keys and gains the page's ones on its way
+    grid = grid_frame(cells_frame(pristine))
+    assert grid and all(set(entry) < set(GridEntry.__annotations__) for entry in grid)
