@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -44,7 +44,7 @@ from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix, registry_login
 from harness.model.plan import Plan, parse_shard, plan_from_record
 from harness.model.project_files import requirement_urls
-from harness.model.results import CellRecord, Results
+from harness.model.results import BaseRecord, CellRecord, Results
 from harness.model.status import FAILING
 from harness.run import results, schedule
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -650,7 +650,7 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
         repeat=repeat,
         run_id=context.run_id,
         runner=context.runner,
-        base=dict(base),
+        base=BaseRecord.from_dict(base, f"base {cell.base}"),
         depset=context.matrix.spec.depsets[cell.depset],
         settings=context.matrix.settings,
         probes_dir=PROBES_DIR,
@@ -691,11 +691,12 @@ def runtime_plan(context: RunContext, state: RunState, name: str) -> RuntimePlan
     spec = context.matrix.spec.bases[name]
     if spec.builder is None:
         return None
-    builder: Mapping[str, Any] | None = state.bases.get(spec.builder)
+    builder = state.bases.get(spec.builder)
     if builder is None:
-        builder = dict(context.redactor.deep(state.resolver.resolve(spec.builder)))
+        builder = context.redactor.deep(state.resolver.resolve(spec.builder))
     read_only = context.matrix.settings.read_only if spec.read_only is None else spec.read_only
-    return RuntimePlan(spec.builder, builder, spec.copy_mode, read_only)
+    typed = BaseRecord.from_dict(builder, f"base {spec.builder}")
+    return RuntimePlan(spec.builder, typed, spec.copy_mode, read_only)
 
 
 def _harness_fault(cell: Cell, repeat: int, err: Exception) -> CellRecord:

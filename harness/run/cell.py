@@ -46,7 +46,7 @@ from harness.model.probe_output import (
     TESTS_PROBE,
     parse_probe_output,
 )
-from harness.model.results import CellRecord, Probes, Step
+from harness.model.results import BaseRecord, CellRecord, Probes, Step
 from harness.run import (
     artifacts,
     classify,
@@ -96,7 +96,7 @@ class CellJob:
     repeat: int
     run_id: str
     runner: str
-    base: dict[str, Any]
+    base: BaseRecord  # the resolved base, as results.json records it
     depset: DepsetSpec
     settings: Settings
     probes_dir: Path
@@ -171,15 +171,11 @@ class CellRun:
         job = self.job
         started = time.time()
         self.facts = CellFacts(installer=_planned_installer(job))
-        if job.base["status"] == "failed":  # the user's own Dockerfile did not build
-            self.facts.failure_kind = job.base.get("failure_kind")
-            return self._finish(
-                "failed", f"base {job.cell.base}: {job.base.get('reason')}", started
-            )
-        if job.base["status"] != "available":
-            return self._finish(
-                "unavailable", f"base unavailable: {job.base.get('reason')}", started
-            )
+        if job.base.status == "failed":  # the user's own Dockerfile did not build
+            self.facts.failure_kind = job.base.failure_kind
+            return self._finish("failed", f"base {job.cell.base}: {job.base.reason}", started)
+        if job.base.status != "available":
+            return self._finish("unavailable", f"base unavailable: {job.base.reason}", started)
         missing_installer = installer_unavailable(job)
         if missing_installer:
             return self._finish("unavailable", missing_installer, started)
@@ -239,7 +235,7 @@ class CellRun:
         if self.job.warm_image:
             self._record_warm_step("venv", "made")
         else:
-            python = self.job.base.get("python_command") or "python3"
+            python = self.job.base.python_command or "python3"
             user = self._default_user()
             command = venv_command(python, user)
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
@@ -297,7 +293,12 @@ class CellRun:
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
-        known = (self.job.base.get("tools") or {}).get("package_manager", "unknown")
+        tools = self.job.base.tools
+        known = (
+            tools.package_manager
+            if tools is not None and "package_manager" in tools.model_fields_set
+            else "unknown"
+        )
         if known == "unknown":
             detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
             known = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else None
@@ -308,7 +309,7 @@ class CellRun:
             self._record_warm_step("system-packages", "preinstalled")
             return True
         packages = self.job.depset.system.get(family) if family else None  # type: ignore[call-overload]
-        if family is None and self.job.base.get("standin"):
+        if family is None and self.job.base.standin:
             return self._standin_without_package_manager()
         if not packages:
             why = (
@@ -329,7 +330,7 @@ class CellRun:
     def _standin_without_package_manager(self) -> bool:
         """A stand-in built without a package manager (the musl build has no apk) says
         nothing of the image it stands for, which has one: a limit of where this ran."""
-        reference = self.job.base.get("reference") or "the image it stands for"
+        reference = self.job.base.reference or "the image it stands for"
         limit = (
             f"this stand-in for {reference} has no package manager (no apt-get, no apk), so "
             f"the depset's system packages cannot be installed here; {reference} itself "
@@ -417,7 +418,7 @@ class CellRun:
         context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
             family,
             _system_packages_of(self.job.depset, family),
-            self.job.base.get("env"),
+            self.job.base.env.to_dict() if self.job.base.env else None,
             cafile=str(ca) if ca else None,
             index_url=self.job.settings.index_url,
         )
@@ -531,7 +532,7 @@ class CellRun:
 
     def _default_user(self) -> str:
         """The image's USER when it is not root ("" for root), from the base's facts."""
-        return non_root_user(self.job.base.get("user"))
+        return non_root_user(self.job.base.user)
 
     def _step(
         self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
@@ -632,7 +633,7 @@ class CellRun:
             "repeat": job.repeat,
             "status": status,
             "reason": reason,
-            "standin": job.base.get("standin"),
+            "standin": job.base.standin,
             "container": facts.container,
             "package_manager": facts.package_manager,
             "steps": [step.to_dict() for step in self.steps],
@@ -683,7 +684,7 @@ class CellRun:
     def _container_spec(self) -> ContainerSpec:
         job = self.job
         return ContainerSpec(
-            image=job.warm_image or job.base["image_id"],
+            image=job.warm_image or str(job.base.image_id),
             name=job_container_name(job),
             labels={
                 LABEL_RUN: job.run_id,
@@ -700,7 +701,7 @@ class CellRun:
             network=job.cell.install_network,
             tmpfs=dict(job.cell.tmpfs),
             keep=job.keep,
-            has_timeout=(job.base.get("tools") or {}).get("timeout"),
+            has_timeout=job.base.tools.timeout if job.base.tools else None,
             remove_in_background=job.warm,
             user=ROOT_USER if self._default_user() else None,
         )
@@ -892,11 +893,11 @@ def reproducer(
 ) -> dict[str, Any]:
     """A Dockerfile and the docker commands that redo this cell by hand."""
     typed = [s if isinstance(s, Step) else Step.model_validate(s) for s in steps]
-    image = job.base.get("image") or job.base.get("reference") or "IMAGE"
+    image = job.base.image or job.base.reference or "IMAGE"
     name = job_container_name(job)
     installs = [s for s in typed if s.kind == "install" and s.name != "detect-package-manager"]
     probes = [s for s in typed if s.kind == "probe"]
-    lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
+    lines = [f"# {job.cell.id}: {job.base.standin or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
     lines += project.dockerfile_lines(job)
     for mount in mounts:
@@ -905,14 +906,14 @@ def reproducer(
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
-    lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
+    lines += _dockerfile_runs(installs, non_root_user(job.base.user))
     lines += [f"RUN {s.command}" for s in probes if s.name == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
         f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
     )
-    as_root = " --user 0" if non_root_user(job.base.get("user")) else ""
+    as_root = " --user 0" if non_root_user(job.base.user) else ""
     commands = [
         f"docker run -d --name {name}{limits}{as_root} {volumes} {envs} "
         f"--entrypoint sleep {image} infinity"

@@ -27,6 +27,7 @@ from harness.engine import imagesize, memory
 from harness.engine.container import CellContainer
 
 if TYPE_CHECKING:
+    from harness.model.results import BaseRecord
     from harness.run.cell import CellJob
 
 
@@ -60,11 +61,11 @@ def after_probes(box: CellContainer, learned: dict[str, Any]) -> dict[str, Any]:
 
 
 def image_fields(
-    base: dict[str, Any], layer_bytes: int | None, layer: imagesize.LayerSize | str | None
+    base: BaseRecord, layer_bytes: int | None, layer: imagesize.LayerSize | str | None
 ) -> dict[str, Any]:
     """Totals = the base's figure + the cell's layer, each only when both halves are known."""
     fields: dict[str, Any] = {}
-    base_size, base_compressed = base.get("size_bytes"), base.get("compressed_bytes")
+    base_size, base_compressed = base.size_bytes, base.compressed_bytes
     if isinstance(base_size, int) and isinstance(layer_bytes, int):
         fields["image_size_bytes"] = base_size + layer_bytes
     if isinstance(layer, imagesize.LayerSize):

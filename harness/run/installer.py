@@ -37,7 +37,7 @@ def installs_with_pip(job: CellJob) -> bool:
 
 def chosen_pip_version(job: CellJob) -> str | None:
     """The base's ``pip_version`` (carried on its record), else the matrix-wide one."""
-    return job.base.get("pip_version") or job.settings.pip_version
+    return job.base.pip_version or job.settings.pip_version
 
 
 def pip_requirement(version: str) -> str:

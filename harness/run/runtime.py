@@ -36,7 +36,14 @@ import docker.errors
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import ENGINE_ERRORS, CellContainer, ContainerSpec, Mount
 from harness.model.probe_output import CONTENTS_PROBE, ENV_PROBE, IMPORTS_PROBE, TESTS_PROBE
-from harness.model.results import Capabilities, CellRecord, LeftBehind, Reproducer, RuntimeFacts
+from harness.model.results import (
+    BaseRecord,
+    Capabilities,
+    CellRecord,
+    LeftBehind,
+    Reproducer,
+    RuntimeFacts,
+)
 from harness.run import project
 from harness.run.cell import (
     CA_MOUNT,
@@ -139,7 +146,7 @@ class RuntimePlan:
     """What a runtime cell needs besides its job: its builder's base record and settings."""
 
     builder: str
-    builder_base: Mapping[str, Any]
+    builder_base: BaseRecord
     copy: str = "auto"  # auto | venv | site-packages (model.matrix.RuntimeCopy)
     read_only: bool = False
 
@@ -313,22 +320,20 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
     """The runtime cell ``run.job`` names (run.cell calls it once the runtime base is
     available); its record, never an exception for a failing cell."""
     job = run.job
-    builder_base = dict(plan.builder_base)
+    builder_base = plan.builder_base
     # 1. The builder must be there, and agree with the runtime on what a copy needs.
-    if builder_base.get("status") != "available":
+    if builder_base.status != "available":
         return run._finish(
-            "unavailable",
-            f"builder {plan.builder} unavailable: {builder_base.get('reason')}",
-            started,
+            "unavailable", f"builder {plan.builder} unavailable: {builder_base.reason}", started
         )
-    builder_caps = _capabilities(builder_base)
-    runtime_caps = _capabilities(job.base)
+    builder_caps = builder_base.capabilities
+    runtime_caps = job.base.capabilities
     facts = RuntimeFacts(
         builder=plan.builder,
-        builder_image=builder_base.get("image"),
-        runtime_image=job.base.get("image"),
+        builder_image=builder_base.image,
+        runtime_image=job.base.image,
         read_only=plan.read_only,
-        runtime_image_bytes=job.base.get("size_bytes"),
+        runtime_image_bytes=job.base.size_bytes,
         user=(runtime_caps.user.name if runtime_caps and runtime_caps.user else None),
         uid=(runtime_caps.user.uid if runtime_caps and runtime_caps.user else None),
         shell=runtime_caps.shell if runtime_caps else None,
@@ -355,10 +360,10 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             builder._start_sizing(box)
             if not builder._install(box):
                 return _finish(run, facts, started)
-            found = _facts_step(run, box, builder_base.get("python_command") or "python3")
+            found = _facts_step(run, box, builder_base.python_command or "python3")
             if found is None:
                 return _finish(run, facts, started)
-            single = _plus(builder_base.get("size_bytes"), builder._measure_size(box))
+            single = _plus(builder_base.size_bytes, builder._measure_size(box))
             form, why = copy_form(plan.copy, str(found.get("interpreter")), runtime_caps)
             if form is None:
                 return _finish(
@@ -388,7 +393,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             }
         )
         run.facts.size_start_bytes = 0
-        run.facts.size_added_bytes = _minus(final_bytes, job.base.get("size_bytes"))
+        run.facts.size_added_bytes = _minus(final_bytes, job.base.size_bytes)
         # 4. The probes, in a container of the final image, as its own user, exec-form.
         python = f"{VENV}/bin/python" if form == VENV_FORM else str(runtime_caps.executable)
         facts = _probe_runtime(run, plan, final_image, python, env, found, facts)
@@ -423,7 +428,7 @@ def problem_before_install(
             "environment does not carry: runtime cells measure pip-installed depsets only"
         )
     if plan.copy == VENV_FORM:
-        python_command = str(plan.builder_base.get("python_command") or "python3")
+        python_command = plan.builder_base.python_command or "python3"
         interpreter = predicted_interpreter(python_command, builder)
         form, why = copy_form(plan.copy, interpreter, runtime)
         return why if form is None else None
@@ -442,16 +447,6 @@ def _finish(
     if record.reproducer is None or record.runtime is None:
         return record
     return record.model_copy(update={"reproducer": _reproducer(run, facts)})
-
-
-def _capabilities(base: Mapping[str, Any]) -> Capabilities | None:
-    found = base.get("capabilities")
-    if not isinstance(found, Mapping):
-        return None
-    try:
-        return Capabilities.from_dict(found, f"base {base.get('name')}: capabilities")
-    except Exception:  # a base record of another shape: as if not probed
-        return None
 
 
 def _system_text(job: CellJob) -> str:
@@ -514,14 +509,14 @@ def _copy(
         copied = rewrite_archive(reader, tar, Path(source).name, target.lstrip("/"))
         tar.seek(0)
         staging = run.client.containers.create(
-            job.base["image_id"], name=f"{job_container_name(job)}-final", labels=labels
+            str(job.base.image_id), name=f"{job_container_name(job)}-final", labels=labels
         )
         try:
             staging.put_archive("/", tar)
             conf: dict[str, Any] = {"Labels": labels}
             if env:
                 conf["Env"] = [
-                    *(_image_env(run, job.base["image_id"])),
+                    *(_image_env(run, str(job.base.image_id))),
                     *(f"{k}={v}" for k, v in env.items()),
                 ]
             image = str(run.client.api.commit(str(staging.id), conf=conf)["Id"])
@@ -710,7 +705,7 @@ def _reproducer(run: CellRun, facts: RuntimeFacts) -> Reproducer:
         f"FROM {builder_image} AS builder",
         *[f"RUN {s.command}" for s in installs if s.command],
         "",
-        f"FROM {facts.runtime_image or job.base.get('image') or 'RUNTIME'}",
+        f"FROM {facts.runtime_image or job.base.image or 'RUNTIME'}",
         f"COPY --from=builder {facts.copied_to or VENV} {facts.copied_to or VENV}",
         *[f"ENV {k}={v}" for k, v in (facts.environment or {}).items()],
     ]

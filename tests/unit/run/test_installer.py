@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.model.matrix import BaseSpec, DepsetSpec, Invalid, Settings, pip_version_text
+from harness.model.results import BaseRecord
 from harness.run import installer
 
 VENV = "/opt/harness-venv"
@@ -23,7 +24,7 @@ def job(
     return SimpleNamespace(
         cell=SimpleNamespace(installer=kind),
         depset=depset or DepsetSpec(pip=["six"]),
-        base={"name": "b", "pip_version": base_pip},
+        base=BaseRecord(name="b", pip_version=base_pip),
         settings=Settings(pip_version=pip),
     )
 
@@ -166,7 +167,14 @@ def cell_run(tmp_path: Path, pip_version: str | None = None) -> Any:
         repeat=0,
         run_id="r1",
         runner="host:1",
-        base={"image": "i:1", "image_id": "sha256:1", "tools": {"package_manager": "apt-get"}},
+        base=BaseRecord.from_dict(
+            {
+                "name": "b",
+                "image": "i:1",
+                "image_id": "sha256:1",
+                "tools": {"package_manager": "apt-get"},
+            }
+        ),
         depset=DepsetSpec(pip=["six"]),
         settings=Settings(pip_version=pip_version),
         probes_dir=tmp_path,
