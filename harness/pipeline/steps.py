@@ -67,6 +67,7 @@ from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
     from harness.documents.publish import Published
     from harness.engine.bases import ResolvedBase
+    from harness.run.uv import UvFetched
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
@@ -152,7 +153,9 @@ class RunState:
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
-    installers: dict[str, Any] = field(default_factory=dict)
+    installers: dict[str, dict[str, UvFetched]] = field(
+        default_factory=dict
+    )  # {"uv": {machine: …}}
     resolver: Any = None
     monitor: LoadMonitor | None = None
     scrub: Callable[[str], str] = str  # the run's redactor: a build error may quote anything
@@ -723,7 +726,7 @@ def cell_finished(context: RunContext, file_name: str, record: CellRecord) -> No
     write_cell_sbom(context.out_dir, record)
 
 
-def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
+def _uv_for(state: RunState, base: ResolvedBase) -> UvFetched | None:
     """The uv binary fetched for this base's machine, or why there is none."""
     by_machine = state.installers.get("uv")
     if by_machine is None:
@@ -731,7 +734,8 @@ def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
     from harness.run.uv import base_machine
 
     machine = base_machine(base, platform.machine())
-    return dict(by_machine.get(machine) or {"reason": f"no uv fetched for {machine}"})
+    fetched = by_machine.get(machine)
+    return fetched.copy() if fetched else {"reason": f"no uv fetched for {machine}"}
 
 
 def _other_containers(client: Any, run_id: str) -> int:

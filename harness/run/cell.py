@@ -46,7 +46,7 @@ from harness.model.probe_output import (
     TESTS_PROBE,
     parse_probe_output,
 )
-from harness.model.results import BaseRecord, CellRecord, Probes, Step
+from harness.model.results import BaseRecord, CellRecord, Installer, Probes, RuntimeFacts, Step
 from harness.run import (
     artifacts,
     classify,
@@ -58,6 +58,7 @@ from harness.run import (
     uv,
 )
 from harness.run.redact import Redactor
+from harness.run.uv import UvFetched
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
 
@@ -107,7 +108,7 @@ class CellJob:
     warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
     # A uv cell's binary, as the controller fetched it for this base's machine: the facts
     # of run.uv.UvBinary ("path" on the host, "version", ...) or {"reason": why not}.
-    uv: dict[str, Any] | None = None
+    uv: UvFetched | None = None
     # A runtime cell (the base names a builder): installed there, probed here (run.runtime).
     runtime: RuntimePlan | None = None
 
@@ -133,14 +134,14 @@ class CellFacts:
     distributions: list[dict[str, Any]] = field(default_factory=list)
     download_bytes: int | None = None
     pip_report_environment: Any = None
-    installer: dict[str, Any] | None = None
+    installer: Installer | None = None
     probes: dict[str, Any] = field(default_factory=dict)
     size_start_bytes: int | None = None
     size_added_bytes: int | None = None
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
-    runtime: dict[str, Any] | None = None  # a runtime cell's facts (run.runtime)
-    measures: dict[str, Any] = field(default_factory=dict)  # run/imagesize.py's fields
+    runtime: RuntimeFacts | None = None  # a runtime cell's facts (run.runtime)
+    measures: imagesize.Measures = field(default_factory=imagesize.Measures)
 
 
 @dataclass
@@ -476,11 +477,9 @@ class CellRun:
         self.facts.distributions = dists
         self.facts.download_bytes = pipreport.downloaded_bytes(log)
         self.facts.pip_report_environment = (report or {}).get("environment")
-        known = self.facts.installer or {"name": "pip"}
-        self.facts.installer = {
-            **known,
-            "version": (report or {}).get("pip_version") or known.get("version"),
-        }
+        known = self.facts.installer or Installer(name="pip")
+        version = (report or {}).get("pip_version") or known.version
+        self.facts.installer = known.model_copy(update={"version": version})
 
     # -- probes --------------------------------------------------------------------------
 
@@ -645,7 +644,7 @@ class CellRun:
             "expected_failure": expected.model_dump() if expected else None,
             "runner_pid": os.getpid(),
             "warm": job.warm,
-            "installer": facts.installer,
+            "installer": facts.installer.to_dict() if facts.installer else None,
             "started_at": _iso(started),
             "ended_at": _iso(ended),
             "seconds": round(ended - started, 3),
@@ -663,7 +662,7 @@ class CellRun:
             "size_probes_bytes": facts.size_probes_bytes,
             "size_measure_seconds": facts.size_measure_seconds,
             "engine_lost": facts.engine_lost or None,
-            "runtime": facts.runtime,
+            "runtime": facts.runtime.to_dict() if facts.runtime else None,
             **facts.measures,
         }
         fields.update({k: v for k, v in learned.items() if v is not None})
@@ -718,8 +717,9 @@ class CellRun:
             mounts.append(Mount(self.job.warm_wheelhouse, WARM_MOUNT))
         for index, path in enumerate(self._wheelhouses()):
             mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
-        if self.job.cell.installer == "uv" and self.job.uv and self.job.uv.get("path"):
-            mounts.append(Mount(str(self.job.uv["path"]), uv.UV_MOUNT))
+        uv_path = _uv_path(self.job)
+        if self.job.cell.installer == "uv" and uv_path:
+            mounts.append(Mount(uv_path, uv.UV_MOUNT))
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
@@ -748,25 +748,34 @@ def installer_unavailable(job: CellJob) -> str | None:
     if job.cell.installer == DEFAULT_INSTALLER or not project.needs_pip_step(job.depset):
         return None
     if job.cell.installer == "uv":
-        if job.uv and job.uv.get("path"):
+        if _uv_path(job):
             return None
         reason = (job.uv or {}).get("reason") or "uv was not fetched for this run"
         return f"uv unavailable: {reason}"
     return f"no installer named {job.cell.installer!r}"
 
 
-def installer_record(job: CellJob) -> dict[str, Any] | None:
+def _uv_path(job: CellJob) -> str | None:
+    """The uv binary fetched for this cell's base, on the host (None: none was had)."""
+    return job.uv["path"] if job.uv and job.uv.get("path") else None
+
+
+def installer_record(job: CellJob) -> Installer | None:
     """``{name, version, ...}`` for the record: what measured this cell's install."""
     if job.cell.installer != "uv" or not job.uv:
         return None
-    facts = {k: job.uv.get(k) for k in ("version", "wheel", "sha256", "platform", "static")}
-    return {
-        "name": "uv",
-        **facts,
-        "index_strategy": job.settings.uv_index_strategy,
-        "compile_bytecode": not job.warm,
-        "cache": "none (--no-cache)",
-    }
+    uv_facts = job.uv
+    return Installer(
+        name="uv",
+        version=uv_facts.get("version"),
+        wheel=uv_facts.get("wheel"),
+        sha256=uv_facts.get("sha256"),
+        platform=uv_facts.get("platform"),
+        static=uv_facts.get("static"),
+        index_strategy=job.settings.uv_index_strategy,
+        compile_bytecode=not job.warm,
+        cache="none (--no-cache)",
+    )
 
 
 def uv_arguments(job: CellJob, wheelhouses: list[Path]) -> tuple[list[str], dict[str, str]]:
@@ -993,10 +1002,10 @@ def _build_seconds(durations: dict[str, float], name: str) -> float | None:
     return None
 
 
-def _planned_installer(job: CellJob) -> dict[str, Any] | None:
+def _planned_installer(job: CellJob) -> Installer | None:
     """The installer the record names before the install step says more (pip's version)."""
     return installer_record(job) or (
-        {"name": job.cell.installer, "version": None}
+        Installer(name=job.cell.installer, version=None)
         if project.needs_pip_step(job.depset)
         else None
     )

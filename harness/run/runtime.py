@@ -338,7 +338,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
         uid=(runtime_caps.user.uid if runtime_caps and runtime_caps.user else None),
         shell=runtime_caps.shell if runtime_caps else None,
     )
-    run.facts.runtime = facts.to_dict()
+    run.facts.runtime = facts
     problem = problem_before_install(job, plan, builder_caps, runtime_caps)
     if problem is not None:
         return _finish(run, facts, started, problem, "unsupported")
@@ -442,7 +442,7 @@ def _finish(
     reason: str | None = None,
     status: str | None = None,
 ) -> CellRecord:
-    run.facts.runtime = facts.to_dict()
+    run.facts.runtime = facts
     record = run._finish(status or run._status(), reason or run.facts.reason, started)
     if record.reproducer is None or record.runtime is None:
         return record

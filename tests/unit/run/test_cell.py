@@ -17,6 +17,7 @@ from harness.run.cell import (
     reproducer,
     system_install_command,
 )
+from harness.run.uv import UvFetched
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -254,14 +255,19 @@ def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
 # -- the uv installer: a base×depset+uv cell -------------------------------------------
 
 
-def uv_job(tmp_path: Path, uv: dict[str, Any] | None, **settings: object) -> CellJob:
+def uv_job(tmp_path: Path, uv: UvFetched | None, **settings: object) -> CellJob:
     from dataclasses import replace
 
     cell = Cell("py311", "spacy", Timeouts(60, 60), 1, "2g", None, installer="uv")
     return replace(job(tmp_path, **settings), cell=cell, uv=uv)
 
 
-UV_FACTS = {"path": "/cache/uv-0.13.9/uv", "version": "0.13.9", "wheel": "uv.whl", "static": True}
+UV_FACTS: UvFetched = {
+    "path": "/cache/uv-0.13.9/uv",
+    "version": "0.13.9",
+    "wheel": "uv.whl",
+    "static": True,
+}
 
 
 def test_uv_cell_installs_with_the_pips_indexes_wheelhouses_and_ca(tmp_path: Path) -> None:
@@ -310,8 +316,8 @@ def test_uv_cell_records_its_installer_and_strategy(tmp_path: Path) -> None:
 
     record = installer_record(uv_job(tmp_path, UV_FACTS, uv_index_strategy="first-index"))
     assert record is not None
-    assert record["name"] == "uv" and record["version"] == "0.13.9"
-    assert record["index_strategy"] == "first-index" and record["compile_bytecode"] is True
+    assert record.name == "uv" and record.version == "0.13.9"
+    assert record.index_strategy == "first-index" and record.compile_bytecode is True
     assert installer_record(job(tmp_path)) is None  # pip's version comes from its report
 
 

@@ -77,8 +77,8 @@ def test_the_version_command_asks_the_venv() -> None:
 
 def test_the_record_names_the_found_and_the_requested_pip() -> None:
     record = installer.pip_installer_record("24.0", job(pip="~=24.0"))
-    assert record == {"name": "pip", "version": "24.0", "requested": "~=24.0"}
-    assert installer.pip_installer_record(None, job())["requested"] is None
+    assert record.to_dict() == {"name": "pip", "version": "24.0", "requested": "~=24.0"}
+    assert installer.pip_installer_record(None, job()).requested is None
 
 
 @pytest.mark.parametrize("value", ["24.0", "25.1.1", "~=24.2", ">=24,<25", "==24.0", " 24.0 "])
@@ -189,7 +189,8 @@ def test_a_failed_install_still_records_the_venvs_pip(tmp_path: Path) -> None:
     run, box = cell_run(tmp_path), PipBox(fail=("--report",))
     assert not run._install(box)
     assert [s.name for s in run.steps] == ["venv", "pip-install"]
-    assert run.facts.installer == {"name": "pip", "version": "24.0", "requested": None}
+    assert run.facts.installer is not None
+    assert run.facts.installer.to_dict() == {"name": "pip", "version": "24.0", "requested": None}
 
 
 def test_pip_version_runs_its_own_step_before_the_install(tmp_path: Path) -> None:
@@ -197,7 +198,12 @@ def test_pip_version_runs_its_own_step_before_the_install(tmp_path: Path) -> Non
     assert run._install(box)
     assert [s.name for s in run.steps] == ["venv", installer.PIP_SEED_STEP, "pip-install"]
     assert run.steps[1].command.endswith(" pip==25.0.1")
-    assert run.facts.installer == {"name": "pip", "version": "25.0.1", "requested": "25.0.1"}
+    assert run.facts.installer is not None
+    assert run.facts.installer.to_dict() == {
+        "name": "pip",
+        "version": "25.0.1",
+        "requested": "25.0.1",
+    }
 
 
 def test_a_pip_version_no_index_has_fails_the_cell_with_its_kind(tmp_path: Path) -> None:
