@@ -46,7 +46,15 @@ from harness.model.probe_output import (
     TESTS_PROBE,
     parse_probe_output,
 )
-from harness.model.results import BaseRecord, CellRecord, Installer, Probes, RuntimeFacts, Step
+from harness.model.results import (
+    BaseRecord,
+    CellRecord,
+    Installer,
+    PipFailure,
+    Probes,
+    RuntimeFacts,
+    Step,
+)
 from harness.run import (
     artifacts,
     classify,
@@ -131,7 +139,7 @@ class CellFacts:
     failure_kind: str | None = None  # the base's, when the user's Dockerfile did not build
     engine_lost: bool = False  # not a result: --resume runs the cell again
     probes_offline: bool = False
-    distributions: list[dict[str, Any]] = field(default_factory=list)
+    distributions: list[pipreport.DistributionRow] = field(default_factory=list)
     download_bytes: int | None = None
     pip_report_environment: Any = None
     installer: Installer | None = None
@@ -471,9 +479,9 @@ class CellRun:
         dists = pipreport.distributions(report) if report else []
         for dist in dists:
             if not dist["wheel"]:
-                dist["build_seconds"] = _build_seconds(durations, dist["name"])
+                dist["build_seconds"] = _build_seconds(durations, str(dist["name"]))
         failure = self.steps[-1].failure if self.steps else None
-        _mark_failed_build(dists, failure.to_dict() if failure else None)
+        _mark_failed_build(dists, failure)
         self.facts.distributions = dists
         self.facts.download_bytes = pipreport.downloaded_bytes(log)
         self.facts.pip_report_environment = (report or {}).get("environment")
@@ -976,16 +984,16 @@ def _first_problem(steps: list[Step]) -> str | None:
     return None
 
 
-def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | None) -> None:
+def _mark_failed_build(dists: list[pipreport.DistributionRow], failure: PipFailure | None) -> None:
     """pip's report lists what it resolved, before building: one whose build failed is
     not installed, and says so (``failed: "build"``). A build that failed while pip was
     still resolving (its metadata) is in no report: it is added, so the cell lists it."""
-    if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
+    if not failure or failure.stage != pipfailure.BUILD or not failure.distribution:
         return
-    name, _, version = str(failure["distribution"]).partition(" ")
+    name, _, version = failure.distribution.partition(" ")
     wanted = canonicalize_name(name)
     for dist in dists:
-        if canonicalize_name(str(dist.get("name"))) == wanted:
+        if canonicalize_name(str(dist["name"])) == wanted:
             dist["failed"] = "build"
             return
     dists.append(

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from packaging.tags import parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -63,14 +63,30 @@ def tag_family(tag: str | None) -> str:
     return f"{family} abi3" if any(t.abi == "abi3" for t in tags) else family
 
 
-def distributions(report: PipReport | Mapping[str, object]) -> list[dict[str, Any]]:
+class DistributionRow(TypedDict, total=False):
+    """One installed distribution as the cell runner collects it (pip's report, uv's
+    output or the venv's dist-info), before it becomes the record's ``Distribution``:
+    the runner adds ``build_seconds`` and ``failed``."""
+
+    name: str | None
+    version: str | None
+    wheel: bool | None  # None: uv's log did not say
+    tag: str | None
+    family: str | None
+    requested: bool | None
+    source: str | None
+    build_seconds: float | None
+    failed: str  # "build": resolved, but its build failed
+
+
+def distributions(report: PipReport | Mapping[str, object]) -> list[DistributionRow]:
     """One row per installed distribution (the cell record's ``distributions``), by name.
     Rows are plain dicts: the cell runner adds ``build_seconds`` and ``failed`` to them."""
     from harness.model.pipreport import PipReport
 
     if not isinstance(report, PipReport):
         report = PipReport.from_data(dict(report))
-    rows = []
+    rows: list[DistributionRow] = []
     for item in report.install:
         tag = wheel_tag(item.download_info.filename)
         rows.append(
