@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import docker.errors
+from pydantic import BaseModel, ConfigDict
 
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import ENGINE_ERRORS, CellContainer, ContainerSpec, Mount
@@ -364,7 +365,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             if found is None:
                 return _finish(run, facts, started)
             single = _plus(builder_base.size_bytes, builder._measure_size(box))
-            form, why = copy_form(plan.copy, str(found.get("interpreter")), runtime_caps)
+            form, why = copy_form(plan.copy, str(found.interpreter), runtime_caps)
             if form is None:
                 return _finish(
                     run,
@@ -461,7 +462,18 @@ def _minus(a: int | None, b: int | None) -> int | None:
     return a - b if a is not None and b is not None else None
 
 
-def _facts_step(run: CellRun, box: CellContainer, python: str) -> dict[str, Any] | None:
+class VenvFacts(BaseModel):
+    """What FACTS_SCRIPT printed: the venv's interpreter (its symlinks followed), its
+    site-packages, and {path: (kind, bytes)} of what the install left outside the venv."""
+
+    model_config = ConfigDict(frozen=True)
+
+    interpreter: str | None = None
+    site_packages: str | None = None
+    sizes: dict[str, tuple[str, int]] = {}
+
+
+def _facts_step(run: CellRun, box: CellContainer, python: str) -> VenvFacts | None:
     """The venv's interpreter path, pyvenv.cfg, site-packages, and the bytes of every
     left-behind path, read in the builder (as root: caches live in /root)."""
     argv = [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)]
@@ -470,17 +482,18 @@ def _facts_step(run: CellRun, box: CellContainer, python: str) -> dict[str, Any]
 
 def _json_step(
     run: CellRun, box: CellContainer, name: str, argv: list[str], user: str
-) -> dict[str, Any] | None:
+) -> VenvFacts | None:
     outcome = box.exec(argv, timeout=300, user=user)
     shown = shlex.join([argv[0], "-c", "<harness.run.runtime.FACTS_SCRIPT>", *argv[3:]])
     status = "passed" if outcome.exit_code == 0 else "error"
+    found: VenvFacts | None = None
     try:
-        found = json.loads(outcome.stdout.strip().splitlines()[-1]) if status == "passed" else None
-    except (ValueError, IndexError):
+        if status == "passed":
+            found = VenvFacts.model_validate_json(outcome.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):  # pydantic's ValidationError is a ValueError
         found = None
-    if not isinstance(found, dict):
+    if found is None:
         status = "error"
-        found = None
     run._record_step(
         name, "probe", status, outcome.seconds, outcome.exit_code, outcome.output,
         None if found else "no facts could be read", command=shown, user=user,
@@ -489,7 +502,7 @@ def _json_step(
 
 
 def _copy(
-    run: CellRun, box: CellContainer, form: str, found: Mapping[str, Any]
+    run: CellRun, box: CellContainer, form: str, found: VenvFacts
 ) -> tuple[str, int, str, dict[str, str]]:
     """The builder's venv (or its site-packages) into a created, never started container
     of the runtime image, committed: the final image's id, the bytes copied, where to,
@@ -499,7 +512,7 @@ def _copy(
     if form == VENV_FORM:
         source, target, env = VENV, VENV, {}
     else:
-        source = str(found.get("site_packages") or f"{VENV}/lib/python3/site-packages")
+        source = found.site_packages or f"{VENV}/lib/python3/site-packages"
         target, env = source, {"PYTHONPATH": source}
     assert box.container is not None
     chunks, _stat = box.container.get_archive(source, chunk_size=COPY_CHUNK)
@@ -556,7 +569,7 @@ def _probe_runtime(
     image: str,
     python: str,
     env: dict[str, str],
-    found: Mapping[str, Any],
+    found: VenvFacts,
     facts: RuntimeFacts,
 ) -> RuntimeFacts:
     """Imports, contents and smoke probes (and the team's tests) in the final image."""
@@ -590,9 +603,9 @@ def _probe_runtime(
             run, box, "runtime-left-behind",
             [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)], ROOT_USER,
         )  # fmt: skip
-        sizes = {k: (v[0], v[1]) for k, v in (found.get("sizes") or {}).items()}
-        kept = {k: (v[0], v[1]) for k, v in ((final or {}).get("sizes") or {}).items()}
-        facts = facts.model_copy(update={"left_behind": left_behind(sizes, kept), "python": python})
+        kept = final.sizes if final else {}
+        update = {"left_behind": left_behind(found.sizes, kept), "python": python}
+        facts = facts.model_copy(update=update)
         first = len(run.steps)
         run._probe(box, python, ENV_PROBE, [])
         if job.depset.imports:

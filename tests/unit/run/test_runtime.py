@@ -272,7 +272,7 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     from types import SimpleNamespace
 
     from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
-    from harness.run.runtime import _copy
+    from harness.run.runtime import VenvFacts, _copy
 
     committed: list[dict[str, Any]] = []
     staging = SimpleNamespace(id="c1", removed=False, put_archive=lambda *_: True)
@@ -302,7 +302,7 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
         _record_step=lambda *_a, **_k: None,
         _amend=lambda **_k: None,
     )
-    found = {"site_packages": "/usr/lib/python3/site-packages"}
+    found = VenvFacts(site_packages="/usr/lib/python3/site-packages")
     image, copied, _target, _env = _copy(run, box, SITE_PACKAGES_FORM, found)  # type: ignore[arg-type]
     assert (image, copied, staging.removed) == ("sha256:final", 10, True)
     labels = committed[0]["Labels"]
