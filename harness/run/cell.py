@@ -484,9 +484,12 @@ class CellRun:
         _mark_failed_build(dists, failure)
         self.facts.distributions = dists
         self.facts.download_bytes = pipreport.downloaded_bytes(log)
-        self.facts.pip_report_environment = (report or {}).get("environment")
+        written = report is not None and "environment" in report.model_fields_set
+        self.facts.pip_report_environment = (
+            report.environment.model_dump(exclude_unset=True) if report and written else None
+        )
         known = self.facts.installer or Installer(name="pip")
-        version = (report or {}).get("pip_version") or known.version
+        version = (report.pip_version if report else None) or known.version
         self.facts.installer = known.model_copy(update={"version": version})
 
     # -- probes --------------------------------------------------------------------------
@@ -772,17 +775,16 @@ def installer_record(job: CellJob) -> Installer | None:
     """``{name, version, ...}`` for the record: what measured this cell's install."""
     if job.cell.installer != "uv" or not job.uv:
         return None
-    uv_facts = job.uv
-    return Installer(
-        name="uv",
-        version=uv_facts.get("version"),
-        wheel=uv_facts.get("wheel"),
-        sha256=uv_facts.get("sha256"),
-        platform=uv_facts.get("platform"),
-        static=uv_facts.get("static"),
-        index_strategy=job.settings.uv_index_strategy,
-        compile_bytecode=not job.warm,
-        cache="none (--no-cache)",
+    facts = {k: job.uv.get(k) for k in ("version", "wheel", "sha256", "platform", "static")}
+    return Installer.from_dict(
+        {
+            "name": "uv",
+            **facts,
+            "index_strategy": job.settings.uv_index_strategy,
+            "compile_bytecode": not job.warm,
+            "cache": "none (--no-cache)",
+        },
+        "uv",
     )
 
 

@@ -7,11 +7,10 @@ prints sizes), source builds and how long each took, and why an install failed.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from packaging.tags import parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -118,20 +117,18 @@ def read_report(text: str, source: str = "pip's report") -> PipReport:
     return PipReport.from_json(text, source)
 
 
-def parse_report(text: str | None) -> dict[str, Any] | None:
-    """The report as JSON data, checked against the format (None when there is none, or it
-    is not JSON or not shaped as pip documents it): the cell runner's entry point, which
-    keeps the report's ``environment`` as written."""
+def parse_report(text: str | None) -> PipReport | None:
+    """The report, checked against the format (None when there is none, or it is not JSON
+    or not shaped as pip documents it): the cell runner's entry point (the report's
+    ``environment`` keeps every key pip wrote)."""
     from harness.model.pipreport import PipReport, PipReportError
 
     if not text:
         return None
     try:
-        data = json.loads(text)
-        PipReport.from_data(data)
-    except (json.JSONDecodeError, PipReportError):
+        return PipReport.from_json(text)
+    except PipReportError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def downloaded_bytes(log: str) -> int | None:
