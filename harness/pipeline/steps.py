@@ -153,9 +153,8 @@ class RunState:
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
-    installers: dict[str, dict[str, UvFetched]] = field(
-        default_factory=dict
-    )  # {"uv": {machine: …}}
+    # {"uv": {machine: the binary's facts or why there is none}}
+    installers: dict[str, dict[str, UvFetched]] = field(default_factory=dict)
     resolver: Any = None
     monitor: LoadMonitor | None = None
     scrub: Callable[[str], str] = str  # the run's redactor: a build error may quote anything
@@ -759,7 +758,7 @@ def _remove_containers(context: RunContext, state: RunState) -> None:
 # -- 4. merge ------------------------------------------------------------------------------
 
 
-def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
+def merge(context: RunContext, state: RunState) -> Results | None:
     """Every finished cell file and prepare.json into results.json (None: no cell has
     finished, as when a run is stopped while its bases build)."""
     from harness.engine.container import wait_for_background_removals
@@ -780,7 +779,7 @@ def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
 # -- 5. publish ----------------------------------------------------------------------------
 
 
-def publish(context: RunContext, state: RunState, merged: dict[str, Any]) -> Published | None:
+def publish(context: RunContext, state: RunState, merged: Results) -> Published | None:
     """Every document, from the merged results alone."""
     from harness.documents.publish import write_outputs
 
@@ -806,7 +805,7 @@ def scanner_spec(matrix: Matrix) -> ScannerSpec | None:
 # -- 6. gate -------------------------------------------------------------------------------
 
 
-def gate(context: RunContext, merged: dict[str, Any], published: Published | None) -> int:
+def gate(context: RunContext, merged: Results, published: Published | None) -> int:
     """0 or 1, from the results and the one diff against the previous run (--fail-on)."""
     return gating.exit_code(merged, published.diff if published else None, context.fail_on)
 

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from harness import __version__
 from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
-from harness.model.results import SCHEMA_VERSION, CellRecord
+from harness.model.results import SCHEMA_VERSION, CellRecord, Results
 from harness.run.forecast import attach_predictions
 from harness.run.load import LoadSummary, load_warnings
 from harness.store import resultsfile, rundir
@@ -172,7 +172,7 @@ def merge(
     ended: bool = True,
     load: LoadSummary | None = None,
     redact: Callable[[Any], Any] | None = None,
-) -> dict[str, Any]:
+) -> Results:
     """Combine prepare.json (run, bases, depsets) with every finished cell file into
     results.json; ``load`` is how busy the host and engine were while the cells ran
     (run/load.py); ``redact``: the run's redactor, applied to every part before it is
@@ -218,4 +218,4 @@ def merge(
             yield redact(cell) if redact is not None else cell
 
     resultsfile.write_results(out_dir / RESULTS_JSON, header, cells())
-    return resultsfile.load_results_shared(out_dir / RESULTS_JSON)
+    return resultsfile.read_results_shared(out_dir / RESULTS_JSON)
