@@ -1046,13 +1046,9 @@ def _iso(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
 
 
-def write_cell_result(
-    out_dir: Path, file_name: str, record: CellRecord | Mapping[str, Any], log: str
-) -> Path:
+def write_cell_result(out_dir: Path, file_name: str, record: CellRecord, log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
     write_atomic(out_dir / LOGS_DIR / file_name.replace(".json", ".log"), log)
-    if not isinstance(record, CellRecord):
-        record = CellRecord.from_dict(record, file_name)
     return write_cell(out_dir / CELLS_DIR / file_name, record)
 
 
