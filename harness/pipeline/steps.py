@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.analysis import gate as gating
 from harness.analysis.vulns import ScannerSpec
@@ -149,7 +149,7 @@ class RunState:
     lock: RunLock
     executor: Executor
     board: Board
-    run: dict[str, Any]  # the run header of prepare.json and results.json
+    run: results.RunHeader  # the run header of prepare.json and results.json
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -417,13 +417,11 @@ def prepare(context: RunContext, stream: Any = None) -> RunState:
 
 def _begin(context: RunContext, state: RunState, started: str) -> None:
     run = state.run
-    run.update(
-        cells_planned=len(context.work),
-        keyword=context.keyword or None,
-        history_dir=str(context.history_dir),
-        warm=context.options.warm,
-        registry_mirror=context.matrix.settings.registry_mirror,
-    )
+    run["cells_planned"] = len(context.work)
+    run["keyword"] = context.keyword or None
+    run["history_dir"] = str(context.history_dir)
+    run["warm"] = context.options.warm
+    run["registry_mirror"] = context.matrix.settings.registry_mirror
     if context.shard is not None:
         plan, index = context.shard
         run["shard"] = {"plan_id": plan.id, "index": index, "count": plan.count}
@@ -436,7 +434,7 @@ def _begin(context: RunContext, state: RunState, started: str) -> None:
     prepared_path = context.out_dir / PREPARE_JSON
     if context.options.resume and prepared_path.exists():
         earlier = json.loads(prepared_path.read_text(encoding="utf-8"))
-        state.run = {**earlier["run"], "resumed_at": started}
+        state.run = cast(results.RunHeader, {**earlier["run"], "resumed_at": started})
     engine.sweep_dead_runs(state.client, log=lambda line: state.log(f"[harness] {line}"))
     from harness.engine.bases import Resolver
 
