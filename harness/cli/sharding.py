@@ -105,9 +105,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     # The history follows `harness run --out`'s rule: the matrix's history_dir, else
     # reports/history for a run in a folder named reports/, else inside --out.
-    history_dir = history_location(
-        out, _matrix_history_dir(RunInfo.from_dict(shards[0].run, "run"))
-    )
+    history_dir = history_location(out, _matrix_history_dir(shards[0].run))
     # typed, each cell validated once while merging; 10,000 cells fit in memory
     merged = merge_run(shards, out, run_id, now_iso(), {"history_dir": str(history_dir)})
     published = write_outputs(out, merged)
@@ -132,7 +130,7 @@ def _earlier_merge(out: Path, shards: list[Any]) -> str | None:
         run = RunInfo.from_dict(read_header(out / RESULTS_JSON)["run"], "run")
     except (ConfigurationError, KeyError, TypeError):  # not a run's results.json: refused below
         run = RunInfo()
-    shard = RunInfo.from_dict(shards[0].run, "run").shard if shards else None
+    shard = shards[0].run.shard if shards else None
     if run.shards and (run.plan or {}).get("id") == (shard.plan_id if shard else None):
         return str(run.id)
     raise ConfigurationError(

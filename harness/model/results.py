@@ -846,6 +846,13 @@ class BaseArg(Record):
     base_args: dict[str, BaseArg] | None = None  # that base's own, when it is a Dockerfile
 
 
+class BaseTools(Record):
+    """What the env probe found of the tools harness itself uses in the base's image."""
+
+    package_manager: Text = None  # apt-get | apk; null: none
+    timeout: bool | None = None  # coreutils' timeout is there
+
+
 class BaseRecord(Record):
     """One base of the matrix (engine/bases.py): how it was had and what it is."""
 
@@ -865,6 +872,7 @@ class BaseRecord(Record):
     pulled_reference: Text = None
     pull_seconds: Number = None
     python_command: Text = None
+    pip_version: Text = None  # the pip the matrix asked for on this base (what it ships: env.pip)
     user: Text = None
     created: Text = None
     os: Text = None
@@ -874,7 +882,7 @@ class BaseRecord(Record):
     compressed_bytes: Count = None  # its layers gzip level 6, as a registry stores them
     build_seconds: Number = None
     build_log_path: Text = None
-    tools: dict[str, Any] | None = None
+    tools: BaseTools | None = None
     env: EnvProbe | None = None
     capabilities: Capabilities | None = None
     interpreter_speed: InterpreterSpeed | None = None

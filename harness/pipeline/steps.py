@@ -29,11 +29,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.analysis import gate as gating
 from harness.analysis.vulns import ScannerSpec
@@ -44,7 +44,7 @@ from harness.model.ids import new_run_id, runner_token
 from harness.model.matrix import PROBES_DIR, Cell, Matrix, Settings, load_matrix, registry_login
 from harness.model.plan import Plan, parse_shard, plan_from_record
 from harness.model.project_files import requirement_urls
-from harness.model.results import CellRecord, Results
+from harness.model.results import BaseRecord, CellRecord, Results
 from harness.model.status import FAILING
 from harness.run import results, schedule
 from harness.run.cell import CellJob, CellRun, write_cell_result
@@ -67,6 +67,7 @@ from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
     from harness.documents.publish import Published
     from harness.engine.bases import ResolvedBase
+    from harness.run.uv import UvFetched
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
 PREFLIGHT_TASK = "preflight:"  # the executor's task that predicts one base's installs
@@ -148,11 +149,12 @@ class RunState:
     lock: RunLock
     executor: Executor
     board: Board
-    run: dict[str, Any]  # the run header of prepare.json and results.json
+    run: results.RunHeader  # the run header of prepare.json and results.json
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
-    installers: dict[str, Any] = field(default_factory=dict)
+    # {"uv": {machine: the binary's facts or why there is none}}
+    installers: dict[str, dict[str, UvFetched]] = field(default_factory=dict)
     resolver: Any = None
     monitor: LoadMonitor | None = None
     scrub: Callable[[str], str] = str  # the run's redactor: a build error may quote anything
@@ -415,13 +417,11 @@ def prepare(context: RunContext, stream: Any = None) -> RunState:
 
 def _begin(context: RunContext, state: RunState, started: str) -> None:
     run = state.run
-    run.update(
-        cells_planned=len(context.work),
-        keyword=context.keyword or None,
-        history_dir=str(context.history_dir),
-        warm=context.options.warm,
-        registry_mirror=context.matrix.settings.registry_mirror,
-    )
+    run["cells_planned"] = len(context.work)
+    run["keyword"] = context.keyword or None
+    run["history_dir"] = str(context.history_dir)
+    run["warm"] = context.options.warm
+    run["registry_mirror"] = context.matrix.settings.registry_mirror
     if context.shard is not None:
         plan, index = context.shard
         run["shard"] = {"plan_id": plan.id, "index": index, "count": plan.count}
@@ -434,7 +434,7 @@ def _begin(context: RunContext, state: RunState, started: str) -> None:
     prepared_path = context.out_dir / PREPARE_JSON
     if context.options.resume and prepared_path.exists():
         earlier = json.loads(prepared_path.read_text(encoding="utf-8"))
-        state.run = {**earlier["run"], "resumed_at": started}
+        state.run = cast(results.RunHeader, {**earlier["run"], "resumed_at": started})
     engine.sweep_dead_runs(state.client, log=lambda line: state.log(f"[harness] {line}"))
     from harness.engine.bases import Resolver
 
@@ -650,7 +650,7 @@ def execute_cell(context: RunContext, state: RunState, cell: Cell, repeat: int) 
         repeat=repeat,
         run_id=context.run_id,
         runner=context.runner,
-        base=dict(base),
+        base=BaseRecord.from_dict(base, f"base {cell.base}"),
         depset=context.matrix.spec.depsets[cell.depset],
         settings=context.matrix.settings,
         probes_dir=PROBES_DIR,
@@ -691,11 +691,12 @@ def runtime_plan(context: RunContext, state: RunState, name: str) -> RuntimePlan
     spec = context.matrix.spec.bases[name]
     if spec.builder is None:
         return None
-    builder: Mapping[str, Any] | None = state.bases.get(spec.builder)
+    builder = state.bases.get(spec.builder)
     if builder is None:
-        builder = dict(context.redactor.deep(state.resolver.resolve(spec.builder)))
+        builder = context.redactor.deep(state.resolver.resolve(spec.builder))
     read_only = context.matrix.settings.read_only if spec.read_only is None else spec.read_only
-    return RuntimePlan(spec.builder, builder, spec.copy_mode, read_only)
+    typed = BaseRecord.from_dict(builder, f"base {spec.builder}")
+    return RuntimePlan(spec.builder, typed, spec.copy_mode, read_only)
 
 
 def _harness_fault(cell: Cell, repeat: int, err: Exception) -> CellRecord:
@@ -722,7 +723,7 @@ def cell_finished(context: RunContext, file_name: str, record: CellRecord) -> No
     write_cell_sbom(context.out_dir, record)
 
 
-def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
+def _uv_for(state: RunState, base: ResolvedBase) -> UvFetched | None:
     """The uv binary fetched for this base's machine, or why there is none."""
     by_machine = state.installers.get("uv")
     if by_machine is None:
@@ -730,7 +731,8 @@ def _uv_for(state: RunState, base: ResolvedBase) -> dict[str, Any] | None:
     from harness.run.uv import base_machine
 
     machine = base_machine(base, platform.machine())
-    return dict(by_machine.get(machine) or {"reason": f"no uv fetched for {machine}"})
+    fetched = by_machine.get(machine)
+    return fetched.copy() if fetched else {"reason": f"no uv fetched for {machine}"}
 
 
 def _other_containers(client: Any, run_id: str) -> int:
@@ -754,7 +756,7 @@ def _remove_containers(context: RunContext, state: RunState) -> None:
 # -- 4. merge ------------------------------------------------------------------------------
 
 
-def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
+def merge(context: RunContext, state: RunState) -> Results | None:
     """Every finished cell file and prepare.json into results.json (None: no cell has
     finished, as when a run is stopped while its bases build)."""
     from harness.engine.container import wait_for_background_removals
@@ -775,7 +777,7 @@ def merge(context: RunContext, state: RunState) -> dict[str, Any] | None:
 # -- 5. publish ----------------------------------------------------------------------------
 
 
-def publish(context: RunContext, state: RunState, merged: dict[str, Any]) -> Published | None:
+def publish(context: RunContext, state: RunState, merged: Results) -> Published | None:
     """Every document, from the merged results alone."""
     from harness.documents.publish import write_outputs
 
@@ -801,7 +803,7 @@ def scanner_spec(matrix: Matrix) -> ScannerSpec | None:
 # -- 6. gate -------------------------------------------------------------------------------
 
 
-def gate(context: RunContext, merged: dict[str, Any], published: Published | None) -> int:
+def gate(context: RunContext, merged: Results, published: Published | None) -> int:
     """0 or 1, from the results and the one diff against the previous run (--fail-on)."""
     return gating.exit_code(merged, published.diff if published else None, context.fail_on)
 

@@ -22,7 +22,7 @@ import io
 import json
 import tarfile
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
 from harness.model.matrix import ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES
 from harness.store.files import artifacts_folder
@@ -66,14 +66,34 @@ def pack_command(python: str, folder: str, patterns: list[str]) -> list[str]:
     return [python, "-c", _PACK, folder, *limits, *patterns]
 
 
+class ArtifactRow(TypedDict, total=False):
+    """One file the suite wrote: copied (``path``, ``bytes``), or skipped with ``why``."""
+
+    path: Required[str]  # relative to the suite's folder
+    bytes: int
+    why: str
+
+
+class ArtifactsRecord(TypedDict, total=False):
+    """The tests probe's ``artifacts`` (typed for readers as model.results.Artifacts)."""
+
+    folder: Required[str]
+    patterns: Required[list[str]]
+    files: Required[list[ArtifactRow]]
+    skipped: Required[list[ArtifactRow]]
+    total_bytes: Required[int]
+    limit_bytes: Required[int]
+    problem: str
+
+
 def collect(
     box: Any, python: str, folder: str, patterns: list[str], out_dir: Path, cell: str, repeat: int,
     user: str = "",
-) -> dict[str, Any]:  # fmt: skip
+) -> ArtifactsRecord:  # fmt: skip
     """Copy what the suite wrote (``box``: run.cell's CellContainer) into the run dir; the
     results.Artifacts record as a dict, for the tests probe."""
     relative = artifacts_folder(cell, repeat)
-    record: dict[str, Any] = {
+    record: ArtifactsRecord = {
         "folder": relative,
         "patterns": list(patterns),
         "files": [],
@@ -87,8 +107,8 @@ def collect(
     if outcome.exit_code != 0 or listed is None:
         detail = (outcome.stderr or outcome.stdout).strip().splitlines()[-1:] or ["no output"]
         return {**record, "files": [], "problem": f"could not list the artifacts: {detail[0]}"}
-    record["skipped"] = listed["skipped"]
-    if not listed["files"]:
+    listed_files, record["skipped"] = listed
+    if not listed_files:
         return {**record, "problem": "the suite wrote nothing these globs match"}
     # 2. read the tar through the engine and unpack it, checked again
     try:
@@ -106,7 +126,8 @@ def collect(
     return record
 
 
-def _listing(stdout: str) -> dict[str, list[dict[str, Any]]] | None:
+def _listing(stdout: str) -> tuple[list[ArtifactRow], list[ArtifactRow]] | None:
+    """(files, skipped) as the pack script listed them in the container."""
     lines = stdout.strip().splitlines()
     try:
         parsed = json.loads(lines[-1]) if lines else None
@@ -114,10 +135,11 @@ def _listing(stdout: str) -> dict[str, list[dict[str, Any]]] | None:
         return None
     if not isinstance(parsed, dict):
         return None
-    return {
-        key: [x for x in parsed.get(key) or [] if isinstance(x, dict)]
+    files, skipped = (
+        [cast(ArtifactRow, x) for x in parsed.get(key) or [] if isinstance(x, dict)]
         for key in ("files", "skipped")
-    }
+    )
+    return files, skipped
 
 
 def _read_bounded(stream: Any, limit: int) -> bytes:
@@ -130,11 +152,11 @@ def _read_bounded(stream: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def unpack(data: bytes, target: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def unpack(data: bytes, target: Path) -> tuple[list[ArtifactRow], list[ArtifactRow]]:
     """Unpack the engine's tar (which holds the inner tar) into ``target``: regular files
     at safe relative paths, within the bound. Returns (copied, skipped)."""
-    copied: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
+    copied: list[ArtifactRow] = []
+    skipped: list[ArtifactRow] = []
     with tarfile.open(fileobj=io.BytesIO(data)) as outer:
         member = next((m for m in outer.getmembers() if m.isfile()), None)
         inner_file = outer.extractfile(member) if member else None

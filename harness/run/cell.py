@@ -46,7 +46,15 @@ from harness.model.probe_output import (
     TESTS_PROBE,
     parse_probe_output,
 )
-from harness.model.results import CellRecord, Probes, Step
+from harness.model.results import (
+    BaseRecord,
+    CellRecord,
+    Installer,
+    PipFailure,
+    Probes,
+    RuntimeFacts,
+    Step,
+)
 from harness.run import (
     artifacts,
     classify,
@@ -58,6 +66,7 @@ from harness.run import (
     uv,
 )
 from harness.run.redact import Redactor
+from harness.run.uv import UvFetched
 from harness.store.files import CELLS_DIR, LOGS_DIR
 from harness.store.rundir import write_atomic, write_cell
 
@@ -96,7 +105,7 @@ class CellJob:
     repeat: int
     run_id: str
     runner: str
-    base: dict[str, Any]
+    base: BaseRecord  # the resolved base, as results.json records it
     depset: DepsetSpec
     settings: Settings
     probes_dir: Path
@@ -107,7 +116,7 @@ class CellJob:
     warm_image: str | None = None  # warm mode: the base + system packages + an empty venv
     # A uv cell's binary, as the controller fetched it for this base's machine: the facts
     # of run.uv.UvBinary ("path" on the host, "version", ...) or {"reason": why not}.
-    uv: dict[str, Any] | None = None
+    uv: UvFetched | None = None
     # A runtime cell (the base names a builder): installed there, probed here (run.runtime).
     runtime: RuntimePlan | None = None
 
@@ -130,17 +139,17 @@ class CellFacts:
     failure_kind: str | None = None  # the base's, when the user's Dockerfile did not build
     engine_lost: bool = False  # not a result: --resume runs the cell again
     probes_offline: bool = False
-    distributions: list[dict[str, Any]] = field(default_factory=list)
+    distributions: list[pipreport.DistributionRow] = field(default_factory=list)
     download_bytes: int | None = None
     pip_report_environment: Any = None
-    installer: dict[str, Any] | None = None
+    installer: Installer | None = None
     probes: dict[str, Any] = field(default_factory=dict)
     size_start_bytes: int | None = None
     size_added_bytes: int | None = None
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
-    runtime: dict[str, Any] | None = None  # a runtime cell's facts (run.runtime)
-    measures: dict[str, Any] = field(default_factory=dict)  # run/imagesize.py's fields
+    runtime: RuntimeFacts | None = None  # a runtime cell's facts (run.runtime)
+    measures: imagesize.Measures = field(default_factory=imagesize.Measures)
 
 
 @dataclass
@@ -171,15 +180,11 @@ class CellRun:
         job = self.job
         started = time.time()
         self.facts = CellFacts(installer=_planned_installer(job))
-        if job.base["status"] == "failed":  # the user's own Dockerfile did not build
-            self.facts.failure_kind = job.base.get("failure_kind")
-            return self._finish(
-                "failed", f"base {job.cell.base}: {job.base.get('reason')}", started
-            )
-        if job.base["status"] != "available":
-            return self._finish(
-                "unavailable", f"base unavailable: {job.base.get('reason')}", started
-            )
+        if job.base.status == "failed":  # the user's own Dockerfile did not build
+            self.facts.failure_kind = job.base.failure_kind
+            return self._finish("failed", f"base {job.cell.base}: {job.base.reason}", started)
+        if job.base.status != "available":
+            return self._finish("unavailable", f"base unavailable: {job.base.reason}", started)
         missing_installer = installer_unavailable(job)
         if missing_installer:
             return self._finish("unavailable", missing_installer, started)
@@ -239,7 +244,7 @@ class CellRun:
         if self.job.warm_image:
             self._record_warm_step("venv", "made")
         else:
-            python = self.job.base.get("python_command") or "python3"
+            python = self.job.base.python_command or "python3"
             user = self._default_user()
             command = venv_command(python, user)
             venv = self._step(box, "venv", "install", command, user=ROOT_USER if user else "")
@@ -297,7 +302,12 @@ class CellRun:
 
     def _package_manager(self, box: CellContainer) -> str | None:
         """From the base's env probe when it ran; otherwise asked in this container."""
-        known = (self.job.base.get("tools") or {}).get("package_manager", "unknown")
+        tools = self.job.base.tools
+        known = (
+            tools.package_manager
+            if tools is not None and "package_manager" in tools.model_fields_set
+            else "unknown"
+        )
         if known == "unknown":
             detect = self._step(box, "detect-package-manager", "install", DETECT_PM)
             known = detect.stdout.strip().splitlines()[-1] if detect.exit_code == 0 else None
@@ -308,7 +318,7 @@ class CellRun:
             self._record_warm_step("system-packages", "preinstalled")
             return True
         packages = self.job.depset.system.get(family) if family else None  # type: ignore[call-overload]
-        if family is None and self.job.base.get("standin"):
+        if family is None and self.job.base.standin:
             return self._standin_without_package_manager()
         if not packages:
             why = (
@@ -329,7 +339,7 @@ class CellRun:
     def _standin_without_package_manager(self) -> bool:
         """A stand-in built without a package manager (the musl build has no apk) says
         nothing of the image it stands for, which has one: a limit of where this ran."""
-        reference = self.job.base.get("reference") or "the image it stands for"
+        reference = self.job.base.reference or "the image it stands for"
         limit = (
             f"this stand-in for {reference} has no package manager (no apt-get, no apk), so "
             f"the depset's system packages cannot be installed here; {reference} itself "
@@ -417,7 +427,7 @@ class CellRun:
         context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
             family,
             _system_packages_of(self.job.depset, family),
-            self.job.base.get("env"),
+            self.job.base.env.to_dict() if self.job.base.env else None,
             cafile=str(ca) if ca else None,
             index_url=self.job.settings.index_url,
         )
@@ -469,17 +479,18 @@ class CellRun:
         dists = pipreport.distributions(report) if report else []
         for dist in dists:
             if not dist["wheel"]:
-                dist["build_seconds"] = _build_seconds(durations, dist["name"])
+                dist["build_seconds"] = _build_seconds(durations, str(dist["name"]))
         failure = self.steps[-1].failure if self.steps else None
-        _mark_failed_build(dists, failure.to_dict() if failure else None)
+        _mark_failed_build(dists, failure)
         self.facts.distributions = dists
         self.facts.download_bytes = pipreport.downloaded_bytes(log)
-        self.facts.pip_report_environment = (report or {}).get("environment")
-        known = self.facts.installer or {"name": "pip"}
-        self.facts.installer = {
-            **known,
-            "version": (report or {}).get("pip_version") or known.get("version"),
-        }
+        written = report is not None and "environment" in report.model_fields_set
+        self.facts.pip_report_environment = (
+            report.environment.model_dump(exclude_unset=True) if report and written else None
+        )
+        known = self.facts.installer or Installer(name="pip")
+        version = (report.pip_version if report else None) or known.version
+        self.facts.installer = known.model_copy(update={"version": version})
 
     # -- probes --------------------------------------------------------------------------
 
@@ -531,7 +542,7 @@ class CellRun:
 
     def _default_user(self) -> str:
         """The image's USER when it is not root ("" for root), from the base's facts."""
-        return non_root_user(self.job.base.get("user"))
+        return non_root_user(self.job.base.user)
 
     def _step(
         self, box: CellContainer, name: str, kind: str, command: str, user: str = ""
@@ -632,7 +643,7 @@ class CellRun:
             "repeat": job.repeat,
             "status": status,
             "reason": reason,
-            "standin": job.base.get("standin"),
+            "standin": job.base.standin,
             "container": facts.container,
             "package_manager": facts.package_manager,
             "steps": [step.to_dict() for step in self.steps],
@@ -644,7 +655,7 @@ class CellRun:
             "expected_failure": expected.model_dump() if expected else None,
             "runner_pid": os.getpid(),
             "warm": job.warm,
-            "installer": facts.installer,
+            "installer": facts.installer.to_dict() if facts.installer else None,
             "started_at": _iso(started),
             "ended_at": _iso(ended),
             "seconds": round(ended - started, 3),
@@ -662,7 +673,7 @@ class CellRun:
             "size_probes_bytes": facts.size_probes_bytes,
             "size_measure_seconds": facts.size_measure_seconds,
             "engine_lost": facts.engine_lost or None,
-            "runtime": facts.runtime,
+            "runtime": facts.runtime.to_dict() if facts.runtime else None,
             **facts.measures,
         }
         fields.update({k: v for k, v in learned.items() if v is not None})
@@ -683,7 +694,7 @@ class CellRun:
     def _container_spec(self) -> ContainerSpec:
         job = self.job
         return ContainerSpec(
-            image=job.warm_image or job.base["image_id"],
+            image=job.warm_image or str(job.base.image_id),
             name=job_container_name(job),
             labels={
                 LABEL_RUN: job.run_id,
@@ -700,7 +711,7 @@ class CellRun:
             network=job.cell.install_network,
             tmpfs=dict(job.cell.tmpfs),
             keep=job.keep,
-            has_timeout=(job.base.get("tools") or {}).get("timeout"),
+            has_timeout=job.base.tools.timeout if job.base.tools else None,
             remove_in_background=job.warm,
             user=ROOT_USER if self._default_user() else None,
         )
@@ -717,8 +728,9 @@ class CellRun:
             mounts.append(Mount(self.job.warm_wheelhouse, WARM_MOUNT))
         for index, path in enumerate(self._wheelhouses()):
             mounts.append(Mount(str(path), f"{WHEELHOUSE_MOUNT}/{index}"))
-        if self.job.cell.installer == "uv" and self.job.uv and self.job.uv.get("path"):
-            mounts.append(Mount(str(self.job.uv["path"]), uv.UV_MOUNT))
+        uv_path = _uv_path(self.job)
+        if self.job.cell.installer == "uv" and uv_path:
+            mounts.append(Mount(uv_path, uv.UV_MOUNT))
         model_dir = self.job.settings.model_dir
         if model_dir and (self.job.matrix_dir / model_dir).is_dir():
             mounts.append(Mount(str((self.job.matrix_dir / model_dir).resolve()), MODELS_MOUNT))
@@ -747,25 +759,33 @@ def installer_unavailable(job: CellJob) -> str | None:
     if job.cell.installer == DEFAULT_INSTALLER or not project.needs_pip_step(job.depset):
         return None
     if job.cell.installer == "uv":
-        if job.uv and job.uv.get("path"):
+        if _uv_path(job):
             return None
         reason = (job.uv or {}).get("reason") or "uv was not fetched for this run"
         return f"uv unavailable: {reason}"
     return f"no installer named {job.cell.installer!r}"
 
 
-def installer_record(job: CellJob) -> dict[str, Any] | None:
+def _uv_path(job: CellJob) -> str | None:
+    """The uv binary fetched for this cell's base, on the host (None: none was had)."""
+    return job.uv["path"] if job.uv and job.uv.get("path") else None
+
+
+def installer_record(job: CellJob) -> Installer | None:
     """``{name, version, ...}`` for the record: what measured this cell's install."""
     if job.cell.installer != "uv" or not job.uv:
         return None
     facts = {k: job.uv.get(k) for k in ("version", "wheel", "sha256", "platform", "static")}
-    return {
-        "name": "uv",
-        **facts,
-        "index_strategy": job.settings.uv_index_strategy,
-        "compile_bytecode": not job.warm,
-        "cache": "none (--no-cache)",
-    }
+    return Installer.from_dict(
+        {
+            "name": "uv",
+            **facts,
+            "index_strategy": job.settings.uv_index_strategy,
+            "compile_bytecode": not job.warm,
+            "cache": "none (--no-cache)",
+        },
+        "uv",
+    )
 
 
 def uv_arguments(job: CellJob, wheelhouses: list[Path]) -> tuple[list[str], dict[str, str]]:
@@ -892,11 +912,11 @@ def reproducer(
 ) -> dict[str, Any]:
     """A Dockerfile and the docker commands that redo this cell by hand."""
     typed = [s if isinstance(s, Step) else Step.model_validate(s) for s in steps]
-    image = job.base.get("image") or job.base.get("reference") or "IMAGE"
+    image = job.base.image or job.base.reference or "IMAGE"
     name = job_container_name(job)
     installs = [s for s in typed if s.kind == "install" and s.name != "detect-package-manager"]
     probes = [s for s in typed if s.kind == "probe"]
-    lines = [f"# {job.cell.id}: {job.base.get('standin') or 'image ' + str(image)}"]
+    lines = [f"# {job.cell.id}: {job.base.standin or 'image ' + str(image)}"]
     lines.append(f"FROM {image}")
     lines += project.dockerfile_lines(job)
     for mount in mounts:
@@ -905,14 +925,14 @@ def reproducer(
             lines.append(f"# from the host: {mount.host}")
             lines.append(f"COPY {Path(mount.host).name} {mount.target}")
     lines += [f"ENV {k}={v}" for k, v in sorted(env.items()) if k not in ("HF_HUB_OFFLINE",)]
-    lines += _dockerfile_runs(installs, non_root_user(job.base.get("user")))
+    lines += _dockerfile_runs(installs, non_root_user(job.base.user))
     lines += [f"RUN {s.command}" for s in probes if s.name == project.TESTS_STEP]
     volumes = " ".join(f"-v {m.host}:{m.target}{':ro' if m.read_only else ''}" for m in mounts)
     envs = " ".join(f"-e {k}={v}" for k, v in sorted(env.items()))
     limits = (f" --memory {job.cell.memory}" if job.cell.memory else "") + (
         f" --cpus {job.settings.cpus}" if job.settings.cpus else ""
     )
-    as_root = " --user 0" if non_root_user(job.base.get("user")) else ""
+    as_root = " --user 0" if non_root_user(job.base.user) else ""
     commands = [
         f"docker run -d --name {name}{limits}{as_root} {volumes} {envs} "
         f"--entrypoint sleep {image} infinity"
@@ -966,16 +986,16 @@ def _first_problem(steps: list[Step]) -> str | None:
     return None
 
 
-def _mark_failed_build(dists: list[dict[str, Any]], failure: dict[str, Any] | None) -> None:
+def _mark_failed_build(dists: list[pipreport.DistributionRow], failure: PipFailure | None) -> None:
     """pip's report lists what it resolved, before building: one whose build failed is
     not installed, and says so (``failed: "build"``). A build that failed while pip was
     still resolving (its metadata) is in no report: it is added, so the cell lists it."""
-    if not failure or failure.get("stage") != pipfailure.BUILD or not failure.get("distribution"):
+    if not failure or failure.stage != pipfailure.BUILD or not failure.distribution:
         return
-    name, _, version = str(failure["distribution"]).partition(" ")
+    name, _, version = failure.distribution.partition(" ")
     wanted = canonicalize_name(name)
     for dist in dists:
-        if canonicalize_name(str(dist.get("name"))) == wanted:
+        if canonicalize_name(str(dist["name"])) == wanted:
             dist["failed"] = "build"
             return
     dists.append(
@@ -992,10 +1012,10 @@ def _build_seconds(durations: dict[str, float], name: str) -> float | None:
     return None
 
 
-def _planned_installer(job: CellJob) -> dict[str, Any] | None:
+def _planned_installer(job: CellJob) -> Installer | None:
     """The installer the record names before the install step says more (pip's version)."""
     return installer_record(job) or (
-        {"name": job.cell.installer, "version": None}
+        Installer(name=job.cell.installer, version=None)
         if project.needs_pip_step(job.depset)
         else None
     )
@@ -1026,13 +1046,9 @@ def _iso(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
 
 
-def write_cell_result(
-    out_dir: Path, file_name: str, record: CellRecord | Mapping[str, Any], log: str
-) -> Path:
+def write_cell_result(out_dir: Path, file_name: str, record: CellRecord, log: str) -> Path:
     """Written the moment the cell ends, atomically, so a crash loses nothing finished."""
     write_atomic(out_dir / LOGS_DIR / file_name.replace(".json", ".log"), log)
-    if not isinstance(record, CellRecord):
-        record = CellRecord.from_dict(record, file_name)
     return write_cell(out_dir / CELLS_DIR / file_name, record)
 
 

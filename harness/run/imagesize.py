@@ -21,22 +21,38 @@ it learned; a figure that cannot be had is left out, never guessed.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from harness.engine import imagesize, memory
 from harness.engine.container import CellContainer
 
 if TYPE_CHECKING:
+    from harness.model.results import BaseRecord
     from harness.run.cell import CellJob
+
+
+class Measures(TypedDict, total=False):
+    """The CellRecord fields these measurements learned (each left out when not had)."""
+
+    image_size_bytes: int
+    image_compressed_bytes: int
+    image_layer_compressed_bytes: int
+    image_compressed_sampled: float
+    image_measure_seconds: float
+    image_measure_problem: str
+    memory_peak_source: str
+    memory_peak_install_bytes: int
+    memory_at_reset_bytes: int
+    memory_peak_bytes: int
 
 
 def after_install(
     box: CellContainer, job: CellJob, layer_bytes: int | None, python: str, script: str
-) -> dict[str, Any]:
+) -> Measures:
     """The installed image's sizes and the install's memory peak, as CellRecord fields."""
     if job.warm:  # the snapshot's layer is not this container's: no image to describe
         return {}
-    fields: dict[str, Any] = {}
+    fields: Measures = {}
     started = time.monotonic()
     # 1. The install's memory peak first, before anything else runs in the cgroup.
     mark = _quiet(lambda: memory.install_peak(box.client, box.id))
@@ -51,7 +67,7 @@ def after_install(
     return fields
 
 
-def after_probes(box: CellContainer, learned: dict[str, Any]) -> dict[str, Any]:
+def after_probes(box: CellContainer, learned: Measures) -> Measures:
     """The memory peak over the probes and tests (since the reset after the install)."""
     if "memory_peak_source" not in learned:
         return {}
@@ -60,11 +76,11 @@ def after_probes(box: CellContainer, learned: dict[str, Any]) -> dict[str, Any]:
 
 
 def image_fields(
-    base: dict[str, Any], layer_bytes: int | None, layer: imagesize.LayerSize | str | None
-) -> dict[str, Any]:
+    base: BaseRecord, layer_bytes: int | None, layer: imagesize.LayerSize | str | None
+) -> Measures:
     """Totals = the base's figure + the cell's layer, each only when both halves are known."""
-    fields: dict[str, Any] = {}
-    base_size, base_compressed = base.get("size_bytes"), base.get("compressed_bytes")
+    fields: Measures = {}
+    base_size, base_compressed = base.size_bytes, base.compressed_bytes
     if isinstance(base_size, int) and isinstance(layer_bytes, int):
         fields["image_size_bytes"] = base_size + layer_bytes
     if isinstance(layer, imagesize.LayerSize):
@@ -77,17 +93,18 @@ def image_fields(
     return fields
 
 
-def memory_fields(mark: memory.MemoryMark) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
+def memory_fields(mark: memory.MemoryMark) -> Measures:
     if mark.source is None:
-        return fields
-    fields["memory_peak_source"] = mark.source + (
-        ", reset after the install" if mark.reset else ", install and probes together"
-    )
-    if mark.reset:
+        return {}
+    fields: Measures = {
+        "memory_peak_source": mark.source
+        + (", reset after the install" if mark.reset else ", install and probes together")
+    }
+    if mark.reset and mark.install_peak is not None:
         fields["memory_peak_install_bytes"] = mark.install_peak
+    if mark.reset and mark.usage_at_reset is not None:
         fields["memory_at_reset_bytes"] = mark.usage_at_reset
-    return {k: v for k, v in fields.items() if v is not None}
+    return fields
 
 
 def _quiet(fn: Any) -> Any:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
 from harness.model.ids import DEFAULT_INSTALLER
+from harness.model.results import Installer
 from harness.run import project
 
 if TYPE_CHECKING:  # run.cell imports this module
@@ -37,7 +38,7 @@ def installs_with_pip(job: CellJob) -> bool:
 
 def chosen_pip_version(job: CellJob) -> str | None:
     """The base's ``pip_version`` (carried on its record), else the matrix-wide one."""
-    return job.base.get("pip_version") or job.settings.pip_version
+    return job.base.pip_version or job.settings.pip_version
 
 
 def pip_requirement(version: str) -> str:
@@ -76,7 +77,7 @@ def parse_pip_version(output: str) -> str | None:
     return match.group("version") if match else None
 
 
-def pip_installer_record(version: str | None, job: CellJob) -> dict[str, Any]:
+def pip_installer_record(version: str | None, job: CellJob) -> Installer:
     """``{name, version, requested}`` for a pip cell: the version found in its venv and the
     pip_version asked for (None: the venv's own pip)."""
-    return {"name": DEFAULT_INSTALLER, "version": version, "requested": chosen_pip_version(job)}
+    return Installer(name=DEFAULT_INSTALLER, version=version, requested=chosen_pip_version(job))

@@ -7,11 +7,10 @@ prints sizes), source builds and how long each took, and why an install failed.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from packaging.tags import parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -63,14 +62,30 @@ def tag_family(tag: str | None) -> str:
     return f"{family} abi3" if any(t.abi == "abi3" for t in tags) else family
 
 
-def distributions(report: PipReport | Mapping[str, object]) -> list[dict[str, Any]]:
+class DistributionRow(TypedDict, total=False):
+    """One installed distribution as the cell runner collects it (pip's report, uv's
+    output or the venv's dist-info), before it becomes the record's ``Distribution``:
+    the runner adds ``build_seconds`` and ``failed``."""
+
+    name: str | None
+    version: str | None
+    wheel: bool | None  # None: uv's log did not say
+    tag: str | None
+    family: str | None
+    requested: bool | None
+    source: str | None
+    build_seconds: float | None
+    failed: str  # "build": resolved, but its build failed
+
+
+def distributions(report: PipReport | Mapping[str, object]) -> list[DistributionRow]:
     """One row per installed distribution (the cell record's ``distributions``), by name.
     Rows are plain dicts: the cell runner adds ``build_seconds`` and ``failed`` to them."""
     from harness.model.pipreport import PipReport
 
     if not isinstance(report, PipReport):
         report = PipReport.from_data(dict(report))
-    rows = []
+    rows: list[DistributionRow] = []
     for item in report.install:
         tag = wheel_tag(item.download_info.filename)
         rows.append(
@@ -102,20 +117,18 @@ def read_report(text: str, source: str = "pip's report") -> PipReport:
     return PipReport.from_json(text, source)
 
 
-def parse_report(text: str | None) -> dict[str, Any] | None:
-    """The report as JSON data, checked against the format (None when there is none, or it
-    is not JSON or not shaped as pip documents it): the cell runner's entry point, which
-    keeps the report's ``environment`` as written."""
+def parse_report(text: str | None) -> PipReport | None:
+    """The report, checked against the format (None when there is none, or it is not JSON
+    or not shaped as pip documents it): the cell runner's entry point (the report's
+    ``environment`` keeps every key pip wrote)."""
     from harness.model.pipreport import PipReport, PipReportError
 
     if not text:
         return None
     try:
-        data = json.loads(text)
-        PipReport.from_data(data)
-    except (json.JSONDecodeError, PipReportError):
+        return PipReport.from_json(text)
+    except PipReportError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def downloaded_bytes(log: str) -> int | None:

@@ -14,16 +14,19 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from harness import __version__
 from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
-from harness.model.results import SCHEMA_VERSION, CellRecord
+from harness.model.results import SCHEMA_VERSION, CellRecord, Results
 from harness.run.forecast import attach_predictions
 from harness.run.load import LoadSummary, load_warnings
 from harness.store import resultsfile, rundir
 from harness.store.files import CELLS_DIR, PREPARE_JSON, RESULTS_JSON, result_file_name
+
+if TYPE_CHECKING:
+    from harness.run.uv import UvFetched
 
 
 class HostFactsJSON(TypedDict):
@@ -62,13 +65,41 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+class RunHeader(TypedDict, total=False):
+    """The run record of prepare.json, as the pipeline builds it while the run goes (read
+    back as model.results.RunInfo once the cells are merged)."""
+
+    id: Required[str]
+    started_at: Required[str]
+    ended_at: str | None
+    harness_version: str
+    jobs: int
+    repeat: int
+    host: HostFactsJSON
+    engine: Mapping[str, str | int | None]
+    matrix: dict[str, str]  # path, sha256
+    registry_reachable: bool | None
+    warnings: list[str]
+    cells_planned: int
+    decision: dict[str, object]  # matrix.yaml's decision block (model.matrix), as JSON
+    keyword: str | None
+    history_dir: str
+    warm: bool
+    registry_mirror: str | None
+    shard: dict[str, str | int]  # plan_id, index, count
+    plan: dict[str, object]  # model/plan.py's record
+    resumed_at: str
+    registries: dict[str, dict[str, object]]  # {host: {reachable, reason}}
+    installers: dict[str, dict[str, UvFetched]]  # {"uv": {machine: facts or reason}}
+
+
 def run_header(
     run_id: str,
     matrix: Matrix,
     jobs: int,
     engine: Mapping[str, str | int | None],
     started_at: str,
-) -> dict[str, Any]:
+) -> RunHeader:
     """The run header prepare.json starts with (the pipeline adds to it as the run goes;
     read back as model.results.RunInfo)."""
     return {
@@ -172,7 +203,7 @@ def merge(
     ended: bool = True,
     load: LoadSummary | None = None,
     redact: Callable[[Any], Any] | None = None,
-) -> dict[str, Any]:
+) -> Results:
     """Combine prepare.json (run, bases, depsets) with every finished cell file into
     results.json; ``load`` is how busy the host and engine were while the cells ran
     (run/load.py); ``redact``: the run's redactor, applied to every part before it is
@@ -218,4 +249,4 @@ def merge(
             yield redact(cell) if redact is not None else cell
 
     resultsfile.write_results(out_dir / RESULTS_JSON, header, cells())
-    return resultsfile.load_results_shared(out_dir / RESULTS_JSON)
+    return resultsfile.read_results_shared(out_dir / RESULTS_JSON)

@@ -32,11 +32,19 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import docker.errors
+from pydantic import BaseModel, ConfigDict
 
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import ENGINE_ERRORS, CellContainer, ContainerSpec, Mount
 from harness.model.probe_output import CONTENTS_PROBE, ENV_PROBE, IMPORTS_PROBE, TESTS_PROBE
-from harness.model.results import Capabilities, CellRecord, LeftBehind, Reproducer, RuntimeFacts
+from harness.model.results import (
+    BaseRecord,
+    Capabilities,
+    CellRecord,
+    LeftBehind,
+    Reproducer,
+    RuntimeFacts,
+)
 from harness.run import project
 from harness.run.cell import (
     CA_MOUNT,
@@ -139,7 +147,7 @@ class RuntimePlan:
     """What a runtime cell needs besides its job: its builder's base record and settings."""
 
     builder: str
-    builder_base: Mapping[str, Any]
+    builder_base: BaseRecord
     copy: str = "auto"  # auto | venv | site-packages (model.matrix.RuntimeCopy)
     read_only: bool = False
 
@@ -313,27 +321,25 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
     """The runtime cell ``run.job`` names (run.cell calls it once the runtime base is
     available); its record, never an exception for a failing cell."""
     job = run.job
-    builder_base = dict(plan.builder_base)
+    builder_base = plan.builder_base
     # 1. The builder must be there, and agree with the runtime on what a copy needs.
-    if builder_base.get("status") != "available":
+    if builder_base.status != "available":
         return run._finish(
-            "unavailable",
-            f"builder {plan.builder} unavailable: {builder_base.get('reason')}",
-            started,
+            "unavailable", f"builder {plan.builder} unavailable: {builder_base.reason}", started
         )
-    builder_caps = _capabilities(builder_base)
-    runtime_caps = _capabilities(job.base)
+    builder_caps = builder_base.capabilities
+    runtime_caps = job.base.capabilities
     facts = RuntimeFacts(
         builder=plan.builder,
-        builder_image=builder_base.get("image"),
-        runtime_image=job.base.get("image"),
+        builder_image=builder_base.image,
+        runtime_image=job.base.image,
         read_only=plan.read_only,
-        runtime_image_bytes=job.base.get("size_bytes"),
+        runtime_image_bytes=job.base.size_bytes,
         user=(runtime_caps.user.name if runtime_caps and runtime_caps.user else None),
         uid=(runtime_caps.user.uid if runtime_caps and runtime_caps.user else None),
         shell=runtime_caps.shell if runtime_caps else None,
     )
-    run.facts.runtime = facts.to_dict()
+    run.facts.runtime = facts
     problem = problem_before_install(job, plan, builder_caps, runtime_caps)
     if problem is not None:
         return _finish(run, facts, started, problem, "unsupported")
@@ -355,11 +361,11 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             builder._start_sizing(box)
             if not builder._install(box):
                 return _finish(run, facts, started)
-            found = _facts_step(run, box, builder_base.get("python_command") or "python3")
+            found = _facts_step(run, box, builder_base.python_command or "python3")
             if found is None:
                 return _finish(run, facts, started)
-            single = _plus(builder_base.get("size_bytes"), builder._measure_size(box))
-            form, why = copy_form(plan.copy, str(found.get("interpreter")), runtime_caps)
+            single = _plus(builder_base.size_bytes, builder._measure_size(box))
+            form, why = copy_form(plan.copy, str(found.interpreter), runtime_caps)
             if form is None:
                 return _finish(
                     run,
@@ -388,7 +394,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             }
         )
         run.facts.size_start_bytes = 0
-        run.facts.size_added_bytes = _minus(final_bytes, job.base.get("size_bytes"))
+        run.facts.size_added_bytes = _minus(final_bytes, job.base.size_bytes)
         # 4. The probes, in a container of the final image, as its own user, exec-form.
         python = f"{VENV}/bin/python" if form == VENV_FORM else str(runtime_caps.executable)
         facts = _probe_runtime(run, plan, final_image, python, env, found, facts)
@@ -423,7 +429,7 @@ def problem_before_install(
             "environment does not carry: runtime cells measure pip-installed depsets only"
         )
     if plan.copy == VENV_FORM:
-        python_command = str(plan.builder_base.get("python_command") or "python3")
+        python_command = plan.builder_base.python_command or "python3"
         interpreter = predicted_interpreter(python_command, builder)
         form, why = copy_form(plan.copy, interpreter, runtime)
         return why if form is None else None
@@ -437,21 +443,11 @@ def _finish(
     reason: str | None = None,
     status: str | None = None,
 ) -> CellRecord:
-    run.facts.runtime = facts.to_dict()
+    run.facts.runtime = facts
     record = run._finish(status or run._status(), reason or run.facts.reason, started)
     if record.reproducer is None or record.runtime is None:
         return record
     return record.model_copy(update={"reproducer": _reproducer(run, facts)})
-
-
-def _capabilities(base: Mapping[str, Any]) -> Capabilities | None:
-    found = base.get("capabilities")
-    if not isinstance(found, Mapping):
-        return None
-    try:
-        return Capabilities.from_dict(found, f"base {base.get('name')}: capabilities")
-    except Exception:  # a base record of another shape: as if not probed
-        return None
 
 
 def _system_text(job: CellJob) -> str:
@@ -466,7 +462,18 @@ def _minus(a: int | None, b: int | None) -> int | None:
     return a - b if a is not None and b is not None else None
 
 
-def _facts_step(run: CellRun, box: CellContainer, python: str) -> dict[str, Any] | None:
+class VenvFacts(BaseModel):
+    """What FACTS_SCRIPT printed: the venv's interpreter (its symlinks followed), its
+    site-packages, and {path: (kind, bytes)} of what the install left outside the venv."""
+
+    model_config = ConfigDict(frozen=True)
+
+    interpreter: str | None = None
+    site_packages: str | None = None
+    sizes: dict[str, tuple[str, int]] = {}
+
+
+def _facts_step(run: CellRun, box: CellContainer, python: str) -> VenvFacts | None:
     """The venv's interpreter path, pyvenv.cfg, site-packages, and the bytes of every
     left-behind path, read in the builder (as root: caches live in /root)."""
     argv = [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)]
@@ -475,17 +482,18 @@ def _facts_step(run: CellRun, box: CellContainer, python: str) -> dict[str, Any]
 
 def _json_step(
     run: CellRun, box: CellContainer, name: str, argv: list[str], user: str
-) -> dict[str, Any] | None:
+) -> VenvFacts | None:
     outcome = box.exec(argv, timeout=300, user=user)
     shown = shlex.join([argv[0], "-c", "<harness.run.runtime.FACTS_SCRIPT>", *argv[3:]])
     status = "passed" if outcome.exit_code == 0 else "error"
+    found: VenvFacts | None = None
     try:
-        found = json.loads(outcome.stdout.strip().splitlines()[-1]) if status == "passed" else None
-    except (ValueError, IndexError):
+        if status == "passed":
+            found = VenvFacts.model_validate_json(outcome.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):  # pydantic's ValidationError is a ValueError
         found = None
-    if not isinstance(found, dict):
+    if found is None:
         status = "error"
-        found = None
     run._record_step(
         name, "probe", status, outcome.seconds, outcome.exit_code, outcome.output,
         None if found else "no facts could be read", command=shown, user=user,
@@ -494,7 +502,7 @@ def _json_step(
 
 
 def _copy(
-    run: CellRun, box: CellContainer, form: str, found: Mapping[str, Any]
+    run: CellRun, box: CellContainer, form: str, found: VenvFacts
 ) -> tuple[str, int, str, dict[str, str]]:
     """The builder's venv (or its site-packages) into a created, never started container
     of the runtime image, committed: the final image's id, the bytes copied, where to,
@@ -504,7 +512,7 @@ def _copy(
     if form == VENV_FORM:
         source, target, env = VENV, VENV, {}
     else:
-        source = str(found.get("site_packages") or f"{VENV}/lib/python3/site-packages")
+        source = found.site_packages or f"{VENV}/lib/python3/site-packages"
         target, env = source, {"PYTHONPATH": source}
     assert box.container is not None
     chunks, _stat = box.container.get_archive(source, chunk_size=COPY_CHUNK)
@@ -514,14 +522,14 @@ def _copy(
         copied = rewrite_archive(reader, tar, Path(source).name, target.lstrip("/"))
         tar.seek(0)
         staging = run.client.containers.create(
-            job.base["image_id"], name=f"{job_container_name(job)}-final", labels=labels
+            str(job.base.image_id), name=f"{job_container_name(job)}-final", labels=labels
         )
         try:
             staging.put_archive("/", tar)
             conf: dict[str, Any] = {"Labels": labels}
             if env:
                 conf["Env"] = [
-                    *(_image_env(run, job.base["image_id"])),
+                    *(_image_env(run, str(job.base.image_id))),
                     *(f"{k}={v}" for k, v in env.items()),
                 ]
             image = str(run.client.api.commit(str(staging.id), conf=conf)["Id"])
@@ -561,7 +569,7 @@ def _probe_runtime(
     image: str,
     python: str,
     env: dict[str, str],
-    found: Mapping[str, Any],
+    found: VenvFacts,
     facts: RuntimeFacts,
 ) -> RuntimeFacts:
     """Imports, contents and smoke probes (and the team's tests) in the final image."""
@@ -595,9 +603,9 @@ def _probe_runtime(
             run, box, "runtime-left-behind",
             [python, "-c", FACTS_SCRIPT, VENV, json.dumps(LEFT_BEHIND_PATHS)], ROOT_USER,
         )  # fmt: skip
-        sizes = {k: (v[0], v[1]) for k, v in (found.get("sizes") or {}).items()}
-        kept = {k: (v[0], v[1]) for k, v in ((final or {}).get("sizes") or {}).items()}
-        facts = facts.model_copy(update={"left_behind": left_behind(sizes, kept), "python": python})
+        kept = final.sizes if final else {}
+        update = {"left_behind": left_behind(found.sizes, kept), "python": python}
+        facts = facts.model_copy(update=update)
         first = len(run.steps)
         run._probe(box, python, ENV_PROBE, [])
         if job.depset.imports:
@@ -710,7 +718,7 @@ def _reproducer(run: CellRun, facts: RuntimeFacts) -> Reproducer:
         f"FROM {builder_image} AS builder",
         *[f"RUN {s.command}" for s in installs if s.command],
         "",
-        f"FROM {facts.runtime_image or job.base.get('image') or 'RUNTIME'}",
+        f"FROM {facts.runtime_image or job.base.image or 'RUNTIME'}",
         f"COPY --from=builder {facts.copied_to or VENV} {facts.copied_to or VENV}",
         *[f"ENV {k}={v}" for k, v in (facts.environment or {}).items()],
     ]

@@ -36,13 +36,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 
 from harness.model.cache import cache_root as harness_cache
-from harness.run.pipreport import WHEEL_NAME, tag_family, wheel_tag
+from harness.run.pipreport import WHEEL_NAME, DistributionRow, tag_family, wheel_tag
 
 if TYPE_CHECKING:  # not at run time: dist_info_facts runs in a venv with only packaging
     from harness.engine.bases import ResolvedBase
@@ -413,7 +413,7 @@ def distributions_from_uv_output(
     *,
     requested: Iterable[str] = (),
     wheelhouse_files: Iterable[str] = (),
-) -> list[dict[str, Any]]:
+) -> list[DistributionRow]:
     """Records shaped like the pip report's, from a ``uv pip install -v`` run.
 
     ``requested`` are the requirement strings of the install (uv marks every distribution
@@ -427,7 +427,7 @@ def distributions_from_uv_output(
     built = built_from_source(stderr)
     asked = {n for n in (requirement_name(r) for r in requested) if n}
     local = set(wheelhouse_files)
-    rows = []
+    rows: list[DistributionRow] = []
     for name, version in installed_from_output(stdout, stderr):
         key = normalize_name(name)
         filename = chosen.get((key, version))
@@ -522,7 +522,7 @@ def read_installed_distributions(
     requested: Iterable[str] = (),
     wheelhouse_files: Iterable[str] = (),
     installer: str | None = "uv",
-) -> list[dict[str, Any]]:
+) -> list[DistributionRow]:
     """Records shaped like the pip report's, from the venv's dist-info facts.
 
     Built from source under uv: ``uv_build.json`` in the dist-info (uv writes it only when
@@ -533,7 +533,7 @@ def read_installed_distributions(
     """
     asked = {n for n in (requirement_name(r) for r in requested) if n}
     local = set(wheelhouse_files)
-    rows = []
+    rows: list[DistributionRow] = []
     for facts in dist_infos:
         name = facts["name"] or ""
         if not name or (installer is not None and facts["installer"] != installer):

@@ -21,13 +21,22 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import CROSS
 from harness.model.plan import Plan, plan_from_record
 from harness.model.records import SCHEMA_VERSION
-from harness.model.results import CellRecord, Results
+from harness.model.results import (
+    BaseRecord,
+    CellRecord,
+    DepsetRecord,
+    EngineFacts,
+    HostFacts,
+    Results,
+    RunInfo,
+    ShardRecord,
+)
 from harness.store import files
 from harness.store.files import (
     CELLS_DIR,
@@ -47,7 +56,7 @@ from harness.store.resultsfile import (
     share_rows,
     write_results,
 )
-from harness.store.rundir import load_results, make_dirs, write_atomic_with
+from harness.store.rundir import make_dirs, read_results, write_atomic_with
 
 SHARD_DID_NOT_REPORT = "shard {index} did not report"
 FIX = "merge the shard directories of one `harness plan` (the same matrix, harness and plan)"
@@ -55,31 +64,34 @@ FIX = "merge the shard directories of one `harness plan` (the same matrix, harne
 
 @dataclass(frozen=True)
 class ShardRun:
-    """One shard's run directory and its results: the header alone (``cells`` empty)
-    when ``results_file`` is set, whose cells are then read one at a time."""
+    """One shard's run directory and its results, typed once on load: the header alone
+    (``cells`` empty) when ``results_file`` is set, whose cells are then read one at a
+    time."""
 
     path: Path
-    results: Mapping[str, Any]
+    results: Results
     results_file: Path | None = None
 
     @property
-    def run(self) -> Mapping[str, Any]:
-        return self.results.get("run") or {}
+    def run(self) -> RunInfo:
+        return self.results.run
 
     @property
     def index(self) -> int:
-        return int(self.run["shard"]["index"])
+        shard = self.run.shard
+        assert shard is not None and shard.index is not None  # read_shard checked it
+        return shard.index
 
     @property
     def hostname(self) -> str | None:
-        return (self.run.get("host") or {}).get("hostname")
+        return self.run.host.hostname if self.run.host else None
 
     def cells_at(self) -> Iterator[tuple[int | None, CellRecord]]:
         """(where to read it back, the cell validated) for each cell, each validated once:
         a byte offset into results_file, or None for a cell held in memory."""
         if self.results_file is None:
-            for index, cell in enumerate(self.results.get("cells") or []):
-                yield None, CellRecord.from_dict(cell, f"{self.path} (cell {index})")
+            for cell in self.results.cells:
+                yield None, cell
             return
         try:
             for offset, typed, _line in iter_cell_lines_at(self.results_file):
@@ -109,18 +121,17 @@ def read_shard(path: Path) -> ShardRun:
     are read later, one at a time); exit 2 if not a shard."""
     results_path = files.results_path(path)
     try:
-        header = read_header(results_path)
+        header = Results.from_dict(read_header(results_path), str(results_path))
     except ResultsError as err:
         raise _unreadable_shard(results_path, err) from None
-    shard = (header.get("run") or {}).get("shard")
-    if not isinstance(shard, Mapping) or not isinstance(shard.get("index"), int):
+    if header.run.shard is None or header.run.shard.index is None:
         raise ConfigurationError(
             f"{results_path}: not a shard run (its run record has no shard)",
             "merge directories written by `harness run --shard K/N`",
         )
     if not is_streamed(results_path):  # an older harness: its cells are read whole, once
         try:
-            return ShardRun(results_path.parent, load_results(results_path))
+            return ShardRun(results_path.parent, read_results(results_path))
         except ResultsError as err:
             raise _unreadable_shard(results_path, err) from None
     return ShardRun(results_path.parent, header, results_path)
@@ -148,8 +159,8 @@ def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dic
     small merges and tests; ``write_merged`` streams it to results.json)."""
     header, cells, _kept = _merged(shards, run_id, merged_at)
     return {
-        **header,
-        "cells": [json.loads(c) if isinstance(c, CellLine) else c for c, _shard, _key in cells],
+        **header.to_dict(),
+        "cells": [json.loads(cell_line(c)) for c, _shard, _key in cells],
     }
 
 
@@ -158,8 +169,8 @@ def write_merged(
     out_dir: Path,
     run_id: str,
     merged_at: str,
-    run_fields: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+    run_fields: Mapping[str, str] | None = None,
+) -> Results:
     """Merge the shards into out_dir/results.json one cell at a time (never every cell
     record at once; the file is renamed into place at the end, so an interrupted merge
     leaves none), carrying each cell's SBOM and its entry from its shard's sbom/ (written
@@ -173,15 +184,13 @@ def merge_run(
     out_dir: Path,
     run_id: str,
     merged_at: str,
-    run_fields: Mapping[str, Any] | None = None,
+    run_fields: Mapping[str, str] | None = None,
 ) -> Results:
     """``write_merged``, returning the merged run as the typed Results every document
     reads: the cells as validated while merging (each once; equal package rows stored
     once), so the merged file is not read back."""
     header, cells = _write_merged(shards, out_dir, run_id, merged_at, run_fields, keep=True)
-    return Results.from_dict(header, str(out_dir / RESULTS_JSON)).model_copy(
-        update={"cells": cells}
-    )
+    return header.model_copy(update={"cells": cells})
 
 
 def _write_merged(
@@ -189,15 +198,14 @@ def _write_merged(
     out_dir: Path,
     run_id: str,
     merged_at: str,
-    run_fields: Mapping[str, Any] | None = None,
+    run_fields: Mapping[str, str] | None = None,
     keep: bool = False,
-) -> tuple[dict[str, Any], list[CellRecord]]:
-    header, cells, kept = _merged(shards, run_id, merged_at, keep)
-    header["run"].update(run_fields or {})
+) -> tuple[Results, list[CellRecord]]:
+    header, cells, kept = _merged(shards, run_id, merged_at, keep, run_fields)
     by_index = {s.index: s for s in shards}
     typed: list[CellRecord] = []
 
-    def stamped() -> Iterator[CellLine | dict[str, Any]]:
+    def stamped() -> Iterator[CellLine | CellRecord]:
         for cell, index, key in cells:
             if index in by_index:
                 _carry_sbom(by_index[index].path, out_dir, key)
@@ -211,11 +219,11 @@ def _write_merged(
 
 
 def _stamped(
-    record: CellRecord | None, cell: CellLine | dict[str, Any], shard: ShardRun | None
+    record: CellRecord | None, cell: CellLine | CellRecord, shard: ShardRun | None
 ) -> CellRecord:
     """The typed twin of a merged cell: its validated record with host and shard."""
     if record is None or shard is None:  # a cell no shard reported
-        return CellRecord.from_dict(json.loads(cell) if isinstance(cell, CellLine) else cell)
+        return cell if isinstance(cell, CellRecord) else CellRecord.from_json(cell, "cell")
     return record.model_copy(update={"host": shard.hostname, "shard": shard.index})
 
 
@@ -237,7 +245,7 @@ def _carry_sbom(shard_dir: Path, out_dir: Path, key: tuple[str, int]) -> None:
 
 
 def _carry_cell_file(
-    shard: ShardRun | None, out_dir: Path, key: tuple[str, int], cell: CellLine | dict[str, Any]
+    shard: ShardRun | None, out_dir: Path, key: tuple[str, int], cell: CellLine | CellRecord
 ) -> None:
     """The cell's own record as cells/<id>.r<k>.json of the merged run (the report links
     it instead of printing it): its shard's file, else the merged line."""
@@ -246,7 +254,7 @@ def _carry_cell_file(
     if source is not None and source.is_file():
         _link_or_copy(source, target)
         return
-    text = cell if isinstance(cell, CellLine) else cell_line(cell)
+    text = cell_line(cell)
 
     def write(temporary: Path) -> None:
         temporary.write_text(text, encoding="utf-8")
@@ -254,26 +262,33 @@ def _carry_cell_file(
     write_atomic_with(target, write)
 
 
-MergedCell = tuple["CellLine | dict[str, Any]", int, tuple[str, int]]  # (cell, shard, key)
+MergedCell = tuple["CellLine | CellRecord", int, tuple[str, int]]  # (cell, shard, key)
 
 
 def _merged(
-    shards: Sequence[ShardRun], run_id: str, merged_at: str, keep: bool = False
-) -> tuple[dict[str, Any], Iterator[MergedCell], dict[tuple[str, int], CellRecord]]:
+    shards: Sequence[ShardRun],
+    run_id: str,
+    merged_at: str,
+    keep: bool = False,
+    run_fields: Mapping[str, str] | None = None,
+) -> tuple[Results, Iterator[MergedCell], dict[tuple[str, int], CellRecord]]:
     if not shards:
         raise ConfigurationError("harness merge: no shard directory given", FIX)
     _refuse_mixed(shards)
-    plan = plan_from_record(shards[0].run.get("plan"), f"{shards[0].path}: run.plan")
+    plan = plan_from_record(shards[0].run.plan, f"{shards[0].path}: run.plan")
     kept: dict[tuple[str, int], CellRecord] = {}
     found, counts = _refuse_duplicates(shards, plan, kept if keep else None)
     present = {s.index for s in shards}
     missing = [k for k in range(1, plan.count + 1) if k not in present]
-    header = {
-        "schema_version": SCHEMA_VERSION,
-        "run": _run_record(shards, plan, run_id, merged_at, missing, counts),
-        "bases": _bases(shards, plan),
-        "depsets": _depsets(shards),
-    }
+    run = _run_record(shards, plan, run_id, merged_at, missing, counts)
+    if run_fields:
+        run = run.model_copy(update=dict(run_fields))
+    header = Results(
+        schema_version=SCHEMA_VERSION,
+        run=run,
+        bases=_bases(shards, plan),
+        depsets=_depsets(shards),
+    )
     return header, _cells(shards, plan, found), kept
 
 
@@ -281,11 +296,11 @@ def _merged(
 
 
 def _refuse_mixed(shards: Sequence[ShardRun]) -> None:
-    checks: list[tuple[str, Callable[[ShardRun], Any]]] = [
-        ("matrices (sha256)", lambda s: (s.run.get("matrix") or {}).get("sha256")),
-        ("harness versions", lambda s: s.run.get("harness_version")),
-        ("plans", lambda s: s.run["shard"].get("plan_id")),
-        ("kinds of run (warm and cold)", lambda s: bool(s.run.get("warm"))),
+    checks: list[tuple[str, Callable[[ShardRun], object]]] = [
+        ("matrices (sha256)", lambda s: s.run.matrix.sha256 if s.run.matrix else None),
+        ("harness versions", lambda s: s.run.harness_version),
+        ("plans", lambda s: s.run.shard.plan_id if s.run.shard else None),
+        ("kinds of run (warm and cold)", lambda s: bool(s.run.warm)),
     ]
     for what, value in checks:
         seen = {str(value(s)) for s in shards}
@@ -354,12 +369,7 @@ def _cells(
     """Every planned cell run in plan (matrix) order, stamped with its host and shard, read
     back one at a time; the ones no shard reported as errors. Yields (cell, shard, key)."""
     by_index = {s.index: s for s in shards}
-    held = {
-        (str(c["id"]), int(c.get("repeat") or 0)): c
-        for s in shards
-        if s.results_file is None
-        for c in s.results.get("cells") or []
-    }
+    held = {(c.id, c.repeat): c for s in shards if s.results_file is None for c in s.results.cells}
     for run in plan.runs:
         where = found.get(run.key)
         if where is None:
@@ -368,27 +378,29 @@ def _cells(
         shard, offset = by_index[where[0]], where[1]
         if offset is None:
             stamp = {"host": shard.hostname, "shard": shard.index}
-            yield {**held[run.key], **stamp}, shard.index, run.key
+            yield held[run.key].model_copy(update=stamp), shard.index, run.key
         else:
             yield shard.cell_at(offset), shard.index, run.key
 
 
-def _not_reported(cell_id: str, repeat: int, shard: int) -> dict[str, Any]:
+def _not_reported(cell_id: str, repeat: int, shard: int) -> CellRecord:
     base, _, depset = cell_id.partition(CROSS)
-    return {
-        "id": cell_id,
-        "base": base,
-        "depset": depset,
-        "repeat": repeat,
-        "status": "error",
-        "reason": SHARD_DID_NOT_REPORT.format(index=shard),
-        "seconds": None,
-        "steps": [],
-        "distributions": [],
-        "probes": {},
-        "host": None,
-        "shard": shard,
-    }
+    return CellRecord.from_dict(
+        {
+            "id": cell_id,
+            "base": base,
+            "depset": depset,
+            "repeat": repeat,
+            "status": "error",
+            "reason": SHARD_DID_NOT_REPORT.format(index=shard),
+            "seconds": None,
+            "steps": [],
+            "distributions": [],
+            "probes": {},
+            "host": None,
+            "shard": shard,
+        }
+    )
 
 
 def _run_record(
@@ -398,12 +410,12 @@ def _run_record(
     merged_at: str,
     missing: list[int],
     counts: Mapping[int, int],
-) -> dict[str, Any]:
+) -> RunInfo:
     runs = [s.run for s in shards]
     first = runs[0]
-    jobs = {r.get("jobs") for r in runs}
+    jobs = {r.jobs for r in runs}
     warnings = list(
-        dict.fromkeys(f"shard {s.index}: {w}" for s in shards for w in s.run.get("warnings") or [])
+        dict.fromkeys(f"shard {s.index}: {w}" for s in shards for w in s.run.warnings or [])
     )
     warnings += [
         f"{SHARD_DID_NOT_REPORT.format(index=k)}: its {len(plan.shard(k))} cell run(s) are "
@@ -414,91 +426,96 @@ def _run_record(
         warnings.append(
             f"the shards ran different numbers of cells at a time: {sorted(map(str, jobs))}"
         )
-    reachable = [
-        r.get("registry_reachable") for r in runs if r.get("registry_reachable") is not None
-    ]
-    return {
-        "id": run_id,
-        "started_at": min(str(r.get("started_at")) for r in runs),
-        "ended_at": max(str(r.get("ended_at")) for r in runs),
-        "merged_at": merged_at,
-        "harness_version": first.get("harness_version"),
-        "jobs": max((j for j in jobs if isinstance(j, int)), default=None),
-        "repeat": first.get("repeat"),
-        "host": _shared_facts([r.get("host") or {} for r in runs], "hostname"),
-        "engine": _shared_facts([r.get("engine") or {} for r in runs], "version"),
-        "matrix": first.get("matrix"),
-        "registry_reachable": any(reachable) if reachable else None,
-        "warnings": warnings,
-        "cells_planned": len(plan.runs),
-        "keyword": plan.keyword,
-        "warm": bool(first.get("warm")),
-        "plan": {k: v for k, v in plan.record().items() if k != "runs"},
-        "shards": _shard_records(shards, plan, missing, counts),
-    }
+    reachable = [r.registry_reachable for r in runs if r.registry_reachable is not None]
+    return RunInfo.from_dict(
+        {
+            "id": run_id,
+            "started_at": min(str(r.started_at) for r in runs),
+            "ended_at": max(str(r.ended_at) for r in runs),
+            "merged_at": merged_at,
+            "harness_version": first.harness_version,
+            "jobs": max((j for j in jobs if isinstance(j, int)), default=None),
+            "repeat": first.repeat,
+            "host": _shared_facts([r.host or HostFacts() for r in runs], "hostname"),
+            "engine": _shared_facts([r.engine or EngineFacts() for r in runs], "version"),
+            "matrix": first.matrix,
+            "registry_reachable": any(reachable) if reachable else None,
+            "warnings": warnings,
+            "cells_planned": len(plan.runs),
+            "keyword": plan.keyword,
+            "warm": bool(first.warm),
+            "plan": {k: v for k, v in plan.record().items() if k != "runs"},
+            "shards": _shard_records(shards, plan, missing, counts),
+        },
+        "merged run",
+    )
 
 
-def _shared_facts(facts: list[Mapping[str, Any]], name_key: str) -> dict[str, Any]:
+Facts = TypeVar("Facts", HostFacts, EngineFacts)
+
+
+def _shared_facts(facts: list[Facts], name_key: str) -> Facts:
     """The facts all shards share; ``name_key`` names every distinct value when they differ."""
-    keys = list(dict.fromkeys(k for f in facts for k in f))
-    shared: dict[str, Any] = {}
+    dicts = [f.to_dict() for f in facts]
+    keys = list(dict.fromkeys(k for f in dicts for k in f))
+    shared = {}
     for key in keys:
-        values = [f.get(key) for f in facts]
+        values = [f.get(key) for f in dicts]
         if all(v == values[0] for v in values):
             shared[key] = values[0]
         elif key == name_key:
             shared[key] = ", ".join(sorted({str(v) for v in values}))
         else:
             shared[key] = None
-    return shared
+    return type(facts[0]).from_dict(shared, "merged facts")
 
 
 def _shard_records(
     shards: Iterable[ShardRun], plan: Plan, missing: list[int], counts: Mapping[int, int]
-) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = [
-        {
-            "index": s.index,
-            "reported": True,
-            "run_id": s.run.get("id"),
-            "dir": str(s.path),
-            "host": s.run.get("host"),
-            "engine": s.run.get("engine"),
-            "jobs": s.run.get("jobs"),
-            "started_at": s.run.get("started_at"),
-            "ended_at": s.run.get("ended_at"),
-            "cell_runs": counts.get(s.index, 0),
-            "expected_seconds": round(plan.expected_seconds(s.index), 3),
-        }
+) -> list[ShardRecord]:
+    records = [
+        ShardRecord(
+            index=s.index,
+            reported=True,
+            run_id=s.run.id,
+            dir=str(s.path),
+            host=s.run.host,
+            engine=s.run.engine,
+            jobs=s.run.jobs,
+            started_at=s.run.started_at,
+            ended_at=s.run.ended_at,
+            cell_runs=counts.get(s.index, 0),
+            expected_seconds=round(plan.expected_seconds(s.index), 3),
+        )
         for s in shards
     ]
-    records += [{"index": k, "reported": False, "cell_runs": 0} for k in missing]
-    return sorted(records, key=lambda r: int(r["index"]))
+    records += [ShardRecord(index=k, reported=False, cell_runs=0) for k in missing]
+    return sorted(records, key=lambda r: r.index)
 
 
-def _depsets(shards: Sequence[ShardRun]) -> list[dict[str, Any]]:
+def _depsets(shards: Sequence[ShardRun]) -> list[DepsetRecord]:
     """Each depset once, in the order the shards list them (a shard lists the depsets of
     the matrix; one built by another tool may list only its own)."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, DepsetRecord] = {}
     for shard in shards:
-        for depset in shard.results.get("depsets") or []:
-            found.setdefault(str(depset.get("name")), dict(depset))
+        for depset in shard.results.depsets:
+            found.setdefault(depset.name, depset)
     return list(found.values())
 
 
-def _bases(shards: Sequence[ShardRun], plan: Plan) -> list[dict[str, Any]]:
+def _bases(shards: Sequence[ShardRun], plan: Plan) -> list[BaseRecord]:
     """Each base once, in matrix order; where the shards resolved it to different images
     (each host builds its own stand-in), ``image_ids`` lists them by shard."""
     order = list(dict.fromkeys(r.cell_id.partition(CROSS)[0] for r in plan.runs))
-    found: dict[str, dict[str, Any]] = {}
-    image_ids: dict[str, dict[str, Any]] = {}
+    found: dict[str, BaseRecord] = {}
+    image_ids: dict[str, dict[str, str | None]] = {}
     for shard in shards:
-        for base in shard.results.get("bases") or []:
-            found.setdefault(base["name"], dict(base))
-            image_ids.setdefault(base["name"], {})[str(shard.index)] = base.get("image_id")
+        for base in shard.results.bases:
+            found.setdefault(base.name, base)
+            image_ids.setdefault(base.name, {})[str(shard.index)] = base.image_id
     for name, ids in image_ids.items():
         if len(set(ids.values())) > 1:
-            found[name]["image_ids"] = ids
+            found[name] = found[name].model_copy(update={"image_ids": ids})
     return sorted(
-        found.values(), key=lambda b: order.index(b["name"]) if b["name"] in order else len(order)
+        found.values(), key=lambda b: order.index(b.name) if b.name in order else len(order)
     )

@@ -20,6 +20,7 @@ import pytest
 
 from harness.engine import imagesize, memory
 from harness.engine.container import CellContainer, ContainerSpec, Mount
+from harness.model.results import BaseRecord
 from harness.run import imagesize as cell_imagesize
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ def test_compressed_and_total_size_match_docker_save(
     size_rw = box.size_added()
     base_image = docker_client.images.get(base_id)
     fields = cell_imagesize.image_fields(
-        {"size_bytes": base_image.attrs["Size"], "compressed_bytes": base_compressed},
+        BaseRecord(name="b", size_bytes=base_image.attrs["Size"], compressed_bytes=base_compressed),
         size_rw,
         sampled,
     )

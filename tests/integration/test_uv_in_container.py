@@ -242,14 +242,14 @@ def _read(path: Path) -> str:
 
 def _pip_list(out: Path) -> dict[str, str]:
     rows: list[dict[str, Any]] = json.loads((out / "pip-list.json").read_text())
-    return {normalize_name(r["name"]): r["version"] for r in rows if r["name"] not in SEEDED}
+    return {normalize_name(str(r["name"])): r["version"] for r in rows if r["name"] not in SEEDED}
 
 
 def test_spacy_output_matches_pip_list(spacy_run: Path) -> None:
     records = distributions_from_uv_output(
         _read(spacy_run / "uv.stdout"), _read(spacy_run / "uv.stderr"), requested=["spacy"]
     )
-    assert {normalize_name(r["name"]): r["version"] for r in records} == _pip_list(spacy_run)
+    assert {normalize_name(str(r["name"])): r["version"] for r in records} == _pip_list(spacy_run)
     assert [r["name"] for r in records if r["requested"]] == ["spacy"]
     assert all(r["wheel"] and r["tag"] and r["source"] == "index" for r in records)
     assert {r["family"] for r in records} >= {"manylinux", "pure"}
@@ -262,11 +262,11 @@ def test_spacy_venv_records_agree_with_uv_output(spacy_run: Path) -> None:
     facts = json.loads((spacy_run / "dist-info.json").read_text())
     assert {f["installer"] for f in facts if f["name"] not in SEEDED} == {"uv"}
     from_venv = read_installed_distributions(facts, requested=["spacy"])
-    assert [(normalize_name(r["name"]), r["version"]) for r in from_venv] == [
-        (normalize_name(r["name"]), r["version"]) for r in from_output
+    assert [(normalize_name(str(r["name"])), r["version"]) for r in from_venv] == [
+        (normalize_name(str(r["name"])), r["version"]) for r in from_output
     ]
     for venv_row, output_row in zip(from_venv, from_output, strict=True):
-        assert tag_set(venv_row["tag"]) == tag_set(output_row["tag"]), venv_row["name"]
+        assert tag_set(str(venv_row["tag"])) == tag_set(str(output_row["tag"])), venv_row["name"]
         assert venv_row["family"] == output_row["family"]
         assert venv_row["requested"] == output_row["requested"]
 

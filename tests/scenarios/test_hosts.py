@@ -16,6 +16,7 @@ from harness.documents.adr import render_adr
 from harness.documents.compare import metric_delta_text
 from harness.documents.diff import render_diff_text
 from harness.model.plan import Plan, PlannedRun
+from harness.model.results import Results
 from harness.store.shards import ShardRun, merge_shards
 from harness.testing.synthetic import MATRIX_SHA, synthetic_shard
 
@@ -39,7 +40,10 @@ PLAN = Plan(
 @pytest.fixture
 def merged() -> dict[str, Any]:
     shards = [
-        ShardRun(Path(f"/runs/{k}"), synthetic_shard(PLAN, k, host=f"runner-{k}")) for k in (1, 2)
+        ShardRun(
+            Path(f"/runs/{k}"), Results.from_dict(synthetic_shard(PLAN, k, host=f"runner-{k}"))
+        )
+        for k in (1, 2)
     ]
     results = merge_shards(shards, "20270102-000000-abcdef", "2027-01-02T00:00:00+00:00")
     for cell in results["cells"]:  # every cell measured, so every timing is compared

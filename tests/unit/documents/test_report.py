@@ -523,11 +523,14 @@ def test_a_big_run_splits_cell_details_into_one_page_per_base(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from harness.documents import report
+    from harness.model.results import Results
     from harness.store.shards import ShardRun, merge_shards
     from harness.testing.synthetic import synthetic_plan, synthetic_shard
 
     plan = synthetic_plan(bases=3, depsets=4, repeat=1, shards=1)
-    results = merge_shards([ShardRun(tmp_path, synthetic_shard(plan, 1))], "r-split", "now")
+    results = merge_shards(
+        [ShardRun(tmp_path, Results.from_dict(synthetic_shard(plan, 1)))], "r-split", "now"
+    )
     monkeypatch.setattr(report, "SPLIT_CELLS", 5)
     pages = report.render_report_pages(results)
     assert sorted(pages) == [

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from harness.engine.container import CellContainer, ContainerSpec, Mount
 from harness.model.matrix import Cell, DepsetSpec, Settings, Timeouts, load_matrix
+from harness.model.results import BaseRecord
 from harness.run.cell import (
     CA_MOUNT,
     CellJob,
@@ -16,8 +17,14 @@ from harness.run.cell import (
     reproducer,
     system_install_command,
 )
+from harness.run.uv import UvFetched
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def _base(**fields: Any) -> BaseRecord:
+    """A resolved base's record, as the run gives it to a cell."""
+    return BaseRecord.from_dict({"name": "b", **fields})
 
 
 def job(tmp_path: Path, **settings: object) -> CellJob:
@@ -27,7 +34,7 @@ def job(tmp_path: Path, **settings: object) -> CellJob:
         repeat=0,
         run_id="r1",
         runner="host:1",
-        base={"image": "harness-standin/x:1", "image_id": "sha256:1", "standin": "stand-in for y"},
+        base=_base(image="harness-standin/x:1", image_id="sha256:1", standin="stand-in for y"),
         depset=DepsetSpec(pip=["spacy>=3"], pip_args=["--only-binary", ":all:"]),
         settings=Settings(**settings),
         probes_dir=ROOT / "probes",
@@ -80,7 +87,9 @@ def test_base_facts_spare_the_per_cell_checks(tmp_path: Path) -> None:
 
     from harness.run.cell import CellRun
 
-    known = replace(job(tmp_path), base={**job(tmp_path).base, "tools": {"timeout": True}})
+    known = replace(
+        job(tmp_path), base=_base(**job(tmp_path).base.to_dict(), tools={"timeout": True})
+    )
     spec = CellRun(known, client=None, redactor=None)._container_spec()  # type: ignore[arg-type]
     assert spec.has_timeout is True
 
@@ -174,7 +183,7 @@ def test_alpine_path_renders_apk_commands_and_reproducer(tmp_path: Path) -> None
         repeat=0,
         run_id="r",
         runner="h:1",
-        base={"image": "python:3.15-alpine", "image_id": "sha256:2", "standin": None},
+        base=_base(image="python:3.15-alpine", image_id="sha256:2", standin=None),
         depset=DepsetSpec(system={"apt": ["ffmpeg"], "apk": ["ffmpeg"]}),
         settings=Settings(),
         probes_dir=ROOT / "probes",
@@ -246,14 +255,19 @@ def test_env_facts_cache_key_follows_image_interpreter_and_probe_code(
 # -- the uv installer: a base×depset+uv cell -------------------------------------------
 
 
-def uv_job(tmp_path: Path, uv: dict[str, Any] | None, **settings: object) -> CellJob:
+def uv_job(tmp_path: Path, uv: UvFetched | None, **settings: object) -> CellJob:
     from dataclasses import replace
 
     cell = Cell("py311", "spacy", Timeouts(60, 60), 1, "2g", None, installer="uv")
     return replace(job(tmp_path, **settings), cell=cell, uv=uv)
 
 
-UV_FACTS = {"path": "/cache/uv-0.13.9/uv", "version": "0.13.9", "wheel": "uv.whl", "static": True}
+UV_FACTS: UvFetched = {
+    "path": "/cache/uv-0.13.9/uv",
+    "version": "0.13.9",
+    "wheel": "uv.whl",
+    "static": True,
+}
 
 
 def test_uv_cell_installs_with_the_pips_indexes_wheelhouses_and_ca(tmp_path: Path) -> None:
@@ -302,8 +316,8 @@ def test_uv_cell_records_its_installer_and_strategy(tmp_path: Path) -> None:
 
     record = installer_record(uv_job(tmp_path, UV_FACTS, uv_index_strategy="first-index"))
     assert record is not None
-    assert record["name"] == "uv" and record["version"] == "0.13.9"
-    assert record["index_strategy"] == "first-index" and record["compile_bytecode"] is True
+    assert record.name == "uv" and record.version == "0.13.9"
+    assert record.index_strategy == "first-index" and record.compile_bytecode is True
     assert installer_record(job(tmp_path)) is None  # pip's version comes from its report
 
 
@@ -321,7 +335,7 @@ def test_uv_cell_is_unavailable_with_the_fetchs_reason(tmp_path: Path) -> None:
     # Decided before any container starts: no client is needed.
     from dataclasses import replace
 
-    base_ok = replace(missing, base={**missing.base, "status": "available"})
+    base_ok = replace(missing, base=_base(**{**missing.base.to_dict(), "status": "available"}))
     record = CellRun(base_ok, client=None, redactor=None).run()  # type: ignore[arg-type]
     assert record.status == "unavailable" and record.reason == f"uv unavailable: {reason}"
     assert record.id == "py311×spacy+uv" and record.steps == []
@@ -371,7 +385,7 @@ def test_a_non_root_image_gets_root_only_for_system_packages_and_the_venv(
         {"name": "venv", "kind": "install", "command": "python3 -m venv v", "user": "0"},
         {"name": "pip-install", "kind": "install", "command": "v/bin/pip install y", "user": "app"},
     ]
-    non_root = replace(job(tmp_path), base={"image": "img:1", "image_id": "x", "user": "app"})
+    non_root = replace(job(tmp_path), base=_base(image="img:1", image_id="x", user="app"))
     out = reproducer(non_root, steps, [], {})
     runs = [line for line in out["dockerfile"].splitlines() if line.startswith(("USER", "RUN"))]
     assert runs[0] == "USER root" and runs[3] == "USER app" and runs[4].startswith("RUN v/bin")
@@ -414,7 +428,9 @@ class GrowingBox:
 def on_apt(cell_job: CellJob) -> CellJob:
     from dataclasses import replace
 
-    return replace(cell_job, base={**cell_job.base, "tools": {"package_manager": "apt-get"}})
+    return replace(
+        cell_job, base=_base(**{**cell_job.base.to_dict(), "tools": {"package_manager": "apt-get"}})
+    )
 
 
 def test_each_install_step_records_the_bytes_it_added(tmp_path: Path) -> None:
@@ -482,8 +498,8 @@ def test_a_stand_in_without_a_package_manager_is_a_limit_of_here(tmp_path: Path)
     musl = replace(
         job(tmp_path),
         depset=DepsetSpec(system={"apt": ["ffmpeg"], "apk": ["ffmpeg"]}),
-        base={"image_id": "x", "reference": "python:3.15-alpine", "standin": "musl, no apk",
-              "tools": {"package_manager": "none"}},
+        base=_base(image_id="x", reference="python:3.15-alpine", standin="musl, no apk",
+                   tools={"package_manager": "none"}),
     )  # fmt: skip
     run = CellRun(musl, client=None, redactor=Redactor())  # type: ignore[arg-type]
     assert not run._install(GrowingBox())  # type: ignore[arg-type]
@@ -491,7 +507,9 @@ def test_a_stand_in_without_a_package_manager_is_a_limit_of_here(tmp_path: Path)
     assert str(run.facts.environment_limit).startswith(
         "this stand-in for python:3.15-alpine has no package manager"
     )
-    image = replace(musl, base={**musl.base, "standin": None})  # the image itself: its property
+    image = replace(
+        musl, base=_base(**{**musl.base.to_dict(), "standin": None})
+    )  # the image itself: its property
     run = CellRun(image, client=None, redactor=Redactor())  # type: ignore[arg-type]
     assert not run._install(GrowingBox())  # type: ignore[arg-type]
     assert run.steps[-1].status == "unsupported"

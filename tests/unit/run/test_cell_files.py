@@ -45,8 +45,8 @@ def test_stray_and_duplicate_cell_files_are_ignored_with_a_warning(tmp_path: Pat
     (cells / "a_x_d1.r1.json").write_text(original)  # d0's record under another name
     (cells / ".a_x_d2.r0.json.x.tmp").write_text("{")  # a write in progress: silent
     merged = results.merge(run_dir)
-    assert [c["id"] for c in merged["cells"]] == [f"a×d{i}" for i in range(8)]
-    warnings = merged["run"]["warnings"]
+    assert [c.id for c in merged.cells] == [f"a×d{i}" for i in range(8)]
+    warnings = merged.run.warnings or []
     assert len(warnings) == 3
     assert any("a_x_d0.r0.json.bak: ignored" in w for w in warnings)
     assert any("a_x_d0.r0 (1).json: ignored" in w for w in warnings)

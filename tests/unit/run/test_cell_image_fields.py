@@ -12,13 +12,18 @@ from harness.engine.memory import SOURCE_FILE, SOURCE_STATS, MemoryMark
 from harness.model.results import BaseRecord, CellRecord
 from harness.run.imagesize import after_install, after_probes, image_fields, memory_fields
 
+
+def _base(**fields: int | None) -> BaseRecord:
+    return BaseRecord.from_dict({"name": "b", **fields})
+
+
 LAYER = LayerSize(
     tar_bytes=500, gzip_bytes=200, entries=3, sampled_fraction=0.25, unreadable=0, seconds=0.4
 )
 
 
 def test_totals_add_the_base_and_the_cell_layer() -> None:
-    fields = image_fields({"size_bytes": 1000, "compressed_bytes": 400}, 600, LAYER)
+    fields = image_fields(_base(size_bytes=1000, compressed_bytes=400), 600, LAYER)
     assert fields == {
         "image_size_bytes": 1600,
         "image_compressed_bytes": 600,
@@ -32,11 +37,11 @@ def test_totals_add_the_base_and_the_cell_layer() -> None:
 
 
 def test_a_missing_half_leaves_the_total_out() -> None:
-    assert image_fields({"size_bytes": None}, 600, None) == {}
-    fields = image_fields({"size_bytes": 1000}, None, LAYER)
+    assert image_fields(_base(size_bytes=None), 600, None) == {}
+    fields = image_fields(_base(size_bytes=1000), None, LAYER)
     assert "image_size_bytes" not in fields and "image_compressed_bytes" not in fields
     assert fields["image_layer_compressed_bytes"] == 200
-    problem = image_fields({"size_bytes": 1000}, 5, "the layer-size script exited 1: boom")
+    problem = image_fields(_base(size_bytes=1000), 5, "the layer-size script exited 1: boom")
     assert problem == {
         "image_size_bytes": 1005,
         "image_measure_problem": "the layer-size script exited 1: boom",
@@ -79,12 +84,12 @@ def test_after_install_reads_the_peak_then_measures_then_resets(monkeypatch: Any
     monkeypatch.setattr(memory_engine, "install_peak", install_peak)
     monkeypatch.setattr(memory_engine, "reset", reset)
     box: Any = SimpleNamespace(client=None, id="c0ffee")
-    job: Any = SimpleNamespace(warm=False, base={"size_bytes": 1000, "compressed_bytes": 400})
+    job: Any = SimpleNamespace(warm=False, base=_base(size_bytes=1000, compressed_bytes=400))
     fields = after_install(box, job, 600, "/venv/bin/python", "/p/_layersize.py")
     assert order == ["peak", "layer /venv/bin/python /p/_layersize.py", "reset"]
     assert fields["image_compressed_bytes"] == 600 and fields["memory_peak_install_bytes"] == 900
     assert fields["memory_at_reset_bytes"] == 300 and fields["image_measure_seconds"] >= 0
-    warm: Any = SimpleNamespace(warm=True, base={})
+    warm: Any = SimpleNamespace(warm=True, base=_base())
     assert after_install(box, warm, 600, "py", "s") == {}
 
 
@@ -95,7 +100,7 @@ def test_a_measurement_that_raises_is_recorded_not_raised(monkeypatch: Any) -> N
     monkeypatch.setattr(imagesize_engine, "measure_layer", broken)
     monkeypatch.setattr(memory_engine, "install_peak", broken)
     box: Any = SimpleNamespace(client=None, id="c0ffee")
-    job: Any = SimpleNamespace(warm=False, base={"size_bytes": 10})
+    job: Any = SimpleNamespace(warm=False, base=_base(size_bytes=10))
     fields = after_install(box, job, 5, "py", "s")
     assert fields["image_size_bytes"] == 15
     assert fields["image_measure_problem"] == "measuring failed: KeyError: 'Kind'"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.model.matrix import BaseSpec, DepsetSpec, Invalid, Settings, pip_version_text
+from harness.model.results import BaseRecord
 from harness.run import installer
 
 VENV = "/opt/harness-venv"
@@ -23,7 +24,7 @@ def job(
     return SimpleNamespace(
         cell=SimpleNamespace(installer=kind),
         depset=depset or DepsetSpec(pip=["six"]),
-        base={"name": "b", "pip_version": base_pip},
+        base=BaseRecord(name="b", pip_version=base_pip),
         settings=Settings(pip_version=pip),
     )
 
@@ -76,8 +77,8 @@ def test_the_version_command_asks_the_venv() -> None:
 
 def test_the_record_names_the_found_and_the_requested_pip() -> None:
     record = installer.pip_installer_record("24.0", job(pip="~=24.0"))
-    assert record == {"name": "pip", "version": "24.0", "requested": "~=24.0"}
-    assert installer.pip_installer_record(None, job())["requested"] is None
+    assert record.to_dict() == {"name": "pip", "version": "24.0", "requested": "~=24.0"}
+    assert installer.pip_installer_record(None, job()).requested is None
 
 
 @pytest.mark.parametrize("value", ["24.0", "25.1.1", "~=24.2", ">=24,<25", "==24.0", " 24.0 "])
@@ -166,7 +167,14 @@ def cell_run(tmp_path: Path, pip_version: str | None = None) -> Any:
         repeat=0,
         run_id="r1",
         runner="host:1",
-        base={"image": "i:1", "image_id": "sha256:1", "tools": {"package_manager": "apt-get"}},
+        base=BaseRecord.from_dict(
+            {
+                "name": "b",
+                "image": "i:1",
+                "image_id": "sha256:1",
+                "tools": {"package_manager": "apt-get"},
+            }
+        ),
         depset=DepsetSpec(pip=["six"]),
         settings=Settings(pip_version=pip_version),
         probes_dir=tmp_path,
@@ -181,7 +189,8 @@ def test_a_failed_install_still_records_the_venvs_pip(tmp_path: Path) -> None:
     run, box = cell_run(tmp_path), PipBox(fail=("--report",))
     assert not run._install(box)
     assert [s.name for s in run.steps] == ["venv", "pip-install"]
-    assert run.facts.installer == {"name": "pip", "version": "24.0", "requested": None}
+    assert run.facts.installer is not None
+    assert run.facts.installer.to_dict() == {"name": "pip", "version": "24.0", "requested": None}
 
 
 def test_pip_version_runs_its_own_step_before_the_install(tmp_path: Path) -> None:
@@ -189,7 +198,12 @@ def test_pip_version_runs_its_own_step_before_the_install(tmp_path: Path) -> Non
     assert run._install(box)
     assert [s.name for s in run.steps] == ["venv", installer.PIP_SEED_STEP, "pip-install"]
     assert run.steps[1].command.endswith(" pip==25.0.1")
-    assert run.facts.installer == {"name": "pip", "version": "25.0.1", "requested": "25.0.1"}
+    assert run.facts.installer is not None
+    assert run.facts.installer.to_dict() == {
+        "name": "pip",
+        "version": "25.0.1",
+        "requested": "25.0.1",
+    }
 
 
 def test_a_pip_version_no_index_has_fails_the_cell_with_its_kind(tmp_path: Path) -> None:

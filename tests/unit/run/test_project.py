@@ -9,6 +9,7 @@ from pathlib import Path
 from harness.engine.container import ExecOutcome
 from harness.model.matrix import Cell, DepsetSpec, ProjectSpec, Settings, SuiteSpec, Timeouts
 from harness.model.project_files import requirement_urls
+from harness.model.results import BaseRecord
 from harness.run import project
 from harness.run.cell import CellJob, pip_install_command, reproducer
 from harness.run.redact import Redactor
@@ -23,7 +24,7 @@ def job(tmp_path: Path, depset: DepsetSpec) -> CellJob:
         repeat=0,
         run_id="r1",
         runner="host:1",
-        base={"image": "harness-standin/x:1", "image_id": "sha256:1"},
+        base=BaseRecord(name="b", image="harness-standin/x:1", image_id="sha256:1"),
         depset=depset,
         settings=Settings(ca_bundle=None),
         probes_dir=ROOT / "probes",

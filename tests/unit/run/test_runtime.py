@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.model.results import Capabilities
+from harness.model.results import BaseRecord, Capabilities
 from harness.run.runtime import (
     CHDIR_EXEC,
     SITE_PACKAGES_FORM,
@@ -200,7 +200,7 @@ def test_a_runtime_cell_gets_its_builder_and_settings(tmp_path: Path) -> None:
     assert (plan.builder, plan.copy, plan.read_only) == ("slim", "venv", True)
     state.bases["slim"] = {"name": "slim", "status": "available", "prepared": True}
     plan = runtime_plan(context, state, "rw")  # type: ignore[arg-type]
-    assert plan is not None and plan.builder_base["prepared"] and asked == ["slim"]
+    assert plan is not None and plan.builder_base.to_dict()["prepared"] and asked == ["slim"]
     assert (plan.copy, plan.read_only) == ("auto", False)  # the base's own setting wins
 
 
@@ -225,21 +225,23 @@ def _runtime_job(tmp_path: Path, runtime_caps: dict[str, Any], **plan: Any) -> A
         repeat=0,
         run_id="r1",
         runner="host:1",
-        base={
-            "name": "distroless",
-            "status": "available",
-            "image": "d",
-            "image_id": "sha256:2",
-            "user": "65532",
-            "size_bytes": 50_000_000,
-            "capabilities": runtime_caps,
-        },
+        base=BaseRecord.from_dict(
+            {
+                "name": "distroless",
+                "status": "available",
+                "image": "d",
+                "image_id": "sha256:2",
+                "user": "65532",
+                "size_bytes": 50_000_000,
+                "capabilities": runtime_caps,
+            }
+        ),
         depset=DepsetSpec(pip=["spacy"]),
         settings=Settings(),
         probes_dir=tmp_path,
         matrix_dir=tmp_path,
         out_dir=tmp_path,
-        runtime=RuntimePlan("py311-slim", builder, **plan),
+        runtime=RuntimePlan("py311-slim", BaseRecord.from_dict(builder), **plan),
     )
 
 
@@ -270,7 +272,7 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     from types import SimpleNamespace
 
     from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
-    from harness.run.runtime import _copy
+    from harness.run.runtime import VenvFacts, _copy
 
     committed: list[dict[str, Any]] = []
     staging = SimpleNamespace(id="c1", removed=False, put_archive=lambda *_: True)
@@ -300,7 +302,7 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
         _record_step=lambda *_a, **_k: None,
         _amend=lambda **_k: None,
     )
-    found = {"site_packages": "/usr/lib/python3/site-packages"}
+    found = VenvFacts(site_packages="/usr/lib/python3/site-packages")
     image, copied, _target, _env = _copy(run, box, SITE_PACKAGES_FORM, found)  # type: ignore[arg-type]
     assert (image, copied, staging.removed) == ("sha256:final", 10, True)
     labels = committed[0]["Labels"]

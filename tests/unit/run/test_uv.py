@@ -196,20 +196,20 @@ def test_spacy_output_matches_its_pip_list() -> None:
     record = _fixture("installs-spacy")
     rows = distributions_from_uv_output(record["stdout"], record["stderr"], requested=["spacy"])
     pip_list = {
-        normalize_name(r["name"]): r["version"]
+        normalize_name(str(r["name"])): r["version"]
         for r in record["pip_list"]
         if r["name"] not in ("pip", "setuptools")
     }
-    assert {normalize_name(r["name"]): r["version"] for r in rows} == pip_list
+    assert {normalize_name(str(r["name"])): r["version"] for r in rows} == pip_list
 
 
 def test_spacy_venv_records_match_output_records() -> None:
     record = _fixture("installs-spacy")
     from_output = distributions_from_uv_output(record["stdout"], record["stderr"])
     from_venv = read_installed_distributions(record["dist_info"])
-    assert [normalize_name(r["name"]) for r in from_venv] == [r["name"] for r in from_output]
+    assert [normalize_name(str(r["name"])) for r in from_venv] == [r["name"] for r in from_output]
     for venv_row, output_row in zip(from_venv, from_output, strict=True):
-        assert tag_set(venv_row["tag"]) == tag_set(output_row["tag"])
+        assert tag_set(str(venv_row["tag"])) == tag_set(str(output_row["tag"]))
 
 
 def test_step_seconds() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from harness.model.errors import ConfigurationError
 from harness.model.records import validate_shape
+from harness.model.results import Results
 from harness.store.shards import ShardRun, merge_shards, read_shard
 from harness.testing.synthetic import synthetic_plan, synthetic_shard
 
@@ -21,7 +22,8 @@ PLAN = synthetic_plan(bases=3, depsets=4, repeat=2, shards=3)
 def _shards(**per_shard: Any) -> list[ShardRun]:
     return [
         ShardRun(
-            Path(f"/runs/shard-{k}"), synthetic_shard(PLAN, k, host=f"runner-{k}", **per_shard)
+            Path(f"/runs/shard-{k}"),
+            Results.from_dict(synthetic_shard(PLAN, k, host=f"runner-{k}", **per_shard)),
         )
         for k in (1, 2, 3)
     ]
@@ -53,7 +55,10 @@ def test_the_merged_run_has_every_planned_cell_run_with_its_host() -> None:
 
 
 def test_shards_on_one_host_keep_that_host() -> None:
-    shards = [ShardRun(Path(f"/s{k}"), synthetic_shard(PLAN, k, host="one")) for k in (1, 2, 3)]
+    shards = [
+        ShardRun(Path(f"/s{k}"), Results.from_dict(synthetic_shard(PLAN, k, host="one")))
+        for k in (1, 2, 3)
+    ]
     assert _merge(shards)["run"]["host"]["hostname"] == "one"
 
 
@@ -69,7 +74,9 @@ def test_a_shard_that_did_not_report_leaves_errors_not_gaps() -> None:
 
 def test_a_shard_cut_short_reports_its_missing_cells_as_errors() -> None:
     shards = _shards()
-    shards[1] = ShardRun(shards[1].path, synthetic_shard(PLAN, 2, host="runner-2", skip=1))
+    shards[1] = ShardRun(
+        shards[1].path, Results.from_dict(synthetic_shard(PLAN, 2, host="runner-2", skip=1))
+    )
     merged = _merge(shards)
     errors = [c for c in merged["cells"] if c["status"] == "error"]
     assert [(c["id"], c["repeat"]) for c in errors] == [PLAN.shard(2)[-1].key]
@@ -78,9 +85,9 @@ def test_a_shard_cut_short_reports_its_missing_cells_as_errors() -> None:
 
 def _changed(index: int, change: Callable[[dict[str, Any]], None]) -> list[ShardRun]:
     shards = _shards()
-    results = json.loads(json.dumps(shards[index].results))
+    results = shards[index].results.to_dict()
     change(results)
-    shards[index] = ShardRun(shards[index].path, results)
+    shards[index] = ShardRun(shards[index].path, Results.from_dict(results))
     return shards
 
 
@@ -91,11 +98,15 @@ def _set_run(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 def _moved_cell() -> list[ShardRun]:
     """Shard 1's first cell run reported by shard 2 instead."""
     shards = _shards()
-    first = json.loads(json.dumps(shards[0].results))
+    first = shards[0].results.to_dict()
     moved = first["cells"].pop(0)
-    second = json.loads(json.dumps(shards[1].results))
+    second = shards[1].results.to_dict()
     second["cells"].append(moved)
-    return [ShardRun(shards[0].path, first), ShardRun(shards[1].path, second), shards[2]]
+    return [
+        ShardRun(shards[0].path, Results.from_dict(first)),
+        ShardRun(shards[1].path, Results.from_dict(second)),
+        shards[2],
+    ]
 
 
 REFUSALS: dict[str, tuple[Callable[[], list[ShardRun]], str]] = {
@@ -114,7 +125,7 @@ REFUSALS: dict[str, tuple[Callable[[], list[ShardRun]], str]] = {
     "warm and cold": (lambda: _changed(0, _set_run("warm", True)), "warm and cold"),
     "shard twice": (lambda: [*_shards(), _shards()[0]], "shard 1/3 given twice"),
     "cell twice": (
-        lambda: _changed(1, lambda r: r["cells"].append(_shards()[0].results["cells"][0])),
+        lambda: _changed(1, lambda r: r["cells"].append(_shards()[0].results.cells[0].to_dict())),
         "present twice",
     ),
     "cell of another shard": (lambda: _moved_cell(), "which plan"),
@@ -176,7 +187,7 @@ def test_a_streamed_merge_equals_the_merge_in_memory(tmp_path: Path) -> None:
     header = write_merged([read_shard(d) for d in dirs], out, "20270102-000000-abcdef", "t")
     written = json.loads((out / "results.json").read_text())
     in_memory = _merge(_shards())
-    assert header["run"]["shards"] == written["run"]["shards"]
+    assert header.to_dict()["run"]["shards"] == written["run"]["shards"]
     assert [(c["id"], c["repeat"], c["host"]) for c in written["cells"]] == [
         (c["id"], c["repeat"], c["host"]) for c in in_memory["cells"]
     ]
