@@ -57,6 +57,7 @@ from harness.model.results import (
     DecisionRule,
     Results,
 )
+from harness.model.rows import DistributionRow
 from harness.model.status import GOOD, NOT_RUN
 from harness.model.support import (
     BUGFIX,
@@ -797,9 +798,9 @@ def pure_python(record: CellRecord, name: str) -> bool:
     build that needs no compiler, which is not a cost worth a con."""
     contents = record.probes.contents
     wanted = requirement_name(name)
-    for dist in (contents.distributions if contents else None) or []:
-        if requirement_name(dist.get("name") or "") == wanted:
-            tags = dist.get("wheel_tags") or []
+    for dist in map(DistributionRow.of, (contents.distributions if contents else None) or []):
+        if requirement_name(dist.name or "") == wanted:
+            tags = dist.wheel_tags or []
             return bool(tags) and all(t.endswith("-none-any") for t in tags)
     return False
 

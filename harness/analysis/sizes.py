@@ -29,8 +29,8 @@ from harness.model.results import (
     BaseRecord,
     CellRecord,
     ContentsProbe,
-    OsPackage,
 )
+from harness.model.rows import DistributionRow, PackageRow
 from harness.model.status import GOOD
 from harness.store.files import cell_sbom_path
 
@@ -217,8 +217,8 @@ def base_record(results: AnyResults, name: str) -> BaseRecord:
 # -- made of --------------------------------------------------------------------------------
 
 
-def _package_key(package: OsPackage) -> tuple[str, str]:
-    return package["name"], package.get("architecture") or ""
+def _package_key(package: PackageRow) -> tuple[str, str]:
+    return package.name, package.architecture or ""
 
 
 def _size(value: int | None) -> int:
@@ -229,8 +229,8 @@ def distribution_sizes(cell: AnyCell) -> list[SizedItem]:
     """The venv's distributions with their bytes on disk, largest first."""
     contents = contents_of(cell)
     dists = [
-        SizedItem(str(d.get("name")), d.get("version"), _size(d.get("size_bytes")))
-        for d in (contents.distributions if contents else None) or []
+        SizedItem(str(d.name), d.version, _size(d.size_bytes))
+        for d in map(DistributionRow.of, (contents.distributions if contents else None) or [])
     ]
     dists.sort(key=lambda d: (-d.size_bytes, d.name.lower()))
     return dists
@@ -273,10 +273,11 @@ def _added_packages(
     if reference is None or reference[1] != RULE_NO_SYSTEM:
         return None
     base_contents = contents_of(reference[0])
-    known = {_package_key(p) for p in (base_contents.os_packages if base_contents else None) or []}
+    base_rows = (base_contents.os_packages if base_contents else None) or []
+    known = {_package_key(PackageRow.of(p)) for p in base_rows}
     added = [
-        SizedItem(p["name"], p.get("version"), _size(p.get("installed_size_bytes")))
-        for p in contents.os_packages or []
+        SizedItem(p.name, p.version, _size(p.installed_size_bytes))
+        for p in map(PackageRow.of, contents.os_packages or [])
         if _package_key(p) not in known
     ]
     return sorted(added, key=lambda p: (-p.size_bytes, p.name))

@@ -24,6 +24,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from harness.model.results import InstalledDistribution, OsPackage
+from harness.model.rows import DistributionRow, PackageRow
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 SUPPORTED_SPEC_VERSIONS = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
@@ -80,14 +81,13 @@ def os_package_component(
     Qualifiers beyond arch are added only when known: ``upstream`` (the source package, which
     Debian's security tracker is keyed by) and ``distro`` (``<os_id>-<os_version>``).
     """
-    # The rows are the contents probe's (model/results.py's TypedDicts: checked plain dicts,
-    # their optional keys read with .get)
-    name = package["name"]
-    version = package.get("version")
+    row = PackageRow.of(package)  # the contents probe's row, its absent keys None
+    name = row.name
+    version = row.version
     qualifiers: dict[str, str] = {}
-    if package.get("architecture"):
-        qualifiers["arch"] = str(package["architecture"])
-    source = package.get("source")
+    if row.architecture:
+        qualifiers["arch"] = str(row.architecture)
+    source = row.source
     if source and source != name:
         qualifiers["upstream"] = str(source)
     if os_version:
@@ -103,9 +103,9 @@ def os_package_component(
         bom_ref=refs.ref(purl.to_string()),
         properties=property_list(
             {
-                "size-bytes": package.get("installed_size_bytes"),
+                "size-bytes": row.installed_size_bytes,
                 "source-package": source,
-                "source-version": package.get("source_version"),
+                "source-version": row.source_version,
             }
         ),
     )
@@ -117,18 +117,18 @@ def built_from_source_text(value: object) -> str:
 
 def distribution_component(dist: InstalledDistribution, refs: RefAllocator) -> Component:
     """One Python distribution: ``pkg:pypi/<normalised name>@VERSION`` with harness properties."""
-    name = normalise_name(str(dist["name"]))
-    version = dist.get("version")
+    row = DistributionRow.of(dist)
+    name = normalise_name(str(row.name))
+    version = row.version
     purl = PackageURL(type="pypi", name=name, version=version)
     properties = [
-        Property(name=PROPERTY_PREFIX + "wheel-tag", value=str(tag))
-        for tag in dist.get("wheel_tags") or []
+        Property(name=PROPERTY_PREFIX + "wheel-tag", value=str(tag)) for tag in row.wheel_tags or []
     ]
     properties += property_list(
         {
-            "built-from-source": built_from_source_text(dist.get("built_from_source")),
-            "size-bytes": dist.get("size_bytes"),
-            "installer": dist.get("installer"),
+            "built-from-source": built_from_source_text(row.built_from_source),
+            "size-bytes": row.size_bytes,
+            "installer": row.installer,
         }
     )
     return Component(
