@@ -153,8 +153,9 @@ class RunState:
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
     preflight: dict[str, Any] = field(default_factory=dict)
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
-    # {"uv": {machine: the binary's facts or why there is none}}
-    installers: dict[str, dict[str, UvFetched]] = field(default_factory=dict)
+    # uv per machine: the binary's facts or why there is none (None: no uv asked for yet);
+    # recorded as the run's ``installers``: {"uv": uv_binaries}
+    uv_binaries: dict[str, UvFetched] | None = None
     resolver: Any = None
     monitor: LoadMonitor | None = None
     scrub: Callable[[str], str] = str  # the run's redactor: a build error may quote anything
@@ -460,7 +461,8 @@ def _write_prepared(context: RunContext, state: RunState) -> None:
         resolver = state.resolver
         state.run["registry_reachable"] = resolver.registries_reachable
         state.run["registries"] = resolver.registry_record()
-        state.run["installers"] = dict(state.installers)
+        installers = {} if state.uv_binaries is None else {"uv": state.uv_binaries}
+        state.run["installers"] = installers
         order = list(context.matrix.spec.bases)
         prepared = {
             "run": state.run,
@@ -468,7 +470,7 @@ def _write_prepared(context: RunContext, state: RunState) -> None:
             "depsets": results.depset_records(context.matrix),
             "warm": state.warm,
             "preflight": state.preflight,
-            "installers": state.installers,
+            "installers": installers,
         }
         results.write_json(context.out_dir / PREPARE_JSON, context.redactor.deep(prepared))
 
@@ -549,7 +551,7 @@ def _fetch_uv(context: RunContext, state: RunState, base: ResolvedBase) -> None:
 
     machine = uv.base_machine(base, platform.machine())
     with _UV_FETCH:
-        if machine in state.installers.get("uv", {}):
+        if machine in (state.uv_binaries or {}):
             return
         settings = context.matrix.settings
         state.log(
@@ -565,7 +567,9 @@ def _fetch_uv(context: RunContext, state: RunState, base: ResolvedBase) -> None:
         for each, facts in found.items():
             state.log(f"[harness] uv for {each}: {facts.get('version') or facts.get('reason')}")
         with state.guard:
-            state.installers.setdefault("uv", {}).update(found)
+            if state.uv_binaries is None:
+                state.uv_binaries = {}
+            state.uv_binaries.update(found)  # in place: the run header holds this dict
 
 
 # -- 3. execute: the executor's workers ----------------------------------------------------
@@ -725,7 +729,7 @@ def cell_finished(context: RunContext, file_name: str, record: CellRecord) -> No
 
 def _uv_for(state: RunState, base: ResolvedBase) -> UvFetched | None:
     """The uv binary fetched for this base's machine, or why there is none."""
-    by_machine = state.installers.get("uv")
+    by_machine = state.uv_binaries
     if by_machine is None:
         return None
     from harness.run.uv import base_machine
