@@ -469,7 +469,7 @@ def _pip_first(grid: list[GridEntry]) -> dict[tuple[str | None, str | None], Gri
     twins: dict[tuple[str | None, str | None], list[GridEntry]] = {}
     for entry in grid:
         key = (entry["base"], entry["depset"])
-        if entry.get("installer", DEFAULT_INSTALLER) == DEFAULT_INSTALLER:
+        if entry["installer"] == DEFAULT_INSTALLER:
             slots[key] = {**entry, "twins": []}
         else:
             twins.setdefault(key, []).append(entry)
@@ -577,12 +577,12 @@ def _with_notes(grid: list[GridEntry]) -> tuple[list[GridEntry], list[NoteView]]
     seen = Counter(
         reason
         for e in grid
-        if (reason := e.get("reason")) is not None and len(reason) > _NOTE_MIN_CHARS
+        if (reason := e["reason"]) is not None and len(reason) > _NOTE_MIN_CHARS
     )
     numbers: dict[str, int] = {}
     entries: list[GridEntry] = []
     for entry in grid:
-        reason = entry.get("reason")
+        reason = entry["reason"]
         if not reason or seen.get(str(reason), 0) < 2:
             entries.append({**entry, "note": None, "reason_kind": None})
             continue
@@ -705,7 +705,7 @@ def _charts(grid: list[GridEntry], bases: list[str], depsets: list[str]) -> list
 def _chart_value(entry: GridEntry | None, field: ChartField, scale: float) -> float | None:
     # A partial install (failed half-way) would look like a fast one: leave it out.
     value = entry.get(field) if entry is not None else None
-    if entry is None or not entry.get("install_complete") or value is None or missing(value):
+    if entry is None or not entry["install_complete"] or value is None or missing(value):
         return None
     return float(value) / scale
 

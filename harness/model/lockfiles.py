@@ -168,13 +168,19 @@ class _UvLock(_Toml):
     package: list[_UvPackage]
 
 
+class _PoetrySource(_Toml):
+    """poetry.lock: a package's ``[package.source]`` (absent for PyPI)."""
+
+    type: object = None  # directory | file | git | url | legacy (a named index)
+
+
 class _PoetryPackage(_Toml):
     name: str
     version: str
     groups: list[str] | None = None  # poetry 2
     category: str | None = None  # poetry 1
     optional: bool = False
-    source: dict[str, object] = {}
+    source: _PoetrySource = _PoetrySource()
     files: list[_Artifact] | None = None
     markers: str | dict[str, str] | None = None  # poetry 2: {group: marker}
 
@@ -298,7 +304,7 @@ def _read_poetry(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
     for package in lock.package:
         if not package.main:
             continue
-        source_type = package.source.get("type")
+        source_type = package.source.type
         if source_type in ("directory", "file", "git", "url"):
             skipped.append(f"{package.name} ({source_type})")
             continue
