@@ -508,3 +508,26 @@ def test_a_failing_suite_is_named_once_by_the_tests_driver_not_again_by_compatib
     candidate = next(c for c in found.candidates if c.base == "a")
     assert [b.driver for b in candidate.blockers] == ["tests"], candidate.blockers
     assert "test_copy" in candidate.blockers[0].what
+
+
+def test_the_smoke_tests_workload_is_shown_with_its_range() -> None:
+    figure = {
+        "what": "nlp.pipe over 200 documents",
+        "unit": "documents/s",
+        "values": [790.0, 812.0, 805.0],
+        "median": 805.0,
+        "higher_is_better": True,
+    }
+    smoke = {"status": "passed", "workload": figure}
+    found = decide(
+        results(
+            [base("a"), base("b")],
+            [cell("a", "spacy", probes={"smoke_spacy": smoke}), cell("b", "spacy")],
+        )
+    )
+    workload = row(found, "b", "workload")
+    assert (
+        workload.baseline
+        == "spacy: nlp.pipe over 200 documents 805 documents/s (3 repeats, 790–812)"
+    )
+    assert workload.candidate == NOT_MEASURED
