@@ -159,7 +159,7 @@ class Resolver:
             return None
         return all(tried)
 
-    def registry_record(self) -> dict[str, Any]:
+    def registry_record(self) -> dict[str, dict[str, bool | str | None]]:
         return {
             host: {"reachable": state.reachable, "reason": state.reason}
             for host, state in self.registries.items()
