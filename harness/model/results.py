@@ -167,6 +167,8 @@ class EnvPython(Record):
     executable: Text = None
     free_threaded: bool | None = None
     in_venv: bool | None = None
+    prefix: Text = None  # sys.prefix: /usr for the distribution's own python
+    base_prefix: Text = None
 
 
 class WheelTags(Record):

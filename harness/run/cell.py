@@ -427,7 +427,7 @@ class CellRun:
         context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
             family,
             _system_packages_of(self.job.depset, family),
-            self.job.base.env.to_dict() if self.job.base.env else None,
+            self.job.base.env,
             cafile=str(ca) if ca else None,
             index_url=self.job.settings.index_url,
         )
