@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import docker
 import docker.errors
@@ -904,12 +904,19 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
     )
 
 
+class ReproducerText(TypedDict):
+    """A cell's ``reproducer`` (results.Reproducer), as the record is written."""
+
+    dockerfile: str
+    commands: list[str]
+
+
 def reproducer(
     job: CellJob,
     steps: Sequence[Step | Mapping[str, Any]],
     mounts: list[Mount],
     env: dict[str, str],
-) -> dict[str, Any]:
+) -> ReproducerText:
     """A Dockerfile and the docker commands that redo this cell by hand."""
     typed = [s if isinstance(s, Step) else Step.model_validate(s) for s in steps]
     image = job.base.image or job.base.reference or "IMAGE"
