@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from harness.model.results import EnvProbe
 from harness.run import fileindex, sdistscan, wheelcheck
@@ -136,6 +136,16 @@ TOOLCHAIN_PROGRAMS: dict[str, tuple[str, ...]] = {
 C_COMPILER, CXX_COMPILER = "a C compiler", "a C++ compiler"
 
 
+class NeedJSON(TypedDict):
+    """``Need.to_dict()``: one entry of the record's ``pip_failure.needs``."""
+
+    kind: str
+    name: str
+    package: str | None
+    path: str | None
+    via: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class Need:
     """One thing the build missed and, when looked up, the package that ships it."""
@@ -146,9 +156,16 @@ class Need:
     path: str | None = None  # the file in that package, from the index
     via: str | None = None  # "sources": read from the sdist, not from the build's output
 
-    def to_dict(self) -> dict[str, Any]:
-        found = {"kind": self.kind, "name": self.name, "package": self.package, "path": self.path}
-        return {**found, "via": self.via} if self.via else found
+    def to_dict(self) -> NeedJSON:
+        found: NeedJSON = {
+            "kind": self.kind,
+            "name": self.name,
+            "package": self.package,
+            "path": self.path,
+        }
+        if self.via:
+            found["via"] = self.via
+        return found
 
 
 @dataclass(frozen=True)
