@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from harness.analysis.view import CellGroup
 from harness.model import format as fmt
-from harness.model.errors import ResultsError
 from harness.model.probe_output import TESTS_PROBE
-from harness.model.results import CellRecord, TestsProbe
+from harness.model.results import CellRecord
 
 PROBE = TESTS_PROBE
 COUNT_KEYS = ("passed", "failed", "errors", "skipped")
@@ -62,10 +60,10 @@ class SuiteResult:
         return tuple(f.name for f in self.failing)
 
 
-def suite_result(record: CellRecord | Mapping[str, Any]) -> SuiteResult | None:
+def suite_result(record: CellRecord) -> SuiteResult | None:
     """The suite of one cell record, or None when its depset runs no tests (or never got
-    that far). A plain dict (readers not converted yet) is read through the same type."""
-    probe = record.probes.tests if isinstance(record, CellRecord) else _tests_probe(record)
+    that far)."""
+    probe = record.probes.tests
     if probe is None:
         return None
     junit = probe.junit
@@ -82,17 +80,6 @@ def suite_result(record: CellRecord | Mapping[str, Any]) -> SuiteResult | None:
         failing=failing,
         problem=probe.error or probe.junit_problem or None,
     )
-
-
-def _tests_probe(record: Mapping[str, Any]) -> TestsProbe | None:
-    probes = record.get("probes")
-    found = probes.get(PROBE) if isinstance(probes, Mapping) else None
-    if not isinstance(found, Mapping):
-        return None
-    try:
-        return TestsProbe.from_dict(found, f"probes.{PROBE}")
-    except ResultsError:  # not validated on load (an in-memory record): no suite to show
-        return None
 
 
 def group_suite(group: CellGroup | None) -> SuiteResult | None:

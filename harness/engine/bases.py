@@ -95,6 +95,19 @@ class RegistryState:
 ProbeJSON = dict[str, object]  # a probe's output: the JSON object it printed
 
 
+class BaseArgEntry(TypedDict):
+    """A ``base_args`` entry (results.BaseArg): the base built FROM and how it was had."""
+
+    base: str
+    image: str | None
+    image_id: str | None
+    origin: str | None
+    standin: str | None
+    reference: str | None
+    digest: str | None
+    base_args: dict[str, BaseArgEntry] | None  # that base's own, when it is a Dockerfile's
+
+
 class ResolvedBase(TypedDict, total=False):
     """One base as the resolver records it (prepare.json's and results.json's ``bases[]``,
     typed for readers as model.results.BaseRecord). Built step by step while the base is
@@ -120,7 +133,7 @@ class ResolvedBase(TypedDict, total=False):
     build_seconds: float
     build_log: str  # a failed Dockerfile build's log: the run moves it to logs/
     build_log_path: str
-    base_args: dict[str, dict[str, Any]]  # a Dockerfile base: ARG name -> the base it names
+    base_args: dict[str, BaseArgEntry]  # a Dockerfile base: ARG name -> the base it names
     size_bytes: int | None
     compressed_bytes: int | None  # its layers gzip level 6, as a registry stores them
     created: str | None
@@ -159,7 +172,7 @@ class Resolver:
             return None
         return all(tried)
 
-    def registry_record(self) -> dict[str, Any]:
+    def registry_record(self) -> dict[str, dict[str, bool | str | None]]:
         return {
             host: {"reachable": state.reachable, "reason": state.reason}
             for host, state in self.registries.items()
@@ -636,10 +649,18 @@ def _empty_record(name: str, spec: BaseSpec) -> ResolvedBase:
     }
 
 
-def _base_arg(name: str, dependency: ResolvedBase) -> dict[str, Any]:
+def _base_arg(name: str, dependency: ResolvedBase) -> BaseArgEntry:
     """A ``base_args`` entry (results.BaseArg): the base built FROM and how it was had."""
-    fields = ("image", "image_id", "origin", "standin", "reference", "digest", "base_args")
-    return {"base": name, **{key: dependency.get(key) for key in fields}}
+    return {
+        "base": name,
+        "image": dependency.get("image"),
+        "image_id": dependency.get("image_id"),
+        "origin": dependency.get("origin"),
+        "standin": dependency.get("standin"),
+        "reference": dependency.get("reference"),
+        "digest": dependency.get("digest"),
+        "base_args": dependency.get("base_args"),
+    }
 
 
 def _unavailable(record: ResolvedBase, reason: str) -> ResolvedBase:

@@ -167,6 +167,8 @@ class EnvPython(Record):
     executable: Text = None
     free_threaded: bool | None = None
     in_venv: bool | None = None
+    prefix: Text = None  # sys.prefix: /usr for the distribution's own python
+    base_prefix: Text = None
 
 
 class WheelTags(Record):
@@ -596,7 +598,7 @@ class CellRecord(Record):
     steps: list[Step] = []
     distributions: list[Distribution] = []
     installer: Installer | None = None
-    pip_report_environment: dict[str, Any] | None = None
+    pip_report_environment: dict[str, str] | None = None  # pip's PEP 508 marker values
     probes: Probes = Probes()
     expected_failure: ExpectedFailure | None = None
     reproducer: Reproducer | None = None
@@ -742,6 +744,21 @@ class DecisionRule(Record):
     max_high: Count = None
 
 
+class InstallerBinary(Record):
+    """``run.installers.uv``: the installer binary fetched for one machine (run/uv.py's
+    ``UvFetched``), or only ``reason`` where it could not be had."""
+
+    path: Text = None
+    version: Text = None
+    version_line: Text = None
+    wheel: Text = None
+    sha256: Text = None
+    platform: Text = None
+    machine: Text = None
+    static: bool | None = None
+    reason: Text = None
+
+
 class RunInfo(Record):
     """``results.run``: the run's identity, its host and engine, and what it was asked."""
 
@@ -756,7 +773,8 @@ class RunInfo(Record):
     history_dir: Text = None
     registry_reachable: bool | None = None
     registry_mirror: Text = None
-    registries: dict[str, Any] | None = None  # {host: {reachable, reason}}
+    # {host: {"reachable": bool | None, "reason": str | None}}: each registry's answer
+    registries: dict[str, dict[str, bool | str | None]] | None = None
     warnings: list[Any] | None = None
     host: HostFacts | None = None
     engine: EngineFacts | None = None
@@ -765,7 +783,7 @@ class RunInfo(Record):
     shards: list[ShardRecord] | None = None  # a merged run: its shards
     plan: dict[str, Any] | None = None  # model/plan.py's record of a sharded run's plan
     warm: Any = None
-    installers: dict[str, Any] | None = None  # {"uv": {machine: binary facts or reason}}
+    installers: dict[str, dict[str, InstallerBinary]] | None = None  # {"uv": {machine: ...}}
     load: RunLoad | None = None  # run/load.py: how busy the host and engine were
     decision: DecisionRule | None = None  # matrix.yaml's decision block, as the run used it
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import docker
 import docker.errors
@@ -427,7 +427,7 @@ class CellRun:
         context = pipfailure.host_context(  # looked up on the host, bounded by timeouts
             family,
             _system_packages_of(self.job.depset, family),
-            self.job.base.env.to_dict() if self.job.base.env else None,
+            self.job.base.env,
             cafile=str(ca) if ca else None,
             index_url=self.job.settings.index_url,
         )
@@ -904,12 +904,19 @@ def pip_install_command(job: CellJob, wheelhouses: list[Path]) -> str:
     )
 
 
+class ReproducerText(TypedDict):
+    """A cell's ``reproducer`` (results.Reproducer), as the record is written."""
+
+    dockerfile: str
+    commands: list[str]
+
+
 def reproducer(
     job: CellJob,
     steps: Sequence[Step | Mapping[str, Any]],
     mounts: list[Mount],
     env: dict[str, str],
-) -> dict[str, Any]:
+) -> ReproducerText:
     """A Dockerfile and the docker commands that redo this cell by hand."""
     typed = [s if isinstance(s, Step) else Step.model_validate(s) for s in steps]
     image = job.base.image or job.base.reference or "IMAGE"

@@ -18,10 +18,11 @@ a timeout; what could not be looked up is said, never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
+from harness.model.results import EnvProbe
 from harness.run import fileindex, sdistscan, wheelcheck
 
 # Where pip was when it failed.
@@ -135,6 +136,16 @@ TOOLCHAIN_PROGRAMS: dict[str, tuple[str, ...]] = {
 C_COMPILER, CXX_COMPILER = "a C compiler", "a C++ compiler"
 
 
+class NeedJSON(TypedDict):
+    """``Need.to_dict()``: one entry of the record's ``pip_failure.needs``."""
+
+    kind: str
+    name: str
+    package: str | None
+    path: str | None
+    via: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class Need:
     """One thing the build missed and, when looked up, the package that ships it."""
@@ -145,9 +156,16 @@ class Need:
     path: str | None = None  # the file in that package, from the index
     via: str | None = None  # "sources": read from the sdist, not from the build's output
 
-    def to_dict(self) -> dict[str, Any]:
-        found = {"kind": self.kind, "name": self.name, "package": self.package, "path": self.path}
-        return {**found, "via": self.via} if self.via else found
+    def to_dict(self) -> NeedJSON:
+        found: NeedJSON = {
+            "kind": self.kind,
+            "name": self.name,
+            "package": self.package,
+            "path": self.path,
+        }
+        if self.via:
+            found["via"] = self.via
+        return found
 
 
 @dataclass(frozen=True)
@@ -157,7 +175,7 @@ class BuildContext:
 
     package_manager: str | None
     system: tuple[str, ...] = ()
-    env: Mapping[str, Any] | None = None
+    env: EnvProbe | None = None
     open_index: Callable[[fileindex.Release], fileindex.Opened] | None = None
     wheels: wheelcheck.Fetch | None = None
     sources: sdistscan.Scan | None = None  # the failed sdist's own #includes (one round)
@@ -166,7 +184,7 @@ class BuildContext:
 def host_context(
     package_manager: str | None,
     system: Sequence[str],
-    env: Mapping[str, Any] | None,
+    env: EnvProbe | None,
     *,
     cafile: str | None = None,
     index_url: str | None = None,
@@ -377,7 +395,7 @@ def _with_fix(
     if not needs:
         return failure
     family = "apk" if context.package_manager == "apk" else "apt"
-    release, problem = fileindex.release_of(context.env)
+    release, problem = fileindex.release_of(context.env.to_dict() if context.env else None)
     opened = None
     if release is not None and context.open_index is not None:
         opened = context.open_index(release)
@@ -490,7 +508,7 @@ def _sources_text(ahead: Sequence[Need]) -> str:
     return f" (its sources also include {', '.join(_need_text(n) for n in ahead)})"
 
 
-def _look_up(need: Need, index: fileindex.FileIndex | None, env: Mapping[str, Any] | None) -> Need:
+def _look_up(need: Need, index: fileindex.FileIndex | None, env: EnvProbe | None) -> Need:
     if index is None or need.name in (C_COMPILER, CXX_COMPILER):
         return need
     if need.kind == "header" and need.name == "Python.h":
@@ -510,11 +528,11 @@ def _look_up(need: Need, index: fileindex.FileIndex | None, env: Mapping[str, An
     return Need(need.kind, need.name, best.package, best.path or None)
 
 
-def _python_dev(env: Mapping[str, Any] | None, index: fileindex.FileIndex | None) -> list[str]:
+def _python_dev(env: EnvProbe | None, index: fileindex.FileIndex | None) -> list[str]:
     """The package with the base's Python.h: none for a Python built into /usr/local (its
     headers come with it), the index's answer for the distribution's own python."""
-    python = (env or {}).get("python") or {}
-    prefix, version = python.get("prefix"), str(python.get("version") or "")
+    python = env.python if env else None
+    prefix, version = (python.prefix, python.version or "") if python else (None, "")
     if prefix and prefix != "/usr":
         return []
     xy = ".".join(version.split(".")[:2])
@@ -537,7 +555,8 @@ def _with_wheel(failure: PipFailure, context: BuildContext) -> PipFailure:
     if context.wheels is None or not failure.distribution or " " not in failure.distribution:
         return failure
     name, version = failure.distribution.split(" ", 1)
-    answer = wheelcheck.check(name, version, context.env, context.wheels)
+    env = context.env.to_dict() if context.env else None
+    answer = wheelcheck.check(name, version, env, context.wheels)
     if answer.pin is None:
         return replace(failure, wheel=answer.sentence)
     pin_text = f"or pin {answer.pin} (it has a wheel for this base)"

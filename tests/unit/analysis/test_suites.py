@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from harness.analysis.suites import compare_suites, suite_result
+from harness.model.results import CellRecord
 
 
-def record(failing: list[str], passed: int, *, status: str = "failed") -> dict[str, Any]:
+def cell(probes: dict[str, Any]) -> CellRecord:
+    fields = {"id": "b×d", "base": "b", "depset": "d", "status": "failed"}
+    return CellRecord.from_dict({**fields, "probes": probes})
+
+
+def record(failing: list[str], passed: int, *, status: str = "failed") -> CellRecord:
     junit = {
         "tests": passed + len(failing),
         "passed": passed,
@@ -17,7 +23,7 @@ def record(failing: list[str], passed: int, *, status: str = "failed") -> dict[s
         "failing": [{"name": n, "outcome": "failed", "message": "boom"} for n in failing],
     }
     tests = {"status": status, "seconds": 2.5, "command": "pytest", "junit": junit}
-    return {"probes": {"tests": tests}}
+    return cell({"tests": tests})
 
 
 def test_a_suite_reads_counts_and_names() -> None:
@@ -25,20 +31,20 @@ def test_a_suite_reads_counts_and_names() -> None:
     assert suite is not None
     assert suite.summary == "7 passed, 1 failed of 8 in 2.5 s"
     assert suite.failing_names == ("t::a",)
-    assert suite_result({"probes": {"env": {}}}) is None
+    assert suite_result(cell({"env": {}})) is None
 
 
 def test_a_suite_without_junit_says_its_status() -> None:
     suite = suite_result(
-        {
-            "probes": {
+        cell(
+            {
                 "tests": {
                     "status": "failed",
-                    "seconds": 1,
+                    "seconds": 1.0,
                     "error": "tests: command not found: tox",
                 }
             }
-        }
+        )
     )
     assert suite is not None and suite.counts is None
     assert suite.summary == "failed in 1.0 s" and suite.problem == "tests: command not found: tox"

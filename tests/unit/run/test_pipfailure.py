@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.model.results import EnvProbe
 from harness.run import fileindex
 from harness.run.pipfailure import BUILD, RESOLVE, BuildContext, PipFailure, clean, diagnose
 from harness.run.pipreport import classify_failure
@@ -137,7 +138,7 @@ def _context(
             raise OSError("no page in this test")
         return page  # type: ignore[return-value]
 
-    return BuildContext("apt", system, _env(suite), open_index, wheels)
+    return BuildContext("apt", system, EnvProbe.from_dict(_env(suite)), open_index, wheels)
 
 
 def _with(name: str, context: BuildContext) -> PipFailure:
@@ -220,7 +221,7 @@ def test_no_rust_names_the_distribution_the_toolchain_and_the_version_with_a_whe
 
 def test_without_the_index_the_fix_says_what_could_not_be_looked_up(tmp_path: Path) -> None:
     context = _context(tmp_path)
-    unknown = BuildContext("apt", (), _env("sid"), context.open_index, None)
+    unknown = BuildContext("apt", (), EnvProbe.from_dict(_env("sid")), context.open_index, None)
     failure = _with("python-ldap-no-lber-h", unknown)
     assert failure.needs[0].package is None
     assert failure.hint is not None
