@@ -248,18 +248,47 @@ def _confirmation(results: Results, decision: Decision) -> list[str]:
 def _pros_cons(decision: Decision, links: _Links) -> list[str]:
     lines = ["## Pros and Cons of the Options", ""]
     baseline_rows = decision.candidates[0].rows if decision.candidates else ()
+    # A neutral fact that reads the same on every option ("not scanned", "no dependency
+    # set runs the team's suite") is said once, here, not under each option.
+    same = _same_everywhere(decision)
+    if same:
+        said = "; ".join(f"{md_escape(r.label)}: {md_escape(r.baseline)}" for r in same)
+        lines += [f"On every option: {said}.", ""]
+    shared = {r.driver for r in same}
     lines += [f"### {md_code(decision.baseline)} (baseline)", ""]
     lines += [
         _baseline_argument(decision, r, links.base(decision.baseline))
         for r in baseline_rows
-        if r.baseline != NOT_MEASURED
+        if r.baseline != NOT_MEASURED and r.driver not in shared
     ] or ["* Neutral, because nothing was measured"]
     lines.append("")
     for candidate in decision.candidates:
         lines += [f"### {md_code(candidate.base)}", "", f"{md_escape(candidate.text)}", ""]
-        lines += _candidate_arguments(candidate, links)
+        lines += [a for r, a in _candidate_arguments(candidate, links) if r not in shared]
         lines.append("")
     return lines
+
+
+def _same_everywhere(decision: Decision) -> list[Row]:
+    """The baseline's rows whose text is the same on every measured candidate and that
+    make no call (no better/worse/holds/fails to argue)."""
+    measured = [c for c in decision.candidates if c.measured]
+    if not measured:
+        return []
+    found = []
+    for row in measured[0].rows:
+        others = [next((r for r in c.rows if r.driver == row.driver), None) for c in measured]
+        if (
+            all(
+                o is not None
+                and o.candidate == row.baseline
+                and o.outcome not in (BETTER, WORSE, FAILS, HOLDS)
+                for o in others
+            )
+            and row.baseline != NOT_MEASURED
+        ):
+            found.append(row)
+    return found
 
 
 def _baseline_argument(decision: Decision, row: Row, link: str) -> str:
@@ -272,11 +301,16 @@ def _baseline_argument(decision: Decision, row: Row, link: str) -> str:
     return f"* {word}, because {said} ([measurements]({link}))"
 
 
-def _candidate_arguments(candidate: Candidate, links: _Links) -> list[str]:
+def _candidate_arguments(candidate: Candidate, links: _Links) -> list[tuple[str, str]]:
+    """(driver, argument) per row worth saying for one option."""
     if not candidate.measured:
-        return ["* Neutral, because it was not measured in this run (see its verdict)"]
+        return [("", "* Neutral, because it was not measured in this run (see its verdict)")]
     link = links.base(candidate.base)
-    return [_argument(r, link) for r in candidate.rows if r.candidate != NOT_MEASURED or r.must]
+    return [
+        (r.driver, _argument(r, link))
+        for r in candidate.rows
+        if r.candidate != NOT_MEASURED or r.must
+    ]
 
 
 def _more_information(results: Results, decision: Decision, links: _Links) -> list[str]:

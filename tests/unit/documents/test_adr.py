@@ -256,3 +256,10 @@ def test_a_switch_says_first_what_fails_on_the_image_in_use() -> None:
     consequences = text.split("### Consequences", 1)[1].split("###", 1)[0]
     first = consequences.strip().splitlines()[0]
     assert first.startswith("* Good, because `old` fails it and `new` does not: app:"), first
+
+
+def test_a_fact_the_same_on_every_option_is_said_once() -> None:
+    text = render_adr(default_matrix_run(), report_href="report.html")
+    pros = section(text, "## Pros and Cons of the Options")
+    assert pros.count("vulnerabilities (critical/high): not scanned") == 1
+    assert "On every option:" in pros
