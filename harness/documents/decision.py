@@ -153,7 +153,8 @@ def decision_html(decision: Decision) -> Markup:
             f'<td class="{_verdict_class(c)}">{escape(c.text)}</td></tr>'
         )
     parts.append("</tbody></table>")
-    title = escape(RULE_TITLE).replace("`decision:`", "<code>decision:</code>")
+    # str() first: Markup.replace would escape the <code> it is given
+    title = str(escape(RULE_TITLE)).replace("`decision:`", "<code>decision:</code>")
     parts.append(f"<details open><summary>{title}</summary><ul>")
     parts += [f"<li>{escape(line)}</li>" for line in decision.rule.lines()]
     parts.append("</ul></details>")

@@ -61,6 +61,7 @@ def test_html_escapes_every_value_and_comes_first_in_the_report() -> None:
     fragment = str(decision_html(decide(run())))
     assert "python:&lt;b&gt;" in fragment and "python:<b>" not in fragment
     assert fragment.index("ready to switch") < fragment.index("The rule (matrix.yaml")
+    assert "The rule (matrix.yaml <code>decision:</code>, defaults filled in)" in fragment
     page = render_report(run().to_dict())
     body = page[page.index("<body>") :]
     assert body.index('<section id="decision">') < body.index('class="grid"')
