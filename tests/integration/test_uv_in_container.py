@@ -61,7 +61,8 @@ def _standin_image() -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    images = [i for i in done.stdout.split() if "py3.11" in i]
+    # not the shell-less runtime stand-in (bookworm-py3.11-runtime): these runs need sh
+    images = [i for i in done.stdout.split() if "py3.11" in i and "-runtime" not in i]
     return images[0] if done.returncode == 0 and images else None
 
 
