@@ -398,6 +398,8 @@ class Resolver:
             # FROM takes a reference; the image id stays in the recipe digest below.
             args[arg] = dependency["image"] or _image_id(dependency)
             identity[arg] = _image_id(dependency)
+        if spec.target is not None:  # another stage is another image
+            identity["harness-target"] = spec.target
         digest = _dockerfile_digest(dockerfile, context, {**args, **identity})
         tag = f"harness-build/{name}:{digest[:16]}"
         try:
@@ -405,12 +407,14 @@ class Resolver:
         except docker.errors.ImageNotFound:
             pass
         self._refuse_build(name, tag)
-        self.log(f"[bases] {name}: docker build {dockerfile} (classic builder)")
+        stage = f" --target {spec.target}" if spec.target else ""
+        self.log(f"[bases] {name}: docker build{stage} {dockerfile} (classic builder)")
         request = BuildRequest(
             context=context,
             dockerfile=dockerfile,
             tag=tag,
             build_args=args,
+            target=spec.target,
             labels=self._labels(name, standin_for, digest),
             ca_bundle=resolve_ca_bundle(self.matrix.settings, self.matrix.path.parent),
         )
@@ -630,10 +634,16 @@ class DependencyUnavailable(Exception):
     """A Dockerfile base built FROM another base that could not be had."""
 
 
+def _dockerfile_reference(spec: DockerfileSpec) -> str:
+    """How a Dockerfile base is named to a reader: its path, and the stage when one is built."""
+    return spec.path + (f", stage {spec.target}" if spec.target else "")
+
+
 def _empty_record(name: str, spec: BaseSpec) -> ResolvedBase:
     return {
         "name": name,
-        "reference": spec.image or (spec.dockerfile.path if spec.dockerfile else None),
+        "reference": spec.image
+        or (_dockerfile_reference(spec.dockerfile) if spec.dockerfile else None),
         "kind": spec.kind,
         "description": spec.description,
         "standin": None,

@@ -54,6 +54,7 @@ class BuildRequest:
     build_args: dict[str, str]
     labels: dict[str, str]
     ca_bundle: Path | None = None
+    target: str | None = None  # a stage of a multi-stage Dockerfile (docker build --target)
 
 
 def clean_line(line: str) -> str:
@@ -142,6 +143,7 @@ def stream_build(
             path=str(context),
             dockerfile=str(dockerfile),
             buildargs=args,
+            target=request.target,
             tag=request.tag,
             rm=True,
             forcerm=True,

@@ -443,6 +443,20 @@ def split_words(text: str, escape: str = "\\") -> list[str]:
     return words
 
 
+def stage_names(text: str) -> list[str]:
+    """The named stages of a Dockerfile (``FROM … AS name``), in order, as written (a
+    stage name is matched case-insensitively, as docker build --target does)."""
+    escape = _directives(text.removeprefix("\ufeff").splitlines())[0]
+    names = []
+    for ins in instructions(text):
+        if ins.keyword != "FROM":
+            continue
+        rest = [w for w in split_words(ins.args, escape) if not w.startswith("--")]
+        if len(rest) >= 3 and rest[1].lower() == "as":
+            names.append(rest[2])
+    return names
+
+
 def parse_dockerfile(
     text: str, file: str, build_args: Mapping[str, str] | None = None
 ) -> tuple[BaseUse, ...]:

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.model.baserefs import stage_names
 from harness.model.errors import ConfigurationError
 from harness.model.ids import DEFAULT_INSTALLER, cell_id
 from harness.model.keyword import KeywordExpression
@@ -392,6 +393,11 @@ class DockerfileSpec(Strict):
     base_args: dict[str, str] = Field(
         default_factory=dict,
         description="build arg -> name of another base whose image it receives",
+    )
+    target: str | None = Field(
+        None,
+        description="the stage to build (docker build --target), e.g. the build stage of a "
+        "multi-stage Dockerfile to name as another base's builder; default: the last stage",
     )
 
 
@@ -1366,7 +1372,31 @@ def _check_files(where: _Locator, matrix: Matrix) -> list[ConfigurationError]:
                     "give a path relative to the matrix file",
                 )
             )
+        elif docker_file is not None and docker_file.target is not None:
+            problems += _check_target(where, matrix, docker_file, loc)
     return problems
+
+
+def _check_target(
+    where: _Locator, matrix: Matrix, docker_file: DockerfileSpec, loc: tuple[str, ...]
+) -> list[ConfigurationError]:
+    """``target`` names a stage of the Dockerfile (docker build would refuse it later)."""
+    try:
+        text = matrix.resolve_path(docker_file.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    stages = stage_names(text)
+    if str(docker_file.target).lower() in (s.lower() for s in stages):
+        return []
+    named = ", ".join(stages) if stages else "none: name one with `FROM image AS name`"
+    return [
+        where.problem(
+            (*loc, "target"),
+            f"{docker_file.path} has no stage {docker_file.target!r} (its named stages: {named})",
+            did_you_mean(str(docker_file.target), stages)
+            + "give the name after AS of one of its FROM lines, or remove `target`",
+        )
+    ]
 
 
 def _is_file(matrix: Matrix, value: str) -> bool:

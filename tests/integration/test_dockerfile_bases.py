@@ -1,7 +1,8 @@
 """A user's Dockerfile base: its failed build fails the run with a clean reason and a
 full log in logs/; a build whose RUN pip install needs the proxy's CA gets it; a
 multi-stage Dockerfile built FROM a stand-in imports what it copied and is labelled with
-that stand-in (issue 25)."""
+that stand-in (issue 25); a Dockerfile's build stage (``target:``) is the builder of a
+runtime cell whose runtime is the same Dockerfile's final stage (issue 27)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ bases:
     description: the team's multi-stage image, written for python:3.11-slim
     dockerfile: {path: multi-stage/Dockerfile, base_args: {BASE: py311}}
     python: python
+  team-build:
+    description: the build stage of the team's multi-stage Dockerfile
+    dockerfile: {path: multi-stage/Dockerfile, base_args: {BASE: py311}, target: builder}
+    python: python
+  team-shipped:
+    description: the final stage of the same Dockerfile, with the depset copied from its build stage
+    dockerfile: {path: multi-stage/Dockerfile, base_args: {BASE: py311}}
+    python: python
+    builder: team-build
 depsets:
   tiny: {pip: [six], imports: [six]}
 cells:
@@ -121,3 +131,27 @@ def test_a_multi_stage_dockerfile_on_a_standin_imports_what_it_copied_and_names_
     assert "your Dockerfile, FROM py311 (stand-in)" in summary
     [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-multi"]
     assert cell["status"] == "passed", cell.get("reason")
+
+
+@pytest.mark.integration
+def test_a_dockerfile_build_stage_is_the_builder_of_its_final_stage(
+    team_run: dict[str, Any], docker_client: Any
+) -> None:
+    build = _base(team_run, "team-build")
+    assert build["status"] == "available", build.get("reason")
+    assert build["reference"] == "multi-stage/Dockerfile, stage builder"
+    # the build stage is its own image: pip and the builder's six are in it
+    output = docker_client.containers.run(
+        build["image_id"],
+        ["python", "-c", "import six; print(six.__file__)"],
+        entrypoint=[],
+        network_mode="none",
+        remove=True,
+        labels={"harness.test": "dockerfile-bases"},
+    )
+    assert bytes(output).decode().strip().startswith("/usr/local/lib/python3.11/")
+    assert build["image_id"] != _base(team_run, "team-shipped")["image_id"]
+    [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-shipped"]
+    assert cell["status"] == "passed", cell.get("reason")
+    assert cell["runtime"]["builder"] == "team-build"
+    assert cell["runtime"]["final_image_bytes"] > 0

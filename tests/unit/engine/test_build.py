@@ -103,3 +103,24 @@ def test_a_tls_failure_in_a_build_names_harness_ca_cert_and_the_fix(tmp_path: Pa
 def test_a_build_failure_without_tls_gets_no_ca_advice(tmp_path: Path) -> None:
     summary = _failed_build(tmp_path, CLASSIC_FAILURE, None)
     assert CA_BUILD_ARG not in summary and "TLS" not in summary
+
+
+def test_a_build_target_is_passed_to_the_engine(tmp_path: Path) -> None:
+    from harness.engine.build import stream_build
+
+    seen: dict[str, object] = {}
+
+    class Api:
+        def build(self, **kwargs: object) -> object:
+            seen.update(kwargs)
+            return iter([{"aux": {"ID": "sha256:" + "a" * 64}}])
+
+    class Client:
+        api = Api()
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM x AS build\nFROM x\n", encoding="utf-8")
+    request = BuildRequest(context, context / "Dockerfile", "t:1", {}, {}, None, target="build")
+    image_id, _log = stream_build(Client(), request, lambda _line: None)  # type: ignore[arg-type]
+    assert seen["target"] == "build" and image_id == "sha256:" + "a" * 64

@@ -305,3 +305,13 @@ def test_a_dotenv_file_fills_compose_variables() -> None:
     text = "services:\n  cache:\n    image: $REDIS\n  db:\n    image: ${PG:-postgres:15}\n"
     uses = parse_compose(text, "compose.yaml", dotenv)
     assert [u.image.familiar if u.image else None for u in uses] == ["redis:7.4", "postgres:16"]
+
+
+def test_stage_names_are_the_names_after_as_in_order() -> None:
+    from harness.model.baserefs import stage_names
+
+    text = (
+        "ARG BASE=python:3.11-slim\nFROM --platform=$BUILDPLATFORM ${BASE} AS Build\n"
+        "RUN pip install six\nFROM ${BASE}\nFROM build as test\n"
+    )
+    assert stage_names(text) == ["Build", "test"]

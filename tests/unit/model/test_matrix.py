@@ -261,3 +261,18 @@ def test_error_messages_never_quote_url_credentials(tmp_path: Path) -> None:
 def test_probe_names_are_names_not_paths(tmp_path: Path, name: str) -> None:
     err = error_of(tmp_path, MINIMAL.replace("probes: [smoke_ffmpeg]", f"probes: ['{name}']"))
     assert "depsets.two.probes.0" in err.what, err.what
+
+
+def test_a_dockerfile_target_must_name_one_of_its_stages(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim AS Build\nRUN true\nFROM python:3.11-slim AS runtime\n",
+        encoding="utf-8",
+    )
+    base = "a: {dockerfile: {path: Dockerfile, target: %s}}"
+    ok = MINIMAL.replace('a: {image: "python:3.11-slim"}', base % "build")  # any case
+    (tmp_path / "m.yaml").write_text(ok, encoding="utf-8")
+    assert load_matrix(tmp_path / "m.yaml").spec.bases["a"].dockerfile.target == "build"  # type: ignore[union-attr]
+    err = error_of(tmp_path, MINIMAL.replace('a: {image: "python:3.11-slim"}', base % "buld"))
+    assert "dockerfile.target" in err.what and "no stage 'buld'" in err.what
+    assert "Build, runtime" in err.what
+    assert err.fix and "did you mean 'Build'?" in err.fix
