@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from harness.analysis import decision
 from harness.analysis.diff import diff_runs
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.model import format as fmt
@@ -38,17 +39,27 @@ from harness.model.baserefs import (
     ImageRef,
 )
 from harness.model.errors import ConfigurationError
+from harness.model.ids import DEFAULT_INSTALLER, installer_of
 from harness.model.matrix import Matrix
 from harness.model.results import BaseRecord, CellRecord, CellRuns, Results
-from harness.model.status import FAILING, GOOD, NOT_RUN
+from harness.model.status import FAILING, GOOD
 from harness.store.files import LOGS_DIR, log_file_name
 
 CHECK_FORMAT = "harness-check/1"
 
-# Verdict words, one per changed base.
+# Verdict words of the JSON for bots, one per changed base. They name the decision's
+# verdict on the new base against the old one (analysis/decision.py ``decide``: the one
+# rule for what blocks a base); nothing here decides on its own.
 READY = "ready"
 BLOCKED = "blocked"
 UNMEASURED = "unmeasured"
+VERDICT_OF: Mapping[str, str] = {
+    decision.READY: READY,
+    decision.BLOCKED: BLOCKED,
+    decision.NOT_DECIDABLE: UNMEASURED,
+}
+# The decision's rows said beside a verdict: its timing calls (or why none is made).
+TIMING_DRIVERS = ("install_time", "speed")
 
 # --fail-on: which outcomes make `harness check` exit 1 (comma-separated).
 FAIL_ON: Mapping[str, str] = {
@@ -102,6 +113,9 @@ class RowJSON(TypedDict):
 class VerdictJSON(PairJSON):
     verdict: str
     why: str | None
+    also_failing: list[BlockerJSON]
+    timings: list[str]
+    cannot_tell: list[str]
     depsets_passed: int
     depsets: int
     tests_passed: int | None
@@ -444,6 +458,11 @@ class BaseVerdict:
     old_python: str | None
     new_python: str | None
     inside: tuple[str, ...]  # what changed inside the image (digest bumps above all)
+    # Failures on the new base that do not block it under the rule: the depset fails on
+    # the old base too, or only its uv twin fails (bases are decided under pip).
+    also_failing: tuple[Blocker, ...] = ()
+    timings: tuple[str, ...] = ()  # the decision's install-time and speed calls, or why none
+    cannot_tell: tuple[str, ...] = ()  # the decision's confounds (busy host, one sample, …)
 
     @property
     def depsets_passed(self) -> int:
@@ -469,7 +488,8 @@ class BaseVerdict:
 
     @property
     def regressions(self) -> tuple[Blocker, ...]:
-        return tuple(b for b in self.blockers if b.regression)
+        """What the new base breaks that passed on the old one (a uv twin's too)."""
+        return tuple(b for b in (*self.blockers, *self.also_failing) if b.regression)
 
     def to_dict(self) -> VerdictJSON:
         return {
@@ -486,6 +506,9 @@ class BaseVerdict:
             "new_python": self.new_python,
             "inside": list(self.inside),
             "blockers": [b.to_dict() for b in self.blockers],
+            "also_failing": [b.to_dict() for b in self.also_failing],
+            "timings": list(self.timings),
+            "cannot_tell": list(self.cannot_tell),
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -511,7 +534,9 @@ class CheckReport:
                 found += [f"{v.pair.title}: {b.depset}: {b.what}" for b in v.regressions]
             if "failure" in fail_on:
                 found += [
-                    f"{v.pair.title}: {b.depset}: {b.what}" for b in v.blockers if not b.regression
+                    f"{v.pair.title}: {b.depset}: {b.what}"
+                    for b in (*v.blockers, *v.also_failing)
+                    if not b.regression
                 ]
             if "unmeasured" in fail_on and v.verdict == UNMEASURED:
                 found.append(f"{v.pair.title}: not measured ({v.why})")
@@ -568,8 +593,16 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
     old_base, new_base = results.base(pair.old_base), results.base(pair.new_base)
     runs = results.cell_runs()
     depsets = [d.name for d in results.depsets]
+    # Step 1: the rule's verdict, the new base as the one option against the old one as the
+    # baseline: the decision every document shows, so the two cannot disagree.
+    decided = decision.decide(results, baseline=pair.old_base, options=[pair.new_base])
+    candidate = next((c for c in decided.candidates if c.base == pair.new_base), None)
+    blocking = {b.depset for b in candidate.blockers} if candidate else set()
+    # Step 2: per depset and installer, the old and new rows and what fails on the new base,
+    # named as precisely as the cell allows; it blocks where the rule says its depset does.
     rows: list[DepsetRow] = []
     blockers: list[Blocker] = []
+    also_failing: list[Blocker] = []
     for depset in depsets:
         old_cells = [r for r in runs.values() if r.base == pair.old_base and r.depset == depset]
         new_cells = [r for r in runs.values() if r.base == pair.new_base and r.depset == depset]
@@ -588,23 +621,29 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
                 fixed=_fixed_tests(old_rec, new_rec),
             )
             rows.append(row)
-            blockers += found
-    # Step: the verdict word.
+            pip = new_rec is None or _installer(new_rec) == DEFAULT_INSTALLER
+            (blockers if depset in blocking and pip else also_failing).extend(found)
+    # What the rule blocks on and the cells do not name (an expected failure, a failure in
+    # a repeat, a must-driver of the base itself): the rule's own words.
+    named = {b.depset for b in blockers}
+    for b in candidate.blockers if candidate else ():
+        if b.depset not in named:
+            blockers.append(Blocker(b.depset or pair.new.familiar, b.what, b.fix, bool(b.depset)))
+    # Step 3: the verdict word, and why a base is not measured (the base's own reason
+    # first: "registry refused the pull" says more than the rule's sentence).
+    verdict = VERDICT_OF[candidate.verdict] if candidate else UNMEASURED
     why = ""
-    if new_base is None or new_base.status != "available":
-        why = (new_base.reason if new_base else None) or f"{pair.new.familiar} was not resolved"
-    elif any(r.new.status in NOT_RUN or r.new.status is None for r in rows):
-        missing = [r.depset for r in rows if r.new.status in NOT_RUN or r.new.status is None]
-        why = f"{', '.join(missing)} not run on the new base: " + "; ".join(
-            _one_line(r.new.reason or str(r.new.status)) for r in rows if r.depset in missing
-        )
-    if blockers:
-        verdict = BLOCKED
-    elif why or not rows:
-        verdict = UNMEASURED
-        why = why or "no depset to run"
-    else:
-        verdict = READY
+    if verdict == UNMEASURED:
+        if new_base is None or new_base.status != "available":
+            why = (new_base.reason if new_base else None) or f"{pair.new.familiar} was not resolved"
+        else:
+            undecided = candidate.undecided if candidate else ()
+            why = _named("; ".join(undecided), pair) or "no depset to run"
+    timings = tuple(
+        f"{row.label}: {_named(row.change, pair)}"
+        for row in (candidate.rows if candidate else ())
+        if row.driver in TIMING_DRIVERS
+    )
     return BaseVerdict(
         pair=pair,
         verdict=verdict,
@@ -616,7 +655,15 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
         old_python=_python(old_base),
         new_python=_python(new_base),
         inside=tuple(inside_changes(results, pair)),
+        also_failing=tuple(also_failing),
+        timings=timings,
+        cannot_tell=tuple(_named(line, pair) for line in decided.cannot_tell),
     )
+
+
+def _named(text: str, pair: BasePair) -> str:
+    """The rule's sentences name the check's bases (``b1-old``): the references instead."""
+    return text.replace(pair.old_base, pair.old.familiar).replace(pair.new_base, pair.new.familiar)
 
 
 def _paired(
@@ -631,7 +678,7 @@ def _paired(
 
 
 def _installer(record: CellRecord) -> str:
-    return record.installer.name if record.installer and record.installer.name else "pip"
+    return installer_of(record.id)
 
 
 def _python(base: BaseRecord | None) -> str | None:
@@ -822,6 +869,7 @@ __all__ = [
     "FAIL_ON",
     "READY",
     "UNMEASURED",
+    "VERDICT_OF",
     "BasePair",
     "BaseVerdict",
     "Blocker",
