@@ -42,7 +42,7 @@ from harness.model.errors import ConfigurationError
 from harness.model.ids import DEFAULT_INSTALLER, installer_of
 from harness.model.matrix import Matrix
 from harness.model.results import BaseRecord, CellRecord, CellRuns, Results
-from harness.model.status import FAILING, GOOD
+from harness.model.status import BASE_AVAILABLE, FAILING, GOOD
 from harness.store.files import LOGS_DIR, log_file_name
 
 CHECK_FORMAT = "harness-check/1"
@@ -634,7 +634,7 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
     verdict = VERDICT_OF[candidate.verdict] if candidate else UNMEASURED
     why = ""
     if verdict == UNMEASURED:
-        if new_base is None or new_base.status != "available":
+        if new_base is None or new_base.status != BASE_AVAILABLE:
             why = (new_base.reason if new_base else None) or f"{pair.new.familiar} was not resolved"
         else:
             undecided = candidate.undecided if candidate else ()
@@ -779,7 +779,7 @@ def inside_changes(results: Results, pair: BasePair) -> list[str]:
     """What differs inside the image, old → new: the nightly diff's base changes (digest,
     Python, OS), the image's size, and the OS packages the contents probe listed."""
     old, new = results.base(pair.old_base), results.base(pair.new_base)
-    if old is None or new is None or "available" not in (old.status, new.status):
+    if old is None or new is None or BASE_AVAILABLE not in (old.status, new.status):
         return []
     lines: list[str] = []
     # Step 1: the nightly diff, on the run seen as two runs of one base.
