@@ -220,12 +220,7 @@ def _tail(report: CheckReport, fail_on: frozenset[str]) -> list[str]:
         tail.append("Not run:")
         tail += [f"- {md_escape(n.what)}: {md_escape(n.reason)}" for n in report.not_run]
         tail.append("")
-    links = []
-    for label, target in report.links:
-        url = safe_url(target)
-        links.append(
-            f"[{md_escape(label)}]({url})" if url else f"{md_escape(label)}: {md_code(target)}"
-        )
+    links = [_link(label, target) for label, target in report.links]
     if links:
         tail += ["Links: " + " · ".join(links), ""]
     failures = report.failures(fail_on)
