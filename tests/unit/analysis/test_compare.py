@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import statistics
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +12,7 @@ import pytest
 from harness.analysis.compare import compare_bases
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-
-FIXTURES = Path(__file__).parents[2] / "fixtures"
-
-
-def load(name: str) -> dict[str, Any]:
-    results: dict[str, Any] = json.loads(
-        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
-    )
-    return results
-
-
-@pytest.fixture
-def run_b() -> dict[str, Any]:
-    return load("run_b")
+from tests.unit.builders import FIXTURES
 
 
 def verdicts(results: dict[str, Any], a: str, b: str) -> dict[str, str]:
