@@ -80,6 +80,27 @@ def run_cli(argv: Sequence[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+def every_reader(
+    good_dir: Path, bad_dir: Path, *, markdown: bool = False
+) -> list[tuple[list[str], int, str]]:
+    """Every reading command on ``bad_dir``'s results (diff against ``good_dir``): each
+    exits 0 or 2 and never shows a traceback. (argv, exit code, stderr) of each."""
+    commands = [
+        ["report", str(bad_dir)],
+        ["diff", str(good_dir), str(bad_dir)],
+        *([["diff", str(bad_dir), str(good_dir), "--markdown"]] if markdown else []),
+        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
+        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
+    ]
+    done = []
+    for argv in commands:
+        code, errors = run_cli(argv)
+        assert code in (0, 2), (argv, code, errors[-2000:])
+        assert "Traceback" not in errors, errors
+        done.append((argv, code, errors))
+    return done
+
+
 def _reads_everything(results: dict[str, Any]) -> None:
     """What the reading commands do with a loaded file, in process (fast: report.html takes
     half a second to render, so the command-line test below covers it)."""
@@ -146,17 +167,7 @@ def test_reading_commands_exit_0_or_2(
     bad_dir.mkdir(exist_ok=True)
     bad = bad_dir / "results.json"
     bad.write_text(json.dumps(mutated(field, new)))
-    commands = [
-        ["report", str(bad_dir)],
-        ["diff", str(good_dir), str(bad_dir)],
-        ["diff", str(bad_dir), str(good_dir), "--markdown"],
-        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
-        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
-    ]
-    for argv in commands:
-        code, errors = run_cli(argv)
-        assert code in (0, 2), (argv, code, errors[-2000:])
-        assert "Traceback" not in errors, errors
+    for argv, code, errors in every_reader(good_dir, bad_dir, markdown=True):
         if code == 2 and argv[0] != "compare":  # compare may refuse a base it lacks
             assert str(bad) in errors and "$" in errors, errors
 
@@ -326,16 +337,7 @@ def test_fuzzed_results_through_every_command(
     bad_dir = tmp_path / "fuzzed"
     bad_dir.mkdir(exist_ok=True)
     (bad_dir / "results.json").write_text(_text(document, depth))
-    commands = [
-        ["report", str(bad_dir)],
-        ["diff", str(good_dir), str(bad_dir)],
-        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
-        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
-    ]
-    for argv in commands:
-        code, errors = run_cli(argv)
-        assert code in (0, 2), (argv, code, errors[-2000:])
-        assert "Traceback" not in errors, errors
+    every_reader(good_dir, bad_dir)
     _no_markup(bad_dir)
 
 

@@ -116,20 +116,11 @@ def test_report_fixture() -> None:
 
 
 def test_a_dockerfile_built_on_a_standin_is_compared_as_on_a_standin() -> None:
-    from tests.unit.analysis.test_decision import base, cell, results
+    from tests.unit.analysis.test_decision import cell, dockerfile_bases, results
 
-    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
     run = results(
         [
-            base(
-                "team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}
-            ),
-            base(
-                "mine",
-                origin="dockerfile",
-                reference="Dockerfile",
-                base_args={"BASE": {"base": "py311", "origin": "pulled"}},
-            ),
+            *dockerfile_bases(),
         ],
         [cell("team", "one"), cell("mine", "one")],
     )

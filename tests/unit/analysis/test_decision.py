@@ -54,6 +54,21 @@ def base(name: str, **extra: Any) -> dict[str, Any]:
     } | extra
 
 
+def dockerfile_bases() -> list[dict[str, Any]]:
+    """Two Dockerfile bases: "team" built FROM the py311-slim stand-in, "mine" FROM a
+    pulled py311."""
+    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
+    return [
+        base("team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}),
+        base(
+            "mine",
+            origin="dockerfile",
+            reference="Dockerfile",
+            base_args={"BASE": {"base": "py311", "origin": "pulled"}},
+        ),
+    ]
+
+
 def scan(critical: int, high: int) -> dict[str, Any]:
     return {
         "scanned": True,
