@@ -728,9 +728,6 @@ def _blockers(
     regression = row.regression
     python = _python(new_base) or "the new base's Python"
     old_suite = suite_result(old) if old is not None else None
-    old_failing = set(old_suite.failing_names) if old_suite else set()
-    # A test is a regression when the old base ran the suite and it did not fail there.
-    old_ran = old_suite is not None and old_suite.counts is not None
     found: list[Blocker] = []
     suite = suite_result(new)
     if suite is not None:
@@ -742,7 +739,7 @@ def _blockers(
                     f"test {test.name} {test.outcome} on the new base{message}",
                     f"make it pass on Python {python} (or keep the old base); "
                     f"its output: {row.new.log}",
-                    old_ran and test.name not in old_failing,
+                    decision.passed_there(old_suite, test.name),  # a regression
                 )
             )
         if found:

@@ -514,13 +514,15 @@ def _tests(
     return "; ".join(texts), blockers, why
 
 
+def passed_there(suite: SuiteResult | None, test: str) -> bool:
+    """The rule's "a test passed on an option": its suite ran there (JUnit counts) and did
+    not fail it (harness check's regressions read the same)."""
+    return suite is not None and suite.counts is not None and test not in suite.failing_names
+
+
 def _passed_on(others: Sequence[_Base], base: _Base, depset: str, test: str) -> bool:
     """Whether ``test`` of a depset's suite passed on an option other than ``base``."""
-    for other in others:
-        suite = _suite(other, depset) if other is not base else None
-        if suite is not None and suite.counts is not None and test not in suite.failing_names:
-            return True
-    return False
+    return any(passed_there(_suite(o, depset), test) for o in others if o is not base)
 
 
 def _total_bytes(base: _Base, cell: _Cell) -> int | None:
