@@ -62,14 +62,15 @@ VERDICT_OF: Mapping[str, str] = {
 TIMING_DRIVERS = ("install_time", "speed")
 
 # --fail-on: which outcomes make `harness check` exit 1 (comma-separated).
+REGRESSION, FAILURE, NEVER = "regression", "failure", "never"  # and UNMEASURED
 FAIL_ON: Mapping[str, str] = {
-    "regression": "the new base breaks a depset or a test that passed on the old one (default)",
-    "failure": "a depset fails on the new base, even one that failed on the old one too",
-    "unmeasured": "a changed base could not be measured here (not pulled, a reference "
+    REGRESSION: "the new base breaks a depset or a test that passed on the old one (default)",
+    FAILURE: "a depset fails on the new base, even one that failed on the old one too",
+    UNMEASURED: "a changed base could not be measured here (not pulled, a reference "
     "that cannot be resolved, a depset unavailable)",
-    "never": "exit 0 whatever the verdict (the comment still says it)",
+    NEVER: "exit 0 whatever the verdict (the comment still says it)",
 }
-DEFAULT_FAIL_ON = "regression"
+DEFAULT_FAIL_ON = REGRESSION
 PYTEST = re.compile(r"(^|[\s/])(py\.test|pytest)(\s|$)")
 MESSAGE_CHARS = 240  # of a test's failure message or a cell's reason, in one line
 PACKAGES_NAMED = 5  # OS package changes named before "and N more"
@@ -187,7 +188,7 @@ def parse_fail_on(text: str) -> frozenset[str]:
             "--fail-on regression,unmeasured)",
             key="--fail-on",
         )
-    if "never" in words and len(words) > 1:
+    if NEVER in words and len(words) > 1:
         raise ConfigurationError(
             f"{text!r}: 'never' cannot go with other words",
             "give 'never' alone, or drop it",
@@ -526,21 +527,21 @@ class CheckReport:
 
     def failures(self, fail_on: frozenset[str]) -> list[str]:
         """Why ``harness check`` exits 1 under ``fail_on`` (empty: it exits 0)."""
-        if "never" in fail_on:
+        if NEVER in fail_on:
             return []
         found: list[str] = []
         for v in self.verdicts:
-            if "regression" in fail_on:
+            if REGRESSION in fail_on:
                 found += [f"{v.pair.title}: {b.depset}: {b.what}" for b in v.regressions]
-            if "failure" in fail_on:
+            if FAILURE in fail_on:
                 found += [
                     f"{v.pair.title}: {b.depset}: {b.what}"
                     for b in (*v.blockers, *v.also_failing)
                     if not b.regression
                 ]
-            if "unmeasured" in fail_on and v.verdict == UNMEASURED:
+            if UNMEASURED in fail_on and v.verdict == UNMEASURED:
                 found.append(f"{v.pair.title}: not measured ({v.why})")
-        if "unmeasured" in fail_on:
+        if UNMEASURED in fail_on:
             found += [f"cannot resolve {u}" for u in self.unresolved]
         return found
 
