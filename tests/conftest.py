@@ -5,6 +5,7 @@ that read its results."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,25 @@ def harness(
         timeout=timeout,
         check=False,
     )
+
+
+def git(repo: Path, *args: str) -> str:
+    """git in ``repo`` as a test's own committer (no signing, no user config needed)."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+         "-c", "commit.gpgsign=false", *args],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def pypi_reachable() -> None:
+    """Skip a module's tests when PyPI cannot be reached from here."""
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+    except OSError as exc:
+        pytest.skip(f"PyPI is not reachable: {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from harness.analysis import decision
 from harness.analysis.diff import diff_runs
 from harness.analysis.suites import SuiteResult, suite_result
 from harness.model import format as fmt
@@ -38,27 +39,38 @@ from harness.model.baserefs import (
     ImageRef,
 )
 from harness.model.errors import ConfigurationError
+from harness.model.ids import DEFAULT_INSTALLER, installer_of
 from harness.model.matrix import Matrix
 from harness.model.results import BaseRecord, CellRecord, CellRuns, Results
-from harness.model.status import FAILING, GOOD, NOT_RUN
+from harness.model.status import BASE_AVAILABLE, FAILING, GOOD
 from harness.store.files import LOGS_DIR, log_file_name
 
 CHECK_FORMAT = "harness-check/1"
 
-# Verdict words, one per changed base.
+# Verdict words of the JSON for bots, one per changed base. They name the decision's
+# verdict on the new base against the old one (analysis/decision.py ``decide``: the one
+# rule for what blocks a base); nothing here decides on its own.
 READY = "ready"
 BLOCKED = "blocked"
 UNMEASURED = "unmeasured"
+VERDICT_OF: Mapping[str, str] = {
+    decision.READY: READY,
+    decision.BLOCKED: BLOCKED,
+    decision.NOT_DECIDABLE: UNMEASURED,
+}
+# The decision's rows said beside a verdict: its timing calls (or why none is made).
+TIMING_DRIVERS = ("install_time", "speed")
 
 # --fail-on: which outcomes make `harness check` exit 1 (comma-separated).
+REGRESSION, FAILURE, NEVER = "regression", "failure", "never"  # and UNMEASURED
 FAIL_ON: Mapping[str, str] = {
-    "regression": "the new base breaks a depset or a test that passed on the old one (default)",
-    "failure": "a depset fails on the new base, even one that failed on the old one too",
-    "unmeasured": "a changed base could not be measured here (not pulled, a reference "
+    REGRESSION: "the new base breaks a depset or a test that passed on the old one (default)",
+    FAILURE: "a depset fails on the new base, even one that failed on the old one too",
+    UNMEASURED: "a changed base could not be measured here (not pulled, a reference "
     "that cannot be resolved, a depset unavailable)",
-    "never": "exit 0 whatever the verdict (the comment still says it)",
+    NEVER: "exit 0 whatever the verdict (the comment still says it)",
 }
-DEFAULT_FAIL_ON = "regression"
+DEFAULT_FAIL_ON = REGRESSION
 PYTEST = re.compile(r"(^|[\s/])(py\.test|pytest)(\s|$)")
 MESSAGE_CHARS = 240  # of a test's failure message or a cell's reason, in one line
 PACKAGES_NAMED = 5  # OS package changes named before "and N more"
@@ -102,6 +114,9 @@ class RowJSON(TypedDict):
 class VerdictJSON(PairJSON):
     verdict: str
     why: str | None
+    also_failing: list[BlockerJSON]
+    timings: list[str]
+    cannot_tell: list[str]
     depsets_passed: int
     depsets: int
     tests_passed: int | None
@@ -173,7 +188,7 @@ def parse_fail_on(text: str) -> frozenset[str]:
             "--fail-on regression,unmeasured)",
             key="--fail-on",
         )
-    if "never" in words and len(words) > 1:
+    if NEVER in words and len(words) > 1:
         raise ConfigurationError(
             f"{text!r}: 'never' cannot go with other words",
             "give 'never' alone, or drop it",
@@ -444,6 +459,11 @@ class BaseVerdict:
     old_python: str | None
     new_python: str | None
     inside: tuple[str, ...]  # what changed inside the image (digest bumps above all)
+    # Failures on the new base that do not block it under the rule: the depset fails on
+    # the old base too, or only its uv twin fails (bases are decided under pip).
+    also_failing: tuple[Blocker, ...] = ()
+    timings: tuple[str, ...] = ()  # the decision's install-time and speed calls, or why none
+    cannot_tell: tuple[str, ...] = ()  # the decision's confounds (busy host, one sample, …)
 
     @property
     def depsets_passed(self) -> int:
@@ -469,7 +489,8 @@ class BaseVerdict:
 
     @property
     def regressions(self) -> tuple[Blocker, ...]:
-        return tuple(b for b in self.blockers if b.regression)
+        """What the new base breaks that passed on the old one (a uv twin's too)."""
+        return tuple(b for b in (*self.blockers, *self.also_failing) if b.regression)
 
     def to_dict(self) -> VerdictJSON:
         return {
@@ -486,6 +507,9 @@ class BaseVerdict:
             "new_python": self.new_python,
             "inside": list(self.inside),
             "blockers": [b.to_dict() for b in self.blockers],
+            "also_failing": [b.to_dict() for b in self.also_failing],
+            "timings": list(self.timings),
+            "cannot_tell": list(self.cannot_tell),
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -503,19 +527,21 @@ class CheckReport:
 
     def failures(self, fail_on: frozenset[str]) -> list[str]:
         """Why ``harness check`` exits 1 under ``fail_on`` (empty: it exits 0)."""
-        if "never" in fail_on:
+        if NEVER in fail_on:
             return []
         found: list[str] = []
         for v in self.verdicts:
-            if "regression" in fail_on:
+            if REGRESSION in fail_on:
                 found += [f"{v.pair.title}: {b.depset}: {b.what}" for b in v.regressions]
-            if "failure" in fail_on:
+            if FAILURE in fail_on:
                 found += [
-                    f"{v.pair.title}: {b.depset}: {b.what}" for b in v.blockers if not b.regression
+                    f"{v.pair.title}: {b.depset}: {b.what}"
+                    for b in (*v.blockers, *v.also_failing)
+                    if not b.regression
                 ]
-            if "unmeasured" in fail_on and v.verdict == UNMEASURED:
+            if UNMEASURED in fail_on and v.verdict == UNMEASURED:
                 found.append(f"{v.pair.title}: not measured ({v.why})")
-        if "unmeasured" in fail_on:
+        if UNMEASURED in fail_on:
             found += [f"cannot resolve {u}" for u in self.unresolved]
         return found
 
@@ -568,8 +594,16 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
     old_base, new_base = results.base(pair.old_base), results.base(pair.new_base)
     runs = results.cell_runs()
     depsets = [d.name for d in results.depsets]
+    # Step 1: the rule's verdict, the new base as the one option against the old one as the
+    # baseline: the decision every document shows, so the two cannot disagree.
+    decided = decision.decide(results, baseline=pair.old_base, options=[pair.new_base])
+    candidate = next((c for c in decided.candidates if c.base == pair.new_base), None)
+    blocking = {b.depset for b in candidate.blockers} if candidate else set()
+    # Step 2: per depset and installer, the old and new rows and what fails on the new base,
+    # named as precisely as the cell allows; it blocks where the rule says its depset does.
     rows: list[DepsetRow] = []
     blockers: list[Blocker] = []
+    also_failing: list[Blocker] = []
     for depset in depsets:
         old_cells = [r for r in runs.values() if r.base == pair.old_base and r.depset == depset]
         new_cells = [r for r in runs.values() if r.base == pair.new_base and r.depset == depset]
@@ -588,23 +622,29 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
                 fixed=_fixed_tests(old_rec, new_rec),
             )
             rows.append(row)
-            blockers += found
-    # Step: the verdict word.
+            pip = new_rec is None or _installer(new_rec) == DEFAULT_INSTALLER
+            (blockers if depset in blocking and pip else also_failing).extend(found)
+    # What the rule blocks on and the cells do not name (an expected failure, a failure in
+    # a repeat, a must-driver of the base itself): the rule's own words.
+    named = {b.depset for b in blockers}
+    for b in candidate.blockers if candidate else ():
+        if b.depset not in named:
+            blockers.append(Blocker(b.depset or pair.new.familiar, b.what, b.fix, bool(b.depset)))
+    # Step 3: the verdict word, and why a base is not measured (the base's own reason
+    # first: "registry refused the pull" says more than the rule's sentence).
+    verdict = VERDICT_OF[candidate.verdict] if candidate else UNMEASURED
     why = ""
-    if new_base is None or new_base.status != "available":
-        why = (new_base.reason if new_base else None) or f"{pair.new.familiar} was not resolved"
-    elif any(r.new.status in NOT_RUN or r.new.status is None for r in rows):
-        missing = [r.depset for r in rows if r.new.status in NOT_RUN or r.new.status is None]
-        why = f"{', '.join(missing)} not run on the new base: " + "; ".join(
-            _one_line(r.new.reason or str(r.new.status)) for r in rows if r.depset in missing
-        )
-    if blockers:
-        verdict = BLOCKED
-    elif why or not rows:
-        verdict = UNMEASURED
-        why = why or "no depset to run"
-    else:
-        verdict = READY
+    if verdict == UNMEASURED:
+        if new_base is None or new_base.status != BASE_AVAILABLE:
+            why = (new_base.reason if new_base else None) or f"{pair.new.familiar} was not resolved"
+        else:
+            undecided = candidate.undecided if candidate else ()
+            why = _named("; ".join(undecided), pair) or "no depset to run"
+    timings = tuple(
+        f"{row.label}: {_named(row.change, pair)}"
+        for row in (candidate.rows if candidate else ())
+        if row.driver in TIMING_DRIVERS
+    )
     return BaseVerdict(
         pair=pair,
         verdict=verdict,
@@ -616,7 +656,15 @@ def _verdict(pair: BasePair, results: Results) -> BaseVerdict:
         old_python=_python(old_base),
         new_python=_python(new_base),
         inside=tuple(inside_changes(results, pair)),
+        also_failing=tuple(also_failing),
+        timings=timings,
+        cannot_tell=tuple(_named(line, pair) for line in decided.cannot_tell),
     )
+
+
+def _named(text: str, pair: BasePair) -> str:
+    """The rule's sentences name the check's bases (``b1-old``): the references instead."""
+    return text.replace(pair.old_base, pair.old.familiar).replace(pair.new_base, pair.new.familiar)
 
 
 def _paired(
@@ -631,7 +679,7 @@ def _paired(
 
 
 def _installer(record: CellRecord) -> str:
-    return record.installer.name if record.installer and record.installer.name else "pip"
+    return installer_of(record.id)
 
 
 def _python(base: BaseRecord | None) -> str | None:
@@ -681,9 +729,6 @@ def _blockers(
     regression = row.regression
     python = _python(new_base) or "the new base's Python"
     old_suite = suite_result(old) if old is not None else None
-    old_failing = set(old_suite.failing_names) if old_suite else set()
-    # A test is a regression when the old base ran the suite and it did not fail there.
-    old_ran = old_suite is not None and old_suite.counts is not None
     found: list[Blocker] = []
     suite = suite_result(new)
     if suite is not None:
@@ -695,7 +740,7 @@ def _blockers(
                     f"test {test.name} {test.outcome} on the new base{message}",
                     f"make it pass on Python {python} (or keep the old base); "
                     f"its output: {row.new.log}",
-                    old_ran and test.name not in old_failing,
+                    decision.passed_there(old_suite, test.name),  # a regression
                 )
             )
         if found:
@@ -732,7 +777,7 @@ def inside_changes(results: Results, pair: BasePair) -> list[str]:
     """What differs inside the image, old → new: the nightly diff's base changes (digest,
     Python, OS), the image's size, and the OS packages the contents probe listed."""
     old, new = results.base(pair.old_base), results.base(pair.new_base)
-    if old is None or new is None or "available" not in (old.status, new.status):
+    if old is None or new is None or BASE_AVAILABLE not in (old.status, new.status):
         return []
     lines: list[str] = []
     # Step 1: the nightly diff, on the run seen as two runs of one base.
@@ -822,6 +867,7 @@ __all__ = [
     "FAIL_ON",
     "READY",
     "UNMEASURED",
+    "VERDICT_OF",
     "BasePair",
     "BaseVerdict",
     "Blocker",

@@ -428,7 +428,12 @@ def _compat(base: _Base, required: Sequence[str]) -> tuple[list[Blocker], list[s
     ]
     missing = [d for d in required if not base.cells[d].measured]
     why: list[str] = []
-    if missing and len(missing) == len(required):
+    if not required and not any(c.measured for c in base.cells.values()):
+        # Nothing passes on any option and nothing ran here: no evidence, not a pass.
+        first = next(iter(base.cells), None)
+        reason = _not_measured_reason(base, first) if first else "the run has no dependency set"
+        why.append(f"{base.name} was {NOT_MEASURED} ({reason})")
+    elif missing and len(missing) == len(required):
         reason = _not_measured_reason(base, missing[0])
         why.append(f"{base.name} was {NOT_MEASURED} ({reason})")
     elif missing:
@@ -483,21 +488,41 @@ def _suite_text(suite: SuiteResult | None) -> str:
     return text
 
 
-def _tests(base: _Base, suites: Sequence[str]) -> tuple[str, list[Blocker], list[str]]:
-    """(text, blockers, why not decidable) of the team's suites on a base."""
+def _tests(
+    base: _Base, suites: Sequence[str], required: Sequence[str], others: Sequence[_Base] = ()
+) -> tuple[str, list[Blocker], list[str]]:
+    """(text, blockers, why not decidable) of the team's suites on a base. A required
+    depset's suite must pass whole; in any suite, a test that fails here and passed on
+    another option (its suite ran there and did not fail it) blocks too, though the
+    depset passes on no option (one known-failing test must not hide a regression)."""
     texts, blockers, why = [], [], []
     for depset in suites:
         suite = _suite(base, depset)
         texts.append(f"{depset}: {_suite_text(suite)}")
         if suite is None:
-            if base.cells[depset].measured:
+            if depset in required and base.cells[depset].measured:
                 why.append(f"{depset}'s test suite did not run on {base.name}")
-        elif suite.failing_names or suite.status != "passed":
+            continue
+        if depset in required and (suite.failing_names or suite.status != "passed"):
             named = ", ".join(suite.failing_names) or suite.problem or suite.status
+        else:
+            named = ", ".join(t for t in suite.failing_names if _passed_on(others, base, depset, t))
+        if named:
             blockers.append(
                 Blocker(depset, f"{depset}'s test suite ({named})", "fix the failing tests")
             )
     return "; ".join(texts), blockers, why
+
+
+def passed_there(suite: SuiteResult | None, test: str) -> bool:
+    """The rule's "a test passed on an option": its suite ran there (JUnit counts) and did
+    not fail it (harness check's regressions read the same)."""
+    return suite is not None and suite.counts is not None and test not in suite.failing_names
+
+
+def _passed_on(others: Sequence[_Base], base: _Base, depset: str, test: str) -> bool:
+    """Whether ``test`` of a depset's suite passed on an option other than ``base``."""
+    return any(passed_there(_suite(o, depset), test) for o in others if o is not base)
 
 
 def _total_bytes(base: _Base, cell: _Cell) -> int | None:
@@ -867,10 +892,11 @@ def decide(
     reference = bases.get(rule.baseline)
     busy = "; ".join(busy_phrases(results.run, "during the run"))
     required = [d for d in depsets if any(b.cells[d].passed for b in bases.values())]
-    suites = [d for d in required if any(_suite(b, d) is not None for b in bases.values())]
+    suites = [d for d in depsets if any(_suite(b, d) is not None for b in bases.values())]
 
     # Each base against every driver that can block: blockers, then what cannot be decided.
-    judged = {n: _judge(base, rule, required, suites) for n, base in bases.items()}
+    others = tuple(bases.values())
+    judged = {n: _judge(base, rule, required, suites, others) for n, base in bases.items()}
     must = {n: _must(rule, found) for n, found in judged.items()}
 
     candidates = tuple(
@@ -906,7 +932,13 @@ def decide(
 Judged = dict[str, tuple[list[Blocker], list[str]]]  # driver -> (blockers, why undecided)
 
 
-def _judge(base: _Base, rule: Rule, required: Sequence[str], suites: Sequence[str]) -> Judged:
+def _judge(
+    base: _Base,
+    rule: Rule,
+    required: Sequence[str],
+    suites: Sequence[str],
+    others: Sequence[_Base],
+) -> Judged:
     """Each driver that can block, on one base: what blocks it, and what cannot be said."""
     holds = _vulns_hold(base.scan, rule)
     vulns: tuple[list[Blocker], list[str]] = ([], [])
@@ -915,7 +947,7 @@ def _judge(base: _Base, rule: Rule, required: Sequence[str], suites: Sequence[st
         vulns = ([Blocker("", what, "pick a base with fewer, or patch this one")], [])
     elif holds is None:
         vulns = ([], [f"{base.name}'s base image was {NOT_SCANNED}"])
-    _, test_blockers, test_why = _tests(base, suites)
+    _, test_blockers, test_why = _tests(base, suites, required, others)
     found = {
         "compatibility": _compat(base, required),
         "tests": (test_blockers, test_why),
@@ -960,9 +992,9 @@ def _candidate(
         )
     ]
     if suites:
-        text_a, _, _ = _tests(baseline, suites)
-        text_b, found, missing = _tests(base, suites)
-        outcome = _must_outcome(found, missing)
+        text_a, _, _ = _tests(baseline, suites, required)
+        text_b, _, _ = _tests(base, suites, required)
+        outcome = _must_outcome(*judged["tests"])
         rows.append(
             Row("tests", DRIVER_LABELS["tests"], text_a, text_b, "—", outcome, "tests" in rule.must)
         )

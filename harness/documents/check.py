@@ -20,9 +20,11 @@ from harness.analysis.check import (
     FAIL_ON,
     READY,
     BaseVerdict,
+    Blocker,
     CheckReport,
     Side,
 )
+from harness.analysis.decision import NOT_MEASURED
 from harness.documents.markdown import md_code, md_escape, md_table, safe_url
 from harness.model import format as fmt
 
@@ -47,16 +49,30 @@ def verdict_line(verdict: BaseVerdict) -> str:
         change = verdict.image_change_bytes
         if change is not None:
             parts.append(f"image {_signed_size(change)}")
-        line = f"{title}: ready — {', '.join(parts)}"
+        if passed < len(verdict.rows):
+            parts[0] = f"{passed} of {len(verdict.rows)} depsets pass"
+        line = f"{title}: {READY} — {', '.join(parts)}"
+        if verdict.also_failing:
+            line += f"; {_also_failing(verdict.also_failing[0])}"
     elif verdict.verdict == BLOCKED:
-        first = verdict.regressions[0] if verdict.regressions else verdict.blockers[0]
+        first = next((b for b in verdict.blockers if b.regression), verdict.blockers[0])
         more = len(verdict.blockers) - 1
         tail = f" (and {more} more)" if more > 0 else ""
-        line = f"{title}: blocked — {first.depset}: {first.what}; fix: {first.fix}{tail}"
+        line = f"{title}: {BLOCKED} — {first.depset}: {first.what}; fix: {first.fix}{tail}"
     else:
-        line = f"{title}: not measured — {verdict.why}"
+        line = f"{title}: {NOT_MEASURED} — {verdict.why}"
     line = " ".join(line.split())
     return line if len(line) <= LINE_CHARS else line[: LINE_CHARS - 1] + "…"
+
+
+def _also_failing(failure: Blocker) -> str:
+    """A failure on the new base that does not block it, and why it does not."""
+    why = (
+        "its uv twin only: bases are decided under pip"
+        if failure.regression
+        else ("it fails on the old base too")
+    )
+    return f"also failing ({why}): {failure.depset}: {failure.what}"
 
 
 def _signed_size(change: int) -> str:
@@ -116,8 +132,27 @@ def _base_section(verdict: BaseVerdict) -> list[str]:
         if left > 0:
             lines.append(f"- and {left} more (see the JSON or the run's report)")
         lines.append("")
+    return lines + _beside(verdict)
+
+
+def _beside(verdict: BaseVerdict) -> list[str]:
+    """What is said beside the verdict: failures that do not block it, why a base is not
+    measured, the decision's timing calls and what the run cannot tell."""
+    lines: list[str] = []
+    if verdict.also_failing:
+        lines.append("Also failing on the new base, not blocking it:")
+        for failure in verdict.also_failing[:BLOCKERS_LISTED]:
+            lines.append(f"- {md_escape(_also_failing(failure))}; fix: {md_escape(failure.fix)}")
+        lines.append("")
     if verdict.why and verdict.verdict != BLOCKED:
-        lines += [f"Not measured: {md_escape(verdict.why)}", ""]
+        lines += [f"{NOT_MEASURED.capitalize()}: {md_escape(verdict.why)}", ""]
+    # The decision's timing calls and what the run cannot tell, beside the verdict.
+    if verdict.timings:
+        lines.append("Timings, old → new:")
+        lines += [f"- {md_escape(t)}" for t in verdict.timings] + [""]
+    if verdict.cannot_tell:
+        lines.append("What this run cannot tell:")
+        lines += [f"- {md_escape(c)}" for c in verdict.cannot_tell] + [""]
     return lines
 
 
@@ -185,12 +220,7 @@ def _tail(report: CheckReport, fail_on: frozenset[str]) -> list[str]:
         tail.append("Not run:")
         tail += [f"- {md_escape(n.what)}: {md_escape(n.reason)}" for n in report.not_run]
         tail.append("")
-    links = []
-    for label, target in report.links:
-        url = safe_url(target)
-        links.append(
-            f"[{md_escape(label)}]({url})" if url else f"{md_escape(label)}: {md_code(target)}"
-        )
+    links = [_link(label, target) for label, target in report.links]
     if links:
         tail += ["Links: " + " · ".join(links), ""]
     failures = report.failures(fail_on)

@@ -60,6 +60,8 @@ FAILING = frozenset({Status.FAILED, Status.ERROR, Status.TIMEOUT, Status.OOM})
 # what the depset asks. Never red, never compared.
 NOT_RUN = frozenset({Status.UNAVAILABLE, Status.UNSUPPORTED})
 WORDS: tuple[str, ...] = tuple(s.value for s in DISPLAY_ORDER)
+# A base record's status once its image is here (else unavailable or failed, with a reason).
+BASE_AVAILABLE = "available"
 UNKNOWN_EMOJI = "❓"
 
 _EMOJI = {

@@ -163,6 +163,15 @@ def is_offline(host: str = "pypi.org", port: int = 443, timeout: float = 2.0) ->
     return outcome[0] if outcome else True
 
 
+def read_text(path: str) -> str | None:
+    """File contents (UTF-8, undecodable bytes replaced), or None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 def dist_version(name: str) -> str | None:
     """Installed version of distribution ``name``, or None when it is not installed."""
     try:

@@ -26,7 +26,7 @@ import stat
 import sys
 from typing import Any, NoReturn
 
-from _common import run_probe
+from _common import read_text, run_probe
 
 DPKG_STATUS = "var/lib/dpkg/status"
 APK_INSTALLED = "lib/apk/db/installed"
@@ -57,15 +57,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--venv", default=None, help="the cell's virtual environment")
     parser.add_argument("--root", default="/", help="file system root for the OS files")
     return parser.parse_args(argv)
-
-
-def read_text(path: str) -> str | None:
-    """File contents (UTF-8, undecodable bytes replaced), or None when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return None
 
 
 def normalise_name(name: str) -> str:

@@ -16,7 +16,7 @@ import sys
 import sysconfig
 from typing import Any
 
-from _common import run_probe
+from _common import read_text, run_probe
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 OS_RELEASE_KEYS = ("NAME", "VERSION_ID", "VERSION_CODENAME", "PRETTY_NAME", "ID")
@@ -26,15 +26,6 @@ PT_INTERP = 3
 UNLIMITED_BYTES = 1 << 62
 SUBPROCESS_TIMEOUT_S = 60
 PACKAGE_MANAGERS = ("apt-get", "apk")  # the order the cell's own detection uses
-
-
-def read_text(path: str) -> str | None:
-    """File contents, or None when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return None
 
 
 def os_release() -> dict[str, str | None]:

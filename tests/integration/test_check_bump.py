@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from harness.testing.registry import LocalRegistry
-from tests.conftest import ROOT
+from tests.conftest import ROOT, git
 from tests.integration.test_registry_support import _build, _docker_cli, _newest_standin
 
 pytestmark = pytest.mark.integration
@@ -87,15 +87,6 @@ def images(docker_client: Any) -> Iterator[Images]:  # noqa: ARG001 (an engine, 
             digest,
             other,
         )
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 def scratch_repo(where: Path, old: str, new: str, *, only_311_tests: bool = False) -> Path:

@@ -4,7 +4,6 @@ against the real PyPI; a base that is not here is reported as such; exit 0 / 2."
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,11 @@ import pytest
 
 from tests.conftest import ROOT, harness
 
-pytestmark = [pytest.mark.integration, pytest.mark.network]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.network,
+    pytest.mark.usefixtures("pypi_reachable"),
+]
 
 MISSING = "harness-no-such-distribution-4f1e"
 MATRIX = f"""version: 1
@@ -30,14 +33,6 @@ depsets:
   torch: {{pip: ["torch==2.13.0+cpu"]}}
   apt-only: {{system: {{apt: [ffmpeg]}}}}
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def pypi_reachable() -> None:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-    except OSError as exc:
-        pytest.skip(f"PyPI is not reachable: {exc}")
 
 
 @pytest.fixture(scope="module")

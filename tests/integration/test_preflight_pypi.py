@@ -3,24 +3,18 @@ spaCy has musllinux wheels for CPython 3.13, openai-whisper is an sdist everywhe
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from harness.run.preflight import BaseFacts, run_preflight
 
-pytestmark = [pytest.mark.integration, pytest.mark.network]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.network,
+    pytest.mark.usefixtures("pypi_reachable"),
+]
 
 MUSL_313 = BaseFacts("3.13.15", "cp", "cp313", "musl", "1.2.6", "x86_64")
 GLIBC_311 = BaseFacts("3.11.2", "cp", "cp311", "glibc", "2.36", "x86_64")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def pypi_reachable() -> None:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-    except OSError as exc:
-        pytest.skip(f"PyPI is not reachable: {exc}")
 
 
 def test_torch_cannot_install_on_musl() -> None:

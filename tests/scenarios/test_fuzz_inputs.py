@@ -18,7 +18,6 @@ import contextlib
 import copy
 import io
 import json
-import os
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ from harness.model import matrix as matrix_module
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.matrix import load_matrix
 from harness.store.rundir import load_results
+from tests.scenarios import fuzzing
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_BYTES = (ROOT / "tests" / "fixtures" / "results_v1.json").read_bytes()
@@ -42,13 +42,8 @@ FIXTURE = json.loads(FIXTURE_BYTES)
 
 
 def fuzz(examples: int) -> settings:
-    """Small budgets keep this file near 20 s; HARNESS_FUZZ_SCALE=20 digs deeper (nightly)."""
-    return settings(
-        max_examples=examples * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-        deadline=None,
-        database=None,  # write nothing into the repository (.hypothesis/)
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
+    """Small budgets keep this file near 20 s (tests/scenarios/fuzzing.py)."""
+    return fuzzing.fuzz(examples, HealthCheck.filter_too_much)
 
 
 class HarnessCrash(AssertionError):

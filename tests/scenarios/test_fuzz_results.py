@@ -14,14 +14,13 @@ import contextlib
 import copy
 import io
 import json
-import os
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
 from harness.analysis import compare, diff
@@ -31,6 +30,7 @@ from harness.documents import compare as compare_document
 from harness.documents import diff as diff_document
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.store.rundir import load_results
+from tests.scenarios.fuzzing import SCALE, fuzz
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "results_v1.json").read_text())
@@ -80,6 +80,27 @@ def run_cli(argv: Sequence[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+def every_reader(
+    good_dir: Path, bad_dir: Path, *, markdown: bool = False
+) -> list[tuple[list[str], int, str]]:
+    """Every reading command on ``bad_dir``'s results (diff against ``good_dir``): each
+    exits 0 or 2 and never shows a traceback. (argv, exit code, stderr) of each."""
+    commands = [
+        ["report", str(bad_dir)],
+        ["diff", str(good_dir), str(bad_dir)],
+        *([["diff", str(bad_dir), str(good_dir), "--markdown"]] if markdown else []),
+        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
+        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
+    ]
+    done = []
+    for argv in commands:
+        code, errors = run_cli(argv)
+        assert code in (0, 2), (argv, code, errors[-2000:])
+        assert "Traceback" not in errors, errors
+        done.append((argv, code, errors))
+    return done
+
+
 def _reads_everything(results: dict[str, Any]) -> None:
     """What the reading commands do with a loaded file, in process (fast: report.html takes
     half a second to render, so the command-line test below covers it)."""
@@ -102,7 +123,7 @@ def _reads_everything(results: dict[str, Any]) -> None:
 def _sweep() -> Iterator[tuple[tuple[Any, ...], Any]]:
     """Every field kind with one wrong value each, in rotation (about 10 s); with
     HARNESS_FUZZ_SCALE > 1 (nightly), every field with every wrong value."""
-    every = int(os.environ.get("HARNESS_FUZZ_SCALE", "1")) > 1
+    every = SCALE > 1
     for index, field in enumerate(SWEEP):
         kinds = WRONG_VALUES if every else [WRONG_VALUES[index % len(WRONG_VALUES)]]
         for new in kinds:
@@ -133,12 +154,7 @@ def good_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@settings(
-    max_examples=20 * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz(20, HealthCheck.function_scoped_fixture)
 @given(field=st.sampled_from(PATHS), new=st.sampled_from(WRONG_VALUES))
 @example(field=("cells", 0, "reproducer", "commands"), new="docker run x")
 @example(field=("cells", 0, "status"), new=DELETE)
@@ -151,17 +167,7 @@ def test_reading_commands_exit_0_or_2(
     bad_dir.mkdir(exist_ok=True)
     bad = bad_dir / "results.json"
     bad.write_text(json.dumps(mutated(field, new)))
-    commands = [
-        ["report", str(bad_dir)],
-        ["diff", str(good_dir), str(bad_dir)],
-        ["diff", str(bad_dir), str(good_dir), "--markdown"],
-        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
-        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
-    ]
-    for argv in commands:
-        code, errors = run_cli(argv)
-        assert code in (0, 2), (argv, code, errors[-2000:])
-        assert "Traceback" not in errors, errors
+    for argv, code, errors in every_reader(good_dir, bad_dir, markdown=True):
         if code == 2 and argv[0] != "compare":  # compare may refuse a base it lacks
             assert str(bad) in errors and "$" in errors, errors
 
@@ -298,12 +304,7 @@ def _load_or_refuse(path: Path) -> Any:
         return None
 
 
-@settings(
-    max_examples=250 * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz(250, HealthCheck.function_scoped_fixture)
 @given(edit=_document_edits())
 def test_fuzzed_results_load_or_are_refused_and_every_reader_copes(
     tmp_path: Path, edit: tuple[dict[str, Any], int]
@@ -326,12 +327,7 @@ def test_fuzzed_results_load_or_are_refused_and_every_reader_copes(
         assert "<script>alert" not in page and "<img src=x" not in page
 
 
-@settings(
-    max_examples=25 * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz(25, HealthCheck.function_scoped_fixture)
 @given(edit=_document_edits())
 @example(edit=(_rich_fixture(), 60))
 def test_fuzzed_results_through_every_command(
@@ -341,16 +337,7 @@ def test_fuzzed_results_through_every_command(
     bad_dir = tmp_path / "fuzzed"
     bad_dir.mkdir(exist_ok=True)
     (bad_dir / "results.json").write_text(_text(document, depth))
-    commands = [
-        ["report", str(bad_dir)],
-        ["diff", str(good_dir), str(bad_dir)],
-        ["adr", str(bad_dir), "--baseline", BASE_A, "--candidate", BASE_B],
-        ["compare", BASE_A, BASE_B, "--run", str(bad_dir)],
-    ]
-    for argv in commands:
-        code, errors = run_cli(argv)
-        assert code in (0, 2), (argv, code, errors[-2000:])
-        assert "Traceback" not in errors, errors
+    every_reader(good_dir, bad_dir)
     _no_markup(bad_dir)
 
 
@@ -389,12 +376,7 @@ def _merged_run(folder: Path, files: list[tuple[str, str]]) -> Path:
     return folder / "results.json"
 
 
-@settings(
-    max_examples=120 * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz(120, HealthCheck.function_scoped_fixture)
 @given(edit=_cell_edits())
 def test_fuzzed_cell_files_merge_into_a_file_every_reader_reads(
     tmp_path: Path, edit: tuple[list[tuple[str, str]], int]
@@ -411,12 +393,7 @@ def test_fuzzed_cell_files_merge_into_a_file_every_reader_reads(
     _reads_everything(results.to_dict())
 
 
-@settings(
-    max_examples=12 * int(os.environ.get("HARNESS_FUZZ_SCALE", "1")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz(12, HealthCheck.function_scoped_fixture)
 @given(edit=_cell_edits())
 def test_fuzzed_cell_files_through_report(
     tmp_path: Path, edit: tuple[list[tuple[str, str]], int]

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.documents.check import COMMENT_MARKER
+
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 GITLAB = ROOT / "ci" / "gitlab" / "harness-check.gitlab-ci.yml"
@@ -92,7 +94,7 @@ def test_action_yml_has_the_inputs_of_the_issue_and_says_it_needs_docker() -> No
         "comment", "base-ref",
     }  # fmt: skip
     text = ACTION.read_text()
-    assert "Docker engine" in text and "<!-- harness-check -->" in text
+    assert "Docker engine" in text and COMMENT_MARKER in text
     uses = [s.get("uses", "") for s in action["runs"]["steps"]]
     assert any(u.startswith("actions/setup-python@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
@@ -217,7 +219,6 @@ def test_the_run_step_calls_harness_check_with_flags_harness_accepts(
 
 def test_the_ci_defaults_are_fail_on_words_and_the_marker_is_the_comments() -> None:
     from harness.analysis.check import parse_fail_on
-    from harness.documents.check import COMMENT_MARKER
 
     action = load_action()
     parse_fail_on(action["inputs"]["fail-on"]["default"])

@@ -12,18 +12,10 @@ from harness.analysis.basechanges import ChangeQuery, find_base_changes
 from harness.model.baserefs import ChangeKind
 from harness.model.errors import ConfigurationError
 from harness.store import gitrefs
+from tests.conftest import git
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str | None], message: str) -> str:

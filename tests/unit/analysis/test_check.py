@@ -15,12 +15,14 @@ from harness.analysis.check import (
     CHECK_FORMAT,
     READY,
     UNMEASURED,
+    VERDICT_OF,
     base_pairs,
     check_matrix_data,
     check_verdict,
     parse_fail_on,
     project_depset,
 )
+from harness.analysis.decision import decide
 from harness.model.baserefs import (
     BaseChange,
     BaseChanges,
@@ -94,11 +96,11 @@ def cell(
     }  # fmt: skip
 
 
-def results(bases: list[dict[str, Any]], cells: list[dict[str, Any]]) -> Results:
+def results(bases: list[dict[str, Any]], cells: list[dict[str, Any]], **run: Any) -> Results:
     depsets = sorted({c["depset"] for c in cells})
     data = {
         "schema_version": SCHEMA_VERSION,
-        "run": {"id": "check-run", "jobs": 2},
+        "run": {"id": "check-run", "jobs": 2, **run},
         "bases": bases,
         "depsets": [{"name": d} for d in depsets],
         "cells": cells,
@@ -193,6 +195,8 @@ def test_a_test_the_new_base_breaks_is_named_and_is_a_regression() -> None:
 
 
 def test_a_failure_on_both_bases_is_not_a_regression_but_fails_with_failure() -> None:
+    # Session 7: the verdict is the decision's rule (a depset that passes on no option
+    # blocks none), so the bump is ready and the failure is said beside it, not blocking.
     found = changes(change("python:3.11-slim", "python:3.13-slim", ChangeKind.TAG))
     run = results(
         [base("b1-old", "3.11.2", 1), base("b1-new", "3.13.5", 1)],
@@ -200,7 +204,11 @@ def test_a_failure_on_both_bases_is_not_a_regression_but_fails_with_failure() ->
     )
     pairs, not_run = base_pairs(found)
     report = check_verdict(found, pairs, not_run, run)
-    assert report.verdicts[0].verdict == BLOCKED and report.verdicts[0].regressions == ()
+    (verdict,) = report.verdicts
+    assert verdict.verdict == READY and verdict.blockers == () and verdict.regressions == ()
+    assert [f.what.split(" (")[0] for f in verdict.also_failing] == [
+        "test t::a failed on the new base"
+    ]
     assert report.exit_code(parse_fail_on("regression")) == 0
     assert report.exit_code(parse_fail_on("failure")) == 1
 
@@ -327,3 +335,75 @@ def test_a_digest_bump_that_keeps_the_python_says_so() -> None:
     pairs, not_run = base_pairs(found)
     (verdict,) = check_verdict(found, pairs, not_run, run).verdicts
     assert "python: 3.11.2 (unchanged)" in verdict.inside
+
+
+# -- one rule: check's verdict is the decision's (analysis/decision.py decide) ---------------
+
+
+def _agreement(found: BaseChanges, run: Results) -> tuple[str, str, set[str], set[str]]:
+    """(check's verdict, the decision's, check's blocking depsets, the decision's)."""
+    pairs, not_run = base_pairs(found)
+    (verdict,) = check_verdict(found, pairs, not_run, run).verdicts
+    decided = decide(run, baseline=pairs[0].old_base, options=[pairs[0].new_base])
+    (candidate,) = decided.candidates
+    return (
+        verdict.verdict,
+        VERDICT_OF[candidate.verdict],
+        {b.depset for b in verdict.blockers},
+        {b.depset for b in candidate.blockers},
+    )
+
+
+TAG = change("python:3.11-slim", "python:3.13-slim", ChangeKind.TAG)
+BASES = [base("b1-old", "3.11.2", 1), base("b1-new", "3.13.5", 1)]
+GONE = {"name": "b1-new", "status": "unavailable", "reason": "registry refused the pull"}
+
+
+@pytest.mark.parametrize(
+    ("bases", "cells", "expected"),
+    [
+        (BASES, [cell("b1-old", "app"), cell("b1-new", "app")], READY),
+        (BASES, [cell("b1-old", "app"), cell("b1-new", "app", "failed", ("t::png",))], BLOCKED),
+        # one known-failing test on both must not hide a test the new base breaks
+        (BASES, [cell("b1-old", "app", "failed", ("t::a",)),
+                 cell("b1-new", "app", "failed", ("t::a", "t::png"))], BLOCKED),
+        (BASES, [cell("b1-old", "app", "failed", ("t::a",)),
+                 cell("b1-new", "app", "failed", ("t::a",))], READY),
+        ([BASES[0], GONE], [cell("b1-old", "app"),
+                            {**cell("b1-new", "app", "unavailable"), "reason": "gone"}],
+         UNMEASURED),
+        # nothing measured on either side is no evidence, not a pass
+        ([{**GONE, "name": "b1-old"}, GONE],
+         [{**cell("b1-old", "app", "unavailable"), "reason": "gone"},
+          {**cell("b1-new", "app", "unavailable"), "reason": "gone"}], UNMEASURED),
+        (BASES, [cell("b1-old", "app"), {**cell("b1-new", "app", "expected-failure"),
+                 "expected_failure": {"reason": "imghdr is gone in 3.13"}}], BLOCKED),
+    ],
+)  # fmt: skip
+def test_check_and_the_decision_agree_on_the_verdict_and_the_blockers(
+    bases: list[dict[str, Any]], cells: list[dict[str, Any]], expected: str
+) -> None:
+    check, decided, check_blocking, decided_blocking = _agreement(
+        changes(TAG), results(bases, cells)
+    )
+    assert check == decided == expected
+    assert check_blocking == decided_blocking
+
+
+def test_a_busy_host_voids_the_timing_call_beside_the_verdict() -> None:
+    pip = [{"name": "pip-install", "kind": "install", "status": "passed", "seconds": 12.5}]
+    slower = [{**pip[0], "seconds": 30.0}]
+    run = results(
+        BASES,
+        [cell("b1-old", "app", steps=pip), cell("b1-old", "app", steps=pip) | {"repeat": 1},
+         cell("b1-new", "app", steps=slower), cell("b1-new", "app", steps=slower) | {"repeat": 1}],
+        load={"cpus": 2, "load1_max": 9.6},
+    )  # fmt: skip
+    pairs, not_run = base_pairs(changes(TAG))
+    (verdict,) = check_verdict(changes(TAG), pairs, not_run, run).verdicts
+    assert verdict.verdict == READY
+    (install, _speed) = verdict.timings
+    assert install.startswith("install time: +17.5 s") and "no faster/slower call" in install
+    assert "the host was busy during the run (load 9.6 on 2 cores)" in install
+    assert any("no timing of this run is called faster or slower" in c for c in verdict.cannot_tell)
+    assert not any("b1-" in line for line in (*verdict.timings, *verdict.cannot_tell))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import statistics
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +12,7 @@ import pytest
 from harness.analysis.compare import compare_bases
 from harness.model import format as fmt
 from harness.model.errors import ConfigurationError
-
-FIXTURES = Path(__file__).parents[2] / "fixtures"
-
-
-def load(name: str) -> dict[str, Any]:
-    results: dict[str, Any] = json.loads(
-        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
-    )
-    return results
-
-
-@pytest.fixture
-def run_b() -> dict[str, Any]:
-    return load("run_b")
+from tests.unit.builders import FIXTURES
 
 
 def verdicts(results: dict[str, Any], a: str, b: str) -> dict[str, str]:
@@ -130,20 +116,11 @@ def test_report_fixture() -> None:
 
 
 def test_a_dockerfile_built_on_a_standin_is_compared_as_on_a_standin() -> None:
-    from tests.unit.analysis.test_decision import base, cell, results
+    from tests.unit.analysis.test_decision import cell, dockerfile_bases, results
 
-    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
     run = results(
         [
-            base(
-                "team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}
-            ),
-            base(
-                "mine",
-                origin="dockerfile",
-                reference="Dockerfile",
-                base_args={"BASE": {"base": "py311", "origin": "pulled"}},
-            ),
+            *dockerfile_bases(),
         ],
         [cell("team", "one"), cell("mine", "one")],
     )

@@ -54,6 +54,21 @@ def base(name: str, **extra: Any) -> dict[str, Any]:
     } | extra
 
 
+def dockerfile_bases() -> list[dict[str, Any]]:
+    """Two Dockerfile bases: "team" built FROM the py311-slim stand-in, "mine" FROM a
+    pulled py311."""
+    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
+    return [
+        base("team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}),
+        base(
+            "mine",
+            origin="dockerfile",
+            reference="Dockerfile",
+            base_args={"BASE": {"base": "py311", "origin": "pulled"}},
+        ),
+    ]
+
+
 def scan(critical: int, high: int) -> dict[str, Any]:
     return {
         "scanned": True,
@@ -531,3 +546,44 @@ def test_the_smoke_tests_workload_is_shown_with_its_range() -> None:
         == "spacy: nlp.pipe over 200 documents 805 documents/s (3 repeats, 790–812)"
     )
     assert workload.candidate == NOT_MEASURED
+
+
+def test_a_test_that_passes_elsewhere_blocks_though_its_depset_passes_on_no_option() -> None:
+    # One test fails everywhere (the depset passes on no base); a test that passes on the
+    # baseline and fails on the candidate still blocks it: the rule harness check follows.
+    def suite(*failing: str) -> dict[str, Any]:
+        junit: dict[str, Any] = {"tests": 8, "passed": 8 - len(failing), "failed": len(failing)}
+        junit |= {"errors": 0, "skipped": 0, "failing": [{"name": n} for n in failing]}
+        return {"tests": {"status": "failed", "command": "pytest", "junit": junit}}
+
+    found = decide(
+        results(
+            [base("a"), base("b"), base("c")],
+            [
+                cell("a", "app", "failed", steps=install(30.0), probes=suite("t::known")),
+                cell("b", "app", "failed", steps=install(30.0), probes=suite("t::known", "t::new")),
+                cell("c", "app", "failed", steps=install(30.0), probes=suite("t::known")),
+            ],
+        )
+    )
+    assert candidate(found, "b").verdict == BLOCKED
+    assert [b.what for b in candidate(found, "b").blockers] == ["app's test suite (t::new)"]
+    assert candidate(found, "c").verdict == READY
+
+
+def test_a_base_with_nothing_measured_is_not_decidable_though_nothing_passes_anywhere() -> None:
+    gone = {"status": "unavailable", "reason": "registry refused the pull"}
+    found = decide(
+        results(
+            [base("a", **gone), base("b", **gone)],
+            [
+                cell("a", "app", "unavailable", reason="base unavailable"),
+                cell("b", "app", "unavailable", reason="base unavailable"),
+            ],
+        )
+    )
+    (only,) = found.candidates
+    assert only.verdict == NOT_DECIDABLE and only.undecided == (
+        f"b was {NOT_MEASURED} (registry refused the pull)",
+    )
+    assert found.chosen is None

@@ -4,12 +4,12 @@ a bad flag, ref or path (the one error format)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.cli.entry import main
+from tests.conftest import git
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -26,14 +26,6 @@ OLD = (
     f"FROM debian:bookworm-slim@{DIGEST_A}\n"
 )
 NEW = OLD.replace("PY=3.11", "PY=3.13").replace(DIGEST_A, DIGEST_B)
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        capture_output=True, check=True,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from harness.analysis.decision import NO_OPTION
 from harness.documents.adr import NO_CHOICE, render_adr
 from harness.model.errors import ConfigurationError
 from harness.model.results import Results
-from tests.unit.analysis.test_decision import MB, base, cell, results
+from tests.unit.analysis.test_decision import MB, base, cell, dockerfile_bases, results
 
 MADR_HEADINGS = (
     "## Decision",
@@ -222,19 +222,10 @@ def test_a_chosen_candidate_gives_its_consequences() -> None:
 
 
 def test_a_dockerfile_built_on_a_standin_is_titled_measured_on_a_standin() -> None:
-    on_standin = {"base": "py311-slim", "origin": "stand-in", "standin": "stand-in for x"}
     run = results(
         [
             standin("py311-slim", "3.11.2", "Debian GNU/Linux 12 (bookworm)", origin="stand-in"),
-            base(
-                "team", origin="dockerfile", reference="Dockerfile", base_args={"BASE": on_standin}
-            ),
-            base(
-                "mine",
-                origin="dockerfile",
-                reference="Dockerfile",
-                base_args={"BASE": {"base": "py311", "origin": "pulled"}},
-            ),
+            *dockerfile_bases(),
         ],
         [cell("py311-slim", "one"), cell("team", "one"), cell("mine", "one")],
     )

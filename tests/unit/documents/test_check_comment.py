@@ -134,3 +134,26 @@ def test_one_depset_passes_in_the_singular() -> None:
     line = verdict_line(verdict("b1", "python:3.11-slim", "python:3.13-slim", depsets=1))
     assert line == "python:3.11-slim → python:3.13-slim: ready — 1 depset passes, tests 97/97, " \
         "image −12.0 MB"  # fmt: skip
+
+
+def test_a_failure_the_old_base_shares_is_said_beside_a_ready_verdict_with_the_confounds() -> None:
+    shared = Blocker("app", "test t::a failed on the new base", "see logs/x.r0.log", False)
+    ready = verdict("b1", "python:3.11-slim", "python:3.13-slim")
+    rows = (DepsetRow("app", side("failed", 96), side("failed", 96)), *ready.rows[1:])
+    ready = BaseVerdict(
+        **{**ready.__dict__, "rows": rows, "also_failing": (shared,),
+           "timings": ("install time: +1.0 s (+8 %): no faster/slower call: the host was busy",),
+           "cannot_tell": ("every timing is one sample",)},
+    )  # fmt: skip
+    text = render_comment(report(ready), REGRESSION)
+    assert text.splitlines()[0] == (
+        "python:3.11-slim → python:3.13-slim: ready — 1 of 2 depsets pass, tests 193/194, "
+        "image −12.0 MB; also failing (it fails on the old base too): app: test t::a failed on "
+        "the new base"
+    )
+    assert "- install time: +1.0 s (+8 %): no faster/slower call: the host was busy" in text
+    assert "What this run cannot tell:\n- every timing is one sample" in text
+    assert "exit 0 with --fail-on regression" in text
+    assert "exit 1 with --fail-on failure" in render_comment(
+        report(ready), parse_fail_on("failure")
+    )

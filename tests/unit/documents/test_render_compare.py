@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import copy
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from harness.analysis.compare import compare_bases
 from harness.documents.compare import (
@@ -18,20 +14,6 @@ from harness.documents.compare import (
     size_rows,
 )
 from harness.model import format as fmt
-
-FIXTURES = Path(__file__).parents[2] / "fixtures"
-
-
-def load(name: str) -> dict[str, Any]:
-    results: dict[str, Any] = json.loads(
-        (FIXTURES / "nightly" / f"{name}.json").read_text(encoding="utf-8")
-    )
-    return results
-
-
-@pytest.fixture
-def run_b() -> dict[str, Any]:
-    return load("run_b")
 
 
 def test_markdown(run_b: dict[str, Any]) -> None:

@@ -6,31 +6,9 @@ from typing import Any
 
 from harness.analysis.diff import diff_runs
 from harness.documents.diff import render_diff_markdown
-from harness.model.records import SCHEMA_VERSION
-
-OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
-
-
-def _run(run_id: str, digest: str, image_id: str, **base: Any) -> dict[str, Any]:
-    record = {
-        "name": "py311-slim",
-        "reference": "python:3.11-slim",
-        "kind": "image",
-        "origin": "pulled",
-        "status": "available",
-        "digest": digest,
-        "image_id": image_id,
-        **base,
-    }
-    cell = {"id": "py311-slim×spacy", "base": "py311-slim", "depset": "spacy", "repeat": 0}
-    cell.update(status="passed", steps=[], seconds=1.0)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {"id": run_id},
-        "bases": [record],
-        "depsets": [],
-        "cells": [cell],
-    }
+from tests.unit.builders import NEW_DIGEST as NEW
+from tests.unit.builders import OLD_DIGEST as OLD
+from tests.unit.builders import digest_run as _run
 
 
 def test_a_moved_tag_is_named_as_rebuilt_upstream_once() -> None:

@@ -10,19 +10,7 @@ from harness.analysis.speed import (
 )
 from harness.documents.speed import render_speed_markdown, speed_cell
 from harness.model.results import BaseRecord
-
-
-def output(scale: float = 1.0, **medians: tuple[float, float]) -> dict[str, Any]:
-    """A pybench-shaped output: workload -> (median_s, rel_iqr)."""
-    return {
-        "status": "passed",
-        "settings": {"scale": scale},
-        "startup": {"bare": {"median_s": 0.02, "rel_spread": 0.1, "rel_iqr": 0.02}},
-        "workloads": {
-            name: {"median_s": median, "rel_spread": iqr * 3, "rel_iqr": iqr}
-            for name, (median, iqr) in medians.items()
-        },
-    }
+from tests.unit.builders import pybench_output as output
 
 
 def base(name: str, speed: dict[str, Any] | None, standin: str | None = None) -> BaseRecord:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from harness.model.errors import ConfigurationError
 from harness.model.matrix import MUST_DRIVERS, PREFERRED_DRIVERS, load_matrix
+from tests.unit.builders import matrix_problems as problems_of
+from tests.unit.builders import write_matrix as write
 
 MINIMAL = """\
 version: 1
@@ -18,18 +17,6 @@ bases:
 depsets:
   one: {pip: [six]}
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "m.yaml"
-    path.write_text(text)
-    return path
-
-
-def problems_of(tmp_path: Path, text: str) -> list[ConfigurationError]:
-    with pytest.raises(ConfigurationError) as caught:
-        load_matrix(write(tmp_path, text))
-    return list(caught.value.problems) or [caught.value]  # type: ignore[arg-type]
 
 
 def test_defaults_everything_must_pass_then_vulnerabilities_size_speed(tmp_path: Path) -> None:

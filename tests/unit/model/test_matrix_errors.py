@@ -11,6 +11,8 @@ import pytest
 from harness.cli.entry import main
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import MAX_TIMEOUT, PROBES_DIR, load_matrix, memory_bytes
+from tests.unit.builders import matrix_problems as problems_of
+from tests.unit.builders import write_matrix as write
 
 HEAD = """version: 1
 bases:
@@ -35,19 +37,6 @@ bases:
 depsets:
   six: {pip: [six]}
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "m.yaml"
-    path.write_text(text)
-    return path
-
-
-def problems_of(tmp_path: Path, text: str) -> list[ConfigurationError]:
-    with pytest.raises(ConfigurationError) as caught:
-        load_matrix(write(tmp_path, text))
-    assert caught.value.exit_code == 2
-    return list(caught.value.problems)  # type: ignore[arg-type]
 
 
 def test_three_mistakes_are_listed_at_once_with_lines_keys_and_fixes(tmp_path: Path) -> None:

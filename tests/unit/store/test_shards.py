@@ -291,14 +291,11 @@ def test_a_merge_into_a_folder_holding_another_run_is_refused(tmp_path: Path) ->
     assert _cli_merge(dirs, out) == 2
 
 
-def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
-    from harness.store.resultsfile import load_results_shared, write_results
-    from harness.store.rundir import load_results
-    from harness.store.shards import write_merged
+def _equal_rows_file(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """A results file whose two cells list an equal OS package (and one that only looks
+    equal: 1 and True), as write_results streams it; and the cells written."""
+    from harness.store.resultsfile import write_results
 
-    out = tmp_path / "merged"
-    write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
-    assert load_results_shared(out / "results.json") == load_results(out / "results.json")
     package = {"name": "libc6", "version": "2.36", "installed_size_bytes": 1}
     cells = [
         {"id": f"a×{d}", "base": "a", "depset": d, "status": "passed",
@@ -307,6 +304,18 @@ def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
     ]  # fmt: skip
     path = tmp_path / "results.json"
     write_results(path, {"schema_version": 1, "run": {"id": "r"}}, cells)
+    return path, cells
+
+
+def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
+    from harness.store.resultsfile import load_results_shared
+    from harness.store.rundir import load_results
+    from harness.store.shards import write_merged
+
+    out = tmp_path / "merged"
+    write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
+    assert load_results_shared(out / "results.json") == load_results(out / "results.json")
+    path, cells = _equal_rows_file(tmp_path)
     shared = load_results_shared(path)
     assert shared["cells"] == cells
     first, second = (c["probes"]["contents"]["os_packages"] for c in shared["cells"])
@@ -330,21 +339,14 @@ def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Pat
 def test_the_typed_shared_read_equals_the_file_and_stores_equal_rows_once(
     tmp_path: Path,
 ) -> None:
-    from harness.store.resultsfile import read_results_shared, write_results
+    from harness.store.resultsfile import read_results_shared
     from harness.store.rundir import read_results
     from harness.store.shards import write_merged
 
     out = tmp_path / "merged"
     write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
     assert read_results_shared(out / "results.json") == read_results(out / "results.json")
-    package = {"name": "libc6", "version": "2.36", "installed_size_bytes": 1}
-    cells = [
-        {"id": f"a×{d}", "base": "a", "depset": d, "status": "passed",
-         "probes": {"contents": {"os_packages": [dict(package), {**package, "x": flag}]}}}
-        for d, flag in (("b", 1), ("c", True))
-    ]  # fmt: skip
-    path = tmp_path / "results.json"
-    write_results(path, {"schema_version": 1, "run": {"id": "r"}}, cells)
+    path, cells = _equal_rows_file(tmp_path)
     typed = read_results_shared(path)
     assert typed.to_dict()["cells"] == cells
     first, second = (c.probes.contents.os_packages for c in typed.cells)  # type: ignore[union-attr]
