@@ -781,7 +781,9 @@ class RunInfo(Record):
     matrix: MatrixIdentity | None = None
     shard: ShardInfo | None = None
     shards: list[ShardRecord] | None = None  # a merged run: its shards
-    plan: dict[str, Any] | None = None  # model/plan.py's record of a sharded run's plan
+    # model/plan.py's PlanJSON (a merged run's: without its runs), kept as written: read by
+    # model.plan.plan_from_record, which validates it and says what a damaged one lacks
+    plan: dict[str, object] | None = None
     warm: Any = None
     installers: dict[str, dict[str, InstallerBinary]] | None = None  # {"uv": {machine: ...}}
     load: RunLoad | None = None  # run/load.py: how busy the host and engine were
