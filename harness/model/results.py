@@ -98,7 +98,7 @@ class Record(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "record") -> Self:
+    def from_dict(cls, data: Mapping[str, object], source: str = "record") -> Self:
         """Validate a record in memory, or raise ResultsError naming ``source`` and the
         path. (Text from a file goes through ``from_json``, which also repairs what
         strict JSON cannot hold; a writer calls ``sanitize`` on what it builds.)"""
@@ -963,10 +963,17 @@ class SbomEntry(Record):
     vulnerabilities: Scan | None = None
 
 
+class ScannerInfo(Record):
+    """The vulnerability scanner publishing ran over the SBOMs (documents/publish.py)."""
+
+    name: Text = None  # "trivy" or "grype"
+    db: Text = None  # its database folder
+
+
 class Sboms(Record):
     """Written by publishing: every SBOM of the run, and the scanner that read them."""
 
-    scanner: dict[str, Any] | None = None
+    scanner: ScannerInfo | None = None
     sboms: list[SbomEntry] = []
 
 
@@ -1019,17 +1026,6 @@ def _check_top(data: Any, source: str) -> None:
             f"point at a harness results.json, or {RERUN}",
         )
     check_version(source, data.get("schema_version"))
-
-
-# A cell without its bulk (step log tails, the contents probe's package lists, the
-# reproducer, pip's report of the environment): what run-wide tables read, for
-# ``model_dump(exclude=...)`` where a reader still needs dicts (most of a cell's bytes).
-LEAN_CELL: dict[str, Any] = {
-    "probes": {"contents": {"os_packages", "distributions"}},
-    "steps": {"__all__": {"log_tail", "log_detail"}},
-    "reproducer": True,
-    "pip_report_environment": True,
-}
 
 
 # What a reader accepts while its callers move over to the typed object: the dicts of
@@ -1129,7 +1125,7 @@ _Item = tuple[Any, Any, Any, tuple[Any, ...]]
 def _open_container(value: Any, path: tuple[Any, ...], stack: list[_Item]) -> Any:
     """An empty copy of a dict or list, its items queued to be sanitised into it."""
     if isinstance(value, Mapping):
-        copy: dict[str, Any] = {}
+        copy: dict[str, object] = {}
         for k, v in value.items():
             name = _repair(str(k))
             copy[name] = None
