@@ -93,7 +93,7 @@ class Record(BaseModel):
             return dumps(self.to_dict())
         return text
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The record as JSON-ready dicts and lists (unset defaults left out)."""
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 

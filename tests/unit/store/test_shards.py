@@ -98,13 +98,12 @@ def _set_run(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 def _moved_cell() -> list[ShardRun]:
     """Shard 1's first cell run reported by shard 2 instead."""
     shards = _shards()
-    first = shards[0].results.to_dict()
-    moved = first["cells"].pop(0)
-    second = shards[1].results.to_dict()
-    second["cells"].append(moved)
+    first, second = shards[0].results, shards[1].results
     return [
-        ShardRun(shards[0].path, Results.from_dict(first)),
-        ShardRun(shards[1].path, Results.from_dict(second)),
+        ShardRun(shards[0].path, first.model_copy(update={"cells": first.cells[1:]})),
+        ShardRun(
+            shards[1].path, second.model_copy(update={"cells": [*second.cells, first.cells[0]]})
+        ),
         shards[2],
     ]
 
@@ -187,7 +186,7 @@ def test_a_streamed_merge_equals_the_merge_in_memory(tmp_path: Path) -> None:
     header = write_merged([read_shard(d) for d in dirs], out, "20270102-000000-abcdef", "t")
     written = json.loads((out / "results.json").read_text())
     in_memory = _merge(_shards())
-    assert header.to_dict()["run"]["shards"] == written["run"]["shards"]
+    assert [s.to_dict() for s in header.run.shards or []] == written["run"]["shards"]
     assert [(c["id"], c["repeat"], c["host"]) for c in written["cells"]] == [
         (c["id"], c["repeat"], c["host"]) for c in in_memory["cells"]
     ]
