@@ -121,7 +121,7 @@ def read_shard(path: Path) -> ShardRun:
     are read later, one at a time); exit 2 if not a shard."""
     results_path = files.results_path(path)
     try:
-        header = Results.from_dict(read_header(results_path), str(results_path))
+        header = read_header(results_path)
     except ResultsError as err:
         raise _unreadable_shard(results_path, err) from None
     if header.run.shard is None or header.run.shard.index is None:
