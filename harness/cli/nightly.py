@@ -12,7 +12,7 @@ from typing import Any
 from harness.model.errors import ConfigurationError, ResultsError, RunAbortedError
 from harness.model.matrix import NAME_PATTERN
 from harness.store.files import ADR_MD, REPORT_HTML, compare_stem, results_path
-from harness.store.rundir import load_results, read_results, write_atomic
+from harness.store.rundir import read_results, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -148,7 +148,7 @@ def cmd_adr(args: argparse.Namespace) -> int:
     from harness.documents import adr
 
     run_dir = Path(args.run)
-    results = load_results(_results_path(args.run))
+    results = read_results(_results_path(args.run))
     out = Path(args.out) if args.out else run_dir / ADR_MD
     # Relative, so the record works when the two are copied together (never a local path).
     report = (run_dir / REPORT_HTML).resolve()

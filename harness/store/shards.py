@@ -154,7 +154,7 @@ def _unreadable_shard(results_path: Path, err: ResultsError) -> ResultsError:
     )
 
 
-def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, Any]:
+def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, object]:
     """One results dict (schema_version 1) from the shards of one plan, in memory (for
     small merges and tests; ``write_merged`` streams it to results.json)."""
     header, cells, _kept = _merged(shards, run_id, merged_at)

@@ -299,7 +299,7 @@ def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Pat
     assert read_results_shared(path).to_dict() == results
     assert [c.to_dict() for c in iter_cells(path)] == results["cells"]
     assert read_header(path).run.to_dict() == results["run"]
-    merged = merge_shards([read_shard(path), *_shards()[1:]], "r", "t")
+    merged = _merge([read_shard(path), *_shards()[1:]])
     assert len(merged["cells"]) == len(PLAN.runs)
 
 
