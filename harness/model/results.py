@@ -54,7 +54,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Required, Self
+from typing import Any, Required, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -1028,9 +1028,10 @@ def _check_top(data: Any, source: str) -> None:
     check_version(source, data.get("schema_version"))
 
 
-# What a reader accepts while its callers move over to the typed object: the dicts of
-# ``load_results`` too (``as_results`` validates them once).
-AnyResults = Results | Mapping[str, Any]
+# What a reader accepts: the typed object, or the run's JSON as tests and scripts edit
+# it (``load_results``), validated before any field is read (``as_results``, or
+# ``part_of``/``parts_of`` for one part of it).
+AnyResults = Results | Mapping[str, object]
 
 
 def as_results(results: AnyResults, source: str = "results") -> Results:
@@ -1039,6 +1040,42 @@ def as_results(results: AnyResults, source: str = "results") -> Results:
     if isinstance(results, Results):
         return results
     return Results.from_json_data(dict(results), source)
+
+
+_R = TypeVar("_R", bound=Record)
+
+
+def part_of(results: Mapping[str, object], key: str, kind: type[_R]) -> _R | None:
+    """``results[key]`` of a run's JSON, validated as ``kind`` (None when absent or null);
+    ResultsError names ``results.KEY``."""
+    found = results.get(key)
+    if found is None:
+        return None
+    return kind.from_dict(_json_object(found, f"results.{key}"), f"results.{key}")
+
+
+def parts_of(results: Mapping[str, object], key: str, kind: type[_R]) -> list[_R]:
+    """The list ``results[key]`` of a run's JSON, each item validated as ``kind``;
+    ResultsError names ``results.KEY[i]``."""
+    found = results.get(key) or []
+    if not isinstance(found, list):
+        raise ResultsError(
+            f"results.{key}: expected a list, found {type(found).__name__}",
+            f"point at a results.json written by `harness run`, or {RERUN}",
+        )
+    return [
+        kind.from_dict(_json_object(item, f"results.{key}[{i}]"), f"results.{key}[{i}]")
+        for i, item in enumerate(found)
+    ]
+
+
+def _json_object(value: object, source: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise ResultsError(
+            f"{source}: expected a JSON object, found {type(value).__name__}",
+            f"point at a results.json written by `harness run`, or {RERUN}",
+        )
+    return value
 
 
 # -- reading and writing JSON ----------------------------------------------------------------

@@ -19,3 +19,19 @@ def test_sboms_scanner_is_typed_and_round_trips() -> None:
 def test_sboms_scanner_of_the_wrong_shape_is_refused_with_its_path() -> None:
     with pytest.raises(ResultsError, match=r"\$\.scanner\.name"):
         Sboms.from_dict({"scanner": {"name": 3}}, "sbom/index.json")
+
+
+def test_parts_of_a_runs_json_are_validated_with_their_path() -> None:
+    from harness.model.results import BaseRecord, RunInfo, part_of, parts_of
+
+    data = {"run": {"id": "r"}, "bases": [{"name": "a"}, {"name": 3}], "depsets": "x"}
+    run = part_of(data, "run", RunInfo)
+    assert run is not None and run.id == "r"
+    assert part_of(data, "sboms", RunInfo) is None  # absent: not written by this run
+    assert parts_of({"bases": [{"name": "a"}]}, "bases", BaseRecord)[0].name == "a"
+    with pytest.raises(ResultsError, match=r"results\.bases\[1\]"):
+        parts_of(data, "bases", BaseRecord)
+    with pytest.raises(ResultsError, match=r"results\.depsets: expected a list, found str"):
+        parts_of(data, "depsets", BaseRecord)
+    with pytest.raises(ResultsError, match=r"results\.run: expected a JSON object"):
+        part_of({"run": [1]}, "run", RunInfo)
