@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from harness.analysis.view import filled, measured_busy
 from harness.model import format as fmt
@@ -27,6 +27,17 @@ NOISE_RULE = (
 )
 
 
+class SpeedRatioJSON(TypedDict):
+    """``SpeedRatio.to_dict()``: one workload's ratio as JSON documents carry it."""
+
+    workload: str
+    baseline_median_s: float
+    candidate_median_s: float
+    ratio: float
+    noise: float
+    verdict: str
+
+
 @dataclass(frozen=True)
 class SpeedRatio:
     """One workload: candidate median / baseline median, and what it says."""
@@ -38,7 +49,7 @@ class SpeedRatio:
     noise: float  # the relative difference below which the ratio is "no difference"
     verdict: str  # "no difference", "1.35× slower", "2.10× faster"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SpeedRatioJSON:
         return {
             "workload": self.workload,
             "baseline_median_s": self.baseline_median_s,

@@ -43,6 +43,8 @@ from harness.model.results import (
     Results,
     RunInfo,
     as_results,
+    part_of,
+    parts_of,
 )
 from harness.model.status import GOOD
 
@@ -378,10 +380,7 @@ def cell_records(results: AnyResults) -> Sequence[CellRecord]:
     ``cells`` are read, each validated once (a ResultsError names the cell's index)."""
     if isinstance(results, Results):
         return results.cells
-    return [
-        CellRecord.from_dict(cell, f"results.cells[{index}]")
-        for index, cell in enumerate(results.get("cells") or [])
-    ]
+    return parts_of(results, "cells", CellRecord)
 
 
 def group_cells(results: AnyResults) -> dict[str, CellGroup]:
@@ -529,7 +528,7 @@ def run_info(results: AnyResults | RunInfo) -> RunInfo:
         return results
     if isinstance(results, Results):
         return results.run
-    return RunInfo.from_dict(results.get("run") or {}, "results.run")
+    return part_of(results, "run", RunInfo) or RunInfo()
 
 
 def bases_by_name(results: AnyResults) -> dict[str, BaseRecord]:
@@ -538,7 +537,7 @@ def bases_by_name(results: AnyResults) -> dict[str, BaseRecord]:
     if isinstance(results, Results):
         bases = results.bases
     else:
-        bases = [BaseRecord.from_dict(b, "results.bases") for b in results.get("bases") or []]
+        bases = parts_of(results, "bases", BaseRecord)
     return {b.name: b for b in bases}
 
 
@@ -547,8 +546,7 @@ def depsets_by_name(results: AnyResults) -> dict[str, DepsetRecord]:
     if isinstance(results, Results):
         depsets = results.depsets
     else:
-        found = results.get("depsets") or []
-        depsets = [DepsetRecord.from_dict(d, "results.depsets") for d in found]
+        depsets = parts_of(results, "depsets", DepsetRecord)
     return {d.name: d for d in depsets}
 
 

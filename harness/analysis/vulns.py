@@ -47,7 +47,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.model.errors import ResultsError
-from harness.model.results import AnyResults, Results, Sboms, Scan
+from harness.model.results import AnyResults, Results, Sboms, Scan, part_of
 
 NOT_SCANNED_PREFIX = "not scanned:"
 NOT_SCANNED_NO_DB = "not scanned: no vulnerability database; see README"
@@ -650,8 +650,7 @@ def _sboms(results: AnyResults) -> Sboms | None:
     not converted yet call this once per base or cell)."""
     if isinstance(results, Results):
         return results.sboms
-    listed = results.get("sboms")
-    return None if listed is None else Sboms.from_dict(listed, "results.sboms")
+    return part_of(results, "sboms", Sboms)
 
 
 def _recorded_for(

@@ -12,7 +12,7 @@ from typing import Any
 from harness.model.errors import ConfigurationError, ResultsError, RunAbortedError
 from harness.model.matrix import NAME_PATTERN
 from harness.store.files import ADR_MD, REPORT_HTML, compare_stem, results_path
-from harness.store.rundir import load_results, read_results, write_atomic
+from harness.store.rundir import read_results, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -68,7 +68,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.analysis.decision import decide
     from harness.documents import compare as compare_document
     from harness.documents import installers as installers_document
-    from harness.model.results import as_results
 
     run_dir = Path(args.run) if args.run else _run_cells_for(args)
     results_path = _results_path(str(run_dir))
@@ -89,7 +88,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"use one of: {', '.join(sorted(names))}",
             )
     comparison = compare.compare_bases(results, args.base_a, args.base_b, args.depsets or None)
-    verdict = decide(as_results(results), baseline=args.base_a, options=[args.base_b])
+    verdict = decide(results, baseline=args.base_a, options=[args.base_b])
     # pip vs uv on each of the two bases, where the run has uv twins of their cells.
     pairs = installers.installer_pairs(results, [args.base_a, args.base_b], args.depsets)
     note = installers.fairness_note(results)
@@ -148,7 +147,7 @@ def cmd_adr(args: argparse.Namespace) -> int:
     from harness.documents import adr
 
     run_dir = Path(args.run)
-    results = load_results(_results_path(args.run))
+    results = read_results(_results_path(args.run))
     out = Path(args.out) if args.out else run_dir / ADR_MD
     # Relative, so the record works when the two are copied together (never a local path).
     report = (run_dir / REPORT_HTML).resolve()

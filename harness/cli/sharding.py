@@ -127,7 +127,7 @@ def _earlier_merge(out: Path, shards: list[Any]) -> str | None:
     if not (out / RESULTS_JSON).exists():
         return None
     try:
-        run = RunInfo.from_dict(read_header(out / RESULTS_JSON)["run"], "run")
+        run = read_header(out / RESULTS_JSON).run
     except (ConfigurationError, KeyError, TypeError):  # not a run's results.json: refused below
         run = RunInfo()
     shard = shards[0].run.shard if shards else None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Required, TypedDict, cast
+from typing import Required, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -246,7 +246,7 @@ def plan_base_sboms(results: AnyResults) -> list[PlannedSbom]:
 
 def index_entry(
     plan: PlannedSbom, errors: Sequence[str], scan: Mapping[str, object]
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """``sbom_entry`` as the plain dict publish's list of entries holds (until it is typed
     as ``SbomIndexEntry`` there)."""
     return dict(sbom_entry(plan, errors, scan))

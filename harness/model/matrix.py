@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 
 from harness.model.baserefs import stage_names
 from harness.model.errors import ConfigurationError
@@ -1493,7 +1494,9 @@ def registry_login(matrix: Matrix, host: str, environ: Mapping[str, str]) -> tup
     return values[0], values[1]
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> JsonSchemaValue:
+    """matrix.yaml's JSON Schema (harness/schema/matrix.schema.json): a JSON Schema
+    document, free-form JSON in pydantic's own type for one."""
     schema = MatrixSpec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "harness matrix.yaml"

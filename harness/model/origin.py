@@ -16,7 +16,7 @@ Results written before the field existed are read from ``standin`` and ``kind``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from harness.model.results import BaseArg, BaseRecord
 
@@ -49,7 +49,7 @@ _FIELDS = (
 )
 # A base as the documents hold it: the typed record, or (callers not converted yet) its
 # dict from results.json, of which only the fields above are read.
-AnyBase = BaseRecord | Mapping[str, Any]
+AnyBase = BaseRecord | Mapping[str, object]  # a mapping: validated as BaseRecord
 
 
 def _record(base: AnyBase) -> BaseRecord:

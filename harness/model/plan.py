@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -38,6 +38,31 @@ class PlannedRun:
         return (self.cell_id, self.repeat)
 
 
+class PlanMatrixJSON(TypedDict):
+    path: str
+    sha256: str
+
+
+class PlannedRunJSON(TypedDict):
+    cell: str
+    repeat: int
+    shard: int
+    expected_seconds: float
+
+
+class PlanJSON(TypedDict):
+    """``Plan.record()``: the plan as JSON (read back by ``plan_from_record``)."""
+
+    plan_format: int
+    id: str
+    matrix: PlanMatrixJSON
+    keyword: str | None
+    shards: int
+    previous_run: str | None
+    expected_seconds: list[float]
+    runs: list[PlannedRunJSON]
+
+
 @dataclass(frozen=True)
 class Plan:
     id: str
@@ -57,7 +82,7 @@ class Plan:
     def owner(self) -> dict[tuple[str, int], int]:
         return {r.key: r.shard for r in self.runs}
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> PlanJSON:
         """The plan as JSON (``harness plan --format json``, ``run.plan`` of a shard)."""
         return {
             "plan_format": PLAN_FORMAT,

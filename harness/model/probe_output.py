@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 ENV_PROBE = "env"
 IMPORTS_PROBE = "imports"
@@ -13,8 +12,12 @@ TESTS_PROBE = "tests"  # the depset's own test suite (run.project), not a smoke 
 # probe is one of the depset's smoke tests.
 NON_SMOKE_PROBES = frozenset({ENV_PROBE, IMPORTS_PROBE, CONTENTS_PROBE, TESTS_PROBE})
 
+# What a probe printed: any JSON object (a user's smoke probe prints what it likes), read
+# as such; model.results.Probes validates it into the typed record where the cell records it.
+ProbeJSON = dict[str, object]
 
-def parse_probe_output(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
+
+def parse_probe_output(stdout: str) -> tuple[ProbeJSON | None, str | None]:
     """Return (object, None) or (None, what was wrong, quoting what it printed)."""
     lines = [line for line in stdout.strip().splitlines() if line.strip()]
     if not lines:

@@ -54,7 +54,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Required, Self
+from typing import Any, Required, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -93,12 +93,12 @@ class Record(BaseModel):
             return dumps(self.to_dict())
         return text
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The record as JSON-ready dicts and lists (unset defaults left out)."""
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "record") -> Self:
+    def from_dict(cls, data: Mapping[str, object], source: str = "record") -> Self:
         """Validate a record in memory, or raise ResultsError naming ``source`` and the
         path. (Text from a file goes through ``from_json``, which also repairs what
         strict JSON cannot hold; a writer calls ``sanitize`` on what it builds.)"""
@@ -781,7 +781,9 @@ class RunInfo(Record):
     matrix: MatrixIdentity | None = None
     shard: ShardInfo | None = None
     shards: list[ShardRecord] | None = None  # a merged run: its shards
-    plan: dict[str, Any] | None = None  # model/plan.py's record of a sharded run's plan
+    # model/plan.py's PlanJSON (a merged run's: without its runs), kept as written: read by
+    # model.plan.plan_from_record, which validates it and says what a damaged one lacks
+    plan: dict[str, object] | None = None
     warm: Any = None
     installers: dict[str, dict[str, InstallerBinary]] | None = None  # {"uv": {machine: ...}}
     load: RunLoad | None = None  # run/load.py: how busy the host and engine were
@@ -961,10 +963,17 @@ class SbomEntry(Record):
     vulnerabilities: Scan | None = None
 
 
+class ScannerInfo(Record):
+    """The vulnerability scanner publishing ran over the SBOMs (documents/publish.py)."""
+
+    name: Text = None  # "trivy" or "grype"
+    db: Text = None  # its database folder
+
+
 class Sboms(Record):
     """Written by publishing: every SBOM of the run, and the scanner that read them."""
 
-    scanner: dict[str, Any] | None = None
+    scanner: ScannerInfo | None = None
     sboms: list[SbomEntry] = []
 
 
@@ -1019,20 +1028,10 @@ def _check_top(data: Any, source: str) -> None:
     check_version(source, data.get("schema_version"))
 
 
-# A cell without its bulk (step log tails, the contents probe's package lists, the
-# reproducer, pip's report of the environment): what run-wide tables read, for
-# ``model_dump(exclude=...)`` where a reader still needs dicts (most of a cell's bytes).
-LEAN_CELL: dict[str, Any] = {
-    "probes": {"contents": {"os_packages", "distributions"}},
-    "steps": {"__all__": {"log_tail", "log_detail"}},
-    "reproducer": True,
-    "pip_report_environment": True,
-}
-
-
-# What a reader accepts while its callers move over to the typed object: the dicts of
-# ``load_results`` too (``as_results`` validates them once).
-AnyResults = Results | Mapping[str, Any]
+# What a reader accepts: the typed object, or the run's JSON as tests and scripts edit
+# it (``load_results``), validated before any field is read (``as_results``, or
+# ``part_of``/``parts_of`` for one part of it).
+AnyResults = Results | Mapping[str, object]
 
 
 def as_results(results: AnyResults, source: str = "results") -> Results:
@@ -1041,6 +1040,42 @@ def as_results(results: AnyResults, source: str = "results") -> Results:
     if isinstance(results, Results):
         return results
     return Results.from_json_data(dict(results), source)
+
+
+_R = TypeVar("_R", bound=Record)
+
+
+def part_of(results: Mapping[str, object], key: str, kind: type[_R]) -> _R | None:
+    """``results[key]`` of a run's JSON, validated as ``kind`` (None when absent or null);
+    ResultsError names ``results.KEY``."""
+    found = results.get(key)
+    if found is None:
+        return None
+    return kind.from_dict(_json_object(found, f"results.{key}"), f"results.{key}")
+
+
+def parts_of(results: Mapping[str, object], key: str, kind: type[_R]) -> list[_R]:
+    """The list ``results[key]`` of a run's JSON, each item validated as ``kind``;
+    ResultsError names ``results.KEY[i]``."""
+    found = results.get(key) or []
+    if not isinstance(found, list):
+        raise ResultsError(
+            f"results.{key}: expected a list, found {type(found).__name__}",
+            f"point at a results.json written by `harness run`, or {RERUN}",
+        )
+    return [
+        kind.from_dict(_json_object(item, f"results.{key}[{i}]"), f"results.{key}[{i}]")
+        for i, item in enumerate(found)
+    ]
+
+
+def _json_object(value: object, source: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise ResultsError(
+            f"{source}: expected a JSON object, found {type(value).__name__}",
+            f"point at a results.json written by `harness run`, or {RERUN}",
+        )
+    return value
 
 
 # -- reading and writing JSON ----------------------------------------------------------------
@@ -1127,7 +1162,7 @@ _Item = tuple[Any, Any, Any, tuple[Any, ...]]
 def _open_container(value: Any, path: tuple[Any, ...], stack: list[_Item]) -> Any:
     """An empty copy of a dict or list, its items queued to be sanitised into it."""
     if isinstance(value, Mapping):
-        copy: dict[str, Any] = {}
+        copy: dict[str, object] = {}
         for k, v in value.items():
             name = _repair(str(k))
             copy[name] = None

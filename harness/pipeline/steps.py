@@ -67,6 +67,7 @@ from harness.store.rundir import RunLock, claim_run_dir, write_atomic
 if TYPE_CHECKING:  # the documents are imported when the run publishes (seconds of imports)
     from harness.documents.publish import Published
     from harness.engine.bases import ResolvedBase
+    from harness.run.forecast import CellForecastJSON
     from harness.run.uv import UvFetched
 
 PREFLIGHT_TIMEOUT_S = 120.0  # per prediction: a hung index must not hold the run long
@@ -151,7 +152,7 @@ class RunState:
     board: Board
     run: results.RunHeader  # the run header of prepare.json and results.json
     bases: dict[str, ResolvedBase] = field(default_factory=dict)  # resolved, redacted
-    preflight: dict[str, Any] = field(default_factory=dict)
+    preflight: dict[str, CellForecastJSON] = field(default_factory=dict)  # by cell id
     warm: dict[str, dict[str, str]] = field(default_factory=dict)
     # uv per machine: the binary's facts or why there is none (None: no uv asked for yet);
     # recorded as the run's ``installers``: {"uv": uv_binaries}

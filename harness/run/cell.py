@@ -44,6 +44,7 @@ from harness.model.probe_output import (
     ENV_PROBE,
     IMPORTS_PROBE,
     TESTS_PROBE,
+    ProbeJSON,
     parse_probe_output,
 )
 from harness.model.results import (
@@ -143,13 +144,30 @@ class CellFacts:
     download_bytes: int | None = None
     pip_report_environment: Any = None
     installer: Installer | None = None
-    probes: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, ProbeJSON] = field(default_factory=dict)  # name: what it printed
     size_start_bytes: int | None = None
     size_added_bytes: int | None = None
     size_probes_bytes: int | None = None
     size_measure_seconds: float | None = None
     runtime: RuntimeFacts | None = None  # a runtime cell's facts (run.runtime)
     measures: imagesize.Measures = field(default_factory=imagesize.Measures)
+
+
+class StepJSON(TypedDict, total=False):
+    """A step as ``CellRun._record_step`` writes it (validated at once as results.Step)."""
+
+    name: str
+    kind: str
+    status: str
+    seconds: float
+    exit_code: int | None
+    command: str
+    network: str
+    log_tail: str
+    reason: str
+    output_dropped_bytes: int
+    output_cap_bytes: int
+    user: str
 
 
 @dataclass
@@ -588,7 +606,7 @@ class CellRun:
         user: str = "",
     ) -> None:
         clean = self.redactor.text(output)
-        step: dict[str, Any] = {
+        step: StepJSON = {
             "name": name,
             "kind": kind,
             "status": status,
@@ -636,7 +654,7 @@ class CellRun:
             reason = _first_problem(self.steps)
         job, facts, ended = self.job, self.facts, time.time()
         # Every record has these keys (null when not learned), in this order ...
-        fields: dict[str, Any] = {
+        fields: dict[str, object] = {  # validated as the CellRecord below
             "id": job.cell.id,
             "base": job.cell.base,
             "depset": job.cell.depset,
@@ -913,7 +931,7 @@ class ReproducerText(TypedDict):
 
 def reproducer(
     job: CellJob,
-    steps: Sequence[Step | Mapping[str, Any]],
+    steps: Sequence[Step | Mapping[str, object]],  # mappings: validated as Step
     mounts: list[Mount],
     env: dict[str, str],
 ) -> ReproducerText:
@@ -1028,7 +1046,7 @@ def _planned_installer(job: CellJob) -> Installer | None:
     )
 
 
-def probe_shape_problem(name: str, output: dict[str, Any]) -> str | None:
+def probe_shape_problem(name: str, output: Mapping[str, object]) -> str | None:
     """Why a probe's JSON is not what the record's type for it says (a user's probe that
     prints ``"seconds": "slow"``), or None: the cell records an error, never crashes."""
     try:

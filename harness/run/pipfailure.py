@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from harness.model.results import EnvProbe
 from harness.run import fileindex, sdistscan, wheelcheck
@@ -202,6 +202,26 @@ def host_context(
     )
 
 
+class PipFailureJSON(TypedDict):
+    """``PipFailure.to_dict()``: a failed install step's ``failure`` (results.PipFailure)."""
+
+    kind: str | None
+    stage: str
+    distribution: str | None
+    what: str | None
+    cause: list[str]
+    missing: str | None
+    hint: str | None
+    available: str | None
+    toolchain: str | None
+    needs: list[NeedJSON]
+    packages: list[str]
+    lookup: str | None
+    required_by: str | None
+    wheel: str | None
+    pin: str | None
+
+
 @dataclass(frozen=True)
 class PipFailure:
     """The account of one failed install, as the grid, details, summary and JUnit show it."""
@@ -231,7 +251,7 @@ class PipFailure:
             cause = "no matching distribution" + (f" ({self.available})" if self.available else "")
         return f"{subject} ({self.stage}): {cause}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PipFailureJSON:
         return {
             "kind": self.kind,
             "stage": self.stage,

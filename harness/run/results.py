@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Required, TypedDict
 from harness import __version__
 from harness.model.errors import ResultsError
 from harness.model.matrix import Matrix
+from harness.model.plan import PlanJSON
 from harness.model.results import SCHEMA_VERSION, CellRecord, Results
 from harness.run.forecast import attach_predictions
 from harness.run.load import LoadSummary, load_warnings
@@ -87,7 +88,7 @@ class RunHeader(TypedDict, total=False):
     warm: bool
     registry_mirror: str | None
     shard: dict[str, str | int]  # plan_id, index, count
-    plan: dict[str, object]  # model/plan.py's record
+    plan: PlanJSON  # model/plan.py's record
     resumed_at: str
     registries: dict[str, dict[str, object]]  # {host: {reachable, reason}}
     installers: dict[str, dict[str, UvFetched]]  # {"uv": {machine: facts or reason}}

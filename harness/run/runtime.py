@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, cast
 
 import docker.errors
 from pydantic import BaseModel, ConfigDict
@@ -526,7 +526,7 @@ def _copy(
         )
         try:
             staging.put_archive("/", tar)
-            conf: dict[str, Any] = {"Labels": labels}
+            conf: dict[str, dict[str, str] | list[str]] = {"Labels": labels}
             if env:
                 conf["Env"] = [
                     *(_image_env(run, str(job.base.image_id))),

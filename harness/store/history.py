@@ -47,12 +47,10 @@ from typing import Any
 from harness.model import status as statuses
 from harness.model.errors import ResultsError
 from harness.model.results import (
-    AnyResults,
     CellRecord,
     MatrixIdentity,
     Results,
     RunInfo,
-    as_results,
 )
 from harness.store.files import HISTORY_DIR, RESULTS_JSON
 from harness.store.rundir import disk_full, make_dirs
@@ -512,9 +510,9 @@ def history_location(run_dir: Path, configured: Path | None = None) -> Path:
     return run_dir.resolve() / HISTORY_DIR
 
 
-def recorded_history_dir(results: AnyResults, run_dir: Path) -> Path:
+def recorded_history_dir(results: Results, run_dir: Path) -> Path:
     """The history a run was recorded in (results.json says), for re-rendering it."""
-    recorded = as_results(results).run.history_dir
+    recorded = results.run.history_dir
     if recorded:
         return Path(recorded)
     return run_dir.resolve().parent / HISTORY_DIR  # files written before history_dir existed
@@ -523,18 +521,17 @@ def recorded_history_dir(results: AnyResults, run_dir: Path) -> Path:
 # -- writing and reading ---------------------------------------------------------------------
 
 
-def record_run(results: AnyResults, history_dir: Path, run_dir: Path | None = None) -> Path:
+def record_run(results: Results, history_dir: Path, run_dir: Path | None = None) -> Path:
     """Record one run's final state in the history and return the database's path.
 
     A run has one entry: recording it again (a resumed run, a re-published one) replaces
     the entry in one transaction, so the history always holds the run as its results.json
     does, and runs recording at the same time wait for each other's transaction.
     """
-    typed = as_results(results)  # a schema this code does not read is refused here
-    run_id = str(typed.run.id)
+    run_id = str(results.run.id)
     if not _RUN_ID.match(run_id):
         raise ResultsError(f"run id {run_id!r} cannot be recorded in the history")
-    entry = _entry(typed, run_dir, datetime.now(UTC).isoformat())
+    entry = _entry(results, run_dir, datetime.now(UTC).isoformat())
     with _database(history_dir, create=True) as connection:
         assert connection is not None  # created above
         with _transaction(connection):
@@ -633,12 +630,12 @@ class PastRun:
     cells: Mapping[str, PastCell]
 
 
-def earlier_runs(history_dir: Path, results: AnyResults | RunInfo, limit: int = 8) -> list[PastRun]:
+def earlier_runs(history_dir: Path, results: Results | RunInfo, limit: int = 8) -> list[PastRun]:
     """Up to ``limit`` earlier runs of the same matrix (the same file, so last night's run
     is found after a pin was bumped, or the same content), oldest first. Earlier means a
     smaller run id (ids sort by time); warm runs are compared only with warm runs.
     ``results`` is the run's results, or only its identity (a run not yet written)."""
-    run = results if isinstance(results, RunInfo) else as_results(results).run
+    run = results if isinstance(results, RunInfo) else results.run
     matrix = run.matrix or MatrixIdentity()
     path, sha = _text(matrix.path), _text(matrix.sha256)
     if path is None and sha is None:
@@ -678,7 +675,7 @@ def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def previous_run_dir(history_dir: Path, results: AnyResults | RunInfo) -> Path | None:
+def previous_run_dir(history_dir: Path, results: Results | RunInfo) -> Path | None:
     """The directory of the most recent earlier run of the same matrix, as the history
     knows it, when its results.json is still there (the diff needs the whole record)."""
     runs = earlier_runs(history_dir, results, limit=1)

@@ -15,9 +15,9 @@ line (compact JSON never holds a raw newline), then ``]}``::
     {"id": "py311×tiny", ...}
     ]}
 
-``iter_cells`` and ``read_header`` read that layout line by line; a results.json written
-otherwise (an older harness, a hand-edited file) is parsed whole instead, so every file
-still reads.
+``iter_cells`` and ``read_header`` read that layout line by line, into the typed
+``CellRecord`` and ``Results``; a results.json written otherwise (an older harness, a
+hand-edited file) is parsed whole instead, so every file still reads.
 
 ``write_results`` is the one writer of results.json: a run's merge, ``harness merge``,
 publishing (the SBOM list) and tools writing a typed ``Results`` all go through it.
@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.model.errors import ResultsError
-from harness.model.records import RERUN, validate_shape
+from harness.model.records import RERUN
 from harness.model.results import CellRecord, Results, sanitize
-from harness.store.rundir import load_results, write_atomic_with
+from harness.store.rundir import read_results, write_atomic_with
 
 CELLS_OPEN = '"cells": ['
 CELLS_CLOSE = "]}"
@@ -59,7 +59,9 @@ class CellLine(str):
     shard's cell line without parsing it again)."""
 
 
-CellItem = Mapping[str, Any] | CellRecord | CellLine
+# A cell to write: its typed record, its line already serialised, or its JSON-ready
+# mapping (run/results.py's redacted record, a shard's line re-stamped), written as is.
+CellItem = CellRecord | CellLine | Mapping[str, object]
 
 
 def cell_line(cell: CellItem) -> str:
@@ -78,20 +80,22 @@ def cell_line(cell: CellItem) -> str:
 
 def write_results(
     path: Path,
-    header: Results | Mapping[str, Any],
+    header: Results | Mapping[str, object],
     cells: Iterable[CellItem] | None = None,
 ) -> int:
     """Write results.json atomically (a temp file renamed at the end: an interrupted
-    write leaves the old file or none) from ``header`` (every key but ``cells``) and the
-    cells as they come (dicts, typed records or lines already serialised); return how
-    many cells were written. A typed ``Results`` alone is written whole: its own cells."""
+    write leaves the old file or none) from ``header`` (every key but ``cells``: the typed
+    ``Results``, or the JSON-ready mapping a run's merge builds) and the cells as they come
+    (typed records, lines already serialised, or mappings); return how many cells were
+    written. A typed ``Results`` alone is written whole: its own cells."""
     if isinstance(header, Results):
         if cells is None:
             cells = header.cells
         header = header.model_dump(
             mode="json", exclude_unset=True, by_alias=True, exclude={"cells"}
         )
-    cells = cells if cells is not None else (header.get("cells") or [])
+    elif cells is None:
+        raise TypeError("write_results: a header given as a mapping needs its cells")
     count = 0
 
     def write(temporary: Path) -> None:
@@ -103,7 +107,7 @@ def write_results(
     return count
 
 
-def _write_stream(stream: IO[str], header: Mapping[str, Any], lines: Iterable[str]) -> int:
+def _write_stream(stream: IO[str], header: Mapping[str, object], lines: Iterable[str]) -> int:
     rest = {k: v for k, v in header.items() if k != "cells"}
     head = _strict(rest, indent=1)
     stream.write(head[:-2] + ",\n" if rest else "{\n")
@@ -144,12 +148,18 @@ def _cell_lines(path: Path, stream: IO[str]) -> Iterator[str]:
     )
 
 
-def read_header(path: Path) -> dict[str, Any]:
-    """results.json without its cells (``cells`` is []), validated like load_results."""
+def read_header(path: Path) -> Results:
+    """The typed results of a run without its cells (``cells`` is []), validated like
+    ``rundir.read_results``; its cells are not read (``iter_cells`` reads them)."""
+    return Results.from_json_data(_header_json(path), str(path))
+
+
+def _header_json(path: Path) -> dict[str, object]:
+    """results.json's header as its JSON object (``cells`` is []), not validated yet:
+    what ``update_header`` edits and writes back key for key."""
     split = _split_or_none(path)
     if split is None:
-        data = load_results(path)
-        return {**data, "cells": []}
+        return {**read_results(path).to_dict(), "cells": []}
     head, stream = split
     stream.close()
     text = "".join(head).rstrip().rstrip(",") + "}"
@@ -160,41 +170,41 @@ def read_header(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object at the top level", RERUN)
     data["cells"] = []
-    validate_shape(data, str(path))
     return data
 
 
-def iter_cells(path: Path, header: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-    """Each cell of results.json in file order, each validated as load_results would."""
+def iter_cells(path: Path) -> Iterator[CellRecord]:
+    """Each cell of results.json in file order, each validated as read_results would."""
     split = _split_or_none(path)
     if split is None:
-        yield from load_results(path)["cells"]
+        yield from read_results(path).cells
         return
-    version = (header or {}).get("schema_version", 1)
     for index, line in enumerate(_cell_lines(path, split[1])):
-        yield _parse_cell(path, line, index, version)
+        yield _typed_cell(path, line, index)
 
 
 def _split_or_none(path: Path) -> tuple[list[str], IO[str]] | None:
     if not path.is_file():
-        load_results(path)  # raises the usual "results file not found"
+        read_results(path)  # raises the usual "results file not found"
     try:
         return _split(path)
     except (OSError, UnicodeDecodeError) as err:
         raise ResultsError(f"{path}: cannot read the results file ({err})", RERUN) from err
 
 
-def update_header(path: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Rewrite results.json with ``change`` applied to its header; the cells are copied
-    line by line, never parsed. Returns the new header."""
-    header = read_header(path)
+def update_header(path: Path, change: Callable[[dict[str, object]], None]) -> dict[str, object]:
+    """Rewrite results.json with ``change`` applied to its header, as JSON (keys this
+    harness does not know are written back as they were); the cells are copied line by
+    line, never parsed. Returns the new header."""
+    header = _header_json(path)
+    Results.from_json_data(header, str(path))  # refused before any change is written
     change(header)
     split = _split_or_none(path)
 
     def write(temporary: Path) -> None:
         with temporary.open("w", encoding="utf-8") as stream:
             if split is None:
-                lines: Iterable[str] = (cell_line(c) for c in load_results(path)["cells"])
+                lines: Iterable[str] = (cell_line(c) for c in read_results(path).cells)
             else:
                 lines = _cell_lines(path, split[1])
             _write_stream(stream, header, lines)
@@ -203,11 +213,8 @@ def update_header(path: Path, change: Callable[[dict[str, Any]], None]) -> dict[
     return header
 
 
-def _parse_cell(
-    path: Path, text: bytes | str, index: int, version: Any, validate: bool = True
-) -> dict[str, Any]:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
+def _parse_cell(path: Path, text: str, index: int) -> dict[str, object]:
+    """A cell line as its JSON object, not validated yet (``_typed_cell`` does)."""
     try:
         cell = json.loads(text.lstrip(","))
     except (ValueError, RecursionError) as err:
@@ -218,10 +225,6 @@ def _parse_cell(
         ) from None
     if not isinstance(cell, dict):
         raise ResultsError(f"{path}: cell {index} is not a JSON object", RERUN)
-    if validate:
-        validate_shape(
-            {"schema_version": version, "run": {}, "cells": [cell]}, f"{path} (cell {index})"
-        )
     return cell
 
 
@@ -238,57 +241,6 @@ def is_streamed(path: Path) -> bool:
     return _split_or_none_closed(path) is not None
 
 
-def load_results_shared(path: Path) -> dict[str, Any]:
-    """results.json as ``load_results`` returns it (validated; equal values), read one
-    cell at a time and with equal parts stored once: every string, and every object whose
-    values are all scalars (the OS packages every cell of a base lists, steps' fields),
-    so 10,000 cells fit in memory where the file's text alone would not.
-
-    The shared objects are the same object in several cells: readers must not mutate
-    what they read (none does; a cell itself is never shared)."""
-    if _split_or_none_closed(path) is None:  # not streamed: an older harness wrote it
-        return load_results(path)
-    header = read_header(path)
-    strings: dict[str, str] = {}
-    flat: dict[tuple[Any, ...], dict[str, Any]] = {}
-    plain = (int, float, bool, type(None))
-
-    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        record, only_scalars = {}, True
-        for key, value in pairs:
-            if type(value) is str:
-                value = strings.setdefault(value, value)
-            elif type(value) not in plain:
-                only_scalars = False
-            record[key] = value
-        if not only_scalars or "id" in record:
-            return record
-        # 1 and True are equal: the types are part of the key
-        identity = (*record.items(), *map(type, record.values()))
-        return flat.setdefault(identity, record)
-
-    split = _split_or_none(path)
-    if split is None:  # replaced since
-        return load_results(path)
-    version = header.get("schema_version", 1)
-    cells = []
-    for index, line in enumerate(_cell_lines(path, split[1])):
-        try:
-            cell = json.loads(line, object_pairs_hook=shared)
-        except (ValueError, RecursionError) as err:
-            raise ResultsError(
-                f"{path}: cell {index} is not valid JSON ({err}); the file is probably "
-                "truncated or edited",
-                RERUN,
-            ) from None
-        validate_shape(
-            {"schema_version": version, "run": {}, "cells": [cell]}, f"{path} (cell {index})"
-        )
-        cells.append(cell)
-    header["cells"] = cells
-    return header
-
-
 def read_results_shared(path: Path) -> Results:
     """The typed results of a run (``rundir.read_results``'s equal), read one cell line at
     a time, each cell validated once by pydantic's own JSON parser; the bulk rows of the
@@ -297,14 +249,11 @@ def read_results_shared(path: Path) -> Results:
 
     The shared rows are plain dicts inside frozen records: readers must not mutate them
     (none does). A results.json not in the streamed layout is read whole."""
-    from harness.store.rundir import read_results
-
     split = _split_or_none(path)
     if split is None:  # an older harness, a hand-edited file
         return read_results(path)
     split[1].close()
-    header = read_header(path)
-    head = Results.from_json_data(header, str(path))
+    head = read_header(path)
     rows: dict[Any, Any] = {}
     cells = [
         share_rows(_typed_cell(path, line, index), rows)
@@ -319,7 +268,7 @@ def _typed_cell(path: Path, line: str, index: int) -> CellRecord:
         return CellRecord.model_validate_json(line)
     except ValueError:  # said well (JSON path, repair of NaN) by the careful path
         pass
-    cell = _parse_cell(path, line, index, 1, validate=False)
+    cell = _parse_cell(path, line, index)
     return CellRecord.from_dict(sanitize(cell, source), source)
 
 

@@ -9,7 +9,7 @@
   the owner's pid and host).
 - ``read_results``: results.json read once into the typed ``model.results.Results``
   (validated on load, nested probe outputs included), so documents can trust every field;
-  ``load_results`` is the same as plain dicts, for readers not converted yet.
+  ``load_results`` is the same as JSON-ready dicts, for scripts and tests that edit it.
 - results.json itself is written by ``store.resultsfile.write_results`` alone (the
   streamed layout: one cell per line), from dicts or from the typed ``Results``.
 - ``write_json``: strict JSON only (no NaN/Infinity, no lone surrogate).
@@ -220,9 +220,10 @@ def read_results(path: Path) -> Results:
     return Results.from_json(_read_text(path, "results file"), str(path))
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Compatibility path for readers not converted to ``Results`` yet: the same file,
-    validated by the same types, as plain JSON dicts (``Results.to_dict()``)."""
+def load_results(path: Path) -> dict[str, object]:
+    """The same file, validated by the same types, as JSON-ready dicts
+    (``Results.to_dict()``): for scripts and tests that edit a run's JSON; every reader in
+    harness takes the typed ``read_results``."""
     return read_results(path).to_dict()
 
 

@@ -121,7 +121,7 @@ def read_shard(path: Path) -> ShardRun:
     are read later, one at a time); exit 2 if not a shard."""
     results_path = files.results_path(path)
     try:
-        header = Results.from_dict(read_header(results_path), str(results_path))
+        header = read_header(results_path)
     except ResultsError as err:
         raise _unreadable_shard(results_path, err) from None
     if header.run.shard is None or header.run.shard.index is None:
@@ -154,7 +154,7 @@ def _unreadable_shard(results_path: Path, err: ResultsError) -> ResultsError:
     )
 
 
-def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, Any]:
+def merge_shards(shards: Sequence[ShardRun], run_id: str, merged_at: str) -> dict[str, object]:
     """One results dict (schema_version 1) from the shards of one plan, in memory (for
     small merges and tests; ``write_merged`` streams it to results.json)."""
     header, cells, _kept = _merged(shards, run_id, merged_at)

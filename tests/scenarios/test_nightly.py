@@ -33,6 +33,7 @@ from harness.documents.junit import write_junit
 from harness.documents.summary import markdown_summary
 from harness.model.errors import ConfigurationError, ResultsError
 from harness.model.ids import base_anchor, cell_anchor
+from harness.model.results import Results
 from harness.model.status import worst
 from harness.store.history import (
     cell_trend,
@@ -423,8 +424,8 @@ def test_summary_of_mixed_repeats(run_a: dict[str, Any]) -> None:
 
 def test_history_round_trip(run_a: dict[str, Any], run_b: dict[str, Any], tmp_path: Path) -> None:
     history_dir = tmp_path / "history"
-    path_b = record_run(run_b, history_dir)  # order of recording does not matter
-    path_a = record_run(run_a, history_dir)
+    path_b = record_run(Results.from_dict(run_b), history_dir)  # order of recording does not matter
+    path_a = record_run(Results.from_dict(run_a), history_dir)
     assert path_a == path_b == history_dir / "history.sqlite"
     rows = load_history(history_dir)
     assert list(dict.fromkeys(r.run_id for r in rows)) == [
@@ -461,8 +462,8 @@ def test_a_runs_history_entry_is_its_final_state(run_a: dict[str, Any], tmp_path
     # A resumed run records itself again: its one entry must then hold every cell.
     first_attempt = copy.deepcopy(run_a)
     first_attempt["cells"] = first_attempt["cells"][:1]
-    path = record_run(first_attempt, tmp_path)
-    assert record_run(run_a, tmp_path) == path
+    path = record_run(Results.from_dict(first_attempt), tmp_path)
+    assert record_run(Results.from_dict(run_a), tmp_path) == path
     cells = [r for r in load_history(tmp_path) if r.row == "cell"]
     assert len(cells) == len(run_a["cells"])
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # one entry, no journal left
@@ -478,13 +479,16 @@ def test_previous_run_and_trend_come_from_the_history(
     now = copy.deepcopy(run_a)
     now["run"]["id"] = "20261127-020000-eeeeee"
     now["run"]["matrix"].update(sha256="X", path="/m/X.yaml")
-    runs = earlier_runs(reports / "history", now)
+    runs = earlier_runs(reports / "history", Results.from_dict(now))
     assert [r.run_id for r in runs] == ["20261120-020000-aaaaaa", "20261121-020000-bbbbbb"]
     some_cell = run_a["cells"][0]["id"]
     assert runs[0].cells[some_cell].status == worst(
         c["status"] for c in run_a["cells"] if c["id"] == some_cell
     )
-    assert previous_run_dir(reports / "history", now) == reports / "20261121-020000-bbbbbb"
+    assert (
+        previous_run_dir(reports / "history", Results.from_dict(now))
+        == reports / "20261121-020000-bbbbbb"
+    )
 
 
 def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> None:
@@ -493,7 +497,7 @@ def test_history_empty_and_bad_run_id(run_a: dict[str, Any], tmp_path: Path) -> 
     bad = copy.deepcopy(run_a)
     bad["run"]["id"] = "../escape"
     with pytest.raises(ResultsError):
-        record_run(bad, tmp_path)
+        record_run(Results.from_dict(bad), tmp_path)
 
 
 def write_run(
@@ -504,7 +508,7 @@ def write_run(
     results["run"]["matrix"].update(sha256=sha, path=path or f"/m/{sha}.yaml")
     (reports / run_id).mkdir(parents=True)
     (reports / run_id / "results.json").write_text(json.dumps(results), encoding="utf-8")
-    record_run(results, reports / "history", reports / run_id)
+    record_run(Results.from_dict(results), reports / "history", reports / run_id)
     return reports / run_id
 
 
@@ -518,11 +522,11 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     (reports / "20261123-020000-broken" / "results.json").write_text("{", encoding="utf-8")
     (reports / "latest").symlink_to(later)
 
-    def now(run_id: str, sha: str) -> dict[str, Any]:
+    def now(run_id: str, sha: str, path: str | None = None) -> Results:
         results = copy.deepcopy(run_a)
         results["run"]["id"] = run_id
-        results["run"]["matrix"].update(sha256=sha, path=f"/m/{sha}.yaml")
-        return results
+        results["run"]["matrix"].update(sha256=sha, path=path or f"/m/{sha}.yaml")
+        return Results.from_dict(results)
 
     assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "X")) == third
     assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "Y")) == other
@@ -531,6 +535,5 @@ def test_previous_run_dir(run_a: dict[str, Any], tmp_path: Path) -> None:
     assert previous_run_dir(reports / "history", now("20261127-020000-eeeeee", "Z")) is None
     assert previous_run_dir(tmp_path / "missing" / "history", now("x", "X")) is None
     # The same matrix file after a pin was bumped (new sha) still finds last night's run.
-    bumped = now("20261127-020000-eeeeee", "W")
-    bumped["run"]["matrix"]["path"] = "/m/X.yaml"
+    bumped = now("20261127-020000-eeeeee", "W", path="/m/X.yaml")
     assert previous_run_dir(reports / "history", bumped) == third

@@ -16,7 +16,7 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
 
 @pytest.fixture
 def results() -> dict[str, Any]:
-    data = copy.deepcopy(load_results(FIXTURE))
+    data: dict[str, Any] = copy.deepcopy(load_results(FIXTURE))  # the JSON, edited
     data["bases"][0]["libc"] = {"family": "glibc", "version": "2.36", "loader": "/lib64/ld.so"}
     data["cells"] = [c for c in data["cells"] if c["depset"] != "torch"]  # a -k run
     return data

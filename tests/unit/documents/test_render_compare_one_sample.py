@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 from harness.analysis.compare import compare_bases
 from harness.documents.compare import render_comparison_markdown
@@ -13,7 +14,7 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results_v1.json"
 
 
 def test_one_sample_each_makes_no_beyond_noise_claim() -> None:
-    results = copy.deepcopy(load_results(FIXTURE))
+    results: dict[str, Any] = copy.deepcopy(load_results(FIXTURE))  # the JSON, edited
     slow = next(c for c in results["cells"] if c["id"] == "py313-slim×ffmpeg")
     for step in slow["steps"]:
         if step["kind"] == "install":

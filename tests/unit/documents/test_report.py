@@ -28,6 +28,7 @@ from harness.documents.report_views import BaseRow, CellRow, DistributionRow, Gr
 from harness.model.errors import ResultsError
 from harness.model.ids import cell_anchor
 from harness.model.records import SCHEMA_VERSION
+from harness.model.results import Results
 from harness.store.history import earlier_runs, record_run
 from harness.store.rundir import load_results
 
@@ -332,8 +333,8 @@ def test_history_shows_trend_and_change(results: dict[str, Any], tmp_path: Path)
     ] = 4.8
     previous["cells"] = [c for c in previous["cells"] if c["id"] != "py311-slim×torch"]
     for run in (older, previous):
-        record_run(run, tmp_path)
-    html = render_report(results, history=earlier_runs(tmp_path, results))
+        record_run(Results.from_dict(run), tmp_path)
+    html = render_report(results, history=earlier_runs(tmp_path, Results.from_dict(results)))
     assert '<svg class="spark"' in html
     assert "was failed" in grid_cell(html, "py311-slim×spacy")
     assert "+2.0 s" in grid_cell(html, "py311-slim×ffmpeg")

@@ -58,6 +58,6 @@ def test_results_json_is_streamed_one_cell_per_line_and_reads_as_json(tmp_path: 
     results.merge(run_dir)
     path = run_dir / "results.json"
     whole = json.loads(path.read_text())
-    assert [c["id"] for c in iter_cells(path)] == [c["id"] for c in whole["cells"]]
+    assert [c.id for c in iter_cells(path)] == [c["id"] for c in whole["cells"]]
     lines = path.read_text().splitlines()
     assert lines.index('"cells": [') == len(lines) - 10  # 8 cells, then the closing line

@@ -13,6 +13,7 @@ import pytest
 from harness.model.errors import ConfigurationError
 from harness.model.matrix import load_matrix
 from harness.model.plan import parse_shard, plan_from_record
+from harness.model.results import Results
 from harness.run.shard import balance, make_plan
 from harness.store.history import record_run
 
@@ -121,7 +122,7 @@ def _previous_run(tmp_path: Path, matrix_path: Path, seconds: dict[str, float]) 
         ],
     }  # fmt: skip
     (run_dir / "results.json").write_text(json.dumps(results))
-    record_run(results, tmp_path / "reports" / "history", run_dir)
+    record_run(Results.from_dict(results), tmp_path / "reports" / "history", run_dir)
 
 
 def test_estimates_come_from_the_previous_run_and_change_the_plan_id(tmp_path: Path) -> None:

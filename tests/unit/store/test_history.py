@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from harness.model.errors import ResultsError
+from harness.model.results import Results
 from harness.store import history
 from harness.store.history import earlier_runs, load_history, record_run
 
@@ -50,7 +51,7 @@ def test_parquet_entries_are_migrated_once_and_moved_aside(tmp_path: Path) -> No
     pytest.importorskip("pyarrow")
     recorded = tmp_path / "recorded"
     for name in ("run_a", "run_b"):
-        record_run(load(name), recorded)
+        record_run(Results.from_dict(load(name)), recorded)
     folder = first_format_history(tmp_path)
     migrated = load_history(folder)
     # The same rows as recording the runs today: nothing lost in the migration.
@@ -60,7 +61,7 @@ def test_parquet_entries_are_migrated_once_and_moved_aside(tmp_path: Path) -> No
         p.name for p in PARQUET.iterdir()
     )
     later = with_id(load("run_b"), "20261128-021500-ffffff")
-    assert [r.run_id for r in earlier_runs(folder, later)] == [
+    assert [r.run_id for r in earlier_runs(folder, Results.from_dict(later))] == [
         "20261126-021500-a1b2c3",
         "20261127-021500-d4e5f6",
     ]
@@ -71,7 +72,8 @@ def test_a_run_already_in_the_database_keeps_its_entry(tmp_path: Path) -> None:
     folder = tmp_path / "history"
     partial = load("run_a")
     partial["cells"] = partial["cells"][:1]
-    record_run(partial, folder)  # recorded after the parquet file was written: it wins
+    # recorded after the parquet file was written: it wins
+    record_run(Results.from_dict(partial), folder)
     for path in PARQUET.iterdir():
         shutil.copy(path, folder / path.name)
     rows = [r for r in load_history(folder) if r.row == "cell"]
@@ -90,8 +92,8 @@ def test_without_pyarrow_the_entries_stay_and_harness_says_so_once(
     monkeypatch.setattr(history, "_TOLD", set())
     folder = first_format_history(tmp_path)
     run_c = with_id(load("run_b"), "20261128-021500-ffffff")
-    assert earlier_runs(folder, run_c) == []
-    record_run(run_c, folder)  # the run is still recorded
+    assert earlier_runs(folder, Results.from_dict(run_c)) == []
+    record_run(Results.from_dict(run_c), folder)  # the run is still recorded
     assert load_history(folder) != []
     err = capsys.readouterr().err
     assert err.count("2 parquet history entries") == 1
@@ -105,8 +107,8 @@ def _record_twice(folder: str, run_id: str) -> None:
     run = with_id(load("run_a"), run_id)
     first_attempt = copy.deepcopy(run)
     first_attempt["cells"] = first_attempt["cells"][:2]
-    record_run(first_attempt, Path(folder))
-    record_run(run, Path(folder))
+    record_run(Results.from_dict(first_attempt), Path(folder))
+    record_run(Results.from_dict(run), Path(folder))
 
 
 def test_runs_finishing_at_once_each_keep_their_entry(tmp_path: Path) -> None:
@@ -123,10 +125,10 @@ def test_runs_finishing_at_once_each_keep_their_entry(tmp_path: Path) -> None:
 
 def test_a_writer_waits_for_another_writers_transaction(tmp_path: Path) -> None:
     folder = tmp_path / "history"
-    record_run(load("run_a"), folder)
+    record_run(Results.from_dict(load("run_a")), folder)
     other = sqlite3.connect(folder / "history.sqlite", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another run in the middle of recording itself
-    writer = threading.Thread(target=record_run, args=(load("run_b"), folder))
+    writer = threading.Thread(target=record_run, args=(Results.from_dict(load("run_b")), folder))
     writer.start()
     time.sleep(0.3)
     assert writer.is_alive()  # waiting for the lock, not failing
@@ -144,25 +146,25 @@ def test_a_file_that_is_not_a_history_is_a_users_matter(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "history.sqlite").write_text("not a database, " * 100)
     with pytest.raises(ResultsError) as caught:
-        record_run(load("run_a"), folder)
+        record_run(Results.from_dict(load("run_a")), folder)
     assert "history.sqlite" in str(caught.value) and "fix: move" in str(caught.value)
     with pytest.raises(ResultsError):
-        earlier_runs(folder, load("run_b"))
+        earlier_runs(folder, Results.from_dict(load("run_b")))
 
 
 def test_a_newer_history_format_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "history"
-    record_run(load("run_a"), folder)
+    record_run(Results.from_dict(load("run_a")), folder)
     with sqlite3.connect(folder / "history.sqlite") as connection:
         connection.execute("PRAGMA user_version = 99")
     with pytest.raises(ResultsError, match="newer than this harness reads"):
-        record_run(load("run_b"), folder)
+        record_run(Results.from_dict(load("run_b")), folder)
 
 
 def test_pandas_users_read_the_flat_view(tmp_path: Path) -> None:
     # What the README promises: the old one-row-per-cell-and-step shape, by plain SQL.
     folder = tmp_path / "history"
-    record_run(load("run_a"), folder)
+    record_run(Results.from_dict(load("run_a")), folder)
     with sqlite3.connect(folder / "history.sqlite") as connection:
         kinds = dict(connection.execute("SELECT row, count(*) FROM history_rows GROUP BY row"))
     run_a = load("run_a")
@@ -172,14 +174,13 @@ def test_pandas_users_read_the_flat_view(tmp_path: Path) -> None:
     }
 
 
-def test_the_typed_results_and_their_dicts_record_the_same_entry(tmp_path: Path) -> None:
-    from harness.model.results import Results, RunInfo
+def test_the_typed_results_record_their_cells_sums(tmp_path: Path) -> None:
+    from harness.model.results import RunInfo
 
     typed = Results.from_json_data(load("run_a"), "run_a.json")
     record_run(typed, tmp_path / "typed")
-    record_run(load("run_a"), tmp_path / "dicts")
     rows = load_history(tmp_path / "typed")
-    assert rows == load_history(tmp_path / "dicts") and len(rows) > 100
+    assert len(rows) > 100
     # install_seconds is the sum of the cell's install steps, sdists its non-wheels.
     cell = typed.cells[0]
     found = next(r for r in rows if r.row == "cell" and r.cell_id == cell.id)

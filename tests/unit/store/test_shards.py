@@ -98,13 +98,12 @@ def _set_run(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 def _moved_cell() -> list[ShardRun]:
     """Shard 1's first cell run reported by shard 2 instead."""
     shards = _shards()
-    first = shards[0].results.to_dict()
-    moved = first["cells"].pop(0)
-    second = shards[1].results.to_dict()
-    second["cells"].append(moved)
+    first, second = shards[0].results, shards[1].results
     return [
-        ShardRun(shards[0].path, Results.from_dict(first)),
-        ShardRun(shards[1].path, Results.from_dict(second)),
+        ShardRun(shards[0].path, first.model_copy(update={"cells": first.cells[1:]})),
+        ShardRun(
+            shards[1].path, second.model_copy(update={"cells": [*second.cells, first.cells[0]]})
+        ),
         shards[2],
     ]
 
@@ -187,7 +186,7 @@ def test_a_streamed_merge_equals_the_merge_in_memory(tmp_path: Path) -> None:
     header = write_merged([read_shard(d) for d in dirs], out, "20270102-000000-abcdef", "t")
     written = json.loads((out / "results.json").read_text())
     in_memory = _merge(_shards())
-    assert header.to_dict()["run"]["shards"] == written["run"]["shards"]
+    assert [s.to_dict() for s in header.run.shards or []] == written["run"]["shards"]
     assert [(c["id"], c["repeat"], c["host"]) for c in written["cells"]] == [
         (c["id"], c["repeat"], c["host"]) for c in in_memory["cells"]
     ]
@@ -307,32 +306,16 @@ def _equal_rows_file(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     return path, cells
 
 
-def test_results_read_with_shared_parts_equal_the_file(tmp_path: Path) -> None:
-    from harness.store.resultsfile import load_results_shared
-    from harness.store.rundir import load_results
-    from harness.store.shards import write_merged
-
-    out = tmp_path / "merged"
-    write_merged([read_shard(d) for d in _shard_dirs(tmp_path)], out, "r-1", "t")
-    assert load_results_shared(out / "results.json") == load_results(out / "results.json")
-    path, cells = _equal_rows_file(tmp_path)
-    shared = load_results_shared(path)
-    assert shared["cells"] == cells
-    first, second = (c["probes"]["contents"]["os_packages"] for c in shared["cells"])
-    assert first[0] is second[0]  # equal flat parts are stored once
-    assert first[1]["x"] is not True and second[1]["x"] is True  # 1 and True stay apart
-
-
 def test_a_results_file_of_an_older_harness_still_reads_and_merges(tmp_path: Path) -> None:
-    from harness.store.resultsfile import iter_cells, load_results_shared, read_header
+    from harness.store.resultsfile import iter_cells, read_header, read_results_shared
 
     results = synthetic_shard(PLAN, 1)
     path = tmp_path / "results.json"
     path.write_text(json.dumps(results, indent=1))  # not streamed: parsed whole
-    assert load_results_shared(path) == results
-    assert list(iter_cells(path)) == results["cells"]
-    assert read_header(path)["run"] == results["run"]
-    merged = merge_shards([read_shard(path), *_shards()[1:]], "r", "t")
+    assert read_results_shared(path).to_dict() == results
+    assert [c.to_dict() for c in iter_cells(path)] == results["cells"]
+    assert read_header(path).run.to_dict() == results["run"]
+    merged = _merge([read_shard(path), *_shards()[1:]])
     assert len(merged["cells"]) == len(PLAN.runs)
 
 
