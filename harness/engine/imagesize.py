@@ -11,11 +11,17 @@ zlib's level 6 is the same algorithm and level. Two measurements:
   layer) and the probe-side script ``probes/_layersize.py`` lays out that tar inside the
   container and compresses it: all of it up to ``SAMPLE_BUDGET_BYTES``, else every k-th
   chunk with its deflate history (see the script; tested against ``docker save`` of a
-  committed image in tests/integration/test_image_size.py).
+  committed image in tests/integration/test_image_size.py);
+- a runtime cell's copied layer (``measure_tar``): the tar the copy streamed through the
+  host (run/runtime.py writes it to a temporary file on its way into the runtime), by the
+  same rule, which is defined once, in the probe-side script (``compressed_size``), and
+  loaded from it here.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 import json
 import os
@@ -23,7 +29,7 @@ import tarfile
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,6 +46,7 @@ GZIP_FRAME_BYTES = 18  # gzip's header and trailer around one deflate stream
 SAMPLE_BUDGET_BYTES = 8 * 1024 * 1024
 SAMPLE_CHUNK_BYTES = 16 * 1024
 LAYER_SCRIPT = "_layersize.py"
+PROBES_DIR = Path(__file__).resolve().parents[1] / "probes"
 SPEC_DIR = "/tmp"
 SPEC_NAME = ".harness-layersize.json"
 LAYER_TIMEOUT_S = 600.0
@@ -146,6 +153,35 @@ def measure_layer(
     return parse_layer_output(outcome.exit_code, outcome.stdout, outcome.stderr, started)
 
 
+def measure_tar(
+    handle: IO[bytes],
+    entries: int,
+    budget_bytes: int = SAMPLE_BUDGET_BYTES,
+    chunk_bytes: int = SAMPLE_CHUNK_BYTES,
+) -> LayerSize:
+    """A layer's tar held in a seekable file (from its start to its end), gzip-compressed by
+    the rule ``measure_layer`` applies in the container: whole up to ``budget_bytes``, else
+    sampled. Only the sampled bytes are read. ``entries``: the tar's members, as counted
+    by whoever wrote it."""
+    started = time.monotonic()
+    total = handle.seek(0, os.SEEK_END)
+
+    def read(start: int, end: int) -> bytes:
+        handle.seek(start)
+        return handle.read(end - start)
+
+    gzip_bytes, fraction = _compressed_size()(read, total, budget_bytes, chunk_bytes)
+    handle.seek(0)
+    return LayerSize(
+        tar_bytes=total,
+        gzip_bytes=gzip_bytes,
+        entries=entries,
+        sampled_fraction=round(fraction, 4),
+        unreadable=0,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
 def parse_layer_output(
     exit_code: int | None, stdout: str, stderr: str, started: float
 ) -> LayerSize | str:
@@ -169,6 +205,21 @@ def parse_layer_output(
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+CompressedSize = Callable[[Callable[[int, int], bytes], int, int, int], tuple[int, float]]
+
+
+@functools.cache
+def _compressed_size() -> CompressedSize:
+    """``compressed_size`` of the probe-side script (standard library only): the one
+    definition of the whole-or-sampled rule, loaded from its file."""
+    spec = importlib.util.spec_from_file_location("harness_layersize", PROBES_DIR / LAYER_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rule: CompressedSize = module.compressed_size
+    return rule
 
 
 def _lock(key: str) -> threading.Lock:

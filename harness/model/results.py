@@ -581,7 +581,8 @@ class CellRecord(Record):
     size_probes_bytes: Count = None  # written after the last install step
     size_measure_seconds: Number = None
     # The installed image as a team would ship it (run/imagesize.py): base + the cell's
-    # layer after the install, and as a registry stores it (each layer gzip level 6).
+    # layer after the install, and as a registry stores it (each layer gzip level 6). A
+    # runtime cell's: its final image (the runtime base + the copied layer).
     image_size_bytes: Count = None
     image_compressed_bytes: Count = None
     image_layer_compressed_bytes: Count = None  # the cell's own layer, compressed
@@ -589,7 +590,8 @@ class CellRecord(Record):
     image_measure_seconds: Number = None  # what measuring it cost the cell
     image_measure_problem: Text = None
     # The cgroup's memory high-water mark (engine/memory.py): after the install, and over
-    # the probes and tests (from the usage at the reset, which is recorded too).
+    # the probes and tests (from the usage at the reset, which is recorded too). A runtime
+    # cell's install peak is its builder's container's; its probes' the final image's.
     memory_peak_install_bytes: Count = None
     memory_peak_bytes: Count = None
     memory_at_reset_bytes: Count = None

@@ -168,35 +168,42 @@ class Reader:
         return data + bytes((high - low) - len(data))  # padding, or a file that shrank
 
 
+def compressed_size(read, total, budget, chunk):
+    """(gzip_bytes, sampled_fraction) of a ``total``-byte stream that ``read(start, end)``
+    returns any range of: one gzip stream at level 6 when ``total <= budget``, else the
+    estimate from every k-th ``chunk`` with its deflate history (the module's docstring).
+    The one definition of the rule: harness also applies it, on the host, to the tar a
+    runtime cell copies (engine/imagesize.py)."""
+    if total <= budget:
+        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        size = 0
+        for start in range(0, total, chunk):
+            size += len(compressor.compress(read(start, min(total, start + chunk))))
+        size += len(compressor.flush())
+        return size + GZIP_FRAME, 1.0
+    chunks = -(-total // chunk)
+    stride = -(-total // budget)
+    raw = packed = 0
+    for index in range(stride // 2, chunks, stride):
+        start = index * chunk
+        low = max(0, start - WINDOW)  # the chunk and its history: one read
+        block = read(low, min(total, start + chunk))
+        history, data = block[: start - low], block[start - low :]
+        if history:
+            compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=history)
+        else:
+            compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        packed += len(compressor.compress(data)) + len(compressor.flush(zlib.Z_SYNC_FLUSH))
+        raw += len(data)
+    return round(packed / raw * total) + GZIP_FRAME, raw / total
+
+
 def measure(changes, budget, chunk):
     started = time.perf_counter()
     segments, total, entries, unreadable = layout(changes)
     laid_out = time.perf_counter()
     reader = Reader(segments)
-    if total <= budget:
-        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-        size = 0
-        for start in range(0, total, chunk):
-            size += len(compressor.compress(reader.read(start, min(total, start + chunk))))
-        size += len(compressor.flush())
-        gzip_bytes, fraction = size + GZIP_FRAME, 1.0
-    else:
-        chunks = -(-total // chunk)
-        stride = -(-total // budget)
-        raw = packed = 0
-        for index in range(stride // 2, chunks, stride):
-            start = index * chunk
-            low = max(0, start - WINDOW)  # the chunk and its history: one read
-            block = reader.read(low, min(total, start + chunk))
-            history, data = block[: start - low], block[start - low :]
-            if history:
-                compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=history)
-            else:
-                compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-            packed += len(compressor.compress(data)) + len(compressor.flush(zlib.Z_SYNC_FLUSH))
-            raw += len(data)
-        gzip_bytes = round(packed / raw * total) + GZIP_FRAME
-        fraction = raw / total
+    gzip_bytes, fraction = compressed_size(reader.read, total, budget, chunk)
     return {
         "tar_bytes": total,
         "gzip_bytes": gzip_bytes,

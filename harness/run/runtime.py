@@ -45,7 +45,7 @@ from harness.model.results import (
     Reproducer,
     RuntimeFacts,
 )
-from harness.run import project
+from harness.run import imagesize, project
 from harness.run.cell import (
     CA_MOUNT,
     EXTRA_PROBES_MOUNT,
@@ -272,10 +272,13 @@ def left_behind(
     return sorted(items, key=lambda item: (-(item.bytes or 0), item.path or ""))
 
 
-def rewrite_archive(source: IO[bytes], target: IO[bytes], old_top: str, new_top: str) -> int:
+def rewrite_archive(
+    source: IO[bytes], target: IO[bytes], old_top: str, new_top: str
+) -> tuple[int, int]:
     """The engine's tar of ``old_top`` (its entries start with that folder's name), with
-    every entry moved under ``new_top`` (no leading /); returns the regular files' bytes."""
-    copied = 0
+    every entry moved under ``new_top`` (no leading /); returns (the regular files' bytes,
+    the entries)."""
+    copied = entries = 0
     with (
         tarfile.open(fileobj=source, mode="r|") as tar_in,
         tarfile.open(fileobj=target, mode="w|", format=tarfile.PAX_FORMAT) as tar_out,
@@ -287,7 +290,8 @@ def rewrite_archive(source: IO[bytes], target: IO[bytes], old_top: str, new_top:
             data = tar_in.extractfile(member) if member.isreg() else None
             tar_out.addfile(member, data)
             copied += member.size if member.isreg() else 0
-    return copied
+            entries += 1
+    return copied, entries
 
 
 def _moved(name: str, old_top: str, new_top: str) -> str:
@@ -361,10 +365,12 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
             builder._start_sizing(box)
             if not builder._install(box):
                 return _finish(run, facts, started)
+            run.facts.measures.update(imagesize.builder_installed(box))
             found = _facts_step(run, box, builder_base.python_command or "python3")
             if found is None:
                 return _finish(run, facts, started)
-            single = _plus(builder_base.size_bytes, builder._measure_size(box))
+            single_stage = imagesize.image_fields(builder_base, builder._measure_size(box), None)
+            single = single_stage.get("image_size_bytes")
             form, why = copy_form(plan.copy, str(found.interpreter), runtime_caps)
             if form is None:
                 return _finish(
@@ -386,7 +392,7 @@ def run_runtime_cell(run: CellRun, plan: RuntimePlan, started: float) -> CellRec
                 "single_stage_bytes": single,
             }
         )
-        final_bytes = run.client.images.get(final_image).attrs.get("Size")
+        final_bytes = run.facts.measures.get("image_size_bytes")
         facts = facts.model_copy(
             update={
                 "final_image_bytes": final_bytes,
@@ -454,10 +460,6 @@ def _system_text(job: CellJob) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in job.depset.system.items() if v)
 
 
-def _plus(a: int | None, b: int | None) -> int | None:
-    return a + b if a is not None and b is not None else None
-
-
 def _minus(a: int | None, b: int | None) -> int | None:
     return a - b if a is not None and b is not None else None
 
@@ -506,7 +508,8 @@ def _copy(
 ) -> tuple[str, int, str, dict[str, str]]:
     """The builder's venv (or its site-packages) into a created, never started container
     of the runtime image, committed: the final image's id, the bytes copied, where to,
-    and the environment the final image needs."""
+    and the environment the final image needs. The final image's figures (total, and
+    compressed from the tar as it passed through the host) go to the cell's measures."""
     job = run.job
     started = time.monotonic()
     if form == VENV_FORM:
@@ -519,8 +522,8 @@ def _copy(
     labels = _labels(job)
     with tempfile.TemporaryFile() as tar:
         reader = cast(IO[bytes], _ChunkReader(iter(chunks)))
-        copied = rewrite_archive(reader, tar, Path(source).name, target.lstrip("/"))
-        tar.seek(0)
+        copied, entries = rewrite_archive(reader, tar, Path(source).name, target.lstrip("/"))
+        layer = imagesize.copied_layer(tar, entries)  # leaves the file at its start
         staging = run.client.containers.create(
             str(job.base.image_id), name=f"{job_container_name(job)}-final", labels=labels
         )
@@ -535,7 +538,10 @@ def _copy(
             image = str(run.client.api.commit(str(staging.id), conf=conf)["Id"])
         finally:
             staging.remove(force=True)
-    seconds = time.monotonic() - started
+    measured = imagesize.after_copy(run.client, image, job.base, layer)
+    run.facts.measures.update(measured)
+    # The step is the copy's; measuring it is image_measure_seconds.
+    seconds = time.monotonic() - started - measured.get("image_measure_seconds", 0.0)
     command = f"COPY --from=builder {source} {target}" + (
         "".join(f"\nENV {k}={v}" for k, v in env.items())
     )
@@ -606,6 +612,7 @@ def _probe_runtime(
         kept = final.sizes if final else {}
         update = {"left_behind": left_behind(found.sizes, kept), "python": python}
         facts = facts.model_copy(update=update)
+        run.facts.measures.update(imagesize.before_runtime_probes(box))
         first = len(run.steps)
         run._probe(box, python, ENV_PROBE, [])
         if job.depset.imports:
@@ -616,6 +623,7 @@ def _probe_runtime(
                 break
         if job.depset.tests:
             _tests(run, box, python)
+        run.facts.measures.update(imagesize.after_probes(box, run.facts.measures))
     if plan.read_only:
         breaks = [
             f"{s.name}: {_step_problem(run, s.name) or s.error or s.reason or s.status}"

@@ -101,6 +101,21 @@ def test_the_runtime_only_image_is_smaller(run: dict[str, Any]) -> None:
     assert abs(distroless["final_image_bytes"] - parts) < 0.05 * parts
 
 
+def test_the_final_images_are_measured_like_the_single_stage_cell(run: dict[str, Any]) -> None:
+    """Compressed size and memory peaks for runtime cells too (checked against docker save
+    in tests/integration/test_runtime_image_size.py)."""
+    single = run["cells"]["py311-slim×spacy"]
+    for name in ("py311-slim-runtime×spacy", "distroless-py311×spacy"):
+        cell = run["cells"][name]
+        base = run["bases"][cell["base"]]
+        layer = cell["image_layer_compressed_bytes"]
+        assert cell["image_compressed_bytes"] == base["compressed_bytes"] + layer
+        assert cell["image_size_bytes"] == cell["runtime"]["final_image_bytes"]
+        assert cell["memory_peak_install_bytes"] > 0 and cell["memory_peak_bytes"] > 0
+    distroless = run["cells"]["distroless-py311×spacy"]
+    assert distroless["image_compressed_bytes"] < single["image_compressed_bytes"]
+
+
 def test_a_venv_copied_to_another_python_path_stops_with_the_reason(run: dict[str, Any]) -> None:
     cell = run["cells"]["distroless-venv×spacy"]
     assert cell["status"] == "unsupported"

@@ -227,3 +227,39 @@ def test_memory_stats_peak_reads_max_usage() -> None:
         api=SimpleNamespace(stats=lambda _cid, stream=False: stream or {"memory_stats": {}})
     )
     assert memory.stats_peak(v2, "x") is None
+
+
+def synthetic_copy_tar(root: Path) -> tuple[bytes, int]:
+    """A copied site-packages as run/runtime.py writes it: the tree of ``make_tree``
+    under one folder, PAX format; (its bytes, its entries)."""
+    make_tree(root / "site-packages")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        archive.add(str(root / "site-packages"), arcname="opt/env/site-packages")
+        entries = len(archive.getmembers())
+    return buffer.getvalue(), entries
+
+
+def test_measure_tar_whole_is_gzip_level_6_of_the_tar(tmp_path: Path) -> None:
+    data, entries = synthetic_copy_tar(tmp_path)
+    handle = io.BytesIO(data)
+    handle.seek(1234)  # wherever the writer left it: the whole file is measured
+    layer = imagesize.measure_tar(handle, entries, budget_bytes=1 << 40)
+    assert layer.sampled_fraction == 1.0 and layer.tar_bytes == len(data)
+    assert layer.gzip_bytes == len(gzip.compress(data, compresslevel=6, mtime=0))
+    assert layer.entries == entries > 60
+    assert handle.tell() == 0  # left at its start, for put_archive
+
+
+def test_measure_tar_samples_by_the_layer_scripts_rule(tmp_path: Path) -> None:
+    data, entries = synthetic_copy_tar(tmp_path)
+    exact = len(gzip.compress(data, compresslevel=6))
+    layer = imagesize.measure_tar(io.BytesIO(data), entries, budget_bytes=len(data) // 4)
+    assert 0.2 < layer.sampled_fraction < 0.3
+    assert abs(layer.gzip_bytes - exact) / exact < 0.03
+    # One rule: the script's own function on the same bytes gives the same figure.
+    rule = load_script().compressed_size
+    figure, fraction = rule(
+        lambda a, b: data[a:b], len(data), len(data) // 4, imagesize.SAMPLE_CHUNK_BYTES
+    )
+    assert (layer.gzip_bytes, layer.sampled_fraction) == (figure, round(fraction, 4))

@@ -106,3 +106,79 @@ def test_a_measurement_that_raises_is_recorded_not_raised(monkeypatch: Any) -> N
     assert fields["image_measure_problem"] == "measuring failed: KeyError: 'Kind'"
     assert "memory_peak_source" not in fields
     assert after_probes(box, fields) == {}
+
+
+def test_a_runtime_cells_final_image_is_the_runtime_base_plus_the_copy() -> None:
+    from harness.run.imagesize import after_copy
+
+    client: Any = SimpleNamespace(
+        images=SimpleNamespace(get=lambda _i: SimpleNamespace(attrs={"Size": 1500}))
+    )
+    fields = after_copy(client, "sha256:f", _base(size_bytes=1000, compressed_bytes=400), LAYER)
+    assert fields["image_size_bytes"] == 1500
+    assert fields["image_compressed_bytes"] == 600
+    assert fields["image_layer_compressed_bytes"] == 200
+    assert fields["image_compressed_sampled"] == 0.25
+    assert fields["image_measure_seconds"] >= 0.4  # the layer's own measuring counts
+    no_base = after_copy(client, "sha256:f", _base(size_bytes=1000), LAYER)
+    assert "image_compressed_bytes" not in no_base
+    assert no_base["image_layer_compressed_bytes"] == 200
+
+
+def test_a_copied_layer_that_cannot_be_measured_says_why(monkeypatch: Any) -> None:
+    import io
+
+    from harness.run.imagesize import copied_layer
+
+    def broken(*_args: Any) -> Any:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(imagesize_engine, "measure_tar", broken)
+    handle = io.BytesIO(b"x" * 10)
+    handle.seek(10)
+    assert copied_layer(handle, 1) == "measuring failed: OSError: disk gone"
+    assert handle.tell() == 0
+
+
+def test_runtime_memory_is_the_builders_install_and_the_final_images_probes(
+    monkeypatch: Any,
+) -> None:
+    from harness.run.imagesize import before_runtime_probes, builder_installed
+
+    monkeypatch.setattr(
+        memory_engine, "install_peak", lambda *_a: MemoryMark(900, False, None, SOURCE_FILE)
+    )
+    monkeypatch.setattr(
+        memory_engine, "reset", lambda _c, _i, m: MemoryMark(m.install_peak, True, 50, SOURCE_FILE)
+    )
+    monkeypatch.setattr(memory_engine, "final_peak", lambda *_a: 700)
+    builder: Any = SimpleNamespace(client=None, id="b1")
+    final: Any = SimpleNamespace(client=None, id="f1")
+    fields = builder_installed(builder)
+    assert fields == {"memory_peak_install_bytes": 900}
+    fields.update(before_runtime_probes(final))
+    fields.update(after_probes(final, fields))
+    assert fields["memory_peak_bytes"] == 700 and fields["memory_at_reset_bytes"] == 50
+    assert "the builder's container" in fields["memory_peak_source"]
+    assert fields["memory_peak_source"].startswith(SOURCE_FILE)
+    # No cgroup file, no stats: nothing is recorded, nothing is guessed.
+    monkeypatch.setattr(
+        memory_engine, "install_peak", lambda *_a: MemoryMark(None, False, None, None)
+    )
+    assert builder_installed(builder) == {} and before_runtime_probes(final) == {}
+    assert after_probes(final, {}) == {}
+
+
+def test_a_reset_that_raises_keeps_the_mark(monkeypatch: Any) -> None:
+    def broken(*_args: Any) -> Any:
+        raise PermissionError("read-only cgroup")
+
+    monkeypatch.setattr(
+        memory_engine, "install_peak", lambda *_a: MemoryMark(900, False, None, SOURCE_STATS)
+    )
+    monkeypatch.setattr(memory_engine, "reset", broken)
+    monkeypatch.setattr(imagesize_engine, "measure_layer", lambda *_a: LAYER)
+    box: Any = SimpleNamespace(client=None, id="c0ffee")
+    job: Any = SimpleNamespace(warm=False, base=_base(size_bytes=10))
+    fields = after_install(box, job, 5, "py", "s")
+    assert fields["memory_peak_source"].endswith("install and probes together")

@@ -145,11 +145,11 @@ def test_the_copy_moves_every_entry_and_counts_file_bytes() -> None:
         ]
     )
     out = io.BytesIO()
-    copied = rewrite_archive(source, out, "site-packages", "opt/env/site-packages")
+    copied, entries = rewrite_archive(source, out, "site-packages", "opt/env/site-packages")
     out.seek(0)
     with tarfile.open(fileobj=out) as tar:
         members = [(m.name, m.linkname) for m in tar.getmembers()]
-    assert copied == 100
+    assert (copied, entries) == (100, 3)
     assert members == [
         ("opt/env/site-packages", ""),
         ("opt/env/site-packages/six.py", ""),
@@ -233,6 +233,7 @@ def _runtime_job(tmp_path: Path, runtime_caps: dict[str, Any], **plan: Any) -> A
                 "image_id": "sha256:2",
                 "user": "65532",
                 "size_bytes": 50_000_000,
+                "compressed_bytes": 20_000_000,
                 "capabilities": runtime_caps,
             }
         ),
@@ -268,14 +269,24 @@ def test_a_runtime_cell_that_cannot_work_is_unsupported_before_any_container(
 
 
 def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> None:
-    """A SIGKILLed run leaves its final image; only its run labels let a sweep find it."""
+    """A SIGKILLed run leaves its final image; only its run labels let a sweep find it.
+    The final image is measured as a single-stage cell's: its total (the engine's size)
+    and compressed (the runtime base's + the copied tar's gzip, level 6, as put)."""
+    import gzip
     from types import SimpleNamespace
 
     from harness.engine.client import LABEL_CELL, LABEL_RUN, LABEL_RUNNER
+    from harness.run.cell import CellFacts
     from harness.run.runtime import VenvFacts, _copy
 
     committed: list[dict[str, Any]] = []
-    staging = SimpleNamespace(id="c1", removed=False, put_archive=lambda *_: True)
+    put: list[bytes] = []
+
+    def put_archive(_path: str, data: Any) -> bool:
+        put.append(data.read())
+        return True
+
+    staging = SimpleNamespace(id="c1", removed=False, put_archive=put_archive)
     staging.remove = lambda force: setattr(staging, "removed", force)
 
     def create(image: str, name: str, labels: dict[str, str]) -> Any:
@@ -290,7 +301,9 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     client = SimpleNamespace(
         containers=SimpleNamespace(create=create),
         api=SimpleNamespace(commit=commit),
-        images=SimpleNamespace(get=lambda _i: SimpleNamespace(attrs={"Config": {"Env": []}})),
+        images=SimpleNamespace(
+            get=lambda _i: SimpleNamespace(attrs={"Config": {"Env": []}, "Size": 50_004_096})
+        ),
     )
     archive = _tar([("site-packages", None, None), ("site-packages/six.py", b"x" * 10, None)])
     box = SimpleNamespace(
@@ -299,6 +312,7 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     run = SimpleNamespace(
         job=_runtime_job(tmp_path, DISTROLESS),
         client=client,
+        facts=CellFacts(),
         _record_step=lambda *_a, **_k: None,
         _amend=lambda **_k: None,
     )
@@ -308,3 +322,10 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     labels = committed[0]["Labels"]
     assert labels[LABEL_RUN] == "r1" and labels[LABEL_RUNNER] == "host:1"
     assert labels[LABEL_CELL] == "distroless×spacy"
+    measures = run.facts.measures
+    layer = len(gzip.compress(put[0], compresslevel=6, mtime=0))
+    assert measures["image_size_bytes"] == 50_004_096
+    assert measures["image_layer_compressed_bytes"] == layer
+    assert measures["image_compressed_bytes"] == 20_000_000 + layer
+    assert measures["image_compressed_sampled"] == 1.0
+    assert measures["image_measure_seconds"] >= 0
