@@ -108,7 +108,7 @@ DRIVER_RULES = {
 }
 # Rows shown for facts that are not drivers of the rule.
 FACT_LABELS = {
-    "memory": "peak memory (smoke tests and suite)",
+    "memory": "memory the smoke tests and suite added (peak, above what the container held)",
     "workload": "smoke tests' own workload figures",
     "libc": "libc and what it implies",
 }
@@ -832,12 +832,25 @@ def pure_python(record: CellRecord, name: str) -> bool:
 
 
 def _memory_text(base: _Base, depsets: Sequence[str]) -> str:
+    """Each depset's probes' peak, as what they added to the memory the container held when
+    they started: a single-stage cell's container still holds the install's page cache
+    then (hundreds of MB for spaCy), a runtime cell's fresh container a few MB, so the
+    peaks alone are not comparable between the two kinds."""
     parts = []
     for depset in depsets:
         record = base.cells[depset].first
         peak = record.memory_peak_bytes if record is not None else None
-        if peak is not None:
-            parts.append(f"{depset} {fmt.size(peak)}")
+        if record is None or peak is None:
+            continue
+        held = record.memory_at_reset_bytes
+        if held is None:
+            parts.append(f"{depset} {fmt.size(peak)} (peak)")
+        else:
+            added = max(peak - held, 0)
+            parts.append(
+                f"{depset} +{fmt.size(added)} over the {fmt.size(held)} held when the probes "
+                f"started (peak {fmt.size(peak)})"
+            )
     return "; ".join(parts) or NOT_MEASURED
 
 

@@ -587,3 +587,18 @@ def test_a_base_with_nothing_measured_is_not_decidable_though_nothing_passes_any
         f"b was {NOT_MEASURED} (registry refused the pull)",
     )
     assert found.chosen is None
+
+
+def test_memory_is_what_the_probes_added_over_what_the_container_held() -> None:
+    # a single-stage cell still holds the install's page cache when its probes start; a
+    # runtime cell's fresh container holds a few MB: the peaks alone would mislead
+    single = cell("a", "spacy", memory_peak_bytes=519 * MB, memory_at_reset_bytes=381 * MB)
+    runtime = cell("b", "spacy", memory_peak_bytes=167 * MB, memory_at_reset_bytes=4 * MB)
+    memory = row(decide(results([base("a"), base("b")], [single, runtime])), "b", "memory")
+    assert memory.baseline == (
+        "spacy +138 MB over the 381 MB held when the probes started (peak 519 MB)"
+    )
+    assert memory.candidate.startswith("spacy +163 MB over the 4.0 MB held")
+    bare = cell("b", "spacy", memory_peak_bytes=167 * MB)  # an older record: the peak alone
+    memory = row(decide(results([base("a"), base("b")], [single, bare])), "b", "memory")
+    assert memory.candidate == "spacy 167 MB (peak)"
