@@ -323,7 +323,7 @@ def _source_text(source: Mapping[str, object]) -> str:
 
 
 def _and(left: str, right: str | None) -> str:
-    if not right:
+    if not right or right == left:  # a marker repeated down a path says nothing new
         return left
     return f"({left}) and ({right})" if left else right
 

@@ -152,6 +152,33 @@ def test_a_default_groups_setting_uv_would_refuse_is_a_configuration_error(
     assert 'default-groups = "all"' in str(caught.value.fix)
 
 
+def test_a_marker_repeated_down_a_path_is_written_once(tmp_path: Path) -> None:
+    # attrs' and markupsafe's uv.lock: tox (python < 3.10) depends on filelock with the
+    # same marker; pip read "(M and M)" fine, but the export is read by people too.
+    marker = "python_full_version < '3.10'"
+    text = f"""
+version = 1
+[[package]]
+name = "lib"
+version = "1"
+source = {{ editable = "." }}
+dependencies = [{{ name = "tox", marker = "{marker}" }}]
+[[package]]
+name = "tox"
+version = "1"
+source = {{ registry = "https://pypi.org/simple" }}
+dependencies = [{{ name = "filelock", marker = "{marker}" }}]
+wheels = [{{ url = "https://x/tox.whl", hash = "sha256:a" }}]
+[[package]]
+name = "filelock"
+version = "1"
+source = {{ registry = "https://pypi.org/simple" }}
+wheels = [{{ url = "https://x/filelock.whl", hash = "sha256:b" }}]
+"""
+    found = pins(export_lockfile(write(tmp_path, "uv.lock", text)).lines)
+    assert found["filelock"] == f"filelock==1 ; {marker} --hash=sha256:b"
+
+
 def test_the_example_services_real_uv_lock_pins_everything_with_hashes() -> None:
     export = export_lockfile(EXAMPLE_LOCK)
     found = pins(export.lines)
