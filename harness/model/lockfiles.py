@@ -276,9 +276,12 @@ def _read_uv(
     while pending:
         edge, marker = pending.pop()
         package = _uv_find(packages, edge)
-        if package.version is None:
+        # The project itself is reached again where a dependency needs it (attrs: hypothesis
+        # depends on attrs); it has no version when dynamic, and it is installed from its
+        # folder, never pinned (its extras' dependencies are still walked).
+        if package.version is None and not package.is_project:
             raise ValueError(f"package {package.name!r} has no version")
-        key = (package.name, package.version)
+        key = (package.name, package.version or "")
         marker = _and(marker, edge.marker)
         extras = tuple(edge.extra)
         markers = paths.setdefault(key, set())

@@ -179,6 +179,35 @@ wheels = [{{ url = "https://x/filelock.whl", hash = "sha256:b" }}]
     assert found["filelock"] == f"filelock==1 ; {marker} --hash=sha256:b"
 
 
+def test_a_dependency_on_the_project_itself_is_not_pinned(tmp_path: Path) -> None:
+    # attrs 26.1.0's uv.lock: attrs (dynamic version, no `version`) is a dependency of
+    # hypothesis, in its own tests group; uv export leaves the project out, so must we.
+    text = """
+version = 1
+[[package]]
+name = "attrs"
+source = { editable = "." }
+[package.optional-dependencies]
+benchmark = [{ name = "pympler" }]
+[package.dev-dependencies]
+dev = [{ name = "hypothesis" }]
+[[package]]
+name = "hypothesis"
+version = "6.151.9"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "attrs", extra = ["benchmark"] }]
+wheels = [{ url = "https://x/hypothesis.whl", hash = "sha256:a" }]
+[[package]]
+name = "pympler"
+version = "1.1"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://x/pympler.whl", hash = "sha256:b" }]
+"""
+    export = export_lockfile(write(tmp_path, "uv.lock", text))
+    assert sorted(pins(export.lines)) == ["hypothesis", "pympler"]  # the extra it asked for
+    assert export.skipped == ()
+
+
 def test_the_example_services_real_uv_lock_pins_everything_with_hashes() -> None:
     export = export_lockfile(EXAMPLE_LOCK)
     found = pins(export.lines)
