@@ -48,12 +48,15 @@ class SuiteResult:
 
     @property
     def tally(self) -> str:
-        """``190/194`` (passed of total), ``190/194, 4 failing`` when any failed; the
-        status when there are no counts."""
+        """``190/194`` (passed of total), then ``4 failing`` and ``41 skipped`` where any
+        (so a passed suite's ``39/80`` is not read as 41 failures); the status when there
+        are no counts."""
         if self.counts is None:
             return self.status
-        text = f"{self.counts['passed']}/{self.counts['tests']}"
-        return f"{text}, {self.failing_count} failing" if self.failing_count else text
+        skipped = self.counts.get("skipped", 0)
+        extra = [f"{self.failing_count} failing"] if self.failing_count else []
+        extra += [f"{skipped} skipped"] if skipped else []
+        return ", ".join([f"{self.counts['passed']}/{self.counts['tests']}", *extra])
 
     @property
     def failing_names(self) -> tuple[str, ...]:

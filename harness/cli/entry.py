@@ -24,7 +24,9 @@ DEFAULT_MATRIX = "matrix.yaml"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            raise unrecognized_error(parser, args.command, extras)
         return int(args.func(args))
     except FatalError as err:  # every user mistake, in the one format (model/errors.py)
         print(err.render(), file=sys.stderr)
@@ -64,6 +66,26 @@ def usage_error(prog: str, message: str) -> ConfigurationError:
             f"did you mean {close[0]!r}? " if close else ""
         ) + f"use one of: {', '.join(choices)}"
     return ConfigurationError(message, fix, key=key)
+
+
+def unrecognized_error(
+    parser: argparse.ArgumentParser, command: str, extras: Sequence[str]
+) -> ConfigurationError:
+    """Arguments no option of ``command`` takes: named with the command's own --help, and a
+    "did you mean" for a misspelled option (``--jbos`` → ``--jobs``)."""
+    prog, options = parser.prog, []
+    for action in parser._actions:  # the subcommand's own parser, where one was chosen
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            sub = action.choices[command]
+            prog = sub.prog
+            options = [o for a in sub._actions for o in a.option_strings if o.startswith("--")]
+    fix = f"see `{prog} --help`"
+    for extra in extras:
+        close = difflib.get_close_matches(extra.split("=", 1)[0], options, n=1)
+        if extra.startswith("--") and close:
+            fix = f"did you mean {close[0]}? " + fix
+            break
+    return ConfigurationError("unrecognized argument(s)", fix, key=" ".join(extras))
 
 
 def build_parser() -> argparse.ArgumentParser:

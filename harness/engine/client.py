@@ -126,4 +126,9 @@ def remove_run_containers(client: docker.DockerClient, run_id: str) -> list[str]
             removed.append(str(container.name))
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as err:
+            # A stop races the cell's own clean-up: the engine is removing it already, so
+            # it is going; the run's other containers must still be removed here.
+            if err.status_code != 409 or "already in progress" not in str(err):
+                raise
     return removed

@@ -3,9 +3,11 @@
 Supported kinds, each read with ``tomllib`` (no uv or poetry binary is needed):
 
 - ``uv.lock``: the graph is walked from the project's own package (``source = {editable
-  | virtual = "."}``) through its ``dependencies`` and its ``dev`` group, as
-  ``uv export --frozen`` does by default (no extras). An edge's ``marker`` is kept: a
-  package reached only through marked edges gets the OR of its paths' markers.
+  | virtual = "."}``) through its ``dependencies`` and the groups ``uv export --frozen``
+  installs by default (no extras): ``dev``, or the ``[tool.uv] default-groups`` of the
+  ``pyproject.toml`` beside the lock file (a list of group names, or ``"all"``). An edge's
+  ``marker`` is kept: a package reached only through marked edges gets the OR of its
+  paths' markers.
 - ``poetry.lock``: every package of the ``main`` group (poetry 2: ``groups``; poetry 1:
   ``category``), or every non-optional package when the file says neither, with the
   package's own ``markers``.
@@ -76,8 +78,9 @@ def export_lockfile(path: Path) -> LockExport:
             "export it to a requirements file and name that under `requirements`",
         )
     data = _load(path)
+    groups = _uv_default_groups(path) if kind == "uv.lock" else None
     try:
-        pins, skipped = _READERS[kind](data)
+        pins, skipped = _read_uv(data, groups) if kind == "uv.lock" else _READERS[kind](data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -221,7 +224,42 @@ class _Pylock(_Toml):
 # -- uv.lock ---------------------------------------------------------------------------------
 
 
-def _read_uv(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
+def _uv_default_groups(lock: Path) -> tuple[str, ...] | None:
+    """``[tool.uv] default-groups`` of the pyproject.toml beside ``lock``; None for "all".
+
+    uv installs (and exports) these groups when no ``--group`` option is given; without
+    the setting, only ``dev``.
+    """
+    pyproject = lock.parent / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ("dev",)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigurationError(f"{pyproject}: cannot read: {err}", "check the file") from None
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"{pyproject}: not valid TOML: {err}", "fix it") from None
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    setting = uv.get("default-groups") if isinstance(uv, dict) else None
+    if setting is None:
+        return ("dev",)
+    if setting == "all":
+        return None
+    if isinstance(setting, list) and all(isinstance(group, str) for group in setting):
+        return tuple(setting)
+    raise ConfigurationError(
+        f"{pyproject}: [tool.uv] default-groups: {setting!r} is neither a list of group names "
+        'nor "all"',
+        'write default-groups = ["dev", ...] or default-groups = "all", as uv reads it',
+    )
+
+
+def _read_uv(
+    data: Mapping[str, object], groups: tuple[str, ...] | None = ("dev",)
+) -> tuple[list[_Pin], list[str]]:
+    """``groups``: the dependency groups taken with the project's own dependencies (None: all)."""
     packages = _UvLock.model_validate(data).package
     roots = [p for p in packages if p.is_project]
     if not roots:
@@ -230,15 +268,20 @@ def _read_uv(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
     pending = [
         (edge, "")
         for root in roots
-        for edge in [*root.dependencies, *root.dev_dependencies.get("dev", [])]
+        for name, edges in [("", root.dependencies), *root.dev_dependencies.items()]
+        if not name or groups is None or name in groups
+        for edge in edges
     ]
     visited: set[tuple[str, str, str, tuple[str, ...]]] = set()
     while pending:
         edge, marker = pending.pop()
         package = _uv_find(packages, edge)
-        if package.version is None:
+        # The project itself is reached again where a dependency needs it (attrs: hypothesis
+        # depends on attrs); it has no version when dynamic, and it is installed from its
+        # folder, never pinned (its extras' dependencies are still walked).
+        if package.version is None and not package.is_project:
             raise ValueError(f"package {package.name!r} has no version")
-        key = (package.name, package.version)
+        key = (package.name, package.version or "")
         marker = _and(marker, edge.marker)
         extras = tuple(edge.extra)
         markers = paths.setdefault(key, set())
@@ -283,7 +326,7 @@ def _source_text(source: Mapping[str, object]) -> str:
 
 
 def _and(left: str, right: str | None) -> str:
-    if not right:
+    if not right or right == left:  # a marker repeated down a path says nothing new
         return left
     return f"({left}) and ({right})" if left else right
 
@@ -344,4 +387,4 @@ def _read_pylock(data: Mapping[str, object]) -> tuple[list[_Pin], list[str]]:
     return pins, skipped
 
 
-_READERS = {"uv.lock": _read_uv, "poetry.lock": _read_poetry, "pylock.toml": _read_pylock}
+_READERS = {"poetry.lock": _read_poetry, "pylock.toml": _read_pylock}

@@ -359,7 +359,8 @@ class OsSupport:
         """One line for a decision row."""
         name = OS_NAMES.get(self.os_id, self.os_id)
         if not self.in_table:
-            return f"{name} {self.version}: {NOT_IN_TABLE} (as of {self.as_of.isoformat()})"
+            label = f"{name} {self.version}".strip()  # an os-release without VERSION_ID
+            return f"{label}: {NOT_IN_TABLE} (as of {self.as_of.isoformat()})"
         label = f"{name} {self.release}" + (
             f" ({self.codename})" if self.codename and self.codename != self.release else ""
         )

@@ -47,6 +47,17 @@ def test_several_problems_render_one_after_the_other() -> None:
         (["run", "--jobs", "x"], "harness: error: --jobs: invalid int value: 'x'", "harness run"),
         (["rn"], "harness: error: command: invalid choice: 'rn'", "did you mean 'run'?"),
         (["validate", "a", "b"], "harness: error: b: unrecognized argument(s)", "--help"),
+        # A misspelled option: the command's own help, and the option it resembles.
+        (
+            ["run", "--jbos", "2", "m.yaml"],
+            "harness: error: --jbos: unrecognized argument(s)",
+            "did you mean --jobs? see `harness run --help`",
+        ),
+        (
+            ["adr", "r", "--candidate", "a", "b"],
+            "harness: error: b: unrecognized",
+            "see `harness adr --help`",
+        ),
         (["report"], "harness: error: the following arguments are required: dir", "report"),
     ],
 )

@@ -7,8 +7,16 @@ import os
 from typing import Any
 
 import docker.errors
+import pytest
 
-from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER, sweep_dead_runs
+from harness.engine.client import (
+    LABEL_CELL,
+    LABEL_KEEP,
+    LABEL_RUN,
+    LABEL_RUNNER,
+    remove_run_containers,
+    sweep_dead_runs,
+)
 
 ELSEWHERE = "this-host-never-exists:1"  # a pid on another host: left alone
 DEAD = f"{os.uname().nodename}:{2**22 + 12345}"  # above pid_max's default: no process
@@ -131,3 +139,33 @@ def test_a_sweep_for_one_run_asks_the_engine_for_that_runs_only() -> None:
     client.containers = Listing([])
     swept = sweep_dead_runs(client, log=quiet, run_id="mine")  # type: ignore[arg-type]
     assert swept.images == ["mine"] and asked == [f"{LABEL_RUN}=mine"]
+
+
+class _Response:
+    """What docker-py's APIError reads its status code from."""
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code, self.reason, self.url = status_code, "Conflict", "http://engine"
+
+
+def test_a_stop_removes_every_container_even_one_the_engine_is_removing_already() -> None:
+    """SIGTERM mid-run: the interrupt's clean-up raced a cell's own removal (409 "removal
+    ... is already in progress"); that container is going, and the next must still go,
+    with no "could not remove this run's containers" warning."""
+
+    class Racing(Container):
+        def remove(self, force: bool) -> None:  # noqa: ARG002
+            message = "removal of container abc is already in progress"
+            raise docker.errors.APIError("409", _Response(409), message)  # type: ignore[arg-type]
+
+    class Refusing(Container):
+        def remove(self, force: bool) -> None:  # noqa: ARG002
+            raise docker.errors.APIError("500", _Response(500), "driver failed")  # type: ignore[arg-type]
+
+    after = Container("after", {LABEL_RUN: "r1"})
+    client = Client([Racing("racing", {LABEL_RUN: "r1"}), after])
+    assert remove_run_containers(client, "r1") == ["after"]  # type: ignore[arg-type]
+    assert after.removed
+    other = Client([Refusing("refusing", {LABEL_RUN: "r1"})])
+    with pytest.raises(docker.errors.APIError):  # any other engine error is still said
+        remove_run_containers(other, "r1")  # type: ignore[arg-type]

@@ -97,6 +97,117 @@ def test_uv_lock_walks_the_graph_with_extras_markers_and_the_dev_group(tmp_path:
     assert export.skipped == ("localdep (directory ../localdep)",)  # named, not silently lost
 
 
+UV_GROUPS_LOCK = """
+version = 1
+[[package]]
+name = "lib"
+version = "1.0"
+source = { editable = "." }
+[package.dev-dependencies]
+dev = [{ name = "ruff" }]
+tests = [{ name = "pytest" }]
+docs = [{ name = "sphinx" }]
+""" + "".join(
+    f"""
+[[package]]
+name = "{name}"
+version = "1"
+source = {{ registry = "https://pypi.org/simple" }}
+wheels = [{{ url = "https://x/{name}.whl", hash = "sha256:{name}" }}]
+"""
+    for name in ("ruff", "pytest", "sphinx")
+)
+
+
+@pytest.mark.parametrize(
+    ("tool_uv", "expected"),
+    [
+        ("", ["ruff"]),  # no pyproject setting: uv's default group, dev
+        ('[tool.uv]\ndefault-groups = ["dev", "tests"]\n', ["pytest", "ruff"]),
+        ('[tool.uv]\ndefault-groups = ["tests"]\n', ["pytest"]),
+        ('[tool.uv]\ndefault-groups = "all"\n', ["pytest", "ruff", "sphinx"]),
+    ],
+)
+def test_uv_lock_takes_the_default_groups_of_the_pyproject_beside_it(
+    tmp_path: Path, tool_uv: str, expected: list[str]
+) -> None:
+    # markupsafe 3.0.4's sdist: pytest is in its `tests` group, named in default-groups;
+    # `uv export` installs it, and so must harness (else the suite cannot start).
+    write(tmp_path, "pyproject.toml", '[project]\nname = "lib"\n' + tool_uv)
+    assert sorted(pins(export_lockfile(write(tmp_path, "uv.lock", UV_GROUPS_LOCK)).lines)) == (
+        expected
+    )
+
+
+def test_uv_lock_without_a_pyproject_beside_it_takes_the_dev_group(tmp_path: Path) -> None:
+    assert list(pins(export_lockfile(write(tmp_path, "uv.lock", UV_GROUPS_LOCK)).lines)) == ["ruff"]
+
+
+def test_a_default_groups_setting_uv_would_refuse_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "pyproject.toml", "[tool.uv]\ndefault-groups = 3\n")
+    with pytest.raises(ConfigurationError, match="default-groups: 3 is neither") as caught:
+        export_lockfile(write(tmp_path, "uv.lock", UV_GROUPS_LOCK))
+    assert 'default-groups = "all"' in str(caught.value.fix)
+
+
+def test_a_marker_repeated_down_a_path_is_written_once(tmp_path: Path) -> None:
+    # attrs' and markupsafe's uv.lock: tox (python < 3.10) depends on filelock with the
+    # same marker; pip read "(M and M)" fine, but the export is read by people too.
+    marker = "python_full_version < '3.10'"
+    text = f"""
+version = 1
+[[package]]
+name = "lib"
+version = "1"
+source = {{ editable = "." }}
+dependencies = [{{ name = "tox", marker = "{marker}" }}]
+[[package]]
+name = "tox"
+version = "1"
+source = {{ registry = "https://pypi.org/simple" }}
+dependencies = [{{ name = "filelock", marker = "{marker}" }}]
+wheels = [{{ url = "https://x/tox.whl", hash = "sha256:a" }}]
+[[package]]
+name = "filelock"
+version = "1"
+source = {{ registry = "https://pypi.org/simple" }}
+wheels = [{{ url = "https://x/filelock.whl", hash = "sha256:b" }}]
+"""
+    found = pins(export_lockfile(write(tmp_path, "uv.lock", text)).lines)
+    assert found["filelock"] == f"filelock==1 ; {marker} --hash=sha256:b"
+
+
+def test_a_dependency_on_the_project_itself_is_not_pinned(tmp_path: Path) -> None:
+    # attrs 26.1.0's uv.lock: attrs (dynamic version, no `version`) is a dependency of
+    # hypothesis, in its own tests group; uv export leaves the project out, so must we.
+    text = """
+version = 1
+[[package]]
+name = "attrs"
+source = { editable = "." }
+[package.optional-dependencies]
+benchmark = [{ name = "pympler" }]
+[package.dev-dependencies]
+dev = [{ name = "hypothesis" }]
+[[package]]
+name = "hypothesis"
+version = "6.151.9"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "attrs", extra = ["benchmark"] }]
+wheels = [{ url = "https://x/hypothesis.whl", hash = "sha256:a" }]
+[[package]]
+name = "pympler"
+version = "1.1"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://x/pympler.whl", hash = "sha256:b" }]
+"""
+    export = export_lockfile(write(tmp_path, "uv.lock", text))
+    assert sorted(pins(export.lines)) == ["hypothesis", "pympler"]  # the extra it asked for
+    assert export.skipped == ()
+
+
 def test_the_example_services_real_uv_lock_pins_everything_with_hashes() -> None:
     export = export_lockfile(EXAMPLE_LOCK)
     found = pins(export.lines)

@@ -113,6 +113,10 @@ def test_unknown_versions_say_so_and_never_raise() -> None:
     assert ubuntu.status == NOT_IN_TABLE
     assert ubuntu.describe() == "ubuntu 24.04: not in the support table (as of 2026-12-04)"
     assert os_support("alpine", "3.18.4", TODAY).status == NOT_IN_TABLE
+    # The musl stand-in's os-release has an ID and no VERSION_ID: no stray space.
+    assert os_support("harness-musl-standin", "", TODAY).describe() == (
+        "harness-musl-standin: not in the support table (as of 2026-12-04)"
+    )
 
 
 def test_os_releases_by_version_id_or_codename() -> None:
