@@ -77,6 +77,7 @@ from harness.model.support import (
 READY = "ready to switch"
 BLOCKED = "blocked by"
 NOT_DECIDABLE = "not decidable here"
+NOTHING_PASSES = "nothing passes on any base"
 BASELINE = "baseline: the base in use today"
 NO_OPTION = "no option meets the drivers"
 NOT_MEASURED = "not measured"
@@ -444,6 +445,19 @@ def _compat(base: _Base, required: Sequence[str]) -> tuple[list[Blocker], list[s
     return blockers, why
 
 
+def _no_evidence(base: _Base) -> str:
+    """Why a base is not decidable when nothing passes anywhere: its first failure, with the
+    fix (the baseline fails the same way, so the failure is the run's, not the switch's)."""
+    failing = [c for c in base.cells.values() if c.measured and not c.passed]
+    if not failing:
+        return f"nothing passes on any base: {base.name} ran nothing"
+    cell = failing[0]
+    suite = _suite(base, cell.depset)
+    reason = (suite.problem if suite is not None else None) or cell.reason or cell.status
+    more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
+    return f"{NOTHING_PASSES}; here {cell.depset} failed{more}: {reason}"
+
+
 def _only_the_suite_failed(base: _Base, cell: _Cell) -> bool:
     """The depset installed and every probe passed but the team's own tests: the tests
     driver names those tests, so compatibility does not name them again."""
@@ -505,6 +519,15 @@ def _tests(
             continue
         if depset in required and (suite.failing_names or suite.status != "passed"):
             named = ", ".join(suite.failing_names) or suite.problem or suite.status
+        elif suite.counts is None and suite.status != "passed":
+            # failed with no JUnit report, where it fails elsewhere too: which tests failed
+            # here cannot be set against the others (a regression could hide in it)
+            why.append(
+                f"{depset}'s test suite failed on {base.name} without a JUnit report "
+                f"({suite.problem or suite.status}): its failing tests cannot be compared "
+                "with the other bases' (tests.junit: true gives them)"
+            )
+            continue
         else:
             named = ", ".join(t for t in suite.failing_names if _passed_on(others, base, depset, t))
         if named:
@@ -906,10 +929,19 @@ def decide(
     busy = "; ".join(busy_phrases(results.run, "during the run"))
     required = [d for d in depsets if any(b.cells[d].passed for b in bases.values())]
     suites = [d for d in depsets if any(_suite(b, d) is not None for b in bases.values())]
+    # Evidence: a depset that passes, or a test that passes, on some option. Without any,
+    # every must-driver would "hold" over nothing (0 of 0 pass): no base is ready then.
+    evidence = bool(required) or any(
+        (suite := _suite(b, d)) is not None and bool(suite.counts) and suite.counts["passed"] > 0
+        for b in bases.values()
+        for d in suites
+    )
 
     # Each base against every driver that can block: blockers, then what cannot be decided.
     others = tuple(bases.values())
-    judged = {n: _judge(base, rule, required, suites, others) for n, base in bases.items()}
+    judged = {
+        n: _judge(base, rule, required, suites, others, evidence) for n, base in bases.items()
+    }
     must = {n: _must(rule, found) for n, found in judged.items()}
 
     candidates = tuple(
@@ -929,6 +961,13 @@ def decide(
         if reference is not None and base.name != reference.name
     )
     chosen, because = _choose(rule, bases, must, depsets, busy)
+    if not evidence and reference is not None:  # one sentence, not one per base
+        why = _no_evidence(reference).split("; here ", 1)[-1]
+        because = (
+            f"{NO_OPTION}: {NOTHING_PASSES}, the baseline {reference.name} included, so "
+            f"there is no evidence to choose on ({reference.name}: {why}); fix that, then "
+            "run again"
+        )
     return Decision(
         rule=rule,
         baseline=rule.baseline,
@@ -951,6 +990,7 @@ def _judge(
     required: Sequence[str],
     suites: Sequence[str],
     others: Sequence[_Base],
+    evidence: bool = True,
 ) -> Judged:
     """Each driver that can block, on one base: what blocks it, and what cannot be said."""
     holds = _vulns_hold(base.scan, rule)
@@ -961,8 +1001,11 @@ def _judge(
     elif holds is None:
         vulns = ([], [f"{base.name}'s base image was {NOT_SCANNED}"])
     _, test_blockers, test_why = _tests(base, suites, required, others)
+    compat = _compat(base, required)
+    if not evidence and not compat[1]:
+        compat = (compat[0], [_no_evidence(base)])
     found = {
-        "compatibility": _compat(base, required),
+        "compatibility": compat,
         "tests": (test_blockers, test_why),
         "support": _support_blockers(base),
         "vulnerabilities": vulns,

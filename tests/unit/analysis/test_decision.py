@@ -602,3 +602,37 @@ def test_memory_is_what_the_probes_added_over_what_the_container_held() -> None:
     bare = cell("b", "spacy", memory_peak_bytes=167 * MB)  # an older record: the peak alone
     memory = row(decide(results([base("a"), base("b")], [single, bare])), "b", "memory")
     assert memory.candidate == "spacy 167 MB (peak)"
+
+
+def test_nothing_passing_on_any_base_makes_no_option_ready() -> None:
+    # every cell fails the same way (the suite cannot start): 0 of 0 pass is no evidence
+    suite = {"status": "error", "problem": "the command exited 1: No module named pytest"}
+    cells = [
+        cell(b, "app", status="failed", reason="tests failed", probes={"tests": suite})
+        for b in ("a", "b")
+    ]
+    found = decide(results([base("a"), base("b")], cells))
+    assert found.chosen is None
+    assert candidate(found, "b").verdict == NOT_DECIDABLE
+    assert "nothing passes on any base" in candidate(found, "b").text
+    assert "the baseline a included" in found.because and "app failed" in found.because
+
+
+def test_a_suite_failing_without_junit_where_others_have_counts_is_not_decidable() -> None:
+    counted = {
+        "status": "failed",
+        "junit": {"tests": 10, "passed": 9, "failed": 1, "errors": 0, "skipped": 0},
+        "failing": [{"name": "t.test_tz", "kind": "failed"}],
+    }
+    bare = {"status": "failed", "problem": "the command exited 1"}
+    found = decide(
+        results(
+            [base("a"), base("b")],
+            [
+                cell("a", "app", status="failed", probes={"tests": counted}),
+                cell("b", "app", status="failed", probes={"tests": bare}),
+            ],
+        )
+    )
+    b = candidate(found, "b")
+    assert b.verdict == NOT_DECIDABLE and "without a JUnit report" in b.text
