@@ -98,6 +98,7 @@ class SideJSON(TypedDict):
     reason: str | None
     tests_passed: int | None
     tests_total: int | None
+    tests_skipped: int | None
     install_seconds: float | None
     size_added_bytes: int | None
     log: str | None
@@ -121,6 +122,7 @@ class VerdictJSON(PairJSON):
     depsets: int
     tests_passed: int | None
     tests_total: int | None
+    tests_skipped: int | None
     old_image_bytes: int | None
     new_image_bytes: int | None
     old_python: str | None
@@ -404,12 +406,15 @@ class Side:
     install_seconds: float | None
     size_added_bytes: int | None
     log: str | None  # the cell's log, relative to the run directory
+    tests_skipped: int | None = None
 
     @property
     def tests(self) -> str | None:
+        """``39/80, 41 skipped``: passed of total, and the skipped (so a passed suite's 39/80
+        is not read as 41 failures)."""
         if self.tests_total is None:
             return None
-        return f"{self.tests_passed}/{self.tests_total}"
+        return tests_fraction(self.tests_passed or 0, self.tests_total, self.tests_skipped)
 
     def to_dict(self) -> SideJSON:
         return {
@@ -417,6 +422,7 @@ class Side:
             "reason": self.reason,
             "tests_passed": self.tests_passed,
             "tests_total": self.tests_total,
+            "tests_skipped": self.tests_skipped,
             "install_seconds": self.install_seconds,
             "size_added_bytes": self.size_added_bytes,
             "log": self.log,
@@ -478,6 +484,10 @@ class BaseVerdict:
         return sum(r.new.tests_total or 0 for r in self.rows)
 
     @property
+    def tests_skipped(self) -> int:
+        return sum(r.new.tests_skipped or 0 for r in self.rows)
+
+    @property
     def has_tests(self) -> bool:
         return any(r.new.tests_total is not None for r in self.rows)
 
@@ -501,6 +511,7 @@ class BaseVerdict:
             "depsets": len(self.rows),
             "tests_passed": self.tests_passed if self.has_tests else None,
             "tests_total": self.tests_total if self.has_tests else None,
+            "tests_skipped": self.tests_skipped if self.has_tests else None,
             "old_image_bytes": self.old_image_bytes,
             "new_image_bytes": self.new_image_bytes,
             "old_python": self.old_python,
@@ -703,7 +714,13 @@ def _side(record: CellRecord | None) -> Side:
         install_seconds=record.install_seconds,
         size_added_bytes=record.size_added_bytes,
         log=f"{LOGS_DIR}/{log_file_name(record.id, record.repeat)}",
+        tests_skipped=suite.counts.get("skipped", 0) if suite and suite.counts else None,
     )
+
+
+def tests_fraction(passed: int, total: int, skipped: int | None) -> str:
+    """``39/80`` and, where any were skipped, ``, 41 skipped``."""
+    return f"{passed}/{total}" + (f", {skipped} skipped" if skipped else "")
 
 
 def _test_counts(suite: SuiteResult | None) -> tuple[int | None, int | None]:

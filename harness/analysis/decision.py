@@ -932,7 +932,9 @@ def decide(
     # Evidence: a depset that passes, or a test that passes, on some option. Without any,
     # every must-driver would "hold" over nothing (0 of 0 pass): no base is ready then.
     evidence = bool(required) or any(
-        (suite := _suite(b, d)) is not None and bool(suite.counts) and suite.counts["passed"] > 0
+        (suite := _suite(b, d)) is not None
+        and suite.counts is not None
+        and suite.counts.get("passed", 0) > 0
         for b in bases.values()
         for d in suites
     )

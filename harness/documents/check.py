@@ -23,6 +23,7 @@ from harness.analysis.check import (
     Blocker,
     CheckReport,
     Side,
+    tests_fraction,
 )
 from harness.analysis.decision import NOT_MEASURED
 from harness.documents.markdown import md_code, md_escape, md_table, safe_url
@@ -45,7 +46,10 @@ def verdict_line(verdict: BaseVerdict) -> str:
         passed = verdict.depsets_passed
         parts = [f"{passed} depset{'s pass' if passed != 1 else ' passes'}"]
         if verdict.has_tests:
-            parts.append(f"tests {verdict.tests_passed}/{verdict.tests_total}")
+            parts.append(
+                "tests "
+                + tests_fraction(verdict.tests_passed, verdict.tests_total, verdict.tests_skipped)
+            )
         change = verdict.image_change_bytes
         if change is not None:
             parts.append(f"image {_signed_size(change)}")

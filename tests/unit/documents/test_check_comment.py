@@ -157,3 +157,12 @@ def test_a_failure_the_old_base_shares_is_said_beside_a_ready_verdict_with_the_c
     assert "exit 1 with --fail-on failure" in render_comment(
         report(ready), parse_fail_on("failure")
     )
+
+
+def test_skipped_tests_are_said_so_a_passed_suite_does_not_read_as_failures() -> None:
+    skipping = Side("passed", None, 39, 80, 12.5, 40_000_000, "logs/x.r0.log", tests_skipped=41)
+    assert skipping.tests == "39/80, 41 skipped"
+    one = verdict("Dockerfile", "python:3.11-slim", "python:3.13-slim", depsets=1)
+    one = BaseVerdict(**{**one.__dict__, "rows": (DepsetRow("app", skipping, skipping),)})
+    assert "tests 39/80, 41 skipped" in verdict_line(one)
+    assert "39/80, 41 skipped" in render_comment(report(one), REGRESSION)
