@@ -963,6 +963,13 @@ def decide(
         if reference is not None and base.name != reference.name
     )
     chosen, because = _choose(rule, bases, must, depsets, busy)
+    chosen_base = bases.get(chosen) if chosen else None
+    if chosen_base is not None and chosen_base.record is not None:
+        # the verdict names the stand-in it rests on, not only the caveats further down
+        record = chosen_base.record
+        if standin_text(record) and record.reference:
+            python = f" (CPython {record.python})" if record.python else ""
+            because += f"; {chosen} was measured on a stand-in{python}, not on {record.reference}"
     if not evidence and reference is not None:  # one sentence, not one per base
         why = _no_evidence(reference).split("; here ", 1)[-1]
         because = (

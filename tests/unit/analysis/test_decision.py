@@ -636,3 +636,15 @@ def test_a_suite_failing_without_junit_where_others_have_counts_is_not_decidable
     )
     b = candidate(found, "b")
     assert b.verdict == NOT_DECIDABLE and "without a JUnit report" in b.text
+
+
+def test_the_chosen_option_names_the_standin_it_was_measured_on() -> None:
+    standin = base("b", python="3.13.5", standin="stand-in for python:b: Debian's python3.13")
+    found = decide(
+        results(
+            [base("a"), standin],
+            [cell("a", "d"), cell("b", "d", size_added_bytes=10 * MB)],
+        )
+    )
+    assert found.chosen == "b"
+    assert found.because.endswith("b was measured on a stand-in (CPython 3.13.5), not on python:b")
