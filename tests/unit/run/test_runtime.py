@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from harness.model.results import BaseRecord, Capabilities
@@ -186,11 +187,13 @@ def test_the_tests_run_exec_form_from_a_copy_of_the_project_folder() -> None:
 class _HostBox:
     """A runtime container stand-in: every exec runs on this host with its python, the
     container's paths (the mounted source, the copy, the JUnit file, the artifacts' tar)
-    moved under a temporary folder; get_archive wraps a file in a tar as the engine does.
-    No shell is ever run: an argv starting with sh fails the test."""
+    moved under a temporary folder; get_archive wraps a file in a tar as the engine does,
+    or fails as the engine does for a file on a tmpfs. Only the runtime's python is ever
+    started (no shell, no rm, no cat)."""
 
-    def __init__(self, moved: dict[str, str]) -> None:
+    def __init__(self, moved: dict[str, str], *, tmpfs: bool = False) -> None:
         self.moved = moved
+        self.tmpfs = tmpfs
         self.container = self
         self.argvs: list[list[str]] = []
         self.users: list[str] = []
@@ -207,7 +210,7 @@ class _HostBox:
 
         from harness.engine.container import ExecOutcome
 
-        assert argv[0] not in ("sh", "/bin/sh") and timeout > 0
+        assert argv[0] == "/usr/bin/python3.11" and timeout > 0, argv
         self.argvs.append(argv)
         self.users.append(user)
         host = [self._host(a) for a in argv]
@@ -219,17 +222,23 @@ class _HostBox:
         return ExecOutcome(done.returncode, done.stdout, done.stderr, seconds)
 
     def get_archive(self, path: str) -> tuple[Any, dict[str, Any]]:
+        if self.tmpfs:
+            raise docker.errors.NotFound(f"Could not find the file {path} in container")
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as outer:
             outer.add(self._host(path), arcname=Path(path).name)
         return iter([buffer.getvalue()]), {}
 
 
-def test_a_runtime_cell_records_the_suites_counts_and_artifacts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tmpfs", [False, True], ids=["root", "read-only-tmpfs"])
+def test_a_runtime_cell_records_the_suites_counts_and_artifacts(
+    tmp_path: Path, tmpfs: bool
+) -> None:
     """Exec-form, with the runtime's python only: the suite runs from a copy of the
     mounted project, its JUnit file is read back, what tests.artifacts names is copied
-    into the run dir, and the step, the probe and the reason say what a single-stage cell
-    would (one shared function records both)."""
+    into the run dir (printed by python when /tmp is a tmpfs the engine cannot read), and
+    the step, the probe and the reason say what a single-stage cell would (one shared
+    function records both)."""
     from dataclasses import replace
 
     from harness.model.results import TestsProbe
@@ -258,7 +267,7 @@ def test_a_runtime_cell_records_the_suites_counts_and_artifacts(tmp_path: Path) 
         project.SOURCE_COPY: str(tmp_path / "copy"),
         str(Path(project.JUNIT_PATH).parent): str(tmp_path / "junit"),
         artifacts.INSIDE_TAR: str(tmp_path / "artifacts.tar"),
-    })  # fmt: skip
+    }, tmpfs=tmpfs)  # fmt: skip
     run = CellRun(job, _NoEngine(), Redactor())  # type: ignore[arg-type]
     run.exec_form = True
     _tests(run, box, "/usr/bin/python3.11")  # type: ignore[arg-type]
@@ -278,6 +287,7 @@ def test_a_runtime_cell_records_the_suites_counts_and_artifacts(tmp_path: Path) 
     copied = tmp_path / "out" / artifacts_folder(job.cell.id, 0) / "report.txt"
     assert copied.read_text(encoding="utf-8") == "written by the suite"
     assert not (source / "report.txt").exists()  # the mounted folder is never written
+    assert not (tmp_path / "artifacts.tar").exists()  # removed, with python
     assert set(box.users) == {"65532"}  # the image's own user, for every exec
 
 
