@@ -14,7 +14,9 @@ environment needs (``agreement_problem``, ``copy_form``); when they do not, the 
 
 Steps, in order: the builder's install steps (run.cell), ``runtime-facts`` (the venv's
 interpreter path and what the builder holds besides the venv), ``runtime-copy`` (the copy
-and the commit), then the probes in the runtime.
+and the commit), then the probes in the runtime, and the team's tests (``_tests``: from a
+copy of the project, the JUnit file and ``tests.artifacts`` read back with the runtime's
+python, recorded by the same ``CellRun._record_tests`` as a single-stage cell's).
 """
 
 from __future__ import annotations
