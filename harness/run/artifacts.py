@@ -9,15 +9,18 @@ globs of ``tests.artifacts`` name what to keep. After the suite ran (passed or n
    ``ARTIFACTS_MAX_BYTES`` bytes per cell: model/matrix.py); what does not fit is listed
    as skipped, with why.
 2. On the host that tar is read through the engine (``get_archive``, read up to the
-   bound) and unpacked into ``artifacts/<cell>.r<k>/`` of the run directory: only regular
-   files, only at relative paths inside that folder, and the bound is checked again
-   (the container is never trusted).
+   bound; the engine cannot read a tmpfs, the only writable place of a read-only runtime
+   cell, so there the same python prints it, base64) and unpacked into
+   ``artifacts/<cell>.r<k>/`` of the run directory: only regular files, only at relative
+   paths inside that folder, and the bound is checked again (the container is never
+   trusted). The tar is removed with python too: a runtime may have no ``rm``.
 3. The record (results.Artifacts) lists what was copied and skipped; it sits in the cell
    record at ``probes.tests.artifacts``. Nothing copied is a ``problem``, never a crash.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tarfile
@@ -58,6 +61,11 @@ with tarfile.open(target, "w") as tar:
             total += size
 print(json.dumps({"files": files, "skipped": skipped}))
 """
+
+
+# Prints INSIDE_TAR base64-encoded (argv = its path): for a tar the engine cannot read.
+_PRINT_TAR = "import base64, sys; sys.stdout.write(base64.b64encode(open(sys.argv[1], 'rb').read()).decode())"  # noqa: E501
+_REMOVE = "import os, sys; os.remove(sys.argv[1])"
 
 
 def pack_command(python: str, folder: str, patterns: list[str]) -> list[str]:
@@ -111,19 +119,44 @@ def collect(
     if not listed_files:
         return {**record, "problem": "the suite wrote nothing these globs match"}
     # 2. read the tar through the engine and unpack it, checked again
+    data: bytes | None
     try:
         stream, _stat = box.container.get_archive(INSIDE_TAR)
         data = _read_bounded(stream, ARTIFACTS_MAX_BYTES + _OUTER_SLACK * 2)
     except Exception as err:  # the engine's errors: a failed copy, never a crashed cell
-        return {**record, "problem": f"could not read the artifacts from the container: {err}"}
+        data = _read_through_python(box, python, user)  # a tar on a tmpfs: no archive API
+        if data is None:
+            box.exec([python, "-c", _REMOVE, INSIDE_TAR], 30, user=user)
+            problem = f"could not read the artifacts from the container: {err}"
+            return {**record, "problem": problem}
     copied, skipped = unpack(data, out_dir / relative)
     record["files"] = copied
     record["skipped"] = record["skipped"] + skipped
     record["total_bytes"] = sum(f["bytes"] for f in copied)
     if not copied:
         record["problem"] = "nothing could be copied from the container"
-    box.exec(["rm", "-f", INSIDE_TAR], 30, user=user)
+    box.exec([python, "-c", _REMOVE, INSIDE_TAR], 30, user=user)
     return record
+
+
+def _read_through_python(box: Any, python: str, user: str) -> bytes | None:
+    """The packed tar as the engine's archive would hold it (one file in a tar), printed
+    by the container's python; None when it cannot be read or is over the bound."""
+    outcome = box.exec([python, "-c", _PRINT_TAR, INSIDE_TAR], EXEC_TIMEOUT_S, user=user)
+    if outcome.exit_code != 0:
+        return None
+    try:
+        inner = base64.b64decode(outcome.stdout.strip(), validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+    if len(inner) > ARTIFACTS_MAX_BYTES + _OUTER_SLACK:
+        return None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as outer:
+        info = tarfile.TarInfo(PurePosixPath(INSIDE_TAR).name)
+        info.size = len(inner)
+        outer.addfile(info, io.BytesIO(inner))
+    return buffer.getvalue()
 
 
 def _listing(stdout: str) -> tuple[list[ArtifactRow], list[ArtifactRow]] | None:

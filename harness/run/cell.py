@@ -537,10 +537,21 @@ class CellRun:
         junit = None
         if self.job.depset.tests and self.job.depset.tests.junit and not outcome.container_died:
             junit = box.exec(project.read_junit_command(), 60).stdout
+        self._record_tests(box, outcome, junit, f"{VENV}/bin/python")
+        return not outcome.container_died
+
+    def _record_tests(
+        self, box: CellContainer, outcome: ExecOutcome, junit: str | None, python: str
+    ) -> None:
+        """What the suite's step (the last one) means, for a single-stage cell and a
+        runtime cell alike: the ``tests`` probe's record from its outcome and its JUnit
+        text, the files ``tests.artifacts`` keeps (packed by ``python`` in the container,
+        no shell), the step failed when the suite did, and the cell's reason."""
+        tests = self.job.depset.tests
         record, reason = project.tests_outcome(self.job, outcome, junit)
-        if self.job.depset.tests and self.job.depset.tests.artifacts and not outcome.container_died:
+        if tests and tests.artifacts and not outcome.container_died:
             record["artifacts"] = artifacts.collect(  # run/artifacts.py: what the suite wrote
-                box, f"{VENV}/bin/python", project.SOURCE_COPY, self.job.depset.tests.artifacts,
+                box, python, project.SOURCE_COPY, tests.artifacts,
                 self.job.out_dir, self.job.cell.id, self.job.repeat, self._default_user(),
             )  # fmt: skip
         if self.steps[-1].status == "passed" and record["status"] != "passed":
@@ -549,7 +560,6 @@ class CellRun:
             self._amend(reason=reason)
             self.facts.reason = self.facts.reason or reason
         self.facts.probes[TESTS_PROBE] = self.redactor.deep(record)
-        return not outcome.container_died
 
     def _probe_path(self, name: str) -> str:
         if (self.job.probes_dir / f"{name}.py").is_file():

@@ -7,6 +7,9 @@ runs after the installs with the cell's venv first on PATH, and with the network
 unless the depset says ``tests.network: true``. With ``tests.junit: true`` the command's
 JUnit XML is read from ``$HARNESS_JUNIT_XML``: a pytest command gets
 ``--junitxml=$HARNESS_JUNIT_XML`` appended; any other command writes that file itself.
+A runtime cell (run/runtime.py) does the same exec-form, with the runtime's own Python:
+``RUNTIME_TESTS_LAUNCHER`` copies the source and starts the command, ``read_junit_argv``
+reads the file back (the engine's archive API cannot read a tmpfs /tmp).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ LOCK_MOUNT = f"{USER_MOUNT}/lock"
 PROJECT_COPY = "/tmp/harness-project"
 SOURCE_COPY = "/tmp/harness-source"
 JUNIT_PATH = "/tmp/harness-tests/junit.xml"
+JUNIT_ENV = "HARNESS_JUNIT_XML"
 TESTS_STEP = f"probe:{TESTS_PROBE}"
 COMMAND_NOT_FOUND = 127
 _PYTEST = re.compile(r"(^|[\s/])(py\.test|pytest)(\s|$)")
@@ -158,18 +162,69 @@ def tests_command(job: CellJob, venv: str) -> str:
     assert depset.tests is not None and depset.source is not None
     mounted = _inside(job, depset.source)
     command = depset.tests.command
-    if depset.tests.junit and _PYTEST.search(command):
-        command += ' "--junitxml=$HARNESS_JUNIT_XML"'
+    if appends_junitxml(depset):
+        command += f' "--junitxml=${JUNIT_ENV}"'
     return (
         f"rm -rf {SOURCE_COPY} {Path(JUNIT_PATH).parent} && mkdir -p {Path(JUNIT_PATH).parent} && "
         f"cp -a {mounted} {SOURCE_COPY} && cd {SOURCE_COPY} && "
-        f'export PATH="{venv}/bin:$PATH" VIRTUAL_ENV={venv} HARNESS_JUNIT_XML={JUNIT_PATH} && '
+        f'export PATH="{venv}/bin:$PATH" VIRTUAL_ENV={venv} {JUNIT_ENV}={JUNIT_PATH} && '
         f"{command}"
     )
 
 
+def appends_junitxml(depset: DepsetSpec) -> bool:
+    """Whether harness adds ``--junitxml`` to the command (``junit: true`` and pytest)."""
+    return bool(depset.tests and depset.tests.junit and _PYTEST.search(depset.tests.command))
+
+
 def read_junit_command() -> list[str]:
     return ["sh", "-c", f"cat {JUNIT_PATH} 2>/dev/null"]
+
+
+# What tests_command's shell line does, for a runtime without a shell (run exec-form by
+# the runtime's python, as the image's user): argv = the mounted source, where to copy it
+# (the mount is read-only), the JUnit file's path, the venv, then the test command's argv.
+# The JUnit file's folder is made empty, the venv goes first on PATH when the runtime has
+# it; a program that is not there exits 127 with "not found", as a shell says.
+RUNTIME_TESTS_LAUNCHER = f"""
+import os, shutil, sys
+source, copy, junit, venv, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+for folder in (copy, os.path.dirname(junit)):
+    shutil.rmtree(folder, ignore_errors=True)
+os.makedirs(os.path.dirname(junit))
+shutil.copytree(source, copy, symlinks=True)
+os.chdir(copy)
+os.environ[{JUNIT_ENV!r}] = junit
+if os.path.isdir(os.path.join(venv, "bin")):
+    os.environ["PATH"] = os.path.join(venv, "bin") + os.pathsep + os.environ.get("PATH", "")
+    os.environ["VIRTUAL_ENV"] = venv
+try:
+    os.execv(argv[0], argv)
+except FileNotFoundError:
+    sys.stderr.write(argv[0] + ": not found\\n")
+    sys.exit({COMMAND_NOT_FOUND})
+"""
+
+
+def runtime_tests_launch(python: str, source: str, venv: str, words: list[str]) -> list[str]:
+    """argv that runs the test command ``words`` as tests_command does, without a shell."""
+    return [python, "-c", RUNTIME_TESTS_LAUNCHER, source, SOURCE_COPY, JUNIT_PATH, venv, *words]
+
+
+# Prints the JUnit file (nothing when the suite wrote none), with the runtime's python.
+_READ_FILE = """
+import sys
+try:
+    with open(sys.argv[1], encoding="utf-8", errors="replace") as handle:
+        sys.stdout.write(handle.read())
+except OSError:
+    pass
+"""
+
+
+def read_junit_argv(python: str) -> list[str]:
+    """``read_junit_command`` for a runtime without a shell or ``cat``."""
+    return [python, "-c", _READ_FILE, JUNIT_PATH]
 
 
 class TestsRecord(TypedDict, total=False):

@@ -14,7 +14,9 @@ environment needs (``agreement_problem``, ``copy_form``); when they do not, the 
 
 Steps, in order: the builder's install steps (run.cell), ``runtime-facts`` (the venv's
 interpreter path and what the builder holds besides the venv), ``runtime-copy`` (the copy
-and the commit), then the probes in the runtime.
+and the commit), then the probes in the runtime, and the team's tests (``_tests``: from a
+copy of the project, the JUnit file and ``tests.artifacts`` read back with the runtime's
+python, recorded by the same ``CellRun._record_tests`` as a single-stage cell's).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.engine.client import LABEL_CELL, LABEL_KEEP, LABEL_RUN, LABEL_RUNNER
 from harness.engine.container import ENGINE_ERRORS, CellContainer, ContainerSpec, Mount
-from harness.model.probe_output import CONTENTS_PROBE, ENV_PROBE, IMPORTS_PROBE, TESTS_PROBE
+from harness.model.matrix import DepsetSpec
+from harness.model.probe_output import CONTENTS_PROBE, ENV_PROBE, IMPORTS_PROBE
 from harness.model.results import (
     BaseRecord,
     Capabilities,
@@ -680,36 +683,35 @@ def _put_probes(run: CellRun, box: CellContainer) -> None:
         box.container.put_archive("/", tar)
 
 
-# Starts argv[2:] from the folder argv[1], exec-form: a runtime may have no shell (or cd).
-CHDIR_EXEC = "import os, sys; os.chdir(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
-
-
-def runtime_tests_argv(command: str, python: str, source: str) -> list[str]:
+def runtime_tests_argv(depset: DepsetSpec, python: str, source: str) -> list[str]:
     """The team's test command as argv for a runtime without a shell: its words, a leading
     ``python``/``python3``/``pythonX.Y`` being the runtime's interpreter and any other
-    program the copied environment's, run from the mounted project folder."""
-    words = shlex.split(command)
+    program the copied environment's, started by project.RUNTIME_TESTS_LAUNCHER from a
+    copy of the mounted project folder (``--junitxml`` added as a single-stage cell does)."""
+    assert depset.tests is not None
+    words = shlex.split(depset.tests.command)
     if words and re.match(r"^python(3(\.\d+)?)?$", words[0]):
         words[0] = python
     elif words and not words[0].startswith("/"):
         words[0] = f"{VENV}/bin/{words[0]}"
-    return [python, "-c", CHDIR_EXEC, source, *words]
+    if project.appends_junitxml(depset):
+        words.append(f"--junitxml={project.JUNIT_PATH}")
+    return project.runtime_tests_launch(python, source, VENV, words)
 
 
 def _tests(run: CellRun, box: CellContainer, python: str) -> None:
-    """The team's tests in the runtime (exec-form; no JUnit file is read back here)."""
+    """The team's tests in the runtime, exec-form; the JUnit file read back and the
+    artifacts kept with the runtime's python, recorded as a single-stage cell does."""
     job = run.job
     tests, source = job.depset.tests, job.depset.source
     assert tests is not None and source is not None
-    argv = runtime_tests_argv(tests.command, python, project._inside(job, source))
-    outcome = run._step(box, project.TESTS_STEP, "probe", shlex.join(argv), run._default_user())
-    record, reason = project.tests_outcome(job, outcome, None)
-    if run.steps[-1].status == "passed" and record["status"] != "passed":
-        run._amend(status="failed")
-    if reason:
-        run._amend(reason=reason)
-        run.facts.reason = run.facts.reason or reason
-    run.facts.probes[TESTS_PROBE] = run.redactor.deep(record)
+    argv = runtime_tests_argv(job.depset, python, project._inside(job, source))
+    user = run._default_user()
+    outcome = run._step(box, project.TESTS_STEP, "probe", shlex.join(argv), user)
+    junit = None
+    if tests.junit and not outcome.container_died:
+        junit = box.exec(project.read_junit_argv(python), 60, user=user).stdout
+    run._record_tests(box, outcome, junit, python)
 
 
 def _reproducer(run: CellRun, facts: RuntimeFacts) -> Reproducer:

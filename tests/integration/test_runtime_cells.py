@@ -2,7 +2,9 @@
 spaCy single stage on the slim stand-in, slim → slim (multi-stage) and slim builder →
 distroless-like runtime (no shell, no pip, uid 65532), each passing its smoke probe in
 the image it ships; the runtime-only image smaller than the single-stage one; a venv
-copied to a runtime whose python lives elsewhere stops with the reason.
+copied to a runtime whose python lives elsewhere stops with the reason; a team's suite
+in the distroless-like runtime (also read-only) recorded as in a single-stage cell: its
+JUnit counts, its failing test by name, and its artifacts in the run dir.
 
 Run with ``PYTHONPATH=$PWD`` so the ``harness`` subprocess imports this checkout.
 """
@@ -134,6 +136,28 @@ def test_read_only_root_reports_what_breaks(run: dict[str, Any]) -> None:
     failed = [f"{s['name']}: " for s in cell["steps"] if s["status"] != "passed"]
     assert [b.split(": ")[0] + ": " for b in runtime["read_only_breaks"]] == failed
     assert cell["probes"]["env"]["status"] == "passed"
+
+
+@pytest.mark.parametrize("base", ["distroless-py311", "distroless-read-only"])
+def test_a_teams_suite_in_a_runtime_records_counts_and_artifacts(
+    run: dict[str, Any], base: str
+) -> None:
+    """tests/fixtures/runtime-suite: three tests, one failing on purpose, one writing
+    reports/summary.txt; exec-form in a runtime with no shell, as uid 65532."""
+    cell = run["cells"][f"{base}×suite"]
+    failing = "tests.check_three::test_fails_on_purpose"
+    assert cell["status"] == "failed" and cell["reason"] == f"tests: 1 of 3 failed: {failing}"
+    tests = cell["probes"]["tests"]
+    junit = tests["junit"]
+    assert (junit["tests"], junit["passed"], junit["failed"]) == (3, 2, 1), tests
+    assert [f["name"] for f in junit["failing"]] == [failing]
+    step = next(s for s in cell["steps"] if s["name"] == "probe:tests")
+    assert (step["status"], step["user"]) == ("failed", "65532")
+    kept = tests["artifacts"]
+    assert kept.get("problem") is None, kept["problem"]
+    assert [f["path"] for f in kept["files"]] == ["reports/summary.txt"]
+    written = (Path(run["out"]) / kept["folder"] / "reports" / "summary.txt").read_text()
+    assert written == "ran on /usr/bin/python3.11\n"  # the runtime's own python
 
 
 def test_results_and_report_render(run: dict[str, Any]) -> None:

@@ -8,11 +8,11 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from harness.model.results import BaseRecord, Capabilities
 from harness.run.runtime import (
-    CHDIR_EXEC,
     SITE_PACKAGES_FORM,
     VENV_FORM,
     agreement_problem,
@@ -157,13 +157,158 @@ def test_the_copy_moves_every_entry_and_counts_file_bytes() -> None:
     ]
 
 
-def test_the_tests_run_exec_form_from_the_project_folder() -> None:
-    argv = runtime_tests_argv("python -m pytest -q 'tests/a b'", "/usr/bin/python3.11", "/src")
+def _suite(command: str, **more: Any) -> Any:
+    from harness.model.matrix import DepsetSpec, SuiteSpec
+
+    return DepsetSpec(pip=["pytest"], source=".", tests=SuiteSpec(command=command, **more))
+
+
+def test_the_tests_run_exec_form_from_a_copy_of_the_project_folder() -> None:
+    from harness.run import project
+
+    suite = _suite("python -m pytest -q 'tests/a b'")
+    argv = runtime_tests_argv(suite, "/usr/bin/python3.11", "/src")
     assert argv == [
-        "/usr/bin/python3.11", "-c", CHDIR_EXEC, "/src",
+        "/usr/bin/python3.11", "-c", project.RUNTIME_TESTS_LAUNCHER, "/src",
+        project.SOURCE_COPY, project.JUNIT_PATH, "/opt/harness-venv",
         "/usr/bin/python3.11", "-m", "pytest", "-q", "tests/a b",
     ]  # fmt: skip
-    assert runtime_tests_argv("pytest -x", "/p", "/s")[4:] == ["/opt/harness-venv/bin/pytest", "-x"]
+    assert runtime_tests_argv(_suite("pytest -x"), "/p", "/s")[7:] == [
+        "/opt/harness-venv/bin/pytest",
+        "-x",
+    ]
+    # junit: true adds --junitxml as a single-stage cell does, for pytest only
+    junit = runtime_tests_argv(_suite("python -m pytest -q", junit=True), "/p", "/s")
+    assert junit[-1] == f"--junitxml={project.JUNIT_PATH}"
+    other = runtime_tests_argv(_suite("python run_tests.py", junit=True), "/p", "/s")
+    assert other[-1] == "run_tests.py"
+
+
+class _HostBox:
+    """A runtime container stand-in: every exec runs on this host with its python, the
+    container's paths (the mounted source, the copy, the JUnit file, the artifacts' tar)
+    moved under a temporary folder; get_archive wraps a file in a tar as the engine does,
+    or fails as the engine does for a file on a tmpfs. Only the runtime's python is ever
+    started (no shell, no rm, no cat)."""
+
+    def __init__(self, moved: dict[str, str], *, tmpfs: bool = False) -> None:
+        self.moved = moved
+        self.tmpfs = tmpfs
+        self.container = self
+        self.argvs: list[list[str]] = []
+        self.users: list[str] = []
+
+    def _host(self, text: str) -> str:
+        for inside, host in self.moved.items():
+            text = text.replace(inside, host)
+        return text
+
+    def exec(self, argv: list[str], timeout: float, environment: Any = None, user: str = "") -> Any:
+        import subprocess
+        import sys
+        import time
+
+        from harness.engine.container import ExecOutcome
+
+        assert argv[0] == "/usr/bin/python3.11" and timeout > 0, argv
+        self.argvs.append(argv)
+        self.users.append(user)
+        host = [self._host(a) for a in argv]
+        host = [sys.executable if a == "/usr/bin/python3.11" else a for a in host]
+        started = time.monotonic()
+        env = {**__import__("os").environ, **(environment or {})}
+        done = subprocess.run(host, capture_output=True, text=True, check=False, env=env)
+        seconds = time.monotonic() - started
+        return ExecOutcome(done.returncode, done.stdout, done.stderr, seconds)
+
+    def get_archive(self, path: str) -> tuple[Any, dict[str, Any]]:
+        if self.tmpfs:
+            raise docker.errors.NotFound(f"Could not find the file {path} in container")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as outer:
+            outer.add(self._host(path), arcname=Path(path).name)
+        return iter([buffer.getvalue()]), {}
+
+
+@pytest.mark.parametrize("tmpfs", [False, True], ids=["root", "read-only-tmpfs"])
+def test_a_runtime_cell_records_the_suites_counts_and_artifacts(
+    tmp_path: Path, tmpfs: bool
+) -> None:
+    """Exec-form, with the runtime's python only: the suite runs from a copy of the
+    mounted project, its JUnit file is read back, what tests.artifacts names is copied
+    into the run dir (printed by python when /tmp is a tmpfs the engine cannot read), and
+    the step, the probe and the reason say what a single-stage cell would (one shared
+    function records both)."""
+    from dataclasses import replace
+
+    from harness.model.results import TestsProbe
+    from harness.run import artifacts, project
+    from harness.run.cell import CellRun
+    from harness.run.redact import Redactor
+    from harness.run.runtime import _tests
+    from harness.store.files import artifacts_folder
+
+    source = tmp_path / "project"
+    (source / "tests").mkdir(parents=True)
+    (source / "tests" / "test_three.py").write_text(
+        "import os\n"
+        "def test_one():\n    open('report.txt', 'w').write('written by the suite')\n"
+        "def test_two():\n    assert os.environ['HARNESS_JUNIT_XML'].endswith('junit.xml')\n"
+        "def test_three():\n    assert 1 == 2\n",
+        encoding="utf-8",
+    )
+    command = "python -m pytest -q -p no:cacheprovider tests"
+    depset = _suite(command, junit=True, artifacts=["report.txt"])
+    depset = depset.model_copy(update={"source": "project"})
+    job = replace(_runtime_job(tmp_path, DISTROLESS), depset=depset, out_dir=tmp_path / "out")
+    mounted = project._inside(job, "project")
+    box = _HostBox({
+        mounted: str(source),
+        project.SOURCE_COPY: str(tmp_path / "copy"),
+        str(Path(project.JUNIT_PATH).parent): str(tmp_path / "junit"),
+        artifacts.INSIDE_TAR: str(tmp_path / "artifacts.tar"),
+    }, tmpfs=tmpfs)  # fmt: skip
+    run = CellRun(job, _NoEngine(), Redactor())  # type: ignore[arg-type]
+    run.exec_form = True
+    _tests(run, box, "/usr/bin/python3.11")  # type: ignore[arg-type]
+
+    tests = TestsProbe.model_validate(run.facts.probes["tests"])
+    junit, kept = tests.junit, tests.artifacts
+    assert junit is not None and kept is not None, tests
+    assert (junit.tests, junit.passed, junit.failed) == (3, 2, 1), tests
+    assert [f.name for f in junit.failing] == ["tests.test_three::test_three"]
+    assert tests.status == "failed"
+    assert tests.error == "tests: 1 of 3 failed: tests.test_three::test_three"
+    step = run.steps[-1]
+    assert (step.name, step.status, step.reason) == ("probe:tests", "failed", tests.error)
+    assert run.facts.reason == tests.error
+    assert kept.problem is None, kept
+    assert [f.path for f in kept.files] == ["report.txt"]
+    copied = tmp_path / "out" / artifacts_folder(job.cell.id, 0) / "report.txt"
+    assert copied.read_text(encoding="utf-8") == "written by the suite"
+    assert not (source / "report.txt").exists()  # the mounted folder is never written
+    assert not (tmp_path / "artifacts.tar").exists()  # removed, with python
+    assert set(box.users) == {"65532"}  # the image's own user, for every exec
+
+
+def test_a_missing_test_program_in_a_runtime_is_command_not_found(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from harness.run import project
+
+    (tmp_path / "src").mkdir()
+    argv = [
+        sys.executable, "-c", project.RUNTIME_TESTS_LAUNCHER, str(tmp_path / "src"),
+        str(tmp_path / "copy"), str(tmp_path / "j" / "junit.xml"), str(tmp_path / "venv"),
+        str(tmp_path / "venv" / "bin" / "pytest"), "-x",
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == project.COMMAND_NOT_FOUND and "not found" in done.stderr
+    assert (tmp_path / "j").is_dir() and (tmp_path / "copy").is_dir()
+    read = [sys.executable, *project.read_junit_argv("python")[1:-1], str(tmp_path / "j" / "x")]
+    nothing = subprocess.run(read, capture_output=True, text=True, check=False)
+    assert (nothing.returncode, nothing.stdout) == (0, "")
 
 
 def test_the_venv_interpreter_is_predicted_in_path_order() -> None:
