@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 VENV_FORM = "venv"
 SITE_PACKAGES_FORM = "site-packages"
 TMPFS = {"/tmp": "rw,nosuid,nodev,size=1g"}  # the tmpfs hardened runs give
+# What a write to a read-only root prints (Python's OSError, libc's strerror, EROFS).
+READ_ONLY_ERROR = re.compile(r"Read-only file system|\bEROFS\b|\[Errno 30\]")
 FACTS_STEP = "runtime-facts"
 COPY_STEP = "runtime-copy"
 COPY_CHUNK = 1024 * 1024
@@ -628,11 +630,14 @@ def _probe_runtime(
             _tests(run, box, python)
         run.facts.measures.update(imagesize.after_probes(box, run.facts.measures))
     if plan.read_only:
-        breaks = [
-            f"{s.name}: {_step_problem(run, s.name) or s.error or s.reason or s.status}"
-            for s in run.steps[first:]
-            if s.status != "passed"
-        ]
+        # only what failed on a write to the read-only root: a test that fails on purpose,
+        # or for any other reason, is the suite's failure, not the read-only root's
+        breaks = []
+        for s in run.steps[first:]:
+            texts = [_step_problem(run, s.name), s.error, s.reason, s.log_tail]
+            if s.status != "passed" and any(t and READ_ONLY_ERROR.search(t) for t in texts):
+                said = next((t for t in texts[:3] if t), s.status)
+                breaks.append(f"{s.name}: {said}")
         facts = facts.model_copy(update={"read_only_breaks": breaks})
     return facts
 

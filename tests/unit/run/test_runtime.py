@@ -474,3 +474,11 @@ def test_the_final_image_is_committed_with_the_runs_labels(tmp_path: Path) -> No
     assert measures["image_compressed_bytes"] == 20_000_000 + layer
     assert measures["image_compressed_sampled"] == 1.0
     assert measures["image_measure_seconds"] >= 0
+
+
+def test_a_read_only_break_is_a_failed_write_not_any_failure() -> None:
+    from harness.run.runtime import READ_ONLY_ERROR
+
+    assert READ_ONLY_ERROR.search("OSError: [Errno 30] Read-only file system: '/app/.cache'")
+    assert READ_ONLY_ERROR.search("touch: cannot touch 'x': Read-only file system")
+    assert not READ_ONLY_ERROR.search("AssertionError: fails on purpose")
