@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 VENV_FORM = "venv"
 SITE_PACKAGES_FORM = "site-packages"
 TMPFS = {"/tmp": "rw,nosuid,nodev,size=1g"}  # the tmpfs hardened runs give
+# A console script whose module is named otherwise (every other runs as `python -m NAME`).
+SCRIPT_MODULES = {"py.test": "pytest"}
 # What a write to a read-only root prints (Python's OSError, libc's strerror, EROFS).
 READ_ONLY_ERROR = re.compile(r"Read-only file system|\bEROFS\b|\[Errno 30\]")
 FACTS_STEP = "runtime-facts"
@@ -691,14 +693,19 @@ def _put_probes(run: CellRun, box: CellContainer) -> None:
 def runtime_tests_argv(depset: DepsetSpec, python: str, source: str) -> list[str]:
     """The team's test command as argv for a runtime without a shell: its words, a leading
     ``python``/``python3``/``pythonX.Y`` being the runtime's interpreter and any other
-    program the copied environment's, started by project.RUNTIME_TESTS_LAUNCHER from a
+    program the copied venv's (in the site-packages form, which copies no ``bin/``, its
+    module under ``python -m``), started by project.RUNTIME_TESTS_LAUNCHER from a
     copy of the mounted project folder (``--junitxml`` added as a single-stage cell does)."""
     assert depset.tests is not None
     words = shlex.split(depset.tests.command)
     if words and re.match(r"^python(3(\.\d+)?)?$", words[0]):
         words[0] = python
-    elif words and not words[0].startswith("/"):
+    elif words and not words[0].startswith("/") and python.startswith(f"{VENV}/"):
         words[0] = f"{VENV}/bin/{words[0]}"
+    elif words and not words[0].startswith("/"):
+        # the site-packages form copies no venv bin/: the program's module runs the same
+        # (``pytest -x`` → ``python -m pytest -x``)
+        words = [python, "-m", SCRIPT_MODULES.get(words[0], words[0]), *words[1:]]
     if project.appends_junitxml(depset):
         words.append(f"--junitxml={project.JUNIT_PATH}")
     return project.runtime_tests_launch(python, source, VENV, words)

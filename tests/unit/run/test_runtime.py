@@ -173,7 +173,8 @@ def test_the_tests_run_exec_form_from_a_copy_of_the_project_folder() -> None:
         project.SOURCE_COPY, project.JUNIT_PATH, "/opt/harness-venv",
         "/usr/bin/python3.11", "-m", "pytest", "-q", "tests/a b",
     ]  # fmt: skip
-    assert runtime_tests_argv(_suite("pytest -x"), "/p", "/s")[7:] == [
+    venv_python = "/opt/harness-venv/bin/python"  # the venv form (site-packages: below)
+    assert runtime_tests_argv(_suite("pytest -x"), venv_python, "/s")[7:] == [
         "/opt/harness-venv/bin/pytest",
         "-x",
     ]
@@ -482,3 +483,13 @@ def test_a_read_only_break_is_a_failed_write_not_any_failure() -> None:
     assert READ_ONLY_ERROR.search("OSError: [Errno 30] Read-only file system: '/app/.cache'")
     assert READ_ONLY_ERROR.search("touch: cannot touch 'x': Read-only file system")
     assert not READ_ONLY_ERROR.search("AssertionError: fails on purpose")
+
+
+def test_a_program_in_the_site_packages_form_runs_as_its_module() -> None:
+    # the distroless form copies site-packages only: no venv bin/pytest to start
+    argv = runtime_tests_argv(_suite("pytest -x"), "/usr/bin/python3.11", "/s")
+    assert argv[7:] == ["/usr/bin/python3.11", "-m", "pytest", "-x"]
+    assert runtime_tests_argv(_suite("py.test"), "/usr/bin/python3.11", "/s")[9] == "pytest"
+    # the venv form keeps the venv's own script
+    venv = runtime_tests_argv(_suite("pytest -x"), "/opt/harness-venv/bin/python", "/s")
+    assert venv[7:] == ["/opt/harness-venv/bin/pytest", "-x"]
