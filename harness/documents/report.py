@@ -18,6 +18,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
@@ -1059,7 +1060,26 @@ def _change(entry: GridEntry, previous: PastRun | None, values: list[float | Non
     }
 
 
+def badge(status: object) -> Markup:
+    """A status word as a badge: its class in status.css, its meaning as the title."""
+    help_text = STATUS_HELP[status] if isinstance(status, str) and status in STATUS_HELP else None
+    return Markup('<span class="badge {}" title="{}">{}</span>').format(
+        status_class(status), help_text or "status not known to this report", status or "unknown"
+    )
+
+
+def noisy_mark(marks: Mapping[str, object], timing: str) -> Markup:
+    """The "noisy" mark of a timing, its spread as the title; nothing when not noisy."""
+    title = marks.get(timing)  # a view's marks (timing -> its spread), not a result dict
+    if not title:
+        return Markup()
+    return Markup('<span class="noisy" title="{}">noisy</span>').format(title)
+
+
+@cache
 def _environment() -> Environment:
+    """The report's template environment, built once per process (compiling the template
+    is a third of a second)."""
     env = Environment(
         loader=PackageLoader("harness.documents", "templates"),
         autoescape=True,  # container output is untrusted: escape everything by default
@@ -1077,6 +1097,8 @@ def _environment() -> Environment:
         missing=missing,
         base_anchor=base_anchor,
         depset_anchor=depset_anchor,
+        badge=badge,
+        noisy=noisy_mark,
     )
     return env
 

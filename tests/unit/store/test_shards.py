@@ -395,3 +395,19 @@ def test_the_merged_run_is_returned_typed_equal_to_its_file(tmp_path: Path) -> N
     merged = merge_run([read_shard(d) for d in dirs], out, "r-1", "t", {"history_dir": "h"})
     assert merged == read_results(out / "results.json")
     assert any(c.reason == "shard 3 did not report" for c in merged.cells)
+
+
+def test_bulk_records_raises_the_gc_threshold_inside_and_restores_it_after_an_error() -> None:
+    import gc
+
+    from harness.store.shards import BULK_GC_THRESHOLD, bulk_records
+
+    before = gc.get_threshold()
+    try:
+        with bulk_records():
+            assert gc.get_threshold()[0] == max(before[0], BULK_GC_THRESHOLD)
+            assert gc.get_threshold()[1:] == before[1:]
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
