@@ -411,3 +411,18 @@ def test_bulk_records_raises_the_gc_threshold_inside_and_restores_it_after_an_er
     except KeyError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_link_or_copy_makes_the_folder_and_replaces_what_the_target_held(tmp_path: Path) -> None:
+    from harness.store.shards import _link_or_copy
+
+    source = tmp_path / "shard" / "a.json"
+    source.parent.mkdir()
+    source.write_text("new", encoding="utf-8")
+    target = tmp_path / "merged" / "sbom" / "a.json"
+    _link_or_copy(source, target)  # no folder yet
+    assert target.read_text(encoding="utf-8") == "new"
+    target.unlink()
+    target.write_text("old, of an interrupted merge", encoding="utf-8")
+    _link_or_copy(source, target)
+    assert target.read_text(encoding="utf-8") == "new"
