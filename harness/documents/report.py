@@ -718,16 +718,25 @@ def _standins(results: Results) -> dict[str, str]:
     return found
 
 
-_ViewInputs = tuple[dict[str, str], dict[str, tuple[CellRecord, str]], dict[str, BaseRecord]]
+_ViewInputs = tuple[
+    dict[str, str],
+    dict[str, tuple[CellRecord, str]],
+    dict[str, BaseRecord],
+    dict[str, list[CellRecord]],
+]
 
 
 def _cell_view_inputs(results: Results) -> _ViewInputs:
     """What every cell's view reads, computed once for the whole run: the stand-ins, each
-    base's reference cell, each base's record with its stand-in."""
+    base's reference cell, each base's record with its stand-in, each cell id's records
+    (in file order; one pass over the cells, not one per page)."""
     standins = _standins(results)
     references = reference_cells(reference_candidates(results))
     bases = {b.name: b.model_copy(update={"standin": standins.get(b.name)}) for b in results.bases}
-    return standins, references, bases
+    by_id: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        by_id.setdefault(cell.id, []).append(cell)
+    return standins, references, bases, by_id
 
 
 def _cell_views(
@@ -738,12 +747,9 @@ def _cell_views(
 ) -> list[GridEntry]:
     """The details of the grid entries of one page; ``header``: the results without their
     cells, as made_of reads them."""
-    standins, references, bases = inputs or _cell_view_inputs(results)
-    wanted = {str(entry["id"]) for entry in grid}
-    records: dict[str, list[CellRecord]] = {}
-    for cell in results.cells:
-        if cell.id in wanted:
-            records.setdefault(cell.id, []).append(cell)
+    standins, references, bases, by_id = inputs or _cell_view_inputs(results)
+    wanted = dict.fromkeys(str(entry["id"]) for entry in grid)
+    records = {cell_id: by_id[cell_id] for cell_id in wanted if cell_id in by_id}
     # this page's distributions only (all 10,000 cells' rows would be ~100 MB)
     page = results.model_copy(update={"cells": [c for r in records.values() for c in r]})
     dists = _distributions_by_run(distributions_frame(page))
