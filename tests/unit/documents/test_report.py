@@ -725,3 +725,17 @@ def test_badge_and_noisy_mark_escape_what_they_are_given() -> None:
     )
     assert noisy_mark({"install": None}, "install") == ""
     assert noisy_mark({}, "install") == ""
+
+
+def test_the_report_templates_read_a_views_key_and_keep_dicts_own_methods() -> None:
+    from jinja2 import UndefinedError
+
+    from harness.documents.report import _environment
+
+    env = _environment()
+    page = env.from_string(
+        "{{ v.status }} {{ v['values'] }} {{ v.values() | list }} {{ v.get('x') }}"
+    )
+    assert page.render(v={"status": "passed", "values": 1}) == "passed 1 [&#39;passed&#39;, 1] None"
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ v.missing }}").render(v={})
