@@ -36,7 +36,7 @@ from harness.store.files import (
 )
 from harness.store.resultsfile import read_results_shared, update_header, write_results
 from harness.store.rundir import write_atomic
-from harness.store.shards import bulk_records
+from harness.store.shards import bulk_records, records_read
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ def write_outputs(
     matrix.yaml names a scanner). The results are validated once, here (``as_results``),
     and every document reads that one typed object."""
     with bulk_records():
-        diff, lines = _write_documents(out_dir, as_results(results, str(out_dir)), scanner)
+        typed = as_results(results, str(out_dir))
+        records_read()
+        diff, lines = _write_documents(out_dir, typed, scanner)
     return Published(tuple(lines), diff)
 
 
@@ -191,6 +193,7 @@ def rerender_report(out_dir: Path) -> Path:
     with bulk_records():
         # validated, each cell once: a bad file is exit 2, never a traceback
         results = read_results_shared(out_dir / RESULTS_JSON)
+        records_read()
         history_dir = history.recorded_history_dir(results, out_dir)
         if results.run.shard is None:
             _previous_dir, run_diff = _since_previous(history_dir, results)

@@ -426,3 +426,19 @@ def test_link_or_copy_makes_the_folder_and_replaces_what_the_target_held(tmp_pat
     target.write_text("old, of an interrupted merge", encoding="utf-8")
     _link_or_copy(source, target)
     assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_records_read_sets_objects_aside_only_inside_bulk_records() -> None:
+    import gc
+
+    from harness.store.shards import bulk_records, records_read
+
+    assert gc.get_freeze_count() == 0
+    records_read()  # outside: nothing is set aside (nothing would ever release it)
+    assert gc.get_freeze_count() == 0
+    with bulk_records():
+        with bulk_records():
+            records_read()
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0  # the outer block still holds them
+    assert gc.get_freeze_count() == 0
