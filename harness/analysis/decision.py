@@ -920,9 +920,9 @@ def decide(
         rule = replace(rule, baseline=baseline, baseline_given=True)
     if options is not None:
         names = [n for n in names if n in options or n == rule.baseline]
-    depsets = [d.name for d in results.depsets if any(r.depset == d.name for r in results.cells)]
-    depsets += [r.depset for r in results.cells if r.depset not in depsets]
-    depsets = list(dict.fromkeys(depsets))
+    ran = {r.depset for r in results.cells}  # a set: 10,000 cells x 625 depsets was seconds
+    depsets = [d.name for d in results.depsets if d.name in ran]
+    depsets = list(dict.fromkeys([*depsets, *(r.depset for r in results.cells)]))
     cells = _pip_cells(results)
     bases = {n: _base_facts(results, n, depsets, cells) for n in names}
     reference = bases.get(rule.baseline)

@@ -25,7 +25,7 @@ from harness.analysis.decision import (
 )
 from harness.documents.markdown import md_code, md_escape, md_escape_keeping_code, md_table
 from harness.model.errors import ResultsError
-from harness.model.results import AnyResults, Sboms, as_results
+from harness.model.results import AnyResults, Results, Sboms, as_results
 
 TITLE = "Decision"
 NO_DECISION = "no decision: this results file is incomplete"
@@ -104,11 +104,20 @@ def _decided(results: AnyResults, sboms: Sboms | None = None) -> Decision | str:
     ``sboms``: sbom/index.json when the caller reads the scans from it (the report)."""
     try:
         typed = as_results(results)
-        if sboms is not None:
+        if sboms is not None and sboms is not typed.sboms:
             typed = typed.model_copy(update={"sboms": sboms})
-        return decide(typed)
+        if _LAST and _LAST[0][0] is typed:  # the same frozen results: summary.md, report.html
+            return _LAST[0][1]
+        found = decide(typed)
     except ResultsError as err:
         return f"{NO_DECISION}: {err.message}"
+    _LAST[:] = [(typed, found)]  # held, so its identity is never another object's
+    return found
+
+
+# The last results decided and their decision: publishing asks twice (summary.md, then
+# report.html) of one frozen Results, and a 10,000-cell run's decision takes seconds.
+_LAST: list[tuple[Results, Decision]] = []
 
 
 def render_decision_markdown(results: AnyResults, *, level: int = 2, fold: bool = False) -> str:

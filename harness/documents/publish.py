@@ -36,6 +36,7 @@ from harness.store.files import (
 )
 from harness.store.resultsfile import read_results_shared, update_header, write_results
 from harness.store.rundir import write_atomic
+from harness.store.shards import bulk_records, records_read
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ def write_outputs(
     """Every document of a run, from its merged results alone (and the SBOM scans, when
     matrix.yaml names a scanner). The results are validated once, here (``as_results``),
     and every document reads that one typed object."""
-    diff, lines = _write_documents(out_dir, as_results(results, str(out_dir)), scanner)
+    with bulk_records():
+        typed = as_results(results, str(out_dir))
+        records_read()
+        diff, lines = _write_documents(out_dir, typed, scanner)
     return Published(tuple(lines), diff)
 
 
@@ -186,15 +190,17 @@ def _shard_documents(out_dir: Path, results: Results) -> list[str]:
 def rerender_report(out_dir: Path) -> Path:
     """`harness report DIR`: report.html and summary.md again (so the two never disagree),
     with the same trend lines and diff as after the run."""
-    # validated, each cell once: a bad file is exit 2, never a traceback
-    results = read_results_shared(out_dir / RESULTS_JSON)
-    history_dir = history.recorded_history_dir(results, out_dir)
-    if results.run.shard is None:
-        _previous_dir, run_diff = _since_previous(history_dir, results)
-        write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
-    return write_report(
-        out_dir, history=history.earlier_runs(history_dir, results), results=results
-    )
+    with bulk_records():
+        # validated, each cell once: a bad file is exit 2, never a traceback
+        results = read_results_shared(out_dir / RESULTS_JSON)
+        records_read()
+        history_dir = history.recorded_history_dir(results, out_dir)
+        if results.run.shard is None:
+            _previous_dir, run_diff = _since_previous(history_dir, results)
+            write_atomic(out_dir / SUMMARY_MD, markdown_summary(results, run_diff))
+        return write_report(
+            out_dir, history=history.earlier_runs(history_dir, results), results=results
+        )
 
 
 def _since_previous(

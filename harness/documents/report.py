@@ -18,6 +18,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
@@ -717,16 +718,25 @@ def _standins(results: Results) -> dict[str, str]:
     return found
 
 
-_ViewInputs = tuple[dict[str, str], dict[str, tuple[CellRecord, str]], dict[str, BaseRecord]]
+_ViewInputs = tuple[
+    dict[str, str],
+    dict[str, tuple[CellRecord, str]],
+    dict[str, BaseRecord],
+    dict[str, list[CellRecord]],
+]
 
 
 def _cell_view_inputs(results: Results) -> _ViewInputs:
     """What every cell's view reads, computed once for the whole run: the stand-ins, each
-    base's reference cell, each base's record with its stand-in."""
+    base's reference cell, each base's record with its stand-in, each cell id's records
+    (in file order; one pass over the cells, not one per page)."""
     standins = _standins(results)
     references = reference_cells(reference_candidates(results))
     bases = {b.name: b.model_copy(update={"standin": standins.get(b.name)}) for b in results.bases}
-    return standins, references, bases
+    by_id: dict[str, list[CellRecord]] = {}
+    for cell in results.cells:
+        by_id.setdefault(cell.id, []).append(cell)
+    return standins, references, bases, by_id
 
 
 def _cell_views(
@@ -737,12 +747,9 @@ def _cell_views(
 ) -> list[GridEntry]:
     """The details of the grid entries of one page; ``header``: the results without their
     cells, as made_of reads them."""
-    standins, references, bases = inputs or _cell_view_inputs(results)
-    wanted = {str(entry["id"]) for entry in grid}
-    records: dict[str, list[CellRecord]] = {}
-    for cell in results.cells:
-        if cell.id in wanted:
-            records.setdefault(cell.id, []).append(cell)
+    standins, references, bases, by_id = inputs or _cell_view_inputs(results)
+    wanted = dict.fromkeys(str(entry["id"]) for entry in grid)
+    records = {cell_id: by_id[cell_id] for cell_id in wanted if cell_id in by_id}
     # this page's distributions only (all 10,000 cells' rows would be ~100 MB)
     page = results.model_copy(update={"cells": [c for r in records.values() for c in r]})
     dists = _distributions_by_run(distributions_frame(page))
@@ -1059,8 +1066,45 @@ def _change(entry: GridEntry, previous: PastRun | None, values: list[float | Non
     }
 
 
+def badge(status: object) -> Markup:
+    """A status word as a badge: its class in status.css, its meaning as the title."""
+    help_text = STATUS_HELP[status] if isinstance(status, str) and status in STATUS_HELP else None
+    return Markup('<span class="badge {}" title="{}">{}</span>').format(
+        status_class(status), help_text or "status not known to this report", status or "unknown"
+    )
+
+
+def noisy_mark(marks: Mapping[str, object], timing: str) -> Markup:
+    """The "noisy" mark of a timing, its spread as the title; nothing when not noisy."""
+    title = marks.get(timing)  # a view's marks (timing -> its spread), not a result dict
+    if not title:
+        return Markup()
+    return Markup('<span class="noisy" title="{}">noisy</span>').format(title)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _ViewEnvironment(Environment):
+    """The template reads views (plain dicts) as ``cell.status``: jinja tries the
+    attribute first and the key after its AttributeError, an exception per lookup (half
+    a million on a 2,000-cell report). A dict's key is read first here, for every name
+    that is not one of dict's own attributes, which is what jinja would return anyway."""
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+@cache
 def _environment() -> Environment:
-    env = Environment(
+    """The report's template environment, built once per process (compiling the template
+    is a third of a second)."""
+    env = _ViewEnvironment(
         loader=PackageLoader("harness.documents", "templates"),
         autoescape=True,  # container output is untrusted: escape everything by default
         undefined=StrictUndefined,
@@ -1077,6 +1121,8 @@ def _environment() -> Environment:
         missing=missing,
         base_anchor=base_anchor,
         depset_anchor=depset_anchor,
+        badge=badge,
+        noisy=noisy_mark,
     )
     return env
 

@@ -28,7 +28,22 @@ class PackageRow(BaseModel):
 
     @classmethod
     def of(cls, row: OsPackage) -> PackageRow:
-        return cls.model_construct(**row)
+        # The same row object (a base's packages are one shared object in every cell of
+        # the base once read: resultsfile.share_rows) converts once; 10,000 cells' rows
+        # converted each time were seconds of a report. The row is held with its typed
+        # twin, so its id is never another object's while remembered.
+        seen = _PACKAGE_ROWS.get(id(row))
+        if seen is not None and seen[0] is row:
+            return seen[1]
+        typed = cls.model_construct(**row)
+        if len(_PACKAGE_ROWS) >= _REMEMBERED:
+            _PACKAGE_ROWS.clear()
+        _PACKAGE_ROWS[id(row)] = (row, typed)
+        return typed
+
+
+_REMEMBERED = 50_000  # distinct rows remembered at most (a large run has a few thousand)
+_PACKAGE_ROWS: dict[int, tuple[OsPackage, PackageRow]] = {}
 
 
 class DistributionRow(BaseModel):

@@ -100,10 +100,13 @@ def worst(statuses: Iterable[object]) -> str:
     """The most severe status present; an unknown word (a newer harness's) ranks worst of
     all, so it is never hidden behind a pass. ``"unknown"`` when there are none."""
     words = {str(s) for s in statuses if s is not None}
-    unknown = sorted(w for w in words if parse(w) is None)
+    unknown = sorted(w for w in words if w not in _RANK)
     if unknown:
         return unknown[0]
-    return next((s.value for s in SEVERITY if s.value in words), "unknown")
+    return min(words, key=_RANK.__getitem__, default="unknown")
+
+
+_RANK = {s.value: rank for rank, s in enumerate(SEVERITY)}  # 0: the worst
 
 
 def label(word: object) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from harness.analysis.compare import compare_bases
 from harness.analysis.decision import BASELINE, READY, decide
 from harness.documents.compare import render_comparison_html, render_comparison_markdown
@@ -103,3 +105,25 @@ def test_a_command_the_sentences_quote_stays_code_and_the_rest_stays_inert() -> 
         None,
     )
     assert "`trivy sbom x` gives the counts" in summary and "\\`trivy" not in summary
+
+
+def test_one_results_object_is_decided_once_for_the_summary_and_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import harness.documents.decision as rendering
+
+    calls: list[Results] = []
+
+    def counted(results: Results) -> Any:
+        calls.append(results)
+        return decide(results)
+
+    monkeypatch.setattr(rendering, "decide", counted)
+    typed = run()
+    first = render_decision_markdown(typed)
+    html = render_decision_html(typed, typed.sboms)
+    assert len(calls) == 1 and render_decision_markdown(typed) == first
+    assert "decision" in html
+    other = run()  # equal results, another object: decided again (never a stale answer)
+    render_decision_markdown(other)
+    assert len(calls) == 2 and calls[1] is other

@@ -709,3 +709,34 @@ def test_table_rows_hold_exactly_the_keys_their_view_types_declare(
     # a grid entry starts with the fold's keys and gains the page's ones on its way
     grid = grid_frame(cells_frame(pristine))
     assert grid and all(set(entry) < set(GridEntry.__annotations__) for entry in grid)
+
+
+def test_badge_and_noisy_mark_escape_what_they_are_given() -> None:
+    from harness.documents.report import STATUS_HELP, badge, noisy_mark
+
+    assert badge("passed") == (
+        f'<span class="badge st-passed" title="{STATUS_HELP["passed"]}">passed</span>'
+    )
+    assert badge(None) == (
+        '<span class="badge st-unknown" title="status not known to this report">unknown</span>'
+    )
+    assert "&lt;b&gt;" in badge("<b>")
+    assert noisy_mark({"install": 'spread "<wide>"'}, "install") == (
+        '<span class="noisy" title="spread &#34;&lt;wide&gt;&#34;">noisy</span>'
+    )
+    assert noisy_mark({"install": None}, "install") == ""
+    assert noisy_mark({}, "install") == ""
+
+
+def test_the_report_templates_read_a_views_key_and_keep_dicts_own_methods() -> None:
+    from jinja2 import UndefinedError
+
+    from harness.documents.report import _environment
+
+    env = _environment()
+    page = env.from_string(
+        "{{ v.status }} {{ v['values'] }} {{ v.values() | list }} {{ v.get('x') }}"
+    )
+    assert page.render(v={"status": "passed", "values": 1}) == "passed 1 [&#39;passed&#39;, 1] None"
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ v.missing }}").render(v={})

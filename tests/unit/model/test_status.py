@@ -31,3 +31,10 @@ def test_worst_of_a_mixed_group() -> None:
 def test_failed_means_the_team_suite_too() -> None:
     # The service example fails only on its own tests: the legend must say so.
     assert "test suite" in Status.FAILED.meaning
+
+
+def test_worst_follows_the_severity_order_for_every_pair_and_reads_members() -> None:
+    for i, worse in enumerate(status.SEVERITY):
+        for better in status.SEVERITY[i:]:
+            assert status.worst([better, worse.value, None]) == worse.value
+    assert status.worst(["zz-new", "aa-new", "error"]) == "aa-new"  # unknown words first

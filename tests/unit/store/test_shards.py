@@ -380,3 +380,50 @@ def test_the_merged_run_is_returned_typed_equal_to_its_file(tmp_path: Path) -> N
     merged = merge_run([read_shard(d) for d in dirs], out, "r-1", "t", {"history_dir": "h"})
     assert merged == read_results(out / "results.json")
     assert any(c.reason == "shard 3 did not report" for c in merged.cells)
+
+
+def test_bulk_records_raises_the_gc_threshold_inside_and_restores_it_after_an_error() -> None:
+    import gc
+
+    from harness.store.shards import BULK_GC_THRESHOLD, bulk_records
+
+    before = gc.get_threshold()
+    try:
+        with bulk_records():
+            assert gc.get_threshold()[0] == max(before[0], BULK_GC_THRESHOLD)
+            assert gc.get_threshold()[1:] == before[1:]
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
+
+
+def test_link_or_copy_makes_the_folder_and_replaces_what_the_target_held(tmp_path: Path) -> None:
+    from harness.store.shards import _link_or_copy
+
+    source = tmp_path / "shard" / "a.json"
+    source.parent.mkdir()
+    source.write_text("new", encoding="utf-8")
+    target = tmp_path / "merged" / "sbom" / "a.json"
+    _link_or_copy(source, target)  # no folder yet
+    assert target.read_text(encoding="utf-8") == "new"
+    target.unlink()
+    target.write_text("old, of an interrupted merge", encoding="utf-8")
+    _link_or_copy(source, target)
+    assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_records_read_sets_objects_aside_only_inside_bulk_records() -> None:
+    import gc
+
+    from harness.store.shards import bulk_records, records_read
+
+    assert gc.get_freeze_count() == 0
+    records_read()  # outside: nothing is set aside (nothing would ever release it)
+    assert gc.get_freeze_count() == 0
+    with bulk_records():
+        with bulk_records():
+            records_read()
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0  # the outer block still holds them
+    assert gc.get_freeze_count() == 0
