@@ -562,6 +562,7 @@ def _with_suites(grid: list[GridEntry], results: Results) -> list[GridEntry]:
                 "passed": counts.get("passed"),
                 "tests": counts.get("tests"),
                 "failing": int(counts.get("failed") or 0) + int(counts.get("errors") or 0),
+                "skipped": int(counts.get("skipped") or 0),
             }
         views.append({**entry, "tests": view})
     return views
@@ -830,7 +831,14 @@ def _repeat_view(
         "started_at": cell.started_at,
         "ended_at": cell.ended_at,
         "container": cell.container,
-        "package_manager": cell.package_manager,
+        # a runtime cell installs in its builder: the package manager found is the
+        # builder's, not the runtime's (a distroless runtime has none)
+        "package_manager": (
+            f"{cell.package_manager or 'none found'} (in the builder {cell.runtime.builder}; "
+            "the runtime's own is in the bases table)"
+            if cell.runtime is not None and cell.runtime.builder
+            else cell.package_manager
+        ),
         "download_bytes": cell.download_bytes,
         "repeat": cell.repeat,
         # the cell's own file (cells/<id>.r<k>.json), linked: its raw probe output and

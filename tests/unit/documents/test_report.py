@@ -187,10 +187,11 @@ def test_the_slot_shows_the_suite_and_only_builds_that_succeeded(pristine: dict[
     slot = grid_cell(html, results["cells"][3]["id"])
     assert "tests <b>188/194</b>" in slot
     assert '<span class="failing">2 failing</span>' in slot
+    assert '<span class="muted">4 skipped</span>' in slot  # 188 + 2 of 194: not 6 failing
     assert "built from source: future" in slot and "psycopg2" not in slot
     depsets = html[html.index('id="depsets"') :]
     assert "<th>tests</th>" in depsets
-    assert '188/194 <span class="failing">2 failing</span>' in depsets
+    assert '188/194 <span class="failing">2 failing</span> <span class="muted">4 skipped' in depsets
 
 
 def test_container_text_is_escaped(html: str) -> None:
@@ -740,3 +741,17 @@ def test_the_report_templates_read_a_views_key_and_keep_dicts_own_methods() -> N
     assert page.render(v={"status": "passed", "values": 1}) == "passed 1 [&#39;passed&#39;, 1] None"
     with pytest.raises(UndefinedError):
         env.from_string("{{ v.missing }}").render(v={})
+
+
+def test_a_runtime_cells_package_manager_is_said_to_be_its_builders() -> None:
+    from harness.documents.report import _repeat_view
+    from harness.model.results import CellRecord
+
+    cell = CellRecord.from_dict(
+        {"id": "distroless×six", "base": "distroless", "depset": "six", "status": "passed",
+         "package_manager": "apt", "runtime": {"builder": "py311-slim"}}
+    )  # fmt: skip
+    view = _repeat_view(cell, {})
+    assert view["package_manager"] == (
+        "apt (in the builder py311-slim; the runtime's own is in the bases table)"
+    )
