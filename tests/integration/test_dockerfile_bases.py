@@ -66,6 +66,19 @@ def team_run(
     return {"out": work / "run", "done": done, "results": results}
 
 
+def six_path(docker_client: Any, image_id: str) -> str:
+    """Where six imports from in the image, network cut."""
+    output = docker_client.containers.run(
+        image_id,
+        ["python", "-c", "import six; print(six.__file__)"],
+        entrypoint=[],
+        network_mode="none",
+        remove=True,
+        labels={"harness.test": "dockerfile-bases"},
+    )
+    return bytes(output).decode().strip()
+
+
 def _base(run: dict[str, Any], name: str) -> dict[str, Any]:
     return next(b for b in run["results"]["bases"] if b["name"] == name)
 
@@ -108,15 +121,7 @@ def test_a_multi_stage_dockerfile_on_a_standin_imports_what_it_copied_and_names_
     base = _base(team_run, "team-multi")
     assert base["status"] == "available", base.get("reason")
     # what it copied from its builder stage imports in the final image
-    output = docker_client.containers.run(
-        base["image_id"],
-        ["python", "-c", "import six; print(six.__file__)"],
-        entrypoint=[],
-        network_mode="none",
-        remove=True,
-        labels={"harness.test": "dockerfile-bases"},
-    )
-    assert bytes(output).decode().strip().startswith("/usr/local/lib/python3.11/")
+    assert six_path(docker_client, base["image_id"]).startswith("/usr/local/lib/python3.11/")
     # recorded: what it was built FROM, and that this was a stand-in
     py311 = _base(team_run, "py311")
     arg = base["base_args"]["BASE"]
@@ -141,15 +146,7 @@ def test_a_dockerfile_build_stage_is_the_builder_of_its_final_stage(
     assert build["status"] == "available", build.get("reason")
     assert build["reference"] == "multi-stage/Dockerfile, stage builder"
     # the build stage is its own image: pip and the builder's six are in it
-    output = docker_client.containers.run(
-        build["image_id"],
-        ["python", "-c", "import six; print(six.__file__)"],
-        entrypoint=[],
-        network_mode="none",
-        remove=True,
-        labels={"harness.test": "dockerfile-bases"},
-    )
-    assert bytes(output).decode().strip().startswith("/usr/local/lib/python3.11/")
+    assert six_path(docker_client, build["image_id"]).startswith("/usr/local/lib/python3.11/")
     assert build["image_id"] != _base(team_run, "team-shipped")["image_id"]
     [cell] = [c for c in team_run["results"]["cells"] if c["base"] == "team-shipped"]
     assert cell["status"] == "passed", cell.get("reason")
