@@ -1271,7 +1271,16 @@ def _cannot_tell(
     lines += _unmeasured_lines(bases, depsets)
     for depset in depsets:
         if depset not in required and any(b.cells[depset].measured for b in bases.values()):
-            lines.append(f"{depset} passes on no base: it decides nothing between them")
+            counted = any(
+                (suite := _suite(b, depset)) is not None and suite.counts is not None
+                for b in bases.values()
+            )
+            lines.append(
+                f"{depset} passes whole on no base: only its tests that pass on some base "
+                "decide between them"
+                if counted
+                else f"{depset} passes on no base: it decides nothing between them"
+            )
     samples = [
         len(b.cells[d].records) for b in bases.values() for d in depsets if b.cells[d].measured
     ]

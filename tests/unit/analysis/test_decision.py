@@ -569,6 +569,10 @@ def test_a_test_that_passes_elsewhere_blocks_though_its_depset_passes_on_no_opti
     assert candidate(found, "b").verdict == BLOCKED
     assert [b.what for b in candidate(found, "b").blockers] == ["app's test suite (t::new)"]
     assert candidate(found, "c").verdict == READY
+    assert (
+        "app passes whole on no base: only its tests that pass on some base decide between them"
+        in found.cannot_tell
+    )
 
 
 def test_a_base_with_nothing_measured_is_not_decidable_though_nothing_passes_anywhere() -> None:
