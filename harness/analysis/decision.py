@@ -445,17 +445,22 @@ def _compat(base: _Base, required: Sequence[str]) -> tuple[list[Blocker], list[s
     return blockers, why
 
 
-def _no_evidence(base: _Base) -> str:
-    """Why a base is not decidable when nothing passes anywhere: its first failure, with the
-    fix (the baseline fails the same way, so the failure is the run's, not the switch's)."""
+def _first_failure(base: _Base) -> str:
+    """A base's first failed cell and why, or that it ran nothing."""
     failing = [c for c in base.cells.values() if c.measured and not c.passed]
     if not failing:
-        return f"nothing passes on any base: {base.name} ran nothing"
+        return f"{base.name} ran nothing"
     cell = failing[0]
     suite = _suite(base, cell.depset)
     reason = (suite.problem if suite is not None else None) or cell.reason or cell.status
     more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
-    return f"{NOTHING_PASSES}; here {cell.depset} failed{more}: {reason}"
+    return f"{cell.depset} failed{more}: {reason}"
+
+
+def _no_evidence(base: _Base) -> str:
+    """Why a base is not decidable when nothing passes anywhere: its first failure (the
+    baseline fails the same way, so the failure is the run's, not the switch's)."""
+    return f"{NOTHING_PASSES}; here {_first_failure(base)}"
 
 
 def _only_the_suite_failed(base: _Base, cell: _Cell) -> bool:
@@ -971,7 +976,7 @@ def decide(
             python = f" (CPython {record.python})" if record.python else ""
             because += f"; {chosen} was measured on a stand-in{python}, not on {record.reference}"
     if not evidence and reference is not None:  # one sentence, not one per base
-        why = _no_evidence(reference).split("; here ", 1)[-1]
+        why = _first_failure(reference)
         because = (
             f"{NO_OPTION}: {NOTHING_PASSES}, the baseline {reference.name} included, so "
             f"there is no evidence to choose on ({reference.name}: {why}); fix that, then "
